@@ -1,0 +1,29 @@
+# embdiag: `make demo` runs the main job on the bundled samples; `make test` runs the test suite.
+# Both install what is missing first (Debian, as root).
+SHELL := /bin/bash
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+EMBDIAG := .build/release/embdiag
+
+.PHONY: deps build demo test reports benchmarks clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c release --product embdiag
+
+demo: build
+	@scripts/demo
+
+reports: demo
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+benchmarks: build
+	benchmarks/run
+
+clean:
+	rm -rf .build

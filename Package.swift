@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "embdiag",
+    products: [
+        .library(name: "EmbeddingDiagnostics", targets: ["EmbeddingDiagnostics"]),
+        .executable(name: "embdiag", targets: ["embdiag"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // OpenBLAS' own cblas.h plus LAPACKE; see Guides/Architecture.md for why pkgConfig "openblas".
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+        // GSL without gslcblas: cblas_* must bind to OpenBLAS (linking-notes).
+        .systemLibrary(
+            name: "CGSL", path: "Sources/CGSL", pkgConfig: "openblas",
+            providers: [.apt(["libgsl-dev"])]),
+        // OpenSSL's libcrypto for SHA-256 of inputs.
+        .systemLibrary(
+            name: "CLibCrypto", path: "Sources/CLibCrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "EmbeddingDiagnostics",
+            dependencies: [
+                "COpenBLAS", "CGSL", "CLibCrypto",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .executableTarget(
+            name: "embdiag",
+            dependencies: [
+                "EmbeddingDiagnostics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "EmbeddingDiagnosticsTests",
+            dependencies: ["EmbeddingDiagnostics"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

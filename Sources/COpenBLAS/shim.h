@@ -1,0 +1,11 @@
+#ifndef EMBDIAG_COPENBLAS_SHIM_H
+#define EMBDIAG_COPENBLAS_SHIM_H
+// OpenBLAS' cblas.h (found through pkg-config openblas), then LAPACKE for real routines only.
+#include <cblas.h>
+#include <lapacke.h>
+#include <stdio.h>
+#include <unistd.h>
+// Swift 6 rejects C mutable globals such as stdout: reach them through accessors.
+static inline void embdiag_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+static inline int embdiag_stderr_is_tty(void) { return isatty(2); }
+#endif

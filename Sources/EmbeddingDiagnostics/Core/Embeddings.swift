@@ -1,0 +1,82 @@
+import Foundation
+
+/// The on-disk formats embdiag reads (and, for some, writes).
+public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
+    case npy, npz, safetensors
+    case word2vecBinary = "word2vec-binary"
+    case word2vecText = "word2vec-text"
+    case glove
+    case csv, tsv
+    case fvecs
+    /// Formats that `EmbeddingWriter` can produce.
+    public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
+}
+
+/// Where an embedding matrix came from, recorded in every report.
+public struct Source: Codable, Equatable, Sendable {
+    public var path: String
+    public var format: EmbeddingFormat
+    /// Element type on disk, e.g. "float32", "float16", "bfloat16", "float64", "text".
+    public var dtype: String
+    public var rows: Int
+    public var dim: Int
+    /// SHA-256 of the file's bytes (hex), or nil when not computed.
+    public var sha256: String?
+    /// The array/tensor picked inside a container (.npz member, safetensors tensor).
+    public var key: String?
+
+    public init(path: String, format: EmbeddingFormat, dtype: String, rows: Int, dim: Int, sha256: String? = nil, key: String? = nil) {
+        self.path = path
+        self.format = format
+        self.dtype = dtype
+        self.rows = rows
+        self.dim = dim
+        self.sha256 = sha256
+        self.key = key
+    }
+}
+
+/// An embedding matrix with optional row labels (words, ids, texts) and its provenance.
+public struct Embeddings: Sendable {
+    public var matrix: Matrix
+    public var labels: [String]?
+    public var source: Source
+
+    public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
+        precondition(labels == nil || labels!.count == matrix.rows, "one label per row")
+        self.matrix = matrix
+        self.labels = labels
+        self.source = source
+    }
+
+    /// In-memory embeddings (tests, derived matrices).
+    public init(matrix: Matrix, labels: [String]? = nil, name: String = "<memory>") {
+        self.init(matrix: matrix, labels: labels,
+                  source: Source(path: name, format: .npy, dtype: "float32", rows: matrix.rows, dim: matrix.cols))
+    }
+
+    public var count: Int { matrix.rows }
+    public var dimension: Int { matrix.cols }
+
+    /// Label of row i, or its index as text.
+    public func label(_ i: Int) -> String { labels?[i] ?? String(i) }
+
+    /// Row index of every label (first occurrence wins).
+    public func labelIndex(caseInsensitive: Bool = false) -> [String: Int] {
+        var index: [String: Int] = [:]
+        guard let labels else { return index }
+        index.reserveCapacity(labels.count)
+        for (i, l) in labels.enumerated() {
+            let key = caseInsensitive ? l.lowercased() : l
+            if index[key] == nil { index[key] = i }
+        }
+        return index
+    }
+
+    /// The subset of rows, keeping labels.
+    public func selecting(rows indices: [Int]) -> Embeddings {
+        var s = source
+        s.rows = indices.count
+        return Embeddings(matrix: matrix.gather(rows: indices), labels: labels.map { l in indices.map { l[$0] } }, source: s)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Format detection: magic bytes first, then the file extension.
+public enum FormatDetection {
+    public static func detect(_ path: String) throws -> EmbeddingFormat {
+        let head = try readHead(path, count: 64)
+        if head.starts(with: [0x93] + Array("NUMPY".utf8)) { return .npy }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .npz }
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        switch ext {
+        case "npy": return .npy
+        case "npz": return .npz
+        case "safetensors", "st": return .safetensors
+        case "fvecs": return .fvecs
+        case "csv": return .csv
+        case "tsv", "tab": return .tsv
+        case "bin": return .word2vecBinary
+        default: break
+        }
+        // safetensors: 8-byte little-endian header length followed by '{'.
+        if head.count >= 9 && head[8] == UInt8(ascii: "{") { return .safetensors }
+        // Text: a "rows dim" header line means word2vec text, else GloVe-style text.
+        if let firstLine = String(bytes: head.prefix { $0 != 0x0A }, encoding: .utf8) {
+            let parts = firstLine.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 2, Int(parts[0]) != nil, Int(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) != nil {
+                // A header followed by binary data is word2vec binary; decide on the second line's bytes.
+                let more = try readHead(path, count: 4096)
+                let afterHeader = more.drop { $0 != 0x0A }.dropFirst()
+                let nonText = afterHeader.prefix(1024).contains { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }
+                return nonText ? .word2vecBinary : .word2vecText
+            }
+            if ext == "txt" || ext == "vec" || ext == "" || ext == "glove" {
+                return parts.count > 2 ? .glove : .word2vecText
+            }
+        }
+        throw EmbdiagError.malformed(path, "unrecognised format (extension '.\(ext)'); use --format \(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))")
+    }
+
+    static func readHead(_ path: String, count: Int) throws -> [UInt8] {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw EmbdiagError.io(path, "cannot open file for reading") }
+        defer { try? h.close() }
+        let data = (try? h.read(upToCount: count)) ?? nil
+        return [UInt8](data ?? Data())
+    }
+}

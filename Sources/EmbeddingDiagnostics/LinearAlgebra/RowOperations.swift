@@ -1,0 +1,143 @@
+import COpenBLAS
+import Foundation
+
+/// Euclidean norm of every row, accumulated in Float64.
+public func rowNorms(_ m: Matrix) -> [Double] {
+    var norms = [Double](repeating: 0, count: m.rows)
+    let d = m.cols
+    let base = m.pointer
+    norms.withUnsafeMutableBufferPointer { out in
+        let outBase = out.baseAddress!
+        parallelChunks(m.rows, minimumChunk: 4096) { range in
+            for i in range {
+                let r = base + i * d
+                // 8 Float32 partial sums (vectorised), widened to Float64 per row: exact enough for
+                // d ≤ 10⁵ and as fast as memory bandwidth.
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                var j = 0
+                var acc: Double = 0
+                while j + 4 <= d {
+                    s0 += r[j] * r[j]; s1 += r[j + 1] * r[j + 1]; s2 += r[j + 2] * r[j + 2]; s3 += r[j + 3] * r[j + 3]
+                    j += 4
+                    if j & 255 == 0 { acc += Double(s0) + Double(s1) + Double(s2) + Double(s3); s0 = 0; s1 = 0; s2 = 0; s3 = 0 }
+                }
+                while j < d { s0 += r[j] * r[j]; j += 1 }
+                acc += Double(s0) + Double(s1) + Double(s2) + Double(s3)
+                outBase[i] = acc.squareRoot()
+            }
+        }
+    }
+    return norms
+}
+
+/// A copy with every row scaled to unit length. Zero rows stay zero (callers validate first).
+public func normalizedRows(_ m: Matrix) -> Matrix {
+    let out = m.copy()
+    normalizeRowsInPlace(out)
+    return out
+}
+
+/// Scales every row of a writable matrix to unit length; zero rows stay zero.
+public func normalizeRowsInPlace(_ m: Matrix) {
+    let norms = rowNorms(m)
+    let d = m.cols
+    let base = m.mutablePointer
+    parallelChunks(m.rows, minimumChunk: 4096) { range in
+        for i in range where norms[i] > 0 {
+            cblas_sscal(Int32(d), Float(1 / norms[i]), base + i * d, 1)
+        }
+    }
+}
+
+/// Mean of every column, accumulated in Float64.
+public func columnMeans(_ m: Matrix) -> [Double] {
+    var sums = [Double](repeating: 0, count: m.cols)
+    guard m.rows > 0 else { return sums }
+    let ones = Matrix(rows: 1, cols: blockRowsFor(cols: m.cols))
+    ones.mutablePointer.update(repeating: 1, count: ones.cols)
+    // Column sums of each row block by GEMV in Float32, accumulated across blocks in Float64.
+    var partial = [Float](repeating: 0, count: m.cols)
+    var start = 0
+    while start < m.rows {
+        let end = min(m.rows, start + ones.cols)
+        let block = m.rows(start..<end)
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(block.rows), Int32(m.cols), 1, block.pointer,
+                    Int32(m.cols), ones.pointer, 1, 0, &partial, 1)
+        for j in 0..<m.cols { sums[j] += Double(partial[j]) }
+        start = end
+    }
+    let n = Double(m.rows)
+    return sums.map { $0 / n }
+}
+
+/// Sum of all rows, accumulated in Float64.
+public func columnSums(_ m: Matrix) -> [Double] {
+    columnMeans(m).map { $0 * Double(m.rows) }
+}
+
+/// Rows per block so that one block is about 16 MB of Float32.
+public func blockRowsFor(cols: Int, targetBytes: Int = 16 << 20) -> Int {
+    max(64, min(65_536, targetBytes / max(1, cols * 4)))
+}
+
+/// Covariance (or, with `center: false`, the second-moment matrix XᵀX/(n − ddof)) as a d × d
+/// Float64 row-major array. Streams over row blocks: each block is centred in Float32 and its
+/// Gram matrix computed by SSYRK, then accumulated in Float64 — memory O(block · d + d²).
+public func covariance(_ m: Matrix, ddof: Int = 1, center: Bool = true, mean: [Double]? = nil) -> [Double] {
+    let d = m.cols
+    let n = m.rows
+    var acc = [Double](repeating: 0, count: d * d)
+    guard n > ddof, d > 0 else { return acc }
+    let mu = center ? (mean ?? columnMeans(m)) : [Double](repeating: 0, count: d)
+    let muF = mu.map { Float($0) }
+    let blockRows = blockRowsFor(cols: d)
+    let scratch = Matrix(rows: min(blockRows, n), cols: d)
+    var gram = [Float](repeating: 0, count: d * d)
+    var start = 0
+    while start < n {
+        let end = min(n, start + blockRows)
+        let rowsInBlock = end - start
+        let dst = scratch.mutablePointer
+        let src = m.pointer + start * d
+        for i in 0..<rowsInBlock {
+            let s = src + i * d, t = dst + i * d
+            for j in 0..<d { t[j] = s[j] - muF[j] }
+        }
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(rowsInBlock), 1,
+                    dst, Int32(d), 0, &gram, Int32(d))
+        for i in 0..<d { for j in i..<d { acc[i * d + j] += Double(gram[i * d + j]) } }
+        start = end
+    }
+    // Correct for the Float32 rounding of the mean: Σ(x−μ̃)(x−μ̃)ᵀ = C + n·δδᵀ, δ = μ − μ̃.
+    let denom = Double(n - ddof)
+    for i in 0..<d {
+        for j in i..<d {
+            var v = acc[i * d + j]
+            if center {
+                let di = mu[i] - Double(muF[i]), dj = mu[j] - Double(muF[j])
+                v -= Double(n) * di * dj
+            }
+            v /= denom
+            acc[i * d + j] = v
+            acc[j * d + i] = v
+        }
+    }
+    return acc
+}
+
+/// Splits 0..<count into at most two (one per core) contiguous chunks and runs them in parallel.
+/// Deterministic: each index is processed by exactly one chunk, in order within a chunk.
+public func parallelChunks(_ count: Int, minimumChunk: Int = 1024, _ body: (Range<Int>) -> Void) {
+    let workers = ProcessInfo.processInfo.activeProcessorCount
+    if count <= minimumChunk || workers <= 1 {
+        body(0..<count)
+        return
+    }
+    let chunks = min(workers * 4, (count + minimumChunk - 1) / minimumChunk)
+    let size = (count + chunks - 1) / chunks
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let lo = c * size
+        let hi = min(count, lo + size)
+        if lo < hi { body(lo..<hi) }
+    }
+}

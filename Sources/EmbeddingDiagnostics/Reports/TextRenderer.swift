@@ -1,0 +1,69 @@
+import Foundation
+
+/// Aligned plain text for people (stdout, report.txt).
+public enum TextRenderer {
+    public static func render(_ report: Report) -> String {
+        var out = ""
+        out += report.title + "\n" + String(repeating: "=", count: report.title.count) + "\n"
+        for s in report.inputs {
+            out += "input: \(s.path) (\(s.format.rawValue), \(s.dtype), \(s.rows) × \(s.dim)"
+            if let k = s.key { out += ", key \(k)" }
+            out += ")\n"
+        }
+        if !report.parameters.isEmpty {
+            out += "parameters: " + report.parameters.map { "\($0.key)=\(ReportFormatting.text($0.value))" }.joined(separator: " ") + "\n"
+        }
+        if !report.metrics.isEmpty {
+            out += "\n"
+            let width = report.metrics.map { $0.label.count }.max() ?? 0
+            for m in report.metrics {
+                out += "  " + m.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                out += ReportFormatting.text(m.value) + "   [\(m.key)]\n"
+            }
+        }
+        for t in report.tables {
+            out += "\n" + table(t)
+        }
+        if !report.notes.isEmpty {
+            out += "\nNotes:\n"
+            for n in report.notes { out += "  - \(n)\n" }
+        }
+        out += "\nembdiag \(report.toolVersion), \(report.analyzer), \(ReportFormatting.number(report.elapsedSeconds, significant: 3)) s\n"
+        return out
+    }
+
+    /// One table, columns aligned (numbers right, text left), long text cut at 60 characters.
+    public static func table(_ t: ReportTable) -> String {
+        let shown = t.textRowLimit.map { Array(t.rows.prefix($0)) } ?? t.rows
+        var cells = [t.columns]
+        for r in shown {
+            cells.append(r.map { v in
+                let s = ReportFormatting.text(v).replacingOccurrences(of: "\n", with: " ")
+                return s.count > 60 ? String(s.prefix(57)) + "..." : s
+            })
+        }
+        let numeric = t.columns.indices.map { c in
+            shown.allSatisfy { row in
+                guard c < row.count else { return true }
+                switch row[c] { case .int, .double, .null: return true; default: return false }
+            }
+        }
+        let widths = t.columns.indices.map { c in cells.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        var out = t.title + "\n"
+        for (i, row) in cells.enumerated() {
+            var line = " "
+            for c in t.columns.indices {
+                let s = c < row.count ? row[c] : ""
+                let pad = String(repeating: " ", count: max(0, widths[c] - s.count))
+                line += " " + (numeric[c] && i > 0 ? pad + s : s + pad)
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+            if i == 0 { out += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " ") + "\n" }
+        }
+        if shown.count < t.rows.count {
+            out += "  (\(t.rows.count - shown.count) more rows in \(t.name).csv)\n"
+        }
+        return out
+    }
+}

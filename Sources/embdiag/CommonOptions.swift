@@ -1,0 +1,70 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+extension EmbeddingFormat: ExpressibleByArgument {}
+extension JSONRenderer.Tables: ExpressibleByArgument {}
+
+/// How to read input files (shared by every subcommand).
+struct InputOptions: ParsableArguments {
+    @Option(help: "Force the input format (\(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))); detected from magic bytes and extension otherwise.")
+    var format: EmbeddingFormat?
+
+    @Option(help: "Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.")
+    var key: String?
+
+    @Option(help: "A file with one label per line for the rows of the (first) input.")
+    var labels: String?
+
+    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise.")
+    var labelColumn: Int?
+
+    @Flag(help: "Do not compute SHA-256 checksums of the inputs (faster on huge files).")
+    var noChecksum = false
+
+    func readOptions(labels: String? = nil, showProgress: Bool = false) -> ReadOptions {
+        ReadOptions(format: format, key: key, labelColumn: labelColumn, labelsPath: labels,
+                    computeChecksum: !noChecksum, showProgress: showProgress)
+    }
+
+    /// Reads one input; `withLabels` attaches --labels (for the first input only).
+    func read(_ path: String, withLabels: Bool = true, quiet: Bool = false) throws -> Embeddings {
+        try EmbeddingReader.read(path, options: readOptions(labels: withLabels ? labels : nil,
+                                                            showProgress: !quiet && Terminal.stderrIsTerminal))
+    }
+}
+
+/// Where to write the report (shared by every subcommand).
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Folder for report.txt, report.json, report.html and one CSV per table.")
+    var output: String?
+
+    @Option(help: "Write the JSON envelope to this file.")
+    var json: String?
+
+    @Option(help: "Tables in --json: none, summary (default) or all (per-row tables too).")
+    var jsonTables: JSONRenderer.Tables = .summary
+
+    @Flag(name: .shortAndLong, help: "Print nothing on stdout and no progress bar.")
+    var quiet = false
+
+    var destinations: ReportDestinations {
+        ReportDestinations(outputDirectory: output, jsonPath: json, jsonTables: jsonTables)
+    }
+
+    /// Writes the files, then prints the text report unless --quiet.
+    func emit(_ report: Report) throws {
+        try ReportWriter.write(report, to: destinations)
+        if !quiet { print(TextRenderer.render(report), terminator: "") }
+    }
+}
+
+enum Terminal {
+    static var stderrIsTerminal: Bool { isatty(2) != 0 }
+}
+
+/// Wall-clock timer for `elapsed_seconds`.
+struct Stopwatch {
+    let start = DispatchTime.now()
+    var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+}

@@ -1,0 +1,15 @@
+import COpenBLAS
+import EmbeddingDiagnostics
+import Foundation
+
+// OpenBLAS chooses its kernel when the library loads, before main: if it fell back to a generic
+// kernel on a CPU it does not recognise, run again with the right OPENBLAS_CORETYPE (6× faster
+// GEMM here). Once only: the variable set here makes betterCoreType() return nil next time.
+if let core = BLAS.betterCoreType() {
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    var cargs = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv("/proc/self/exe", &cargs)
+    // execv returns only on failure: carry on with the slower kernel.
+}
+embdiag_line_buffer_stdout()
+Embdiag.main()
