@@ -4,6 +4,7 @@ import Foundation
 
 extension EmbeddingFormat: ExpressibleByArgument {}
 extension JSONRenderer.Tables: ExpressibleByArgument {}
+extension InvalidRowPolicy: ExpressibleByArgument {}
 
 /// How to read input files (shared by every subcommand).
 struct InputOptions: ParsableArguments {
@@ -19,6 +20,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise.")
     var labelColumn: Int?
 
+    @Option(help: "NaN/Inf or all-zero rows: error (default) or drop them (the report lists which).")
+    var onInvalid: InvalidRowPolicy = .error
+
     @Flag(help: "Do not compute SHA-256 checksums of the inputs (faster on huge files).")
     var noChecksum = false
 
@@ -31,6 +35,12 @@ struct InputOptions: ParsableArguments {
     func read(_ path: String, withLabels: Bool = true, quiet: Bool = false) throws -> Embeddings {
         try EmbeddingReader.read(path, options: readOptions(labels: withLabels ? labels : nil,
                                                             showProgress: !quiet && Terminal.stderrIsTerminal))
+    }
+
+    /// Reads one input and applies --on-invalid (for analyzers that need norms). The dropped rows
+    /// go into the report (`dropped.reportTable(input:)`).
+    func readValidated(_ path: String, withLabels: Bool = true, quiet: Bool = false) throws -> (embeddings: Embeddings, dropped: [DroppedRow]) {
+        try read(path, withLabels: withLabels, quiet: quiet).requiringFiniteNonZeroRows(policy: onInvalid)
     }
 }
 

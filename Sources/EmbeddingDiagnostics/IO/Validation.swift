@@ -1,0 +1,110 @@
+import Foundation
+
+/// What is wrong with the values of an embedding matrix: rows with NaN/Inf, all-zero rows,
+/// duplicate labels. Computed on load by `embdiag info`, enforced by analyzers.
+public struct ValidationSummary: Sendable, Equatable {
+    public var nanRows: [Int] = []
+    public var infinityRows: [Int] = []
+    public var zeroRows: [Int] = []
+    /// Labels that occur more than once, with their count.
+    public var duplicateLabels: [(label: String, count: Int)] = []
+
+    public static func == (a: ValidationSummary, b: ValidationSummary) -> Bool {
+        a.nanRows == b.nanRows && a.infinityRows == b.infinityRows && a.zeroRows == b.zeroRows
+            && a.duplicateLabels.map(\.label) == b.duplicateLabels.map(\.label)
+            && a.duplicateLabels.map(\.count) == b.duplicateLabels.map(\.count)
+    }
+
+    /// Rows with NaN or Inf (sorted, unique).
+    public var nonFiniteRows: [Int] { Array(Set(nanRows).union(infinityRows)).sorted() }
+    public var isClean: Bool { nanRows.isEmpty && infinityRows.isEmpty && zeroRows.isEmpty }
+
+    /// Scans every value once (both cores).
+    public init(_ e: Embeddings) {
+        let m = e.matrix
+        let d = m.cols
+        let base = m.pointer
+        let lock = NSLock()
+        var nan: [Int] = [], inf: [Int] = [], zero: [Int] = []
+        parallelChunks(m.rows, minimumChunk: 8192) { range in
+            var n: [Int] = [], f: [Int] = [], z: [Int] = []
+            for i in range {
+                let r = base + i * d
+                var hasNaN = false, hasInf = false, allZero = true
+                for j in 0..<d {
+                    let v = r[j]
+                    if v.isNaN { hasNaN = true } else if v.isInfinite { hasInf = true }
+                    if v != 0 { allZero = false }
+                }
+                if hasNaN { n.append(i) }
+                if hasInf { f.append(i) }
+                if allZero && d > 0 { z.append(i) }
+            }
+            lock.lock(); nan += n; inf += f; zero += z; lock.unlock()
+        }
+        nanRows = nan.sorted()
+        infinityRows = inf.sorted()
+        zeroRows = zero.sorted()
+        if let labels = e.labels {
+            var counts: [String: Int] = [:]
+            for l in labels { counts[l, default: 0] += 1 }
+            duplicateLabels = counts.filter { $0.value > 1 }.map { ($0.key, $0.value) }.sorted { $0.label < $1.label }
+        }
+    }
+
+    /// Up to `limit` row numbers as text, e.g. "3, 17, 40 and 12 more".
+    public static func describe(_ rows: [Int], limit: Int = 5) -> String {
+        let shown = rows.prefix(limit).map(String.init).joined(separator: ", ")
+        return rows.count > limit ? "\(shown) and \(rows.count - limit) more" : shown
+    }
+}
+
+/// What to do with NaN/Inf and all-zero rows (`--on-invalid`).
+public enum InvalidRowPolicy: String, Sendable, CaseIterable {
+    /// Stop with an error naming the rows (default).
+    case error
+    /// Drop them; the report lists which and why.
+    case drop
+}
+
+/// A row removed by `InvalidRowPolicy.drop`.
+public struct DroppedRow: Sendable, Equatable {
+    public var row: Int
+    public var label: String?
+    public var reason: String
+}
+
+extension Embeddings {
+    /// Embeddings fit for analyses that need norms: no NaN/Inf, no zero rows. With `.error`,
+    /// throws naming the file and rows; with `.drop`, removes them and says which.
+    public func requiringFiniteNonZeroRows(policy: InvalidRowPolicy = .error) throws -> (embeddings: Embeddings, dropped: [DroppedRow]) {
+        let summary = ValidationSummary(self)
+        if summary.isClean { return (self, []) }
+        switch policy {
+        case .error:
+            var problems: [String] = []
+            if !summary.nanRows.isEmpty { problems.append("NaN in \(summary.nanRows.count) row(s) (\(ValidationSummary.describe(summary.nanRows)))") }
+            if !summary.infinityRows.isEmpty { problems.append("Inf in \(summary.infinityRows.count) row(s) (\(ValidationSummary.describe(summary.infinityRows)))") }
+            if !summary.zeroRows.isEmpty { problems.append("\(summary.zeroRows.count) all-zero row(s) (\(ValidationSummary.describe(summary.zeroRows)))") }
+            throw EmbdiagError.invalid(source.path, problems.joined(separator: "; ") + " (rows are 0-based; use --on-invalid drop to skip them)")
+        case .drop:
+            var reasons: [Int: String] = [:]
+            for r in summary.zeroRows { reasons[r] = "all-zero" }
+            for r in summary.infinityRows { reasons[r] = "Inf" }
+            for r in summary.nanRows { reasons[r] = "NaN" }
+            let keep = (0..<count).filter { reasons[$0] == nil }
+            guard !keep.isEmpty else { throw EmbdiagError.invalid(source.path, "every row is NaN/Inf or all-zero: nothing left to analyse") }
+            let dropped = reasons.keys.sorted().map { DroppedRow(row: $0, label: labels?[$0], reason: reasons[$0]!) }
+            return (selecting(rows: keep), dropped)
+        }
+    }
+}
+
+extension Array where Element == DroppedRow {
+    /// The report table listing dropped rows.
+    public func reportTable(name: String = "dropped_rows", input: String) -> ReportTable {
+        ReportTable(name: name, title: "Rows dropped from \(input) (--on-invalid drop)",
+                    columns: ["row", "label", "reason"],
+                    rows: map { [.int($0.row), $0.label.map { .string($0) } ?? .null, .string($0.reason)] })
+    }
+}
