@@ -16,6 +16,7 @@ struct Embdiag: ParsableCommand {
     /// Every subcommand, one file each in Sources/embdiag/.
     static let subcommandList: [ParsableCommand.Type] = [
         InfoCommand.self,
+        NeighborsCommand.self,
     ]
 
     /// Runs a subcommand with embdiag's error policy: EmbdiagError → one line on stderr + exit 2;
@@ -31,15 +32,12 @@ struct Embdiag: ParsableCommand {
             FileHandle.standardError.write(Data("embdiag: gate failed: \(error.description)\n".utf8))
             Foundation.exit(1)
         } catch {
-            // ArgumentParser's own errors (usage, --help, --version) keep their texts and codes,
-            // except that usage errors exit 2 as documented.
-            let code = exitCode(for: error)
-            if code == .success {
-                exit(withError: error)
-            }
-            let message = fullMessage(for: error)
-            FileHandle.standardError.write(Data((message.isEmpty ? "embdiag: error" : message).utf8 + [0x0A]))
-            Foundation.exit(code == .validationFailure ? 2 : (code.rawValue == 0 ? 0 : 2))
+            // --help and --version arrive here as "errors" with exit code 0: let ArgumentParser
+            // print them. Usage errors become one line on stderr and exit 2, as documented.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            FileHandle.standardError.write(Data("embdiag: error: \(message) (see 'embdiag help')\n".utf8))
+            Foundation.exit(2)
         }
     }
 }

@@ -16,9 +16,13 @@ public enum TextRenderer {
         if !report.metrics.isEmpty {
             out += "\n"
             let width = report.metrics.map { $0.label.count }.max() ?? 0
-            for m in report.metrics {
+            let texts = report.metrics.map { ReportFormatting.text($0.value) }
+            // Values aligned in one column; very long values (checksums) do not widen it.
+            let valueWidth = min(16, texts.map(\.count).max() ?? 0)
+            for (m, v) in zip(report.metrics, texts) {
                 out += "  " + m.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                out += ReportFormatting.text(m.value) + "   [\(m.key)]\n"
+                let pad = String(repeating: " ", count: max(0, valueWidth - v.count))
+                out += (m.value.number != nil ? pad + v : v + pad) + "  [\(m.key)]\n"
             }
         }
         for t in report.tables {

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Exact cosine k nearest neighbours of every query row among the corpus rows (all pairs, blocked
+/// GEMM of unit vectors + partial selection; the n × m similarity matrix is never stored).
+/// Guide: Guides/Neighbors.md.
+public struct CosineNeighbors: Sendable {
+    public var k: Int
+    /// True when queries and corpus are the same rows (a row is not its own neighbour).
+    public var selfExcluded: Bool
+    public var neighbors: NearestNeighbors
+    public var queryLabels: [String]
+    public var corpusLabels: [String]
+    public var inputs: [Source]
+
+    /// - Parameters:
+    ///   - corpus: rows to search.
+    ///   - queries: rows to search for; nil = the corpus itself, each row excluded from its own list.
+    public init(corpus: Embeddings, queries: Embeddings? = nil, k: Int) throws {
+        guard k >= 1 else { throw EmbdiagError.usage("--k must be at least 1 (got \(k))") }
+        if let q = queries, q.dimension != corpus.dimension {
+            throw EmbdiagError.mismatch(q.source.path, "dimension \(q.dimension) differs from \(corpus.source.path)'s \(corpus.dimension)")
+        }
+        let unitCorpus = normalizedRows(corpus.matrix)
+        let unitQueries = queries.map { normalizedRows($0.matrix) } ?? unitCorpus
+        selfExcluded = queries == nil
+        self.k = min(k, corpus.count - (selfExcluded ? 1 : 0))
+        guard self.k >= 1 else { throw EmbdiagError.invalid(corpus.source.path, "needs at least 2 rows to find neighbours") }
+        neighbors = nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: self.k, excludeSelf: selfExcluded)
+        corpusLabels = (0..<corpus.count).map(corpus.label)
+        let q = queries ?? corpus
+        queryLabels = (0..<q.count).map(q.label)
+        inputs = [corpus.source] + (queries.map { [$0.source] } ?? [])
+    }
+
+    /// Mean cosine of the k-th neighbour: a quick hubness/crowding indicator.
+    public var meanKthSimilarity: Double {
+        let n = neighbors.queryCount
+        guard n > 0 else { return .nan }
+        return (0..<n).reduce(0.0) { $0 + Double(neighbors.scores[$1 * k + k - 1]) } / Double(n)
+    }
+
+    /// How often each corpus row appears in the query rows' lists (hubness: Radovanović et al. 2010).
+    public var occurrenceCounts: [Int] {
+        var counts = [Int](repeating: 0, count: corpusLabels.count)
+        for i in neighbors.indices where i >= 0 { counts[Int(i)] += 1 }
+        return counts
+    }
+}
+
+extension CosineNeighbors: ReportConvertible {
+    public func report() -> Report {
+        var rows: [[ReportValue]] = []
+        rows.reserveCapacity(neighbors.indices.count)
+        for q in 0..<neighbors.queryCount {
+            for r in 0..<k {
+                let g = Int(neighbors.indices[q * k + r])
+                guard g >= 0 else { continue }
+                rows.append([.int(q), .string(queryLabels[q]), .int(r + 1), .int(g), .string(corpusLabels[g]),
+                             ReportValue(neighbors.scores[q * k + r])])
+            }
+        }
+        let counts = occurrenceCounts
+        let hubs = counts.enumerated().sorted { $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset) }.prefix(20)
+        let n = Double(counts.count)
+        let mean = Double(counts.reduce(0, +)) / n
+        let sd = (counts.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
+        let skew = sd > 0 ? counts.reduce(0.0) { $0 + pow((Double($1) - mean) / sd, 3) } / n : 0
+        return Report(
+            analyzer: "neighbors", title: "Cosine nearest neighbours (k = \(k))", inputs: inputs,
+            parameters: [ReportParameter("k", .int(k)), ReportParameter("self_excluded", .bool(selfExcluded))],
+            metrics: [
+                ReportMetric("queries", "queries", .int(neighbors.queryCount)),
+                ReportMetric("mean_top1_similarity", "mean cosine of the nearest neighbour",
+                             ReportValue((0..<neighbors.queryCount).reduce(0.0) { $0 + Double(neighbors.scores[$1 * k]) } / Double(max(1, neighbors.queryCount)))),
+                ReportMetric("mean_kth_similarity", "mean cosine of the k-th neighbour", ReportValue(meanKthSimilarity)),
+                ReportMetric("hubness_skewness", "skewness of k-occurrence (hubness)", ReportValue(skew)),
+                ReportMetric("antihubs", "rows in nobody's list", .int(counts.filter { $0 == 0 }.count)),
+            ],
+            tables: [
+                ReportTable(name: "neighbors", title: "Neighbours (first rows)", columns: ["query", "query_label", "rank", "neighbor", "neighbor_label", "cosine"],
+                            rows: rows, textRowLimit: 3 * k, isPerRow: true),
+                ReportTable(name: "hubs", title: "Most frequent neighbours (hubs)", columns: ["row", "label", "k_occurrence"],
+                            rows: hubs.map { [.int($0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
+            ])
+    }
+}

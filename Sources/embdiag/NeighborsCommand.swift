@@ -1,0 +1,46 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+struct NeighborsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "neighbors",
+        abstract: "Exact cosine k nearest neighbours of every row (or of query rows), with hubness statistics.",
+        discussion: """
+        All pairs by blocked GEMM over unit vectors: the similarity matrix is never stored.
+        Examples:
+          embdiag neighbors data/words/googlenews-bolukbasi-subset.bin --k 5 --output out/nn
+          embdiag neighbors corpus.npy --queries queries.npy --k 10 --json nn.json
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "Corpus embedding file.")
+    var corpus: String
+
+    @Option(help: "Query embedding file (default: every corpus row, itself excluded).")
+    var queries: String?
+
+    @Option(help: "Labels for the query rows (one per line).")
+    var queryLabels: String?
+
+    @Option(help: "Neighbours per row.")
+    var k: Int = 10
+
+    func run() throws {
+        let clock = Stopwatch()
+        let (c, droppedCorpus) = try input.readValidated(corpus, quiet: outputOptions.quiet)
+        var q: Embeddings?
+        var droppedQueries: [DroppedRow] = []
+        if let queries {
+            let read = try EmbeddingReader.read(queries, options: input.readOptions(labels: queryLabels))
+            (q, droppedQueries) = try read.requiringFiniteNonZeroRows(policy: input.onInvalid)
+        }
+        var report = try CosineNeighbors(corpus: c, queries: q, k: k).report()
+        if !droppedCorpus.isEmpty { report.tables.append(droppedCorpus.reportTable(input: corpus)) }
+        if !droppedQueries.isEmpty { report.tables.append(droppedQueries.reportTable(name: "dropped_query_rows", input: queries ?? "")) }
+        report.elapsedSeconds = clock.seconds
+        try outputOptions.emit(report)
+    }
+}
