@@ -52,6 +52,9 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Write the JSON envelope to this file.")
     var json: String?
 
+    @Option(help: "Write a self-contained HTML page (inline SVG charts) to this file.")
+    var html: String?
+
     @Option(help: "Tables in --json: none, summary (default) or all (per-row tables too).")
     var jsonTables: JSONRenderer.Tables = .summary
 
@@ -59,7 +62,7 @@ struct OutputOptions: ParsableArguments {
     var quiet = false
 
     var destinations: ReportDestinations {
-        ReportDestinations(outputDirectory: output, jsonPath: json, jsonTables: jsonTables)
+        ReportDestinations(outputDirectory: output, jsonPath: json, htmlPath: html, jsonTables: jsonTables)
     }
 
     /// Writes the files, then prints the text report unless --quiet.

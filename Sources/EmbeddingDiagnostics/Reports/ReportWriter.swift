@@ -6,23 +6,26 @@ public struct ReportDestinations: Sendable {
     public var outputDirectory: String?
     /// A JSON file for the envelope alone.
     public var jsonPath: String?
+    /// A self-contained HTML page.
+    public var htmlPath: String?
     public var jsonTables: JSONRenderer.Tables
-    public init(outputDirectory: String? = nil, jsonPath: String? = nil, jsonTables: JSONRenderer.Tables = .summary) {
+    public init(outputDirectory: String? = nil, jsonPath: String? = nil, htmlPath: String? = nil, jsonTables: JSONRenderer.Tables = .summary) {
         self.outputDirectory = outputDirectory
         self.jsonPath = jsonPath
+        self.htmlPath = htmlPath
         self.jsonTables = jsonTables
     }
 }
 
 /// Writes a report's files atomically (each file to a temporary name, then renamed).
 public enum ReportWriter {
-    /// Extra renderers (e.g. HTML) register here so every analyzer gets them without CLI changes.
-    nonisolated(unsafe) public static var extraRenderers: [(fileName: String, render: (Report) -> String)] = []
-
     /// Writes JSON first (a gate reads it even if something later fails), then the folder.
     public static func write(_ report: Report, to destinations: ReportDestinations) throws {
         if let json = destinations.jsonPath {
             try AtomicFile.write(JSONRenderer.render(report, tables: destinations.jsonTables), to: json)
+        }
+        if let html = destinations.htmlPath {
+            try AtomicFile.write(HTMLRenderer.render(report), to: html)
         }
         guard let dir = destinations.outputDirectory else { return }
         do {
@@ -34,9 +37,7 @@ public enum ReportWriter {
         for t in report.tables {
             try AtomicFile.write(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
         }
-        for r in extraRenderers {
-            try AtomicFile.write(r.render(report), to: dir + "/" + r.fileName)
-        }
+        try AtomicFile.write(HTMLRenderer.render(report), to: dir + "/report.html")
         try AtomicFile.write(TextRenderer.render(report), to: dir + "/report.txt")
     }
 }

@@ -65,6 +65,14 @@ extension CosineNeighbors: ReportConvertible {
         let mean = Double(counts.reduce(0, +)) / n
         let sd = (counts.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n).squareRoot()
         let skew = sd > 0 ? counts.reduce(0.0) { $0 + pow((Double($1) - mean) / sd, 3) } / n : 0
+        // k-occurrence histogram: a long right tail means hubs.
+        var histogram: [Int: Int] = [:]
+        for c in counts { histogram[c, default: 0] += 1 }
+        let chart = ReportChart(
+            name: "k_occurrence", title: "k-occurrence (how often a row is someone's neighbour)", kind: .histogram,
+            xLabel: "k-occurrence", yLabel: "rows", logY: false,
+            series: [ReportChart.Series(name: "rows", points: histogram.keys.sorted().map { ChartPoint(x: Double($0), y: Double(histogram[$0]!)) })],
+            caption: "Skewness \(ReportFormatting.number(skew, significant: 3)); a long right tail means a few hubs are everybody's neighbour.")
         return Report(
             analyzer: "neighbors", title: "Cosine nearest neighbours (k = \(k))", inputs: inputs,
             parameters: [ReportParameter("k", .int(k)), ReportParameter("self_excluded", .bool(selfExcluded))],
@@ -81,6 +89,7 @@ extension CosineNeighbors: ReportConvertible {
                             rows: rows, textRowLimit: 3 * k, isPerRow: true),
                 ReportTable(name: "hubs", title: "Most frequent neighbours (hubs)", columns: ["row", "label", "k_occurrence"],
                             rows: hubs.map { [.int($0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
-            ])
+            ],
+            charts: [chart])
     }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// The shared renderers: every number of the report reaches text, JSON, CSV and HTML.
+@Suite struct ReportRenderingTests {
+    static let sample = Report(
+        analyzer: "demo", title: "A <demo> & report",
+        inputs: [Source(path: "a.npy", format: .npy, dtype: "float32", rows: 3, dim: 2, sha256: String(repeating: "ab", count: 32))],
+        parameters: [ReportParameter("seed", 42), ReportParameter("distance", "cosine")],
+        metrics: [ReportMetric("p_value", "p-value", 0.000123456789), ReportMetric("n", "rows", 3),
+                  ReportMetric("missing", "missing value", .null), ReportMetric("ok", "passed", true)],
+        tables: [ReportTable(name: "rows", title: "Rows", columns: ["row", "label", "depth"],
+                             rows: [[0, "a,b \"quoted\"", 1.5], [1, "line\nbreak", 0.25], [2, "c", .null]], textRowLimit: 2, isPerRow: true)],
+        charts: [ReportChart(name: "spectrum", title: "Spectrum", kind: .line, xLabel: "component", yLabel: "eigenvalue", logY: true,
+                             series: [.init(name: "before", points: [ChartPoint(x: 1, y: 10), ChartPoint(x: 2, y: 1), ChartPoint(x: 3, y: 0.1)])]),
+                 ReportChart(name: "bars", title: "Projections", kind: .bar, xLabel: "", yLabel: "projection",
+                             series: [.init(name: "before", points: [ChartPoint(x: 0, y: -0.3, label: "he"), ChartPoint(x: 1, y: 0.4, label: "she")]),
+                                      .init(name: "after", points: [ChartPoint(x: 0, y: 0, label: "he"), ChartPoint(x: 1, y: 0, label: "she")])]),
+                 ReportChart(name: "hist", title: "Depths", kind: .histogram, xLabel: "depth", yLabel: "rows",
+                             series: [.init(name: "reference", points: [ChartPoint(x: 0.1, y: 3), ChartPoint(x: 0.2, y: 5)])])],
+        notes: ["a note"], elapsedSeconds: 1.25)
+
+    @Test func textShowsMetricsAlignedAndLimitsTables() {
+        let text = TextRenderer.render(Self.sample)
+        #expect(text.contains("0.000123457  [p_value]"))
+        #expect(text.contains("(1 more rows in rows.csv)"))
+        #expect(text.contains("input: a.npy (npy, float32, 3 × 2)"))
+        #expect(text.contains("seed=42"))
+        #expect(!text.contains("line\nbreak"))
+    }
+
+    @Test func csvQuotesAndKeepsFullPrecision() {
+        let csv = CSVRenderer.render(Self.sample.tables[0])
+        let lines = csv.components(separatedBy: "\n")
+        #expect(lines[0] == "row,label,depth")
+        #expect(lines[1] == "0,\"a,b \"\"quoted\"\"\",1.5")
+        #expect(csv.contains("\"line\nbreak\""))
+        #expect(CSVRenderer.render(ReportTable(name: "t", title: "", columns: ["x"], rows: [[ReportValue(0.1 + 0.2)]])).contains("0.30000000000000004"))
+    }
+
+    @Test func jsonIsValidAndFollowsTheEnvelope() throws {
+        let json = JSONRenderer.render(Self.sample, tables: .all)
+        let o = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        #expect(o["tool"] as? String == "embdiag")
+        #expect(o["analyzer"] as? String == "demo")
+        let metrics = o["metrics"] as! [String: Any]
+        #expect(metrics["p_value"] as? Double == 0.000123456789)
+        #expect(metrics["missing"] is NSNull)
+        #expect(metrics["ok"] as? Bool == true)
+        let params = o["parameters"] as! [String: Any]
+        #expect(params["seed"] as? Int == 42)
+        let inputs = o["inputs"] as! [[String: Any]]
+        #expect(inputs[0]["sha256"] as? String == String(repeating: "ab", count: 32))
+        let rows = ((o["tables"] as! [String: Any])["rows"] as! [String: Any])["rows"] as! [[Any]]
+        #expect(rows.count == 3 && rows[1][1] as? String == "line\nbreak")
+        // Per-row tables are left out of the summary form; key order is stable.
+        let summary = try JSONSerialization.jsonObject(with: Data(JSONRenderer.render(Self.sample).utf8)) as! [String: Any]
+        #expect((summary["tables"] as! [String: Any]).isEmpty)
+        #expect(json.range(of: "\"tool\"")!.lowerBound < json.range(of: "\"metrics\"")!.lowerBound)
+        // NaN and infinities are not JSON: they become null.
+        let nan = JSONRenderer.render(Report(analyzer: "x", title: "x", metrics: [ReportMetric("v", "v", .double(.infinity))]))
+        #expect(nan.contains("\"v\": null"))
+    }
+
+    @Test func htmlIsSelfContainedWithEveryNumberAndChart() {
+        let html = HTMLRenderer.render(Self.sample)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(!html.contains("<script"))
+        // No network: the only URL is the SVG namespace.
+        let urls = html.components(separatedBy: "http").count - 1
+        let namespaces = html.components(separatedBy: "http://www.w3.org/2000/svg").count - 1
+        #expect(urls == namespaces)
+        #expect(html.contains("A &lt;demo&gt; &amp; report"))
+        for m in Self.sample.metrics { #expect(html.contains(HTMLRenderer.escape(ReportFormatting.text(m.value)))) }
+        for c in Self.sample.charts { #expect(html.contains("data-chart=\"\(c.name)\"")) }
+        #expect(html.components(separatedBy: "<svg").count - 1 == 3)
+        #expect(html.contains("line break") || html.contains("line\nbreak"))
+        // Bars are drawn for both series and both words.
+        let bars = SVGChart.render(Self.sample.charts[1])
+        #expect(bars.components(separatedBy: "class=\"series\"").count - 1 == 4)
+    }
+
+    @Test func niceTicks() {
+        #expect(SVGChart.ticks(0, 1, count: 5) == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0])
+        #expect(SVGChart.ticks(3, 97, count: 5) == [20, 40, 60, 80])
+    }
+
+    @Test func numberFormatting() {
+        #expect(ReportFormatting.number(0.000123456789) == "0.000123457")
+        #expect(ReportFormatting.number(1234.5) == "1234.5")
+        #expect(ReportFormatting.number(1e-9) == "1.00000e-09")
+        #expect(ReportFormatting.number(.nan) == "nan")
+        #expect(ReportFormatting.number(-2) == "-2")
+    }
+}
