@@ -1,0 +1,100 @@
+import Foundation
+
+/// A requested check on a report metric, e.g. `recall_at_10_cross>=0.9` (`--require`, audit gates).
+/// A failed requirement makes embdiag exit 1 after the report is written.
+public struct Requirement: Sendable, Equatable, CustomStringConvertible {
+    public enum Comparison: String, Sendable, CaseIterable {
+        case greaterOrEqual = ">=", lessOrEqual = "<=", equal = "==", notEqual = "!=", greater = ">", less = "<"
+
+        func holds(_ a: Double, _ b: Double) -> Bool {
+            switch self {
+            case .greaterOrEqual: return a >= b
+            case .lessOrEqual: return a <= b
+            case .equal: return a == b
+            case .notEqual: return a != b
+            case .greater: return a > b
+            case .less: return a < b
+            }
+        }
+    }
+
+    public var metric: String
+    public var comparison: Comparison
+    public var threshold: Double
+
+    public init(metric: String, _ comparison: Comparison, _ threshold: Double) {
+        self.metric = metric
+        self.comparison = comparison
+        self.threshold = threshold
+    }
+
+    /// Parses "metric OP number" (spaces allowed; OP one of >= <= == != > <; true/false allowed
+    /// as numbers 1/0 for boolean metrics such as `compatible`).
+    public init(parsing text: String) throws {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        // Two-character operators first so ">=" is not read as ">".
+        for op in Comparison.allCases {
+            guard let r = s.range(of: op.rawValue) else { continue }
+            let name = s[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+            let value = s[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw EmbdiagError.usage("requirement '\(text)': '\(name)' is not a metric key (snake_case letters, digits, _)")
+            }
+            let number: Double?
+            switch value.lowercased() {
+            case "true": number = 1
+            case "false": number = 0
+            default: number = Double(value)
+            }
+            guard let number, number.isFinite else {
+                throw EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number")
+            }
+            self.init(metric: name, op, number)
+            return
+        }
+        throw EmbdiagError.usage("requirement '\(text)' has no comparison; write e.g. \"recall_at_10_cross>=0.9\" (>=, <=, >, <, ==, !=)")
+    }
+
+    public var description: String { "\(metric)\(comparison.rawValue)\(ReportFormatting.number(threshold, significant: 8))" }
+}
+
+/// The outcome of one requirement on one report.
+public struct RequirementOutcome: Sendable, Equatable {
+    public var requirement: Requirement
+    public var actual: Double?
+    public var passed: Bool
+
+    /// "recall_at_10_cross = 0.85, required >= 0.9 (short by 0.05)".
+    public var message: String {
+        guard let actual else { return "\(requirement.metric) is not available (NaN or missing): required \(requirement.comparison.rawValue) \(ReportFormatting.number(requirement.threshold))" }
+        var m = "\(requirement.metric) = \(ReportFormatting.number(actual)), required \(requirement.comparison.rawValue) \(ReportFormatting.number(requirement.threshold))"
+        if !passed {
+            let gap = abs(actual - requirement.threshold)
+            m += gap > 0 ? " (off by \(ReportFormatting.number(gap)))" : ""
+        }
+        return m
+    }
+}
+
+extension Report {
+    /// Evaluates requirements on this report's metrics. An unknown metric key is a usage error
+    /// (exit 2, listing the available keys) — a typo must not pass or fail silently.
+    public func evaluate(_ requirements: [Requirement]) throws -> [RequirementOutcome] {
+        try requirements.map { r in
+            guard let value = metric(r.metric) else {
+                throw EmbdiagError.usage("--require \(r): no metric '\(r.metric)' in the \(analyzer) report; available: \(metrics.map(\.key).joined(separator: ", "))")
+            }
+            guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
+            return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
+        }
+    }
+
+    /// Adds the `gates` table and the `gates_passed` metric.
+    public mutating func record(_ outcomes: [RequirementOutcome]) {
+        guard !outcomes.isEmpty else { return }
+        metrics.append(ReportMetric("gates_passed", "all requirements met", .bool(outcomes.allSatisfy(\.passed))))
+        tables.append(ReportTable(
+            name: "gates", title: "Requirements", columns: ["requirement", "actual", "result"],
+            rows: outcomes.map { [.string($0.requirement.description), $0.actual.map { ReportValue($0) } ?? .null, .string($0.passed ? "pass" : "FAIL")] }))
+    }
+}
