@@ -119,6 +119,8 @@ public struct RelativeComparison: Sendable {
     /// Anchors as indices into the paired rows, and their labels.
     public var anchorRows: [Int]
     public var anchorLabels: [String]
+    /// Paired rows that are not anchors (the rows every relative metric is averaged over).
+    public var evaluationRows: [Int]
     public var queryRows: [Int]
     /// Per paired row: cosine between its two relative vectors.
     public var relativeCosines: [Double]
@@ -189,10 +191,17 @@ public struct RelativeComparison: Sendable {
         anchorRows = anchors
         anchorLabels = anchors.map { pairedLabels[$0] }
 
-        // 3. Queries for k-NN / retrieval: a seeded sample (gallery = all rows).
+        // 3. Evaluation rows = non-anchors (an anchor's relative vector has a 1 at its own
+        // position in both spaces, so it would find itself trivially). Queries for k-NN and
+        // retrieval: a seeded sample of them; the gallery is always every row.
+        let evaluation = Self.nonAnchorRows(n, anchors)
+        guard evaluation.count >= 2 else {
+            throw EmbdiagError.usage("\(anchors.count) anchors leave \(evaluation.count) of \(n) paired rows to evaluate; use fewer anchors")
+        }
+        evaluationRows = evaluation
         var rng = SeededGenerator(seed: configuration.seed &+ 1)
-        let q = configuration.maxQueries <= 0 ? n : min(n, configuration.maxQueries)
-        let queries = rng.sampleIndices(n, count: q)
+        let q = configuration.maxQueries <= 0 ? evaluation.count : min(evaluation.count, configuration.maxQueries)
+        let queries = rng.sampleIndices(evaluation.count, count: q).map { evaluation[$0] }
         queryRows = queries
 
         // 4. Relative representations with shared anchors.
@@ -220,18 +229,22 @@ public struct RelativeComparison: Sendable {
         ckaDebiased = debiasedLinearCKA(moments)
         procrustesDisparity = x.dimension == y.dimension ? (try? orthogonalProcrustes(moments))?.disparity : nil
 
-        // 6. Anchor-count sweep (same strategy and seed), capped by n.
-        var counts = configuration.sweepCounts.filter { $0 >= 1 && $0 <= n }
-        if configuration.sweepCounts.contains(where: { $0 > n }) && !counts.contains(n) { counts.append(n) }
+        // 6. Anchor-count sweep (same strategy and seed), capped at n/2 so that rows remain to
+        // evaluate; queries = the main queries that are not anchors of that sweep point.
+        let cap = n / 2
+        var counts = configuration.sweepCounts.filter { $0 >= 1 && $0 <= cap }
+        if configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
         var points: [SweepPoint] = []
         for c in counts.sorted() {
             let start = DispatchTime.now()
             let anchors = try selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
             let rel = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
             normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
+            let isAnchor = Set(anchors)
             let cosines = Self.rowwiseDot(rel.x, rel.y)
-            let ranks = trueMatchRanks(queries: rel.x.gather(rows: queries), gallery: rel.y, trueIndices: queries)
-            points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(cosines),
+            let sweepQueries = queries.filter { !isAnchor.contains($0) }
+            let ranks = trueMatchRanks(queries: rel.x.gather(rows: sweepQueries), gallery: rel.y, trueIndices: sweepQueries)
+            points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(Self.nonAnchorRows(n, anchors).map { cosines[$0] }),
                                      relativeTop1: Self.hitRate(ranks, within: 1), relativeMRR: Self.meanReciprocalRank(ranks),
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
         }
@@ -240,7 +253,9 @@ public struct RelativeComparison: Sendable {
 
     // MARK: summaries
 
-    public var relativeCosineMean: Double { Self.mean(relativeCosines) }
+    /// Per-row relative cosines of the non-anchor rows.
+    public var evaluationCosines: [Double] { evaluationRows.map { relativeCosines[$0] } }
+    public var relativeCosineMean: Double { Self.mean(evaluationCosines) }
     public var relativeTop1: Double { Self.hitRate(relativeRanks, within: 1) }
     public var relativeTopK: Double { Self.hitRate(relativeRanks, within: configuration.k) }
     public var relativeMRR: Double { Self.meanReciprocalRank(relativeRanks) }
@@ -259,6 +274,11 @@ public struct RelativeComparison: Sendable {
     static func meanReciprocalRank(_ ranks: [Int]) -> Double { mean(ranks.map { 1 / Double($0) }) }
 
     // MARK: helpers
+
+    static func nonAnchorRows(_ n: Int, _ anchors: [Int]) -> [Int] {
+        let isAnchor = Set(anchors)
+        return (0..<n).filter { !isAnchor.contains($0) }
+    }
 
     static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RowPairing) throws -> ([Int], [Int]) {
         switch pairing {

@@ -65,6 +65,7 @@ extension RelativeComparison: ReportConvertible {
             ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
             ReportMetric("relative_mrr_at_k", "MRR counting only ranks ≤ k (relreps protocol)", ReportValue(relativeMRRAtK)),
             ReportMetric("chance_top1", "top-1 expected by chance (1/n)", ReportValue(chanceTop1)),
+            ReportMetric("evaluation_rows", "non-anchor rows the relative metrics average over", .int(evaluationRows.count)),
             ReportMetric("knn_jaccard", "mean Jaccard of k-NN sets, absolute spaces", ReportValue(Self.mean(knnJaccardAbsolute))),
             ReportMetric("knn_jaccard_relative", "mean Jaccard of k-NN sets, relative spaces", ReportValue(Self.mean(knnJaccardRelative))),
             ReportMetric("mutual_knn", "mutual k-NN overlap |A∩B|/k (Huh et al. 2024)", ReportValue(Self.mean(mutualKNN))),
@@ -80,24 +81,26 @@ extension RelativeComparison: ReportConvertible {
         }
 
         // Distribution of the per-row relative cosines.
-        let sorted = relativeCosines.sorted()
+        let evaluation = evaluationCosines
+        let sorted = evaluation.sorted()
         let qs: [(String, Double)] = [("min", 0), ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("median", 0.5),
                                       ("p75", 0.75), ("p95", 0.95), ("max", 1)]
         let quantiles = qs.map { ($0.0, quantile(sorted, $0.1)) }
-        let ms = meanAndStandardDeviation(relativeCosines)
+        let ms = meanAndStandardDeviation(evaluation)
         var distributionRows: [[ReportValue]] = quantiles.map { [.string($0.0), ReportValue($0.1)] }
         distributionRows.insert([.string("mean"), ReportValue(ms.mean)], at: 0)
         distributionRows.insert([.string("std"), ReportValue(ms.std)], at: 1)
 
+        let isAnchor = Set(anchorRows)
         let perRow = (0..<n).map { i -> [ReportValue] in
-            [.int(referenceRows[i]), .int(otherRows[i]), .string(labels[i]), ReportValue(relativeCosines[i])]
+            [.int(referenceRows[i]), .int(otherRows[i]), .string(labels[i]), ReportValue(relativeCosines[i]), .bool(isAnchor.contains(i))]
         }
-        let worst = (0..<n).sorted { relativeCosines[$0] < relativeCosines[$1] || (relativeCosines[$0] == relativeCosines[$1] && $0 < $1) }.prefix(20)
+        let worst = evaluationRows.sorted { relativeCosines[$0] < relativeCosines[$1] || (relativeCosines[$0] == relativeCosines[$1] && $0 < $1) }.prefix(20)
         var tables: [ReportTable] = [
             ReportTable(name: "relative_cosine_distribution", title: "Per-row relative cosine (how much each row's relations to the anchors agree)",
                         columns: ["statistic", "value"], rows: distributionRows),
             ReportTable(name: "least_agreeing_rows", title: "Rows whose relations to the anchors change most",
-                        columns: ["row", "other_row", "label", "relative_cosine"], rows: worst.map { perRow[$0] }, textRowLimit: 10),
+                        columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: worst.map { perRow[$0] }, textRowLimit: 10),
         ]
         if !sweep.isEmpty {
             tables.append(ReportTable(
@@ -107,7 +110,7 @@ extension RelativeComparison: ReportConvertible {
                                    ReportValue($0.relativeMRR), ReportValue($0.seconds)] }))
         }
         tables.append(ReportTable(name: "relative_cosine_per_row", title: "Relative cosine per paired row",
-                                  columns: ["row", "other_row", "label", "relative_cosine"], rows: perRow, textRowLimit: 0, isPerRow: true))
+                                  columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: perRow, textRowLimit: 5, isPerRow: true))
         tables.append(anchorTable(anchorRows.map { referenceRows[$0] }, anchorLabels))
         for d in dropped { tables.append(d.rows.reportTable(name: "dropped_rows_\(tables.count)", input: d.input)) }
 
@@ -126,12 +129,12 @@ extension RelativeComparison: ReportConvertible {
         charts.append(ReportChart(
             name: "relative_cosine_histogram", title: "Per-row relative cosine", kind: .histogram,
             xLabel: "cosine between the two relative vectors of a row", yLabel: "rows",
-            series: [ReportChart.Series(name: "rows", points: histogram(relativeCosines, bins: 40))],
+            series: [ReportChart.Series(name: "rows", points: histogram(evaluation, bins: 40))],
             caption: "1 = the row relates to the anchors identically in both spaces."))
 
-        var notes: [String] = []
-        if queryRows.count < n {
-            notes.append("k-NN and retrieval metrics use \(queryRows.count) sampled query rows (seeded) against all \(n) rows; --queries 0 uses every row.")
+        var notes: [String] = ["Relative metrics average over the \(evaluationRows.count) non-anchor rows (an anchor trivially matches itself)."]
+        if queryRows.count < evaluationRows.count {
+            notes.append("k-NN and retrieval metrics use \(queryRows.count) sampled non-anchor query rows (seeded) against all \(n) rows; --queries 0 uses every non-anchor row.")
         }
         if absoluteRanks != nil {
             notes.append("absolute_top1/absolute_mrr compare raw coordinates across spaces: high only if the spaces are already aligned; relative_* need no alignment.")
