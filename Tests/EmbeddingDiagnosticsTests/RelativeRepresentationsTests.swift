@@ -319,6 +319,7 @@ import Testing
         c.sweepCounts = [10, 50, 100, 300, 1000]
         let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c)
         #expect(r.sweep.map(\.anchors) == [10, 50, 100, 200])
+        #expect(r.sweep[1].relativeTop1 == r.relativeTop1 && r.sweep[1].relativeMRR == r.relativeMRR)
         #expect(r.sweep.last!.relativeTop1 > r.sweep.first!.relativeTop1 + 0.1, "\(r.sweep.map(\.relativeTop1))")
         let report = r.report()
         for key in ["relative_cosine_mean", "knn_jaccard", "knn_jaccard_relative", "mutual_knn", "relative_top1", "relative_mrr",

@@ -235,8 +235,16 @@ public struct RelativeComparison: Sendable {
         var counts = configuration.sweepCounts.filter { $0 >= 1 && $0 <= cap }
         if configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
         var points: [SweepPoint] = []
+        let mainCosines = relativeCosines, mainRanks = relativeRanks
         for c in counts.sorted() {
             let start = DispatchTime.now()
+            if configuration.anchorRows == nil && c == anchors.count {
+                // Same count, strategy and seed as the main run: same anchors, same numbers.
+                points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(evaluation.map { mainCosines[$0] }),
+                                         relativeTop1: Self.hitRate(mainRanks, within: 1),
+                                         relativeMRR: Self.meanReciprocalRank(mainRanks), seconds: 0))
+                continue
+            }
             let anchors = try selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
             let rel = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
             normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
