@@ -17,6 +17,7 @@ struct Embdiag: ParsableCommand {
     static let subcommandList: [ParsableCommand.Type] = [
         InfoCommand.self,
         NeighborsCommand.self,
+        AuditCommand.self,
     ]
 
     /// Runs a subcommand with embdiag's error policy: EmbdiagError → one line on stderr + exit 2;
