@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // YAML for `embdiag audit` configs (TOMLKit needs a package not available here).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS' own cblas.h plus LAPACKE; see Guides/Architecture.md for why pkgConfig "openblas".
@@ -36,6 +38,7 @@ let package = Package(
             dependencies: [
                 "EmbeddingDiagnostics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(
             name: "EmbeddingDiagnosticsTests",

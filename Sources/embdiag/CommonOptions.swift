@@ -65,8 +65,12 @@ struct OutputOptions: ParsableArguments {
         ReportDestinations(outputDirectory: output, jsonPath: json, htmlPath: html, jsonTables: jsonTables)
     }
 
+    /// The last report emitted in this process (the audit reads its checks' results from here).
+    nonisolated(unsafe) static var lastEmitted: Report?
+
     /// Writes the files, then prints the text report unless --quiet.
     func emit(_ report: Report) throws {
+        Self.lastEmitted = report
         try ReportWriter.write(report, to: destinations)
         if !quiet { print(TextRenderer.render(report), terminator: "") }
     }

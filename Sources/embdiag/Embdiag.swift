@@ -18,6 +18,7 @@ struct Embdiag: ParsableCommand {
         InfoCommand.self,
         NeighborsCommand.self,
         RelrepCommand.self,
+        AuditCommand.self,
     ]
 
     /// Runs a subcommand with embdiag's error policy: EmbdiagError → one line on stderr + exit 2;

@@ -85,7 +85,7 @@ public enum HTMLRenderer {
         return out
     }
 
-    static let css = """
+    public static let css = """
     body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1040px;margin:1.5rem auto;padding:0 1rem;color:#222;line-height:1.4}
     h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:1.6rem}
     .meta{color:#666;margin-top:0}table{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
