@@ -52,6 +52,10 @@ import Testing
 /// Analyzer invocations for the determinism sweep; each analyzer adds its own line here.
 enum DeterminismCases {
     static func analyzerCases(root: String) -> [(String, [String])] {
-        []
+        var cases: [(String, [String])] = []
+        let sentences = root + "/data/sentences/"
+        cases.append(("relrep", ["relrep", sentences + "debian-minilm-l6.npy", "--compare", sentences + "debian-minilm-l6-layer3.npy",
+                                 "--anchors", "100", "--anchor-strategy", "kmeans++", "--center", "--sweep", "10,50"]))
+        return cases
     }
 }

@@ -344,3 +344,47 @@ import Testing
         #expect(r.report().metric("anchor_count") == .int(16))
     }
 }
+
+/// Real sample: the bundled sentence embeddings (all-MiniLM-L6-v2 final layer vs layer 3 of the
+/// same 1,800 Debian package descriptions, data/sentences/), first 1,000 rows, anchors = rows
+/// 0, 10, …, 990, k = 5, every non-anchor row a query. Reference values:
+/// `python3 scripts/crosscheck/relrep_crosscheck.py real data/sentences/debian-minilm-l6.npy
+/// data/sentences/debian-minilm-l6-layer3.npy 1000` (numpy 2.4.x, scipy 1.17.x, latentis 0.0.8 port).
+@Suite struct RelativeRepresentationsRealDataTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let final = root.appendingPathComponent("data/sentences/debian-minilm-l6.npy").path
+    static let layer3 = root.appendingPathComponent("data/sentences/debian-minilm-l6-layer3.npy").path
+    static var available: Bool { FileManager.default.fileExists(atPath: final) && FileManager.default.fileExists(atPath: layer3) }
+
+    @Test(.enabled(if: available)) func matchesNumpyAndLatentisOnSentenceEmbeddings() throws {
+        let x = try EmbeddingReader.read(Self.final, options: ReadOptions()).selecting(rows: Array(0..<1000))
+        let y = try EmbeddingReader.read(Self.layer3, options: ReadOptions()).selecting(rows: Array(0..<1000))
+        #expect(abs(linearCKA(x.matrix, y.matrix) - 0.7162763579) < 1e-7)
+        #expect(abs(debiasedLinearCKA(x.matrix, y.matrix) - 0.7056241587) < 1e-7)
+        #expect(abs(try orthogonalProcrustes(x.matrix, y.matrix).disparity - 0.5005175565) < 1e-7)
+        let anchors = Array(stride(from: 0, to: 1000, by: 10))
+        let plain = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: false).project(x.matrix)
+        let centred = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: true).project(x.matrix)
+        for (j, v) in [Float(1), 0.18712365, 0.3548919, 0.27698218].enumerated() { #expect(abs(plain[0, j] - v) < 1e-6) }
+        for (j, v) in [Float(0.34069795), 0.24575748, 0.25568594, 0.33289261].enumerated() { #expect(abs(plain[5, j] - v) < 1e-6) }
+        for (j, v) in [Float(1), 0.00221211, 0.08734978, 0.02408114].enumerated() { #expect(abs(centred[0, j] - v) < 1e-6) }
+        for (j, v) in [Float(0.15008591), 0.12382989, 0.01140187, 0.15238329].enumerated() { #expect(abs(centred[5, j] - v) < 1e-6) }
+        var c = RelativeRepresentationsConfiguration()
+        c.anchorRows = anchors
+        c.k = 5
+        c.maxQueries = 0
+        c.sweepCounts = []
+        for (centering, cosine, top1, mrr, jaccardRelative) in [(false, 0.85721380, 0.04444444, 0.12075782, 0.08465608),
+                                                                (true, 0.68519337, 0.26666667, 0.37321301, 0.09560406)] {
+            c.centering = centering
+            let r = try RelativeComparison(reference: x, other: y, configuration: c)
+            #expect(r.queryRows.count == 900)
+            #expect(abs(r.relativeCosineMean - cosine) < 1e-6)
+            #expect(abs(r.relativeTop1 - top1) < 1e-7)
+            #expect(abs(r.relativeMRR - mrr) < 1e-5)
+            #expect(abs(RelativeComparison.mean(r.knnJaccardRelative) - jaccardRelative) < 1e-6)
+            #expect(abs(RelativeComparison.mean(r.knnJaccardAbsolute) - 0.16458995) < 1e-6)
+            #expect(abs(RelativeComparison.mean(r.mutualKNN) - 0.24533333) < 1e-6)
+        }
+    }
+}
