@@ -169,6 +169,12 @@ public struct RelativeProjection: Sendable {
         return out
     }
 
+    /// The relative matrix of rows that are already L2-normalised (no centring: one GEMM, no copy).
+    public func projectUnitRows(_ unit: Matrix) -> Matrix {
+        precondition(!centering, "projectUnitRows: centring needs the raw rows")
+        return matmul(unit, unitAnchors, transposeB: true)
+    }
+
     /// The n × N relative matrix of the rows of `m` (same space the projection was fitted on, or a
     /// space of the same dimension whose rows correspond). Row blocks: centre + normalise, then GEMM.
     public func project(_ m: Matrix) -> Matrix {

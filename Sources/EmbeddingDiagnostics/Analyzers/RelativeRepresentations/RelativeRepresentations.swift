@@ -205,7 +205,8 @@ public struct RelativeComparison: Sendable {
         queryRows = queries
 
         // 4. Relative representations with shared anchors.
-        let projected = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
+        let unitX = normalizedRows(x.matrix), unitY = normalizedRows(y.matrix)
+        let projected = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: configuration.centering)
         relativeMatrix = configuration.keepRelativeMatrix ? projected.x.copy() : nil
         let unitRelX = projected.x, unitRelY = projected.y
         normalizeRowsInPlace(unitRelX); normalizeRowsInPlace(unitRelY)
@@ -217,7 +218,6 @@ public struct RelativeComparison: Sendable {
         knnJaccardRelative = knnJaccard(relKnnX, relKnnY)
 
         // 5. Absolute spaces: intrinsic neighbourhoods, CKA, Procrustes.
-        let unitX = normalizedRows(x.matrix), unitY = normalizedRows(y.matrix)
         let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: k)
         let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: k)
         knnJaccardAbsolute = knnJaccard(knnX, knnY)
@@ -246,7 +246,7 @@ public struct RelativeComparison: Sendable {
                 continue
             }
             let anchors = try selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
-            let rel = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
+            let rel = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: configuration.centering)
             normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
             let isAnchor = Set(anchors)
             let cosines = Self.rowwiseDot(rel.x, rel.y)
@@ -315,10 +315,12 @@ public struct RelativeComparison: Sendable {
     }
 
     /// Relative matrices of both spaces for the same anchor rows (fitted separately in each space).
-    static func relativePair(_ x: Matrix, _ y: Matrix, anchors: [Int], centering: Bool) -> (x: Matrix, y: Matrix) {
+    /// Without centring the unit rows (computed once) are reused: one GEMM per space, no copies.
+    static func relativePair(_ x: Matrix, _ y: Matrix, unitX: Matrix, unitY: Matrix, anchors: [Int], centering: Bool) -> (x: Matrix, y: Matrix) {
         let px = RelativeProjection(space: x, anchorRows: anchors, centering: centering)
         let py = RelativeProjection(space: y, anchorRows: anchors, centering: centering)
-        return (px.project(x), py.project(y))
+        if centering { return (px.project(x), py.project(y)) }
+        return (px.projectUnitRows(unitX), py.projectUnitRows(unitY))
     }
 
     /// Row-wise dot products (rows already unit: cosines), Float64 accumulation.
