@@ -14,6 +14,3 @@ public enum FvecsReader {
 public enum DelimitedReader {
     public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?) throws -> Embeddings { throw EmbdiagError.malformed(path, "CSV/TSV reading is not implemented yet") }
 }
-public enum LabelsFile {
-    public static func read(_ path: String, expectedCount: Int, matrixPath: String) throws -> [String] { throw EmbdiagError.malformed(path, "labels files are not implemented yet") }
-}
