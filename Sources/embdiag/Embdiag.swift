@@ -17,6 +17,7 @@ struct Embdiag: ParsableCommand {
     static let subcommandList: [ParsableCommand.Type] = [
         InfoCommand.self,
         NeighborsCommand.self,
+        RelrepCommand.self,
         AuditCommand.self,
     ]
 

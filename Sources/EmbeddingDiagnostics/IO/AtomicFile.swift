@@ -33,6 +33,7 @@ public enum AtomicFile {
             do {
                 try body(handle)
                 try handle.synchronize()
+                pauseForFaultInjection()
                 try handle.close()
             } catch {
                 try? handle.close()
@@ -47,6 +48,14 @@ public enum AtomicFile {
         } catch {
             unlink(tmp)
             throw EmbdiagError.io(path, "write failed: \(error.localizedDescription)")
+        }
+    }
+
+    /// Fault injection for the kill tests: with EMBDIAG_SLOW_WRITES_MS set, every write pauses
+    /// between "data written to the temporary" and "renamed", so a test can kill the process there.
+    static func pauseForFaultInjection() {
+        if let ms = ProcessInfo.processInfo.environment["EMBDIAG_SLOW_WRITES_MS"].flatMap(Int.init), ms > 0 {
+            usleep(UInt32(min(ms, 60_000)) * 1000)
         }
     }
 

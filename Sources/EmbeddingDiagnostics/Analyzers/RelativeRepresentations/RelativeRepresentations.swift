@@ -1,0 +1,341 @@
+import Foundation
+
+/// Settings shared by the single-space projection and the two-space comparison.
+/// Guide: Guides/RelativeRepresentations.md.
+public struct RelativeRepresentationsConfiguration: Sendable {
+    /// Number of anchors (ignored when `anchorRows` is given). Moschella et al. use 300.
+    public var anchorCount: Int = 300
+    public var anchorStrategy: AnchorStrategy = .random
+    /// Explicit anchors: row indices of the reference (first) input, before pairing.
+    public var anchorRows: [Int]?
+    /// Subtract the anchor mean before the cosine (latentis `Centering` fitted on the anchors).
+    public var centering: Bool = false
+    /// Neighbours for k-NN Jaccard / mutual k-NN and the top-k hit rate (relreps protocol: 5).
+    public var k: Int = 5
+    /// Rows used as queries for k-NN and retrieval metrics (seeded sample; 0 = every row). The
+    /// gallery is always every row.
+    public var maxQueries: Int = 1000
+    /// Anchor counts for the sweep (capped by n); empty = no sweep.
+    public var sweepCounts: [Int] = [10, 50, 100, 300, 1000]
+    public var pairing: RowPairing = .row
+    public var seed: UInt64 = 42
+    /// Keep the n × N relative matrix of the first input in the result (for --write).
+    public var keepRelativeMatrix: Bool = false
+
+    public init() {}
+}
+
+/// How rows of the two inputs are matched.
+public enum RowPairing: String, CaseIterable, Sendable {
+    /// Row i with row i (same count required).
+    case row
+    /// Rows with equal labels (first occurrence; the first input's order).
+    case label
+}
+
+/// Anchors resolved for one run: row indices into the reference input.
+func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
+    if count == nil, let rows = configuration.anchorRows { return rows }
+    return try selectAnchors(space, count: count ?? configuration.anchorCount, strategy: configuration.anchorStrategy,
+                             seed: configuration.seed)
+}
+
+/// Summary of a relative representation of one space: what the anchors look like from the data.
+public struct RelativeRepresentation: Sendable {
+    public var input: Source
+    public var configuration: RelativeRepresentationsConfiguration
+    public var anchorRows: [Int]
+    public var anchorLabels: [String]
+    /// n × N relative matrix (only when `keepRelativeMatrix`).
+    public var relativeMatrix: Matrix?
+    public var rowCount: Int
+    /// Mean and standard deviation of all n·N relative entries.
+    public var meanRelativeCosine: Double
+    public var stdRelativeCosine: Double
+    /// Mean over rows of the highest cosine to any anchor (how well the anchors cover the data).
+    public var meanMaxAnchorCosine: Double
+    /// Mean cosine between distinct anchors (after centring if enabled).
+    public var meanAnchorPairCosine: Double
+    /// Participation ratio of the anchors' Gram spectrum: how many independent directions the N anchors span.
+    public var anchorEffectiveRank: Double
+    public var dropped: [DroppedRow]
+
+    public init(_ embeddings: Embeddings, configuration: RelativeRepresentationsConfiguration, dropped: [DroppedRow] = []) throws {
+        input = embeddings.source
+        self.configuration = configuration
+        self.dropped = dropped
+        let n = embeddings.count
+        guard n >= 2 else { throw EmbdiagError.invalid(embeddings.source.path, "needs at least 2 rows") }
+        anchorRows = try resolveAnchors(embeddings.matrix, configuration)
+        anchorLabels = anchorRows.map(embeddings.label)
+        rowCount = n
+        let projection = RelativeProjection(space: embeddings.matrix, anchorRows: anchorRows, centering: configuration.centering)
+        let relative = projection.project(embeddings.matrix)
+        let nAnchors = anchorRows.count
+        var sum = 0.0, sumSq = 0.0, sumMax = 0.0
+        for i in 0..<n {
+            let r = relative.row(i)
+            var m = -Double.infinity
+            for v in r { let x = Double(v); sum += x; sumSq += x * x; if x > m { m = x } }
+            sumMax += m
+        }
+        let total = Double(n * nAnchors)
+        meanRelativeCosine = sum / total
+        stdRelativeCosine = max(0, sumSq / total - meanRelativeCosine * meanRelativeCosine).squareRoot()
+        meanMaxAnchorCosine = sumMax / Double(n)
+        let gram = matmul(projection.unitAnchors, projection.unitAnchors, transposeB: true)
+        var off = 0.0, trace = 0.0, frob = 0.0
+        for i in 0..<nAnchors {
+            for j in 0..<nAnchors {
+                let g = Double(gram[i, j])
+                frob += g * g
+                if i == j { trace += g } else { off += g }
+            }
+        }
+        meanAnchorPairCosine = nAnchors > 1 ? off / Double(nAnchors * (nAnchors - 1)) : .nan
+        anchorEffectiveRank = frob > 0 ? trace * trace / frob : 0
+        relativeMatrix = configuration.keepRelativeMatrix ? relative : nil
+    }
+}
+
+/// Comparison of two spaces whose rows describe the same items (dimensions may differ), through
+/// relative representations with shared anchors and through space-similarity measures.
+public struct RelativeComparison: Sendable {
+    public struct SweepPoint: Sendable {
+        public var anchors: Int
+        public var relativeCosineMean: Double
+        public var relativeTop1: Double
+        public var relativeMRR: Double
+        public var seconds: Double
+    }
+
+    public var inputs: [Source]
+    public var configuration: RelativeRepresentationsConfiguration
+    public var pairedRows: Int
+    /// Rows of each input used, in pairing order.
+    public var referenceRows: [Int]
+    public var otherRows: [Int]
+    public var labels: [String]
+    /// Anchors as indices into the paired rows, and their labels.
+    public var anchorRows: [Int]
+    public var anchorLabels: [String]
+    /// Paired rows that are not anchors (the rows every relative metric is averaged over).
+    public var evaluationRows: [Int]
+    public var queryRows: [Int]
+    /// Per paired row: cosine between its two relative vectors.
+    public var relativeCosines: [Double]
+    /// Per query: rank of its partner when searching the other space's relative vectors.
+    public var relativeRanks: [Int]
+    /// Same through the absolute spaces (only when dimensions match; meaningless unless aligned).
+    public var absoluteRanks: [Int]?
+    public var knnJaccardAbsolute: [Double]
+    public var knnJaccardRelative: [Double]
+    public var mutualKNN: [Double]
+    public var ckaLinear: Double
+    public var ckaDebiased: Double
+    public var procrustesDisparity: Double?
+    public var sweep: [SweepPoint]
+    public var relativeMatrix: Matrix?
+    public var dropped: [(input: String, rows: [DroppedRow])]
+    public var dimensions: (Int, Int)
+
+    /// - Parameters:
+    ///   - reference: the first space; anchors are chosen here (explicit rows refer to it).
+    ///   - other: the second space (any dimension).
+    public init(reference: Embeddings, other: Embeddings, configuration: RelativeRepresentationsConfiguration,
+                invalidRows: InvalidRowPolicy = .error) throws {
+        self.configuration = configuration
+        inputs = [reference.source, other.source]
+        dimensions = (reference.dimension, other.dimension)
+        guard configuration.k >= 1 else { throw EmbdiagError.usage("--k must be at least 1 (got \(configuration.k))") }
+
+        // 1. Pair rows, then drop pairs where either side is non-finite or zero (if allowed).
+        var (rowsX, rowsY) = try Self.pair(reference, other, by: configuration.pairing)
+        var droppedLists: [(String, [DroppedRow])] = []
+        var x = Self.subset(reference, rowsX), y = Self.subset(other, rowsY)
+        let checkX = try x.requiringFiniteNonZeroRows(policy: invalidRows)
+        let checkY = try y.requiringFiniteNonZeroRows(policy: invalidRows)
+        if !checkX.dropped.isEmpty || !checkY.dropped.isEmpty {
+            let bad = Set(checkX.dropped.map(\.row)).union(checkY.dropped.map(\.row))
+            let keep = (0..<rowsX.count).filter { !bad.contains($0) }
+            droppedLists = [(reference.source.path, checkX.dropped.map { var d = $0; d.row = rowsX[d.row]; return d }),
+                            (other.source.path, checkY.dropped.map { var d = $0; d.row = rowsY[d.row]; return d })]
+                .filter { !$0.1.isEmpty }
+            x = x.selecting(rows: keep); y = y.selecting(rows: keep)
+            rowsX = keep.map { rowsX[$0] }; rowsY = keep.map { rowsY[$0] }
+        }
+        dropped = droppedLists.map { (input: $0.0, rows: $0.1) }
+        referenceRows = rowsX
+        otherRows = rowsY
+        let n = rowsX.count
+        pairedRows = n
+        guard n >= 4 else {
+            throw EmbdiagError.mismatch(other.source.path, "only \(n) paired rows with \(reference.source.path) (need at least 4)")
+        }
+        let pairedLabels = (0..<n).map { x.labels?[$0] ?? String(rowsX[$0]) }
+        labels = pairedLabels
+
+        // 2. Anchors: indices into the paired rows.
+        let anchors: [Int]
+        if let explicit = configuration.anchorRows {
+            var position: [Int: Int] = [:]
+            for (p, r) in rowsX.enumerated() { position[r] = p }
+            let missing = explicit.filter { position[$0] == nil }
+            if !missing.isEmpty {
+                throw EmbdiagError.invalid(reference.source.path, "anchor rows \(missing.prefix(5).map(String.init).joined(separator: ", ")) have no partner in \(other.source.path) (or were dropped)")
+            }
+            anchors = explicit.map { position[$0]! }
+        } else {
+            anchors = try selectAnchors(x.matrix, count: min(configuration.anchorCount, n), strategy: configuration.anchorStrategy, seed: configuration.seed)
+        }
+        anchorRows = anchors
+        anchorLabels = anchors.map { pairedLabels[$0] }
+
+        // 3. Evaluation rows = non-anchors (an anchor's relative vector has a 1 at its own
+        // position in both spaces, so it would find itself trivially). Queries for k-NN and
+        // retrieval: a seeded sample of them; the gallery is always every row.
+        let evaluation = Self.nonAnchorRows(n, anchors)
+        guard evaluation.count >= 2 else {
+            throw EmbdiagError.usage("\(anchors.count) anchors leave \(evaluation.count) of \(n) paired rows to evaluate; use fewer anchors")
+        }
+        evaluationRows = evaluation
+        var rng = SeededGenerator(seed: configuration.seed &+ 1)
+        let q = configuration.maxQueries <= 0 ? evaluation.count : min(evaluation.count, configuration.maxQueries)
+        let queries = rng.sampleIndices(evaluation.count, count: q).map { evaluation[$0] }
+        queryRows = queries
+
+        // 4. Relative representations with shared anchors.
+        let projected = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
+        relativeMatrix = configuration.keepRelativeMatrix ? projected.x.copy() : nil
+        let unitRelX = projected.x, unitRelY = projected.y
+        normalizeRowsInPlace(unitRelX); normalizeRowsInPlace(unitRelY)
+        relativeCosines = Self.rowwiseDot(unitRelX, unitRelY)
+        relativeRanks = trueMatchRanks(queries: unitRelX.gather(rows: queries), gallery: unitRelY, trueIndices: queries)
+        let k = min(configuration.k, n - 1)
+        let relKnnX = nearestNeighbors(ofRows: queries, in: unitRelX, k: k)
+        let relKnnY = nearestNeighbors(ofRows: queries, in: unitRelY, k: k)
+        knnJaccardRelative = knnJaccard(relKnnX, relKnnY)
+
+        // 5. Absolute spaces: intrinsic neighbourhoods, CKA, Procrustes.
+        let unitX = normalizedRows(x.matrix), unitY = normalizedRows(y.matrix)
+        let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: k)
+        let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: k)
+        knnJaccardAbsolute = knnJaccard(knnX, knnY)
+        mutualKNN = knnOverlap(knnX, knnY)
+        absoluteRanks = x.dimension == y.dimension
+            ? trueMatchRanks(queries: unitX.gather(rows: queries), gallery: unitY, trueIndices: queries) : nil
+        let moments = pairedCenteredMoments(x.matrix, y.matrix)
+        ckaLinear = linearCKA(moments)
+        ckaDebiased = debiasedLinearCKA(moments)
+        procrustesDisparity = x.dimension == y.dimension ? (try? orthogonalProcrustes(moments))?.disparity : nil
+
+        // 6. Anchor-count sweep (same strategy and seed), capped at n/2 so that rows remain to
+        // evaluate; queries = the main queries that are not anchors of that sweep point.
+        let cap = n / 2
+        var counts = configuration.sweepCounts.filter { $0 >= 1 && $0 <= cap }
+        if configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
+        var points: [SweepPoint] = []
+        let mainCosines = relativeCosines, mainRanks = relativeRanks
+        for c in counts.sorted() {
+            let start = DispatchTime.now()
+            if configuration.anchorRows == nil && c == anchors.count {
+                // Same count, strategy and seed as the main run: same anchors, same numbers.
+                points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(evaluation.map { mainCosines[$0] }),
+                                         relativeTop1: Self.hitRate(mainRanks, within: 1),
+                                         relativeMRR: Self.meanReciprocalRank(mainRanks), seconds: 0))
+                continue
+            }
+            let anchors = try selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
+            let rel = Self.relativePair(x.matrix, y.matrix, anchors: anchors, centering: configuration.centering)
+            normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
+            let isAnchor = Set(anchors)
+            let cosines = Self.rowwiseDot(rel.x, rel.y)
+            let sweepQueries = queries.filter { !isAnchor.contains($0) }
+            let ranks = trueMatchRanks(queries: rel.x.gather(rows: sweepQueries), gallery: rel.y, trueIndices: sweepQueries)
+            points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(Self.nonAnchorRows(n, anchors).map { cosines[$0] }),
+                                     relativeTop1: Self.hitRate(ranks, within: 1), relativeMRR: Self.meanReciprocalRank(ranks),
+                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
+        }
+        sweep = points
+    }
+
+    // MARK: summaries
+
+    /// Per-row relative cosines of the non-anchor rows.
+    public var evaluationCosines: [Double] { evaluationRows.map { relativeCosines[$0] } }
+    public var relativeCosineMean: Double { Self.mean(evaluationCosines) }
+    public var relativeTop1: Double { Self.hitRate(relativeRanks, within: 1) }
+    public var relativeTopK: Double { Self.hitRate(relativeRanks, within: configuration.k) }
+    public var relativeMRR: Double { Self.meanReciprocalRank(relativeRanks) }
+    /// MRR as the relreps notebooks compute it: 1/rank if the partner is in the top k, else 0.
+    public var relativeMRRAtK: Double {
+        Self.mean(relativeRanks.map { $0 <= configuration.k ? 1 / Double($0) : 0 })
+    }
+    public var absoluteTop1: Double? { absoluteRanks.map { Self.hitRate($0, within: 1) } }
+    public var absoluteMRR: Double? { absoluteRanks.map(Self.meanReciprocalRank) }
+    public var chanceTop1: Double { 1 / Double(pairedRows) }
+
+    static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+    static func hitRate(_ ranks: [Int], within k: Int) -> Double {
+        ranks.isEmpty ? .nan : Double(ranks.filter { $0 <= k }.count) / Double(ranks.count)
+    }
+    static func meanReciprocalRank(_ ranks: [Int]) -> Double { mean(ranks.map { 1 / Double($0) }) }
+
+    // MARK: helpers
+
+    static func nonAnchorRows(_ n: Int, _ anchors: [Int]) -> [Int] {
+        let isAnchor = Set(anchors)
+        return (0..<n).filter { !isAnchor.contains($0) }
+    }
+
+    static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RowPairing) throws -> ([Int], [Int]) {
+        switch pairing {
+        case .row:
+            guard x.count == y.count else {
+                throw EmbdiagError.mismatch(y.source.path, "has \(y.count) rows but \(x.source.path) has \(x.count); pair by label (--pair-by label) or give files with the same rows")
+            }
+            return (Array(0..<x.count), Array(0..<x.count))
+        case .label:
+            guard let lx = x.labels else { throw EmbdiagError.usage("--pair-by label needs labels for \(x.source.path)") }
+            guard y.labels != nil else { throw EmbdiagError.usage("--pair-by label needs labels for \(y.source.path)") }
+            let index = y.labelIndex()
+            var seen = Set<String>()
+            var a: [Int] = [], b: [Int] = []
+            for (i, l) in lx.enumerated() where seen.insert(l).inserted {
+                if let j = index[l] { a.append(i); b.append(j) }
+            }
+            return (a, b)
+        }
+    }
+
+    /// The same rows as `e` when the pairing is the identity (no copy), else a gathered subset.
+    static func subset(_ e: Embeddings, _ rows: [Int]) -> Embeddings {
+        if rows.count == e.count && rows.enumerated().allSatisfy({ $0.offset == $0.element }) { return e }
+        return e.selecting(rows: rows)
+    }
+
+    /// Relative matrices of both spaces for the same anchor rows (fitted separately in each space).
+    static func relativePair(_ x: Matrix, _ y: Matrix, anchors: [Int], centering: Bool) -> (x: Matrix, y: Matrix) {
+        let px = RelativeProjection(space: x, anchorRows: anchors, centering: centering)
+        let py = RelativeProjection(space: y, anchorRows: anchors, centering: centering)
+        return (px.project(x), py.project(y))
+    }
+
+    /// Row-wise dot products (rows already unit: cosines), Float64 accumulation.
+    static func rowwiseDot(_ a: Matrix, _ b: Matrix) -> [Double] {
+        var out = [Double](repeating: 0, count: a.rows)
+        let d = a.cols
+        out.withUnsafeMutableBufferPointer { o in
+            let base = o.baseAddress!
+            parallelChunks(a.rows, minimumChunk: 4096) { range in
+                for i in range {
+                    let p = a.pointer + i * d, q = b.pointer + i * d
+                    var s = 0.0
+                    for j in 0..<d { s += Double(p[j]) * Double(q[j]) }
+                    base[i] = s
+                }
+            }
+        }
+        return out
+    }
+}

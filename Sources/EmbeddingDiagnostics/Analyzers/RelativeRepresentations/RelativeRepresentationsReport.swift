@@ -1,0 +1,163 @@
+import Foundation
+
+extension RelativeRepresentationsConfiguration {
+    func reportParameters(includeComparison: Bool) -> [ReportParameter] {
+        var p: [ReportParameter] = [
+            ReportParameter("anchors", anchorRows == nil ? .int(anchorCount) : "explicit"),
+            ReportParameter("anchor_strategy", anchorRows == nil ? .string(anchorStrategy.rawValue) : "explicit"),
+            ReportParameter("centering", .bool(centering)),
+            ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
+        ]
+        if includeComparison {
+            p += [ReportParameter("pair_by", .string(pairing.rawValue)), ReportParameter("k", .int(k)),
+                  ReportParameter("max_queries", .int(maxQueries)),
+                  ReportParameter("sweep", .string(sweepCounts.map(String.init).joined(separator: ",")))]
+        }
+        return p
+    }
+}
+
+func anchorTable(_ rows: [Int], _ labels: [String]) -> ReportTable {
+    ReportTable(name: "anchors", title: "Anchors", columns: ["anchor", "row", "label"],
+                rows: rows.enumerated().map { [.int($0.offset), .int($0.element), .string(labels[$0.offset])] },
+                textRowLimit: 10, isPerRow: true)
+}
+
+extension RelativeRepresentation: ReportConvertible {
+    public func report() -> Report {
+        var tables = [anchorTable(anchorRows, anchorLabels)]
+        if !dropped.isEmpty { tables.append(dropped.reportTable(input: input.path)) }
+        return Report(
+            analyzer: "relrep", title: "Relative representation (\(anchorRows.count) anchors)", inputs: [input],
+            parameters: configuration.reportParameters(includeComparison: false),
+            metrics: [
+                ReportMetric("rows", "rows", .int(rowCount)),
+                ReportMetric("anchor_count", "anchors (relative dimension)", .int(anchorRows.count)),
+                ReportMetric("relative_mean", "mean relative entry (cosine to an anchor)", ReportValue(meanRelativeCosine)),
+                ReportMetric("relative_std", "standard deviation of relative entries", ReportValue(stdRelativeCosine)),
+                ReportMetric("mean_max_anchor_cosine", "mean cosine to the nearest anchor (coverage)", ReportValue(meanMaxAnchorCosine)),
+                ReportMetric("anchor_mean_pair_cosine", "mean cosine between anchors", ReportValue(meanAnchorPairCosine)),
+                ReportMetric("anchor_effective_rank", "participation ratio of the anchor Gram spectrum", ReportValue(anchorEffectiveRank)),
+            ],
+            tables: tables,
+            notes: relativeNotes(centering: configuration.centering, meanRelative: meanRelativeCosine))
+    }
+}
+
+private func relativeNotes(centering: Bool, meanRelative: Double) -> [String] {
+    var notes: [String] = []
+    if !centering && meanRelative > 0.3 {
+        notes.append("Relative entries are mostly large and positive (anisotropic space): --center subtracts the anchor mean first, as latentis' Centering does, and spreads them out.")
+    }
+    return notes
+}
+
+extension RelativeComparison: ReportConvertible {
+    public func report() -> Report {
+        let n = pairedRows
+        var metrics: [ReportMetric] = [
+            ReportMetric("paired_rows", "paired rows", .int(n)),
+            ReportMetric("anchor_count", "anchors", .int(anchorRows.count)),
+            ReportMetric("queries", "query rows for k-NN and retrieval", .int(queryRows.count)),
+            ReportMetric("relative_cosine_mean", "mean cosine between a row's two relative vectors", ReportValue(relativeCosineMean)),
+            ReportMetric("relative_top1", "cross-space top-1 retrieval through relative vectors", ReportValue(relativeTop1)),
+            ReportMetric("relative_topk", "cross-space top-k hit rate through relative vectors", ReportValue(relativeTopK)),
+            ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
+            ReportMetric("relative_mrr_at_k", "MRR counting only ranks ≤ k (relreps protocol)", ReportValue(relativeMRRAtK)),
+            ReportMetric("chance_top1", "top-1 expected by chance (1/n)", ReportValue(chanceTop1)),
+            ReportMetric("evaluation_rows", "non-anchor rows the relative metrics average over", .int(evaluationRows.count)),
+            ReportMetric("knn_jaccard", "mean Jaccard of k-NN sets, absolute spaces", ReportValue(Self.mean(knnJaccardAbsolute))),
+            ReportMetric("knn_jaccard_relative", "mean Jaccard of k-NN sets, relative spaces", ReportValue(Self.mean(knnJaccardRelative))),
+            ReportMetric("mutual_knn", "mutual k-NN overlap |A∩B|/k (Huh et al. 2024)", ReportValue(Self.mean(mutualKNN))),
+            ReportMetric("cka_linear", "linear CKA (biased HSIC)", ReportValue(ckaLinear)),
+            ReportMetric("cka_debiased", "linear CKA, unbiased HSIC (Song et al. 2012)", ReportValue(ckaDebiased)),
+        ]
+        if let p = procrustesDisparity {
+            metrics.append(ReportMetric("procrustes_residual", "orthogonal Procrustes disparity (scipy), 0 = rotated copy", ReportValue(p)))
+        }
+        if let t = absoluteTop1, let m = absoluteMRR {
+            metrics.append(ReportMetric("absolute_top1", "top-1 retrieval in the raw spaces (baseline, unaligned)", ReportValue(t)))
+            metrics.append(ReportMetric("absolute_mrr", "MRR in the raw spaces (baseline, unaligned)", ReportValue(m)))
+        }
+
+        // Distribution of the per-row relative cosines.
+        let evaluation = evaluationCosines
+        let sorted = evaluation.sorted()
+        let qs: [(String, Double)] = [("min", 0), ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("median", 0.5),
+                                      ("p75", 0.75), ("p95", 0.95), ("max", 1)]
+        let quantiles = qs.map { ($0.0, quantile(sorted, $0.1)) }
+        let ms = meanAndStandardDeviation(evaluation)
+        var distributionRows: [[ReportValue]] = quantiles.map { [.string($0.0), ReportValue($0.1)] }
+        distributionRows.insert([.string("mean"), ReportValue(ms.mean)], at: 0)
+        distributionRows.insert([.string("std"), ReportValue(ms.std)], at: 1)
+
+        let isAnchor = Set(anchorRows)
+        let perRow = (0..<n).map { i -> [ReportValue] in
+            [.int(referenceRows[i]), .int(otherRows[i]), .string(labels[i]), ReportValue(relativeCosines[i]), .bool(isAnchor.contains(i))]
+        }
+        let worst = evaluationRows.sorted { relativeCosines[$0] < relativeCosines[$1] || (relativeCosines[$0] == relativeCosines[$1] && $0 < $1) }.prefix(20)
+        var tables: [ReportTable] = [
+            ReportTable(name: "relative_cosine_distribution", title: "Per-row relative cosine (how much each row's relations to the anchors agree)",
+                        columns: ["statistic", "value"], rows: distributionRows),
+            ReportTable(name: "least_agreeing_rows", title: "Rows whose relations to the anchors change most",
+                        columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: worst.map { perRow[$0] }, textRowLimit: 10),
+        ]
+        if !sweep.isEmpty {
+            tables.append(ReportTable(
+                name: "anchor_sweep", title: "Anchor-count sweep (\(configuration.anchorStrategy.rawValue) anchors, same seed)",
+                columns: ["anchors", "relative_cosine_mean", "relative_top1", "relative_mrr", "seconds"],
+                rows: sweep.map { [.int($0.anchors), ReportValue($0.relativeCosineMean), ReportValue($0.relativeTop1),
+                                   ReportValue($0.relativeMRR), ReportValue($0.seconds)] }))
+        }
+        tables.append(ReportTable(name: "relative_cosine_per_row", title: "Relative cosine per paired row",
+                                  columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: perRow, textRowLimit: 5, isPerRow: true))
+        tables.append(anchorTable(anchorRows.map { referenceRows[$0] }, anchorLabels))
+        for d in dropped { tables.append(d.rows.reportTable(name: "dropped_rows_\(tables.count)", input: d.input)) }
+
+        var charts: [ReportChart] = []
+        if !sweep.isEmpty {
+            charts.append(ReportChart(
+                name: "anchor_sweep", title: "Cross-space agreement vs number of anchors", kind: .line,
+                xLabel: "anchors", yLabel: "value",
+                series: [
+                    ReportChart.Series(name: "relative_cosine_mean", points: sweep.map { ChartPoint(x: Double($0.anchors), y: $0.relativeCosineMean) }),
+                    ReportChart.Series(name: "relative_top1", points: sweep.map { ChartPoint(x: Double($0.anchors), y: $0.relativeTop1) }),
+                    ReportChart.Series(name: "relative_mrr", points: sweep.map { ChartPoint(x: Double($0.anchors), y: $0.relativeMRR) }),
+                ],
+                caption: "More anchors make relative vectors more distinctive (retrieval rises) until the anchors span the space."))
+        }
+        charts.append(ReportChart(
+            name: "relative_cosine_histogram", title: "Per-row relative cosine", kind: .histogram,
+            xLabel: "cosine between the two relative vectors of a row", yLabel: "rows",
+            series: [ReportChart.Series(name: "rows", points: histogram(evaluation, bins: 40))],
+            caption: "1 = the row relates to the anchors identically in both spaces."))
+
+        var notes: [String] = ["Relative metrics average over the \(evaluationRows.count) non-anchor rows (an anchor trivially matches itself)."]
+        if queryRows.count < evaluationRows.count {
+            notes.append("k-NN and retrieval metrics use \(queryRows.count) sampled non-anchor query rows (seeded) against all \(n) rows; --queries 0 uses every non-anchor row.")
+        }
+        if absoluteRanks != nil {
+            notes.append("absolute_top1/absolute_mrr compare raw coordinates across spaces: high only if the spaces are already aligned; relative_* need no alignment.")
+        } else {
+            notes.append("Dimensions differ (\(dimensions.0) vs \(dimensions.1)): procrustes_residual and absolute retrieval are not defined.")
+        }
+        if ckaLinear - ckaDebiased > 0.1 {
+            notes.append("cka_linear exceeds cka_debiased by \(ReportFormatting.number(ckaLinear - ckaDebiased, significant: 2)): the biased estimator is inflated at this n/d; trust cka_debiased.")
+        }
+        return Report(
+            analyzer: "relrep", title: "Relative representations: \(URL(fileURLWithPath: inputs[0].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[1].path).lastPathComponent)",
+            inputs: inputs, parameters: configuration.reportParameters(includeComparison: true),
+            metrics: metrics, tables: tables, charts: charts, notes: notes)
+    }
+}
+
+/// Equal-width histogram of values as chart points (bin centre, count).
+func histogram(_ values: [Double], bins: Int) -> [ChartPoint] {
+    let finite = values.filter(\.isFinite)
+    guard let lo = finite.min(), let hi = finite.max() else { return [] }
+    if hi <= lo { return [ChartPoint(x: lo, y: Double(finite.count))] }
+    let width = (hi - lo) / Double(bins)
+    var counts = [Int](repeating: 0, count: bins)
+    for v in finite { counts[min(bins - 1, Int((v - lo) / width))] += 1 }
+    return counts.enumerated().map { ChartPoint(x: lo + (Double($0.offset) + 0.5) * width, y: Double($0.element)) }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+extension AnchorStrategy: ExpressibleByArgument {}
+extension RowPairing: ExpressibleByArgument {}
+
+struct RelrepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relrep",
+        abstract: "Relative representations (cosine to anchors) of a space, and comparison of two spaces through them (CKA, k-NN overlap, cross-space retrieval, Procrustes).",
+        discussion: """
+        Each row becomes the vector of its cosines to N anchor rows (Moschella et al., ICLR 2023); \
+        with --compare, the same anchors (paired rows) are used in both spaces, so spaces of \
+        different dimension can be compared without alignment. See Guides/RelativeRepresentations.md.
+        Examples:
+          embdiag relrep data/sentences/debian-minilm-l6.npy --anchors 300 --write rel.npy
+          embdiag relrep data/sentences/debian-minilm-l6.npy \\
+              --compare data/sentences/debian-minilm-l6-layer3.npy --output reports/relrep
+          embdiag relrep a.npy --labels a.txt --compare b.vec --pair-by label --anchor-labels anchors.txt
+          embdiag relrep old.npy --compare new.npy --require "relative_top1>=0.9" --require "cka_debiased>=0.8"
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "Embedding file (the reference space: anchors are chosen here).")
+    var file: String
+
+    @Option(help: "Second embedding file to compare with (any dimension).")
+    var compare: String?
+
+    @Option(help: "Labels for the --compare file (one per line).")
+    var compareLabels: String?
+
+    @Option(help: "Pair rows of the two files by row index or by label.")
+    var pairBy: RowPairing = .row
+
+    @Option(help: "Number of anchors.")
+    var anchors: Int = 300
+
+    @Option(help: "How to choose anchors: random, farthest (farthest-point, cosine) or kmeans++.")
+    var anchorStrategy: AnchorStrategy = .random
+
+    @Option(help: "File of anchor labels, one per line (rows of the first file).")
+    var anchorLabels: String?
+
+    @Option(help: "File of anchor row indices (0-based, one per line) in the first file.")
+    var anchorRows: String?
+
+    @Flag(help: "Subtract the anchor mean before the cosine (latentis Centering fitted on the anchors).")
+    var center = false
+
+    @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate.")
+    var k: Int = 5
+
+    @Option(help: "Query rows for k-NN and retrieval metrics (seeded sample; 0 = all rows).")
+    var queries: Int = 1000
+
+    @Option(help: "Anchor counts for the sweep, comma-separated (capped by the row count); 'none' to skip.")
+    var sweep: String = "10,50,100,300,1000"
+
+    @Option(help: "Seed for anchor and query sampling.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Write the n × N relative matrix of the first file (float32 .npy) plus OUT.json (anchors, settings).")
+    var write: String?
+
+    @Option(help: "Exit 1 unless a metric meets a threshold, e.g. \"relative_top1>=0.9\" (repeatable).")
+    var require: [String] = []
+
+    func run() throws {
+        let clock = Stopwatch()
+        let requirements = try require.map(Requirement.init(parsing:))
+        if anchorLabels != nil && anchorRows != nil {
+            throw EmbdiagError.usage("give either --anchor-labels or --anchor-rows, not both")
+        }
+        var configuration = RelativeRepresentationsConfiguration()
+        configuration.anchorCount = anchors
+        configuration.anchorStrategy = anchorStrategy
+        configuration.centering = center
+        configuration.k = k
+        configuration.maxQueries = queries
+        configuration.seed = seed
+        configuration.pairing = pairBy
+        configuration.keepRelativeMatrix = write != nil
+        if sweep.lowercased() == "none" || sweep.isEmpty {
+            configuration.sweepCounts = []
+        } else {
+            configuration.sweepCounts = try sweep.split(separator: ",").map {
+                guard let c = Int($0.trimmingCharacters(in: .whitespaces)), c >= 1 else {
+                    throw EmbdiagError.usage("--sweep: '\($0)' is not a positive anchor count")
+                }
+                return c
+            }
+        }
+
+        var report: Report
+        var relative: Matrix?
+        var anchorRowsUsed: [Int] = []
+        var anchorLabelsUsed: [String] = []
+        var source: Source
+        if let compare {
+            let reference = try input.read(file, quiet: outputOptions.quiet)
+            let other = try EmbeddingReader.read(compare, options: input.readOptions(labels: compareLabels))
+            configuration.anchorRows = try explicitAnchors(reference)
+            let result = try RelativeComparison(reference: reference, other: other, configuration: configuration,
+                                                invalidRows: input.onInvalid)
+            report = result.report()
+            relative = result.relativeMatrix
+            anchorRowsUsed = result.anchorRows.map { result.referenceRows[$0] }
+            anchorLabelsUsed = result.anchorLabels
+            source = reference.source
+        } else {
+            let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
+            configuration.anchorRows = try explicitAnchors(e)
+            let result = try RelativeRepresentation(e, configuration: configuration, dropped: dropped)
+            report = result.report()
+            relative = result.relativeMatrix
+            anchorRowsUsed = result.anchorRows
+            anchorLabelsUsed = result.anchorLabels
+            source = e.source
+        }
+        if let write, let relative {
+            try writeRelativeMatrix(relative, to: write)
+            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, configuration: configuration, source: source)
+            report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
+        }
+        let outcomes = try report.evaluate(requirements)
+        report.record(outcomes)
+        report.elapsedSeconds = clock.seconds
+        try outputOptions.emit(report)
+        let failed = outcomes.filter { !$0.passed }
+        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+    }
+
+    func explicitAnchors(_ e: Embeddings) throws -> [Int]? {
+        if let anchorLabels { return try readAnchorLabels(path: anchorLabels, embeddings: e) }
+        if let anchorRows { return try readAnchorRows(path: anchorRows, rowCount: e.count) }
+        return nil
+    }
+
+    func metadataPath(_ out: String) -> String {
+        (out.hasSuffix(".npy") ? String(out.dropLast(4)) : out) + ".json"
+    }
+
+    /// Float32 little-endian .npy (format 1.0), written atomically.
+    // TODO(io-binary): switch to EmbeddingWriter once it lands on main.
+    func writeRelativeMatrix(_ m: Matrix, to path: String) throws {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(m.rows), \(m.cols)), }"
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xff), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        try AtomicFile.write(to: path) { handle in
+            handle.write(data)
+            let block = 4096
+            var start = 0
+            while start < m.rows {
+                let end = min(m.rows, start + block)
+                handle.write(Data(bytes: m.pointer + start * m.cols, count: (end - start) * m.cols * 4))
+                start = end
+            }
+        }
+    }
+
+    func writeMetadata(to out: String, anchors: [Int], labels: [String], configuration c: RelativeRepresentationsConfiguration, source: Source) throws {
+        let metadata: [String: Any] = [
+            "kind": "relative_projection", "projection": "cosine", "centering": c.centering,
+            "anchor_rows": anchors, "anchor_labels": labels, "anchor_strategy": c.anchorRows == nil ? c.anchorStrategy.rawValue : "explicit",
+            "seed": Int(truncatingIfNeeded: c.seed), "tool": "embdiag", "version": embdiagVersion,
+            "input": ["path": source.path, "rows": source.rows, "dim": source.dim, "sha256": source.sha256 ?? NSNull()] as [String: Any],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
+        try AtomicFile.write(data, to: metadataPath(out))
+    }
+}

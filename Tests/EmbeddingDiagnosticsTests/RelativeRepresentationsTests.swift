@@ -1,0 +1,346 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// Relative representations and space comparison (Guides/RelativeRepresentations.md) against
+/// theorems (invariances, independence), hand-sized n × n formulas, and reference values from
+/// scripts/crosscheck/relrep_crosscheck.py (numpy 2.4, scipy 1.17, latentis 0.0.8 ported to numpy).
+@Suite struct RelativeRepresentationsTests {
+    // MARK: fixtures
+
+    /// The deterministic matrices of relrep_crosscheck.py `formula_matrices()`.
+    static func formulaMatrices() -> (x: Matrix, y: Matrix, y2: Matrix) {
+        let n = 60, dx = 8, dy = 5
+        var x = [[Float]](), y = [[Float]](), y2 = [[Float]]()
+        for i in 0..<n {
+            let xi = (0..<dx).map { j in Float(sin(Double(i * dx + j) * 0.731) + 0.3 * cos(Double(i) * 0.1 * Double(j + 1))) }
+            x.append(xi)
+            y.append((0..<dy).map { k in Float(cos(Double(i * dy + k) * 0.517) + 0.5 * sin(Double(i) * 0.05 * Double(k + 2)) + 0.8 * Double(xi[k])) })
+            y2.append((0..<dx).map { j in Float(1.5 * Double(xi[(j + 1) % dx]) + 0.2 * sin(Double(i * j) * 0.3)) })
+        }
+        return (Matrix(x), Matrix(y), Matrix(y2))
+    }
+
+    /// Gaussian rows with a non-isotropic covariance (so CKA and neighbours are not degenerate).
+    static func correlatedGaussian(rows: Int, cols: Int, seed: UInt64) -> Matrix {
+        var rng = SeededGenerator(seed: seed)
+        let z = rng.gaussianMatrix(rows: rows, cols: cols)
+        let mix = rng.gaussianMatrix(rows: cols, cols: cols)
+        return matmul(z, mix)
+    }
+
+    /// Y = s·X·Q + shift (Q random orthogonal).
+    static func rotated(_ x: Matrix, scale: Float, shift: Float = 0, seed: UInt64) -> Matrix {
+        var rng = SeededGenerator(seed: seed)
+        let q = rng.orthogonalMatrix(x.cols)
+        let y = matmul(x, q)
+        let p = y.mutablePointer
+        for i in 0..<y.count { p[i] = p[i] * scale + shift }
+        return y
+    }
+
+    static func configuration(anchors: Int = 50, k: Int = 5, centering: Bool = false) -> RelativeRepresentationsConfiguration {
+        var c = RelativeRepresentationsConfiguration()
+        c.anchorCount = anchors
+        c.k = k
+        c.centering = centering
+        c.maxQueries = 0
+        c.sweepCounts = []
+        return c
+    }
+
+    static func maxAbsDifference(_ a: Matrix, _ b: Matrix) -> Float {
+        zip(a.values, b.values).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    // MARK: invariances (theorems)
+
+    @Test func rotationAndRescalingLeaveRelativeRepresentationUnchanged() throws {
+        let x = Self.correlatedGaussian(rows: 400, cols: 32, seed: 3)
+        let y = Self.rotated(x, scale: 2.5, seed: 4)
+        let anchors = try selectAnchors(x, count: 40, strategy: .random, seed: 42)
+        for centering in [false, true] {
+            let rx = RelativeProjection(space: x, anchorRows: anchors, centering: centering).project(x)
+            let ry = RelativeProjection(space: y, anchorRows: anchors, centering: centering).project(y)
+            #expect(Self.maxAbsDifference(rx, ry) < 1e-5)
+        }
+        let result = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"),
+                                            configuration: Self.configuration(anchors: 40))
+        #expect(abs(result.ckaLinear - 1) < 1e-6)
+        #expect(abs(result.ckaDebiased - 1) < 1e-6)
+        #expect(result.relativeTop1 == 1)
+        #expect(result.relativeMRR == 1)
+        #expect(abs(result.relativeCosineMean - 1) < 1e-6)
+        #expect(result.knnJaccardRelative.allSatisfy { $0 == 1 })
+        #expect(result.knnJaccardAbsolute.allSatisfy { $0 == 1 })
+        #expect(result.mutualKNN.allSatisfy { $0 == 1 })
+        #expect(try #require(result.procrustesDisparity) < 1e-6)
+        // The raw coordinates are not aligned: absolute retrieval is near chance.
+        #expect(try #require(result.absoluteTop1) < 0.05)
+    }
+
+    @Test func centringOnAnchorsAddsTranslationInvariance() throws {
+        let x = Self.correlatedGaussian(rows: 300, cols: 16, seed: 5)
+        let y = Self.rotated(x, scale: 0.7, shift: 3, seed: 6)
+        let anchors = Array(stride(from: 0, to: 300, by: 10))
+        let centred = (RelativeProjection(space: x, anchorRows: anchors, centering: true).project(x),
+                       RelativeProjection(space: y, anchorRows: anchors, centering: true).project(y))
+        #expect(Self.maxAbsDifference(centred.0, centred.1) < 1e-5)
+        let raw = (RelativeProjection(space: x, anchorRows: anchors, centering: false).project(x),
+                   RelativeProjection(space: y, anchorRows: anchors, centering: false).project(y))
+        #expect(Self.maxAbsDifference(raw.0, raw.1) > 0.1)
+        // CKA centres by itself: unaffected by the shift.
+        #expect(abs(linearCKA(x, y) - 1) < 1e-6)
+    }
+
+    // MARK: independence
+
+    @Test func independentSpacesGiveDebiasedCKANearZeroAndChanceRetrieval() throws {
+        let x = Self.correlatedGaussian(rows: 1_000, cols: 64, seed: 11)
+        var rng = SeededGenerator(seed: 12)
+        let z = rng.gaussianMatrix(rows: 1_000, cols: 48)
+        var c = Self.configuration(anchors: 100)
+        c.maxQueries = 0
+        let result = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: z, name: "z"), configuration: c)
+        // Debiased CKA: mean 0, sd ≈ √(2/(n²))·… ≪ 0.01 here; the biased estimator is inflated.
+        #expect(abs(result.ckaDebiased) < 0.01)
+        #expect(result.ckaLinear > 0.02)
+        // 900 queries against 1000 rows: chance top-1 = 0.001, i.e. ≈ 1 hit.
+        #expect(result.relativeTop1 < 0.01)
+        #expect(abs(result.relativeCosineMean) < 0.05)
+        #expect(result.procrustesDisparity == nil && result.absoluteRanks == nil)
+    }
+
+    // MARK: feature-space formulas vs direct n × n formulas (hand-sized)
+
+    @Test func featureSpaceCKAEqualsGramMatrixFormulas() {
+        let (x, y, _) = Self.formulaMatrices()
+        let n = x.rows
+        func gram(_ m: Matrix) -> [[Double]] {
+            (0..<n).map { i in (0..<n).map { j in zip(m.row(i), m.row(j)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } } }
+        }
+        let k = gram(x), l = gram(y)
+        // Biased: Σ (HKH)∘(HLH).
+        func centred(_ g: [[Double]]) -> [[Double]] {
+            let rowMeans = g.map { $0.reduce(0, +) / Double(n) }
+            let all = rowMeans.reduce(0, +) / Double(n)
+            return (0..<n).map { i in (0..<n).map { j in g[i][j] - rowMeans[i] - rowMeans[j] + all } }
+        }
+        func hsic(_ a: [[Double]], _ b: [[Double]]) -> Double {
+            let ca = centred(a), cb = centred(b)
+            return (0..<n).reduce(0.0) { s, i in s + (0..<n).reduce(0.0) { $0 + ca[i][$1] * cb[i][$1] } }
+        }
+        let direct = hsic(k, l) / (hsic(k, k) * hsic(l, l)).squareRoot()
+        #expect(abs(linearCKA(x, y) - direct) < 1e-9)
+        // Unbiased (Song et al. 2012) with explicit zero-diagonal matrices, on the *uncentred* Gram.
+        func unbiased(_ a: [[Double]], _ b: [[Double]]) -> Double {
+            var tr = 0.0, sa = 0.0, sb = 0.0, cross = 0.0
+            var ra = [Double](repeating: 0, count: n), rb = ra
+            for i in 0..<n { for j in 0..<n where i != j { tr += a[i][j] * b[j][i]; ra[i] += a[i][j]; rb[i] += b[i][j] } }
+            sa = ra.reduce(0, +); sb = rb.reduce(0, +)
+            for i in 0..<n { cross += ra[i] * rb[i] }
+            let nn = Double(n)
+            return (tr + sa * sb / ((nn - 1) * (nn - 2)) - 2 / (nn - 2) * cross) / (nn * (nn - 3))
+        }
+        let directU = unbiased(k, l) / (unbiased(k, k) * unbiased(l, l)).squareRoot()
+        #expect(abs(debiasedLinearCKA(x, y) - directU) < 1e-9)
+    }
+
+    // MARK: reference values (scripts/crosscheck/relrep_crosscheck.py formula)
+
+    @Test func matchesCrosscheckScriptOnFormulaMatrices() throws {
+        let (x, y, y2) = Self.formulaMatrices()
+        // numpy n × n (latentis linear_hsic port) and Song et al. direct formula:
+        #expect(abs(linearCKA(x, y) - 0.3693723992) < 1e-8)
+        #expect(abs(debiasedLinearCKA(x, y) - 0.3469973169) < 1e-8)
+        #expect(abs(linearCKA(x, y2) - 0.9963604719) < 1e-8)
+        #expect(abs(debiasedLinearCKA(x, y2) - 0.9963347633) < 1e-8)
+        // scipy.spatial.procrustes disparity:
+        #expect(abs(try orthogonalProcrustes(x, y2).disparity - 0.0136039604) < 1e-8)
+        // latentis RelativeProjection(cosine, Centering fitted on anchors), ported to numpy:
+        let anchors = Array(stride(from: 0, to: 60, by: 7))
+        let plain = RelativeProjection(space: x, anchorRows: anchors, centering: false).project(x)
+        let centred = RelativeProjection(space: x, anchorRows: anchors, centering: true).project(x)
+        let expectedPlain: [(Int, [Float])] = [(0, [1, -0.93000247, 0.86850194, -0.85146783]), (5, [-0.62402002, 0.55143723, -0.68594768, 0.83874095])]
+        let expectedCentred: [(Int, [Float])] = [(0, [1, -0.9184544, 0.84311314, -0.82741821]), (5, [-0.6272627, 0.63114044, -0.70549639, 0.87202004])]
+        for (row, values) in expectedPlain { for (j, v) in values.enumerated() { #expect(abs(plain[row, j] - v) < 1e-6) } }
+        for (row, values) in expectedCentred { for (j, v) in values.enumerated() { #expect(abs(centred[row, j] - v) < 1e-6) } }
+
+        var c = Self.configuration(k: 3)
+        c.anchorRows = anchors
+        for (other, centering, cosine, top1, mrr, jaccardRelative) in [
+            (y, false, 0.21476051, 0.0, 0.10422747, 0.08039216), (y, true, 0.22403357, 0.0, 0.10745013, 0.08235294),
+            (y2, false, 0.99564271, 0.76470588, 0.88235294, 0.69803922), (y2, true, 0.99613656, 0.78431373, 0.88888889, 0.72549020),
+        ] {
+            c.centering = centering
+            let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: other, name: "y"), configuration: c)
+            #expect(r.queryRows.count == 51)
+            #expect(abs(r.relativeCosineMean - cosine) < 1e-6)
+            #expect(abs(r.relativeTop1 - top1) < 1e-7)
+            #expect(abs(r.relativeMRR - mrr) < 1e-6)
+            #expect(abs(RelativeComparison.mean(r.knnJaccardRelative) - jaccardRelative) < 1e-6)
+        }
+        c.centering = false
+        let r8 = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y2, name: "y2"), configuration: c)
+        #expect(abs(RelativeComparison.mean(r8.knnJaccardAbsolute) - 0.62352941) < 1e-6)
+        #expect(abs(RelativeComparison.mean(r8.mutualKNN) - 0.73856209) < 1e-6)
+        let r5 = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c)
+        #expect(abs(RelativeComparison.mean(r5.knnJaccardAbsolute) - 0.03529412) < 1e-6)
+        #expect(abs(RelativeComparison.mean(r5.mutualKNN) - 0.05882353) < 1e-6)
+    }
+
+    // MARK: Procrustes, neighbour overlap, ranks (hand cases)
+
+    @Test func procrustesRecoversRotationAndScale() throws {
+        let x = Self.correlatedGaussian(rows: 200, cols: 6, seed: 21)
+        var rng = SeededGenerator(seed: 22)
+        let q = rng.orthogonalMatrix(6)
+        let y = matmul(x, q)
+        let p = y.mutablePointer
+        for i in 0..<y.count { p[i] = 3 * p[i] + 1 }
+        let fit = try orthogonalProcrustes(x, y)
+        #expect(fit.disparity < 1e-10)
+        #expect(abs(fit.scale - 3) < 1e-4)
+        for i in 0..<36 { #expect(abs(fit.rotation[i] - Double(q.values[i])) < 1e-4) }
+        #expect(throws: EmbdiagError.self) { try orthogonalProcrustes(x, Self.correlatedGaussian(rows: 200, cols: 5, seed: 1)) }
+    }
+
+    @Test func knnOverlapAndJaccardHandCase() {
+        let a = NearestNeighbors(k: 3, indices: [1, 2, 3, 4, 5, 6], scores: [Float](repeating: 0, count: 6))
+        let b = NearestNeighbors(k: 3, indices: [3, 2, 9, 7, 8, 9], scores: [Float](repeating: 0, count: 6))
+        #expect(knnJaccard(a, b) == [2.0 / 4.0, 0])
+        #expect(knnOverlap(a, b) == [2.0 / 3.0, 0])
+    }
+
+    @Test func trueMatchRanksCountBetterAndTiedSmallerIndices() {
+        // Query scores against 4 gallery rows: [0.5, 0.9, 0.5, 0.1].
+        let gallery = Matrix([[0.5], [0.9], [0.5], [0.1]])
+        let queries = Matrix([[1], [1], [1]])
+        #expect(trueMatchRanks(queries: queries, gallery: gallery, trueIndices: [1, 0, 2]) == [1, 2, 3])
+    }
+
+    @Test func nearestNeighborsOfRowsExcludeTheRowItself() {
+        let m = normalizedRows(Matrix([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]))
+        let nn = nearestNeighbors(ofRows: [0, 2], in: m, k: 1)
+        #expect(nn.indices == [1, 3])
+    }
+
+    // MARK: anchors
+
+    @Test func anchorStrategiesAreSeededDistinctAndSensible() throws {
+        // 8 points on a circle: farthest-point sampling from any start picks the antipode next.
+        let circle = Matrix((0..<8).map { i in [Float(cos(Double(i) * .pi / 4)), Float(sin(Double(i) * .pi / 4))] })
+        let f = try selectAnchors(circle, count: 2, strategy: .farthest, seed: 1)
+        #expect((f[0] + 4) % 8 == f[1])
+        let x = Self.correlatedGaussian(rows: 300, cols: 8, seed: 31)
+        for strategy in AnchorStrategy.allCases {
+            let a = try selectAnchors(x, count: 30, strategy: strategy, seed: 7)
+            #expect(Set(a).count == 30 && a.allSatisfy { (0..<300).contains($0) })
+            #expect(try selectAnchors(x, count: 30, strategy: strategy, seed: 7) == a)
+            #expect(try selectAnchors(x, count: 30, strategy: strategy, seed: 8) != a)
+        }
+        // Farthest-point anchors spread out more than random ones (lower mean pairwise cosine).
+        func meanPairCosine(_ rows: [Int]) -> Double {
+            let u = normalizedRows(x.gather(rows: rows))
+            let g = matmul(u, u, transposeB: true)
+            var s = 0.0
+            for i in 0..<rows.count { for j in 0..<rows.count where i != j { s += Double(abs(g[i, j])) } }
+            return s / Double(rows.count * (rows.count - 1))
+        }
+        #expect(meanPairCosine(try selectAnchors(x, count: 20, strategy: .farthest, seed: 7)) <
+                meanPairCosine(try selectAnchors(x, count: 20, strategy: .random, seed: 7)))
+        #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 301, strategy: .random, seed: 1) }
+        #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 0, strategy: .random, seed: 1) }
+    }
+
+    @Test func anchorFilesAreParsedAndValidated() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relrep-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func file(_ name: String, _ text: String) throws -> String {
+            let p = dir.appendingPathComponent(name).path
+            try text.write(toFile: p, atomically: true, encoding: .utf8)
+            return p
+        }
+        #expect(try readAnchorRows(path: file("a", "3\n1, 4 # comment\n\n"), rowCount: 5) == [3, 1, 4])
+        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("b", "3\nx\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("c", "5\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("d", "1\n1\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("e", "\n"), rowCount: 5) }
+        let e = Embeddings(matrix: Matrix([[1, 0], [0, 1], [1, 1]]), labels: ["cat", "Dog", "fish"], name: "m")
+        #expect(try readAnchorLabels(path: file("f", "fish\ndog\n"), embeddings: e) == [2, 1])
+        #expect(throws: EmbdiagError.self) { try readAnchorLabels(path: file("g", "fish\nbird\n"), embeddings: e) }
+    }
+
+    // MARK: pairing, sweep, report
+
+    @Test func pairingByLabelMatchesShuffledRows() throws {
+        let x = Self.correlatedGaussian(rows: 200, cols: 12, seed: 41)
+        let y = Self.rotated(x, scale: 1.3, seed: 42)
+        let labels = (0..<200).map { "w\($0)" }
+        var rng = SeededGenerator(seed: 43)
+        let order = (0..<200).shuffled(using: &rng)
+        let shuffled = Embeddings(matrix: y.gather(rows: order), labels: order.map { labels[$0] }, name: "y")
+        var c = Self.configuration(anchors: 20)
+        c.pairing = .label
+        let r = try RelativeComparison(reference: Embeddings(matrix: x, labels: labels, name: "x"), other: shuffled, configuration: c)
+        #expect(r.pairedRows == 200 && r.relativeTop1 == 1 && abs(r.ckaDebiased - 1) < 1e-6)
+        #expect(r.otherRows == (0..<200).map { i in order.firstIndex(of: i)! })
+        c.pairing = .row
+        let unpaired = try RelativeComparison(reference: Embeddings(matrix: x, labels: labels, name: "x"), other: shuffled, configuration: c)
+        #expect(unpaired.relativeTop1 < 0.1)
+        // Different row counts cannot be paired by row.
+        #expect(throws: EmbdiagError.self) {
+            try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y.rows(0..<150), name: "y"), configuration: c)
+        }
+    }
+
+    @Test func invalidRowsAreDroppedPairwiseOrRejected() throws {
+        let x = Self.correlatedGaussian(rows: 100, cols: 8, seed: 51).copy()
+        let y = Self.rotated(x, scale: 1, seed: 52)
+        y[7, 3] = .nan
+        let c = Self.configuration(anchors: 10)
+        #expect(throws: EmbdiagError.self) {
+            try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c)
+        }
+        let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c, invalidRows: .drop)
+        #expect(r.pairedRows == 99 && !r.referenceRows.contains(7) && r.relativeTop1 == 1)
+        #expect(r.dropped.count == 1 && r.dropped[0].rows.map(\.row) == [7])
+    }
+
+    @Test func sweepIsCappedAndImprovesWithAnchors() throws {
+        let x = Self.correlatedGaussian(rows: 400, cols: 24, seed: 61)
+        // A noisy copy: more anchors make relative vectors more distinctive.
+        var rng = SeededGenerator(seed: 62)
+        let noise = rng.gaussianMatrix(rows: 400, cols: 24)
+        let y = x.copy()
+        for i in 0..<y.count { y.mutablePointer[i] += 3 * noise.pointer[i] }
+        var c = Self.configuration(anchors: 50)
+        c.sweepCounts = [10, 50, 100, 300, 1000]
+        let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c)
+        #expect(r.sweep.map(\.anchors) == [10, 50, 100, 200])
+        #expect(r.sweep[1].relativeTop1 == r.relativeTop1 && r.sweep[1].relativeMRR == r.relativeMRR)
+        #expect(r.sweep.last!.relativeTop1 > r.sweep.first!.relativeTop1 + 0.1, "\(r.sweep.map(\.relativeTop1))")
+        let report = r.report()
+        for key in ["relative_cosine_mean", "knn_jaccard", "knn_jaccard_relative", "mutual_knn", "relative_top1", "relative_mrr",
+                    "cka_linear", "cka_debiased", "procrustes_residual", "absolute_top1", "chance_top1"] {
+            #expect(report.metric(key) != nil, "missing metric \(key)")
+        }
+        #expect(report.table("anchor_sweep")?.rows.count == 4)
+        #expect(report.charts.contains { $0.name == "anchor_sweep" && $0.kind == .line && $0.series.count == 3 })
+    }
+
+    @Test func singleSpaceSummary() throws {
+        let x = Self.correlatedGaussian(rows: 300, cols: 16, seed: 71)
+        var c = Self.configuration(anchors: 16)
+        c.keepRelativeMatrix = true
+        let r = try RelativeRepresentation(Embeddings(matrix: x, name: "x"), configuration: c)
+        let m = try #require(r.relativeMatrix)
+        #expect(m.rows == 300 && m.cols == 16)
+        // Each anchor's own column holds cosine 1 at its row.
+        for (j, row) in r.anchorRows.enumerated() { #expect(abs(m[row, j] - 1) < 1e-6) }
+        #expect(r.meanMaxAnchorCosine <= 1 && r.meanMaxAnchorCosine > 0)
+        #expect(r.anchorEffectiveRank > 1 && r.anchorEffectiveRank <= 16)
+        #expect(r.report().metric("anchor_count") == .int(16))
+    }
+}
