@@ -16,6 +16,7 @@ struct Embdiag: ParsableCommand {
     /// Every subcommand, one file each in Sources/embdiag/.
     static let subcommandList: [ParsableCommand.Type] = [
         InfoCommand.self,
+        ConvertCommand.self,
         NeighborsCommand.self,
         RelrepCommand.self,
         AuditCommand.self,

@@ -14,10 +14,3 @@ public enum FvecsReader {
 public enum DelimitedReader {
     public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?) throws -> Embeddings { throw EmbdiagError.malformed(path, "CSV/TSV reading is not implemented yet") }
 }
-public enum LabelsFile {
-    public static func read(_ path: String, expectedCount: Int, matrixPath: String) throws -> [String] { throw EmbdiagError.malformed(path, "labels files are not implemented yet") }
-}
-public enum Word2VecReader {
-    public static func readBinary(_ path: String, showProgress: Bool) throws -> Embeddings { throw EmbdiagError.malformed(path, "word2vec reading is not implemented yet") }
-    public static func readText(_ path: String, hasHeader: Bool, showProgress: Bool) throws -> Embeddings { throw EmbdiagError.malformed(path, "word2vec text reading is not implemented yet") }
-}
