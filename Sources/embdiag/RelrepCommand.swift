@@ -63,7 +63,7 @@ struct RelrepCommand: ParsableCommand {
     @Option(help: "Seed for anchor and query sampling.")
     var seed: UInt64 = 42
 
-    @Option(help: "Write the n × N relative matrix of the first file (float32 .npy) plus OUT.json (anchors, settings).")
+    @Option(help: "Write the n × N relative matrix of the first file (.npy, or word2vec .bin/.txt with the row labels) plus OUT.json (anchors, settings).")
     var write: String?
 
     @Option(help: "Exit 1 unless a metric meets a threshold, e.g. \"relative_top1>=0.9\" (repeatable).")
@@ -72,6 +72,7 @@ struct RelrepCommand: ParsableCommand {
     func run() throws {
         let clock = Stopwatch()
         let requirements = try require.map(Requirement.init(parsing:))
+        if let write { _ = try EmbeddingWriter.format(forOutputPath: write) }  // fail before the work
         if anchorLabels != nil && anchorRows != nil {
             throw EmbdiagError.usage("give either --anchor-labels or --anchor-rows, not both")
         }
@@ -97,6 +98,7 @@ struct RelrepCommand: ParsableCommand {
 
         var report: Report
         var relative: Matrix?
+        var rowLabels: [String]?
         var anchorRowsUsed: [Int] = []
         var anchorLabelsUsed: [String] = []
         var source: Source
@@ -108,6 +110,7 @@ struct RelrepCommand: ParsableCommand {
                                                 invalidRows: input.onInvalid)
             report = result.report()
             relative = result.relativeMatrix
+            rowLabels = result.labels
             anchorRowsUsed = result.anchorRows.map { result.referenceRows[$0] }
             anchorLabelsUsed = result.anchorLabels
             source = reference.source
@@ -117,12 +120,13 @@ struct RelrepCommand: ParsableCommand {
             let result = try RelativeRepresentation(e, configuration: configuration, dropped: dropped)
             report = result.report()
             relative = result.relativeMatrix
+            rowLabels = e.labels
             anchorRowsUsed = result.anchorRows
             anchorLabelsUsed = result.anchorLabels
             source = e.source
         }
         if let write, let relative {
-            try writeRelativeMatrix(relative, to: write)
+            try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
             try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, configuration: configuration, source: source)
             report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
         }
@@ -141,29 +145,7 @@ struct RelrepCommand: ParsableCommand {
     }
 
     func metadataPath(_ out: String) -> String {
-        (out.hasSuffix(".npy") ? String(out.dropLast(4)) : out) + ".json"
-    }
-
-    /// Float32 little-endian .npy (format 1.0), written atomically.
-    // TODO(io-binary): switch to EmbeddingWriter once it lands on main.
-    func writeRelativeMatrix(_ m: Matrix, to path: String) throws {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(m.rows), \(m.cols)), }"
-        let total = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xff), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
-        try AtomicFile.write(to: path) { handle in
-            handle.write(data)
-            let block = 4096
-            var start = 0
-            while start < m.rows {
-                let end = min(m.rows, start + block)
-                handle.write(Data(bytes: m.pointer + start * m.cols, count: (end - start) * m.cols * 4))
-                start = end
-            }
-        }
+        URL(fileURLWithPath: out).deletingPathExtension().path + ".json"
     }
 
     func writeMetadata(to out: String, anchors: [Int], labels: [String], configuration c: RelativeRepresentationsConfiguration, source: Source) throws {
