@@ -388,3 +388,44 @@ import Testing
         }
     }
 }
+
+/// The `embdiag relrep` command end to end on the bundled sentence data: --write output equals the
+/// library's projection, the JSON carries the documented keys, gates exit 1, bad input exits 2.
+@Suite(.serialized) struct RelrepCommandTests {
+    @Test(.enabled(if: RelativeRepresentationsRealDataTests.available && FileManager.default.isExecutableFile(atPath: CLI.binary)))
+    func writeCompareAndGates() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = RelativeRepresentationsRealDataTests.final, b = RelativeRepresentationsRealDataTests.layer3
+        let labels = CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-packages.txt").path
+        let r = try CLI.run(["relrep", a, "--labels", labels, "--compare", b, "--compare-labels", labels, "--pair-by", "label",
+                             "--anchors", "40", "--center", "--sweep", "10,5000", "--write", dir + "/rel.npy", "--json", dir + "/r.json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any]
+        let metrics = try #require(json?["metrics"] as? [String: Any])
+        for key in ["paired_rows", "anchor_count", "queries", "evaluation_rows", "relative_cosine_mean", "relative_top1", "relative_topk",
+                    "relative_mrr", "relative_mrr_at_k", "chance_top1", "knn_jaccard", "knn_jaccard_relative", "mutual_knn",
+                    "cka_linear", "cka_debiased", "procrustes_residual", "absolute_top1", "absolute_mrr"] {
+            #expect(metrics[key] != nil, "missing \(key)")
+        }
+        #expect(metrics["paired_rows"] as? Int == 1800)
+        // Sweep: 10 and the cap n/2 = 900 (5000 > n).
+        let sweep = try #require((json?["tables"] as? [String: Any])?["anchor_sweep"] as? [String: Any])
+        #expect((sweep["rows"] as? [[Any]])?.map { $0[0] as? Int } == [10, 900])
+        // The written matrix is the centred relative projection with the recorded anchors.
+        let written = try EmbeddingReader.read(dir + "/rel.npy", options: ReadOptions())
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/rel.json"))) as? [String: Any]
+        let anchors = try #require(meta?["anchor_rows"] as? [Int])
+        #expect(anchors.count == 40 && meta?["centering"] as? Bool == true)
+        let x = try EmbeddingReader.read(a, options: ReadOptions())
+        let expected = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: true).project(x.matrix)
+        #expect(written.count == 1800 && written.dimension == 40)
+        #expect(zip(written.matrix.values, expected.values).allSatisfy { abs($0 - $1) < 1e-6 })
+        // A gate that cannot hold → exit 1 after writing the report; a missing file → exit 2.
+        let gate = try CLI.run(["relrep", a, "--compare", b, "--anchors", "20", "--sweep", "none", "--require", "relative_top1>=1.01",
+                                "--json", dir + "/g.json", "--quiet"])
+        #expect(gate.status == 1 && FileManager.default.fileExists(atPath: dir + "/g.json"))
+        let missing = try CLI.run(["relrep", a, "--compare", dir + "/none.npy", "--quiet"])
+        #expect(missing.status == 2 && missing.stderr.contains("none.npy"))
+    }
+}
