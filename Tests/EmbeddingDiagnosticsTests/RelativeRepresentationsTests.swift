@@ -249,6 +249,11 @@ import Testing
         }
         #expect(meanPairCosine(try selectAnchors(x, count: 20, strategy: .farthest, seed: 7)) <
                 meanPairCosine(try selectAnchors(x, count: 20, strategy: .random, seed: 7)))
+        // Sequential strategies: a shorter selection is a prefix of a longer one (the sweep relies on it).
+        for strategy in [AnchorStrategy.farthest, .kmeansPlusPlus] {
+            let long = try selectAnchors(x, count: 50, strategy: strategy, seed: 9)
+            #expect(try selectAnchors(x, count: 12, strategy: strategy, seed: 9) == Array(long.prefix(12)))
+        }
         #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 301, strategy: .random, seed: 1) }
         #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 0, strategy: .random, seed: 1) }
     }

@@ -236,6 +236,10 @@ public struct RelativeComparison: Sendable {
         if configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
         var points: [SweepPoint] = []
         let mainCosines = relativeCosines, mainRanks = relativeRanks
+        // Farthest-point and k-means++ selections are sequential: the first c anchors of a longer
+        // run are the c-anchor selection (same seed), so select once and take prefixes.
+        let sequentialAnchors: [Int]? = configuration.anchorStrategy == .random || counts.isEmpty ? nil
+            : try selectAnchors(x.matrix, count: counts.max()!, strategy: configuration.anchorStrategy, seed: configuration.seed)
         for c in counts.sorted() {
             let start = DispatchTime.now()
             if configuration.anchorRows == nil && c == anchors.count {
@@ -245,7 +249,8 @@ public struct RelativeComparison: Sendable {
                                          relativeMRR: Self.meanReciprocalRank(mainRanks), seconds: 0))
                 continue
             }
-            let anchors = try selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
+            let anchors = try sequentialAnchors.map { Array($0.prefix(c)) }
+                ?? selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
             let rel = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: configuration.centering)
             normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
             let isAnchor = Set(anchors)
