@@ -99,6 +99,7 @@ struct RelrepCommand: ParsableCommand {
         var report: Report
         var relative: Matrix?
         var rowLabels: [String]?
+        var sourceRows: [Int] = []
         var anchorRowsUsed: [Int] = []
         var anchorLabelsUsed: [String] = []
         var source: Source
@@ -111,23 +112,38 @@ struct RelrepCommand: ParsableCommand {
             report = result.report()
             relative = result.relativeMatrix
             rowLabels = result.labels
+            sourceRows = result.referenceRows
             anchorRowsUsed = result.anchorRows.map { result.referenceRows[$0] }
             anchorLabelsUsed = result.anchorLabels
             source = reference.source
         } else {
             let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
-            configuration.anchorRows = try explicitAnchors(e)
+            if let anchorRows, !dropped.isEmpty {
+                // Anchor rows refer to the file; map them past the dropped rows.
+                let droppedRows = Set(dropped.map(\.row))
+                let kept = (0..<(e.count + dropped.count)).filter { !droppedRows.contains($0) }
+                var position: [Int: Int] = [:]
+                for (p, r) in kept.enumerated() { position[r] = p }
+                let rows = try readAnchorRows(path: anchorRows, rowCount: e.count + dropped.count)
+                if let bad = rows.first(where: { position[$0] == nil }) {
+                    throw EmbdiagError.invalid(anchorRows, "anchor row \(bad) was dropped (NaN/Inf or zero row in \(file))")
+                }
+                configuration.anchorRows = rows.map { position[$0]! }
+            } else {
+                configuration.anchorRows = try explicitAnchors(e)
+            }
             let result = try RelativeRepresentation(e, configuration: configuration, dropped: dropped)
             report = result.report()
             relative = result.relativeMatrix
             rowLabels = e.labels
-            anchorRowsUsed = result.anchorRows
+            sourceRows = result.fileRows
+            anchorRowsUsed = result.anchorFileRows
             anchorLabelsUsed = result.anchorLabels
             source = e.source
         }
         if let write, let relative {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
-            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, configuration: configuration, source: source)
+            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source)
             report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
         }
         let outcomes = try report.evaluate(requirements)
@@ -148,13 +164,16 @@ struct RelrepCommand: ParsableCommand {
         URL(fileURLWithPath: out).deletingPathExtension().path + ".json"
     }
 
-    func writeMetadata(to out: String, anchors: [Int], labels: [String], configuration c: RelativeRepresentationsConfiguration, source: Source) throws {
-        let metadata: [String: Any] = [
+    /// `sourceRows`: the input row of each written row, recorded when it is not simply 0..<n
+    /// (dropped rows, label pairing).
+    func writeMetadata(to out: String, anchors: [Int], labels: [String], sourceRows: [Int], configuration c: RelativeRepresentationsConfiguration, source: Source) throws {
+        var metadata: [String: Any] = [
             "kind": "relative_projection", "projection": "cosine", "centering": c.centering,
             "anchor_rows": anchors, "anchor_labels": labels, "anchor_strategy": c.anchorRows == nil ? c.anchorStrategy.rawValue : "explicit",
             "seed": Int(truncatingIfNeeded: c.seed), "tool": "embdiag", "version": embdiagVersion,
             "input": ["path": source.path, "rows": source.rows, "dim": source.dim, "sha256": source.sha256 ?? NSNull()] as [String: Any],
         ]
+        if sourceRows != Array(0..<sourceRows.count) || sourceRows.count != source.rows { metadata["source_rows"] = sourceRows }
         let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: metadataPath(out))
     }

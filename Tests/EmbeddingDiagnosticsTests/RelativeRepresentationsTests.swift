@@ -434,3 +434,26 @@ import Testing
         #expect(missing.status == 2 && missing.stderr.contains("none.npy"))
     }
 }
+
+extension RelrepCommandTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary)))
+    func anchorRowsRefertoFileRowsWhenRowsAreDropped() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Row 1 is all zeros: dropped; anchors 0, 2, 5 are file rows → positions 0, 1, 4.
+        let rows: [[Float]] = (0..<8).map { i in i == 1 ? [0, 0, 0] : [Float(i), 1, Float(i % 3)] }
+        try CLI.writeNpy(rows, to: dir + "/m.npy")
+        try "0\n2\n5\n".write(toFile: dir + "/a.txt", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["relrep", dir + "/m.npy", "--anchor-rows", dir + "/a.txt", "--on-invalid", "drop", "--write", dir + "/rel.npy", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/rel.json"))) as? [String: Any]
+        #expect(meta?["anchor_rows"] as? [Int] == [0, 2, 5])
+        #expect(meta?["source_rows"] as? [Int] == [0, 2, 3, 4, 5, 6, 7])
+        let written = try EmbeddingReader.read(dir + "/rel.npy", options: ReadOptions())
+        // Row for file row 2 (position 1) has cosine 1 with anchor 1 (itself).
+        #expect(written.count == 7 && abs(written.matrix[1, 1] - 1) < 1e-6)
+        try "1\n".write(toFile: dir + "/b.txt", atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["relrep", dir + "/m.npy", "--anchor-rows", dir + "/b.txt", "--on-invalid", "drop", "--quiet"])
+        #expect(bad.status == 2 && bad.stderr.contains("dropped"))
+    }
+}

@@ -44,8 +44,12 @@ func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsCon
 public struct RelativeRepresentation: Sendable {
     public var input: Source
     public var configuration: RelativeRepresentationsConfiguration
+    /// Anchors as row indices of the embeddings given (after dropped rows were removed).
     public var anchorRows: [Int]
     public var anchorLabels: [String]
+    /// Row index in the file of each row given (differs from 0..<n when rows were dropped).
+    public var fileRows: [Int]
+    public var anchorFileRows: [Int] { anchorRows.map { fileRows[$0] } }
     /// n × N relative matrix (only when `keepRelativeMatrix`).
     public var relativeMatrix: Matrix?
     public var rowCount: Int
@@ -66,6 +70,8 @@ public struct RelativeRepresentation: Sendable {
         self.dropped = dropped
         let n = embeddings.count
         guard n >= 2 else { throw EmbdiagError.invalid(embeddings.source.path, "needs at least 2 rows") }
+        let droppedRows = Set(dropped.map(\.row))
+        fileRows = (0..<(n + dropped.count)).filter { !droppedRows.contains($0) }
         anchorRows = try resolveAnchors(embeddings.matrix, configuration)
         anchorLabels = anchorRows.map(embeddings.label)
         rowCount = n

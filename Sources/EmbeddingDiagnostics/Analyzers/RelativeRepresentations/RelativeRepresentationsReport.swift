@@ -25,7 +25,7 @@ func anchorTable(_ rows: [Int], _ labels: [String]) -> ReportTable {
 
 extension RelativeRepresentation: ReportConvertible {
     public func report() -> Report {
-        var tables = [anchorTable(anchorRows, anchorLabels)]
+        var tables = [anchorTable(anchorFileRows, anchorLabels)]
         if !dropped.isEmpty { tables.append(dropped.reportTable(input: input.path)) }
         return Report(
             analyzer: "relrep", title: "Relative representation (\(anchorRows.count) anchors)", inputs: [input],
