@@ -33,7 +33,7 @@ struct RelrepCommand: ParsableCommand {
     @Option(help: "Labels for the --compare file (one per line).")
     var compareLabels: String?
 
-    @Option(help: "Pair rows of the two files by row index or by label.")
+    @Option(name: [.customLong("pair-by"), .customLong("pairs-by")], help: "Pair rows of the two files by row index or by label.")
     var pairBy: RowPairing = .row
 
     @Option(help: "Number of anchors.")
