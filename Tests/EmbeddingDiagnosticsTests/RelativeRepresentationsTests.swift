@@ -64,8 +64,15 @@ import Testing
             let ry = RelativeProjection(space: y, anchorRows: anchors, centering: centering).project(y)
             #expect(Self.maxAbsDifference(rx, ry) < 1e-5)
         }
-        let result = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"),
+        var result = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"),
                                             configuration: Self.configuration(anchors: 40))
+        defer {
+            // Standard errors by hand: ranks 1, 2, 4 → p = 1/3, √(p(1−p)/3) = 0.272166; 1/rank = 1, .5, .25,
+            // sd (ddof 1) = 0.381881, /√3 = 0.220479.
+            result.relativeRanks = [1, 2, 4]
+            #expect(abs(result.relativeTop1StandardError - 0.2721655) < 1e-6)
+            #expect(abs(result.relativeMRRStandardError - 0.2204793) < 1e-6)
+        }
         #expect(abs(result.ckaLinear - 1) < 1e-6)
         #expect(abs(result.ckaDebiased - 1) < 1e-6)
         #expect(result.relativeTop1 == 1)
@@ -179,6 +186,7 @@ import Testing
             #expect(abs(r.relativeTop1 - top1) < 1e-7)
             #expect(abs(r.relativeMRR - mrr) < 1e-6)
             #expect(abs(RelativeComparison.mean(r.knnJaccardRelative) - jaccardRelative) < 1e-6)
+            #expect(abs(r.relativeTop1StandardError - (top1 * (1 - top1) / 51).squareRoot()) < 1e-6)
         }
         c.centering = false
         let r8 = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y2, name: "y2"), configuration: c)

@@ -282,6 +282,16 @@ public struct RelativeComparison: Sendable {
     public var relativeMRRAtK: Double {
         Self.mean(relativeRanks.map { $0 <= configuration.k ? 1 / Double($0) : 0 })
     }
+    /// Standard errors of the sampled retrieval metrics (over the q queries): √(p(1−p)/q) and s/√q.
+    public var relativeTop1StandardError: Double {
+        let p = relativeTop1, q = Double(relativeRanks.count)
+        return q > 0 ? (p * (1 - p) / q).squareRoot() : .nan
+    }
+    public var relativeMRRStandardError: Double {
+        let rr = relativeRanks.map { 1 / Double($0) }
+        guard rr.count > 1 else { return .nan }
+        return meanAndStandardDeviation(rr).std / Double(rr.count).squareRoot()
+    }
     public var absoluteTop1: Double? { absoluteRanks.map { Self.hitRate($0, within: 1) } }
     public var absoluteMRR: Double? { absoluteRanks.map(Self.meanReciprocalRank) }
     public var chanceTop1: Double { 1 / Double(pairedRows) }

@@ -63,6 +63,8 @@ extension RelativeComparison: ReportConvertible {
             ReportMetric("relative_top1", "cross-space top-1 retrieval through relative vectors", ReportValue(relativeTop1)),
             ReportMetric("relative_topk", "cross-space top-k hit rate through relative vectors", ReportValue(relativeTopK)),
             ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
+            ReportMetric("relative_top1_stderr", "standard error of relative_top1 (query sampling)", ReportValue(relativeTop1StandardError)),
+            ReportMetric("relative_mrr_stderr", "standard error of relative_mrr (query sampling)", ReportValue(relativeMRRStandardError)),
             ReportMetric("relative_mrr_at_k", "MRR counting only ranks ≤ k (relreps protocol)", ReportValue(relativeMRRAtK)),
             ReportMetric("chance_top1", "top-1 expected by chance (1/n)", ReportValue(chanceTop1)),
             ReportMetric("evaluation_rows", "non-anchor rows the relative metrics average over", .int(evaluationRows.count)),
