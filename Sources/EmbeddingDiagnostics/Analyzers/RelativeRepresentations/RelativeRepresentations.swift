@@ -34,7 +34,7 @@ public enum RowPairing: String, CaseIterable, Sendable {
 }
 
 /// Anchors resolved for one run: row indices into the reference input.
-func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
+private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
     if count == nil, let rows = configuration.anchorRows { return rows }
     return try selectAnchors(space, count: count ?? configuration.anchorCount, strategy: configuration.anchorStrategy,
                              seed: configuration.seed)

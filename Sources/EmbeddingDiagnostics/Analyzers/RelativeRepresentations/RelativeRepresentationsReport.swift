@@ -17,7 +17,7 @@ extension RelativeRepresentationsConfiguration {
     }
 }
 
-func anchorTable(_ rows: [Int], _ labels: [String]) -> ReportTable {
+private func anchorTable(_ rows: [Int], _ labels: [String]) -> ReportTable {
     ReportTable(name: "anchors", title: "Anchors", columns: ["anchor", "row", "label"],
                 rows: rows.enumerated().map { [.int($0.offset), .int($0.element), .string(labels[$0.offset])] },
                 textRowLimit: 10, isPerRow: true)
@@ -154,7 +154,7 @@ extension RelativeComparison: ReportConvertible {
 }
 
 /// Equal-width histogram of values as chart points (bin centre, count).
-func histogram(_ values: [Double], bins: Int) -> [ChartPoint] {
+private func histogram(_ values: [Double], bins: Int) -> [ChartPoint] {
     let finite = values.filter(\.isFinite)
     guard let lo = finite.min(), let hi = finite.max() else { return [] }
     if hi <= lo { return [ChartPoint(x: lo, y: Double(finite.count))] }
