@@ -3,7 +3,7 @@ import EmbeddingDiagnostics
 import Foundation
 
 extension AnchorStrategy: ExpressibleByArgument {}
-extension RowPairing: ExpressibleByArgument {}
+extension RelrepPairing: ExpressibleByArgument {}
 
 struct RelrepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +34,7 @@ struct RelrepCommand: ParsableCommand {
     var compareLabels: String?
 
     @Option(name: [.customLong("pair-by"), .customLong("pairs-by")], help: "Pair rows of the two files by row index or by label.")
-    var pairBy: RowPairing = .row
+    var pairBy: RelrepPairing = .row
 
     @Option(help: "Number of anchors.")
     var anchors: Int = 300

@@ -17,7 +17,7 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     public var maxQueries: Int = 1000
     /// Anchor counts for the sweep (capped by n); empty = no sweep.
     public var sweepCounts: [Int] = [10, 50, 100, 300, 1000]
-    public var pairing: RowPairing = .row
+    public var pairing: RelrepPairing = .row
     public var seed: UInt64 = 42
     /// Keep the n × N relative matrix of the first input in the result (for --write).
     public var keepRelativeMatrix: Bool = false
@@ -26,7 +26,7 @@ public struct RelativeRepresentationsConfiguration: Sendable {
 }
 
 /// How rows of the two inputs are matched.
-public enum RowPairing: String, CaseIterable, Sendable {
+public enum RelrepPairing: String, CaseIterable, Sendable {
     /// Row i with row i (same count required).
     case row
     /// Rows with equal labels (first occurrence; the first input's order).
@@ -309,7 +309,7 @@ public struct RelativeComparison: Sendable {
         return (0..<n).filter { !isAnchor.contains($0) }
     }
 
-    static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RowPairing) throws -> ([Int], [Int]) {
+    static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RelrepPairing) throws -> ([Int], [Int]) {
         switch pairing {
         case .row:
             guard x.count == y.count else {
