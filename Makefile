@@ -18,9 +18,13 @@ demo: build
 
 reports: demo
 
+# Tests run against an optimised build (-enable-testing keeps @testable imports working): the
+# statistical calibration and scale tests would take minutes unoptimised.
+TEST_FLAGS := -c release -Xswiftc -enable-testing
+
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
 
 benchmarks: build
 	benchmarks/run

@@ -31,8 +31,7 @@ let package = Package(
             dependencies: [
                 "COpenBLAS", "CGSL", "CLibCrypto",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+            ]),
         .executableTarget(
             name: "embdiag",
             dependencies: [

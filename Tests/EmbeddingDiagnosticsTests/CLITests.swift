@@ -5,7 +5,14 @@ import Testing
 /// Runs the built `embdiag` binary (built by `swift build --build-tests`, as `make test` does).
 enum CLI {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var binary: String { repositoryRoot.appendingPathComponent(".build/debug/embdiag").path }
+    /// The embdiag built with this test bundle (same configuration), else .build/debug.
+    static var binary: String {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("embdiag").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let bundle = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("embdiag").path
+        if FileManager.default.isExecutableFile(atPath: bundle) { return bundle }
+        return repositoryRoot.appendingPathComponent(".build/debug/embdiag").path
+    }
     static var fixtures: URL { repositoryRoot.appendingPathComponent("Tests/Fixtures") }
 
     struct Result {
@@ -122,5 +129,13 @@ enum CLI {
             #expect(r.stderr.contains(name), "\(name): message does not name the file: \(r.stderr)")
             #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"), "\(name)")
         }
+    }
+}
+
+@Suite struct CLIBinaryLocationTests {
+    @Test func testsUseTheBinaryOfTheirOwnBuild() {
+        // A stale binary from another configuration would test old code.
+        let config = CommandLine.arguments[0].contains("/release/") ? "/release/" : "/debug/"
+        #expect(CLI.binary.contains(config), "\(CLI.binary) vs test runner \(CommandLine.arguments[0])")
     }
 }

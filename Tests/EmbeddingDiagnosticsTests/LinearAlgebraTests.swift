@@ -13,11 +13,15 @@ import Testing
         let a = rng.gaussianMatrix(rows: n, cols: n)
         let c = Matrix(rows: n, cols: n)
         gemm(a, a, into: c)  // warm-up (thread pool start)
-        let start = DispatchTime.now()
-        let repeats = 8
-        for _ in 0..<repeats { gemm(a, a, into: c) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        let gflops = Double(repeats) * 2 * Double(n * n * n) / seconds / 1e9
+        // Best of 5 trials, so that other suites running in parallel do not make it flaky.
+        var gflops = 0.0
+        for _ in 0..<5 {
+            let start = DispatchTime.now()
+            let repeats = 4
+            for _ in 0..<repeats { gemm(a, a, into: c) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            gflops = max(gflops, Double(repeats) * 2 * Double(n * n * n) / seconds / 1e9)
+        }
         // Reference BLAS runs ~6 GFLOP/s and gslcblas ~2 here; OpenBLAS' slowest generic kernel 50+.
         #expect(gflops > 15, "SGEMM at \(gflops) GFLOP/s: cblas_* does not reach OpenBLAS")
     }

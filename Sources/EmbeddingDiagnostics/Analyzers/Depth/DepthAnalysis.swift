@@ -1,0 +1,192 @@
+import Foundation
+
+/// Settings of `embdiag depth`.
+public struct DepthConfiguration: Sendable {
+    public var kind: DepthKind = .tte
+    public var distance: DepthDistance = .cosine
+    public var alternative: Alternative = .greater
+    /// Use a seeded subsample of this many reference rows as the depth reference (nil = all).
+    public var referenceSample: Int?
+    public var seed: UInt64 = 42
+    /// Rows listed as most central / most outlying per corpus.
+    public var top: Int = 10
+    public var mahalanobisComponents: Int = 50
+    /// With several corpora, test every pair (each pair's first corpus as the reference).
+    public var allPairs: Bool = true
+    public init() {}
+}
+
+/// One corpus's depths with respect to the reference.
+public struct CorpusDepths: Sendable {
+    public var source: Source
+    public var labels: [String]?
+    public var depths: [Double]
+    /// 1 = deepest (most central); ties share the smaller rank order by row.
+    public var ranks: [Int]
+
+    init(source: Source, labels: [String]?, depths: [Double]) {
+        self.source = source
+        self.labels = labels
+        self.depths = depths
+        let order = depths.indices.sorted { depths[$0] > depths[$1] || (depths[$0] == depths[$1] && $0 < $1) }
+        var r = [Int](repeating: 0, count: depths.count)
+        for (k, i) in order.enumerated() { r[i] = k + 1 }
+        ranks = r
+    }
+
+    /// Rows by decreasing depth.
+    public var rowsByDepth: [Int] { depths.indices.sorted { ranks[$0] < ranks[$1] } }
+    public func label(_ i: Int) -> String { labels?[i] ?? String(i) }
+}
+
+/// The depth-based two-sample test of Liu & Singh (1993) as used by Seegmiller & Preum (2023):
+/// are the depths of OTHER (measured in REFERENCE) like the reference's own depths?
+public struct DepthRankTest: Sendable {
+    public var reference: String
+    public var other: String
+    /// scipy.stats.ranksums(reference depths, other depths) — "W" of tte-depth, a z-score.
+    public var rankSum: RankSumTestResult
+    public var mannWhitney: MannWhitneyResult
+    /// Liu–Singh Q = mean over other rows of the fraction of reference depths ≤ its depth (ties ½).
+    /// 1/2 under H₀; → 0 when the other corpus is more outlying.
+    public var q: Double
+    /// tte-depth's `q_score`: fraction of all pooled ranks below each other row's rank.
+    public var qPooled: Double
+    public var referenceSize: Int
+    public var otherSize: Int
+}
+
+/// Liu–Singh Q̂ = (1/n) Σ_j (1/m) #{i : D(x_i) ≤ D(y_j)}, ties weighted ½ (O((m + n) log m)).
+public func liuSinghQ(reference: [Double], other: [Double]) -> Double {
+    let sorted = reference.sorted()
+    let m = Double(sorted.count)
+    guard m > 0, !other.isEmpty else { return .nan }
+    func lowerBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < v { lo = mid + 1 } else { hi = mid } }; return lo }
+    func upperBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] <= v { lo = mid + 1 } else { hi = mid } }; return lo }
+    let total = other.reduce(0.0) { acc, y in
+        let below = Double(lowerBound(y)), equal = Double(upperBound(y) - lowerBound(y))
+        return acc + (below + equal / 2) / m
+    }
+    return total / Double(other.count)
+}
+
+/// tte-depth 1.0.0's `q_score(x, y)`: average ranks of the pooled sample; for each y, the fraction
+/// of all N pooled ranks strictly below its rank; averaged over y. Reported as `q_pooled`.
+public func pooledRankQ(reference: [Double], other: [Double]) -> Double {
+    let ranks = averageRanks(reference + other).ranks
+    let sorted = ranks.sorted()
+    let n = Double(ranks.count)
+    guard !other.isEmpty else { return .nan }
+    var total = 0.0
+    for r in ranks[reference.count...] {
+        var lo = 0, hi = sorted.count
+        while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < r { lo = mid + 1 } else { hi = mid } }
+        total += Double(lo) / n
+    }
+    return total / Double(other.count)
+}
+
+/// Runs the test on two depth samples.
+public func depthRankTest(referenceDepths: [Double], otherDepths: [Double], alternative: Alternative,
+                          reference: String = "reference", other: String = "other") -> DepthRankTest {
+    DepthRankTest(reference: reference, other: other,
+                  rankSum: rankSumTest(referenceDepths, otherDepths, alternative: alternative),
+                  mannWhitney: mannWhitneyU(referenceDepths, otherDepths, alternative: alternative),
+                  q: liuSinghQ(reference: referenceDepths, other: otherDepths),
+                  qPooled: pooledRankQ(reference: referenceDepths, other: otherDepths),
+                  referenceSize: referenceDepths.count, otherSize: otherDepths.count)
+}
+
+/// The result of `embdiag depth`.
+public struct DepthAnalysis: Sendable {
+    public var configuration: DepthConfiguration
+    /// Depths of the reference corpus (leave-one-out) and of each other corpus, w.r.t. the reference.
+    public var corpora: [CorpusDepths]
+    /// Reference vs each other corpus (in input order), then, with ≥ 2 others, every other pair.
+    public var tests: [DepthRankTest]
+    public var holmAdjusted: [Double]
+    public var benjaminiHochbergAdjusted: [Double]
+    /// Rows of the reference used as the depth reference (nil = all).
+    public var referenceSampleRows: [Int]?
+    public var mahalanobisComponents: Int?
+
+    /// - Parameters:
+    ///   - reference: the corpus depth is measured in (F).
+    ///   - others: corpora to compare with it (G₁, G₂, …).
+    public init(reference: Embeddings, others: [Embeddings], configuration: DepthConfiguration = DepthConfiguration()) throws {
+        self.configuration = configuration
+        let all = [reference] + others
+        for e in all where e.count < 2 {
+            throw EmbdiagError.invalid(e.source.path, "depth needs at least 2 rows (has \(e.count))")
+        }
+        for e in others where e.dimension != reference.dimension {
+            throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
+        }
+        // Optional seeded subsample of the reference as the depth reference set.
+        var sampleRows: [Int]?
+        var referenceMatrix = reference.matrix
+        if let n = configuration.referenceSample {
+            guard n >= 2 else { throw EmbdiagError.usage("--reference-sample must be at least 2 (got \(n))") }
+            if n < reference.count {
+                var rng = SeededGenerator(seed: configuration.seed)
+                sampleRows = rng.sampleIndices(reference.count, count: n)
+                referenceMatrix = reference.matrix.gather(rows: sampleRows!)
+            }
+        }
+        referenceSampleRows = sampleRows
+        let dr = try DepthReference(referenceMatrix, kind: configuration.kind, distance: configuration.distance,
+                                    mahalanobisComponents: configuration.mahalanobisComponents)
+        mahalanobisComponents = configuration.kind == .mahalanobis ? dr.mahalanobisComponents : nil
+        var corpora: [CorpusDepths] = []
+        let refDepths: [Double]
+        if let rows = sampleRows {
+            var position: [Int: Int] = [:]
+            for (k, r) in rows.enumerated() { position[r] = k }
+            refDepths = dr.depths(of: reference.matrix) { position[$0] }
+        } else {
+            // Leave-one-out for Mahalanobis is not applied (its fit uses all rows; documented).
+            refDepths = dr.depths(of: reference.matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
+        }
+        corpora.append(CorpusDepths(source: reference.source, labels: reference.labels, depths: refDepths))
+        for o in others {
+            corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix)))
+        }
+        var tests: [DepthRankTest] = corpora.dropFirst().map {
+            depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,
+                          reference: reference.source.path, other: $0.source.path)
+        }
+        if configuration.allPairs && others.count >= 2 {
+            for a in 0..<others.count {
+                for b in (a + 1)..<others.count {
+                    let pairReference = try DepthReference(others[a].matrix, kind: configuration.kind, distance: configuration.distance,
+                                                           mahalanobisComponents: configuration.mahalanobisComponents)
+                    let own = pairReference.depths(of: others[a].matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
+                    let theirs = pairReference.depths(of: others[b].matrix)
+                    tests.append(depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
+                                               reference: others[a].source.path, other: others[b].source.path))
+                }
+            }
+        }
+        self.corpora = corpora
+        self.tests = tests
+        let p = tests.map(\.rankSum.pValue)
+        holmAdjusted = EmbeddingDiagnostics.holmAdjusted(p)
+        benjaminiHochbergAdjusted = EmbeddingDiagnostics.benjaminiHochbergAdjusted(p)
+    }
+
+    public var reference: CorpusDepths { corpora[0] }
+
+    /// The K deepest rows of the reference, overall or per label (the paper's prompt selection).
+    public func centralRows(_ k: Int, byLabel: Bool) -> [Int] {
+        let ref = reference
+        let order = ref.rowsByDepth
+        guard byLabel, let labels = ref.labels else { return Array(order.prefix(k)) }
+        var taken: [String: Int] = [:]
+        var rows: [Int] = []
+        for i in order where taken[labels[i], default: 0] < k {
+            taken[labels[i], default: 0] += 1
+            rows.append(i)
+        }
+        return rows
+    }
+}

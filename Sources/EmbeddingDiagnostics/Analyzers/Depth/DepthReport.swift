@@ -1,0 +1,99 @@
+import Foundation
+
+extension DepthAnalysis: ReportConvertible {
+    public func report() -> Report {
+        let c = configuration
+        var parameters: [ReportParameter] = [
+            ReportParameter("depth", .string(c.kind.rawValue)),
+            ReportParameter("distance", .string(c.kind == .tte ? c.distance.rawValue : "cosine (unit rows)")),
+            ReportParameter("alternative", .string(c.alternative.rawValue)),
+            ReportParameter("seed", .int(Int(c.seed))),
+        ]
+        if let rows = referenceSampleRows { parameters.append(ReportParameter("reference_sample", .int(rows.count))) }
+        if let k = mahalanobisComponents { parameters.append(ReportParameter("mahalanobis_components", .int(k))) }
+
+        var metrics: [ReportMetric] = [ReportMetric("n_reference", "reference rows", .int(reference.depths.count))]
+        let refStats = meanAndStandardDeviation(reference.depths)
+        metrics.append(ReportMetric("depth_mean_reference", "mean depth of the reference", ReportValue(refStats.mean)))
+        if let t = tests.first {
+            let other = corpora[1]
+            metrics += [
+                ReportMetric("n_other", "other rows", .int(t.otherSize)),
+                ReportMetric("depth_mean_other", "mean depth of the other corpus", ReportValue(meanAndStandardDeviation(other.depths).mean)),
+                ReportMetric("w", "rank-sum statistic W (z, scipy ranksums)", ReportValue(t.rankSum.statistic)),
+                ReportMetric("p_value", "p-value (\(c.alternative.rawValue))", ReportValue(t.rankSum.pValue)),
+                ReportMetric("u", "Mann–Whitney U", ReportValue(t.mannWhitney.u)),
+                ReportMetric("p_value_mann_whitney", "p-value, Mann–Whitney (tie + continuity corrected)", ReportValue(t.mannWhitney.pValue)),
+                ReportMetric("p_value_exact", "exact p-value (no ties, small samples)", t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null),
+                ReportMetric("q", "Liu–Singh Q (0.5 = same distribution)", ReportValue(t.q)),
+                ReportMetric("q_pooled", "Q as tte-depth's q_score (pooled ranks)", ReportValue(t.qPooled)),
+                ReportMetric("effect_size", "effect size (rank-biserial)", ReportValue(t.mannWhitney.rankBiserial)),
+            ]
+        }
+        var tables: [ReportTable] = []
+        if !tests.isEmpty {
+            tables.append(ReportTable(
+                name: "tests", title: "Depth rank-sum tests (depth measured in the first corpus of each pair)",
+                columns: ["reference", "other", "n_reference", "n_other", "w", "p_value", "p_holm", "p_bh", "u", "p_value_exact", "q", "q_pooled", "effect_size"],
+                rows: tests.enumerated().map { i, t in
+                    [.string(t.reference), .string(t.other), .int(t.referenceSize), .int(t.otherSize), ReportValue(t.rankSum.statistic),
+                     ReportValue(t.rankSum.pValue), ReportValue(holmAdjusted[i]), ReportValue(benjaminiHochbergAdjusted[i]),
+                     ReportValue(t.mannWhitney.u), t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null, ReportValue(t.q),
+                     ReportValue(t.qPooled), ReportValue(t.mannWhitney.rankBiserial)]
+                }))
+        }
+        let top = max(0, c.top)
+        for (index, corpus) in corpora.enumerated() {
+            let name = index == 0 ? "reference" : (corpora.count == 2 ? "other" : "other\(index)")
+            let order = corpus.rowsByDepth
+            let pick = { (rows: ArraySlice<Int>) -> [[ReportValue]] in rows.map { [.int($0), .string(corpus.label($0)), ReportValue(corpus.depths[$0]), .int(corpus.ranks[$0])] } }
+            tables.append(ReportTable(name: "central_\(name)", title: "Most central rows of \(corpus.source.path)", columns: ["row", "label", "depth", "rank"],
+                                      rows: pick(order.prefix(top))))
+            tables.append(ReportTable(name: "outlying_\(name)", title: "Most outlying rows of \(corpus.source.path)", columns: ["row", "label", "depth", "rank"],
+                                      rows: pick(order.suffix(top).reversed()[...])))
+        }
+        tables.append(ReportTable(
+            name: "depths", title: "Depth of every row", columns: ["input", "row", "label", "depth", "rank"],
+            rows: corpora.flatMap { corpus in corpus.depths.indices.map { i in
+                [.string(corpus.source.path), .int(i), .string(corpus.label(i)), ReportValue(corpus.depths[i]), .int(corpus.ranks[i])] } },
+            textRowLimit: 0, isPerRow: true))
+
+        // Histograms of depths on a shared grid, reference against each other corpus.
+        let all = corpora.flatMap(\.depths).filter(\.isFinite)
+        var charts: [ReportChart] = []
+        if let lo = all.min(), let hi = all.max(), hi > lo {
+            let bins = 30
+            let width = (hi - lo) / Double(bins)
+            let series = corpora.enumerated().map { index, corpus -> ReportChart.Series in
+                var counts = [Double](repeating: 0, count: bins)
+                for d in corpus.depths where d.isFinite { counts[min(bins - 1, Int((d - lo) / width))] += 1 }
+                let n = Double(max(1, corpus.depths.count))
+                return ReportChart.Series(name: (index == 0 ? "reference: " : "") + URL(fileURLWithPath: corpus.source.path).lastPathComponent,
+                                          points: (0..<bins).map { ChartPoint(x: lo + (Double($0) + 0.5) * width, y: counts[$0] / n) })
+            }
+            let caption = tests.first.map { t in
+                "W = \(ReportFormatting.number(t.rankSum.statistic, significant: 4)), p = \(ReportFormatting.number(t.rankSum.pValue, significant: 3)) (\(c.alternative.rawValue)), Q = \(ReportFormatting.number(t.q, significant: 3)); depths measured in the reference."
+            } ?? ""
+            charts.append(ReportChart(name: "depth_histogram", title: "Depth distributions (fraction of rows)", kind: .histogram,
+                                      xLabel: "\(c.kind.rawValue) depth", yLabel: "fraction of rows", series: series, caption: caption))
+        }
+        var notes: [String] = []
+        if let t = tests.first {
+            let verdict = t.rankSum.pValue < 0.05
+                ? "the other corpus differs from the reference in embedding space (p < 0.05, \(c.alternative.rawValue)); Q = \(ReportFormatting.number(t.q, significant: 3)) < 0.5 means its texts sit more at the periphery of the reference."
+                : "no evidence at the 5% level that the other corpus is distributed differently from the reference."
+            notes.append("Reading: " + verdict)
+        }
+        if let rows = referenceSampleRows {
+            notes.append("Depths were measured against a seeded sample of \(rows.count) reference rows (--reference-sample, seed \(c.seed)), not the whole reference.")
+        }
+        if c.kind == .mahalanobis {
+            notes.append("Mahalanobis depth uses the top \(mahalanobisComponents ?? 0) principal components of the unit-normalised reference; reference rows are not left out of the fit.")
+        }
+        if tests.count > 1 {
+            notes.append("\(tests.count) tests: use p_holm (family-wise) or p_bh (false discovery rate) in the tests table.")
+        }
+        return Report(analyzer: "depth", title: "Statistical depth (\(c.kind.rawValue)) and rank-sum test",
+                      inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+extension DepthKind: ExpressibleByArgument {}
+extension DepthDistance: ExpressibleByArgument {}
+extension Alternative: ExpressibleByArgument {}
+
+struct DepthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "depth",
+        abstract: "Statistical depth of every row (TTE, spatial, Mahalanobis) and rank-sum tests of corpora against a reference.",
+        discussion: """
+        Depth ranks texts by centrality in the reference corpus; the Wilcoxon rank-sum test of depths
+        (Liu & Singh 1993; Seegmiller & Preum 2023) asks whether another corpus is distributed like the
+        reference (alternative "greater": the other corpus is more outlying). See Guides/Depth.md.
+        Examples:
+          embdiag depth human.npy synthetic.npy --output reports/depth
+          embdiag depth data/sentences/by-section/games.npy data/sentences/by-section/fonts.npy \\
+              --labels data/sentences/by-section/games.txt --other-labels data/sentences/by-section/fonts.txt
+          embdiag depth corpus.npy --labels sections.txt --select-central 5 --by-label --write central.npy
+          embdiag depth jan.npy feb.npy --require "p_value>=0.01"     # drift gate: exit 1 on a shift
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "The reference corpus, then the corpora to compare with it.")
+    var files: [String]
+
+    @Option(parsing: .singleValue, help: "Labels for each other corpus, in order (one per line).")
+    var otherLabels: [String] = []
+
+    @Option(help: "Depth: tte (default), spatial or mahalanobis.")
+    var depth: DepthKind = .tte
+
+    @Option(help: "Distance inside TTE depth: cosine (default) or chord.")
+    var distance: DepthDistance = .cosine
+
+    @Option(help: "Alternative: greater (default: the other corpus is more outlying), less or two-sided.")
+    var alternative: Alternative = .greater
+
+    @Option(help: "Measure depth against a seeded sample of N reference rows (for very large references).")
+    var referenceSample: Int?
+
+    @Option(help: "Seed for --reference-sample.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Most central and most outlying rows listed per corpus.")
+    var top: Int = 10
+
+    @Option(help: "Principal components for Mahalanobis depth.")
+    var components: Int = 50
+
+    @Option(help: "Select the K deepest reference rows (the paper's representative-example selection).")
+    var selectCentral: Int?
+
+    @Flag(help: "With --select-central: K per label of the reference.")
+    var byLabel = false
+
+    @Option(help: "With --select-central: write the selected rows here (.npy, .bin or .txt; labels kept).")
+    var write: String?
+
+    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"p_value>=0.01\" (exit 1 if not met).")
+    var require: [String] = []
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give the reference corpus (and corpora to compare)") }
+        guard otherLabels.count <= max(0, files.count - 1) else { throw ValidationError("more --other-labels than other corpora") }
+        if write != nil && selectCentral == nil { throw ValidationError("--write needs --select-central K") }
+        if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
+        if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
+    }
+
+    func run() throws {
+        let clock = Stopwatch()
+        let requirements = try require.map(Requirement.init(parsing:))
+        let (reference, droppedReference) = try input.readValidated(files[0], quiet: outputOptions.quiet)
+        var others: [Embeddings] = []
+        var dropped: [(String, [DroppedRow])] = [(files[0], droppedReference)]
+        for (i, path) in files.dropFirst().enumerated() {
+            let e = try EmbeddingReader.read(path, options: input.readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil))
+            let (valid, d) = try e.requiringFiniteNonZeroRows(policy: input.onInvalid)
+            others.append(valid)
+            dropped.append((path, d))
+        }
+        var configuration = DepthConfiguration()
+        configuration.kind = depth
+        configuration.distance = distance
+        configuration.alternative = alternative
+        configuration.referenceSample = referenceSample
+        configuration.seed = seed
+        configuration.top = top
+        configuration.mahalanobisComponents = components
+        let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
+        var report = analysis.report()
+        if let k = selectCentral {
+            if byLabel && reference.labels == nil {
+                throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
+            }
+            let rows = analysis.centralRows(k, byLabel: byLabel)
+            report.tables.insert(ReportTable(
+                name: "central_selection", title: "Selected central rows (\(k)\(byLabel ? " per label" : ""))", columns: ["row", "label", "depth", "rank"],
+                rows: rows.map { [.int($0), .string(reference.label($0)), ReportValue(analysis.reference.depths[$0]), .int(analysis.reference.ranks[$0])] }), at: 0)
+            report.parameters.append(ReportParameter("select_central", .int(k)))
+            if let write {
+                try EmbeddingWriter.write(reference.selecting(rows: rows), to: write)
+                report.notes.append("Wrote the \(rows.count) selected rows to \(write).")
+            }
+        }
+        for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
+        let outcomes = try report.evaluate(requirements)
+        report.record(outcomes)
+        report.elapsedSeconds = clock.seconds
+        try outputOptions.emit(report)
+        let failed = outcomes.filter { !$0.passed }
+        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+    }
+}
