@@ -18,6 +18,7 @@ struct Embdiag: ParsableCommand {
         InfoCommand.self,
         ConvertCommand.self,
         NeighborsCommand.self,
+        AnisotropyCommand.self,
         DepthCommand.self,
         RelrepCommand.self,
         AuditCommand.self,

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Settings of `embdiag anisotropy`.
+public struct AnisotropyConfiguration: Sendable {
+    /// Remedies to fit and apply, in order.
+    public var steps: [IsotropyStep] = []
+    /// A previously saved transform to apply instead of fitting.
+    public var savedTransform: IsotropyTransform?
+    /// Rogue dimensions and explained-variance K listed.
+    public var top: Int = 10
+    /// Pairs sampled for the cosine's spread (0 = skip).
+    public var pairSample: Int = 100_000
+    /// Rows used for the partition function (seeded sample above this).
+    public var partitionSample: Int = 100_000
+    public var seed: UInt64 = 42
+    public init() {}
+}
+
+/// The result of `embdiag anisotropy`: metrics of the input and, with remedies, of the output.
+public struct AnisotropyAnalysis: Sendable {
+    public var configuration: AnisotropyConfiguration
+    public var source: Source
+    public var before: AnisotropyMetrics
+    public var after: AnisotropyMetrics?
+    public var transform: IsotropyTransform?
+    /// The transformed matrix (nil without remedies).
+    public var transformed: Matrix?
+
+    public init(_ e: Embeddings, configuration: AnisotropyConfiguration = AnisotropyConfiguration()) throws {
+        self.configuration = configuration
+        source = e.source
+        do {
+            before = try AnisotropyMetrics(e.matrix, pairSample: configuration.pairSample, partitionSample: configuration.partitionSample, seed: configuration.seed)
+        } catch let error as EmbdiagError where error.path == nil {
+            throw EmbdiagError(error.kind, path: e.source.path, error.message)
+        }
+        if let saved = configuration.savedTransform {
+            do { transformed = try saved.apply(to: e.matrix) } catch let error as EmbdiagError {
+                throw EmbdiagError(error.kind, path: e.source.path, error.message)
+            }
+            transform = saved
+        } else if !configuration.steps.isEmpty {
+            let (t, out) = try IsotropyTransform.fit(configuration.steps, on: e.matrix)
+            transform = t
+            transformed = out
+        }
+        if let transformed {
+            after = try AnisotropyMetrics(transformed, pairSample: configuration.pairSample, partitionSample: configuration.partitionSample, seed: configuration.seed)
+        }
+    }
+
+    /// The transformed embeddings (labels kept) for --write.
+    public func transformedEmbeddings(_ original: Embeddings) -> Embeddings? {
+        guard let transformed else { return nil }
+        var s = original.source
+        s.dim = transformed.cols
+        return Embeddings(matrix: transformed, labels: original.labels, source: s)
+    }
+}

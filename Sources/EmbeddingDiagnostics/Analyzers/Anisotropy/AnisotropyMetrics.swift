@@ -1,0 +1,198 @@
+import COpenBLAS
+import Foundation
+
+/// Is the space a narrow cone? Every anisotropy measure of `embdiag anisotropy`, computed in two
+/// streamed passes over the rows (unit-vector sums, then the covariance by blocked SSYRK) plus one
+/// blocked GEMM for the partition function. Guide: Guides/Anisotropy.md.
+public struct AnisotropyMetrics: Sendable {
+    public var rows: Int
+    public var dimension: Int
+    /// Mean cosine over all distinct pairs, exactly: (‖Σ û_i‖² − n) / (n(n − 1)).
+    public var meanCosine: Double
+    /// Standard deviation of the cosine over a seeded sample of distinct pairs (nil if not sampled).
+    public var cosineStandardDeviation: Double?
+    public var sampledPairs: Int
+    /// ‖mean vector‖ / mean ‖x_i‖.
+    public var meanVectorRatio: Double
+    /// ‖(1/n) Σ û_i‖: the length of the mean unit vector (0 isotropic, 1 all rows parallel).
+    public var meanUnitVectorNorm: Double
+    /// Covariance eigenvalues (ddof 1), descending.
+    public var spectrum: [Double]
+    /// IsoScore (Rudman et al. 2022) as the IsoScore 2.x package computes it: (PR − 1)/(d − 1).
+    public var isoScore: Double
+    /// The IsoScore an isotropic Gaussian sample of the same n and d would get (finite-n baseline).
+    public var isoScoreNullBaseline: Double
+    /// Mu & Viswanath's I(W) = min_c Z(c) / max_c Z(c), c over ± the eigenvectors of XᵀX.
+    public var partitionIsotropy: Double
+    /// Rows the partition function was computed on (all, or a seeded sample).
+    public var partitionFunctionRows: Int
+    /// exp(entropy of λ/Σλ) (Roy & Vetterli 2007, on the covariance spectrum).
+    public var effectiveRank: Double
+    /// (Σλ)² / Σλ².
+    public var participationRatio: Double
+    /// Per-dimension contribution to the mean cosine (Timkey & van Schijndel 2021); sums to meanCosine.
+    public var cosineContributions: [Double]
+    /// Variance of each dimension (diagonal of the covariance).
+    public var dimensionVariances: [Double]
+    public var meanNorm: Double
+
+    public func explainedVariance(top k: Int) -> Double {
+        let total = spectrum.reduce(0, +)
+        guard total > 0 else { return .nan }
+        return spectrum.prefix(max(0, k)).reduce(0, +) / total
+    }
+
+    /// Dimensions ordered by their contribution to the mean cosine.
+    public var rogueDimensions: [Int] {
+        cosineContributions.indices.sorted { abs(cosineContributions[$0]) > abs(cosineContributions[$1]) || (abs(cosineContributions[$0]) == abs(cosineContributions[$1]) && $0 < $1) }
+    }
+
+    /// - Parameters:
+    ///   - pairSample: distinct pairs sampled (seeded) for the cosine's spread; 0 skips it.
+    public init(_ m: Matrix, pairSample: Int = 100_000, partitionSample: Int = 100_000, seed: UInt64 = 42) throws {
+        let n = m.rows, d = m.cols
+        guard n >= 2 else { throw EmbdiagError.invalid(nil, "anisotropy needs at least 2 rows (has \(n))") }
+        rows = n
+        dimension = d
+        let sums = UnitVectorSums(m)
+        meanNorm = sums.norms.reduce(0, +) / Double(n)
+        let unitSumNorm2 = sums.unitSum.reduce(0) { $0 + $1 * $1 }
+        meanCosine = (unitSumNorm2 - Double(n)) / (Double(n) * Double(n - 1))
+        meanUnitVectorNorm = unitSumNorm2.squareRoot() / Double(n)
+        let nn = Double(n) * Double(n - 1)
+        cosineContributions = (0..<d).map { (sums.unitSum[$0] * sums.unitSum[$0] - sums.unitSquareSum[$0]) / nn }
+
+        let mean = columnMeans(m)
+        meanVectorRatio = mean.reduce(0) { $0 + $1 * $1 }.squareRoot() / meanNorm
+        let cov = covariance(m, ddof: 1, mean: mean)
+        dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
+        let eig = try symmetricEigen(cov, dimension: d)
+        // svdvals of a PSD matrix are abs(eigenvalues): tiny negative round-off becomes positive, as
+        // in the IsoScore package.
+        spectrum = eig.values.map(abs).sorted(by: >)
+        let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
+        participationRatio = squares > 0 ? total * total / squares : .nan
+        isoScore = d > 1 ? (participationRatio - 1) / Double(d - 1) : .nan
+        isoScoreNullBaseline = AnisotropyMetrics.isotropicGaussianIsoScore(rows: n, dimension: d)
+        let p = spectrum.map { total > 0 ? $0 / total : 0 }
+        effectiveRank = Foundation.exp(-p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) })
+
+        // Partition function over the eigenvectors of XᵀX = (n−1)C + n μμᵀ (uncentred, as Mu &
+        // Viswanath), in log space (log-sum-exp) so large norms cannot overflow.
+        var second = cov
+        for i in 0..<d { for j in 0..<d { second[i * d + j] = (Double(n - 1) * cov[i * d + j] + Double(n) * mean[i] * mean[j]) / Double(n) } }
+        let directions = try symmetricEigen(second, dimension: d)
+        // Z(c)/n is a mean over rows: above `partitionSample` rows it is estimated on a seeded
+        // sample, which keeps this step small next to the covariance pass.
+        var partitionRows = m
+        if n > partitionSample {
+            var rng = SeededGenerator(seed: seed &+ 1)
+            partitionRows = m.gather(rows: rng.sampleIndices(n, count: partitionSample))
+        }
+        partitionFunctionRows = partitionRows.rows
+        // Both signs of every eigenvector: its sign is arbitrary (LAPACK's choice), and Z(c) ≠ Z(−c)
+        // as soon as the data has a mean, so one sign alone would make the measure ill-defined.
+        partitionIsotropy = AnisotropyMetrics.partitionIsotropy(
+            partitionRows, directions: Matrix(rows: 2 * d, cols: d, values: directions.vectors.map { Float($0) } + directions.vectors.map { Float(-$0) }))
+
+        if pairSample > 0 {
+            var rng = SeededGenerator(seed: seed)
+            let count = min(pairSample, n * (n - 1) / 2)
+            var cosines = [Double](repeating: 0, count: count)
+            for t in 0..<count {
+                let i = rng.nextIndex(n)
+                var j = rng.nextIndex(n - 1)
+                if j >= i { j += 1 }  // distinct pairs
+                let dot = Double(cblas_sdot(Int32(d), m.pointer + i * d, 1, m.pointer + j * d, 1))
+                cosines[t] = sums.norms[i] > 0 && sums.norms[j] > 0 ? dot / (sums.norms[i] * sums.norms[j]) : 0
+            }
+            cosineStandardDeviation = meanAndStandardDeviation(cosines).std
+            sampledPairs = count
+        } else {
+            cosineStandardDeviation = nil
+            sampledPairs = 0
+        }
+    }
+
+    /// E[IsoScore] of n draws from N(0, I_d), from E tr C = d and E tr C² = d(n + d)/(n − 1)
+    /// for the ddof-1 sample covariance (Wishart moments): PR ≈ d(n − 1)/(n + d).
+    public static func isotropicGaussianIsoScore(rows n: Int, dimension d: Int) -> Double {
+        guard n > 1, d > 1 else { return .nan }
+        let pr = Double(d) * Double(n - 1) / Double(n + d)
+        return max(0, (pr - 1) / Double(d - 1))
+    }
+
+    /// min_c Z(c) / max_c Z(c), Z(c) = Σ_i exp(cᵀx_i), c = rows of `directions`: blocked GEMM of
+    /// the rows against all directions, then per direction an online log-sum-exp in Float64
+    /// (columns split across the cores; each column's sum runs in row order, so the result does
+    /// not depend on the thread count).
+    static func partitionIsotropy(_ m: Matrix, directions: Matrix) -> Double {
+        let k = directions.rows
+        var maxLog = [Double](repeating: -.infinity, count: k)
+        var sumExp = [Double](repeating: 0, count: k)
+        maxLog.withUnsafeMutableBufferPointer { mxBuf in
+            sumExp.withUnsafeMutableBufferPointer { seBuf in
+                let mx = mxBuf.baseAddress!, se = seBuf.baseAddress!
+                pairwiseDotBlocks(m, directions) { _, block in
+                    let bp = block.pointer, rows = block.rows
+                    parallelChunks(k, minimumChunk: 32) { columns in
+                        for r in 0..<rows {
+                            let row = bp + r * k
+                            for c in columns {
+                                let v = Double(row[c])
+                                if v > mx[c] {
+                                    se[c] = se[c] * Foundation.exp(mx[c] - v) + 1
+                                    mx[c] = v
+                                } else {
+                                    se[c] += Double(Foundation.exp(Float(v - mx[c])))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let logZ = (0..<k).map { maxLog[$0] + Foundation.log(sumExp[$0]) }
+        guard let lo = logZ.min(), let hi = logZ.max() else { return .nan }
+        return Foundation.exp(lo - hi)
+    }
+}
+
+/// Row norms, Σ û_i and Σ û_i² per dimension in one parallel pass, accumulated in Float64 per
+/// chunk and merged in chunk order (deterministic for any thread count).
+struct UnitVectorSums {
+    var norms: [Double]
+    var unitSum: [Double]
+    var unitSquareSum: [Double]
+
+    init(_ m: Matrix) {
+        let n = m.rows, d = m.cols
+        norms = rowNorms(m)
+        let chunkCount = max(1, min(64, n / 2048))
+        let chunkSize = (n + chunkCount - 1) / chunkCount
+        var partials = [[Double]](repeating: [], count: chunkCount)
+        let lock = NSLock()
+        let base = m.pointer
+        let normsCopy = norms
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+            var s = [Double](repeating: 0, count: 2 * d)
+            let lo = c * chunkSize, hi = min(n, lo + chunkSize)
+            s.withUnsafeMutableBufferPointer { acc in
+                for i in lo..<max(lo, hi) where normsCopy[i] > 0 {
+                    let inv = 1 / normsCopy[i]
+                    let r = base + i * d
+                    for j in 0..<d {
+                        let u = Double(r[j]) * inv
+                        acc[j] += u
+                        acc[d + j] += u * u
+                    }
+                }
+            }
+            lock.lock(); partials[c] = s; lock.unlock()
+        }
+        var total = [Double](repeating: 0, count: 2 * d)
+        for p in partials where !p.isEmpty { for j in 0..<(2 * d) { total[j] += p[j] } }
+        unitSum = Array(total[0..<d])
+        unitSquareSum = Array(total[d...])
+    }
+}

@@ -1,0 +1,138 @@
+import COpenBLAS
+import Foundation
+
+/// A remedy for anisotropy, applied in order by `embdiag anisotropy --transform`.
+public enum IsotropyStep: Equatable, Sendable, CustomStringConvertible {
+    /// Subtract the mean vector.
+    case center
+    /// All-but-the-top (Mu & Viswanath 2018): centre, then remove the top D principal components;
+    /// nil = d/100 rounded (at least 1), the paper's rule.
+    case allButTheTop(components: Int?)
+    /// PCA whitening keeping K components (K given) or ZCA whitening (K nil, dimension kept).
+    case whiten(components: Int?)
+    /// Scale every row to unit length.
+    case normalize
+
+    /// Parses "center", "abtt", "abtt:3", "whiten", "whiten:128", "normalize".
+    public init(parsing text: String) throws {
+        let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+        let count: Int?
+        if parts.count == 2 {
+            guard let k = Int(parts[1]), k >= 1 else { throw EmbdiagError.usage("transform '\(text)': the number after ':' must be a positive integer") }
+            count = k
+        } else {
+            count = nil
+        }
+        switch parts.first ?? "" {
+        case "center", "centre": self = .center
+        case "abtt", "all-but-the-top": self = .allButTheTop(components: count)
+        case "whiten", "zca", "pca-whiten": self = .whiten(components: count)
+        case "normalize", "normalise", "l2": self = .normalize
+        default: throw EmbdiagError.usage("unknown transform '\(text)'; use center, abtt[:D], whiten[:K] or normalize")
+        }
+        if count != nil && (self == .center || self == .normalize) {
+            throw EmbdiagError.usage("transform '\(text)' takes no number")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .center: return "center"
+        case .allButTheTop(let d): return d.map { "abtt:\($0)" } ?? "abtt"
+        case .whiten(let k): return k.map { "whiten:\($0)" } ?? "whiten"
+        case .normalize: return "normalize"
+        }
+    }
+}
+
+/// One fitted step: x ↦ (x − mean) · matrix (matrix nil = identity), or row normalisation.
+public struct FittedIsotropyStep: Sendable {
+    public var step: String
+    /// Components kept or removed (abtt D, whiten K), if any.
+    public var components: Int?
+    public var mean: [Float]?
+    /// d_in × d_out.
+    public var matrix: Matrix?
+    public var normalizesRows: Bool { step == "normalize" }
+    public var outputDimension: Int? { matrix?.cols }
+}
+
+/// A sequence of fitted steps: fitted once (e.g. on a corpus) and applied to any data of the same
+/// dimension (e.g. queries), so both live in the same whitened space.
+public struct IsotropyTransform: Sendable {
+    public var steps: [FittedIsotropyStep]
+    public var inputDimension: Int
+
+    /// Fits each step on the output of the previous one.
+    public static func fit(_ steps: [IsotropyStep], on data: Matrix) throws -> (transform: IsotropyTransform, output: Matrix) {
+        var current = data
+        var fitted: [FittedIsotropyStep] = []
+        for step in steps {
+            let d = current.cols
+            switch step {
+            case .normalize:
+                fitted.append(FittedIsotropyStep(step: "normalize"))
+            case .center:
+                fitted.append(FittedIsotropyStep(step: "center", mean: columnMeans(current).map { Float($0) }))
+            case .allButTheTop(let requested):
+                let components = min(d - 1, max(1, requested ?? Int((Double(d) / 100).rounded())))
+                let mean = columnMeans(current)
+                let eig = try symmetricEigen(covariance(current, mean: mean), dimension: d)
+                // P = I − Σ_{k<D} u_k u_kᵀ: removes the dominating directions.
+                let top = Array(eig.vectors[0..<(components * d)])
+                var p = matmul(top, rows: d, inner: components, top, cols: d, transposeA: true).map { -$0 }
+                for i in 0..<d { p[i * d + i] += 1 }
+                fitted.append(FittedIsotropyStep(step: "abtt", components: components, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: d, values: p.map { Float($0) })))
+            case .whiten(let requested):
+                guard current.rows > 1 else { throw EmbdiagError.invalid(nil, "whitening needs at least 2 rows") }
+                let mean = columnMeans(current)
+                let eig = try symmetricEigen(covariance(current, mean: mean), dimension: d)
+                // Eigenvalues floored at 1e-8 of the largest: a rank-deficient covariance (n ≤ d)
+                // must not produce infinities.
+                let floor = max(eig.values[0], 1e-30) * 1e-8
+                let scale = eig.values.map { 1 / max($0, floor).squareRoot() }
+                if let k = requested {
+                    guard k <= d else { throw EmbdiagError.usage("whiten:\(k) keeps more components than the dimension \(d)") }
+                    // PCA whitening: W = U_K diag(λ^{-1/2}), d × K.
+                    var w = [Float](repeating: 0, count: d * k)
+                    for c in 0..<k { let u = eig.vector(c); for i in 0..<d { w[i * k + c] = Float(u[i] * scale[c]) } }
+                    fitted.append(FittedIsotropyStep(step: "whiten", components: k, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: k, values: w)))
+                } else {
+                    // ZCA: W = U diag(λ^{-1/2}) Uᵀ, d × d (closest whitened data to the input).
+                    var scaled = eig.vectors
+                    for c in 0..<d { for i in 0..<d { scaled[c * d + i] *= scale[c] } }
+                    let w = matmul(eig.vectors, rows: d, inner: d, scaled, cols: d, transposeA: true)
+                    fitted.append(FittedIsotropyStep(step: "whiten", components: nil, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: d, values: w.map { Float($0) })))
+                }
+            }
+            current = try fitted.last!.apply(to: current)
+        }
+        return (IsotropyTransform(steps: fitted, inputDimension: data.cols), current)
+    }
+
+    /// Applies every step (blocked: one GEMM per affine step).
+    public func apply(to data: Matrix) throws -> Matrix {
+        guard data.cols == inputDimension else {
+            throw EmbdiagError.mismatch(nil, "the transform expects dimension \(inputDimension), the data has \(data.cols)")
+        }
+        var current = data
+        for s in steps { current = try s.apply(to: current) }
+        return current
+    }
+}
+
+extension FittedIsotropyStep {
+    func apply(to data: Matrix) throws -> Matrix {
+        if normalizesRows { return normalizedRows(data) }
+        let d = data.cols
+        let centred = data.copy()
+        if let mean {
+            let p = centred.mutablePointer
+            parallelChunks(data.rows, minimumChunk: 4096) { range in
+                for i in range { for j in 0..<d { p[i * d + j] -= mean[j] } }
+            }
+        }
+        guard let matrix else { return centred }
+        return matmul(centred, matrix)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+struct AnisotropyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anisotropy",
+        abstract: "Is the space a narrow cone? Mean cosine, IsoScore, partition isotropy, spectrum, effective rank, rogue dimensions — and the remedies.",
+        discussion: """
+        Remedies (--transform, applied in order, metrics shown before and after): center, abtt[:D]
+        (all-but-the-top: centre and remove the top D principal components; default d/100), whiten[:K]
+        (PCA whitening to K components; ZCA without K), normalize (unit rows). See Guides/Anisotropy.md.
+        Examples:
+          embdiag anisotropy data/words/googlenews-bolukbasi-subset.bin
+          embdiag anisotropy corpus.npy --transform abtt:3 --transform normalize --write corpus-abtt.npy --save-transform abtt.json
+          embdiag anisotropy queries.npy --apply-transform abtt.json --write queries-abtt.npy
+          embdiag anisotropy vectors.npy --require "mean_cosine<=0.2"
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "Embedding file.")
+    var file: String
+
+    @Option(name: .long, parsing: .singleValue, help: "A remedy: center, abtt[:D], whiten[:K], normalize (repeat or comma-separate; applied in order).")
+    var transform: [String] = []
+
+    @Option(help: "Apply a transform saved with --save-transform (instead of fitting one).")
+    var applyTransform: String?
+
+    @Option(help: "Save the fitted transform (JSON + one .npy per matrix) to re-apply it to other data.")
+    var saveTransform: String?
+
+    @Option(help: "Write the transformed matrix here (.npy, .bin or .txt; labels kept).")
+    var write: String?
+
+    @Option(help: "Rogue dimensions listed and K of the explained-variance metric.")
+    var top: Int = 10
+
+    @Option(help: "Pairs sampled for the cosine's spread (0 = skip).")
+    var pairs: Int = 100_000
+
+    @Option(help: "Seed for sampled pairs and the partition-function sample.")
+    var seed: UInt64 = 42
+
+    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"isoscore>=0.5\" (exit 1 if not met).")
+    var require: [String] = []
+
+    func validate() throws {
+        if applyTransform != nil && !transform.isEmpty { throw ValidationError("use either --transform or --apply-transform") }
+        if saveTransform != nil && transform.isEmpty { throw ValidationError("--save-transform needs --transform") }
+        if write != nil && transform.isEmpty && applyTransform == nil { throw ValidationError("--write needs --transform or --apply-transform") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        let clock = Stopwatch()
+        let requirements = try require.map(Requirement.init(parsing:))
+        var configuration = AnisotropyConfiguration()
+        configuration.steps = try transform.flatMap { $0.split(separator: ",") }.map { try IsotropyStep(parsing: String($0)) }
+        configuration.savedTransform = try applyTransform.map(IsotropyTransform.load)
+        configuration.top = top
+        configuration.pairSample = pairs
+        configuration.seed = seed
+        let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
+        let analysis = try AnisotropyAnalysis(e, configuration: configuration)
+        var report = analysis.report()
+        if let write, let out = analysis.transformedEmbeddings(e) {
+            try EmbeddingWriter.write(out, to: write)
+            report.notes.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write).")
+        }
+        if let saveTransform, let t = analysis.transform {
+            try t.save(to: saveTransform, fittedOn: e.source, seed: seed)
+            report.notes.append("Saved the fitted transform to \(saveTransform); apply it to other data with --apply-transform.")
+        }
+        if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
+        let outcomes = try report.evaluate(requirements)
+        report.record(outcomes)
+        report.elapsedSeconds = clock.seconds
+        try outputOptions.emit(report)
+        let failed = outcomes.filter { !$0.passed }
+        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+    }
+}
