@@ -92,8 +92,7 @@ public struct AnisotropyMetrics: Sendable {
         partitionFunctionRows = partitionRows.rows
         // Both signs of every eigenvector: its sign is arbitrary (LAPACK's choice), and Z(c) ≠ Z(−c)
         // as soon as the data has a mean, so one sign alone would make the measure ill-defined.
-        partitionIsotropy = AnisotropyMetrics.partitionIsotropy(
-            partitionRows, directions: Matrix(rows: 2 * d, cols: d, values: directions.vectors.map { Float($0) } + directions.vectors.map { Float(-$0) }))
+        partitionIsotropy = AnisotropyMetrics.partitionIsotropy(partitionRows, directions: Matrix(rows: d, cols: d, values: directions.vectors.map { Float($0) }))
 
         if pairSample > 0 {
             var rng = SeededGenerator(seed: seed)
@@ -127,32 +126,52 @@ public struct AnisotropyMetrics: Sendable {
     /// (columns split across the cores; each column's sum runs in row order, so the result does
     /// not depend on the thread count).
     static func partitionIsotropy(_ m: Matrix, directions: Matrix) -> Double {
+        // Column c accumulates Z(c) and, from the same projection, Z(−c): log Z = shift + log Σ
+        // exp(v − shift), shift = the running maximum. Per block: column maxima and minima first,
+        // rescale the running sums if the maximum grew, then a branch-free pass of exponentials
+        // (Float64 sums per column, in row order), columns split across the cores.
         let k = directions.rows
-        var maxLog = [Double](repeating: -.infinity, count: k)
-        var sumExp = [Double](repeating: 0, count: k)
-        maxLog.withUnsafeMutableBufferPointer { mxBuf in
-            sumExp.withUnsafeMutableBufferPointer { seBuf in
-                let mx = mxBuf.baseAddress!, se = seBuf.baseAddress!
-                pairwiseDotBlocks(m, directions) { _, block in
-                    let bp = block.pointer, rows = block.rows
-                    parallelChunks(k, minimumChunk: 32) { columns in
-                        for r in 0..<rows {
-                            let row = bp + r * k
-                            for c in columns {
-                                let v = Double(row[c])
-                                if v > mx[c] {
-                                    se[c] = se[c] * Foundation.exp(mx[c] - v) + 1
-                                    mx[c] = v
-                                } else {
-                                    se[c] += Double(Foundation.exp(Float(v - mx[c])))
-                                }
-                            }
+        var shiftPos = [Double](repeating: -.infinity, count: k), shiftNeg = shiftPos
+        var sumPos = [Double](repeating: 0, count: k), sumNeg = sumPos
+        shiftPos.withUnsafeMutableBufferPointer { spBuf in
+        shiftNeg.withUnsafeMutableBufferPointer { snBuf in
+        sumPos.withUnsafeMutableBufferPointer { zpBuf in
+        sumNeg.withUnsafeMutableBufferPointer { znBuf in
+            let sp = spBuf.baseAddress!, sn = snBuf.baseAddress!, zp = zpBuf.baseAddress!, zn = znBuf.baseAddress!
+            pairwiseDotBlocks(m, directions) { _, block in
+                let bp = block.pointer, rows = block.rows
+                parallelChunks(k, minimumChunk: 64) { columns in
+                    let width = columns.count, c0 = columns.lowerBound
+                    var hi = [Float](repeating: -.infinity, count: width), lo = [Float](repeating: .infinity, count: width)
+                    for r in 0..<rows {
+                        let row = bp + r * k + c0
+                        for t in 0..<width { hi[t] = max(hi[t], row[t]); lo[t] = min(lo[t], row[t]) }
+                    }
+                    var shiftP = [Float](repeating: 0, count: width), shiftN = shiftP
+                    for t in 0..<width {
+                        let c = c0 + t
+                        let newP = max(sp[c], Double(hi[t])), newN = max(sn[c], Double(-lo[t]))
+                        if zp[c] > 0 { zp[c] *= Foundation.exp(sp[c] - newP) }
+                        if zn[c] > 0 { zn[c] *= Foundation.exp(sn[c] - newN) }
+                        sp[c] = newP
+                        sn[c] = newN
+                        shiftP[t] = Float(newP)
+                        shiftN[t] = Float(newN)
+                    }
+                    var accP = [Double](repeating: 0, count: width), accN = accP
+                    for r in 0..<rows {
+                        let row = bp + r * k + c0
+                        for t in 0..<width {
+                            let v = row[t]
+                            accP[t] += Double(Foundation.exp(v - shiftP[t]))
+                            accN[t] += Double(Foundation.exp(-v - shiftN[t]))
                         }
                     }
+                    for t in 0..<width { zp[c0 + t] += accP[t]; zn[c0 + t] += accN[t] }
                 }
             }
-        }
-        let logZ = (0..<k).map { maxLog[$0] + Foundation.log(sumExp[$0]) }
+        }}}}
+        let logZ = (0..<k).flatMap { [shiftPos[$0] + Foundation.log(sumPos[$0]), shiftNeg[$0] + Foundation.log(sumNeg[$0])] }
         guard let lo = logZ.min(), let hi = logZ.max() else { return .nan }
         return Foundation.exp(lo - hi)
     }
