@@ -4,12 +4,16 @@ import Foundation
 public enum LabelsFile {
     public static func read(_ path: String, expectedCount: Int, matrixPath: String) throws -> [String] {
         let file = try MappedFile(path)
-        var text = String(decoding: file.buffer, as: UTF8.self)
-        if text.hasSuffix("\n") { text.removeLast() }
-        var labels = text.isEmpty && expectedCount == 0 ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split the bytes (not Characters: Swift treats "\r\n" as one grapheme).
+        var labels: [String] = []
+        var start = 0
+        let b = file.buffer
+        for i in 0..<b.count where b[i] == 0x0A {
+            let end = i > start && b[i - 1] == 0x0D ? i - 1 : i
+            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+            start = i + 1
         }
-        if labels == [""] && expectedCount != 1 { labels = [] }
+        if start < b.count { labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start...]), as: UTF8.self)) }
         guard labels.count == expectedCount else {
             throw EmbdiagError.mismatch(path, "has \(labels.count) labels but \(matrixPath) has \(expectedCount) rows")
         }

@@ -1,7 +1,6 @@
 import Foundation
 
 /// word2vec binary and text, and GloVe text (no header). Rows keep their words as labels.
-/// (Minimal version by the lead so the bundled sample loads; the io-text work extends it.)
 public enum Word2VecReader {
     /// word2vec binary: "rows dim\n", then per row the word, a space, dim little-endian float32,
     /// and an optional newline (gensim tolerates both).
@@ -47,7 +46,74 @@ public enum Word2VecReader {
         return Embeddings(matrix: m, labels: labels, source: Source(path: path, format: .word2vecBinary, dtype: "float32", rows: rows, dim: dim))
     }
 
+    /// word2vec text ("rows dim" header) and GloVe (no header): whitespace-separated, the last
+    /// `dim` fields of a line are the vector and everything before them the word (GloVe 840B has
+    /// words with spaces). Without a header the dimension comes from the first line.
     public static func readText(_ path: String, hasHeader: Bool, showProgress: Bool) throws -> Embeddings {
-        throw EmbdiagError.malformed(path, "word2vec text reading is not implemented yet")
+        let file = try MappedFile(path)
+        guard file.size > 0 else { throw EmbdiagError.malformed(path, "empty file: no rows") }
+        let lines = TextLines(file: file, path: path)
+        var declaredRows: Int?
+        var dim: Int?
+        var offset = 0, firstLine = 1
+        if hasHeader {
+            guard let nl = memchr(file.bytes, 0x0A, min(file.size, 256)) else {
+                throw EmbdiagError.malformed(path, "word2vec text: no \"rows dim\" header line (use --format glove for files without a header)")
+            }
+            let end = file.bytes.distance(to: UnsafeRawPointer(nl))
+            let header = String(decoding: UnsafeRawBufferPointer(start: file.bytes, count: end), as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard header.count == 2, let r = Int(header[0]), let d = Int(header[1]), r >= 0, d > 0 else {
+                throw EmbdiagError.malformed(path, "word2vec text: header '\(header.joined(separator: " "))' is not \"rows dim\" (use --format glove for files without a header)")
+            }
+            // Every row needs at least 2·dim bytes ("0 " per value): bound before allocating.
+            guard r <= (file.size - end) / (2 * d + 1) + 1 else {
+                throw EmbdiagError.malformed(path, "header declares \(r) rows × \(d) but the file has only \(file.size) bytes")
+            }
+            declaredRows = r
+            dim = d
+            offset = end + 1
+            firstLine = 2
+        }
+        var values: [Float] = []
+        var labels: [String] = []
+        if let r = declaredRows, let d = dim { values.reserveCapacity(r * d); labels.reserveCapacity(r) }
+        var scratch = [CChar](repeating: 0, count: 64)
+        let progress = showProgress ? ProgressBar(total: file.size, label: "reading \(URL(fileURLWithPath: path).lastPathComponent)") : nil
+        var lastLine = 0
+        try lines.forEach(startingAt: offset, firstLineNumber: firstLine) { lineNumber, line in
+            lastLine = lineNumber
+            let fields = whitespaceFields(line)
+            if fields.isEmpty { return }  // blank lines (e.g. a final one) are skipped
+            if dim == nil {
+                guard fields.count >= 2 else { throw EmbdiagError.malformed(path, "line \(lineNumber) has no values after the word") }
+                dim = fields.count - 1
+            }
+            let d = dim!
+            guard fields.count >= d + 1 else {
+                throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)")
+            }
+            let vectorStart = fields.count - d
+            for (k, f) in fields[vectorStart...].enumerated() {
+                guard let v = parseFloat(UnsafeRawBufferPointer(rebasing: line[f]), scratch: &scratch) else {
+                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
+                    throw EmbdiagError.malformed(path, "line \(lineNumber), value \(k + 1): '\(text.prefix(40))' is not a number")
+                }
+                values.append(v)
+            }
+            let wordEnd = fields[vectorStart - 1].upperBound
+            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[0].lowerBound..<wordEnd]), as: UTF8.self))
+            if let r = declaredRows, labels.count > r {
+                throw EmbdiagError.malformed(path, "more rows than the header's \(r) (line \(lineNumber))")
+            }
+            progress?.update(line.baseAddress.map { file.bytes.distance(to: UnsafeRawPointer($0)) } ?? 0)
+        }
+        progress?.finish()
+        guard let d = dim, !labels.isEmpty else { throw EmbdiagError.malformed(path, "no rows") }
+        if let r = declaredRows, labels.count != r {
+            throw EmbdiagError.malformed(path, "truncated: header declares \(r) rows, the file has \(labels.count) (up to line \(lastLine))")
+        }
+        let m = Matrix(rows: labels.count, cols: d, values: values)
+        return Embeddings(matrix: m, labels: labels,
+                          source: Source(path: path, format: hasHeader ? .word2vecText : .glove, dtype: "text", rows: labels.count, dim: d))
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+
+/// CSV and TSV: numeric columns, an optional header line, an optional column of row labels.
+/// RFC 4180 quoting (delimiters, quotes and newlines inside quoted fields), CRLF or LF.
+/// Header: detected when a field of the first record is not a number in a column that is numeric
+/// in the second record (or forced with `hasHeader`). Labels: the first column when it is not
+/// numeric (or `labelColumn`, 1-based; 0 = none).
+public enum DelimitedReader {
+    public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?) throws -> Embeddings {
+        let file = try MappedFile(path)
+        let records = try parseRecords(file, delimiter: UInt8(ascii: delimiter.unicodeScalars.first!), path: path)
+        guard !records.isEmpty else { throw EmbdiagError.malformed(path, "empty file: no rows") }
+        let isNumber = { (s: String) -> Bool in Float(s.trimmingCharacters(in: .whitespaces)) != nil }
+        // Header detection.
+        let header: Bool
+        if let hasHeader {
+            header = hasHeader
+        } else if records.count >= 2 {
+            let first = records[0].fields, second = records[1].fields
+            header = zip(first, second).contains { !isNumber($0) && isNumber($1) }
+        } else {
+            header = false
+        }
+        let dataRecords = header ? Array(records.dropFirst()) : records
+        guard let firstData = dataRecords.first else { throw EmbdiagError.malformed(path, "only a header line: no rows") }
+        // Label column (0-based index or nil).
+        let labelIndex: Int?
+        if let labelColumn {
+            guard labelColumn >= 0, labelColumn <= firstData.fields.count else {
+                throw EmbdiagError.usage("--label-column \(labelColumn) but \(path) has \(firstData.fields.count) columns")
+            }
+            labelIndex = labelColumn == 0 ? nil : labelColumn - 1
+        } else {
+            labelIndex = firstData.fields.first.map { isNumber($0) ? nil : 0 } ?? nil
+        }
+        let width = firstData.fields.count
+        let dim = width - (labelIndex == nil ? 0 : 1)
+        guard dim > 0 else { throw EmbdiagError.malformed(path, "no numeric columns") }
+        var values: [Float] = []
+        values.reserveCapacity(dataRecords.count * dim)
+        var labels: [String] = []
+        for record in dataRecords {
+            guard record.fields.count == width else {
+                throw EmbdiagError.malformed(path, "line \(record.line) has \(record.fields.count) fields, expected \(width)")
+            }
+            for (k, f) in record.fields.enumerated() {
+                if k == labelIndex { labels.append(f); continue }
+                guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
+                    throw EmbdiagError.malformed(path, "line \(record.line), column \(k + 1): '\(f.prefix(40))' is not a number")
+                }
+                values.append(v)
+            }
+        }
+        let format: EmbeddingFormat = delimiter == "\t" ? .tsv : .csv
+        return Embeddings(matrix: Matrix(rows: dataRecords.count, cols: dim, values: values),
+                          labels: labelIndex == nil ? nil : labels,
+                          source: Source(path: path, format: format, dtype: "text", rows: dataRecords.count, dim: dim))
+    }
+
+    struct Record {
+        var line: Int
+        var fields: [String]
+    }
+
+    /// RFC 4180 records; a record can span lines inside quotes. Field length is bounded.
+    static func parseRecords(_ file: MappedFile, delimiter: UInt8, path: String) throws -> [Record] {
+        let b = file.buffer
+        var records: [Record] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var inQuotes = false, fieldWasQuoted = false
+        var line = 1, recordLine = 1
+        var i = 0
+        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); fieldWasQuoted = false }
+        func endRecord() {
+            endField()
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(line: recordLine, fields: fields)) }
+            fields.removeAll(keepingCapacity: true)
+        }
+        while i < b.count {
+            let c = b[i]
+            if inQuotes {
+                if c == 0x22 {
+                    if i + 1 < b.count && b[i + 1] == 0x22 { field.append(0x22); i += 1 } else { inQuotes = false }
+                } else {
+                    if c == 0x0A { line += 1 }
+                    field.append(c)
+                }
+            } else if c == 0x22 && field.isEmpty && !fieldWasQuoted {
+                inQuotes = true
+                fieldWasQuoted = true
+            } else if c == delimiter {
+                endField()
+            } else if c == 0x0A {
+                endRecord()
+                line += 1
+                recordLine = line
+            } else if c == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A {
+                // CRLF: the LF ends the record.
+            } else {
+                field.append(c)
+            }
+            if field.count > TextLines.maximumLineBytes {
+                throw EmbdiagError.malformed(path, "line \(recordLine): a field longer than \(TextLines.maximumLineBytes >> 20) MB")
+            }
+            i += 1
+        }
+        if inQuotes { throw EmbdiagError.malformed(path, "line \(recordLine): unterminated quoted field") }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        return records
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import ZIPFoundation
+
+/// .npz: a zip archive of .npy members (stored or deflated). `key` picks a member (with or without
+/// ".npy"); by default the only or first 2-D float array. Sizes are checked against the member's
+/// .npy header before anything is decompressed, so a lying or oversized member is refused.
+public enum NpzReader {
+    public static let maximumMemberBytes: UInt64 = 64 << 30
+
+    public static func read(_ path: String, key: String?) throws -> Embeddings {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw EmbdiagError.malformed(path, "not a readable .npz (zip) archive")
+        }
+        let members = archive.filter { $0.type == .file }
+        guard !members.isEmpty else { throw EmbdiagError.malformed(path, "the .npz archive has no arrays") }
+        let names = members.map { $0.path.hasSuffix(".npy") ? String($0.path.dropLast(4)) : $0.path }
+        var candidates: [Entry]
+        if let key {
+            candidates = members.filter { $0.path == key || $0.path == key + ".npy" }
+            guard !candidates.isEmpty else { throw EmbdiagError.malformed(path, "no array '\(key)'; arrays: \(names.joined(separator: ", "))") }
+        } else {
+            candidates = members
+        }
+        var firstError: EmbdiagError?
+        for entry in candidates {
+            do {
+                return try readMember(entry, of: archive, path: path)
+            } catch let e as EmbdiagError {
+                if key != nil { throw e }
+                if firstError == nil { firstError = e }
+            }
+        }
+        throw EmbdiagError.malformed(path, "no 2-D float array among \(names.joined(separator: ", ")) (\(firstError?.message ?? "")); pick one with --key")
+    }
+
+    static func readMember(_ entry: Entry, of archive: Archive, path: String) throws -> Embeddings {
+        let name = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
+        let declared = UInt64(entry.uncompressedSize)
+        guard declared <= maximumMemberBytes else { throw EmbdiagError.malformed(path, "array '\(name)' declares \(declared) bytes uncompressed, over the \(maximumMemberBytes >> 30) GiB limit") }
+        // Read the header first (a few KB) and check the declared shape against the member size.
+        var head = Data()
+        do {
+            _ = try archive.extract(entry, bufferSize: 4096, skipCRC32: true, progress: nil) { chunk in
+                head.append(chunk)
+                if head.count >= 4096 { throw StopExtraction() }
+            }
+        } catch is StopExtraction {
+        } catch {
+            throw EmbdiagError.malformed(path, "array '\(name)' cannot be decompressed: \(error)")
+        }
+        let header = try head.withUnsafeBytes { try NpyReader.parseHeader($0, path: path + ":" + name) }
+        let (rows, cols) = try NpyReader.shape2D(header.shape, path: path + ":" + name)
+        let (_, size, _) = try NpyReader.dtype(header.descr, path: path + ":" + name)
+        let (count, o1) = rows.multipliedReportingOverflow(by: cols)
+        let (bytes, o2) = count.multipliedReportingOverflow(by: size)
+        guard !o1, !o2, UInt64(header.dataOffset + bytes) == declared else {
+            throw EmbdiagError.malformed(path, "array '\(name)': header declares \(rows) × \(cols) \(header.descr) (\(o1 || o2 ? "overflow" : String(header.dataOffset + bytes)) bytes with header), the member holds \(declared)")
+        }
+        // Decompress into a temporary file and map it: the matrix never needs two in-memory copies.
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embdiag-npz-\(getpid())-\(UUID().uuidString).npy")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        do {
+            _ = try archive.extract(entry, to: tmp, skipCRC32: false)
+        } catch {
+            throw EmbdiagError.malformed(path, "array '\(name)' is corrupt (\(error))")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: tmp.path)
+        guard (attributes?[.size] as? NSNumber)?.uint64Value == declared else {
+            throw EmbdiagError.malformed(path, "array '\(name)' decompressed to a different size than declared (\(declared) bytes)")
+        }
+        var e = try NpyReader.read(tmp.path)
+        // The mapping outlives the unlinked temporary file; copy if it is mapped, so nothing depends on it.
+        if e.matrix.isMapped { e.matrix = e.matrix.copy() }
+        e.source = Source(path: path, format: .npz, dtype: e.source.dtype, rows: e.count, dim: e.dimension, key: name)
+        return e
+    }
+
+    struct StopExtraction: Error {}
+}

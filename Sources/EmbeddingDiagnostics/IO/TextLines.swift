@@ -1,0 +1,64 @@
+import Foundation
+
+/// Line-by-line access to a mapped text file with bounded line length, and strict number parsing.
+struct TextLines {
+    /// Longest accepted line: a file without newlines (or a corrupt one) is refused in bounded memory.
+    static let maximumLineBytes = 16 << 20
+    let file: MappedFile
+    let path: String
+
+    /// Calls `body(lineNumber (1-based), bytes of the line without \n or \r\n)`.
+    func forEach(startingAt offset: Int = 0, firstLineNumber: Int = 1, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let bytes = file.buffer
+        var start = offset, line = firstLineNumber
+        while start < bytes.count {
+            let limit = min(bytes.count, start + TextLines.maximumLineBytes + 2)
+            var end = start
+            // memchr finds the newline at memory speed.
+            if let p = memchr(file.bytes + start, 0x0A, limit - start) {
+                end = file.bytes.distance(to: UnsafeRawPointer(p))
+            } else if limit == bytes.count {
+                end = bytes.count
+            } else {
+                throw EmbdiagError.malformed(path, "line \(line) is longer than \(TextLines.maximumLineBytes >> 20) MB (no newline): not a text embedding file")
+            }
+            var lineEnd = end
+            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            try body(line, UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd]))
+            start = end + 1
+            line += 1
+        }
+    }
+}
+
+/// Parses a whole field as a Float (strtof on a NUL-terminated copy); nil if it is not a number.
+@inline(__always)
+func parseFloat(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Float? {
+    let n = field.count
+    guard n > 0, n < 256 else { return nil }
+    if scratch.count < n + 1 { scratch = [CChar](repeating: 0, count: n + 1) }
+    return scratch.withUnsafeMutableBufferPointer { buf -> Float? in
+        let base = buf.baseAddress!
+        memcpy(base, field.baseAddress!, n)
+        base[n] = 0
+        var end: UnsafeMutablePointer<CChar>?
+        let v = strtof(base, &end)
+        guard let end, end == base + n else { return nil }
+        return v
+    }
+}
+
+/// Splits a line on runs of spaces/tabs.
+@inline(__always)
+func whitespaceFields(_ line: UnsafeRawBufferPointer) -> [Range<Int>] {
+    var fields: [Range<Int>] = []
+    var i = 0
+    let n = line.count
+    while i < n {
+        while i < n && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
+        let s = i
+        while i < n && line[i] != 0x20 && line[i] != 0x09 { i += 1 }
+        if i > s { fields.append(s..<i) }
+    }
+    return fields
+}
