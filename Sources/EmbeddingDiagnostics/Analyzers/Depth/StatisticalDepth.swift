@@ -33,17 +33,26 @@ public struct DepthReference: @unchecked Sendable {
     let mean: [Double]
     let components: Matrix
     let componentVariances: [Double]
-    public var size: Int { unitRows.rows }
+    /// Rows of the reference set.
+    public let size: Int
     /// Principal components used by Mahalanobis depth.
     public var mahalanobisComponents: Int { components.rows }
 
     public init(_ reference: Matrix, kind: DepthKind, distance: DepthDistance = .cosine, mahalanobisComponents: Int = 50) throws {
         self.kind = kind
         self.distance = distance
-        unitRows = normalizedRows(reference)
-        unitSum = columnSums(unitRows).map { Float($0) }
+        size = reference.rows
+        if kind == .tte && distance == .cosine {
+            // Only Σ û_j is needed: no normalised copy of a possibly huge (mapped) reference.
+            unitRows = Matrix(rows: 0, cols: reference.cols)
+            unitSum = UnitVectorSums(reference).unitSum.map { Float($0) }
+        } else {
+            unitRows = normalizedRows(reference)
+            unitSum = columnSums(unitRows).map { Float($0) }
+        }
         if kind == .mahalanobis {
             let d = reference.cols
+            let unitRows = self.unitRows
             let k = max(1, min(mahalanobisComponents, d, reference.rows - 1))
             mean = columnMeans(unitRows)
             let eig = try symmetricEigen(covariance(unitRows, mean: mean), dimension: d)
@@ -61,15 +70,28 @@ public struct DepthReference: @unchecked Sendable {
     /// Depth of every row of `queries` with respect to the reference. `selfIndex` maps query row
     /// i to its own row in the reference (excluded from its own depth: leave-one-out), or nil.
     public func depths(of queries: Matrix, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
-        let unitQueries = normalizedRows(queries)
-        switch kind {
-        case .tte:
-            return distance == .cosine ? cosineTTE(unitQueries, selfIndex: selfIndex) : pairwiseDepth(unitQueries, selfIndex: selfIndex, spatial: false)
-        case .spatial:
-            return pairwiseDepth(unitQueries, selfIndex: selfIndex, spatial: true)
-        case .mahalanobis:
-            return mahalanobis(unitQueries)
+        // Queries go through in row blocks, each normalised into a small copy: memory stays
+        // O(block · (d + m)) however large (and memory-mapped) the query file is.
+        let blockRows = 16_384
+        var out: [Double] = []
+        out.reserveCapacity(queries.rows)
+        var start = 0
+        while start < queries.rows {
+            let end = min(queries.rows, start + blockRows)
+            let unit = normalizedRows(queries.rows(start..<end))
+            let offset = start
+            let blockSelf = selfIndex.map { f in { (i: Int) in f(offset + i) } }
+            switch kind {
+            case .tte:
+                out += distance == .cosine ? cosineTTE(unit, selfIndex: blockSelf) : pairwiseDepth(unit, selfIndex: blockSelf, spatial: false)
+            case .spatial:
+                out += pairwiseDepth(unit, selfIndex: blockSelf, spatial: true)
+            case .mahalanobis:
+                out += mahalanobis(unit)
+            }
+            start = end
         }
+        return out
     }
 
     /// O(n·d): D = 2 − (1 − mean cos) = 1 + (x̂·S − [self])/(m − [self]).
@@ -80,9 +102,9 @@ public struct DepthReference: @unchecked Sendable {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(q.rows), Int32(q.cols), 1, q.pointer, Int32(q.cols), unitSum, 1, 0, &dots, 1)
         }
         return (0..<q.rows).map { i in
-            if let s = selfIndex?(i) {
-                // Leave-one-out: remove the row's own cosine (exactly its own dot product).
-                let own = (0..<q.cols).reduce(0.0) { $0 + Double(q[i, $1]) * Double(unitRows[s, $1]) }
+            if selfIndex?(i) != nil {
+                // Leave-one-out: remove the row's own cosine with itself (1 up to rounding).
+                let own = (0..<q.cols).reduce(0.0) { $0 + Double(q[i, $1]) * Double(q[i, $1]) }
                 return 1 + (Double(dots[i]) - own) / (m - 1)
             }
             return 1 + Double(dots[i]) / m
