@@ -55,7 +55,10 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
         throw EmbdiagError.usage("requirement '\(text)' has no comparison; write e.g. \"recall_at_10_cross>=0.9\" (>=, <=, >, <, ==, !=)")
     }
 
-    public var description: String { "\(metric)\(comparison.rawValue)\(ReportFormatting.number(threshold, significant: 8))" }
+    public var description: String {
+        let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
+        return "\(metric)\(comparison.rawValue)\(value)"
+    }
 }
 
 /// The outcome of one requirement on one report.
