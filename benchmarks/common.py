@@ -63,11 +63,11 @@ def record(task, size, embdiag_s, peer_name, peer_s, embdiag_peak_mib=None, peer
     ensure_dirs()
     row = {
         "task": task, "size": size, "embdiag_s": round(embdiag_s, 4), "peer": peer_name,
-        "peer_s": round(peer_s, 4), "ratio": round(peer_s / embdiag_s, 3) if embdiag_s > 0 else None,
+        "peer_s": round(peer_s, 4), "ratio": round(peer_s / embdiag_s, 3) if embdiag_s > 0 and peer_s > 0 else None,
         "embdiag_peak_mib": None if embdiag_peak_mib is None else round(embdiag_peak_mib, 1),
         "peer_peak_mib": None if peer_peak_mib is None else round(peer_peak_mib, 1), "note": note,
     }
     with open(OUT / "results.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
-    print(f"{task:40s} {size:28s} embdiag {embdiag_s:8.3f}s  {peer_name} {peer_s:8.3f}s  ratio {row['ratio']}")
+    print(f"{task:40s} {size:28s} embdiag {embdiag_s:8.3f}s  {peer_name} {peer_s:8.3f}s  ratio {row['ratio']}  {note}")
     return row
