@@ -6,6 +6,19 @@ import Foundation
 public enum SafetensorsReader {
     public static let maximumHeaderBytes = 100 << 20
 
+    /// JSON numbers as exact integers; nil for fractions, non-numbers and magnitudes beyond 2^53
+    /// (NSNumber.intValue would trap or wrap on them: the header is untrusted).
+    static func integers(_ value: Any?) -> [Int]? {
+        guard let numbers = value as? [NSNumber] else { return nil }
+        var out: [Int] = []
+        for n in numbers {
+            let d = n.doubleValue
+            guard d.isFinite, d.rounded() == d, abs(d) <= 9_007_199_254_740_992 else { return nil }
+            out.append(Int(d))
+        }
+        return out
+    }
+
     public static func read(_ path: String, key: String?) throws -> Embeddings {
         let file = try MappedFile(path)
         guard file.size >= 8 else { throw EmbdiagError.malformed(path, "truncated: \(file.size) bytes, a safetensors file starts with an 8-byte header length") }
@@ -21,8 +34,8 @@ public enum SafetensorsReader {
         var tensors: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let t = value as? [String: Any], let dtype = t["dtype"] as? String,
-                  let shape = (t["shape"] as? [NSNumber])?.map(\.intValue), let offsets = (t["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2 else {
-                throw EmbdiagError.malformed(path, "tensor '\(name)' lacks dtype, shape or data_offsets")
+                  let shape = Self.integers(t["shape"]), let offsets = Self.integers(t["data_offsets"]), offsets.count == 2 else {
+                throw EmbdiagError.malformed(path, "tensor '\(name)' lacks dtype, or integer shape and data_offsets")
             }
             tensors.append((name, dtype, shape, offsets[0], offsets[1]))
         }
@@ -53,11 +66,15 @@ public enum SafetensorsReader {
         let (count, o1) = rows.multipliedReportingOverflow(by: cols)
         let (bytes, o2) = count.multipliedReportingOverflow(by: size)
         guard rows >= 0, cols >= 0, !o1, !o2 else { throw EmbdiagError.malformed(path, "tensor '\(chosen.name)' shape \(chosen.shape) is too large") }
-        guard chosen.begin >= 0, chosen.end >= chosen.begin, chosen.end - chosen.begin == bytes else {
+        // Offsets come from the file: compare without arithmetic that could overflow (fuzz finding).
+        guard chosen.begin >= 0, chosen.end >= chosen.begin else {
+            throw EmbdiagError.malformed(path, "tensor '\(chosen.name)': data_offsets [\(chosen.begin), \(chosen.end)] are not an increasing pair of non-negative byte offsets")
+        }
+        guard chosen.end - chosen.begin == bytes else {
             throw EmbdiagError.malformed(path, "tensor '\(chosen.name)': data_offsets [\(chosen.begin), \(chosen.end)] hold \(chosen.end - chosen.begin) bytes, shape \(chosen.shape) × \(chosen.dtype) needs \(bytes)")
         }
-        guard dataStart + chosen.end <= file.size else {
-            throw EmbdiagError.malformed(path, "truncated: tensor '\(chosen.name)' ends at byte \(dataStart + chosen.end), file has \(file.size)")
+        guard chosen.end <= file.size - dataStart else {
+            throw EmbdiagError.malformed(path, "truncated: tensor '\(chosen.name)' ends at byte \(chosen.end) of the data section (which starts at byte \(dataStart)), file has \(file.size) bytes")
         }
         let dtypeName = ["F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"][chosen.dtype]!
         let source = Source(path: path, format: .safetensors, dtype: dtypeName, rows: rows, dim: cols, key: chosen.name)
