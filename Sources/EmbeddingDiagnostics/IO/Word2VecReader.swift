@@ -14,7 +14,11 @@ public enum Word2VecReader {
         guard header.count == 2, let rows = Int(header[0]), let dim = Int(header[1].trimmingCharacters(in: .whitespaces)), rows >= 0, dim > 0 else {
             throw EmbdiagError.malformed(path, "word2vec binary: header '\(String(decoding: bytes[0..<newline], as: UTF8.self))' is not \"rows dim\"")
         }
-        // Each row needs at least 2 bytes of word and separator plus 4·dim bytes: bound before allocating.
+        // Each row needs at least 2 bytes of word and separator plus 4·dim bytes: bound before
+        // allocating, dim first so that 4·dim cannot overflow.
+        guard dim <= bytes.count / 4 else {
+            throw EmbdiagError.malformed(path, "truncated or wrong header: dimension \(dim) needs \(dim) × 4 bytes per row, file has \(bytes.count)")
+        }
         let (perRow, o1) = (4 * dim).addingReportingOverflow(2)
         let (minimum, o2) = rows.multipliedReportingOverflow(by: perRow)
         guard !o1, !o2, minimum <= bytes.count - newline - 1 else {
@@ -65,7 +69,11 @@ public enum Word2VecReader {
             guard header.count == 2, let r = Int(header[0]), let d = Int(header[1]), r >= 0, d > 0 else {
                 throw EmbdiagError.malformed(path, "word2vec text: header '\(header.joined(separator: " "))' is not \"rows dim\" (use --format glove for files without a header)")
             }
-            // Every row needs at least 2·dim bytes ("0 " per value): bound before allocating.
+            // Every row needs at least 2·dim bytes ("0 " per value): bound before allocating, and
+            // bound dim first so that 2·dim cannot overflow (fuzz finding).
+            guard d <= file.size else {
+                throw EmbdiagError.malformed(path, "header declares dimension \(d) but the file has only \(file.size) bytes")
+            }
             guard r <= (file.size - end) / (2 * d + 1) + 1 else {
                 throw EmbdiagError.malformed(path, "header declares \(r) rows × \(d) but the file has only \(file.size) bytes")
             }
