@@ -92,8 +92,8 @@ out["cos_pc1_she_he"] = float(np.dot(unit(vec("she") - vec("he")), g))
 out["direction"] = g.tolist()
 
 specific_full = set(gender["specific_full"])
-professions = gender["professions"]
-neutral_professions = sorted(set(professions) - specific_full)
+professions = [p[0] for p in gender["professions"]]  # [word, definitional, stereotypical]
+neutral_professions = [p for p in professions if p not in specific_full]
 
 
 def direct_bias(E, ws, c=1):
@@ -206,6 +206,10 @@ out["weat"] = {}
 for name, (x, y, a, b) in wefe_tests.items():
     sets = [[w for w in wefe_sets[k] if w in index] for k in (x, y, a, b)]
     missing = [w for k in (x, y, a, b) for w in wefe_sets[k] if w not in index]
+    if any(len(v) == 0 for v in sets):
+        out["weat"][name] = {"sets": [x, y, a, b], "sizes": [len(v) for v in sets], "missing": missing, "skipped": "a set has no word in the vocabulary"}
+        print(name, "skipped: empty set", file=sys.stderr)
+        continue
     q = Query([wefe_sets[x], wefe_sets[y]], [wefe_sets[a], wefe_sets[b]], [x, y], [a, b])
     r = weat.run_query(q, model, return_effect_size=True, lost_vocabulary_threshold=0.99)
     r_s = weat.run_query(q, model, return_effect_size=False, lost_vocabulary_threshold=0.99)

