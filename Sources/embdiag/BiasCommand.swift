@@ -80,6 +80,9 @@ struct BiasCommand: ParsableCommand {
     @Option(help: "Enumerate all splits when their number is at most this.")
     var exactLimit: Int = 1_000_000
 
+    @Option(help: "WEAT: minimum words left in each target set after dropping missing ones.")
+    var weatMinWords: Int = 2
+
     @Option(help: "Seed of the permutation draws.")
     var seed: UInt64 = 42
 
@@ -145,6 +148,7 @@ struct BiasCommand: ParsableCommand {
         config.weatOptions.permutations = permutations
         config.weatOptions.exactLimit = exactLimit
         config.weatOptions.seed = seed
+        config.weatOptions.minimumWords = max(1, weatMinWords)
         config.caseInsensitive = caseInsensitive
         config.expandCases = !noCaseForms
         config.neighbors = neighbors

@@ -33,9 +33,11 @@ public enum WEAT {
     public static func run(_ test: WEATTest, on e: Embeddings, lookup: VocabularyLookup, options: WEATOptions = WEATOptions()) throws -> WEATResult {
         let sets = test.targets + test.attributes
         let found = sets.map { lookup.rows($0.words) }
-        for (i, f) in found.enumerated() where f.rows.count < (i < 2 ? options.minimumWords : 1) {
+        let short = found.indices.filter { found[$0].rows.count < ($0 < 2 ? options.minimumWords : 1) }
+        if !short.isEmpty {
+            let described = short.map { "\(sets[$0].name) keeps \(found[$0].rows.count) of \(sets[$0].words.count) (need \($0 < 2 ? options.minimumWords : 1))" }
             throw EmbdiagError(.missingWords, path: e.source.path,
-                               "WEAT \(test.id): set \(sets[i].name) keeps \(f.rows.count) of \(sets[i].words.count) words (need \(i < 2 ? options.minimumWords : 1)); missing: \(BiasAnalysis.wordListSummary(f.missing))")
+                               "WEAT \(test.id): too few words left: \(described.joined(separator: "; ")); missing: \(BiasAnalysis.wordListSummary(short.flatMap { found[$0].missing }))")
         }
         let s = associations(e.matrix, targets: found[0].rows + found[1].rows, a: found[2].rows, b: found[3].rows)
         let nx = found[0].rows.count
