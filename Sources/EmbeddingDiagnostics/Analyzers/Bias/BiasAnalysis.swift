@@ -84,12 +84,6 @@ public struct HardDebiasSummary: Sendable {
     public var neighborChanges: [(String, String, Double, Double)]
 }
 
-/// Most projected words of the whole vocabulary (K = 1: signed, both sides).
-public struct VocabularyExtremes: Sendable {
-    public var positive: [(String, Double)]
-    public var negative: [(String, Double)]
-}
-
 /// The result of `embdiag bias`.
 public struct BiasAnalysis: Sendable {
     public var configuration: BiasConfiguration
@@ -102,7 +96,6 @@ public struct BiasAnalysis: Sendable {
     public var weat: [WEATResult] = []
     public var weatAfter: [WEATResult] = []
     public var debias: HardDebiasSummary?
-    public var vocabularyExtremes: VocabularyExtremes?
     /// The debiased matrix (unit rows, labels kept), when debiasing.
     public var debiased: Embeddings?
 
@@ -140,7 +133,6 @@ public struct BiasAnalysis: Sendable {
             let p = Self.projections(e.matrix, rows: f.rows, subspace: sub)
             directBias = DirectBiasResult(words: f.words, rows: f.rows, missing: f.missing, projections: p,
                                           value: Self.directBias(p, c: c.strictness))
-            vocabularyExtremes = nil
         }
         // Indirect bias: requested pairs, then the largest β among close neutral-word pairs.
         if let sub = subspace {
