@@ -145,6 +145,7 @@ struct BiasCommand: ParsableCommand {
         config.indirectPairs = indirect.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         config.indirectMinimumSimilarity = indirectMinSimilarity
         config.weat = tests
+        config.weatSkipIncomplete = weat.contains("all")
         config.weatOptions.permutations = permutations
         config.weatOptions.exactLimit = exactLimit
         config.weatOptions.seed = seed

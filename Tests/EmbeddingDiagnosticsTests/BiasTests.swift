@@ -240,6 +240,14 @@ import Testing
         } catch let error as EmbdiagError {
             #expect(error.kind == .missingWords && error.description.contains("Ethel") && error.description.contains("Tiffany"), "\(error)")
         }
+        // With weatSkipIncomplete (`--weat all`), incomplete tests are skipped and reported.
+        var c = BiasConfiguration()
+        c.weat = StandardWordLists.weatNames.compactMap { StandardWordLists.weat(named: $0) }
+        c.weatSkipIncomplete = true
+        let all = try BiasAnalysis(e, configuration: c)
+        #expect(all.weatSkipped.map(\.0).contains("10") && all.weatSkipped.map(\.0).contains("wefe-10"))
+        #expect(all.weat.count + all.weatSkipped.count == 21 && all.subspace == nil)
+        #expect(all.report().notes.contains { $0.contains("WEAT 10 skipped") })
         // WEAT 7: "equations" missing, listed; the test still runs.
         let r = try WEAT.run(StandardWordLists.weat(named: "7")!, on: e, lookup: lookup)
         #expect(r.missing[0] == ["equations"])

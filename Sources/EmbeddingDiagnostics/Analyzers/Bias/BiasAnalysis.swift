@@ -21,6 +21,8 @@ public struct BiasConfiguration: Sendable {
     public var indirectMinimumSimilarity: Double = 0.5
     public var weat: [WEATTest] = []
     public var weatOptions = WEATOptions()
+    /// Skip (and report) WEAT tests with too few words instead of stopping (`--weat all`).
+    public var weatSkipIncomplete = false
     public var caseInsensitive = false
     /// Hard debias (neutralize + equalize).
     public var debias = false
@@ -95,6 +97,8 @@ public struct BiasAnalysis: Sendable {
     public var indirectMissing: [[String]] = []
     public var weat: [WEATResult] = []
     public var weatAfter: [WEATResult] = []
+    /// WEAT tests skipped for missing words (id, reason), with `weatSkipIncomplete`.
+    public var weatSkipped: [(String, String)] = []
     public var debias: HardDebiasSummary?
     /// The debiased matrix (unit rows, labels kept), when debiasing.
     public var debiased: Embeddings?
@@ -149,7 +153,15 @@ public struct BiasAnalysis: Sendable {
                                                   minimumSimilarity: c.indirectMinimumSimilarity, top: c.top)
             }
         }
-        for t in c.weat { weat.append(try WEAT.run(t, on: e, lookup: lookup, options: c.weatOptions)) }
+        var weatTests: [WEATTest] = []
+        for t in c.weat {
+            do {
+                weat.append(try WEAT.run(t, on: e, lookup: lookup, options: c.weatOptions))
+                weatTests.append(t)
+            } catch let error as EmbdiagError where error.kind == .missingWords && c.weatSkipIncomplete {
+                weatSkipped.append((t.id, error.message))
+            }
+        }
 
         guard c.debias, let sub = subspace else { return }
         guard e.count > 0, d > 0 else { throw EmbdiagError.invalid(e.source.path, "nothing to debias (empty matrix)") }
@@ -212,7 +224,7 @@ public struct BiasAnalysis: Sendable {
                 indirect[i].betaAfter = beta
             }
         }
-        for t in c.weat { weatAfter.append(try WEAT.run(t, on: after, lookup: lookup, options: c.weatOptions)) }
+        for t in weatTests { weatAfter.append(try WEAT.run(t, on: after, lookup: lookup, options: c.weatOptions)) }
 
         // Equalized groups must be equidistant from every neutral word.
         var gap = 0.0

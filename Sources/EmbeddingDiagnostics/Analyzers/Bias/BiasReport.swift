@@ -140,6 +140,7 @@ extension BiasAnalysis: ReportConvertible {
                 }
             }
         }
+        for (id, reason) in weatSkipped { notes.append("WEAT \(id) skipped: \(reason)") }
         if let h = debias {
             metrics += [
                 ReportMetric("n_neutralized", "rows neutralized", .int(h.neutralizedRows)),
