@@ -63,6 +63,14 @@ import Testing
         #expect(s.ends == ("she", "he"))
         let g = ref["direction"] as! [Double]
         #expect(zip(s.component(0), g).map { abs($0 - $1) }.max()! < 1e-7)  // numpy normalises in float32
+        // --ends he,she flips the sign (and only the sign).
+        var c = BiasConfiguration()
+        c.definitional = StandardWordLists.bolukbasiDefinitional
+        c.ends = ["he", "she"]
+        let e = try #require(Self.words)
+        let flipped = try #require(try BiasAnalysis(e, configuration: c).subspace)
+        #expect(abs(flipped.endsCosine - s.endsCosine) < 1e-12)
+        #expect(zip(flipped.component(0), s.component(0)).map { abs($0 + $1) }.max()! < 1e-12)
     }
 
     @Test func directBiasMatchesResponsibly() throws {
