@@ -21,6 +21,7 @@ struct Embdiag: ParsableCommand {
         AnisotropyCommand.self,
         DepthCommand.self,
         RelrepCommand.self,
+        BiasCommand.self,
         AuditCommand.self,
     ]
 

@@ -61,6 +61,7 @@ enum DeterminismCases {
         let sections = sentences + "by-section/"
         cases.append(("depth", ["depth", sections + "games.npy", sections + "fonts.npy", "--depth", "spatial", "--reference-sample", "300"]))
         cases.append(("depth-chord", ["depth", sections + "games.npy", sections + "fonts.npy", sentences + "debian-minilm-l6.npy", "--distance", "chord"]))
+        cases.append(("bias", ["bias", root + "/data/words/googlenews-bolukbasi-subset.bin", "--weat", "wefe-4", "--permutations", "20000", "--debias", "hard"]))
         return cases
     }
 }

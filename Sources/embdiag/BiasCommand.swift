@@ -1,0 +1,180 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+struct BiasCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bias",
+        abstract: "Bias direction (PCA of definitional pairs), DirectBias, indirect bias, WEAT with exact/seeded permutation p-values, and hard debias.",
+        discussion: """
+        Bolukbasi et al. 2016 (direction, DirectBias_c, indirect bias β, hard debias), Caliskan et al.
+        2017 (WEAT), Manzini et al. 2019 (K-component subspace). Word lists are files (JSON, or plain
+        text: one word per line, one pair per line separated by tab, comma or space) or bundled names:
+          --definitional bolukbasi   --equalize bolukbasi   --specific bolukbasi | bolukbasi-seed
+          --neutral professions (303 = 320 professions − gender-specific) | professions-all
+          --weat 1 … 10 (Caliskan's stimuli) | wefe-1 … wefe-10 | wefe-gender (WEFE's word sets)
+          --targets/--attributes: files or WEFE set names (flowers, insects, pleasant_5, …)
+        See Guides/Bias.md.
+        Examples:
+          embdiag bias data/words/googlenews-bolukbasi-subset.bin --definitional bolukbasi --weat 7
+          embdiag bias words.bin --definitional bolukbasi --debias hard --write debiased.bin --output reports/bias
+          embdiag bias words.bin --indirect softball,receptionist --indirect football,businessman
+          embdiag bias texts.npy --labels texts.txt --targets x.txt y.txt --attributes a.txt b.txt
+          embdiag bias words.bin --definitional bolukbasi --require "direct_bias<=0.05"
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "Embedding file with row labels (word2vec/GloVe carry words; else --labels).")
+    var file: String
+
+    @Option(help: "Definitional pairs (file or 'bolukbasi'); default bolukbasi unless only WEAT is asked for.")
+    var definitional: String?
+
+    @Option(help: "Two words fixing the direction's sign, e.g. she,he (default: she,he if a pair, else the first pair).")
+    var ends: String?
+
+    @Option(help: "Neutral words for DirectBias (file or 'professions', 'professions-all').")
+    var neutral: String = "professions"
+
+    @Option(help: "Equalize pairs for hard debias (file or 'bolukbasi').")
+    var equalize: String = "bolukbasi"
+
+    @Option(help: "Gender-specific words left alone by hard debias (file, 'bolukbasi' or 'bolukbasi-seed').")
+    var specific: String = "bolukbasi"
+
+    @Option(parsing: .singleValue, help: "A WEAT test: 1…10, wefe-1…wefe-10, wefe-gender, or 'all' (repeatable).")
+    var weat: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Two target sets X Y (files or WEFE set names) for a custom WEAT.")
+    var targets: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Two attribute sets A B (files or WEFE set names) for a custom WEAT.")
+    var attributes: [String] = []
+
+    @Option(help: "Debias method: hard (neutralize + equalize).")
+    var debias: String?
+
+    @Option(help: "With --debias: write the debiased matrix here (.bin/.txt word2vec with words, or .npy).")
+    var write: String?
+
+    @Option(help: "Principal components spanning the bias subspace (K > 1: multiclass, Manzini et al.).")
+    var components: Int = 1
+
+    @Option(help: "c of DirectBias_c.")
+    var strictness: Double = 1
+
+    @Option(help: "Neutral words listed per side; indirect-bias pairs found.")
+    var top: Int = 10
+
+    @Option(parsing: .singleValue, help: "A pair w,v for indirect bias β (repeatable).")
+    var indirect: [String] = []
+
+    @Option(help: "Indirect-bias search: pairs of neutral words with cosine at least this.")
+    var indirectMinSimilarity: Double = 0.5
+
+    @Option(help: "Random splits for WEAT p-values when exact enumeration exceeds --exact-limit.")
+    var permutations: Int = 100_000
+
+    @Option(help: "Enumerate all splits when their number is at most this.")
+    var exactLimit: Int = 1_000_000
+
+    @Option(help: "WEAT: minimum words left in each target set after dropping missing ones.")
+    var weatMinWords: Int = 2
+
+    @Option(help: "Seed of the permutation draws.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Match words to labels ignoring case.")
+    var caseInsensitive = false
+
+    @Flag(help: "Do not expand equalize/specific words to lower/UPPER/Title forms.")
+    var noCaseForms = false
+
+    @Option(help: "Neighbours per neutral word for the geometry-change measure (debias).")
+    var neighbors: Int = 10
+
+    @Option(help: "Search those neighbours among the first N rows (0 = all).")
+    var neighborVocabulary: Int = 100_000
+
+    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"direct_bias<=0.05\" (exit 1 if not met).")
+    var require: [String] = []
+
+    func validate() throws {
+        if !targets.isEmpty || !attributes.isEmpty {
+            guard targets.count == 2, attributes.count == 2 else { throw ValidationError("--targets and --attributes take two sets each") }
+        }
+        if let d = debias, d != "hard" { throw ValidationError("--debias: only 'hard' is implemented") }
+        if write != nil && debias == nil { throw ValidationError("--write needs --debias hard") }
+        if components < 1 { throw ValidationError("--components must be at least 1") }
+        if permutations < 1 { throw ValidationError("--permutations must be at least 1") }
+        for p in indirect where p.split(separator: ",").count != 2 { throw ValidationError("--indirect takes w,v (got \(p))") }
+        if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
+    }
+
+    func run() throws {
+        let clock = Stopwatch()
+        let requirements = try require.map(Requirement.init(parsing:))
+        var config = BiasConfiguration()
+        var tests: [WEATTest] = []
+        for name in weat {
+            let names = name == "all" ? StandardWordLists.weatNames : [name]
+            for n in names {
+                guard let t = StandardWordLists.weat(named: n) else {
+                    throw EmbdiagError.usage("--weat \(n): unknown test (known: \(StandardWordLists.weatNames.joined(separator: ", ")), all)")
+                }
+                tests.append(t)
+            }
+        }
+        if targets.count == 2 {
+            let sets = try (targets + attributes).map { try WordListFile.resolveWords($0, option: "--targets/--attributes") }
+            tests.append(WEATTest(id: "custom", name: "custom: \(sets[0].name) vs \(sets[1].name) × \(sets[2].name) vs \(sets[3].name)",
+                                  targets: Array(sets[0..<2]), attributes: Array(sets[2..<4]),
+                                  provenance: sets.map(\.provenance).joined(separator: "; ")))
+        }
+        let weatOnly = !tests.isEmpty && definitional == nil && debias == nil && indirect.isEmpty
+        if !weatOnly {
+            config.definitional = try WordListFile.resolveGroups(definitional ?? "bolukbasi", option: "--definitional", named: StandardWordLists.definitional(named:))
+            config.neutral = try WordListFile.resolveWords(neutral, option: "--neutral")
+        }
+        config.ends = ends.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        config.components = components
+        config.strictness = strictness
+        config.top = top
+        config.indirectPairs = indirect.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        config.indirectMinimumSimilarity = indirectMinSimilarity
+        config.weat = tests
+        config.weatSkipIncomplete = weat.contains("all")
+        config.weatOptions.permutations = permutations
+        config.weatOptions.exactLimit = exactLimit
+        config.weatOptions.seed = seed
+        config.weatOptions.minimumWords = max(1, weatMinWords)
+        config.caseInsensitive = caseInsensitive
+        config.expandCases = !noCaseForms
+        config.neighbors = neighbors
+        config.neighborVocabulary = neighborVocabulary
+        if debias != nil {
+            config.debias = true
+            config.equalize = try WordListFile.resolveGroups(equalize, option: "--equalize", named: StandardWordLists.equalize(named:))
+            config.specific = try WordListFile.resolveWords(specific, option: "--specific")
+            // The input is not needed after the analysis: debias it in place (no second copy).
+            config.reuseInputMemory = true
+        }
+        let (embeddings, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
+        let analysis = try BiasAnalysis(embeddings, configuration: config)
+        var report = analysis.report()
+        if let write, let debiased = analysis.debiased {
+            try EmbeddingWriter.write(debiased, to: write)
+            report.notes.append("Wrote the debiased matrix (\(debiased.count) × \(debiased.dimension), unit rows) to \(write).")
+            report.parameters.append(ReportParameter("write", .string(write)))
+        }
+        if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
+        let outcomes = try report.evaluate(requirements)
+        report.record(outcomes)
+        report.elapsedSeconds = clock.seconds
+        try outputOptions.emit(report)
+        let failed = outcomes.filter { !$0.passed }
+        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+    }
+}
