@@ -21,6 +21,8 @@ struct Embdiag: ParsableCommand {
         AnisotropyCommand.self,
         DepthCommand.self,
         RelrepCommand.self,
+        CompatCommand.self,
+        MapCommand.self,
         AuditCommand.self,
     ]
 
