@@ -321,17 +321,18 @@ public struct CompatibilityAnalysis: Sendable {
         let classes = labels.map { classIds(gallery: $0).gallery }
         var oldCos: [Double] = [], newCos: [Double] = []
         var pos = (0, 0), neg = (0, 0)
-        func constraint(_ i: Int, _ j: Int, oldIJ: Double, crossIJ: Double, crossJI: Double) {
+        func constraint(_ i: Int, _ j: Int, oldIJ: Double, oldJI: Double, crossIJ: Double, crossJI: Double) {
             guard let c = classes, sameDim else { return }
-            // Cosine distances: d(new_i, old_j) vs d(old_i, old_j), both orientations.
+            // Cosine distances: d(new_i, old_j) vs d(old_i, old_j), both orientations (each
+            // compared with the same-orientation old score, so NEW = OLD gives exact equality).
             if c[i] == c[j] {
                 pos.1 += 2
                 if crossIJ >= oldIJ { pos.0 += 1 }
-                if crossJI >= oldIJ { pos.0 += 1 }
+                if crossJI >= oldJI { pos.0 += 1 }
             } else {
                 neg.1 += 2
                 if crossIJ <= oldIJ { neg.0 += 1 }
-                if crossJI <= oldIJ { neg.0 += 1 }
+                if crossJI <= oldJI { neg.0 += 1 }
             }
         }
         let all = total <= maxPairs
@@ -344,7 +345,7 @@ public struct CompatibilityAnalysis: Sendable {
                 for j in (i + 1)..<n {
                     let o = Double(go[i, j])
                     oldCos.append(o); newCos.append(Double(gn[i, j]))
-                    if let gc { constraint(i, j, oldIJ: o, crossIJ: Double(gc[i, j]), crossJI: Double(gc[j, i])) }
+                    if let gc { constraint(i, j, oldIJ: o, oldJI: Double(go[j, i]), crossIJ: Double(gc[i, j]), crossJI: Double(gc[j, i])) }
                 }
             }
         } else {
@@ -364,7 +365,7 @@ public struct CompatibilityAnalysis: Sendable {
                 let o = dot(unitOld, i, unitOld, j)
                 oldCos.append(o); newCos.append(dot(unitNew, i, unitNew, j))
                 if classes != nil && sameDim {
-                    constraint(i, j, oldIJ: o, crossIJ: dot(unitNew, i, unitOld, j), crossJI: dot(unitNew, j, unitOld, i))
+                    constraint(i, j, oldIJ: o, oldJI: dot(unitOld, j, unitOld, i), crossIJ: dot(unitNew, i, unitOld, j), crossJI: dot(unitNew, j, unitOld, i))
                 }
             }
         }
