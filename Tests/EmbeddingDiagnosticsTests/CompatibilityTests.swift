@@ -297,10 +297,16 @@ import Testing
         // Identity relevance.
         let b = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new))
         let rb = b.report()
+        var worstIdentity = 0.0
         for (key, value) in ref["identity"] as! [String: Any] {
-            let want = (value as! NSNumber).doubleValue
-            #expect(abs((rb.metric(key)?.number ?? .nan) - want) <= 1e-6, "identity \(key)")
+            let want = (value as! NSNumber).doubleValue, got = rb.metric(key)?.number ?? .nan
+            worstIdentity = max(worstIdentity, abs(got - want))
+            // Recall counts must agree exactly; MRR/mAP may differ by one near-tie between the
+            // Float32 SGEMM scores and numpy's float64 ones (measured: one query, rank 19 vs 20,
+            // 1.5e-6 on the mean).
+            #expect(abs(got - want) <= (key.hasPrefix("recall") ? 1e-9 : 1e-5), "identity \(key): \(got) vs \(want)")
         }
+        print("compat crosscheck (identity): max |delta| = \(worstIdentity)")
         if let aecp = ref["aecp"] as? [String: Any], let t1 = aecp["topk_retention_new_vs_old_k1"] as? Double {
             #expect(abs(rb.metric("recall_at_1_cross")!.number! - t1) <= 1e-6, "aecp topk_retention k=1")
             #expect(abs(rb.metric("recall_at_10_cross")!.number! - (aecp["topk_retention_new_vs_old_k10"] as! Double)) <= 1e-6)
@@ -351,7 +357,9 @@ import Testing
             let r = RetrievalSummary(name: name, ks: [1, 10], ranks: retrievalRanks(queries: u, gallery: u, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
             #expect(abs(r.recall[0] - (want["recall_at_1_new"] as! Double)) <= 1e-6, "\(name) recall@1")
             #expect(abs(r.recall[1] - (want["recall_at_10_new"] as! Double)) <= 1e-6, "\(name) recall@10")
-            #expect(abs(r.map - (want["map_new"] as! Double)) <= 1e-6, "\(name) map")
+            // Binary codes: cosines take only d + 1 values, so most scores tie exactly and the order
+            // within a tie depends on rounding (Float32 here, float64 in numpy): mAP to 1e-3 only.
+            #expect(abs(r.map - (want["map_new"] as! Double)) <= (c == .binary ? 1e-3 : 1e-6), "\(name) map: \(r.map)")
             if let cross = want["recall_at_1_cross"] as? Double {
                 let rc = RetrievalSummary(name: name, ks: [1], ranks: retrievalRanks(queries: u, gallery: uo, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
                 #expect(abs(rc.recall[0] - cross) <= 1e-6, "\(name) cross recall@1")
@@ -413,3 +421,4 @@ import Testing
         #expect(comp.stdout.contains("recall_at_1_new") && comp.stdout.contains("truncate:4"))
     }
 }
+

@@ -81,6 +81,8 @@ public struct LinearMap: Sendable, Equatable {
             }
             let p = try orthogonalProcrustes(pairedCenteredMoments(x, y), meanX: muX, meanY: muY)
             weights = p.rotation.map { $0 * p.scale }
+        case .linear where x.rows * dx <= 32_000_000:
+            weights = try minimumNormLeastSquares(x, y)
         case .linear, .ridge:
             let m = pairedCenteredMoments(x, y)
             var a = m.xx
@@ -99,6 +101,38 @@ public struct LinearMap: Sendable, Equatable {
             for j in 0..<dy { bias[j] -= muX[i] * weights[w + j] }
         }
         return LinearMap(inputDimension: dx, outputDimension: dy, weights: weights, bias: bias, fit: kind)
+    }
+
+    /// Minimum-norm least squares on the centred spaces through the SVD of X_c (Float64):
+    /// W = V Σ⁺ Uᵀ Y_c, singular values below σ_max·max(n, d)·ε_Float32 treated as zero — the
+    /// minimum-norm solution, also for rank-deficient X (sklearn's LinearRegression on the bundled data).
+    static func minimumNormLeastSquares(_ x: Matrix, _ y: Matrix) throws -> [Double] {
+        let n = x.rows, dx = x.cols, dy = y.cols
+        func centred(_ m: Matrix) -> [Double] {
+            let d = m.cols
+            var mean = [Double](repeating: 0, count: d)
+            for i in 0..<n { let r = m.pointer + i * d; for j in 0..<d { mean[j] += Double(r[j]) } }
+            for j in 0..<d { mean[j] /= Double(n) }
+            var out = [Double](repeating: 0, count: n * d)
+            for i in 0..<n { let r = m.pointer + i * d; for j in 0..<d { out[i * d + j] = Double(r[j]) - mean[j] } }
+            return out
+        }
+        let xc = centred(x), yc = centred(y)
+        let svd = try singularValueDecomposition(xc, rows: n, cols: dx)
+        let r = svd.rank
+        // The inputs are Float32: directions with σ < σ_max·max(n, d)·ε_Float32 are at the level of
+        // their rounding (numpy's matrix_rank rule with Float32's ε) and are dropped. On the bundled
+        // data this keeps rank 381 of 384, as sklearn's LinearRegression does; keeping a 1e−8
+        // relative direction instead inflates ‖W‖ from 123 to 1e8.
+        let cutoff = Double(Float.ulpOfOne) * Double(max(n, dx)) * (svd.singularValues.max() ?? 0)
+        // T = Uᵀ Y_c (r × dy), rows scaled by 1/σ_k (0 below the cutoff).
+        var t = matmul(svd.u, rows: r, inner: n, yc, cols: dy, transposeA: true)
+        for k in 0..<r {
+            let sk = svd.singularValues[k]
+            let f = sk > cutoff ? 1 / sk : 0
+            for j in 0..<dy { t[k * dy + j] *= f }
+        }
+        return matmul(svd.vt, rows: dx, inner: r, t, cols: dy, transposeA: true)
     }
 
     /// x·W + b for every row (Float32 GEMM, then the bias).
