@@ -214,6 +214,29 @@ import Testing
         }
     }
 
+    @Test func sampledPairsAgreeWithAllPairs() throws {
+        let n = 400, d = 10
+        let old = Self.gaussian(n, d, seed: 33)
+        let noise = Self.gaussian(n, d, seed: 34)
+        let newM = Matrix(rows: n, cols: d, values: zip(old.values, noise.values).map { $0 + 0.8 * $1 })
+        let labels = (0..<n).map { "c\($0 % 3)" }
+        let all = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels))
+        var config = CompatibilityConfiguration()
+        config.maxPairs = 1000
+        config.sampledPairs = 40_000
+        let sampled = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels), configuration: config)
+        #expect(all.allPairs && !sampled.allPairs && sampled.similarityPairs == 40_000)
+        #expect(abs(all.similaritySpearman - sampled.similaritySpearman) < 0.02)
+        let fa = Double(all.positiveConstraint!.satisfied) / Double(all.positiveConstraint!.pairs)
+        let fs = Double(sampled.positiveConstraint!.satisfied) / Double(sampled.positiveConstraint!.pairs)
+        #expect(abs(fa - fs) < 0.02)
+        // NEW = OLD with sampled pairs: exact equalities still hold.
+        let same = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(old.copy(), "new"), labels: labels), configuration: config)
+        #expect(same.positiveConstraint!.satisfied == same.positiveConstraint!.pairs)
+        #expect(same.negativeConstraint!.satisfied == same.negativeConstraint!.pairs)
+        #expect(abs(same.similaritySpearman - 1) < 1e-12)
+    }
+
     @Test func independentNewIsAtChance() throws {
         let n = 1000, d = 32
         let old = Self.gaussian(n, d, seed: 41), newM = Self.gaussian(n, d, seed: 42)

@@ -13,8 +13,9 @@ public struct CompatibilityConfiguration: Sendable {
     /// Query rows sampled (seeded) from the items when no separate query files are given; 0 = all.
     public var maxQueries: Int = 10_000
     /// Pairs for the similarity Spearman and the Biondi constraints: all pairs when
-    /// n(n−1)/2 ≤ this, else a seeded sample of this many.
+    /// n(n−1)/2 ≤ `maxPairs`, else a seeded sample of `sampledPairs` pairs.
     public var maxPairs: Int = 2_000_000
+    public var sampledPairs: Int = 200_000
     /// Rows in the "changed most" table.
     public var changedRowsShown: Int = 20
 
@@ -289,7 +290,8 @@ public struct CompatibilityAnalysis: Sendable {
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
         let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: unitNew, labels: inputs.labels,
-                                        maxPairs: configuration.maxPairs, seed: configuration.seed &+ 3)
+                                        maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
+                                        seed: configuration.seed &+ 3)
         similaritySpearman = pairs.spearman
         similarityPairs = pairs.count
         allPairs = pairs.all
@@ -313,7 +315,7 @@ public struct CompatibilityAnalysis: Sendable {
         return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance, excluded: rows)
     }
 
-    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, labels: [String]?, maxPairs: Int, seed: UInt64)
+    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, labels: [String]?, maxPairs: Int, sampledPairs: Int, seed: UInt64)
         -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?) {
         let n = unitOld.rows
         let total = n * (n - 1) / 2
@@ -349,29 +351,54 @@ public struct CompatibilityAnalysis: Sendable {
                 }
             }
         } else {
+            // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
             var rng = SeededGenerator(seed: seed)
-            let m = max(0, maxPairs)
-            oldCos.reserveCapacity(m); newCos.reserveCapacity(m)
-            func dot(_ a: Matrix, _ i: Int, _ b: Matrix, _ j: Int) -> Double {
-                let p = a.pointer + i * a.cols, q = b.pointer + j * b.cols
-                var s = 0.0
-                for t in 0..<a.cols { s += Double(p[t]) * Double(q[t]) }
-                return s
-            }
-            for _ in 0..<m {
+            let m = max(0, sampledPairs)
+            var first = [Int](repeating: 0, count: m), second = [Int](repeating: 0, count: m)
+            for p in 0..<m {
                 let i = rng.nextIndex(n)
                 var j = rng.nextIndex(n - 1)
                 if j >= i { j += 1 }
-                let o = dot(unitOld, i, unitOld, j)
-                oldCos.append(o); newCos.append(dot(unitNew, i, unitNew, j))
-                if classes != nil && sameDim {
-                    constraint(i, j, oldIJ: o, oldJI: dot(unitOld, j, unitOld, i), crossIJ: dot(unitNew, i, unitOld, j), crossJI: dot(unitNew, j, unitOld, i))
+                first[p] = i; second[p] = j
+            }
+            oldCos = pairDots(unitOld, first, unitOld, second)
+            newCos = pairDots(unitNew, first, unitNew, second)
+            if classes != nil && sameDim {
+                let crossIJ = pairDots(unitNew, first, unitOld, second), crossJI = pairDots(unitNew, second, unitOld, first)
+                for p in 0..<m {
+                    constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
                 }
             }
         }
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
         return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil)
+    }
+
+    /// a_{rows[p]} · b_{cols[p]} for every p, Float64 accumulation, in parallel.
+    static func pairDots(_ a: Matrix, _ rows: [Int], _ b: Matrix, _ cols: [Int]) -> [Double] {
+        var out = [Double](repeating: 0, count: rows.count)
+        let d = a.cols
+        out.withUnsafeMutableBufferPointer { o in
+            let base = o.baseAddress!
+            parallelChunks(rows.count, minimumChunk: 4096) { range in
+                for p in range {
+                    let x = UnsafeRawPointer(a.pointer + rows[p] * d), y = UnsafeRawPointer(b.pointer + cols[p] * d)
+                    var acc = SIMD8<Double>()
+                    var t = 0
+                    while t + 8 <= d {
+                        let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                        let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                        acc += SIMD8<Double>(u) * SIMD8<Double>(v)
+                        t += 8
+                    }
+                    var s = acc.sum()
+                    while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
+                    base[p] = s
+                }
+            }
+        }
+        return out
     }
 
     static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],

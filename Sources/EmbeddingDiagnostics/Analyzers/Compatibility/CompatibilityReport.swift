@@ -9,6 +9,7 @@ extension CompatibilityConfiguration {
             ReportParameter("neighbor_k", .int(neighborK)),
             ReportParameter("max_queries", .int(maxQueries)),
             ReportParameter("max_pairs", .int(maxPairs)),
+            ReportParameter("sampled_pairs", .int(sampledPairs)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
         if fit != .none { p.append(ReportParameter("train_fraction", .double(trainFraction))) }
