@@ -39,6 +39,15 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Item names shown in tables (one per line, row order of OLD).")
     var names: String?
 
+    @Option(name: .customLong("pair-by"), help: "Pair OLD and NEW rows by row index (default) or by item id (--old-ids, --new-ids).")
+    var pairBy: RelrepPairing = .row
+
+    @Option(help: "Item ids of the OLD rows (one per line), for --pair-by label.")
+    var oldIds: String?
+
+    @Option(help: "Item ids of the NEW rows (one per line), for --pair-by label.")
+    var newIds: String?
+
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
     var k: String = "1,10,100"
 
@@ -88,35 +97,52 @@ struct CompatCommand: ParsableCommand {
             throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
         }
 
-        var (oldE, dropped) = try input.readValidated(old, withLabels: false, quiet: outputOptions.quiet)
+        // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both
+        // files when either side is NaN/Inf or all-zero (--on-invalid drop).
+        var oldE = try input.read(old, withLabels: false, quiet: outputOptions.quiet)
         let compression = try Compression.parse(new)
         var newE: Embeddings
         if let compression {
+            guard pairBy == .row else { throw EmbdiagError.usage("--new \(compression) derives NEW from OLD row by row; --pair-by label does not apply") }
             newE = Embeddings(matrix: try compression.apply(oldE.matrix), name: "\(old) [\(compression)]")
         } else {
             newE = try input.read(new, withLabels: false, quiet: outputOptions.quiet)
-            guard newE.count == oldE.count + dropped.count else {
-                throw EmbdiagError.mismatch(new, "has \(newE.count) rows but \(old) has \(oldE.count + dropped.count); OLD and NEW must embed the same items in the same order")
+        }
+        var labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        var itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        if pairBy == .label {
+            guard let oldIds, let newIds else { throw EmbdiagError.usage("--pair-by label needs --old-ids and --new-ids (one item id per row)") }
+            oldE.labels = try LabelsFile.read(oldIds, expectedCount: oldE.count, matrixPath: old)
+            newE.labels = try LabelsFile.read(newIds, expectedCount: newE.count, matrixPath: new)
+            if itemNames == nil { itemNames = oldE.labels }
+        }
+        let (rowsOld, rowsNew) = try pairBy.pairRows(oldE, newE)
+        guard rowsOld.count >= 2 else {
+            throw EmbdiagError.mismatch(new, "only \(rowsOld.count) items paired with \(old) by id; need at least 2")
+        }
+        var keep = Array(0..<rowsOld.count)
+        var dropped: [(row: Int, label: String?, reason: String)] = []
+        let checkOld = ValidationSummary(oldE), checkNew = ValidationSummary(newE)
+        if !checkOld.isClean || !checkNew.isClean {
+            let badOld = Set(checkOld.nonFiniteRows + checkOld.zeroRows), badNew = Set(checkNew.nonFiniteRows + checkNew.zeroRows)
+            keep = keep.filter { !badOld.contains(rowsOld[$0]) && !badNew.contains(rowsNew[$0]) }
+            if input.onInvalid == .error || keep.count < 2 {
+                // Same one-line error as every analyzer.
+                _ = try oldE.requiringFiniteNonZeroRows(policy: .error)
+                _ = try newE.requiringFiniteNonZeroRows(policy: .error)
+            }
+            let kept = Set(keep)
+            dropped = (0..<rowsOld.count).filter { !kept.contains($0) }.map {
+                (row: rowsOld[$0], label: itemNames?[rowsOld[$0]], reason: badOld.contains(rowsOld[$0]) ? "NaN/Inf or all-zero in OLD" : "NaN/Inf or all-zero in NEW")
             }
         }
-        var labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count + dropped.count, matrixPath: old) }
-        var itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count + dropped.count, matrixPath: old) }
-        if compression == nil {
-            let checked = try newE.requiringFiniteNonZeroRows(policy: input.onInvalid)
-            if !dropped.isEmpty || !checked.dropped.isEmpty {
-                // Rows are paired: drop a row from both when either side is invalid.
-                let n = newE.count
-                let droppedOld = Set(dropped.map(\.row)), droppedNew = Set(checked.dropped.map(\.row))
-                let keep = (0..<n).filter { !droppedOld.contains($0) && !droppedNew.contains($0) }
-                let full = try input.read(old, withLabels: false, quiet: true)
-                oldE = full.selecting(rows: keep)
-                newE = newE.selecting(rows: keep)
-                labels = labels.map { l in keep.map { l[$0] } }
-                itemNames = itemNames.map { l in keep.map { l[$0] } }
-                dropped = dropped + checked.dropped.filter { !droppedOld.contains($0.row) }
-            }
-        }
-        if let itemNames { oldE.labels = itemNames }
+        let selOld = keep.map { rowsOld[$0] }, selNew = keep.map { rowsNew[$0] }
+        if selOld != Array(0..<oldE.count) { oldE = oldE.selecting(rows: selOld) }
+        if selNew != Array(0..<newE.count) { newE = newE.selecting(rows: selNew) }
+        labels = labels.map { l in selOld.map { l[$0] } }
+        itemNames = itemNames.map { l in selOld.map { l[$0] } }
+        oldE.labels = itemNames
+        newE.labels = nil
         var oq: Embeddings?, nq: Embeddings?, ql: [String]?
         if let oldQueries, let newQueries {
             oq = try input.readValidated(oldQueries, withLabels: false, quiet: true).embeddings
@@ -127,7 +153,11 @@ struct CompatCommand: ParsableCommand {
             CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: ql, compression: compression),
             configuration: configuration)
         var report = analysis.report()
-        if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: "\(old) / \(new)")) }
+        if !dropped.isEmpty {
+            report.tables.append(ReportTable(name: "dropped_rows", title: "Pairs dropped (--on-invalid drop); row = OLD row", columns: ["row", "label", "reason"],
+                                             rows: dropped.map { [.int($0.row), $0.label.map { .string($0) } ?? .null, .string($0.reason)] }))
+        }
+        if pairBy == .label { report.notes.append("Rows paired by item id: \(rowsOld.count) items in both files (\(oldE.count) after validation).") }
         if let saveMapping, let m = analysis.mapping {
             let extra: [String: Any] = [
                 "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_fraction": trainFraction,

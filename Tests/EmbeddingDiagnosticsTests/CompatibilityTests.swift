@@ -161,6 +161,38 @@ import Testing
         #expect(abs(report.metric("constraint_negative_fraction")!.number! - Double(neg) / Double(negN)) < 0.02)
     }
 
+    @Test func separateQueriesMatchBruteForce() throws {
+        let n = 70, nq = 20, d = 6
+        let old = Self.gaussian(n, d, seed: 71), new = Self.gaussian(n, d, seed: 72)
+        let qo = Self.gaussian(nq, d, seed: 73)
+        let noise = Self.gaussian(nq, d, seed: 74)
+        let qn = Matrix(rows: nq, cols: d, values: zip(qo.values, noise.values).map { $0 + 0.7 * $1 })
+        let labels = (0..<n).map { "c\($0 % 4)" }, queryLabels = (0..<nq).map { "c\(($0 * 3) % 5)" }  // c4: no gallery item
+        let inputs = CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                         oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn, "qn"),
+                                         labels: labels, queryLabels: queryLabels)
+        let a = try CompatibilityAnalysis(inputs)
+        let rel: (Int, Int) -> Bool = { queryLabels[$0] == labels[$1] }
+        let bo = Self.bruteForce(queries: qo, gallery: old, relevant: rel, exclude: { _ in nil })
+        let bc = Self.bruteForce(queries: qn, gallery: old, relevant: rel, exclude: { _ in nil })
+        #expect(a.old.firstRanks == bo.first.map { $0 })
+        #expect(a.cross!.firstRanks == bc.first)
+        let valid = bc.first.filter { $0 > 0 }
+        #expect(a.cross!.evaluated == valid.count && valid.count == 16)
+        #expect(abs(a.cross!.mrr - valid.map { 1 / Double($0) }.reduce(0, +) / 16) < 1e-12)
+        #expect(abs(a.cross!.map - bc.ap.filter { !$0.isNaN }.reduce(0, +) / 16) < 1e-12)
+        // Without labels: query i's relevant item is gallery row i (no exclusion).
+        let b = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                                              oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn, "qn")))
+        let bi = Self.bruteForce(queries: qn, gallery: old, relevant: { $0 == $1 }, exclude: { _ in nil })
+        #expect(b.cross!.firstRanks == bi.first)
+        // Query files of different lengths: an error naming the file.
+        #expect(throws: EmbdiagError.self) {
+            _ = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                                              oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn.rows(0..<5), "qn")))
+        }
+    }
+
     // MARK: the correctness checks
 
     @Test func rotatedNewIsIncompatibleUntilProcrustes() throws {
@@ -437,6 +469,36 @@ import Testing
         let bad = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/three.npy", dir + "/x.npy"])
         #expect(bad.status == 2 && bad.stderr.contains("three.npy"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
+
+        // Pairing by item id: NEW rows in another order and one extra item; same result as row order.
+        let perm = Array((0..<n).reversed()) + [0]
+        try CLI.writeNpy(perm.map { rotated.rowArray($0) }, to: dir + "/rot-perm.npy")
+        try (0..<n).map { "item\($0)" }.joined(separator: "\n").write(toFile: dir + "/old-ids.txt", atomically: true, encoding: .utf8)
+        try (perm.map { "item\($0)" }.dropLast() + ["extra"]).joined(separator: "\n").write(toFile: dir + "/new-ids.txt", atomically: true, encoding: .utf8)
+        let byRow = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--quiet", "--json", dir + "/row.json"])
+        let byId = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot-perm.npy", "--pair-by", "label",
+                                "--old-ids", dir + "/old-ids.txt", "--new-ids", dir + "/new-ids.txt", "--quiet", "--json", dir + "/id.json"])
+        #expect(byRow.status == 0 && byId.status == 0, "\(byId.stderr)")
+        func metrics(_ path: String) throws -> [String: Any] {
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any])["metrics"] as! [String: Any]
+        }
+        let mr = try metrics(dir + "/row.json"), mi = try metrics(dir + "/id.json")
+        for key in ["recall_at_1_cross", "mrr_cross", "knn_overlap_at_10", "gallery_rows"] {
+            #expect("\(mr[key]!)" == "\(mi[key]!)", "\(key)")
+        }
+        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot-perm.npy", "--pair-by", "label"]).status == 2)
+
+        // A NaN row in NEW: error by default (exit 2, naming the file); --on-invalid drop removes the pair.
+        var withNaN = rows(rotated)
+        withNaN[5][2] = .nan
+        try CLI.writeNpy(withNaN, to: dir + "/nan.npy")
+        let nanError = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/nan.npy"])
+        #expect(nanError.status == 2 && nanError.stderr.contains("nan.npy"))
+        let nanDrop = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/nan.npy", "--on-invalid", "drop", "--quiet", "--json", dir + "/drop.json", "--json-tables", "all"])
+        #expect(nanDrop.status == 0, "\(nanDrop.stderr)")
+        let dropJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/drop.json"))) as! [String: Any]
+        #expect((dropJSON["metrics"] as! [String: Any])["gallery_rows"] as? Int == n - 1)
+        #expect((dropJSON["tables"] as! [String: Any])["dropped_rows"] != nil)
 
         // Compression as an upgrade, text report rendered.
         let comp = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", "truncate:4", "--k", "1,10"])
