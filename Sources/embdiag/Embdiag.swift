@@ -22,6 +22,8 @@ struct Embdiag: ParsableCommand {
         DepthCommand.self,
         RelrepCommand.self,
         BiasCommand.self,
+        CompatCommand.self,
+        MapCommand.self,
         AuditCommand.self,
     ]
 

@@ -33,6 +33,30 @@ public enum RelrepPairing: String, CaseIterable, Sendable {
     case label
 }
 
+extension RelrepPairing {
+    /// Row indices of `x` and `y` that describe the same items: row i with row i, or rows with
+    /// equal labels (first occurrence, in x's order). Shared by relrep and compat.
+    public func pairRows(_ x: Embeddings, _ y: Embeddings) throws -> ([Int], [Int]) {
+        switch self {
+        case .row:
+            guard x.count == y.count else {
+                throw EmbdiagError.mismatch(y.source.path, "has \(y.count) rows but \(x.source.path) has \(x.count); pair by label (--pair-by label) or give files with the same rows")
+            }
+            return (Array(0..<x.count), Array(0..<x.count))
+        case .label:
+            guard let lx = x.labels else { throw EmbdiagError.usage("--pair-by label needs labels for \(x.source.path)") }
+            guard y.labels != nil else { throw EmbdiagError.usage("--pair-by label needs labels for \(y.source.path)") }
+            let index = y.labelIndex()
+            var seen = Set<String>()
+            var a: [Int] = [], b: [Int] = []
+            for (i, l) in lx.enumerated() where seen.insert(l).inserted {
+                if let j = index[l] { a.append(i); b.append(j) }
+            }
+            return (a, b)
+        }
+    }
+}
+
 /// Anchors resolved for one run: row indices into the reference input.
 private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
     if count == nil, let rows = configuration.anchorRows { return rows }
@@ -310,23 +334,7 @@ public struct RelativeComparison: Sendable {
     }
 
     static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RelrepPairing) throws -> ([Int], [Int]) {
-        switch pairing {
-        case .row:
-            guard x.count == y.count else {
-                throw EmbdiagError.mismatch(y.source.path, "has \(y.count) rows but \(x.source.path) has \(x.count); pair by label (--pair-by label) or give files with the same rows")
-            }
-            return (Array(0..<x.count), Array(0..<x.count))
-        case .label:
-            guard let lx = x.labels else { throw EmbdiagError.usage("--pair-by label needs labels for \(x.source.path)") }
-            guard y.labels != nil else { throw EmbdiagError.usage("--pair-by label needs labels for \(y.source.path)") }
-            let index = y.labelIndex()
-            var seen = Set<String>()
-            var a: [Int] = [], b: [Int] = []
-            for (i, l) in lx.enumerated() where seen.insert(l).inserted {
-                if let j = index[l] { a.append(i); b.append(j) }
-            }
-            return (a, b)
-        }
+        try pairing.pairRows(x, y)
     }
 
     /// The same rows as `e` when the pairing is the identity (no copy), else a gathered subset.

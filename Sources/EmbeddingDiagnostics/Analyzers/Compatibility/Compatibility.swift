@@ -1,0 +1,447 @@
+import Foundation
+
+/// Settings of the backward-compatibility check. Guide: Guides/Compatibility.md.
+public struct CompatibilityConfiguration: Sendable {
+    /// Cut-offs for recall@k (capped at the gallery size).
+    public var ks: [Int] = [1, 10, 100]
+    public var fit: MappingFit = .none
+    /// Fraction of the paired rows the mapping is fitted on; the rest is held out for evaluation.
+    public var trainFraction: Double = 0.5
+    public var seed: UInt64 = 42
+    /// Neighbours for the neighbourhood-stability Jaccard (`knn_overlap_at_10`).
+    public var neighborK: Int = 10
+    /// Query rows sampled (seeded) from the items when no separate query files are given; 0 = all.
+    public var maxQueries: Int = 10_000
+    /// Pairs for the similarity Spearman and the Biondi constraints: all pairs when
+    /// n(n−1)/2 ≤ `maxPairs`, else a seeded sample of `sampledPairs` pairs.
+    public var maxPairs: Int = 2_000_000
+    public var sampledPairs: Int = 200_000
+    /// Rows in the "changed most" table.
+    public var changedRowsShown: Int = 20
+
+    public init() {}
+}
+
+/// What the user gave: the two galleries (same items, same row order), optional separate query sets
+/// and relevance labels. `names` (optional) are shown in tables.
+public struct CompatibilityInputs: Sendable {
+    public var old: Embeddings
+    public var new: Embeddings
+    public var oldQueries: Embeddings?
+    public var newQueries: Embeddings?
+    /// One class label per gallery row: relevance = same label (nil = the paired item itself).
+    public var labels: [String]?
+    /// One class label per query row (separate queries only).
+    public var queryLabels: [String]?
+    /// Set when NEW was derived from OLD (`--new int8` …).
+    public var compression: Compression?
+
+    public init(old: Embeddings, new: Embeddings, oldQueries: Embeddings? = nil, newQueries: Embeddings? = nil,
+                labels: [String]? = nil, queryLabels: [String]? = nil, compression: Compression? = nil) {
+        self.old = old
+        self.new = new
+        self.oldQueries = oldQueries
+        self.newQueries = newQueries
+        self.labels = labels
+        self.queryLabels = queryLabels
+        self.compression = compression
+    }
+}
+
+/// Retrieval quality of one (query model, gallery model) combination.
+public struct RetrievalSummary: Sendable {
+    /// "old" (old→old), "new" (new→new), "cross" (new queries → old gallery), "mapped".
+    public var name: String
+    public var ks: [Int]
+    /// Per query (in query order): rank of the first relevant row (0 = none), average precision.
+    public var firstRanks: [Int]
+    public var averagePrecisions: [Double]
+    /// Queries that have at least one relevant gallery row (the ones averaged over).
+    public var evaluated: Int
+    public var recall: [Double]
+    public var mrr: Double
+    public var map: Double
+
+    init(name: String, ks: [Int], ranks: RetrievalRanks) {
+        self.name = name
+        self.ks = ks
+        firstRanks = ranks.firstRank
+        averagePrecisions = ranks.averagePrecision
+        let valid = ranks.firstRank.filter { $0 > 0 }
+        evaluated = valid.count
+        let m = Double(max(1, valid.count))
+        recall = ks.map { k in valid.isEmpty ? .nan : Double(valid.filter { $0 <= k }.count) / m }
+        mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + 1 / Double($1) } / m
+        map = valid.isEmpty ? .nan : ranks.averagePrecision.filter { !$0.isNaN }.reduce(0, +) / m
+    }
+
+    public func recall(at k: Int) -> Double? { ks.firstIndex(of: k).map { recall[$0] } }
+
+    /// Recall@k for every k in 1...kMax (curves).
+    public func curve(upTo kMax: Int) -> [ChartPoint] {
+        let valid = firstRanks.filter { $0 > 0 }
+        guard !valid.isEmpty, kMax >= 1 else { return [] }
+        var hist = [Int](repeating: 0, count: kMax + 1)
+        for r in valid where r <= kMax { hist[r] += 1 }
+        var acc = 0
+        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: Double(acc) / Double(valid.count)) }
+    }
+}
+
+/// Negative flips (Yan et al. 2021): queries the old model answers correctly at top-1 and the
+/// other one does not.
+public struct NegativeFlips: Sendable {
+    public var flips: [Int]
+    public var evaluated: Int
+    public var otherErrors: Int
+    /// NFR = flips / evaluated queries.
+    public var rate: Double { evaluated > 0 ? Double(flips.count) / Double(evaluated) : .nan }
+    /// NFI = flips / errors of the other model (0 when it makes none).
+    public var index: Double { otherErrors > 0 ? Double(flips.count) / Double(otherErrors) : 0 }
+
+    init(old: RetrievalSummary, other: RetrievalSummary) {
+        var f: [Int] = [], e = 0, n = 0
+        for q in 0..<old.firstRanks.count where old.firstRanks[q] > 0 && other.firstRanks[q] > 0 {
+            n += 1
+            if other.firstRanks[q] != 1 { e += 1; if old.firstRanks[q] == 1 { f.append(q) } }
+        }
+        flips = f; evaluated = n; otherErrors = e
+    }
+}
+
+/// The mapping NEW → OLD fitted on a train split and evaluated on the held-out rows.
+public struct MappingEvaluation: Sendable {
+    public var map: LinearMap
+    public var trainRows: [Int]
+    public var heldOutRows: [Int]
+    public var old: RetrievalSummary
+    public var cross: RetrievalSummary?
+    public var mapped: RetrievalSummary
+    /// Mean cosine between mapped NEW row and OLD row over the held-out rows.
+    public var pairedCosineMean: Double
+    public var flips: NegativeFlips
+    public var margin: Double { mapped.recall[0] - old.recall[0] }
+}
+
+/// Backward compatibility of a NEW embedding model with an OLD one (Shen et al. 2020; Biondi et al.
+/// 2024; Yan et al. 2021): retrieval old→old, new→new, new→old, negative flips, neighbourhood
+/// stability, and a fitted NEW → OLD mapping. Pure: no printing, no files.
+public struct CompatibilityAnalysis: Sendable {
+    public var inputs: [Source]
+    public var configuration: CompatibilityConfiguration
+    public var compression: Compression?
+    public var galleryRows: Int
+    public var dimensions: (old: Int, new: Int)
+    /// "labels" (same label is relevant) or "identity" (the paired item is relevant).
+    public var relevance: String
+    public var separateQueries: Bool
+    /// Query rows (indices into the items) when queries are the items themselves.
+    public var queryRows: [Int]
+    public var ks: [Int]
+    public var old: RetrievalSummary
+    public var new: RetrievalSummary
+    /// New queries against the old gallery; nil when the dimensions differ.
+    public var cross: RetrievalSummary?
+    public var flipsCross: NegativeFlips?
+    public var flipsNew: NegativeFlips
+    /// Mean over queries of R/n: recall@1 of a random ranking.
+    public var chanceRecallAt1: Double
+    /// Biondi et al. constraints on ordered pairs (labels and equal dimensions only).
+    public var positiveConstraint: (satisfied: Int, pairs: Int)?
+    public var negativeConstraint: (satisfied: Int, pairs: Int)?
+    /// Per query row: Jaccard of its k-NN sets in OLD and NEW (same-space, itself excluded).
+    public var knnJaccard: [Double]
+    public var oldNeighbors: NearestNeighbors
+    public var newNeighbors: NearestNeighbors
+    public var similaritySpearman: Double
+    public var similarityPairs: Int
+    public var allPairs: Bool
+    public var mapping: MappingEvaluation?
+    public var names: [String]
+    public var labels: [String]?
+
+    public var compatible: Bool? { margin.map { $0 >= 0 } }
+    /// ECC margin on recall@1 (CMC top-1): cross − old/old.
+    public var margin: Double? { cross.map { $0.recall[0] - old.recall[0] } }
+    public var marginMAP: Double? { cross.map { $0.map - old.map } }
+
+    public init(_ inputs: CompatibilityInputs, configuration: CompatibilityConfiguration = CompatibilityConfiguration()) throws {
+        self.configuration = configuration
+        let old = inputs.old, new = inputs.new
+        compression = inputs.compression
+        var sources = [old.source, new.source]
+        if let q = inputs.oldQueries { sources.append(q.source) }
+        if let q = inputs.newQueries { sources.append(q.source) }
+        self.inputs = sources
+        guard old.count == new.count else {
+            throw EmbdiagError.mismatch(new.source.path, "has \(new.count) rows but \(old.source.path) has \(old.count); OLD and NEW must embed the same items in the same order")
+        }
+        let n = old.count
+        guard n >= 2 else { throw EmbdiagError.invalid(old.source.path, "needs at least 2 rows (got \(n))") }
+        galleryRows = n
+        dimensions = (old.dimension, new.dimension)
+        guard configuration.neighborK >= 1 else { throw EmbdiagError.usage("neighbour k must be at least 1") }
+        guard configuration.trainFraction > 0 && configuration.trainFraction < 1 else {
+            throw EmbdiagError.usage("--train-fraction must be in (0, 1) (got \(configuration.trainFraction))")
+        }
+        if let l = inputs.labels, l.count != n {
+            throw EmbdiagError.mismatch(nil, "\(l.count) labels for \(n) rows of \(old.source.path)")
+        }
+        labels = inputs.labels
+        names = (0..<n).map { old.labels?[$0] ?? new.labels?[$0] ?? String($0) }
+        relevance = inputs.labels == nil ? "identity" : "labels"
+
+        // Queries.
+        let separate = inputs.oldQueries != nil || inputs.newQueries != nil
+        separateQueries = separate
+        if separate && (inputs.oldQueries == nil || inputs.newQueries == nil) {
+            throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
+        }
+        let excludeSelf = !separate && inputs.labels != nil
+        let unitOld = normalizedRows(old.matrix), unitNew = normalizedRows(new.matrix)
+        let qOld: Matrix, qNew: Matrix
+        let rel: RetrievalRelevance
+        let rowsOfQueries: [Int]
+        if let oq = inputs.oldQueries, let nq = inputs.newQueries {
+            guard oq.count == nq.count else {
+                throw EmbdiagError.mismatch(nq.source.path, "has \(nq.count) rows but \(oq.source.path) has \(oq.count); the query files must hold the same queries")
+            }
+            guard oq.dimension == old.dimension else {
+                throw EmbdiagError.mismatch(oq.source.path, "has \(oq.dimension) dimensions but OLD \(old.source.path) has \(old.dimension)")
+            }
+            guard nq.dimension == new.dimension else {
+                throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
+            }
+            qOld = normalizedRows(oq.matrix); qNew = normalizedRows(nq.matrix)
+            rowsOfQueries = []
+            if let labels = inputs.labels {
+                guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("--labels with separate queries needs --query-labels") }
+                guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
+                let ids = classIds(gallery: labels, queries: ql)
+                rel = .classes(query: ids.queries, gallery: ids.gallery)
+            } else {
+                guard oq.count <= n else {
+                    throw EmbdiagError.usage("without labels, query i's relevant item is gallery row i: \(oq.count) queries for \(n) gallery rows; give --labels and --query-labels")
+                }
+                rel = .index(Array(0..<oq.count))
+            }
+        } else {
+            var rng = SeededGenerator(seed: configuration.seed &+ 1)
+            let count = configuration.maxQueries <= 0 ? n : min(n, configuration.maxQueries)
+            rowsOfQueries = rng.sampleIndices(n, count: count)
+            qOld = count == n ? unitOld : unitOld.gather(rows: rowsOfQueries)
+            qNew = count == n ? unitNew : unitNew.gather(rows: rowsOfQueries)
+            if let labels = inputs.labels {
+                let ids = classIds(gallery: labels)
+                rel = .classes(query: rowsOfQueries.map { ids.gallery[$0] }, gallery: ids.gallery)
+            } else {
+                rel = .index(rowsOfQueries)
+            }
+        }
+        queryRows = rowsOfQueries
+        let cap = n - (excludeSelf ? 1 : 0)
+        var effective: [Int] = []
+        for k in configuration.ks where k >= 1 {
+            let c = min(k, cap)
+            if !effective.contains(c) { effective.append(c) }
+        }
+        guard !effective.isEmpty else { throw EmbdiagError.usage("--k needs at least one positive cut-off") }
+        ks = effective
+
+        // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
+        // query row index must be its gallery index, so gathered queries use a shifted exclusion.
+        let excludeRows = excludeSelf ? rowsOfQueries : nil
+        let run = { (name: String, q: Matrix, g: Matrix) -> RetrievalSummary in
+            RetrievalSummary(name: name, ks: effective, ranks: Self.ranks(queries: q, gallery: g, relevance: rel, excludeRows: excludeRows))
+        }
+        let oldSummary = run("old", qOld, unitOld), newSummary = run("new", qNew, unitNew)
+        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, unitOld) : nil
+        self.old = oldSummary
+        self.new = newSummary
+        cross = crossSummary
+        flipsCross = crossSummary.map { NegativeFlips(old: oldSummary, other: $0) }
+        flipsNew = NegativeFlips(old: oldSummary, other: newSummary)
+        switch rel {
+        case .index:
+            chanceRecallAt1 = 1 / Double(n)
+        case .classes(let qc, let gc):
+            var size: [Int32: Int] = [:]
+            for c in gc { size[c, default: 0] += 1 }
+            let per = qc.map { c -> Double in
+                let r = Double(max(0, (size[c] ?? 0) - (excludeSelf ? 1 : 0)))
+                return r / Double(cap)
+            }.filter { $0 > 0 }
+            chanceRecallAt1 = per.isEmpty ? .nan : per.reduce(0, +) / Double(per.count)
+        }
+
+        // Neighbourhood stability on the item rows used as queries (or a sample of items).
+        let stabilityRows: [Int]
+        if rowsOfQueries.isEmpty {
+            var rng = SeededGenerator(seed: configuration.seed &+ 1)
+            stabilityRows = rng.sampleIndices(n, count: configuration.maxQueries <= 0 ? n : min(n, configuration.maxQueries))
+        } else {
+            stabilityRows = rowsOfQueries
+        }
+        let kk = min(configuration.neighborK, n - 1)
+        oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
+        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk)
+        knnJaccard = EmbeddingDiagnostics.knnJaccard(oldNeighbors, newNeighbors)
+        if rowsOfQueries.isEmpty { queryRows = stabilityRows }
+
+        // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
+        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: unitNew, labels: inputs.labels,
+                                        maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
+                                        seed: configuration.seed &+ 3)
+        similaritySpearman = pairs.spearman
+        similarityPairs = pairs.count
+        allPairs = pairs.all
+        positiveConstraint = pairs.positive
+        negativeConstraint = pairs.negative
+
+        // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
+        if configuration.fit != .none {
+            mapping = try Self.evaluateMapping(old: old, new: new, labels: inputs.labels, excludeSelf: inputs.labels != nil,
+                                               ks: configuration.ks, configuration: configuration)
+        } else {
+            mapping = nil
+        }
+    }
+
+    /// `retrievalRanks` with self-exclusion for queries that are (possibly gathered) gallery rows.
+    static func ranks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance, excludeRows: [Int]?) -> RetrievalRanks {
+        guard let rows = excludeRows else {
+            return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance)
+        }
+        return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance, excluded: rows)
+    }
+
+    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, labels: [String]?, maxPairs: Int, sampledPairs: Int, seed: UInt64)
+        -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?) {
+        let n = unitOld.rows
+        let total = n * (n - 1) / 2
+        let sameDim = unitOld.cols == unitNew.cols
+        let classes = labels.map { classIds(gallery: $0).gallery }
+        var oldCos: [Double] = [], newCos: [Double] = []
+        var pos = (0, 0), neg = (0, 0)
+        func constraint(_ i: Int, _ j: Int, oldIJ: Double, oldJI: Double, crossIJ: Double, crossJI: Double) {
+            guard let c = classes, sameDim else { return }
+            // Cosine distances: d(new_i, old_j) vs d(old_i, old_j), both orientations (each
+            // compared with the same-orientation old score, so NEW = OLD gives exact equality).
+            if c[i] == c[j] {
+                pos.1 += 2
+                if crossIJ >= oldIJ { pos.0 += 1 }
+                if crossJI >= oldJI { pos.0 += 1 }
+            } else {
+                neg.1 += 2
+                if crossIJ <= oldIJ { neg.0 += 1 }
+                if crossJI <= oldJI { neg.0 += 1 }
+            }
+        }
+        let all = total <= maxPairs
+        if all {
+            oldCos.reserveCapacity(total); newCos.reserveCapacity(total)
+            let go = matmul(unitOld, unitOld, transposeB: true)
+            let gn = matmul(unitNew, unitNew, transposeB: true)
+            let gc = sameDim && classes != nil ? matmul(unitNew, unitOld, transposeB: true) : nil
+            for i in 0..<n {
+                for j in (i + 1)..<n {
+                    let o = Double(go[i, j])
+                    oldCos.append(o); newCos.append(Double(gn[i, j]))
+                    if let gc { constraint(i, j, oldIJ: o, oldJI: Double(go[j, i]), crossIJ: Double(gc[i, j]), crossJI: Double(gc[j, i])) }
+                }
+            }
+        } else {
+            // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
+            var rng = SeededGenerator(seed: seed)
+            let m = max(0, sampledPairs)
+            var first = [Int](repeating: 0, count: m), second = [Int](repeating: 0, count: m)
+            for p in 0..<m {
+                let i = rng.nextIndex(n)
+                var j = rng.nextIndex(n - 1)
+                if j >= i { j += 1 }
+                first[p] = i; second[p] = j
+            }
+            oldCos = pairDots(unitOld, first, unitOld, second)
+            newCos = pairDots(unitNew, first, unitNew, second)
+            if classes != nil && sameDim {
+                let crossIJ = pairDots(unitNew, first, unitOld, second), crossJI = pairDots(unitNew, second, unitOld, first)
+                for p in 0..<m {
+                    constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
+                }
+            }
+        }
+        let rho = spearmanCorrelation(oldCos, newCos)
+        let hasConstraints = classes != nil && sameDim
+        return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil)
+    }
+
+    /// a_{rows[p]} · b_{cols[p]} for every p, Float64 accumulation, in parallel.
+    static func pairDots(_ a: Matrix, _ rows: [Int], _ b: Matrix, _ cols: [Int]) -> [Double] {
+        var out = [Double](repeating: 0, count: rows.count)
+        let d = a.cols
+        out.withUnsafeMutableBufferPointer { o in
+            let base = o.baseAddress!
+            parallelChunks(rows.count, minimumChunk: 4096) { range in
+                for p in range {
+                    let x = UnsafeRawPointer(a.pointer + rows[p] * d), y = UnsafeRawPointer(b.pointer + cols[p] * d)
+                    var acc = SIMD8<Double>()
+                    var t = 0
+                    while t + 8 <= d {
+                        let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                        let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                        acc += SIMD8<Double>(u) * SIMD8<Double>(v)
+                        t += 8
+                    }
+                    var s = acc.sum()
+                    while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
+                    base[p] = s
+                }
+            }
+        }
+        return out
+    }
+
+    static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],
+                                configuration: CompatibilityConfiguration) throws -> MappingEvaluation {
+        let n = old.count
+        var rng = SeededGenerator(seed: configuration.seed &+ 2)
+        let trainCount = Int((Double(n) * configuration.trainFraction).rounded())
+        guard trainCount >= 2, n - trainCount >= 2 else {
+            throw EmbdiagError.usage("--train-fraction \(configuration.trainFraction) leaves \(trainCount) training and \(n - trainCount) held-out rows of \(n); need at least 2 each")
+        }
+        let train = rng.sampleIndices(n, count: trainCount)
+        let isTrain = Set(train)
+        let held = (0..<n).filter { !isTrain.contains($0) }
+        let map = try LinearMap.fit(configuration.fit, from: new.matrix.gather(rows: train), to: old.matrix.gather(rows: train))
+        let oldH = normalizedRows(old.matrix.gather(rows: held))
+        let newHRaw = new.matrix.gather(rows: held)
+        let mappedH = try map.apply(newHRaw)
+        normalizeRowsInPlace(mappedH)
+        let newH = normalizedRows(newHRaw)
+        let rel: RetrievalRelevance
+        if let labels {
+            let ids = classIds(gallery: held.map { labels[$0] })
+            rel = .classes(query: ids.gallery, gallery: ids.gallery)
+        } else {
+            rel = .index(Array(0..<held.count))
+        }
+        let cap = held.count - (excludeSelf ? 1 : 0)
+        var effective: [Int] = []
+        for k in ks where k >= 1 { let c = min(k, cap); if !effective.contains(c) { effective.append(c) } }
+        func run(_ name: String, _ q: Matrix) -> RetrievalSummary {
+            RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
+        }
+        let o = run("old", oldH)
+        let c = new.dimension == old.dimension ? run("cross", newH) : nil
+        let m = run("mapped", mappedH)
+        var cosSum = 0.0
+        for i in 0..<held.count {
+            let p = mappedH.pointer + i * oldH.cols, q = oldH.pointer + i * oldH.cols
+            var s = 0.0
+            for t in 0..<oldH.cols { s += Double(p[t]) * Double(q[t]) }
+            cosSum += s
+        }
+        return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
+                                 pairedCosineMean: cosSum / Double(held.count), flips: NegativeFlips(old: o, other: m))
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+extension CompatibilityConfiguration {
+    func reportParameters(relevance: String, ks: [Int]) -> [ReportParameter] {
+        var p: [ReportParameter] = [
+            ReportParameter("k", .string(ks.map(String.init).joined(separator: ","))),
+            ReportParameter("relevance", .string(relevance)),
+            ReportParameter("fit", .string(fit.name)),
+            ReportParameter("neighbor_k", .int(neighborK)),
+            ReportParameter("max_queries", .int(maxQueries)),
+            ReportParameter("max_pairs", .int(maxPairs)),
+            ReportParameter("sampled_pairs", .int(sampledPairs)),
+            ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
+        ]
+        if fit != .none { p.append(ReportParameter("train_fraction", .double(trainFraction))) }
+        if let l = fit.lambda { p.append(ReportParameter("lambda", .double(l))) }
+        return p
+    }
+}
+
+private func retrievalMetrics(_ s: RetrievalSummary, suffix: String, what: String) -> [ReportMetric] {
+    var m: [ReportMetric] = []
+    for (k, r) in zip(s.ks, s.recall) {
+        m.append(ReportMetric("recall_at_\(k)_\(suffix)", "recall@\(k), \(what)", ReportValue(r)))
+    }
+    m.append(ReportMetric("mrr_\(suffix)", "mean reciprocal rank, \(what)", ReportValue(s.mrr)))
+    m.append(ReportMetric("map_\(suffix)", "mean average precision, \(what)", ReportValue(s.map)))
+    return m
+}
+
+extension CompatibilityAnalysis: ReportConvertible {
+    public func report() -> Report {
+        var metrics: [ReportMetric] = [
+            ReportMetric("gallery_rows", "gallery rows (items)", .int(galleryRows)),
+            ReportMetric("queries", "queries evaluated (with at least one relevant row)", .int(old.evaluated)),
+            ReportMetric("dim_old", "OLD dimension", .int(dimensions.old)),
+            ReportMetric("dim_new", "NEW dimension", .int(dimensions.new)),
+        ]
+        if let cross {
+            metrics += retrievalMetrics(cross, suffix: "cross", what: "new queries → old gallery")
+        }
+        metrics += retrievalMetrics(old, suffix: "old", what: "old → old (baseline)")
+        metrics += retrievalMetrics(new, suffix: "new", what: "new → new (the upgrade itself)")
+        metrics.append(ReportMetric("chance_recall_at_1", "recall@1 of a random ranking", ReportValue(chanceRecallAt1)))
+        metrics.append(ReportMetric("compatible", "compatible: cross recall@1 ≥ old/old recall@1 (Shen et al.)", compatible.map { ReportValue.bool($0) } ?? .null))
+        metrics.append(ReportMetric("compatibility_margin", "cross − old/old recall@1", ReportValue(margin)))
+        metrics.append(ReportMetric("compatibility_margin_map", "cross − old/old mAP", ReportValue(marginMAP)))
+        if let f = flipsCross {
+            metrics.append(ReportMetric("negative_flip_rate", "negative flips: old right, cross wrong (share of queries)", ReportValue(f.rate)))
+            metrics.append(ReportMetric("negative_flip_index", "negative flips / cross errors (NFI)", ReportValue(f.index)))
+        } else {
+            metrics.append(ReportMetric("negative_flip_rate", "negative flips: old right, cross wrong (share of queries)", .null))
+            metrics.append(ReportMetric("negative_flip_index", "negative flips / cross errors (NFI)", .null))
+        }
+        metrics.append(ReportMetric("negative_flip_rate_new", "negative flips: old right, new → new wrong", ReportValue(flipsNew.rate)))
+        metrics.append(ReportMetric("negative_flip_index_new", "negative flips / new → new errors", ReportValue(flipsNew.index)))
+        if let p = positiveConstraint, let q = negativeConstraint {
+            let pf = p.pairs > 0 ? Double(p.satisfied) / Double(p.pairs) : .nan
+            let nf = q.pairs > 0 ? Double(q.satisfied) / Double(q.pairs) : .nan
+            metrics.append(ReportMetric("constraint_positive_fraction", "same-label pairs with d(new_i, old_j) ≤ d(old_i, old_j)", ReportValue(pf)))
+            metrics.append(ReportMetric("constraint_negative_fraction", "different-label pairs with d(new_i, old_j) ≥ d(old_i, old_j)", ReportValue(nf)))
+            metrics.append(ReportMetric("constraint_positive_pairs", "ordered same-label pairs checked", .int(p.pairs)))
+            metrics.append(ReportMetric("constraint_negative_pairs", "ordered different-label pairs checked", .int(q.pairs)))
+        }
+        let meanJaccard = knnJaccard.isEmpty ? Double.nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count)
+        metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(oldNeighbors.k)-NN sets in OLD and NEW", ReportValue(meanJaccard)))
+        metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(similaritySpearman)))
+        metrics.append(ReportMetric("similarity_pairs", allPairs ? "pairs (all)" : "pairs (seeded sample)", .int(similarityPairs)))
+        if let m = mapping {
+            metrics.append(ReportMetric("train_rows", "rows the mapping was fitted on", .int(m.trainRows.count)))
+            metrics.append(ReportMetric("heldout_rows", "held-out rows (mapping evaluation)", .int(m.heldOutRows.count)))
+            metrics += retrievalMetrics(m.mapped, suffix: "mapped", what: "mapped new → old, held-out rows")
+            metrics += retrievalMetrics(m.old, suffix: "old_heldout", what: "old → old, held-out rows")
+            if let c = m.cross { metrics += retrievalMetrics(c, suffix: "cross_heldout", what: "unmapped new → old, held-out rows") }
+            metrics.append(ReportMetric("compatible_mapped", "compatible after mapping (held-out recall@1 ≥ old/old)", .bool(m.margin >= 0)))
+            metrics.append(ReportMetric("compatibility_margin_mapped", "mapped − old/old recall@1, held-out rows", ReportValue(m.margin)))
+            metrics.append(ReportMetric("negative_flip_rate_mapped", "negative flips after mapping, held-out rows", ReportValue(m.flips.rate)))
+            metrics.append(ReportMetric("mapped_cosine_mean", "mean cosine(mapped new row, old row), held-out", ReportValue(m.pairedCosineMean)))
+        }
+
+        // Tables.
+        var tables: [ReportTable] = []
+        var summaries: [RetrievalSummary] = [old, new]
+        if let cross { summaries.insert(cross, at: 0) }
+        var retrievalRows = summaries.map { s -> [ReportValue] in
+            [.string(s.name), .string("all"), .int(s.evaluated)] + s.recall.map { ReportValue($0) } + [ReportValue(s.mrr), ReportValue(s.map)]
+        }
+        if let m = mapping {
+            var held = [m.mapped, m.old]
+            if let c = m.cross { held.append(c) }
+            retrievalRows += held.map { s -> [ReportValue] in
+                [.string(s.name), .string("held-out"), .int(s.evaluated)] + padded(s.recall, to: ks.count) + [ReportValue(s.mrr), ReportValue(s.map)]
+            }
+        }
+        tables.append(ReportTable(name: "retrieval", title: "Retrieval (\(relevance == "labels" ? "relevant = same label" : "relevant = the same item"))",
+                                  columns: ["direction", "rows", "queries"] + ks.map { "recall_at_\($0)" } + ["mrr", "map"], rows: retrievalRows))
+
+        let label: (Int) -> ReportValue = { i in labels.map { .string($0[i]) } ?? .null }
+        func neighbourText(_ nn: NearestNeighbors, _ q: Int) -> String {
+            nn.neighbors(of: q).prefix(3).filter { $0 >= 0 }.map { names[Int($0)] }.joined(separator: " | ")
+        }
+        let order = (0..<knnJaccard.count).sorted { knnJaccard[$0] < knnJaccard[$1] || (knnJaccard[$0] == knnJaccard[$1] && queryRows[$0] < queryRows[$1]) }
+        tables.append(ReportTable(
+            name: "changed_neighborhoods", title: "Items whose neighbourhoods changed most (Jaccard of \(oldNeighbors.k)-NN, OLD vs NEW)",
+            columns: ["row", "name", "label", "jaccard", "old_neighbors", "new_neighbors"],
+            rows: order.prefix(configuration.changedRowsShown).map { q in
+                let i = queryRows[q]
+                return [.int(i), .string(names[i]), label(i), ReportValue(knnJaccard[q]), .string(neighbourText(oldNeighbors, q)), .string(neighbourText(newNeighbors, q))]
+            }, textRowLimit: 10))
+        if let f = flipsCross ?? Optional(flipsNew), !f.flips.isEmpty {
+            let other = flipsCross == nil ? new : cross!
+            let rows: [[ReportValue]] = f.flips.prefix(200).map { q in
+                let i = queryRows.isEmpty || separateQueries ? q : queryRows[q]
+                return [.int(i), separateQueries ? .null : .string(names[i]), separateQueries ? .null : label(i), .int(other.firstRanks[q])]
+            }
+            tables.append(ReportTable(name: "negative_flips", title: "Negative flips: old top-1 right, \(other.name) wrong (first 200)",
+                                      columns: ["query", "name", "label", "rank_after"], rows: rows, textRowLimit: 5))
+        }
+        tables.append(ReportTable(
+            name: "knn_overlap_per_row", title: "Neighbourhood overlap per item",
+            columns: ["row", "name", "label", "jaccard"],
+            rows: (0..<knnJaccard.count).map { q in let i = queryRows[q]; return [.int(i), .string(names[i]), label(i), ReportValue(knnJaccard[q])] },
+            textRowLimit: 5, isPerRow: true))
+
+        // Charts.
+        let kMax = ks.max() ?? 1
+        var series = summaries.map { ReportChart.Series(name: $0.name, points: $0.curve(upTo: kMax)) }
+        if let m = mapping { series.append(ReportChart.Series(name: "mapped (held-out)", points: m.mapped.curve(upTo: min(kMax, m.mapped.ks.max() ?? kMax)))) }
+        let charts = [
+            ReportChart(name: "recall_curves", title: "Recall@k", kind: .line, xLabel: "k", yLabel: "recall@k", series: series,
+                        caption: "Compatible when the cross curve is at or above the old curve (Shen et al. 2020)."),
+            ReportChart(name: "knn_overlap_histogram", title: "Neighbourhood overlap OLD vs NEW", kind: .histogram,
+                        xLabel: "Jaccard of \(oldNeighbors.k)-NN sets", yLabel: "items",
+                        series: [ReportChart.Series(name: "items", points: compatHistogram(knnJaccard, bins: 20))],
+                        caption: "1 = the same neighbours in both models."),
+        ]
+
+        var notes: [String] = []
+        if relevance == "identity" {
+            notes.append("No --labels: each query's only relevant item is its own partner, so old → old and new → new are (near) 1 by construction and compatible means the new query finds its old item at rank 1 every time. Give --labels for class relevance (BCT protocol).")
+        } else if !separateQueries {
+            notes.append("Relevance = same label; each query's own row is excluded from its ranking in all directions.")
+        }
+        if cross == nil {
+            notes.append("Dimensions differ (\(dimensions.old) vs \(dimensions.new)): no cross-model retrieval without a mapping; use --fit linear or ridge.")
+        }
+        if let c = compression { notes.append("NEW is OLD compressed (\(c)): the question is whether the cheaper index can replace the full one.") }
+        if let m = mapping {
+            notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (seed \(configuration.seed)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
+        }
+        if !allPairs { notes.append("similarity_spearman uses \(similarityPairs) seeded random pairs.") }
+        let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
+        return Report(analyzer: "compat", title: title, inputs: inputs,
+                      parameters: configuration.reportParameters(relevance: relevance, ks: ks) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
+                      metrics: metrics, tables: tables, charts: charts, notes: notes)
+    }
+}
+
+private func padded(_ v: [Double], to n: Int) -> [ReportValue] {
+    (0..<n).map { $0 < v.count ? ReportValue(v[$0]) : .null }
+}
+
+private func compatHistogram(_ values: [Double], bins: Int) -> [ChartPoint] {
+    let finite = values.filter(\.isFinite)
+    guard !finite.isEmpty else { return [] }
+    // Jaccard lives in [0, 1]: fixed bins so charts of different runs compare.
+    var counts = [Int](repeating: 0, count: bins)
+    for v in finite { counts[min(bins - 1, max(0, Int(v * Double(bins))))] += 1 }
+    return counts.enumerated().map { ChartPoint(x: (Double($0.offset) + 0.5) / Double(bins), y: Double($0.element)) }
+}

@@ -1,0 +1,509 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// Issue #7: embdiag compat and embdiag map. Guide: Guides/Compatibility.md.
+@Suite(.serialized) struct CompatibilityTests {
+    // MARK: helpers
+
+    static func gaussian(_ n: Int, _ d: Int, seed: UInt64) -> Matrix {
+        var rng = SeededGenerator(seed: seed)
+        return rng.gaussianMatrix(rows: n, cols: d)
+    }
+
+    static func embeddings(_ m: Matrix, _ name: String) -> Embeddings { Embeddings(matrix: m, name: name) }
+
+    /// Brute force: full score list per query, sorted (score desc, index asc), own row removed.
+    static func bruteForce(queries: Matrix, gallery: Matrix, relevant: (Int, Int) -> Bool, exclude: (Int) -> Int?) -> (first: [Int], ap: [Double]) {
+        let uq = normalizedRows(queries), ug = normalizedRows(gallery)
+        var first: [Int] = [], aps: [Double] = []
+        for q in 0..<uq.rows {
+            var scored: [(Float, Int)] = []
+            for j in 0..<ug.rows where j != exclude(q) {
+                var s: Float = 0
+                // Same Float32 products as SGEMM up to summation order; ties are rare on random data.
+                for t in 0..<ug.cols { s += uq[q, t] * ug[j, t] }
+                scored.append((s, j))
+            }
+            scored.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            var hits = 0, sum = 0.0, f = 0
+            for (pos, (_, j)) in scored.enumerated() where relevant(q, j) {
+                hits += 1
+                sum += Double(hits) / Double(pos + 1)
+                if f == 0 { f = pos + 1 }
+            }
+            first.append(f)
+            aps.append(hits > 0 ? sum / Double(hits) : .nan)
+        }
+        return (first, aps)
+    }
+
+    static func reference() throws -> [String: Any] {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/compat_reference.json")
+        let data = try Data(contentsOf: url)
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    static var sentences: String { CLI.repositoryRoot.appendingPathComponent("data/sentences").path }
+
+    static func sentenceInputs() throws -> (old: Embeddings, new: Embeddings, sections: [String]) {
+        let old = try EmbeddingReader.read(sentences + "/debian-minilm-l6-layer3.npy")
+        let new = try EmbeddingReader.read(sentences + "/debian-minilm-l6.npy")
+        let sections = try LabelsFile.read(sentences + "/debian-sections.txt", expectedCount: old.count, matrixPath: "sections")
+        return (old, new, sections)
+    }
+
+    // MARK: exact ranks against brute force
+
+    @Test func retrievalRanksMatchBruteForce() throws {
+        let n = 60, d = 8
+        let g = Self.gaussian(n, d, seed: 1), q = Self.gaussian(25, d, seed: 2)
+        let classes = (0..<n).map { Int32($0 % 5) }
+        let qClasses = (0..<25).map { Int32(($0 * 7) % 6) }  // class 5 has no gallery member
+        let ug = normalizedRows(g), uq = normalizedRows(q)
+
+        // Class relevance, separate queries.
+        let r1 = retrievalRanks(queries: uq, gallery: ug, relevance: .classes(query: qClasses, gallery: classes), blockRows: 7)
+        let b1 = Self.bruteForce(queries: q, gallery: g, relevant: { classes[$1] == qClasses[$0] }, exclude: { _ in nil })
+        #expect(r1.firstRank == b1.first)
+        for i in 0..<25 {
+            if b1.ap[i].isNaN { #expect(r1.averagePrecision[i].isNaN && r1.relevantCount[i] == 0) }
+            else { #expect(abs(r1.averagePrecision[i] - b1.ap[i]) < 1e-12, "query \(i)") }
+        }
+        // Class relevance, gallery rows as queries with themselves excluded.
+        let r2 = retrievalRanks(queries: ug, gallery: ug, relevance: .classes(query: classes, gallery: classes), excludeSelf: true)
+        let b2 = Self.bruteForce(queries: g, gallery: g, relevant: { classes[$1] == classes[$0] }, exclude: { $0 })
+        #expect(r2.firstRank == b2.first)
+        #expect(zip(r2.averagePrecision, b2.ap).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(r2.relevantCount.allSatisfy { $0 == n / 5 - 1 })
+        // Gathered queries with an explicit excluded row each.
+        let rows = [3, 17, 40, 59]
+        let r3 = retrievalRanks(queries: ug.gather(rows: rows), gallery: ug, relevance: .classes(query: rows.map { classes[$0] }, gallery: classes), excluded: rows)
+        #expect(r3.firstRank == rows.map { b2.first[$0] })
+        // Identity relevance.
+        let r4 = retrievalRanks(queries: uq, gallery: ug, relevance: .index(Array(0..<25)))
+        let b4 = Self.bruteForce(queries: q, gallery: g, relevant: { $0 == $1 }, exclude: { _ in nil })
+        #expect(r4.firstRank == b4.first)
+        #expect(zip(r4.averagePrecision, b4.first).allSatisfy { abs($0 - 1 / Double($1)) < 1e-15 })
+        // Rank 1 is nearestNeighbors' first neighbour (same tie rule).
+        let nn = nearestNeighbors(queries: uq, gallery: ug, k: 1)
+        let top = (0..<25).map { Int(nn.neighbors(of: $0).first!) }
+        let r5 = retrievalRanks(queries: uq, gallery: ug, relevance: .index(top))
+        #expect(r5.firstRank.allSatisfy { $0 == 1 })
+    }
+
+    @Test func tiesGoToTheSmallerIndex() {
+        // Gallery rows 0..3 identical: every query scores them equally.
+        let g = Matrix([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1]])
+        let q = Matrix([[1, 0]])
+        let r = retrievalRanks(queries: q, gallery: g, relevance: .index([2]))
+        #expect(r.firstRank == [3])
+        let c = retrievalRanks(queries: q, gallery: g, relevance: .classes(query: [1], gallery: [0, 1, 0, 1, 1]))
+        #expect(c.firstRank == [2])
+        // Relevant at positions 2, 4, 5 → AP = (1/2 + 2/4 + 3/5)/3.
+        #expect(abs(c.averagePrecision[0] - (0.5 + 0.5 + 0.6) / 3) < 1e-12)
+    }
+
+    @Test func analysisMetricsMatchBruteForceOnSmallData() throws {
+        let n = 80, d = 6
+        let old = Self.gaussian(n, d, seed: 11)
+        let noise = Self.gaussian(n, d, seed: 12)
+        let newM = Matrix(rows: n, cols: d, values: zip(old.values, noise.values).map { $0 + 0.6 * $1 })
+        let labels = (0..<n).map { "c\($0 % 4)" }
+        var config = CompatibilityConfiguration()
+        config.ks = [1, 5, 200]
+        let a = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels), configuration: config)
+        #expect(a.ks == [1, 5, 79])
+        let rel: (Int, Int) -> Bool = { labels[$0] == labels[$1] }
+        let bo = Self.bruteForce(queries: old, gallery: old, relevant: rel, exclude: { $0 })
+        let bc = Self.bruteForce(queries: newM, gallery: old, relevant: rel, exclude: { $0 })
+        let bn = Self.bruteForce(queries: newM, gallery: newM, relevant: rel, exclude: { $0 })
+        for (summary, b) in [(a.old, bo), (a.cross!, bc), (a.new, bn)] {
+            #expect(summary.firstRanks == b.first, "\(summary.name)")
+            let recall1 = Double(b.first.filter { $0 <= 1 }.count) / Double(n)
+            let recall5 = Double(b.first.filter { $0 <= 5 }.count) / Double(n)
+            #expect(abs(summary.recall[0] - recall1) < 1e-12 && abs(summary.recall[1] - recall5) < 1e-12)
+            #expect(summary.recall[2] == 1)
+            #expect(abs(summary.mrr - b.first.map { 1 / Double($0) }.reduce(0, +) / Double(n)) < 1e-12)
+            #expect(abs(summary.map - b.ap.reduce(0, +) / Double(n)) < 1e-12)
+        }
+        let flips = (0..<n).filter { bo.first[$0] == 1 && bc.first[$0] != 1 }.count
+        let report = a.report()
+        #expect(report.metric("negative_flip_rate")?.number == Double(flips) / Double(n))
+        #expect(report.metric("compatibility_margin")?.number == a.cross!.recall[0] - a.old.recall[0])
+        // Jaccard of 10-NN sets by brute force.
+        let uo = normalizedRows(old), un = normalizedRows(newM)
+        func knn(_ u: Matrix, _ i: Int) -> Set<Int> {
+            var s: [(Float, Int)] = []
+            for j in 0..<n where j != i {
+                var v: Float = 0
+                for t in 0..<d { let p: Float = u[i, t] * u[j, t]; v += p }
+                s.append((v, j))
+            }
+            s.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            return Set(s.prefix(10).map { $0.1 })
+        }
+        let jac = (0..<n).map { i -> Double in let a = knn(uo, i), b = knn(un, i); return Double(a.intersection(b).count) / Double(a.union(b).count) }
+        #expect(abs(report.metric("knn_overlap_at_10")!.number! - jac.reduce(0, +) / Double(n)) < 1e-12)
+        // Spearman over all pairs; Biondi constraints by brute force.
+        var so: [Double] = [], sn: [Double] = []
+        var pos = 0, posN = 0, neg = 0, negN = 0
+        func cos(_ a: Matrix, _ i: Int, _ b: Matrix, _ j: Int) -> Double { var v = 0.0; for t in 0..<d { v += Double(a[i, t]) * Double(b[j, t]) }; return v }
+        for i in 0..<n { for j in (i + 1)..<n { so.append(cos(uo, i, uo, j)); sn.append(cos(un, i, un, j)) } }
+        for i in 0..<n { for j in 0..<n where i != j {
+            let dOld = 1 - cos(uo, i, uo, j), dCross = 1 - cos(un, i, uo, j)
+            if rel(i, j) { posN += 1; if dCross <= dOld + 1e-6 { pos += 1 } } else { negN += 1; if dCross >= dOld - 1e-6 { neg += 1 } }
+        } }
+        #expect(abs(report.metric("similarity_spearman")!.number! - spearmanCorrelation(so, sn)) < 1e-5)
+        #expect(report.metric("constraint_positive_pairs")?.number == Double(posN))
+        #expect(report.metric("constraint_negative_pairs")?.number == Double(negN))
+        #expect(abs(report.metric("constraint_positive_fraction")!.number! - Double(pos) / Double(posN)) < 0.02)
+        #expect(abs(report.metric("constraint_negative_fraction")!.number! - Double(neg) / Double(negN)) < 0.02)
+    }
+
+    @Test func separateQueriesMatchBruteForce() throws {
+        let n = 70, nq = 20, d = 6
+        let old = Self.gaussian(n, d, seed: 71), new = Self.gaussian(n, d, seed: 72)
+        let qo = Self.gaussian(nq, d, seed: 73)
+        let noise = Self.gaussian(nq, d, seed: 74)
+        let qn = Matrix(rows: nq, cols: d, values: zip(qo.values, noise.values).map { $0 + 0.7 * $1 })
+        let labels = (0..<n).map { "c\($0 % 4)" }, queryLabels = (0..<nq).map { "c\(($0 * 3) % 5)" }  // c4: no gallery item
+        let inputs = CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                         oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn, "qn"),
+                                         labels: labels, queryLabels: queryLabels)
+        let a = try CompatibilityAnalysis(inputs)
+        let rel: (Int, Int) -> Bool = { queryLabels[$0] == labels[$1] }
+        let bo = Self.bruteForce(queries: qo, gallery: old, relevant: rel, exclude: { _ in nil })
+        let bc = Self.bruteForce(queries: qn, gallery: old, relevant: rel, exclude: { _ in nil })
+        #expect(a.old.firstRanks == bo.first.map { $0 })
+        #expect(a.cross!.firstRanks == bc.first)
+        let valid = bc.first.filter { $0 > 0 }
+        #expect(a.cross!.evaluated == valid.count && valid.count == 16)
+        #expect(abs(a.cross!.mrr - valid.map { 1 / Double($0) }.reduce(0, +) / 16) < 1e-12)
+        #expect(abs(a.cross!.map - bc.ap.filter { !$0.isNaN }.reduce(0, +) / 16) < 1e-12)
+        // Without labels: query i's relevant item is gallery row i (no exclusion).
+        let b = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                                              oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn, "qn")))
+        let bi = Self.bruteForce(queries: qn, gallery: old, relevant: { $0 == $1 }, exclude: { _ in nil })
+        #expect(b.cross!.firstRanks == bi.first)
+        // Query files of different lengths: an error naming the file.
+        #expect(throws: EmbdiagError.self) {
+            _ = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(new, "new"),
+                                                              oldQueries: Self.embeddings(qo, "qo"), newQueries: Self.embeddings(qn.rows(0..<5), "qn")))
+        }
+    }
+
+    // MARK: the issue's correctness checks
+
+    @Test func rotatedNewIsIncompatibleUntilProcrustes() throws {
+        let n = 600, d = 24
+        let old = Self.gaussian(n, d, seed: 21)
+        var rng = SeededGenerator(seed: 22)
+        let q = rng.orthogonalMatrix(d)
+        let newM = matmul(old, q)
+        var config = CompatibilityConfiguration()
+        config.fit = .procrustes
+        let a = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new")), configuration: config)
+        let r = a.report()
+        #expect(r.metric("recall_at_1_cross")!.number! < 0.05, "cross before mapping must be low")
+        #expect(r.metric("compatible") == .bool(false))
+        #expect(r.metric("recall_at_1_mapped")?.number == 1)
+        #expect(r.metric("mrr_mapped")?.number == 1)
+        #expect(r.metric("compatible_mapped") == .bool(true))
+        #expect(r.metric("heldout_rows")?.number == 300)
+        #expect(r.metric("recall_at_1_cross_heldout")!.number! < 0.05)
+        // NEW = OLD·Q, so the map NEW → OLD is Qᵀ (centred data, unit scale) up to rounding.
+        let w = a.mapping!.map.weights
+        let qt = (0..<(d * d)).map { Double(q[$0 % d, $0 / d]) }
+        #expect(zip(w, qt).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(a.mapping!.map.bias.allSatisfy { abs($0) < 1e-4 })
+    }
+
+    @Test func identicalNewEqualsOldEverywhere() throws {
+        let n = 300, d = 12
+        let old = Self.gaussian(n, d, seed: 31)
+        let labels = (0..<n).map { "c\($0 % 7)" }
+        for labelled in [false, true] {
+            let a = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(old.copy(), "new"),
+                                                                  labels: labelled ? labels : nil))
+            let r = a.report()
+            for key in ["recall_at_1", "recall_at_10", "recall_at_100", "mrr", "map"] {
+                #expect(r.metric("\(key)_cross") == r.metric("\(key)_old"), "\(key) labels=\(labelled)")
+                #expect(r.metric("\(key)_new") == r.metric("\(key)_old"))
+            }
+            #expect(r.metric("negative_flip_rate")?.number == 0)
+            #expect(r.metric("negative_flip_rate_new")?.number == 0)
+            #expect(r.metric("compatible") == .bool(true))
+            #expect(r.metric("compatibility_margin")?.number == 0)
+            #expect(r.metric("knn_overlap_at_10")?.number == 1)
+            #expect(abs(r.metric("similarity_spearman")!.number! - 1) < 1e-12)
+            if labelled {
+                #expect(r.metric("constraint_positive_fraction")?.number == 1)
+                #expect(r.metric("constraint_negative_fraction")?.number == 1)
+            } else {
+                #expect(r.metric("recall_at_1_old")?.number == 1)
+            }
+        }
+    }
+
+    @Test func sampledPairsAgreeWithAllPairs() throws {
+        let n = 400, d = 10
+        let old = Self.gaussian(n, d, seed: 33)
+        let noise = Self.gaussian(n, d, seed: 34)
+        let newM = Matrix(rows: n, cols: d, values: zip(old.values, noise.values).map { $0 + 0.8 * $1 })
+        let labels = (0..<n).map { "c\($0 % 3)" }
+        let all = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels))
+        var config = CompatibilityConfiguration()
+        config.maxPairs = 1000
+        config.sampledPairs = 40_000
+        let sampled = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels), configuration: config)
+        #expect(all.allPairs && !sampled.allPairs && sampled.similarityPairs == 40_000)
+        #expect(abs(all.similaritySpearman - sampled.similaritySpearman) < 0.02)
+        let fa = Double(all.positiveConstraint!.satisfied) / Double(all.positiveConstraint!.pairs)
+        let fs = Double(sampled.positiveConstraint!.satisfied) / Double(sampled.positiveConstraint!.pairs)
+        #expect(abs(fa - fs) < 0.02)
+        // NEW = OLD with sampled pairs: exact equalities still hold.
+        let same = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(old.copy(), "new"), labels: labels), configuration: config)
+        #expect(same.positiveConstraint!.satisfied == same.positiveConstraint!.pairs)
+        #expect(same.negativeConstraint!.satisfied == same.negativeConstraint!.pairs)
+        #expect(abs(same.similaritySpearman - 1) < 1e-12)
+    }
+
+    @Test func independentNewIsAtChance() throws {
+        let n = 1000, d = 32
+        let old = Self.gaussian(n, d, seed: 41), newM = Self.gaussian(n, d, seed: 42)
+        let labels = (0..<n).map { "c\($0 % 10)" }
+        let a = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new")))
+        // Identity relevance: chance recall@k = k/n.
+        #expect(a.cross!.recall[0] <= 5.0 / Double(n))
+        #expect(abs(a.cross!.recall[1] - 10.0 / Double(n)) < 0.015)
+        #expect(abs(a.cross!.recall[2] - 100.0 / Double(n)) < 0.04)
+        #expect(a.compatible == false)
+        // Class relevance: chance recall@1 = (n/10 − 1)/(n − 1).
+        let b = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels))
+        #expect(abs(b.chanceRecallAt1 - 99.0 / 999.0) < 1e-12)
+        #expect(abs(b.cross!.recall[0] - b.chanceRecallAt1) < 0.04)
+        #expect(b.report().metric("knn_overlap_at_10")!.number! < 0.03)
+        #expect(abs(b.similaritySpearman) < 0.02)
+    }
+
+    @Test func linearAndRidgeMapsRecoverALinearUpgradeAcrossDimensions() throws {
+        let n = 800, dOld = 10, dNew = 16
+        let newM = Self.gaussian(n, dNew, seed: 51)
+        let a = Self.gaussian(dNew, dOld, seed: 52)
+        let old = matmul(newM, a)
+        for fit in [MappingFit.linear, .ridge(1e-6)] {
+            var config = CompatibilityConfiguration()
+            config.fit = fit
+            let r = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new")), configuration: config)
+            #expect(r.cross == nil, "dimensions differ: no raw cross retrieval")
+            #expect(r.mapping!.mapped.recall[0] == 1, "\(fit)")
+            #expect(zip(r.mapping!.map.weights, a.values).allSatisfy { abs($0 - Double($1)) < 1e-3 })
+            #expect(r.report().metric("compatible")! == .null)
+        }
+        var config = CompatibilityConfiguration()
+        config.fit = .procrustes
+        #expect(throws: EmbdiagError.self) {
+            _ = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new")), configuration: config)
+        }
+        // Ridge shrinks: a large λ gives a smaller map than least squares.
+        let x = Self.gaussian(200, 8, seed: 53), y = Self.gaussian(200, 8, seed: 54)
+        let ls = try LinearMap.fit(.linear, from: x, to: y), big = try LinearMap.fit(.ridge(1e4), from: x, to: y)
+        let bigNorm: Double = big.weights.map { $0 * $0 }.reduce(0, +)
+        let lsNorm: Double = ls.weights.map { $0 * $0 }.reduce(0, +)
+        #expect(bigNorm < lsNorm / 10)
+        #expect(try MappingFit(parsing: "ridge:0.5") == .ridge(0.5))
+        #expect(try MappingFit(parsing: "ridge") == .ridge(1))
+        #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "ridge:-1") }
+        #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "mlp") }
+    }
+
+    @Test func compressionOfOld() throws {
+        let m = Matrix([[0.5, -1, 2], [-0.25, 3, 0], [1, 1, -2]])
+        #expect(try Compression.truncate(2).apply(m).values == [0.5, -1, -0.25, 3, 1, 1])
+        #expect(try Compression.binary.apply(m).values == [1, -1, 1, -1, 1, -1, 1, 1, -1])
+        // int8: column 0 spans [−0.25, 1] → codes −128 … 127.
+        let q = try Compression.int8.apply(m)
+        #expect(q[1, 0] == -128 && q[2, 0] == 127)
+        #expect(q[0, 0] == Float((Double(0.75) / (1.25 / 255) - 128).rounded(.towardZero)))
+        #expect(try Compression.parse("truncate:64") == .truncate(64))
+        #expect(try Compression.parse("new.npy") == nil)
+        #expect(throws: EmbdiagError.self) { try Compression.parse("truncate:0") }
+        #expect(throws: EmbdiagError.self) { try Compression.truncate(5).apply(m) }
+    }
+
+    // MARK: cross-check against the independent Python computation
+
+    @Test func matchesPythonReferenceOnSentenceData() throws {
+        let ref = try Self.reference()
+        let (old, new, sections) = try Self.sentenceInputs()
+        // Labels (sections), fit none.
+        let a = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new, labels: sections))
+        let report = a.report()
+        let expected = ref["labels"] as! [String: Any]
+        var worst = 0.0
+        for (key, value) in expected {
+            let want = (value as! NSNumber).doubleValue
+            guard let got = report.metric(key)?.number else { Issue.record("missing \(key)"); continue }
+            worst = max(worst, abs(got - want))
+            #expect(abs(got - want) <= 1e-6, "\(key): embdiag \(got) vs python \(want)")
+        }
+        print("compat crosscheck (labels): max |delta| = \(worst)")
+        // Identity relevance.
+        let b = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new))
+        let rb = b.report()
+        var worstIdentity = 0.0
+        for (key, value) in ref["identity"] as! [String: Any] {
+            let want = (value as! NSNumber).doubleValue, got = rb.metric(key)?.number ?? .nan
+            worstIdentity = max(worstIdentity, abs(got - want))
+            // Recall counts must agree exactly; MRR/mAP may differ by one near-tie between the
+            // Float32 SGEMM scores and numpy's float64 ones (measured: one query, rank 19 vs 20,
+            // 1.5e-6 on the mean).
+            #expect(abs(got - want) <= (key.hasPrefix("recall") ? 1e-9 : 1e-5), "identity \(key): \(got) vs \(want)")
+        }
+        print("compat crosscheck (identity): max |delta| = \(worstIdentity)")
+        if let aecp = ref["aecp"] as? [String: Any], let t1 = aecp["topk_retention_new_vs_old_k1"] as? Double {
+            #expect(abs(rb.metric("recall_at_1_cross")!.number! - t1) <= 1e-6, "aecp topk_retention k=1")
+            #expect(abs(rb.metric("recall_at_10_cross")!.number! - (aecp["topk_retention_new_vs_old_k10"] as! Double)) <= 1e-6)
+        }
+    }
+
+    @Test func mappingsMatchPythonReference() throws {
+        let ref = try Self.reference()["mapping"] as! [String: Any]
+        let (old, new, sections) = try Self.sentenceInputs()
+        let n = old.count
+        let train = Array(stride(from: 0, to: n, by: 2)), held = Array(stride(from: 1, to: n, by: 2))
+        let x = new.matrix.gather(rows: train), y = old.matrix.gather(rows: train)
+        let oldH = normalizedRows(old.matrix.gather(rows: held))
+        let ids = classIds(gallery: held.map { sections[$0] }).gallery
+        for (name, fit) in [("procrustes", MappingFit.procrustes), ("linear", .linear), ("ridge:1", .ridge(1)), ("ridge:0.1", .ridge(0.1))] {
+            let want = ref[name] as! [String: Any]
+            let map = try LinearMap.fit(fit, from: x, to: y)
+            let firstRow = (want["weights_first_row"] as! [NSNumber]).map(\.doubleValue)
+            let bias = (want["bias"] as! [NSNumber]).map(\.doubleValue)
+            let wErr = zip(map.weights.prefix(map.outputDimension), firstRow).map { abs($0 - $1) }.max()!
+            let bErr = zip(map.bias, bias).map { abs($0 - $1) }.max()!
+            let frob = map.weights.map { $0 * $0 }.reduce(0, +).squareRoot()
+            let wantFrob = (want["weights_frobenius"] as! NSNumber).doubleValue
+            print("compat crosscheck \(name): max |ΔW row 0| = \(wErr), max |Δbias| = \(bErr), ‖W‖ \(frob) vs \(wantFrob)")
+            let tol = name == "linear" ? 1e-4 : 1e-6
+            #expect(wErr <= tol * max(1, firstRow.map(abs).max()!), "\(name) weights")
+            #expect(bErr <= tol * max(1, bias.map(abs).max()!), "\(name) bias")
+            #expect(abs(frob - wantFrob) <= tol * wantFrob)
+            let mapped = try map.apply(new.matrix.gather(rows: held))
+            normalizeRowsInPlace(mapped)
+            let ri = RetrievalSummary(name: "m", ks: [1], ranks: retrievalRanks(queries: mapped, gallery: oldH, relevance: .index(Array(0..<held.count))))
+            let rl = RetrievalSummary(name: "m", ks: [1], ranks: retrievalRanks(queries: mapped, gallery: oldH, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
+            #expect(abs(ri.recall[0] - (want["recall_at_1_identity"] as! Double)) <= 1e-6, "\(name) identity recall@1")
+            #expect(abs(ri.mrr - (want["mrr_identity"] as! Double)) <= 1e-6, "\(name) identity mrr")
+            #expect(abs(rl.recall[0] - (want["recall_at_1_labels"] as! Double)) <= 1e-6, "\(name) labels recall@1")
+            #expect(abs(rl.map - (want["map_labels"] as! Double)) <= 1e-6, "\(name) labels map")
+        }
+    }
+
+    @Test func compressionMatchesPythonReference() throws {
+        let ref = try Self.reference()["compression"] as! [String: Any]
+        let (old, _, sections) = try Self.sentenceInputs()
+        let ids = classIds(gallery: sections).gallery
+        let uo = normalizedRows(old.matrix)
+        for (name, c) in [("int8", Compression.int8), ("binary", .binary), ("truncate:128", .truncate(128))] {
+            let want = ref[name] as! [String: Any]
+            let u = normalizedRows(try c.apply(old.matrix))
+            let r = RetrievalSummary(name: name, ks: [1, 10], ranks: retrievalRanks(queries: u, gallery: u, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
+            #expect(abs(r.recall[0] - (want["recall_at_1_new"] as! Double)) <= 1e-6, "\(name) recall@1")
+            #expect(abs(r.recall[1] - (want["recall_at_10_new"] as! Double)) <= 1e-6, "\(name) recall@10")
+            // Binary codes: cosines take only d + 1 values, so most scores tie exactly and the order
+            // within a tie depends on rounding (Float32 here, float64 in numpy): mAP to 1e-3 only.
+            #expect(abs(r.map - (want["map_new"] as! Double)) <= (c == .binary ? 1e-3 : 1e-6), "\(name) map: \(r.map)")
+            if let cross = want["recall_at_1_cross"] as? Double {
+                let rc = RetrievalSummary(name: name, ks: [1], ranks: retrievalRanks(queries: u, gallery: uo, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
+                #expect(abs(rc.recall[0] - cross) <= 1e-6, "\(name) cross recall@1")
+            }
+        }
+    }
+
+    // MARK: CLI end to end
+
+    @Test func cliGateSaveMappingAndMap() throws {
+        let dir = try CLI.temporaryDirectory()
+        let n = 200, d = 8
+        let old = Self.gaussian(n, d, seed: 61)
+        var rng = SeededGenerator(seed: 62)
+        let rotated = matmul(old, rng.orthogonalMatrix(d))
+        let random = Self.gaussian(n, d, seed: 63)
+        func rows(_ m: Matrix) -> [[Float]] { (0..<m.rows).map { m.rowArray($0) } }
+        try CLI.writeNpy(rows(old), to: dir + "/old.npy")
+        try CLI.writeNpy(rows(rotated), to: dir + "/rot.npy")
+        try CLI.writeNpy(rows(random), to: dir + "/random.npy")
+        try CLI.writeNpy(rows(old.rows(0..<150)), to: dir + "/short.npy")
+
+        // Independent NEW: gate fails with exit 1, naming the metric and the gap; JSON written first.
+        let gate = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/random.npy", "--quiet",
+                                "--json", dir + "/gate.json", "--require", "recall_at_10_cross>=0.9"])
+        #expect(gate.status == 1, "\(gate.stderr)")
+        #expect(gate.stderr.contains("recall_at_10_cross") && gate.stderr.contains("required >= 0.9") && gate.stderr.contains("off by"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/gate.json"))
+        // Row-count mismatch: exit 2, one line naming both files.
+        let mismatch = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/short.npy"])
+        #expect(mismatch.status == 2)
+        #expect(mismatch.stderr.contains("short.npy") && mismatch.stderr.contains("old.npy") && mismatch.stderr.split(separator: "\n").count == 1)
+        // Bad --fit, and --save-mapping without a fit: exit 2.
+        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--fit", "mlp"]).status == 2)
+        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--save-mapping", dir + "/m.npy"]).status == 2)
+
+        // Rotated NEW: Procrustes passes a gate on the mapped metric; the saved map applies with embdiag map.
+        let fit = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--fit", "procrustes", "--quiet",
+                               "--save-mapping", dir + "/m.npy", "--json", dir + "/fit.json", "--require", "recall_at_1_mapped>=1"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as! [String: Any]
+        #expect(meta["fit"] as? String == "procrustes" && meta["input_dim"] as? Int == d && meta["output_dim"] as? Int == d)
+        #expect((meta["bias"] as? [Any])?.count == d && meta["seed"] as? Int == 42 && meta["direction"] as? String == "new_to_old")
+        let map = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/rot.npy", dir + "/mapped.npy", "--quiet"])
+        #expect(map.status == 0, "\(map.stderr)")
+        let mapped = try EmbeddingReader.read(dir + "/mapped.npy")
+        #expect(mapped.count == n && mapped.dimension == d)
+        let maxErr = zip(mapped.matrix.values, old.values).map { abs($0 - $1) }.max()!
+        #expect(maxErr < 1e-3, "mapped rows reproduce OLD (max error \(maxErr))")
+        // Mapping a file of the wrong dimension: exit 2.
+        try CLI.writeNpy([[1, 2, 3]], to: dir + "/three.npy")
+        let bad = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/three.npy", dir + "/x.npy"])
+        #expect(bad.status == 2 && bad.stderr.contains("three.npy"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
+
+        // Pairing by item id: NEW rows in another order and one extra item; same result as row order.
+        let perm = Array((0..<n).reversed()) + [0]
+        try CLI.writeNpy(perm.map { rotated.rowArray($0) }, to: dir + "/rot-perm.npy")
+        try (0..<n).map { "item\($0)" }.joined(separator: "\n").write(toFile: dir + "/old-ids.txt", atomically: true, encoding: .utf8)
+        try (perm.map { "item\($0)" }.dropLast() + ["extra"]).joined(separator: "\n").write(toFile: dir + "/new-ids.txt", atomically: true, encoding: .utf8)
+        let byRow = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--quiet", "--json", dir + "/row.json"])
+        let byId = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot-perm.npy", "--pair-by", "label",
+                                "--old-ids", dir + "/old-ids.txt", "--new-ids", dir + "/new-ids.txt", "--quiet", "--json", dir + "/id.json"])
+        #expect(byRow.status == 0 && byId.status == 0, "\(byId.stderr)")
+        func metrics(_ path: String) throws -> [String: Any] {
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any])["metrics"] as! [String: Any]
+        }
+        let mr = try metrics(dir + "/row.json"), mi = try metrics(dir + "/id.json")
+        for key in ["recall_at_1_cross", "mrr_cross", "knn_overlap_at_10", "gallery_rows"] {
+            #expect("\(mr[key]!)" == "\(mi[key]!)", "\(key)")
+        }
+        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot-perm.npy", "--pair-by", "label"]).status == 2)
+
+        // A NaN row in NEW: error by default (exit 2, naming the file); --on-invalid drop removes the pair.
+        var withNaN = rows(rotated)
+        withNaN[5][2] = .nan
+        try CLI.writeNpy(withNaN, to: dir + "/nan.npy")
+        let nanError = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/nan.npy"])
+        #expect(nanError.status == 2 && nanError.stderr.contains("nan.npy"))
+        let nanDrop = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/nan.npy", "--on-invalid", "drop", "--quiet", "--json", dir + "/drop.json", "--json-tables", "all"])
+        #expect(nanDrop.status == 0, "\(nanDrop.stderr)")
+        let dropJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/drop.json"))) as! [String: Any]
+        #expect((dropJSON["metrics"] as! [String: Any])["gallery_rows"] as? Int == n - 1)
+        #expect((dropJSON["tables"] as! [String: Any])["dropped_rows"] != nil)
+
+        // Compression as an upgrade, text report rendered.
+        let comp = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", "truncate:4", "--k", "1,10"])
+        #expect(comp.status == 0, "\(comp.stderr)")
+        #expect(comp.stdout.contains("recall_at_1_new") && comp.stdout.contains("truncate:4"))
+    }
+}
+

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Backward-compatibility benchmark (issue #7): the exact k-NN hot path next to faiss in one run.
+
+1. k-NN: 100,000-row gallery × 10,000 queries × 768 dims, exact top-100 by inner product of unit
+   rows (cosine): `embdiag neighbors GALLERY --queries Q --k 100` (blocked SGEMM + partial selection
+   on both cores; the same `nearestNeighbors` compat uses) against faiss-cpu's IndexFlatIP
+   (add + search). Both sides' wall time includes loading the .npy files and normalising the rows;
+   embdiag's also includes process start and the report. Agreement: the mean top-1 and k-th cosine
+   and the number of anti-hubs (gallery rows in nobody's list) must match.
+2. Full `embdiag compat` with separate query files (OLD/NEW galleries 100,000 × 768, 10,000 queries
+   each): exact recall@1/10/100, MRR and mAP over the full ranking in three directions, 10-NN
+   stability on 10,000 items and 200,000 sampled pairs — next to what a faiss user would run:
+   three IndexFlatIP top-100 searches plus numpy recall@k/MRR@100 (no exact MRR or mAP, no
+   stability). Reported, not the target.
+Prints the throughput ratio embdiag / faiss (target ≥ 0.8 for the k-NN). Usage:
+python3 benchmarks/bench_compat.py [--quick]. Timings on the shared 2-core machine are noisy (±10 %).
+"""
+import json
+import sys
+import time
+
+import numpy as np
+from common import DATA, ensure_dirs, python_peak_mib, record, run_embdiag
+
+quick = "--quick" in sys.argv
+ensure_dirs()
+n, nq, d, k = (20_000, 2_000, 768, 100) if quick else (100_000, 10_000, 768, 100)
+g_path, q_path = DATA / f"compat_gallery_{n}x{d}.npy", DATA / f"compat_queries_{nq}x{d}.npy"
+g2_path, q2_path = DATA / f"compat_gallery_new_{n}x{d}.npy", DATA / f"compat_queries_new_{nq}x{d}.npy"
+if not all(p.exists() for p in [g_path, q_path, g2_path, q2_path]):
+    rng = np.random.default_rng(0)
+    mix = rng.standard_normal((d, d), dtype=np.float32) / np.sqrt(d)
+    g = rng.standard_normal((n, d), dtype=np.float32) @ mix
+    # Queries: noisy copies of the first nq gallery rows (query i's relevant item is row i).
+    q = g[:nq] + 5.0 * rng.standard_normal((nq, d), dtype=np.float32) @ mix
+    # NEW model: a mild linear change of OLD plus noise (so cross retrieval is neither 0 nor 1).
+    upgrade = np.eye(d, dtype=np.float32) + 0.3 * rng.standard_normal((d, d), dtype=np.float32) / np.sqrt(d)
+    g2 = g @ upgrade + 1.5 * rng.standard_normal((n, d), dtype=np.float32) @ mix
+    q2 = q @ upgrade + 1.5 * rng.standard_normal((nq, d), dtype=np.float32) @ mix
+    for path, a in [(g_path, g), (q_path, q), (g2_path, g2), (q2_path, q2)]:
+        np.save(path, a.astype(np.float32))
+    del g, q, g2, q2
+
+
+def unit(a):
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+
+def faiss_knn():
+    import faiss
+    g = unit(np.load(g_path)); q = unit(np.load(q_path))
+    index = faiss.IndexFlatIP(d)
+    index.add(g)
+    scores, ids = index.search(q, k)
+    counts = np.bincount(ids.ravel(), minlength=n)
+    return dict(mean_top1_similarity=float(scores[:, 0].mean()), mean_kth_similarity=float(scores[:, -1].mean()),
+                antihubs=int(np.sum(counts == 0)))
+
+
+def faiss_compat():
+    import faiss
+    out = {}
+    g, g2 = unit(np.load(g_path)), unit(np.load(g2_path))
+    q, q2 = unit(np.load(q_path)), unit(np.load(q2_path))
+    for name, (queries, gallery) in {"old": (q, g), "new": (q2, g2), "cross": (q2, g)}.items():
+        index = faiss.IndexFlatIP(d)
+        index.add(gallery)
+        _, ids = index.search(queries, k)
+        hit = ids == np.arange(nq)[:, None]
+        first = np.where(hit.any(1), hit.argmax(1) + 1, 10 ** 9)
+        for kk in (1, 10, 100):
+            out[f"recall_at_{kk}_{name}"] = float(np.mean(first <= kk))
+        out[f"mrr_at_100_{name}"] = float(np.mean(np.where(first <= k, 1.0 / first, 0.0)))
+    return out
+
+
+def best_of(fn, repeat):
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter(); value = fn(); best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
+repeat = 2 if quick else 1
+run_embdiag(["info", str(g_path), "--no-checksum", "--quiet"])  # warm the page cache
+knn_json = DATA / "compat_knn_report.json"
+t_e, peak_e, _ = run_embdiag(["neighbors", str(g_path), "--queries", str(q_path), "--k", str(k), "--no-checksum",
+                              "--quiet", "--json", str(knn_json)], repeat=repeat)
+t_f, ref = best_of(faiss_knn, repeat)
+metrics = json.load(open(knn_json))["metrics"]
+for key in ["mean_top1_similarity", "mean_kth_similarity", "antihubs"]:
+    print(f"  {key:22s} embdiag {metrics[key]:.7g}   faiss {ref[key]:.7g}")
+record(f"exact k-NN top-{k} (compat hot path)", f"{nq}q x {n}g x {d} f32", t_e, "faiss IndexFlatIP", t_f, peak_e, python_peak_mib(),
+       note="load + normalise + search on both sides")
+print(f"k-NN throughput ratio embdiag/faiss = {t_f / t_e:.2f} (target >= 0.8)")
+
+compat_json = DATA / "compat_report.json"
+t_c, peak_c, _ = run_embdiag(["compat", "--old", str(g_path), "--new", str(g2_path), "--old-queries", str(q_path),
+                              "--new-queries", str(q2_path), "--k", "1,10,100", "--no-checksum", "--quiet",
+                              "--json", str(compat_json)], repeat=1)
+t_fc, ref_c = best_of(faiss_compat, 1)
+cm = json.load(open(compat_json))["metrics"]
+for key in ["recall_at_1_old", "recall_at_10_cross", "recall_at_100_new"]:
+    print(f"  {key:22s} embdiag {cm[key]:.6f}   faiss {ref_c[key]:.6f}")
+record("compat full run (3 directions + stability)", f"{nq}q x {n}g x {d} f32", t_c, "faiss 3x search + numpy", t_fc, peak_c,
+       python_peak_mib(), note="embdiag: exact MRR/mAP, k-NN stability, 200k pairs; faiss side: recall@k, MRR@100 only")
