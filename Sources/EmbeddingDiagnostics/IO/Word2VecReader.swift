@@ -42,9 +42,15 @@ public enum Word2VecReader {
                 throw EmbdiagError.malformed(path, "truncated: row \(r) ('\(labels.last!)') needs \(4 * dim) bytes of vector, file has \(bytes.count - pos) left")
             }
             let dst = out + r * dim
+            #if _endian(little)
+            // The file's float32 are little-endian like the host: one copy per row (rows are not
+            // 4-byte aligned in the file, so they cannot be mapped in place).
+            UnsafeMutableRawPointer(dst).copyMemory(from: file.bytes + pos, byteCount: 4 * dim)
+            #else
             for j in 0..<dim {
                 dst[j] = Float(bitPattern: UInt32(littleEndian: (file.bytes + pos + 4 * j).loadUnaligned(as: UInt32.self)))
             }
+            #endif
             pos += 4 * dim
         }
         return Embeddings(matrix: m, labels: labels, source: Source(path: path, format: .word2vecBinary, dtype: "float32", rows: rows, dim: dim))
