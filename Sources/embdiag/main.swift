@@ -12,4 +12,6 @@ if let core = BLAS.betterCoreType() {
     // execv returns only on failure: carry on with the slower kernel.
 }
 embdiag_line_buffer_stdout()
+// Progress bars for long passes: on a terminal only, never with --quiet (CI logs stay clean).
+ProgressBar.longPassesEnabled = isatty(2) != 0 && !CommandLine.arguments.contains("--quiet")
 Embdiag.main()

@@ -12,6 +12,10 @@ public enum Checksum {
         let ctx = EVP_MD_CTX_new()
         defer { EVP_MD_CTX_free(ctx) }
         EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let progress = ProgressBar.forLongPass(total: size, label: "sha256 \(URL(fileURLWithPath: path).lastPathComponent)", minimum: 256 << 20)
+        defer { progress?.finish() }
+        var done = 0
         while true {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 8 << 20) ?? Data() } catch {
@@ -19,6 +23,8 @@ public enum Checksum {
             }
             if chunk.isEmpty { break }
             chunk.withUnsafeBytes { _ = EVP_DigestUpdate(ctx, $0.baseAddress, $0.count) }
+            done += chunk.count
+            progress?.update(done)
         }
         return finish(ctx)
     }

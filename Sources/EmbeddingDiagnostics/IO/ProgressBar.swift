@@ -3,6 +3,15 @@ import Foundation
 /// A progress bar on stderr, shown only when stderr is a terminal (CI logs stay clean), redrawn
 /// at most ten times a second, erased at the end.
 public final class ProgressBar: @unchecked Sendable {
+    /// Long passes (checksums of big files, covariance, depth blocks) draw a bar only when the
+    /// CLI allows it: stderr is a terminal and --quiet was not given. Libraries stay silent.
+    nonisolated(unsafe) public static var longPassesEnabled = false
+
+    /// A bar for a long pass, or nil when bars are off or the pass is too small to need one.
+    public static func forLongPass(total: Int, label: String, minimum: Int = 1) -> ProgressBar? {
+        longPassesEnabled && total >= minimum ? ProgressBar(total: total, label: label) : nil
+    }
+
     let total: Int
     let label: String
     var lastDraw = DispatchTime(uptimeNanoseconds: 0)

@@ -75,8 +75,11 @@ public struct DepthReference: @unchecked Sendable {
         let blockRows = 16_384
         var out: [Double] = []
         out.reserveCapacity(queries.rows)
+        let progress = ProgressBar.forLongPass(total: queries.rows, label: "depth", minimum: 4 * blockRows)
+        defer { progress?.finish() }
         var start = 0
         while start < queries.rows {
+            progress?.update(start)
             let end = min(queries.rows, start + blockRows)
             let unit = normalizedRows(queries.rows(start..<end))
             let offset = start
