@@ -51,7 +51,7 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
     var k: String = "1,10,100"
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes, linear, ridge or ridge:λ.")
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, scaled), rotation (uncentred), linear, ridge or ridge:λ.")
     var fit: String = "none"
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
@@ -88,7 +88,7 @@ struct CompatCommand: ParsableCommand {
         configuration.neighborK = neighborK
         configuration.seed = seed
         if let saveMapping {
-            guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, linear or ridge") }
+            guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {
                 throw EmbdiagError.usage("\(saveMapping): --save-mapping writes a .npy file (plus its .json metadata)")
             }
