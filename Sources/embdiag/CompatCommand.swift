@@ -9,7 +9,9 @@ struct CompatCommand: ParsableCommand {
         discussion: """
         OLD and NEW embed the same items in the same row order (dimensions may differ). New queries \
         are searched against the old gallery (no backfill) and compared with old-vs-old retrieval: \
-        compatible when cross recall@1 ≥ old recall@1 (Shen et al. 2020). See Guides/Compatibility.md.
+        compatible when cross recall@1 ≥ old recall@1 (Shen et al. 2020). --labels gives each item a \
+        class (relevance = same label, own row excluded); without it an item's only relevant result \
+        is its partner. See Guides/Compatibility.md.
         Examples:
           embdiag compat --old data/sentences/debian-minilm-l6-layer3.npy --new data/sentences/debian-minilm-l6.npy \\
               --labels data/sentences/debian-sections.txt --fit procrustes --output reports/compat
