@@ -9,7 +9,9 @@ struct CompatCommand: ParsableCommand {
         discussion: """
         OLD and NEW embed the same items in the same row order (dimensions may differ). New queries \
         are searched against the old gallery (no backfill) and compared with old-vs-old retrieval: \
-        compatible when cross recall@1 ≥ old recall@1 (Shen et al. 2020). See Guides/Compatibility.md.
+        compatible when cross recall@1 ≥ old recall@1 (Shen et al. 2020). --labels gives each item a \
+        class (relevance = same label, own row excluded); without it an item's only relevant result \
+        is its partner. See Guides/Compatibility.md.
         Examples:
           embdiag compat --old data/sentences/debian-minilm-l6-layer3.npy --new data/sentences/debian-minilm-l6.npy \\
               --labels data/sentences/debian-sections.txt --fit procrustes --output reports/compat
@@ -51,7 +53,7 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
     var k: String = "1,10,100"
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes, linear, ridge or ridge:λ.")
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, scaled), rotation (uncentred), linear, ridge or ridge:λ.")
     var fit: String = "none"
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
@@ -88,7 +90,7 @@ struct CompatCommand: ParsableCommand {
         configuration.neighborK = neighborK
         configuration.seed = seed
         if let saveMapping {
-            guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, linear or ridge") }
+            guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {
                 throw EmbdiagError.usage("\(saveMapping): --save-mapping writes a .npy file (plus its .json metadata)")
             }

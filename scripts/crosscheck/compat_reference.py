@@ -178,6 +178,16 @@ for name, (W, b) in maps.items():
     }
 ro = retrieval(old[held], old[held], (held_cls, held_cls), True)
 mapping["old_heldout_labels"] = {"recall_at_1": ro["recall_at_1"], "map": ro["map"]}
+# Uncentred Procrustes (embdiag --fit rotation): R = UV^T from X^T Y, no scale, no bias.
+Ur, _, Vtr = np.linalg.svd(X.T @ Y)
+Rr = Ur @ Vtr
+mapped = new[held] @ Rr
+ri = retrieval(mapped, old[held], None, False)
+rl = retrieval(mapped, old[held], (held_cls, held_cls), True)
+mapping["rotation"] = {"weights_00": float(Rr[0, 0]), "weights_frobenius": float(np.linalg.norm(Rr)), "bias_0": 0.0, "bias_norm": 0.0,
+                       "weights_first_row": Rr[0].tolist(), "bias": [0.0] * Rr.shape[1],
+                       "recall_at_1_identity": ri["recall_at_1"], "mrr_identity": ri["mrr"],
+                       "recall_at_1_labels": rl["recall_at_1"], "map_labels": rl["map"]}
 # aecp's own Procrustes (no centring, no scale) on the same split, for the guide's comparison.
 try:
     from aecp.mapping.linear import OrthogonalProcrustesMapping

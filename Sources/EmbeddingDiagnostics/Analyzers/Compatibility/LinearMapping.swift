@@ -5,6 +5,9 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     case none
     /// Orthogonal Procrustes with centring and a global scale: y ≈ s·(x − μx)R + μy (equal dims).
     case procrustes
+    /// Orthogonal Procrustes without centring, scale or bias: y ≈ xR (aecp's
+    /// OrthogonalProcrustesMapping; equal dims).
+    case rotation
     /// Ordinary least squares with an (unpenalised) intercept: y ≈ xW + b.
     case linear
     /// Ridge regression, penalty λ‖W‖²_F, intercept not penalised (sklearn Ridge(alpha=λ)).
@@ -17,14 +20,15 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
         let s = text.trimmingCharacters(in: .whitespaces).lowercased()
         switch s {
         case "none": self = .none
-        case "procrustes", "orthogonal": self = .procrustes
+        case "procrustes": self = .procrustes
+        case "rotation", "procrustes-uncentered", "procrustes-uncentred": self = .rotation
         case "linear", "lstsq", "least-squares": self = .linear
         case "ridge": self = .ridge(Self.defaultRidgeLambda)
         default:
             if s.hasPrefix("ridge:"), let l = Double(s.dropFirst(6)), l.isFinite, l > 0 {
                 self = .ridge(l)
             } else {
-                throw EmbdiagError.usage("--fit '\(text)': use none, procrustes, linear, ridge or ridge:λ (λ > 0)")
+                throw EmbdiagError.usage("--fit '\(text)': use none, procrustes, rotation, linear, ridge or ridge:λ (λ > 0)")
             }
         }
     }
@@ -33,6 +37,7 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .none: return "none"
         case .procrustes: return "procrustes"
+        case .rotation: return "rotation"
         case .linear: return "linear"
         case .ridge: return "ridge"
         }
@@ -81,6 +86,26 @@ public struct LinearMap: Sendable, Equatable {
             }
             let p = try orthogonalProcrustes(pairedCenteredMoments(x, y), meanX: muX, meanY: muY)
             weights = p.rotation.map { $0 * p.scale }
+        case .rotation:
+            guard dx == dy else {
+                throw EmbdiagError.usage("--fit rotation needs equal dimensions (NEW has \(dx), OLD has \(dy)); use --fit linear or ridge")
+            }
+            // XᵀY uncentred, accumulated in Float64 over row blocks; R = UVᵀ.
+            var xy = [Double](repeating: 0, count: dx * dy)
+            let block = max(1, min(x.rows, blockRowsFor(cols: 2 * dx)))
+            var start = 0
+            while start < x.rows {
+                let end = min(x.rows, start + block), m = end - start
+                let xb = (0..<(m * dx)).map { Double(x.pointer[start * dx + $0]) }
+                let yb = (0..<(m * dy)).map { Double(y.pointer[start * dy + $0]) }
+                let part = matmul(xb, rows: dx, inner: m, yb, cols: dy, transposeA: true)
+                for t in 0..<xy.count { xy[t] += part[t] }
+                start = end
+            }
+            let svd = try singularValueDecomposition(xy, rows: dx, cols: dy)
+            let rotation = matmul(svd.u, rows: dx, inner: svd.rank, svd.vt, cols: dy)
+            return LinearMap(inputDimension: dx, outputDimension: dy, weights: rotation,
+                             bias: [Double](repeating: 0, count: dy), fit: kind)
         case .linear where x.rows * dx <= 32_000_000:
             weights = try minimumNormLeastSquares(x, y)
         case .linear, .ridge:
