@@ -13,8 +13,8 @@ echo "reports/relrep/final-vs-layer3"
 "$EMBDIAG" relrep "$a" --labels "$labels" --compare "$b" --compare-labels "$labels" \
   --anchors 300 --center --anchor-strategy farthest --quiet --output reports/relrep/final-vs-layer3-farthest
 echo "reports/relrep/final-vs-layer3-farthest"
-# The relative representation itself (1,800 × 100) with its anchors.
-mkdir -p reports/relrep/relative
+# The relative representation itself (1,800 × 100) with its anchors; the matrix goes to $TMPDIR,
+# not into the committed reports.
 "$EMBDIAG" relrep "$a" --labels "$labels" --anchors 100 --center \
-  --write reports/relrep/relative/minilm-relative.npy --quiet --output reports/relrep/relative
+  --write "${TMPDIR:-/tmp}/minilm-relative.npy" --quiet --output reports/relrep/relative
 echo "reports/relrep/relative"
