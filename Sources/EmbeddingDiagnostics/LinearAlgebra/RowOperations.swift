@@ -148,3 +148,30 @@ public func parallelChunks(_ count: Int, minimumChunk: Int = 1024, _ body: (Rang
         if lo < hi { body(lo..<hi) }
     }
 }
+
+/// a_{rows[p]} · b_{cols[p]} for every p: Float64 accumulation (SIMD), both cores. Used for
+/// sampled pairs (compat) and row-wise cosines of paired spaces (relrep).
+public func pairedDotProducts(_ a: Matrix, _ rows: [Int], _ b: Matrix, _ cols: [Int]) -> [Double] {
+    var out = [Double](repeating: 0, count: rows.count)
+    let d = a.cols
+    out.withUnsafeMutableBufferPointer { o in
+        let base = o.baseAddress!
+        parallelChunks(rows.count, minimumChunk: 4096) { range in
+            for p in range {
+                let x = UnsafeRawPointer(a.pointer + rows[p] * d), y = UnsafeRawPointer(b.pointer + cols[p] * d)
+                var acc = SIMD8<Double>()
+                var t = 0
+                while t + 8 <= d {
+                    let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                    let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+                    acc += SIMD8<Double>(u) * SIMD8<Double>(v)
+                    t += 8
+                }
+                var s = acc.sum()
+                while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
+                base[p] = s
+            }
+        }
+    }
+    return out
+}

@@ -361,10 +361,10 @@ public struct CompatibilityAnalysis: Sendable {
                 if j >= i { j += 1 }
                 first[p] = i; second[p] = j
             }
-            oldCos = pairDots(unitOld, first, unitOld, second)
-            newCos = pairDots(unitNew, first, unitNew, second)
+            oldCos = pairedDotProducts(unitOld, first, unitOld, second)
+            newCos = pairedDotProducts(unitNew, first, unitNew, second)
             if classes != nil && sameDim {
-                let crossIJ = pairDots(unitNew, first, unitOld, second), crossJI = pairDots(unitNew, second, unitOld, first)
+                let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
                 for p in 0..<m {
                     constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
                 }
@@ -373,32 +373,6 @@ public struct CompatibilityAnalysis: Sendable {
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
         return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil)
-    }
-
-    /// a_{rows[p]} · b_{cols[p]} for every p, Float64 accumulation, in parallel.
-    static func pairDots(_ a: Matrix, _ rows: [Int], _ b: Matrix, _ cols: [Int]) -> [Double] {
-        var out = [Double](repeating: 0, count: rows.count)
-        let d = a.cols
-        out.withUnsafeMutableBufferPointer { o in
-            let base = o.baseAddress!
-            parallelChunks(rows.count, minimumChunk: 4096) { range in
-                for p in range {
-                    let x = UnsafeRawPointer(a.pointer + rows[p] * d), y = UnsafeRawPointer(b.pointer + cols[p] * d)
-                    var acc = SIMD8<Double>()
-                    var t = 0
-                    while t + 8 <= d {
-                        let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-                        let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-                        acc += SIMD8<Double>(u) * SIMD8<Double>(v)
-                        t += 8
-                    }
-                    var s = acc.sum()
-                    while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
-                    base[p] = s
-                }
-            }
-        }
-        return out
     }
 
     static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],

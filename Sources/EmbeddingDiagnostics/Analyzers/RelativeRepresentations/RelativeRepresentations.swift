@@ -354,19 +354,7 @@ public struct RelativeComparison: Sendable {
 
     /// Row-wise dot products (rows already unit: cosines), Float64 accumulation.
     static func rowwiseDot(_ a: Matrix, _ b: Matrix) -> [Double] {
-        var out = [Double](repeating: 0, count: a.rows)
-        let d = a.cols
-        out.withUnsafeMutableBufferPointer { o in
-            let base = o.baseAddress!
-            parallelChunks(a.rows, minimumChunk: 4096) { range in
-                for i in range {
-                    let p = a.pointer + i * d, q = b.pointer + i * d
-                    var s = 0.0
-                    for j in 0..<d { s += Double(p[j]) * Double(q[j]) }
-                    base[i] = s
-                }
-            }
-        }
-        return out
+        let rows = Array(0..<a.rows)
+        return pairedDotProducts(a, rows, b, rows)
     }
 }
