@@ -62,7 +62,7 @@ public struct AnisotropyMetrics: Sendable {
         let nn = Double(n) * Double(n - 1)
         cosineContributions = (0..<d).map { (sums.unitSum[$0] * sums.unitSum[$0] - sums.unitSquareSum[$0]) / nn }
 
-        let mean = columnMeans(m)
+        let mean = sums.columnSum.map { $0 / Double(n) }
         meanVectorRatio = mean.reduce(0) { $0 + $1 * $1 }.squareRoot() / meanNorm
         let cov = covariance(m, ddof: 1, mean: mean)
         dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
@@ -158,15 +158,35 @@ public struct AnisotropyMetrics: Sendable {
                         shiftP[t] = Float(newP)
                         shiftN[t] = Float(newN)
                     }
-                    var accP = [Double](repeating: 0, count: width), accN = accP
-                    for r in 0..<rows {
-                        let row = bp + r * k + c0
-                        for t in 0..<width {
-                            let v = row[t]
-                            accP[t] += Double(Foundation.exp(v - shiftP[t]))
-                            accN[t] += Double(Foundation.exp(-v - shiftN[t]))
+                    // Exponentials 16 columns at a time (SIMD `exponential`); lanes past the
+                    // chunk's last column are computed on padding and not added.
+                    let padded = (width + 15) / 16 * 16
+                    shiftP += [Float](repeating: 0, count: padded - width)
+                    shiftN += [Float](repeating: 0, count: padded - width)
+                    var accP = [Double](repeating: 0, count: padded), accN = accP
+                    var lanes = [Float](repeating: 0, count: padded)
+                    shiftP.withUnsafeBufferPointer { spV in shiftN.withUnsafeBufferPointer { snV in
+                    accP.withUnsafeMutableBufferPointer { apV in accN.withUnsafeMutableBufferPointer { anV in
+                    lanes.withUnsafeMutableBufferPointer { laneV in
+                        let sPos = UnsafeRawPointer(spV.baseAddress!), sNeg = UnsafeRawPointer(snV.baseAddress!)
+                        let ap = apV.baseAddress!, an = anV.baseAddress!, lane = laneV.baseAddress!
+                        for r in 0..<rows {
+                            let row = bp + r * k + c0
+                            lane.update(from: row, count: width)
+                            let lanesRaw = UnsafeRawPointer(lane)
+                            var t = 0
+                            while t < padded {
+                                let v = lanesRaw.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self)
+                                let eP = exponential(v - sPos.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self))
+                                let eN = exponential(-v - sNeg.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self))
+                                for l in 0..<min(16, width - t) {
+                                    ap[t + l] += Double(eP[l])
+                                    an[t + l] += Double(eN[l])
+                                }
+                                t += 16
+                            }
                         }
-                    }
+                    }}}}}
                     for t in 0..<width { zp[c0 + t] += accP[t]; zn[c0 + t] += accN[t] }
                 }
             }
@@ -177,41 +197,82 @@ public struct AnisotropyMetrics: Sendable {
     }
 }
 
-/// Row norms, Σ û_i and Σ û_i² per dimension in one parallel pass, accumulated in Float64 per
-/// chunk and merged in chunk order (deterministic for any thread count).
+/// Row norms, Σ û_i, Σ û_i² and Σ x_i per dimension in one parallel pass over the rows (one read
+/// of a mapped file instead of three), SIMD with Float64 accumulation per chunk, chunks merged in
+/// chunk order (deterministic for any thread count). Norms use the same arithmetic as `rowNorms`.
 struct UnitVectorSums {
     var norms: [Double]
     var unitSum: [Double]
     var unitSquareSum: [Double]
+    var columnSum: [Double]
 
     init(_ m: Matrix) {
         let n = m.rows, d = m.cols
-        norms = rowNorms(m)
         let chunkCount = max(1, min(64, n / 2048))
         let chunkSize = (n + chunkCount - 1) / chunkCount
         var partials = [[Double]](repeating: [], count: chunkCount)
+        var rowNorm = [Double](repeating: 0, count: n)
         let lock = NSLock()
         let base = m.pointer
-        let normsCopy = norms
-        DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
-            var s = [Double](repeating: 0, count: 2 * d)
-            let lo = c * chunkSize, hi = min(n, lo + chunkSize)
-            s.withUnsafeMutableBufferPointer { acc in
-                for i in lo..<max(lo, hi) where normsCopy[i] > 0 {
-                    let inv = 1 / normsCopy[i]
-                    let r = base + i * d
-                    for j in 0..<d {
-                        let u = Double(r[j]) * inv
-                        acc[j] += u
-                        acc[d + j] += u * u
+        let wide = d / 8 * 8
+        rowNorm.withUnsafeMutableBufferPointer { normBuffer in
+            let normOut = normBuffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+                var s = [Double](repeating: 0, count: 3 * d)
+                let lo = c * chunkSize, hi = min(n, lo + chunkSize)
+                s.withUnsafeMutableBufferPointer { accBuffer in
+                    let acc = UnsafeMutableRawPointer(accBuffer.baseAddress!)
+                    let unitAt = 0, squareAt = 8 * d, rawAt = 16 * d  // byte offsets of the three sums
+                    for i in lo..<max(lo, hi) {
+                        let r = UnsafeRawPointer(base + i * d)
+                        var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
+                        var j = 0
+                        while j < wide {
+                            let v = r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                            let vLow = SIMD4<Double>(v.lowHalf), vHigh = SIMD4<Double>(v.highHalf)
+                            acc0 += vLow * vLow
+                            acc1 += vHigh * vHigh
+                            j += 8
+                        }
+                        var norm2 = (acc0 + acc1).sum()
+                        while j < d {
+                            let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
+                            norm2 += x * x
+                            j += 1
+                        }
+                        let norm = norm2.squareRoot()
+                        normOut[i] = norm
+                        let inv = norm > 0 ? 1 / norm : 0  // zero rows add nothing to the unit sums
+                        let invV = SIMD8<Double>(repeating: inv)
+                        j = 0
+                        while j < wide {
+                            let x = SIMD8<Double>(r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+                            let u = x * invV
+                            let o = j * 8
+                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: unitAt + o, as: SIMD8<Double>.self) + u, toByteOffset: unitAt + o, as: SIMD8<Double>.self)
+                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: squareAt + o, as: SIMD8<Double>.self) + u * u, toByteOffset: squareAt + o, as: SIMD8<Double>.self)
+                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: rawAt + o, as: SIMD8<Double>.self) + x, toByteOffset: rawAt + o, as: SIMD8<Double>.self)
+                            j += 8
+                        }
+                        let a = accBuffer.baseAddress!
+                        while j < d {
+                            let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
+                            let u = x * inv
+                            a[j] += u
+                            a[d + j] += u * u
+                            a[2 * d + j] += x
+                            j += 1
+                        }
                     }
                 }
+                lock.lock(); partials[c] = s; lock.unlock()
             }
-            lock.lock(); partials[c] = s; lock.unlock()
         }
-        var total = [Double](repeating: 0, count: 2 * d)
-        for p in partials where !p.isEmpty { for j in 0..<(2 * d) { total[j] += p[j] } }
+        var total = [Double](repeating: 0, count: 3 * d)
+        for p in partials where !p.isEmpty { for j in 0..<(3 * d) { total[j] += p[j] } }
+        norms = rowNorm
         unitSum = Array(total[0..<d])
-        unitSquareSum = Array(total[d...])
+        unitSquareSum = Array(total[d..<(2 * d)])
+        columnSum = Array(total[(2 * d)...])
     }
 }
