@@ -176,24 +176,19 @@ import Testing
         #expect(BLAS.betterCoreType(cpuFlags: avx512, currentCore: "Prescott", environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil)
     }
 
-    /// The SIMD exponential (partition function) against Foundation's exp in Float64: within
-    /// 2 ulp of Float32 over the range where it is used, and exact at 0.
-    @Test func simdExponentialMatchesFoundation() {
+    /// The vectorizable exponential (partition function) against Foundation's exp in Float64:
+    /// within 2 ulp of Float32 over the range where it is used, and exact at 0.
+    @Test func fastExponentialMatchesFoundation() {
         var g = SeededGenerator(seed: 3)
         var worst = 0.0
-        for _ in 0..<2_000 {
-            var v = SIMD16<Float>()
-            for l in 0..<16 { v[l] = Float(Double(g.nextIndex(1 << 30)) / Double(1 << 30) * 170 - 87) }
-            let e = exponential(v)
-            for l in 0..<16 {
-                let exact = Foundation.exp(Double(v[l]))
-                worst = max(worst, abs(Double(e[l]) - exact) / exact)
-            }
+        for _ in 0..<100_000 {
+            let x = Float(Double(g.nextIndex(1 << 30)) / Double(1 << 30) * 170 - 87)
+            let exact = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(exponential(x)) - exact) / exact)
         }
         #expect(worst < 2.5e-7, "worst relative error \(worst)")
-        #expect(exponential(SIMD16<Float>(repeating: 0)) == SIMD16<Float>(repeating: 1))
-        let tiny = exponential(SIMD16<Float>(repeating: -1000))
-        #expect(tiny.max() < 1e-37 && tiny.min() >= 0)
+        #expect(exponential(0) == 1)
+        #expect(exponential(-1000) < 1e-37 && exponential(-1000) >= 0)
     }
 }
 

@@ -158,35 +158,22 @@ public struct AnisotropyMetrics: Sendable {
                         shiftP[t] = Float(newP)
                         shiftN[t] = Float(newN)
                     }
-                    // Exponentials 16 columns at a time (SIMD `exponential`); lanes past the
-                    // chunk's last column are computed on padding and not added.
-                    let padded = (width + 15) / 16 * 16
-                    shiftP += [Float](repeating: 0, count: padded - width)
-                    shiftN += [Float](repeating: 0, count: padded - width)
-                    var accP = [Double](repeating: 0, count: padded), accN = accP
-                    var lanes = [Float](repeating: 0, count: padded)
+                    // Exponentials by `exponential` in a plain loop over the chunk's columns,
+                    // which LLVM vectorizes; Float64 sums per column in row order.
+                    var accP = [Double](repeating: 0, count: width), accN = accP
                     shiftP.withUnsafeBufferPointer { spV in shiftN.withUnsafeBufferPointer { snV in
                     accP.withUnsafeMutableBufferPointer { apV in accN.withUnsafeMutableBufferPointer { anV in
-                    lanes.withUnsafeMutableBufferPointer { laneV in
-                        let sPos = UnsafeRawPointer(spV.baseAddress!), sNeg = UnsafeRawPointer(snV.baseAddress!)
-                        let ap = apV.baseAddress!, an = anV.baseAddress!, lane = laneV.baseAddress!
+                        let sPos = spV.baseAddress!, sNeg = snV.baseAddress!
+                        let ap = apV.baseAddress!, an = anV.baseAddress!
                         for r in 0..<rows {
-                            let row = bp + r * k + c0
-                            lane.update(from: row, count: width)
-                            let lanesRaw = UnsafeRawPointer(lane)
-                            var t = 0
-                            while t < padded {
-                                let v = lanesRaw.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self)
-                                let eP = exponential(v - sPos.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self))
-                                let eN = exponential(-v - sNeg.loadUnaligned(fromByteOffset: t * 4, as: SIMD16<Float>.self))
-                                for l in 0..<min(16, width - t) {
-                                    ap[t + l] += Double(eP[l])
-                                    an[t + l] += Double(eN[l])
-                                }
-                                t += 16
+                            let row = UnsafePointer(bp + r * k + c0)
+                            for t in 0..<width {
+                                let v = row[t]
+                                ap[t] += Double(exponential(v - sPos[t]))
+                                an[t] += Double(exponential(-v - sNeg[t]))
                             }
                         }
-                    }}}}}
+                    }}}}
                     for t in 0..<width { zp[c0 + t] += accP[t]; zn[c0 + t] += accN[t] }
                 }
             }
