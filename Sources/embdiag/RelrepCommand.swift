@@ -160,9 +160,7 @@ struct RelrepCommand: ParsableCommand {
         return nil
     }
 
-    func metadataPath(_ out: String) -> String {
-        URL(fileURLWithPath: out).deletingPathExtension().path + ".json"
-    }
+    func metadataPath(_ out: String) -> String { MappingFile.metadataPath(out) }
 
     /// `sourceRows`: the input row of each written row, recorded when it is not simply 0..<n
     /// (dropped rows, label pairing).

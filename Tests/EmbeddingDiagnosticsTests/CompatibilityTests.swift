@@ -511,5 +511,12 @@ import Testing
         #expect(comp.status == 0, "\(comp.stderr)")
         #expect(comp.stdout.contains("recall_at_1_new") && comp.stdout.contains("truncate:4"))
     }
+
+    /// The sidecar path keeps a relative path relative (reports record it).
+    @Test func sidecarPathStaysRelative() {
+        #expect(MappingFile.metadataPath("reports/m/map.npy") == "reports/m/map.json")
+        #expect(MappingFile.metadataPath("/abs/map.npy") == "/abs/map.json")
+        #expect(MappingFile.metadataPath("map") == "map.json")
+    }
 }
 

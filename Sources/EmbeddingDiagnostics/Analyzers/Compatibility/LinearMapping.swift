@@ -189,7 +189,10 @@ public struct LinearMap: Sendable, Equatable {
 /// (kind, fit, dimensions, bias, seed, inputs). `embdiag map` reads both.
 public enum MappingFile {
     public static func metadataPath(_ npyPath: String) -> String {
-        URL(fileURLWithPath: npyPath).deletingPathExtension().path + ".json"
+        // String surgery, not URL: a relative path stays relative (reports must not record the
+        // absolute path of the machine that wrote them).
+        let ext = URL(fileURLWithPath: npyPath).pathExtension
+        return ext.isEmpty ? npyPath + ".json" : String(npyPath.dropLast(ext.count)) + "json"
     }
 
     public static func write(_ map: LinearMap, to path: String, extra: [String: Any]) throws {
