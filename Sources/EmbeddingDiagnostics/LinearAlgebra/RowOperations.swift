@@ -1,6 +1,28 @@
 import COpenBLAS
 import Foundation
 
+/// Σ x_j² of `count` Float32 values, summed in Float64 eight lanes at a time (widened from
+/// Float32). Shared by `rowNorms` and fused passes so that all norms agree to the last bit.
+@inlinable @inline(__always)
+public func squaredNorm(_ r: UnsafeRawPointer, count d: Int) -> Double {
+    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
+    var j = 0
+    while j + 8 <= d {
+        let v = r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+        let lo = SIMD4<Double>(v.lowHalf), hi = SIMD4<Double>(v.highHalf)
+        acc0 += lo * lo
+        acc1 += hi * hi
+        j += 8
+    }
+    var acc = (acc0 + acc1).sum()
+    while j < d {
+        let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
+        acc += x * x
+        j += 1
+    }
+    return acc
+}
+
 /// Euclidean norm of every row, accumulated in Float64.
 public func rowNorms(_ m: Matrix) -> [Double] {
     var norms = [Double](repeating: 0, count: m.rows)
@@ -10,24 +32,7 @@ public func rowNorms(_ m: Matrix) -> [Double] {
         let outBase = out.baseAddress!
         parallelChunks(m.rows, minimumChunk: 4096) { range in
             for i in range {
-                let r = UnsafeRawPointer(base + i * d)
-                // Squares summed in Float64, eight lanes at a time (widened from Float32).
-                var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
-                var j = 0
-                while j + 8 <= d {
-                    let v = r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                    let lo = SIMD4<Double>(v.lowHalf), hi = SIMD4<Double>(v.highHalf)
-                    acc0 += lo * lo
-                    acc1 += hi * hi
-                    j += 8
-                }
-                var acc = (acc0 + acc1).sum()
-                while j < d {
-                    let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
-                    acc += x * x
-                    j += 1
-                }
-                outBase[i] = acc.squareRoot()
+                outBase[i] = squaredNorm(UnsafeRawPointer(base + i * d), count: d).squareRoot()
             }
         }
     }

@@ -212,26 +212,11 @@ struct UnitVectorSums {
                     let unitAt = 0, squareAt = 8 * d, rawAt = 16 * d  // byte offsets of the three sums
                     for i in lo..<max(lo, hi) {
                         let r = UnsafeRawPointer(base + i * d)
-                        var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
-                        var j = 0
-                        while j < wide {
-                            let v = r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                            let vLow = SIMD4<Double>(v.lowHalf), vHigh = SIMD4<Double>(v.highHalf)
-                            acc0 += vLow * vLow
-                            acc1 += vHigh * vHigh
-                            j += 8
-                        }
-                        var norm2 = (acc0 + acc1).sum()
-                        while j < d {
-                            let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
-                            norm2 += x * x
-                            j += 1
-                        }
-                        let norm = norm2.squareRoot()
+                        let norm = squaredNorm(r, count: d).squareRoot()
                         normOut[i] = norm
                         let inv = norm > 0 ? 1 / norm : 0  // zero rows add nothing to the unit sums
                         let invV = SIMD8<Double>(repeating: inv)
-                        j = 0
+                        var j = 0
                         while j < wide {
                             let x = SIMD8<Double>(r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
                             let u = x * invV
