@@ -75,11 +75,6 @@ struct AnisotropyCommand: ParsableCommand {
             report.notes.append("Saved the fitted transform to \(saveTransform); apply it to other data with --apply-transform.")
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
-        let outcomes = try report.evaluate(requirements)
-        report.record(outcomes)
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
     }
 }

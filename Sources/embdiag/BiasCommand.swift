@@ -170,11 +170,6 @@ struct BiasCommand: ParsableCommand {
             report.parameters.append(ReportParameter("write", .string(write)))
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
-        let outcomes = try report.evaluate(requirements)
-        report.record(outcomes)
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
     }
 }

@@ -68,6 +68,19 @@ struct OutputOptions: ParsableArguments {
     /// The last report emitted in this process (the audit reads its checks' results from here).
     nonisolated(unsafe) static var lastEmitted: Report?
 
+    /// Checks `requirements` against the report's metrics and records them in it, stamps the
+    /// elapsed time, writes everything (the report always comes first), then fails with exit 1
+    /// if a requirement is not met. The common ending of every gated subcommand.
+    func emit(_ report: Report, checking requirements: [Requirement], elapsedSeconds: Double) throws {
+        var report = report
+        let outcomes = try report.evaluate(requirements)
+        report.record(outcomes)
+        report.elapsedSeconds = elapsedSeconds
+        try emit(report)
+        let failed = outcomes.filter { !$0.passed }
+        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+    }
+
     /// Writes the files, then prints the text report unless --quiet.
     func emit(_ report: Report) throws {
         Self.lastEmitted = report

@@ -171,11 +171,6 @@ struct CompatCommand: ParsableCommand {
             try MappingFile.write(m.map, to: saveMapping, extra: extra)
             report.notes.append("Mapping (\(m.map.inputDimension) × \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
         }
-        let outcomes = try report.evaluate(requirements)
-        report.record(outcomes)
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
     }
 }

@@ -109,11 +109,6 @@ struct DepthCommand: ParsableCommand {
             }
         }
         for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
-        let outcomes = try report.evaluate(requirements)
-        report.record(outcomes)
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
     }
 }

@@ -146,12 +146,7 @@ struct RelrepCommand: ParsableCommand {
             try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source)
             report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
         }
-        let outcomes = try report.evaluate(requirements)
-        report.record(outcomes)
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
     }
 
     func explicitAnchors(_ e: Embeddings) throws -> [Int]? {

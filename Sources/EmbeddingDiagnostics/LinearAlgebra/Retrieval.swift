@@ -54,8 +54,7 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
         for (j, c) in g.enumerated() where c >= 0 { members[c, default: []].append(j) }
     }
     let byIndex = !targets.isEmpty || queryClass.isEmpty
-    if nq == 0 { return RetrievalRanks(firstRank: first, averagePrecision: ap, relevantCount: counts) }
-    if n == 0 { return RetrievalRanks(firstRank: first, averagePrecision: ap, relevantCount: counts) }
+    if nq == 0 || n == 0 { return RetrievalRanks(firstRank: first, averagePrecision: ap, relevantCount: counts) }
     first.withUnsafeMutableBufferPointer { firstBuf in
         ap.withUnsafeMutableBufferPointer { apBuf in
             counts.withUnsafeMutableBufferPointer { countBuf in
