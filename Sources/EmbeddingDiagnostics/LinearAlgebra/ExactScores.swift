@@ -47,18 +47,7 @@ public struct ExactScores: @unchecked Sendable {
     @inline(__always)
     public func exact(_ q: Int, _ j: Int) -> Double {
         let d = queries.cols
-        let x = UnsafeRawPointer(queries.pointer + q * d), y = UnsafeRawPointer(gallery.pointer + j * d)
-        var acc = SIMD8<Double>()
-        var t = 0
-        while t + 8 <= d {
-            let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-            let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-            acc += SIMD8<Double>(u) * SIMD8<Double>(v)
-            t += 8
-        }
-        var s = acc.sum()
-        while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
-        return scaled(s, q, j)
+        return scaled(fixedOrderDot(UnsafeRawPointer(queries.pointer + q * d), UnsafeRawPointer(gallery.pointer + j * d), count: d), q, j)
     }
 
     /// A GEMM value (raw dot product of row q and row j) in score units.

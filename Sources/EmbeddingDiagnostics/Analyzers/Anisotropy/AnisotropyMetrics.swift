@@ -71,6 +71,9 @@ public struct AnisotropyMetrics: Sendable {
 
         let mean = sums.columnSum.map { $0 / Double(n) }
         meanVectorRatio = mean.reduce(0) { $0 + $1 * $1 }.squareRoot() / meanNorm
+        // A centred (or whitened) space has a mean of exactly zero; what remains is Float32
+        // round-off that changes with the BLAS kernel. Report it as 0, not as a number.
+        if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
         let cov = covariance(m, ddof: 1, mean: mean)
         dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
         let eig = try symmetricEigen(cov, dimension: d)
@@ -128,6 +131,10 @@ public struct AnisotropyMetrics: Sendable {
         let pr = Double(d) * Double(n - 1) / Double(n + d)
         return max(0, (pr - 1) / Double(d - 1))
     }
+
+    /// ‖mean‖ / mean ‖x‖ below this is the round-off of a centred Float32 space (about √d·2⁻²⁴
+    /// per row, averaged): reported as exactly 0.
+    public static let meanRatioResolution = 1e-5
 
     /// Relative eigen-gap (λᵢ − λᵢ₊₁)/λᵢ below which two principal directions are treated as one
     /// degenerate eigenspace. The second-moment matrix comes from Float32 rows, so its entries carry
