@@ -17,6 +17,13 @@ public enum JSONRenderer {
         o["version"] = .string(report.toolVersion)
         o["analyzer"] = .string(report.analyzer)
         o["title"] = .string(report.title)
+        if let v = report.verdict {
+            var vj = JSONObject()
+            vj["question"] = .string(v.question)
+            vj["answer"] = .string(v.answer)
+            vj["deciding_metrics"] = .array(v.decidingMetrics.map { .string($0) })
+            o["verdict"] = .object(vj)
+        }
         o["inputs"] = .array(report.inputs.map { s in
             var i = JSONObject()
             i["path"] = .string(s.path)
