@@ -60,10 +60,16 @@ public enum NpzReader {
         // Decompress into a temporary file and map it: the matrix never needs two in-memory copies.
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embdiag-npz-\(getpid())-\(UUID().uuidString).npy")
         defer { try? FileManager.default.removeItem(at: tmp) }
+        // ZIPFoundation computes the CRC-32 but does not compare it: compare it here, as numpy
+        // does ("Bad CRC-32"). Cost: one pass at memory speed (Guides/Formats.md).
+        let crc: CRC32
         do {
-            _ = try archive.extract(entry, to: tmp, skipCRC32: false)
+            crc = try archive.extract(entry, to: tmp, skipCRC32: false)
         } catch {
             throw EmbdiagError.malformed(path, "array '\(name)' is corrupt (\(error))")
+        }
+        guard crc == entry.checksum else {
+            throw EmbdiagError.malformed(path, "array '\(name)' is corrupt: bad CRC-32 (computed \(String(format: "%08x", crc)), the archive records \(String(format: "%08x", entry.checksum)))")
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: tmp.path)
         guard (attributes?[.size] as? NSNumber)?.uint64Value == declared else {

@@ -90,7 +90,13 @@ public enum SafetensorsReader {
             case "F16": out[i] = Float(Float16(bitPattern: UInt16(littleEndian: (src + 2 * i).loadUnaligned(as: UInt16.self))))
             case "BF16": out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: (src + 2 * i).loadUnaligned(as: UInt16.self))) << 16)
             case "F32": out[i] = Float(bitPattern: UInt32(littleEndian: (src + 4 * i).loadUnaligned(as: UInt32.self)))
-            default: out[i] = Float(Double(bitPattern: UInt64(littleEndian: (src + 8 * i).loadUnaligned(as: UInt64.self))))
+            default: out[i] = try Float32Narrowing.narrow(Double(bitPattern: UInt64(littleEndian: (src + 8 * i).loadUnaligned(as: UInt64.self))),
+                                                          row: i / cols, column: i % cols, path: path)
+            }
+        }
+        if chosen.dtype == "F64" {
+            try Float32Narrowing.checkUnderflow(m, path: path) { i, j in
+                Double(bitPattern: UInt64(littleEndian: (src + 8 * (i * cols + j)).loadUnaligned(as: UInt64.self)))
             }
         }
         return Embeddings(matrix: m, source: source)
