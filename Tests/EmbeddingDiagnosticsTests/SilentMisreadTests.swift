@@ -330,6 +330,20 @@ import Testing
         #expect(b.dimension == 3 && b.source.idColumn?.contains("'id'") == true, "\(b.source.idColumn ?? "none")")
         try Data([0xEF, 0xBB, 0xBF] + Array("x\ny\n".utf8)).write(to: URL(fileURLWithPath: dir + "/ids.txt"))
         #expect(try LabelsFile.read(dir + "/ids.txt", expectedCount: 2, matrixPath: "m") == ["x", "y"])
+        // Shuffled integer ids beside real-valued columns are ids, not a dimension.
+        let shuffled = [17, 3, 99, 42, 5, 60]
+        try zip(shuffled, data).map { "\($0)," + $1.map { String($0) }.joined(separator: ",") }.joined(separator: "\n")
+            .write(toFile: dir + "/shuffled.csv", atomically: true, encoding: .utf8)
+        let s = try EmbeddingReader.read(dir + "/shuffled.csv", options: ReadOptions(computeChecksum: false))
+        #expect(s.dimension == 3 && s.labels == shuffled.map(String.init), "\(s.count) × \(s.dimension)")
+        // numpy.savetxt text has no words: every token is a value.
+        let savetxt = data.map { $0.map { String(format: "%.18e", Double($0)) }.joined(separator: " ") }.joined(separator: "\n") + "\n"
+        try savetxt.write(toFile: dir + "/savetxt.txt", atomically: true, encoding: .utf8)
+        let t = try EmbeddingReader.read(dir + "/savetxt.txt", options: ReadOptions(computeChecksum: false))
+        #expect(t.count == 6 && t.dimension == 3 && t.labels == nil && t.matrix.rowArray(2) == data[2], "\(t.count) × \(t.dimension)")
+        // A word list of numbers with points is still words when a header says so (word2vec text).
+        try "2 2\n0.5 1 2\n1.5 3 4\n".write(toFile: dir + "/numwords.txt", atomically: true, encoding: .utf8)
+        #expect(try EmbeddingReader.read(dir + "/numwords.txt", options: ReadOptions(computeChecksum: false)).labels == ["0.5", "1.5"])
     }
 }
 

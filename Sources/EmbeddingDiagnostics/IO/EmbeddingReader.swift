@@ -46,6 +46,12 @@ public enum EmbeddingReader {
         return e
     }
 
+    /// Names a container member is taken by default when it holds several 2-D arrays.
+    static func isEmbeddingName(_ name: String) -> Bool {
+        let base = name.lowercased().split(whereSeparator: { $0 == "." || $0 == "/" }).last.map(String.init) ?? ""
+        return ["embeddings", "embedding", "vectors", "emb"].contains(base == "npy" ? name.lowercased().replacingOccurrences(of: ".npy", with: "") : base)
+    }
+
     static func readFile(_ path: String, options: ReadOptions) throws -> Embeddings {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

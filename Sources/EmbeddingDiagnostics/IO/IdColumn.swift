@@ -8,12 +8,16 @@ import Foundation
 /// 2. Otherwise a header field named `id`, `key`, `uid`, `uuid`, `idx`, `index`, `row`, `#` or
 ///    ending in `_id`/`-id`/` id` (case-insensitive) marks it.
 /// 3. Otherwise the first numeric column is an id column when it holds plain integers (no sign,
-///    point or exponent) that increase strictly, over at least 3 rows: 0, 1, 2, … or 17, 18, 40.
+///    point or exponent), unique, over at least 3 rows, that either increase strictly (0, 1, 2, …
+///    or 17, 18, 40) or stand beside columns that all hold non-integers (shuffled ids).
 public struct IdColumn: Sendable, Equatable, CustomStringConvertible {
     /// 0-based column index.
     public var index: Int
     public var name: String?
-    public enum Reason: String, Sendable { case option = "--id-column", headerName = "header name", content = "strictly increasing integers" }
+    public enum Reason: String, Sendable {
+        case option = "--id-column", headerName = "header name", content = "strictly increasing integers"
+        case uniqueIntegers = "unique integers beside real-valued columns"
+    }
     public var reason: Reason
 
     public var description: String {
@@ -54,13 +58,24 @@ public struct IdColumn: Sendable, Equatable, CustomStringConvertible {
         let first = labelIndex == 0 ? 1 : 0
         guard data.count >= 3, first < width else { return nil }
         var previous: Int?
+        var increasing = true
+        var seen = Set<Int>()
         for record in data {
             guard first < record.count else { return nil }
             let f = record[first].trimmingCharacters(in: .whitespaces)
             guard !f.isEmpty, f.utf8.count <= 18, f.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = Int(f) else { return nil }
-            if let p = previous, v <= p { return nil }
+            if let p = previous, v <= p { increasing = false }
             previous = v
+            guard seen.insert(v).inserted else { return nil }
         }
-        return IdColumn(index: first, name: header?[first], reason: .content)
+        if increasing { return IdColumn(index: first, name: header?[first], reason: .content) }
+        // Unique integers in any order, while every other numeric column holds non-integers
+        // (real-valued embeddings, shuffled ids).
+        let others = (0..<width).filter { $0 != first && $0 != labelIndex }
+        guard !others.isEmpty else { return nil }
+        let realValued = others.allSatisfy { c in
+            data.contains { r in c < r.count && r[c].contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) }
+        }
+        return realValued ? IdColumn(index: first, name: header?[first], reason: .uniqueIntegers) : nil
     }
 }

@@ -22,6 +22,20 @@ public enum NpzReader {
         } else {
             candidates = members
         }
+        // Several 2-D float arrays and no --key: take one named like embeddings, else refuse
+        // (silently analysing the first one, a 2 × 8 projection, is a wrong answer).
+        if key == nil && candidates.count > 1 {
+            let matrices = candidates.compactMap { entry -> (Entry, String, Int, Int)? in
+                guard let (_, rows, cols) = try? memberHeader(entry, of: archive, path: path) else { return nil }
+                return (entry, entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path, rows, cols)
+            }
+            if matrices.count > 1 {
+                guard let preferred = matrices.first(where: { EmbeddingReader.isEmbeddingName($0.1) }) else {
+                    throw EmbdiagError.malformed(path, "\(matrices.count) 2-D float arrays (\(matrices.prefix(6).map { "\($0.1) \($0.2)×\($0.3)" }.joined(separator: ", "))\(matrices.count > 6 ? ", …" : "")); pick one with --key")
+                }
+                candidates = [preferred.0]
+            }
+        }
         var firstError: EmbdiagError?
         for entry in candidates {
             do {
@@ -34,7 +48,8 @@ public enum NpzReader {
         throw EmbdiagError.malformed(path, "no 2-D float array among \(names.joined(separator: ", ")) (\(firstError?.message ?? "")); pick one with --key")
     }
 
-    static func readMember(_ entry: Entry, of archive: Archive, path: String) throws -> Embeddings {
+    /// The member's .npy header, checked: a 2-D float array whose declared size matches the member.
+    static func memberHeader(_ entry: Entry, of archive: Archive, path: String) throws -> (NpyReader.Header, Int, Int) {
         let name = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
         let declared = UInt64(entry.uncompressedSize)
         guard declared <= maximumMemberBytes else { throw EmbdiagError.malformed(path, "array '\(name)' declares \(declared) bytes uncompressed, over the \(maximumMemberBytes >> 30) GiB limit") }
@@ -57,6 +72,13 @@ public enum NpzReader {
         guard !o1, !o2, UInt64(header.dataOffset + bytes) == declared else {
             throw EmbdiagError.malformed(path, "array '\(name)': header declares \(rows) × \(cols) \(header.descr) (\(o1 || o2 ? "overflow" : String(header.dataOffset + bytes)) bytes with header), the member holds \(declared)")
         }
+        return (header, rows, cols)
+    }
+
+    static func readMember(_ entry: Entry, of archive: Archive, path: String) throws -> Embeddings {
+        let name = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
+        let declared = UInt64(entry.uncompressedSize)
+        _ = try memberHeader(entry, of: archive, path: path)
         // Decompress into a temporary file and map it: the matrix never needs two in-memory copies.
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embdiag-npz-\(getpid())-\(UUID().uuidString).npy")
         defer { try? FileManager.default.removeItem(at: tmp) }

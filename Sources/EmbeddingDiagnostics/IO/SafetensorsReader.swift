@@ -47,10 +47,19 @@ public enum SafetensorsReader {
             }
             chosen = t
         } else {
-            guard let t = tensors.first(where: { $0.shape.count == 2 }) else {
+            let twoD = tensors.filter { $0.shape.count == 2 }
+            guard !twoD.isEmpty else {
                 throw EmbdiagError.malformed(path, "no 2-D tensor; tensors: \(tensors.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")); pick one with --key")
             }
-            chosen = t
+            // Several 2-D float tensors (a model file): never guess silently.
+            let floats = twoD.filter { ["F16", "BF16", "F32", "F64"].contains($0.dtype) }
+            if floats.count <= 1 {
+                chosen = floats.first ?? twoD[0]
+            } else if let preferred = floats.first(where: { EmbeddingReader.isEmbeddingName($0.name) }) {
+                chosen = preferred
+            } else {
+                throw EmbdiagError.malformed(path, "\(floats.count) 2-D float tensors (\(floats.prefix(6).map { "\($0.name) \($0.shape[0])×\($0.shape[1])" }.joined(separator: ", "))\(floats.count > 6 ? ", …" : "")); pick one with --key")
+            }
         }
         guard chosen.shape.count == 2 else {
             throw EmbdiagError.malformed(path, "tensor '\(chosen.name)' has shape \(chosen.shape); an embedding matrix must be 2-D")

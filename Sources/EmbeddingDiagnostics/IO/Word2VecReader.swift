@@ -39,10 +39,11 @@ public enum Word2VecReader {
             // A word with control bytes or invalid UTF-8 means the reader is no longer at the start
             // of a record: the header's dimension does not match the data (or the file is text).
             let wordBytes = bytes[pos..<end]
-            if let bad = wordBytes.first(where: { $0 < 0x20 || $0 == 0x7F }) ?? (String(validating: wordBytes, as: UTF8.self) == nil ? 0xFF : nil) {
+            let word = String(validating: wordBytes, as: UTF8.self)
+            if let bad = wordBytes.first(where: { $0 < 0x20 || $0 == 0x7F }) ?? (word == nil ? 0xFF : nil) {
                 throw EmbdiagError.malformed(path, "misaligned records: row \(r) of \(rows) starts with a word holding \(bad == 0xFF ? "invalid UTF-8" : String(format: "control byte 0x%02X", bad)) ('\(String(decoding: wordBytes.prefix(24), as: UTF8.self))'); the header's dimension \(dim) does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use --format word2vec-text)" : "")")
             }
-            labels.append(String(decoding: wordBytes, as: UTF8.self))
+            labels.append(word!)
             pos = end + 1
             guard pos + 4 * dim <= bytes.count else {
                 throw EmbdiagError.malformed(path, "truncated: row \(r) ('\(labels.last!)') needs \(4 * dim) bytes of vector, file has \(bytes.count - pos) left")
@@ -154,6 +155,18 @@ public enum Word2VecReader {
         if let r = declaredRows, labels.count != r {
             throw EmbdiagError.malformed(path, "truncated: header declares \(r) rows, the file has \(labels.count) (up to line \(lastLine))")
         }
+        // Plain numeric text (numpy.savetxt: "1.0e+00 2.5e-01 …") has no words: when every
+        // "word" of a header-less file is a decimal number, it is the first value of its row.
+        if !hasHeader, labels.allSatisfy({ isDecimalNumber($0) }) {
+            var widened: [Float] = []
+            widened.reserveCapacity(labels.count * (d + 1))
+            for (i, l) in labels.enumerated() {
+                widened.append(Float(l)!)
+                widened += values[(i * d)..<((i + 1) * d)]
+            }
+            return Embeddings(matrix: Matrix(rows: labels.count, cols: d + 1, values: widened), labels: nil,
+                              source: Source(path: path, format: .glove, dtype: "text", rows: labels.count, dim: d + 1))
+        }
         let m = Matrix(rows: labels.count, cols: d, values: values)
         return Embeddings(matrix: m, labels: labels,
                           source: Source(path: path, format: hasHeader ? .word2vecText : .glove, dtype: "text", rows: labels.count, dim: d))
@@ -166,4 +179,12 @@ public enum Word2VecReader {
 func looksNumeric(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Bool {
     guard let c = field.first, (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E else { return false }
     return parseFloat(field, scratch: &scratch) != nil
+}
+
+/// "0.5", "-1.25e-03", "3e7": a number written with a point or an exponent (a word like "1990"
+/// or "inf" is not one).
+func isDecimalNumber(_ s: String) -> Bool {
+    guard s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let first = s.first,
+          first.isNumber || first == "-" || first == "+" || first == "." else { return false }
+    return Float(s) != nil
 }
