@@ -80,7 +80,7 @@ struct AuditCommand: ParsableCommand {
                 outcome.message = error.description
             } catch {
                 outcome.status = "error"
-                outcome.message = "check '\(check.name)': " + (Embdiag.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid options")
+                outcome.message = "check '\(check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
             }
             outcome.seconds = checkClock.seconds
             outcomes.append(outcome)

@@ -230,6 +230,9 @@ import Testing
         // /dev/stdout works.
         let devStdout = try CLI.run(["info", dir + "/m.npy", "--json", "/dev/stdout"])
         #expect(devStdout.status == 0 && devStdout.stdout.contains("\"metrics\""), "\(devStdout.stderr)")
+        // An invalid --format lists the valid ones on the same line.
+        let format = try CLI.run(["info", dir + "/m.npy", "--format", "parquet"])
+        #expect(format.status == 2 && format.stderr.contains("npy, npz") && format.stderr.split(separator: "\n").count == 1, "\(format.stderr)")
         // A directory given to --labels says so.
         let labels = try CLI.run(["info", dir + "/m.npy", "--labels", dir])
         #expect(labels.status == 2 && labels.stderr.contains("is a directory"), "\(labels.stderr)")
