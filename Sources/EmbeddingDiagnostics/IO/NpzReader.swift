@@ -41,8 +41,11 @@ public enum NpzReader {
         for entry in candidates {
             do {
                 return try readMember(entry, of: archive, path: path)
+            } catch let c as CorruptMember {
+                // A damaged archive is its own answer, not "no 2-D float array".
+                throw c.error
             } catch let e as EmbdiagError {
-                if key != nil || candidates.count == 1 { throw e }
+                if key != nil { throw e }
                 if firstError == nil { firstError = e }
             }
         }
@@ -100,10 +103,10 @@ public enum NpzReader {
         } catch let e as EmbdiagError {
             throw e
         } catch {
-            throw EmbdiagError.malformed(path, "array '\(name)' is corrupt (\(error))")
+            throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' is corrupt (\(error))"))
         }
         guard CRC32(truncatingIfNeeded: crc) == entry.checksum else {
-            throw EmbdiagError.malformed(path, "array '\(name)' is corrupt: bad CRC-32 (computed \(String(format: "%08x", UInt32(truncatingIfNeeded: crc))), the archive records \(String(format: "%08x", entry.checksum)))")
+            throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' is corrupt: bad CRC-32 (computed \(String(format: "%08x", UInt32(truncatingIfNeeded: crc))), the archive records \(String(format: "%08x", entry.checksum)))"))
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: tmp.path)
         guard (attributes?[.size] as? NSNumber)?.uint64Value == declared else {
@@ -117,4 +120,6 @@ public enum NpzReader {
     }
 
     struct StopExtraction: Error {}
+    /// A member whose bytes are damaged (bad CRC-32, failed decompression).
+    struct CorruptMember: Error { var error: EmbdiagError }
 }
