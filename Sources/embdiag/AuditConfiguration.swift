@@ -42,6 +42,10 @@ struct AuditConfiguration: Decodable {
     }
 
     static func load(_ path: String) throws -> AuditConfiguration {
+        // An empty file is answered before reading it (Foundation leaks a 4 KB buffer reading a
+        // 0-byte file: found by fuzz/run audit).
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue
+        if size == 0 { throw EmbdiagError.malformed(path, "empty audit file: no checks") }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw EmbdiagError.io(path, "cannot read the audit file")
         }
