@@ -105,6 +105,10 @@ import Testing
         try "checks:\n  - name: [x\n".write(toFile: dir + "/d.yaml", atomically: true, encoding: .utf8)
         let d = try CLI.run(["audit", dir + "/d.yaml", "--output", dir + "/out4"])
         #expect(d.status == 2 && d.stderr.contains("line ") && d.stderr.contains("column "), "\(d.stderr)")
+        // An empty audit file is one clean line too.
+        try "".write(toFile: dir + "/empty.yaml", atomically: true, encoding: .utf8)
+        let empty = try CLI.run(["audit", dir + "/empty.yaml", "--output", dir + "/out5"])
+        #expect(empty.status == 2 && empty.stderr.contains("empty audit file"), "\(empty.stderr)")
         // --output onto an existing file: one clean line.
         try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
         let e = try CLI.run(["audit", dir + "/b.yaml", "--output", dir + "/file"])
@@ -233,6 +237,14 @@ import Testing
         // An invalid --format lists the valid ones on the same line.
         let format = try CLI.run(["info", dir + "/m.npy", "--format", "parquet"])
         #expect(format.status == 2 && format.stderr.contains("npy, npz") && format.stderr.split(separator: "\n").count == 1, "\(format.stderr)")
+        // Values near 1e30: the covariance overflows float32, and the message says so.
+        try CLI.writeNpy(Self.rows(20, 4, seed: 13).map { $0.map { $0 * 1e30 } }, to: dir + "/huge.npy")
+        let huge = try CLI.run(["anisotropy", dir + "/huge.npy", "--quiet"])
+        #expect(huge.status == 2 && huge.stderr.contains("too large for float32 covariance") && !huge.stderr.contains("dsyevd"), "\(huge.stderr)")
+        // Control bytes of a header are escaped in the one-line message.
+        try Data("\u{1B}[31mred 3\n".utf8).write(to: URL(fileURLWithPath: dir + "/esc.bin"))
+        let esc = try CLI.run(["info", dir + "/esc.bin"])
+        #expect(esc.status == 2 && esc.stderr.contains("\\x1B[31m") && !esc.stderr.contains("\u{1B}"), "\(esc.stderr)")
         // A directory given to --labels says so.
         let labels = try CLI.run(["info", dir + "/m.npy", "--labels", dir])
         #expect(labels.status == 2 && labels.stderr.contains("is a directory"), "\(labels.stderr)")
