@@ -33,6 +33,7 @@ public enum JSONRenderer {
             i["dim"] = .int(s.dim)
             i["sha256"] = s.sha256.map { .string($0) } ?? .null
             if let k = s.key { i["key"] = .string(k) }
+            if let c = s.idColumn { i["id_column"] = .string(c) }
             return .object(i)
         })
         var p = JSONObject()
