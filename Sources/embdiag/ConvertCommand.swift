@@ -14,6 +14,8 @@ struct ConvertCommand: ParsableCommand {
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
           embdiag convert texts.npy --labels texts.txt texts.vec
+          embdiag convert batch_output.jsonl --json-path response.body.data[0].embedding --label-path custom_id out.npy
+          embdiag convert flat.index vectors.npy
         """)
 
     @OptionGroup var input: InputOptions
@@ -31,7 +33,13 @@ struct ConvertCommand: ParsableCommand {
     var outputPath: String
 
     func run() throws {
-        let e = try input.read(inputPath, quiet: quiet)
+        var e = try input.read(inputPath, quiet: quiet)
+        // Null vectors (JSONL, Parquet) read under --on-invalid drop: leave them out of the output.
+        let nullRows = e.nullRows
+        if !nullRows.isEmpty {
+            let skip = Set(nullRows)
+            e = e.selecting(rows: (0..<e.count).filter { !skip.contains($0) })
+        }
         let format = try to ?? EmbeddingWriter.format(forOutputPath: outputPath)
         try EmbeddingWriter.write(e, to: outputPath, format: format)
         var wrote = [outputPath]
@@ -42,6 +50,7 @@ struct ConvertCommand: ParsableCommand {
         }
         if !quiet {
             print("\(inputPath) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
+            if !nullRows.isEmpty { print("dropped \(nullRows.count) null row(s) (0-based): \(ValidationSummary.describe(nullRows, limit: 20))") }
         }
     }
 }

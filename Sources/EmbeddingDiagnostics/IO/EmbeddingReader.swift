@@ -16,6 +16,8 @@ public struct ReadOptions: Sendable {
     public var computeChecksum: Bool
     /// Show a progress bar on stderr (only when stderr is a terminal).
     public var showProgress: Bool
+    /// JSONL, FAISS, Parquet options (`SourceOptions.swift`).
+    public var sources = SourceOptions()
 
     public init(format: EmbeddingFormat? = nil, key: String? = nil, labelColumn: Int? = nil, hasHeader: Bool? = nil,
                 labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false) {
@@ -51,6 +53,9 @@ public enum EmbeddingReader {
         case .csv, .tsv: embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
                                                                hasHeader: options.hasHeader, labelColumn: options.labelColumn)
         case .fvecs: embeddings = try FvecsReader.read(path)
+        case .jsonl: embeddings = try JSONLReader.read(path, jsonPath: options.sources.jsonPath, labelPath: options.sources.labelPath,
+                                                       dropNulls: options.sources.dropNulls)
+        case .faiss: embeddings = try FaissReader.read(path)
         }
         if let labelsPath = options.labelsPath {
             embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: path)
