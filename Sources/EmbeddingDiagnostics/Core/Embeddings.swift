@@ -8,7 +8,7 @@ public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
     case glove
     case csv, tsv
     case fvecs
-    case jsonl, faiss
+    case jsonl, faiss, parquet
     /// Formats that `EmbeddingWriter` can produce.
     public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
 }

@@ -36,6 +36,16 @@ public enum EmbeddingReader {
     /// Reads `path` (format detected unless `options.format` is set), attaches `--labels`, and
     /// records the checksum. Throws `EmbdiagError` naming the file and the problem.
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Embeddings {
+        // A Parquet dataset: a directory or a glob of .parquet files (ParquetDataset.swift).
+        if options.format == nil || options.format == .parquet, let files = try ParquetDataset.files(path) {
+            var embeddings = try ParquetReader.read(files: files, displayPath: path, column: options.sources.column,
+                                                    labelColumn: options.sources.labelColumn, dropNulls: options.sources.dropNulls)
+            if let labelsPath = options.labelsPath {
+                embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: path)
+            }
+            if options.computeChecksum { embeddings.source.sha256 = try ParquetDataset.sha256(ofFiles: files) }
+            return embeddings
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw EmbdiagError.io(path, "no such file")
@@ -56,6 +66,8 @@ public enum EmbeddingReader {
         case .jsonl: embeddings = try JSONLReader.read(path, jsonPath: options.sources.jsonPath, labelPath: options.sources.labelPath,
                                                        dropNulls: options.sources.dropNulls)
         case .faiss: embeddings = try FaissReader.read(path)
+        case .parquet: embeddings = try ParquetReader.read(files: [path], displayPath: path, column: options.sources.column,
+                                                           labelColumn: options.sources.labelColumn, dropNulls: options.sources.dropNulls)
         }
         if let labelsPath = options.labelsPath {
             embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: path)

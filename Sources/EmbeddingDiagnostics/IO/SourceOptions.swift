@@ -27,7 +27,9 @@ extension FormatDetection {
     /// JSONL, FAISS and Parquet by magic bytes (FAISS header, `PAR1`) or extension.
     static func detectSource(head: [UInt8], extension ext: String) -> EmbeddingFormat? {
         if FaissReader.looksLikeIndex(head) { return .faiss }
+        if head.starts(with: Array("PAR1".utf8)) { return .parquet }
         switch ext {
+        case "parquet", "pq": return .parquet
         case "jsonl", "ndjson": return .jsonl
         case "faiss", "index": return .faiss
         default: return nil
