@@ -108,9 +108,10 @@ struct ParquetColumnChunkReader {
         }
     }
 
-    /// Decodes `count` RLE/bit-packed hybrid values of `bitWidth` bits from `data` into `out`;
-    /// returns the bytes consumed.
-    static func decodeHybrid(_ data: UnsafeRawBufferPointer, bitWidth: Int, count: Int, into out: UnsafeMutablePointer<UInt32>) throws -> Int {
+    /// Decodes `count` RLE/bit-packed hybrid values of `bitWidth` bits from `data` into `out`, each
+    /// checked to be ≤ `limit`; returns the bytes consumed.
+    static func decodeHybrid<T: FixedWidthInteger>(_ data: UnsafeRawBufferPointer, bitWidth: Int, count: Int, limit: UInt32 = .max,
+                                                    into out: UnsafeMutablePointer<T>) throws -> Int {
         guard bitWidth >= 0, bitWidth <= 32 else { throw ThriftFailure(message: "bit width \(bitWidth)") }
         var pos = 0, produced = 0
         let valueBytes = (bitWidth + 7) / 8
@@ -132,7 +133,8 @@ struct ParquetColumnChunkReader {
                 for k in 0..<valueBytes { v |= UInt32(data[pos + k]) << (8 * UInt32(k)) }
                 pos += valueBytes
                 let n = min(run, count - produced)
-                (out + produced).initialize(repeating: v, count: n)
+                guard v <= limit else { throw ThriftFailure(message: "value \(v) exceeds \(limit)") }
+                (out + produced).initialize(repeating: T(truncatingIfNeeded: v), count: n)
                 produced += n
             } else {
                 let groups = Int(header >> 1)
@@ -146,7 +148,9 @@ struct ParquetColumnChunkReader {
                     var word: UInt64 = 0
                     let avail = min(8, needed - byte)
                     for t in 0..<avail { word |= UInt64(base.load(fromByteOffset: byte + t, as: UInt8.self)) << (8 * UInt64(t)) }
-                    out[produced + k] = UInt32(truncatingIfNeeded: (word >> UInt64(bitPos & 7)) & mask)
+                    let v = UInt32(truncatingIfNeeded: (word >> UInt64(bitPos & 7)) & mask)
+                    guard v <= limit else { throw ThriftFailure(message: "value \(v) exceeds \(limit)") }
+                    out[produced + k] = T(truncatingIfNeeded: v)
                     bitPos += bitWidth
                 }
                 produced += n
@@ -161,14 +165,11 @@ struct ParquetColumnChunkReader {
     private func decodeLevels(_ data: UnsafeRawBufferPointer, maxLevel: Int, count: Int, into buffer: inout [UInt8], what: String) throws {
         if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
         if maxLevel == 0 { return }
-        var scratch = [UInt32](repeating: 0, count: count)
         do {
-            _ = try scratch.withUnsafeMutableBufferPointer { try ParquetColumnChunkReader.decodeHybrid(data, bitWidth: Self.bitWidth(maxLevel), count: count, into: $0.baseAddress!) }
-        } catch let f as ThriftFailure { throw bad("\(what) levels: \(f.message)") }
-        for k in 0..<count {
-            guard scratch[k] <= UInt32(maxLevel) else { throw bad("\(what) level \(scratch[k]) exceeds the maximum \(maxLevel)") }
-            buffer[k] = UInt8(scratch[k])
-        }
+            _ = try buffer.withUnsafeMutableBufferPointer {
+                try Self.decodeHybrid(data, bitWidth: Self.bitWidth(maxLevel), count: count, limit: UInt32(maxLevel), into: $0.baseAddress!)
+            }
+        } catch let f as ThriftFailure { throw bad("\(what) levels (maximum \(maxLevel)): \(f.message)") }
     }
 
     /// Calls `body` for every data page of the chunk, after reading any dictionary page.
@@ -358,13 +359,13 @@ struct ParquetValues {
         var indices = [UInt32](repeating: 0, count: count)
         if count == 0 { return indices }
         let width = Int(data[0])
+        guard dictionary.count > 0 else { throw bad("dictionary-encoded page with an empty dictionary") }
         do {
             _ = try indices.withUnsafeMutableBufferPointer {
-                try ParquetColumnChunkReader.decodeHybrid(UnsafeRawBufferPointer(rebasing: data[1...]), bitWidth: width, count: count, into: $0.baseAddress!)
+                try ParquetColumnChunkReader.decodeHybrid(UnsafeRawBufferPointer(rebasing: data[1...]), bitWidth: width, count: count,
+                                                          limit: UInt32(dictionary.count - 1), into: $0.baseAddress!)
             }
-        } catch let f as ThriftFailure { throw bad("dictionary indices: \(f.message)") }
-        let limit = UInt32(dictionary.count)
-        for i in indices where i >= limit { throw bad("dictionary index \(i) but the dictionary has \(limit) entries") }
+        } catch let f as ThriftFailure { throw bad("dictionary indices (\(dictionary.count) entries): \(f.message)") }
         return indices
     }
 
@@ -376,8 +377,17 @@ struct ParquetValues {
             let idx = try dictionaryIndices(page.values, count: page.present, dictionary: dictionary)
             guard case .floats(let dict)? = dictionary else { throw bad("dictionary type does not match the column") }
             dict.withUnsafeBufferPointer { d in for (k, i) in idx.enumerated() { out[k] = d[Int(i)] } }
+        case 9:
+            // BYTE_STREAM_SPLIT: byte b of value k is at b·n + k; regroup, then decode as PLAIN.
+            let size = leaf.physical == .double ? 8 : leaf.physical == .float ? 4 : 2
+            let n = page.present
+            guard n <= page.values.count / size else { throw bad("BYTE_STREAM_SPLIT page holds \(page.values.count) bytes, \(n) values need \(n * size)") }
+            var plain = [UInt8](repeating: 0, count: n * size)
+            let src = page.values
+            for b in 0..<size { for k in 0..<n { plain[k * size + b] = src[b * n + k] } }
+            try plain.withUnsafeBytes { try decodePlainFloats($0, count: n, into: out) }
         default:
-            throw bad("encoding \(ParquetColumnChunkReader.encodingName(page.encoding)) is not supported (PLAIN and dictionary are)")
+            throw bad("encoding \(ParquetColumnChunkReader.encodingName(page.encoding)) is not supported (PLAIN, dictionary and BYTE_STREAM_SPLIT are)")
         }
     }
 
