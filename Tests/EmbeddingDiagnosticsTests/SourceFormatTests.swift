@@ -92,6 +92,10 @@ import Testing
         let glob = try EmbeddingReader.read(Self.fixture("dataset") + "/part-*.parquet")
         #expect(one.source.sha256 == glob.source.sha256 && one.source.sha256 != nil)
         #expect(throws: EmbdiagError.self) { try EmbeddingReader.read(Self.fixture("dataset") + "/none-*.parquet") }
+        // --label-column is a number for CSV and a name for Parquet: the other kind is refused, not ignored.
+        #expect(throws: EmbdiagError.self) { try EmbeddingReader.read(Self.fixture("pq-default.parquet"), options: ReadOptions(labelColumn: 1)) }
+        var csv = ReadOptions(); csv.sources.labelColumn = "id"
+        #expect(throws: EmbdiagError.self) { try EmbeddingReader.read(FormatTests.fixture("m-plain.csv"), options: csv) }
     }
 
     @Test func everyMalformedSourceGivesAClearError() throws {

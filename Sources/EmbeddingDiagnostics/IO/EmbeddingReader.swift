@@ -38,6 +38,7 @@ public enum EmbeddingReader {
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Embeddings {
         // A Parquet dataset: a directory or a glob of .parquet files (ParquetDataset.swift).
         if options.format == nil || options.format == .parquet, let files = try ParquetDataset.files(path) {
+            try ParquetDataset.requireNamedLabelColumn(options)
             var embeddings = try ParquetReader.read(files: files, displayPath: path, column: options.sources.column,
                                                     labelColumn: options.sources.labelColumn, dropNulls: options.sources.dropNulls)
             if let labelsPath = options.labelsPath {
@@ -60,13 +61,19 @@ public enum EmbeddingReader {
         case .word2vecBinary: embeddings = try Word2VecReader.readBinary(path, showProgress: options.showProgress)
         case .word2vecText: embeddings = try Word2VecReader.readText(path, hasHeader: true, showProgress: options.showProgress)
         case .glove: embeddings = try Word2VecReader.readText(path, hasHeader: false, showProgress: options.showProgress)
-        case .csv, .tsv: embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
-                                                               hasHeader: options.hasHeader, labelColumn: options.labelColumn)
+        case .csv, .tsv:
+            if let name = options.sources.labelColumn {
+                throw EmbdiagError.usage("--label-column '\(name)': for CSV/TSV it is a 1-based column number (0 = none)")
+            }
+            embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
+                                                  hasHeader: options.hasHeader, labelColumn: options.labelColumn)
         case .fvecs: embeddings = try FvecsReader.read(path)
         case .jsonl: embeddings = try JSONLReader.read(path, jsonPath: options.sources.jsonPath, labelPath: options.sources.labelPath,
                                                        dropNulls: options.sources.dropNulls)
         case .faiss: embeddings = try FaissReader.read(path)
-        case .parquet: embeddings = try ParquetReader.read(files: [path], displayPath: path, column: options.sources.column,
+        case .parquet:
+            try ParquetDataset.requireNamedLabelColumn(options)
+            embeddings = try ParquetReader.read(files: [path], displayPath: path, column: options.sources.column,
                                                            labelColumn: options.sources.labelColumn, dropNulls: options.sources.dropNulls)
         }
         if let labelsPath = options.labelsPath {

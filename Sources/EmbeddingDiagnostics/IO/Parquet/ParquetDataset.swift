@@ -26,6 +26,13 @@ enum ParquetDataset {
         return files
     }
 
+    /// `--label-column` is a name for Parquet; a number (a CSV column) would otherwise be ignored.
+    static func requireNamedLabelColumn(_ options: ReadOptions) throws {
+        if let n = options.labelColumn {
+            throw EmbdiagError.usage("--label-column \(n): for Parquet it is a column name (a number means a CSV column)")
+        }
+    }
+
     /// SHA-256 of the files' bytes concatenated in reading order (one file: its own SHA-256).
     static func sha256(ofFiles files: [String]) throws -> String {
         if files.count == 1 { return try Checksum.sha256(ofFile: files[0]) }
