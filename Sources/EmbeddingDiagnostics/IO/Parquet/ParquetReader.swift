@@ -67,6 +67,7 @@ public enum ParquetReader {
                 var reader = ParquetColumnChunkReader(file: file, leaf: leaf, chunk: chunk)
                 try reader.forEachPage { page, values in try assembler.consume(page, values: values, leaf: leaf) }
                 try assembler.finishChunk()
+                release(file, chunk)
                 guard assembler.rowsDone - before == group.numRows else {
                     throw EmbdiagError.malformed(path, "row group \(g) declares \(group.numRows) rows, its column '\(leaf.dottedPath)' holds \(assembler.rowsDone - before)")
                 }
@@ -88,6 +89,15 @@ public enum ParquetReader {
                            source: Source(path: displayPath, format: .parquet, dtype: dtype, rows: matrix.rows, dim: matrix.cols, key: vectorName))
         e.nullRows = nullRows
         return e
+    }
+
+    /// Drops the pages of a column chunk already read from this process' resident memory (they stay
+    /// in the page cache; a read-only private mapping refaults from the file if touched again).
+    static func release(_ file: MappedFile, _ chunk: ParquetMetadata.Chunk) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (chunk.start + page - 1) / page * page
+        let end = (chunk.start + chunk.size) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(mutating: file.bytes + start), end - start, MADV_DONTNEED) }
     }
 
     static func describe(_ leaves: [ParquetMetadata.Leaf]) -> String {
