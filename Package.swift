@@ -26,10 +26,14 @@ let package = Package(
         .systemLibrary(
             name: "CLibCrypto", path: "Sources/CLibCrypto",
             providers: [.apt(["libssl-dev"])]),
+        // libpq for postgresql:// inputs (Guides/Formats.md says why not postgres-nio).
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         .target(
             name: "EmbeddingDiagnostics",
             dependencies: [
-                "COpenBLAS", "CGSL", "CLibCrypto",
+                "COpenBLAS", "CGSL", "CLibCrypto", "CLibPQ",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         .executableTarget(

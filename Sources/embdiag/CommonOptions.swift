@@ -17,8 +17,17 @@ struct InputOptions: ParsableArguments {
     @Option(help: "A file with one label per line for the rows of the (first) input.")
     var labels: String?
 
-    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise.")
-    var labelColumn: Int?
+    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise. postgresql:// with --table: the label/id column's name (rows ordered by it).")
+    var labelColumn: String?
+
+    @Option(help: "postgresql:// inputs: the SQL query, the vector last (after a label/id column if two), e.g. \"SELECT id, embedding FROM items ORDER BY id\".")
+    var query: String?
+
+    @Option(help: "postgresql:// inputs: read this table instead of --query.")
+    var table: String?
+
+    @Option(help: "postgresql:// with --table: the vector column (real[], double precision[], vector, halfvec); default: the only one.")
+    var column: String?
 
     @Option(help: "NaN/Inf or all-zero rows: error (default) or drop them (the report lists which).")
     var onInvalid: InvalidRowPolicy = .error
@@ -27,8 +36,10 @@ struct InputOptions: ParsableArguments {
     var noChecksum = false
 
     func readOptions(labels: String? = nil, showProgress: Bool = false) -> ReadOptions {
-        ReadOptions(format: format, key: key, labelColumn: labelColumn, labelsPath: labels,
-                    computeChecksum: !noChecksum, showProgress: showProgress)
+        var options = ReadOptions(format: format, key: key, labelColumn: labelColumn.flatMap { Int($0) }, labelsPath: labels,
+                                  computeChecksum: !noChecksum, showProgress: showProgress)
+        options.postgres = PostgresReader.Request(query: query, table: table, column: column, labelColumn: labelColumn, nullRows: onInvalid)
+        return options
     }
 
     /// Reads one input; `withLabels` attaches --labels (for the first input only).

@@ -14,6 +14,7 @@ struct ConvertCommand: ParsableCommand {
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
           embdiag convert texts.npy --labels texts.txt texts.vec
+          embdiag convert postgresql://me@db.example:5432/app --query "SELECT id, embedding FROM items ORDER BY id" items.npy
         """)
 
     @OptionGroup var input: InputOptions
@@ -31,7 +32,13 @@ struct ConvertCommand: ParsableCommand {
     var outputPath: String
 
     func run() throws {
-        let e = try input.read(inputPath, quiet: quiet)
+        var e = try input.read(inputPath, quiet: quiet)
+        // NULL vectors kept as NaN rows by --on-invalid drop (database inputs) are left out.
+        let missing = e.missingRows
+        if !missing.isEmpty {
+            let dropped = Set(missing)
+            e = e.selecting(rows: (0..<e.count).filter { !dropped.contains($0) })
+        }
         let format = try to ?? EmbeddingWriter.format(forOutputPath: outputPath)
         try EmbeddingWriter.write(e, to: outputPath, format: format)
         var wrote = [outputPath]
@@ -41,7 +48,8 @@ struct ConvertCommand: ParsableCommand {
             wrote.append(labelsPath)
         }
         if !quiet {
-            print("\(inputPath) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
+            let droppedNote = missing.isEmpty ? "" : "; dropped \(missing.count) NULL row(s): \(ValidationSummary.describe(missing))"
+            print("\(PostgresLocation.printable(inputPath)) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)\(droppedNote)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
         }
     }
 }

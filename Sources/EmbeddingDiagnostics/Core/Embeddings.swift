@@ -8,6 +8,8 @@ public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
     case glove
     case csv, tsv
     case fvecs
+    /// A `postgresql://` URL with a query (`PostgresReader`), not a file.
+    case postgresql
     /// Formats that `EmbeddingWriter` can produce.
     public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
 }
@@ -41,6 +43,9 @@ public struct Embeddings: Sendable {
     public var matrix: Matrix
     public var labels: [String]?
     public var source: Source
+    /// Rows that were NULL in the source (database inputs read with `--on-invalid drop`): held as
+    /// NaN rows so that row numbers stay those of the source; analyzers drop them (reason "NULL").
+    public var missingRows: [Int] = []
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
         precondition(labels == nil || labels!.count == matrix.rows, "one label per row")
@@ -77,6 +82,11 @@ public struct Embeddings: Sendable {
     public func selecting(rows indices: [Int]) -> Embeddings {
         var s = source
         s.rows = indices.count
-        return Embeddings(matrix: matrix.gather(rows: indices), labels: labels.map { l in indices.map { l[$0] } }, source: s)
+        var e = Embeddings(matrix: matrix.gather(rows: indices), labels: labels.map { l in indices.map { l[$0] } }, source: s)
+        if !missingRows.isEmpty {
+            let missing = Set(missingRows)
+            e.missingRows = indices.indices.filter { missing.contains(indices[$0]) }
+        }
+        return e
     }
 }

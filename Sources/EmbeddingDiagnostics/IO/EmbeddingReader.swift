@@ -16,6 +16,9 @@ public struct ReadOptions: Sendable {
     public var computeChecksum: Bool
     /// Show a progress bar on stderr (only when stderr is a terminal).
     public var showProgress: Bool
+    /// postgresql:// inputs: what to read (`--query`, or `--table`/`--column`/`--label-column`)
+    /// and what to do with NULL vectors (`--on-invalid`).
+    public var postgres = PostgresReader.Request()
 
     public init(format: EmbeddingFormat? = nil, key: String? = nil, labelColumn: Int? = nil, hasHeader: Bool? = nil,
                 labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false) {
@@ -34,6 +37,16 @@ public enum EmbeddingReader {
     /// Reads `path` (format detected unless `options.format` is set), attaches `--labels`, and
     /// records the checksum. Throws `EmbdiagError` naming the file and the problem.
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Embeddings {
+        if PostgresLocation.isURL(path) {
+            var request = options.postgres
+            request.computeChecksum = options.computeChecksum
+            var embeddings = try PostgresReader.read(path, request: request)
+            if let labelsPath = options.labelsPath {
+                embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: embeddings.source.path)
+            }
+            return embeddings
+        }
+        if options.format == .postgresql { throw EmbdiagError.usage("\(path): --format postgresql needs a postgresql:// URL") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw EmbdiagError.io(path, "no such file")
@@ -48,9 +61,14 @@ public enum EmbeddingReader {
         case .word2vecBinary: embeddings = try Word2VecReader.readBinary(path, showProgress: options.showProgress)
         case .word2vecText: embeddings = try Word2VecReader.readText(path, hasHeader: true, showProgress: options.showProgress)
         case .glove: embeddings = try Word2VecReader.readText(path, hasHeader: false, showProgress: options.showProgress)
-        case .csv, .tsv: embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
-                                                               hasHeader: options.hasHeader, labelColumn: options.labelColumn)
+        case .csv, .tsv:
+            if options.labelColumn == nil, let name = options.postgres.labelColumn {
+                throw EmbdiagError.usage("\(path): --label-column for CSV/TSV is a 1-based column number, not '\(name)'")
+            }
+            embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
+                                                  hasHeader: options.hasHeader, labelColumn: options.labelColumn)
         case .fvecs: embeddings = try FvecsReader.read(path)
+        case .postgresql: preconditionFailure("handled above")
         }
         if let labelsPath = options.labelsPath {
             embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: path)
