@@ -18,10 +18,11 @@ public struct ReadOptions: Sendable {
     public var showProgress: Bool
     /// postgresql:// inputs: what to read (`--query`, or `--table`/`--column`/`--label-column`)
     /// and what to do with NULL vectors (`--on-invalid`).
-    public var postgres = PostgresReader.Request()
+    public var postgres: PostgresReader.Request
 
     public init(format: EmbeddingFormat? = nil, key: String? = nil, labelColumn: Int? = nil, hasHeader: Bool? = nil,
-                labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false) {
+                labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false,
+                postgres: PostgresReader.Request = PostgresReader.Request()) {
         self.format = format
         self.key = key
         self.labelColumn = labelColumn
@@ -29,6 +30,7 @@ public struct ReadOptions: Sendable {
         self.labelsPath = labelsPath
         self.computeChecksum = computeChecksum
         self.showProgress = showProgress
+        self.postgres = postgres
     }
 }
 

@@ -27,7 +27,7 @@ final class PostgresConnection {
         guard PQstatus(c) == CONNECTION_OK else {
             let needsPassword = PQconnectionNeedsPassword(c) != 0
             let message = Self.oneLine(PQerrorMessage(c))
-            PQfinish(c)
+            // deinit runs (and calls PQfinish) when an initialised class throws from init.
             if needsPassword {
                 throw EmbdiagError.io(name, "cannot connect: the server asks for a password and none was given (put it in the URL, PGPASSWORD or ~/.pgpass)")
             }
@@ -69,18 +69,17 @@ final class PostgresConnection {
     }
 
     private func failure(context: String, result: OpaquePointer?, rowsRead: Int?) -> EmbdiagError {
-        let primary = result.flatMap { embdiag_pq_primary_message($0) }.map { Self.oneLine($0) }
+        let primary = result.flatMap { embdiag_pq_primary_message($0) }.map { Self.oneLine($0) }.flatMap { $0.isEmpty ? nil : $0 }
         let message = primary ?? Self.oneLine(PQerrorMessage(connection))
         if PQstatus(connection) == CONNECTION_BAD {
-            let detail = [message, Self.oneLine(PQerrorMessage(connection))].filter { !$0.isEmpty }
-            let unique = detail.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
             let progress = rowsRead.map { " after reading \($0) row(s)" } ?? ""
-            return EmbdiagError.io(name, "connection lost\(progress): \(unique.joined(separator: "; "))")
+            return EmbdiagError.io(name, "connection lost\(progress): \(message)")
         }
         return EmbdiagError.malformed(name, "\(context): \(message)")
     }
 
-    /// libpq messages span lines ("FATAL:  ...\n"): one line, single spaces, no duplicates.
+    /// libpq messages span lines ("FATAL:  ...\n"): one line, single spaces, no duplicates, no
+    /// leading severity and without libpq's "This probably means…" boilerplate.
     static func oneLine(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "" }
         return oneLine(String(cString: text))
@@ -89,7 +88,9 @@ final class PostgresConnection {
     static func oneLine(_ text: String) -> String {
         var lines: [String] = []
         for line in text.split(whereSeparator: \.isNewline) {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            for severity in ["FATAL: ", "ERROR: "] where words.hasPrefix(severity) { words.removeFirst(severity.count) }
+            if words.hasPrefix("This probably means") || words.hasPrefix("before or while processing") { continue }
             if !words.isEmpty && !lines.contains(words) { lines.append(words) }
         }
         return lines.joined(separator: "; ")
