@@ -68,6 +68,13 @@ import Testing
         // The same through the URL's own parameters (used when two inputs read different tables).
         let u = try EmbeddingReader.read(server.url() + "?table=items&column=embedding&label_column=id", options: ReadOptions())
         #expect(Self.matrixRows(u) == Self.rows && u.source.path == server.url(password: nil))
+        // Binary (integer/text labels) and text (numeric label, or the array as text) fetches agree.
+        for q in ["SELECT id::bigint, embedding FROM items ORDER BY id", "SELECT id::smallint, embedding FROM items ORDER BY id",
+                  "SELECT id::text, embedding FROM items ORDER BY id", "SELECT id::numeric, embedding FROM items ORDER BY id",
+                  "SELECT id, embedding::text FROM items ORDER BY id", "SELECT id, embedding::float8[] FROM items ORDER BY id"] {
+            let other = try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: q)))
+            #expect(Self.matrixRows(other) == Self.rows && other.labels == e.labels && other.source.sha256 == e.source.sha256, "\(q)")
+        }
         // Vector alone: no labels, checksum without labels; a trailing semicolon is accepted.
         let v = try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: "SELECT embedding FROM items ORDER BY id;")))
         #expect(v.labels == nil && Self.matrixRows(v) == Self.rows)

@@ -38,10 +38,13 @@ final class PostgresConnection {
 
     deinit { PQfinish(connection) }
 
-    /// Runs one statement (text results). `context` prefixes errors ("query failed", ...).
-    func execute(_ sql: String, parameters: [String] = [], context: String = "query failed", rowsRead: Int? = nil) throws -> PostgresResult {
+    /// Runs one statement (text results, or binary ones with `binary`). `context` prefixes errors
+    /// ("query failed", ...).
+    func execute(_ sql: String, parameters: [String] = [], binary: Bool = false, context: String = "query failed", rowsRead: Int? = nil) throws -> PostgresResult {
         let result: OpaquePointer?
-        if parameters.isEmpty {
+        if binary {
+            result = PQexecParams(connection, sql, 0, nil, nil, nil, nil, 1)
+        } else if parameters.isEmpty {
             result = PQexec(connection, sql)
         } else {
             let cValues = parameters.map { strdup($0) }
@@ -53,6 +56,17 @@ final class PostgresConnection {
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
             let error = failure(context: context, result: result, rowsRead: rowsRead)
+            PQclear(result)
+            throw error
+        }
+        return PostgresResult(result)
+    }
+
+    /// The columns (names, type OIDs) of an open cursor, before fetching from it.
+    func describe(cursor: String) throws -> PostgresResult {
+        guard let result = PQdescribePortal(connection, cursor) else { throw failure(context: "query failed", result: nil, rowsRead: nil) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+            let error = failure(context: "query failed", result: result, rowsRead: nil)
             PQclear(result)
             throw error
         }
@@ -116,6 +130,10 @@ final class PostgresResult {
     func value(_ row: Int, _ column: Int) -> UnsafePointer<CChar> { UnsafePointer(PQgetvalue(result, Int32(row), Int32(column))) }
     func length(_ row: Int, _ column: Int) -> Int { Int(PQgetlength(result, Int32(row), Int32(column))) }
     func string(_ row: Int, _ column: Int) -> String { String(cString: value(row, column)) }
+    /// The value's bytes (binary results), valid while the result lives.
+    func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(row), Int32(column)), count: length(row, column))
+    }
     func type(_ column: Int) -> UInt32 { UInt32(PQftype(result, Int32(column))) }
     func name(_ column: Int) -> String { String(cString: PQfname(result, Int32(column))) }
 }

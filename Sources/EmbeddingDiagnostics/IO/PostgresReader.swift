@@ -3,6 +3,8 @@ import Foundation
 /// Reads embeddings from PostgreSQL: the rows of `--query` (or `--table`/`--column`), streamed
 /// through a server-side cursor (`DECLARE … NO SCROLL CURSOR`, `FETCH` in batches of about 4 M
 /// values) inside a `READ ONLY` transaction, so memory holds the matrix, the labels and one batch.
+/// `real[]`/`double precision[]` columns (with a text or integer label, or none) are fetched in
+/// binary (`PostgresBinaryArray`), everything else in text (`PostgresVectorText`).
 ///
 /// Columns: the vector alone, or a label/id column (any type, read as text) then the vector.
 /// Vector types: `real[]`, `double precision[]`, `numeric[]`, pgvector's `vector` and `halfvec`,
@@ -65,21 +67,18 @@ public enum PostgresReader {
         }
         _ = try connection.execute("BEGIN READ ONLY")
         _ = try connection.execute("DECLARE embdiag_rows NO SCROLL CURSOR FOR " + sql)
-        var accumulator: RowAccumulator?
+        let accumulator = try RowAccumulator(connection.describe(cursor: "embdiag_rows"), connection: connection, request: request)
         var batch = 256
         while true {
-            let result = try connection.execute("FETCH \(batch) FROM embdiag_rows", context: "reading rows failed",
-                                                rowsRead: accumulator?.rows ?? 0)
-            if accumulator == nil {
-                accumulator = try RowAccumulator(result, connection: connection, request: request)
-            }
-            try accumulator!.append(result)
+            let result = try connection.execute("FETCH \(batch) FROM embdiag_rows", binary: accumulator.binary,
+                                                context: "reading rows failed", rowsRead: accumulator.rows)
+            try accumulator.append(result)
             if result.rows < batch { break }
-            if let d = accumulator!.dimension { batch = min(max(batchValues / d, 64), 100_000) }
+            if let d = accumulator.dimension { batch = min(max(batchValues / d, 64), 100_000) }
         }
         _ = try connection.execute("CLOSE embdiag_rows")
         _ = try connection.execute("COMMIT")
-        return try accumulator!.finish(name: name, sql: sql)
+        return try accumulator.finish(name: name, sql: sql)
     }
 
     /// `SELECT label, column FROM table ORDER BY label` with quoted identifiers; without
@@ -128,6 +127,10 @@ private final class RowAccumulator {
     let hasLabels: Bool
     let vectorColumnName: String
     let labelColumnName: String?
+    /// Fetch in binary (real[]/double precision[] with no label or a text/integer label): no
+    /// decimal formatting on the server, no parsing here.
+    let binary: Bool
+    let labelType: UInt32?
     let dtype: String
     let precision: PostgresVectorText.Precision
     let nullRows: InvalidRowPolicy
@@ -142,6 +145,11 @@ private final class RowAccumulator {
     /// Scratch for the first non-NULL row (its length fixes the dimension).
     private var first: [Float] = []
 
+    /// Label types whose binary form this reader decodes: text, varchar, char(n), name (the text's
+    /// bytes), smallint, integer, bigint (big-endian integers).
+    static let binaryLabelTypes: Set<UInt32> = [25, 1043, 1042, 19, 21, 23, 20]
+
+    /// From the cursor's description (column names and types, no rows).
     init(_ result: PostgresResult, connection: PostgresConnection, request: PostgresReader.Request) throws {
         name = connection.name
         guard result.columns == 1 || result.columns == 2 else {
@@ -152,6 +160,8 @@ private final class RowAccumulator {
         vectorColumnName = result.name(v)
         labelColumnName = hasLabels ? result.name(0) : nil
         (dtype, precision) = try Self.vectorType(result.type(v), column: vectorColumnName, connection: connection)
+        labelType = hasLabels ? result.type(0) : nil
+        binary = [1021, 1022].contains(result.type(v)) && labelType.map { Self.binaryLabelTypes.contains($0) } ?? true
         nullRows = request.nullRows
         checksum = request.computeChecksum ? RowsChecksum() : nil
     }
@@ -190,13 +200,10 @@ private final class RowAccumulator {
                 guard !result.isNull(r, 0) else {
                     throw EmbdiagError.invalid(name, "row \(row): NULL in label column '\(labelColumnName!)' (select coalesce(\(labelColumnName!)::text, '') to keep such rows)")
                 }
-                let length = result.length(r, 0)
-                result.value(r, 0).withMemoryRebound(to: UInt8.self, capacity: length) { p in
-                    let bytes = UnsafeBufferPointer(start: p, count: length)
-                    checksum?.addLabel(bytes)
-                    label = String(decoding: bytes, as: UTF8.self)
-                }
-                labels.append(label!)
+                let text = try labelText(result.bytes(r, 0), row: row)
+                checksum?.addLabel(text)
+                labels.append(text)
+                label = text
             }
             let rowName = label.map { "row \(row) ('\($0.count > 40 ? String($0.prefix(40)) + "…" : $0)')" } ?? "row \(row)"
             if result.isNull(r, v) {
@@ -212,7 +219,7 @@ private final class RowAccumulator {
             if let d = dimension {
                 try reserve(row + 1)
                 let out = buffer! + row * d
-                let n = try parse(result.value(r, v), into: out, capacity: d, rowName: rowName)
+                let n = try parse(result, r, v, into: out, capacity: d, rowName: rowName)
                 guard n == d else {
                     throw EmbdiagError.malformed(name, "\(rowName): column '\(vectorColumnName)' has \(n) values, the first row \(d) (ragged arrays)")
                 }
@@ -220,7 +227,7 @@ private final class RowAccumulator {
             } else {
                 if first.isEmpty { first = [Float](repeating: 0, count: PostgresReader.maximumDimension) }
                 let n = try first.withUnsafeMutableBufferPointer {
-                    try parse(result.value(r, v), into: $0.baseAddress!, capacity: PostgresReader.maximumDimension, rowName: rowName)
+                    try parse(result, r, v, into: $0.baseAddress!, capacity: PostgresReader.maximumDimension, rowName: rowName)
                 }
                 guard n > 0 else { throw EmbdiagError.malformed(name, "\(rowName): column '\(vectorColumnName)' is an empty vector") }
                 guard n <= PostgresReader.maximumDimension else {
@@ -239,9 +246,21 @@ private final class RowAccumulator {
         }
     }
 
-    private func parse(_ text: UnsafePointer<CChar>, into out: UnsafeMutablePointer<Float>, capacity: Int, rowName: String) throws -> Int {
+    /// The label as text: the bytes of text values, integers in decimal (binary results).
+    private func labelText(_ bytes: UnsafeRawBufferPointer, row: Int) throws -> String {
+        guard binary, let labelType, [21, 23, 20].contains(labelType) else { return String(decoding: bytes, as: UTF8.self) }
+        switch (labelType, bytes.count) {
+        case (21, 2): return String(Int16(bigEndian: bytes.loadUnaligned(as: Int16.self)))
+        case (23, 4): return String(Int32(bigEndian: bytes.loadUnaligned(as: Int32.self)))
+        case (20, 8): return String(Int64(bigEndian: bytes.loadUnaligned(as: Int64.self)))
+        default: throw EmbdiagError.malformed(name, "row \(row): label column '\(labelColumnName!)' has \(bytes.count) bytes for type OID \(labelType)")
+        }
+    }
+
+    private func parse(_ result: PostgresResult, _ r: Int, _ v: Int, into out: UnsafeMutablePointer<Float>, capacity: Int, rowName: String) throws -> Int {
         do {
-            return try PostgresVectorText.parse(text, into: out, capacity: capacity, precision: precision)
+            if binary { return try PostgresBinaryArray.parse(result.bytes(r, v), into: out, capacity: capacity) }
+            return try PostgresVectorText.parse(result.value(r, v), into: out, capacity: capacity, precision: precision)
         } catch let e as PostgresVectorText.ParseError {
             throw EmbdiagError.malformed(name, "\(rowName), column '\(vectorColumnName)': \(e.message)")
         }

@@ -26,6 +26,12 @@ final class RowsChecksum {
         EVP_DigestUpdate(context, utf8.baseAddress, utf8.count)
     }
 
+    /// - Complexity: O(bytes of the label).
+    func addLabel(_ label: String) {
+        var label = label
+        label.withUTF8 { addLabel($0) }
+    }
+
     /// - Complexity: O(d).
     func addVector(_ values: UnsafePointer<Float>, count d: Int) {
         addLength(UInt32(truncatingIfNeeded: d))
