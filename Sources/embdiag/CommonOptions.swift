@@ -29,7 +29,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: "postgresql:// with --table: the vector column (real[], double precision[], vector, halfvec); default: the only one.")
     var column: String?
 
-    @Option(help: "NaN/Inf or all-zero rows: error (default) or drop them (the report lists which).")
+    @Option(help: "NaN/Inf or all-zero rows (and NULL vectors of postgresql:// inputs): error (default) or drop them (the report lists which).")
     var onInvalid: InvalidRowPolicy = .error
 
     @Flag(help: "Do not compute SHA-256 checksums of the inputs (faster on huge files).")

@@ -183,23 +183,26 @@ import Testing
         #expect(throws: EmbdiagError.io(name, "cannot connect: connection to server at \"127.0.0.1\", port \(server.port) failed: FATAL: password authentication failed for user \"embdiag\"")) {
             try EmbeddingReader.read(server.url(password: "wrong-Pw-123"), options: ReadOptions(postgres: query))
         }
+        // The environment is the CLI child's only (setenv in a test process whose other suites run
+        // concurrently is not thread-safe). An empty PGPASSWORD counts as none for libpq.
+        let arguments = ["info", name, "--query", "SELECT id, embedding FROM items ORDER BY id"]
+        let nowhere = "/nonexistent/embdiag-test-pgpass"
         // No password anywhere.
-        #expect(throws: EmbdiagError.io(name, "cannot connect: the server asks for a password and none was given (put it in the URL, PGPASSWORD or ~/.pgpass)")) {
-            try EmbeddingReader.read(name, options: ReadOptions(postgres: query))
-        }
+        let none = try CLI.run(arguments, environment: ["PGPASSWORD": "", "PGPASSFILE": nowhere])
+        #expect(none.status == 2)
+        #expect(none.stderr == "embdiag: error: \(name): cannot connect: the server asks for a password and none was given (put it in the URL, PGPASSWORD or ~/.pgpass)\n")
         // PGPASSWORD.
-        setenv("PGPASSWORD", PostgresServer.password, 1)
-        let fromEnvironment = try EmbeddingReader.read(name, options: ReadOptions(postgres: query))
-        unsetenv("PGPASSWORD")
-        #expect(fromEnvironment.count == 6)
+        let fromEnvironment = try CLI.run(arguments, environment: ["PGPASSWORD": PostgresServer.password, "PGPASSFILE": nowhere])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+        #expect(fromEnvironment.stdout.contains("input: \(name) (postgresql, float32, 6 × 3, key SELECT id, embedding FROM items ORDER BY id)"))
+        #expect(!fromEnvironment.stdout.contains(PostgresServer.password))
         // A pgpass file (PGPASSFILE stands in for ~/.pgpass; libpq requires mode 0600).
         let pgpass = server.directory + "/pgpass"
         try "127.0.0.1:\(server.port):postgres:\(PostgresServer.user):\(PostgresServer.password)\n".write(toFile: pgpass, atomically: false, encoding: .utf8)
         chmod(pgpass, 0o600)
-        setenv("PGPASSFILE", pgpass, 1)
-        defer { setenv("PGPASSFILE", "/nonexistent/embdiag-test-pgpass", 1) }
-        let fromFile = try EmbeddingReader.read(name, options: ReadOptions(postgres: query))
-        #expect(fromFile.count == 6 && fromFile.source.path == name)
+        let fromFile = try CLI.run(arguments, environment: ["PGPASSWORD": "", "PGPASSFILE": pgpass])
+        #expect(fromFile.status == 0, "\(fromFile.stderr)")
+        #expect(fromFile.stdout.contains("input: \(name) (postgresql") && !fromFile.stdout.contains(PostgresServer.password))
     }
 
     @Test func missingTableAndDroppedConnectionAreOneLineErrors() throws {

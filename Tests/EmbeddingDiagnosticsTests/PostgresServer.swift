@@ -163,15 +163,12 @@ final class PostgresServer: Sendable {
 }
 
 /// Suite trait: one server for the whole suite, stopped when the suite ends however it ends.
-/// Also hides the machine's PGPASSWORD and ~/.pgpass from the tests (restored afterwards).
+/// In-process reads put the password in the URL (which wins over PGPASSWORD and ~/.pgpass);
+/// tests of the environment run the CLI with its own environment.
 struct PostgresServerTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let saved = ["PGPASSWORD", "PGPASSFILE"].map { ($0, ProcessInfo.processInfo.environment[$0]) }
-        unsetenv("PGPASSWORD")
-        setenv("PGPASSFILE", "/nonexistent/embdiag-test-pgpass", 1)
-        defer { for (k, v) in saved { if let v { setenv(k, v, 1) } else { unsetenv(k) } } }
         let server = try PostgresServer.start()
         defer { server.stop() }
         try await PostgresServer.$current.withValue(server) { try await function() }
