@@ -256,6 +256,28 @@ import Testing
         #expect(input["key"] as? String == "SELECT \"id\", \"embedding\" FROM \"items\" ORDER BY \"id\"")
         #expect(input["sha256"] as? String == Self.canonicalChecksum(labels: (0..<6).map(String.init), rows: Self.rows))
 
+        // An audit config takes the URL as an input and --query as an option; no file it writes
+        // holds the password (the checks table quotes each check's command line).
+        let config = dir + "/audit.yaml"
+        try """
+            title: postgres audit
+            checks:
+              - name: from-postgres
+                command: info
+                inputs: ["\(server.url())"]
+                options:
+                  query: "SELECT id, embedding FROM items ORDER BY id"
+                require: ["rows == 6"]
+            """.write(toFile: config, atomically: false, encoding: .utf8)
+        let audit = try CLI.run(["audit", config, "--output", dir + "/audit", "--quiet"], environment: environment)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let auditFiles = FileManager.default.enumerator(atPath: dir + "/audit")?.compactMap { $0 as? String } ?? []
+        #expect(auditFiles.contains { $0.hasSuffix("report.json") })
+        for file in auditFiles where !file.hasSuffix("/") {
+            let content = (try? String(contentsOfFile: dir + "/audit/" + file, encoding: .utf8)) ?? ""
+            #expect(!content.contains(PostgresServer.password), "\(file) holds the password")
+        }
+
         // Errors: exit 2, one line, no password.
         let wrong = try CLI.run(["anisotropy", server.url(password: "wrong-Pw-123"), "--query", "SELECT embedding FROM items"], environment: environment)
         #expect(wrong.status == 2)
