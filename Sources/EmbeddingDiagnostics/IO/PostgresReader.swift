@@ -294,3 +294,25 @@ private final class RowAccumulator {
         return e
     }
 }
+
+extension PostgresReader {
+    /// Decodes one vector value exactly as the reader does: PostgreSQL's text form (`{…}`/`[…]`,
+    /// read up to the first NUL byte) or, with `binary`, the binary form of `real[]`/`double
+    /// precision[]`. For the fuzz harness (fuzz/run postgres-text postgres-binary) and tools.
+    /// - Complexity: O(bytes).
+    public static func decodeVector(_ bytes: [UInt8], binary: Bool, source: String = "<value>") throws -> [Float] {
+        var out = [Float](repeating: 0, count: 4096)
+        do {
+            let n: Int
+            if binary {
+                n = try bytes.withUnsafeBytes { raw in try out.withUnsafeMutableBufferPointer { try PostgresBinaryArray.parse(raw, into: $0.baseAddress!, capacity: $0.count) } }
+            } else {
+                let text = (bytes + [0]).map { CChar(bitPattern: $0) }
+                n = try text.withUnsafeBufferPointer { t in try out.withUnsafeMutableBufferPointer { try PostgresVectorText.parse(t.baseAddress!, into: $0.baseAddress!, capacity: $0.count, precision: .float32) } }
+            }
+            return Array(out.prefix(n))
+        } catch let e as PostgresVectorText.ParseError {
+            throw EmbdiagError.malformed(source, e.message)
+        }
+    }
+}
