@@ -21,6 +21,7 @@ public enum HTMLRenderer {
     /// The report's sections without the page frame (the audit index embeds several).
     public static func body(_ report: Report) -> String {
         var h = ""
+        if let v = report.verdict { h += "<section class=\"verdict\"><h2>Verdict</h2><p><b>\(escape(v))</b></p></section>\n" }
         if !report.inputs.isEmpty {
             h += "<section><h2>Inputs</h2><table class=\"inputs\"><thead><tr><th>path</th><th>format</th><th>dtype</th><th class=\"num\">rows</th><th class=\"num\">dim</th><th>SHA-256</th></tr></thead><tbody>"
             for s in report.inputs {

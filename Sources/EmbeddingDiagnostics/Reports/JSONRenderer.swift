@@ -17,6 +17,7 @@ public enum JSONRenderer {
         o["version"] = .string(report.toolVersion)
         o["analyzer"] = .string(report.analyzer)
         o["title"] = .string(report.title)
+        if let v = report.verdict { o["verdict"] = .string(v) }
         o["inputs"] = .array(report.inputs.map { s in
             var i = JSONObject()
             i["path"] = .string(s.path)

@@ -137,6 +137,9 @@ public struct ChartPoint: Sendable, Equatable {
 public struct Report: Sendable {
     public var analyzer: String
     public var title: String
+    /// One sentence answering the report's question with its deciding numbers, shown first by
+    /// every renderer (nil: the report has none).
+    public var verdict: String?
     public var inputs: [Source]
     public var parameters: [ReportParameter]
     public var metrics: [ReportMetric]

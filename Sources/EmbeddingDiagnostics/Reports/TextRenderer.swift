@@ -5,6 +5,7 @@ public enum TextRenderer {
     public static func render(_ report: Report) -> String {
         var out = ""
         out += report.title + "\n" + String(repeating: "=", count: report.title.count) + "\n"
+        if let v = report.verdict { out += "Verdict: \(v)\n\n" }
         for s in report.inputs {
             out += "input: \(s.path) (\(s.format.rawValue), \(s.dtype), \(s.rows) × \(s.dim)"
             if let k = s.key { out += ", key \(k)" }
