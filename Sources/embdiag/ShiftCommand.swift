@@ -33,7 +33,7 @@ struct ShiftCommand: ParsableCommand {
     @Option(help: "Tests, comma-separated: \(ShiftTestKind.allCases.map(\.rawValue).joined(separator: ",")) (default: \(ShiftTestKind.defaults.map(\.rawValue).joined(separator: ","))).")
     var tests: String = ShiftTestKind.defaults.map(\.rawValue).joined(separator: ",")
 
-    @Option(help: "Random relabellings of the permutation tests (MMD, energy).")
+    @Option(help: "Random relabellings of the permutation tests (MMD, energy, depth).")
     var permutations: Int = 1000
 
     @Option(help: "Seed of the relabellings, the bandwidth sample and the classifier's folds.")
@@ -42,8 +42,8 @@ struct ShiftCommand: ParsableCommand {
     @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).")
     var bandwidth: Double?
 
-    @Option(help: "Folds of the cross-fitted classifier.")
-    var folds: Int = 5
+    @Option(help: "Folds of the cross-fitted classifier (2 = half/half, each half scored by the model of the other).")
+    var folds: Int = 2
 
     @Option(help: "λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ).")
     var penalty: Double = 1

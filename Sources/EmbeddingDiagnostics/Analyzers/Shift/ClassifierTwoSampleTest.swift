@@ -2,16 +2,27 @@ import Foundation
 
 /// The classifier two-sample test (Lopez-Paz & Oquab, ICLR 2017) with cross-fitting: an
 /// L2-regularised logistic regression learns to tell the second sample from the first; every row
-/// is scored by the model fitted on the other folds; the out-of-fold scores' AUC is tested with the
-/// Mann–Whitney U test. Guide: Guides/Shift.md.
+/// is scored by the model fitted on the other folds. Within one fold the scores come from a model
+/// that never saw the fold, so the fold's Mann–Whitney test (AUC > 0.5) is exact under H₀; the
+/// p-value is the Bonferroni bound over the K folds, min(1, K·min_f p_f), valid whatever their
+/// dependence. (One Mann–Whitney test of all out-of-fold scores pooled is **not** valid: each
+/// fold's model was trained on the other folds' labels, so the pooled AUC behaves like a quadratic
+/// form in the labels — measured 11.4 % of p < 0.05 at α = 0.05 on 40 + 40 splits of one corpus.)
+/// The pooled out-of-fold AUC is reported as the effect size. Guide: Guides/Shift.md.
 public struct ClassifierTest: Sendable, Equatable {
     /// AUC of the out-of-fold scores: P(score of a second-sample row > score of a first-sample
     /// row), ties ½ — 0.5 when the classifier cannot tell the samples apart.
     public var auc: Double
-    /// One-sided (AUC > 0.5) Mann–Whitney p-value: exact when there are no ties and m·n ≤
-    /// 10,000, otherwise the normal approximation with tie and continuity correction.
+    /// min(1, K·min_f p_f) over the folds' one-sided (AUC > 0.5) Mann–Whitney p-values, each
+    /// exact when its fold has no ties and m_f·n_f ≤ 10,000, otherwise normal with tie and
+    /// continuity correction.
     public var pValue: Double
+    /// Every fold's p-value and AUC.
+    public var foldPValues: [Double]
+    public var foldAUCs: [Double]
+    /// True when every fold's p-value is exact.
     public var exact: Bool
+    /// Mann–Whitney of all out-of-fold scores pooled (its U gives the AUC; its p-value is not used).
     public var mannWhitney: MannWhitneyResult
     public var folds: Int
     /// λ of the penalty (λ/2)‖β‖² (scikit-learn's C = 1/λ).
@@ -66,6 +77,8 @@ public func classifierTwoSampleTest(features x: Matrix, firstCount m: Int, folds
     var decision = [Double](repeating: 0, count: total)
     var iterations: [Int] = []
     var converged = true
+    var foldP: [Double] = [], foldAUC: [Double] = []
+    var allExact = true
     for f in 0..<k {
         let train = (0..<total).filter { folds[$0] != f }, test = (0..<total).filter { folds[$0] == f }
         guard !test.isEmpty else { continue }
@@ -76,10 +89,17 @@ public func classifierTwoSampleTest(features x: Matrix, firstCount m: Int, folds
             decision[i] = s
             probability[i] = 1 / (1 + Foundation.exp(-s))
         }
+        let second = test.filter { $0 >= m }.map { decision[$0] }, first = test.filter { $0 < m }.map { decision[$0] }
+        if second.isEmpty || first.isEmpty { continue }
+        let fold = mannWhitneyU(second, first, alternative: .greater)
+        foldP.append(fold.pValueExact ?? fold.pValue)
+        foldAUC.append(fold.u / Double(first.count * second.count))
+        allExact = allExact && fold.pValueExact != nil
     }
     let mw = mannWhitneyU(Array(decision[m...]), Array(decision[..<m]), alternative: .greater)
     let n = total - m
-    return ClassifierTest(auc: mw.u / Double(m * n), pValue: mw.pValueExact ?? mw.pValue, exact: mw.pValueExact != nil,
+    let p = foldP.isEmpty ? 1 : min(1, Double(foldP.count) * foldP.min()!)
+    return ClassifierTest(auc: mw.u / Double(m * n), pValue: p, foldPValues: foldP, foldAUCs: foldAUC, exact: allExact,
                           mannWhitney: mw, folds: k, penalty: penalty, seed: seed, outOfFoldProbability: probability,
                           iterations: iterations, converged: converged)
 }

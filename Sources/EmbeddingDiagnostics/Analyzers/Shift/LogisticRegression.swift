@@ -28,6 +28,32 @@ public struct LogisticRegressionModel: Sendable, Equatable {
 /// - Complexity: O(iterations · (n·d² + d³)) (SSYRK for the Hessian, Cholesky for the step).
 public func fitLogisticRegression(_ x: Matrix, labels y: [Bool], penalty lambda: Double = 1,
                                   maxIterations: Int = 100) throws -> LogisticRegressionModel {
+    // Fewer rows than columns: the minimiser lies in the row space of X (the loss sees β only
+    // through Xβ and the penalty is ‖β‖²), so with the thin SVD X = UΣVᵀ the same problem in
+    // γ = Vᵀβ has features UΣ (n × r) and penalty ‖γ‖²; then β = Vγ. Same minimiser, Newton
+    // systems of size r + 1 instead of d + 1.
+    if x.rows < x.cols {
+        let svd = try singularValueDecomposition(x)
+        let r = min(x.rows, x.cols)
+        let cutoff = (svd.singularValues.first ?? 0) * 1e-7
+        let kept = (0..<r).filter { svd.singularValues[$0] > cutoff }
+        let features = Matrix(rows: x.rows, cols: kept.count)
+        let fp = features.mutablePointer
+        for i in 0..<x.rows { for (c, k) in kept.enumerated() { fp[i * kept.count + c] = Float(svd.u[i * r + k] * svd.singularValues[k]) } }
+        let reduced = try fitLogisticRegressionPrimal(features, labels: y, penalty: lambda, maxIterations: maxIterations)
+        var beta = [Double](repeating: 0, count: x.cols)
+        for (c, k) in kept.enumerated() {
+            let g = reduced.weights[c]
+            for t in 0..<x.cols { beta[t] += g * svd.vt[k * x.cols + t] }
+        }
+        return LogisticRegressionModel(weights: beta, intercept: reduced.intercept, iterations: reduced.iterations, converged: reduced.converged)
+    }
+    return try fitLogisticRegressionPrimal(x, labels: y, penalty: lambda, maxIterations: maxIterations)
+}
+
+/// Newton's method on (β, b) directly: Hessian XᵀSX + λI by SSYRK, Cholesky step.
+func fitLogisticRegressionPrimal(_ x: Matrix, labels y: [Bool], penalty lambda: Double,
+                                 maxIterations: Int) throws -> LogisticRegressionModel {
     let n = x.rows, d = x.cols, p = d + 1
     precondition(y.count == n && lambda > 0)
     let positives = Double(y.filter { $0 }.count)

@@ -10,8 +10,8 @@ public struct ShiftConfiguration: Sendable {
     public var bandwidth: Double?
     /// Pooled rows sampled for the median heuristic.
     public var bandwidthSample: Int = 2000
-    /// Folds and λ of the classifier test.
-    public var folds: Int = 5
+    /// Folds and λ of the classifier test (2: Lopez-Paz & Oquab's half/half split, cross-fitted).
+    public var folds: Int = 2
     public var penalty: Double = 1
     /// k of the k-NN balls (precision/recall/density/coverage, uncovered rows).
     public var neighbors: Int = 5
@@ -32,7 +32,10 @@ public struct ShiftComparison: Sendable {
     public var mmdCosine: MMDTest?
     public var energy: EnergyTest?
     public var classifier: ClassifierTest?
+    /// The depth test's W as `depth` computes it (normal p-value in `rankSum`)…
     public var depth: DepthRankTest?
+    /// …and its two-sided permutation p-value (the one the verdict uses).
+    public var depthPermutation: PermutationTestResult?
     public var verdict: CombinedVerdict
     public var quality: PrecisionRecallCoverage
     public var location: ShiftLocation
@@ -80,7 +83,7 @@ public struct ShiftAnalysis: Sendable {
         pooled.mutablePointer.update(from: referenceUnit.pointer, count: m * d)
         (pooled.mutablePointer + m * d).update(from: otherUnit.pointer, count: n * d)
         let selected = Set(c.tests)
-        let needsPermutations = selected.contains(.mmd) || selected.contains(.energy) || selected.contains(.mmdCosine)
+        let needsPermutations = selected.contains(.mmd) || selected.contains(.energy) || selected.contains(.mmdCosine) || selected.contains(.depth)
         let permutations = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: needsPermutations ? c.permutations : 0, seed: c.seed)
         let sigma = c.bandwidth ?? medianHeuristicBandwidth(unitRows: pooled, sampleSize: c.bandwidthSample, seed: c.seed)
         // The Gaussian pass always runs: it gives the witness function even when the MMD test is not selected.
@@ -91,6 +94,7 @@ public struct ShiftAnalysis: Sendable {
         let forms = kernelQuadraticForms(unitRows: pooled, kernels: kernels, permutations: gaussianPermutations)
         var outcomes: [ShiftTestOutcome] = []
         var mmd: MMDTest?, mmdCosine: MMDTest?, energy: EnergyTest?, classifier: ClassifierTest?, depth: DepthRankTest?
+        var depthPermutation: PermutationTestResult?
         for kind in ShiftTestKind.allCases where selected.contains(kind) {
             switch kind {
             case .mmd:
@@ -122,15 +126,17 @@ public struct ShiftAnalysis: Sendable {
                 let analysis = try DepthAnalysis(reference: reference, others: [other], configuration: dc)
                 let t = analysis.tests[0]
                 depth = t
-                outcomes.append(ShiftTestOutcome(kind: .depth, statistic: t.rankSum.statistic, pValue: t.rankSum.pValue, holmPValue: t.rankSum.pValue,
-                                                 effectSize: t.q, effectName: "Q", permutations: nil))
+                let permuted = depthPermutationTest(unitRows: pooled, permutations: permutations)
+                depthPermutation = permuted
+                outcomes.append(ShiftTestOutcome(kind: .depth, statistic: t.rankSum.statistic, pValue: permuted.pValue, holmPValue: permuted.pValue,
+                                                 effectSize: t.q, effectName: "Q", permutations: permuted.permutations))
             }
         }
         let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors)
         let location = shiftLocation(witness: leaveOneOutWitness(forms[0]), referenceCount: m, prc: quality,
                                      referenceLabels: reference.labels, otherLabels: other.labels)
         return ShiftComparison(reference: reference.source, other: other.source, referenceCount: m, otherCount: n,
-                               mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth,
+                               mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth, depthPermutation: depthPermutation,
                                verdict: CombinedVerdict(outcomes), quality: quality, location: location, bandwidth: sigma)
     }
 }

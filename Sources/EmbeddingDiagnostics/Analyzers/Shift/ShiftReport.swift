@@ -80,13 +80,14 @@ extension ShiftAnalysis: ReportConvertible {
         if let t = first.classifier {
             metrics += [
                 ReportMetric("auc", "classifier AUC, out-of-fold (Lopez-Paz & Oquab 2017)", ReportValue(t.auc)),
-                ReportMetric("p_value_classifier", "p-value, classifier (Mann–Whitney, \(t.exact ? "exact" : "normal"), AUC > 0.5)", ReportValue(t.pValue)),
+                ReportMetric("p_value_classifier", "p-value, classifier (per-fold Mann–Whitney \(t.exact ? "exact" : "normal"), Bonferroni over \(t.folds) folds)", ReportValue(t.pValue)),
             ]
         }
         if let t = first.depth {
             metrics += [
                 ReportMetric("depth_w", "depth rank-sum statistic W (z)", ReportValue(t.rankSum.statistic)),
-                ReportMetric("p_value_depth", "p-value, depth rank-sum (two-sided)", ReportValue(t.rankSum.pValue)),
+                ReportMetric("p_value_depth", "p-value, depth rank-sum (two-sided, \(first.depthPermutation?.permutations ?? 0) permutations)", ReportValue(first.depthPermutation?.pValue ?? t.rankSum.pValue)),
+                ReportMetric("p_value_depth_normal", "p-value, depth rank-sum, normal approximation (as `depth`)", ReportValue(t.rankSum.pValue)),
                 ReportMetric("depth_q", "Liu–Singh Q (0.5 = same distribution)", ReportValue(t.q)),
             ]
         }
