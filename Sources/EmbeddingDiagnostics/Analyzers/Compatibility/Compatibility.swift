@@ -18,6 +18,10 @@ public struct CompatibilityConfiguration: Sendable {
     public var sampledPairs: Int = 200_000
     /// Rows in the "changed most" table.
     public var changedRowsShown: Int = 20
+    /// OLD similarity thresholds to carry over to NEW (Guides/Compatibility.md "Thresholds").
+    public var thresholds: [Double] = []
+    /// Bootstrap replicates (over query rows) for each carried threshold's interval; 0 = none.
+    public var thresholdBootstrap: Int = 200
 
     public init() {}
 }
@@ -48,16 +52,19 @@ public struct CompatibilityInputs: Sendable {
     }
 }
 
-/// Retrieval quality of one (query model, gallery model) combination.
+/// Retrieval quality of one (query model, gallery model) combination. Every value is tie-aware:
+/// the expected value over the orderings of exactly tied scores (McSherry & Najork 2008).
 public struct RetrievalSummary: Sendable {
     /// "old" (old→old), "new" (new→new), "cross" (new queries → old gallery), "mapped".
     public var name: String
     public var ks: [Int]
-    /// Per query (in query order): rank of the first relevant row (0 = none), average precision.
-    public var firstRanks: [Int]
+    /// Per query (in query order): the tied block of its first relevant row (nil = none relevant).
+    public var firstRanks: [TiedFirstRank?]
+    /// Per query: expected average precision (NaN = none relevant).
     public var averagePrecisions: [Double]
     /// Queries that have at least one relevant gallery row (the ones averaged over).
     public var evaluated: Int
+    /// Expected recall@k per k of `ks`.
     public var recall: [Double]
     public var mrr: Double
     public var map: Double
@@ -65,47 +72,74 @@ public struct RetrievalSummary: Sendable {
     init(name: String, ks: [Int], ranks: RetrievalRanks) {
         self.name = name
         self.ks = ks
-        firstRanks = ranks.firstRank
+        firstRanks = ranks.first
         averagePrecisions = ranks.averagePrecision
-        let valid = ranks.firstRank.filter { $0 > 0 }
+        let valid = ranks.first.compactMap { $0 }
         evaluated = valid.count
         let m = Double(max(1, valid.count))
-        recall = ks.map { k in valid.isEmpty ? .nan : Double(valid.filter { $0 <= k }.count) / m }
-        mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + 1 / Double($1) } / m
+        recall = ks.map { k in valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(k) } / m }
+        mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.expectedReciprocalRank } / m
         map = valid.isEmpty ? .nan : ranks.averagePrecision.filter { !$0.isNaN }.reduce(0, +) / m
     }
 
     public func recall(at k: Int) -> Double? { ks.firstIndex(of: k).map { recall[$0] } }
 
-    /// Recall@k for every k in 1...kMax (curves).
+    /// Expected recall@k for every k in 1...kMax (curves).
+    ///
+    /// - Complexity: O(q) without ties; O(q·kMax·r) for queries whose first block ties.
     public func curve(upTo kMax: Int) -> [ChartPoint] {
-        let valid = firstRanks.filter { $0 > 0 }
+        let valid = firstRanks.compactMap { $0 }
         guard !valid.isEmpty, kMax >= 1 else { return [] }
-        var hist = [Int](repeating: 0, count: kMax + 1)
-        for r in valid where r <= kMax { hist[r] += 1 }
-        var acc = 0
-        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: Double(acc) / Double(valid.count)) }
+        var hist = [Double](repeating: 0, count: kMax + 2)
+        for r in valid {
+            if r.blockSize == 1 {
+                if r.before + 1 <= kMax { hist[r.before + 1] += 1 }
+                continue
+            }
+            // Increments of P(rank ≤ k) over the block's places.
+            var previous = 0.0
+            for k in (r.before + 1)...min(kMax, r.before + r.blockSize) {
+                let p = r.probabilityWithin(k)
+                hist[k] += p - previous
+                previous = p
+            }
+        }
+        var acc = 0.0
+        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: acc / Double(valid.count)) }
     }
 }
 
 /// Negative flips (Yan et al. 2021): queries the old model answers correctly at top-1 and the
-/// other one does not.
+/// other one does not. With tied scores a query flips with probability P_old(top-1)·(1 −
+/// P_other(top-1)) (tie orders drawn independently in the two rankings); the rate is the expected
+/// number of flips over the evaluated queries.
 public struct NegativeFlips: Sendable {
+    /// Queries with a positive flip probability, most probable first (then by query order).
     public var flips: [Int]
+    /// Flip probability of each entry of `flips` (1 without ties).
+    public var probabilities: [Double]
     public var evaluated: Int
-    public var otherErrors: Int
-    /// NFR = flips / evaluated queries.
-    public var rate: Double { evaluated > 0 ? Double(flips.count) / Double(evaluated) : .nan }
-    /// NFI = flips / errors of the other model (0 when it makes none).
-    public var index: Double { otherErrors > 0 ? Double(flips.count) / Double(otherErrors) : 0 }
+    /// Expected number of flips and of top-1 errors of the other model.
+    public var expectedFlips: Double
+    public var expectedOtherErrors: Double
+    /// NFR = expected flips / evaluated queries.
+    public var rate: Double { evaluated > 0 ? expectedFlips / Double(evaluated) : .nan }
+    /// NFI = expected flips / expected errors of the other model (0 when it makes none).
+    public var index: Double { expectedOtherErrors > 0 ? expectedFlips / expectedOtherErrors : 0 }
 
     init(old: RetrievalSummary, other: RetrievalSummary) {
-        var f: [Int] = [], e = 0, n = 0
-        for q in 0..<old.firstRanks.count where old.firstRanks[q] > 0 && other.firstRanks[q] > 0 {
+        var list: [(Int, Double)] = [], n = 0, flipsSum = 0.0, errors = 0.0
+        for q in 0..<old.firstRanks.count {
+            guard let o = old.firstRanks[q], let t = other.firstRanks[q] else { continue }
             n += 1
-            if other.firstRanks[q] != 1 { e += 1; if old.firstRanks[q] == 1 { f.append(q) } }
+            let wrong = 1 - t.probabilityFirst
+            errors += wrong
+            let p = o.probabilityFirst * wrong
+            if p > 0 { list.append((q, p)); flipsSum += p }
         }
-        flips = f; evaluated = n; otherErrors = e
+        list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+        flips = list.map(\.0); probabilities = list.map(\.1)
+        evaluated = n; expectedFlips = flipsSum; expectedOtherErrors = errors
     }
 }
 
@@ -120,6 +154,10 @@ public struct MappingEvaluation: Sendable {
     /// Mean cosine between mapped NEW row and OLD row over the held-out rows.
     public var pairedCosineMean: Double
     public var flips: NegativeFlips
+    /// OLD thresholds carried to the mapped space (held-out rows).
+    public var thresholds: [ThresholdTransfer]
+    /// OLD vs mapped NEW score distributions on the held-out rows.
+    public var scoreShift: ScoreShift
     public var margin: Double { mapped.recall[0] - old.recall[0] }
 }
 
@@ -157,6 +195,13 @@ public struct CompatibilityAnalysis: Sendable {
     public var similarityPairs: Int
     public var allPairs: Bool
     public var mapping: MappingEvaluation?
+    /// One entry per configured threshold.
+    public var thresholds: [ThresholdTransfer]
+    /// Score distributions of OLD and NEW (random pairs, top-1, top-1 − top-2 margin).
+    public var scoreShift: ScoreShift
+    /// (OLD cut-off, quantile-matched NEW cut-off) over the upper half of the pair scores: a QQ
+    /// curve of the two distributions, the "calibration curve" of a threshold.
+    public var thresholdCalibration: [(old: Double, new: Double)]
     public var names: [String]
     public var labels: [String]?
 
@@ -198,8 +243,13 @@ public struct CompatibilityAnalysis: Sendable {
             throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
         }
         let excludeSelf = !separate && inputs.labels != nil
-        let unitOld = normalizedRows(old.matrix), unitNew = normalizedRows(new.matrix)
-        let qOld: Matrix, qNew: Matrix
+        let unitOld = normalizedRows(old.matrix)
+        // Integer codes (int8, ±1) are scored exactly: integer dot products scaled by 1/‖code‖, so
+        // equal codes tie exactly and every ranking is the same on every CPU (Guide: "Ties").
+        let codes = inputs.compression == .int8 || inputs.compression == .binary
+        let unitNew = codes ? new.matrix : normalizedRows(new.matrix)
+        let newScale: [Double]? = codes ? ExactScores.inverseNorms(new.matrix) : nil
+        let qOld: Matrix, qNew: Matrix, qNewScale: [Double]?
         let rel: RetrievalRelevance
         let rowsOfQueries: [Int]
         if let oq = inputs.oldQueries, let nq = inputs.newQueries {
@@ -213,6 +263,7 @@ public struct CompatibilityAnalysis: Sendable {
                 throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
             }
             qOld = normalizedRows(oq.matrix); qNew = normalizedRows(nq.matrix)
+            qNewScale = nil
             rowsOfQueries = []
             if let labels = inputs.labels {
                 guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("--labels with separate queries needs --query-labels") }
@@ -231,6 +282,7 @@ public struct CompatibilityAnalysis: Sendable {
             rowsOfQueries = rng.sampleIndices(n, count: count)
             qOld = count == n ? unitOld : unitOld.gather(rows: rowsOfQueries)
             qNew = count == n ? unitNew : unitNew.gather(rows: rowsOfQueries)
+            qNewScale = newScale.map { scale in rowsOfQueries.map { scale[$0] } }
             if let labels = inputs.labels {
                 let ids = classIds(gallery: labels)
                 rel = .classes(query: rowsOfQueries.map { ids.gallery[$0] }, gallery: ids.gallery)
@@ -251,11 +303,12 @@ public struct CompatibilityAnalysis: Sendable {
         // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
         let excludeRows = excludeSelf ? rowsOfQueries : nil
-        let run = { (name: String, q: Matrix, g: Matrix) -> RetrievalSummary in
-            RetrievalSummary(name: name, ks: effective, ranks: Self.ranks(queries: q, gallery: g, relevance: rel, excludeRows: excludeRows))
+        let run = { (name: String, q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalSummary in
+            RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows,
+                                                                              queryScale: qScale, galleryScale: gScale))
         }
-        let oldSummary = run("old", qOld, unitOld), newSummary = run("new", qNew, unitNew)
-        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, unitOld) : nil
+        let oldSummary = run("old", qOld, nil, unitOld, nil), newSummary = run("new", qNew, qNewScale, unitNew, newScale)
+        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, qNewScale, unitOld, nil) : nil
         self.old = oldSummary
         self.new = newSummary
         cross = crossSummary
@@ -284,12 +337,13 @@ public struct CompatibilityAnalysis: Sendable {
         }
         let kk = min(configuration.neighborK, n - 1)
         oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
-        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk)
+        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
         knnJaccard = EmbeddingDiagnostics.knnJaccard(oldNeighbors, newNeighbors)
         if rowsOfQueries.isEmpty { queryRows = stabilityRows }
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
-        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: unitNew, labels: inputs.labels,
+        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: codes ? normalizedRows(new.matrix) : unitNew,
+                                        newCodes: codes ? (new.matrix, newScale!) : nil, labels: inputs.labels,
                                         maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
                                         seed: configuration.seed &+ 3)
         similaritySpearman = pairs.spearman
@@ -297,6 +351,18 @@ public struct CompatibilityAnalysis: Sendable {
         allPairs = pairs.all
         positiveConstraint = pairs.positive
         negativeConstraint = pairs.negative
+        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
+        let oldTop = topScores(oldNeighbors), newTop = topScores(newNeighbors)
+        thresholds = configuration.thresholds.enumerated().map { i, t in
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: oldTop, newTopK: newTop,
+                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 10 &+ UInt64(i))
+        }
+        scoreShift = Self.scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors)
+        let sortedOld = pairs.scores.old.sorted(), sortedNew = pairs.scores.new.sorted()
+        thresholdCalibration = sortedOld.isEmpty ? [] : (0...60).map { i in
+            let level = 0.5 + 0.499 * Double(i) / 60
+            return (quantile(sortedOld, level), quantile(sortedNew, level))
+        }
 
         // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
         if configuration.fit != .none {
@@ -307,16 +373,24 @@ public struct CompatibilityAnalysis: Sendable {
         }
     }
 
-    /// `retrievalRanks` with self-exclusion for queries that are (possibly gathered) gallery rows.
-    static func ranks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance, excludeRows: [Int]?) -> RetrievalRanks {
-        guard let rows = excludeRows else {
-            return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance)
+    /// Quantiles and KS distances of random-pair cosines, top-1 cosines and top-1 − top-2 margins.
+    static func scoreShift(pairs: PairedScores, old: NearestNeighbors, new: NearestNeighbors) -> ScoreShift {
+        func top(_ nn: NearestNeighbors, _ place: Int) -> [Double] {
+            (0..<nn.queryCount).compactMap { q in nn.k > place && nn.indices[q * nn.k + place] >= 0 ? Double(nn.scores[q * nn.k + place]) : nil }
         }
-        return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance, excluded: rows)
+        func margins(_ nn: NearestNeighbors) -> [Double] { zip(top(nn, 0), top(nn, 1)).map { $0 - $1 } }
+        return ScoreShift(distributions: [
+            ScoreShift.describe("random_pairs", old: pairs.old, new: pairs.new),
+            ScoreShift.describe("top1", old: top(old, 0), new: top(new, 0)),
+            ScoreShift.describe("top1_margin", old: margins(old), new: margins(new)),
+        ])
     }
 
-    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, labels: [String]?, maxPairs: Int, sampledPairs: Int, seed: UInt64)
-        -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?) {
+    /// `newCodes`: integer codes and their 1/‖code‖ scales; NEW cosines are then exact (their
+    /// ties, which the Spearman correlation averages, are real ties on every CPU).
+    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, newCodes: (Matrix, [Double])? = nil, labels: [String]?,
+                               maxPairs: Int, sampledPairs: Int, seed: UInt64)
+        -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?, scores: PairedScores) {
         let n = unitOld.rows
         let total = n * (n - 1) / 2
         let sameDim = unitOld.cols == unitNew.cols
@@ -338,8 +412,10 @@ public struct CompatibilityAnalysis: Sendable {
             }
         }
         let all = total <= maxPairs
+        var owners: [Int32] = []
         if all {
-            oldCos.reserveCapacity(total); newCos.reserveCapacity(total)
+            oldCos.reserveCapacity(total); newCos.reserveCapacity(total); owners.reserveCapacity(total)
+            for i in 0..<n { owners.append(contentsOf: repeatElement(Int32(i), count: n - 1 - i)) }
             let go = matmul(unitOld, unitOld, transposeB: true)
             let gn = matmul(unitNew, unitNew, transposeB: true)
             let gc = sameDim && classes != nil ? matmul(unitNew, unitOld, transposeB: true) : nil
@@ -361,6 +437,7 @@ public struct CompatibilityAnalysis: Sendable {
                 if j >= i { j += 1 }
                 first[p] = i; second[p] = j
             }
+            owners = first.map { Int32($0) }
             oldCos = pairedDotProducts(unitOld, first, unitOld, second)
             newCos = pairedDotProducts(unitNew, first, unitNew, second)
             if classes != nil && sameDim {
@@ -370,9 +447,27 @@ public struct CompatibilityAnalysis: Sendable {
                 }
             }
         }
+        if let (codes, scale) = newCodes {
+            var first: [Int] = [], second: [Int] = []
+            if all {
+                first.reserveCapacity(total); second.reserveCapacity(total)
+                for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
+            } else {
+                var rng = SeededGenerator(seed: seed)
+                for _ in 0..<max(0, sampledPairs) {
+                    let i = rng.nextIndex(n)
+                    var j = rng.nextIndex(n - 1)
+                    if j >= i { j += 1 }
+                    first.append(i); second.append(j)
+                }
+            }
+            let dots = pairedDotProducts(codes, first, codes, second)
+            newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
+        }
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
-        return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil)
+        return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil,
+                PairedScores(old: oldCos, new: newCos, owners: owners, allPairs: all))
     }
 
     static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],
@@ -415,7 +510,19 @@ public struct CompatibilityAnalysis: Sendable {
             for t in 0..<oldH.cols { s += Double(p[t]) * Double(q[t]) }
             cosSum += s
         }
+        // Thresholds and score shift in the mapped space, over pairs of held-out rows.
+        let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
+                                   sampledPairs: configuration.sampledPairs, seed: configuration.seed &+ 4)
+        let kk = min(configuration.neighborK, held.count - 1)
+        let oldNN = nearestNeighbors(ofRows: Array(0..<held.count), in: oldH, k: kk)
+        let mappedNN = nearestNeighbors(ofRows: Array(0..<held.count), in: mappedH, k: kk)
+        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
+        let thresholds = configuration.thresholds.enumerated().map { i, t in
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: topScores(oldNN), newTopK: topScores(mappedNN),
+                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 20 &+ UInt64(i))
+        }
         return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
-                                 pairedCosineMean: cosSum / Double(held.count), flips: NegativeFlips(old: o, other: m))
+                                 pairedCosineMean: cosSum / Double(held.count), flips: NegativeFlips(old: o, other: m),
+                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN))
     }
 }
