@@ -33,7 +33,8 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
 
 /// Computes precision, recall, density and coverage. Both inputs must have unit rows and more
 /// than k rows. Distances are compared as cosines (‖x − y‖ < r ⟺ x·y > 1 − r²/2 for unit rows),
-/// so no square root enters a comparison.
+/// so no square root enters a comparison; a cosine within the GEMM's error bound of a radius is
+/// rescored in Float64, so every count is the same on every BLAS kernel and thread count.
 /// - Complexity: O((m + n)²·d) time through blocked GEMMs, O(block·m + (m + n)·k) memory.
 public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int) -> PrecisionRecallCoverage {
     let m = r.rows, n = o.rows
@@ -48,6 +49,16 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
     var bestCos = [Float](repeating: -.infinity, count: m)
     var bestRow = [Int](repeating: -1, count: m)
     var recalled = [Bool](repeating: false, count: m)
+    var coveredFlags = [Bool](repeating: false, count: m)
+    // "Inside a ball" must be decided the same way on every BLAS kernel: a GEMM cosine within the
+    // GEMM's error bound of a radius is rescored in Float64 (fixed-order dot product).
+    let exact = ExactScores(queries: o, gallery: r)
+    let tolerance = Float(exact.tolerance)
+    @inline(__always) func closer(_ v: Float, _ radius: Float, _ j: Int, _ i: Int) -> Bool {
+        if v > radius + tolerance { return true }
+        if v < radius - tolerance { return false }
+        return exact.exact(j, i) > Double(radius)
+    }
     // Rows of OTHER against all of REF, block by block (blocks in order: ties keep the smaller row).
     pairwiseDotBlocks(o, r) { start, block in
         let rows = block.rows
@@ -59,7 +70,7 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
                     for row in range {
                         let values = bp + row * m
                         var c = 0
-                        for i in 0..<m where values[i] > refRadiusCos[i] { c += 1 }
+                        for i in 0..<m where closer(values[i], refRadiusCos[i], start + row, i) { c += 1 }
                         countP[start + row] = c
                         insideP[start + row] = c > 0
                     }
@@ -69,16 +80,19 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
         bestCos.withUnsafeMutableBufferPointer { bestBuf in
             bestRow.withUnsafeMutableBufferPointer { rowBuf in
                 recalled.withUnsafeMutableBufferPointer { recBuf in
-                    let bestP = bestBuf.baseAddress!, rowP = rowBuf.baseAddress!, recP = recBuf.baseAddress!
-                    parallelChunks(m, minimumChunk: 256) { range in
-                        for row in 0..<rows {
-                            let values = bp + row * m
-                            let j = start + row
-                            let radius = otherRadiusCos[j]
-                            for i in range {
-                                let v = values[i]
-                                if v > bestP[i] { bestP[i] = v; rowP[i] = j }
-                                if v > radius { recP[i] = true }
+                    coveredFlags.withUnsafeMutableBufferPointer { covBuf in
+                        let bestP = bestBuf.baseAddress!, rowP = rowBuf.baseAddress!, recP = recBuf.baseAddress!, covP = covBuf.baseAddress!
+                        parallelChunks(m, minimumChunk: 256) { range in
+                            for row in 0..<rows {
+                                let values = bp + row * m
+                                let j = start + row
+                                let radius = otherRadiusCos[j]
+                                for i in range {
+                                    let v = values[i]
+                                    if v > bestP[i] { bestP[i] = v; rowP[i] = j }
+                                    if !recP[i] && closer(v, radius, j, i) { recP[i] = true }
+                                    if !covP[i] && closer(v, refRadiusCos[i], j, i) { covP[i] = true }
+                                }
                             }
                         }
                     }
@@ -87,7 +101,7 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
         }
     }
     func distance(_ cos: Float) -> Double { Swift.max(0, 2 - 2 * Double(cos)).squareRoot() }
-    let covered = (0..<m).map { bestCos[$0] > refRadiusCos[$0] }
+    let covered = coveredFlags
     return PrecisionRecallCoverage(
         k: k,
         precision: Double(inside.filter { $0 }.count) / Double(n),

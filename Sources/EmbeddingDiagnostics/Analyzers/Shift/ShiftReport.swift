@@ -60,7 +60,6 @@ extension ShiftAnalysis: ReportConvertible {
             metrics += [
                 ReportMetric("mmd", "MMD²_u, Gaussian kernel (Gretton et al. 2012)", ReportValue(t.result.statistic)),
                 ReportMetric("p_value_mmd", "p-value, MMD (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
-                ReportMetric("mmd_effect", "MMD in null standard deviations", ReportValue(t.result.standardizedEffect)),
             ]
         }
         metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(first.bandwidth)))
