@@ -9,7 +9,7 @@ alibi-detect 0.13's MMDDrift (MMD only, same B).
 embdiag's run also computes the witness and the k-NN quality numbers (precision, recall, density,
 coverage), which the numpy reference does not: the ratio is conservative for embdiag.
 
-Usage: python3 benchmarks/bench_shift.py [--n 20000] [--d 768] [--permutations 1000] [--alibi]
+Usage: python3 benchmarks/bench_shift.py [--quick] [--n 20000] [--d 768] [--permutations 1000] [--alibi]
 """
 import argparse
 import time
@@ -22,8 +22,9 @@ ap.add_argument("--n", type=int, default=20_000)
 ap.add_argument("--d", type=int, default=768)
 ap.add_argument("--permutations", type=int, default=1000)
 ap.add_argument("--alibi", action="store_true", help="also time alibi-detect's MMDDrift (needs its tensorflow backend)")
+ap.add_argument("--quick", action="store_true", help="2,000 rows, B = 200 (benchmarks/run --quick)")
 args = ap.parse_args()
-n, d, B = args.n, args.d, args.permutations
+n, d, B = (2_000, args.d, 200) if args.quick else (args.n, args.d, args.permutations)
 ensure_dirs()
 rng = np.random.default_rng(0)
 paths = []
