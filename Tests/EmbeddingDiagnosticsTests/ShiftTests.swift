@@ -148,6 +148,27 @@ import Testing
         }
     }
 
+    /// The relabellings are uniform: with m = 3, n = 3 each of the C(6, 3) = 20 subsets is drawn
+    /// equally often (χ² test), and with m = 2, n = 5 (the larger sample first) too (21 subsets).
+    @Test func relabellingsAreUniform() {
+        for (m, n) in [(3, 3), (2, 5), (5, 2)] {
+            let b = 42_000
+            let perms = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: b, seed: 17)
+            var counts: [Int: Int] = [:]
+            for c in 1...b {
+                var key = 0
+                for i in 0..<(m + n) where perms.inFirst[i * perms.columns + c] == 1 { key |= 1 << i }
+                #expect(key.nonzeroBitCount == m)
+                counts[key, default: 0] += 1
+            }
+            let subsets = binomialCoefficient(m + n, m)
+            #expect(counts.count == subsets)
+            let expected = Double(b) / Double(subsets)
+            let chi2 = counts.values.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: Double(subsets - 1)) > 0.001, "m \(m), n \(n): counts \(counts.values.sorted())")
+        }
+    }
+
     @Test func pValuesArePlusOneCorrectedAndSeeded() throws {
         // Two far-apart clusters: no relabelling reaches the observed statistic, p = 1/(B + 1), never 0.
         var rng = SeededGenerator(seed: 4)
