@@ -411,58 +411,36 @@ public struct CompatibilityAnalysis: Sendable {
                 if crossJI <= oldJI { neg.0 += 1 }
             }
         }
+        // Pair scores by fixed-order Float64 dot products, not a GEMM: thresholds and constraints
+        // compare them with cut-offs, and a kernel-dependent last bit would move pairs across them.
         let all = total <= maxPairs
-        var owners: [Int32] = []
+        var first: [Int] = [], second: [Int] = []
         if all {
-            oldCos.reserveCapacity(total); newCos.reserveCapacity(total); owners.reserveCapacity(total)
-            for i in 0..<n { owners.append(contentsOf: repeatElement(Int32(i), count: n - 1 - i)) }
-            let go = matmul(unitOld, unitOld, transposeB: true)
-            let gn = matmul(unitNew, unitNew, transposeB: true)
-            let gc = sameDim && classes != nil ? matmul(unitNew, unitOld, transposeB: true) : nil
-            for i in 0..<n {
-                for j in (i + 1)..<n {
-                    let o = Double(go[i, j])
-                    oldCos.append(o); newCos.append(Double(gn[i, j]))
-                    if let gc { constraint(i, j, oldIJ: o, oldJI: Double(go[j, i]), crossIJ: Double(gc[i, j]), crossJI: Double(gc[j, i])) }
-                }
-            }
+            first.reserveCapacity(total); second.reserveCapacity(total)
+            for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
         } else {
             // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
             var rng = SeededGenerator(seed: seed)
-            let m = max(0, sampledPairs)
-            var first = [Int](repeating: 0, count: m), second = [Int](repeating: 0, count: m)
-            for p in 0..<m {
+            for _ in 0..<max(0, sampledPairs) {
                 let i = rng.nextIndex(n)
                 var j = rng.nextIndex(n - 1)
                 if j >= i { j += 1 }
-                first[p] = i; second[p] = j
-            }
-            owners = first.map { Int32($0) }
-            oldCos = pairedDotProducts(unitOld, first, unitOld, second)
-            newCos = pairedDotProducts(unitNew, first, unitNew, second)
-            if classes != nil && sameDim {
-                let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
-                for p in 0..<m {
-                    constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
-                }
+                first.append(i); second.append(j)
             }
         }
+        let owners = first.map { Int32($0) }
+        oldCos = pairedDotProducts(unitOld, first, unitOld, second)
         if let (codes, scale) = newCodes {
-            var first: [Int] = [], second: [Int] = []
-            if all {
-                first.reserveCapacity(total); second.reserveCapacity(total)
-                for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
-            } else {
-                var rng = SeededGenerator(seed: seed)
-                for _ in 0..<max(0, sampledPairs) {
-                    let i = rng.nextIndex(n)
-                    var j = rng.nextIndex(n - 1)
-                    if j >= i { j += 1 }
-                    first.append(i); second.append(j)
-                }
-            }
             let dots = pairedDotProducts(codes, first, codes, second)
             newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
+        } else {
+            newCos = pairedDotProducts(unitNew, first, unitNew, second)
+        }
+        if classes != nil && sameDim {
+            let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
+            for p in 0..<first.count {
+                constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
+            }
         }
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
