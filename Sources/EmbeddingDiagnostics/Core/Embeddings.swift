@@ -24,6 +24,9 @@ public struct Source: Codable, Equatable, Sendable {
     public var sha256: String?
     /// The array/tensor picked inside a container (.npz member, safetensors tensor).
     public var key: String?
+    /// CSV/TSV: the column read as row ids instead of a dimension, and how it was found
+    /// (e.g. "column 1 'id' (header name)"); nil when there is none.
+    public var idColumn: String?
 
     public init(path: String, format: EmbeddingFormat, dtype: String, rows: Int, dim: Int, sha256: String? = nil, key: String? = nil) {
         self.path = path

@@ -194,7 +194,10 @@ extension ShiftAnalysis: ReportConvertible {
         var report = Report(analyzer: "shift", title: "Corpus shift: is each other corpus distributed like the reference?",
                             inputs: [reference.source] + others.map(\.source), parameters: parameters, metrics: metrics,
                             tables: tables, charts: charts, notes: notes)
-        report.verdict = comparisons.indices.map { verdict($0) }.joined(separator: " ")
+        report.verdict = ReportVerdict(
+            question: "Is \(others.map { Self.fileName($0.source) }.joined(separator: ", ")) distributed like \(Self.fileName(reference.source)) in embedding space, and where does it differ?",
+            answer: comparisons.indices.map { verdict($0) }.joined(separator: " "),
+            decidingMetrics: ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
         return report
     }
 }
