@@ -17,8 +17,18 @@ struct InputOptions: ParsableArguments {
     @Option(help: "A file with one label per line for the rows of the (first) input.")
     var labels: String?
 
-    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise.")
-    var labelColumn: Int?
+    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none; detected otherwise). Parquet: the column name of labels/ids.")
+    var labelColumn: String?
+
+    // Sources beyond matrix files (issue 19): JSONL, FAISS, Parquet; see Guides/Formats.md.
+    @Option(help: "JSONL: JSON path of the embedding (embedding, data[0].embedding, response.body.data[0].embedding); default: the only numeric array.")
+    var jsonPath: String?
+
+    @Option(help: "JSONL: JSON path of the row label/id (e.g. custom_id).")
+    var labelPath: String?
+
+    @Option(help: "Parquet: the vector column; default: the only list<float|double|half> or binary column.")
+    var column: String?
 
     @Option(help: "CSV/TSV: column of row ids (header name or 1-based number; 0 = none); detected by header name (id, *_id, key, …) or content (strictly increasing integers) otherwise. Ids are never a dimension.")
     var idColumn: String?
@@ -30,8 +40,11 @@ struct InputOptions: ParsableArguments {
     var noChecksum = false
 
     func readOptions(labels: String? = nil, showProgress: Bool = false) -> ReadOptions {
-        ReadOptions(format: format, key: key, labelColumn: labelColumn, labelsPath: labels,
-                    computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
+        var o = ReadOptions(format: format, key: key, labelColumn: labelColumn.flatMap { Int($0) }, labelsPath: labels,
+                            computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
+        o.sources = SourceOptions(jsonPath: jsonPath, labelPath: labelPath, column: column,
+                                  labelColumn: labelColumn.flatMap { Int($0) == nil ? $0 : nil }, dropNulls: onInvalid == .drop)
+        return o
     }
 
     /// Reads one input; `withLabels` attaches --labels (for the first input only).

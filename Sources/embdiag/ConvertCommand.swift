@@ -14,6 +14,8 @@ struct ConvertCommand: ParsableCommand {
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
           embdiag convert texts.npy --labels texts.txt texts.vec
+          embdiag convert batch_output.jsonl --json-path response.body.data[0].embedding --label-path custom_id out.npy
+          embdiag convert flat.index vectors.npy
         """)
 
     @OptionGroup var input: InputOptions

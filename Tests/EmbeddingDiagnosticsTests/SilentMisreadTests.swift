@@ -235,7 +235,7 @@ import Testing
         let devStdout = try CLI.run(["info", dir + "/m.npy", "--json", "/dev/stdout"])
         #expect(devStdout.status == 0 && devStdout.stdout.contains("\"metrics\""), "\(devStdout.stderr)")
         // An invalid --format lists the valid ones on the same line.
-        let format = try CLI.run(["info", dir + "/m.npy", "--format", "parquet"])
+        let format = try CLI.run(["info", dir + "/m.npy", "--format", "feather"])
         #expect(format.status == 2 && format.stderr.contains("npy, npz") && format.stderr.split(separator: "\n").count == 1, "\(format.stderr)")
         // Values near 1e30: the covariance overflows float32, and the message says so.
         try CLI.writeNpy(Self.rows(20, 4, seed: 13).map { $0.map { $0 * 1e30 } }, to: dir + "/huge.npy")

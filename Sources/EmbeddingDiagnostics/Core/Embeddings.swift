@@ -8,6 +8,7 @@ public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
     case glove
     case csv, tsv
     case fvecs
+    case jsonl, faiss, parquet
     /// Formats that `EmbeddingWriter` can produce.
     public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
 }
@@ -44,6 +45,9 @@ public struct Embeddings: Sendable {
     public var matrix: Matrix
     public var labels: [String]?
     public var source: Source
+    /// Rows that were null in the source (JSONL, Parquet) and were kept as NaN rows because nulls
+    /// are to be dropped (`--on-invalid drop`): `requiringFiniteNonZeroRows` drops them as "null".
+    public var nullRows: [Int] = []
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
         precondition(labels == nil || labels!.count == matrix.rows, "one label per row")

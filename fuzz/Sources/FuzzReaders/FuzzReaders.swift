@@ -2,7 +2,7 @@ import EmbeddingDiagnostics
 import Foundation
 
 // One harness binary for every reader; FUZZ_FORMAT picks the format (npy, npz, safetensors,
-// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels). Each input is written to a
+// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels, jsonl, faiss, parquet). Each input is written to a
 // file in /dev/shm (readers take paths, as users give them) and read with the format forced.
 // Any EmbdiagError is a correct answer; a crash, hang or leak is a bug.
 private let format = ProcessInfo.processInfo.environment["FUZZ_FORMAT"] ?? "npy"
