@@ -20,6 +20,7 @@ struct Embdiag: ParsableCommand {
         NeighborsCommand.self,
         AnisotropyCommand.self,
         DepthCommand.self,
+        ShiftCommand.self,
         RelrepCommand.self,
         BiasCommand.self,
         CompatCommand.self,
