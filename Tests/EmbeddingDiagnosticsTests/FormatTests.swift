@@ -71,9 +71,15 @@ import Testing
     }
 
     @Test func everyMalformedFileGivesAClearError() throws {
+        try Self.checkMalformedCorpus("expected.json", atLeast: 30)
+    }
+
+    /// Every file listed in `Tests/Fixtures/malformed/<table>` ({name: [format or null, [keywords]]})
+    /// must fail to read with one line naming the file and containing every keyword.
+    static func checkMalformedCorpus(_ tableName: String, atLeast minimum: Int) throws {
         let dir = CLI.fixtures.appendingPathComponent("malformed")
-        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: [Any]]
-        #expect(table.count >= 30)
+        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(tableName))) as! [String: [Any]]
+        #expect(table.count >= minimum)
         for (name, entry) in table.sorted(by: { $0.key < $1.key }) {
             let format = (entry[0] as? String).flatMap(EmbeddingFormat.init(rawValue:))
             let keywords = entry[1] as! [String]

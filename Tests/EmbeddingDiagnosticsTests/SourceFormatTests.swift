@@ -99,21 +99,7 @@ import Testing
     }
 
     @Test func everyMalformedSourceGivesAClearError() throws {
-        let dir = CLI.fixtures.appendingPathComponent("malformed")
-        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected-sources.json"))) as! [String: [Any]]
-        #expect(table.count >= 25)
-        for (name, entry) in table.sorted(by: { $0.key < $1.key }) {
-            let format = (entry[0] as? String).flatMap(EmbeddingFormat.init(rawValue:))
-            let keywords = entry[1] as! [String]
-            do {
-                let e = try EmbeddingReader.read(dir.appendingPathComponent(name).path, options: ReadOptions(format: format, computeChecksum: false))
-                Issue.record("\(name): read \(e.count) × \(e.dimension) instead of failing")
-            } catch let error as EmbdiagError {
-                #expect(error.description.contains(name), "\(name): \(error)")
-                #expect(!error.description.contains("\n"))
-                for k in keywords { #expect(error.description.contains(k), "\(name): '\(k)' not in: \(error)") }
-            }
-        }
+        try FormatTests.checkMalformedCorpus("expected-sources.json", atLeast: 25)
     }
 
     @Test func jsonPathsAndParserLimits() throws {
