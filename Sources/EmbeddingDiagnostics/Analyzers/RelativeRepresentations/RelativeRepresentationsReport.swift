@@ -62,8 +62,8 @@ private func centeringNotes(_ c: RelativeRepresentationsConfiguration, centered:
     switch c.center {
     case .auto:
         return [centered
-            ? "--center auto centred the projection on the anchor mean: mean pairwise cosine \(cosines) exceeds \(level) (a narrow cone, where raw cosines to the anchors barely differ). --center none gives Moschella et al.'s literal projection."
-            : "--center auto left the projection uncentred (Moschella et al.'s literal projection): mean pairwise cosine \(cosines), none above \(level)."]
+            ? "--center auto centred the projection on the anchor mean: mean pairwise cosine (\(cosines)) exceeds \(level) in at least one space (a narrow cone, where raw cosines to the anchors barely differ). --center none gives Moschella et al.'s literal projection."
+            : "--center auto left the projection uncentred (Moschella et al.'s literal projection): mean pairwise cosine (\(cosines)) is at most \(level) in every space."]
     case .anchors:
         return ["Projection centred on the anchor mean (--center anchors; mean pairwise cosine \(cosines))."]
     case .none:
