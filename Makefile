@@ -5,7 +5,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 EMBDIAG := .build/release/embdiag
 
-.PHONY: deps build demo test reports benchmarks clean
+.PHONY: deps build demo test test-kernels reports benchmarks clean
 
 deps:
 	@scripts/install-deps
@@ -25,6 +25,12 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+# The numerics-sensitive suites under every OpenBLAS kernel this CPU can run, with 1 and 2 threads
+# (issue 13; DeterminismTests inside `make test` already sweeps kernels through the CLI).
+test-kernels: deps
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	@SWIFT="$(SWIFT)" TEST_FLAGS="$(TEST_FLAGS)" scripts/test-kernels
 
 benchmarks: build
 	benchmarks/run

@@ -199,4 +199,27 @@ import Testing
             #expect(throws: EmbdiagError.self, "\(bad)") { try IsotropyStep(parsing: bad) }
         }
     }
+
+    @Test func partitionIsotropyIsNullOnlyWhenItsExtremeIsBasisDependent() throws {
+        // Eigenvalues 4 > 2.001 ≈ 2 > 1: components 2 and 3 form a degenerate space (gap 5e-4 < 1e-3).
+        let eigenvalues = [4, 2.001, 2, 1]
+        func logZ(_ values: [Double], sign: Double = 0.01) -> [(positive: Double, negative: Double)] { values.map { ($0, $0 + sign) } }
+        // Minimum inside the degenerate pair, whose log Z differ by 0.2: basis-dependent → NaN + reason.
+        let (bad, why) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ([5, 3.0, 3.2, 4]), eigenvalues: eigenvalues)
+        #expect(bad.isNaN && why?.firstComponent == 2 && why?.lastComponent == 3 && abs((why?.logZSpread ?? 0) - 0.21) < 1e-12)
+        // Same pair, but log Z equal across it to 1e-9: the value is defined.
+        let (fine, none) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ([5, 3.0, 3.0 + 1e-9, 4], sign: 0), eigenvalues: eigenvalues)
+        #expect(none == nil && abs(fine - Foundation.exp(3.0 - 5)) < 1e-12)
+        // Extremes at isolated directions: a degenerate pair elsewhere does not matter.
+        let (isolated, _) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ([5, 3.5, 3.9, 3]), eigenvalues: eigenvalues)
+        #expect(abs(isolated - Foundation.exp(3.0 - 5.01)) < 1e-12)
+        // End to end: a whitened real space (all eigenvalues equal) reports null; the raw one a number.
+        let url = CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-minilm-l6-layer3.npy")
+        let e = try EmbeddingReader.read(url.path)
+        let raw = try AnisotropyMetrics(e.matrix)
+        #expect(raw.partitionDegeneracy == nil && raw.partitionIsotropy > 0)
+        let whitened = try IsotropyTransform.fit([IsotropyStep(parsing: "whiten:32")], on: e.matrix).output
+        let after = try AnisotropyMetrics(whitened)
+        #expect(after.partitionIsotropy.isNaN && after.partitionDegeneracy != nil && after.meanVectorRatio == 0)
+    }
 }

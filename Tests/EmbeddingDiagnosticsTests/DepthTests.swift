@@ -54,7 +54,9 @@ import Testing
         let fonts = try Self.load("fonts.npy")
         let d200 = try DepthAnalysis(reference: games, others: [fonts.selecting(rows: Array(0..<200))]).corpora[1].depths
         let d201 = try DepthAnalysis(reference: games, others: [fonts.selecting(rows: Array(0..<201))]).corpora[1].depths
-        for i in 0..<200 { #expect(abs(d200[i] - d201[i]) < 1e-12) }
+        // Depths are means of Float32 GEMM distances; a 201st row changes the GEMM's blocking and so
+        // its summation order: equal up to Float32 round-off (~d·2⁻²⁴ relative), not to the last bit.
+        for i in 0..<200 { #expect(abs(d200[i] - d201[i]) <= 1e-6 * max(1, abs(d200[i])), "row \(i): \(d200[i]) vs \(d201[i])") }
         let bug = try #require(RankTestsTests.reference["equal_size_bug"] as? [String: Double])
         #expect(bug["max_abs_package_minus_definition_200v200"]! > 0.1, "the package's bug, recorded by the cross-check")
     }

@@ -10,14 +10,16 @@ Data: the bundled sentence embeddings — OLD = all-MiniLM-L6-v2 layer 3, NEW = 
 (data/sentences/debian-minilm-l6{-layer3,}.npy, the same 1,800 Debian package descriptions), relevance
 classes = Debian sections (data/sentences/debian-sections.txt).
 
-Definitions (Guides/Compatibility.md): cosine scores; ranking by score descending, ties to the smaller
-gallery index; with labels, relevant = same section and the query's own row is excluded from its
+Definitions (Guides/Compatibility.md): cosine scores (integer codes scored exactly); ranking by score
+descending; exactly tied scores count as the expected value over all orderings of the tie (McSherry &
+Najork, ECIR 2008) for recall@k, MRR, mAP and negative flips; k-NN sets break ties by the smaller index; with labels, relevant = same section and the query's own row is excluded from its
 ranking in every direction; without labels, query i's only relevant item is gallery row i (no
 exclusion). recall@k = share of queries whose first relevant item is within the top k (CMC / metric-
 learning recall), MRR = mean 1/rank of the first relevant item, mAP = sklearn average_precision_score
 per query (full ranking), averaged. Mapping checks use train = even rows, held-out = odd rows.
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -55,27 +57,64 @@ def unit(a):
     return a / np.linalg.norm(a, axis=1, keepdims=True)
 
 
-def retrieval(q, g, classes=None, exclude_self=False, ks=KS):
-    """Exact metrics over the full ranking. classes: (query classes, gallery classes) or None (identity)."""
-    s = unit(q) @ unit(g).T
-    first, aps = [], []
+def code_scores(q, g):
+    """Cosines of integer codes (int8, +-1): exact integer dot products (float64 holds them exactly)
+    times 1/|q| and 1/|g|, in that order, as embdiag scores them; equal codes tie exactly."""
+    iq = 1.0 / np.sqrt(np.sum(q * q, axis=1))
+    ig = 1.0 / np.sqrt(np.sum(g * g, axis=1))
+    return ((q @ g.T) * iq[:, None]) * ig[None, :]
+
+
+def tie_aware(sc, rel, ks):
+    """McSherry & Najork (ECIR 2008): expected recall@k, reciprocal rank and average precision over
+    all orderings of exactly tied scores. Binomial coefficients with Python's exact integers."""
+    neg, inv = np.unique(-sc, return_inverse=True)           # groups in descending score order
+    m = np.bincount(inv)
+    r = np.bincount(inv, weights=rel.astype(float)).astype(int)
+    before = np.concatenate([[0], np.cumsum(m)[:-1]])
+    rel_before = np.concatenate([[0], np.cumsum(r)[:-1]])
+    R = int(r.sum())
+    g = int(np.argmax(r > 0))
+    b, mm, rr = int(before[g]), int(m[g]), int(r[g])
+    total = math.comb(mm, rr)
+
+    def within(k):
+        j = k - b
+        if j <= 0:
+            return 0.0
+        if j > mm - rr:
+            return 1.0
+        return 1.0 - math.comb(mm - j, rr) / total
+
+    rr_exp = sum(math.comb(mm - i, rr - 1) / total / (b + i) for i in range(1, mm - rr + 2))
+    ap = 0.0
+    for grp in np.nonzero(r)[0]:
+        mg, rg, n0, r0 = int(m[grp]), int(r[grp]), int(before[grp]), int(rel_before[grp])
+        i = np.arange(1, mg + 1)
+        slope = (rg - 1) / (mg - 1) if mg > 1 else 0.0
+        ap += (rg / mg) * np.sum((r0 + 1 + (i - 1) * slope) / (n0 + i))
+    return {k: within(k) for k in ks}, rr_exp, ap / R, within(1)
+
+
+def retrieval(q, g, classes=None, exclude_self=False, ks=KS, codes=False):
+    """Exact tie-aware metrics over the full ranking. classes: (query classes, gallery classes) or
+    None (identity). codes: q and g are integer codes, scored exactly (code_scores)."""
+    s = code_scores(q, g) if codes else unit(q) @ unit(g).T
+    within, rrs, aps, top1 = [], [], [], []
     idx = np.arange(g.shape[0])
     for i in range(q.shape[0]):
         keep = idx != i if exclude_self else np.ones(g.shape[0], bool)
         sc, ix = s[i][keep], idx[keep]
-        order = np.lexsort((ix, -sc))             # score descending, index ascending
         rel = (classes[1][ix] == classes[0][i]) if classes is not None else (ix == i)
         if not rel.any():
+            top1.append(np.nan)
             continue
-        ranked = rel[order]
-        first.append(int(np.argmax(ranked)) + 1)
-        # sklearn AP needs distinct scores to follow our tie rule; break ties by rank position.
-        aps.append(average_precision_score(ranked.astype(int), -np.arange(len(ranked), dtype=float)))
-    first = np.array(first)
-    out = {f"recall_at_{k}": float(np.mean(first <= k)) for k in ks}
-    out["mrr"] = float(np.mean(1.0 / first))
+        w, rr, ap, p1 = tie_aware(sc, rel, ks)
+        within.append(w); rrs.append(rr); aps.append(ap); top1.append(p1)
+    out = {f"recall_at_{k}": float(np.mean([w[k] for w in within])) for k in ks}
+    out["mrr"] = float(np.mean(rrs))
     out["map"] = float(np.mean(aps))
-    out["first_ranks"] = first
+    out["top1_probability"] = np.array(top1)
     return out
 
 
@@ -102,11 +141,12 @@ labels_metrics = {}
 for name, r in [("old", r_old), ("new", r_new), ("cross", r_cross)]:
     for key in [f"recall_at_{k}" for k in KS] + ["mrr", "map"]:
         labels_metrics[f"{key}_{name}"] = r[key]
-fo, fc, fn = r_old["first_ranks"], r_cross["first_ranks"], r_new["first_ranks"]
-flips = np.sum((fo == 1) & (fc != 1))
+# Negative flips, tie-aware: P_old(top-1) * (1 - P_other(top-1)), tie orders independent.
+po, pc, pn = r_old["top1_probability"], r_cross["top1_probability"], r_new["top1_probability"]
+flips = np.nansum(po * (1 - pc))
 labels_metrics["negative_flip_rate"] = float(flips / n)
-labels_metrics["negative_flip_index"] = float(flips / max(1, np.sum(fc != 1)))
-labels_metrics["negative_flip_rate_new"] = float(np.sum((fo == 1) & (fn != 1)) / n)
+labels_metrics["negative_flip_index"] = float(flips / max(1e-300, np.nansum(1 - pc)))
+labels_metrics["negative_flip_rate_new"] = float(np.nansum(po * (1 - pn)) / n)
 labels_metrics["compatibility_margin"] = r_cross["recall_at_1"] - r_old["recall_at_1"]
 # Shen et al.'s empirical compatibility criterion is strict (CVPR 2020): M(new, old) > M(old, old);
 # no_worse is the non-strict version with tolerance 0 (recall values are ratios of counts).
@@ -282,9 +322,11 @@ int8 = np.trunc((old.astype(np.float32).astype(np.float64) - lo) / steps - 128) 
 compressed = {"int8": int8, "binary": np.where(old > 0, 1.0, -1.0), "truncate:128": old[:, :128]}
 comp = {}
 for name, c in compressed.items():
-    r = retrieval(c, c, lab, True)
+    codes = name in ("int8", "binary")
+    r = retrieval(c, c, lab, True, codes=codes)
     comp[name] = {"recall_at_1_new": r["recall_at_1"], "recall_at_10_new": r["recall_at_10"], "map_new": r["map"]}
     if c.shape[1] == old.shape[1]:
+        # Codes as queries against the real-valued OLD gallery: scale 1/|code| per query.
         rc = retrieval(c, old, lab, True)
         comp[name]["recall_at_1_cross"] = rc["recall_at_1"]
 out["compression"] = comp

@@ -41,18 +41,26 @@ public struct NearestNeighbors: Sendable {
     public func scores(of q: Int) -> ArraySlice<Float> { scores[(q * k)..<((q + 1) * k)] }
 }
 
-/// Top-k by inner product of every query row against every gallery row: blocked GEMM (both cores
-/// through OpenBLAS) plus a per-row partial selection run in parallel. Ties are broken by the
-/// smaller gallery index, so results do not depend on blocking or thread count.
+/// Top-k by inner product of every query row against every gallery row, the same on every CPU:
+/// blocked GEMM (both cores through OpenBLAS) screens, then every candidate within twice the
+/// GEMM's error bound of the k-th screened score is rescored in Float64 (`ExactScores`) and the
+/// list is ordered by (Float64 score descending, gallery index ascending). Ties at the k-th place
+/// therefore go to the smaller gallery index, whatever the kernel, blocking or thread count.
 /// `excludeSelf`: when queries and gallery are the same rows, skip gallery row i for query i.
+/// Scores returned are the Float64 scores rounded to Float32.
+///
+/// - Complexity: O(q·n·d) GEMM, O(q·n) selection, plus O(d) per near-tie candidate.
 public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSelf: Bool = false,
-                             queryBlock: Int = 2048, galleryBlock: Int = 16384) -> NearestNeighbors {
+                             queryBlock: Int = 2048, galleryBlock: Int = 16384,
+                             queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> NearestNeighbors {
     precondition(queries.cols == gallery.cols, "nearestNeighbors: dimensions differ")
     let nq = queries.rows, ng = gallery.rows
     let kk = max(0, k)
     var indices = [Int32](repeating: -1, count: nq * kk)
     var scores = [Float](repeating: -.infinity, count: nq * kk)
     if nq == 0 || kk == 0 || ng == 0 { return NearestNeighbors(k: kk, indices: indices, scores: scores) }
+    let exact = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
+    let margin = 2 * exact.tolerance
     let qb = min(queryBlock, nq), gb = min(galleryBlock, ng)
     let scratch = Matrix(rows: qb, cols: gb)
     indices.withUnsafeMutableBufferPointer { idxBuf in
@@ -61,36 +69,70 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
             var qs = 0
             while qs < nq {
                 let qe = min(nq, qs + qb)
+                // Per query of this block: screened top-k (best first) and the candidates within
+                // `margin` of the running k-th screened score.
+                let rowsInBlock = qe - qs
+                var topScore = [Double](repeating: -.infinity, count: rowsInBlock * kk)
+                var topCount = [Int](repeating: 0, count: rowsInBlock)
+                var candidates = [[(Int32, Double)]](repeating: [], count: rowsInBlock)
                 var gs = 0
                 while gs < ng {
                     let ge = min(ng, gs + gb)
-                    let block = Matrix(rows: qe - qs, cols: ge - gs, storage: scratch.storage)
+                    let block = Matrix(rows: rowsInBlock, cols: ge - gs, storage: scratch.storage)
                     gemm(queries.rows(qs..<qe), gallery.rows(gs..<ge), transposeB: true, into: block)
                     let width = ge - gs
                     let bp = block.pointer
-                    parallelChunks(qe - qs, minimumChunk: 64) { range in
+                    topScore.withUnsafeMutableBufferPointer { tsBuf in
+                    topCount.withUnsafeMutableBufferPointer { tcBuf in
+                    candidates.withUnsafeMutableBufferPointer { cBuf in
+                        let ts = tsBuf.baseAddress!, tc = tcBuf.baseAddress!, cand = cBuf.baseAddress!
+                        parallelChunks(rowsInBlock, minimumChunk: 64) { range in
+                            for r in range {
+                                let q = qs + r
+                                let top = ts + r * kk
+                                let vals = bp + r * width
+                                var count = tc[r]
+                                var floor = count == kk ? top[kk - 1] - margin : -Double.infinity
+                                for j in 0..<width {
+                                    let raw = vals[j]
+                                    if raw.isNaN { continue }
+                                    let v = exact.screened(raw, q, gs + j)
+                                    if v < floor { continue }
+                                    let g = gs + j
+                                    if excludeSelf && g == q { continue }
+                                    cand[r].append((Int32(g), v))
+                                    // Screened top-k values (only the k-th matters for the floor).
+                                    if count < kk || v > top[kk - 1] {
+                                        var pos = min(count, kk - 1)
+                                        while pos > 0 && top[pos - 1] < v { top[pos] = top[pos - 1]; pos -= 1 }
+                                        top[pos] = v
+                                        if count < kk { count += 1 }
+                                        if count == kk { floor = top[kk - 1] - margin }
+                                    }
+                                    if cand[r].count > 4 * kk + 256 { cand[r].removeAll { $0.1 < floor } }
+                                }
+                                tc[r] = count
+                            }
+                        }
+                    }}}
+                    gs = ge
+                }
+                // Rescore the survivors in Float64 and keep the k best (ties: smaller index).
+                candidates.withUnsafeBufferPointer { cBuf in
+                    let cand = cBuf.baseAddress!
+                    parallelChunks(rowsInBlock, minimumChunk: 16) { range in
                         for r in range {
                             let q = qs + r
-                            let rowIdx = idx + q * kk, rowSc = sc + q * kk
-                            let vals = bp + r * width
-                            for j in 0..<width {
-                                let v = vals[j]
-                                // Full list: only strictly better values enter, so ties keep the
-                                // earlier gallery index (blocks are visited in index order).
-                                if rowIdx[kk - 1] != -1 && !(v > rowSc[kk - 1]) { continue }
-                                if v.isNaN { continue }
-                                let g = gs + j
-                                if excludeSelf && g == q { continue }
-                                // Insertion into the sorted top-k list.
-                                var pos = kk - 1
-                                while pos > 0 && (rowIdx[pos - 1] == -1 || rowSc[pos - 1] < v) {
-                                    rowSc[pos] = rowSc[pos - 1]; rowIdx[pos] = rowIdx[pos - 1]; pos -= 1
-                                }
-                                rowSc[pos] = v; rowIdx[pos] = Int32(g)
+                            let count = topCount[r]
+                            let floor = count == kk ? topScore[r * kk + kk - 1] - margin : -Double.infinity
+                            var list = cand[r].filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
+                            list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+                            for (t, item) in list.prefix(kk).enumerated() {
+                                idx[q * kk + t] = item.0
+                                sc[q * kk + t] = Float(item.1)
                             }
                         }
                     }
-                    gs = ge
                 }
                 qs = qe
             }

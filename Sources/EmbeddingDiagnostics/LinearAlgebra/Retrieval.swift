@@ -9,34 +9,41 @@ public enum RetrievalRelevance: Sendable {
     case classes(query: [Int32], gallery: [Int32])
 }
 
-/// Exact retrieval ranks over the full ranking of the gallery (not a top-k cut-off).
+/// Exact retrieval ranks over the full ranking of the gallery (not a top-k cut-off), tie-aware.
 public struct RetrievalRanks: Sendable {
-    /// Per query: 1-based rank of the first relevant gallery row; 0 when the query has none.
-    public var firstRank: [Int]
-    /// Per query: average precision (1/R) Σ_t t/rank_t over its R relevant rows; NaN when R = 0.
+    /// Per query: the tied block that holds its first relevant gallery row; nil when the query has
+    /// no relevant row.
+    public var first: [TiedFirstRank?]
+    /// Per query: expected average precision (1/R) Σ_t t/rank_t over the orderings of tied
+    /// blocks (McSherry & Najork 2008); NaN when R = 0.
     public var averagePrecision: [Double]
     /// Per query: number of relevant gallery rows R (after self-exclusion).
     public var relevantCount: [Int]
+
+    /// Expected 1-based rank of the first relevant row (0 = none); an integer when nothing ties.
+    public var expectedFirstRank: [Double] { first.map { $0?.expectedRank ?? 0 } }
 }
 
-/// Ranks of the relevant gallery rows of every query, by inner product (use unit rows for
-/// cosine), over the whole gallery: blocked GEMM (`pairwiseDotBlocks`, never the q × n matrix)
-/// plus one parallel pass per query row. Ordering: gallery row j comes before row r iff
-/// s_j > s_r, or s_j = s_r and j < r — the tie rule of `nearestNeighbors`, so rank 1 is that
-/// function's first neighbour. `excludeSelf`: queries are the gallery rows (query q = gallery row
-/// q), and row q is removed from its own ranking (same-space retrieval). `excluded` generalises
-/// it: query q's ranking leaves out gallery row `excluded[q]` (−1: none), e.g. for queries gathered
-/// from the gallery rows.
+/// Ranks of the relevant gallery rows of every query over the whole gallery, by the scores of
+/// `ExactScores` (Float32 blocked GEMM screens; comparisons closer than its error bound are decided
+/// by Float64 dot products), so the result is the same on every CPU, kernel and thread count.
+/// Exactly equal scores are ties: each metric is the expected value over the orderings of the tied
+/// block (`TiedFirstRank`; McSherry & Najork, ECIR 2008). `excludeSelf`: queries are the gallery
+/// rows (query q = gallery row q), and row q is removed from its own ranking. `excluded`
+/// generalises it: query q's ranking leaves out gallery row `excluded[q]` (−1: none).
+/// `queryScale`/`galleryScale`: per-row factors of the score (see `ExactScores`), e.g. 1/‖code‖
+/// for integer codes.
 ///
-/// Per query with R relevant rows the pass is O(n log R): the relevant scores are sorted once, and
-/// each other row finds, by binary search, how many relevant rows it precedes.
+/// - Complexity: O(q·n·d) for the GEMM, plus per query O(n log R) (R relevant rows) and O(d) per
+///   near-tie recomputed in Float64.
 public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance,
-                           excludeSelf: Bool = false, excluded: [Int]? = nil, blockRows: Int? = nil) -> RetrievalRanks {
+                           excludeSelf: Bool = false, excluded: [Int]? = nil, blockRows: Int? = nil,
+                           queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> RetrievalRanks {
     precondition(queries.cols == gallery.cols, "retrievalRanks: dimensions differ")
     let nq = queries.rows, n = gallery.rows
     precondition(excluded == nil || excluded!.count == nq, "retrievalRanks: one excluded row per query")
     let skip: [Int] = excluded ?? (excludeSelf ? Array(0..<nq) : [Int](repeating: -1, count: nq))
-    var first = [Int](repeating: 0, count: nq)
+    var first = [TiedFirstRank?](repeating: nil, count: nq)
     var ap = [Double](repeating: .nan, count: nq)
     var counts = [Int](repeating: 0, count: nq)
     // Gallery rows of each class, in index order.
@@ -54,7 +61,9 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
         for (j, c) in g.enumerated() where c >= 0 { members[c, default: []].append(j) }
     }
     let byIndex = !targets.isEmpty || queryClass.isEmpty
-    if nq == 0 || n == 0 { return RetrievalRanks(firstRank: first, averagePrecision: ap, relevantCount: counts) }
+    if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
+    let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
+    let eps = scores.tolerance
     first.withUnsafeMutableBufferPointer { firstBuf in
         ap.withUnsafeMutableBufferPointer { apBuf in
             counts.withUnsafeMutableBufferPointer { countBuf in
@@ -62,7 +71,10 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
                 pairwiseDotBlocks(queries, gallery, blockRows: blockRows) { rowStart, block in
                     let bp = block.pointer
                     parallelChunks(block.rows, minimumChunk: 4) { range in
-                        var relIdx: [Int] = [], relScore: [Float] = [], before: [Int] = []
+                        // Per query: the distinct relevant scores (descending), how many relevant
+                        // rows share each, and per such value the non-relevant rows strictly
+                        // between it and the previous value (`above`) or equal to it (`tied`).
+                        var relScore: [Double] = [], value: [Double] = [], size: [Int] = [], above: [Int] = [], tied: [Int] = []
                         for r in range {
                             let q = rowStart + r
                             let s = bp + r * n
@@ -70,48 +82,62 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
                             if byIndex {
                                 let t = targets[q]
                                 if t < 0 || t >= n || t == ex { continue }
-                                let target = s[t]
-                                var better = 0
-                                for j in 0..<n where s[j] > target || (s[j] == target && j < t) {
-                                    if j == ex { continue }
-                                    better += 1
+                                let target = scores.exact(q, t)
+                                var better = 0, equal = 0
+                                for j in 0..<n where j != t && j != ex {
+                                    let v = scores.screened(s[j], q, j)
+                                    if v < target - eps { continue }
+                                    if v > target + eps { better += 1; continue }
+                                    let e = scores.exact(q, j)
+                                    if e > target { better += 1 } else if e == target { equal += 1 }
                                 }
-                                firstOut[q] = better + 1
-                                apOut[q] = 1 / Double(better + 1)
+                                let block = TiedFirstRank(before: better, blockSize: equal + 1, relevantInBlock: 1)
+                                firstOut[q] = block
+                                apOut[q] = block.expectedReciprocalRank
                                 countOut[q] = 1
                                 continue
                             }
                             let c = queryClass[q]
                             guard c >= 0, let list = members[c] else { continue }
-                            // Relevant rows sorted by ranking order (score descending, index ascending).
-                            relIdx.removeAll(keepingCapacity: true)
-                            for j in list where j != ex { relIdx.append(j) }
-                            let rCount = relIdx.count
-                            if rCount == 0 { continue }
-                            relIdx.sort { s[$0] > s[$1] || (s[$0] == s[$1] && $0 < $1) }
                             relScore.removeAll(keepingCapacity: true)
-                            for j in relIdx { relScore.append(s[j]) }
-                            before.removeAll(keepingCapacity: true)
-                            before.append(contentsOf: repeatElement(0, count: rCount + 1))
-                            let lowest = relScore[rCount - 1]
-                            for j in 0..<n {
-                                let v = s[j]
-                                if v < lowest { continue }
-                                if galleryClass[j] == c || j == ex { continue }
-                                // p = number of relevant rows that come before row j.
-                                var lo = 0, hi = rCount
-                                while lo < hi {
-                                    let mid = (lo + hi) >> 1
-                                    let sm = relScore[mid]
-                                    if sm > v || (sm == v && relIdx[mid] < j) { lo = mid + 1 } else { hi = mid }
-                                }
-                                before[lo] += 1
+                            for j in list where j != ex { relScore.append(scores.exact(q, j)) }
+                            let rCount = relScore.count
+                            if rCount == 0 { continue }
+                            relScore.sort(by: >)
+                            value.removeAll(keepingCapacity: true); size.removeAll(keepingCapacity: true)
+                            for x in relScore {
+                                if let last = value.last, last == x { size[size.count - 1] += 1 } else { value.append(x); size.append(1) }
                             }
-                            var others = 0, sum = 0.0
-                            for t in 0..<rCount {
-                                others += before[t]
-                                sum += Double(t + 1) / Double(t + 1 + others)
-                                if t == 0 { firstOut[q] = 1 + others }
+                            let groups = value.count
+                            above.removeAll(keepingCapacity: true); above.append(contentsOf: repeatElement(0, count: groups + 1))
+                            tied.removeAll(keepingCapacity: true); tied.append(contentsOf: repeatElement(0, count: groups))
+                            let lowest = value[groups - 1] - eps
+                            // Number of groups whose value is > x (binary search on descending values).
+                            func groupsAbove(_ x: Double) -> Int {
+                                var lo = 0, hi = groups
+                                while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
+                                return lo
+                            }
+                            for j in 0..<n {
+                                if galleryClass[j] == c || j == ex { continue }
+                                let v = scores.screened(s[j], q, j)
+                                if v < lowest { above[groups] += 1; continue }
+                                // Certain when no group value lies within eps of v.
+                                let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
+                                if a == b { above[a] += 1; continue }
+                                let e = scores.exact(q, j)
+                                let k = groupsAbove(e)
+                                if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
+                            }
+                            var precedingItems = 0, precedingRelevant = 0, sum = 0.0
+                            for g in 0..<groups {
+                                precedingItems += above[g]
+                                let m = size[g] + tied[g]
+                                if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: m, relevantInBlock: size[g]) }
+                                sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
+                                                                                  blockSize: m, relevantInBlock: size[g])
+                                precedingItems += m
+                                precedingRelevant += size[g]
                             }
                             apOut[q] = sum / Double(rCount)
                             countOut[q] = rCount
@@ -121,7 +147,7 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
             }
         }
     }
-    return RetrievalRanks(firstRank: first, averagePrecision: ap, relevantCount: counts)
+    return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts)
 }
 
 /// Integer class ids for string labels (first occurrence order), for `RetrievalRelevance.classes`.

@@ -23,6 +23,25 @@ public func squaredNorm(_ r: UnsafeRawPointer, count d: Int) -> Double {
     return acc
 }
 
+/// Σ x_t·y_t of two Float32 rows in Float64, eight lanes then their sum: a fixed summation order,
+/// so the value is the same on every CPU (unlike a BLAS dot product, whose order depends on the
+/// kernel); exact for integer-valued rows. Shared by `pairedDotProducts`, `ExactScores` and the
+/// deterministic subspace removal.
+@inlinable @inline(__always)
+public func fixedOrderDot(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, count d: Int) -> Double {
+    var acc = SIMD8<Double>()
+    var t = 0
+    while t + 8 <= d {
+        let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+        let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
+        acc += SIMD8<Double>(u) * SIMD8<Double>(v)
+        t += 8
+    }
+    var s = acc.sum()
+    while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
+    return s
+}
+
 /// Euclidean norm of every row, accumulated in Float64.
 public func rowNorms(_ m: Matrix) -> [Double] {
     var norms = [Double](repeating: 0, count: m.rows)
@@ -163,18 +182,7 @@ public func pairedDotProducts(_ a: Matrix, _ rows: [Int], _ b: Matrix, _ cols: [
         let base = o.baseAddress!
         parallelChunks(rows.count, minimumChunk: 4096) { range in
             for p in range {
-                let x = UnsafeRawPointer(a.pointer + rows[p] * d), y = UnsafeRawPointer(b.pointer + cols[p] * d)
-                var acc = SIMD8<Double>()
-                var t = 0
-                while t + 8 <= d {
-                    let u = x.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-                    let v = y.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-                    acc += SIMD8<Double>(u) * SIMD8<Double>(v)
-                    t += 8
-                }
-                var s = acc.sum()
-                while t < d { s += Double(x.load(fromByteOffset: t * 4, as: Float.self)) * Double(y.load(fromByteOffset: t * 4, as: Float.self)); t += 1 }
-                base[p] = s
+                base[p] = fixedOrderDot(UnsafeRawPointer(a.pointer + rows[p] * d), UnsafeRawPointer(b.pointer + cols[p] * d), count: d)
             }
         }
     }

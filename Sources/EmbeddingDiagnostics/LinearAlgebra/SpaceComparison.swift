@@ -189,9 +189,10 @@ public func knnOverlap(_ a: NearestNeighbors, _ b: NearestNeighbors) -> [Double]
 
 /// k nearest neighbours (inner product) of the gallery rows listed in `rows`, among all gallery
 /// rows except the query row itself. Use unit rows for cosine.
-public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int) -> NearestNeighbors {
+public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int, scale: [Double]? = nil) -> NearestNeighbors {
     let kk = min(k, gallery.rows - 1)
-    let raw = nearestNeighbors(queries: gallery.gather(rows: rows), gallery: gallery, k: kk + 1)
+    let raw = nearestNeighbors(queries: gallery.gather(rows: rows), gallery: gallery, k: kk + 1,
+                               queryScale: scale.map { s in rows.map { s[$0] } }, galleryScale: scale)
     var indices = [Int32](), scores = [Float]()
     indices.reserveCapacity(rows.count * kk); scores.reserveCapacity(rows.count * kk)
     for (q, row) in rows.enumerated() {
@@ -206,12 +207,17 @@ public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int) -> 
 
 /// For each query q, the 1-based rank of gallery row `trueIndices[q]` among all gallery rows by
 /// inner product with query q (use unit rows for cosine): 1 + #{j : s_qj > s_q,t} + #{j < t : s_qj
-/// = s_q,t} — ties go to the smaller index, as in `nearestNeighbors`. Blocked GEMM; the q × n
-/// score matrix is never stored whole. Cross-space retrieval (query in space A, gallery in space B).
+/// = s_q,t} — exact ties go to the smaller index, as in `nearestNeighbors`, and comparisons closer
+/// than the GEMM's error bound are decided in Float64 (`ExactScores`), so the ranks are the same on
+/// every CPU. Blocked GEMM; the q × n score matrix is never stored whole. Cross-space retrieval.
+///
+/// - Complexity: O(q·n·d).
 public func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int]) -> [Int] {
     precondition(queries.rows == trueIndices.count && queries.cols == gallery.cols)
     var ranks = [Int](repeating: 0, count: queries.rows)
     let n = gallery.rows
+    let scores = ExactScores(queries: queries, gallery: gallery)
+    let eps = scores.tolerance
     pairwiseDotBlocks(queries, gallery) { rowStart, block in
         let rowsInBlock = block.rows
         ranks.withUnsafeMutableBufferPointer { out in
@@ -219,12 +225,19 @@ public func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int])
             let blockPointer = block.pointer
             parallelChunks(rowsInBlock, minimumChunk: 8) { range in
                 for r in range {
+                    let q = rowStart + r
                     let s = blockPointer + r * n
-                    let t = trueIndices[rowStart + r]
-                    let target = s[t]
+                    let t = trueIndices[q]
+                    let target = scores.exact(q, t)
                     var better = 0
-                    for j in 0..<n where s[j] > target || (s[j] == target && j < t) { better += 1 }
-                    outBase[rowStart + r] = better + 1
+                    for j in 0..<n where j != t {
+                        let v = Double(s[j])
+                        if v < target - eps { continue }
+                        if v > target + eps { better += 1; continue }
+                        let e = scores.exact(q, j)
+                        if e > target || (e == target && j < t) { better += 1 }
+                    }
+                    outBase[q] = better + 1
                 }
             }
         }

@@ -10,12 +10,13 @@ public struct SubspaceRemovalSummary: Sendable {
     public var projectionNormSumAfter: Double
 }
 
-/// Hard-debias neutralization in one pass over memory: for every row, in row blocks on both cores
-/// (OpenBLAS single-threaded inside a block, so the block stays in cache):
-/// x ← x/‖x‖; c = B x (SGEMM of the block with the K × d orthonormal `basis`); where `remove[i]`,
-/// x ← x − Bᵀc (rank-K SGEMM update) and x ← x/‖x‖ again. Rows not removed end up unit-normalised
-/// only. Zero rows stay zero. Each row is processed independently, so results do not depend on the
-/// thread count.
+/// Hard-debias neutralization in one pass over memory, the same on every CPU: for every row, in
+/// parallel chunks, x ← x/‖x‖; c = B x (K fixed-order Float64 dot products with the orthonormal
+/// K × d `basis`); where `remove[i]`, x ← x − Bᵀc (in Float64, rounded once) and x ← x/‖x‖ again.
+/// Rows not removed end up unit-normalised only. Zero rows stay zero. No BLAS: a kernel-dependent
+/// summation order would move debiased vectors, and with them neighbour lists, between machines.
+///
+/// - Complexity: O(n·d·K).
 public func removeSubspaceInPlace(_ m: Matrix, basis: Matrix, remove: [Bool], blockRows: Int = 2048) -> SubspaceRemovalSummary {
     precondition(basis.cols == m.cols && remove.count == m.rows, "removeSubspaceInPlace: shapes differ")
     let n = m.rows, d = m.cols, k = basis.rows
@@ -25,56 +26,42 @@ public func removeSubspaceInPlace(_ m: Matrix, basis: Matrix, remove: [Bool], bl
     var counts = [Int](repeating: 0, count: blocks)
     let base = m.mutablePointer
     let b = basis.pointer
-    let threads = BLAS.threadCount
-    BLAS.setThreadCount(1)
-    defer { BLAS.setThreadCount(threads) }
     before.withUnsafeMutableBufferPointer { beforeBuf in
         after.withUnsafeMutableBufferPointer { afterBuf in
             counts.withUnsafeMutableBufferPointer { countBuf in
                 let bp = beforeBuf.baseAddress!, ap = afterBuf.baseAddress!, cp = countBuf.baseAddress!
                 parallelChunks(blocks, minimumChunk: 1) { range in
-                    var coefficients = [Float](repeating: 0, count: blockRows * k)
-                    coefficients.withUnsafeMutableBufferPointer { cb in
-                        let c = cb.baseAddress!
-                        for blk in range {
-                            let lo = blk * blockRows, hi = min(n, lo + blockRows), rows = hi - lo
-                            let x = base + lo * d
-                            func normalize() {
-                                for i in 0..<rows {
-                                    let r = x + i * d
-                                    let norm = Double(cblas_snrm2(Int32(d), r, 1))
-                                    if norm > 0 { cblas_sscal(Int32(d), Float(1 / norm), r, 1) }
-                                }
+                    var c = [Double](repeating: 0, count: k)
+                    var work = [Double](repeating: 0, count: d)
+                    for blk in range {
+                        let lo = blk * blockRows, hi = min(n, lo + blockRows)
+                        var sumBefore = 0.0, sumAfter = 0.0, removed = 0
+                        for i in lo..<hi {
+                            let x = base + i * d
+                            let raw = UnsafeRawPointer(x)
+                            let norm = squaredNorm(raw, count: d).squareRoot()
+                            guard norm > 0 else { continue }
+                            let inv = 1 / norm
+                            for t in 0..<d { x[t] = Float(Double(x[t]) * inv) }
+                            guard remove[i] else { continue }
+                            removed += 1
+                            var q = 0.0
+                            for j in 0..<k { c[j] = fixedOrderDot(raw, UnsafeRawPointer(b + j * d), count: d); q += c[j] * c[j] }
+                            sumBefore += q.squareRoot()
+                            for t in 0..<d { work[t] = Double(x[t]) }
+                            for j in 0..<k {
+                                let cj = c[j], row = b + j * d
+                                for t in 0..<d { work[t] -= cj * Double(row[t]) }
                             }
-                            func project() {
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(d), 1, x, Int32(d),
-                                            b, Int32(d), 0, c, Int32(k))
-                            }
-                            func normsOfRemoved() -> Double {
-                                var s = 0.0
-                                for i in 0..<rows where remove[lo + i] {
-                                    var q = 0.0
-                                    for j in 0..<k { let v = Double(c[i * k + j]); q += v * v }
-                                    s += q.squareRoot()
-                                }
-                                return s
-                            }
-                            normalize()
-                            project()
-                            bp[blk] = normsOfRemoved()
-                            var removed = 0
-                            for i in 0..<rows {
-                                if remove[lo + i] { removed += 1 } else { for j in 0..<k { c[i * k + j] = 0 } }
-                            }
-                            cp[blk] = removed
-                            if removed > 0 {
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(k), -1, c, Int32(k),
-                                            b, Int32(d), 1, x, Int32(d))
-                                normalize()
-                                project()
-                                ap[blk] = normsOfRemoved()
-                            }
+                            var s = 0.0
+                            for t in 0..<d { s += work[t] * work[t] }
+                            let inv2 = s > 0 ? 1 / s.squareRoot() : 0
+                            for t in 0..<d { x[t] = Float(work[t] * inv2) }
+                            var q2 = 0.0
+                            for j in 0..<k { let v = fixedOrderDot(raw, UnsafeRawPointer(b + j * d), count: d); q2 += v * v }
+                            sumAfter += q2.squareRoot()
                         }
+                        bp[blk] = sumBefore; ap[blk] = sumAfter; cp[blk] = removed
                     }
                 }
             }

@@ -22,8 +22,15 @@ public struct AnisotropyMetrics: Sendable {
     public var isoScore: Double
     /// The IsoScore an isotropic Gaussian sample of the same n and d would get (finite-n baseline).
     public var isoScoreNullBaseline: Double
-    /// Mu & Viswanath's I(W) = min_c Z(c) / max_c Z(c), c over ± the eigenvectors of XᵀX.
+    /// Mu & Viswanath's I(W) = min_c Z(c) / max_c Z(c), c over ± the eigenvectors of XᵀX. NaN
+    /// (reported as null) when it is ill-conditioned: see `partitionDegeneracy`.
     public var partitionIsotropy: Double
+    /// Set when I(W) is not reported because the direction attaining min Z or max Z lies in a
+    /// degenerate eigenspace (relative eigen-gaps below `degenerateGapTolerance`) over whose
+    /// eigenvector basis log Z varies by more than `partitionBasisTolerance`: any basis of such a
+    /// space is a valid set of principal directions, so the value would be LAPACK's arbitrary
+    /// choice (it changes with the BLAS kernel and thread count). E.g. every whitened space.
+    public var partitionDegeneracy: PartitionDegeneracy?
     /// Rows the partition function was computed on (all, or a seeded sample).
     public var partitionFunctionRows: Int
     /// exp(entropy of λ/Σλ) (Roy & Vetterli 2007, on the covariance spectrum).
@@ -64,6 +71,9 @@ public struct AnisotropyMetrics: Sendable {
 
         let mean = sums.columnSum.map { $0 / Double(n) }
         meanVectorRatio = mean.reduce(0) { $0 + $1 * $1 }.squareRoot() / meanNorm
+        // A centred (or whitened) space has a mean of exactly zero; what remains is Float32
+        // round-off that changes with the BLAS kernel. Report it as 0, not as a number.
+        if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
         let cov = covariance(m, ddof: 1, mean: mean)
         dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
         let eig = try symmetricEigen(cov, dimension: d)
@@ -92,7 +102,8 @@ public struct AnisotropyMetrics: Sendable {
         partitionFunctionRows = partitionRows.rows
         // Both signs of every eigenvector: its sign is arbitrary (LAPACK's choice), and Z(c) ≠ Z(−c)
         // as soon as the data has a mean, so one sign alone would make the measure ill-defined.
-        partitionIsotropy = AnisotropyMetrics.partitionIsotropy(partitionRows, directions: Matrix(rows: d, cols: d, values: directions.vectors.map { Float($0) }))
+        let logZ = AnisotropyMetrics.partitionLogZ(partitionRows, directions: Matrix(rows: d, cols: d, values: directions.vectors.map { Float($0) }))
+        (partitionIsotropy, partitionDegeneracy) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ, eigenvalues: directions.values)
 
         if pairSample > 0 {
             var rng = SeededGenerator(seed: seed)
@@ -121,11 +132,58 @@ public struct AnisotropyMetrics: Sendable {
         return max(0, (pr - 1) / Double(d - 1))
     }
 
-    /// min_c Z(c) / max_c Z(c), Z(c) = Σ_i exp(cᵀx_i), c = rows of `directions`: blocked GEMM of
+    /// ‖mean‖ / mean ‖x‖ below this is the round-off of a centred Float32 space (about √d·2⁻²⁴
+    /// per row, averaged): reported as exactly 0.
+    public static let meanRatioResolution = 1e-5
+
+    /// Relative eigen-gap (λᵢ − λᵢ₊₁)/λᵢ below which two principal directions are treated as one
+    /// degenerate eigenspace. The second-moment matrix comes from Float32 rows, so its entries carry
+    /// relative errors around 1e-6; eigenvectors whose eigenvalues are closer than ~1e-3 rotate
+    /// freely inside their span under such errors.
+    public static let degenerateGapTolerance = 1e-3
+    /// Spread of log Z over a degenerate eigenspace's basis that makes I(W) basis-dependent beyond
+    /// the documented float noise (1e-6 relative).
+    public static let partitionBasisTolerance = 1e-6
+
+    /// I(W) = exp(min log Z − max log Z) over ± every direction, or NaN with the reason when the
+    /// extreme is attained inside a degenerate eigenspace whose log Z spread exceeds
+    /// `partitionBasisTolerance`. `eigenvalues` are descending, one per row of the directions.
+    ///
+    /// - Complexity: O(d).
+    static func conditionedPartitionIsotropy(logZ: [(positive: Double, negative: Double)], eigenvalues: [Double]) -> (Double, PartitionDegeneracy?) {
+        let d = logZ.count
+        guard d > 0, eigenvalues.count == d else { return (.nan, nil) }
+        // Clusters of consecutive eigenvalues with small relative gaps.
+        var cluster = [Int](repeating: 0, count: d)
+        for i in 1..<max(1, d) {
+            let a = eigenvalues[i - 1], b = eigenvalues[i]
+            let gap = a > 0 ? (a - b) / a : (a == b ? 0 : 1)
+            cluster[i] = gap < degenerateGapTolerance ? cluster[i - 1] : cluster[i - 1] + 1
+        }
+        var lo = Double.infinity, hi = -Double.infinity, argLo = 0, argHi = 0
+        for i in 0..<d {
+            for v in [logZ[i].positive, logZ[i].negative] {
+                if v < lo { lo = v; argLo = i }
+                if v > hi { hi = v; argHi = i }
+            }
+        }
+        for arg in [argLo, argHi] {
+            let members = (0..<d).filter { cluster[$0] == cluster[arg] }
+            guard members.count >= 2 else { continue }
+            let values = members.flatMap { [logZ[$0].positive, logZ[$0].negative] }
+            let spread = values.max()! - values.min()!
+            if spread > partitionBasisTolerance {
+                return (.nan, PartitionDegeneracy(firstComponent: members.first! + 1, lastComponent: members.last! + 1, logZSpread: spread))
+            }
+        }
+        return (Foundation.exp(lo - hi), nil)
+    }
+
+    /// log Z(c) and log Z(−c), Z(c) = Σ_i exp(cᵀx_i), c = rows of `directions`: blocked GEMM of
     /// the rows against all directions, then per direction an online log-sum-exp in Float64
     /// (columns split across the cores; each column's sum runs in row order, so the result does
     /// not depend on the thread count).
-    static func partitionIsotropy(_ m: Matrix, directions: Matrix) -> Double {
+    static func partitionLogZ(_ m: Matrix, directions: Matrix) -> [(positive: Double, negative: Double)] {
         // Column c accumulates Z(c) and, from the same projection, Z(−c): log Z = shift + log Σ
         // exp(v − shift), shift = the running maximum. Per block: column maxima and minima first,
         // rescale the running sums if the maximum grew, then a branch-free pass of exponentials
@@ -178,10 +236,17 @@ public struct AnisotropyMetrics: Sendable {
                 }
             }
         }}}}
-        let logZ = (0..<k).flatMap { [shiftPos[$0] + Foundation.log(sumPos[$0]), shiftNeg[$0] + Foundation.log(sumNeg[$0])] }
-        guard let lo = logZ.min(), let hi = logZ.max() else { return .nan }
-        return Foundation.exp(lo - hi)
+        return (0..<k).map { (shiftPos[$0] + Foundation.log(sumPos[$0]), shiftNeg[$0] + Foundation.log(sumNeg[$0])) }
     }
+}
+
+/// Why partition isotropy is not reported: the principal directions (1-based components of XᵀX,
+/// descending) `firstComponent…lastComponent` span a degenerate eigenspace over which log Z varies
+/// by `logZSpread` between basis vectors.
+public struct PartitionDegeneracy: Sendable, Equatable {
+    public var firstComponent: Int
+    public var lastComponent: Int
+    public var logZSpread: Double
 }
 
 /// Row norms, Σ û_i, Σ û_i² and Σ x_i per dimension in one parallel pass over the rows (one read

@@ -113,6 +113,11 @@ extension AnisotropyAnalysis: ReportConvertible {
         if let top = m.rogueDimensions.first, m.meanCosine > 0, m.cosineContributions[top] / m.meanCosine > 0.2 {
             notes.append("Dimension \(top) alone contributes \(ReportFormatting.number(100 * m.cosineContributions[top] / m.meanCosine, significant: 3))% of the mean cosine: a rogue dimension (Timkey & van Schijndel 2021).")
         }
+        let states: [(String, AnisotropyMetrics?)] = [("", before), (" after the transforms", after)]
+        for (state, measured) in states {
+            guard let g = measured?.partitionDegeneracy else { continue }
+            notes.append("Partition isotropy\(state) is not reported (null): principal directions \(g.firstComponent)–\(g.lastComponent) have nearly equal eigenvalues (relative gaps < \(AnisotropyMetrics.degenerateGapTolerance)), so any basis of their span is principal, and log Z varies by \(ReportFormatting.number(g.logZSpread, significant: 2)) between basis vectors: I(W) would be an arbitrary choice of LAPACK's that changes with the BLAS kernel and thread count.")
+        }
         if m.partitionFunctionRows < m.rows {
             notes.append("Partition isotropy was computed on a seeded sample of \(m.partitionFunctionRows) rows (Z(c)/n is a mean over rows).")
         }

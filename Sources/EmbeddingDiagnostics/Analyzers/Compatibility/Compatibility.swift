@@ -58,16 +58,19 @@ public struct CompatibilityInputs: Sendable {
     }
 }
 
-/// Retrieval quality of one (query model, gallery model) combination.
+/// Retrieval quality of one (query model, gallery model) combination. Every value is tie-aware:
+/// the expected value over the orderings of exactly tied scores (McSherry & Najork 2008).
 public struct RetrievalSummary: Sendable {
     /// "old" (old→old), "new" (new→new), "cross" (new queries → old gallery), "mapped".
     public var name: String
     public var ks: [Int]
-    /// Per query (in query order): rank of the first relevant row (0 = none), average precision.
-    public var firstRanks: [Int]
+    /// Per query (in query order): the tied block of its first relevant row (nil = none relevant).
+    public var firstRanks: [TiedFirstRank?]
+    /// Per query: expected average precision (NaN = none relevant).
     public var averagePrecisions: [Double]
     /// Queries that have at least one relevant gallery row (the ones averaged over).
     public var evaluated: Int
+    /// Expected recall@k per k of `ks`.
     public var recall: [Double]
     public var mrr: Double
     public var map: Double
@@ -75,47 +78,74 @@ public struct RetrievalSummary: Sendable {
     init(name: String, ks: [Int], ranks: RetrievalRanks) {
         self.name = name
         self.ks = ks
-        firstRanks = ranks.firstRank
+        firstRanks = ranks.first
         averagePrecisions = ranks.averagePrecision
-        let valid = ranks.firstRank.filter { $0 > 0 }
+        let valid = ranks.first.compactMap { $0 }
         evaluated = valid.count
         let m = Double(max(1, valid.count))
-        recall = ks.map { k in valid.isEmpty ? .nan : Double(valid.filter { $0 <= k }.count) / m }
-        mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + 1 / Double($1) } / m
+        recall = ks.map { k in valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(k) } / m }
+        mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.expectedReciprocalRank } / m
         map = valid.isEmpty ? .nan : ranks.averagePrecision.filter { !$0.isNaN }.reduce(0, +) / m
     }
 
     public func recall(at k: Int) -> Double? { ks.firstIndex(of: k).map { recall[$0] } }
 
-    /// Recall@k for every k in 1...kMax (curves).
+    /// Expected recall@k for every k in 1...kMax (curves).
+    ///
+    /// - Complexity: O(q) without ties; O(q·kMax·r) for queries whose first block ties.
     public func curve(upTo kMax: Int) -> [ChartPoint] {
-        let valid = firstRanks.filter { $0 > 0 }
+        let valid = firstRanks.compactMap { $0 }
         guard !valid.isEmpty, kMax >= 1 else { return [] }
-        var hist = [Int](repeating: 0, count: kMax + 1)
-        for r in valid where r <= kMax { hist[r] += 1 }
-        var acc = 0
-        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: Double(acc) / Double(valid.count)) }
+        var hist = [Double](repeating: 0, count: kMax + 2)
+        for r in valid {
+            if r.blockSize == 1 {
+                if r.before + 1 <= kMax { hist[r.before + 1] += 1 }
+                continue
+            }
+            // Increments of P(rank ≤ k) over the block's places.
+            var previous = 0.0
+            for k in (r.before + 1)...min(kMax, r.before + r.blockSize) {
+                let p = r.probabilityWithin(k)
+                hist[k] += p - previous
+                previous = p
+            }
+        }
+        var acc = 0.0
+        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: acc / Double(valid.count)) }
     }
 }
 
 /// Negative flips (Yan et al. 2021): queries the old model answers correctly at top-1 and the
-/// other one does not.
+/// other one does not. With tied scores a query flips with probability P_old(top-1)·(1 −
+/// P_other(top-1)) (tie orders drawn independently in the two rankings); the rate is the expected
+/// number of flips over the evaluated queries.
 public struct NegativeFlips: Sendable {
+    /// Queries with a positive flip probability, most probable first (then by query order).
     public var flips: [Int]
+    /// Flip probability of each entry of `flips` (1 without ties).
+    public var probabilities: [Double]
     public var evaluated: Int
-    public var otherErrors: Int
-    /// NFR = flips / evaluated queries.
-    public var rate: Double { evaluated > 0 ? Double(flips.count) / Double(evaluated) : .nan }
-    /// NFI = flips / errors of the other model (0 when it makes none).
-    public var index: Double { otherErrors > 0 ? Double(flips.count) / Double(otherErrors) : 0 }
+    /// Expected number of flips and of top-1 errors of the other model.
+    public var expectedFlips: Double
+    public var expectedOtherErrors: Double
+    /// NFR = expected flips / evaluated queries.
+    public var rate: Double { evaluated > 0 ? expectedFlips / Double(evaluated) : .nan }
+    /// NFI = expected flips / expected errors of the other model (0 when it makes none).
+    public var index: Double { expectedOtherErrors > 0 ? expectedFlips / expectedOtherErrors : 0 }
 
     init(old: RetrievalSummary, other: RetrievalSummary) {
-        var f: [Int] = [], e = 0, n = 0
-        for q in 0..<old.firstRanks.count where old.firstRanks[q] > 0 && other.firstRanks[q] > 0 {
+        var list: [(Int, Double)] = [], n = 0, flipsSum = 0.0, errors = 0.0
+        for q in 0..<old.firstRanks.count {
+            guard let o = old.firstRanks[q], let t = other.firstRanks[q] else { continue }
             n += 1
-            if other.firstRanks[q] != 1 { e += 1; if old.firstRanks[q] == 1 { f.append(q) } }
+            let wrong = 1 - t.probabilityFirst
+            errors += wrong
+            let p = o.probabilityFirst * wrong
+            if p > 0 { list.append((q, p)); flipsSum += p }
         }
-        flips = f; evaluated = n; otherErrors = e
+        list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+        flips = list.map(\.0); probabilities = list.map(\.1)
+        evaluated = n; expectedFlips = flipsSum; expectedOtherErrors = errors
     }
 }
 
@@ -223,8 +253,13 @@ public struct CompatibilityAnalysis: Sendable {
             throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
         }
         let excludeSelf = !separate && inputs.labels != nil
-        let unitOld = normalizedRows(old.matrix), unitNew = normalizedRows(new.matrix)
-        let qOld: Matrix, qNew: Matrix
+        let unitOld = normalizedRows(old.matrix)
+        // Integer codes (int8, ±1) are scored exactly: integer dot products scaled by 1/‖code‖, so
+        // equal codes tie exactly and every ranking is the same on every CPU (Guide: "Ties").
+        let codes = inputs.compression == .int8 || inputs.compression == .binary
+        let unitNew = codes ? new.matrix : normalizedRows(new.matrix)
+        let newScale: [Double]? = codes ? ExactScores.inverseNorms(new.matrix) : nil
+        let qOld: Matrix, qNew: Matrix, qNewScale: [Double]?
         let rel: RetrievalRelevance
         let rowsOfQueries: [Int]
         if let oq = inputs.oldQueries, let nq = inputs.newQueries {
@@ -238,6 +273,7 @@ public struct CompatibilityAnalysis: Sendable {
                 throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
             }
             qOld = normalizedRows(oq.matrix); qNew = normalizedRows(nq.matrix)
+            qNewScale = nil
             rowsOfQueries = []
             if let labels = inputs.labels {
                 guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("--labels with separate queries needs --query-labels") }
@@ -256,6 +292,7 @@ public struct CompatibilityAnalysis: Sendable {
             rowsOfQueries = rng.sampleIndices(n, count: count)
             qOld = count == n ? unitOld : unitOld.gather(rows: rowsOfQueries)
             qNew = count == n ? unitNew : unitNew.gather(rows: rowsOfQueries)
+            qNewScale = newScale.map { scale in rowsOfQueries.map { scale[$0] } }
             if let labels = inputs.labels {
                 let ids = classIds(gallery: labels)
                 rel = .classes(query: rowsOfQueries.map { ids.gallery[$0] }, gallery: ids.gallery)
@@ -276,11 +313,12 @@ public struct CompatibilityAnalysis: Sendable {
         // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
         let excludeRows = excludeSelf ? rowsOfQueries : nil
-        let run = { (name: String, q: Matrix, g: Matrix) -> RetrievalSummary in
-            RetrievalSummary(name: name, ks: effective, ranks: Self.ranks(queries: q, gallery: g, relevance: rel, excludeRows: excludeRows))
+        let run = { (name: String, q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalSummary in
+            RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows,
+                                                                              queryScale: qScale, galleryScale: gScale))
         }
-        let oldSummary = run("old", qOld, unitOld), newSummary = run("new", qNew, unitNew)
-        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, unitOld) : nil
+        let oldSummary = run("old", qOld, nil, unitOld, nil), newSummary = run("new", qNew, qNewScale, unitNew, newScale)
+        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, qNewScale, unitOld, nil) : nil
         self.old = oldSummary
         self.new = newSummary
         cross = crossSummary
@@ -309,12 +347,13 @@ public struct CompatibilityAnalysis: Sendable {
         }
         let kk = min(configuration.neighborK, n - 1)
         oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
-        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk)
+        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
         knnJaccard = EmbeddingDiagnostics.knnJaccard(oldNeighbors, newNeighbors)
         if rowsOfQueries.isEmpty { queryRows = stabilityRows }
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
-        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: unitNew, labels: inputs.labels,
+        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: codes ? normalizedRows(new.matrix) : unitNew,
+                                        newCodes: codes ? (new.matrix, newScale!) : nil, labels: inputs.labels,
                                         maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
                                         seed: configuration.seed &+ 3)
         similaritySpearman = pairs.spearman
@@ -332,15 +371,10 @@ public struct CompatibilityAnalysis: Sendable {
         }
     }
 
-    /// `retrievalRanks` with self-exclusion for queries that are (possibly gathered) gallery rows.
-    static func ranks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance, excludeRows: [Int]?) -> RetrievalRanks {
-        guard let rows = excludeRows else {
-            return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance)
-        }
-        return retrievalRanks(queries: queries, gallery: gallery, relevance: relevance, excluded: rows)
-    }
-
-    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, labels: [String]?, maxPairs: Int, sampledPairs: Int, seed: UInt64)
+    /// `newCodes`: integer codes and their 1/‖code‖ scales; NEW cosines are then exact (their
+    /// ties, which the Spearman correlation averages, are real ties on every CPU).
+    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, newCodes: (Matrix, [Double])? = nil, labels: [String]?,
+                               maxPairs: Int, sampledPairs: Int, seed: UInt64)
         -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?) {
         let n = unitOld.rows
         let total = n * (n - 1) / 2
@@ -394,6 +428,23 @@ public struct CompatibilityAnalysis: Sendable {
                     constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
                 }
             }
+        }
+        if let (codes, scale) = newCodes {
+            var first: [Int] = [], second: [Int] = []
+            if all {
+                first.reserveCapacity(total); second.reserveCapacity(total)
+                for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
+            } else {
+                var rng = SeededGenerator(seed: seed)
+                for _ in 0..<max(0, sampledPairs) {
+                    let i = rng.nextIndex(n)
+                    var j = rng.nextIndex(n - 1)
+                    if j >= i { j += 1 }
+                    first.append(i); second.append(j)
+                }
+            }
+            let dots = pairedDotProducts(codes, first, codes, second)
+            newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
         }
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim

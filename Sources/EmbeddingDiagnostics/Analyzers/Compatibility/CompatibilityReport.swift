@@ -132,12 +132,13 @@ extension CompatibilityAnalysis: ReportConvertible {
             }, textRowLimit: 10))
         if let f = flipsCross ?? Optional(flipsNew), !f.flips.isEmpty {
             let other = flipsCross == nil ? new : cross!
-            let rows: [[ReportValue]] = f.flips.prefix(200).map { q in
+            let rows: [[ReportValue]] = f.flips.prefix(200).enumerated().map { t, q in
                 let i = queryRows.isEmpty || separateQueries ? q : queryRows[q]
-                return [.int(i), separateQueries ? .null : .string(names[i]), separateQueries ? .null : label(i), .int(other.firstRanks[q])]
+                return [.int(i), separateQueries ? .null : .string(names[i]), separateQueries ? .null : label(i),
+                        ReportValue(other.firstRanks[q]?.expectedRank ?? .nan), ReportValue(f.probabilities[t])]
             }
             tables.append(ReportTable(name: "negative_flips", title: "Negative flips: old top-1 right, \(other.name) wrong (first 200)",
-                                      columns: ["query", "name", "label", "rank_after"], rows: rows, textRowLimit: 5))
+                                      columns: ["query", "name", "label", "expected_rank_after", "flip_probability"], rows: rows, textRowLimit: 5))
         }
         tables.append(ReportTable(
             name: "knn_overlap_per_row", title: "Neighbourhood overlap per item",
