@@ -529,6 +529,41 @@ import Testing
         }
     }
 
+    /// Procrustes across dimensions against latentis 0.0.8 itself (zero-padding DimMatcher + its
+    /// square SVD alignment; scripts/crosscheck/latentis_procrustes.py): the same mapped held-out
+    /// rows, 300 → 384 and 384 → 300.
+    @Test func procrustesAcrossDimensionsMatchesLatentis() throws {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/latentis_procrustes.json")
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let cases = ref["cases"] as! [String: [String: Any]]
+        let (old, new, _) = try Self.sentenceInputs()
+        let n = old.count
+        func prefix(_ m: Matrix, _ d: Int) -> Matrix { Matrix(rows: m.rows, cols: d, values: (0..<m.rows).flatMap { Array(m.rowArray($0).prefix(d)) }) }
+        let train = Array(stride(from: 0, to: n, by: 2)), held = Array(stride(from: 1, to: n, by: 2))
+        for (name, source, target) in [("new300_to_old", prefix(new.matrix, 300), old.matrix), ("new_to_old300", new.matrix, prefix(old.matrix, 300))] {
+            let want = try #require(cases[name])
+            let map = try LinearMap.fit(.procrustes, from: source.gather(rows: train), to: target.gather(rows: train))
+            #expect(map.inputDimension == want["input_dim"] as! Int && map.outputDimension == want["output_dim"] as! Int)
+            // Float64 map applied in Float64 to the held-out rows, as latentis does.
+            let rows = (want["mapped_first_rows"] as! [[NSNumber]]).map { $0.map(\.doubleValue) }
+            var worst = 0.0
+            for (r, expected) in rows.enumerated() {
+                let x = source.rowArray(held[r]).map(Double.init)
+                for j in 0..<map.outputDimension {
+                    var v = map.bias[j]
+                    for i in 0..<map.inputDimension { v += x[i] * map.weights[i * map.outputDimension + j] }
+                    worst = max(worst, abs(v - expected[j]))
+                }
+            }
+            print("compat crosscheck latentis \(name): max |Δ mapped| = \(worst)")
+            #expect(worst < 1e-6, "\(name): \(worst)")
+            let mapped = try map.apply(source.gather(rows: held))
+            normalizeRowsInPlace(mapped)
+            let cos = CompatibilityAnalysis.meanRowwiseDot(mapped, normalizedRows(target.gather(rows: held)))
+            #expect(abs(cos - (want["mapped_cosine_mean"] as! Double)) < 1e-6, "\(name) mean cosine \(cos)")
+        }
+    }
+
     /// The whole analysis with an explicit split (the even rows, as the Python reference) reports
     /// the held-out and training fit quality of every map and the strict criterion.
     @Test func explicitTrainRowsMatchPythonReference() throws {
