@@ -80,6 +80,12 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Seed for the query sample, the train split and sampled pairs.")
     var seed: UInt64 = 42
 
+    @Option(help: "An OLD cosine threshold to carry over to NEW (quantile-matched and agreement-maximising cut, reuse precision/recall; repeatable).")
+    var threshold: [Double] = []
+
+    @Option(help: "Bootstrap replicates over queries for each carried threshold's interval (0 = none).")
+    var thresholdBootstrap: Int = 200
+
     @Option(help: "Write the fitted mapping: OUT.npy (weights) and OUT.json (bias, dims, fit, seed) for 'embdiag map'.")
     var saveMapping: String?
 
@@ -115,6 +121,12 @@ struct CompatCommand: ParsableCommand {
         configuration.maxQueries = queries
         configuration.neighborK = neighborK
         configuration.seed = seed
+        guard threshold.allSatisfy({ $0.isFinite && $0 >= -1 && $0 <= 1 }) else {
+            throw EmbdiagError.usage("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
+        }
+        guard thresholdBootstrap >= 0 else { throw EmbdiagError.usage("--threshold-bootstrap must be 0 or more (got \(thresholdBootstrap))") }
+        configuration.thresholds = threshold
+        configuration.thresholdBootstrap = thresholdBootstrap
         if let saveMapping {
             guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {

@@ -625,6 +625,81 @@ import Testing
         }
     }
 
+    // MARK: thresholds (issue 17)
+
+    @Test func thresholdsMatchNumpyOnTheBundledPair() throws {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/threshold_reference.json")
+        let ref = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let (old, new, _) = try Self.sentenceInputs()
+        var config = CompatibilityConfiguration()
+        config.thresholds = [0.65, 0.8]
+        let a = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new), configuration: config)
+        #expect(a.allPairs && a.similarityPairs == ref["pairs"] as! Int)
+        let want = ref["thresholds"] as! [String: [String: Any]]
+        // Cut-offs are pair scores: Float32 unit rows here, float64 in numpy (~1e-7 apart); shares are
+        // counts, equal unless a pair lies within 1e-7 of t.
+        for t in a.thresholds {
+            let w = want[t.threshold == 0.65 ? "0.65" : "0.8"]!
+            func near(_ x: Double?, _ key: String, _ tol: Double = 1e-6) { #expect(abs((x ?? .nan) - (w[key] as! Double)) <= tol, "\(t.threshold) \(key): \(x ?? .nan)") }
+            near(t.oldAcceptedShare, "old_accepted_share", 1e-9)
+            near(t.quantileMatched, "quantile_matched")
+            near(t.quantileMatchedTopK, "quantile_matched_topk")
+            near(t.bestAgreement, "best_agreement")
+            near(t.bestAgreementF1, "best_agreement_f1")
+            near(t.bestAgreementAccuracy, "best_agreement_accuracy")
+            near(t.reusePrecision, "reuse_precision")
+            near(t.reuseRecall, "reuse_recall")
+            // The bootstrap interval over queries covers the full-data value.
+            let ci = try #require(t.interval)
+            #expect(ci.low <= t.quantileMatched! && t.quantileMatched! <= ci.high, "\(t.threshold): \(ci)")
+        }
+        let shift = ref["score_shift"] as! [String: [String: Any]]
+        for d in a.scoreShift.distributions {
+            let w = shift[d.name]!
+            #expect(abs(d.ksDistance - (w["ks"] as! Double)) <= 1e-6, "\(d.name) ks")
+            for (x, y) in zip(d.old + d.new, (w["old"] as! [Double]) + (w["new"] as! [Double])) { #expect(abs(x - y) <= 1e-6, "\(d.name) quantile") }
+        }
+    }
+
+    @Test func thresholdsUnderRotationAndAMonotoneTransform() throws {
+        let n = 200, d = 16
+        let old = normalizedRows(Self.gaussian(n, d, seed: 81))
+        var rng = SeededGenerator(seed: 82)
+        let rotated = matmul(old, rng.orthogonalMatrix(d))
+        // NEW = [x̂, c]: cos′ = (cos + c²)/(1 + c²), a known increasing transform of every OLD cosine.
+        let c: Float = 0.8
+        let lifted = Matrix(rows: n, cols: d + 1, values: (0..<n).flatMap { old.rowArray($0) + [c] })
+        func f(_ t: Double) -> Double { (t + Double(c * c)) / (1 + Double(c * c)) }
+        var config = CompatibilityConfiguration()
+        config.thresholds = [0.3, 0.5, 0.99]
+        // The K-th largest OLD score for each t, by brute force.
+        var scores: [Double] = []
+        for i in 0..<n { for j in (i + 1)..<n { var v = 0.0; for t in 0..<d { v += Double(old[i, t]) * Double(old[j, t]) }; scores.append(v) } }
+        scores.sort(by: >)
+        let rot = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(rotated, "rot")), configuration: config)
+        let mono = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(lifted, "lifted")), configuration: config)
+        for (r, m) in zip(rot.thresholds, mono.thresholds) {
+            let k = scores.filter { $0 >= r.threshold }.count
+            guard k > 0 else {
+                // No OLD pair reaches 0.99: a note, not a number.
+                #expect(r.quantileMatched == nil && r.reuseRecall == nil && r.notes.contains { $0.contains("no pair") })
+                continue
+            }
+            let kth = scores[k - 1]
+            // Rotation: the carried cut is OLD's own K-th score, and reuse loses nothing.
+            #expect(abs(r.quantileMatched! - kth) < 1e-6 && r.reusePrecision == 1 && r.reuseRecall == 1, "rotation at \(r.threshold)")
+            #expect(abs(r.bestAgreement! - kth) < 1e-6 && r.bestAgreementAccuracy == 1)
+            // Monotone transform: the carried cut is f(K-th score); reuse keeps recall 1 but lets in more.
+            #expect(abs(m.quantileMatched! - f(kth)) < 1e-6, "transform at \(m.threshold): \(m.quantileMatched!) vs \(f(kth))")
+            #expect(abs(m.bestAgreement! - f(kth)) < 1e-6 && m.bestAgreementAccuracy == 1)
+            #expect(m.reuseRecall == 1 && m.reusePrecision! < 1)
+        }
+        // Constant NEW scores: a clear note, not NaN.
+        let constant = Matrix(rows: n, cols: d, values: [Float](repeating: 1, count: n * d))
+        let flat = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(constant, "flat")), configuration: config)
+        #expect(flat.thresholds[0].notes.contains { $0.contains("same score") })
+    }
+
     // MARK: CLI end to end
 
     @Test func cliGateSaveMappingAndMap() throws {

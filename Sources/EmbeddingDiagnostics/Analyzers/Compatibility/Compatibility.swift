@@ -28,6 +28,10 @@ public struct CompatibilityConfiguration: Sendable {
     public var sampledPairs: Int = 200_000
     /// Rows in the "changed most" table.
     public var changedRowsShown: Int = 20
+    /// OLD similarity thresholds to carry over to NEW (Guides/Compatibility.md "Thresholds").
+    public var thresholds: [Double] = []
+    /// Bootstrap replicates (over query rows) for each carried threshold's interval; 0 = none.
+    public var thresholdBootstrap: Int = 200
 
     public init() {}
 }
@@ -164,6 +168,10 @@ public struct MappingEvaluation: Sendable {
     /// True when the split came from `trainRows` (explicit), false for the seeded split.
     public var explicitSplit: Bool
     public var flips: NegativeFlips
+    /// OLD thresholds carried to the mapped space (held-out rows).
+    public var thresholds: [ThresholdTransfer]
+    /// OLD vs mapped NEW score distributions on the held-out rows.
+    public var scoreShift: ScoreShift
     public var margin: Double { mapped.recall[0] - old.recall[0] }
     /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
     public var compatible: Bool { margin > 0 }
@@ -204,6 +212,13 @@ public struct CompatibilityAnalysis: Sendable {
     public var similarityPairs: Int
     public var allPairs: Bool
     public var mapping: MappingEvaluation?
+    /// One entry per configured threshold.
+    public var thresholds: [ThresholdTransfer]
+    /// Score distributions of OLD and NEW (random pairs, top-1, top-1 − top-2 margin).
+    public var scoreShift: ScoreShift
+    /// (OLD cut-off, quantile-matched NEW cut-off) over the upper half of the pair scores: a QQ
+    /// curve of the two distributions, the "calibration curve" of a threshold.
+    public var thresholdCalibration: [(old: Double, new: Double)]
     public var names: [String]
     public var labels: [String]?
 
@@ -361,6 +376,18 @@ public struct CompatibilityAnalysis: Sendable {
         allPairs = pairs.all
         positiveConstraint = pairs.positive
         negativeConstraint = pairs.negative
+        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
+        let oldTop = topScores(oldNeighbors), newTop = topScores(newNeighbors)
+        thresholds = configuration.thresholds.enumerated().map { i, t in
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: oldTop, newTopK: newTop,
+                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 10 &+ UInt64(i))
+        }
+        scoreShift = Self.scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors)
+        let sortedOld = pairs.scores.old.sorted(), sortedNew = pairs.scores.new.sorted()
+        thresholdCalibration = sortedOld.isEmpty ? [] : (0...60).map { i in
+            let level = 0.5 + 0.499 * Double(i) / 60
+            return (quantile(sortedOld, level), quantile(sortedNew, level))
+        }
 
         // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
         if configuration.fit != .none {
@@ -371,11 +398,24 @@ public struct CompatibilityAnalysis: Sendable {
         }
     }
 
+    /// Quantiles and KS distances of random-pair cosines, top-1 cosines and top-1 − top-2 margins.
+    static func scoreShift(pairs: PairedScores, old: NearestNeighbors, new: NearestNeighbors) -> ScoreShift {
+        func top(_ nn: NearestNeighbors, _ place: Int) -> [Double] {
+            (0..<nn.queryCount).compactMap { q in nn.k > place && nn.indices[q * nn.k + place] >= 0 ? Double(nn.scores[q * nn.k + place]) : nil }
+        }
+        func margins(_ nn: NearestNeighbors) -> [Double] { zip(top(nn, 0), top(nn, 1)).map { $0 - $1 } }
+        return ScoreShift(distributions: [
+            ScoreShift.describe("random_pairs", old: pairs.old, new: pairs.new),
+            ScoreShift.describe("top1", old: top(old, 0), new: top(new, 0)),
+            ScoreShift.describe("top1_margin", old: margins(old), new: margins(new)),
+        ])
+    }
+
     /// `newCodes`: integer codes and their 1/‖code‖ scales; NEW cosines are then exact (their
     /// ties, which the Spearman correlation averages, are real ties on every CPU).
     static func pairStatistics(unitOld: Matrix, unitNew: Matrix, newCodes: (Matrix, [Double])? = nil, labels: [String]?,
                                maxPairs: Int, sampledPairs: Int, seed: UInt64)
-        -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?) {
+        -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?, scores: PairedScores) {
         let n = unitOld.rows
         let total = n * (n - 1) / 2
         let sameDim = unitOld.cols == unitNew.cols
@@ -396,59 +436,41 @@ public struct CompatibilityAnalysis: Sendable {
                 if crossJI <= oldJI { neg.0 += 1 }
             }
         }
+        // Pair scores by fixed-order Float64 dot products, not a GEMM: thresholds and constraints
+        // compare them with cut-offs, and a kernel-dependent last bit would move pairs across them.
         let all = total <= maxPairs
+        var first: [Int] = [], second: [Int] = []
         if all {
-            oldCos.reserveCapacity(total); newCos.reserveCapacity(total)
-            let go = matmul(unitOld, unitOld, transposeB: true)
-            let gn = matmul(unitNew, unitNew, transposeB: true)
-            let gc = sameDim && classes != nil ? matmul(unitNew, unitOld, transposeB: true) : nil
-            for i in 0..<n {
-                for j in (i + 1)..<n {
-                    let o = Double(go[i, j])
-                    oldCos.append(o); newCos.append(Double(gn[i, j]))
-                    if let gc { constraint(i, j, oldIJ: o, oldJI: Double(go[j, i]), crossIJ: Double(gc[i, j]), crossJI: Double(gc[j, i])) }
-                }
-            }
+            first.reserveCapacity(total); second.reserveCapacity(total)
+            for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
         } else {
             // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
             var rng = SeededGenerator(seed: seed)
-            let m = max(0, sampledPairs)
-            var first = [Int](repeating: 0, count: m), second = [Int](repeating: 0, count: m)
-            for p in 0..<m {
+            for _ in 0..<max(0, sampledPairs) {
                 let i = rng.nextIndex(n)
                 var j = rng.nextIndex(n - 1)
                 if j >= i { j += 1 }
-                first[p] = i; second[p] = j
-            }
-            oldCos = pairedDotProducts(unitOld, first, unitOld, second)
-            newCos = pairedDotProducts(unitNew, first, unitNew, second)
-            if classes != nil && sameDim {
-                let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
-                for p in 0..<m {
-                    constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
-                }
+                first.append(i); second.append(j)
             }
         }
+        let owners = first.map { Int32($0) }
+        oldCos = pairedDotProducts(unitOld, first, unitOld, second)
         if let (codes, scale) = newCodes {
-            var first: [Int] = [], second: [Int] = []
-            if all {
-                first.reserveCapacity(total); second.reserveCapacity(total)
-                for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
-            } else {
-                var rng = SeededGenerator(seed: seed)
-                for _ in 0..<max(0, sampledPairs) {
-                    let i = rng.nextIndex(n)
-                    var j = rng.nextIndex(n - 1)
-                    if j >= i { j += 1 }
-                    first.append(i); second.append(j)
-                }
-            }
             let dots = pairedDotProducts(codes, first, codes, second)
             newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
+        } else {
+            newCos = pairedDotProducts(unitNew, first, unitNew, second)
+        }
+        if classes != nil && sameDim {
+            let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
+            for p in 0..<first.count {
+                constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
+            }
         }
         let rho = spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
-        return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil)
+        return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil,
+                PairedScores(old: oldCos, new: newCos, owners: owners, allPairs: all))
     }
 
     static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],
@@ -501,10 +523,22 @@ public struct CompatibilityAnalysis: Sendable {
         let c = new.dimension == old.dimension ? run("cross", newH) : nil
         let m = run("mapped", mappedH)
         normalizeRowsInPlace(mappedTrain)
+        // Thresholds and score shift in the mapped space, over pairs of held-out rows.
+        let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
+                                   sampledPairs: configuration.sampledPairs, seed: configuration.seed &+ 4)
+        let kk = min(configuration.neighborK, held.count - 1)
+        let oldNN = nearestNeighbors(ofRows: Array(0..<held.count), in: oldH, k: kk)
+        let mappedNN = nearestNeighbors(ofRows: Array(0..<held.count), in: mappedH, k: kk)
+        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
+        let thresholds = configuration.thresholds.enumerated().map { i, t in
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: topScores(oldNN), newTopK: topScores(mappedNN),
+                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 20 &+ UInt64(i))
+        }
         return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
                                  pairedCosineMean: meanRowwiseDot(mappedH, oldH),
                                  trainCosineMean: meanRowwiseDot(mappedTrain, normalizedRows(trainY)),
-                                 explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m))
+                                 explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
+                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN))
     }
 
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),

@@ -96,6 +96,12 @@ extension CompatibilityAnalysis: ReportConvertible {
             if let s = m.map.scale, m.map.fit == .procrustesScaled { metrics.append(ReportMetric("mapping_scale", "Procrustes scale s", ReportValue(s))) }
         }
 
+        metrics += thresholdMetrics(thresholds, suffix: "", space: "NEW")
+        if let m = mapping { metrics += thresholdMetrics(m.thresholds, suffix: "_mapped", space: "mapped NEW (held-out)") }
+        for d in scoreShift.distributions {
+            metrics.append(ReportMetric("score_shift_ks_\(d.name)", "KS distance OLD vs NEW, \(d.name.replacingOccurrences(of: "_", with: " ")) cosines", ReportValue(d.ksDistance)))
+        }
+
         // Tables.
         var tables: [ReportTable] = []
         var summaries: [RetrievalSummary] = [old, new]
@@ -150,7 +156,36 @@ extension CompatibilityAnalysis: ReportConvertible {
         let kMax = ks.max() ?? 1
         var series = summaries.map { ReportChart.Series(name: $0.name, points: $0.curve(upTo: kMax)) }
         if let m = mapping { series.append(ReportChart.Series(name: "mapped (held-out)", points: m.mapped.curve(upTo: min(kMax, m.mapped.ks.max() ?? kMax)))) }
-        let charts = [
+        // Score shift: quantiles of each distribution in OLD, NEW and mapped NEW.
+        var shiftRows: [[ReportValue]] = []
+        let mappedShift = mapping.map { Dictionary(uniqueKeysWithValues: $0.scoreShift.distributions.map { ($0.name, $0) }) } ?? [:]
+        for d in scoreShift.distributions {
+            shiftRows.append([.string(d.name), .string("old")] + d.old.map { ReportValue($0) } + [.null])
+            shiftRows.append([.string(d.name), .string("new")] + d.new.map { ReportValue($0) } + [ReportValue(d.ksDistance)])
+            if let m = mappedShift[d.name] {
+                shiftRows.append([.string(d.name), .string("old (held-out)")] + m.old.map { ReportValue($0) } + [.null])
+                shiftRows.append([.string(d.name), .string("mapped (held-out)")] + m.new.map { ReportValue($0) } + [ReportValue(m.ksDistance)])
+            }
+        }
+        tables.append(ReportTable(name: "score_shift", title: "Score shift: cosine quantiles (random pairs, top-1, top-1 − top-2 margin)",
+                                  columns: ["scores", "space"] + ScoreShift.levels.map { "q\(Int(($0 * 100).rounded()))" } + ["ks_vs_old"], rows: shiftRows))
+        if !thresholds.isEmpty {
+            func row(_ t: ThresholdTransfer, _ space: String) -> [ReportValue] {
+                [ReportValue(t.threshold), .string(space), ReportValue(t.oldAcceptedShare), t.quantileMatched.map { ReportValue($0) } ?? .null,
+                 t.interval.map { ReportValue($0.low) } ?? .null, t.interval.map { ReportValue($0.high) } ?? .null,
+                 t.quantileMatchedTopK.map { ReportValue($0) } ?? .null, t.bestAgreement.map { ReportValue($0) } ?? .null,
+                 ReportValue(t.bestAgreementF1), t.reusePrecision.map { ReportValue($0) } ?? .null, t.reuseRecall.map { ReportValue($0) } ?? .null]
+            }
+            var rows = thresholds.map { row($0, "new") }
+            if let m = mapping { rows += m.thresholds.map { row($0, "mapped") } }
+            tables.append(ReportTable(name: "thresholds", title: "OLD thresholds carried to NEW",
+                                      columns: ["old_threshold", "space", "old_accepted_share", "quantile_matched", "ci_low", "ci_high",
+                                                "quantile_matched_topk", "best_agreement", "best_agreement_f1", "reuse_precision", "reuse_recall"],
+                                      rows: rows))
+        }
+        // Calibration curve: OLD score → quantile-matched NEW score, over all pairs.
+        let calibration = thresholdCalibration.map { ChartPoint(x: $0.old, y: $0.new) }
+        var charts = [
             ReportChart(name: "recall_curves", title: "Recall@k", kind: .line, xLabel: "k", yLabel: "recall@k", series: series,
                         caption: "Compatible when the cross curve is at or above the old curve (Shen et al. 2020)."),
             ReportChart(name: "knn_overlap_histogram", title: "Neighbourhood overlap OLD vs NEW", kind: .histogram,
@@ -158,6 +193,13 @@ extension CompatibilityAnalysis: ReportConvertible {
                         series: [ReportChart.Series(name: "items", points: compatHistogram(knnJaccard, bins: 20))],
                         caption: "1 = the same neighbours in both models."),
         ]
+        if !calibration.isEmpty {
+            charts.append(ReportChart(name: "threshold_calibration", title: "Threshold calibration: OLD cut-off → NEW cut-off accepting the same share of pairs",
+                                      kind: .line, xLabel: "OLD cosine threshold", yLabel: "quantile-matched NEW threshold",
+                                      series: [ReportChart.Series(name: "NEW", points: calibration),
+                                               ReportChart.Series(name: "unchanged (y = x)", points: calibration.map { ChartPoint(x: $0.x, y: $0.x) })],
+                                      caption: "Where the curve leaves the diagonal, an unchanged threshold accepts a different share of pairs in NEW."))
+        }
 
         var notes: [String] = []
         if let m = margin, m == 0 {
@@ -179,7 +221,17 @@ extension CompatibilityAnalysis: ReportConvertible {
                 notes.append("ridge:auto chose λ = \(ReportFormatting.number(l)), at the edge of the grid: the best λ may lie outside it.")
             }
         }
-        if !allPairs { notes.append("similarity_spearman uses \(similarityPairs) seeded random pairs.") }
+        if !allPairs { notes.append("similarity_spearman and the thresholds use \(similarityPairs) seeded random pairs.") }
+        for t in thresholds {
+            let cut = ReportFormatting.number(t.threshold, significant: 3)
+            if let q = t.quantileMatched {
+                var sentence = "A \(cut) cut in OLD accepts \(ReportFormatting.number(100 * t.oldAcceptedShare, significant: 3))% of pairs; the same share in NEW is a cut of \(ReportFormatting.number(q, significant: 3))"
+                if let r = t.reuseRecall { sentence += "; keeping \(cut) loses \(ReportFormatting.number(100 * (1 - r), significant: 3))% of the pairs OLD accepted" }
+                if let p = t.reusePrecision { sentence += " and \(ReportFormatting.number(100 * (1 - p), significant: 3))% of what NEW then accepts OLD rejected" }
+                notes.append(sentence + ".")
+            }
+            notes += t.notes.map { "Threshold \(cut): \($0)." }
+        }
         let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
         return Report(analyzer: "compat", title: title, inputs: inputs,
                       parameters: configuration.reportParameters(relevance: relevance, ks: ks) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
@@ -198,4 +250,25 @@ private func compatHistogram(_ values: [Double], bins: Int) -> [ChartPoint] {
     var counts = [Int](repeating: 0, count: bins)
     for v in finite { counts[min(bins - 1, max(0, Int(v * Double(bins))))] += 1 }
     return counts.enumerated().map { ChartPoint(x: (Double($0.offset) + 0.5) / Double(bins), y: Double($0.element)) }
+}
+
+/// Metric keys of carried thresholds: as written for one threshold, `_at_<t>` per threshold for several.
+private func thresholdMetrics(_ list: [ThresholdTransfer], suffix: String, space: String) -> [ReportMetric] {
+    var m: [ReportMetric] = []
+    for t in list {
+        let at = list.count > 1 ? "_at_\(ReportFormatting.number(t.threshold, significant: 6))" : ""
+        let cut = ReportFormatting.number(t.threshold, significant: 6)
+        func key(_ base: String) -> String { base + at + suffix }
+        m.append(ReportMetric(key("threshold_quantile_matched"), "\(space) cut accepting the share OLD accepts at \(cut)", t.quantileMatched.map { ReportValue($0) } ?? .null))
+        m.append(ReportMetric(key("threshold_quantile_matched_ci_low"), "bootstrap 2.5% (\(t.bootstrapReplicates) replicates over queries)", t.interval.map { ReportValue($0.low) } ?? .null))
+        m.append(ReportMetric(key("threshold_quantile_matched_ci_high"), "bootstrap 97.5%", t.interval.map { ReportValue($0.high) } ?? .null))
+        m.append(ReportMetric(key("threshold_quantile_matched_topk"), "the same over top-k neighbour pairs", t.quantileMatchedTopK.map { ReportValue($0) } ?? .null))
+        m.append(ReportMetric(key("threshold_best_agreement"), "\(space) cut agreeing most with OLD at \(cut)", t.bestAgreement.map { ReportValue($0) } ?? .null))
+        m.append(ReportMetric(key("threshold_best_agreement_f1"), "F1 of the accepted pairs at that cut", ReportValue(t.bestAgreementF1)))
+        m.append(ReportMetric(key("threshold_best_agreement_accuracy"), "share of pairs decided alike at that cut", ReportValue(t.bestAgreementAccuracy)))
+        m.append(ReportMetric(key("reuse_precision"), "\(cut) reused in \(space): precision vs OLD's accepted pairs", t.reusePrecision.map { ReportValue($0) } ?? .null))
+        m.append(ReportMetric(key("reuse_recall"), "\(cut) reused in \(space): recall of OLD's accepted pairs", t.reuseRecall.map { ReportValue($0) } ?? .null))
+        m.append(ReportMetric(key("threshold_old_accepted_share"), "share of pairs OLD accepts at \(cut)", ReportValue(t.oldAcceptedShare)))
+    }
+    return m
 }

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Scores of the same item pairs in two spaces: what a similarity threshold decides in each.
+/// `owners[p]` is the query row of pair p (for the bootstrap over queries).
+public struct PairedScores: Sendable {
+    public var old: [Double]
+    public var new: [Double]
+    public var owners: [Int32]
+    /// True when every distinct pair was scored, false for a seeded sample.
+    public var allPairs: Bool
+
+    public init(old: [Double], new: [Double], owners: [Int32], allPairs: Bool) {
+        precondition(old.count == new.count && owners.count == old.count, "PairedScores: one score per pair in each space")
+        self.old = old
+        self.new = new
+        self.owners = owners
+        self.allPairs = allPairs
+    }
+}
+
+/// An OLD similarity threshold carried to NEW (issue 17, Guides/Compatibility.md "Thresholds").
+///
+/// For an OLD cut-off t over the pairs P: K = #{p : old_p ≥ t};
+/// - quantile-matched t′: the K-th largest NEW score, so NEW at t′ accepts the same share of pairs
+///   (ties at t′ can add pairs; none when K = 0);
+/// - agreement-maximising t′: the cut between two distinct NEW scores that maximises the share of
+///   pairs on which "new ≥ t′" agrees with "old ≥ t" (and its F1 of the accepted sets);
+/// - reuse: precision and recall of NEW-at-t's accepted pairs against OLD-at-t's.
+/// The quantile-matched t′ gets a seeded percentile bootstrap interval over query rows.
+public struct ThresholdTransfer: Sendable {
+    public var threshold: Double
+    public var pairs: Int
+    /// Share of pairs OLD accepts at t.
+    public var oldAcceptedShare: Double
+    /// nil when t is above every OLD score (OLD accepts nothing; nothing to match).
+    public var quantileMatched: Double?
+    /// Quantile-matched over each space's own top-k neighbour pairs.
+    public var quantileMatchedTopK: Double?
+    public var bestAgreement: Double?
+    public var bestAgreementF1: Double
+    public var bestAgreementAccuracy: Double
+    /// nil when NEW accepts nothing at t.
+    public var reusePrecision: Double?
+    /// nil when OLD accepts nothing at t.
+    public var reuseRecall: Double?
+    public var interval: (low: Double, high: Double)?
+    public var bootstrapReplicates: Int
+    /// Plain-language notes on degenerate cases (no pair above t, constant scores, ties).
+    public var notes: [String]
+
+    /// - Complexity: O(P log P) for the sorts plus O(B·P) for B bootstrap replicates.
+    public static func compute(threshold t: Double, scores: PairedScores, oldTopK: [Double], newTopK: [Double],
+                               bootstrap: Int, seed: UInt64) -> ThresholdTransfer {
+        let n = scores.old.count
+        var notes: [String] = []
+        let accepted = scores.old.reduce(0) { $0 + ($1 >= t ? 1 : 0) }
+        let newDescending = scores.new.sorted(by: >)
+        var matched: Double? = nil
+        if accepted == 0 {
+            notes.append("no pair scores ≥ \(t) in OLD: there is no accepted share to carry over")
+        } else {
+            matched = newDescending[accepted - 1]
+            let tiedBeyond = newDescending[accepted...].prefix { $0 == matched! }.count
+            if tiedBeyond > 0 { notes.append("\(tiedBeyond) more pairs tie with the quantile-matched cut in NEW and are accepted too") }
+        }
+        if let lo = newDescending.last, let hi = newDescending.first, lo == hi {
+            notes.append("every NEW pair has the same score (\(lo)): a threshold cannot separate pairs in NEW")
+        }
+        // Quantile match over each space's own top-k neighbour pairs.
+        var topK: Double? = nil
+        let acceptedTop = oldTopK.reduce(0) { $0 + ($1 >= t ? 1 : 0) }
+        if acceptedTop > 0, !newTopK.isEmpty {
+            let share = Double(acceptedTop) / Double(oldTopK.count)
+            let k = max(1, Int((share * Double(newTopK.count)).rounded()))
+            topK = newTopK.sorted(by: >)[min(k, newTopK.count) - 1]
+        }
+        // Agreement: sweep NEW scores descending; accepting the top i pairs agrees on
+        // (old-positives among them) + (old-negatives among the rest). Cuts only between distinct scores.
+        let order = (0..<n).sorted { scores.new[$0] > scores.new[$1] || (scores.new[$0] == scores.new[$1] && $0 < $1) }
+        var bestAgree = n - accepted, bestCut = 0, positivesAbove = 0, bestPositives = 0
+        var i = 0
+        while i < n {
+            var j = i
+            while j < n && scores.new[order[j]] == scores.new[order[i]] {
+                if scores.old[order[j]] >= t { positivesAbove += 1 }
+                j += 1
+            }
+            let agree = positivesAbove + (n - j - (accepted - positivesAbove))
+            if agree > bestAgree { bestAgree = agree; bestCut = j; bestPositives = positivesAbove }
+            i = j
+        }
+        let best: Double? = bestCut > 0 ? scores.new[order[bestCut - 1]] : nil
+        let f1 = accepted + bestCut > 0 ? 2 * Double(bestPositives) / Double(accepted + bestCut) : .nan
+        // Reuse t unchanged.
+        var both = 0, newAccepted = 0
+        for p in 0..<n where scores.new[p] >= t {
+            newAccepted += 1
+            if scores.old[p] >= t { both += 1 }
+        }
+        if newAccepted == 0 && accepted > 0 { notes.append("reusing \(t) in NEW accepts no pair at all") }
+        // Bootstrap over query rows: weights = multiplicity of each pair's owner in the resample.
+        var interval: (Double, Double)? = nil
+        if bootstrap > 0, accepted > 0 {
+            let rows = Int(scores.owners.max() ?? 0) + 1
+            var rng = SeededGenerator(seed: seed)
+            var weight = [Int](repeating: 0, count: rows)
+            let newOrder = (0..<n).sorted { scores.new[$0] > scores.new[$1] || (scores.new[$0] == scores.new[$1] && $0 < $1) }
+            var replicates: [Double] = []
+            replicates.reserveCapacity(bootstrap)
+            for _ in 0..<bootstrap {
+                for r in 0..<rows { weight[r] = 0 }
+                for _ in 0..<rows { weight[rng.nextIndex(rows)] += 1 }
+                var target = 0
+                for p in 0..<n where scores.old[p] >= t { target += weight[Int(scores.owners[p])] }
+                guard target > 0 else { continue }
+                var acc = 0
+                for p in newOrder {
+                    acc += weight[Int(scores.owners[p])]
+                    if acc >= target { replicates.append(scores.new[p]); break }
+                }
+            }
+            if !replicates.isEmpty {
+                replicates.sort()
+                interval = (quantile(replicates, 0.025), quantile(replicates, 0.975))
+            }
+        }
+        return ThresholdTransfer(threshold: t, pairs: n, oldAcceptedShare: n > 0 ? Double(accepted) / Double(n) : .nan,
+                                 quantileMatched: matched, quantileMatchedTopK: topK, bestAgreement: best,
+                                 bestAgreementF1: f1, bestAgreementAccuracy: n > 0 ? Double(bestAgree) / Double(n) : .nan,
+                                 reusePrecision: newAccepted > 0 ? Double(both) / Double(newAccepted) : nil,
+                                 reuseRecall: accepted > 0 ? Double(both) / Double(accepted) : nil,
+                                 interval: interval, bootstrapReplicates: bootstrap, notes: notes)
+    }
+}
+
+/// How the score distributions moved between OLD and NEW (always reported by compat): quantiles of
+/// random-pair cosines, top-1 cosines and top-1 − top-2 margins, and their two-sample KS distances.
+public struct ScoreShift: Sendable {
+    public static let levels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+    public struct Distribution: Sendable {
+        public var name: String
+        public var old: [Double]
+        public var new: [Double]
+        /// Kolmogorov–Smirnov distance sup |F_old − F_new|.
+        public var ksDistance: Double
+    }
+
+    public var distributions: [Distribution]
+
+    /// - Complexity: O(m log m) per distribution of m values.
+    public static func describe(_ name: String, old: [Double], new: [Double]) -> Distribution {
+        let a = old.sorted(), b = new.sorted()
+        return Distribution(name: name, old: levels.map { quantile(a, $0) },
+                            new: levels.map { quantile(b, $0) }, ksDistance: ksDistance(sorted: a, b))
+    }
+}

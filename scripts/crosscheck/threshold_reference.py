@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Reference values for `embdiag compat --threshold` (issue 17), by brute force in numpy/scipy.
+
+Writes Tests/Fixtures/crosscheck/threshold_reference.json, which CompatibilityTests reads.
+Runs in the venv of compat_reference.py (/work/venvs/compat: numpy, scipy), created if missing:
+    python3 scripts/crosscheck/threshold_reference.py
+
+Data: OLD = all-MiniLM-L6-v2 layer 3, NEW = its final layer (data/sentences, 1,800 rows). Pairs: every
+distinct pair i < j of rows, cosine in float64. For an OLD threshold t: K = #{old >= t};
+quantile-matched t' = K-th largest NEW score; best-agreement t' = the NEW score at the cut (between
+distinct scores) maximising #{(new >= t') == (old >= t)}; reuse precision/recall of NEW >= t against
+OLD >= t; top-k variant: each space's own 10-NN pairs (ties to the smaller index), t' = the
+round(share * m)-th largest NEW top-k score. Score shift: numpy.quantile (linear) at 1,5,25,50,75,95,99 %
+and scipy.stats.ks_2samp's statistic for random pairs, top-1 cosines and top-1 - top-2 margins.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+VENV = Path("/work/venvs/compat")
+if Path(sys.prefix).resolve() != VENV.resolve():
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "scipy"], check=True)
+    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+from scipy import stats  # noqa: E402
+
+root = Path(__file__).resolve().parents[2]
+S = root / "data/sentences"
+old = np.load(S / "debian-minilm-l6-layer3.npy").astype(np.float64)
+new = np.load(S / "debian-minilm-l6.npy").astype(np.float64)
+uo = old / np.linalg.norm(old, axis=1, keepdims=True)
+un = new / np.linalg.norm(new, axis=1, keepdims=True)
+n = uo.shape[0]
+iu = np.triu_indices(n, 1)
+go, gn = uo @ uo.T, un @ un.T
+so, sn = go[iu], gn[iu]
+
+
+def topk(g, k=10):
+    out = []
+    for i in range(n):
+        order = np.lexsort((np.arange(n), -g[i]))
+        order = order[order != i][:k]
+        out.append(g[i][order])
+    return np.array(out)
+
+
+to, tn = topk(go), topk(gn)
+res = {"packages": {"numpy": np.__version__, "scipy": scipy.__version__}, "pairs": int(so.size), "thresholds": {}}
+desc = np.sort(sn)[::-1]
+order = np.lexsort((np.arange(sn.size), -sn))
+for t in [0.65, 0.8]:
+    acc = so >= t
+    K = int(acc.sum())
+    qm = float(desc[K - 1])
+    # Agreement at each cut between distinct scores.
+    ranked_new, ranked_acc = sn[order], acc[order]
+    pos_above = np.cumsum(ranked_acc)
+    ends = np.nonzero(np.append(ranked_new[1:] != ranked_new[:-1], True))[0]  # last index of each tie group
+    agree = pos_above[ends] + ((sn.size - (ends + 1)) - (K - pos_above[ends]))
+    b = int(np.argmax(agree))
+    cut = int(ends[b]) + 1
+    best = float(ranked_new[cut - 1]) if agree[b] > (sn.size - K) else None
+    f1 = 2 * float(pos_above[ends[b]]) / (K + cut)
+    reuse = sn >= t
+    share_top = float(np.mean(to.ravel() >= t))
+    ktop = max(1, int(round(share_top * tn.size)))
+    res["thresholds"][str(t)] = {
+        "old_accepted_share": K / so.size, "quantile_matched": qm, "best_agreement": best, "best_agreement_f1": f1,
+        "best_agreement_accuracy": float(agree[b]) / so.size,
+        "reuse_precision": float((reuse & acc).sum() / reuse.sum()), "reuse_recall": float((reuse & acc).sum() / K),
+        "quantile_matched_topk": float(np.sort(tn.ravel())[::-1][ktop - 1]),
+    }
+levels = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+shift = {}
+for name, a, b in [("random_pairs", so, sn), ("top1", to[:, 0], tn[:, 0]), ("top1_margin", to[:, 0] - to[:, 1], tn[:, 0] - tn[:, 1])]:
+    shift[name] = {"old": np.quantile(a, levels).tolist(), "new": np.quantile(b, levels).tolist(),
+                   "ks": float(stats.ks_2samp(a, b).statistic)}
+res["score_shift"] = shift
+path = root / "Tests/Fixtures/crosscheck/threshold_reference.json"
+path.write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")
+print(json.dumps(res["thresholds"], indent=1), file=sys.stderr)
+print(f"wrote {path}", file=sys.stderr)
