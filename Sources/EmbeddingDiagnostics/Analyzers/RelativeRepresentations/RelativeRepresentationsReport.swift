@@ -9,7 +9,7 @@ extension RelativeRepresentationsConfiguration {
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
         if includeComparison {
-            p += [ReportParameter("pair_by", .string(pairing.rawValue)), ReportParameter("k", .string(ks.map(String.init).joined(separator: ","))),
+            p += [ReportParameter("pair_by", .string(pairing.rawValue)), ReportParameter("k", ks.count == 1 ? .int(ks[0]) : .string(ks.map(String.init).joined(separator: ","))),
                   ReportParameter("max_queries", .int(maxQueries)),
                   ReportParameter("sweep", .string(sweepCounts.map(String.init).joined(separator: ",")))]
         }
