@@ -26,10 +26,14 @@ let package = Package(
         .systemLibrary(
             name: "CLibCrypto", path: "Sources/CLibCrypto",
             providers: [.apt(["libssl-dev"])]),
+        // Parquet page codecs (issue 19): Debian's libraries, no hand-written decompressors.
+        .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CGzip", path: "Sources/CGzip", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "EmbeddingDiagnostics",
             dependencies: [
-                "COpenBLAS", "CGSL", "CLibCrypto",
+                "COpenBLAS", "CGSL", "CLibCrypto", "CSnappy", "CZstd", "CGzip",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         .executableTarget(

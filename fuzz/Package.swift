@@ -5,11 +5,19 @@ import PackageDescription
 
 let package = Package(
     name: "embdiag-fuzz",
-    dependencies: [.package(name: "embdiag", path: "..")],
+    dependencies: [
+        .package(name: "embdiag", path: ".."),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
     targets: [
         .executableTarget(
             name: "FuzzReaders",
             dependencies: [.product(name: "EmbeddingDiagnostics", package: "embdiag")],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The audit YAML: compiles the CLI's AuditConfiguration.swift and AuditSchema.swift (symlinks).
+        .executableTarget(
+            name: "FuzzAudit",
+            dependencies: [.product(name: "EmbeddingDiagnostics", package: "embdiag"), .product(name: "Yams", package: "Yams")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],
     swiftLanguageModes: [.v5]

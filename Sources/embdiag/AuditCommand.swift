@@ -41,7 +41,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let clock = Stopwatch()
         let audit = try AuditConfiguration.load(config)
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try ReportWriter.createOutputFolder(output)
         var outcomes: [Outcome] = []
         for check in audit.checks {
             let checkClock = Stopwatch()
@@ -52,12 +52,12 @@ struct AuditCommand: ParsableCommand {
             do {
                 var command: ParsableCommand
                 do {
-                    command = try Embdiag.parseAsRoot(args + ["--output", dir, "--quiet"])
+                    command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", dir, "--quiet"]))
                 } catch where audit.seed != nil && check.options?["seed"] == nil {
                     // This subcommand takes no --seed: run it without.
                     args.removeLast(2)
                     outcome.arguments = args
-                    command = try Embdiag.parseAsRoot(args + ["--output", dir, "--quiet"])
+                    command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", dir, "--quiet"]))
                 }
                 OutputOptions.lastEmitted = nil
                 do {
@@ -80,7 +80,7 @@ struct AuditCommand: ParsableCommand {
                 outcome.message = error.description
             } catch {
                 outcome.status = "error"
-                outcome.message = "check '\(check.name)': " + (Embdiag.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid options")
+                outcome.message = "check '\(check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
             }
             outcome.seconds = checkClock.seconds
             outcomes.append(outcome)

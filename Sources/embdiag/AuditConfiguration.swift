@@ -42,9 +42,20 @@ struct AuditConfiguration: Decodable {
     }
 
     static func load(_ path: String) throws -> AuditConfiguration {
+        // An empty file is answered before reading it (Foundation leaks a 4 KB buffer reading a
+        // 0-byte file: found by fuzz/run audit).
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue
+        if size == 0 { throw EmbdiagError.malformed(path, "empty audit file: no checks") }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw EmbdiagError.io(path, "cannot read the audit file")
         }
+        // Syntax first (line and column), then the keys (unknown keys are errors), then the types.
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch {
+            throw EmbdiagError.malformed(path, "not valid YAML: \(AuditSchema.describe(error))")
+        }
+        guard let root else { throw EmbdiagError.malformed(path, "empty audit file: no checks") }
+        try AuditSchema.validate(root, path: path)
         let config: AuditConfiguration
         do {
             config = try YAMLDecoder().decode(AuditConfiguration.self, from: text)

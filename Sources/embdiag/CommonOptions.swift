@@ -17,8 +17,21 @@ struct InputOptions: ParsableArguments {
     @Option(help: "A file with one label per line for the rows of the (first) input.")
     var labels: String?
 
-    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none); detected otherwise.")
-    var labelColumn: Int?
+    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none; detected otherwise). Parquet: the column name of labels/ids.")
+    var labelColumn: String?
+
+    // Sources beyond matrix files (issue 19): JSONL, FAISS, Parquet; see Guides/Formats.md.
+    @Option(help: "JSONL: JSON path of the embedding (embedding, data[0].embedding, response.body.data[0].embedding); default: the only numeric array.")
+    var jsonPath: String?
+
+    @Option(help: "JSONL: JSON path of the row label/id (e.g. custom_id).")
+    var labelPath: String?
+
+    @Option(help: "Parquet: the vector column; default: the only list<float|double|half> or binary column.")
+    var column: String?
+
+    @Option(help: "CSV/TSV: column of row ids (header name or 1-based number; 0 = none); detected by header name (id, *_id, key, …) or content (strictly increasing integers) otherwise. Ids are never a dimension.")
+    var idColumn: String?
 
     @Option(help: "NaN/Inf or all-zero rows: error (default) or drop them (the report lists which).")
     var onInvalid: InvalidRowPolicy = .error
@@ -27,14 +40,22 @@ struct InputOptions: ParsableArguments {
     var noChecksum = false
 
     func readOptions(labels: String? = nil, showProgress: Bool = false) -> ReadOptions {
-        ReadOptions(format: format, key: key, labelColumn: labelColumn, labelsPath: labels,
-                    computeChecksum: !noChecksum, showProgress: showProgress)
+        var o = ReadOptions(format: format, key: key, labelColumn: labelColumn.flatMap { Int($0) }, labelsPath: labels,
+                            computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
+        o.sources = SourceOptions(jsonPath: jsonPath, labelPath: labelPath, column: column,
+                                  labelColumn: labelColumn.flatMap { Int($0) == nil ? $0 : nil }, dropNulls: onInvalid == .drop)
+        return o
     }
 
     /// Reads one input; `withLabels` attaches --labels (for the first input only).
     func read(_ path: String, withLabels: Bool = true, quiet: Bool = false) throws -> Embeddings {
-        try EmbeddingReader.read(path, options: readOptions(labels: withLabels ? labels : nil,
-                                                            showProgress: !quiet && Terminal.stderrIsTerminal))
+        let e = try EmbeddingReader.read(path, options: readOptions(labels: withLabels ? labels : nil,
+                                                                    showProgress: !quiet && Terminal.stderrIsTerminal))
+        // A detected id column changes the shape: say so on stderr (the report's inputs record it).
+        if let id = e.source.idColumn, idColumn == nil {
+            Terminal.note("\(e.source.path): \(id) read as row ids, not a dimension (\(e.count) × \(e.dimension)); --id-column 0 keeps it as data")
+        }
+        return e
     }
 
     /// Reads one input and applies --on-invalid (for analyzers that need norms). The dropped rows
@@ -81,16 +102,28 @@ struct OutputOptions: ParsableArguments {
         if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
     }
 
-    /// Writes the files, then prints the text report unless --quiet.
+    /// Writes the files, then prints the text report unless --quiet or stdout already carries
+    /// the JSON/HTML (`--json -`). Report notes marked for stderr are repeated there.
     func emit(_ report: Report) throws {
         Self.lastEmitted = report
+        for w in report.warnings { FileHandle.standardError.write(Data("embdiag: warning: \(EmbdiagError.escapingControlCharacters(w))\n".utf8)) }
         try ReportWriter.write(report, to: destinations)
-        if !quiet { print(TextRenderer.render(report), terminator: "") }
+        if !quiet && json != "-" && html != "-" { print(TextRenderer.render(report), terminator: "") }
+    }
+
+    /// Refuses two destinations that are both stdout.
+    func validate() throws {
+        if json == "-" && html == "-" { throw ValidationError("--json - and --html - cannot both write to stdout") }
     }
 }
 
 enum Terminal {
     static var stderrIsTerminal: Bool { isatty(2) != 0 }
+
+    /// One line on stderr: "embdiag: note: …" (warnings a CI log must show even with --quiet).
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data("embdiag: note: \(EmbdiagError.escapingControlCharacters(text))\n".utf8))
+    }
 }
 
 /// Wall-clock timer for `elapsed_seconds`.

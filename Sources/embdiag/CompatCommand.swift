@@ -2,6 +2,8 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
+extension DuplicateIdPolicy: ExpressibleByArgument {}
+
 struct CompatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compat",
@@ -49,6 +51,9 @@ struct CompatCommand: ParsableCommand {
 
     @Option(help: "Item ids of the NEW rows (one per line), for --pair-by label.")
     var newIds: String?
+
+    @Option(help: "--pair-by label: an id on several rows of one file is an error (default), or 'first' keeps its first row (the report counts the dropped rows).")
+    var duplicates: DuplicateIdPolicy = .error
 
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
     var k: String = "1,10,100"
@@ -150,6 +155,9 @@ struct CompatCommand: ParsableCommand {
             newE = try input.read(new, withLabels: false, quiet: outputOptions.quiet)
         }
         var labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        if let l = labels, oldQueries == nil, Set(l).count == l.count {
+            throw EmbdiagError.invalid(input.labels!, "all \(l.count) labels are unique, so no query has a relevant row (--labels gives classes: relevance = same label, own row excluded). To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
+        }
         var itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
         if pairBy == .label {
             guard let oldIds, let newIds else { throw EmbdiagError.usage("--pair-by label needs --old-ids and --new-ids (one item id per row)") }
@@ -157,7 +165,15 @@ struct CompatCommand: ParsableCommand {
             newE.labels = try LabelsFile.read(newIds, expectedCount: newE.count, matrixPath: new)
             if itemNames == nil { itemNames = oldE.labels }
         }
-        let (rowsOld, rowsNew) = try pairBy.pairRows(oldE, newE)
+        var pairingNote: String?
+        let rowsOld: [Int], rowsNew: [Int]
+        if pairBy == .label {
+            let pairing = try IdPairing(idsA: oldE.labels!, idsB: newE.labels!, nameA: oldIds!, nameB: newIds!, duplicates: duplicates)
+            (rowsOld, rowsNew) = (pairing.rowsA, pairing.rowsB)
+            pairingNote = pairing.summary(nameA: "OLD", nameB: "NEW", rowsInA: oldE.count, rowsInB: newE.count)
+        } else {
+            (rowsOld, rowsNew) = try pairBy.pairRows(oldE, newE)
+        }
         guard rowsOld.count >= 2 else {
             throw EmbdiagError.mismatch(new, "only \(rowsOld.count) items paired with \(old) by id; need at least 2")
         }
@@ -201,7 +217,10 @@ struct CompatCommand: ParsableCommand {
             report.tables.append(ReportTable(name: "dropped_rows", title: "Pairs dropped (--on-invalid drop); row = OLD row", columns: ["row", "label", "reason"],
                                              rows: dropped.map { [.int($0.row), $0.label.map { .string($0) } ?? .null, .string($0.reason)] }))
         }
-        if pairBy == .label { report.notes.append("Rows paired by item id: \(rowsOld.count) items in both files (\(oldE.count) after validation).") }
+        if let pairingNote {
+            report.notes.append(pairingNote + (oldE.count != rowsOld.count ? " \(oldE.count) pairs after validation." : ""))
+            report.metrics.append(ReportMetric("paired_rows", "items paired by id (before validation)", .int(rowsOld.count)))
+        }
         if let saveMapping, let m = analysis.mapping {
             let extra: [String: Any] = [
                 "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed),

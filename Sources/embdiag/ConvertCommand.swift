@@ -14,6 +14,8 @@ struct ConvertCommand: ParsableCommand {
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
           embdiag convert texts.npy --labels texts.txt texts.vec
+          embdiag convert batch_output.jsonl --json-path response.body.data[0].embedding --label-path custom_id out.npy
+          embdiag convert flat.index vectors.npy
         """)
 
     @OptionGroup var input: InputOptions
@@ -31,7 +33,13 @@ struct ConvertCommand: ParsableCommand {
     var outputPath: String
 
     func run() throws {
-        let e = try input.read(inputPath, quiet: quiet)
+        // --on-invalid applies here too: NaN/Inf/all-zero rows are an error (default) or dropped.
+        let (e, dropped) = try input.readValidated(inputPath, quiet: quiet)
+        if !dropped.isEmpty {
+            Terminal.note("\(StreamInput.displayName(inputPath)): dropped \(dropped.count) row(s) (--on-invalid drop): " +
+                          dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
+                          (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
+        }
         let format = try to ?? EmbeddingWriter.format(forOutputPath: outputPath)
         try EmbeddingWriter.write(e, to: outputPath, format: format)
         var wrote = [outputPath]

@@ -70,6 +70,7 @@ struct DepthCommand: ParsableCommand {
         if write != nil && selectCentral == nil { throw ValidationError("--write needs --select-central K") }
         if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
         if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
+        if components < 1 { throw ValidationError("--components must be at least 1 (got \(components))") }
     }
 
     func run() throws {
@@ -94,6 +95,9 @@ struct DepthCommand: ParsableCommand {
         configuration.mahalanobisComponents = components
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
+        if let used = analysis.mahalanobisComponents, used < components {
+            report.warn(ParameterCap(parameter: "--components", asked: components, used: used, reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components").message)
+        }
         if let k = selectCentral {
             if byLabel && reference.labels == nil {
                 throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")

@@ -31,7 +31,7 @@ struct Embdiag: ParsableCommand {
     /// a failed gate → exit 1.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as EmbdiagError {
             FileHandle.standardError.write(Data("embdiag: error: \(error.description)\n".utf8))
@@ -43,10 +43,48 @@ struct Embdiag: ParsableCommand {
             // --help and --version arrive here as "errors" with exit code 0: let ArgumentParser
             // print them. Usage errors become one line on stderr and exit 2, as documented.
             if exitCode(for: error) == .success { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            let message = Self.oneLine(Self.message(for: error))
             FileHandle.standardError.write(Data("embdiag: error: \(message) (see 'embdiag help')\n".utf8))
             Foundation.exit(2)
         }
+    }
+}
+
+extension Embdiag {
+    /// ArgumentParser's message on one line: a list of valid values that follows it on separate
+    /// "- value" lines is kept ("… one of the following: npy, npz, …"), other lines are dropped.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let first = lines.first else { return "invalid usage" }
+        let values = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)).components(separatedBy: " ").first ?? "" }
+        return values.isEmpty ? first : first + " " + values.joined(separator: ", ")
+    }
+
+    /// `--seed -1`, `--threshold -0.5`: a negative number after a long option is its value, not
+    /// an option (swift-argument-parser would report "Missing value"); it is passed as
+    /// `--option=-1`. A negative `--seed` is taken modulo 2⁶⁴ (reports print it back as -1).
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a.hasPrefix("--"), !a.contains("="), a.count > 2, i + 1 < arguments.count, isNegativeNumber(arguments[i + 1]) {
+                var value = arguments[i + 1]
+                if a == "--seed", let v = Int64(value) { value = String(UInt64(bitPattern: v)) }
+                out.append(a + "=" + value)
+                i += 2
+                continue
+            }
+            if a == "--" { out += arguments[i...]; break }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), s.count > 1, let v = Double(s) else { return false }
+        return v.isFinite
     }
 }
 

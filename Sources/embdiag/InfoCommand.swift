@@ -11,7 +11,8 @@ struct InfoCommand: ParsableCommand {
           embdiag info data/words/googlenews-bolukbasi-subset.bin
           embdiag info vectors.npz --key embeddings --json info.json
           embdiag info a.npy b.npy --strict     # exit 1 if any file has NaN/Inf/zero rows or duplicate labels
-        With several files and --output DIR, each file's report goes to DIR/<file name>/.
+        With several files and --output DIR, each file's report goes to DIR/<file name>/ (parent
+        folders are added to the name when two files share it); --json/--html take one file only.
         """)
 
     @OptionGroup var input: InputOptions
@@ -23,9 +24,42 @@ struct InfoCommand: ParsableCommand {
     @Argument(help: "Embedding files.")
     var files: [String]
 
+    func validate() throws {
+        // One --json/--html file cannot hold several reports: refuse instead of keeping the last.
+        if files.count > 1, outputOptions.json != nil || outputOptions.html != nil {
+            throw ValidationError("--json/--html write one report but \(files.count) files were given; use --output DIR (one folder per file) or run info once per file")
+        }
+    }
+
+    /// Report folder names under --output for several files: the file name, with as many parent
+    /// folders as make it unique (`a/emb.npy`, `b/emb.npy` → `a_emb.npy`, `b_emb.npy`); the same
+    /// path twice gets `-2`, `-3`.
+    static func folderNames(_ files: [String]) -> [String] {
+        let parts = files.map { f in (f == "-" ? ["stdin"] : URL(fileURLWithPath: f).standardized.pathComponents.filter { $0 != "/" }) }
+        var depth = Array(repeating: 1, count: files.count)
+        func name(_ i: Int) -> String { parts[i].suffix(depth[i]).joined(separator: "_") }
+        for _ in 0..<64 {
+            var groups: [String: [Int]] = [:]
+            for i in files.indices { groups[name(i), default: []].append(i) }
+            var changed = false
+            // Only different paths sharing a name get longer names; the same path twice is numbered below.
+            for (_, members) in groups where Set(members.map { parts[$0] }).count > 1 {
+                for i in members where depth[i] < parts[i].count { depth[i] += 1; changed = true }
+            }
+            if !changed { break }
+        }
+        var seen: [String: Int] = [:]
+        return files.indices.map { i in
+            let n = name(i)
+            seen[n, default: 0] += 1
+            return seen[n]! == 1 ? n : "\(n)-\(seen[n]!)"
+        }
+    }
+
     func run() throws {
         var failures: [String] = []
-        for file in files {
+        let folders = Self.folderNames(files)
+        for (index, file) in files.enumerated() {
             let clock = Stopwatch()
             let e = try input.read(file, quiet: outputOptions.quiet)
             let summary = EmbeddingSummary(e)
@@ -33,7 +67,7 @@ struct InfoCommand: ParsableCommand {
             report.elapsedSeconds = clock.seconds
             var options = outputOptions
             if files.count > 1, let dir = options.output {
-                options.output = dir + "/" + URL(fileURLWithPath: file).lastPathComponent
+                options.output = dir + "/" + folders[index]
             }
             try options.emit(report)
             if strict && !summary.problems.isEmpty {

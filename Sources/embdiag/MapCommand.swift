@@ -34,12 +34,22 @@ struct MapCommand: ParsableCommand {
     func run() throws {
         _ = try EmbeddingWriter.format(forOutputPath: outputFile)
         let map = try MappingFile.read(mapping)
-        let e = try input.read(inputFile, quiet: quiet)
+        let (e, dropped) = try input.readValidated(inputFile, quiet: quiet)
+        if !dropped.isEmpty {
+            Terminal.note("\(StreamInput.displayName(inputFile)): dropped \(dropped.count) row(s) (--on-invalid drop): " +
+                          dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
+                          (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
+        }
         guard e.dimension == map.inputDimension else {
             throw EmbdiagError.mismatch(inputFile, "has \(e.dimension) dimensions but the mapping \(mapping) expects \(map.inputDimension)")
         }
         let out = try map.apply(e.matrix)
         if normalize { normalizeRowsInPlace(out) }
+        // Finite mapping and inputs give finite outputs unless values overflow: never write them.
+        let check = ValidationSummary(Embeddings(matrix: out, name: outputFile))
+        guard check.nonFiniteRows.isEmpty else {
+            throw EmbdiagError.invalid(inputFile, "mapped rows \(ValidationSummary.describe(check.nonFiniteRows)) are NaN/Inf (values too large for float32); nothing written")
+        }
         try EmbeddingWriter.write(Embeddings(matrix: out, labels: e.labels, name: outputFile), to: outputFile)
         if !quiet { print("\(outputFile): \(out.rows) × \(out.cols) (\(map.fit) mapping \(map.inputDimension) → \(map.outputDimension))") }
     }

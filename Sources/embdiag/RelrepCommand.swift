@@ -156,6 +156,9 @@ struct RelrepCommand: ParsableCommand {
             centeredUsed = result.centered
             source = e.source
         }
+        if configuration.anchorRows == nil, anchorRowsUsed.count < anchors {
+            report.warn(ParameterCap(parameter: "--anchors", asked: anchors, used: anchorRowsUsed.count, reason: "there are only \(anchorRowsUsed.count) usable rows").message)
+        }
         if let write, let relative {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
             try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source, centered: centeredUsed)

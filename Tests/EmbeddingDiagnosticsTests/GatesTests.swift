@@ -12,7 +12,7 @@ import Testing
         #expect(try Requirement(parsing: " p_value <= 1e-3 ") == Requirement(metric: "p_value", .lessOrEqual, 0.001))
         #expect(try Requirement(parsing: "n>5").comparison == .greater)
         #expect(try Requirement(parsing: "n<5").comparison == .less)
-        #expect(try Requirement(parsing: "compatible == true") == Requirement(metric: "compatible", .equal, 1))
+        #expect(try Requirement(parsing: "compatible == true") == Requirement(metric: "compatible", .equal, 1, boolean: true))
         #expect(try Requirement(parsing: "n != 3").comparison == .notEqual)
         for bad in ["recall", "recall>=", ">=0.9", "recall>=abc", "re call>=1", "x>=nan"] {
             #expect(throws: EmbdiagError.self, "\(bad)") { try Requirement(parsing: bad) }

@@ -93,4 +93,32 @@ import Testing
         #expect(ReportFormatting.number(.nan) == "nan")
         #expect(ReportFormatting.number(-2) == "-2")
     }
+
+    @Test func everyFormatLeadsWithTheVerdictAndTheGates() throws {
+        // A compat report whose NEW is OLD rotated: not compatible without a map (cross retrieval fails).
+        var rng = SeededGenerator(seed: 5)
+        let old = rng.gaussianMatrix(rows: 60, cols: 6)
+        let new = matmul(old, rng.orthogonalMatrix(6))
+        var report = try CompatibilityAnalysis(CompatibilityInputs(old: Embeddings(matrix: old, name: "old"), new: Embeddings(matrix: new, name: "new"))).report()
+        let verdict = try #require(report.verdict)
+        #expect(verdict.question.contains("OLD index") && report.verdictMetrics.map(\.key).first == "recall_at_1_cross")
+        report.record(try report.evaluate([try Requirement(parsing: "recall_at_1_old>=0.5")]))
+        let text = TextRenderer.render(report)
+        let lines = text.split(separator: "\n").map(String.init)
+        // Title, underline, then the question and the answer before any input or metric line.
+        #expect(lines[2] == verdict.question && lines[3].hasPrefix("  "))
+        let firstInput = try #require(lines.firstIndex { $0.hasPrefix("input:") })
+        let gates = try #require(lines.firstIndex { $0.contains("gates: ") && $0.contains("recall_at_1_old") && $0.hasSuffix("→ pass") })
+        #expect(gates < firstInput)
+        #expect(lines[2..<gates].allSatisfy { $0.count <= 100 || $0.contains("[") }, "the answer wraps at 100 columns")
+        let html = HTMLRenderer.render(report)
+        let box = try #require(html.range(of: "class=\"verdict\""))
+        let inputs = try #require(html.range(of: "<h2>Inputs</h2>"))
+        #expect(box.lowerBound < inputs.lowerBound)
+        let json = try JSONSerialization.jsonObject(with: Data(JSONRenderer.render(report).utf8)) as! [String: Any]
+        let v = try #require(json["verdict"] as? [String: Any])
+        #expect(v["answer"] as? String == verdict.answer && (v["deciding_metrics"] as? [String])?.first == "recall_at_1_cross")
+        // Every analyzer with a rule gives one; an unknown analyzer none.
+        #expect(Report(analyzer: "unknown", title: "t").verdict == nil)
+    }
 }

@@ -8,6 +8,7 @@ public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
     case glove
     case csv, tsv
     case fvecs
+    case jsonl, faiss, parquet
     /// Formats that `EmbeddingWriter` can produce.
     public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
 }
@@ -24,6 +25,9 @@ public struct Source: Codable, Equatable, Sendable {
     public var sha256: String?
     /// The array/tensor picked inside a container (.npz member, safetensors tensor).
     public var key: String?
+    /// CSV/TSV: the column read as row ids instead of a dimension, and how it was found
+    /// (e.g. "column 1 'id' (header name)"); nil when there is none.
+    public var idColumn: String?
 
     public init(path: String, format: EmbeddingFormat, dtype: String, rows: Int, dim: Int, sha256: String? = nil, key: String? = nil) {
         self.path = path
@@ -41,6 +45,9 @@ public struct Embeddings: Sendable {
     public var matrix: Matrix
     public var labels: [String]?
     public var source: Source
+    /// Rows that were null in the source (JSONL, Parquet) and were kept as NaN rows because nulls
+    /// are to be dropped (`--on-invalid drop`): `requiringFiniteNonZeroRows` drops them as "null".
+    public var nullRows: [Int] = []
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
         precondition(labels == nil || labels!.count == matrix.rows, "one label per row")

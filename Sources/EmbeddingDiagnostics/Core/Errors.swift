@@ -33,9 +33,23 @@ public struct EmbdiagError: Error, CustomStringConvertible, Equatable, Sendable 
     public var exitCode: Int32 { 2 }
 
     public var description: String {
-        let oneLine = message.replacingOccurrences(of: "\n", with: " ")
-        if let path { return "\(path): \(oneLine)" }
+        let oneLine = Self.escapingControlCharacters(message)
+        if let path { return "\(Self.escapingControlCharacters(path)): \(oneLine)" }
         return oneLine
+    }
+
+    /// One printable line: newlines become spaces, other control characters (a corrupt header's
+    /// bytes, an escape sequence in a file name) become `\xNN`, so a message cannot rewrite the
+    /// terminal or split into several lines.
+    public static func escapingControlCharacters(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for u in text.unicodeScalars {
+            if u == "\n" || u == "\r" { out.append(" ") } else if u.value < 0x20 || u.value == 0x7F || (0x80..<0xA0).contains(u.value) {
+                out += String(format: "\\x%02X", u.value)
+            } else { out.unicodeScalars.append(u) }
+        }
+        return out
     }
 
     public static func malformed(_ path: String?, _ message: String) -> EmbdiagError { .init(.malformedInput, path: path, message) }

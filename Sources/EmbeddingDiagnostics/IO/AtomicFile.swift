@@ -22,11 +22,63 @@ public enum AtomicFile {
     }
 
     /// Streams into a temporary file through `body`, then fsyncs and renames it to `path`.
-    public static func write(to path: String, body: (FileHandle) throws -> Void) throws {
+    /// `-` writes to stdout. A symlink is written through (its target is replaced atomically, the
+    /// link stays); a target that is not a regular file (/dev/stdout, a pipe, a FIFO) is written
+    /// directly, since it cannot be renamed over.
+    public static func write(to givenPath: String, body: (FileHandle) throws -> Void) throws {
+        if givenPath == "-" {
+            do { try body(FileHandle.standardOutput) } catch {
+                throw EmbdiagError.io("<stdout>", "write failed: \(error.localizedDescription)")
+            }
+            return
+        }
+        var st = stat()
+        var path = givenPath
+        if stat(givenPath, &st) == 0 {
+            // Exists (after following every link): a directory is an error, a device, pipe or
+            // FIFO is written directly, a regular file is replaced atomically at its real path.
+            let type = st.st_mode & S_IFMT
+            if type == S_IFDIR { throw EmbdiagError.io(givenPath, "is a directory; give a file name") }
+            // /dev/stdout, /dev/fd/N, /proc/self/fd/N redirected to a file are still the open
+            // descriptor: write through it (a rename would detach the file from the shell).
+            let descriptor = givenPath.hasPrefix("/dev/") || givenPath.hasPrefix("/proc/")
+            if type == S_IFREG && !descriptor {
+                path = realpath(givenPath, nil).map { p in defer { free(p) }; return String(cString: p) } ?? givenPath
+            } else {
+                // Append to a descriptor shared with the shell (stdout redirected to a file).
+                let fd = open(givenPath, O_WRONLY | (descriptor ? O_APPEND : 0))
+                guard fd >= 0 else {
+                    throw EmbdiagError.io(givenPath, "cannot open for writing: \(String(cString: strerror(errno)))")
+                }
+                let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+                do { try body(handle); try? handle.close() } catch {
+                    try? handle.close()
+                    throw EmbdiagError.io(givenPath, "write failed: \(error.localizedDescription)")
+                }
+                return
+            }
+        } else {
+            // A dangling symlink: create its target.
+            path = resolvingSymlinks(givenPath)
+        }
+        try writeRegular(to: path, shownAs: givenPath, body: body)
+    }
+
+    /// Follows a chain of symbolic links (also dangling ones: the final target is created).
+    static func resolvingSymlinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<40 {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }
+            current = target.hasPrefix("/") ? target : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(target).path
+        }
+        return current
+    }
+
+    static func writeRegular(to path: String, shownAs: String, body: (FileHandle) throws -> Void) throws {
         let tmp = temporaryPath(for: path)
         removeStaleTemporaries(besides: path)
         guard FileManager.default.createFile(atPath: tmp, contents: nil) else {
-            throw EmbdiagError.io(path, "cannot create file (is the folder writable and present?)")
+            throw EmbdiagError.io(shownAs, "cannot create file (is the folder writable and present?)")
         }
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
@@ -40,14 +92,14 @@ public enum AtomicFile {
                 throw error
             }
             guard rename(tmp, path) == 0 else {
-                throw EmbdiagError.io(path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+                throw EmbdiagError.io(shownAs, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
             }
         } catch let e as EmbdiagError {
             unlink(tmp)
             throw e
         } catch {
             unlink(tmp)
-            throw EmbdiagError.io(path, "write failed: \(error.localizedDescription)")
+            throw EmbdiagError.io(shownAs, "write failed: \(error.localizedDescription)")
         }
     }
 

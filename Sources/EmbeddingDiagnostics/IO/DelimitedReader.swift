@@ -6,7 +6,7 @@ import Foundation
 /// in the second record (or forced with `hasHeader`). Labels: the first column when it is not
 /// numeric (or `labelColumn`, 1-based; 0 = none).
 public enum DelimitedReader {
-    public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?) throws -> Embeddings {
+    public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?, idColumn: String? = nil) throws -> Embeddings {
         let file = try MappedFile(path)
         let records = try parseRecords(file, delimiter: UInt8(ascii: delimiter.unicodeScalars.first!), path: path)
         guard !records.isEmpty else { throw EmbdiagError.malformed(path, "empty file: no rows") }
@@ -17,7 +17,13 @@ public enum DelimitedReader {
             header = hasHeader
         } else if records.count >= 2 {
             let first = records[0].fields, second = records[1].fields
-            header = zip(first, second).contains { !isNumber($0) && isNumber($1) }
+            // pandas' to_csv names unnamed columns 0, 1, 2, …: a first line that is exactly
+            // 0, 1, …, d−1 (after an optional empty index name) and as wide as the next line is a
+            // header, not a row of data.
+            let names = first.first?.isEmpty == true ? Array(first.dropFirst()) : first
+            let numbered = names.count >= 2 && first.count == second.count
+                && names.map { Int($0.trimmingCharacters(in: .whitespaces)) } == Array(0..<names.count)
+            header = numbered || zip(first, second).contains { !isNumber($0) && isNumber($1) }
         } else {
             header = false
         }
@@ -34,17 +40,23 @@ public enum DelimitedReader {
             labelIndex = firstData.fields.first.map { isNumber($0) ? nil : 0 } ?? nil
         }
         let width = firstData.fields.count
-        let dim = width - (labelIndex == nil ? 0 : 1)
+        // Id column (0-based): asked for, or detected by header name or content. Never a dimension.
+        let id = try IdColumn.resolve(idColumn, header: header ? records[0].fields : nil, data: dataRecords.map(\.fields),
+                                      labelIndex: labelIndex, path: path)
+        let skipped = Set([labelIndex, id?.index].compactMap { $0 })
+        let dim = width - skipped.count
         guard dim > 0 else { throw EmbdiagError.malformed(path, "no numeric columns") }
         var values: [Float] = []
         values.reserveCapacity(dataRecords.count * dim)
         var labels: [String] = []
+        var ids: [String] = []
         for record in dataRecords {
             guard record.fields.count == width else {
                 throw EmbdiagError.malformed(path, "line \(record.line) has \(record.fields.count) fields, expected \(width)")
             }
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
+                if k == id?.index { ids.append(f); continue }
                 guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
                     throw EmbdiagError.malformed(path, "line \(record.line), column \(k + 1): '\(f.prefix(40))' is not a number")
                 }
@@ -52,9 +64,12 @@ public enum DelimitedReader {
             }
         }
         let format: EmbeddingFormat = delimiter == "\t" ? .tsv : .csv
+        var source = Source(path: path, format: format, dtype: "text", rows: dataRecords.count, dim: dim)
+        source.idColumn = id?.description
+        // The ids label the rows unless a label column does.
         return Embeddings(matrix: Matrix(rows: dataRecords.count, cols: dim, values: values),
-                          labels: labelIndex == nil ? nil : labels,
-                          source: Source(path: path, format: format, dtype: "text", rows: dataRecords.count, dim: dim))
+                          labels: labelIndex != nil ? labels : (id != nil ? ids : nil),
+                          source: source)
     }
 
     struct Record {
@@ -66,11 +81,13 @@ public enum DelimitedReader {
     static func parseRecords(_ file: MappedFile, delimiter: UInt8, path: String) throws -> [Record] {
         let b = file.buffer
         var records: [Record] = []
+        // A UTF-8 byte-order mark (Excel, Notepad) is not part of the first field.
+        let bom = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF
         var fields: [String] = []
         var field: [UInt8] = []
         var inQuotes = false, fieldWasQuoted = false
         var line = 1, recordLine = 1
-        var i = 0
+        var i = bom ? 3 : 0
         func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); fieldWasQuoted = false }
         func endRecord() {
             endField()

@@ -7,6 +7,7 @@ public enum FormatDetection {
         if head.starts(with: [0x93] + Array("NUMPY".utf8)) { return .npy }
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return .npz }
         let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        if let format = detectSource(head: head, extension: ext) { return format }
         switch ext {
         case "npy": return .npy
         case "npz": return .npz

@@ -3,19 +3,29 @@ import Foundation
 /// A labels file: one label per line (UTF-8; CRLF tolerated; a final newline optional).
 public enum LabelsFile {
     public static func read(_ path: String, expectedCount: Int, matrixPath: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || path == "-" else {
+            throw EmbdiagError.io(path, "no such file")
+        }
+        guard !isDirectory.boolValue else { throw EmbdiagError.io(path, "is a directory, not a labels file (one label per line)") }
+        return try StreamInput.withRegularFile(path) { try readFile($0, expectedCount: expectedCount, matrixPath: matrixPath, shownAs: StreamInput.displayName(path)) }
+    }
+
+    static func readFile(_ path: String, expectedCount: Int, matrixPath: String, shownAs: String) throws -> [String] {
         let file = try MappedFile(path)
         // Split the bytes (not Characters: Swift treats "\r\n" as one grapheme).
         var labels: [String] = []
-        var start = 0
         let b = file.buffer
-        for i in 0..<b.count where b[i] == 0x0A {
+        // A UTF-8 byte-order mark is not part of the first label (it would never match an id).
+        var start = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0
+        for i in start..<b.count where b[i] == 0x0A {
             let end = i > start && b[i - 1] == 0x0D ? i - 1 : i
             labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
             start = i + 1
         }
         if start < b.count { labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start...]), as: UTF8.self)) }
         guard labels.count == expectedCount else {
-            throw EmbdiagError.mismatch(path, "has \(labels.count) labels but \(matrixPath) has \(expectedCount) rows")
+            throw EmbdiagError.mismatch(shownAs, "has \(labels.count) labels but \(matrixPath) has \(expectedCount) rows")
         }
         return labels
     }

@@ -51,11 +51,19 @@ public enum NpyReader {
             default:
                 var bits = p.loadUnaligned(as: UInt64.self)
                 if bigEndian { bits = bits.byteSwapped }
-                v = Float(Double(bitPattern: bits))
+                v = try Float32Narrowing.narrow(Double(bitPattern: bits), row: header.fortranOrder ? idx % rows : idx / cols,
+                                                column: header.fortranOrder ? idx / rows : idx % cols, path: path)
             }
             // Fortran order stores column by column.
             let target = header.fortranOrder ? (idx % rows) * cols + idx / rows : idx
             out[target] = v
+        }
+        if size == 8 {
+            try Float32Narrowing.checkUnderflow(m, path: path) { i, j in
+                var bits = (src + (header.fortranOrder ? j * rows + i : i * cols + j) * 8).loadUnaligned(as: UInt64.self)
+                if bigEndian { bits = bits.byteSwapped }
+                return Double(bitPattern: bits)
+            }
         }
         return Embeddings(matrix: m, source: source)
     }

@@ -47,10 +47,19 @@ public enum SafetensorsReader {
             }
             chosen = t
         } else {
-            guard let t = tensors.first(where: { $0.shape.count == 2 }) else {
+            let twoD = tensors.filter { $0.shape.count == 2 }
+            guard !twoD.isEmpty else {
                 throw EmbdiagError.malformed(path, "no 2-D tensor; tensors: \(tensors.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")); pick one with --key")
             }
-            chosen = t
+            // Several 2-D float tensors (a model file): never guess silently.
+            let floats = twoD.filter { ["F16", "BF16", "F32", "F64"].contains($0.dtype) }
+            if floats.count <= 1 {
+                chosen = floats.first ?? twoD[0]
+            } else if let preferred = floats.first(where: { EmbeddingReader.isEmbeddingName($0.name) }) {
+                chosen = preferred
+            } else {
+                throw EmbdiagError.malformed(path, "\(floats.count) 2-D float tensors (\(floats.prefix(6).map { "\($0.name) \($0.shape[0])×\($0.shape[1])" }.joined(separator: ", "))\(floats.count > 6 ? ", …" : "")); pick one with --key")
+            }
         }
         guard chosen.shape.count == 2 else {
             throw EmbdiagError.malformed(path, "tensor '\(chosen.name)' has shape \(chosen.shape); an embedding matrix must be 2-D")
@@ -90,7 +99,13 @@ public enum SafetensorsReader {
             case "F16": out[i] = Float(Float16(bitPattern: UInt16(littleEndian: (src + 2 * i).loadUnaligned(as: UInt16.self))))
             case "BF16": out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: (src + 2 * i).loadUnaligned(as: UInt16.self))) << 16)
             case "F32": out[i] = Float(bitPattern: UInt32(littleEndian: (src + 4 * i).loadUnaligned(as: UInt32.self)))
-            default: out[i] = Float(Double(bitPattern: UInt64(littleEndian: (src + 8 * i).loadUnaligned(as: UInt64.self))))
+            default: out[i] = try Float32Narrowing.narrow(Double(bitPattern: UInt64(littleEndian: (src + 8 * i).loadUnaligned(as: UInt64.self))),
+                                                          row: i / cols, column: i % cols, path: path)
+            }
+        }
+        if chosen.dtype == "F64" {
+            try Float32Narrowing.checkUnderflow(m, path: path) { i, j in
+                Double(bitPattern: UInt64(littleEndian: (src + 8 * (i * cols + j)).loadUnaligned(as: UInt64.self)))
             }
         }
         return Embeddings(matrix: m, source: source)

@@ -92,6 +92,7 @@ extension Embeddings {
             for r in summary.zeroRows { reasons[r] = "all-zero" }
             for r in summary.infinityRows { reasons[r] = "Inf" }
             for r in summary.nanRows { reasons[r] = "NaN" }
+            for r in nullRows { reasons[r] = "null" }
             let keep = (0..<count).filter { reasons[$0] == nil }
             guard !keep.isEmpty else { throw EmbdiagError.invalid(source.path, "every row is NaN/Inf or all-zero: nothing left to analyse") }
             let dropped = reasons.keys.sorted().map { DroppedRow(row: $0, label: labels?[$0], reason: reasons[$0]!) }

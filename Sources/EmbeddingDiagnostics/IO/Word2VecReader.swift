@@ -36,7 +36,14 @@ public enum Word2VecReader {
             guard end < bytes.count, end - pos <= 4096 else {
                 throw EmbdiagError.malformed(path, "truncated: row \(r) of \(rows) has no word followed by a space")
             }
-            labels.append(String(decoding: bytes[pos..<end], as: UTF8.self))
+            // A word with control bytes or invalid UTF-8 means the reader is no longer at the start
+            // of a record: the header's dimension does not match the data (or the file is text).
+            let wordBytes = bytes[pos..<end]
+            let word = String(validating: wordBytes, as: UTF8.self)
+            if let bad = wordBytes.first(where: { $0 < 0x20 || $0 == 0x7F }) ?? (word == nil ? 0xFF : nil) {
+                throw EmbdiagError.malformed(path, "misaligned records: row \(r) of \(rows) starts with a word holding \(bad == 0xFF ? "invalid UTF-8" : String(format: "control byte 0x%02X", bad)) ('\(String(decoding: wordBytes.prefix(24), as: UTF8.self))'); the header's dimension \(dim) does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use --format word2vec-text)" : "")")
+            }
+            labels.append(word!)
             pos = end + 1
             guard pos + 4 * dim <= bytes.count else {
                 throw EmbdiagError.malformed(path, "truncated: row \(r) ('\(labels.last!)') needs \(4 * dim) bytes of vector, file has \(bytes.count - pos) left")
@@ -53,7 +60,19 @@ public enum Word2VecReader {
             #endif
             pos += 4 * dim
         }
+        // Only line ends may follow the last record: more data means the header's row count or
+        // dimension is wrong (gensim would silently drop the rest).
+        while pos < bytes.count && (bytes[pos] == 0x0A || bytes[pos] == 0x0D) { pos += 1 }
+        if pos < bytes.count {
+            throw EmbdiagError.malformed(path, "trailing data: \(bytes.count - pos) bytes after the \(rows) rows × \(dim) the header declares; the header does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use --format word2vec-text)" : "")")
+        }
         return Embeddings(matrix: m, labels: labels, source: Source(path: path, format: .word2vecBinary, dtype: "float32", rows: rows, dim: dim))
+    }
+
+    /// True when the first KB after the header holds no bytes outside printable text.
+    static func dataLooksLikeText(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+        guard start < bytes.count else { return false }
+        return !bytes[start..<min(bytes.count, start + 1024)].contains { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) || $0 == 0x7F }
     }
 
     /// word2vec text ("rows dim" header) and GloVe (no header): whitespace-separated, the last
@@ -99,6 +118,10 @@ public enum Word2VecReader {
             let fields = whitespaceFields(line)
             if fields.isEmpty { return }  // blank lines (e.g. a final one) are skipped
             if dim == nil {
+                if fields.count == 2, Int(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[0]]), as: UTF8.self)) != nil,
+                   Int(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[1]]), as: UTF8.self)) != nil {
+                    throw EmbdiagError.malformed(path, "line \(lineNumber) is a \"rows dim\" header: this is word2vec text, not GloVe (use --format word2vec-text)")
+                }
                 guard fields.count >= 2 else { throw EmbdiagError.malformed(path, "line \(lineNumber) has no values after the word") }
                 dim = fields.count - 1
             }
@@ -107,6 +130,12 @@ public enum Word2VecReader {
                 throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)")
             }
             let vectorStart = fields.count - d
+            // Words may contain spaces (GloVe 840B), but a number among the word's tokens means
+            // the line has more values than the others: a ragged line, not a word.
+            for f in fields[1..<vectorStart] where looksNumeric(UnsafeRawBufferPointer(rebasing: line[f]), scratch: &scratch) {
+                _ = f
+                throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)\(hasHeader ? "" : " (the dimension comes from the first line)")")
+            }
             for (k, f) in fields[vectorStart...].enumerated() {
                 guard let v = parseFloat(UnsafeRawBufferPointer(rebasing: line[f]), scratch: &scratch) else {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
@@ -126,8 +155,36 @@ public enum Word2VecReader {
         if let r = declaredRows, labels.count != r {
             throw EmbdiagError.malformed(path, "truncated: header declares \(r) rows, the file has \(labels.count) (up to line \(lastLine))")
         }
+        // Plain numeric text (numpy.savetxt: "1.0e+00 2.5e-01 …") has no words: when every
+        // "word" of a header-less file is a decimal number, it is the first value of its row.
+        if !hasHeader, labels.allSatisfy({ isDecimalNumber($0) }) {
+            var widened: [Float] = []
+            widened.reserveCapacity(labels.count * (d + 1))
+            for (i, l) in labels.enumerated() {
+                widened.append(Float(l)!)
+                widened += values[(i * d)..<((i + 1) * d)]
+            }
+            return Embeddings(matrix: Matrix(rows: labels.count, cols: d + 1, values: widened), labels: nil,
+                              source: Source(path: path, format: .glove, dtype: "text", rows: labels.count, dim: d + 1))
+        }
         let m = Matrix(rows: labels.count, cols: d, values: values)
         return Embeddings(matrix: m, labels: labels,
                           source: Source(path: path, format: hasHeader ? .word2vecText : .glove, dtype: "text", rows: labels.count, dim: d))
     }
+}
+
+/// A token that strtof reads completely and that starts like a number (digit, sign or point):
+/// "inf"/"nan" words stay words.
+@inline(__always)
+func looksNumeric(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Bool {
+    guard let c = field.first, (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E else { return false }
+    return parseFloat(field, scratch: &scratch) != nil
+}
+
+/// "0.5", "-1.25e-03", "3e7": a number written with a point or an exponent (a word like "1990"
+/// or "inf" is not one).
+func isDecimalNumber(_ s: String) -> Bool {
+    guard s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let first = s.first,
+          first.isNumber || first == "-" || first == "+" || first == "." else { return false }
+    return Float(s) != nil
 }

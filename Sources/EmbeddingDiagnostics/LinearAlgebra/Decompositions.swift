@@ -16,6 +16,11 @@ public struct SymmetricEigen: Sendable {
 public func symmetricEigen(_ a: [Double], dimension n: Int) throws -> SymmetricEigen {
     precondition(a.count == n * n)
     if n == 0 { return SymmetricEigen(values: [], vectors: [], dimension: 0) }
+    // Inf/NaN here means float32 products overflowed (values near 1e19 and above): say so
+    // instead of LAPACK's "info 7". O(n²), nothing next to the O(n³) decomposition.
+    if a.contains(where: { !$0.isFinite }) {
+        throw EmbdiagError.invalid(nil, "values too large for float32 covariance (products overflow 3.4e38); rescale the matrix (e.g. divide by its largest value)")
+    }
     var work = a
     var w = [Double](repeating: 0, count: n)
     let info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")),

@@ -21,11 +21,14 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
     public var metric: String
     public var comparison: Comparison
     public var threshold: Double
+    /// The threshold was written as a boolean (true/false, yes/no): the metric must be one.
+    public var isBoolean: Bool
 
-    public init(metric: String, _ comparison: Comparison, _ threshold: Double) {
+    public init(metric: String, _ comparison: Comparison, _ threshold: Double, boolean: Bool = false) {
         self.metric = metric
         self.comparison = comparison
         self.threshold = threshold
+        self.isBoolean = boolean
     }
 
     /// Parses "metric OP number" (spaces allowed; OP one of >= <= == != > <; true/false allowed
@@ -41,15 +44,19 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
                 throw EmbdiagError.usage("requirement '\(text)': '\(name)' is not a metric key (snake_case letters, digits, _)")
             }
             let number: Double?
+            var boolean = false
             switch value.lowercased() {
-            case "true": number = 1
-            case "false": number = 0
+            case "true", "yes": number = 1; boolean = true
+            case "false", "no": number = 0; boolean = true
             default: number = Double(value)
             }
             guard let number, number.isFinite else {
-                throw EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number")
+                throw EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number (or true/false, yes/no)")
             }
-            self.init(metric: name, op, number)
+            if boolean && op != .equal && op != .notEqual {
+                throw EmbdiagError.usage("requirement '\(text)': a yes/no value is compared with == or !=")
+            }
+            self.init(metric: name, op, number, boolean: boolean)
             return
         }
         throw EmbdiagError.usage("requirement '\(text)' has no comparison; write e.g. \"recall_at_10_cross>=0.9\" (>=, <=, >, <, ==, !=)")
@@ -57,6 +64,7 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
+        if isBoolean { return "\(metric)\(comparison.rawValue)\(threshold == 1 ? "true" : "false")" }
         return "\(metric)\(comparison.rawValue)\(value)"
     }
 }
@@ -85,7 +93,16 @@ extension Report {
     public func evaluate(_ requirements: [Requirement]) throws -> [RequirementOutcome] {
         try requirements.map { r in
             guard let value = metric(r.metric) else {
-                throw EmbdiagError.usage("--require \(r): no metric '\(r.metric)' in the \(analyzer) report; available: \(metrics.map(\.key).joined(separator: ", "))")
+                throw EmbdiagError.usage("--require \(r): no metric '\(r.metric)' in the \(analyzer) report\(Suggestions.didYouMean(r.metric, among: metrics.map(\.key))); available: \(metrics.map(\.key).joined(separator: ", "))")
+            }
+            // Types must agree: a yes/no metric against a number, or a number against yes/no, is a
+            // mistake in the gate (exit 2), not a failed or passed check.
+            if case .bool = value {
+                guard r.isBoolean || ((r.threshold == 0 || r.threshold == 1) && (r.comparison == .equal || r.comparison == .notEqual)) else {
+                    throw EmbdiagError.usage("--require \(r): '\(r.metric)' is yes/no; compare it with == yes, == no (or true/false)")
+                }
+            } else if r.isBoolean {
+                throw EmbdiagError.usage("--require \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
             }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))

@@ -21,6 +21,28 @@ public enum HTMLRenderer {
     /// The report's sections without the page frame (the audit index embeds several).
     public static func body(_ report: Report) -> String {
         var h = ""
+        if report.verdict != nil || !report.gateRows.isEmpty {
+            h += "<section class=\"verdict\">"
+            if let v = report.verdict {
+                h += "<p class=\"question\">\(escape(v.question))</p><p class=\"answer\">\(escape(v.answer))</p>"
+                let deciding = report.verdictMetrics
+                if !deciding.isEmpty {
+                    h += "<table class=\"metrics\"><tbody>"
+                    for m in deciding {
+                        h += "<tr><td>\(escape(m.label))</td><td class=\"num\">\(escape(ReportFormatting.text(m.value)))</td><td><code>\(escape(m.key))</code></td></tr>"
+                    }
+                    h += "</tbody></table>"
+                }
+            }
+            let gates = report.gateRows
+            if !gates.isEmpty {
+                h += "<p class=\"gates\">" + gates.map { r in
+                    let pass = ReportFormatting.text(r[2]) == "pass"
+                    return "<span class=\"\(pass ? "pass" : "fail")\"><code>\(escape(ReportFormatting.text(r[0])))</code> \(pass ? "pass" : "FAIL")</span>"
+                }.joined(separator: " ") + "</p>"
+            }
+            h += "</section>\n"
+        }
         if !report.inputs.isEmpty {
             h += "<section><h2>Inputs</h2><table class=\"inputs\"><thead><tr><th>path</th><th>format</th><th>dtype</th><th class=\"num\">rows</th><th class=\"num\">dim</th><th>SHA-256</th></tr></thead><tbody>"
             for s in report.inputs {
@@ -86,6 +108,8 @@ public enum HTMLRenderer {
     }
 
     public static let css = """
+    .verdict{border:1px solid #bcd;background:#f4f8fc;border-radius:6px;padding:.3rem 1rem;margin-top:1rem}.verdict .question{color:#555;margin:.4rem 0 0}.verdict .answer{font-size:1.1rem;font-weight:600;margin:.2rem 0 .4rem}
+    .gates .pass{color:#176b2c;margin-right:1rem}.gates .fail{color:#b00020;font-weight:600;margin-right:1rem}
     body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1040px;margin:1.5rem auto;padding:0 1rem;color:#222;line-height:1.4}
     h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:1.6rem}
     .meta{color:#666;margin-top:0}table{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}

@@ -17,6 +17,13 @@ public enum JSONRenderer {
         o["version"] = .string(report.toolVersion)
         o["analyzer"] = .string(report.analyzer)
         o["title"] = .string(report.title)
+        if let v = report.verdict {
+            var vj = JSONObject()
+            vj["question"] = .string(v.question)
+            vj["answer"] = .string(v.answer)
+            vj["deciding_metrics"] = .array(v.decidingMetrics.map { .string($0) })
+            o["verdict"] = .object(vj)
+        }
         o["inputs"] = .array(report.inputs.map { s in
             var i = JSONObject()
             i["path"] = .string(s.path)
@@ -26,6 +33,7 @@ public enum JSONRenderer {
             i["dim"] = .int(s.dim)
             i["sha256"] = s.sha256.map { .string($0) } ?? .null
             if let k = s.key { i["key"] = .string(k) }
+            if let c = s.idColumn { i["id_column"] = .string(c) }
             return .object(i)
         })
         var p = JSONObject()

@@ -144,12 +144,14 @@ public struct Report: Sendable {
     public var charts: [ReportChart]
     /// Sentences for a person: caveats, what was dropped, how to read a number.
     public var notes: [String]
+    /// The answer the report leads with (question, one sentence, deciding metrics).
+    public var verdict: ReportVerdict?
     public var elapsedSeconds: Double
     public var toolVersion: String
 
     public init(analyzer: String, title: String, inputs: [Source] = [], parameters: [ReportParameter] = [],
                 metrics: [ReportMetric] = [], tables: [ReportTable] = [], charts: [ReportChart] = [],
-                notes: [String] = [], elapsedSeconds: Double = 0) {
+                notes: [String] = [], elapsedSeconds: Double = 0, verdict: ReportVerdict? = nil) {
         self.analyzer = analyzer
         self.title = title
         self.inputs = inputs
@@ -158,8 +160,10 @@ public struct Report: Sendable {
         self.tables = tables
         self.charts = charts
         self.notes = notes
+        self.verdict = nil
         self.elapsedSeconds = elapsedSeconds
         self.toolVersion = embdiagVersion
+        self.verdict = verdict ?? ReportVerdict.derived(from: self)
     }
 
     /// The metric with this key, if present.

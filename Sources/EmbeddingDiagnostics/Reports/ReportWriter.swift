@@ -28,16 +28,26 @@ public enum ReportWriter {
             try AtomicFile.write(HTMLRenderer.render(report), to: html)
         }
         guard let dir = destinations.outputDirectory else { return }
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw EmbdiagError.io(dir, "cannot create output folder: \(error.localizedDescription)")
-        }
+        try createOutputFolder(dir)
         try AtomicFile.write(JSONRenderer.render(report, tables: .all), to: dir + "/report.json")
         for t in report.tables {
             try AtomicFile.write(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
         }
         try AtomicFile.write(HTMLRenderer.render(report), to: dir + "/report.html")
         try AtomicFile.write(TextRenderer.render(report), to: dir + "/report.txt")
+    }
+
+    /// Creates a report folder; an existing file in the way is one clean line, not a Cocoa error.
+    public static func createOutputFolder(_ dir: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw EmbdiagError.io(dir, "exists and is not a folder; give a folder for the report") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw EmbdiagError.io(dir, "cannot create output folder: a parent is a file, or permission is missing")
+        }
     }
 }

@@ -5,6 +5,7 @@ public enum TextRenderer {
     public static func render(_ report: Report) -> String {
         var out = ""
         out += report.title + "\n" + String(repeating: "=", count: report.title.count) + "\n"
+        out += verdict(report)
         for s in report.inputs {
             out += "input: \(s.path) (\(s.format.rawValue), \(s.dtype), \(s.rows) × \(s.dim)"
             if let k = s.key { out += ", key \(k)" }
@@ -34,6 +35,37 @@ public enum TextRenderer {
         }
         out += "\nembdiag \(report.toolVersion), \(report.analyzer), \(ReportFormatting.number(report.elapsedSeconds, significant: 3)) s\n"
         return out
+    }
+
+    /// The verdict block: question, answer, deciding metrics, gates (empty when there is no verdict
+    /// and no gate).
+    public static func verdict(_ report: Report) -> String {
+        var out = ""
+        if let v = report.verdict {
+            out += "\n\(v.question)\n" + wrapped(v.answer, indent: "  ", width: 100)
+            let deciding = report.verdictMetrics
+            let width = deciding.map { $0.label.count }.max() ?? 0
+            for m in deciding {
+                out += "    " + m.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + ReportFormatting.text(m.value) + "  [\(m.key)]\n"
+            }
+        }
+        let gates = report.gateRows
+        if !gates.isEmpty {
+            out += report.verdict == nil ? "\n" : ""
+            out += "  gates: " + gates.map { r in "\(ReportFormatting.text(r[0])) → \(ReportFormatting.text(r[2]))" }.joined(separator: "; ") + "\n"
+        }
+        return out.isEmpty ? "" : out + "\n"
+    }
+
+    /// Words of `text` in lines of at most `width` columns, each starting with `indent`.
+    static func wrapped(_ text: String, indent: String, width: Int) -> String {
+        var lines: [String] = [], line = indent
+        for word in text.split(separator: " ") {
+            if line.count > indent.count && line.count + 1 + word.count > width { lines.append(line); line = indent }
+            line += (line.count > indent.count ? " " : "") + word
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// One table, columns aligned (numbers right, text left), long text cut at 60 characters.

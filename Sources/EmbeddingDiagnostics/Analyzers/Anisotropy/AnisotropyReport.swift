@@ -53,7 +53,7 @@ extension AnisotropyAnalysis: ReportConvertible {
         let k = max(1, c.top)
         var parameters: [ReportParameter] = [
             ReportParameter("top", .int(k)), ReportParameter("pair_sample", .int(before.sampledPairs)),
-            ReportParameter("partition_rows", .int(before.partitionFunctionRows)), ReportParameter("seed", .int(Int(c.seed))),
+            ReportParameter("partition_rows", .int(before.partitionFunctionRows)), ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
         ]
         if let z = c.isoScoreStarZeta {
             parameters.append(ReportParameter("isoscore_zeta", .double(z)))

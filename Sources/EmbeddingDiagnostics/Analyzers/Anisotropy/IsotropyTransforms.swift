@@ -91,8 +91,9 @@ public struct IsotropyTransform: Sendable {
                 // must not produce infinities.
                 let floor = max(eig.values[0], 1e-30) * 1e-8
                 let scale = eig.values.map { 1 / max($0, floor).squareRoot() }
-                if let k = requested {
-                    guard k <= d else { throw EmbdiagError.usage("whiten:\(k) keeps more components than the dimension \(d)") }
+                if let requestedK = requested {
+                    // Caps rule (Architecture.md): more components than the dimension → the dimension, with a warning.
+                    let k = min(requestedK, d)
                     // PCA whitening: W = U_K diag(λ^{-1/2}), d × K.
                     var w = [Float](repeating: 0, count: d * k)
                     for c in 0..<k { let u = eig.vector(c); for i in 0..<d { w[i * k + c] = Float(u[i] * scale[c]) } }
@@ -134,5 +135,22 @@ extension FittedIsotropyStep {
         }
         guard let matrix else { return centred }
         return matmul(centred, matrix)
+    }
+}
+
+extension IsotropyTransform {
+    /// Steps whose asked component count was capped by the data (abtt:D above d − 1, whiten:K
+    /// above d), for the report's warnings (caps rule, Guides/Architecture.md).
+    public static func caps(requested: [IsotropyStep], fitted: [FittedIsotropyStep], dimension: Int) -> [ParameterCap] {
+        zip(requested, fitted).compactMap { r, f in
+            switch r {
+            case .allButTheTop(let asked?) where (f.components ?? asked) < asked:
+                return ParameterCap(parameter: "abtt", asked: asked, used: f.components ?? 0, reason: "all-but-the-top removes at most dimension − 1 directions")
+            case .whiten(let asked?) where (f.components ?? asked) < asked:
+                return ParameterCap(parameter: "whiten", asked: asked, used: f.components ?? 0, reason: "whitening keeps at most the dimension")
+            default:
+                return nil
+            }
+        }
     }
 }

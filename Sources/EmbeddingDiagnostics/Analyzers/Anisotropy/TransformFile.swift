@@ -35,7 +35,7 @@ extension IsotropyTransform {
             i["sha256"] = source.sha256.map { .string($0) } ?? .null
             root["fitted_on"] = .object(i)
         }
-        if let seed { root["seed"] = .int(Int(seed)) }
+        if let seed { root["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         root["steps"] = .array(steps)
         try AtomicFile.write(JSONValue.object(root).serialized(indent: 0) + "\n", to: jsonPath)
     }

@@ -161,12 +161,32 @@ extension BiasAnalysis: ReportConvertible {
                                       rows: h.neighborChanges.map { [.string($0.0), .string($0.1), ReportValue($0.2), ReportValue($0.3)] }, textRowLimit: 0, isPerRow: true))
             notes.append("Hard debias (Bolukbasi et al. 2016, responsibly's semantics): every row not in the specific list (nor a definitional/equalize word, in lower/UPPER/Title forms) loses its projection on the direction and is renormalised; equalize pairs are then made symmetric about it. Metrics after use the same (fit-time) direction.")
         }
-        if !missing.isEmpty {
+        // Word-list coverage: a list mostly missing from the vocabulary measures something else
+        // than the list claims (4 of 303 neutral words). Gateable, and a warning below one half.
+        var coverage: [(list: String, found: Int, total: Int)] = []
+        if let s = subspace { coverage.append(("definitional", s.groupsUsed.count, s.groupsUsed.count + s.groupsDropped.count)) }
+        if let db = directBias { coverage.append(("neutral", db.words.count, db.words.count + db.missing.count)) }
+        for r in weat {
+            let sets = r.test.targets + r.test.attributes
+            for k in sets.indices where k < r.used.count && k < r.missing.count {
+                coverage.append(("WEAT \(r.test.id) \(sets[k].name)", r.used[k].count, r.used[k].count + r.missing[k].count))
+            }
+        }
+        let fractions = coverage.filter { $0.total > 0 }.map { Double($0.found) / Double($0.total) }
+        metrics.append(ReportMetric("word_list_coverage_min", "lowest share of a word list found in the vocabulary", fractions.min().map { ReportValue($0) } ?? .null))
+        let poor = coverage.filter { $0.total > 0 && 2 * $0.found < $0.total }
+        if !missing.isEmpty || !coverage.isEmpty {
             metrics.append(ReportMetric("n_missing", "words not found", .int(missing.count)))
+        }
+        if !missing.isEmpty {
             tables.append(ReportTable(name: "missing_words", title: "Words not found in the vocabulary\(c.caseInsensitive ? " (case-insensitive)" : " (case-sensitive; try --case-insensitive)")",
                                       columns: ["list", "word"], rows: missing, textRowLimit: 20))
         }
-        return Report(analyzer: "bias", title: "Bias direction, bias metrics\(c.debias ? " and hard debias" : "")",
-                      inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+        var report = Report(analyzer: "bias", title: "Bias direction, bias metrics\(c.debias ? " and hard debias" : "")",
+                            inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+        for p in poor {
+            report.warn("only \(p.found) of \(p.total) words of the \(p.list) list are in the vocabulary (less than half): the metrics on this list describe a different list\(c.caseInsensitive ? "" : "; try --case-insensitive") (gate: word_list_coverage_min)")
+        }
+        return report
     }
 }

@@ -158,7 +158,8 @@ public enum StandardWordLists {
 public enum WordListFile {
     static func lines(_ path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the word list") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "word list is not UTF-8 text") }
+        guard var text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "word list is not UTF-8 text") }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // a byte-order mark is not part of the first word
         return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
@@ -187,11 +188,27 @@ public enum WordListFile {
             if let a = json as? [[String]] { return a }
             throw EmbdiagError.malformed(path, "JSON pairs must be an array of arrays of strings, e.g. [[\"she\", \"he\"], …]")
         }
-        return try lines(path).map { line in
+        let groups = try lines(path).map { line in
             let sep: Character? = line.contains("\t") ? "\t" : (line.contains(",") ? "," : nil)
             let parts = sep.map { s in line.split(separator: s) } ?? line.split(whereSeparator: { $0 == " " })
             return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
+        // A CSV/TSV header ("word_a,word_b", "word1\tword2", "left,right") is not a pair.
+        if let first = groups.first, first.count >= 2, first.allSatisfy(isColumnName) { return Array(groups.dropFirst()) }
+        return groups
+    }
+
+    /// A field that names a column of a pairs file rather than being a word: word, word1, word_a,
+    /// term2, w1, left, right, first, second, target_b, attribute_x, group, pair… (case-insensitive).
+    static func isColumnName(_ field: String) -> Bool {
+        let f = field.lowercased()
+        let stems = ["word", "words", "term", "terms", "token", "w", "left", "right", "first", "second", "target", "attribute", "group", "pair", "item"]
+        for stem in stems where f.hasPrefix(stem) {
+            var rest = Substring(f.dropFirst(stem.count))
+            if rest.first == "_" || rest.first == "-" || rest.first == " " { rest = rest.dropFirst() }
+            if rest.isEmpty ? stem != "w" : (rest.allSatisfy(\.isNumber) || ["a", "b", "x", "y"].contains(rest)) { return true }
+        }
+        return false
     }
 
     /// A word list given as a file path or a bundled name.

@@ -172,6 +172,8 @@ public struct MappingEvaluation: Sendable {
     public var thresholds: [ThresholdTransfer]
     /// OLD vs mapped NEW score distributions on the held-out rows.
     public var scoreShift: ScoreShift
+    /// Gallery rows a held-out query is ranked against: recall@k uses min(k, this).
+    public var candidatesPerQuery: Int = 0
     public var margin: Double { mapped.recall[0] - old.recall[0] }
     /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
     public var compatible: Bool { margin > 0 }
@@ -192,7 +194,12 @@ public struct CompatibilityAnalysis: Sendable {
     public var separateQueries: Bool
     /// Query rows (indices into the items) when queries are the items themselves.
     public var queryRows: [Int]
+    /// Effective cut-offs (each asked k capped at `candidatesPerQuery`, deduplicated).
     public var ks: [Int]
+    /// The cut-offs as asked (positive, deduplicated): metric keys use these, never the capped ones.
+    public var askedKs: [Int]
+    /// Gallery rows a query is ranked against (own row excluded with labels).
+    public var candidatesPerQuery: Int
     public var old: RetrievalSummary
     public var new: RetrievalSummary
     /// New queries against the old gallery; nil when the dimensions differ.
@@ -324,6 +331,10 @@ public struct CompatibilityAnalysis: Sendable {
         }
         guard !effective.isEmpty else { throw EmbdiagError.usage("--k needs at least one positive cut-off") }
         ks = effective
+        var asked: [Int] = []
+        for k in configuration.ks where k >= 1 && !asked.contains(k) { asked.append(k) }
+        askedKs = asked
+        candidatesPerQuery = cap
 
         // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
@@ -334,6 +345,11 @@ public struct CompatibilityAnalysis: Sendable {
         }
         let oldSummary = run("old", qOld, nil, unitOld, nil), newSummary = run("new", qNew, qNewScale, unitNew, newScale)
         let crossSummary = old.dimension == new.dimension ? run("cross", qNew, qNewScale, unitOld, nil) : nil
+        // Labels that give no query a relevant row (every label unique) evaluate nothing: every
+        // metric would be "—" with exit 0.
+        guard oldSummary.evaluated > 0 else {
+            throw EmbdiagError.invalid(nil, "no query has a relevant gallery row: \(inputs.labels == nil ? "" : "every --labels class has a single row (relevance = same label, own row excluded); ")nothing to evaluate. To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
+        }
         self.old = oldSummary
         self.new = newSummary
         cross = crossSummary
@@ -538,7 +554,8 @@ public struct CompatibilityAnalysis: Sendable {
                                  pairedCosineMean: meanRowwiseDot(mappedH, oldH),
                                  trainCosineMean: meanRowwiseDot(mappedTrain, normalizedRows(trainY)),
                                  explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
-                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN))
+                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN),
+                                 candidatesPerQuery: cap)
     }
 
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),

@@ -29,10 +29,13 @@ extension CompatibilityConfiguration {
     }
 }
 
-private func retrievalMetrics(_ s: RetrievalSummary, suffix: String, what: String) -> [ReportMetric] {
+/// Recall at each asked k: the key keeps the asked k, the value is at min(k, candidates)
+/// (`candidates_per_query` says which); a capped k is named in the label.
+private func retrievalMetrics(_ s: RetrievalSummary, asked: [Int], suffix: String, what: String) -> [ReportMetric] {
     var m: [ReportMetric] = []
-    for (k, r) in zip(s.ks, s.recall) {
-        m.append(ReportMetric("recall_at_\(k)_\(suffix)", "recall@\(k), \(what)", ReportValue(r)))
+    for k in asked {
+        let used = effectiveK(k, s)
+        m.append(ReportMetric("recall_at_\(k)_\(suffix)", "recall@\(k)\(used == k ? "" : " (at k = \(used): capped)"), \(what)", ReportValue(s.recall(at: used))))
     }
     m.append(ReportMetric("mrr_\(suffix)", "mean reciprocal rank, \(what)", ReportValue(s.mrr)))
     m.append(ReportMetric("map_\(suffix)", "mean average precision, \(what)", ReportValue(s.map)))
@@ -46,12 +49,13 @@ extension CompatibilityAnalysis: ReportConvertible {
             ReportMetric("queries", "queries evaluated (with at least one relevant row)", .int(old.evaluated)),
             ReportMetric("dim_old", "OLD dimension", .int(dimensions.old)),
             ReportMetric("dim_new", "NEW dimension", .int(dimensions.new)),
+            ReportMetric("candidates_per_query", "gallery rows a query is ranked against (recall@k uses min(k, this))", .int(candidatesPerQuery)),
         ]
         if let cross {
-            metrics += retrievalMetrics(cross, suffix: "cross", what: "new queries → old gallery")
+            metrics += retrievalMetrics(cross, asked: askedKs, suffix: "cross", what: "new queries → old gallery")
         }
-        metrics += retrievalMetrics(old, suffix: "old", what: "old → old (baseline)")
-        metrics += retrievalMetrics(new, suffix: "new", what: "new → new (the upgrade itself)")
+        metrics += retrievalMetrics(old, asked: askedKs, suffix: "old", what: "old → old (baseline)")
+        metrics += retrievalMetrics(new, asked: askedKs, suffix: "new", what: "new → new (the upgrade itself)")
         metrics.append(ReportMetric("chance_recall_at_1", "recall@1 of a random ranking", ReportValue(chanceRecallAt1)))
         metrics.append(ReportMetric("compatible", "compatible: cross recall@1 > old/old recall@1 (Shen et al., strict)", compatible.map { ReportValue.bool($0) } ?? .null))
         metrics.append(ReportMetric("no_worse", "no worse: cross recall@1 ≥ old/old recall@1 − \(ReportFormatting.number(configuration.noWorseTolerance))", noWorse.map { ReportValue.bool($0) } ?? .null))
@@ -76,14 +80,16 @@ extension CompatibilityAnalysis: ReportConvertible {
         }
         let meanJaccard = knnJaccard.isEmpty ? Double.nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count)
         metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(oldNeighbors.k)-NN sets in OLD and NEW", ReportValue(meanJaccard)))
+        metrics.append(ReportMetric("knn_overlap_k_effective", "neighbours actually compared (--neighbor-k capped at rows − 1)", .int(oldNeighbors.k)))
         metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(similaritySpearman)))
         metrics.append(ReportMetric("similarity_pairs", allPairs ? "pairs (all)" : "pairs (seeded sample)", .int(similarityPairs)))
         if let m = mapping {
             metrics.append(ReportMetric("train_rows", "rows the mapping was fitted on", .int(m.trainRows.count)))
             metrics.append(ReportMetric("heldout_rows", "held-out rows (mapping evaluation)", .int(m.heldOutRows.count)))
-            metrics += retrievalMetrics(m.mapped, suffix: "mapped", what: "mapped new → old, held-out rows")
-            metrics += retrievalMetrics(m.old, suffix: "old_heldout", what: "old → old, held-out rows")
-            if let c = m.cross { metrics += retrievalMetrics(c, suffix: "cross_heldout", what: "unmapped new → old, held-out rows") }
+            metrics.append(ReportMetric("candidates_per_query_heldout", "held-out gallery rows a query is ranked against", .int(m.candidatesPerQuery)))
+            metrics += retrievalMetrics(m.mapped, asked: askedKs, suffix: "mapped", what: "mapped new → old, held-out rows")
+            metrics += retrievalMetrics(m.old, asked: askedKs, suffix: "old_heldout", what: "old → old, held-out rows")
+            if let c = m.cross { metrics += retrievalMetrics(c, asked: askedKs, suffix: "cross_heldout", what: "unmapped new → old, held-out rows") }
             metrics.append(ReportMetric("compatible_mapped", "compatible after mapping (held-out recall@1 > old/old)", .bool(m.compatible)))
             metrics.append(ReportMetric("no_worse_mapped", "no worse after mapping (held-out recall@1 ≥ old/old − \(ReportFormatting.number(configuration.noWorseTolerance)))", .bool(m.noWorse(tolerance: configuration.noWorseTolerance))))
             metrics.append(ReportMetric("compatibility_margin_mapped", "mapped − old/old recall@1, held-out rows", ReportValue(m.margin)))
@@ -107,13 +113,13 @@ extension CompatibilityAnalysis: ReportConvertible {
         var summaries: [RetrievalSummary] = [old, new]
         if let cross { summaries.insert(cross, at: 0) }
         var retrievalRows = summaries.map { s -> [ReportValue] in
-            [.string(s.name), .string("all"), .int(s.evaluated)] + s.recall.map { ReportValue($0) } + [ReportValue(s.mrr), ReportValue(s.map)]
+            [.string(s.name), .string("all"), .int(s.evaluated)] + askedKs.map { ReportValue(s.recall(at: effectiveK($0, s))) } + [ReportValue(s.mrr), ReportValue(s.map)]
         }
         if let m = mapping {
             var held = [m.mapped, m.old]
             if let c = m.cross { held.append(c) }
             retrievalRows += held.map { s -> [ReportValue] in
-                [.string(s.name), .string("held-out"), .int(s.evaluated)] + padded(s.recall, to: ks.count) + [ReportValue(s.mrr), ReportValue(s.map)]
+                [.string(s.name), .string("held-out"), .int(s.evaluated)] + askedKs.map { ReportValue(s.recall(at: effectiveK($0, s))) } + [ReportValue(s.mrr), ReportValue(s.map)]
             }
         }
         if let sel = mapping?.map.ridgeSelection {
@@ -122,7 +128,7 @@ extension CompatibilityAnalysis: ReportConvertible {
                                       rows: sel.map { [ReportValue($0.lambda), ReportValue($0.leaveOneOutError), .bool($0.lambda == mapping?.map.lambda)] }))
         }
         tables.append(ReportTable(name: "retrieval", title: "Retrieval (\(relevance == "labels" ? "relevant = same label" : "relevant = the same item"))",
-                                  columns: ["direction", "rows", "queries"] + ks.map { "recall_at_\($0)" } + ["mrr", "map"], rows: retrievalRows))
+                                  columns: ["direction", "rows", "queries"] + askedKs.map { "recall_at_\($0)" } + ["mrr", "map"], rows: retrievalRows))
 
         let label: (Int) -> ReportValue = { i in labels.map { .string($0[i]) } ?? .null }
         func neighbourText(_ nn: NearestNeighbors, _ q: Int) -> String {
@@ -232,16 +238,31 @@ extension CompatibilityAnalysis: ReportConvertible {
             }
             notes += t.notes.map { "Threshold \(cut): \($0)." }
         }
+        // Rows that look misaligned: the two spaces agree on nothing pairwise (Spearman ≈ 0) and
+        // share no neighbours, although each ranks its own items: the commonest real mistake
+        // (rows in another order, or other items) — or models that are unrelated.
+        let misaligned = similaritySpearman.isFinite && abs(similaritySpearman) < 0.1 && meanJaccard.isFinite && meanJaccard < 0.05 && galleryRows >= 20
+        metrics.append(ReportMetric("rows_look_misaligned", "paired similarities uncorrelated and no shared neighbours", .bool(misaligned)))
         let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
-        return Report(analyzer: "compat", title: title, inputs: inputs,
-                      parameters: configuration.reportParameters(relevance: relevance, ks: ks) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
-                      metrics: metrics, tables: tables, charts: charts, notes: notes)
+        var report = Report(analyzer: "compat", title: title, inputs: inputs,
+                            parameters: configuration.reportParameters(relevance: relevance, ks: askedKs) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
+                            metrics: metrics, tables: tables, charts: charts, notes: notes)
+        if misaligned {
+            report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")
+        }
+        let cappedKs = askedKs.filter { $0 > candidatesPerQuery }
+        if !cappedKs.isEmpty {
+            report.warn(ParameterCap(parameter: "--k", asked: cappedKs.max()!, used: candidatesPerQuery, reason: "a query has \(candidatesPerQuery) candidate rows; recall_at_\(cappedKs.map(String.init).joined(separator: "/"))_* are computed at k = \(candidatesPerQuery) (candidates_per_query)").message)
+        }
+        if oldNeighbors.k < configuration.neighborK {
+            report.warn(ParameterCap(parameter: "--neighbor-k", asked: configuration.neighborK, used: oldNeighbors.k, reason: "\(galleryRows) rows leave \(oldNeighbors.k) neighbours (knn_overlap_k_effective)").message)
+        }
+        return report
     }
 }
 
-private func padded(_ v: [Double], to n: Int) -> [ReportValue] {
-    (0..<n).map { $0 < v.count ? ReportValue(v[$0]) : .null }
-}
+/// The cut-off actually used for an asked k: summaries hold k capped at the candidates.
+private func effectiveK(_ k: Int, _ s: RetrievalSummary) -> Int { min(k, s.ks.max() ?? k) }
 
 private func compatHistogram(_ values: [Double], bins: Int) -> [ChartPoint] {
     let finite = values.filter(\.isFinite)

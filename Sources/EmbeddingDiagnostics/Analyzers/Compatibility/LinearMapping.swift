@@ -367,6 +367,7 @@ public enum MappingFile {
         }
         try EmbeddingWriter.writeNpy(map.weightMatrix, to: path)
         var metadata = extra
+        metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
         metadata["kind"] = "linear_map"
         metadata["fit"] = map.fit.name
         if let l = map.lambda { metadata["lambda"] = l }
@@ -402,6 +403,21 @@ public enum MappingFile {
         let bias = (json["bias"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
         guard bias.count == outDim else {
             throw EmbdiagError.malformed(meta, "bias has \(bias.count) values for \(outDim) output dimensions")
+        }
+        // A mapping with NaN/Inf would write an all-NaN matrix: refuse it, and a weights file that
+        // is not the one the fit wrote (checksum recorded by --save-mapping).
+        if let recorded = json["weights_sha256"] as? String {
+            let actual = try Checksum.sha256(ofFile: path)
+            guard actual == recorded else {
+                throw EmbdiagError.mismatch(path, "SHA-256 \(actual.prefix(12))… differs from the \(recorded.prefix(12))… recorded in \(meta): the weights were changed after the fit")
+            }
+        }
+        let summary = ValidationSummary(e)
+        guard summary.nonFiniteRows.isEmpty else {
+            throw EmbdiagError.invalid(path, "mapping weights have NaN/Inf in row(s) \(ValidationSummary.describe(summary.nonFiniteRows)) (0-based input dimensions)")
+        }
+        if let i = bias.firstIndex(where: { !$0.isFinite }) {
+            throw EmbdiagError.invalid(meta, "bias value \(i) is \(bias[i]), not a finite number")
         }
         let fitName = json["fit"] as? String ?? "linear"
         let fit: MappingFit = fitName == "ridge" ? .ridge((json["lambda"] as? Double) ?? MappingFit.defaultRidgeLambda)

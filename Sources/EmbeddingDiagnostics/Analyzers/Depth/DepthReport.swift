@@ -7,7 +7,7 @@ extension DepthAnalysis: ReportConvertible {
             ReportParameter("depth", .string(c.kind.rawValue)),
             ReportParameter("distance", .string(c.kind == .tte ? c.distance.rawValue : "cosine (unit rows)")),
             ReportParameter("alternative", .string(c.alternative.rawValue)),
-            ReportParameter("seed", .int(Int(c.seed))),
+            ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
         ]
         if let rows = referenceSampleRows { parameters.append(ReportParameter("reference_sample", .int(rows.count))) }
         if let k = mahalanobisComponents { parameters.append(ReportParameter("mahalanobis_components", .int(k))) }

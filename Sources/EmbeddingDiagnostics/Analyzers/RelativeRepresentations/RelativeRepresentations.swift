@@ -113,7 +113,8 @@ extension RelrepPairing {
 /// Anchors resolved for one run: row indices into the reference input.
 private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
     if count == nil, let rows = configuration.anchorRows { return rows }
-    return try selectAnchors(space, count: count ?? configuration.anchorCount, strategy: configuration.anchorStrategy,
+    // Caps rule: more anchors than rows → every row (the CLI warns); 0 stays an error.
+    return try selectAnchors(space, count: min(count ?? configuration.anchorCount, space.rows), strategy: configuration.anchorStrategy,
                              seed: configuration.seed)
 }
 

@@ -1,0 +1,1 @@
+../../../Sources/embdiag/AuditConfiguration.swift
