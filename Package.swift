@@ -30,10 +30,14 @@ let package = Package(
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CGzip", path: "Sources/CGzip", providers: [.apt(["zlib1g-dev"])]),
+        // libpq for postgresql:// inputs (Guides/Formats.md says why not postgres-nio).
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         .target(
             name: "EmbeddingDiagnostics",
             dependencies: [
-                "COpenBLAS", "CGSL", "CLibCrypto", "CSnappy", "CZstd", "CGzip",
+                "COpenBLAS", "CGSL", "CLibCrypto", "CSnappy", "CZstd", "CGzip", "CLibPQ",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         .executableTarget(

@@ -12,6 +12,7 @@
    stability on 10,000 items and 200,000 sampled pairs — next to what a faiss user would run:
    three IndexFlatIP top-100 searches plus numpy recall@k/MRR@100 (no exact MRR or mAP, no
    stability). Reported, not the target.
+3. The same compat run with two `--threshold` values (issue 17): overhead ratio, target <= 1.15.
 Prints the throughput ratio embdiag / faiss (target ≥ 0.8 for the k-NN). Usage:
 python3 benchmarks/bench_compat.py [--quick]. Timings on the shared 2-core machine are noisy (±10 %).
 """
@@ -104,3 +105,15 @@ for key in ["recall_at_1_old", "recall_at_10_cross", "recall_at_100_new"]:
     print(f"  {key:22s} embdiag {cm[key]:.6f}   faiss {ref_c[key]:.6f}")
 record("compat full run (3 directions + stability)", f"{nq}q x {n}g x {d} f32", t_c, "faiss 3x search + numpy", t_fc, peak_c,
        python_peak_mib(), note="embdiag: exact MRR/mAP, k-NN stability, 200k pairs; faiss side: recall@k, MRR@100 only")
+
+# 3. Thresholds (issue 17): the same compat run with two carried thresholds; target <= 1.15x.
+thr_json = DATA / "compat_threshold_report.json"
+t_t, peak_t, _ = run_embdiag(["compat", "--old", str(g_path), "--new", str(g2_path), "--old-queries", str(q_path),
+                              "--new-queries", str(q2_path), "--k", "1,10,100", "--no-checksum", "--quiet",
+                              "--threshold", "0.5", "--threshold", "0.8", "--json", str(thr_json)], repeat=1)
+tm = json.load(open(thr_json))["metrics"]
+print(f"  threshold_quantile_matched_at_0.5 = {tm['threshold_quantile_matched_at_0.5']:.6f} "
+      f"(pairs: {tm['similarity_pairs']})")
+print(f"compat with --threshold x2 / without = {t_t / t_c:.3f} (target <= 1.15)")
+record("compat + 2 thresholds (overhead)", f"{nq}q x {n}g x {d} f32", t_t, "compat without thresholds", t_c, peak_t, peak_c,
+       note="ratio > 1 here means the thresholds' cost; target: thresholds add <= 15 %")

@@ -105,7 +105,7 @@ struct AuditCommand: ParsableCommand {
         for o in outcomes { for s in o.report?.inputs ?? [] where !inputs.contains(where: { $0.path == s.path && $0.key == s.key }) { inputs.append(s) } }
         let checks = ReportTable(name: "checks", title: "Checks", columns: ["check", "command", "status", "requirements", "message", "seconds"],
                                  rows: outcomes.map { o in
-                                     [.string(o.check.name), .string(o.arguments.joined(separator: " ")), .string(o.status),
+                                     [.string(o.check.name), .string(PostgresLocation.redactingURLs(in: o.arguments.joined(separator: " "))), .string(o.status),
                                       .string(o.gates.map { "\($0.requirement) → \($0.passed ? "pass" : "FAIL")" }.joined(separator: "; ")),
                                       .string(o.message), ReportValue(o.seconds)]
                                  })
@@ -137,7 +137,7 @@ struct AuditCommand: ParsableCommand {
             let cls = o.status == "pass" ? "pass" : "fail"
             let required = Set(o.gates.map(\.requirement.metric))
             let shown = (o.report?.metrics ?? []).filter { required.contains($0.key) } + (o.report?.metrics ?? []).filter { !required.contains($0.key) }.prefix(4)
-            h += "<tr><td><b>\(e(o.check.name))</b><br><small>\(e(o.check.description ?? ""))</small><br><code>embdiag \(e(o.arguments.joined(separator: " ")))</code></td>"
+            h += "<tr><td><b>\(e(o.check.name))</b><br><small>\(e(o.check.description ?? ""))</small><br><code>embdiag \(e(PostgresLocation.redactingURLs(in: o.arguments.joined(separator: " "))))</code></td>"
             h += "<td class=\"\(cls)\">\(e(o.status))</td>"
             h += "<td>" + o.gates.map { "<span class=\"\($0.passed ? "pass" : "fail")\">\(e($0.message))</span>" }.joined(separator: "<br>") + (o.status == "error" ? e(o.message) : "") + "</td>"
             h += "<td>" + shown.map { "<code>\(e($0.key))</code> \(e(ReportFormatting.text($0.value)))" }.joined(separator: "<br>") + "</td>"

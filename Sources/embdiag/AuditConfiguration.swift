@@ -12,7 +12,7 @@ struct AuditConfiguration: Decodable {
 
     struct Check: Decodable {
         var name: String
-        /// The subcommand: anisotropy, depth, bias, relrep, compat, info, neighbors.
+        /// The subcommand: anisotropy, depth, shift, bias, relrep, compat, info, neighbors.
         var command: String
         /// Positional arguments (input files).
         var inputs: [String]?

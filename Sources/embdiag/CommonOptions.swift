@@ -17,7 +17,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: "A file with one label per line for the rows of the (first) input.")
     var labels: String?
 
-    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none; detected otherwise). Parquet: the column name of labels/ids.")
+    @Option(help: "CSV/TSV: 1-based column of row labels (0 = none; detected otherwise). Parquet, and postgresql:// with --table: the column name of labels/ids.")
     var labelColumn: String?
 
     // Sources beyond matrix files (issue 19): JSONL, FAISS, Parquet; see Guides/Formats.md.
@@ -27,13 +27,19 @@ struct InputOptions: ParsableArguments {
     @Option(help: "JSONL: JSON path of the row label/id (e.g. custom_id).")
     var labelPath: String?
 
-    @Option(help: "Parquet: the vector column; default: the only list<float|double|half> or binary column.")
+    @Option(help: "Parquet: the vector column (default: the only list<float|double|half> or binary column); postgresql:// with --table: the vector column (real[], double precision[], vector, halfvec; default: the only one).")
     var column: String?
 
     @Option(help: "CSV/TSV: column of row ids (header name or 1-based number; 0 = none); detected by header name (id, *_id, key, …) or content (strictly increasing integers) otherwise. Ids are never a dimension.")
     var idColumn: String?
 
-    @Option(help: "NaN/Inf or all-zero rows: error (default) or drop them (the report lists which).")
+    @Option(help: "postgresql:// inputs: the SQL query, the vector last (after a label/id column if two), e.g. \"SELECT id, embedding FROM items ORDER BY id\".")
+    var query: String?
+
+    @Option(help: "postgresql:// inputs: read this table instead of --query.")
+    var table: String?
+
+    @Option(help: "NaN/Inf or all-zero rows (and NULL vectors of postgresql:// inputs): error (default) or drop them (the report lists which).")
     var onInvalid: InvalidRowPolicy = .error
 
     @Flag(help: "Do not compute SHA-256 checksums of the inputs (faster on huge files).")
@@ -44,6 +50,7 @@ struct InputOptions: ParsableArguments {
                             computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
         o.sources = SourceOptions(jsonPath: jsonPath, labelPath: labelPath, column: column,
                                   labelColumn: labelColumn.flatMap { Int($0) == nil ? $0 : nil }, dropNulls: onInvalid == .drop)
+        o.postgres = PostgresReader.Request(query: query, table: table, column: column, labelColumn: labelColumn, nullRows: onInvalid)
         return o
     }
 

@@ -16,6 +16,7 @@ struct ConvertCommand: ParsableCommand {
           embdiag convert texts.npy --labels texts.txt texts.vec
           embdiag convert batch_output.jsonl --json-path response.body.data[0].embedding --label-path custom_id out.npy
           embdiag convert flat.index vectors.npy
+          embdiag convert postgresql://me@db.example:5432/app --query "SELECT id, embedding FROM items ORDER BY id" items.npy
         """)
 
     @OptionGroup var input: InputOptions
@@ -36,7 +37,7 @@ struct ConvertCommand: ParsableCommand {
         // --on-invalid applies here too: NaN/Inf/all-zero rows are an error (default) or dropped.
         let (e, dropped) = try input.readValidated(inputPath, quiet: quiet)
         if !dropped.isEmpty {
-            Terminal.note("\(StreamInput.displayName(inputPath)): dropped \(dropped.count) row(s) (--on-invalid drop): " +
+            Terminal.note("\(PostgresLocation.printable(StreamInput.displayName(inputPath))): dropped \(dropped.count) row(s) (--on-invalid drop): " +
                           dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
                           (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
         }
@@ -49,7 +50,7 @@ struct ConvertCommand: ParsableCommand {
             wrote.append(labelsPath)
         }
         if !quiet {
-            print("\(inputPath) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
+            print("\(PostgresLocation.printable(inputPath)) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
         }
     }
 }

@@ -20,6 +20,7 @@ struct Embdiag: ParsableCommand {
         NeighborsCommand.self,
         AnisotropyCommand.self,
         DepthCommand.self,
+        ShiftCommand.self,
         RelrepCommand.self,
         BiasCommand.self,
         CompatCommand.self,
@@ -34,17 +35,17 @@ struct Embdiag: ParsableCommand {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as EmbdiagError {
-            FileHandle.standardError.write(Data("embdiag: error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
             Foundation.exit(error.exitCode)
         } catch let error as GateFailure {
-            FileHandle.standardError.write(Data("embdiag: gate failed: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("embdiag: gate failed: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
             Foundation.exit(1)
         } catch {
             // --help and --version arrive here as "errors" with exit code 0: let ArgumentParser
             // print them. Usage errors become one line on stderr and exit 2, as documented.
             if exitCode(for: error) == .success { exit(withError: error) }
             let message = Self.oneLine(Self.message(for: error))
-            FileHandle.standardError.write(Data("embdiag: error: \(message) (see 'embdiag help')\n".utf8))
+            FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: message)) (see 'embdiag help')\n".utf8))
             Foundation.exit(2)
         }
     }

@@ -84,6 +84,7 @@ enum DeterminismCases {
         let sections = sentences + "by-section/"
         cases.append(("depth", ["depth", sections + "games.npy", sections + "fonts.npy", "--depth", "spatial", "--reference-sample", "300"]))
         cases.append(("depth-chord", ["depth", sections + "games.npy", sections + "fonts.npy", sentences + "debian-minilm-l6.npy", "--distance", "chord"]))
+        cases.append(("shift", ["shift", sections + "games.npy", sentences + "debian-minilm-l6.npy", "--permutations", "200"]))
         cases.append(("bias", ["bias", root + "/data/words/googlenews-bolukbasi-subset.bin", "--weat", "wefe-4", "--permutations", "20000", "--debias", "hard"]))
         cases.append(("compat", ["compat", "--old", sentences + "debian-minilm-l6-layer3.npy", "--new", sentences + "debian-minilm-l6.npy", "--labels", sentences + "debian-sections.txt", "--fit", "ridge:0.1"]))
         cases.append(("compat-binary", ["compat", "--old", sentences + "debian-minilm-l6.npy", "--new", "binary", "--labels", sentences + "debian-sections.txt"]))

@@ -9,6 +9,8 @@ public enum EmbeddingFormat: String, CaseIterable, Codable, Sendable {
     case csv, tsv
     case fvecs
     case jsonl, faiss, parquet
+    /// A `postgresql://` URL with a query (`PostgresReader`), not a file.
+    case postgresql
     /// Formats that `EmbeddingWriter` can produce.
     public static let writable: [EmbeddingFormat] = [.npy, .word2vecBinary, .word2vecText]
 }
@@ -45,8 +47,9 @@ public struct Embeddings: Sendable {
     public var matrix: Matrix
     public var labels: [String]?
     public var source: Source
-    /// Rows that were null in the source (JSONL, Parquet) and were kept as NaN rows because nulls
-    /// are to be dropped (`--on-invalid drop`): `requiringFiniteNonZeroRows` drops them as "null".
+    /// Rows that were null in the source (JSONL, Parquet, NULL in a database) and were kept as NaN
+    /// rows because nulls are to be dropped (`--on-invalid drop`), so that row numbers stay those of
+    /// the source: `requiringFiniteNonZeroRows` drops them as "null".
     public var nullRows: [Int] = []
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
@@ -84,6 +87,11 @@ public struct Embeddings: Sendable {
     public func selecting(rows indices: [Int]) -> Embeddings {
         var s = source
         s.rows = indices.count
-        return Embeddings(matrix: matrix.gather(rows: indices), labels: labels.map { l in indices.map { l[$0] } }, source: s)
+        var e = Embeddings(matrix: matrix.gather(rows: indices), labels: labels.map { l in indices.map { l[$0] } }, source: s)
+        if !nullRows.isEmpty {
+            let missing = Set(nullRows)
+            e.nullRows = indices.indices.filter { missing.contains(indices[$0]) }
+        }
+        return e
     }
 }

@@ -21,9 +21,14 @@ public struct ReadOptions: Sendable {
     public var showProgress: Bool
     /// JSONL, FAISS, Parquet options (`SourceOptions.swift`).
     public var sources = SourceOptions()
+    /// postgresql:// inputs: what to read (`--query`, or `--table`/`--column`/`--label-column`)
+    /// and what to do with NULL vectors (`--on-invalid`).
+    public var postgres = PostgresReader.Request()
 
     public init(format: EmbeddingFormat? = nil, key: String? = nil, labelColumn: Int? = nil, hasHeader: Bool? = nil,
-                labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false, idColumn: String? = nil) {
+                labelsPath: String? = nil, computeChecksum: Bool = true, showProgress: Bool = false, idColumn: String? = nil,
+                postgres: PostgresReader.Request = PostgresReader.Request()) {
+        self.postgres = postgres
         self.format = format
         self.idColumn = idColumn
         self.key = key
@@ -42,6 +47,16 @@ public enum EmbeddingReader {
     /// `-` is stdin; pipes and FIFOs are read as streams (copied once, see `StreamInput`).
     /// A matrix with no rows or no columns is refused (every analysis would be meaningless).
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Embeddings {
+        if PostgresLocation.isURL(path) {
+            var request = options.postgres
+            request.computeChecksum = options.computeChecksum
+            var embeddings = try PostgresReader.read(path, request: request)
+            if let labelsPath = options.labelsPath {
+                embeddings.labels = try LabelsFile.read(labelsPath, expectedCount: embeddings.count, matrixPath: embeddings.source.path)
+            }
+            return embeddings
+        }
+        if options.format == .postgresql { throw EmbdiagError.usage("\(path): --format postgresql needs a postgresql:// URL") }
         // A Parquet dataset: a directory or a glob of .parquet files (ParquetDataset.swift).
         if options.format == nil || options.format == .parquet, let files = try ParquetDataset.files(path) {
             try ParquetDataset.requireNamedLabelColumn(options)
@@ -88,6 +103,7 @@ public enum EmbeddingReader {
                                                   hasHeader: options.hasHeader, labelColumn: options.labelColumn,
                                                   idColumn: options.idColumn)
         case .fvecs: embeddings = try FvecsReader.read(path)
+        case .postgresql: preconditionFailure("handled above")
         case .jsonl: embeddings = try JSONLReader.read(path, jsonPath: options.sources.jsonPath, labelPath: options.sources.labelPath,
                                                        dropNulls: options.sources.dropNulls)
         case .faiss: embeddings = try FaissReader.read(path)

@@ -2,7 +2,7 @@ import EmbeddingDiagnostics
 import Foundation
 
 // One harness binary for every reader; FUZZ_FORMAT picks the format (npy, npz, safetensors,
-// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels, jsonl, faiss, parquet). Each input is written to a
+// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels, jsonl, faiss, parquet, postgres-text, postgres-binary). Each input is written to a
 // file in /dev/shm (readers take paths, as users give them) and read with the format forced.
 // Any EmbdiagError is a correct answer; a crash, hang or leak is a bug.
 private let format = ProcessInfo.processInfo.environment["FUZZ_FORMAT"] ?? "npy"
@@ -14,7 +14,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Data(bytes: data, count: size)
     guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
     do {
-        if format == "labels" {
+        if format == "postgres-text" || format == "postgres-binary" {
+            _ = try PostgresReader.decodeVector([UInt8](bytes), binary: format == "postgres-binary")
+        } else if format == "labels" {
             _ = try LabelsFile.read(path, expectedCount: 3, matrixPath: matrixPath)
         } else if format == "pairing" {
             try fuzzPairing(bytes)

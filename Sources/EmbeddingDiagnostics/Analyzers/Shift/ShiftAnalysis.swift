@@ -1,0 +1,142 @@
+import Foundation
+
+/// Settings of `embdiag shift`.
+public struct ShiftConfiguration: Sendable {
+    public var tests: [ShiftTestKind] = ShiftTestKind.defaults
+    /// B, random relabellings of the permutation tests.
+    public var permutations: Int = 1000
+    public var seed: UInt64 = 42
+    /// σ of the Gaussian kernel (nil = median heuristic).
+    public var bandwidth: Double?
+    /// Pooled rows sampled for the median heuristic.
+    public var bandwidthSample: Int = 2000
+    /// Folds and λ of the classifier test (2: Lopez-Paz & Oquab's half/half split, cross-fitted).
+    public var folds: Int = 2
+    public var penalty: Double = 1
+    /// k of the k-NN balls (precision/recall/density/coverage, uncovered rows).
+    public var neighbors: Int = 5
+    /// Rows listed as over-represented / uncovered.
+    public var top: Int = 10
+    /// Level of the verdict sentence and of the `shifted` metric.
+    public var alpha: Double = 0.05
+    public init() {}
+}
+
+/// REF against one OTHER corpus: every selected test, the verdict, and where it shifted.
+public struct ShiftComparison: Sendable {
+    public var reference: Source
+    public var other: Source
+    public var referenceCount: Int
+    public var otherCount: Int
+    public var mmd: MMDTest?
+    public var mmdCosine: MMDTest?
+    public var energy: EnergyTest?
+    public var classifier: ClassifierTest?
+    /// The depth test's W as `depth` computes it (normal p-value in `rankSum`)…
+    public var depth: DepthRankTest?
+    /// …and its two-sided permutation p-value (the one the verdict uses).
+    public var depthPermutation: PermutationTestResult?
+    public var verdict: CombinedVerdict
+    public var quality: PrecisionRecallCoverage
+    public var location: ShiftLocation
+    /// σ of the Gaussian kernel used for the witness (and the MMD test).
+    public var bandwidth: Double
+}
+
+/// The result of `embdiag shift REF OTHER [OTHER…]`. Guide: Guides/Shift.md.
+public struct ShiftAnalysis: Sendable {
+    public var configuration: ShiftConfiguration
+    public var reference: Embeddings
+    public var others: [Embeddings]
+    /// REF against each OTHER, in input order.
+    public var comparisons: [ShiftComparison]
+
+    /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
+    ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers.
+    public init(reference: Embeddings, others: [Embeddings], configuration: ShiftConfiguration = ShiftConfiguration()) throws {
+        let c = configuration
+        guard !others.isEmpty else { throw EmbdiagError.usage("shift needs a reference and at least one other corpus") }
+        guard c.permutations >= 1 else { throw EmbdiagError.usage("--permutations must be at least 1 (got \(c.permutations))") }
+        guard c.folds >= 2 else { throw EmbdiagError.usage("--folds must be at least 2 (got \(c.folds))") }
+        guard c.penalty > 0 && c.penalty.isFinite else { throw EmbdiagError.usage("--penalty must be positive (got \(c.penalty))") }
+        guard c.neighbors >= 1 else { throw EmbdiagError.usage("--k must be at least 1 (got \(c.neighbors))") }
+        if let s = c.bandwidth, !(s > 0 && s.isFinite) { throw EmbdiagError.usage("--bandwidth must be positive (got \(s))") }
+        guard !c.tests.isEmpty else { throw EmbdiagError.usage("--tests selects no test") }
+        let minimum = max(c.neighbors + 1, c.folds, 3)
+        for e in [reference] + others where e.count < minimum {
+            throw EmbdiagError.invalid(e.source.path, "shift needs at least \(minimum) rows (has \(e.count); at least --k + 1 and --folds)")
+        }
+        for e in others where e.dimension != reference.dimension {
+            throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
+        }
+        self.configuration = c
+        self.reference = reference
+        self.others = others
+        let referenceUnit = normalizedRows(reference.matrix)
+        comparisons = try others.map { try Self.compare(reference, referenceUnit, $0, c) }
+    }
+
+    static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {
+        let m = reference.count, n = other.count, total = m + n, d = reference.dimension
+        let otherUnit = normalizedRows(other.matrix)
+        let pooled = Matrix(rows: total, cols: d)
+        pooled.mutablePointer.update(from: referenceUnit.pointer, count: m * d)
+        (pooled.mutablePointer + m * d).update(from: otherUnit.pointer, count: n * d)
+        let selected = Set(c.tests)
+        let needsPermutations = selected.contains(.mmd) || selected.contains(.energy) || selected.contains(.mmdCosine) || selected.contains(.depth)
+        let permutations = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: needsPermutations ? c.permutations : 0, seed: c.seed)
+        let sigma = c.bandwidth ?? medianHeuristicBandwidth(unitRows: pooled, sampleSize: c.bandwidthSample, seed: c.seed)
+        // The Gaussian pass always runs: it gives the witness function even when the MMD test is not selected.
+        var kernels: [PooledKernel] = [.gaussian(bandwidth: sigma)]
+        if selected.contains(.energy) { kernels.append(.distance) }
+        let gaussianPermutations = selected.contains(.mmd) || selected.contains(.energy)
+            ? permutations : TwoSamplePermutations(firstCount: m, secondCount: n, permutations: 0, seed: c.seed)
+        let forms = kernelQuadraticForms(unitRows: pooled, kernels: kernels, permutations: gaussianPermutations)
+        var outcomes: [ShiftTestOutcome] = []
+        var mmd: MMDTest?, mmdCosine: MMDTest?, energy: EnergyTest?, classifier: ClassifierTest?, depth: DepthRankTest?
+        var depthPermutation: PermutationTestResult?
+        for kind in ShiftTestKind.allCases where selected.contains(kind) {
+            switch kind {
+            case .mmd:
+                let t = gaussianMMDTest(forms[0], seed: c.seed)
+                mmd = t
+                outcomes.append(ShiftTestOutcome(kind: .mmd, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                                                 effectSize: t.result.standardizedEffect, effectName: "null SDs", permutations: t.result.permutations))
+            case .mmdCosine:
+                let t = cosineMMDTest(unitRows: pooled, permutations: permutations)
+                mmdCosine = t
+                outcomes.append(ShiftTestOutcome(kind: .mmdCosine, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                                                 effectSize: t.result.standardizedEffect, effectName: "null SDs", permutations: t.result.permutations))
+            case .energy:
+                let t = energyTest(forms[1], seed: c.seed)
+                energy = t
+                outcomes.append(ShiftTestOutcome(kind: .energy, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                                                 effectSize: t.homogeneity, effectName: "H", permutations: t.result.permutations))
+            case .classifier:
+                let folds = stratifiedFolds(firstCount: m, secondCount: n, folds: c.folds, seed: c.seed)
+                let t = try classifierTwoSampleTest(features: standardizedColumns(pooled), firstCount: m, folds: folds,
+                                                    foldCount: c.folds, penalty: c.penalty, seed: c.seed)
+                classifier = t
+                outcomes.append(ShiftTestOutcome(kind: .classifier, statistic: t.auc, pValue: t.pValue, holmPValue: t.pValue,
+                                                 effectSize: t.auc, effectName: "AUC", permutations: nil))
+            case .depth:
+                var dc = DepthConfiguration()
+                dc.alternative = .twoSided
+                dc.seed = c.seed
+                let analysis = try DepthAnalysis(reference: reference, others: [other], configuration: dc)
+                let t = analysis.tests[0]
+                depth = t
+                let permuted = depthPermutationTest(unitRows: pooled, permutations: permutations)
+                depthPermutation = permuted
+                outcomes.append(ShiftTestOutcome(kind: .depth, statistic: t.rankSum.statistic, pValue: permuted.pValue, holmPValue: permuted.pValue,
+                                                 effectSize: t.q, effectName: "Q", permutations: permuted.permutations))
+            }
+        }
+        let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors)
+        let location = shiftLocation(witness: leaveOneOutWitness(forms[0]), referenceCount: m, prc: quality,
+                                     referenceLabels: reference.labels, otherLabels: other.labels)
+        return ShiftComparison(reference: reference.source, other: other.source, referenceCount: m, otherCount: n,
+                               mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth, depthPermutation: depthPermutation,
+                               verdict: CombinedVerdict(outcomes), quality: quality, location: location, bandwidth: sigma)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+
+extension ShiftAnalysis: ReportConvertible {
+    static func fileName(_ s: Source) -> String { URL(fileURLWithPath: s.path).lastPathComponent }
+    static func percent(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
+
+    /// A short quotation of row labels for the verdict sentence.
+    static func quote(_ rows: ArraySlice<Int>, _ e: Embeddings) -> String {
+        rows.map { i -> String in
+            let l = e.label(i).replacingOccurrences(of: "\n", with: " ")
+            return "“" + (l.count > 50 ? String(l.prefix(47)) + "…" : l) + "”"
+        }.joined(separator: ", ")
+    }
+
+    /// The verdict sentence of one comparison: question, answer, deciding numbers.
+    public func verdict(_ index: Int) -> String {
+        let c = comparisons[index], other = others[index]
+        let p = ReportFormatting.number(c.verdict.pValue, significant: 3)
+        let deciding = c.verdict.tests.first { $0.kind == c.verdict.decidingTest }
+        let decidingText = deciding.map { "smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? ""
+        let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
+        guard c.verdict.pValue < configuration.alpha else {
+            return "No evidence that \(name) is distributed differently from \(refName): p = \(p) (\(c.verdict.correction); \(decidingText)) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3))."
+        }
+        var s = "\(name) differs from \(refName): p = \(p) (\(c.verdict.correction); \(decidingText))"
+        let top = c.location.overRepresented.prefix(3)
+        if let l = c.location.labels.first, l.otherShare > l.referenceShare {
+            s += "; it over-represents \(l.label) (\(Self.percent(l.otherShare)) of its rows vs \(Self.percent(l.referenceShare)))"
+        } else if !top.isEmpty {
+            s += "; it over-represents rows like \(Self.quote(top, other))"
+        }
+        let uncoveredShare = 1 - c.quality.coverage
+        s += "; it misses \(Self.percent(uncoveredShare)) of \(refName) (rows with no \(name) row within their \(c.quality.k)-NN radius"
+        if !c.location.uncovered.isEmpty { s += ", e.g. " + Self.quote(c.location.uncovered.prefix(2), reference) }
+        return s + ")."
+    }
+
+    public func report() -> Report {
+        let c = configuration
+        var parameters: [ReportParameter] = [
+            ReportParameter("tests", .string(c.tests.map(\.rawValue).joined(separator: ","))),
+            ReportParameter("permutations", .int(c.permutations)),
+            ReportParameter("seed", .int(Int(c.seed))),
+            ReportParameter("bandwidth", c.bandwidth.map { ReportValue.double($0) } ?? ReportValue.string("median heuristic")),
+            ReportParameter("folds", .int(c.folds)),
+            ReportParameter("penalty", .double(c.penalty)),
+            ReportParameter("k", .int(c.neighbors)),
+            ReportParameter("alpha", .double(c.alpha)),
+            ReportParameter("rows", .string("unit-normalised")),
+        ]
+        if c.bandwidth == nil { parameters.append(ReportParameter("bandwidth_sample", .int(c.bandwidthSample))) }
+        let first = comparisons[0]
+        var metrics: [ReportMetric] = [
+            ReportMetric("n_reference", "reference rows", .int(first.referenceCount)),
+            ReportMetric("n_other", "other rows", .int(first.otherCount)),
+            ReportMetric("p_value", "overall p-value (\(first.verdict.correction))", ReportValue(first.verdict.pValue)),
+            ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.verdict.pValue < c.alpha)),
+        ]
+        if let t = first.mmd {
+            metrics += [
+                ReportMetric("mmd", "MMD²_u, Gaussian kernel (Gretton et al. 2012)", ReportValue(t.result.statistic)),
+                ReportMetric("p_value_mmd", "p-value, MMD (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
+            ]
+        }
+        metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(first.bandwidth)))
+        if let t = first.mmdCosine {
+            metrics += [
+                ReportMetric("mmd_cosine", "MMD²_u, cosine kernel", ReportValue(t.result.statistic)),
+                ReportMetric("p_value_mmd_cosine", "p-value, cosine MMD", ReportValue(t.result.pValue)),
+            ]
+        }
+        if let t = first.energy {
+            metrics += [
+                ReportMetric("energy", "energy distance E (Székely & Rizzo 2013)", ReportValue(t.result.statistic)),
+                ReportMetric("p_value_energy", "p-value, energy (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
+                ReportMetric("energy_homogeneity", "homogeneity coefficient H = E / (2 mean cross distance)", ReportValue(t.homogeneity)),
+            ]
+        }
+        if let t = first.classifier {
+            metrics += [
+                ReportMetric("auc", "classifier AUC, out-of-fold (Lopez-Paz & Oquab 2017)", ReportValue(t.auc)),
+                ReportMetric("p_value_classifier", "p-value, classifier (per-fold Mann–Whitney \(t.exact ? "exact" : "normal"), Bonferroni over \(t.folds) folds)", ReportValue(t.pValue)),
+            ]
+        }
+        if let t = first.depth {
+            metrics += [
+                ReportMetric("depth_w", "depth rank-sum statistic W (z)", ReportValue(t.rankSum.statistic)),
+                ReportMetric("p_value_depth", "p-value, depth rank-sum (two-sided, \(first.depthPermutation?.permutations ?? 0) permutations)", ReportValue(first.depthPermutation?.pValue ?? t.rankSum.pValue)),
+                ReportMetric("p_value_depth_normal", "p-value, depth rank-sum, normal approximation (as `depth`)", ReportValue(t.rankSum.pValue)),
+                ReportMetric("depth_q", "Liu–Singh Q (0.5 = same distribution)", ReportValue(t.q)),
+            ]
+        }
+        let q = first.quality
+        metrics += [
+            ReportMetric("precision", "precision: other rows inside the reference's \(q.k)-NN balls (Kynkäänniemi et al.)", ReportValue(q.precision)),
+            ReportMetric("recall", "recall: reference rows inside the other's \(q.k)-NN balls", ReportValue(q.recall)),
+            ReportMetric("density", "density (Naeem et al.; 1 = as dense as the reference)", ReportValue(q.density)),
+            ReportMetric("coverage", "coverage: reference rows with an other row in their ball", ReportValue(q.coverage)),
+            ReportMetric("uncovered_share", "share of reference rows not covered (1 − coverage)", ReportValue(1 - q.coverage)),
+        ]
+
+        var tables: [ReportTable] = []
+        let multiple = comparisons.count > 1
+        tables.append(ReportTable(
+            name: "tests", title: "Tests (one-sided permutation p-values: (1 + #{T_b ≥ T})/(B + 1))",
+            columns: (multiple ? ["other"] : []) + ["test", "statistic", "p_value", "p_holm", "effect_size", "effect", "permutations"],
+            rows: comparisons.flatMap { comp in comp.verdict.tests.map { t in
+                (multiple ? [ReportValue.string(comp.other.path)] : []) +
+                [.string(t.kind.rawValue), ReportValue(t.statistic), ReportValue(t.pValue), ReportValue(t.holmPValue),
+                 ReportValue(t.effectSize), .string(t.effectName), t.permutations.map { ReportValue.int($0) } ?? ReportValue.null] } }))
+        if multiple {
+            let p = comparisons.map(\.verdict.pValue)
+            let holm = holmAdjusted(p)
+            tables.append(ReportTable(
+                name: "comparisons", title: "Each other corpus against the reference (overall p; Holm across the corpora)",
+                columns: ["other", "n_other", "p_value", "p_holm", "shifted", "precision", "recall", "density", "coverage"],
+                rows: comparisons.enumerated().map { i, comp in
+                    [.string(comp.other.path), .int(comp.otherCount), ReportValue(comp.verdict.pValue), ReportValue(holm[i]),
+                     .bool(comp.verdict.pValue < c.alpha), ReportValue(comp.quality.precision), ReportValue(comp.quality.recall),
+                     ReportValue(comp.quality.density), ReportValue(comp.quality.coverage)]
+                }))
+        }
+        let top = max(0, c.top)
+        for (index, comp) in comparisons.enumerated() {
+            let suffix = multiple ? "_\(index + 1)" : ""
+            let other = others[index]
+            let probability = comp.classifier?.outOfFoldProbability
+            let loc = comp.location
+            tables.append(ReportTable(
+                name: "over_represented\(suffix)", title: "Rows of \(comp.other.path) in regions it over-represents (largest witness first)",
+                columns: ["row", "label", "witness", "classifier_probability", "inside_reference"],
+                rows: loc.overRepresented.prefix(top).map { j in
+                    [.int(j), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
+                     probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])]
+                }))
+            tables.append(ReportTable(
+                name: "uncovered\(suffix)", title: "Rows of \(comp.reference.path) that \(comp.other.path) does not cover (\(loc.uncovered.count) of \(comp.referenceCount); farthest first)",
+                columns: ["row", "label", "nearest_other_distance", "knn_radius", "ratio", "nearest_other_row", "witness"],
+                rows: loc.uncovered.prefix(top).map { i in
+                    [.int(i), .string(reference.label(i)), ReportValue(comp.quality.referenceNearestOther[i]), ReportValue(comp.quality.referenceRadius[i]),
+                     ReportValue(comp.quality.referenceRadius[i] > 0 ? comp.quality.referenceNearestOther[i] / comp.quality.referenceRadius[i] : .infinity),
+                     .int(comp.quality.referenceNearestOtherRow[i]), ReportValue(loc.referenceWitness[i])]
+                }))
+            if !loc.labels.isEmpty {
+                tables.append(ReportTable(
+                    name: "labels\(suffix)", title: "Per label: shares in each corpus and in the drifted rows (largest gain in \(comp.other.path) first)",
+                    columns: ["label", "n_reference", "n_other", "share_reference", "share_other", "novel_other", "share_of_novel", "uncovered_reference", "share_of_uncovered", "mean_witness"],
+                    rows: loc.labels.map { l in
+                        [.string(l.label), .int(l.referenceCount), .int(l.otherCount), ReportValue(l.referenceShare), ReportValue(l.otherShare),
+                         .int(l.novelCount), ReportValue(l.novelShare), .int(l.uncoveredCount), ReportValue(l.uncoveredShare), ReportValue(l.meanWitness)]
+                    }))
+            }
+            var rows: [[ReportValue]] = []
+            for i in 0..<comp.referenceCount {
+                rows.append([.string(comp.reference.path), .int(i), .string(reference.label(i)), ReportValue(loc.referenceWitness[i]),
+                             probability.map { ReportValue($0[i]) } ?? .null, .bool(comp.quality.referenceCovered[i])])
+            }
+            for j in 0..<comp.otherCount {
+                rows.append([.string(comp.other.path), .int(j), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
+                             probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])])
+            }
+            tables.append(ReportTable(
+                name: "rows\(suffix)", title: "Every row: witness, out-of-fold classifier probability of OTHER, covered (reference) / inside the reference (other)",
+                columns: ["input", "row", "label", "witness", "classifier_probability", "covered_or_inside"], rows: rows, textRowLimit: 0, isPerRow: true))
+        }
+
+        // Witness distributions of REF and OTHER rows on a shared grid.
+        var charts: [ReportChart] = []
+        let all = (first.location.referenceWitness + first.location.otherWitness).filter(\.isFinite)
+        if let lo = all.min(), let hi = all.max(), hi > lo {
+            let bins = 30
+            let width = (hi - lo) / Double(bins)
+            func histogram(_ values: [Double]) -> [ChartPoint] {
+                var counts = [Double](repeating: 0, count: bins)
+                for v in values where v.isFinite { counts[min(bins - 1, Int((v - lo) / width))] += 1 }
+                let n = Double(max(1, values.count))
+                return (0..<bins).map { ChartPoint(x: lo + (Double($0) + 0.5) * width, y: counts[$0] / n) }
+            }
+            charts.append(ReportChart(
+                name: "witness_histogram", title: "MMD witness at every row (fraction of rows)", kind: .histogram,
+                xLabel: "witness: mean k(·, other) − mean k(·, reference)", yLabel: "fraction of rows",
+                series: [ReportChart.Series(name: "reference: " + Self.fileName(first.reference), points: histogram(first.location.referenceWitness)),
+                         ReportChart.Series(name: Self.fileName(first.other), points: histogram(first.location.otherWitness))],
+                caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
+        }
+        var notes: [String] = []
+        notes.append("Overall p-value: \(first.verdict.correction) — valid whatever the dependence between the tests. Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
+        if let t = first.classifier, !t.converged {
+            notes.append("The classifier's Newton iterations stopped before convergence in some fold (iterations \(t.iterations)); its AUC is still a valid out-of-fold score.")
+        }
+        if first.location.labels.isEmpty && (reference.labels != nil || others[0].labels != nil) {
+            notes.append("No per-label table: it needs --labels and --other-labels whose values repeat (categories, not one text per row).")
+        }
+        var report = Report(analyzer: "shift", title: "Corpus shift: is each other corpus distributed like the reference?",
+                            inputs: [reference.source] + others.map(\.source), parameters: parameters, metrics: metrics,
+                            tables: tables, charts: charts, notes: notes)
+        report.verdict = ReportVerdict(
+            question: "Is \(others.map { Self.fileName($0.source) }.joined(separator: ", ")) distributed like \(Self.fileName(reference.source)) in embedding space, and where does it differ?",
+            answer: comparisons.indices.map { verdict($0) }.joined(separator: " "),
+            decidingMetrics: ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
+        return report
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// A `postgresql://` (or `postgres://`) input, accepted wherever an embedding file is.
+///
+/// The URL is libpq's (`postgresql://user:password@host:port/db?sslmode=require`, see the
+/// PostgreSQL manual, "Connection URIs"). embdiag adds four parameters of its own, removed before
+/// the URL reaches libpq, so that two inputs of one command can read different tables:
+/// `query`, `table`, `column` and `label_column` (percent-encoded), which override `--query`,
+/// `--table`, `--column` and `--label-column`.
+///
+/// `redacted` is what reports and error messages show: the URL without the password (neither the
+/// `user:password@` form nor a `password=` parameter) and without embdiag's parameters.
+public struct PostgresLocation: Sendable, Equatable {
+    /// The URL handed to libpq (embdiag's parameters removed, password kept).
+    public var connectionURL: String
+    /// The URL without password and without embdiag's parameters: safe to print and record.
+    public var redacted: String
+    public var query: String?
+    public var table: String?
+    public var column: String?
+    public var labelColumn: String?
+
+    /// Whether `path` names a PostgreSQL source rather than a file.
+    public static func isURL(_ path: String) -> Bool {
+        let lower = path.prefix(13).lowercased()
+        return lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://")
+    }
+
+    /// Splits `url` into the libpq URL, the printable form and embdiag's parameters.
+    /// - Complexity: O(length of the URL).
+    public init(_ url: String) throws {
+        guard Self.isURL(url), let schemeEnd = url.range(of: "://") else {
+            throw EmbdiagError.usage("not a postgresql:// URL")
+        }
+        let scheme = String(url[..<schemeEnd.upperBound])
+        let rest = url[schemeEnd.upperBound...]
+        let base: Substring, parameters: Substring?
+        if let q = rest.firstIndex(of: "?") { base = rest[..<q]; parameters = rest[rest.index(after: q)...] } else { base = rest; parameters = nil }
+        let authorityEnd = base.firstIndex(of: "/") ?? base.endIndex
+        let authority = base[..<authorityEnd], pathPart = base[authorityEnd...]
+        var printableAuthority = String(authority)
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            let user = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? userInfo
+            printableAuthority = String(user) + String(authority[at...])
+        }
+        var kept: [String] = [], printable: [String] = []
+        for item in (parameters ?? "").split(separator: "&", omittingEmptySubsequences: true) {
+            let key = (item.firstIndex(of: "=").map { item[..<$0] } ?? item).lowercased()
+            let value = item.firstIndex(of: "=").map { String(item[item.index(after: $0)...]) } ?? ""
+            let decoded = { () throws -> String in
+                guard let d = value.removingPercentEncoding else {
+                    throw EmbdiagError.usage("\(Self.redactedPrefix(scheme, printableAuthority, pathPart)): parameter '\(key)' is not valid percent-encoding")
+                }
+                return d
+            }
+            switch key {
+            case "query": query = try decoded()
+            case "table": table = try decoded()
+            case "column": column = try decoded()
+            case "label_column": labelColumn = try decoded()
+            case "password": kept.append(String(item))
+            default: kept.append(String(item)); printable.append(String(item))
+            }
+        }
+        connectionURL = scheme + String(base) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        redacted = Self.redactedPrefix(scheme, printableAuthority, pathPart) + (printable.isEmpty ? "" : "?" + printable.joined(separator: "&"))
+    }
+
+    private static func redactedPrefix(_ scheme: String, _ authority: String, _ path: Substring) -> String {
+        scheme + authority + path
+    }
+
+    /// `text` with the password removed from every postgresql:// URL in it (URLs end at a space,
+    /// a quote or a parenthesis): the CLI passes every message it prints through this, so that a
+    /// message quoting a raw input argument cannot leak a password.
+    /// - Complexity: O(length of the text).
+    public static func redactingURLs(in text: String) -> String {
+        guard text.range(of: "postgres", options: .caseInsensitive) != nil else { return text }
+        var out = "", rest = Substring(text)
+        while let start = rest.range(of: "postgres", options: .caseInsensitive) {
+            out += rest[..<start.lowerBound]
+            let tail = rest[start.lowerBound...]
+            let end = tail.firstIndex { $0 == " " || $0 == "'" || $0 == "\"" || $0 == "(" || $0 == ")" || $0.isNewline } ?? tail.endIndex
+            let token = String(tail[..<end])
+            out += isURL(token) ? printable(token) : token
+            rest = tail[end...]
+        }
+        return out + rest
+    }
+
+    /// The printable form of any string that may be a PostgreSQL URL (other strings unchanged).
+    public static func printable(_ path: String) -> String {
+        guard isURL(path), let location = try? PostgresLocation(path) else { return path }
+        return location.redacted
+    }
+}

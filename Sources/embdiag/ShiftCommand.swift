@@ -1,0 +1,108 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+struct ShiftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shift",
+        abstract: "Is another corpus distributed like the reference? MMD, energy, classifier and depth tests, one verdict, and where it shifted.",
+        discussion: """
+        Runs two-sample tests of OTHER against REF on unit-normalised rows — MMD² (Gaussian kernel,
+        median heuristic), energy distance, a cross-fitted logistic-regression classifier (AUC) and the
+        two-sided depth rank-sum test — and combines them into one p-value (Bonferroni-min = the
+        smallest Holm-adjusted p). Then says where: the MMD witness at every row, the OTHER rows in
+        regions it over-represents, the REF rows it does not cover, per-label shares, and precision,
+        recall, density and coverage. See Guides/Shift.md.
+        Examples:
+          embdiag shift data/sentences/by-section/games.npy data/sentences/by-section/fonts.npy \\
+              --labels data/sentences/by-section/games.txt --other-labels data/sentences/by-section/fonts.txt
+          embdiag shift human.npy synthetic.npy --output reports/shift
+          embdiag shift jan.npy feb.npy --require "p_value>=0.01"      # drift gate: exit 1 on a shift
+          embdiag shift ref.npy new.npy --tests mmd,energy --permutations 5000 --seed 7
+        """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Argument(help: "The reference corpus, then the corpora to compare with it.")
+    var files: [String]
+
+    @Option(parsing: .singleValue, help: "Labels for each other corpus, in order (one per line).")
+    var otherLabels: [String] = []
+
+    @Option(help: "Tests, comma-separated: \(ShiftTestKind.allCases.map(\.rawValue).joined(separator: ",")) (default: \(ShiftTestKind.defaults.map(\.rawValue).joined(separator: ","))).")
+    var tests: String = ShiftTestKind.defaults.map(\.rawValue).joined(separator: ",")
+
+    @Option(help: "Random relabellings of the permutation tests (MMD, energy, depth).")
+    var permutations: Int = 1000
+
+    @Option(help: "Seed of the relabellings, the bandwidth sample and the classifier's folds.")
+    var seed: UInt64 = 42
+
+    @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).")
+    var bandwidth: Double?
+
+    @Option(help: "Folds of the cross-fitted classifier (2 = half/half, each half scored by the model of the other).")
+    var folds: Int = 2
+
+    @Option(help: "λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ).")
+    var penalty: Double = 1
+
+    @Option(name: .customLong("k"), help: "k of the k-NN balls (precision, recall, density, coverage, uncovered rows).")
+    var neighbors: Int = 5
+
+    @Option(help: "Rows listed as over-represented and as uncovered.")
+    var top: Int = 10
+
+    @Option(help: "Level of the verdict and of the `shifted` metric.")
+    var alpha: Double = 0.05
+
+    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"p_value>=0.01\" (exit 1 if not met).")
+    var require: [String] = []
+
+    func validate() throws {
+        guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
+        guard otherLabels.count <= files.count - 1 else { throw ValidationError("more --other-labels than other corpora") }
+        guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1") }
+    }
+
+    func parsedTests() throws -> [ShiftTestKind] {
+        var out: [ShiftTestKind] = []
+        for name in tests.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty {
+            guard let kind = ShiftTestKind(rawValue: name) else {
+                throw EmbdiagError.usage("--tests: unknown test '\(name)' (choose from \(ShiftTestKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            if !out.contains(kind) { out.append(kind) }
+        }
+        guard !out.isEmpty else { throw EmbdiagError.usage("--tests selects no test") }
+        return out
+    }
+
+    func run() throws {
+        let clock = Stopwatch()
+        let requirements = try require.map(Requirement.init(parsing:))
+        var configuration = ShiftConfiguration()
+        configuration.tests = try parsedTests()
+        configuration.permutations = permutations
+        configuration.seed = seed
+        configuration.bandwidth = bandwidth
+        configuration.folds = folds
+        configuration.penalty = penalty
+        configuration.neighbors = neighbors
+        configuration.top = top
+        configuration.alpha = alpha
+        let (reference, droppedReference) = try input.readValidated(files[0], quiet: outputOptions.quiet)
+        var others: [Embeddings] = []
+        var dropped: [(String, [DroppedRow])] = [(files[0], droppedReference)]
+        for (i, path) in files.dropFirst().enumerated() {
+            let e = try EmbeddingReader.read(path, options: input.readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil,
+                                                                               showProgress: !outputOptions.quiet && Terminal.stderrIsTerminal))
+            let (valid, d) = try e.requiringFiniteNonZeroRows(policy: input.onInvalid)
+            others.append(valid)
+            dropped.append((path, d))
+        }
+        var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
+        for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
+        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+    }
+}

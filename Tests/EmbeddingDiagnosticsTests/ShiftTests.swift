@@ -1,0 +1,348 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// `embdiag shift`: statistics against the papers' definitions in float64 numpy, prdc 0.2 and
+/// scikit-learn (scripts/crosscheck/shift_reference.py → Tests/Fixtures/crosscheck/shift_reference.json),
+/// every permuted statistic against a brute-force Float64 computation, calibration under H₀ on
+/// random splits of one real corpus, detection of real shifts, and the CLI.
+@Suite struct ShiftTests {
+    static let reference: [String: Any] = {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/shift_reference.json")
+        return (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] ?? [:]
+    }()
+
+    static func load(_ path: String) throws -> Embeddings {
+        try EmbeddingReader.read(CLI.repositoryRoot.appendingPathComponent(path).path)
+    }
+
+    /// The two cases of the cross-check script: (REF, OTHER) as Embeddings.
+    static func crosscheckCase(_ name: String) throws -> (Embeddings, Embeddings) {
+        let games = try load("data/sentences/by-section/games.npy")
+        let ref = games.selecting(rows: Array(0..<200))
+        if name == "shift" { return (ref, try load("data/sentences/by-section/fonts.npy").selecting(rows: Array(0..<150))) }
+        return (ref, games.selecting(rows: Array(200..<350)))
+    }
+
+    static func pooledUnitRows(_ a: Embeddings, _ b: Embeddings) -> Matrix {
+        let z = Matrix(rows: a.count + b.count, cols: a.dimension)
+        let an = normalizedRows(a.matrix), bn = normalizedRows(b.matrix)
+        z.mutablePointer.update(from: an.pointer, count: an.count)
+        (z.mutablePointer + an.count).update(from: bn.pointer, count: bn.count)
+        return z
+    }
+
+    @Test(arguments: ["shift", "within_games"])
+    func statisticsMatchThePapersDefinitions(name: String) throws {
+        let cases = try #require(Self.reference["cases"] as? [String: Any])
+        let ref = try #require(cases[name] as? [String: Any])
+        let (x, y) = try Self.crosscheckCase(name)
+        let z = Self.pooledUnitRows(x, y)
+        let sigma = medianHeuristicBandwidth(unitRows: z)
+        #expect(abs(sigma / (ref["bandwidth"] as! Double) - 1) < 1e-5, "σ \(sigma)")
+        let perms = TwoSamplePermutations(firstCount: 200, secondCount: 150, permutations: 20, seed: 1)
+        let forms = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: ref["bandwidth"] as! Double), .distance], permutations: perms)
+        let mmd = gaussianMMDTest(forms[0], seed: 1).result.statistic
+        let energy = energyTest(forms[1], seed: 1)
+        let cosine = cosineMMDTest(unitRows: z, permutations: perms).result.statistic
+        // Float32 kernels and GEMMs against float64 numpy: 1e-4 relative, or 2e-6 absolute for the
+        // small within-section statistics.
+        func close(_ a: Double, _ key: String) -> Bool { let b = ref[key] as! Double; return abs(a - b) <= max(1e-4 * abs(b), 2e-6) }
+        #expect(close(mmd, "mmd_gaussian"), "MMD² \(mmd) vs \(ref["mmd_gaussian"]!)")
+        #expect(close(cosine, "mmd_cosine"), "cosine MMD² \(cosine) vs \(ref["mmd_cosine"]!)")
+        #expect(close(energy.result.statistic, "energy"), "energy \(energy.result.statistic) vs \(ref["energy"]!)")
+        #expect(close(energy.meanCrossDistance, "energy_mean_cross_distance"))
+        // The depth permutation test's observed |W| is the depth command's W.
+        var dc = DepthConfiguration()
+        dc.alternative = .twoSided
+        let w = try DepthAnalysis(reference: x, others: [y], configuration: dc).tests[0].rankSum.statistic
+        let depthTest = depthPermutationTest(unitRows: z, permutations: perms)
+        #expect(abs(depthTest.statistic - abs(w)) < 1e-4, "depth |W| \(depthTest.statistic) vs \(w)")
+        if let alibi = ref["alibi_mmd_drift"] as? [String: Any], let distance = alibi["distance"] as? Double {
+            // alibi-detect's MMDDrift statistic with the same σ (float32 in its backend).
+            #expect(abs(mmd - distance) <= max(1e-3 * abs(distance), 1e-5), "alibi-detect \(distance) vs \(mmd)")
+        }
+    }
+
+    @Test(arguments: ["shift", "within_games"], [3, 5])
+    func precisionRecallDensityCoverageMatchPrdc(name: String, k: Int) throws {
+        let cases = try #require(Self.reference["cases"] as? [String: Any])
+        let expected = try #require((cases[name] as? [String: Any])?["prdc_k\(k)"] as? [String: Double])
+        let (x, y) = try Self.crosscheckCase(name)
+        let q = precisionRecallCoverage(reference: normalizedRows(x.matrix), other: normalizedRows(y.matrix), k: k)
+        // prdc compares float64 distances, embdiag Float32 cosines: a row may fall on the other
+        // side of a radius only by rounding, so allow one row (and one ball for density).
+        #expect(abs(q.precision - expected["precision"]!) <= 1.0 / 150 + 1e-12, "precision \(q.precision) vs \(expected["precision"]!)")
+        #expect(abs(q.recall - expected["recall"]!) <= 1.0 / 200 + 1e-12, "recall \(q.recall) vs \(expected["recall"]!)")
+        #expect(abs(q.density - expected["density"]!) <= 1.0 / Double(150 * k) + 1e-12, "density \(q.density) vs \(expected["density"]!)")
+        #expect(abs(q.coverage - expected["coverage"]!) <= 1.0 / 200 + 1e-12, "coverage \(q.coverage) vs \(expected["coverage"]!)")
+    }
+
+    @Test(arguments: ["shift", "within_games"])
+    func classifierMatchesScikitLearn(name: String) throws {
+        let cases = try #require(Self.reference["cases"] as? [String: Any])
+        let ref = try #require((cases[name] as? [String: Any])?["classifier"] as? [String: Any])
+        let (x, y) = try Self.crosscheckCase(name)
+        let z = Self.pooledUnitRows(x, y)
+        let folds = (0..<200).map { $0 % 5 } + (0..<150).map { ($0 + 200) % 5 }
+        let t = try classifierTwoSampleTest(features: standardizedColumns(z), firstCount: 200, folds: folds, foldCount: 5, penalty: 1)
+        let expected = ref["decision"] as! [Double]
+        let probability = expected.map { 1 / (1 + exp(-$0)) }
+        let worst = zip(t.outOfFoldProbability, probability).map { abs($0 - $1) }.max()!
+        #expect(worst < 2e-3, "largest out-of-fold probability difference \(worst)")
+        #expect(abs(t.auc - (ref["auc"] as! Double)) < 2e-3, "AUC \(t.auc) vs \(ref["auc"]!)")
+        #expect(t.converged)
+        // The p-value is the Bonferroni bound over the folds' own Mann–Whitney tests.
+        #expect(t.foldPValues.count == 5 && t.pValue == min(1, 5 * t.foldPValues.min()!))
+    }
+
+    /// Every permuted statistic (not only the observed one) equals its definition computed in
+    /// Float64 from the relabelling: the one-GEMM algebra of KernelQuadraticForms is exact.
+    @Test func everyPermutedStatisticMatchesBruteForce() throws {
+        var rng = SeededGenerator(seed: 11)
+        let m = 9, n = 6, d = 5, total = m + n
+        let z = normalizedRows(rng.gaussianMatrix(rows: total, cols: d))
+        let perms = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: 40, seed: 3)
+        let sigma = 0.9
+        let forms = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: sigma), .distance], permutations: perms, blockRows: 4)
+        let cosine = cosineMMDTest(unitRows: z, permutations: perms)
+        func dot(_ i: Int, _ j: Int) -> Double { (0..<d).reduce(0) { $0 + Double(z[i, $1]) * Double(z[j, $1]) } }
+        var gaussianStats: [Double] = [], energyStats: [Double] = [], cosineStats: [Double] = []
+        for c in 0..<perms.columns {
+            let first = (0..<total).filter { perms.inFirst[$0 * perms.columns + c] == 1 }
+            let second = (0..<total).filter { perms.inFirst[$0 * perms.columns + c] == 0 }
+            #expect(first.count == m && second.count == n)
+            func u(_ k: (Int, Int) -> Double) -> Double {
+                var xx = 0.0, yy = 0.0, xy = 0.0
+                for i in first { for j in first where i != j { xx += k(i, j) } }
+                for i in second { for j in second where i != j { yy += k(i, j) } }
+                for i in first { for j in second { xy += k(i, j) } }
+                return xx / Double(m * (m - 1)) + yy / Double(n * (n - 1)) - 2 * xy / Double(m * n)
+            }
+            gaussianStats.append(u { exp(-(2 - 2 * dot($0, $1)) / (2 * sigma * sigma)) })
+            cosineStats.append(u(dot))
+            let dist = { (i: Int, j: Int) in i == j ? 0 : max(0, 2 - 2 * dot(i, j)).squareRoot() }
+            var xx = 0.0, yy = 0.0, xy = 0.0
+            for i in first { for j in first { xx += dist(i, j) } }
+            for i in second { for j in second { yy += dist(i, j) } }
+            for i in first { for j in second { xy += dist(i, j) } }
+            energyStats.append(2 * xy / Double(m * n) - xx / Double(m * m) - yy / Double(n * n))
+        }
+        for c in 0..<perms.columns {
+            #expect(abs(forms[0].unbiasedMMD(c) - gaussianStats[c]) < 2e-6, "column \(c): \(forms[0].unbiasedMMD(c)) vs \(gaussianStats[c])")
+            #expect(abs(-forms[1].quadratic[c] - energyStats[c]) < 2e-6, "column \(c) energy")
+        }
+        #expect(abs(cosine.result.statistic - cosineStats[0]) < 2e-6)
+        let null = Array(gaussianStats.dropFirst())
+        let expectedCount = null.filter { $0 >= gaussianStats[0] - 1e-9 }.count
+        let t = gaussianMMDTest(forms[0], seed: 3)
+        #expect(t.result.atLeastAsExtreme == expectedCount)
+        #expect(t.result.pValue == Double(1 + expectedCount) / 41)
+        // Witness: leave-one-out mean kernel to OTHER minus to REF, by hand.
+        let w = leaveOneOutWitness(forms[0])
+        for i in 0..<total {
+            let k = { (j: Int) in exp(-(2 - 2 * dot(i, j)) / (2 * sigma * sigma)) }
+            let toRef = (0..<m).filter { $0 != i }.map(k), toOther = (m..<total).filter { $0 != i }.map(k)
+            let expected = toOther.reduce(0, +) / Double(toOther.count) - toRef.reduce(0, +) / Double(toRef.count)
+            #expect(abs(w[i] - expected) < 2e-6, "witness row \(i)")
+        }
+    }
+
+    /// The relabellings are uniform: with m = 3, n = 3 each of the C(6, 3) = 20 subsets is drawn
+    /// equally often (χ² test), and with m = 2, n = 5 (the larger sample first) too (21 subsets).
+    @Test func relabellingsAreUniform() {
+        for (m, n) in [(3, 3), (2, 5), (5, 2)] {
+            let b = 42_000
+            let perms = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: b, seed: 17)
+            var counts: [Int: Int] = [:]
+            for c in 1...b {
+                var key = 0
+                for i in 0..<(m + n) where perms.inFirst[i * perms.columns + c] == 1 { key |= 1 << i }
+                #expect(key.nonzeroBitCount == m)
+                counts[key, default: 0] += 1
+            }
+            let subsets = binomialCoefficient(m + n, m)
+            #expect(counts.count == subsets)
+            let expected = Double(b) / Double(subsets)
+            let chi2 = counts.values.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: Double(subsets - 1)) > 0.001, "m \(m), n \(n): counts \(counts.values.sorted())")
+        }
+    }
+
+    @Test func pValuesArePlusOneCorrectedAndSeeded() throws {
+        // Two far-apart clusters: no relabelling reaches the observed statistic, p = 1/(B + 1), never 0.
+        var rng = SeededGenerator(seed: 4)
+        let a = (0..<20).map { _ in [Float(5)] + (0..<7).map { _ in Float(rng.nextGaussian()) } }
+        let b = (0..<20).map { _ in [Float(-5)] + (0..<7).map { _ in Float(rng.nextGaussian()) } }
+        var c = ShiftConfiguration()
+        c.permutations = 99
+        c.tests = [.mmd, .energy, .mmdCosine]
+        let s = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(b))], configuration: c)
+        let comp = s.comparisons[0]
+        #expect(comp.mmd!.result.pValue == 0.01 && comp.energy!.result.pValue == 0.01 && comp.mmdCosine!.result.pValue == 0.01)
+        #expect(comp.verdict.pValue == 0.03)
+        // Same seed → same result; another seed draws other relabellings.
+        let again = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
+        let twice = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
+        #expect(again.comparisons[0].mmd!.result == twice.comparisons[0].mmd!.result)
+        // Identical corpora: the observed statistic is typical, p far from 0.
+        #expect(again.comparisons[0].verdict.pValue > 0.05)
+    }
+
+    @Test func combinedVerdictIsBonferroniMinAndHolm() {
+        let outcomes = [0.004, 0.03, 0.2, 0.5].enumerated().map { i, p in
+            ShiftTestOutcome(kind: ShiftTestKind.defaults[i], statistic: 0, pValue: p, holmPValue: p, effectSize: 0, effectName: "", permutations: nil)
+        }
+        let v = CombinedVerdict(outcomes)
+        #expect(v.pValue == 0.016)
+        #expect(v.decidingTest == .mmd)
+        #expect(v.tests.map(\.holmPValue) == holmAdjusted([0.004, 0.03, 0.2, 0.5]))
+        #expect(v.tests.map(\.holmPValue).min() == v.pValue)
+    }
+
+    /// Under H₀ (both corpora random halves of 80 rows drawn from the 1,800 bundled sentence
+    /// embeddings, B = 399: an exact permutation test rejects with probability 19/400 = 0.0475),
+    /// over 1,000 seeded splits every test rejects at α = 0.05 in 3–7 % of the splits
+    /// and its p-values pass a χ² test of uniformity; the combined verdict (Bonferroni) at most 7 %.
+    @Test func nullCalibration() throws {
+        let all = try Self.load("data/sentences/debian-minilm-l6.npy")
+        var rng = SeededGenerator(seed: 2026)
+        var c = ShiftConfiguration()
+        c.permutations = 399
+        c.tests = ShiftTestKind.allCases
+        let splits = 1000
+        var p: [ShiftTestKind: [Double]] = [:]
+        var combined: [Double] = [], classifierFolds: [Double] = []
+        for s in 0..<splits {
+            let rows = rng.sampleIndices(all.count, count: 80).shuffled(using: &rng)
+            c.seed = UInt64(s)
+            let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: c)
+            for t in a.comparisons[0].verdict.tests { p[t.kind, default: []].append(t.pValue) }
+            classifierFolds.append(a.comparisons[0].classifier!.foldPValues[0])
+            combined.append(a.comparisons[0].verdict.pValue)
+        }
+        for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(splits)
+            #expect(rejected >= 0.03 && rejected <= 0.07, "\(kind.rawValue): fraction p < 0.05 = \(rejected)")
+            // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):
+            // uniformity is checked on its first fold's own exact Mann–Whitney p-value.
+            let tested = kind == .classifier ? classifierFolds : values
+            var bins = [Double](repeating: 0, count: 10)
+            for v in tested { bins[min(9, Int(v * 10))] += 1 }
+            let expected = Double(tested.count) / 10
+            let chi2 = bins.reduce(0) { $0 + ($1 - expected) * ($1 - expected) / expected }
+            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(kind.rawValue): p-values not uniform, bins \(bins)")
+        }
+        let combinedRate = Double(combined.filter { $0 < 0.05 }.count) / Double(splits)
+        #expect(combinedRate <= 0.07, "combined verdict rejects \(combinedRate) under H₀")
+    }
+
+    /// The blind spots of the one-sided depth test (issue 16): an OTHER corpus drawn from the most
+    /// central rows (too typical) and a narrow topic are caught, and the report says where.
+    @Test func detectsDiversityLossAndTopicNarrowingAndSaysWhere() throws {
+        let all = try Self.load("data/sentences/debian-minilm-l6.npy")
+        let sections = try String(contentsOf: CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-sections.txt"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).prefix(all.count).map(String.init)
+        var labelled = all
+        labelled.labels = sections
+        var rng = SeededGenerator(seed: 9)
+        let refRows = rng.sampleIndices(all.count, count: 200)
+        let rest = Set(0..<all.count).subtracting(refRows).sorted()
+        let depth = try DepthAnalysis(reference: all, others: []).reference.depths
+        let central = rest.sorted { depth[$0] > depth[$1] || (depth[$0] == depth[$1] && $0 < $1) }.prefix(rest.count * 4 / 10)
+        var c = ShiftConfiguration()
+        c.permutations = 999  // the overall p of k permutation tests cannot go below k/(B + 1)
+        let typical = try ShiftAnalysis(reference: labelled.selecting(rows: refRows),
+                                        others: [labelled.selecting(rows: Array(central.shuffled(using: &rng).prefix(150)))], configuration: c)
+        let comp = typical.comparisons[0]
+        #expect(comp.verdict.pValue < 0.01, "too-typical corpus not detected: p = \(comp.verdict.pValue)")
+        // Against a control drawn from the same rows at random: the too-typical corpus crowds into
+        // the dense part of REF (density up) and does not reproduce its periphery (recall down).
+        let control = try ShiftAnalysis(reference: labelled.selecting(rows: refRows),
+                                        others: [labelled.selecting(rows: Array(rest.shuffled(using: &rng).prefix(150)))], configuration: c).comparisons[0]
+        #expect(comp.quality.density > control.quality.density + 0.2, "density \(comp.quality.density) vs control \(control.quality.density)")
+        #expect(comp.quality.recall < control.quality.recall - 0.05, "recall \(comp.quality.recall) vs control \(control.quality.recall)")
+        #expect(control.verdict.pValue > 0.01)
+        // The one-sided depth test (the depth command's default) is blind to it (p ≥ 0.5).
+        var dc = DepthConfiguration()
+        dc.alternative = .greater
+        let oneSided = try DepthAnalysis(reference: labelled.selecting(rows: refRows), others: [labelled.selecting(rows: Array(central.prefix(150)))], configuration: dc)
+        #expect(oneSided.tests[0].rankSum.pValue > 0.5)
+
+        // Topic narrowing: OTHER = rows of one section only → that section is over-represented.
+        let topic = sections[rest[0]]
+        let narrow = rest.filter { sections[$0] == topic }.prefix(120)
+        let n = try ShiftAnalysis(reference: labelled.selecting(rows: refRows), others: [labelled.selecting(rows: Array(narrow))], configuration: c)
+        let nc = n.comparisons[0]
+        #expect(nc.verdict.pValue < 0.01)
+        let top = try #require(nc.location.labels.first)
+        #expect(top.label == topic && top.otherShare == 1)
+        let report = n.report()
+        let answer = report.verdict?.answer ?? ""
+        #expect(answer.contains("over-represents \(topic)"), "\(answer)")
+        #expect(answer.hasPrefix("debian-minilm-l6.npy differs from debian-minilm-l6.npy: p = "), "\(answer)")
+        for key in ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "mmd", "energy", "auc", "depth_w",
+                    "precision", "recall", "density", "coverage", "shifted"] {
+            #expect(report.metric(key) != nil, "missing metric \(key)")
+        }
+    }
+
+    @Test func resultsDoNotDependOnBlockSize() throws {
+        let (x, y) = try Self.crosscheckCase("within_games")
+        let z = Self.pooledUnitRows(x, y)
+        let perms = TwoSamplePermutations(firstCount: 200, secondCount: 150, permutations: 50, seed: 5)
+        let a = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: 1.2), .distance], permutations: perms)
+        let b = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: 1.2), .distance], permutations: perms, blockRows: 37)
+        for k in 0..<2 {
+            for c in 0..<perms.columns { #expect(abs(a[k].quadratic[c] - b[k].quadratic[c]) < 1e-7) }
+        }
+        #expect(gaussianMMDTest(a[0], seed: 5).result.pValue == gaussianMMDTest(b[0], seed: 5).result.pValue)
+    }
+
+    @Test func errorsNameTheFile() throws {
+        let two = Embeddings(matrix: Matrix([[1, 0], [0, 1]]), name: "two.npy")
+        var rng = SeededGenerator(seed: 1)
+        let many = Embeddings(matrix: rng.gaussianMatrix(rows: 20, cols: 2), name: "many.npy")
+        let wide = Embeddings(matrix: rng.gaussianMatrix(rows: 20, cols: 3), name: "wide.npy")
+        #expect(throws: EmbdiagError.invalid("two.npy", "shift needs at least 6 rows (has 2; at least --k + 1 and --folds)")) {
+            try ShiftAnalysis(reference: many, others: [two])
+        }
+        #expect(throws: EmbdiagError.self) { try ShiftAnalysis(reference: many, others: [wide]) }
+        var c = ShiftConfiguration()
+        c.permutations = 0
+        #expect(throws: EmbdiagError.self) { try ShiftAnalysis(reference: many, others: [many], configuration: c) }
+    }
+}
+
+/// The `shift` subcommand end to end (built binary).
+@Suite(.serialized) struct ShiftCLITests {
+    @Test func gatesJSONAndUsageErrors() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let games = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/games.npy").path
+        let fonts = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/fonts.npy").path
+        let gamesLabels = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/games.txt").path
+        let r = try CLI.run(["shift", games, fonts, "--permutations", "200", "--labels", gamesLabels, "--output", dir + "/out",
+                             "--require", "p_value>=0.01", "--quiet"])
+        #expect(r.status == 1, "games vs fonts must fail a p_value>=0.01 gate: \(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/report.json"))) as! [String: Any]
+        #expect(json["analyzer"] as? String == "shift")
+        #expect(((json["verdict"] as? [String: Any])?["answer"] as? String)?.contains("differs from games.npy") == true)
+        let metrics = json["metrics"] as! [String: Any]
+        for key in ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth"] {
+            let p = try #require(metrics[key] as? Double, "\(key)")
+            #expect(p > 0 && p < 0.01)
+        }
+        let text = try String(contentsOfFile: dir + "/out/report.txt", encoding: .utf8)
+        let verdictAt = try #require(text.range(of: "fonts.npy differs from games.npy"))
+        #expect(verdictAt.lowerBound < text.range(of: "input: ")!.lowerBound, "the verdict comes first")
+        let html = try String(contentsOfFile: dir + "/out/report.html", encoding: .utf8)
+        #expect(html.range(of: "class=\"verdict\"")!.lowerBound < html.range(of: "Inputs")!.lowerBound)
+        let bad = try CLI.run(["shift", games, fonts, "--tests", "mmd,bogus"])
+        #expect(bad.status == 2 && bad.stderr.contains("bogus"))
+        let one = try CLI.run(["shift", games])
+        #expect(one.status == 2)
+        let missing = try CLI.run(["shift", games, dir + "/nope.npy"])
+        #expect(missing.status == 2 && missing.stderr.contains("nope.npy"))
+    }
+}
