@@ -41,6 +41,12 @@ struct AnisotropyCommand: ParsableCommand {
     @Option(help: "Pairs sampled for the cosine's spread (0 = skip).")
     var pairs: Int = 100_000
 
+    @Option(help: "Also report IsoScore* (IsoScore 2.x shrinkage version, defined for n < d) with this ζ in [0, 1].")
+    var isoscoreZeta: Double?
+
+    @Option(help: "Shrinkage target C0 of IsoScore*: identity (the package's recommendation) or trace (tr(C)/d·I, scale-invariant).")
+    var isoscorePrior: String = "identity"
+
     @Option(help: "Seed for sampled pairs and the partition-function sample.")
     var seed: UInt64 = 42
 
@@ -63,6 +69,12 @@ struct AnisotropyCommand: ParsableCommand {
         configuration.top = top
         configuration.pairSample = pairs
         configuration.seed = seed
+        if let isoscoreZeta { try IsoScoreStar.validate(zeta: isoscoreZeta) }
+        configuration.isoScoreStarZeta = isoscoreZeta
+        guard let prior = IsoScoreStar.Prior(rawValue: isoscorePrior.lowercased()) else {
+            throw EmbdiagError.usage("--isoscore-prior '\(isoscorePrior)': use identity or trace")
+        }
+        configuration.isoScoreStarPrior = prior
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var report = analysis.report()

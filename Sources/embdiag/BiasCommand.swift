@@ -59,6 +59,12 @@ struct BiasCommand: ParsableCommand {
     @Option(help: "With --debias: write the debiased matrix here (.bin/.txt word2vec with words, or .npy).")
     var write: String?
 
+    @Option(help: "How the direction is found: pca (definitional pairs, default), single (the --ends pair: she − he) or sum (first words − second words of the pairs); responsibly's methods.")
+    var direction: String = "pca"
+
+    @Option(help: "Write the unit direction (1 × d) or the K-dimensional subspace (K × d) as .npy.")
+    var writeDirection: String?
+
     @Option(help: "Principal components spanning the bias subspace (K > 1: multiclass, Manzini et al.).")
     var components: Int = 1
 
@@ -108,6 +114,10 @@ struct BiasCommand: ParsableCommand {
         if let d = debias, d != "hard" { throw ValidationError("--debias: only 'hard' is implemented") }
         if write != nil && debias == nil { throw ValidationError("--write needs --debias hard") }
         if components < 1 { throw ValidationError("--components must be at least 1") }
+        if BiasDirectionMethod(rawValue: direction.lowercased()) == nil { throw ValidationError("--direction: use pca, single or sum (got \(direction))") }
+        if let w = writeDirection, URL(fileURLWithPath: w).pathExtension.lowercased() != "npy" {
+            throw ValidationError("--write-direction writes a .npy file (got \(w))")
+        }
         if permutations < 1 { throw ValidationError("--permutations must be at least 1") }
         for p in indirect where p.split(separator: ",").count != 2 { throw ValidationError("--indirect takes w,v (got \(p))") }
         if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
@@ -140,6 +150,7 @@ struct BiasCommand: ParsableCommand {
         }
         config.ends = ends.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         config.components = components
+        config.directionMethod = BiasDirectionMethod(rawValue: direction.lowercased()) ?? .pca
         config.strictness = strictness
         config.top = top
         config.indirectPairs = indirect.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
@@ -168,6 +179,12 @@ struct BiasCommand: ParsableCommand {
             try EmbeddingWriter.write(debiased, to: write)
             report.notes.append("Wrote the debiased matrix (\(debiased.count) × \(debiased.dimension), unit rows) to \(write).")
             report.parameters.append(ReportParameter("write", .string(write)))
+        }
+        if let writeDirection {
+            guard let s = analysis.subspace else { throw EmbdiagError.usage("--write-direction needs a direction (--definitional)") }
+            try EmbeddingWriter.writeNpy(s.basisMatrix, to: writeDirection)
+            report.notes.append("Wrote the \(s.method.rawValue) \(s.components == 1 ? "direction (1" : "subspace (\(s.components)") × \(s.dimension), unit rows, Float32) to \(writeDirection); project unit vectors x on it with x·gᵀ.")
+            report.parameters.append(ReportParameter("write_direction", .string(writeDirection)))
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
         try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)

@@ -11,12 +11,12 @@ struct CompatCommand: ParsableCommand {
         discussion: """
         OLD and NEW embed the same items in the same row order (dimensions may differ). New queries \
         are searched against the old gallery (no backfill) and compared with old-vs-old retrieval: \
-        compatible when cross recall@1 ≥ old recall@1 (Shen et al. 2020). --labels gives each item a \
+        compatible when cross recall@1 > old recall@1 (Shen et al. 2020, strict; no_worse: ≥). --labels gives each item a \
         class (relevance = same label, own row excluded); without it an item's only relevant result \
         is its partner. See Guides/Compatibility.md.
         Examples:
           embdiag compat --old data/sentences/debian-minilm-l6-layer3.npy --new data/sentences/debian-minilm-l6.npy \\
-              --labels data/sentences/debian-sections.txt --fit procrustes --output reports/compat
+              --labels data/sentences/debian-sections.txt --fit procrustes-scaled --output reports/compat
           embdiag compat --old old.npy --new new.npy --fit ridge:0.1 --save-mapping new-to-old.npy
           embdiag compat --old full.npy --new truncate:128 --labels classes.txt     # compression as an upgrade
           embdiag compat --old old.npy --new new.npy --require "recall_at_10_cross>=0.9"
@@ -58,11 +58,23 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
     var k: String = "1,10,100"
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, scaled), rotation (uncentred), linear, ridge or ridge:λ.")
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ or ridge:auto (λ by leave-one-out error). Dimensions may differ.")
     var fit: String = "none"
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
     var trainFraction: Double = 0.5
+
+    @Option(help: "Fit the mapping on these rows (one per line: an OLD row index from 0, or an item id of --names / --old-ids); every other paired row is held out. Replaces --train-fraction.")
+    var trainRows: String?
+
+    @Option(help: "λ values tried by --fit ridge:auto, comma-separated (default 25 values from 1e-3 to 1e3).")
+    var ridgeGrid: String?
+
+    @Option(help: "Least-squares rank cut-off relative to the largest singular value (numpy's rcond; default: the Float32 rounding level of the training rows).")
+    var rcond: Double?
+
+    @Option(help: "no_worse holds when cross (or mapped) recall@1 ≥ old/old recall@1 − this tolerance.")
+    var noWorseTolerance: Double = 0
 
     @Option(help: "Item rows used as queries (seeded sample; 0 = all).")
     var queries: Int = 10_000
@@ -97,6 +109,20 @@ struct CompatCommand: ParsableCommand {
         }
         configuration.fit = try MappingFit(parsing: fit)
         configuration.trainFraction = trainFraction
+        configuration.noWorseTolerance = noWorseTolerance
+        if let rcond {
+            guard rcond.isFinite, rcond >= 0, rcond < 1 else { throw EmbdiagError.usage("--rcond must be in [0, 1) (got \(rcond))") }
+            configuration.rcond = rcond
+        }
+        if let ridgeGrid {
+            configuration.ridgeGrid = try ridgeGrid.split(separator: ",").map {
+                guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
+                    throw EmbdiagError.usage("--ridge-grid: '\($0)' is not a positive number")
+                }
+                return v
+            }
+        }
+        if trainRows != nil && configuration.fit == .none { throw EmbdiagError.usage("--train-rows needs --fit") }
         configuration.maxQueries = queries
         configuration.neighborK = neighborK
         configuration.seed = seed
@@ -119,6 +145,7 @@ struct CompatCommand: ParsableCommand {
         // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both
         // files when either side is NaN/Inf or all-zero (--on-invalid drop).
         var oldE = try input.read(old, withLabels: false, quiet: outputOptions.quiet)
+        let oldRowCount = oldE.count
         let compression = try Compression.parse(new)
         var newE: Embeddings
         if let compression {
@@ -171,6 +198,9 @@ struct CompatCommand: ParsableCommand {
         if selNew != Array(0..<newE.count) { newE = newE.selecting(rows: selNew) }
         labels = labels.map { l in selOld.map { l[$0] } }
         itemNames = itemNames.map { l in selOld.map { l[$0] } }
+        if let trainRows {
+            configuration.trainRows = try Self.readTrainRows(trainRows, pairedOldRows: selOld, oldRowCount: oldRowCount, ids: itemNames)
+        }
         oldE.labels = itemNames
         newE.labels = nil
         var oq: Embeddings?, nq: Embeddings?, ql: [String]?
@@ -193,7 +223,8 @@ struct CompatCommand: ParsableCommand {
         }
         if let saveMapping, let m = analysis.mapping {
             let extra: [String: Any] = [
-                "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_fraction": trainFraction,
+                "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed),
+                "train_split": trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
                 "train_rows": m.trainRows.count, "heldout_rows": m.heldOutRows.count,
                 "heldout_recall_at_1_mapped": m.mapped.recall[0], "heldout_recall_at_1_old": m.old.recall[0],
                 "old": ["path": oldE.source.path, "sha256": oldE.source.sha256 ?? NSNull(), "dim": oldE.dimension] as [String: Any],
@@ -203,5 +234,39 @@ struct CompatCommand: ParsableCommand {
             report.notes.append("Mapping (\(m.map.inputDimension) × \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
         }
         try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+    }
+
+    /// `--train-rows FILE`: one row per line, an OLD row index (0-based, in the file) or an item id
+    /// (--names / --old-ids); returned as positions among the paired, validated items.
+    static func readTrainRows(_ path: String, pairedOldRows: [Int], oldRowCount: Int, ids: [String]?) throws -> [Int] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "not UTF-8 text") }
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw EmbdiagError.invalid(path, "no training rows") }
+        var position: [Int: Int] = [:]
+        for (p, r) in pairedOldRows.enumerated() { position[r] = p }
+        let numeric = lines.allSatisfy { Int($0) != nil }
+        var idRow: [String: Int] = [:]
+        if !numeric {
+            guard let ids else { throw EmbdiagError.invalid(path, "'\(lines.first { Int($0) == nil }!)' is not a row index; item ids need --names or --old-ids") }
+            for (p, id) in ids.enumerated() where idRow[id] == nil { idRow[id] = pairedOldRows[p] }
+        }
+        return try lines.enumerated().map { (number, line) in
+            let fileRow: Int
+            if numeric {
+                fileRow = Int(line)!
+                guard fileRow >= 0 && fileRow < oldRowCount else {
+                    throw EmbdiagError.invalid(path, "line \(number + 1): row \(fileRow) is outside OLD's \(oldRowCount) rows")
+                }
+            } else {
+                guard let r = idRow[line] else { throw EmbdiagError.invalid(path, "line \(number + 1): no paired item with id '\(line)'") }
+                fileRow = r
+            }
+            guard let p = position[fileRow] else {
+                throw EmbdiagError.invalid(path, "line \(number + 1): OLD row \(fileRow) has no valid partner in NEW (dropped or unpaired)")
+            }
+            return p
+        }
     }
 }

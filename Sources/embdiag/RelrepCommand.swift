@@ -4,6 +4,7 @@ import Foundation
 
 extension AnchorStrategy: ExpressibleByArgument {}
 extension RelrepPairing: ExpressibleByArgument {}
+extension RelrepCentering: ExpressibleByArgument {}
 
 struct RelrepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +37,7 @@ struct RelrepCommand: ParsableCommand {
     @Option(name: [.customLong("pair-by"), .customLong("pairs-by")], help: "Pair rows of the two files by row index or by label.")
     var pairBy: RelrepPairing = .row
 
-    @Option(help: "Number of anchors.")
+    @Option(help: "Number of anchors (0 with --compare: CKA, k-NN overlap and Procrustes only, no relative projection).")
     var anchors: Int = 300
 
     @Option(help: "How to choose anchors: random, farthest (farthest-point, cosine) or kmeans++.")
@@ -48,11 +49,14 @@ struct RelrepCommand: ParsableCommand {
     @Option(help: "File of anchor row indices (0-based, one per line) in the first file.")
     var anchorRows: String?
 
-    @Flag(help: "Subtract the anchor mean before the cosine (latentis Centering fitted on the anchors).")
-    var center = false
+    @Option(help: "Centre on the anchor mean before the cosine (latentis Centering): auto (when a space's mean pairwise cosine exceeds --auto-center-level), anchors (always) or none (Moschella et al.'s literal projection).")
+    var center: RelrepCentering = .auto
 
-    @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate.")
-    var k: Int = 5
+    @Option(help: "Mean pairwise cosine above which --center auto centres.")
+    var autoCenterLevel: Double = 0.3
+
+    @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate; several comma-separated (the first is the primary k).")
+    var k: String = "5"
 
     @Option(help: "Query rows for k-NN and retrieval metrics (seeded sample; 0 = all rows).")
     var queries: Int = 1000
@@ -79,8 +83,16 @@ struct RelrepCommand: ParsableCommand {
         var configuration = RelativeRepresentationsConfiguration()
         configuration.anchorCount = anchors
         configuration.anchorStrategy = anchorStrategy
-        configuration.centering = center
-        configuration.k = k
+        configuration.center = center
+        guard autoCenterLevel.isFinite, autoCenterLevel >= -1, autoCenterLevel <= 1 else {
+            throw EmbdiagError.usage("--auto-center-level must be a cosine in [-1, 1] (got \(autoCenterLevel))")
+        }
+        configuration.autoCenterThreshold = autoCenterLevel
+        configuration.ks = try k.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else { throw EmbdiagError.usage("--k: '\($0)' is not a positive integer") }
+            return v
+        }
+        guard !configuration.ks.isEmpty else { throw EmbdiagError.usage("--k needs at least one value") }
         configuration.maxQueries = queries
         configuration.seed = seed
         configuration.pairing = pairBy
@@ -103,6 +115,7 @@ struct RelrepCommand: ParsableCommand {
         var anchorRowsUsed: [Int] = []
         var anchorLabelsUsed: [String] = []
         var source: Source
+        var centeredUsed = false
         if let compare {
             let reference = try input.read(file, quiet: outputOptions.quiet)
             let other = try EmbeddingReader.read(compare, options: input.readOptions(labels: compareLabels))
@@ -115,6 +128,7 @@ struct RelrepCommand: ParsableCommand {
             sourceRows = result.referenceRows
             anchorRowsUsed = result.anchorRows.map { result.referenceRows[$0] }
             anchorLabelsUsed = result.anchorLabels
+            centeredUsed = result.centered
             source = reference.source
         } else {
             let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
@@ -139,6 +153,7 @@ struct RelrepCommand: ParsableCommand {
             sourceRows = result.fileRows
             anchorRowsUsed = result.anchorFileRows
             anchorLabelsUsed = result.anchorLabels
+            centeredUsed = result.centered
             source = e.source
         }
         if configuration.anchorRows == nil, anchorRowsUsed.count < anchors {
@@ -146,7 +161,7 @@ struct RelrepCommand: ParsableCommand {
         }
         if let write, let relative {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
-            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source)
+            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source, centered: centeredUsed)
             report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
         }
         try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
@@ -162,9 +177,9 @@ struct RelrepCommand: ParsableCommand {
 
     /// `sourceRows`: the input row of each written row, recorded when it is not simply 0..<n
     /// (dropped rows, label pairing).
-    func writeMetadata(to out: String, anchors: [Int], labels: [String], sourceRows: [Int], configuration c: RelativeRepresentationsConfiguration, source: Source) throws {
+    func writeMetadata(to out: String, anchors: [Int], labels: [String], sourceRows: [Int], configuration c: RelativeRepresentationsConfiguration, source: Source, centered: Bool) throws {
         var metadata: [String: Any] = [
-            "kind": "relative_projection", "projection": "cosine", "centering": c.centering,
+            "kind": "relative_projection", "projection": "cosine", "centering": centered, "center": c.center.rawValue,
             "anchor_rows": anchors, "anchor_labels": labels, "anchor_strategy": c.anchorRows == nil ? c.anchorStrategy.rawValue : "explicit",
             "seed": Int(truncatingIfNeeded: c.seed), "tool": "embdiag", "version": embdiagVersion,
             "input": ["path": source.path, "rows": source.rows, "dim": source.dim, "sha256": source.sha256 ?? NSNull()] as [String: Any],

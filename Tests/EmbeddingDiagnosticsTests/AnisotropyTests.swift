@@ -96,6 +96,46 @@ import Testing
         #expect(m.rogueDimensions.first == Int(ref["top_contribution_dimension"]!))
     }
 
+    /// IsoScore* (issue 18) against IsoScore 2.0.1's own `IsoScore_star(points, C0, zeta)`, for
+    /// C0 = I and C0 = tr(C)/d·I, ζ from 0 to 1, on the real matrices and on n < d (100 rows).
+    @Test func isoScoreStarMatchesIsoScorePackage() throws {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/anisotropy_reference.json")
+        let o = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let star = try #require(o["isoscore_star"] as? [String: [[String: Any]]])
+        let words = try Self.words()
+        let sentences = try EmbeddingReader.read(CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-minilm-l6-layer3.npy").path)
+        let samples: [String: Matrix] = [
+            "words": words.matrix, "sentences_layer3": sentences.matrix,
+            "words_first100": words.matrix.rows(0..<100), "sentences_layer3_first100": sentences.matrix.rows(0..<100),
+        ]
+        var worst = 0.0
+        for (name, m) in samples {
+            let metrics = try AnisotropyMetrics(m, pairSample: 0)
+            let cases = try #require(star[name], "fixture has \(name)")
+            #expect(cases.count == 10)
+            for c in cases {
+                let prior = IsoScoreStar.Prior(rawValue: c["prior"] as! String)!
+                let zeta = (c["zeta"] as! NSNumber).doubleValue, want = (c["isoscore_star"] as! NSNumber).doubleValue
+                let got = IsoScoreStar(spectrum: metrics.spectrum, zeta: zeta, prior: prior).value
+                worst = max(worst, abs(got - want))
+                #expect(abs(got - want) < 1e-6, "\(name) \(prior) ζ=\(zeta): \(got) vs package \(want)")
+            }
+            // ζ = 0 is IsoScore itself.
+            #expect(abs(IsoScoreStar(spectrum: metrics.spectrum, zeta: 0).value - metrics.isoScore) < 1e-12)
+        }
+        print("IsoScore* vs IsoScore 2.0.1: max |delta| = \(worst)")
+        // Through the analysis and the report (key isoscore_star, also after a transform).
+        var config = AnisotropyConfiguration()
+        config.isoScoreStarZeta = 0.5
+        config.steps = [try IsotropyStep(parsing: "center")]
+        let r = try AnisotropyAnalysis(Embeddings(matrix: sentences.matrix.rows(0..<100), name: "s100"), configuration: config).report()
+        let want = (star["sentences_layer3_first100"]!.first { ($0["prior"] as! String) == "identity" && ($0["zeta"] as! NSNumber).doubleValue == 0.5 }!["isoscore_star"] as! NSNumber).doubleValue
+        #expect(abs(r.metric("isoscore_star")!.number! - want) < 1e-6)
+        #expect(abs(r.metric("isoscore_star_after")!.number! - want) < 1e-6, "centring leaves the covariance unchanged")
+        config.isoScoreStarZeta = 1.5
+        #expect(throws: EmbdiagError.self) { try AnisotropyAnalysis(Embeddings(matrix: sentences.matrix.rows(0..<100), name: "s100"), configuration: config) }
+    }
+
     @Test func remediesMoveTheMetricsAsThePapersSay() throws {
         let e = try Self.words()
         var config = AnisotropyConfiguration()

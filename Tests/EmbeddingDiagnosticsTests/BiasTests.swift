@@ -93,6 +93,60 @@ import Testing
         #expect(abs(c2.directBias!.value - (ref["direct_bias_303_c2"] as! Double)) < 1e-7)
     }
 
+    /// responsibly's three direction methods (issue 18) against the numpy re-implementation of
+    /// `_identify_direction` (bias_reference.json "directions"), and the K = 3 subspace.
+    @Test func directionMethodsMatchResponsibly() throws {
+        let ref = try #require(Self.reference["directions"] as? [String: [String: Any]])
+        let e = try #require(Self.words)
+        for method in BiasDirectionMethod.allCases {
+            var c = BiasConfiguration()
+            c.definitional = StandardWordLists.bolukbasiDefinitional
+            c.neutral = StandardWordLists.professionsNeutral
+            c.directionMethod = method
+            let a = try BiasAnalysis(e, configuration: c)
+            let want = try #require(ref[method.rawValue])
+            let g = (want["direction"] as! [NSNumber]).map(\.doubleValue)
+            let s = try #require(a.subspace)
+            #expect(s.method == method && s.components == 1)
+            let err = zip(s.basis, g).map { abs($0 - $1) }.max()!
+            #expect(err < 1e-6, "\(method) direction max |Δ| \(err)")
+            #expect(abs(a.directBias!.value - (want["direct_bias_303"] as! Double)) < 1e-7, "\(method) DirectBias \(a.directBias!.value)")
+            #expect(abs(s.endsCosine - (want["cos_she_he"] as! Double)) < 1e-7)
+        }
+        // K = 3 (PCA only): the three components, signs fixed by she − he.
+        let k3 = try Self.analysis(components: 3).subspace!
+        let want = (ref["pca_k3"]!["subspace"] as! [[NSNumber]]).flatMap { $0.map(\.doubleValue) }
+        #expect(zip(k3.basis, want).map { abs($0 - $1) }.max()! < 1e-6)
+        // single/sum give one direction: K > 1 is a usage error.
+        var bad = BiasConfiguration()
+        bad.definitional = StandardWordLists.bolukbasiDefinitional
+        bad.directionMethod = .sum
+        bad.components = 2
+        #expect(throws: EmbdiagError.self) { try BiasAnalysis(e, configuration: bad) }
+    }
+
+    /// `--write-direction`: the unit direction as a 1 × d .npy (K × d with --components K) that
+    /// reproduces the reference direction; a non-.npy path is a usage error.
+    @Test func cliWritesTheDirection() throws {
+        let dir = try CLI.temporaryDirectory()
+        let ref = try #require(Self.reference["directions"] as? [String: [String: Any]])
+        let r = try CLI.run(["bias", Self.wordsPath, "--direction", "single", "--write-direction", dir + "/g.npy", "--quiet", "--json", dir + "/r.json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let g = try EmbeddingReader.read(dir + "/g.npy")
+        #expect(g.count == 1 && g.dimension == 300)
+        let want = (ref["single"]!["direction"] as! [NSNumber]).map(\.doubleValue)
+        #expect(zip(g.matrix.values, want).map { abs(Double($0) - $1) }.max()! < 1e-6)
+        let m = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as! [String: Any])["metrics"] as! [String: Any]
+        #expect(abs((m["direct_bias"] as! Double) - (ref["single"]!["direct_bias_303"] as! Double)) < 1e-7)
+        let k = try CLI.run(["bias", Self.wordsPath, "--components", "3", "--write-direction", dir + "/s.npy", "--quiet"])
+        #expect(k.status == 0, "\(k.stderr)")
+        let s = try EmbeddingReader.read(dir + "/s.npy")
+        #expect(s.count == 3 && s.dimension == 300)
+        let bad = try CLI.run(["bias", Self.wordsPath, "--write-direction", dir + "/g.txt"])
+        #expect(bad.status == 2 && !FileManager.default.fileExists(atPath: dir + "/g.txt"))
+        #expect(try CLI.run(["bias", Self.wordsPath, "--direction", "mean"]).status == 2)
+    }
+
     @Test func indirectBiasMatchesTheDefinition() throws {
         let ref = Self.reference["indirect"] as! [[Any]]
         let pairs = ref.map { [$0[0] as! String, $0[1] as! String] }

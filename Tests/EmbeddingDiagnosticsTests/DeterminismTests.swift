@@ -78,7 +78,7 @@ enum DeterminismCases {
         var cases: [(String, [String])] = []
         let sentences = root + "/data/sentences/"
         cases.append(("relrep", ["relrep", sentences + "debian-minilm-l6.npy", "--compare", sentences + "debian-minilm-l6-layer3.npy",
-                                 "--anchors", "100", "--anchor-strategy", "kmeans++", "--center", "--sweep", "10,50"]))
+                                 "--anchors", "100", "--anchor-strategy", "kmeans++", "--center", "anchors", "--sweep", "10,50"]))
         cases.append(("anisotropy", ["anisotropy", root + "/data/words/googlenews-bolukbasi-subset.bin", "--transform", "abtt:3,normalize"]))
         cases.append(("anisotropy-whiten", ["anisotropy", sentences + "debian-minilm-l6-layer3.npy", "--transform", "whiten:64"]))
         let sections = sentences + "by-section/"

@@ -173,28 +173,55 @@ import Testing
         for (row, values) in expectedPlain { for (j, v) in values.enumerated() { #expect(abs(plain[row, j] - v) < 1e-6) } }
         for (row, values) in expectedCentred { for (j, v) in values.enumerated() { #expect(abs(centred[row, j] - v) < 1e-6) } }
 
-        var c = Self.configuration(k: 3)
-        c.anchorRows = anchors
-        for (other, centering, cosine, top1, mrr, jaccardRelative) in [
-            (y, false, 0.21476051, 0.0, 0.10422747, 0.08039216), (y, true, 0.22403357, 0.0, 0.10745013, 0.08235294),
-            (y2, false, 0.99564271, 0.76470588, 0.88235294, 0.69803922), (y2, true, 0.99613656, 0.78431373, 0.88888889, 0.72549020),
-        ] {
-            c.centering = centering
+        // Retrieval, k-NN, several k, centring modes and no anchors against the fixture
+        // (relrep_crosscheck.py fixture: non-anchor queries and gallery, issue 18).
+        let ref = try #require(Self.reference["formula"] as? [String: [String: Any]])
+        for (name, other) in [("y", y), ("y2", y2)] {
+            for center in RelrepCentering.allCases {
+                var c = Self.configuration(k: 3)
+                c.ks = [3, 1, 5]
+                c.anchorRows = anchors
+                c.center = center
+                let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: other, name: "y"), configuration: c)
+                #expect(r.queryRows.count == 51 && r.evaluationRows.count == 51)
+                try Self.compare(r, with: try #require(ref["\(name)_\(center.rawValue)"]), label: "formula \(name) \(center)")
+                #expect(abs(r.relativeTop1StandardError - (r.relativeTop1 * (1 - r.relativeTop1) / 51).squareRoot()) < 1e-6)
+            }
+            var c = Self.configuration(k: 3)
+            c.ks = [3, 1, 5]
+            c.anchorCount = 0
             let r = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: other, name: "y"), configuration: c)
-            #expect(r.queryRows.count == 51)
-            #expect(abs(r.relativeCosineMean - cosine) < 1e-6)
-            #expect(abs(r.relativeTop1 - top1) < 1e-7)
-            #expect(abs(r.relativeMRR - mrr) < 1e-6)
-            #expect(abs(RelativeComparison.mean(r.knnJaccardRelative) - jaccardRelative) < 1e-6)
-            #expect(abs(r.relativeTop1StandardError - (top1 * (1 - top1) / 51).squareRoot()) < 1e-6)
+            #expect(!r.hasAnchors && r.relativeRanks.isEmpty && r.evaluationRows.count == 60)
+            try Self.compare(r, with: try #require(ref["\(name)_no_anchors"]), label: "formula \(name) no anchors")
+            let report = r.report()
+            #expect(report.metric("relative_top1") == nil && report.metric("cka_debiased") != nil)
         }
-        c.centering = false
-        let r8 = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y2, name: "y2"), configuration: c)
-        #expect(abs(RelativeComparison.mean(r8.knnJaccardAbsolute) - 0.62352941) < 1e-6)
-        #expect(abs(RelativeComparison.mean(r8.mutualKNN) - 0.73856209) < 1e-6)
-        let r5 = try RelativeComparison(reference: Embeddings(matrix: x, name: "x"), other: Embeddings(matrix: y, name: "y"), configuration: c)
-        #expect(abs(RelativeComparison.mean(r5.knnJaccardAbsolute) - 0.03529412) < 1e-6)
-        #expect(abs(RelativeComparison.mean(r5.mutualKNN) - 0.05882353) < 1e-6)
+    }
+
+    static let reference: [String: Any] = {
+        let url = CLI.fixtures.appendingPathComponent("crosscheck/relrep_reference.json")
+        return ((try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any]) ?? [:]
+    }()
+
+    /// Every metric of a fixture case that the comparison computes, through the report keys.
+    static func compare(_ r: RelativeComparison, with want: [String: Any], label: String) throws {
+        let report = r.report()
+        #expect(r.centered == (want["centered"] as! Bool) || !r.hasAnchors, "\(label) centered")
+        for (key, value) in want {
+            guard let v = value as? Double else { continue }
+            let got: Double?
+            if let m = report.metric(key)?.number {
+                got = m
+            } else if key.hasPrefix("knn_jaccard_at_") || key.hasPrefix("mutual_knn_at_") || key.hasPrefix("relative_top_at_") || key.hasPrefix("knn_jaccard_relative_at_") {
+                got = nil
+                Issue.record("\(label): \(key) missing from the report")
+            } else {
+                got = nil
+            }
+            guard let got else { continue }
+            let tol = key.hasPrefix("cka") || key.hasPrefix("mean_cosine") ? 1e-7 : (key.hasSuffix("mrr") ? 1e-5 : 1e-6)
+            #expect(abs(got - v) <= tol, "\(label) \(key): embdiag \(got) vs numpy \(v)")
+        }
     }
 
     // MARK: Procrustes, neighbour overlap, ranks (hand cases)
@@ -382,23 +409,28 @@ import Testing
         for (j, v) in [Float(0.34069795), 0.24575748, 0.25568594, 0.33289261].enumerated() { #expect(abs(plain[5, j] - v) < 1e-6) }
         for (j, v) in [Float(1), 0.00221211, 0.08734978, 0.02408114].enumerated() { #expect(abs(centred[0, j] - v) < 1e-6) }
         for (j, v) in [Float(0.15008591), 0.12382989, 0.01140187, 0.15238329].enumerated() { #expect(abs(centred[5, j] - v) < 1e-6) }
+        let ref = try #require(RelativeRepresentationsTests.reference["real"] as? [String: [String: Any]])
         var c = RelativeRepresentationsConfiguration()
         c.anchorRows = anchors
-        c.k = 5
+        c.ks = [5, 1, 10]
         c.maxQueries = 0
         c.sweepCounts = []
-        for (centering, cosine, top1, mrr, jaccardRelative) in [(false, 0.85721380, 0.04444444, 0.12075782, 0.08465608),
-                                                                (true, 0.68519337, 0.26666667, 0.37321301, 0.09560406)] {
-            c.centering = centering
+        for center in RelrepCentering.allCases {
+            c.center = center
             let r = try RelativeComparison(reference: x, other: y, configuration: c)
             #expect(r.queryRows.count == 900)
-            #expect(abs(r.relativeCosineMean - cosine) < 1e-6)
-            #expect(abs(r.relativeTop1 - top1) < 1e-7)
-            #expect(abs(r.relativeMRR - mrr) < 1e-5)
-            #expect(abs(RelativeComparison.mean(r.knnJaccardRelative) - jaccardRelative) < 1e-6)
-            #expect(abs(RelativeComparison.mean(r.knnJaccardAbsolute) - 0.16458995) < 1e-6)
-            #expect(abs(RelativeComparison.mean(r.mutualKNN) - 0.24533333) < 1e-6)
+            try RelativeRepresentationsTests.compare(r, with: try #require(ref[center.rawValue]), label: "real \(center)")
         }
+        // The issue's case: layer 3 is a narrow cone (mean cosine 0.66), so the default (auto)
+        // centres, and says so in the report.
+        c.center = .auto
+        let auto = try RelativeComparison(reference: x, other: y, configuration: c)
+        #expect(auto.centered && auto.report().notes.contains { $0.contains("--center auto centred") })
+        #expect(RelativeRepresentationsConfiguration().center == .auto)
+        c.anchorRows = nil
+        c.anchorCount = 0
+        let none = try RelativeComparison(reference: x, other: y, configuration: c)
+        try RelativeRepresentationsTests.compare(none, with: try #require(ref["no_anchors"]), label: "real no anchors")
     }
 }
 
@@ -412,7 +444,7 @@ import Testing
         let a = RelativeRepresentationsRealDataTests.final, b = RelativeRepresentationsRealDataTests.layer3
         let labels = CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-packages.txt").path
         let r = try CLI.run(["relrep", a, "--labels", labels, "--compare", b, "--compare-labels", labels, "--pair-by", "label",
-                             "--anchors", "40", "--center", "--sweep", "10,5000", "--write", dir + "/rel.npy", "--json", dir + "/r.json", "--quiet"])
+                             "--anchors", "40", "--center", "anchors", "--sweep", "10,5000", "--write", dir + "/rel.npy", "--json", dir + "/r.json", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any]
         let metrics = try #require(json?["metrics"] as? [String: Any])
@@ -434,6 +466,16 @@ import Testing
         let expected = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: true).project(x.matrix)
         #expect(written.count == 1800 && written.dimension == 40)
         #expect(zip(written.matrix.values, expected.values).allSatisfy { abs($0 - $1) < 1e-6 })
+        // CKA without anchors and several k in one run (issue 18); the default --center auto says
+        // what it did.
+        let cka = try CLI.run(["relrep", a, "--compare", b, "--anchors", "0", "--k", "1,5", "--json", dir + "/cka.json"])
+        #expect(cka.status == 0, "\(cka.stderr)")
+        let ckaMetrics = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cka.json"))) as? [String: Any])?["metrics"] as? [String: Any])
+        #expect(ckaMetrics["cka_debiased"] is Double && ckaMetrics["mutual_knn_at_5"] is Double && ckaMetrics["relative_top1"] == nil)
+        let auto = try CLI.run(["relrep", a, "--compare", b, "--anchors", "50", "--sweep", "none", "--queries", "100"])
+        #expect(auto.status == 0 && auto.stdout.contains("--center auto centred"), "\(auto.stderr)")
+        #expect(try CLI.run(["relrep", a, "--compare", b, "--center", "sometimes"]).status == 2)
+        #expect(try CLI.run(["relrep", a, "--compare", b, "--k", "0"]).status == 2)
         // A gate that cannot hold → exit 1 after writing the report; a missing file → exit 2.
         let gate = try CLI.run(["relrep", a, "--compare", b, "--anchors", "20", "--sweep", "none", "--require", "relative_top1>=1.01",
                                 "--json", dir + "/g.json", "--quiet"])

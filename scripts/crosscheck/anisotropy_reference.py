@@ -5,16 +5,30 @@ IsoScore comes from the IsoScore 2.0.1 package itself (needs torch; float64 inpu
 metrics from an independent numpy implementation of their definitions (Mu & Viswanath's partition
 function over ± the eigenvectors of XᵀX, Roy & Vetterli's effective rank on the covariance spectrum,
 Timkey & van Schijndel's per-dimension cosine contributions, all-but-the-top with D components).
+IsoScore* (issue 18) comes from the package's own `IsoScore_star(points, C0, zeta)`.
 Writes Tests/Fixtures/crosscheck/anisotropy_reference.json.
-Run: pip install IsoScore==2.0.1 torch numpy; python3 scripts/crosscheck/anisotropy_reference.py
+Run with the system python: python3 scripts/crosscheck/anisotropy_reference.py (creates its venv
+/work/venvs/anisotropy with numpy, torch and IsoScore==2.0.1 on first use).
 """
 import json
+import os
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
-import numpy as np
-import torch
-from IsoScore.IsoScore import IsoScore
+VENV = Path("/work/venvs/anisotropy")
+if Path(sys.prefix).resolve() != VENV.resolve():
+    py = VENV / "bin" / "python"
+    if not (VENV / "bin" / "pip").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if subprocess.run([str(py), "-c", "import IsoScore, torch, numpy"], capture_output=True).returncode != 0:
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "torch", "IsoScore==2.0.1"], check=True)
+    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from IsoScore.IsoScore import IsoScore, IsoScore_star  # noqa: E402
 
 root = Path(__file__).resolve().parents[2]
 
@@ -82,5 +96,28 @@ out["words"] = metrics(words)
 out["words_abtt3"] = metrics(abtt(words, 3))
 sentences = np.load(root / "data/sentences/debian-minilm-l6-layer3.npy")
 out["sentences_layer3"] = metrics(sentences)
+
+
+def star_cases(x):
+    """IsoScore* from the package for several zeta, C0 = I and C0 = tr(C)/d * I (float64 input)."""
+    x = x.astype(np.float64)
+    d = x.shape[1]
+    trace = float(np.trace(np.cov(x.T)))
+    cases = []
+    for prior in ["identity", "trace"]:
+        c0 = torch.eye(d, dtype=torch.float64) * (1.0 if prior == "identity" else trace / d)
+        for zeta in [0.0, 0.25, 0.5, 0.9, 1.0]:
+            cases.append({"prior": prior, "zeta": zeta, "isoscore_star": float(IsoScore_star(x, c0, zeta))})
+    return cases
+
+
+# IsoScore* on the two real matrices and on n < d (the case it is made for): the first 100 rows of
+# the sentence matrix (100 x 384) and of the word vectors (100 x 300).
+out["isoscore_star"] = {
+    "words": star_cases(words),
+    "sentences_layer3": star_cases(sentences),
+    "sentences_layer3_first100": star_cases(sentences[:100]),
+    "words_first100": star_cases(words[:100]),
+}
 print(json.dumps({k: v for k, v in out.items()}, indent=1))
 (root / "Tests/Fixtures/crosscheck/anisotropy_reference.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -107,6 +107,23 @@ out["direct_bias_303"] = direct_bias(X, neutral_professions)
 out["direct_bias_320"] = direct_bias(X, professions)
 out["direct_bias_303_c2"] = direct_bias(X, neutral_professions, c=2)
 
+# --- responsibly's other direction methods (`_identify_direction(..., method=...)`, issue 18), on the
+# unit vectors: 'single' = normalize(normalize(v_she) - normalize(v_he)); 'sum' =
+# normalize(normalize(sum of first words) - normalize(sum of second words)) over the definitional pairs.
+g_single = unit(unit(vec("she")) - unit(vec("he")))
+g_sum = unit(unit(np.sum([unit(vec(a)) for a, _ in pairs], axis=0)) - unit(np.sum([unit(vec(b)) for _, b in pairs], axis=0)))
+# K = 3 subspace of the PCA (Manzini et al.), signs fixed by she - he as embdiag does.
+sub3 = vt[:3].copy()
+for k in range(3):
+    if np.dot(vec("she") - vec("he"), sub3[k]) < 0:
+        sub3[k] = -sub3[k]
+out["directions"] = {}
+for name, direction in [("pca", g), ("single", g_single), ("sum", g_sum)]:
+    P = np.array([unit(X[index[w]].astype(np.float64)) for w in neutral_professions]) @ direction
+    out["directions"][name] = {"direction": direction.tolist(), "direct_bias_303": float(np.mean(np.abs(P))),
+                               "cos_she_he": float(np.dot(unit(vec("she") - vec("he")), direction))}
+out["directions"]["pca_k3"] = {"subspace": sub3.tolist()}
+
 
 def indirect(E, w, v):
     a, b = unit(E[index[w]].astype(np.float64)), unit(E[index[v]].astype(np.float64))

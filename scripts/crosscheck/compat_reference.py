@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import sklearn  # noqa: E402
 from scipy import stats  # noqa: E402
-from sklearn.linear_model import LinearRegression, Ridge  # noqa: E402
+from sklearn.linear_model import LinearRegression, Ridge, RidgeCV  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 root = Path(__file__).resolve().parents[2]
@@ -148,6 +148,10 @@ labels_metrics["negative_flip_rate"] = float(flips / n)
 labels_metrics["negative_flip_index"] = float(flips / max(1e-300, np.nansum(1 - pc)))
 labels_metrics["negative_flip_rate_new"] = float(np.nansum(po * (1 - pn)) / n)
 labels_metrics["compatibility_margin"] = r_cross["recall_at_1"] - r_old["recall_at_1"]
+# Shen et al.'s empirical compatibility criterion is strict (CVPR 2020): M(new, old) > M(old, old);
+# no_worse is the non-strict version with tolerance 0 (recall values are ratios of counts).
+labels_metrics["compatible"] = bool(r_cross["recall_at_1"] > r_old["recall_at_1"])
+labels_metrics["no_worse"] = bool(r_cross["recall_at_1"] >= r_old["recall_at_1"])
 
 # Neighbourhood stability and similarity Spearman.
 uo, un = unit(old), unit(new)
@@ -168,6 +172,12 @@ labels_metrics["constraint_negative_fraction"] = float(np.mean((sc <= so)[diff])
 labels_metrics["constraint_positive_pairs"] = int(same.sum())
 labels_metrics["constraint_negative_pairs"] = int(diff.sum())
 out["labels"] = labels_metrics
+# Control: NEW = OLD (a map that restores the old space exactly). Margin 0: not compatible by the
+# strict criterion, but no worse.
+r_ctrl = retrieval(old, old, lab, True)
+out["control_old_old"] = {"compatibility_margin": r_ctrl["recall_at_1"] - r_old["recall_at_1"],
+                          "compatible": bool(r_ctrl["recall_at_1"] > r_old["recall_at_1"]),
+                          "no_worse": bool(r_ctrl["recall_at_1"] >= r_old["recall_at_1"])}
 
 # 2. Identity relevance (no labels): the paired item is relevant; no exclusion.
 ident = {}
@@ -188,46 +198,110 @@ try:
 except Exception as e:  # noqa: BLE001
     out["aecp"] = {"error": repr(e)}
 
-# 3. Mappings NEW -> OLD, train = even rows, held-out = odd rows.
+# 3. Mappings NEW -> OLD, train = even rows, held-out = odd rows (embdiag: --train-rows FILE with the
+# even rows, or CompatibilityConfiguration.trainRows).
 train, held = np.arange(0, n, 2), np.arange(1, n, 2)
-X, Y = new[train], old[train]
-mx, my = X.mean(0), Y.mean(0)
-Xc, Yc = X - mx, Y - my
-U, sv, Vt = np.linalg.svd(Xc.T @ Yc)
-R = U @ Vt
-scale = sv.sum() / np.sum(Xc ** 2)
-maps = {"procrustes": (scale * R, my - mx @ (scale * R))}
-lr = LinearRegression().fit(X, Y)
-maps["linear"] = (lr.coef_.T, lr.intercept_)
-rg = Ridge(alpha=1.0).fit(X, Y)
-maps["ridge:1"] = (rg.coef_.T, rg.intercept_)
-rg01 = Ridge(alpha=0.1).fit(X, Y)
-maps["ridge:0.1"] = (rg01.coef_.T, rg01.intercept_)
 held_cls = cls[held]
-mapping = {"train": "even rows", "heldout": "odd rows"}
-for name, (W, b) in maps.items():
-    mapped = new[held] @ W + b
-    ri = retrieval(mapped, old[held], None, False)
-    rl = retrieval(mapped, old[held], (held_cls, held_cls), True)
-    mapping[name] = {
+F32 = np.finfo(np.float32).eps
+GRID = np.logspace(-3, 3, 25)
+
+
+def procrustes(X, Y, centre, scaled):
+    """R = U V^T from the thin SVD of the (centred) cross-covariance; semi-orthogonal if dims differ."""
+    mx, my = (X.mean(0), Y.mean(0)) if centre else (np.zeros(X.shape[1]), np.zeros(Y.shape[1]))
+    Xc, Yc = X - mx, Y - my
+    U, sv, Vt = np.linalg.svd(Xc.T @ Yc, full_matrices=False)
+    # Singular pairs at the float32 rounding level of the cross-covariance (sigma <= eps32 * ||M||_F)
+    # are left out: any rotation of them fits equally well (minimum-norm choice, as embdiag).
+    keep = sv > F32 * np.sqrt(np.sum(sv ** 2))
+    R = U[:, keep] @ Vt[keep]
+    s = sv.sum() / np.sum((Xc @ R) ** 2) if scaled else 1.0
+    W = s * R
+    return W, my - mx @ W, {"scale": float(s), "rank": int(keep.sum())}
+
+
+def lstsq(X, Y, intercept, rcond=None):
+    """Minimum-norm least squares, numpy lstsq on float64; default cut-off = the float32 rounding
+    level of X (sigma <= eps_float32 * ||X||_F, expressed as numpy's rcond relative to sigma_max)."""
+    mx, my = (X.mean(0), Y.mean(0)) if intercept else (np.zeros(X.shape[1]), np.zeros(Y.shape[1]))
+    Xc, Yc = X - mx, Y - my
+    sv = np.linalg.svd(Xc, compute_uv=False)
+    if rcond is None:
+        rcond = F32 * np.sqrt(np.sum(sv ** 2)) / sv[0]
+    W, _, rank, _ = np.linalg.lstsq(Xc, Yc, rcond=rcond)
+    return W, my - mx @ W, {"rank": int(rank)}
+
+
+def ridge_loo(X, Y, alphas):
+    """Exact leave-one-out MSE of ridge with an unpenalised intercept (hat-matrix formula)."""
+    n = X.shape[0]
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    U, sv, _ = np.linalg.svd(Xc, full_matrices=False)
+    UtY = U.T @ Yc
+    errs = []
+    for a in alphas:
+        f = sv ** 2 / (sv ** 2 + a)
+        fitted = U @ (f[:, None] * UtY)
+        h = 1.0 / n + (U ** 2) @ f
+        e = (Yc - fitted) / (1 - h)[:, None]
+        errs.append(float(np.mean(e ** 2)))
+    return errs
+
+
+def fit_ridge(X, Y, alpha):
+    rg = Ridge(alpha=alpha).fit(X, Y)
+    return rg.coef_.T, rg.intercept_, {"lambda": float(alpha)}
+
+
+def evaluate(name, src, dst, W, b, extra):
+    mapped = src[held] @ W + b
+    mapped_train = src[train] @ W + b
+    ri = retrieval(mapped, dst[held], None, False)
+    rl = retrieval(mapped, dst[held], (held_cls, held_cls), True)
+    entry = {
         "weights_00": float(W[0, 0]), "weights_frobenius": float(np.linalg.norm(W)), "bias_0": float(b[0]),
-        "bias_norm": float(np.linalg.norm(b)), "weights_first_row": W[0].tolist(), "bias": b.tolist(),
+        "bias_norm": float(np.linalg.norm(b)), "weights_first_row": W[0].tolist(), "bias": np.asarray(b).tolist(),
         "recall_at_1_identity": ri["recall_at_1"], "mrr_identity": ri["mrr"],
         "recall_at_1_labels": rl["recall_at_1"], "map_labels": rl["map"],
-        "mapped_cosine_mean": float(np.mean(np.sum(unit(mapped) * unit(old[held]), axis=1))),
+        "mapped_cosine_mean": float(np.mean(np.sum(unit(mapped) * unit(dst[held]), axis=1))),
+        "mapped_cosine_mean_train": float(np.mean(np.sum(unit(mapped_train) * unit(dst[train]), axis=1))),
+        "input_dim": int(W.shape[0]), "output_dim": int(W.shape[1]),
     }
+    entry.update(extra)
+    mapping[name] = entry
+
+
+mapping = {"train": "even rows", "heldout": "odd rows",
+           "spaces": {"new": "NEW (384) -> OLD (384)", "new300": "NEW[:, :300] -> OLD (384)", "old_to_new300": "OLD (384) -> NEW[:, :300]"}}
+X, Y = new[train], old[train]
+evaluate("procrustes", new, old, *procrustes(X, Y, True, False))
+evaluate("procrustes-scaled", new, old, *procrustes(X, Y, True, True))
+evaluate("rotation", new, old, *procrustes(X, Y, False, False))
+W, b, e = lstsq(X, Y, True)
+lr = LinearRegression().fit(X, Y)
+e["sklearn_weights_frobenius"] = float(np.linalg.norm(lr.coef_))
+evaluate("linear", new, old, W, b, e)
+W, b, e = lstsq(X, Y, False)
+lr0 = LinearRegression(fit_intercept=False).fit(X, Y)
+e["sklearn_weights_frobenius"] = float(np.linalg.norm(lr0.coef_))
+evaluate("linear-no-intercept", new, old, W, b, e)
+evaluate("ridge:1", new, old, *fit_ridge(X, Y, 1.0))
+evaluate("ridge:0.1", new, old, *fit_ridge(X, Y, 0.1))
+loo = ridge_loo(X, Y, GRID)
+cv = RidgeCV(alphas=GRID).fit(X, Y)
+best = float(GRID[int(np.argmin(loo))])
+W, b, e = fit_ridge(X, Y, best)
+e.update({"grid": GRID.tolist(), "loo_mse": loo, "sklearn_ridgecv_alpha": float(cv.alpha_),
+          "sklearn_ridgecv_best_score": float(cv.best_score_)})
+evaluate("ridge:auto", new, old, W, b, e)
+# Different dimensions: NEW truncated to 300 dims -> OLD (dx < dy), and OLD -> NEW[:, :300] (dx > dy).
+new300 = np.ascontiguousarray(new[:, :300])
+for fit, fn in [("procrustes", lambda a, c: procrustes(a, c, True, False)), ("procrustes-scaled", lambda a, c: procrustes(a, c, True, True)),
+                ("rotation", lambda a, c: procrustes(a, c, False, False))]:
+    evaluate(f"{fit}@new300", new300, old, *fn(new300[train], old[train]))
+    evaluate(f"{fit}@old_to_new300", old, new300, *fn(old[train], new300[train]))
 ro = retrieval(old[held], old[held], (held_cls, held_cls), True)
 mapping["old_heldout_labels"] = {"recall_at_1": ro["recall_at_1"], "map": ro["map"]}
-# Uncentred Procrustes (embdiag --fit rotation): R = UV^T from X^T Y, no scale, no bias.
-Ur, _, Vtr = np.linalg.svd(X.T @ Y)
-Rr = Ur @ Vtr
-mapped = new[held] @ Rr
-ri = retrieval(mapped, old[held], None, False)
-rl = retrieval(mapped, old[held], (held_cls, held_cls), True)
-mapping["rotation"] = {"weights_00": float(Rr[0, 0]), "weights_frobenius": float(np.linalg.norm(Rr)), "bias_0": 0.0, "bias_norm": 0.0,
-                       "weights_first_row": Rr[0].tolist(), "bias": [0.0] * Rr.shape[1],
-                       "recall_at_1_identity": ri["recall_at_1"], "mrr_identity": ri["mrr"],
-                       "recall_at_1_labels": rl["recall_at_1"], "map_labels": rl["map"]}
 # aecp's own Procrustes (no centring, no scale) on the same split, for the guide's comparison.
 try:
     from aecp.mapping.linear import OrthogonalProcrustesMapping

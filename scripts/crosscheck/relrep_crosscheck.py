@@ -13,6 +13,11 @@ Independent reference values, computed the slow/direct way:
 Usage:
   relrep_crosscheck.py formula              # the deterministic formula matrices used in the tests
   relrep_crosscheck.py real X.npy Y.npy N   # first N rows of two real embedding files
+  relrep_crosscheck.py fixture              # writes Tests/Fixtures/crosscheck/relrep_reference.json
+
+Protocol of the fixture (issue 18): retrieval and relative k-NN use only the non-anchor rows, as queries
+and as the gallery; absolute k-NN: non-anchor queries among all rows; several k in one run; CKA
+without anchors; `--center auto` = centre when either space's mean pairwise cosine exceeds 0.3.
 Versions used for the recorded values: numpy 2.4, scipy 1.17, latentis 0.0.8 (source read from the
 wheel: pip download latentis==0.0.8 --no-deps).
 """
@@ -116,8 +121,105 @@ def report(x, y, anchors, k, label):
     print(f"knn_jaccard {np.mean([len(a & b) / len(a | b) for a, b in zip(sx, sy)]):.8f} mutual_knn {np.mean([len(a & b) / k for a, b in zip(sx, sy)]):.8f}")
 
 
+def ranks_in(qx, gy, positions):
+    """Rank of each query's partner among the gallery rows (same positions), ties -> smaller index."""
+    s = qx[positions] @ gy.T
+    out = []
+    for p, row in zip(positions, s):
+        t = row[p]
+        out.append(1 + int(np.sum(row > t)) + int(np.sum(row[:p] == t)))
+    return np.array(out)
+
+
+def mean_pairwise_cosine(x):
+    u = l2_normalize(x.astype(np.float64))
+    s = u.sum(0)
+    n = len(u)
+    return float((s @ s - n) / (n * (n - 1)))
+
+
+AUTO_LEVEL = 0.3
+
+
+def fixture_case(x, y, anchors, ks, center):
+    """center: 'none', 'anchors' or 'auto'."""
+    n = len(x)
+    mc = (mean_pairwise_cosine(x), mean_pairwise_cosine(y))
+    centred = center == "anchors" or (center == "auto" and max(mc) > AUTO_LEVEL)
+    evaluation = np.array([i for i in range(n) if i not in set(anchors)])
+    out = {"mean_cosine_reference": mc[0], "mean_cosine_other": mc[1], "centered": bool(centred),
+           "cka_linear": latentis_linear_cka(x, y), "cka_debiased": debiased_cka(x, y)}
+    ax, ay = l2_normalize(x.astype(np.float64)), l2_normalize(y.astype(np.float64))
+    positions = np.arange(len(evaluation))
+    kmax = max(ks)
+    sx, sy = knn_sets(ax, evaluation, kmax), knn_sets(ay, evaluation, kmax)
+
+    def knn_lists(u, rows, k):
+        s = u[rows] @ u.T
+        s[np.arange(len(rows)), rows] = -np.inf
+        return [list(np.argsort(-row, kind="stable")[:k]) for row in s]
+
+    lx, ly = knn_lists(ax, evaluation, kmax), knn_lists(ay, evaluation, kmax)
+    for k in ks:
+        a = [set(l[:k]) for l in lx]
+        b = [set(l[:k]) for l in ly]
+        out[f"knn_jaccard_at_{k}"] = float(np.mean([len(p & q) / len(p | q) for p, q in zip(a, b)]))
+        out[f"mutual_knn_at_{k}"] = float(np.mean([len(p & q) / k for p, q in zip(a, b)]))
+    if x.shape[1] == y.shape[1]:
+        rk = ranks_in(ax[evaluation], ay[evaluation], positions)
+        out["absolute_top1"] = float(np.mean(rk == 1))
+        out["absolute_mrr"] = float(np.mean(1 / rk))
+    if len(anchors) == 0:
+        return out
+    rx = l2_normalize(latentis_relative(x, anchors, centred))
+    ry = l2_normalize(latentis_relative(y, anchors, centred))
+    gx, gy = rx[evaluation], ry[evaluation]
+    rk = ranks_in(gx, gy, positions)
+    out["relative_cosine_mean"] = float(np.mean(np.sum(gx * gy, axis=1)))
+    out["relative_top1"] = float(np.mean(rk == 1))
+    out["relative_mrr"] = float(np.mean(1 / rk))
+    rlx, rly = knn_lists(gx, positions, kmax), knn_lists(gy, positions, kmax)
+    for k in ks:
+        out[f"relative_top_at_{k}"] = float(np.mean(rk <= k))
+        a = [set(l[:k]) for l in rlx]
+        b = [set(l[:k]) for l in rly]
+        out[f"knn_jaccard_relative_at_{k}"] = float(np.mean([len(p & q) / len(p | q) for p, q in zip(a, b)]))
+    return out
+
+
+def write_fixture():
+    import json
+    from importlib.metadata import version
+    from pathlib import Path
+    import scipy
+    root = Path(__file__).resolve().parents[2]
+    out = {"packages": {"numpy": np.__version__, "scipy": scipy.__version__},
+           "latentis": "0.0.8 RelativeProjection(cosine_proj, Centering) and linear CKA, ported to numpy (source read from the wheel)",
+           "auto_center_level": AUTO_LEVEL, "formula": {}, "real": {}}
+    x, y, y2 = formula_matrices()
+    anchors = list(range(0, 60, 7))
+    for name, other in [("y", y), ("y2", y2)]:
+        for center in ["none", "anchors", "auto"]:
+            out["formula"][f"{name}_{center}"] = fixture_case(x, other, anchors, [3, 1, 5], center)
+        out["formula"][f"{name}_no_anchors"] = fixture_case(x, other, [], [3, 1, 5], "auto")
+    S = root / "data/sentences"
+    n = 1000
+    fx = np.load(S / "debian-minilm-l6.npy")[:n].astype(np.float32)
+    fy = np.load(S / "debian-minilm-l6-layer3.npy")[:n].astype(np.float32)
+    anchors = list(range(0, n, 10))
+    for center in ["none", "anchors", "auto"]:
+        out["real"][center] = fixture_case(fx, fy, anchors, [5, 1, 10], center)
+    out["real"]["no_anchors"] = fixture_case(fx, fy, [], [5, 1, 10], "auto")
+    path = root / "Tests/Fixtures/crosscheck/relrep_reference.json"
+    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "formula"
+    if mode == "fixture":
+        write_fixture()
+        return
     if mode == "formula":
         x, y, y2 = formula_matrices()
         anchors = list(range(0, 60, 7))

@@ -7,14 +7,14 @@ labels=data/sentences/debian-packages.txt
 set -e
 # Comparison through 300 shared anchors, centred on the anchors (latentis Centering).
 "$EMBDIAG" relrep "$a" --labels "$labels" --compare "$b" --compare-labels "$labels" \
-  --anchors 300 --center --quiet --output reports/relrep/final-vs-layer3
+  --anchors 300 --center anchors --quiet --output reports/relrep/final-vs-layer3
 echo "reports/relrep/final-vs-layer3"
 # Same with farthest-point anchors.
 "$EMBDIAG" relrep "$a" --labels "$labels" --compare "$b" --compare-labels "$labels" \
-  --anchors 300 --center --anchor-strategy farthest --quiet --output reports/relrep/final-vs-layer3-farthest
+  --anchors 300 --center anchors --anchor-strategy farthest --quiet --output reports/relrep/final-vs-layer3-farthest
 echo "reports/relrep/final-vs-layer3-farthest"
 # The relative representation itself (1,800 × 100) with its anchors; the matrix goes to $TMPDIR,
 # not into the committed reports.
-"$EMBDIAG" relrep "$a" --labels "$labels" --anchors 100 --center \
+"$EMBDIAG" relrep "$a" --labels "$labels" --anchors 100 --center anchors \
   --write "${TMPDIR:-/tmp}/minilm-relative.npy" --quiet --output reports/relrep/relative
 echo "reports/relrep/relative"

@@ -9,7 +9,7 @@ set -e
 mkdir -p reports/compat/mapping reports/compat/gate
 # Upgrade check with a Procrustes map NEW → OLD fitted on half the rows, saved for embdiag map.
 "$EMBDIAG" compat --old "$old" --new "$new" --labels "$sections" --names "$names" \
-  --fit procrustes --save-mapping reports/compat/mapping/final-to-layer3.npy \
+  --fit procrustes-scaled --save-mapping reports/compat/mapping/final-to-layer3.npy \
   --quiet --output reports/compat/layer3-to-final
 echo "reports/compat/layer3-to-final"
 # Apply the saved map to NEW embeddings (e.g. queries) to search the OLD index.

@@ -13,6 +13,9 @@ public struct AnisotropyConfiguration: Sendable {
     /// Rows used for the partition function (seeded sample above this).
     public var partitionSample: Int = 100_000
     public var seed: UInt64 = 42
+    /// IsoScore* shrinkage ζ (nil = not computed) and its prior C0.
+    public var isoScoreStarZeta: Double?
+    public var isoScoreStarPrior: IsoScoreStar.Prior = .identity
     public init() {}
 }
 
@@ -25,10 +28,19 @@ public struct AnisotropyAnalysis: Sendable {
     public var transform: IsotropyTransform?
     /// The transformed matrix (nil without remedies).
     public var transformed: Matrix?
+    /// IsoScore* of the input and of the output (when `isoScoreStarZeta` is set).
+    public var isoScoreStar: IsoScoreStar? {
+        configuration.isoScoreStarZeta.map { IsoScoreStar(spectrum: before.spectrum, zeta: $0, prior: configuration.isoScoreStarPrior) }
+    }
+    public var isoScoreStarAfter: IsoScoreStar? {
+        guard let after, let z = configuration.isoScoreStarZeta else { return nil }
+        return IsoScoreStar(spectrum: after.spectrum, zeta: z, prior: configuration.isoScoreStarPrior)
+    }
 
     public init(_ e: Embeddings, configuration: AnisotropyConfiguration = AnisotropyConfiguration()) throws {
         self.configuration = configuration
         source = e.source
+        if let z = configuration.isoScoreStarZeta { try IsoScoreStar.validate(zeta: z) }
         do {
             before = try AnisotropyMetrics(e.matrix, pairSample: configuration.pairSample, partitionSample: configuration.partitionSample, seed: configuration.seed)
         } catch let error as EmbdiagError where error.path == nil {

@@ -55,16 +55,27 @@ extension AnisotropyAnalysis: ReportConvertible {
             ReportParameter("top", .int(k)), ReportParameter("pair_sample", .int(before.sampledPairs)),
             ReportParameter("partition_rows", .int(before.partitionFunctionRows)), ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
         ]
+        if let z = c.isoScoreStarZeta {
+            parameters.append(ReportParameter("isoscore_zeta", .double(z)))
+            parameters.append(ReportParameter("isoscore_prior", .string(c.isoScoreStarPrior.rawValue)))
+        }
         if let t = transform {
             parameters.append(ReportParameter("transform", .string(t.steps.map { s in s.components.map { "\(s.step):\($0)" } ?? s.step }.joined(separator: ","))))
         }
         var metrics = [ReportMetric("rows", "rows", .int(before.rows)), ReportMetric("dim", "dimension", .int(before.dimension))]
-        let beforeScalars = before.scalarMetrics(top: k)
+        var beforeScalars = before.scalarMetrics(top: k)
+        func starMetric(_ s: IsoScoreStar?) -> (String, String, ReportValue)? {
+            s.map { ("isoscore_star", "IsoScore* (ζ = \(ReportFormatting.number($0.zeta)), C0 = \($0.prior == .identity ? "I" : "tr(C)/d·I"))", ReportValue($0.value)) }
+        }
+        // IsoScore* right after the IsoScore null baseline.
+        let insertAt = (beforeScalars.firstIndex { $0.0 == "isoscore_null" } ?? 0) + 1
+        if let s = starMetric(isoScoreStar) { beforeScalars.insert(s, at: insertAt) }
         metrics += beforeScalars.map { ReportMetric($0.0, $0.1, $0.2) }
         var tables: [ReportTable] = []
         if let after {
             metrics.append(ReportMetric("dim_after", "dimension after", .int(after.dimension)))
-            let afterScalars = after.scalarMetrics(top: k)
+            var afterScalars = after.scalarMetrics(top: k)
+            if let s = starMetric(isoScoreStarAfter) { afterScalars.insert(s, at: insertAt) }
             metrics += afterScalars.map { ReportMetric($0.0 + "_after", $0.1 + " (after)", $0.2) }
             tables.append(ReportTable(name: "before_after", title: "Before and after the transform",
                                       columns: ["metric", "before", "after"],

@@ -9,6 +9,8 @@ public struct BiasConfiguration: Sendable {
     public var ends: [String]?
     /// K: principal components spanning the bias subspace (1 = Bolukbasi's direction).
     public var components: Int = 1
+    /// How the direction is found: PCA (default), responsibly's `single` pair or `sum`.
+    public var directionMethod: BiasDirectionMethod = .pca
     /// Neutral words for DirectBias (nil = none).
     public var neutral: WordList?
     /// c of DirectBias_c.
@@ -124,7 +126,7 @@ public struct BiasAnalysis: Sendable {
         if let groups = c.definitional {
             var ends: (String, String)?
             if let e2 = c.ends, e2.count == 2 { ends = (e2[0], e2[1]) }
-            subspace = try BiasSubspace(e, lookup: lookup, groups: groups.groups, components: c.components, ends: ends)
+            subspace = try BiasSubspace(e, lookup: lookup, groups: groups.groups, components: c.components, ends: ends, method: c.directionMethod)
         }
         let d = e.dimension
 

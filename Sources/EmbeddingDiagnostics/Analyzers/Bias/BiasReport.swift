@@ -5,6 +5,7 @@ extension BiasAnalysis: ReportConvertible {
         let c = configuration
         var parameters: [ReportParameter] = [
             ReportParameter("components", .int(c.components)),
+            ReportParameter("direction", .string(c.directionMethod.rawValue)),
             ReportParameter("strictness", .double(c.strictness)),
             ReportParameter("case_insensitive", .bool(c.caseInsensitive)),
             ReportParameter("top", .int(c.top)),
@@ -37,7 +38,7 @@ extension BiasAnalysis: ReportConvertible {
                 ReportMetric("pc1_explained", "explained-variance ratio of PC1 of the centred definitional groups", ReportValue(s.explainedRatio.first ?? .nan)),
                 ReportMetric("pc2_explained", "explained-variance ratio of PC2", ReportValue(s.explainedRatio.count > 1 ? s.explainedRatio[1] : .nan)),
                 ReportMetric("subspace_explained", "explained-variance ratio of the \(s.components) component(s) used", ReportValue(s.explainedRatio.prefix(s.components).reduce(0, +))),
-                ReportMetric("direction_cos_ends", "cos(PC1, \(s.ends.0) − \(s.ends.1))", ReportValue(s.endsCosine)),
+                ReportMetric("direction_cos_ends", "cos(\(s.method == .pca ? "PC1" : "the \(s.method.rawValue) direction"), \(s.ends.0) − \(s.ends.1))", ReportValue(s.endsCosine)),
             ]
             var cumulative = 0.0
             tables.append(ReportTable(name: "pca", title: "Principal components of the centred definitional groups", columns: ["component", "explained_ratio", "cumulative"],

@@ -40,9 +40,23 @@ func unitRowsFloat64(_ m: Matrix, rows: [Int]) -> [Double] {
     return out
 }
 
+/// How the bias direction is identified (responsibly 0.1.2's `_identify_direction` methods).
+public enum BiasDirectionMethod: String, Sendable, CaseIterable {
+    /// Principal components of the centred definitional groups (Bolukbasi et al. 2016; K ≥ 1).
+    case pca
+    /// One pair: g = normalize(normalize(v_a) − normalize(v_b)) for the ends (a, b) (default she, he).
+    case single
+    /// g = normalize(normalize(Σ_i û_{i,1}) − normalize(Σ_i û_{i,2})): the first words of all
+    /// definitional pairs against the second words (unit vectors).
+    case sum
+}
+
 /// The bias direction (K = 1) or subspace (K > 1): principal components of the centred
-/// definitional groups (Bolukbasi et al. 2016; Manzini et al. 2019 for K > 1).
+/// definitional groups (Bolukbasi et al. 2016; Manzini et al. 2019 for K > 1), or responsibly's
+/// `single` / `sum` directions (K = 1).
 public struct BiasSubspace: Sendable {
+    /// How the basis was found.
+    public var method: BiasDirectionMethod = .pca
     /// K orthonormal rows of length d (row-major).
     public var basis: [Double]
     public var components: Int
@@ -63,8 +77,12 @@ public struct BiasSubspace: Sendable {
     /// centred again (as sklearn's PCA does; the mean is already 0), SVD (LAPACK dgesdd, Float64).
     /// Sign: every component has (v_ends0 − v_ends1)·g > 0 (responsibly's convention; debiaswe's sign
     /// is arbitrary).
-    public init(_ e: Embeddings, lookup: VocabularyLookup, groups: [[String]], components k: Int, ends: (String, String)? = nil) throws {
+    public init(_ e: Embeddings, lookup: VocabularyLookup, groups: [[String]], components k: Int, ends: (String, String)? = nil,
+                method: BiasDirectionMethod = .pca) throws {
         let d = e.dimension
+        guard method == .pca || k == 1 else {
+            throw EmbdiagError.usage("--direction \(method.rawValue) gives one direction; --components \(k) needs --direction pca")
+        }
         var used: [[String]] = [], dropped: [[String]] = [], rowsUsed: [[Int]] = []
         for g in groups {
             let r = g.map { lookup.row($0) }
@@ -107,6 +125,28 @@ public struct BiasSubspace: Sendable {
             if dot < 0 { v = v.map { -$0 } }
             for j in 0..<d { basis[c * d + j] = v[j] }
         }
+        switch method {
+        case .pca:
+            break
+        case .single:
+            basis = diff  // normalize(û_a − û_b), the ends' unit difference computed above
+        case .sum:
+            guard used.allSatisfy({ $0.count == 2 }) else {
+                throw EmbdiagError.usage("--direction sum needs definitional pairs (two words per line); got groups of \(Set(used.map(\.count)).sorted().map(String.init).joined(separator: ", ")) words")
+            }
+            var first = [Double](repeating: 0, count: d), second = first
+            for r in rowsUsed {
+                let u = unitRowsFloat64(e.matrix, rows: r)
+                for j in 0..<d { first[j] += u[j]; second[j] += u[d + j] }
+            }
+            func unit(_ v: [Double]) -> [Double] {
+                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return n > 0 ? v.map { $0 / n } : v
+            }
+            let a = unit(first), b = unit(second)
+            basis = unit((0..<d).map { a[$0] - b[$0] })
+        }
+        self.method = method
         self.basis = basis
         self.components = k
         self.dimension = d
@@ -114,6 +154,12 @@ public struct BiasSubspace: Sendable {
         self.groupsDropped = dropped
         self.ends = endsPair
         self.endsCosine = zip(Array(basis[0..<d]), diff).reduce(0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// The basis as a K × d Float32 matrix (row k = unit component k): what `--write-direction`
+    /// writes, so a user can project their own vectors (x·gᵀ on unit rows).
+    public var basisMatrix: Matrix {
+        Matrix(rows: components, cols: dimension, values: basis.map { Float($0) })
     }
 
     /// Projections (n × K, row-major) of the unit Float64 rows `u` (n × d) on the subspace (dgemm).

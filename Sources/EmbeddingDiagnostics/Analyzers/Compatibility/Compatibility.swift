@@ -7,6 +7,16 @@ public struct CompatibilityConfiguration: Sendable {
     public var fit: MappingFit = .none
     /// Fraction of the paired rows the mapping is fitted on; the rest is held out for evaluation.
     public var trainFraction: Double = 0.5
+    /// Explicit training rows (indices of the paired items) for the mapping; the other rows are
+    /// held out. nil = a seeded split by `trainFraction`.
+    public var trainRows: [Int]?
+    /// Ridge penalties tried by `--fit ridge:auto` (exact leave-one-out / GCV error).
+    public var ridgeGrid: [Double] = MappingFit.defaultRidgeGrid
+    /// Least-squares rank cut-off (`--rcond`): nil = the Float32 rounding level of the inputs.
+    public var rcond: Double?
+    /// `no_worse` holds when the margin is ≥ −`noWorseTolerance` (default 0: recall values are
+    /// ratios of query counts computed the same way, so equal counts give equal numbers).
+    public var noWorseTolerance: Double = 0
     public var seed: UInt64 = 42
     /// Neighbours for the neighbourhood-stability Jaccard (`knn_overlap_at_10`).
     public var neighborK: Int = 10
@@ -153,6 +163,10 @@ public struct MappingEvaluation: Sendable {
     public var mapped: RetrievalSummary
     /// Mean cosine between mapped NEW row and OLD row over the held-out rows.
     public var pairedCosineMean: Double
+    /// The same over the training rows (fit quality; a large gap to the held-out one = over-fitting).
+    public var trainCosineMean: Double
+    /// True when the split came from `trainRows` (explicit), false for the seeded split.
+    public var explicitSplit: Bool
     public var flips: NegativeFlips
     /// OLD thresholds carried to the mapped space (held-out rows).
     public var thresholds: [ThresholdTransfer]
@@ -161,6 +175,9 @@ public struct MappingEvaluation: Sendable {
     /// Gallery rows a held-out query is ranked against: recall@k uses min(k, this).
     public var candidatesPerQuery: Int = 0
     public var margin: Double { mapped.recall[0] - old.recall[0] }
+    /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
+    public var compatible: Bool { margin > 0 }
+    public func noWorse(tolerance: Double) -> Bool { margin >= -tolerance }
 }
 
 /// Backward compatibility of a NEW embedding model with an OLD one (Shen et al. 2020; Biondi et al.
@@ -212,7 +229,12 @@ public struct CompatibilityAnalysis: Sendable {
     public var names: [String]
     public var labels: [String]?
 
-    public var compatible: Bool? { margin.map { $0 >= 0 } }
+    /// Shen et al.'s empirical compatibility criterion (CVPR 2020), strict:
+    /// M(φ_new, φ_old) > M(φ_old, φ_old) on recall@1. A map that exactly restores the old space is
+    /// *not* compatible by this criterion (margin 0); it is `noWorse`.
+    public var compatible: Bool? { margin.map { $0 > 0 } }
+    /// Cross retrieval at least as good as old/old: margin ≥ −`noWorseTolerance`.
+    public var noWorse: Bool? { margin.map { $0 >= -configuration.noWorseTolerance } }
     /// ECC margin on recall@1 (CMC top-1): cross − old/old.
     public var margin: Double? { cross.map { $0.recall[0] - old.recall[0] } }
     public var marginMAP: Double? { cross.map { $0.map - old.map } }
@@ -233,6 +255,9 @@ public struct CompatibilityAnalysis: Sendable {
         galleryRows = n
         dimensions = (old.dimension, new.dimension)
         guard configuration.neighborK >= 1 else { throw EmbdiagError.usage("neighbour k must be at least 1") }
+        guard configuration.noWorseTolerance >= 0, configuration.noWorseTolerance.isFinite else {
+            throw EmbdiagError.usage("--no-worse-tolerance must be a finite number ≥ 0 (got \(configuration.noWorseTolerance))")
+        }
         guard configuration.trainFraction > 0 && configuration.trainFraction < 1 else {
             throw EmbdiagError.usage("--train-fraction must be in (0, 1) (got \(configuration.trainFraction))")
         }
@@ -467,15 +492,31 @@ public struct CompatibilityAnalysis: Sendable {
     static func evaluateMapping(old: Embeddings, new: Embeddings, labels: [String]?, excludeSelf: Bool, ks: [Int],
                                 configuration: CompatibilityConfiguration) throws -> MappingEvaluation {
         let n = old.count
-        var rng = SeededGenerator(seed: configuration.seed &+ 2)
-        let trainCount = Int((Double(n) * configuration.trainFraction).rounded())
-        guard trainCount >= 2, n - trainCount >= 2 else {
-            throw EmbdiagError.usage("--train-fraction \(configuration.trainFraction) leaves \(trainCount) training and \(n - trainCount) held-out rows of \(n); need at least 2 each")
+        let train: [Int]
+        if let explicit = configuration.trainRows {
+            var seen = Set<Int>()
+            for r in explicit {
+                guard r >= 0 && r < n else { throw EmbdiagError.usage("--train-rows: row \(r) is outside the \(n) paired items") }
+                guard seen.insert(r).inserted else { throw EmbdiagError.usage("--train-rows: row \(r) is listed twice") }
+            }
+            train = explicit
+            guard train.count >= 2, n - train.count >= 2 else {
+                throw EmbdiagError.usage("--train-rows gives \(train.count) training and \(n - train.count) held-out rows of \(n); need at least 2 each")
+            }
+        } else {
+            var rng = SeededGenerator(seed: configuration.seed &+ 2)
+            let trainCount = Int((Double(n) * configuration.trainFraction).rounded())
+            guard trainCount >= 2, n - trainCount >= 2 else {
+                throw EmbdiagError.usage("--train-fraction \(configuration.trainFraction) leaves \(trainCount) training and \(n - trainCount) held-out rows of \(n); need at least 2 each")
+            }
+            train = rng.sampleIndices(n, count: trainCount)
         }
-        let train = rng.sampleIndices(n, count: trainCount)
         let isTrain = Set(train)
         let held = (0..<n).filter { !isTrain.contains($0) }
-        let map = try LinearMap.fit(configuration.fit, from: new.matrix.gather(rows: train), to: old.matrix.gather(rows: train))
+        let trainX = new.matrix.gather(rows: train), trainY = old.matrix.gather(rows: train)
+        let map = try LinearMap.fit(configuration.fit, from: trainX, to: trainY,
+                                    options: MappingFitOptions(ridgeGrid: configuration.ridgeGrid, rcond: configuration.rcond))
+        let mappedTrain = try map.apply(trainX)
         let oldH = normalizedRows(old.matrix.gather(rows: held))
         let newHRaw = new.matrix.gather(rows: held)
         let mappedH = try map.apply(newHRaw)
@@ -497,13 +538,7 @@ public struct CompatibilityAnalysis: Sendable {
         let o = run("old", oldH)
         let c = new.dimension == old.dimension ? run("cross", newH) : nil
         let m = run("mapped", mappedH)
-        var cosSum = 0.0
-        for i in 0..<held.count {
-            let p = mappedH.pointer + i * oldH.cols, q = oldH.pointer + i * oldH.cols
-            var s = 0.0
-            for t in 0..<oldH.cols { s += Double(p[t]) * Double(q[t]) }
-            cosSum += s
-        }
+        normalizeRowsInPlace(mappedTrain)
         // Thresholds and score shift in the mapped space, over pairs of held-out rows.
         let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
                                    sampledPairs: configuration.sampledPairs, seed: configuration.seed &+ 4)
@@ -516,8 +551,23 @@ public struct CompatibilityAnalysis: Sendable {
                                       bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 20 &+ UInt64(i))
         }
         return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
-                                 pairedCosineMean: cosSum / Double(held.count), flips: NegativeFlips(old: o, other: m),
+                                 pairedCosineMean: meanRowwiseDot(mappedH, oldH),
+                                 trainCosineMean: meanRowwiseDot(mappedTrain, normalizedRows(trainY)),
+                                 explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
                                  thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN),
                                  candidatesPerQuery: cap)
+    }
+
+    /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),
+    /// Float64 sums in row order.
+    static func meanRowwiseDot(_ a: Matrix, _ b: Matrix) -> Double {
+        var sum = 0.0
+        for i in 0..<a.rows {
+            let p = a.pointer + i * a.cols, q = b.pointer + i * b.cols
+            var s = 0.0
+            for t in 0..<a.cols { s += Double(p[t]) * Double(q[t]) }
+            sum += s
+        }
+        return a.rows > 0 ? sum / Double(a.rows) : .nan
     }
 }

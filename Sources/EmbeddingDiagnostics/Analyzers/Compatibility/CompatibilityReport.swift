@@ -12,8 +12,19 @@ extension CompatibilityConfiguration {
             ReportParameter("sampled_pairs", .int(sampledPairs)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
-        if fit != .none { p.append(ReportParameter("train_fraction", .double(trainFraction))) }
+        if fit != .none {
+            if let rows = trainRows {
+                p.append(ReportParameter("train_rows", .string("explicit (\(rows.count) rows)")))
+            } else {
+                p.append(ReportParameter("train_fraction", .double(trainFraction)))
+            }
+        }
         if let l = fit.lambda { p.append(ReportParameter("lambda", .double(l))) }
+        if fit == .ridgeAuto {
+            p.append(ReportParameter("ridge_grid", .string("\(ridgeGrid.count) values, \(ReportFormatting.number(ridgeGrid.min() ?? .nan))…\(ReportFormatting.number(ridgeGrid.max() ?? .nan))")))
+        }
+        if let r = rcond { p.append(ReportParameter("rcond", .double(r))) }
+        p.append(ReportParameter("no_worse_tolerance", .double(noWorseTolerance)))
         return p
     }
 }
@@ -46,7 +57,8 @@ extension CompatibilityAnalysis: ReportConvertible {
         metrics += retrievalMetrics(old, asked: askedKs, suffix: "old", what: "old → old (baseline)")
         metrics += retrievalMetrics(new, asked: askedKs, suffix: "new", what: "new → new (the upgrade itself)")
         metrics.append(ReportMetric("chance_recall_at_1", "recall@1 of a random ranking", ReportValue(chanceRecallAt1)))
-        metrics.append(ReportMetric("compatible", "compatible: cross recall@1 ≥ old/old recall@1 (Shen et al.)", compatible.map { ReportValue.bool($0) } ?? .null))
+        metrics.append(ReportMetric("compatible", "compatible: cross recall@1 > old/old recall@1 (Shen et al., strict)", compatible.map { ReportValue.bool($0) } ?? .null))
+        metrics.append(ReportMetric("no_worse", "no worse: cross recall@1 ≥ old/old recall@1 − \(ReportFormatting.number(configuration.noWorseTolerance))", noWorse.map { ReportValue.bool($0) } ?? .null))
         metrics.append(ReportMetric("compatibility_margin", "cross − old/old recall@1", ReportValue(margin)))
         metrics.append(ReportMetric("compatibility_margin_map", "cross − old/old mAP", ReportValue(marginMAP)))
         if let f = flipsCross {
@@ -78,10 +90,16 @@ extension CompatibilityAnalysis: ReportConvertible {
             metrics += retrievalMetrics(m.mapped, asked: askedKs, suffix: "mapped", what: "mapped new → old, held-out rows")
             metrics += retrievalMetrics(m.old, asked: askedKs, suffix: "old_heldout", what: "old → old, held-out rows")
             if let c = m.cross { metrics += retrievalMetrics(c, asked: askedKs, suffix: "cross_heldout", what: "unmapped new → old, held-out rows") }
-            metrics.append(ReportMetric("compatible_mapped", "compatible after mapping (held-out recall@1 ≥ old/old)", .bool(m.margin >= 0)))
+            metrics.append(ReportMetric("compatible_mapped", "compatible after mapping (held-out recall@1 > old/old)", .bool(m.compatible)))
+            metrics.append(ReportMetric("no_worse_mapped", "no worse after mapping (held-out recall@1 ≥ old/old − \(ReportFormatting.number(configuration.noWorseTolerance)))", .bool(m.noWorse(tolerance: configuration.noWorseTolerance))))
             metrics.append(ReportMetric("compatibility_margin_mapped", "mapped − old/old recall@1, held-out rows", ReportValue(m.margin)))
             metrics.append(ReportMetric("negative_flip_rate_mapped", "negative flips after mapping, held-out rows", ReportValue(m.flips.rate)))
             metrics.append(ReportMetric("mapped_cosine_mean", "mean cosine(mapped new row, old row), held-out", ReportValue(m.pairedCosineMean)))
+            metrics.append(ReportMetric("mapped_cosine_mean_train", "mean cosine(mapped new row, old row), training rows", ReportValue(m.trainCosineMean)))
+            metrics.append(ReportMetric("mapped_cosine_gap", "training − held-out mean cosine (over-fitting when large)", ReportValue(m.trainCosineMean - m.pairedCosineMean)))
+            if let l = m.map.lambda { metrics.append(ReportMetric("ridge_lambda", m.map.fit == .ridgeAuto ? "ridge λ chosen by leave-one-out error" : "ridge λ", ReportValue(l))) }
+            if let r = m.map.rank { metrics.append(ReportMetric("mapping_rank", "least-squares rank (singular values above the cut-off)", .int(r))) }
+            if let s = m.map.scale, m.map.fit == .procrustesScaled { metrics.append(ReportMetric("mapping_scale", "Procrustes scale s", ReportValue(s))) }
         }
 
         metrics += thresholdMetrics(thresholds, suffix: "", space: "NEW")
@@ -103,6 +121,11 @@ extension CompatibilityAnalysis: ReportConvertible {
             retrievalRows += held.map { s -> [ReportValue] in
                 [.string(s.name), .string("held-out"), .int(s.evaluated)] + askedKs.map { ReportValue(s.recall(at: effectiveK($0, s))) } + [ReportValue(s.mrr), ReportValue(s.map)]
             }
+        }
+        if let sel = mapping?.map.ridgeSelection {
+            tables.append(ReportTable(name: "ridge_selection", title: "ridge:auto — mean squared leave-one-out error per λ (training rows)",
+                                      columns: ["lambda", "loo_mse", "chosen"],
+                                      rows: sel.map { [ReportValue($0.lambda), ReportValue($0.leaveOneOutError), .bool($0.lambda == mapping?.map.lambda)] }))
         }
         tables.append(ReportTable(name: "retrieval", title: "Retrieval (\(relevance == "labels" ? "relevant = same label" : "relevant = the same item"))",
                                   columns: ["direction", "rows", "queries"] + askedKs.map { "recall_at_\($0)" } + ["mrr", "map"], rows: retrievalRows))
@@ -185,6 +208,9 @@ extension CompatibilityAnalysis: ReportConvertible {
         }
 
         var notes: [String] = []
+        if let m = margin, m == 0 {
+            notes.append("Cross and old/old recall@1 are equal: not compatible by Shen et al.'s strict criterion (the new model must improve on the old one), but no worse (no_worse).")
+        }
         if relevance == "identity" {
             notes.append("No --labels: each query's only relevant item is its own partner, so old → old and new → new are (near) 1 by construction and compatible means the new query finds its old item at rank 1 every time. Give --labels for class relevance (BCT protocol).")
         } else if !separateQueries {
@@ -195,7 +221,11 @@ extension CompatibilityAnalysis: ReportConvertible {
         }
         if let c = compression { notes.append("NEW is OLD compressed (\(c)): the question is whether the cheaper index can replace the full one.") }
         if let m = mapping {
-            notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (seed \(configuration.seed)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
+            let split = m.explicitSplit ? "the rows of --train-rows" : "a seeded split (seed \(configuration.seed))"
+            notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (\(split)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
+            if let sel = m.map.ridgeSelection, let l = m.map.lambda, let lo = sel.first?.lambda, let hi = sel.last?.lambda, l == lo || l == hi {
+                notes.append("ridge:auto chose λ = \(ReportFormatting.number(l)), at the edge of the grid: the best λ may lie outside it.")
+            }
         }
         if !allPairs { notes.append("similarity_spearman and the thresholds use \(similarityPairs) seeded random pairs.") }
         for t in thresholds {

@@ -3,32 +3,45 @@ import Foundation
 /// How to fit a map from the NEW space into the OLD space (`--fit`). Guide: Guides/Compatibility.md.
 public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     case none
-    /// Orthogonal Procrustes with centring and a global scale: y ≈ s·(x − μx)R + μy (equal dims).
+    /// Orthogonal Procrustes with centring, no scale: y ≈ (x − μx)R + μy, R = UVᵀ from the SVD of
+    /// the centred cross-covariance X_cᵀY_c (semi-orthogonal when the dimensions differ).
     case procrustes
+    /// As `procrustes` plus the least-squares global scale s: y ≈ s·(x − μx)R + μy.
+    case procrustesScaled
     /// Orthogonal Procrustes without centring, scale or bias: y ≈ xR (aecp's
-    /// OrthogonalProcrustesMapping; equal dims).
+    /// OrthogonalProcrustesMapping; semi-orthogonal when the dimensions differ).
     case rotation
     /// Ordinary least squares with an (unpenalised) intercept: y ≈ xW + b.
     case linear
+    /// Ordinary least squares through the origin: y ≈ xW (sklearn fit_intercept=False).
+    case linearNoIntercept
     /// Ridge regression, penalty λ‖W‖²_F, intercept not penalised (sklearn Ridge(alpha=λ)).
     case ridge(Double)
+    /// Ridge with λ chosen on a grid by the exact leave-one-out error (sklearn RidgeCV's GCV mode).
+    case ridgeAuto
 
     public static let defaultRidgeLambda = 1.0
+    /// λ grid of `ridge:auto`: 10^-3 … 10^3, 25 values (aecp's RidgeCV grid).
+    public static let defaultRidgeGrid: [Double] = (0..<25).map { Foundation.pow(10, -3 + Double($0) * 0.25) }
 
-    /// "none", "procrustes", "linear", "ridge" or "ridge:λ".
+    /// "none", "procrustes", "procrustes-scaled", "rotation", "linear", "linear-no-intercept",
+    /// "ridge", "ridge:λ" or "ridge:auto".
     public init(parsing text: String) throws {
         let s = text.trimmingCharacters(in: .whitespaces).lowercased()
         switch s {
         case "none": self = .none
         case "procrustes": self = .procrustes
+        case "procrustes-scaled", "procrustes:scaled": self = .procrustesScaled
         case "rotation", "procrustes-uncentered", "procrustes-uncentred": self = .rotation
         case "linear", "lstsq", "least-squares": self = .linear
+        case "linear-no-intercept", "lstsq-no-intercept": self = .linearNoIntercept
         case "ridge": self = .ridge(Self.defaultRidgeLambda)
+        case "ridge:auto", "ridge-auto", "ridgecv": self = .ridgeAuto
         default:
             if s.hasPrefix("ridge:"), let l = Double(s.dropFirst(6)), l.isFinite, l > 0 {
                 self = .ridge(l)
             } else {
-                throw EmbdiagError.usage("--fit '\(text)': use none, procrustes, rotation, linear, ridge or ridge:λ (λ > 0)")
+                throw EmbdiagError.usage("--fit '\(text)': use none, procrustes, procrustes-scaled, rotation, linear, linear-no-intercept, ridge, ridge:λ (λ > 0) or ridge:auto")
             }
         }
     }
@@ -37,9 +50,12 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .none: return "none"
         case .procrustes: return "procrustes"
+        case .procrustesScaled: return "procrustes-scaled"
         case .rotation: return "rotation"
         case .linear: return "linear"
+        case .linearNoIntercept: return "linear-no-intercept"
         case .ridge: return "ridge"
+        case .ridgeAuto: return "ridge:auto"
         }
     }
 
@@ -51,6 +67,20 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     public var lambda: Double? { if case .ridge(let l) = self { return l }; return nil }
 }
 
+/// Numerical settings of `LinearMap.fit`.
+public struct MappingFitOptions: Sendable {
+    /// λ values tried by `ridge:auto`.
+    public var ridgeGrid: [Double]
+    /// Least-squares rank cut-off relative to σ_max (numpy's `rcond`); nil = the Float32 rounding
+    /// level of the inputs, σ ≤ ε_Float32·‖X‖_F (see `minimumNormLeastSquares`).
+    public var rcond: Double?
+
+    public init(ridgeGrid: [Double] = MappingFit.defaultRidgeGrid, rcond: Double? = nil) {
+        self.ridgeGrid = ridgeGrid
+        self.rcond = rcond
+    }
+}
+
 /// An affine map y = x·W + b from an input space (dimension `inputDimension`) to an output space:
 /// W is `inputDimension × outputDimension`, row-major Float64.
 public struct LinearMap: Sendable, Equatable {
@@ -59,6 +89,21 @@ public struct LinearMap: Sendable, Equatable {
     public var weights: [Double]
     public var bias: [Double]
     public var fit: MappingFit
+    /// Ridge penalty used (`ridge:λ`, or the one `ridge:auto` chose).
+    public var lambda: Double?
+    /// `ridge:auto`: the mean squared leave-one-out error of every λ of the grid (grid order).
+    public var ridgeSelection: [RidgeCandidate]?
+    /// Least squares: singular values kept and the absolute cut-off applied; Procrustes: the rank
+    /// of R (min(dx, dy) unless the cross-covariance is rank-deficient).
+    public var rank: Int?
+    public var rankCutoff: Double?
+    /// `procrustes-scaled`: the fitted scale (1 for the other Procrustes fits).
+    public var scale: Double?
+
+    public struct RidgeCandidate: Sendable, Equatable {
+        public var lambda: Double
+        public var leaveOneOutError: Double
+    }
 
     public init(inputDimension: Int, outputDimension: Int, weights: [Double], bias: [Double], fit: MappingFit) {
         precondition(weights.count == inputDimension * outputDimension && bias.count == outputDimension)
@@ -67,54 +112,72 @@ public struct LinearMap: Sendable, Equatable {
         self.weights = weights
         self.bias = bias
         self.fit = fit
+        lambda = fit.lambda
     }
 
-    /// Fits the map from paired rows x_i → y_i (same row count; dims may differ except for
-    /// Procrustes). Float64 normal equations on the centred spaces (`pairedCenteredMoments`), so
-    /// the intercept is never penalised; Cholesky (`dposv`) for least squares and ridge.
-    public static func fit(_ kind: MappingFit, from x: Matrix, to y: Matrix) throws -> LinearMap {
+    /// Fits the map from paired rows x_i → y_i (same row count; dimensions may differ for every
+    /// fit). Float64 throughout: second moments of the centred spaces (`pairedCenteredMoments`, so
+    /// an intercept is never penalised), SVD (dgesdd) for Procrustes and least squares, Cholesky
+    /// (dposv) for ridge.
+    /// - Complexity: O(n·(dx + dy)²) for the moments, O(dx²·dy + dx³) for the decompositions;
+    ///   least squares O(n·dx²) (thin SVD of X); `ridge:auto` adds O(n·dx·(dx + dy)) per λ.
+    public static func fit(_ kind: MappingFit, from x: Matrix, to y: Matrix, options: MappingFitOptions = MappingFitOptions()) throws -> LinearMap {
         precondition(x.rows == y.rows, "LinearMap.fit: row counts differ")
         let dx = x.cols, dy = y.cols
         let muX = columnMeans(x), muY = columnMeans(y)
-        let weights: [Double]
+        var weights: [Double]
+        var extra: (lambda: Double?, selection: [RidgeCandidate]?, rank: Int?, cutoff: Double?, scale: Double?) = (kind.lambda, nil, nil, nil, nil)
         switch kind {
         case .none:
             throw EmbdiagError.usage("no mapping to fit (--fit none)")
-        case .procrustes:
-            guard dx == dy else {
-                throw EmbdiagError.usage("--fit procrustes needs equal dimensions (NEW has \(dx), OLD has \(dy)); use --fit linear or ridge")
+        case .procrustes, .procrustesScaled:
+            let m = pairedCenteredMoments(x, y)
+            guard m.sumSquaredNormX > 0, m.sumSquaredNormY > 0 else {
+                throw EmbdiagError.invalid(nil, "Procrustes: a training space has zero variance")
             }
-            let p = try orthogonalProcrustes(pairedCenteredMoments(x, y), meanX: muX, meanY: muY)
-            weights = p.rotation.map { $0 * p.scale }
+            let p = try semiOrthogonalProcrustes(m.xy, rows: dx, cols: dy)
+            weights = p.rotation
+            var s = 1.0
+            if kind == .procrustesScaled {
+                // Least-squares scale: s = tr(RᵀX_cᵀY_c) / ‖X_c R‖²_F = Σσ / tr(Rᵀ X_cᵀX_c R).
+                let xxr = matmul(m.xx, rows: dx, inner: dx, p.rotation, cols: dy)
+                let den = zip(xxr, p.rotation).reduce(0.0) { $0 + $1.0 * $1.1 }
+                s = den > 0 ? p.nuclearNorm / den : 1
+                weights = weights.map { $0 * s }
+            }
+            extra.scale = s
+            extra.rank = p.rank
         case .rotation:
-            guard dx == dy else {
-                throw EmbdiagError.usage("--fit rotation needs equal dimensions (NEW has \(dx), OLD has \(dy)); use --fit linear or ridge")
-            }
             // XᵀY uncentred, accumulated in Float64 over row blocks; R = UVᵀ.
-            var xy = [Double](repeating: 0, count: dx * dy)
-            let block = max(1, min(x.rows, blockRowsFor(cols: 2 * dx)))
-            var start = 0
-            while start < x.rows {
-                let end = min(x.rows, start + block), m = end - start
-                let xb = (0..<(m * dx)).map { Double(x.pointer[start * dx + $0]) }
-                let yb = (0..<(m * dy)).map { Double(y.pointer[start * dy + $0]) }
-                let part = matmul(xb, rows: dx, inner: m, yb, cols: dy, transposeA: true)
-                for t in 0..<xy.count { xy[t] += part[t] }
-                start = end
-            }
-            let svd = try singularValueDecomposition(xy, rows: dx, cols: dy)
-            let rotation = matmul(svd.u, rows: dx, inner: svd.rank, svd.vt, cols: dy)
-            return LinearMap(inputDimension: dx, outputDimension: dy, weights: rotation,
-                             bias: [Double](repeating: 0, count: dy), fit: kind)
+            let xy = uncentredCrossProduct(x, y)
+            let p = try semiOrthogonalProcrustes(xy, rows: dx, cols: dy)
+            var map = LinearMap(inputDimension: dx, outputDimension: dy, weights: p.rotation,
+                                bias: [Double](repeating: 0, count: dy), fit: kind)
+            map.scale = 1
+            map.rank = p.rank
+            return map
+        case .linearNoIntercept:
+            let ls = try minimumNormLeastSquares(x, y, centred: false, rcond: options.rcond)
+            var map = LinearMap(inputDimension: dx, outputDimension: dy, weights: ls.weights,
+                                bias: [Double](repeating: 0, count: dy), fit: kind)
+            map.rank = ls.rank; map.rankCutoff = ls.cutoff
+            return map
         case .linear where x.rows * dx <= 32_000_000:
-            weights = try minimumNormLeastSquares(x, y)
+            let ls = try minimumNormLeastSquares(x, y, centred: true, rcond: options.rcond)
+            weights = ls.weights
+            extra.rank = ls.rank; extra.cutoff = ls.cutoff
+        case .ridgeAuto:
+            let m = pairedCenteredMoments(x, y)
+            let selection = try ridgeLeaveOneOut(x, y, moments: m, grid: options.ridgeGrid)
+            // Smallest error; ties to the smaller λ (grid order after sorting).
+            let best = selection.min { $0.leaveOneOutError < $1.leaveOneOutError || ($0.leaveOneOutError == $1.leaveOneOutError && $0.lambda < $1.lambda) }!
+            weights = try ridgeWeights(m, lambda: best.lambda)
+            extra.lambda = best.lambda
+            extra.selection = selection
         case .linear, .ridge:
             let m = pairedCenteredMoments(x, y)
-            var a = m.xx
-            let lambda = kind.lambda ?? 0
-            for i in 0..<dx { a[i * dx + i] += lambda }
             do {
-                weights = try solveSymmetricPositiveDefinite(a, m.xy, n: dx, rhs: dy)
+                weights = try ridgeWeights(m, lambda: kind.lambda ?? 0)
             } catch {
                 throw EmbdiagError.invalid(nil, "least squares is singular (\(x.rows) training rows for \(dx) dimensions, or collinear columns); use --fit ridge or ridge:λ")
             }
@@ -125,42 +188,145 @@ public struct LinearMap: Sendable, Equatable {
             let w = i * dy
             for j in 0..<dy { bias[j] -= muX[i] * weights[w + j] }
         }
-        return LinearMap(inputDimension: dx, outputDimension: dy, weights: weights, bias: bias, fit: kind)
+        var map = LinearMap(inputDimension: dx, outputDimension: dy, weights: weights, bias: bias, fit: kind)
+        map.lambda = extra.lambda
+        map.ridgeSelection = extra.selection
+        map.rank = extra.rank
+        map.rankCutoff = extra.cutoff
+        map.scale = extra.scale
+        return map
     }
 
-    /// Minimum-norm least squares on the centred spaces through the SVD of X_c (Float64):
-    /// W = V Σ⁺ Uᵀ Y_c, singular values below σ_max·max(n, d)·ε_Float32 treated as zero — the
-    /// minimum-norm solution, also for rank-deficient X (sklearn's LinearRegression on the bundled data).
-    static func minimumNormLeastSquares(_ x: Matrix, _ y: Matrix) throws -> [Double] {
+    /// R = Σ_k u_k v_kᵀ over the singular pairs of the thin SVD M = UΣVᵀ of a dx × dy
+    /// cross-product (dx ≠ dy allowed: R is then semi-orthogonal, orthonormal rows when dx ≤ dy,
+    /// orthonormal columns otherwise), and Σσ. Pairs with σ_k ≤ ε_Float32·‖M‖_F are left out: there
+    /// the cross-covariance is zero up to the inputs' rounding (e.g. a direction in which one space
+    /// has no variance), any rotation of them fits equally well, and LAPACK's choice would differ
+    /// between BLAS kernels; leaving them out is the minimum-norm solution (R is then a partial
+    /// isometry of rank `rank`). Full-rank M: exactly UVᵀ.
+    static func semiOrthogonalProcrustes(_ m: [Double], rows dx: Int, cols dy: Int) throws -> (rotation: [Double], nuclearNorm: Double, rank: Int) {
+        let svd = try singularValueDecomposition(m, rows: dx, cols: dy)
+        let frobenius = svd.singularValues.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let cutoff = Double(Float.ulpOfOne) * frobenius
+        // Singular values are descending: the kept pairs are a prefix.
+        let kept = svd.singularValues.filter { $0 > cutoff }.count
+        var u = [Double](repeating: 0, count: dx * kept)
+        for i in 0..<dx { for k in 0..<kept { u[i * kept + k] = svd.u[i * svd.rank + k] } }
+        let rotation = matmul(u, rows: dx, inner: kept, Array(svd.vt.prefix(kept * dy)), cols: dy)
+        return (rotation, svd.singularValues.reduce(0, +), kept)
+    }
+
+    /// XᵀY of the raw (uncentred) rows, Float64, accumulated over row blocks (dgemm per block).
+    static func uncentredCrossProduct(_ x: Matrix, _ y: Matrix) -> [Double] {
+        let dx = x.cols, dy = y.cols
+        var xy = [Double](repeating: 0, count: dx * dy)
+        let block = max(1, min(x.rows, blockRowsFor(cols: dx + dy)))
+        var start = 0
+        while start < x.rows {
+            let end = min(x.rows, start + block), m = end - start
+            let xb = (0..<(m * dx)).map { Double(x.pointer[start * dx + $0]) }
+            let yb = (0..<(m * dy)).map { Double(y.pointer[start * dy + $0]) }
+            let part = matmul(xb, rows: dx, inner: m, yb, cols: dy, transposeA: true)
+            for t in 0..<xy.count { xy[t] += part[t] }
+            start = end
+        }
+        return xy
+    }
+
+    /// (X_cᵀX_c + λI)⁻¹ X_cᵀY_c by Cholesky.
+    static func ridgeWeights(_ m: PairedMoments, lambda: Double) throws -> [Double] {
+        let dx = m.xDimension
+        var a = m.xx
+        for i in 0..<dx { a[i * dx + i] += lambda }
+        return try solveSymmetricPositiveDefinite(a, m.xy, n: dx, rhs: m.yDimension)
+    }
+
+    /// Mean squared leave-one-out error of ridge with an unpenalised intercept for every λ of the
+    /// grid, exactly (no refits): with X_cᵀX_c = VΛVᵀ and Z = X_cV, the hat matrix is
+    /// H = 11ᵀ/n + Z diag(1/(Λ+λ)) Zᵀ, the LOO residual of row i is (y_i − ŷ_i)/(1 − h_ii), and the
+    /// error is averaged over rows and output dimensions (sklearn RidgeCV's default "gcv" mode with
+    /// alpha_per_target=False). Z is n × dx (Float64): memory O(n·(dx + dy)).
+    static func ridgeLeaveOneOut(_ x: Matrix, _ y: Matrix, moments m: PairedMoments, grid: [Double]) throws -> [RidgeCandidate] {
+        let lambdas = grid.filter { $0.isFinite && $0 > 0 }.sorted()
+        guard !lambdas.isEmpty else { throw EmbdiagError.usage("ridge:auto needs at least one positive λ") }
         let n = x.rows, dx = x.cols, dy = y.cols
-        func centred(_ m: Matrix) -> [Double] {
+        guard n >= 3 else { throw EmbdiagError.usage("ridge:auto needs at least 3 training rows (got \(n))") }
+        let eig = try symmetricEigen(m.xx, dimension: dx)
+        let values = eig.values.map { max(0, $0) }
+        let muX = columnMeans(x), muY = columnMeans(y)
+        var xc = [Double](repeating: 0, count: n * dx), yc = [Double](repeating: 0, count: n * dy)
+        for i in 0..<n {
+            for j in 0..<dx { xc[i * dx + j] = Double(x.pointer[i * dx + j]) - muX[j] }
+            for j in 0..<dy { yc[i * dy + j] = Double(y.pointer[i * dy + j]) - muY[j] }
+        }
+        // Z = X_c V: eig.vectors holds the eigenvectors as rows (= Vᵀ).
+        let z = matmul(xc, rows: n, inner: dx, eig.vectors, cols: dx, transposeB: true)
+        // B = Vᵀ X_cᵀY_c (dx × dy).
+        let b = matmul(eig.vectors, rows: dx, inner: dx, m.xy, cols: dy)
+        var z2 = z
+        for t in 0..<z2.count { z2[t] *= z2[t] }
+        var out: [RidgeCandidate] = []
+        for lambda in lambdas {
+            let inv = values.map { 1 / ($0 + lambda) }
+            var scaledB = b
+            for k in 0..<dx { for j in 0..<dy { scaledB[k * dy + j] *= inv[k] } }
+            let fitted = matmul(z, rows: n, inner: dx, scaledB, cols: dy)
+            let h = matmul(z2, rows: n, inner: dx, inv, cols: 1)
+            var total = 0.0
+            for i in 0..<n {
+                let denom = 1 - (1 / Double(n) + h[i])
+                var s = 0.0
+                for j in 0..<dy { let e = (yc[i * dy + j] - fitted[i * dy + j]) / denom; s += e * e }
+                total += s
+            }
+            out.append(RidgeCandidate(lambda: lambda, leaveOneOutError: total / Double(n * dy)))
+        }
+        return out
+    }
+
+    /// Minimum-norm least squares through the SVD of X (centred for the intercept version),
+    /// Float64: W = V Σ⁺ Uᵀ Y. Singular values at or below the cut-off count as zero. Default
+    /// cut-off: ε_Float32·‖X‖_F — the inputs are Float32, and rounding each entry moves every
+    /// singular value by at most ‖E‖₂ ≤ ‖E‖_F ≤ ε_Float32·‖X‖_F (Weyl), so smaller directions cannot
+    /// be told from rounding; larger ones are kept however small relative to σ_max (the Float64
+    /// solve resolves them). On the bundled data this drops a 1e−8-relative direction (a Float32
+    /// artefact; keeping it inflates ‖W‖ from 123 to 1e8) and two exact zeros, and keeps the rest.
+    /// `rcond` (numpy's meaning, relative to σ_max) overrides it.
+    static func minimumNormLeastSquares(_ x: Matrix, _ y: Matrix, centred: Bool, rcond: Double?) throws -> (weights: [Double], rank: Int, cutoff: Double) {
+        let n = x.rows, dx = x.cols, dy = y.cols
+        func prepared(_ m: Matrix) -> [Double] {
             let d = m.cols
             var mean = [Double](repeating: 0, count: d)
-            for i in 0..<n { let r = m.pointer + i * d; for j in 0..<d { mean[j] += Double(r[j]) } }
-            for j in 0..<d { mean[j] /= Double(n) }
+            if centred {
+                for i in 0..<n { let r = m.pointer + i * d; for j in 0..<d { mean[j] += Double(r[j]) } }
+                for j in 0..<d { mean[j] /= Double(n) }
+            }
             var out = [Double](repeating: 0, count: n * d)
             for i in 0..<n { let r = m.pointer + i * d; for j in 0..<d { out[i * d + j] = Double(r[j]) - mean[j] } }
             return out
         }
-        let xc = centred(x), yc = centred(y)
+        let xc = prepared(x), yc = prepared(y)
+        guard n * dx <= 64_000_000 else {
+            throw EmbdiagError.usage("least squares without an intercept on \(n) × \(dx) training values: use --fit ridge:λ or fewer training rows")
+        }
         let svd = try singularValueDecomposition(xc, rows: n, cols: dx)
         let r = svd.rank
-        // The inputs are Float32: directions with σ < σ_max·max(n, d)·ε_Float32 are at the level of
-        // their rounding (numpy's matrix_rank rule with Float32's ε) and are dropped. On the bundled
-        // data this keeps rank 381 of 384, as sklearn's LinearRegression does; keeping a 1e−8
-        // relative direction instead inflates ‖W‖ from 123 to 1e8.
-        let cutoff = Double(Float.ulpOfOne) * Double(max(n, dx)) * (svd.singularValues.max() ?? 0)
-        // T = Uᵀ Y_c (r × dy), rows scaled by 1/σ_k (0 below the cutoff).
+        let sigmaMax = svd.singularValues.max() ?? 0
+        let frobenius = svd.singularValues.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let cutoff = rcond.map { $0 * sigmaMax } ?? Double(Float.ulpOfOne) * frobenius
+        // T = Uᵀ Y (r × dy), rows scaled by 1/σ_k (0 at or below the cut-off).
         var t = matmul(svd.u, rows: r, inner: n, yc, cols: dy, transposeA: true)
+        var kept = 0
         for k in 0..<r {
             let sk = svd.singularValues[k]
             let f = sk > cutoff ? 1 / sk : 0
+            if sk > cutoff { kept += 1 }
             for j in 0..<dy { t[k * dy + j] *= f }
         }
-        return matmul(svd.vt, rows: dx, inner: r, t, cols: dy, transposeA: true)
+        return (matmul(svd.vt, rows: dx, inner: r, t, cols: dy, transposeA: true), kept, cutoff)
     }
 
-    /// x·W + b for every row (Float32 GEMM, then the bias).
+/// x·W + b for every row (Float32 GEMM, then the bias).
     public func apply(_ x: Matrix) throws -> Matrix {
         guard x.cols == inputDimension else {
             throw EmbdiagError.mismatch(nil, "the mapping expects \(inputDimension) dimensions, the input has \(x.cols)")
@@ -204,7 +370,9 @@ public enum MappingFile {
         metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
         metadata["kind"] = "linear_map"
         metadata["fit"] = map.fit.name
-        if let l = map.fit.lambda { metadata["lambda"] = l }
+        if let l = map.lambda { metadata["lambda"] = l }
+        if let r = map.rank { metadata["rank"] = r }
+        if let s = map.scale { metadata["scale"] = s }
         metadata["input_dim"] = map.inputDimension
         metadata["output_dim"] = map.outputDimension
         metadata["bias"] = map.bias

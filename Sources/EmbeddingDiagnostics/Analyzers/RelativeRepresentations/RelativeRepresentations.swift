@@ -8,10 +8,26 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     public var anchorStrategy: AnchorStrategy = .random
     /// Explicit anchors: row indices of the reference (first) input, before pairing.
     public var anchorRows: [Int]?
-    /// Subtract the anchor mean before the cosine (latentis `Centering` fitted on the anchors).
-    public var centering: Bool = false
-    /// Neighbours for k-NN Jaccard / mutual k-NN and the top-k hit rate (relreps protocol: 5).
-    public var k: Int = 5
+    /// Whether to subtract the anchor mean before the cosine (latentis `Centering` fitted on the
+    /// anchors): `auto` (default) centres when either space's mean pairwise cosine exceeds
+    /// `autoCenterThreshold`; `none` is the literal Moschella et al. projection.
+    public var center: RelrepCentering = .auto
+    /// Mean pairwise cosine above which `auto` centres (the level above which cosine scores are
+    /// inflated, Guides/Anisotropy.md).
+    public var autoCenterThreshold: Double = 0.3
+    /// Explicit centring on (`anchors`) or off (`none`); reading gives true only for `anchors`.
+    public var centering: Bool {
+        get { center == .anchors }
+        set { center = newValue ? .anchors : .none }
+    }
+    /// Neighbours for k-NN Jaccard / mutual k-NN and the top-k hit rate (relreps protocol: 5):
+    /// the first of `ks`.
+    public var k: Int {
+        get { ks.first ?? 5 }
+        set { ks = [newValue] + ks.dropFirst().filter { $0 != newValue } }
+    }
+    /// Every k evaluated in one run (`--k 1,5,10`); the first is the primary one (`k`).
+    public var ks: [Int] = [5]
     /// Rows used as queries for k-NN and retrieval metrics (seeded sample; 0 = every row). The
     /// gallery is always every row.
     public var maxQueries: Int = 1000
@@ -23,6 +39,43 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     public var keepRelativeMatrix: Bool = false
 
     public init() {}
+}
+
+/// Centring of relative projections (`--center`).
+public enum RelrepCentering: String, CaseIterable, Sendable {
+    /// Centre on the anchor mean when a space is anisotropic (mean pairwise cosine above the threshold).
+    case auto
+    /// Always centre on the anchor mean (latentis `Centering`).
+    case anchors
+    /// Never: cosine to the raw anchors, Moschella et al.'s projection as published.
+    case none
+
+    /// The decision for spaces with these mean pairwise cosines.
+    public func resolve(meanCosines: [Double], threshold: Double) -> Bool {
+        switch self {
+        case .anchors: return true
+        case .none: return false
+        case .auto: return meanCosines.contains { $0 > threshold }
+        }
+    }
+}
+
+/// Exact mean cosine over all distinct pairs of rows: (‖Σ û_i‖² − n) / (n(n − 1)), Float64 sums.
+/// - Complexity: O(n·d).
+public func meanPairwiseCosine(_ m: Matrix) -> Double {
+    let n = m.rows, d = m.cols
+    guard n >= 2 else { return .nan }
+    var sum = [Double](repeating: 0, count: d)
+    for i in 0..<n {
+        let r = m.pointer + i * d
+        var s = 0.0
+        for j in 0..<d { s += Double(r[j]) * Double(r[j]) }
+        guard s > 0 else { continue }
+        let inv = 1 / s.squareRoot()
+        for j in 0..<d { sum[j] += Double(r[j]) * inv }
+    }
+    let norm2 = sum.reduce(0) { $0 + $1 * $1 }
+    return (norm2 - Double(n)) / (Double(n) * Double(n - 1))
 }
 
 /// How rows of the two inputs are matched.
@@ -88,6 +141,9 @@ public struct RelativeRepresentation: Sendable {
     /// Participation ratio of the anchors' Gram spectrum: how many independent directions the N anchors span.
     public var anchorEffectiveRank: Double
     public var dropped: [DroppedRow]
+    /// Mean pairwise cosine of the space and whether the projection was centred.
+    public var meanCosine: Double
+    public var centered: Bool
 
     public init(_ embeddings: Embeddings, configuration: RelativeRepresentationsConfiguration, dropped: [DroppedRow] = []) throws {
         input = embeddings.source
@@ -100,7 +156,9 @@ public struct RelativeRepresentation: Sendable {
         anchorRows = try resolveAnchors(embeddings.matrix, configuration)
         anchorLabels = anchorRows.map(embeddings.label)
         rowCount = n
-        let projection = RelativeProjection(space: embeddings.matrix, anchorRows: anchorRows, centering: configuration.centering)
+        meanCosine = meanPairwiseCosine(embeddings.matrix)
+        centered = configuration.center.resolve(meanCosines: [meanCosine], threshold: configuration.autoCenterThreshold)
+        let projection = RelativeProjection(space: embeddings.matrix, anchorRows: anchorRows, centering: centered)
         let relative = projection.project(embeddings.matrix)
         let nAnchors = anchorRows.count
         var sum = 0.0, sumSq = 0.0, sumMax = 0.0
@@ -169,6 +227,19 @@ public struct RelativeComparison: Sendable {
     public var relativeMatrix: Matrix?
     public var dropped: [(input: String, rows: [DroppedRow])]
     public var dimensions: (Int, Int)
+    /// False with `anchorCount` 0 and no explicit anchors: CKA, k-NN overlap, Procrustes and
+    /// absolute retrieval only (every relative field is empty).
+    public var hasAnchors: Bool
+    /// Mean pairwise cosine of each space (all paired rows) and the centring decision.
+    public var meanCosines: (Double, Double)
+    public var centered: Bool
+    /// The k values evaluated (first = `configuration.k`), and per k (same order): top-k hit rate
+    /// of relative retrieval, mean k-NN Jaccard (absolute and relative), mean mutual k-NN.
+    public var ks: [Int]
+    public var relativeHitRateByK: [Double]
+    public var knnJaccardAbsoluteByK: [Double]
+    public var knnJaccardRelativeByK: [Double]
+    public var mutualKNNByK: [Double]
 
     /// - Parameters:
     ///   - reference: the first space; anchors are chosen here (explicit rows refer to it).
@@ -206,7 +277,7 @@ public struct RelativeComparison: Sendable {
         let pairedLabels = (0..<n).map { x.labels?[$0] ?? String(rowsX[$0]) }
         labels = pairedLabels
 
-        // 2. Anchors: indices into the paired rows.
+        // 2. Anchors: indices into the paired rows (none with anchorCount 0: comparison only).
         let anchors: [Int]
         if let explicit = configuration.anchorRows {
             var position: [Int: Int] = [:]
@@ -216,15 +287,20 @@ public struct RelativeComparison: Sendable {
                 throw EmbdiagError.invalid(reference.source.path, "anchor rows \(missing.prefix(5).map(String.init).joined(separator: ", ")) have no partner in \(other.source.path) (or were dropped)")
             }
             anchors = explicit.map { position[$0]! }
+        } else if configuration.anchorCount == 0 {
+            anchors = []
         } else {
             anchors = try selectAnchors(x.matrix, count: min(configuration.anchorCount, n), strategy: configuration.anchorStrategy, seed: configuration.seed)
         }
+        hasAnchors = !anchors.isEmpty
         anchorRows = anchors
         anchorLabels = anchors.map { pairedLabels[$0] }
+        let ksRequested = configuration.ks.isEmpty ? [5] : configuration.ks
+        guard ksRequested.allSatisfy({ $0 >= 1 }) else { throw EmbdiagError.usage("--k values must be at least 1 (got \(ksRequested))") }
 
         // 3. Evaluation rows = non-anchors (an anchor's relative vector has a 1 at its own
-        // position in both spaces, so it would find itself trivially). Queries for k-NN and
-        // retrieval: a seeded sample of them; the gallery is always every row.
+        // position in both spaces, so it would find itself trivially). Every retrieval and
+        // relative k-NN metric uses them only, as queries (a seeded sample) and as the gallery.
         let evaluation = Self.nonAnchorRows(n, anchors)
         guard evaluation.count >= 2 else {
             throw EmbdiagError.usage("\(anchors.count) anchors leave \(evaluation.count) of \(n) paired rows to evaluate; use fewer anchors")
@@ -232,39 +308,65 @@ public struct RelativeComparison: Sendable {
         evaluationRows = evaluation
         var rng = SeededGenerator(seed: configuration.seed &+ 1)
         let q = configuration.maxQueries <= 0 ? evaluation.count : min(evaluation.count, configuration.maxQueries)
-        let queries = rng.sampleIndices(evaluation.count, count: q).map { evaluation[$0] }
+        let queryPositions = rng.sampleIndices(evaluation.count, count: q)
+        let queries = queryPositions.map { evaluation[$0] }
         queryRows = queries
+        let galleryCap = evaluation.count - 1
+        ks = ksRequested.map { min($0, galleryCap) }
+        let kMax = ks.max()!
 
-        // 4. Relative representations with shared anchors.
+        // 4. Relative representations with shared anchors, centred when asked or (auto) when a
+        // space is anisotropic.
         let unitX = normalizedRows(x.matrix), unitY = normalizedRows(y.matrix)
-        let projected = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: configuration.centering)
-        relativeMatrix = configuration.keepRelativeMatrix ? projected.x.copy() : nil
-        let unitRelX = projected.x, unitRelY = projected.y
-        normalizeRowsInPlace(unitRelX); normalizeRowsInPlace(unitRelY)
-        relativeCosines = Self.rowwiseDot(unitRelX, unitRelY)
-        relativeRanks = trueMatchRanks(queries: unitRelX.gather(rows: queries), gallery: unitRelY, trueIndices: queries)
-        let k = min(configuration.k, n - 1)
-        let relKnnX = nearestNeighbors(ofRows: queries, in: unitRelX, k: k)
-        let relKnnY = nearestNeighbors(ofRows: queries, in: unitRelY, k: k)
-        knnJaccardRelative = knnJaccard(relKnnX, relKnnY)
+        meanCosines = (meanPairwiseCosine(unitX), meanPairwiseCosine(unitY))
+        let centre = configuration.center.resolve(meanCosines: [meanCosines.0, meanCosines.1], threshold: configuration.autoCenterThreshold)
+        centered = centre
+        let evalX = unitX.gather(rows: evaluation), evalY = unitY.gather(rows: evaluation)
+        if hasAnchors {
+            let projected = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: centre)
+            relativeMatrix = configuration.keepRelativeMatrix ? projected.x.copy() : nil
+            let unitRelX = projected.x, unitRelY = projected.y
+            normalizeRowsInPlace(unitRelX); normalizeRowsInPlace(unitRelY)
+            relativeCosines = Self.rowwiseDot(unitRelX, unitRelY)
+            let relX = unitRelX.gather(rows: evaluation), relY = unitRelY.gather(rows: evaluation)
+            relativeRanks = trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions)
+            let relKnnX = nearestNeighbors(ofRows: queryPositions, in: relX, k: kMax)
+            let relKnnY = nearestNeighbors(ofRows: queryPositions, in: relY, k: kMax)
+            knnJaccardRelativeByK = ks.map { Self.mean(knnJaccard(Self.prefix(relKnnX, $0), Self.prefix(relKnnY, $0))) }
+            knnJaccardRelative = knnJaccard(Self.prefix(relKnnX, ks[0]), Self.prefix(relKnnY, ks[0]))
+            let ranks = relativeRanks
+            relativeHitRateByK = ks.map { Self.hitRate(ranks, within: $0) }
+        } else {
+            relativeMatrix = nil
+            relativeCosines = []
+            relativeRanks = []
+            knnJaccardRelative = []
+            knnJaccardRelativeByK = []
+            relativeHitRateByK = []
+        }
 
-        // 5. Absolute spaces: intrinsic neighbourhoods, CKA, Procrustes.
-        let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: k)
-        let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: k)
-        knnJaccardAbsolute = knnJaccard(knnX, knnY)
-        mutualKNN = knnOverlap(knnX, knnY)
+        // 5. Absolute spaces: intrinsic neighbourhoods of the query rows among all paired rows
+        // (anchors are ordinary rows there), CKA and Procrustes (all paired rows), the retrieval
+        // baseline on the non-anchor rows (the same gallery as relative retrieval).
+        let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: min(kMax, n - 1))
+        let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: min(kMax, n - 1))
+        knnJaccardAbsoluteByK = ks.map { Self.mean(knnJaccard(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
+        mutualKNNByK = ks.map { Self.mean(knnOverlap(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
+        knnJaccardAbsolute = knnJaccard(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
+        mutualKNN = knnOverlap(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
         absoluteRanks = x.dimension == y.dimension
-            ? trueMatchRanks(queries: unitX.gather(rows: queries), gallery: unitY, trueIndices: queries) : nil
+            ? trueMatchRanks(queries: evalX.gather(rows: queryPositions), gallery: evalY, trueIndices: queryPositions) : nil
         let moments = pairedCenteredMoments(x.matrix, y.matrix)
         ckaLinear = linearCKA(moments)
         ckaDebiased = debiasedLinearCKA(moments)
         procrustesDisparity = x.dimension == y.dimension ? (try? orthogonalProcrustes(moments))?.disparity : nil
 
-        // 6. Anchor-count sweep (same strategy and seed), capped at n/2 so that rows remain to
-        // evaluate; queries = the main queries that are not anchors of that sweep point.
+        // 6. Anchor-count sweep (same strategy, seed and centring), capped at n/2 so that rows
+        // remain to evaluate; queries = the main queries that are not anchors of that sweep
+        // point, gallery = the rows that are not anchors of that sweep point.
         let cap = n / 2
-        var counts = configuration.sweepCounts.filter { $0 >= 1 && $0 <= cap }
-        if configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
+        var counts = hasAnchors ? configuration.sweepCounts.filter { $0 >= 1 && $0 <= cap } : []
+        if hasAnchors && configuration.sweepCounts.contains(where: { $0 > cap }) && !counts.contains(cap) { counts.append(cap) }
         var points: [SweepPoint] = []
         let mainCosines = relativeCosines, mainRanks = relativeRanks
         // Farthest-point and k-means++ selections are sequential: the first c anchors of a longer
@@ -282,30 +384,47 @@ public struct RelativeComparison: Sendable {
             }
             let anchors = try sequentialAnchors.map { Array($0.prefix(c)) }
                 ?? selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
-            let rel = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: configuration.centering)
+            let rel = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: centre)
             normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
             let isAnchor = Set(anchors)
             let cosines = Self.rowwiseDot(rel.x, rel.y)
-            let sweepQueries = queries.filter { !isAnchor.contains($0) }
-            let ranks = trueMatchRanks(queries: rel.x.gather(rows: sweepQueries), gallery: rel.y, trueIndices: sweepQueries)
-            points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(Self.nonAnchorRows(n, anchors).map { cosines[$0] }),
+            let sweepEvaluation = Self.nonAnchorRows(n, anchors)
+            var position: [Int: Int] = [:]
+            for (p, r) in sweepEvaluation.enumerated() { position[r] = p }
+            let sweepQueries = queries.filter { !isAnchor.contains($0) }.map { position[$0]! }
+            let gx = rel.x.gather(rows: sweepEvaluation), gy = rel.y.gather(rows: sweepEvaluation)
+            let ranks = trueMatchRanks(queries: gx.gather(rows: sweepQueries), gallery: gy, trueIndices: sweepQueries)
+            points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(sweepEvaluation.map { cosines[$0] }),
                                      relativeTop1: Self.hitRate(ranks, within: 1), relativeMRR: Self.meanReciprocalRank(ranks),
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
         }
         sweep = points
     }
 
+    /// The first k neighbours of every query (lists are best first, so a prefix is the k-NN list).
+    static func prefix(_ nn: NearestNeighbors, _ k: Int) -> NearestNeighbors {
+        guard k < nn.k else { return nn }
+        var indices = [Int32](), scores = [Float]()
+        indices.reserveCapacity(nn.queryCount * k); scores.reserveCapacity(nn.queryCount * k)
+        for q in 0..<nn.queryCount {
+            indices += nn.neighbors(of: q).prefix(k)
+            scores += nn.scores(of: q).prefix(k)
+        }
+        return NearestNeighbors(k: k, indices: indices, scores: scores)
+    }
+
     // MARK: summaries
 
     /// Per-row relative cosines of the non-anchor rows.
-    public var evaluationCosines: [Double] { evaluationRows.map { relativeCosines[$0] } }
+    public var evaluationCosines: [Double] { relativeCosines.isEmpty ? [] : evaluationRows.map { relativeCosines[$0] } }
     public var relativeCosineMean: Double { Self.mean(evaluationCosines) }
     public var relativeTop1: Double { Self.hitRate(relativeRanks, within: 1) }
-    public var relativeTopK: Double { Self.hitRate(relativeRanks, within: configuration.k) }
+    public var relativeTopK: Double { Self.hitRate(relativeRanks, within: ks.first ?? configuration.k) }
     public var relativeMRR: Double { Self.meanReciprocalRank(relativeRanks) }
     /// MRR as the relreps notebooks compute it: 1/rank if the partner is in the top k, else 0.
     public var relativeMRRAtK: Double {
-        Self.mean(relativeRanks.map { $0 <= configuration.k ? 1 / Double($0) : 0 })
+        let k = ks.first ?? configuration.k
+        return Self.mean(relativeRanks.map { $0 <= k ? 1 / Double($0) : 0 })
     }
     /// Standard errors of the sampled retrieval metrics (over the q queries): √(p(1−p)/q) and s/√q.
     public var relativeTop1StandardError: Double {
@@ -319,7 +438,8 @@ public struct RelativeComparison: Sendable {
     }
     public var absoluteTop1: Double? { absoluteRanks.map { Self.hitRate($0, within: 1) } }
     public var absoluteMRR: Double? { absoluteRanks.map(Self.meanReciprocalRank) }
-    public var chanceTop1: Double { 1 / Double(pairedRows) }
+    /// 1 / gallery size (the non-anchor rows).
+    public var chanceTop1: Double { 1 / Double(evaluationRows.count) }
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
     static func hitRate(_ ranks: [Int], within k: Int) -> Double {

@@ -5,11 +5,11 @@ extension RelativeRepresentationsConfiguration {
         var p: [ReportParameter] = [
             ReportParameter("anchors", anchorRows == nil ? .int(anchorCount) : "explicit"),
             ReportParameter("anchor_strategy", anchorRows == nil ? .string(anchorStrategy.rawValue) : "explicit"),
-            ReportParameter("centering", .bool(centering)),
+            ReportParameter("center", .string(center.rawValue)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
         if includeComparison {
-            p += [ReportParameter("pair_by", .string(pairing.rawValue)), ReportParameter("k", .int(k)),
+            p += [ReportParameter("pair_by", .string(pairing.rawValue)), ReportParameter("k", ks.count == 1 ? .int(ks[0]) : .string(ks.map(String.init).joined(separator: ","))),
                   ReportParameter("max_queries", .int(maxQueries)),
                   ReportParameter("sweep", .string(sweepCounts.map(String.init).joined(separator: ",")))]
         }
@@ -38,18 +38,37 @@ extension RelativeRepresentation: ReportConvertible {
                 ReportMetric("mean_max_anchor_cosine", "mean cosine to the nearest anchor (coverage)", ReportValue(meanMaxAnchorCosine)),
                 ReportMetric("anchor_mean_pair_cosine", "mean cosine between anchors", ReportValue(meanAnchorPairCosine)),
                 ReportMetric("anchor_effective_rank", "participation ratio of the anchor Gram spectrum", ReportValue(anchorEffectiveRank)),
+                ReportMetric("mean_cosine", "mean pairwise cosine of the space", ReportValue(meanCosine)),
+                ReportMetric("centered", "relative projection centred on the anchor mean", .bool(centered)),
             ],
             tables: tables,
-            notes: relativeNotes(centering: configuration.centering, meanRelative: meanRelativeCosine))
+            notes: centeringNotes(configuration, centered: centered, meanCosines: [(input.path, meanCosine)])
+                + relativeNotes(centering: centered, meanRelative: meanRelativeCosine))
     }
 }
 
 private func relativeNotes(centering: Bool, meanRelative: Double) -> [String] {
     var notes: [String] = []
     if !centering && meanRelative > 0.3 {
-        notes.append("Relative entries are mostly large and positive (anisotropic space): --center subtracts the anchor mean first, as latentis' Centering does, and spreads them out.")
+        notes.append("Relative entries are mostly large and positive (anisotropic space): --center anchors subtracts the anchor mean first, as latentis' Centering does, and spreads them out.")
     }
     return notes
+}
+
+/// What `--center` decided and why (every report says it).
+private func centeringNotes(_ c: RelativeRepresentationsConfiguration, centered: Bool, meanCosines: [(String, Double)]) -> [String] {
+    let cosines = meanCosines.map { "\(URL(fileURLWithPath: $0.0).lastPathComponent) \(ReportFormatting.number($0.1, significant: 3))" }.joined(separator: ", ")
+    let level = ReportFormatting.number(c.autoCenterThreshold)
+    switch c.center {
+    case .auto:
+        return [centered
+            ? "--center auto centred the projection on the anchor mean: mean pairwise cosine (\(cosines)) exceeds \(level) in at least one space (a narrow cone, where raw cosines to the anchors barely differ). --center none gives Moschella et al.'s literal projection."
+            : "--center auto left the projection uncentred (Moschella et al.'s literal projection): mean pairwise cosine (\(cosines)) is at most \(level) in every space."]
+    case .anchors:
+        return ["Projection centred on the anchor mean (--center anchors; mean pairwise cosine \(cosines))."]
+    case .none:
+        return ["Literal Moschella et al. projection (--center none; mean pairwise cosine \(cosines))."]
+    }
 }
 
 extension RelativeComparison: ReportConvertible {
@@ -58,22 +77,45 @@ extension RelativeComparison: ReportConvertible {
         var metrics: [ReportMetric] = [
             ReportMetric("paired_rows", "paired rows", .int(n)),
             ReportMetric("anchor_count", "anchors", .int(anchorRows.count)),
-            ReportMetric("queries", "query rows for k-NN and retrieval", .int(queryRows.count)),
-            ReportMetric("relative_cosine_mean", "mean cosine between a row's two relative vectors", ReportValue(relativeCosineMean)),
-            ReportMetric("relative_top1", "cross-space top-1 retrieval through relative vectors", ReportValue(relativeTop1)),
-            ReportMetric("relative_topk", "cross-space top-k hit rate through relative vectors", ReportValue(relativeTopK)),
-            ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
-            ReportMetric("relative_top1_stderr", "standard error of relative_top1 (query sampling)", ReportValue(relativeTop1StandardError)),
-            ReportMetric("relative_mrr_stderr", "standard error of relative_mrr (query sampling)", ReportValue(relativeMRRStandardError)),
-            ReportMetric("relative_mrr_at_k", "MRR counting only ranks ≤ k (relreps protocol)", ReportValue(relativeMRRAtK)),
-            ReportMetric("chance_top1", "top-1 expected by chance (1/n)", ReportValue(chanceTop1)),
-            ReportMetric("evaluation_rows", "non-anchor rows the relative metrics average over", .int(evaluationRows.count)),
-            ReportMetric("knn_jaccard", "mean Jaccard of k-NN sets, absolute spaces", ReportValue(Self.mean(knnJaccardAbsolute))),
-            ReportMetric("knn_jaccard_relative", "mean Jaccard of k-NN sets, relative spaces", ReportValue(Self.mean(knnJaccardRelative))),
-            ReportMetric("mutual_knn", "mutual k-NN overlap |A∩B|/k (Huh et al. 2024)", ReportValue(Self.mean(mutualKNN))),
+            ReportMetric("queries", "query rows for k-NN and retrieval (non-anchor rows)", .int(queryRows.count)),
+        ]
+        if hasAnchors {
+            metrics += [
+                ReportMetric("relative_cosine_mean", "mean cosine between a row's two relative vectors", ReportValue(relativeCosineMean)),
+                ReportMetric("relative_top1", "cross-space top-1 retrieval through relative vectors", ReportValue(relativeTop1)),
+                ReportMetric("relative_topk", "cross-space top-\(ks[0]) hit rate through relative vectors", ReportValue(relativeTopK)),
+                ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
+                ReportMetric("relative_top1_stderr", "standard error of relative_top1 (query sampling)", ReportValue(relativeTop1StandardError)),
+                ReportMetric("relative_mrr_stderr", "standard error of relative_mrr (query sampling)", ReportValue(relativeMRRStandardError)),
+                ReportMetric("relative_mrr_at_k", "MRR counting only ranks ≤ \(ks[0]) (relreps protocol)", ReportValue(relativeMRRAtK)),
+            ]
+        }
+        metrics += [
+            ReportMetric("chance_top1", "top-1 expected by chance (1 / non-anchor rows)", ReportValue(chanceTop1)),
+            ReportMetric("evaluation_rows", "non-anchor rows (queries and gallery of every retrieval and k-NN metric)", .int(evaluationRows.count)),
+            ReportMetric("mean_cosine_reference", "mean pairwise cosine, \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)", ReportValue(meanCosines.0)),
+            ReportMetric("mean_cosine_other", "mean pairwise cosine, \(URL(fileURLWithPath: inputs[1].path).lastPathComponent)", ReportValue(meanCosines.1)),
+            ReportMetric("centered", "relative projections centred on the anchor mean", hasAnchors ? .bool(centered) : .null),
+            ReportMetric("knn_jaccard", "mean Jaccard of \(ks[0])-NN sets, absolute spaces", ReportValue(Self.mean(knnJaccardAbsolute))),
+        ]
+        if hasAnchors {
+            metrics.append(ReportMetric("knn_jaccard_relative", "mean Jaccard of \(ks[0])-NN sets, relative spaces", ReportValue(Self.mean(knnJaccardRelative))))
+        }
+        metrics += [
+            ReportMetric("mutual_knn", "mutual \(ks[0])-NN overlap |A∩B|/k (Huh et al. 2024)", ReportValue(Self.mean(mutualKNN))),
             ReportMetric("cka_linear", "linear CKA (biased HSIC)", ReportValue(ckaLinear)),
             ReportMetric("cka_debiased", "linear CKA, unbiased HSIC (Song et al. 2012)", ReportValue(ckaDebiased)),
         ]
+        if ks.count > 1 {
+            for (i, k) in ks.enumerated() {
+                if hasAnchors {
+                    metrics.append(ReportMetric("relative_top_at_\(k)", "relative retrieval hit rate within the top \(k)", ReportValue(relativeHitRateByK[i])))
+                    metrics.append(ReportMetric("knn_jaccard_relative_at_\(k)", "mean Jaccard of \(k)-NN sets, relative spaces", ReportValue(knnJaccardRelativeByK[i])))
+                }
+                metrics.append(ReportMetric("knn_jaccard_at_\(k)", "mean Jaccard of \(k)-NN sets, absolute spaces", ReportValue(knnJaccardAbsoluteByK[i])))
+                metrics.append(ReportMetric("mutual_knn_at_\(k)", "mutual \(k)-NN overlap", ReportValue(mutualKNNByK[i])))
+            }
+        }
         if let p = procrustesDisparity {
             metrics.append(ReportMetric("procrustes_residual", "orthogonal Procrustes disparity (scipy), 0 = rotated copy", ReportValue(p)))
         }
@@ -94,16 +136,26 @@ extension RelativeComparison: ReportConvertible {
         distributionRows.insert([.string("std"), ReportValue(ms.std)], at: 1)
 
         let isAnchor = Set(anchorRows)
-        let perRow = (0..<n).map { i -> [ReportValue] in
+        let perRow = (hasAnchors ? 0..<n : 0..<0).map { i -> [ReportValue] in
             [.int(referenceRows[i]), .int(otherRows[i]), .string(labels[i]), ReportValue(relativeCosines[i]), .bool(isAnchor.contains(i))]
         }
-        let worst = evaluationRows.sorted { relativeCosines[$0] < relativeCosines[$1] || (relativeCosines[$0] == relativeCosines[$1] && $0 < $1) }.prefix(20)
-        var tables: [ReportTable] = [
+        let worst = (hasAnchors ? evaluationRows : []).sorted { relativeCosines[$0] < relativeCosines[$1] || (relativeCosines[$0] == relativeCosines[$1] && $0 < $1) }.prefix(20)
+        var tables: [ReportTable] = []
+        if ks.count > 1 {
+            tables.append(ReportTable(name: "by_k", title: "Neighbourhood metrics per k (non-anchor rows)",
+                                      columns: ["k", "relative_top_k", "knn_jaccard_relative", "knn_jaccard", "mutual_knn"],
+                                      rows: ks.indices.map { i in
+                                          [.int(ks[i]), hasAnchors ? ReportValue(relativeHitRateByK[i]) : .null,
+                                           hasAnchors ? ReportValue(knnJaccardRelativeByK[i]) : .null,
+                                           ReportValue(knnJaccardAbsoluteByK[i]), ReportValue(mutualKNNByK[i])]
+                                      }))
+        }
+        if hasAnchors { tables += [
             ReportTable(name: "relative_cosine_distribution", title: "Per-row relative cosine (how much each row's relations to the anchors agree)",
                         columns: ["statistic", "value"], rows: distributionRows),
             ReportTable(name: "least_agreeing_rows", title: "Rows whose relations to the anchors change most",
                         columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: worst.map { perRow[$0] }, textRowLimit: 10),
-        ]
+        ] }
         if !sweep.isEmpty {
             tables.append(ReportTable(
                 name: "anchor_sweep", title: "Anchor-count sweep (\(configuration.anchorStrategy.rawValue) anchors, same seed)",
@@ -111,9 +163,11 @@ extension RelativeComparison: ReportConvertible {
                 rows: sweep.map { [.int($0.anchors), ReportValue($0.relativeCosineMean), ReportValue($0.relativeTop1),
                                    ReportValue($0.relativeMRR), ReportValue($0.seconds)] }))
         }
-        tables.append(ReportTable(name: "relative_cosine_per_row", title: "Relative cosine per paired row",
-                                  columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: perRow, textRowLimit: 5, isPerRow: true))
-        tables.append(anchorTable(anchorRows.map { referenceRows[$0] }, anchorLabels))
+        if hasAnchors {
+            tables.append(ReportTable(name: "relative_cosine_per_row", title: "Relative cosine per paired row",
+                                      columns: ["row", "other_row", "label", "relative_cosine", "anchor"], rows: perRow, textRowLimit: 5, isPerRow: true))
+            tables.append(anchorTable(anchorRows.map { referenceRows[$0] }, anchorLabels))
+        }
         for d in dropped { tables.append(d.rows.reportTable(name: "dropped_rows_\(tables.count)", input: d.input)) }
 
         var charts: [ReportChart] = []
@@ -128,15 +182,18 @@ extension RelativeComparison: ReportConvertible {
                 ],
                 caption: "More anchors make relative vectors more distinctive (retrieval rises) until the anchors span the space."))
         }
-        charts.append(ReportChart(
+        if hasAnchors { charts.append(ReportChart(
             name: "relative_cosine_histogram", title: "Per-row relative cosine", kind: .histogram,
             xLabel: "cosine between the two relative vectors of a row", yLabel: "rows",
             series: [ReportChart.Series(name: "rows", points: histogram(evaluation, bins: 40))],
-            caption: "1 = the row relates to the anchors identically in both spaces."))
+            caption: "1 = the row relates to the anchors identically in both spaces.")) }
 
-        var notes: [String] = ["Relative metrics average over the \(evaluationRows.count) non-anchor rows (an anchor trivially matches itself)."]
+        var notes: [String] = hasAnchors
+            ? ["Relative metrics, retrieval and k-NN use only the \(evaluationRows.count) non-anchor rows, as queries and as the gallery (an anchor trivially matches itself)."]
+                + centeringNotes(configuration, centered: centered, meanCosines: [(inputs[0].path, meanCosines.0), (inputs[1].path, meanCosines.1)])
+            : ["No anchors (--anchors 0): CKA, k-NN overlap, Procrustes and absolute retrieval only."]
         if queryRows.count < evaluationRows.count {
-            notes.append("k-NN and retrieval metrics use \(queryRows.count) sampled non-anchor query rows (seeded) against all \(n) rows; --queries 0 uses every non-anchor row.")
+            notes.append("k-NN and retrieval metrics use \(queryRows.count) sampled non-anchor query rows (seeded) against the \(evaluationRows.count) non-anchor rows; --queries 0 uses every non-anchor row.")
         }
         if absoluteRanks != nil {
             notes.append("absolute_top1/absolute_mrr compare raw coordinates across spaces: high only if the spaces are already aligned; relative_* need no alignment.")

@@ -3,7 +3,13 @@ import Foundation
 extension ReportVerdict {
     /// relrep: are the two spaces related (does a row find its partner through the anchors)?
     static func relativeRepresentations(_ value: (String) -> Double?) -> ReportVerdict? {
-        guard let top1 = value("relative_top1") else { return nil }
+        guard let top1 = value("relative_top1") else {
+            // --anchors 0: no relative projection, the comparison rests on CKA and k-NN overlap.
+            guard let cka = value("cka_debiased") else { return nil }
+            return ReportVerdict(question: "How alike are the two spaces (without anchors)?",
+                                 answer: "Debiased linear CKA \(text(cka)) (1 = linearly identical up to rotation and scale, ≈ 0 unrelated); \(text(100 * (value("mutual_knn") ?? .nan)))% of nearest-neighbour lists shared.",
+                                 decidingMetrics: ["cka_debiased", "mutual_knn", "knn_jaccard"])
+        }
         let chance = value("chance_top1")
         let related = top1 > 10 * (chance ?? 0)
         return ReportVerdict(question: "Do the two spaces encode the same items alike (relative representations)?",
