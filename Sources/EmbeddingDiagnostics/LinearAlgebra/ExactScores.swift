@@ -54,6 +54,18 @@ public struct ExactScores: @unchecked Sendable {
     @inline(__always)
     public func screened(_ raw: Float, _ q: Int, _ j: Int) -> Double { scaled(Double(raw), q, j) }
 
+    /// Sign of score(q, j) − `target` (a Float64 score): from the GEMM value `raw` when it is
+    /// farther than `tolerance` from the target, else from the Float64 score. The one screening rule
+    /// of every ranking comparison.
+    @inline(__always)
+    public func compare(_ raw: Float, _ q: Int, _ j: Int, to target: Double) -> Int {
+        let v = screened(raw, q, j)
+        if v < target - tolerance { return -1 }
+        if v > target + tolerance { return 1 }
+        let e = exact(q, j)
+        return e > target ? 1 : (e == target ? 0 : -1)
+    }
+
     @inline(__always)
     func scaled(_ dot: Double, _ q: Int, _ j: Int) -> Double {
         var s = dot

@@ -85,11 +85,11 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
                                 let target = scores.exact(q, t)
                                 var better = 0, equal = 0
                                 for j in 0..<n where j != t && j != ex {
-                                    let v = scores.screened(s[j], q, j)
-                                    if v < target - eps { continue }
-                                    if v > target + eps { better += 1; continue }
-                                    let e = scores.exact(q, j)
-                                    if e > target { better += 1 } else if e == target { equal += 1 }
+                                    switch scores.compare(s[j], q, j, to: target) {
+                                    case 1: better += 1
+                                    case 0: equal += 1
+                                    default: break
+                                    }
                                 }
                                 let block = TiedFirstRank(before: better, blockSize: equal + 1, relevantInBlock: 1)
                                 firstOut[q] = block

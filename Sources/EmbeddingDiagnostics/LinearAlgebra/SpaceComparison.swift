@@ -217,7 +217,6 @@ public func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int])
     var ranks = [Int](repeating: 0, count: queries.rows)
     let n = gallery.rows
     let scores = ExactScores(queries: queries, gallery: gallery)
-    let eps = scores.tolerance
     pairwiseDotBlocks(queries, gallery) { rowStart, block in
         let rowsInBlock = block.rows
         ranks.withUnsafeMutableBufferPointer { out in
@@ -231,11 +230,8 @@ public func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int])
                     let target = scores.exact(q, t)
                     var better = 0
                     for j in 0..<n where j != t {
-                        let v = Double(s[j])
-                        if v < target - eps { continue }
-                        if v > target + eps { better += 1; continue }
-                        let e = scores.exact(q, j)
-                        if e > target || (e == target && j < t) { better += 1 }
+                        let order = scores.compare(s[j], q, j, to: target)
+                        if order > 0 || (order == 0 && j < t) { better += 1 }
                     }
                     outBase[q] = better + 1
                 }

@@ -392,14 +392,13 @@ public struct CompatibilityAnalysis: Sendable {
         allPairs = pairs.all
         positiveConstraint = pairs.positive
         negativeConstraint = pairs.negative
-        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
-        let oldTop = topScores(oldNeighbors), newTop = topScores(newNeighbors)
+        let oldTop = Self.neighbourScores(oldNeighbors), newTop = Self.neighbourScores(newNeighbors)
         thresholds = configuration.thresholds.enumerated().map { i, t in
             ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: oldTop, newTopK: newTop,
                                       bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 10 &+ UInt64(i))
         }
         scoreShift = Self.scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors)
-        let sortedOld = pairs.scores.old.sorted(), sortedNew = pairs.scores.new.sorted()
+        let sortedOld = pairs.scores.sortedOld, sortedNew = pairs.scores.sortedNew
         thresholdCalibration = sortedOld.isEmpty ? [] : (0...60).map { i in
             let level = 0.5 + 0.499 * Double(i) / 60
             return (quantile(sortedOld, level), quantile(sortedNew, level))
@@ -414,6 +413,11 @@ public struct CompatibilityAnalysis: Sendable {
         }
     }
 
+    /// Every listed neighbour's score (the pairs a threshold mostly decides).
+    static func neighbourScores(_ nn: NearestNeighbors) -> [Double] {
+        nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) }
+    }
+
     /// Quantiles and KS distances of random-pair cosines, top-1 cosines and top-1 − top-2 margins.
     static func scoreShift(pairs: PairedScores, old: NearestNeighbors, new: NearestNeighbors) -> ScoreShift {
         func top(_ nn: NearestNeighbors, _ place: Int) -> [Double] {
@@ -421,7 +425,7 @@ public struct CompatibilityAnalysis: Sendable {
         }
         func margins(_ nn: NearestNeighbors) -> [Double] { zip(top(nn, 0), top(nn, 1)).map { $0 - $1 } }
         return ScoreShift(distributions: [
-            ScoreShift.describe("random_pairs", old: pairs.old, new: pairs.new),
+            ScoreShift.describe("random_pairs", sortedOld: pairs.sortedOld, sortedNew: pairs.sortedNew),
             ScoreShift.describe("top1", old: top(old, 0), new: top(new, 0)),
             ScoreShift.describe("top1_margin", old: margins(old), new: margins(new)),
         ])
@@ -545,9 +549,8 @@ public struct CompatibilityAnalysis: Sendable {
         let kk = min(configuration.neighborK, held.count - 1)
         let oldNN = nearestNeighbors(ofRows: Array(0..<held.count), in: oldH, k: kk)
         let mappedNN = nearestNeighbors(ofRows: Array(0..<held.count), in: mappedH, k: kk)
-        let topScores = { (nn: NearestNeighbors) in nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) } }
         let thresholds = configuration.thresholds.enumerated().map { i, t in
-            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: topScores(oldNN), newTopK: topScores(mappedNN),
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: neighbourScores(oldNN), newTopK: neighbourScores(mappedNN),
                                       bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 20 &+ UInt64(i))
         }
         return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
@@ -563,10 +566,7 @@ public struct CompatibilityAnalysis: Sendable {
     static func meanRowwiseDot(_ a: Matrix, _ b: Matrix) -> Double {
         var sum = 0.0
         for i in 0..<a.rows {
-            let p = a.pointer + i * a.cols, q = b.pointer + i * b.cols
-            var s = 0.0
-            for t in 0..<a.cols { s += Double(p[t]) * Double(q[t]) }
-            sum += s
+            sum += fixedOrderDot(UnsafeRawPointer(a.pointer + i * a.cols), UnsafeRawPointer(b.pointer + i * b.cols), count: a.cols)
         }
         return a.rows > 0 ? sum / Double(a.rows) : .nan
     }

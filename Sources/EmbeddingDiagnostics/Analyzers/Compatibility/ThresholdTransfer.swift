@@ -8,14 +8,27 @@ public struct PairedScores: Sendable {
     public var owners: [Int32]
     /// True when every distinct pair was scored, false for a seeded sample.
     public var allPairs: Bool
+    /// Pair indices by NEW score descending, ties by index: the one sort that thresholds, score
+    /// quantiles and the calibration curve all read.
+    public let newOrder: [Int]
+    /// OLD and NEW scores ascending.
+    public let sortedOld: [Double]
+    public let sortedNew: [Double]
 
+    /// - Complexity: O(P log P) for the two sorts.
     public init(old: [Double], new: [Double], owners: [Int32], allPairs: Bool) {
         precondition(old.count == new.count && owners.count == old.count, "PairedScores: one score per pair in each space")
         self.old = old
         self.new = new
         self.owners = owners
         self.allPairs = allPairs
+        newOrder = (0..<new.count).sorted { new[$0] > new[$1] || (new[$0] == new[$1] && $0 < $1) }
+        sortedOld = old.sorted()
+        sortedNew = newOrder.reversed().map { new[$0] }
     }
+
+    /// NEW scores descending.
+    public var newDescending: [Double] { sortedNew.reversed() }
 }
 
 /// An OLD similarity threshold carried to NEW (issue 17, Guides/Compatibility.md "Thresholds").
@@ -54,7 +67,7 @@ public struct ThresholdTransfer: Sendable {
         let n = scores.old.count
         var notes: [String] = []
         let accepted = scores.old.reduce(0) { $0 + ($1 >= t ? 1 : 0) }
-        let newDescending = scores.new.sorted(by: >)
+        let newDescending = scores.newDescending
         var matched: Double? = nil
         if accepted == 0 {
             notes.append("no pair scores ≥ \(t) in OLD: there is no accepted share to carry over")
@@ -76,7 +89,7 @@ public struct ThresholdTransfer: Sendable {
         }
         // Agreement: sweep NEW scores descending; accepting the top i pairs agrees on
         // (old-positives among them) + (old-negatives among the rest). Cuts only between distinct scores.
-        let order = (0..<n).sorted { scores.new[$0] > scores.new[$1] || (scores.new[$0] == scores.new[$1] && $0 < $1) }
+        let order = scores.newOrder
         var bestAgree = n - accepted, bestCut = 0, positivesAbove = 0, bestPositives = 0
         var i = 0
         while i < n {
@@ -104,7 +117,6 @@ public struct ThresholdTransfer: Sendable {
             let rows = Int(scores.owners.max() ?? 0) + 1
             var rng = SeededGenerator(seed: seed)
             var weight = [Int](repeating: 0, count: rows)
-            let newOrder = (0..<n).sorted { scores.new[$0] > scores.new[$1] || (scores.new[$0] == scores.new[$1] && $0 < $1) }
             var replicates: [Double] = []
             replicates.reserveCapacity(bootstrap)
             for _ in 0..<bootstrap {
@@ -114,7 +126,7 @@ public struct ThresholdTransfer: Sendable {
                 for p in 0..<n where scores.old[p] >= t { target += weight[Int(scores.owners[p])] }
                 guard target > 0 else { continue }
                 var acc = 0
-                for p in newOrder {
+                for p in order {
                     acc += weight[Int(scores.owners[p])]
                     if acc >= target { replicates.append(scores.new[p]); break }
                 }
@@ -150,8 +162,14 @@ public struct ScoreShift: Sendable {
 
     /// - Complexity: O(m log m) per distribution of m values.
     public static func describe(_ name: String, old: [Double], new: [Double]) -> Distribution {
-        let a = old.sorted(), b = new.sorted()
-        return Distribution(name: name, old: levels.map { quantile(a, $0) },
-                            new: levels.map { quantile(b, $0) }, ksDistance: ksDistance(sorted: a, b))
+        describe(name, sortedOld: old.sorted(), sortedNew: new.sorted())
+    }
+
+    /// The same from ascending samples.
+    ///
+    /// - Complexity: O(m + n).
+    public static func describe(_ name: String, sortedOld a: [Double], sortedNew b: [Double]) -> Distribution {
+        Distribution(name: name, old: levels.map { quantile(a, $0) },
+                     new: levels.map { quantile(b, $0) }, ksDistance: ksDistance(sorted: a, b))
     }
 }
