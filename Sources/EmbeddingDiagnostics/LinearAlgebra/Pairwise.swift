@@ -5,11 +5,12 @@ import Foundation
 /// so that the full n × m matrix never sits in memory. Each block is `rowCount × b.rows`,
 /// row-major, starting at row `rowStart` of A. The GEMM uses all OpenBLAS threads; blocks are
 /// delivered in order on the calling thread.
-public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
+public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil, progressLabel: String = "all pairs",
                               body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
     precondition(a.cols == b.cols, "pairwise: dimensions differ (\(a.cols) vs \(b.cols))")
     let rowsPerBlock = blockRows ?? max(16, min(a.rows, (64 << 20) / max(1, b.rows * 4)))
     let scratch = Matrix(rows: min(rowsPerBlock, max(a.rows, 1)), cols: b.rows)
+    let progress = ProgressReporter.current.task(progressLabel, total: a.rows, minimum: isLongPass(a.rows, b.rows, a.cols) ? 1 : .max)
     var start = 0
     while start < a.rows {
         let end = min(a.rows, start + rowsPerBlock)
@@ -17,8 +18,14 @@ public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
         gemm(a.rows(start..<end), b, transposeB: true, into: out)
         try body(start, out)
         start = end
+        progress?.update(start)
     }
+    progress?.finish()
 }
+
+/// Whether an all-pairs pass over m × n rows of dimension d can take a few seconds (≈ 2·10¹⁰
+/// multiply-adds plus the per-score work): such passes report progress.
+@inline(__always) func isLongPass(_ m: Int, _ n: Int, _ d: Int) -> Bool { Double(m) * Double(n) * Double(max(d, 64)) >= 2e10 }
 
 /// Cosine similarity blocks: rows of A against rows of B, both normalised first (copies).
 /// Zero rows give zero similarity.
@@ -63,6 +70,8 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
     let margin = 2 * exact.tolerance
     let qb = min(queryBlock, nq), gb = min(galleryBlock, ng)
     let scratch = Matrix(rows: qb, cols: gb)
+    let progress = ProgressReporter.current.task("nearest neighbours", total: nq, minimum: isLongPass(nq, ng, gallery.cols) ? 1 : .max)
+    defer { progress?.finish() }
     indices.withUnsafeMutableBufferPointer { idxBuf in
         scores.withUnsafeMutableBufferPointer { scBuf in
             let idx = idxBuf.baseAddress!, sc = scBuf.baseAddress!
@@ -135,6 +144,7 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
                     }
                 }
                 qs = qe
+                progress?.update(qs)
             }
         }
     }

@@ -121,7 +121,7 @@ public func covariance(_ m: Matrix, ddof: Int = 1, center: Bool = true, mean: [D
     let blockRows = blockRowsFor(cols: d)
     let scratch = Matrix(rows: min(blockRows, n), cols: d)
     var gram = [Float](repeating: 0, count: d * d)
-    let progress = ProgressBar.forLongPass(total: n, label: "covariance", minimum: 500_000)
+    let progress = ProgressReporter.current.task("covariance", total: n, minimum: 500_000)
     defer { progress?.finish() }
     var start = 0
     while start < n {

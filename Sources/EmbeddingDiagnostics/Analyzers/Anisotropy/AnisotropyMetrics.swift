@@ -116,7 +116,7 @@ public struct AnisotropyMetrics: Sendable {
                 let dot = Double(cblas_sdot(Int32(d), m.pointer + i * d, 1, m.pointer + j * d, 1))
                 cosines[t] = sums.norms[i] > 0 && sums.norms[j] > 0 ? dot / (sums.norms[i] * sums.norms[j]) : 0
             }
-            cosineStandardDeviation = meanAndStandardDeviation(cosines).std
+            cosineStandardDeviation = Statistics.meanAndStandardDeviation(cosines).std
             sampledPairs = count
         } else {
             cosineStandardDeviation = nil

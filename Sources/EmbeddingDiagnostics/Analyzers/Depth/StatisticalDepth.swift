@@ -75,7 +75,7 @@ public struct DepthReference: @unchecked Sendable {
         let blockRows = 16_384
         var out: [Double] = []
         out.reserveCapacity(queries.rows)
-        let progress = ProgressBar.forLongPass(total: queries.rows, label: "depth", minimum: 4 * blockRows)
+        let progress = ProgressReporter.current.task("depth", total: queries.rows, minimum: 4 * blockRows)
         defer { progress?.finish() }
         var start = 0
         while start < queries.rows {

@@ -48,7 +48,7 @@ public struct CombinedVerdict: Sendable, Equatable {
     /// - Complexity: O(k log k).
     public init(_ tests: [ShiftTestOutcome]) {
         let p = tests.map(\.pValue)
-        let holm = holmAdjusted(p)
+        let holm = MultipleTesting.holmAdjusted(p)
         self.tests = tests.enumerated().map { i, t in var t = t; t.holmPValue = holm[i]; return t }
         pValue = tests.isEmpty ? 1 : min(1, Double(tests.count) * (p.min() ?? 1))
         decidingTest = tests.indices.min { p[$0] < p[$1] }.map { tests[$0].kind }

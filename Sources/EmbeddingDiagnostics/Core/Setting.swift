@@ -1,0 +1,50 @@
+/// A configuration setting named in an error message. The library names its settings by their
+/// configuration field; a front end that exposes them under other names (the CLI's flags) installs
+/// its own names with `Setting.namer.value = …`, as `embdiag` does at start-up.
+public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
+    case anchors
+    case bandwidth
+    case column
+    case components
+    case debias
+    case definitional
+    case direction
+    case duplicates
+    case fit
+    case folds
+    case format
+    case idColumn
+    case isoscoreZeta
+    case jsonPath
+    case k
+    case key
+    case labelColumn
+    case labelPath
+    case labels
+    case names
+    case new
+    case newIds
+    case newQueries
+    case noWorseTolerance
+    case oldIds
+    case oldQueries
+    case onInvalid
+    case pairBy
+    case penalty
+    case permutations
+    case query
+    case queryLabels
+    case referenceSample
+    case require
+    case saveMapping
+    case saveTransform
+    case table
+    case tests
+    case trainFraction
+    case trainRows
+
+    /// How settings are named in messages (default: the configuration field, in backticks).
+    public static let namer = FrontEndSetting<@Sendable (Setting) -> String>({ "`\($0.rawValue)`" })
+
+    public var description: String { Setting.namer.value(self) }
+}
