@@ -67,7 +67,8 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
         scores.withUnsafeMutableBufferPointer { scBuf in
             let idx = idxBuf.baseAddress!, sc = scBuf.baseAddress!
             // One tiled GEMM pass; each worker owns its query block's running lists.
-            forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: min(queryBlock, 256), galleryBlock: min(galleryBlock, 4096)) { rows, tiles in
+            forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: min(queryBlock, defaultScoreQueryBlock(nq)),
+                              galleryBlock: min(galleryBlock, 2048)) { rows, tiles in
                 // Per query of this block: screened top-k (best first) and the candidates within
                 // `margin` of the running k-th screened score.
                 let rowsInBlock = rows.count, qs = rows.lowerBound
@@ -92,13 +93,14 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
                                 return f
                             }
                             var floorRaw = rawFloor(floor)
-                            for j in 0..<width {
+                            let rawValues = UnsafeRawPointer(vals)
+                            func consider(_ j: Int) {
                                 let raw = vals[j]
-                                if raw < floorRaw || raw.isNaN { continue }
+                                if raw < floorRaw || raw.isNaN { return }
                                 let v = exact.screened(raw, q, gs + j)
-                                if v < floor { continue }
+                                if v < floor { return }
                                 let g = gs + j
-                                if excludeSelf && g == q { continue }
+                                if excludeSelf && g == q { return }
                                 candidates[r].append((Int32(g), v))
                                 // Screened top-k values (only the k-th matters for the floor).
                                 if count < kk || v > top[kk - 1] {
@@ -110,6 +112,17 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
                                 }
                                 if candidates[r].count > 4 * kk + 256 { candidates[r].removeAll { $0.1 < floor } }
                             }
+                            var j = 0
+                            while j + 16 <= width {
+                                // Sixteen values at once when all are below the floor (NaN is not below
+                                // it: such a group takes the scalar path, which skips NaN).
+                                let x = rawValues.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                                if !all(x .< SIMD16<Float>(repeating: floorRaw)) {
+                                    for t in j..<(j + 16) { consider(t) }
+                                }
+                                j += 16
+                            }
+                            while j < width { consider(j); j += 1 }
                             topCount[r] = count
                         }
                     }
