@@ -20,10 +20,11 @@
      mAP, no stability, no pairs).
 3. The same compat run with two `--threshold` values (issue 17): overhead ratio, target <= 1.15.
 Prints the throughput ratio embdiag / faiss (target ≥ 0.8 for the k-NN). Usage:
-python3 benchmarks/bench_compat.py [--quick] [--compat-only]. Timings on the shared 2-core machine are noisy (±10 %).
+python3 benchmarks/bench_compat.py [--quick] [--compat-only] [--size=GALLERY,QUERIES]. Timings on the shared 2-core machine are noisy (±10 %).
 """
 import json
 import os
+import resource
 import sys
 import time
 
@@ -65,6 +66,9 @@ quick = "--quick" in sys.argv
 compat_only = "--compat-only" in sys.argv  # skip the k-NN and threshold parts (iteration)
 ensure_dirs()
 n, nq, d, k = (20_000, 2_000, 768, 100) if quick else (100_000, 10_000, 768, 100)
+for a in sys.argv:
+    if a.startswith("--size="):  # --size=GALLERY,QUERIES, e.g. 20000,10000 (the full run's balance, 1/5 of it)
+        n, nq = (int(v) for v in a.split("=", 1)[1].split(","))
 g_path, q_path = DATA / f"compat_gallery_{n}x{d}.npy", DATA / f"compat_queries_{nq}x{d}.npy"
 g2_path, q2_path = DATA / f"compat_gallery_new_{n}x{d}.npy", DATA / f"compat_queries_new_{nq}x{d}.npy"
 if not all(p.exists() for p in [g_path, q_path, g2_path, q2_path]):
@@ -167,12 +171,23 @@ if not compat_only:
            note="load + normalise + search on both sides")
     print(f"k-NN throughput ratio embdiag/faiss = {t_f / t_e:.2f} (target >= 0.8)")
 
+def cpu_seconds(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+# CPU seconds next to wall seconds: on a shared machine the CPU time of each side is the steadier figure.
 compat_json = DATA / "compat_report.json"
+c0 = cpu_seconds(resource.RUSAGE_CHILDREN)
 t_c, peak_c, _ = run_embdiag(["compat", "--old", str(g_path), "--new", str(g2_path), "--old-queries", str(q_path),
                               "--new-queries", str(q2_path), "--k", "1,10,100", "--no-checksum", "--quiet",
                               "--json", str(compat_json)], repeat=1)
+cpu_c = cpu_seconds(resource.RUSAGE_CHILDREN) - c0
+c0 = cpu_seconds(resource.RUSAGE_SELF)
 t_fair, ref_fair = best_of(faiss_numpy_compat_fair, 1)
+c1 = cpu_seconds(resource.RUSAGE_SELF)
 t_fc, ref_c = best_of(faiss_compat, 1)
+cpu_fair, cpu_fc = c1 - c0, cpu_seconds(resource.RUSAGE_SELF) - c1
 cm = json.load(open(compat_json))["metrics"]
 for key in ["recall_at_1_old", "recall_at_10_cross", "recall_at_100_new", "mrr_old", "map_cross", "mrr_new"]:
     print(f"  {key:22s} embdiag {cm[key]:.6f}   faiss+numpy {ref_fair[key]:.6f}")
@@ -182,7 +197,9 @@ record("compat full run, fair peer", f"{nq}q x {n}g x {d} f32", t_c, "faiss + nu
        python_peak_mib(), note="both: exact recall/MRR/mAP (3 directions), 10-NN stability, 200k pairs' Spearman")
 record("compat full run, minimal peer", f"{nq}q x {n}g x {d} f32", t_c, "faiss 3x search + numpy", t_fc, peak_c,
        python_peak_mib(), note="embdiag: all of the above; faiss side: recall@k, MRR@100 only")
-print(f"compat ratios: fair {t_fair / t_c:.2f} (target >= 1.2), minimal {t_fc / t_c:.2f} (target >= 1.0)")
+print(f"compat ratios (wall): fair {t_fair / t_c:.2f} (target >= 1.2), minimal {t_fc / t_c:.2f} (target >= 1.0)")
+print(f"compat CPU seconds: embdiag {cpu_c:.1f}, fair peer {cpu_fair:.1f}, minimal peer {cpu_fc:.1f}; "
+      f"CPU ratios: fair {cpu_fair / cpu_c:.2f}, minimal {cpu_fc / cpu_c:.2f}")
 
 if not compat_only:
     # 3. Thresholds (issue 17): the same compat run with two carried thresholds; target <= 1.15x. The cut-offs
