@@ -69,8 +69,9 @@ n, nq, d, k = (20_000, 2_000, 768, 100) if quick else (100_000, 10_000, 768, 100
 for a in sys.argv:
     if a.startswith("--size="):  # --size=GALLERY,QUERIES, e.g. 20000,10000 (the full run's balance, 1/5 of it)
         n, nq = (int(v) for v in a.split("=", 1)[1].split(","))
-g_path, q_path = DATA / f"compat_gallery_{n}x{d}.npy", DATA / f"compat_queries_{nq}x{d}.npy"
-g2_path, q2_path = DATA / f"compat_gallery_new_{n}x{d}.npy", DATA / f"compat_queries_new_{nq}x{d}.npy"
+# Every file name carries both sizes: the NEW gallery depends on the query count (one seeded stream).
+g_path, q_path = DATA / f"compat_gallery_{n}x{d}_q{nq}.npy", DATA / f"compat_queries_{nq}x{d}_g{n}.npy"
+g2_path, q2_path = DATA / f"compat_gallery_new_{n}x{d}_q{nq}.npy", DATA / f"compat_queries_new_{nq}x{d}_g{n}.npy"
 if not all(p.exists() for p in [g_path, q_path, g2_path, q2_path]):
     rng = np.random.default_rng(0)
     mix = rng.standard_normal((d, d), dtype=np.float32) / np.sqrt(d)
