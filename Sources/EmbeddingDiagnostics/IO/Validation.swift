@@ -30,6 +30,22 @@ public struct ValidationSummary: Sendable, Equatable {
             var n: [Int] = [], f: [Int] = [], z: [Int] = []
             for i in range {
                 let r = base + i * d
+                // Fast screen, sixteen values at a time: x − x is NaN exactly for NaN/Inf, and the OR
+                // of the magnitude bits is 0 exactly for an all-zero row. Rows it flags are classified
+                // by the scalar loop below.
+                var poison = SIMD16<Float>(), bits = SIMD16<UInt32>()
+                let raw = UnsafeRawPointer(r)
+                var j = 0
+                while j + 16 <= d {
+                    let x = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                    poison += x - x
+                    bits |= unsafeBitCast(x, to: SIMD16<UInt32>.self)
+                    j += 16
+                }
+                var tailPoison: Float = 0, tailBits: UInt32 = 0
+                while j < d { tailPoison += r[j] - r[j]; tailBits |= r[j].bitPattern; j += 1 }
+                let magnitude = (bits & SIMD16<UInt32>(repeating: 0x7fff_ffff)).max() | (tailBits & 0x7fff_ffff)
+                if poison.sum() == 0 && tailPoison == 0 && magnitude != 0 { continue }
                 var hasNaN = false, hasInf = false, allZero = true
                 for j in 0..<d {
                     let v = r[j]

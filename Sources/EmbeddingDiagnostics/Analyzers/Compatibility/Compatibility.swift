@@ -324,11 +324,7 @@ public struct CompatibilityAnalysis: Sendable {
         }
         queryRows = rowsOfQueries
         let cap = n - (excludeSelf ? 1 : 0)
-        var effective: [Int] = []
-        for k in configuration.ks where k >= 1 {
-            let c = min(k, cap)
-            if !effective.contains(c) { effective.append(c) }
-        }
+        let effective = Self.effectiveKs(configuration.ks, cap: cap)
         guard !effective.isEmpty else { throw EmbdiagError.usage("\(Setting.k) needs at least one positive cut-off") }
         ks = effective
         var asked: [Int] = []
@@ -466,12 +462,7 @@ public struct CompatibilityAnalysis: Sendable {
         } else {
             // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
             var rng = SeededGenerator(seed: seed)
-            for _ in 0..<max(0, sampledPairs) {
-                let i = rng.nextIndex(n)
-                var j = rng.nextIndex(n - 1)
-                if j >= i { j += 1 }
-                first.append(i); second.append(j)
-            }
+            (first, second) = rng.distinctPairs(n, count: sampledPairs)
         }
         let owners = first.map { Int32($0) }
         oldCos = pairedDotProducts(unitOld, first, unitOld, second)
@@ -534,8 +525,7 @@ public struct CompatibilityAnalysis: Sendable {
             rel = .index(Array(0..<held.count))
         }
         let cap = held.count - (excludeSelf ? 1 : 0)
-        var effective: [Int] = []
-        for k in ks where k >= 1 { let c = min(k, cap); if !effective.contains(c) { effective.append(c) } }
+        let effective = effectiveKs(ks, cap: cap)
         func run(_ name: String, _ q: Matrix) -> RetrievalSummary {
             RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
         }
@@ -564,10 +554,17 @@ public struct CompatibilityAnalysis: Sendable {
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),
     /// Float64 sums in row order.
     static func meanRowwiseDot(_ a: Matrix, _ b: Matrix) -> Double {
-        var sum = 0.0
-        for i in 0..<a.rows {
-            sum += fixedOrderDot(UnsafeRawPointer(a.pointer + i * a.cols), UnsafeRawPointer(b.pointer + i * b.cols), count: a.cols)
+        let rows = Array(0..<a.rows)
+        return a.rows > 0 ? pairedDotProducts(a, rows, b, rows).reduce(0, +) / Double(a.rows) : .nan
+    }
+
+    /// The asked cut-offs (positive ones, in order) capped at `cap` candidates, deduplicated.
+    static func effectiveKs(_ ks: [Int], cap: Int) -> [Int] {
+        var effective: [Int] = []
+        for k in ks where k >= 1 {
+            let c = min(k, cap)
+            if !effective.contains(c) { effective.append(c) }
         }
-        return a.rows > 0 ? sum / Double(a.rows) : .nan
+        return effective
     }
 }
