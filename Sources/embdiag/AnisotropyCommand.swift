@@ -19,6 +19,7 @@ struct AnisotropyCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Embedding file.")
     var file: String
@@ -58,6 +59,7 @@ struct AnisotropyCommand: ParsableCommand {
         if saveTransform != nil && transform.isEmpty { throw ValidationError("--save-transform needs --transform") }
         if write != nil && transform.isEmpty && applyTransform == nil { throw ValidationError("--write needs --transform or --apply-transform") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
+        try validatePartial()
     }
 
     func run() throws {
@@ -75,6 +77,7 @@ struct AnisotropyCommand: ParsableCommand {
             throw EmbdiagError.usage("--isoscore-prior '\(isoscorePrior)': use identity or trace")
         }
         configuration.isoScoreStarPrior = prior
+        if partialOptions.isActive { return try runPartial(configuration) }
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var report = analysis.report()

@@ -17,6 +17,7 @@ struct InfoCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Flag(help: "Exit 1 when a file has NaN/Inf rows, all-zero rows or duplicate labels.")
     var strict = false
@@ -25,6 +26,7 @@ struct InfoCommand: ParsableCommand {
     var files: [String]
 
     func validate() throws {
+        if partialOptions.isActive && files.count != 1 { throw ValidationError("--partial writes the state of one shard: give one file (got \(files.count))") }
         // One --json/--html file cannot hold several reports: refuse instead of keeping the last.
         if files.count > 1, outputOptions.json != nil || outputOptions.html != nil {
             throw ValidationError("--json/--html write one report but \(files.count) files were given; use --output DIR (one folder per file) or run info once per file")
@@ -57,6 +59,7 @@ struct InfoCommand: ParsableCommand {
     }
 
     func run() throws {
+        if partialOptions.isActive { return try runPartial() }
         var failures: [String] = []
         let folders = Self.folderNames(files)
         for (index, file) in files.enumerated() {

@@ -15,6 +15,7 @@ struct NeighborsCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Corpus embedding file.")
     var corpus: String
@@ -28,7 +29,10 @@ struct NeighborsCommand: ParsableCommand {
     @Option(help: "Neighbours per row.")
     var k: Int = 10
 
+    func validate() throws { try validatePartial() }
+
     func run() throws {
+        if partialOptions.isActive { return try runPartial() }
         let clock = Stopwatch()
         let (c, droppedCorpus) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         var q: Embeddings?
