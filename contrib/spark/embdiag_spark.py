@@ -147,6 +147,9 @@ def main(argv=None):
     a = parse_arguments(sys.argv[1:] if argv is None else argv)
     from pyspark.sql import SparkSession
 
+    if (a.master or "").startswith("local"):
+        # Local mode: the Python workers use this interpreter (its venv has pyarrow and numpy).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("embdiag " + a.command[0])
     if a.master:
         builder = builder.master(a.master)
