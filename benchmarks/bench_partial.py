@@ -81,7 +81,7 @@ def main():
             per_shard[k] += t
             t_pass2 += t
         t_merge2 = timed(["merge", os.path.join(tmp, "merged.state")] + [os.path.join(tmp, f"p2-{k}.state") for k in range(a.shards)]
-                         + ["--json", os.path.join(tmp, "merged.json")] + common)
+                         + ["--json", os.path.join(tmp, "merged.json"), "-q"])
         w = json.load(open(os.path.join(tmp, "whole.json")))["metrics"]
         m = json.load(open(os.path.join(tmp, "merged.json")))["metrics"]
         rel = lambda x, y: abs(x - y) / max(abs(x), abs(y))
