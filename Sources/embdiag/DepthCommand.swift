@@ -24,6 +24,7 @@ struct DepthCommand: ParsableCommand {
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -71,6 +72,7 @@ struct DepthCommand: ParsableCommand {
         if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
         if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
         if components < 1 { throw ValidationError("--components must be at least 1 (got \(components))") }
+        try validatePartial()
     }
 
     func run() throws {
@@ -93,6 +95,7 @@ struct DepthCommand: ParsableCommand {
         configuration.seed = seed
         configuration.top = top
         configuration.mahalanobisComponents = components
+        if partialOptions.isActive { return try runPartial(configuration) }
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
         if let used = analysis.mahalanobisComponents, used < components {

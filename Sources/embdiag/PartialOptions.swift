@@ -14,18 +14,21 @@ struct PartialOptions: ParsableArguments {
     @Option(help: "With --partial: a name for this shard in the merged report (default: the input path).")
     var shardId: String?
 
-    @Option(help: "anisotropy --partial: pass 1 (sums, default) or 2 (partition function and sampled pairs over the merged directions; needs --directions).")
+    @Option(help: "anisotropy and depth --partial: pass 1 (sums, default) or 2 (anisotropy: partition function and sampled pairs over the merged directions; depth: every row's depth; needs --directions).")
     var partialPass: Int = 1
 
-    @Option(help: "anisotropy --partial-pass 2: the merged pass-1 state (embdiag merge PASS1-STATES… --state-out FILE).")
+    @Option(help: "anisotropy and depth --partial-pass 2: the merged pass-1 state (embdiag merge PASS1-STATES… --state-out FILE).")
     var directions: String?
+
+    @Flag(help: "depth --partial-pass 2: this shard belongs to the compared corpus (default: the reference).")
+    var otherCorpus = false
 
     var isActive: Bool { partial != nil }
 
     func validate() throws {
         guard partial != nil else {
-            if rowOffset != nil || shardId != nil || directions != nil || partialPass != 1 {
-                throw ValidationError("--row-offset, --shard-id, --partial-pass and --directions go with --partial OUT")
+            if rowOffset != nil || shardId != nil || directions != nil || partialPass != 1 || otherCorpus {
+                throw ValidationError("--row-offset, --shard-id, --partial-pass, --directions and --other-corpus go with --partial OUT")
             }
             return
         }
@@ -33,6 +36,7 @@ struct PartialOptions: ParsableArguments {
         if rowOffset < 0 { throw ValidationError("--row-offset must be at least 0 (got \(rowOffset))") }
         if partialPass != 1 && partialPass != 2 { throw ValidationError("--partial-pass must be 1 or 2 (got \(partialPass))") }
         if (partialPass == 2) != (directions != nil) { throw ValidationError("--partial-pass 2 and --directions FILE go together") }
+        if otherCorpus && partialPass != 2 { throw ValidationError("--other-corpus goes with --partial-pass 2 (pass 1 sums the reference only)") }
     }
 
     /// The shard's record for a state: offset, rows, id and the input's source (with SHA-256).

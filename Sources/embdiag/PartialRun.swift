@@ -60,3 +60,26 @@ extension NeighborsCommand {
         try partialOptions.write(state, quiet: outputOptions.quiet)
     }
 }
+
+extension DepthCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        if files.count != 1 { throw ValidationError("--partial reads one shard (of the reference, or with --other-corpus of the compared corpus); got \(files.count) files") }
+        if selectCentral != nil || !require.isEmpty { throw ValidationError("--select-central and --require go with a whole run or embdiag merge, not --partial") }
+        if input.onInvalid == .drop { throw ValidationError("--partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
+    }
+
+    func runPartial(_ configuration: DepthConfiguration) throws {
+        let file = files[0]
+        let e = try EmbeddingReader.read(file, options: input.readOptions(labels: input.labels)).requiringFiniteNonZeroRows(policy: .error).embeddings
+        let shard = partialOptions.shard(for: e, path: file)
+        let state: PartialState
+        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
+            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
+            state = try DepthPartial.pass2(e, shard: shard, other: partialOptions.otherCorpus, configuration: configuration, merged: merged)
+        } else {
+            state = try DepthPartial.pass1(e, shard: shard, configuration: configuration)
+        }
+        try partialOptions.write(state, quiet: outputOptions.quiet)
+    }
+}

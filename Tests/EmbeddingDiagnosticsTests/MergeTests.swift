@@ -142,6 +142,41 @@ import Testing
         Self.expectRefusal([otherQ] + states.dropFirst(), "queries_digest")
     }
 
+    @Test func depthMergeEqualsSingleRun() throws {
+        let dir = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section")
+        var options = ReadOptions()
+        options.labelsPath = dir.appendingPathComponent("games.txt").path
+        let games = try EmbeddingReader.read(dir.appendingPathComponent("games.npy").path, options: options)
+        options.labelsPath = dir.appendingPathComponent("fonts.txt").path
+        let fonts = try EmbeddingReader.read(dir.appendingPathComponent("fonts.npy").path, options: options)
+        var c = DepthConfiguration()
+        c.top = 7
+        let single = try DepthAnalysis(reference: games, others: [fonts], configuration: c).report()
+        func cut(_ n: Int, _ parts: Int) -> [Range<Int>] {
+            let b = (0...parts).map { $0 * n / parts }
+            return zip(b, b.dropFirst()).map { $0..<$1 }
+        }
+        let refShards = cut(games.count, 3).enumerated().map { Self.shard(games, $0.element, name: "games-\($0.offset).npy") }
+        let otherShards = cut(fonts.count, 2).enumerated().map { Self.shard(fonts, $0.element, name: "fonts-\($0.offset).npy") }
+        let p1 = try refShards.enumerated().map { try Self.roundTrip(DepthPartial.pass1($0.element.0, shard: $0.element.1, configuration: c), "d1-\($0.offset).state") }
+        guard case .state(let m) = try StateMerge.merge(p1.reversed(), wantState: true) else { Issue.record("no state"); return }
+        let merged = try Self.roundTrip(m, "depth-merged.state")
+        let p2 = try refShards.enumerated().map { try Self.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: false, configuration: c, merged: merged), "r\($0.offset).state") }
+            + otherShards.enumerated().map { try Self.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: true, configuration: c, merged: merged), "o\($0.offset).state") }
+        guard case .report(let report) = try StateMerge.merge([merged] + p2.shuffled(), wantState: false) else { Issue.record("no report"); return }
+        Self.expectSameMetrics(report, single) { _ in 1e-9 }
+        for name in ["central_reference", "outlying_reference", "central_other", "outlying_other"] {
+            #expect(report.table(name)?.rows == single.table(name)?.rows, "\(name)")
+        }
+        #expect(report.table("depths")?.rows.map { Array($0.dropFirst()) } == single.table("depths")?.rows.map { Array($0.dropFirst()) })
+        #expect(report.inputs.map(\.path) == ["games-0.npy", "games-1.npy", "games-2.npy", "fonts-0.npy", "fonts-1.npy"])
+        // A compared-corpus shard passed off as a reference shard, and chord distance: refused.
+        #expect(throws: EmbdiagError.self) { try DepthPartial.pass2(otherShards[0].0, shard: otherShards[0].1, other: false, configuration: c, merged: merged) }
+        var chord = c
+        chord.distance = .chord
+        #expect(throws: EmbdiagError.self) { try DepthPartial.pass1(refShards[0].0, shard: refShards[0].1, configuration: chord) }
+    }
+
     static func expectRefusal(_ states: [LoadedState], wantState: Bool = false, _ fragment: String) {
         do {
             _ = try StateMerge.merge(states, wantState: wantState)

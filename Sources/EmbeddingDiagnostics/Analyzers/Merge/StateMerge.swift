@@ -31,6 +31,25 @@ public enum StateMerge {
             finish(&report, ordered)
             report.inputs += queries
             return .report(report)
+        case "depth":
+            if !states.contains(where: { $0.state.pass == 2 }) {
+                guard wantState else {
+                    throw EmbdiagError.usage("depth pass-1 states are the reference's sums: write the merged state with --state-out merged.state, run 'embdiag depth SHARD --partial OUT --row-offset N --partial-pass 2 --directions merged.state' on every reference shard (and with --other-corpus on every shard of the compared corpus), then 'embdiag merge merged.state PASS2-STATES…'")
+                }
+                return .state(try DepthPartial.mergePass1(ShardSet.ordered(states)))
+            }
+            if wantState { throw EmbdiagError.usage("--state-out writes merged pass-1 states; these are pass-2 states (drop --state-out to write the report)") }
+            let merged = states.filter { DepthPartial.isMergedPass1($0.state) }
+            let pass2 = states.filter { $0.state.pass == 2 }
+            guard merged.count == 1, merged.count + pass2.count == states.count else {
+                throw EmbdiagError.usage("the final depth merge takes exactly one merged pass-1 state (from merge --state-out) and the pass-2 states; got \(merged.count) merged pass-1 state(s) among \(states.count) states")
+            }
+            let analysis = try DepthPartial.mergePass2(merged: merged[0], pass2: pass2)
+            var report = analysis.report()
+            let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
+            let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+            finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
+            return .report(report)
         case "anisotropy":
             let finalMerge = states.contains { $0.state.pass == 2 }
             if !finalMerge {
@@ -53,7 +72,7 @@ public enum StateMerge {
             report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
             return .report(report)
         default:
-            throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy and neighbors")
+            throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy, neighbors and depth")
         }
     }
 
