@@ -177,6 +177,33 @@ import Testing
         #expect(throws: EmbdiagError.self) { try DepthPartial.pass1(refShards[0].0, shard: refShards[0].1, configuration: chord) }
     }
 
+    /// Pass-1 states merged in a tree (groups, then the groups) give the flat merge's sums up to
+    /// Float64 rounding, and the same report.
+    @Test func anisotropyPass1MergesAsATree() throws {
+        let e = try EmbeddingReader.read(Self.sentencesPath)
+        let c = Self.anisotropyConfiguration()
+        let shards = Self.cuts(e.count).enumerated().map { Self.shard(e, $0.element, name: "shard-\($0.offset).npy") }
+        let pass1 = shards.enumerated().map { LoadedState(path: "p1-\($0.offset).state", state: AnisotropyPartial.pass1($0.element.0, shard: $0.element.1, configuration: c)) }
+        guard case .state(let flat) = try StateMerge.merge(pass1, wantState: true),
+              case .state(let left) = try StateMerge.merge(Array(pass1[..<5]), wantState: true),
+              case .state(let right) = try StateMerge.merge(Array(pass1[5...]), wantState: true),
+              case .state(let tree) = try StateMerge.merge([LoadedState(path: "right.state", state: right), LoadedState(path: "left.state", state: left)], wantState: true)
+        else { Issue.record("no state"); return }
+        #expect(tree.shards == flat.shards)
+        // A group that does not start at row 0 is not a basis for pass 2.
+        #expect(throws: EmbdiagError.self) { try AnisotropyPartial.pass2(shards[6].0, shard: shards[6].1, configuration: c, merged: LoadedState(path: "right.state", state: right)) }
+        let a = try flat.array("gram", path: nil).doubles("gram", path: nil), b = try tree.array("gram", path: nil).doubles("gram", path: nil)
+        let scale = a.map(abs).max()!
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-12 * scale })
+        // A pass-2 state of the tree merge cannot be mixed with one of the flat merge.
+        let treeState = LoadedState(path: "tree.state", state: tree), flatState = LoadedState(path: "flat.state", state: flat)
+        if tree.basis != flat.basis {
+            let p2tree = try AnisotropyPartial.pass2(shards[0].0, shard: shards[0].1, configuration: c, merged: treeState)
+            let p2flat = try AnisotropyPartial.pass2(shards[1].0, shard: shards[1].1, configuration: c, merged: flatState)
+            Self.expectRefusal([treeState, LoadedState(path: "a.state", state: p2tree), LoadedState(path: "b.state", state: p2flat)], "basis")
+        }
+    }
+
     static func expectRefusal(_ states: [LoadedState], wantState: Bool = false, _ fragment: String) {
         do {
             _ = try StateMerge.merge(states, wantState: wantState)

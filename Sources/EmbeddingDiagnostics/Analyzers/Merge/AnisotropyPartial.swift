@@ -124,6 +124,7 @@ public enum AnisotropyPartial {
         let m = merged.state, path = merged.path
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged anisotropy pass-1 state (write one with embdiag merge PASS1-STATES… --state-out FILE)") }
         guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from \(path)'s \(m.dimension)") }
+        guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state (a group of a tree merge is not the whole input)") }
         let params = parameters(configuration)
         if params != m.parameters || configuration.seed != m.seed {
             throw EmbdiagError.mismatch(path, "was computed with other parameters or seed than this pass (\(m.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) seed=\(Int64(bitPattern: m.seed))): use the pass-1 options")

@@ -62,6 +62,7 @@ public enum DepthPartial {
         let m = merged.state, path = merged.path
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged depth pass-1 state (write one with embdiag merge PASS1-STATES… --state-out FILE)") }
         guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference's \(m.dimension) (\(path))") }
+        guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers reference rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state") }
         if parameters(configuration) != m.parameters {
             throw EmbdiagError.mismatch(path, "was computed with other options than this pass: use the pass-1 options")
         }

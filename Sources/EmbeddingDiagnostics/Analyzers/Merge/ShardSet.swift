@@ -15,16 +15,17 @@ public struct LoadedState: Sendable {
 /// row offset (so the order of the arguments never matters) and must tile rows 0..<n exactly — a
 /// duplicated shard, an overlap or a gap is an error naming both files.
 public enum ShardSet {
-    /// The states sorted by row offset, after every check.
+    /// The states sorted by row offset, after every check. `fromZero: false` accepts a contiguous
+    /// range that starts elsewhere (a group of a tree of pass-1 merges).
     ///
     /// - Complexity: O(s log s) for s states.
-    public static func ordered(_ states: [LoadedState]) throws -> [LoadedState] {
+    public static func ordered(_ states: [LoadedState], fromZero: Bool = true) throws -> [LoadedState] {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
         for s in states.dropFirst() { try requireCompatible(s, with: first) }
         let sorted = states.sorted { a, b in
             (a.state.rowOffset, a.state.rowCount, a.path) < (b.state.rowOffset, b.state.rowCount, b.path)
         }
-        var next = 0
+        var next = fromZero ? 0 : sorted[0].state.rowOffset
         var previous: LoadedState?
         for s in sorted {
             let begin = s.state.rowOffset, end = begin + s.state.rowCount
@@ -61,6 +62,8 @@ public enum ShardSet {
         for key in Set(a.parameters.keys).union(b.parameters.keys).sorted() where a.parameters[key] != b.parameters[key] {
             throw differ("parameter \(key) =", a.parameters[key] ?? "(unset)", b.parameters[key] ?? "(unset)")
         }
-        if a.basis != b.basis { throw differ("pass-1 basis", a.basis ?? "(none)", b.basis ?? "(none)") }
+        // Pass-2 states must share the pass-1 merge they were computed against; pass-1 states may
+        // be shards' or already merged ones (a tree of merges for thousands of shards).
+        if a.pass == 2 && a.basis != b.basis { throw differ("pass-1 basis", a.basis ?? "(none)", b.basis ?? "(none)") }
     }
 }

@@ -36,7 +36,7 @@ public enum StateMerge {
                 guard wantState else {
                     throw EmbdiagError.usage("depth pass-1 states are the reference's sums: write the merged state with --state-out merged.state, run 'embdiag depth SHARD --partial OUT --row-offset N --partial-pass 2 --directions merged.state' on every reference shard (and with --other-corpus on every shard of the compared corpus), then 'embdiag merge merged.state PASS2-STATES…'")
                 }
-                return .state(try DepthPartial.mergePass1(ShardSet.ordered(states)))
+                return .state(try DepthPartial.mergePass1(ShardSet.ordered(states, fromZero: false)))
             }
             if wantState { throw EmbdiagError.usage("--state-out writes merged pass-1 states; these are pass-2 states (drop --state-out to write the report)") }
             let merged = states.filter { DepthPartial.isMergedPass1($0.state) }
@@ -56,7 +56,7 @@ public enum StateMerge {
                 guard wantState else {
                     throw EmbdiagError.usage("anisotropy pass-1 states need a second pass for partition isotropy and the sampled cosines: write the merged state with --state-out merged.state, run 'embdiag anisotropy SHARD --partial OUT --row-offset N --partial-pass 2 --directions merged.state' on every shard, then 'embdiag merge merged.state PASS2-STATES…'")
                 }
-                return .state(try AnisotropyPartial.mergePass1(ShardSet.ordered(states)))
+                return .state(try AnisotropyPartial.mergePass1(ShardSet.ordered(states, fromZero: false)))
             }
             if wantState { throw EmbdiagError.usage("--state-out writes merged pass-1 states; these are pass-2 states (drop --state-out to write the report)") }
             let merged = states.filter { AnisotropyPartial.isMergedPass1($0.state) }
