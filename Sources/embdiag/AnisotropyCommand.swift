@@ -23,6 +23,7 @@ struct AnisotropyCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Embedding file.")
     var file: String
@@ -58,6 +59,7 @@ struct AnisotropyCommand: ReportingCommand {
         if saveTransform != nil && transform.isEmpty { throw ValidationError("--save-transform needs --transform") }
         if write != nil && transform.isEmpty && applyTransform == nil { throw ValidationError("--write needs --transform or --apply-transform") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
+        try validatePartial()
     }
 
     var requirements: [Requirement] { gates.requirements }
@@ -76,6 +78,7 @@ struct AnisotropyCommand: ReportingCommand {
             throw EmbdiagError.usage("--isoscore-prior '\(isoscorePrior)': use identity or trace")
         }
         configuration.isoScoreStarPrior = prior
+        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var report = analysis.report()

@@ -29,6 +29,7 @@ struct DepthCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -72,6 +73,7 @@ struct DepthCommand: ReportingCommand {
         if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
         if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
         if components < 1 { throw ValidationError("--components must be at least 1 (got \(components))") }
+        try validatePartial()
     }
 
     var requirements: [Requirement] { gates.requirements }
@@ -95,6 +97,7 @@ struct DepthCommand: ReportingCommand {
         configuration.seed = seed
         configuration.top = top
         configuration.mahalanobisComponents = components
+        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
         if let used = analysis.mahalanobisComponents, used < components {

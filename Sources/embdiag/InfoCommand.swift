@@ -19,6 +19,7 @@ struct InfoCommand: ReportingCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Flag(help: "Exit 1 when a file has NaN/Inf rows, all-zero rows or duplicate labels.")
     var strict = false
@@ -27,6 +28,7 @@ struct InfoCommand: ReportingCommand {
     var files: [String]
 
     func validate() throws {
+        if partialOptions.isActive && files.count != 1 { throw ValidationError("--partial writes the state of one shard: give one file (got \(files.count))") }
         // One --json/--html file cannot hold several reports: refuse instead of keeping the last.
         if files.count > 1, outputOptions.json != nil || outputOptions.html != nil {
             throw ValidationError("--json/--html write one report but \(files.count) files were given; use --output DIR (one folder per file) or run info once per file")
@@ -61,6 +63,7 @@ struct InfoCommand: ReportingCommand {
     var requirements: [Requirement] { gates.requirements }
 
     func makeReports() throws -> [CommandReport] {
+        if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report
         let folders = Self.folderNames(files)
         return try files.enumerated().map { index, file in
             let clock = Stopwatch()

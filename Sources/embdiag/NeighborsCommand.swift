@@ -17,6 +17,7 @@ struct NeighborsCommand: ReportingCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Corpus embedding file.")
     var corpus: String
@@ -30,9 +31,12 @@ struct NeighborsCommand: ReportingCommand {
     @Option(help: "Neighbours per row.")
     var k: Int = 10
 
+    func validate() throws { try validatePartial() }
+
     var requirements: [Requirement] { gates.requirements }
 
     func makeReports() throws -> [CommandReport] {
+        if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report
         let (c, droppedCorpus) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         var q: Embeddings?
         var droppedQueries: [DroppedRow] = []

@@ -8,7 +8,10 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case components
     case debias
     case definitional
+    case depth
     case direction
+    case directions
+    case distance
     case duplicates
     case fit
     case folds
@@ -29,15 +32,20 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case oldIds
     case oldQueries
     case onInvalid
+    case otherCorpus
     case pairBy
+    case partial
+    case partialPass
     case penalty
     case permutations
     case query
     case queryLabels
     case referenceSample
     case require
+    case rowOffset
     case saveMapping
     case saveTransform
+    case stateOut
     case table
     case tests
     case trainFraction
