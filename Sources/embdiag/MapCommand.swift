@@ -42,7 +42,7 @@ struct MapCommand: ParsableCommand {
             throw EmbdiagError.mismatch(inputFile, "has \(e.dimension) dimensions but the mapping \(mapping) expects \(map.inputDimension)")
         }
         let out = try map.apply(e.matrix)
-        if normalize { normalizeRowsInPlace(out) }
+        if normalize { Matrix.normalizeRowsInPlace(out) }
         // Finite mapping and inputs give finite outputs unless values overflow: never write them.
         let check = ValidationSummary(Embeddings(matrix: out, name: outputFile))
         guard check.nonFiniteRows.isEmpty else {

@@ -160,7 +160,7 @@ import Testing
         #expect(pca.dimension == 50 && abs(pca.isoScore - 1) < 1e-4)
         config.steps = [.center, .normalize]
         let cn = try #require(try AnisotropyAnalysis(e, configuration: config).transformed)
-        #expect(rowNorms(cn).allSatisfy { abs($0 - 1) < 1e-5 })
+        #expect(Matrix.rowNorms(cn).allSatisfy { abs($0 - 1) < 1e-5 })
     }
 
     @Test func savedTransformReappliesTheSameFit() throws {
@@ -181,9 +181,9 @@ import Testing
         var rng = SeededGenerator(seed: 4)
         let base = rng.gaussianMatrix(rows: 3_000, cols: 12)
         let mix = rng.gaussianMatrix(rows: 12, cols: 12)
-        let x = matmul(base, mix)  // correlated
+        let x = BLAS.matmul(base, mix)  // correlated
         let reference = try AnisotropyMetrics(x, pairSample: 0).isoScore
-        let rotated = matmul(x, rng.orthogonalMatrix(12))
+        let rotated = BLAS.matmul(x, rng.orthogonalMatrix(12))
         let scaled = x.copy()
         let p = scaled.mutablePointer
         for i in 0..<scaled.count { p[i] = p[i] * 7 + 100 }

@@ -188,7 +188,7 @@ import EmbeddingDiagnosticsTestSupport
             #expect(diff < 2e-6, "\(w): max |Δ| \(diff)")
         }
         // Rows are unit length.
-        #expect(rowNorms(d.matrix).allSatisfy { abs($0 - 1) < 1e-5 })
+        #expect(Matrix.rowNorms(d.matrix).allSatisfy { abs($0 - 1) < 1e-5 })
     }
 
     @Test func multiclassSubspaceNeutralizesEveryComponent() throws {

@@ -15,7 +15,7 @@ import Testing
 
     /// Brute force: full score list per query, sorted (score desc, index asc), own row removed.
     static func bruteForce(queries: Matrix, gallery: Matrix, relevant: (Int, Int) -> Bool, exclude: (Int) -> Int?) -> (first: [Int], ap: [Double]) {
-        let uq = normalizedRows(queries), ug = normalizedRows(gallery)
+        let uq = Matrix.normalizedRows(queries), ug = Matrix.normalizedRows(gallery)
         var first: [Int] = [], aps: [Double] = []
         for q in 0..<uq.rows {
             var scored: [(Double, Int)] = []
@@ -60,10 +60,10 @@ import Testing
         let g = Self.gaussian(n, d, seed: 1), q = Self.gaussian(25, d, seed: 2)
         let classes = (0..<n).map { Int32($0 % 5) }
         let qClasses = (0..<25).map { Int32(($0 * 7) % 6) }  // class 5 has no gallery member
-        let ug = normalizedRows(g), uq = normalizedRows(q)
+        let ug = Matrix.normalizedRows(g), uq = Matrix.normalizedRows(q)
 
         // Class relevance, separate queries.
-        let r1 = retrievalRanks(queries: uq, gallery: ug, relevance: .classes(query: qClasses, gallery: classes), blockRows: 7)
+        let r1 = Retrieval.retrievalRanks(queries: uq, gallery: ug, relevance: .classes(query: qClasses, gallery: classes), blockRows: 7)
         let b1 = Self.bruteForce(queries: q, gallery: g, relevant: { classes[$1] == qClasses[$0] }, exclude: { _ in nil })
         #expect(r1.firstRank == b1.first)
         for i in 0..<25 {
@@ -71,24 +71,24 @@ import Testing
             else { #expect(abs(r1.averagePrecision[i] - b1.ap[i]) < 1e-12, "query \(i)") }
         }
         // Class relevance, gallery rows as queries with themselves excluded.
-        let r2 = retrievalRanks(queries: ug, gallery: ug, relevance: .classes(query: classes, gallery: classes), excludeSelf: true)
+        let r2 = Retrieval.retrievalRanks(queries: ug, gallery: ug, relevance: .classes(query: classes, gallery: classes), excludeSelf: true)
         let b2 = Self.bruteForce(queries: g, gallery: g, relevant: { classes[$1] == classes[$0] }, exclude: { $0 })
         #expect(r2.firstRank == b2.first)
         #expect(zip(r2.averagePrecision, b2.ap).allSatisfy { abs($0 - $1) < 1e-12 })
         #expect(r2.relevantCount.allSatisfy { $0 == n / 5 - 1 })
         // Gathered queries with an explicit excluded row each.
         let rows = [3, 17, 40, 59]
-        let r3 = retrievalRanks(queries: ug.gather(rows: rows), gallery: ug, relevance: .classes(query: rows.map { classes[$0] }, gallery: classes), excluded: rows)
+        let r3 = Retrieval.retrievalRanks(queries: ug.gather(rows: rows), gallery: ug, relevance: .classes(query: rows.map { classes[$0] }, gallery: classes), excluded: rows)
         #expect(r3.firstRank == rows.map { b2.first[$0] })
         // Identity relevance.
-        let r4 = retrievalRanks(queries: uq, gallery: ug, relevance: .index(Array(0..<25)))
+        let r4 = Retrieval.retrievalRanks(queries: uq, gallery: ug, relevance: .index(Array(0..<25)))
         let b4 = Self.bruteForce(queries: q, gallery: g, relevant: { $0 == $1 }, exclude: { _ in nil })
         #expect(r4.firstRank == b4.first)
         #expect(zip(r4.averagePrecision, b4.first).allSatisfy { abs($0 - 1 / Double($1)) < 1e-15 })
         // Rank 1 is nearestNeighbors' first neighbour (same tie rule).
         let nn = nearestNeighbors(queries: uq, gallery: ug, k: 1)
         let top = (0..<25).map { Int(nn.neighbors(of: $0).first!) }
-        let r5 = retrievalRanks(queries: uq, gallery: ug, relevance: .index(top))
+        let r5 = Retrieval.retrievalRanks(queries: uq, gallery: ug, relevance: .index(top))
         #expect(r5.firstRank.allSatisfy { $0 == 1 })
     }
 
@@ -109,14 +109,14 @@ import Testing
         let g = Matrix([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1], [-1, 0]])
         let q = Matrix([[1, 0]])
         // Identity relevance, target 2 inside the block of 4: rank 1…4 with probability 1/4 each.
-        let r = retrievalRanks(queries: q, gallery: g, relevance: .index([2]))
+        let r = Retrieval.retrievalRanks(queries: q, gallery: g, relevance: .index([2]))
         let first = r.first[0]!
         #expect(first == TiedFirstRank(before: 0, blockSize: 4, relevantInBlock: 1))
         #expect(abs(first.probabilityWithin(1) - 0.25) < 1e-15 && abs(first.probabilityWithin(3) - 0.75) < 1e-15)
         #expect(abs(r.averagePrecision[0] - (1 + 1.0 / 2 + 1.0 / 3 + 1.0 / 4) / 4) < 1e-15)
         // Classes: relevant rows 1, 3 (in the tied block) and 4 (alone, after it); rows 0, 2, 5 not.
         let classes: [Int32] = [0, 1, 0, 1, 1, 0]
-        let c = retrievalRanks(queries: q, gallery: g, relevance: .classes(query: [1], gallery: classes))
+        let c = Retrieval.retrievalRanks(queries: q, gallery: g, relevance: .classes(query: [1], gallery: classes))
         // Brute force over the 4! orderings of the block: recall@k, 1/rank and AP averaged.
         let orderings = Self.tieOrderings([[false, true, false, true], [true], [false]])
         func firstRank(_ o: [Bool]) -> Int { o.firstIndex(of: true)! + 1 }
@@ -134,13 +134,13 @@ import Testing
         #expect(abs(c.averagePrecision[0] - orderings.map(ap).reduce(0, +) / count) < 1e-12)
         // Two tied blocks with relevant rows in both, against enumeration (AP's linearity argument).
         let g2 = Matrix([[1, 0], [1, 0], [1, 0], [0.6, 0.8], [0.6, 0.8], [0.6, 0.8], [0, 1]])
-        let c2 = retrievalRanks(queries: q, gallery: g2, relevance: .classes(query: [1], gallery: [1, 0, 1, 0, 1, 1, 0]))
+        let c2 = Retrieval.retrievalRanks(queries: q, gallery: g2, relevance: .classes(query: [1], gallery: [1, 0, 1, 0, 1, 1, 0]))
         let o2 = Self.tieOrderings([[true, false, true], [false, true, true], [false]])
         #expect(abs(c2.averagePrecision[0] - o2.map(ap).reduce(0, +) / Double(o2.count)) < 1e-12)
         #expect(abs(c2.first[0]!.expectedReciprocalRank - o2.map { 1 / Double(firstRank($0)) }.reduce(0, +) / Double(o2.count)) < 1e-12)
         // Without ties nothing changes: a distinct score per row.
         let g3 = Matrix([[1, 0], [0.8, 0.6], [0.6, 0.8], [0, 1]])
-        let c3 = retrievalRanks(queries: q, gallery: g3, relevance: .classes(query: [1], gallery: [0, 1, 0, 1]))
+        let c3 = Retrieval.retrievalRanks(queries: q, gallery: g3, relevance: .classes(query: [1], gallery: [0, 1, 0, 1]))
         #expect(c3.first[0] == TiedFirstRank(before: 1, blockSize: 1, relevantInBlock: 1))
         #expect(abs(c3.averagePrecision[0] - (1.0 / 2 + 2.0 / 4) / 2) < 1e-15)
     }
@@ -149,7 +149,7 @@ import Testing
         // A corpus where rows 0 and 1 are the same text (identical vectors): identity retrieval of
         // row 1 is a coin flip between the two, so recall@1 is 1/2 for it, never "row 0 wins".
         let g = Matrix([[0.6, 0.8, 0], [0.6, 0.8, 0], [0, 0.6, 0.8], [0.8, 0, 0.6]])
-        let r = retrievalRanks(queries: g, gallery: g, relevance: .index([0, 1, 2, 3]))
+        let r = Retrieval.retrievalRanks(queries: g, gallery: g, relevance: .index([0, 1, 2, 3]))
         let s = RetrievalSummary(name: "old", ks: [1], ranks: r)
         let expected: Double = 3.0 / 4  // (0.5 + 0.5 + 1 + 1) / 4
         #expect(abs(s.recall[0] - expected) < 1e-15)
@@ -158,10 +158,10 @@ import Testing
         // DeterminismTests runs the same through the CLI).
         let (old, _, sections) = try Self.sentenceInputs()
         let codes = try Compression.binary.apply(old.matrix.rows(0..<300))
-        let ids = classIds(gallery: Array(sections[0..<300])).gallery
+        let ids = Retrieval.classIds(gallery: Array(sections[0..<300])).gallery
         let scale = ExactScores.inverseNorms(codes)
-        let a = retrievalRanks(queries: codes, gallery: codes, relevance: .classes(query: ids, gallery: ids), excludeSelf: true, queryScale: scale, galleryScale: scale)
-        let b = retrievalRanks(queries: codes, gallery: codes, relevance: .classes(query: ids, gallery: ids), excludeSelf: true, blockRows: 7, queryScale: scale, galleryScale: scale)
+        let a = Retrieval.retrievalRanks(queries: codes, gallery: codes, relevance: .classes(query: ids, gallery: ids), excludeSelf: true, queryScale: scale, galleryScale: scale)
+        let b = Retrieval.retrievalRanks(queries: codes, gallery: codes, relevance: .classes(query: ids, gallery: ids), excludeSelf: true, blockRows: 7, queryScale: scale, galleryScale: scale)
         #expect(a.first == b.first && a.averagePrecision == b.averagePrecision)
         #expect(a.first.contains { ($0?.blockSize ?? 1) > 1 }, "binary codes should produce exact ties")
     }
@@ -194,7 +194,7 @@ import Testing
         #expect(report.metric("negative_flip_rate")?.number == Double(flips) / Double(n))
         #expect(report.metric("compatibility_margin")?.number == a.cross!.recall[0] - a.old.recall[0])
         // Jaccard of 10-NN sets by brute force.
-        let uo = normalizedRows(old), un = normalizedRows(newM)
+        let uo = Matrix.normalizedRows(old), un = Matrix.normalizedRows(newM)
         func knn(_ u: Matrix, _ i: Int) -> Set<Int> {
             var s: [(Float, Int)] = []
             for j in 0..<n where j != i {
@@ -262,7 +262,7 @@ import Testing
         let old = Self.gaussian(n, d, seed: 21)
         var rng = SeededGenerator(seed: 22)
         let q = rng.orthogonalMatrix(d)
-        let newM = matmul(old, q)
+        let newM = BLAS.matmul(old, q)
         var config = CompatibilityConfiguration()
         config.fit = .procrustes
         let a = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new")), configuration: config)
@@ -359,7 +359,7 @@ import Testing
         let n = 800, dOld = 10, dNew = 16
         let newM = Self.gaussian(n, dNew, seed: 51)
         let a = Self.gaussian(dNew, dOld, seed: 52)
-        let old = matmul(newM, a)
+        let old = BLAS.matmul(newM, a)
         for fit in [MappingFit.linear, .ridge(1e-6)] {
             var config = CompatibilityConfiguration()
             config.fit = fit
@@ -375,7 +375,7 @@ import Testing
         var rng = SeededGenerator(seed: 55)
         let q16 = rng.orthogonalMatrix(dNew)
         let q = Matrix(rows: dOld, cols: dNew, values: Array(q16.values.prefix(dOld * dNew)))
-        let lifted = matmul(old, q)
+        let lifted = BLAS.matmul(old, q)
         for fit in [MappingFit.procrustes, .procrustesScaled, .rotation] {
             var config = CompatibilityConfiguration()
             config.fit = fit
@@ -384,7 +384,7 @@ import Testing
             #expect(m.inputDimension == dNew && m.outputDimension == dOld && m.rank == dOld, "\(fit)")
             #expect(r.mapping!.mapped.recall[0] == 1, "\(fit)")
             // RᵀR... R (16 × 10) has orthonormal columns: RᵀR = I₁₀.
-            let rtr = matmul(m.weights, rows: dOld, inner: dNew, m.weights, cols: dOld, transposeA: true)
+            let rtr = BLAS.matmul(m.weights, rows: dOld, inner: dNew, m.weights, cols: dOld, transposeA: true)
             let s = m.scale ?? 1
             for i in 0..<dOld { for j in 0..<dOld { #expect(abs(rtr[i * dOld + j] / (s * s) - (i == j ? 1 : 0)) < 1e-9) } }
             #expect(abs(r.mapping!.trainCosineMean - 1) < 1e-6 && abs(r.mapping!.pairedCosineMean - 1) < 1e-6)
@@ -461,7 +461,7 @@ import Testing
         let n = old.count
         let train = Array(stride(from: 0, to: n, by: 2)), held = Array(stride(from: 1, to: n, by: 2))
         let new300 = Matrix(rows: n, cols: 300, values: (0..<n).flatMap { Array(new.matrix.rowArray($0).prefix(300)) })
-        let ids = classIds(gallery: held.map { sections[$0] }).gallery
+        let ids = Retrieval.classIds(gallery: held.map { sections[$0] }).gallery
         let cases: [(String, MappingFit, Matrix, Matrix)] = [
             ("procrustes", .procrustes, new.matrix, old.matrix), ("procrustes-scaled", .procrustesScaled, new.matrix, old.matrix),
             ("rotation", .rotation, new.matrix, old.matrix), ("linear", .linear, new.matrix, old.matrix),
@@ -503,17 +503,17 @@ import Testing
                 #expect(abs(-(want["sklearn_ridgecv_best_score"] as! Double) - mine.min()!) <= 1e-6 * mine.min()!)
             }
             let mapped = try map.apply(source.gather(rows: held))
-            normalizeRowsInPlace(mapped)
-            let targetH = normalizedRows(target.gather(rows: held))
-            let ri = RetrievalSummary(name: "m", ks: [1], ranks: retrievalRanks(queries: mapped, gallery: targetH, relevance: .index(Array(0..<held.count))))
-            let rl = RetrievalSummary(name: "m", ks: [1], ranks: retrievalRanks(queries: mapped, gallery: targetH, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
+            Matrix.normalizeRowsInPlace(mapped)
+            let targetH = Matrix.normalizedRows(target.gather(rows: held))
+            let ri = RetrievalSummary(name: "m", ks: [1], ranks: Retrieval.retrievalRanks(queries: mapped, gallery: targetH, relevance: .index(Array(0..<held.count))))
+            let rl = RetrievalSummary(name: "m", ks: [1], ranks: Retrieval.retrievalRanks(queries: mapped, gallery: targetH, relevance: .classes(query: ids, gallery: ids), excludeSelf: true))
             #expect(abs(ri.recall[0] - (want["recall_at_1_identity"] as! Double)) <= 1e-6, "\(name) identity recall@1")
             #expect(abs(ri.mrr - (want["mrr_identity"] as! Double)) <= 1e-5, "\(name) identity mrr")
             #expect(abs(rl.recall[0] - (want["recall_at_1_labels"] as! Double)) <= 1e-6, "\(name) labels recall@1")
             #expect(abs(rl.map - (want["map_labels"] as! Double)) <= 1e-5, "\(name) labels map")
             let mappedTrain = try map.apply(x)
-            normalizeRowsInPlace(mappedTrain)
-            let trainCos = CompatibilityAnalysis.meanRowwiseDot(mappedTrain, normalizedRows(y))
+            Matrix.normalizeRowsInPlace(mappedTrain)
+            let trainCos = CompatibilityAnalysis.meanRowwiseDot(mappedTrain, Matrix.normalizedRows(y))
             #expect(abs(trainCos - (want["mapped_cosine_mean_train"] as! Double)) <= 1e-6, "\(name) training cosine \(trainCos)")
             // aecp's OrthogonalProcrustesMapping is the same uncentred rotation but fitted on 90 % of
             // the rows it is given (its internal holdout): close, not equal (0.956 vs 0.959).
@@ -558,8 +558,8 @@ import Testing
             print("compat crosscheck latentis \(name): max |Δ mapped| = \(worst)")
             #expect(worst < 1e-6, "\(name): \(worst)")
             let mapped = try map.apply(source.gather(rows: held))
-            normalizeRowsInPlace(mapped)
-            let cos = CompatibilityAnalysis.meanRowwiseDot(mapped, normalizedRows(target.gather(rows: held)))
+            Matrix.normalizeRowsInPlace(mapped)
+            let cos = CompatibilityAnalysis.meanRowwiseDot(mapped, Matrix.normalizedRows(target.gather(rows: held)))
             #expect(abs(cos - (want["mapped_cosine_mean"] as! Double)) < 1e-6, "\(name) mean cosine \(cos)")
         }
     }
@@ -598,16 +598,16 @@ import Testing
     @Test func compressionMatchesPythonReference() throws {
         let ref = try Self.reference()["compression"] as! [String: Any]
         let (old, _, sections) = try Self.sentenceInputs()
-        let ids = classIds(gallery: sections).gallery
-        let uo = normalizedRows(old.matrix)
+        let ids = Retrieval.classIds(gallery: sections).gallery
+        let uo = Matrix.normalizedRows(old.matrix)
         for (name, c) in [("int8", Compression.int8), ("binary", .binary), ("truncate:128", .truncate(128))] {
             let want = ref[name] as! [String: Any]
             // Integer codes are scored exactly (scale 1/‖code‖), as compat does; truncation is real-valued.
             let codes = c == .int8 || c == .binary
             let applied = try c.apply(old.matrix)
-            let u = codes ? applied : normalizedRows(applied)
+            let u = codes ? applied : Matrix.normalizedRows(applied)
             let scale = codes ? ExactScores.inverseNorms(applied) : nil
-            let r = RetrievalSummary(name: name, ks: [1, 10], ranks: retrievalRanks(queries: u, gallery: u, relevance: .classes(query: ids, gallery: ids), excludeSelf: true,
+            let r = RetrievalSummary(name: name, ks: [1, 10], ranks: Retrieval.retrievalRanks(queries: u, gallery: u, relevance: .classes(query: ids, gallery: ids), excludeSelf: true,
                                                                                     queryScale: scale, galleryScale: scale))
             // Codes: the same exact integer scores on both sides, so the tie-aware expectations agree
             // up to the Float64 rounding of the averages (1e-9). Truncation is real-valued: numpy
@@ -618,7 +618,7 @@ import Testing
             #expect(abs(r.recall[1] - (want["recall_at_10_new"] as! Double)) <= tolerance, "\(name) recall@10")
             #expect(abs(r.map - (want["map_new"] as! Double)) <= tolerance, "\(name) map: \(r.map)")
             if let cross = want["recall_at_1_cross"] as? Double {
-                let rc = RetrievalSummary(name: name, ks: [1], ranks: retrievalRanks(queries: u, gallery: uo, relevance: .classes(query: ids, gallery: ids), excludeSelf: true,
+                let rc = RetrievalSummary(name: name, ks: [1], ranks: Retrieval.retrievalRanks(queries: u, gallery: uo, relevance: .classes(query: ids, gallery: ids), excludeSelf: true,
                                                                                      queryScale: scale))
                 #expect(abs(rc.recall[0] - cross) <= 1e-6, "\(name) cross recall@1")
             }
@@ -663,9 +663,9 @@ import Testing
 
     @Test func thresholdsUnderRotationAndAMonotoneTransform() throws {
         let n = 200, d = 16
-        let old = normalizedRows(Self.gaussian(n, d, seed: 81))
+        let old = Matrix.normalizedRows(Self.gaussian(n, d, seed: 81))
         var rng = SeededGenerator(seed: 82)
-        let rotated = matmul(old, rng.orthogonalMatrix(d))
+        let rotated = BLAS.matmul(old, rng.orthogonalMatrix(d))
         // NEW = [x̂, c]: cos′ = (cos + c²)/(1 + c²), a known increasing transform of every OLD cosine.
         let c: Float = 0.8
         let lifted = Matrix(rows: n, cols: d + 1, values: (0..<n).flatMap { old.rowArray($0) + [c] })
@@ -707,7 +707,7 @@ import Testing
         let n = 200, d = 8
         let old = Self.gaussian(n, d, seed: 61)
         var rng = SeededGenerator(seed: 62)
-        let rotated = matmul(old, rng.orthogonalMatrix(d))
+        let rotated = BLAS.matmul(old, rng.orthogonalMatrix(d))
         let random = Self.gaussian(n, d, seed: 63)
         func rows(_ m: Matrix) -> [[Float]] { (0..<m.rows).map { m.rowArray($0) } }
         try CLI.writeNpy(rows(old), to: dir + "/old.npy")

@@ -40,7 +40,7 @@ import EmbeddingDiagnosticsTestSupport
         let a = try DepthAnalysis(reference: f, others: [Embeddings(matrix: Matrix([[1, 0, 0], [1, 0, 0]]))])
         #expect(a.corpora[0].depths.allSatisfy { abs($0 - 1) < 1e-12 })
         #expect(a.corpora[1].depths.allSatisfy { abs($0 - 4.0 / 3) < 1e-7 })
-        let t = depthRankTest(referenceDepths: [1, 1, 1], otherDepths: [4.0 / 3], alternative: .greater)
+        let t = DepthRankTest.depthRankTest(referenceDepths: [1, 1, 1], otherDepths: [4.0 / 3], alternative: .greater)
         #expect(abs(t.qPooled - 0.75) < 1e-12)
         #expect(t.q == 1)
         #expect(abs(t.rankSum.statistic - -1.3416407865) < 1e-9)
@@ -67,11 +67,11 @@ import EmbeddingDiagnosticsTestSupport
         var rng = SeededGenerator(seed: 3)
         let x = (0..<40).map { _ in rng.nextGaussian() }, y = (0..<25).map { _ in rng.nextGaussian() + 0.3 }
         let m = 40.0, n = 25.0, total = 65.0
-        #expect(abs(pooledRankQ(reference: x, other: y) - ((m / total) * liuSinghQ(reference: x, other: y) + (n - 1) / (2 * total))) < 1e-12)
+        #expect(abs(DepthRankTest.pooledRankQ(reference: x, other: y) - ((m / total) * DepthRankTest.liuSinghQ(reference: x, other: y) + (n - 1) / (2 * total))) < 1e-12)
         // Ties count ½; identical samples give exactly ½.
-        #expect(liuSinghQ(reference: [1, 2, 3], other: [2]) == 0.5)
-        #expect(liuSinghQ(reference: [1, 2, 3, 4], other: [1, 2, 3, 4]) == 0.5)
-        #expect(liuSinghQ(reference: [5, 6], other: [1, 2]) == 0)
+        #expect(DepthRankTest.liuSinghQ(reference: [1, 2, 3], other: [2]) == 0.5)
+        #expect(DepthRankTest.liuSinghQ(reference: [1, 2, 3, 4], other: [1, 2, 3, 4]) == 0.5)
+        #expect(DepthRankTest.liuSinghQ(reference: [5, 6], other: [1, 2]) == 0)
     }
 
     @Test func nullPValuesAreUniform() throws {
@@ -111,7 +111,7 @@ import EmbeddingDiagnosticsTestSupport
     @Test func spatialDepthMatchesItsDefinitionOnATinyCase() throws {
         // D(x) = 1 − ‖mean_j (x − f_j)/‖x − f_j‖‖ over j ≠ self, by hand in Float64.
         var rng = SeededGenerator(seed: 8)
-        let m = normalizedRows(rng.gaussianMatrix(rows: 12, cols: 4))
+        let m = Matrix.normalizedRows(rng.gaussianMatrix(rows: 12, cols: 4))
         var c = DepthConfiguration()
         c.kind = .spatial
         let depths = try DepthAnalysis(reference: Embeddings(matrix: m), others: [], configuration: c).corpora[0].depths

@@ -12,7 +12,7 @@ import Testing
         // libopenblas — libgslcblas and libblas may be loaded (GSL and LAPACK depend on them),
         // but they must not provide the symbols.
         #expect(BLAS.configuration.hasPrefix("OpenBLAS"))
-        #expect(matmul(Matrix([[1, 2], [3, 4]]), Matrix([[1, 0], [0, 1]])).values == [1, 2, 3, 4])
+        #expect(BLAS.matmul(Matrix([[1, 2], [3, 4]]), Matrix([[1, 0], [0, 1]])).values == [1, 2, 3, 4])
         // procfs reports size 0: read to the end instead of trusting the size.
         let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
         let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
@@ -35,11 +35,11 @@ import Testing
     @Test func gemmMatchesHandComputation() {
         let a = Matrix([[1, 2, 3], [4, 5, 6]])
         let b = Matrix([[7, 8], [9, 10], [11, 12]])
-        #expect(matmul(a, b).values == [58, 64, 139, 154])
+        #expect(BLAS.matmul(a, b).values == [58, 64, 139, 154])
         // Aᵀ·A and A·Aᵀ through the transpose flags.
-        #expect(matmul(a, transposeA: true, a).values == [17, 22, 27, 22, 29, 36, 27, 36, 45])
-        #expect(matmul(a, a, transposeB: true).values == [14, 32, 32, 77])
-        let d = matmul([1, 2, 3, 4], rows: 2, inner: 2, [5, 6, 7, 8], cols: 2)
+        #expect(BLAS.matmul(a, transposeA: true, a).values == [17, 22, 27, 22, 29, 36, 27, 36, 45])
+        #expect(BLAS.matmul(a, a, transposeB: true).values == [14, 32, 32, 77])
+        let d = BLAS.matmul([1, 2, 3, 4], rows: 2, inner: 2, [5, 6, 7, 8], cols: 2)
         #expect(d == [19, 22, 43, 50])
     }
 
@@ -47,13 +47,13 @@ import Testing
         var rng = SeededGenerator(seed: 7)
         let m = rng.gaussianMatrix(rows: 1_000, cols: 13)
         let rows = (0..<m.rows).map { i in m.rowArray(i).map(Double.init) }
-        let norms = rowNorms(m)
+        let norms = Matrix.rowNorms(m)
         for i in 0..<m.rows {
             let expected = rows[i].reduce(0) { $0 + $1 * $1 }.squareRoot()
             #expect(abs(norms[i] - expected) < 1e-12 * expected + 1e-12)
         }
-        let mean = columnMeans(m)
-        let cov = covariance(m)
+        let mean = Matrix.columnMeans(m)
+        let cov = Matrix.covariance(m)
         for j in 0..<13 {
             let mj = rows.reduce(0) { $0 + $1[j] } / 1000
             #expect(abs(mean[j] - mj) < 1e-6)
@@ -65,21 +65,21 @@ import Testing
         }
         // Unit rows after normalisation; zero rows stay zero.
         let z = Matrix([[3, 4], [0, 0]])
-        #expect(normalizedRows(z).values == [0.6, 0.8, 0, 0])
+        #expect(Matrix.normalizedRows(z).values == [0.6, 0.8, 0, 0])
     }
 
     @Test func covarianceIsExactForALargeOffset() {
         // Centring happens before the Float32 Gram: a mean of 1e4 must not destroy the variance.
         let m = Matrix(rows: 4, cols: 1, values: [10_000, 10_001, 10_002, 10_003])
-        #expect(abs(covariance(m)[0] - 5.0 / 3.0) < 1e-9)
+        #expect(abs(Matrix.covariance(m)[0] - 5.0 / 3.0) < 1e-9)
     }
 
     @Test func symmetricEigenSatisfiesAvEqualsLambdaV() throws {
         var rng = SeededGenerator(seed: 3)
         let n = 9
         let g = (0..<(n * n)).map { _ in rng.nextGaussian() }
-        let a = matmul(g, rows: n, inner: n, g, cols: n, transposeB: true)  // symmetric PSD
-        let eig = try symmetricEigen(a, dimension: n)
+        let a = BLAS.matmul(g, rows: n, inner: n, g, cols: n, transposeB: true)  // symmetric PSD
+        let eig = try LAPACK.symmetricEigen(a, dimension: n)
         #expect(zip(eig.values, eig.values.dropFirst()).allSatisfy { $0 >= $1 })
         for k in 0..<n {
             let v = eig.vector(k)
@@ -88,7 +88,7 @@ import Testing
             #expect(abs(v.reduce(0) { $0 + $1 * $1 } - 1) < 1e-12)
         }
         // Hand case: [[2,1],[1,2]] has eigenvalues 3 and 1.
-        let small = try symmetricEigen([2, 1, 1, 2], dimension: 2)
+        let small = try LAPACK.symmetricEigen([2, 1, 1, 2], dimension: 2)
         #expect(abs(small.values[0] - 3) < 1e-12 && abs(small.values[1] - 1) < 1e-12)
     }
 
@@ -96,7 +96,7 @@ import Testing
         var rng = SeededGenerator(seed: 5)
         for (m, n) in [(7, 4), (4, 7)] {
             let a = (0..<(m * n)).map { _ in rng.nextGaussian() }
-            let svd = try singularValueDecomposition(a, rows: m, cols: n)
+            let svd = try LAPACK.singularValueDecomposition(a, rows: m, cols: n)
             let r = min(m, n)
             for i in 0..<m {
                 for j in 0..<n {
@@ -106,16 +106,16 @@ import Testing
                 }
             }
             // Singular values only: same values, and the ldvt pitfall of row-major dgesdd is handled.
-            let values = try singularValueDecomposition(a, rows: m, cols: n, computeVectors: false)
+            let values = try LAPACK.singularValueDecomposition(a, rows: m, cols: n, computeVectors: false)
             for k in 0..<r { #expect(abs(values.singularValues[k] - svd.singularValues[k]) < 1e-10) }
         }
     }
 
     @Test func solveSPDMatchesHandSolution() throws {
         // [[4,1],[1,3]] x = [1,2] → x = [1/11, 7/11].
-        let x = try solveSymmetricPositiveDefinite([4, 1, 1, 3], [1, 2], n: 2, rhs: 1)
+        let x = try LAPACK.solveSymmetricPositiveDefinite([4, 1, 1, 3], [1, 2], n: 2, rhs: 1)
         #expect(abs(x[0] - 1.0 / 11) < 1e-12 && abs(x[1] - 7.0 / 11) < 1e-12)
-        #expect(throws: EmbdiagError.self) { try solveSymmetricPositiveDefinite([1, 2, 2, 1], [1, 1], n: 2, rhs: 1) }
+        #expect(throws: EmbdiagError.self) { try LAPACK.solveSymmetricPositiveDefinite([1, 2, 2, 1], [1, 1], n: 2, rhs: 1) }
     }
 
     @Test func pairwiseBlocksCoverEveryPairOnce() {
@@ -123,7 +123,7 @@ import Testing
         let a = rng.gaussianMatrix(rows: 37, cols: 5)
         let b = rng.gaussianMatrix(rows: 23, cols: 5)
         var seen = [Float](repeating: .nan, count: 37 * 23)
-        pairwiseDotBlocks(a, b, blockRows: 8) { start, block in
+        Matrix.pairwiseDotBlocks(a, b, blockRows: 8) { start, block in
             #expect(block.cols == 23)
             for r in 0..<block.rows { for c in 0..<23 { seen[(start + r) * 23 + c] = block[r, c] } }
         }
@@ -133,14 +133,14 @@ import Testing
                 #expect(abs(seen[i * 23 + j] - dot) < 1e-5)
             }
         }
-        pairwiseCosineBlocks(a, a, blockRows: 10) { start, block in
+        Matrix.pairwiseCosineBlocks(a, a, blockRows: 10) { start, block in
             for r in 0..<block.rows { #expect(abs(block[r, start + r] - 1) < 1e-5) }
         }
     }
 
     @Test func nearestNeighborsEqualsBruteForceIncludingTies() {
         var rng = SeededGenerator(seed: 13)
-        let gallery = normalizedRows(rng.gaussianMatrix(rows: 300, cols: 8))
+        let gallery = Matrix.normalizedRows(rng.gaussianMatrix(rows: 300, cols: 8))
         let queries = gallery.rows(0..<50)
         for (k, exclude) in [(1, false), (5, true), (17, false), (300, true)] {
             let nn = nearestNeighbors(queries: queries, gallery: gallery, k: k, excludeSelf: exclude, queryBlock: 16, galleryBlock: 64)
@@ -230,7 +230,7 @@ import Testing
     @Test func orthogonalMatrixIsOrthogonal() {
         var g = SeededGenerator(seed: 9)
         let q = g.orthogonalMatrix(12)
-        let qqt = matmul(q, q, transposeB: true)
+        let qqt = BLAS.matmul(q, q, transposeB: true)
         for i in 0..<12 { for j in 0..<12 { #expect(abs(qqt[i, j] - (i == j ? 1 : 0)) < 1e-5) } }
     }
 }

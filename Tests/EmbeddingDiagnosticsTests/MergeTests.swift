@@ -242,7 +242,7 @@ import Testing
         Self.expectRefusal([a0, a1seed], wantState: true, "seed")
         // Pass-1 states alone do not make a report: the partition function needs pass 2.
         let a1same = LoadedState(path: "a1.state", state: AnisotropyPartial.pass1(parts[1].0, shard: parts[1].1, configuration: AnisotropyConfiguration()))
-        Self.expectRefusal([a0, a1same], "--state-out")
+        Self.expectRefusal([a0, a1same], "\(Setting.stateOut)")
     }
 
     @Test func pass2RefusesAnotherMergeOrShard() throws {

@@ -26,14 +26,14 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         let z = rng.gaussianMatrix(rows: rows, cols: cols)
         let mix = rng.gaussianMatrix(rows: cols, cols: cols)
-        return matmul(z, mix)
+        return BLAS.matmul(z, mix)
     }
 
     /// Y = s·X·Q + shift (Q random orthogonal).
     static func rotated(_ x: Matrix, scale: Float, shift: Float = 0, seed: UInt64) -> Matrix {
         var rng = SeededGenerator(seed: seed)
         let q = rng.orthogonalMatrix(x.cols)
-        let y = matmul(x, q)
+        let y = BLAS.matmul(x, q)
         let p = y.mutablePointer
         for i in 0..<y.count { p[i] = p[i] * scale + shift }
         return y
@@ -58,7 +58,7 @@ import Testing
     @Test func rotationAndRescalingLeaveRelativeRepresentationUnchanged() throws {
         let x = Self.correlatedGaussian(rows: 400, cols: 32, seed: 3)
         let y = Self.rotated(x, scale: 2.5, seed: 4)
-        let anchors = try selectAnchors(x, count: 40, strategy: .random, seed: 42)
+        let anchors = try AnchorStrategy.selectAnchors(x, count: 40, strategy: .random, seed: 42)
         for centering in [false, true] {
             let rx = RelativeProjection(space: x, anchorRows: anchors, centering: centering).project(x)
             let ry = RelativeProjection(space: y, anchorRows: anchors, centering: centering).project(y)
@@ -97,7 +97,7 @@ import Testing
                    RelativeProjection(space: y, anchorRows: anchors, centering: false).project(y))
         #expect(Self.maxAbsDifference(raw.0, raw.1) > 0.1)
         // CKA centres by itself: unaffected by the shift.
-        #expect(abs(linearCKA(x, y) - 1) < 1e-6)
+        #expect(abs(SpaceComparison.linearCKA(x, y) - 1) < 1e-6)
     }
 
     // MARK: independence
@@ -138,7 +138,7 @@ import Testing
             return (0..<n).reduce(0.0) { s, i in s + (0..<n).reduce(0.0) { $0 + ca[i][$1] * cb[i][$1] } }
         }
         let direct = hsic(k, l) / (hsic(k, k) * hsic(l, l)).squareRoot()
-        #expect(abs(linearCKA(x, y) - direct) < 1e-9)
+        #expect(abs(SpaceComparison.linearCKA(x, y) - direct) < 1e-9)
         // Unbiased (Song et al. 2012) with explicit zero-diagonal matrices, on the *uncentred* Gram.
         func unbiased(_ a: [[Double]], _ b: [[Double]]) -> Double {
             var tr = 0.0, sa = 0.0, sb = 0.0, cross = 0.0
@@ -150,7 +150,7 @@ import Testing
             return (tr + sa * sb / ((nn - 1) * (nn - 2)) - 2 / (nn - 2) * cross) / (nn * (nn - 3))
         }
         let directU = unbiased(k, l) / (unbiased(k, k) * unbiased(l, l)).squareRoot()
-        #expect(abs(debiasedLinearCKA(x, y) - directU) < 1e-9)
+        #expect(abs(SpaceComparison.debiasedLinearCKA(x, y) - directU) < 1e-9)
     }
 
     /// Relative rows 0 and 5 (first 4 entries), plain and anchor-centred, against a fixture's
@@ -175,11 +175,11 @@ import Testing
         // relrep_crosscheck.py fixture, "formula" → "y_constants" / "y2_constants".
         let formula = try #require(Self.reference["formula"] as? [String: Any])
         let cy = try #require(formula["y_constants"] as? [String: Any]), cy2 = try #require(formula["y2_constants"] as? [String: Any])
-        #expect(abs(linearCKA(x, y) - (cy["cka_linear"] as! Double)) < 1e-8)
-        #expect(abs(debiasedLinearCKA(x, y) - (cy["cka_debiased"] as! Double)) < 1e-8)
-        #expect(abs(linearCKA(x, y2) - (cy2["cka_linear"] as! Double)) < 1e-8)
-        #expect(abs(debiasedLinearCKA(x, y2) - (cy2["cka_debiased"] as! Double)) < 1e-8)
-        #expect(abs(try orthogonalProcrustes(x, y2).disparity - (cy2["procrustes_disparity"] as! Double)) < 1e-8)
+        #expect(abs(SpaceComparison.linearCKA(x, y) - (cy["cka_linear"] as! Double)) < 1e-8)
+        #expect(abs(SpaceComparison.debiasedLinearCKA(x, y) - (cy["cka_debiased"] as! Double)) < 1e-8)
+        #expect(abs(SpaceComparison.linearCKA(x, y2) - (cy2["cka_linear"] as! Double)) < 1e-8)
+        #expect(abs(SpaceComparison.debiasedLinearCKA(x, y2) - (cy2["cka_debiased"] as! Double)) < 1e-8)
+        #expect(abs(try SpaceComparison.orthogonalProcrustes(x, y2).disparity - (cy2["procrustes_disparity"] as! Double)) < 1e-8)
         let anchors = Array(stride(from: 0, to: 60, by: 7))
         try Self.expectRelativeRows(of: x, anchors: anchors, match: cy)
 
@@ -240,32 +240,32 @@ import Testing
         let x = Self.correlatedGaussian(rows: 200, cols: 6, seed: 21)
         var rng = SeededGenerator(seed: 22)
         let q = rng.orthogonalMatrix(6)
-        let y = matmul(x, q)
+        let y = BLAS.matmul(x, q)
         let p = y.mutablePointer
         for i in 0..<y.count { p[i] = 3 * p[i] + 1 }
-        let fit = try orthogonalProcrustes(x, y)
+        let fit = try SpaceComparison.orthogonalProcrustes(x, y)
         #expect(fit.disparity < 1e-10)
         #expect(abs(fit.scale - 3) < 1e-4)
         for i in 0..<36 { #expect(abs(fit.rotation[i] - Double(q.values[i])) < 1e-4) }
-        #expect(throws: EmbdiagError.self) { try orthogonalProcrustes(x, Self.correlatedGaussian(rows: 200, cols: 5, seed: 1)) }
+        #expect(throws: EmbdiagError.self) { try SpaceComparison.orthogonalProcrustes(x, Self.correlatedGaussian(rows: 200, cols: 5, seed: 1)) }
     }
 
     @Test func knnOverlapAndJaccardHandCase() {
         let a = NearestNeighbors(k: 3, indices: [1, 2, 3, 4, 5, 6], scores: [Float](repeating: 0, count: 6))
         let b = NearestNeighbors(k: 3, indices: [3, 2, 9, 7, 8, 9], scores: [Float](repeating: 0, count: 6))
-        #expect(knnJaccard(a, b) == [2.0 / 4.0, 0])
-        #expect(knnOverlap(a, b) == [2.0 / 3.0, 0])
+        #expect(SpaceComparison.knnJaccard(a, b) == [2.0 / 4.0, 0])
+        #expect(SpaceComparison.knnOverlap(a, b) == [2.0 / 3.0, 0])
     }
 
     @Test func trueMatchRanksCountBetterAndTiedSmallerIndices() {
         // Query scores against 4 gallery rows: [0.5, 0.9, 0.5, 0.1].
         let gallery = Matrix([[0.5], [0.9], [0.5], [0.1]])
         let queries = Matrix([[1], [1], [1]])
-        #expect(trueMatchRanks(queries: queries, gallery: gallery, trueIndices: [1, 0, 2]) == [1, 2, 3])
+        #expect(Retrieval.trueMatchRanks(queries: queries, gallery: gallery, trueIndices: [1, 0, 2]) == [1, 2, 3])
     }
 
     @Test func nearestNeighborsOfRowsExcludeTheRowItself() {
-        let m = normalizedRows(Matrix([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]))
+        let m = Matrix.normalizedRows(Matrix([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]))
         let nn = nearestNeighbors(ofRows: [0, 2], in: m, k: 1)
         #expect(nn.indices == [1, 3])
     }
@@ -275,32 +275,32 @@ import Testing
     @Test func anchorStrategiesAreSeededDistinctAndSensible() throws {
         // 8 points on a circle: farthest-point sampling from any start picks the antipode next.
         let circle = Matrix((0..<8).map { i in [Float(cos(Double(i) * .pi / 4)), Float(sin(Double(i) * .pi / 4))] })
-        let f = try selectAnchors(circle, count: 2, strategy: .farthest, seed: 1)
+        let f = try AnchorStrategy.selectAnchors(circle, count: 2, strategy: .farthest, seed: 1)
         #expect((f[0] + 4) % 8 == f[1])
         let x = Self.correlatedGaussian(rows: 300, cols: 8, seed: 31)
         for strategy in AnchorStrategy.allCases {
-            let a = try selectAnchors(x, count: 30, strategy: strategy, seed: 7)
+            let a = try AnchorStrategy.selectAnchors(x, count: 30, strategy: strategy, seed: 7)
             #expect(Set(a).count == 30 && a.allSatisfy { (0..<300).contains($0) })
-            #expect(try selectAnchors(x, count: 30, strategy: strategy, seed: 7) == a)
-            #expect(try selectAnchors(x, count: 30, strategy: strategy, seed: 8) != a)
+            #expect(try AnchorStrategy.selectAnchors(x, count: 30, strategy: strategy, seed: 7) == a)
+            #expect(try AnchorStrategy.selectAnchors(x, count: 30, strategy: strategy, seed: 8) != a)
         }
         // Farthest-point anchors spread out more than random ones (lower mean pairwise cosine).
         func meanPairCosine(_ rows: [Int]) -> Double {
-            let u = normalizedRows(x.gather(rows: rows))
-            let g = matmul(u, u, transposeB: true)
+            let u = Matrix.normalizedRows(x.gather(rows: rows))
+            let g = BLAS.matmul(u, u, transposeB: true)
             var s = 0.0
             for i in 0..<rows.count { for j in 0..<rows.count where i != j { s += Double(abs(g[i, j])) } }
             return s / Double(rows.count * (rows.count - 1))
         }
-        #expect(meanPairCosine(try selectAnchors(x, count: 20, strategy: .farthest, seed: 7)) <
-                meanPairCosine(try selectAnchors(x, count: 20, strategy: .random, seed: 7)))
+        #expect(meanPairCosine(try AnchorStrategy.selectAnchors(x, count: 20, strategy: .farthest, seed: 7)) <
+                meanPairCosine(try AnchorStrategy.selectAnchors(x, count: 20, strategy: .random, seed: 7)))
         // Sequential strategies: a shorter selection is a prefix of a longer one (the sweep relies on it).
         for strategy in [AnchorStrategy.farthest, .kmeansPlusPlus] {
-            let long = try selectAnchors(x, count: 50, strategy: strategy, seed: 9)
-            #expect(try selectAnchors(x, count: 12, strategy: strategy, seed: 9) == Array(long.prefix(12)))
+            let long = try AnchorStrategy.selectAnchors(x, count: 50, strategy: strategy, seed: 9)
+            #expect(try AnchorStrategy.selectAnchors(x, count: 12, strategy: strategy, seed: 9) == Array(long.prefix(12)))
         }
-        #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 301, strategy: .random, seed: 1) }
-        #expect(throws: EmbdiagError.self) { try selectAnchors(x, count: 0, strategy: .random, seed: 1) }
+        #expect(throws: EmbdiagError.self) { try AnchorStrategy.selectAnchors(x, count: 301, strategy: .random, seed: 1) }
+        #expect(throws: EmbdiagError.self) { try AnchorStrategy.selectAnchors(x, count: 0, strategy: .random, seed: 1) }
     }
 
     @Test func anchorFilesAreParsedAndValidated() throws {
@@ -413,9 +413,9 @@ import Testing
         let y = try EmbeddingReader.read(Self.layer3, options: ReadOptions()).selecting(rows: Array(0..<1000))
         let ref = try #require(RelativeRepresentationsTests.reference["real"] as? [String: [String: Any]])
         let constants = try #require(ref["constants"])
-        #expect(abs(linearCKA(x.matrix, y.matrix) - (constants["cka_linear"] as! Double)) < 1e-7)
-        #expect(abs(debiasedLinearCKA(x.matrix, y.matrix) - (constants["cka_debiased"] as! Double)) < 1e-7)
-        #expect(abs(try orthogonalProcrustes(x.matrix, y.matrix).disparity - (constants["procrustes_disparity"] as! Double)) < 1e-7)
+        #expect(abs(SpaceComparison.linearCKA(x.matrix, y.matrix) - (constants["cka_linear"] as! Double)) < 1e-7)
+        #expect(abs(SpaceComparison.debiasedLinearCKA(x.matrix, y.matrix) - (constants["cka_debiased"] as! Double)) < 1e-7)
+        #expect(abs(try SpaceComparison.orthogonalProcrustes(x.matrix, y.matrix).disparity - (constants["procrustes_disparity"] as! Double)) < 1e-7)
         let anchors = Array(stride(from: 0, to: 1000, by: 10))
         try RelativeRepresentationsTests.expectRelativeRows(of: x.matrix, anchors: anchors, match: constants)
         var c = RelativeRepresentationsConfiguration()

@@ -120,7 +120,7 @@ import Testing
         // A compat report whose NEW is OLD rotated: not compatible without a map (cross retrieval fails).
         var rng = SeededGenerator(seed: 5)
         let old = rng.gaussianMatrix(rows: 60, cols: 6)
-        let new = matmul(old, rng.orthogonalMatrix(6))
+        let new = BLAS.matmul(old, rng.orthogonalMatrix(6))
         var report = try CompatibilityAnalysis(CompatibilityInputs(old: Embeddings(matrix: old, name: "old"), new: Embeddings(matrix: new, name: "new"))).report()
         let verdict = try #require(report.verdict)
         #expect(verdict.question.contains("OLD index") && report.verdictMetrics.map(\.key).first == "recall_at_1_cross")

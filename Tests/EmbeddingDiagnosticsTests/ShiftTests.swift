@@ -26,7 +26,7 @@ import Testing
 
     static func pooledUnitRows(_ a: Embeddings, _ b: Embeddings) -> Matrix {
         let z = Matrix(rows: a.count + b.count, cols: a.dimension)
-        let an = normalizedRows(a.matrix), bn = normalizedRows(b.matrix)
+        let an = Matrix.normalizedRows(a.matrix), bn = Matrix.normalizedRows(b.matrix)
         z.mutablePointer.update(from: an.pointer, count: an.count)
         (z.mutablePointer + an.count).update(from: bn.pointer, count: bn.count)
         return z
@@ -69,7 +69,7 @@ import Testing
         let cases = try #require(Self.reference["cases"] as? [String: Any])
         let expected = try #require((cases[name] as? [String: Any])?["prdc_k\(k)"] as? [String: Double])
         let (x, y) = try Self.crosscheckCase(name)
-        let q = precisionRecallCoverage(reference: normalizedRows(x.matrix), other: normalizedRows(y.matrix), k: k)
+        let q = precisionRecallCoverage(reference: Matrix.normalizedRows(x.matrix), other: Matrix.normalizedRows(y.matrix), k: k)
         // prdc compares float64 distances, embdiag Float32 cosines: a row may fall on the other
         // side of a radius only by rounding, so allow one row (and one ball for density).
         #expect(abs(q.precision - expected["precision"]!) <= 1.0 / 150 + 1e-12, "precision \(q.precision) vs \(expected["precision"]!)")
@@ -101,7 +101,7 @@ import Testing
     @Test func everyPermutedStatisticMatchesBruteForce() throws {
         var rng = SeededGenerator(seed: 11)
         let m = 9, n = 6, d = 5, total = m + n
-        let z = normalizedRows(rng.gaussianMatrix(rows: total, cols: d))
+        let z = Matrix.normalizedRows(rng.gaussianMatrix(rows: total, cols: d))
         let perms = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: 40, seed: 3)
         let sigma = 0.9
         let forms = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: sigma), .distance], permutations: perms, blockRows: 4)

@@ -25,45 +25,6 @@ public enum BLAS {
     }
 }
 
-/// C = alpha · op(A) · op(B) + beta · C for row-major Float32 matrices (cblas_sgemm).
-/// `c` must be a writable matrix of the right shape.
-public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
-                 alpha: Float = 1, beta: Float = 0, into c: Matrix) {
-    let m = transposeA ? a.cols : a.rows
-    let k = transposeA ? a.rows : a.cols
-    let kb = transposeB ? b.cols : b.rows
-    let n = transposeB ? b.rows : b.cols
-    precondition(k == kb, "gemm: inner dimensions differ (\(k) vs \(kb))")
-    precondition(c.rows == m && c.cols == n, "gemm: output has the wrong shape")
-    if m == 0 || n == 0 { return }
-    if k == 0 {
-        if beta == 0 { c.mutablePointer.update(repeating: 0, count: m * n) }
-        return
-    }
-    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(max(a.cols, 1)),
-                b.pointer, Int32(max(b.cols, 1)), beta, c.mutablePointer, Int32(max(n, 1)))
-}
-
-/// op(A) · op(B) as a new matrix.
-public func matmul(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
-    let c = Matrix(rows: transposeA ? a.cols : a.rows, cols: transposeB ? b.rows : b.cols)
-    gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c)
-    return c
-}
-
-/// Row-major Float64 matrix product C = op(A)·op(B) (cblas_dgemm), for small d × d work.
-public func matmul(_ a: [Double], rows m: Int, inner k: Int, _ b: [Double], cols n: Int,
-                   transposeA: Bool = false, transposeB: Bool = false) -> [Double] {
-    var c = [Double](repeating: 0, count: m * n)
-    if m == 0 || n == 0 || k == 0 { return c }
-    let lda = transposeA ? m : k
-    let ldb = transposeB ? k : n
-    cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, &c, Int32(n))
-    return c
-}
-
 extension BLAS {
     /// OpenBLAS kernels that are generic fallbacks: Debian's OpenBLAS 0.3.21 picks "Prescott" on
     /// CPUs it does not know (e.g. a VM's "Intel Xeon Processor" with AVX-512), which runs sgemm at
@@ -93,5 +54,46 @@ extension BLAS {
             }
         }
         return []
+    }
+}
+
+extension BLAS {
+    /// C = alpha · op(A) · op(B) + beta · C for row-major Float32 matrices (cblas_sgemm).
+    /// `c` must be a writable matrix of the right shape.
+    public static func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+                     alpha: Float = 1, beta: Float = 0, into c: Matrix) {
+        let m = transposeA ? a.cols : a.rows
+        let k = transposeA ? a.rows : a.cols
+        let kb = transposeB ? b.cols : b.rows
+        let n = transposeB ? b.rows : b.cols
+        precondition(k == kb, "gemm: inner dimensions differ (\(k) vs \(kb))")
+        precondition(c.rows == m && c.cols == n, "gemm: output has the wrong shape")
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { c.mutablePointer.update(repeating: 0, count: m * n) }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(max(a.cols, 1)),
+                    b.pointer, Int32(max(b.cols, 1)), beta, c.mutablePointer, Int32(max(n, 1)))
+    }
+
+    /// op(A) · op(B) as a new matrix.
+    public static func matmul(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+        let c = Matrix(rows: transposeA ? a.cols : a.rows, cols: transposeB ? b.rows : b.cols)
+        BLAS.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c)
+        return c
+    }
+
+    /// Row-major Float64 matrix product C = op(A)·op(B) (cblas_dgemm), for small d × d work.
+    public static func matmul(_ a: [Double], rows m: Int, inner k: Int, _ b: [Double], cols n: Int,
+                       transposeA: Bool = false, transposeB: Bool = false) -> [Double] {
+        var c = [Double](repeating: 0, count: m * n)
+        if m == 0 || n == 0 || k == 0 { return c }
+        let lda = transposeA ? m : k
+        let ldb = transposeB ? k : n
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, &c, Int32(n))
+        return c
     }
 }

@@ -12,31 +12,6 @@ public struct SymmetricEigen: Sendable {
     public func vector(_ k: Int) -> [Double] { Array(vectors[(k * dimension)..<((k + 1) * dimension)]) }
 }
 
-/// Symmetric eigendecomposition by LAPACKE_dsyevd (divide and conquer), Float64.
-public func symmetricEigen(_ a: [Double], dimension n: Int) throws -> SymmetricEigen {
-    precondition(a.count == n * n)
-    if n == 0 { return SymmetricEigen(values: [], vectors: [], dimension: 0) }
-    // Inf/NaN here means float32 products overflowed (values near 1e19 and above): say so
-    // instead of LAPACK's "info 7". O(n²), nothing next to the O(n³) decomposition.
-    if a.contains(where: { !$0.isFinite }) {
-        throw EmbdiagError.invalid(nil, "values too large for float32 covariance (products overflow 3.4e38); rescale the matrix (e.g. divide by its largest value)")
-    }
-    var work = a
-    var w = [Double](repeating: 0, count: n)
-    let info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")),
-                              Int32(n), &work, Int32(n), &w)
-    guard info == 0 else { throw EmbdiagError.invalid(nil, "eigendecomposition did not converge (dsyevd info \(info))") }
-    // dsyevd returns ascending values with eigenvectors in columns; reorder to descending rows.
-    var values = [Double](repeating: 0, count: n)
-    var vectors = [Double](repeating: 0, count: n * n)
-    for k in 0..<n {
-        let src = n - 1 - k
-        values[k] = w[src]
-        for i in 0..<n { vectors[k * n + i] = work[i * n + src] }
-    }
-    return SymmetricEigen(values: values, vectors: vectors, dimension: n)
-}
-
 /// Thin singular value decomposition A = U · diag(S) · Vᵀ.
 public struct SingularValueDecomposition: Sendable {
     /// m × r, row-major (r = min(m, n)).
@@ -49,35 +24,62 @@ public struct SingularValueDecomposition: Sendable {
     public var rank: Int { singularValues.count }
 }
 
-/// Thin SVD of a row-major Float64 m × n matrix by LAPACKE_dgesdd.
-public func singularValueDecomposition(_ a: [Double], rows m: Int, cols n: Int, computeVectors: Bool = true) throws -> SingularValueDecomposition {
-    precondition(a.count == m * n)
-    let r = min(m, n)
-    if r == 0 { return SingularValueDecomposition(u: [], singularValues: [], vt: [], rows: m, cols: n) }
-    var work = a
-    var s = [Double](repeating: 0, count: r)
-    var u = [Double](repeating: 0, count: computeVectors ? m * r : 1)
-    // Row-major dgesdd checks ldvt ≥ n even with jobz 'N' (linking-notes).
-    var vt = [Double](repeating: 0, count: computeVectors ? r * n : n)
-    let job = CChar(UInt8(ascii: computeVectors ? "S" : "N"))
-    let info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, job, Int32(m), Int32(n), &work, Int32(n), &s,
-                              &u, Int32(computeVectors ? r : 1), &vt, Int32(n))
-    guard info == 0 else { throw EmbdiagError.invalid(nil, "SVD did not converge (dgesdd info \(info))") }
-    return SingularValueDecomposition(u: computeVectors ? u : [], singularValues: s, vt: computeVectors ? vt : [], rows: m, cols: n)
-}
+extension LAPACK {
+    /// Symmetric eigendecomposition by LAPACKE_dsyevd (divide and conquer), Float64.
+    public static func symmetricEigen(_ a: [Double], dimension n: Int) throws -> SymmetricEigen {
+        precondition(a.count == n * n)
+        if n == 0 { return SymmetricEigen(values: [], vectors: [], dimension: 0) }
+        // Inf/NaN here means float32 products overflowed (values near 1e19 and above): say so
+        // instead of LAPACK's "info 7". O(n²), nothing next to the O(n³) decomposition.
+        if a.contains(where: { !$0.isFinite }) {
+            throw EmbdiagError.invalid(nil, "values too large for float32 covariance (products overflow 3.4e38); rescale the matrix (e.g. divide by its largest value)")
+        }
+        var work = a
+        var w = [Double](repeating: 0, count: n)
+        let info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")),
+                                  Int32(n), &work, Int32(n), &w)
+        guard info == 0 else { throw EmbdiagError.invalid(nil, "eigendecomposition did not converge (dsyevd info \(info))") }
+        // dsyevd returns ascending values with eigenvectors in columns; reorder to descending rows.
+        var values = [Double](repeating: 0, count: n)
+        var vectors = [Double](repeating: 0, count: n * n)
+        for k in 0..<n {
+            let src = n - 1 - k
+            values[k] = w[src]
+            for i in 0..<n { vectors[k * n + i] = work[i * n + src] }
+        }
+        return SymmetricEigen(values: values, vectors: vectors, dimension: n)
+    }
 
-/// Thin SVD of a Float32 matrix (converted to Float64 first: the matrices decomposed here are
-/// d × d or small samples).
-public func singularValueDecomposition(_ m: Matrix, computeVectors: Bool = true) throws -> SingularValueDecomposition {
-    let a = (0..<m.count).map { Double(m.pointer[$0]) }
-    return try singularValueDecomposition(a, rows: m.rows, cols: m.cols, computeVectors: computeVectors)
-}
+    /// Thin SVD of a row-major Float64 m × n matrix by LAPACKE_dgesdd.
+    public static func singularValueDecomposition(_ a: [Double], rows m: Int, cols n: Int, computeVectors: Bool = true) throws -> SingularValueDecomposition {
+        precondition(a.count == m * n)
+        let r = min(m, n)
+        if r == 0 { return SingularValueDecomposition(u: [], singularValues: [], vt: [], rows: m, cols: n) }
+        var work = a
+        var s = [Double](repeating: 0, count: r)
+        var u = [Double](repeating: 0, count: computeVectors ? m * r : 1)
+        // Row-major dgesdd checks ldvt ≥ n even with jobz 'N' (linking-notes).
+        var vt = [Double](repeating: 0, count: computeVectors ? r * n : n)
+        let job = CChar(UInt8(ascii: computeVectors ? "S" : "N"))
+        let info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, job, Int32(m), Int32(n), &work, Int32(n), &s,
+                                  &u, Int32(computeVectors ? r : 1), &vt, Int32(n))
+        guard info == 0 else { throw EmbdiagError.invalid(nil, "SVD did not converge (dgesdd info \(info))") }
+        return SingularValueDecomposition(u: computeVectors ? u : [], singularValues: s, vt: computeVectors ? vt : [], rows: m, cols: n)
+    }
 
-/// Solves the symmetric positive definite system A X = B (A n×n, B n×k, row-major Float64) by
-/// Cholesky (LAPACKE_dposv). Throws when A is not positive definite.
-public func solveSymmetricPositiveDefinite(_ a: [Double], _ b: [Double], n: Int, rhs k: Int) throws -> [Double] {
-    var aw = a, bw = b
-    let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), Int32(k), &aw, Int32(n), &bw, Int32(k))
-    guard info == 0 else { throw EmbdiagError.invalid(nil, "matrix is not positive definite (dposv info \(info)); add regularisation") }
-    return bw
+    /// Thin SVD of a Float32 matrix (converted to Float64 first: the matrices decomposed here are
+    /// d × d or small samples).
+    public static func singularValueDecomposition(_ m: Matrix, computeVectors: Bool = true) throws -> SingularValueDecomposition {
+        let a = (0..<m.count).map { Double(m.pointer[$0]) }
+        return try LAPACK.singularValueDecomposition(a, rows: m.rows, cols: m.cols, computeVectors: computeVectors)
+    }
+
+    /// Solves the symmetric positive definite system A X = B (A n×n, B n×k, row-major Float64) by
+    /// Cholesky (LAPACKE_dposv). Throws when A is not positive definite.
+    public static func solveSymmetricPositiveDefinite(_ a: [Double], _ b: [Double], n: Int, rhs k: Int) throws -> [Double] {
+        var aw = a, bw = b
+        let info = LAPACKE_dposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), Int32(k), &aw, Int32(n), &bw, Int32(k))
+        guard info == 0 else { throw EmbdiagError.invalid(nil, "matrix is not positive definite (dposv info \(info)); add regularisation") }
+        return bw
+    }
 }

@@ -33,7 +33,7 @@ public struct ExactScores: @unchecked Sendable {
         self.queryScale = queryScale
         self.galleryScale = galleryScale
         func largestScaledNorm(_ m: Matrix, _ scale: [Double]?) -> Double {
-            let norms = rowNorms(m)
+            let norms = Matrix.rowNorms(m)
             var top = 0.0
             for i in 0..<norms.count { top = max(top, norms[i] * abs(scale?[i] ?? 1)) }
             return top
@@ -78,6 +78,6 @@ public struct ExactScores: @unchecked Sendable {
     ///
     /// - Complexity: O(n·d).
     public static func inverseNorms(_ m: Matrix) -> [Double] {
-        rowNorms(m).map { $0 > 0 ? 1 / $0 : 0 }
+        Matrix.rowNorms(m).map { $0 > 0 ? 1 / $0 : 0 }
     }
 }

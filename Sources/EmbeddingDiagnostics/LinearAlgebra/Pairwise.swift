@@ -1,40 +1,9 @@
 import COpenBLAS
 import Foundation
 
-/// Calls `body` with consecutive blocks of the product A · Bᵀ (rows of A against all rows of B),
-/// so that the full n × m matrix never sits in memory. Each block is `rowCount × b.rows`,
-/// row-major, starting at row `rowStart` of A. The GEMM uses all OpenBLAS threads; blocks are
-/// delivered in order on the calling thread.
-public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil, progressLabel: String = "all pairs",
-                              body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
-    precondition(a.cols == b.cols, "pairwise: dimensions differ (\(a.cols) vs \(b.cols))")
-    let rowsPerBlock = blockRows ?? max(16, min(a.rows, (64 << 20) / max(1, b.rows * 4)))
-    let scratch = Matrix(rows: min(rowsPerBlock, max(a.rows, 1)), cols: b.rows)
-    let progress = ProgressReporter.current.task(progressLabel, total: a.rows, minimum: isLongPass(a.rows, b.rows, a.cols) ? 1 : .max)
-    var start = 0
-    while start < a.rows {
-        let end = min(a.rows, start + rowsPerBlock)
-        let out = Matrix(rows: end - start, cols: b.rows, storage: scratch.storage)
-        gemm(a.rows(start..<end), b, transposeB: true, into: out)
-        try body(start, out)
-        start = end
-        progress?.update(start)
-    }
-    progress?.finish()
-}
-
 /// Whether an all-pairs pass over m × n rows of dimension d can take a few seconds (≈ 2·10¹⁰
 /// multiply-adds plus the per-score work): such passes report progress.
 @inline(__always) func isLongPass(_ m: Int, _ n: Int, _ d: Int) -> Bool { Double(m) * Double(n) * Double(max(d, 64)) >= 2e10 }
-
-/// Cosine similarity blocks: rows of A against rows of B, both normalised first (copies).
-/// Zero rows give zero similarity.
-public func pairwiseCosineBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
-                                 body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
-    let an = normalizedRows(a)
-    let bn = a.storage === b.storage && a.offset == b.offset && a.rows == b.rows ? an : normalizedRows(b)
-    try pairwiseDotBlocks(an, bn, blockRows: blockRows, body: body)
-}
 
 /// Exact k nearest neighbours by inner product (use unit rows for cosine).
 public struct NearestNeighbors: Sendable {
@@ -150,4 +119,37 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
         }
     }
     return NearestNeighbors(k: kk, indices: indices, scores: scores)
+}
+
+extension Matrix {
+    /// Calls `body` with consecutive blocks of the product A · Bᵀ (rows of A against all rows of B),
+    /// so that the full n × m matrix never sits in memory. Each block is `rowCount × b.rows`,
+    /// row-major, starting at row `rowStart` of A. The GEMM uses all OpenBLAS threads; blocks are
+    /// delivered in order on the calling thread.
+    public static func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil, progressLabel: String = "all pairs",
+                                  body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
+        precondition(a.cols == b.cols, "pairwise: dimensions differ (\(a.cols) vs \(b.cols))")
+        let rowsPerBlock = blockRows ?? max(16, min(a.rows, (64 << 20) / max(1, b.rows * 4)))
+        let scratch = Matrix(rows: min(rowsPerBlock, max(a.rows, 1)), cols: b.rows)
+        let progress = ProgressReporter.current.task(progressLabel, total: a.rows, minimum: isLongPass(a.rows, b.rows, a.cols) ? 1 : .max)
+        var start = 0
+        while start < a.rows {
+            let end = min(a.rows, start + rowsPerBlock)
+            let out = Matrix(rows: end - start, cols: b.rows, storage: scratch.storage)
+            BLAS.gemm(a.rows(start..<end), b, transposeB: true, into: out)
+            try body(start, out)
+            start = end
+            progress?.update(start)
+        }
+        progress?.finish()
+    }
+
+    /// Cosine similarity blocks: rows of A against rows of B, both normalised first (copies).
+    /// Zero rows give zero similarity.
+    public static func pairwiseCosineBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
+                                     body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
+        let an = Matrix.normalizedRows(a)
+        let bn = a.storage === b.storage && a.offset == b.offset && a.rows == b.rows ? an : Matrix.normalizedRows(b)
+        try Matrix.pairwiseDotBlocks(an, bn, blockRows: blockRows, body: body)
+    }
 }

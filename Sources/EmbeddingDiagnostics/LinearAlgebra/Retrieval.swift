@@ -24,189 +24,191 @@ public struct RetrievalRanks: Sendable {
     public var expectedFirstRank: [Double] { first.map { $0?.expectedRank ?? 0 } }
 }
 
-/// Ranks of the relevant gallery rows of every query over the whole gallery, by the scores of
-/// `ExactScores` (Float32 blocked GEMM screens; comparisons closer than its error bound are decided
-/// by Float64 dot products), so the result is the same on every CPU, kernel and thread count.
-/// Exactly equal scores are ties: each metric is the expected value over the orderings of the tied
-/// block (`TiedFirstRank`; McSherry & Najork, ECIR 2008). `excludeSelf`: queries are the gallery
-/// rows (query q = gallery row q), and row q is removed from its own ranking. `excluded`
-/// generalises it: query q's ranking leaves out gallery row `excluded[q]` (−1: none).
-/// `queryScale`/`galleryScale`: per-row factors of the score (see `ExactScores`), e.g. 1/‖code‖
-/// for integer codes.
-///
-/// One tiled GEMM pass (`forEachScoreBlock`: both cores, each tile scanned while in cache);
-/// `blockRows` sets the query rows per block (default: chosen from the query count).
-///
-/// - Complexity: O(q·n·d) for the GEMM, plus per query O(n log R) (R relevant rows) and O(d) per
-///   near-tie recomputed in Float64.
-public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance,
-                           excludeSelf: Bool = false, excluded: [Int]? = nil, blockRows: Int? = nil,
-                           queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> RetrievalRanks {
-    precondition(queries.cols == gallery.cols, "retrievalRanks: dimensions differ")
-    let nq = queries.rows, n = gallery.rows
-    precondition(excluded == nil || excluded!.count == nq, "retrievalRanks: one excluded row per query")
-    let skip: [Int] = excluded ?? (excludeSelf ? Array(0..<nq) : [Int](repeating: -1, count: nq))
-    var first = [TiedFirstRank?](repeating: nil, count: nq)
-    var ap = [Double](repeating: .nan, count: nq)
-    var counts = [Int](repeating: 0, count: nq)
-    // Gallery rows of each class, in index order.
-    var members: [Int32: [Int]] = [:]
-    var galleryClass: [Int32] = []
-    var queryClass: [Int32] = []
-    var targets: [Int] = []
-    switch relevance {
-    case .index(let t):
-        precondition(t.count == nq, "retrievalRanks: one target per query")
-        targets = t
-    case .classes(let q, let g):
-        precondition(q.count == nq && g.count == n, "retrievalRanks: one class per row")
-        queryClass = q; galleryClass = g
-        for (j, c) in g.enumerated() where c >= 0 { members[c, default: []].append(j) }
-    }
-    let byIndex = !targets.isEmpty || queryClass.isEmpty
-    if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
-    let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
-    let eps = scores.tolerance
-    let unscaled = queryScale == nil && galleryScale == nil
-    first.withUnsafeMutableBufferPointer { firstBuf in
-        ap.withUnsafeMutableBufferPointer { apBuf in
-            counts.withUnsafeMutableBufferPointer { countBuf in
-                let firstOut = firstBuf.baseAddress!, apOut = apBuf.baseAddress!, countOut = countBuf.baseAddress!
-                // One tiled GEMM pass: every tile row is scanned while in cache, per-query state lives
-                // in the worker that owns the query block.
-                forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: blockRows) { rows, tiles in
-                    let m = rows.count
-                    if byIndex {
-                        // Per query: the Float64 target score, its Float32 cut-offs and the counts.
-                        var targetScore = [Double](repeating: 0, count: m)
-                        var cuts = [(lo: Float, up: Float)?](repeating: nil, count: m)
-                        var live = [Bool](repeating: false, count: m)
-                        var count = [TargetRankCount](repeating: TargetRankCount(), count: m)
-                        for r in 0..<m {
-                            let q = rows.lowerBound + r, t = targets[q]
-                            if t < 0 || t >= n || t == skip[q] { continue }
-                            live[r] = true
-                            targetScore[r] = scores.exact(q, t)
-                            cuts[r] = scores.screeningCuts(around: targetScore[r])
-                        }
-                        tiles.forEach { columns, tile in
+extension Retrieval {
+    /// Ranks of the relevant gallery rows of every query over the whole gallery, by the scores of
+    /// `ExactScores` (Float32 blocked GEMM screens; comparisons closer than its error bound are decided
+    /// by Float64 dot products), so the result is the same on every CPU, kernel and thread count.
+    /// Exactly equal scores are ties: each metric is the expected value over the orderings of the tied
+    /// block (`TiedFirstRank`; McSherry & Najork, ECIR 2008). `excludeSelf`: queries are the gallery
+    /// rows (query q = gallery row q), and row q is removed from its own ranking. `excluded`
+    /// generalises it: query q's ranking leaves out gallery row `excluded[q]` (−1: none).
+    /// `queryScale`/`galleryScale`: per-row factors of the score (see `ExactScores`), e.g. 1/‖code‖
+    /// for integer codes.
+    ///
+    /// One tiled GEMM pass (`forEachScoreBlock`: both cores, each tile scanned while in cache);
+    /// `blockRows` sets the query rows per block (default: chosen from the query count).
+    ///
+    /// - Complexity: O(q·n·d) for the GEMM, plus per query O(n log R) (R relevant rows) and O(d) per
+    ///   near-tie recomputed in Float64.
+    public static func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance,
+                               excludeSelf: Bool = false, excluded: [Int]? = nil, blockRows: Int? = nil,
+                               queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> RetrievalRanks {
+        precondition(queries.cols == gallery.cols, "retrievalRanks: dimensions differ")
+        let nq = queries.rows, n = gallery.rows
+        precondition(excluded == nil || excluded!.count == nq, "retrievalRanks: one excluded row per query")
+        let skip: [Int] = excluded ?? (excludeSelf ? Array(0..<nq) : [Int](repeating: -1, count: nq))
+        var first = [TiedFirstRank?](repeating: nil, count: nq)
+        var ap = [Double](repeating: .nan, count: nq)
+        var counts = [Int](repeating: 0, count: nq)
+        // Gallery rows of each class, in index order.
+        var members: [Int32: [Int]] = [:]
+        var galleryClass: [Int32] = []
+        var queryClass: [Int32] = []
+        var targets: [Int] = []
+        switch relevance {
+        case .index(let t):
+            precondition(t.count == nq, "retrievalRanks: one target per query")
+            targets = t
+        case .classes(let q, let g):
+            precondition(q.count == nq && g.count == n, "retrievalRanks: one class per row")
+            queryClass = q; galleryClass = g
+            for (j, c) in g.enumerated() where c >= 0 { members[c, default: []].append(j) }
+        }
+        let byIndex = !targets.isEmpty || queryClass.isEmpty
+        if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
+        let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
+        let eps = scores.tolerance
+        let unscaled = queryScale == nil && galleryScale == nil
+        first.withUnsafeMutableBufferPointer { firstBuf in
+            ap.withUnsafeMutableBufferPointer { apBuf in
+                counts.withUnsafeMutableBufferPointer { countBuf in
+                    let firstOut = firstBuf.baseAddress!, apOut = apBuf.baseAddress!, countOut = countBuf.baseAddress!
+                    // One tiled GEMM pass: every tile row is scanned while in cache, per-query state lives
+                    // in the worker that owns the query block.
+                    forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: blockRows) { rows, tiles in
+                        let m = rows.count
+                        if byIndex {
+                            // Per query: the Float64 target score, its Float32 cut-offs and the counts.
+                            var targetScore = [Double](repeating: 0, count: m)
+                            var cuts = [(lo: Float, up: Float)?](repeating: nil, count: m)
+                            var live = [Bool](repeating: false, count: m)
+                            var count = [TargetRankCount](repeating: TargetRankCount(), count: m)
+                            for r in 0..<m {
+                                let q = rows.lowerBound + r, t = targets[q]
+                                if t < 0 || t >= n || t == skip[q] { continue }
+                                live[r] = true
+                                targetScore[r] = scores.exact(q, t)
+                                cuts[r] = scores.screeningCuts(around: targetScore[r])
+                            }
+                            tiles.forEach { columns, tile in
+                                for r in 0..<m where live[r] {
+                                    let q = rows.lowerBound + r
+                                    scores.countAgainstTarget(tile + r * columns.count, columns: columns, query: q, target: targets[q],
+                                                              targetScore: targetScore[r], cuts: cuts[r], excluded: skip[q], into: &count[r])
+                                }
+                            }
                             for r in 0..<m where live[r] {
                                 let q = rows.lowerBound + r
-                                scores.countAgainstTarget(tile + r * columns.count, columns: columns, query: q, target: targets[q],
-                                                          targetScore: targetScore[r], cuts: cuts[r], excluded: skip[q], into: &count[r])
+                                let block = TiedFirstRank(before: count[r].better, blockSize: count[r].equal + 1, relevantInBlock: 1)
+                                firstOut[q] = block
+                                apOut[q] = block.expectedReciprocalRank
+                                countOut[q] = 1
+                            }
+                            return
+                        }
+                        // Per query: the distinct relevant scores (descending), how many relevant rows
+                        // share each, and per such value the non-relevant rows strictly between it and the
+                        // previous value (`above`) or equal to it (`tied`).
+                        var value = [[Double]](repeating: [], count: m), size = [[Int]](repeating: [], count: m)
+                        var above = [[Int]](repeating: [], count: m), tied = [[Int]](repeating: [], count: m)
+                        var lowestRaw = [Float](repeating: .infinity, count: m)
+                        var relCount = [Int](repeating: 0, count: m)
+                        var relScore: [Double] = []
+                        for r in 0..<m {
+                            let q = rows.lowerBound + r
+                            let ex = skip[q]
+                            let c = queryClass[q]
+                            guard c >= 0, let list = members[c] else { continue }
+                            relScore.removeAll(keepingCapacity: true)
+                            for j in list where j != ex { relScore.append(scores.exact(q, j)) }
+                            if relScore.isEmpty { continue }
+                            relCount[r] = relScore.count
+                            relScore.sort(by: >)
+                            for x in relScore {
+                                if let last = value[r].last, last == x { size[r][size[r].count - 1] += 1 } else { value[r].append(x); size[r].append(1) }
+                            }
+                            above[r] = [Int](repeating: 0, count: value[r].count + 1)
+                            tied[r] = [Int](repeating: 0, count: value[r].count)
+                            // Raw values below this are below every relevant score by more than eps.
+                            if unscaled {
+                                let lowest = value[r][value[r].count - 1] - eps
+                                var f = Float(lowest)
+                                if Double(f) > lowest { f = f.nextDown }
+                                lowestRaw[r] = f
+                            } else {
+                                lowestRaw[r] = -.infinity
                             }
                         }
-                        for r in 0..<m where live[r] {
-                            let q = rows.lowerBound + r
-                            let block = TiedFirstRank(before: count[r].better, blockSize: count[r].equal + 1, relevantInBlock: 1)
-                            firstOut[q] = block
-                            apOut[q] = block.expectedReciprocalRank
-                            countOut[q] = 1
+                        tiles.forEach { columns, tile in
+                            let width = columns.count, g0 = columns.lowerBound
+                            for r in 0..<m where relCount[r] > 0 {
+                                let q = rows.lowerBound + r
+                                let ex = skip[q], c = queryClass[q]
+                                let s = tile + r * width
+                                let groups = value[r].count
+                                let lowest = value[r][groups - 1] - eps, floorRaw = lowestRaw[r]
+                                value[r].withUnsafeBufferPointer { valueBuf in
+                                above[r].withUnsafeMutableBufferPointer { aboveBuf in
+                                tied[r].withUnsafeMutableBufferPointer { tiedBuf in
+                                    let value = valueBuf.baseAddress!, above = aboveBuf.baseAddress!, tied = tiedBuf.baseAddress!
+                                    // Number of groups whose value is > x (binary search on descending values).
+                                    func groupsAbove(_ x: Double) -> Int {
+                                        var lo = 0, hi = groups
+                                        while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
+                                        return lo
+                                    }
+                                    for jj in 0..<width {
+                                        let j = g0 + jj
+                                        let raw = s[jj]
+                                        if raw < floorRaw {
+                                            if galleryClass[j] != c && j != ex { above[groups] += 1 }
+                                            continue
+                                        }
+                                        if galleryClass[j] == c || j == ex { continue }
+                                        let v = scores.screened(raw, q, j)
+                                        if v < lowest { above[groups] += 1; continue }
+                                        // Certain when no group value lies within eps of v.
+                                        let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
+                                        if a == b { above[a] += 1; continue }
+                                        let e = scores.exact(q, j)
+                                        let k = groupsAbove(e)
+                                        if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
+                                    }
+                                }}}
+                            }
                         }
-                        return
-                    }
-                    // Per query: the distinct relevant scores (descending), how many relevant rows
-                    // share each, and per such value the non-relevant rows strictly between it and the
-                    // previous value (`above`) or equal to it (`tied`).
-                    var value = [[Double]](repeating: [], count: m), size = [[Int]](repeating: [], count: m)
-                    var above = [[Int]](repeating: [], count: m), tied = [[Int]](repeating: [], count: m)
-                    var lowestRaw = [Float](repeating: .infinity, count: m)
-                    var relCount = [Int](repeating: 0, count: m)
-                    var relScore: [Double] = []
-                    for r in 0..<m {
-                        let q = rows.lowerBound + r
-                        let ex = skip[q]
-                        let c = queryClass[q]
-                        guard c >= 0, let list = members[c] else { continue }
-                        relScore.removeAll(keepingCapacity: true)
-                        for j in list where j != ex { relScore.append(scores.exact(q, j)) }
-                        if relScore.isEmpty { continue }
-                        relCount[r] = relScore.count
-                        relScore.sort(by: >)
-                        for x in relScore {
-                            if let last = value[r].last, last == x { size[r][size[r].count - 1] += 1 } else { value[r].append(x); size[r].append(1) }
-                        }
-                        above[r] = [Int](repeating: 0, count: value[r].count + 1)
-                        tied[r] = [Int](repeating: 0, count: value[r].count)
-                        // Raw values below this are below every relevant score by more than eps.
-                        if unscaled {
-                            let lowest = value[r][value[r].count - 1] - eps
-                            var f = Float(lowest)
-                            if Double(f) > lowest { f = f.nextDown }
-                            lowestRaw[r] = f
-                        } else {
-                            lowestRaw[r] = -.infinity
-                        }
-                    }
-                    tiles.forEach { columns, tile in
-                        let width = columns.count, g0 = columns.lowerBound
                         for r in 0..<m where relCount[r] > 0 {
                             let q = rows.lowerBound + r
-                            let ex = skip[q], c = queryClass[q]
-                            let s = tile + r * width
-                            let groups = value[r].count
-                            let lowest = value[r][groups - 1] - eps, floorRaw = lowestRaw[r]
-                            value[r].withUnsafeBufferPointer { valueBuf in
-                            above[r].withUnsafeMutableBufferPointer { aboveBuf in
-                            tied[r].withUnsafeMutableBufferPointer { tiedBuf in
-                                let value = valueBuf.baseAddress!, above = aboveBuf.baseAddress!, tied = tiedBuf.baseAddress!
-                                // Number of groups whose value is > x (binary search on descending values).
-                                func groupsAbove(_ x: Double) -> Int {
-                                    var lo = 0, hi = groups
-                                    while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
-                                    return lo
-                                }
-                                for jj in 0..<width {
-                                    let j = g0 + jj
-                                    let raw = s[jj]
-                                    if raw < floorRaw {
-                                        if galleryClass[j] != c && j != ex { above[groups] += 1 }
-                                        continue
-                                    }
-                                    if galleryClass[j] == c || j == ex { continue }
-                                    let v = scores.screened(raw, q, j)
-                                    if v < lowest { above[groups] += 1; continue }
-                                    // Certain when no group value lies within eps of v.
-                                    let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
-                                    if a == b { above[a] += 1; continue }
-                                    let e = scores.exact(q, j)
-                                    let k = groupsAbove(e)
-                                    if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
-                                }
-                            }}}
+                            var precedingItems = 0, precedingRelevant = 0, sum = 0.0
+                            for g in 0..<value[r].count {
+                                precedingItems += above[r][g]
+                                let blockSize = size[r][g] + tied[r][g]
+                                if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: blockSize, relevantInBlock: size[r][g]) }
+                                sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
+                                                                                  blockSize: blockSize, relevantInBlock: size[r][g])
+                                precedingItems += blockSize
+                                precedingRelevant += size[r][g]
+                            }
+                            apOut[q] = sum / Double(relCount[r])
+                            countOut[q] = relCount[r]
                         }
-                    }
-                    for r in 0..<m where relCount[r] > 0 {
-                        let q = rows.lowerBound + r
-                        var precedingItems = 0, precedingRelevant = 0, sum = 0.0
-                        for g in 0..<value[r].count {
-                            precedingItems += above[r][g]
-                            let blockSize = size[r][g] + tied[r][g]
-                            if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: blockSize, relevantInBlock: size[r][g]) }
-                            sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
-                                                                              blockSize: blockSize, relevantInBlock: size[r][g])
-                            precedingItems += blockSize
-                            precedingRelevant += size[r][g]
-                        }
-                        apOut[q] = sum / Double(relCount[r])
-                        countOut[q] = relCount[r]
                     }
                 }
             }
         }
+        return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts)
     }
-    return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts)
-}
 
-/// Integer class ids for string labels (first occurrence order), for `RetrievalRelevance.classes`.
-/// Query labels absent from the gallery get -1 (never relevant).
-public func classIds(gallery: [String], queries: [String]? = nil) -> (gallery: [Int32], queries: [Int32]) {
-    var ids: [String: Int32] = [:]
-    var g: [Int32] = []
-    g.reserveCapacity(gallery.count)
-    for l in gallery {
-        if let id = ids[l] { g.append(id) } else { let id = Int32(ids.count); ids[l] = id; g.append(id) }
+    /// Integer class ids for string labels (first occurrence order), for `RetrievalRelevance.classes`.
+    /// Query labels absent from the gallery get -1 (never relevant).
+    public static func classIds(gallery: [String], queries: [String]? = nil) -> (gallery: [Int32], queries: [Int32]) {
+        var ids: [String: Int32] = [:]
+        var g: [Int32] = []
+        g.reserveCapacity(gallery.count)
+        for l in gallery {
+            if let id = ids[l] { g.append(id) } else { let id = Int32(ids.count); ids[l] = id; g.append(id) }
+        }
+        let q = (queries ?? gallery).map { ids[$0] ?? -1 }
+        return (g, q)
     }
-    let q = (queries ?? gallery).map { ids[$0] ?? -1 }
-    return (g, q)
 }

@@ -24,7 +24,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             let e = try EmbeddingReader.read(path, options: ReadOptions(format: f, computeChecksum: false))
             // Touch every value and label so lazily mapped data is really read.
             _ = ValidationSummary(e)
-            _ = rowNorms(e.matrix)
+            _ = Matrix.rowNorms(e.matrix)
         }
     } catch is EmbdiagError {
     } catch {

@@ -74,9 +74,9 @@ public struct AnisotropyMetrics: Sendable {
         // A centred (or whitened) space has a mean of exactly zero; what remains is Float32
         // round-off that changes with the BLAS kernel. Report it as 0, not as a number.
         if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
-        let cov = covariance(m, ddof: 1, mean: mean)
+        let cov = Matrix.covariance(m, ddof: 1, mean: mean)
         dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
-        let eig = try symmetricEigen(cov, dimension: d)
+        let eig = try LAPACK.symmetricEigen(cov, dimension: d)
         // svdvals of a PSD matrix are abs(eigenvalues): tiny negative round-off becomes positive, as
         // in the IsoScore package.
         spectrum = eig.values.map(abs).sorted(by: >)
@@ -91,7 +91,7 @@ public struct AnisotropyMetrics: Sendable {
         // Viswanath), in log space (log-sum-exp) so large norms cannot overflow.
         var second = cov
         for i in 0..<d { for j in 0..<d { second[i * d + j] = (Double(n - 1) * cov[i * d + j] + Double(n) * mean[i] * mean[j]) / Double(n) } }
-        let directions = try symmetricEigen(second, dimension: d)
+        let directions = try LAPACK.symmetricEigen(second, dimension: d)
         // Z(c)/n is a mean over rows: above `partitionSample` rows it is estimated on a seeded
         // sample, which keeps this step small next to the covariance pass.
         var partitionRows = m
@@ -110,7 +110,7 @@ public struct AnisotropyMetrics: Sendable {
             let count = min(pairSample, n * (n - 1) / 2)
             let (first, second) = rng.distinctPairs(n, count: count)
             // Fixed-order Float64 dot products (both cores), the same on every kernel.
-            let dots = pairedDotProducts(m, first, m, second)
+            let dots = Matrix.pairedDotProducts(m, first, m, second)
             let norms = sums.norms
             let cosines = (0..<count).map { t -> Double in
                 let a = norms[first[t]], b = norms[second[t]]
@@ -196,7 +196,7 @@ public struct AnisotropyMetrics: Sendable {
         sumPos.withUnsafeMutableBufferPointer { zpBuf in
         sumNeg.withUnsafeMutableBufferPointer { znBuf in
             let sp = spBuf.baseAddress!, sn = snBuf.baseAddress!, zp = zpBuf.baseAddress!, zn = znBuf.baseAddress!
-            pairwiseDotBlocks(m, directions) { _, block in
+            Matrix.pairwiseDotBlocks(m, directions) { _, block in
                 let bp = block.pointer, rows = block.rows
                 parallelChunks(k, minimumChunk: 64) { columns in
                     let width = columns.count, c0 = columns.lowerBound

@@ -73,20 +73,20 @@ public struct IsotropyTransform: Sendable {
             case .normalize:
                 fitted.append(FittedIsotropyStep(step: "normalize"))
             case .center:
-                fitted.append(FittedIsotropyStep(step: "center", mean: columnMeans(current).map { Float($0) }))
+                fitted.append(FittedIsotropyStep(step: "center", mean: Matrix.columnMeans(current).map { Float($0) }))
             case .allButTheTop(let requested):
                 let components = min(d - 1, max(1, requested ?? Int((Double(d) / 100).rounded())))
-                let mean = columnMeans(current)
-                let eig = try symmetricEigen(covariance(current, mean: mean), dimension: d)
+                let mean = Matrix.columnMeans(current)
+                let eig = try LAPACK.symmetricEigen(Matrix.covariance(current, mean: mean), dimension: d)
                 // P = I − Σ_{k<D} u_k u_kᵀ: removes the dominating directions.
                 let top = Array(eig.vectors[0..<(components * d)])
-                var p = matmul(top, rows: d, inner: components, top, cols: d, transposeA: true).map { -$0 }
+                var p = BLAS.matmul(top, rows: d, inner: components, top, cols: d, transposeA: true).map { -$0 }
                 for i in 0..<d { p[i * d + i] += 1 }
                 fitted.append(FittedIsotropyStep(step: "abtt", components: components, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: d, values: p.map { Float($0) })))
             case .whiten(let requested):
                 guard current.rows > 1 else { throw EmbdiagError.invalid(nil, "whitening needs at least 2 rows") }
-                let mean = columnMeans(current)
-                let eig = try symmetricEigen(covariance(current, mean: mean), dimension: d)
+                let mean = Matrix.columnMeans(current)
+                let eig = try LAPACK.symmetricEigen(Matrix.covariance(current, mean: mean), dimension: d)
                 // Eigenvalues floored at 1e-8 of the largest: a rank-deficient covariance (n ≤ d)
                 // must not produce infinities.
                 let floor = max(eig.values[0], 1e-30) * 1e-8
@@ -102,7 +102,7 @@ public struct IsotropyTransform: Sendable {
                     // ZCA: W = U diag(λ^{-1/2}) Uᵀ, d × d (closest whitened data to the input).
                     var scaled = eig.vectors
                     for c in 0..<d { for i in 0..<d { scaled[c * d + i] *= scale[c] } }
-                    let w = matmul(eig.vectors, rows: d, inner: d, scaled, cols: d, transposeA: true)
+                    let w = BLAS.matmul(eig.vectors, rows: d, inner: d, scaled, cols: d, transposeA: true)
                     fitted.append(FittedIsotropyStep(step: "whiten", components: nil, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: d, values: w.map { Float($0) })))
                 }
             }
@@ -124,7 +124,7 @@ public struct IsotropyTransform: Sendable {
 
 extension FittedIsotropyStep {
     func apply(to data: Matrix) throws -> Matrix {
-        if normalizesRows { return normalizedRows(data) }
+        if normalizesRows { return Matrix.normalizedRows(data) }
         let d = data.cols
         let centred = data.copy()
         if let mean {
@@ -134,7 +134,7 @@ extension FittedIsotropyStep {
             }
         }
         guard let matrix else { return centred }
-        return matmul(centred, matrix)
+        return BLAS.matmul(centred, matrix)
     }
 }
 

@@ -176,7 +176,7 @@ public struct BiasAnalysis: Sendable {
         let gallery = c.neighborVocabulary > 0 ? min(e.count, c.neighborVocabulary) : e.count
         let k = max(0, min(c.neighbors, gallery - 1))
         let before = k > 0 && !queryRows.isEmpty
-            ? nearestNeighbors(queries: normalizedRows(e.matrix.gather(rows: queryRows)), gallery: normalizedRows(e.matrix.rows(0..<gallery)), k: k + 1) : nil
+            ? nearestNeighbors(queries: Matrix.normalizedRows(e.matrix.gather(rows: queryRows)), gallery: Matrix.normalizedRows(e.matrix.rows(0..<gallery)), k: k + 1) : nil
 
         // Rows left alone: the specific words plus every definitional/equalize word, with their
         // lower/UPPER/Title forms (responsibly's `specific_full_with_definitional_equalize`).
@@ -194,7 +194,7 @@ public struct BiasAnalysis: Sendable {
         // Neutralize in one pass over memory (row blocks on both cores): normalise, P = W·Bᵀ,
         // P ← 0 on protected rows, W ← W − P·B (rank-K update), renormalise.
         let basis = Matrix(rows: sub.components, cols: d, values: sub.basis.map { Float($0) })
-        let removal = removeSubspaceInPlace(work, basis: basis, remove: isProtected.map { !$0 })
+        let removal = Matrix.removeSubspaceInPlace(work, basis: basis, remove: isProtected.map { !$0 })
         let neutralized = removal.removedRows
 
         // Equalize each group (expanded to case forms) on the current unit vectors:
@@ -234,7 +234,7 @@ public struct BiasAnalysis: Sendable {
             let n = unitRowsFloat64(work, rows: db.rows)
             for g in equalized {
                 let rows = g.compactMap { lookup.row($0) }
-                let sims = matmul(n, rows: db.rows.count, inner: d, unitRowsFloat64(work, rows: rows), cols: rows.count, transposeB: true)
+                let sims = BLAS.matmul(n, rows: db.rows.count, inner: d, unitRowsFloat64(work, rows: rows), cols: rows.count, transposeB: true)
                 for i in 0..<db.rows.count {
                     let row = sims[(i * rows.count)..<((i + 1) * rows.count)]
                     gap = max(gap, row.max()! - row.min()!)
@@ -321,9 +321,9 @@ public struct BiasAnalysis: Sendable {
         let n = min(rows.count, 4000), d = m.cols, k = sub.components
         guard n >= 2 else { return [] }
         let u = unitRowsFloat64(m, rows: Array(rows.prefix(n)))
-        let gram = matmul(u, rows: n, inner: d, u, cols: n, transposeB: true)
+        let gram = BLAS.matmul(u, rows: n, inner: d, u, cols: n, transposeB: true)
         let p = sub.project(u, rows: n)
-        let pp = matmul(p, rows: n, inner: k, p, cols: n, transposeB: true)
+        let pp = BLAS.matmul(p, rows: n, inner: k, p, cols: n, transposeB: true)
         var rest = [Double](repeating: 0, count: n)
         for i in 0..<n { var s = 0.0; for j in 0..<k { s += p[i * k + j] * p[i * k + j] }; rest[i] = (1 - s).squareRoot() }
         var best: [(Int, Int, Double)] = []

@@ -106,7 +106,7 @@ public struct BiasSubspace: Sendable {
         var colMean = [Double](repeating: 0, count: d)
         for i in 0..<m { for j in 0..<d { colMean[j] += stacked[i * d + j] } }
         for i in 0..<m { for j in 0..<d { stacked[i * d + j] -= colMean[j] / Double(m) } }
-        let svd = try singularValueDecomposition(stacked, rows: m, cols: d)
+        let svd = try LAPACK.singularValueDecomposition(stacked, rows: m, cols: d)
         let total = svd.singularValues.reduce(0) { $0 + $1 * $1 }
         explainedRatio = svd.singularValues.map { total > 0 ? $0 * $0 / total : 0 }
         let endsPair = ends ?? (used.first(where: { $0.count >= 2 && $0[0].lowercased() == "she" && $0[1].lowercased() == "he" }).map { ($0[0], $0[1]) }
@@ -164,6 +164,6 @@ public struct BiasSubspace: Sendable {
 
     /// Projections (n × K, row-major) of the unit Float64 rows `u` (n × d) on the subspace (dgemm).
     public func project(_ u: [Double], rows n: Int) -> [Double] {
-        matmul(u, rows: n, inner: dimension, basis, cols: components, transposeB: true)
+        BLAS.matmul(u, rows: n, inner: dimension, basis, cols: components, transposeB: true)
     }
 }

@@ -54,8 +54,8 @@ public enum WEAT {
     public static func associations(_ m: Matrix, targets: [Int], a: [Int], b: [Int]) -> [Double] {
         let d = m.cols
         let t = unitRowsFloat64(m, rows: targets)
-        let ca = matmul(t, rows: targets.count, inner: d, unitRowsFloat64(m, rows: a), cols: a.count, transposeB: true)
-        let cb = matmul(t, rows: targets.count, inner: d, unitRowsFloat64(m, rows: b), cols: b.count, transposeB: true)
+        let ca = BLAS.matmul(t, rows: targets.count, inner: d, unitRowsFloat64(m, rows: a), cols: a.count, transposeB: true)
+        let cb = BLAS.matmul(t, rows: targets.count, inner: d, unitRowsFloat64(m, rows: b), cols: b.count, transposeB: true)
         let na = a.count, nb = b.count
         var s = [Double](repeating: 0, count: targets.count)
         for i in 0..<targets.count {

@@ -275,11 +275,11 @@ public struct CompatibilityAnalysis: Sendable {
             throw EmbdiagError.usage("give both \(Setting.oldQueries) and \(Setting.newQueries) (the same queries embedded by each model)")
         }
         let excludeSelf = !separate && inputs.labels != nil
-        let unitOld = normalizedRows(old.matrix)
+        let unitOld = Matrix.normalizedRows(old.matrix)
         // Integer codes (int8, ±1) are scored exactly: integer dot products scaled by 1/‖code‖, so
         // equal codes tie exactly and every ranking is the same on every CPU (Guide: "Ties").
         let codes = inputs.compression == .int8 || inputs.compression == .binary
-        let unitNew = codes ? new.matrix : normalizedRows(new.matrix)
+        let unitNew = codes ? new.matrix : Matrix.normalizedRows(new.matrix)
         let newScale: [Double]? = codes ? ExactScores.inverseNorms(new.matrix) : nil
         let qOld: Matrix, qNew: Matrix, qNewScale: [Double]?
         let rel: RetrievalRelevance
@@ -294,13 +294,13 @@ public struct CompatibilityAnalysis: Sendable {
             guard nq.dimension == new.dimension else {
                 throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
             }
-            qOld = normalizedRows(oq.matrix); qNew = normalizedRows(nq.matrix)
+            qOld = Matrix.normalizedRows(oq.matrix); qNew = Matrix.normalizedRows(nq.matrix)
             qNewScale = nil
             rowsOfQueries = []
             if let labels = inputs.labels {
                 guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("\(Setting.labels) with separate queries needs \(Setting.queryLabels)") }
                 guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
-                let ids = classIds(gallery: labels, queries: ql)
+                let ids = Retrieval.classIds(gallery: labels, queries: ql)
                 rel = .classes(query: ids.queries, gallery: ids.gallery)
             } else {
                 guard oq.count <= n else {
@@ -316,7 +316,7 @@ public struct CompatibilityAnalysis: Sendable {
             qNew = count == n ? unitNew : unitNew.gather(rows: rowsOfQueries)
             qNewScale = newScale.map { scale in rowsOfQueries.map { scale[$0] } }
             if let labels = inputs.labels {
-                let ids = classIds(gallery: labels)
+                let ids = Retrieval.classIds(gallery: labels)
                 rel = .classes(query: rowsOfQueries.map { ids.gallery[$0] }, gallery: ids.gallery)
             } else {
                 rel = .index(rowsOfQueries)
@@ -336,7 +336,7 @@ public struct CompatibilityAnalysis: Sendable {
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
         let excludeRows = excludeSelf ? rowsOfQueries : nil
         let run = { (name: String, q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalSummary in
-            RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows,
+            RetrievalSummary(name: name, ks: effective, ranks: Retrieval.retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows,
                                                                               queryScale: qScale, galleryScale: gScale))
         }
         let oldSummary = run("old", qOld, nil, unitOld, nil), newSummary = run("new", qNew, qNewScale, unitNew, newScale)
@@ -375,11 +375,11 @@ public struct CompatibilityAnalysis: Sendable {
         let kk = min(configuration.neighborK, n - 1)
         oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
         newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
-        knnJaccard = EmbeddingDiagnostics.knnJaccard(oldNeighbors, newNeighbors)
+        knnJaccard = SpaceComparison.knnJaccard(oldNeighbors, newNeighbors)
         if rowsOfQueries.isEmpty { queryRows = stabilityRows }
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
-        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: codes ? normalizedRows(new.matrix) : unitNew,
+        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: codes ? Matrix.normalizedRows(new.matrix) : unitNew,
                                         newCodes: codes ? (new.matrix, newScale!) : nil, labels: inputs.labels,
                                         maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
                                         seed: configuration.seed &+ 3)
@@ -435,7 +435,7 @@ public struct CompatibilityAnalysis: Sendable {
         let n = unitOld.rows
         let total = n * (n - 1) / 2
         let sameDim = unitOld.cols == unitNew.cols
-        let classes = labels.map { classIds(gallery: $0).gallery }
+        let classes = labels.map { Retrieval.classIds(gallery: $0).gallery }
         var oldCos: [Double] = [], newCos: [Double] = []
         var pos = (0, 0), neg = (0, 0)
         func constraint(_ i: Int, _ j: Int, oldIJ: Double, oldJI: Double, crossIJ: Double, crossJI: Double) {
@@ -465,15 +465,15 @@ public struct CompatibilityAnalysis: Sendable {
             (first, second) = rng.distinctPairs(n, count: sampledPairs)
         }
         let owners = first.map { Int32($0) }
-        oldCos = pairedDotProducts(unitOld, first, unitOld, second)
+        oldCos = Matrix.pairedDotProducts(unitOld, first, unitOld, second)
         if let (codes, scale) = newCodes {
-            let dots = pairedDotProducts(codes, first, codes, second)
+            let dots = Matrix.pairedDotProducts(codes, first, codes, second)
             newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
         } else {
-            newCos = pairedDotProducts(unitNew, first, unitNew, second)
+            newCos = Matrix.pairedDotProducts(unitNew, first, unitNew, second)
         }
         if classes != nil && sameDim {
-            let crossIJ = pairedDotProducts(unitNew, first, unitOld, second), crossJI = pairedDotProducts(unitNew, second, unitOld, first)
+            let crossIJ = Matrix.pairedDotProducts(unitNew, first, unitOld, second), crossJI = Matrix.pairedDotProducts(unitNew, second, unitOld, first)
             for p in 0..<first.count {
                 constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
             }
@@ -512,14 +512,14 @@ public struct CompatibilityAnalysis: Sendable {
         let map = try LinearMap.fit(configuration.fit, from: trainX, to: trainY,
                                     options: MappingFitOptions(ridgeGrid: configuration.ridgeGrid, rcond: configuration.rcond))
         let mappedTrain = try map.apply(trainX)
-        let oldH = normalizedRows(old.matrix.gather(rows: held))
+        let oldH = Matrix.normalizedRows(old.matrix.gather(rows: held))
         let newHRaw = new.matrix.gather(rows: held)
         let mappedH = try map.apply(newHRaw)
-        normalizeRowsInPlace(mappedH)
-        let newH = normalizedRows(newHRaw)
+        Matrix.normalizeRowsInPlace(mappedH)
+        let newH = Matrix.normalizedRows(newHRaw)
         let rel: RetrievalRelevance
         if let labels {
-            let ids = classIds(gallery: held.map { labels[$0] })
+            let ids = Retrieval.classIds(gallery: held.map { labels[$0] })
             rel = .classes(query: ids.gallery, gallery: ids.gallery)
         } else {
             rel = .index(Array(0..<held.count))
@@ -527,12 +527,12 @@ public struct CompatibilityAnalysis: Sendable {
         let cap = held.count - (excludeSelf ? 1 : 0)
         let effective = effectiveKs(ks, cap: cap)
         func run(_ name: String, _ q: Matrix) -> RetrievalSummary {
-            RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
+            RetrievalSummary(name: name, ks: effective, ranks: Retrieval.retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
         }
         let o = run("old", oldH)
         let c = new.dimension == old.dimension ? run("cross", newH) : nil
         let m = run("mapped", mappedH)
-        normalizeRowsInPlace(mappedTrain)
+        Matrix.normalizeRowsInPlace(mappedTrain)
         // Thresholds and score shift in the mapped space, over pairs of held-out rows.
         let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
                                    sampledPairs: configuration.sampledPairs, seed: configuration.seed &+ 4)
@@ -545,7 +545,7 @@ public struct CompatibilityAnalysis: Sendable {
         }
         return MappingEvaluation(map: map, trainRows: train, heldOutRows: held, old: o, cross: c, mapped: m,
                                  pairedCosineMean: meanRowwiseDot(mappedH, oldH),
-                                 trainCosineMean: meanRowwiseDot(mappedTrain, normalizedRows(trainY)),
+                                 trainCosineMean: meanRowwiseDot(mappedTrain, Matrix.normalizedRows(trainY)),
                                  explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
                                  thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN),
                                  candidatesPerQuery: cap)
@@ -555,7 +555,7 @@ public struct CompatibilityAnalysis: Sendable {
     /// Float64 sums in row order.
     static func meanRowwiseDot(_ a: Matrix, _ b: Matrix) -> Double {
         let rows = Array(0..<a.rows)
-        return a.rows > 0 ? pairedDotProducts(a, rows, b, rows).reduce(0, +) / Double(a.rows) : .nan
+        return a.rows > 0 ? Matrix.pairedDotProducts(a, rows, b, rows).reduce(0, +) / Double(a.rows) : .nan
     }
 
     /// The asked cut-offs (positive ones, in order) capped at `cap` candidates, deduplicated.

@@ -124,14 +124,14 @@ public struct LinearMap: Sendable, Equatable {
     public static func fit(_ kind: MappingFit, from x: Matrix, to y: Matrix, options: MappingFitOptions = MappingFitOptions()) throws -> LinearMap {
         precondition(x.rows == y.rows, "LinearMap.fit: row counts differ")
         let dx = x.cols, dy = y.cols
-        let muX = columnMeans(x), muY = columnMeans(y)
+        let muX = Matrix.columnMeans(x), muY = Matrix.columnMeans(y)
         var weights: [Double]
         var extra: (lambda: Double?, selection: [RidgeCandidate]?, rank: Int?, cutoff: Double?, scale: Double?) = (kind.lambda, nil, nil, nil, nil)
         switch kind {
         case .none:
             throw EmbdiagError.usage("no mapping to fit (\(Setting.fit) none)")
         case .procrustes, .procrustesScaled:
-            let m = pairedCenteredMoments(x, y)
+            let m = SpaceComparison.pairedCenteredMoments(x, y)
             guard m.sumSquaredNormX > 0, m.sumSquaredNormY > 0 else {
                 throw EmbdiagError.invalid(nil, "Procrustes: a training space has zero variance")
             }
@@ -140,7 +140,7 @@ public struct LinearMap: Sendable, Equatable {
             var s = 1.0
             if kind == .procrustesScaled {
                 // Least-squares scale: s = tr(RᵀX_cᵀY_c) / ‖X_c R‖²_F = Σσ / tr(Rᵀ X_cᵀX_c R).
-                let xxr = matmul(m.xx, rows: dx, inner: dx, p.rotation, cols: dy)
+                let xxr = BLAS.matmul(m.xx, rows: dx, inner: dx, p.rotation, cols: dy)
                 let den = zip(xxr, p.rotation).reduce(0.0) { $0 + $1.0 * $1.1 }
                 s = den > 0 ? p.nuclearNorm / den : 1
                 weights = weights.map { $0 * s }
@@ -167,7 +167,7 @@ public struct LinearMap: Sendable, Equatable {
             weights = ls.weights
             extra.rank = ls.rank; extra.cutoff = ls.cutoff
         case .ridgeAuto:
-            let m = pairedCenteredMoments(x, y)
+            let m = SpaceComparison.pairedCenteredMoments(x, y)
             let selection = try ridgeLeaveOneOut(x, y, moments: m, grid: options.ridgeGrid)
             // Smallest error; ties to the smaller λ (grid order after sorting).
             let best = selection.min { $0.leaveOneOutError < $1.leaveOneOutError || ($0.leaveOneOutError == $1.leaveOneOutError && $0.lambda < $1.lambda) }!
@@ -175,7 +175,7 @@ public struct LinearMap: Sendable, Equatable {
             extra.lambda = best.lambda
             extra.selection = selection
         case .linear, .ridge:
-            let m = pairedCenteredMoments(x, y)
+            let m = SpaceComparison.pairedCenteredMoments(x, y)
             do {
                 weights = try ridgeWeights(m, lambda: kind.lambda ?? 0)
             } catch {
@@ -205,14 +205,14 @@ public struct LinearMap: Sendable, Equatable {
     /// between BLAS kernels; leaving them out is the minimum-norm solution (R is then a partial
     /// isometry of rank `rank`). Full-rank M: exactly UVᵀ.
     static func semiOrthogonalProcrustes(_ m: [Double], rows dx: Int, cols dy: Int) throws -> (rotation: [Double], nuclearNorm: Double, rank: Int) {
-        let svd = try singularValueDecomposition(m, rows: dx, cols: dy)
+        let svd = try LAPACK.singularValueDecomposition(m, rows: dx, cols: dy)
         let frobenius = svd.singularValues.reduce(0) { $0 + $1 * $1 }.squareRoot()
         let cutoff = Double(Float.ulpOfOne) * frobenius
         // Singular values are descending: the kept pairs are a prefix.
         let kept = svd.singularValues.filter { $0 > cutoff }.count
         var u = [Double](repeating: 0, count: dx * kept)
         for i in 0..<dx { for k in 0..<kept { u[i * kept + k] = svd.u[i * svd.rank + k] } }
-        let rotation = matmul(u, rows: dx, inner: kept, Array(svd.vt.prefix(kept * dy)), cols: dy)
+        let rotation = BLAS.matmul(u, rows: dx, inner: kept, Array(svd.vt.prefix(kept * dy)), cols: dy)
         return (rotation, svd.singularValues.reduce(0, +), kept)
     }
 
@@ -220,13 +220,13 @@ public struct LinearMap: Sendable, Equatable {
     static func uncentredCrossProduct(_ x: Matrix, _ y: Matrix) -> [Double] {
         let dx = x.cols, dy = y.cols
         var xy = [Double](repeating: 0, count: dx * dy)
-        let block = max(1, min(x.rows, blockRowsFor(cols: dx + dy)))
+        let block = max(1, min(x.rows, Matrix.blockRowsFor(cols: dx + dy)))
         var start = 0
         while start < x.rows {
             let end = min(x.rows, start + block), m = end - start
             let xb = (0..<(m * dx)).map { Double(x.pointer[start * dx + $0]) }
             let yb = (0..<(m * dy)).map { Double(y.pointer[start * dy + $0]) }
-            let part = matmul(xb, rows: dx, inner: m, yb, cols: dy, transposeA: true)
+            let part = BLAS.matmul(xb, rows: dx, inner: m, yb, cols: dy, transposeA: true)
             for t in 0..<xy.count { xy[t] += part[t] }
             start = end
         }
@@ -238,7 +238,7 @@ public struct LinearMap: Sendable, Equatable {
         let dx = m.xDimension
         var a = m.xx
         for i in 0..<dx { a[i * dx + i] += lambda }
-        return try solveSymmetricPositiveDefinite(a, m.xy, n: dx, rhs: m.yDimension)
+        return try LAPACK.solveSymmetricPositiveDefinite(a, m.xy, n: dx, rhs: m.yDimension)
     }
 
     /// Mean squared leave-one-out error of ridge with an unpenalised intercept for every λ of the
@@ -251,18 +251,18 @@ public struct LinearMap: Sendable, Equatable {
         guard !lambdas.isEmpty else { throw EmbdiagError.usage("ridge:auto needs at least one positive λ") }
         let n = x.rows, dx = x.cols, dy = y.cols
         guard n >= 3 else { throw EmbdiagError.usage("ridge:auto needs at least 3 training rows (got \(n))") }
-        let eig = try symmetricEigen(m.xx, dimension: dx)
+        let eig = try LAPACK.symmetricEigen(m.xx, dimension: dx)
         let values = eig.values.map { max(0, $0) }
-        let muX = columnMeans(x), muY = columnMeans(y)
+        let muX = Matrix.columnMeans(x), muY = Matrix.columnMeans(y)
         var xc = [Double](repeating: 0, count: n * dx), yc = [Double](repeating: 0, count: n * dy)
         for i in 0..<n {
             for j in 0..<dx { xc[i * dx + j] = Double(x.pointer[i * dx + j]) - muX[j] }
             for j in 0..<dy { yc[i * dy + j] = Double(y.pointer[i * dy + j]) - muY[j] }
         }
         // Z = X_c V: eig.vectors holds the eigenvectors as rows (= Vᵀ).
-        let z = matmul(xc, rows: n, inner: dx, eig.vectors, cols: dx, transposeB: true)
+        let z = BLAS.matmul(xc, rows: n, inner: dx, eig.vectors, cols: dx, transposeB: true)
         // B = Vᵀ X_cᵀY_c (dx × dy).
-        let b = matmul(eig.vectors, rows: dx, inner: dx, m.xy, cols: dy)
+        let b = BLAS.matmul(eig.vectors, rows: dx, inner: dx, m.xy, cols: dy)
         var z2 = z
         for t in 0..<z2.count { z2[t] *= z2[t] }
         var out: [RidgeCandidate] = []
@@ -270,8 +270,8 @@ public struct LinearMap: Sendable, Equatable {
             let inv = values.map { 1 / ($0 + lambda) }
             var scaledB = b
             for k in 0..<dx { for j in 0..<dy { scaledB[k * dy + j] *= inv[k] } }
-            let fitted = matmul(z, rows: n, inner: dx, scaledB, cols: dy)
-            let h = matmul(z2, rows: n, inner: dx, inv, cols: 1)
+            let fitted = BLAS.matmul(z, rows: n, inner: dx, scaledB, cols: dy)
+            let h = BLAS.matmul(z2, rows: n, inner: dx, inv, cols: 1)
             var total = 0.0
             for i in 0..<n {
                 let denom = 1 - (1 / Double(n) + h[i])
@@ -309,13 +309,13 @@ public struct LinearMap: Sendable, Equatable {
         guard n * dx <= 64_000_000 else {
             throw EmbdiagError.usage("least squares without an intercept on \(n) × \(dx) training values: use \(Setting.fit) ridge:λ or fewer training rows")
         }
-        let svd = try singularValueDecomposition(xc, rows: n, cols: dx)
+        let svd = try LAPACK.singularValueDecomposition(xc, rows: n, cols: dx)
         let r = svd.rank
         let sigmaMax = svd.singularValues.max() ?? 0
         let frobenius = svd.singularValues.reduce(0) { $0 + $1 * $1 }.squareRoot()
         let cutoff = rcond.map { $0 * sigmaMax } ?? Double(Float.ulpOfOne) * frobenius
         // T = Uᵀ Y (r × dy), rows scaled by 1/σ_k (0 at or below the cut-off).
-        var t = matmul(svd.u, rows: r, inner: n, yc, cols: dy, transposeA: true)
+        var t = BLAS.matmul(svd.u, rows: r, inner: n, yc, cols: dy, transposeA: true)
         var kept = 0
         for k in 0..<r {
             let sk = svd.singularValues[k]
@@ -323,7 +323,7 @@ public struct LinearMap: Sendable, Equatable {
             if sk > cutoff { kept += 1 }
             for j in 0..<dy { t[k * dy + j] *= f }
         }
-        return (matmul(svd.vt, rows: dx, inner: r, t, cols: dy, transposeA: true), kept, cutoff)
+        return (BLAS.matmul(svd.vt, rows: dx, inner: r, t, cols: dy, transposeA: true), kept, cutoff)
     }
 
 /// x·W + b for every row (Float32 GEMM, then the bias).
@@ -332,7 +332,7 @@ public struct LinearMap: Sendable, Equatable {
             throw EmbdiagError.mismatch(nil, "the mapping expects \(inputDimension) dimensions, the input has \(x.cols)")
         }
         let w = Matrix(rows: inputDimension, cols: outputDimension, values: weights.map { Float($0) })
-        let out = matmul(x, w)
+        let out = BLAS.matmul(x, w)
         let b = bias.map { Float($0) }
         let p = out.mutablePointer
         let d = outputDimension

@@ -56,47 +56,6 @@ public struct DepthRankTest: Sendable {
     public var otherSize: Int
 }
 
-/// Liu–Singh Q̂ = (1/n) Σ_j (1/m) #{i : D(x_i) ≤ D(y_j)}, ties weighted ½ (O((m + n) log m)).
-public func liuSinghQ(reference: [Double], other: [Double]) -> Double {
-    let sorted = reference.sorted()
-    let m = Double(sorted.count)
-    guard m > 0, !other.isEmpty else { return .nan }
-    func lowerBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < v { lo = mid + 1 } else { hi = mid } }; return lo }
-    func upperBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] <= v { lo = mid + 1 } else { hi = mid } }; return lo }
-    let total = other.reduce(0.0) { acc, y in
-        let below = Double(lowerBound(y)), equal = Double(upperBound(y) - lowerBound(y))
-        return acc + (below + equal / 2) / m
-    }
-    return total / Double(other.count)
-}
-
-/// tte-depth 1.0.0's `q_score(x, y)`: average ranks of the pooled sample; for each y, the fraction
-/// of all N pooled ranks strictly below its rank; averaged over y. Reported as `q_pooled`.
-public func pooledRankQ(reference: [Double], other: [Double]) -> Double {
-    let ranks = Statistics.averageRanks(reference + other).ranks
-    let sorted = ranks.sorted()
-    let n = Double(ranks.count)
-    guard !other.isEmpty else { return .nan }
-    var total = 0.0
-    for r in ranks[reference.count...] {
-        var lo = 0, hi = sorted.count
-        while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < r { lo = mid + 1 } else { hi = mid } }
-        total += Double(lo) / n
-    }
-    return total / Double(other.count)
-}
-
-/// Runs the test on two depth samples.
-public func depthRankTest(referenceDepths: [Double], otherDepths: [Double], alternative: Alternative,
-                          reference: String = "reference", other: String = "other") -> DepthRankTest {
-    DepthRankTest(reference: reference, other: other,
-                  rankSum: RankTests.rankSumTest(referenceDepths, otherDepths, alternative: alternative),
-                  mannWhitney: RankTests.mannWhitneyU(referenceDepths, otherDepths, alternative: alternative),
-                  q: liuSinghQ(reference: referenceDepths, other: otherDepths),
-                  qPooled: pooledRankQ(reference: referenceDepths, other: otherDepths),
-                  referenceSize: referenceDepths.count, otherSize: otherDepths.count)
-}
-
 /// The result of `embdiag depth`.
 public struct DepthAnalysis: Sendable {
     public var configuration: DepthConfiguration
@@ -152,7 +111,7 @@ public struct DepthAnalysis: Sendable {
             corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix)))
         }
         var tests: [DepthRankTest] = corpora.dropFirst().map {
-            depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,
+            DepthRankTest.depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,
                           reference: reference.source.path, other: $0.source.path)
         }
         if configuration.allPairs && others.count >= 2 {
@@ -162,7 +121,7 @@ public struct DepthAnalysis: Sendable {
                                                            mahalanobisComponents: configuration.mahalanobisComponents)
                     let own = pairReference.depths(of: others[a].matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
                     let theirs = pairReference.depths(of: others[b].matrix)
-                    tests.append(depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
+                    tests.append(DepthRankTest.depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
                                                reference: others[a].source.path, other: others[b].source.path))
                 }
             }
@@ -188,5 +147,48 @@ public struct DepthAnalysis: Sendable {
             rows.append(i)
         }
         return rows
+    }
+}
+
+extension DepthRankTest {
+    /// Liu–Singh Q̂ = (1/n) Σ_j (1/m) #{i : D(x_i) ≤ D(y_j)}, ties weighted ½ (O((m + n) log m)).
+    public static func liuSinghQ(reference: [Double], other: [Double]) -> Double {
+        let sorted = reference.sorted()
+        let m = Double(sorted.count)
+        guard m > 0, !other.isEmpty else { return .nan }
+        func lowerBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < v { lo = mid + 1 } else { hi = mid } }; return lo }
+        func upperBound(_ v: Double) -> Int { var lo = 0, hi = sorted.count; while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] <= v { lo = mid + 1 } else { hi = mid } }; return lo }
+        let total = other.reduce(0.0) { acc, y in
+            let below = Double(lowerBound(y)), equal = Double(upperBound(y) - lowerBound(y))
+            return acc + (below + equal / 2) / m
+        }
+        return total / Double(other.count)
+    }
+
+    /// tte-depth 1.0.0's `q_score(x, y)`: average ranks of the pooled sample; for each y, the fraction
+    /// of all N pooled ranks strictly below its rank; averaged over y. Reported as `q_pooled`.
+    public static func pooledRankQ(reference: [Double], other: [Double]) -> Double {
+        let ranks = Statistics.averageRanks(reference + other).ranks
+        let sorted = ranks.sorted()
+        let n = Double(ranks.count)
+        guard !other.isEmpty else { return .nan }
+        var total = 0.0
+        for r in ranks[reference.count...] {
+            var lo = 0, hi = sorted.count
+            while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < r { lo = mid + 1 } else { hi = mid } }
+            total += Double(lo) / n
+        }
+        return total / Double(other.count)
+    }
+
+    /// Runs the test on two depth samples.
+    public static func depthRankTest(referenceDepths: [Double], otherDepths: [Double], alternative: Alternative,
+                              reference: String = "reference", other: String = "other") -> DepthRankTest {
+        DepthRankTest(reference: reference, other: other,
+                      rankSum: RankTests.rankSumTest(referenceDepths, otherDepths, alternative: alternative),
+                      mannWhitney: RankTests.mannWhitneyU(referenceDepths, otherDepths, alternative: alternative),
+                      q: DepthRankTest.liuSinghQ(reference: referenceDepths, other: otherDepths),
+                      qPooled: DepthRankTest.pooledRankQ(reference: referenceDepths, other: otherDepths),
+                      referenceSize: referenceDepths.count, otherSize: otherDepths.count)
     }
 }

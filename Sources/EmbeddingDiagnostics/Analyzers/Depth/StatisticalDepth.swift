@@ -47,15 +47,15 @@ public struct DepthReference: @unchecked Sendable {
             unitRows = Matrix(rows: 0, cols: reference.cols)
             unitSum = UnitVectorSums(reference).unitSum.map { Float($0) }
         } else {
-            unitRows = normalizedRows(reference)
-            unitSum = columnSums(unitRows).map { Float($0) }
+            unitRows = Matrix.normalizedRows(reference)
+            unitSum = Matrix.columnSums(unitRows).map { Float($0) }
         }
         if kind == .mahalanobis {
             let d = reference.cols
             let unitRows = self.unitRows
             let k = max(1, min(mahalanobisComponents, d, reference.rows - 1))
-            mean = columnMeans(unitRows)
-            let eig = try symmetricEigen(covariance(unitRows, mean: mean), dimension: d)
+            mean = Matrix.columnMeans(unitRows)
+            let eig = try LAPACK.symmetricEigen(Matrix.covariance(unitRows, mean: mean), dimension: d)
             // Floor tiny eigenvalues (singular covariance when m ≤ d): 1e-6 of the largest.
             let floor = max(eig.values[0], 1e-12) * 1e-6
             componentVariances = eig.values.prefix(k).map { max($0, floor) }
@@ -81,7 +81,7 @@ public struct DepthReference: @unchecked Sendable {
         while start < queries.rows {
             progress?.update(start)
             let end = min(queries.rows, start + blockRows)
-            let unit = normalizedRows(queries.rows(start..<end))
+            let unit = Matrix.normalizedRows(queries.rows(start..<end))
             let offset = start
             let blockSelf = selfIndex.map { f in { (i: Int) in f(offset + i) } }
             switch kind {
@@ -121,7 +121,7 @@ public struct DepthReference: @unchecked Sendable {
     private func pairwiseDepth(_ q: Matrix, selfIndex: ((Int) -> Int?)?, spatial: Bool) -> [Double] {
         var out = [Double](repeating: 0, count: q.rows)
         let m = size, d = q.cols
-        pairwiseDotBlocks(q, unitRows) { start, block in
+        Matrix.pairwiseDotBlocks(q, unitRows) { start, block in
             let rows = block.rows
             let weights = spatial ? Matrix(rows: rows, cols: m) : Matrix(rows: 0, cols: 0)
             var sums = [Double](repeating: 0, count: rows)
@@ -155,7 +155,7 @@ public struct DepthReference: @unchecked Sendable {
             }
             if spatial {
                 // Σ_j w_j (x − f_j) = x·Σw − W·F.
-                let wf = matmul(weights, unitRows)
+                let wf = BLAS.matmul(weights, unitRows)
                 for r in 0..<rows {
                     let i = start + r
                     let count = Double(m - (selfIndex?(i) == nil ? 0 : 1))
@@ -183,7 +183,7 @@ public struct DepthReference: @unchecked Sendable {
         let p = centred.mutablePointer
         let mu = mean.map { Float($0) }
         for i in 0..<q.rows { for j in 0..<q.cols { p[i * q.cols + j] -= mu[j] } }
-        let z = matmul(centred, components, transposeB: true)
+        let z = BLAS.matmul(centred, components, transposeB: true)
         return (0..<q.rows).map { i in
             var d2 = 0.0
             for k in 0..<components.rows { let v = Double(z[i, k]); d2 += v * v / componentVariances[k] }

@@ -21,7 +21,7 @@ public struct EmbeddingSummary: Sendable {
         hasLabels = e.labels != nil
         validation = ValidationSummary(e)
         let bad = Set(validation.nonFiniteRows)
-        let norms = rowNorms(e.matrix).enumerated().filter { !bad.contains($0.offset) }.map(\.element)
+        let norms = Matrix.rowNorms(e.matrix).enumerated().filter { !bad.contains($0.offset) }.map(\.element)
         normMinimum = norms.min() ?? .nan
         normMaximum = norms.max() ?? .nan
         let ms = Statistics.meanAndStandardDeviation(norms, ddof: 0)

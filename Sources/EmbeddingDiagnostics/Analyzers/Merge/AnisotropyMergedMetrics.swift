@@ -4,8 +4,9 @@ import Foundation
 /// The single run's cosine of a sampled pair (Float32 dot product, Float64 norms), from rows a
 /// pass-2 state carried.
 func sampledCosine(_ a: ArraySlice<Float>, _ na: Double, _ b: ArraySlice<Float>, _ nb: Double) -> Double {
+    // The single run's fixed-order Float64 dot product (Matrix.pairedDotProducts), bit for bit.
     let dot = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-        Double(cblas_sdot(Int32(pa.count), pa.baseAddress!, 1, pb.baseAddress!, 1))
+        fixedOrderDot(UnsafeRawPointer(pa.baseAddress!), UnsafeRawPointer(pb.baseAddress!), count: pa.count)
     } }
     return na > 0 && nb > 0 ? dot / (na * nb) : 0
 }
@@ -40,7 +41,7 @@ extension AnisotropyMetrics {
             }
         }
         dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
-        let eig = try symmetricEigen(cov, dimension: d)
+        let eig = try LAPACK.symmetricEigen(cov, dimension: d)
         spectrum = eig.values.map(abs).sorted(by: >)
         let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
         participationRatio = squares > 0 ? total * total / squares : .nan

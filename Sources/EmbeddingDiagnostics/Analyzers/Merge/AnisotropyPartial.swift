@@ -50,7 +50,7 @@ public enum AnisotropyPartial {
                                 "unit_sum": .float64(sums.unitSum),
                                 "unit_square_sum": .float64(sums.unitSquareSum),
                                 "column_sum": .float64(sums.columnSum),
-                                "gram": .float64(float64Gram(e.matrix)),
+                                "gram": .float64(Matrix.float64Gram(e.matrix)),
                             ])
     }
 
@@ -73,7 +73,7 @@ public enum AnisotropyPartial {
         guard n >= 2 else { throw EmbdiagError.invalid(ordered[0].path, "anisotropy needs at least 2 rows (the shards have \(n))") }
         let gram = total["gram"]!
         let second = gram.map { $0 / Double(n) }
-        let directions = try symmetricEigen(second, dimension: d)
+        let directions = try LAPACK.symmetricEigen(second, dimension: d)
         var arrays = total.mapValues { StateArray.float64($0) }
         arrays["rows"] = .int64([Int64(n)])
         arrays["directions"] = .float32(directions.vectors.map { Float($0) })
@@ -106,14 +106,10 @@ public enum AnisotropyPartial {
     /// The seeded cosine pairs of the single run, in its order.
     static func pairs(rows n: Int, configuration c: AnisotropyConfiguration) -> [(Int, Int)] {
         guard c.pairSample > 0 else { return [] }
+        // The single run's draw (AnisotropyMetrics: `distinctPairs` with the same seed and count).
         var rng = SeededGenerator(seed: c.seed)
-        let count = min(c.pairSample, n * (n - 1) / 2)
-        return (0..<count).map { _ in
-            let i = rng.nextIndex(n)
-            var j = rng.nextIndex(n - 1)
-            if j >= i { j += 1 }
-            return (i, j)
-        }
+        let (first, second) = rng.distinctPairs(n, count: min(c.pairSample, n * (n - 1) / 2))
+        return Array(zip(first, second))
     }
 
     /// Pass 2 of one shard against the merged pass-1 state.

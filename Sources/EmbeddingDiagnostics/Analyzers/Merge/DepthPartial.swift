@@ -143,7 +143,7 @@ extension DepthAnalysis {
         self.configuration = configuration
         self.corpora = corpora
         tests = corpora.dropFirst().map {
-            depthRankTest(referenceDepths: corpora[0].depths, otherDepths: $0.depths, alternative: configuration.alternative,
+            DepthRankTest.depthRankTest(referenceDepths: corpora[0].depths, otherDepths: $0.depths, alternative: configuration.alternative,
                           reference: corpora[0].source.path, other: $0.source.path)
         }
         let p = tests.map(\.rankSum.pValue)

@@ -14,7 +14,7 @@ public enum InfoPartial {
         let summary = EmbeddingSummary(e)
         let o = shard.rowOffset
         let bad = Set(summary.validation.nonFiniteRows)
-        let norms = rowNorms(e.matrix).enumerated().filter { !bad.contains($0.offset) }.map(\.element)
+        let norms = Matrix.rowNorms(e.matrix).enumerated().filter { !bad.contains($0.offset) }.map(\.element)
         let count = Double(norms.count)
         let mean = norms.isEmpty ? 0 : norms.reduce(0, +) / count
         let m2 = norms.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }

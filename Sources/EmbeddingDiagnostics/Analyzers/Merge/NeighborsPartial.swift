@@ -17,7 +17,7 @@ public enum NeighborsPartial {
         guard queries.dimension == gallery.dimension else {
             throw EmbdiagError.mismatch(queries.source.path, "dimension \(queries.dimension) differs from \(gallery.source.path)'s \(gallery.dimension)")
         }
-        let unitGallery = normalizedRows(gallery.matrix), unitQueries = normalizedRows(queries.matrix)
+        let unitGallery = Matrix.normalizedRows(gallery.matrix), unitQueries = Matrix.normalizedRows(queries.matrix)
         let kk = min(k, gallery.count)
         let nn = nearestNeighbors(queries: unitQueries, gallery: unitGallery, k: kk)
         let exact = ExactScores(queries: unitQueries, gallery: unitGallery)

@@ -20,8 +20,8 @@ public struct CosineNeighbors: Sendable {
         if let q = queries, q.dimension != corpus.dimension {
             throw EmbdiagError.mismatch(q.source.path, "dimension \(q.dimension) differs from \(corpus.source.path)'s \(corpus.dimension)")
         }
-        let unitCorpus = normalizedRows(corpus.matrix)
-        let unitQueries = queries.map { normalizedRows($0.matrix) } ?? unitCorpus
+        let unitCorpus = Matrix.normalizedRows(corpus.matrix)
+        let unitQueries = queries.map { Matrix.normalizedRows($0.matrix) } ?? unitCorpus
         selfExcluded = queries == nil
         self.k = min(k, corpus.count - (selfExcluded ? 1 : 0))
         guard self.k >= 1 else { throw EmbdiagError.invalid(corpus.source.path, "needs at least 2 rows to find neighbours") }

@@ -70,24 +70,6 @@ public enum RelrepCentering: String, CaseIterable, Sendable {
     }
 }
 
-/// Exact mean cosine over all distinct pairs of rows: (‖Σ û_i‖² − n) / (n(n − 1)), Float64 sums.
-/// - Complexity: O(n·d).
-public func meanPairwiseCosine(_ m: Matrix) -> Double {
-    let n = m.rows, d = m.cols
-    guard n >= 2 else { return .nan }
-    var sum = [Double](repeating: 0, count: d)
-    for i in 0..<n {
-        let r = m.pointer + i * d
-        var s = 0.0
-        for j in 0..<d { s += Double(r[j]) * Double(r[j]) }
-        guard s > 0 else { continue }
-        let inv = 1 / s.squareRoot()
-        for j in 0..<d { sum[j] += Double(r[j]) * inv }
-    }
-    let norm2 = sum.reduce(0) { $0 + $1 * $1 }
-    return (norm2 - Double(n)) / (Double(n) * Double(n - 1))
-}
-
 /// How rows of the two inputs are matched.
 public enum RelrepPairing: String, CaseIterable, Sendable {
     /// Row i with row i (same count required).
@@ -124,7 +106,7 @@ func anchorRows(labelled wanted: [String], in embeddings: Embeddings, source: St
 private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresentationsConfiguration, count: Int? = nil) throws -> [Int] {
     if count == nil, let rows = configuration.anchorRows { return rows }
     // Caps rule: more anchors than rows → every row (the CLI warns); 0 stays an error.
-    return try selectAnchors(space, count: min(count ?? configuration.anchorCount, space.rows), strategy: configuration.anchorStrategy,
+    return try AnchorStrategy.selectAnchors(space, count: min(count ?? configuration.anchorCount, space.rows), strategy: configuration.anchorStrategy,
                              seed: configuration.seed)
 }
 
@@ -178,7 +160,7 @@ public struct RelativeRepresentation: Sendable {
         }
         anchorLabels = anchorRows.map(embeddings.label)
         rowCount = n
-        meanCosine = meanPairwiseCosine(embeddings.matrix)
+        meanCosine = Matrix.meanPairwiseCosine(embeddings.matrix)
         centered = configuration.center.resolve(meanCosines: [meanCosine], threshold: configuration.autoCenterThreshold)
         let projection = RelativeProjection(space: embeddings.matrix, anchorRows: anchorRows, centering: centered)
         let relative = projection.project(embeddings.matrix)
@@ -194,7 +176,7 @@ public struct RelativeRepresentation: Sendable {
         meanRelativeCosine = sum / total
         stdRelativeCosine = max(0, sumSq / total - meanRelativeCosine * meanRelativeCosine).squareRoot()
         meanMaxAnchorCosine = sumMax / Double(n)
-        let gram = matmul(projection.unitAnchors, projection.unitAnchors, transposeB: true)
+        let gram = BLAS.matmul(projection.unitAnchors, projection.unitAnchors, transposeB: true)
         var off = 0.0, trace = 0.0, frob = 0.0
         for i in 0..<nAnchors {
             for j in 0..<nAnchors {
@@ -314,7 +296,7 @@ public struct RelativeComparison: Sendable {
         } else if configuration.anchorCount == 0 {
             anchors = []
         } else {
-            anchors = try selectAnchors(x.matrix, count: min(configuration.anchorCount, n), strategy: configuration.anchorStrategy, seed: configuration.seed)
+            anchors = try AnchorStrategy.selectAnchors(x.matrix, count: min(configuration.anchorCount, n), strategy: configuration.anchorStrategy, seed: configuration.seed)
         }
         hasAnchors = !anchors.isEmpty
         anchorRows = anchors
@@ -341,8 +323,8 @@ public struct RelativeComparison: Sendable {
 
         // 4. Relative representations with shared anchors, centred when asked or (auto) when a
         // space is anisotropic.
-        let unitX = normalizedRows(x.matrix), unitY = normalizedRows(y.matrix)
-        meanCosines = (meanPairwiseCosine(unitX), meanPairwiseCosine(unitY))
+        let unitX = Matrix.normalizedRows(x.matrix), unitY = Matrix.normalizedRows(y.matrix)
+        meanCosines = (Matrix.meanPairwiseCosine(unitX), Matrix.meanPairwiseCosine(unitY))
         let centre = configuration.center.resolve(meanCosines: [meanCosines.0, meanCosines.1], threshold: configuration.autoCenterThreshold)
         centered = centre
         let evalX = unitX.gather(rows: evaluation), evalY = unitY.gather(rows: evaluation)
@@ -350,14 +332,14 @@ public struct RelativeComparison: Sendable {
             let projected = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: centre)
             relativeMatrix = configuration.keepRelativeMatrix ? projected.x.copy() : nil
             let unitRelX = projected.x, unitRelY = projected.y
-            normalizeRowsInPlace(unitRelX); normalizeRowsInPlace(unitRelY)
+            Matrix.normalizeRowsInPlace(unitRelX); Matrix.normalizeRowsInPlace(unitRelY)
             relativeCosines = Self.rowwiseDot(unitRelX, unitRelY)
             let relX = unitRelX.gather(rows: evaluation), relY = unitRelY.gather(rows: evaluation)
-            relativeRanks = trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions)
+            relativeRanks = Retrieval.trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions)
             let relKnnX = nearestNeighbors(ofRows: queryPositions, in: relX, k: kMax)
             let relKnnY = nearestNeighbors(ofRows: queryPositions, in: relY, k: kMax)
-            knnJaccardRelativeByK = ks.map { Self.mean(knnJaccard(Self.prefix(relKnnX, $0), Self.prefix(relKnnY, $0))) }
-            knnJaccardRelative = knnJaccard(Self.prefix(relKnnX, ks[0]), Self.prefix(relKnnY, ks[0]))
+            knnJaccardRelativeByK = ks.map { Self.mean(SpaceComparison.knnJaccard(Self.prefix(relKnnX, $0), Self.prefix(relKnnY, $0))) }
+            knnJaccardRelative = SpaceComparison.knnJaccard(Self.prefix(relKnnX, ks[0]), Self.prefix(relKnnY, ks[0]))
             let ranks = relativeRanks
             relativeHitRateByK = ks.map { Self.hitRate(ranks, within: $0) }
         } else {
@@ -374,16 +356,16 @@ public struct RelativeComparison: Sendable {
         // baseline on the non-anchor rows (the same gallery as relative retrieval).
         let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: min(kMax, n - 1))
         let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: min(kMax, n - 1))
-        knnJaccardAbsoluteByK = ks.map { Self.mean(knnJaccard(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
-        mutualKNNByK = ks.map { Self.mean(knnOverlap(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
-        knnJaccardAbsolute = knnJaccard(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
-        mutualKNN = knnOverlap(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
+        knnJaccardAbsoluteByK = ks.map { Self.mean(SpaceComparison.knnJaccard(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
+        mutualKNNByK = ks.map { Self.mean(SpaceComparison.knnOverlap(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
+        knnJaccardAbsolute = SpaceComparison.knnJaccard(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
+        mutualKNN = SpaceComparison.knnOverlap(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
         absoluteRanks = x.dimension == y.dimension
-            ? trueMatchRanks(queries: evalX.gather(rows: queryPositions), gallery: evalY, trueIndices: queryPositions) : nil
-        let moments = pairedCenteredMoments(x.matrix, y.matrix)
-        ckaLinear = linearCKA(moments)
-        ckaDebiased = debiasedLinearCKA(moments)
-        procrustesDisparity = x.dimension == y.dimension ? (try? orthogonalProcrustes(moments))?.disparity : nil
+            ? Retrieval.trueMatchRanks(queries: evalX.gather(rows: queryPositions), gallery: evalY, trueIndices: queryPositions) : nil
+        let moments = SpaceComparison.pairedCenteredMoments(x.matrix, y.matrix)
+        ckaLinear = SpaceComparison.linearCKA(moments)
+        ckaDebiased = SpaceComparison.debiasedLinearCKA(moments)
+        procrustesDisparity = x.dimension == y.dimension ? (try? SpaceComparison.orthogonalProcrustes(moments))?.disparity : nil
 
         // 6. Anchor-count sweep (same strategy, seed and centring), capped at n/2 so that rows
         // remain to evaluate; queries = the main queries that are not anchors of that sweep
@@ -396,7 +378,7 @@ public struct RelativeComparison: Sendable {
         // Farthest-point and k-means++ selections are sequential: the first c anchors of a longer
         // run are the c-anchor selection (same seed), so select once and take prefixes.
         let sequentialAnchors: [Int]? = configuration.anchorStrategy == .random || counts.isEmpty ? nil
-            : try selectAnchors(x.matrix, count: counts.max()!, strategy: configuration.anchorStrategy, seed: configuration.seed)
+            : try AnchorStrategy.selectAnchors(x.matrix, count: counts.max()!, strategy: configuration.anchorStrategy, seed: configuration.seed)
         for c in counts.sorted() {
             let start = DispatchTime.now()
             if !configuration.hasExplicitAnchors && c == anchors.count {
@@ -407,9 +389,9 @@ public struct RelativeComparison: Sendable {
                 continue
             }
             let anchors = try sequentialAnchors.map { Array($0.prefix(c)) }
-                ?? selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
+                ?? AnchorStrategy.selectAnchors(x.matrix, count: c, strategy: configuration.anchorStrategy, seed: configuration.seed)
             let rel = Self.relativePair(x.matrix, y.matrix, unitX: unitX, unitY: unitY, anchors: anchors, centering: centre)
-            normalizeRowsInPlace(rel.x); normalizeRowsInPlace(rel.y)
+            Matrix.normalizeRowsInPlace(rel.x); Matrix.normalizeRowsInPlace(rel.y)
             let isAnchor = Set(anchors)
             let cosines = Self.rowwiseDot(rel.x, rel.y)
             let sweepEvaluation = Self.nonAnchorRows(n, anchors)
@@ -417,7 +399,7 @@ public struct RelativeComparison: Sendable {
             for (p, r) in sweepEvaluation.enumerated() { position[r] = p }
             let sweepQueries = queries.filter { !isAnchor.contains($0) }.map { position[$0]! }
             let gx = rel.x.gather(rows: sweepEvaluation), gy = rel.y.gather(rows: sweepEvaluation)
-            let ranks = trueMatchRanks(queries: gx.gather(rows: sweepQueries), gallery: gy, trueIndices: sweepQueries)
+            let ranks = Retrieval.trueMatchRanks(queries: gx.gather(rows: sweepQueries), gallery: gy, trueIndices: sweepQueries)
             points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(sweepEvaluation.map { cosines[$0] }),
                                      relativeTop1: Self.hitRate(ranks, within: 1), relativeMRR: Self.meanReciprocalRank(ranks),
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
@@ -490,6 +472,26 @@ public struct RelativeComparison: Sendable {
     /// Row-wise dot products (rows already unit: cosines), Float64 accumulation.
     static func rowwiseDot(_ a: Matrix, _ b: Matrix) -> [Double] {
         let rows = Array(0..<a.rows)
-        return pairedDotProducts(a, rows, b, rows)
+        return Matrix.pairedDotProducts(a, rows, b, rows)
+    }
+}
+
+extension Matrix {
+    /// Exact mean cosine over all distinct pairs of rows: (‖Σ û_i‖² − n) / (n(n − 1)), Float64 sums.
+    /// - Complexity: O(n·d).
+    public static func meanPairwiseCosine(_ m: Matrix) -> Double {
+        let n = m.rows, d = m.cols
+        guard n >= 2 else { return .nan }
+        var sum = [Double](repeating: 0, count: d)
+        for i in 0..<n {
+            let r = m.pointer + i * d
+            var s = 0.0
+            for j in 0..<d { s += Double(r[j]) * Double(r[j]) }
+            guard s > 0 else { continue }
+            let inv = 1 / s.squareRoot()
+            for j in 0..<d { sum[j] += Double(r[j]) * inv }
+        }
+        let norm2 = sum.reduce(0) { $0 + $1 * $1 }
+        return (norm2 - Double(n)) / (Double(n) * Double(n - 1))
     }
 }

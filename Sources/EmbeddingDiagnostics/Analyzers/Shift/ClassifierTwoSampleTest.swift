@@ -56,7 +56,7 @@ public func stratifiedFolds(firstCount m: Int, secondCount n: Int, folds k: Int,
 /// - Complexity: O(N·d).
 public func standardizedColumns(_ z: Matrix) -> Matrix {
     let n = z.rows, d = z.cols
-    let mean = columnMeans(z)
+    let mean = Matrix.columnMeans(z)
     var variance = [Double](repeating: 0, count: d)
     for i in 0..<n { for t in 0..<d { let v = Double(z[i, t]) - mean[t]; variance[t] += v * v } }
     let out = Matrix(rows: n, cols: d)

@@ -17,9 +17,9 @@ public func depthPermutationTest(unitRows z: Matrix, permutations: TwoSamplePerm
     let indicator = Matrix(rows: total, cols: cols)
     let ip = indicator.mutablePointer
     for i in 0..<(total * cols) { ip[i] = Float(permutations.inFirst[i]) }
-    let sums = matmul(z, transposeA: true, indicator)  // d × C
-    let dots = matmul(z, sums)                          // N × C
-    let selfDots = rowNorms(z).map { $0 * $0 }
+    let sums = BLAS.matmul(z, transposeA: true, indicator)  // d × C
+    let dots = BLAS.matmul(z, sums)                          // N × C
+    let selfDots = Matrix.rowNorms(z).map { $0 * $0 }
     var statistics = [Double](repeating: 0, count: cols)
     let member = permutations.inFirst
     let dp = dots.pointer

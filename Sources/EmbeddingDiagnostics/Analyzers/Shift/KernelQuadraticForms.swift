@@ -93,7 +93,7 @@ public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], pe
         let end = min(total, start + rowsPerBlock)
         let rows = end - start
         let g = Matrix(rows: rows, cols: total, storage: gram.storage)
-        gemm(z.rows(start..<end), z, transposeB: true, into: g)
+        BLAS.gemm(z.rows(start..<end), z, transposeB: true, into: g)
         for (k, kernel) in kernels.enumerated() {
             let kb = Matrix(rows: rows, cols: total, storage: kernelBlocks[k].storage)
             var means = [Double](repeating: 0, count: rows)
@@ -125,7 +125,7 @@ public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], pe
                 }
             }
             let p = Matrix(rows: rows, cols: cols, storage: products.storage)
-            gemm(kb, w, into: p)
+            BLAS.gemm(kb, w, into: p)
             // Reductions per column (columns split between the cores, rows in order).
             let pp = p.pointer, wp = w.pointer
             quadratic[k].withUnsafeMutableBufferPointer { qBuf in

@@ -33,7 +33,7 @@ public func fitLogisticRegression(_ x: Matrix, labels y: [Bool], penalty lambda:
     // γ = Vᵀβ has features UΣ (n × r) and penalty ‖γ‖²; then β = Vγ. Same minimiser, Newton
     // systems of size r + 1 instead of d + 1.
     if x.rows < x.cols {
-        let svd = try singularValueDecomposition(x)
+        let svd = try LAPACK.singularValueDecomposition(x)
         let r = min(x.rows, x.cols)
         let cutoff = (svd.singularValues.first ?? 0) * 1e-7
         let kept = (0..<r).filter { svd.singularValues[$0] > cutoff }
@@ -104,7 +104,7 @@ func fitLogisticRegressionPrimal(_ x: Matrix, labels y: [Bool], penalty lambda: 
             }
         }
         hessian[d * p + d] = Swift.max(hessian[d * p + d], 1e-12)
-        let step = try solveSymmetricPositiveDefinite(hessian, gradient, n: p, rhs: 1)
+        let step = try LAPACK.solveSymmetricPositiveDefinite(hessian, gradient, n: p, rhs: 1)
         // Newton decrement λ² = gᵀH⁻¹g: stop when the predicted decrease is negligible.
         let decrement = zip(gradient, step).reduce(0) { $0 + $1.0 * $1.1 }
         if decrement / 2 <= 1e-10 * Swift.max(1, abs(current)) {

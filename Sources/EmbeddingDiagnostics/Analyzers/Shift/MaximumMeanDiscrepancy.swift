@@ -36,7 +36,7 @@ public func medianHeuristicBandwidth(unitRows z: Matrix, sampleSize: Int = 2000,
     guard s >= 2 else { return 1 }
     var distances: [Double] = []
     distances.reserveCapacity(s * (s - 1) / 2)
-    pairwiseDotBlocks(rows, rows) { start, block in
+    Matrix.pairwiseDotBlocks(rows, rows) { start, block in
         for r in 0..<block.rows {
             let i = start + r
             for j in (i + 1)..<s { distances.append(Swift.max(0, 2 - 2 * Double(block[r, j])).squareRoot()) }
@@ -66,7 +66,7 @@ public func gaussianMMDTest(_ forms: KernelQuadraticForms, seed: UInt64) -> MMDT
 public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutations) -> MMDTest {
     let total = z.rows, d = z.cols, cols = permutations.columns
     let m = Double(permutations.firstCount), n = Double(permutations.secondCount)
-    let mean = columnMeans(z)
+    let mean = Matrix.columnMeans(z)
     let centred = z.copy()
     let cp = centred.mutablePointer
     let meanF = mean.map { Float($0) }
@@ -82,7 +82,7 @@ public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutation
         }
         diagonal[i] = norm2
     }
-    let projections = matmul(centred, transposeA: true, permutations.weights)  // d × (B + 1)
+    let projections = BLAS.matmul(centred, transposeA: true, permutations.weights)  // d × (B + 1)
     let diagonalTotal = diagonal.reduce(0, +)
     var firstDiagonal = [Double](repeating: 0, count: cols)
     for i in 0..<total {

@@ -60,7 +60,7 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
         return exact.exact(j, i) > Double(radius)
     }
     // Rows of OTHER against all of REF, block by block (blocks in order: ties keep the smaller row).
-    pairwiseDotBlocks(o, r) { start, block in
+    Matrix.pairwiseDotBlocks(o, r) { start, block in
         let rows = block.rows
         let bp = block.pointer
         inside.withUnsafeMutableBufferPointer { insideBuf in

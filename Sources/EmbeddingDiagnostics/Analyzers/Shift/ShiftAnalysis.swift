@@ -72,13 +72,13 @@ public struct ShiftAnalysis: Sendable {
         self.configuration = c
         self.reference = reference
         self.others = others
-        let referenceUnit = normalizedRows(reference.matrix)
+        let referenceUnit = Matrix.normalizedRows(reference.matrix)
         comparisons = try others.map { try Self.compare(reference, referenceUnit, $0, c) }
     }
 
     static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {
         let m = reference.count, n = other.count, total = m + n, d = reference.dimension
-        let otherUnit = normalizedRows(other.matrix)
+        let otherUnit = Matrix.normalizedRows(other.matrix)
         let pooled = Matrix(rows: total, cols: d)
         pooled.mutablePointer.update(from: referenceUnit.pointer, count: m * d)
         (pooled.mutablePointer + m * d).update(from: otherUnit.pointer, count: n * d)
