@@ -180,7 +180,7 @@ import Testing
         let s = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(b))], configuration: c)
         let comp = s.comparisons[0]
         #expect(comp.mmd!.result.pValue == 0.01 && comp.energy!.result.pValue == 0.01 && comp.mmdCosine!.result.pValue == 0.01)
-        #expect(comp.verdict.pValue == 0.03)
+        #expect(comp.verdict.pValue == 0.01)  // min-p: no Bonferroni factor for the 3 permutation tests
         // Same seed → same result; another seed draws other relabellings.
         let again = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
         let twice = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
@@ -189,15 +189,39 @@ import Testing
         #expect(again.comparisons[0].verdict.pValue > 0.05)
     }
 
-    @Test func combinedVerdictIsBonferroniMinAndHolm() {
-        let outcomes = [0.004, 0.03, 0.2, 0.5].enumerated().map { i, p in
-            ShiftTestOutcome(kind: ShiftTestKind.defaults[i], statistic: 0, pValue: p, holmPValue: p, effectSize: 0, effectName: "", permutations: nil)
+    /// The min-p combination against its definition computed by brute force (O(B²), the same
+    /// tie tolerance), no loss for identical tests, and the weighted Bonferroni join with the classifier.
+    @Test func combinedVerdictIsMinPAndWeightedBonferroni() {
+        var rng = SeededGenerator(seed: 3)
+        let b = 199
+        let tests = (0..<3).map { t in (0...b).map { j in rng.nextGaussian() + (t == 0 && j == 0 ? 2.5 : 0) } }
+        func counts(_ s: [Double]) -> [Int] {
+            let permuted = s.dropFirst(), mean = permuted.reduce(0, +) / Double(b)
+            let sd = (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot()
+            return s.indices.map { j in s.indices.filter { s[$0] >= s[j] - permutationTieTolerance * sd }.count }
         }
-        let v = CombinedVerdict(outcomes)
-        #expect(v.pValue == 0.016)
-        #expect(v.decidingTest == .mmd)
-        #expect(v.tests.map(\.holmPValue) == holmAdjusted([0.004, 0.03, 0.2, 0.5]))
-        #expect(v.tests.map(\.holmPValue).min() == v.pValue)
+        let c = tests.map(counts)
+        let minCount = (0...b).map { j in c.map { $0[j] }.min()! }
+        let expectedP = Double(minCount.filter { $0 <= minCount[0] }.count) / Double(b + 1)
+        let combination = MinPCombination(statistics: tests)
+        #expect(combination.pValue == expectedP)
+        #expect(combination.adjustedPValues == c.map { own in Double(minCount.filter { $0 <= own[0] }.count) / Double(b + 1) })
+        #expect(c[0][0] == 1 + permutationTestResult(observed: tests[0][0], permuted: Array(tests[0].dropFirst()), seed: 0).atLeastAsExtreme)
+        #expect(combination.pValue < 0.05 && combination.pValue >= Double(c[0][0]) / Double(b + 1))
+        // Identical tests: the family p-value is the single test's p-value (Bonferroni would triple it).
+        let single = Double(c[0][0]) / Double(b + 1)
+        #expect(MinPCombination(statistics: [tests[0], tests[0], tests[0]]).pValue == single)
+
+        // Weighted Bonferroni with the classifier (w = 0.1): adjusted = min-p / 0.9 and p_classifier / 0.1.
+        let mmd = ShiftTestOutcome(kind: .mmd, statistic: 0, pValue: single, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: b)
+        let classifier = ShiftTestOutcome(kind: .classifier, statistic: 0, pValue: 0.004, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: nil)
+        let v = CombinedVerdict([mmd, classifier], permutationStatistics: [(.mmd, tests[0])], classifierWeight: 0.1)
+        #expect(abs(v.tests[1].adjustedPValue - 0.04) < 1e-15)
+        #expect(abs(v.tests[0].adjustedPValue - min(1, single / 0.9)) < 1e-15)
+        #expect(v.pValue == v.tests.map(\.adjustedPValue).min() && v.decidingTest == (single / 0.9 < 0.04 ? .mmd : .classifier))
+        // One family alone: no factor at all.
+        #expect(CombinedVerdict([classifier]).pValue == 0.004)
+        #expect(CombinedVerdict([mmd], permutationStatistics: [(.mmd, tests[0])]).pValue == single)
     }
 
     /// Under H₀ (both corpora random halves of 80 rows drawn from the 1,800 bundled sentence
