@@ -194,7 +194,7 @@ import Testing
     @Test func combinedVerdictIsMinPAndWeightedBonferroni() {
         var rng = SeededGenerator(seed: 3)
         let b = 199
-        let tests = (0..<3).map { t in (0...b).map { j in rng.nextGaussian() + (t == 0 && j == 0 ? 2.5 : 0) } }
+        let tests = (0..<3).map { t in (0...b).map { j in rng.nextGaussian() + (t == 0 && j == 0 ? 4 : 0) } }
         func counts(_ s: [Double]) -> [Int] {
             let permuted = s.dropFirst(), mean = permuted.reduce(0, +) / Double(b)
             let sd = (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot()
@@ -208,6 +208,12 @@ import Testing
         #expect(combination.adjustedPValues == c.map { own in Double(minCount.filter { $0 <= own[0] }.count) / Double(b + 1) })
         #expect(c[0][0] == 1 + permutationTestResult(observed: tests[0][0], permuted: Array(tests[0].dropFirst()), seed: 0).atLeastAsExtreme)
         #expect(combination.pValue < 0.05 && combination.pValue >= Double(c[0][0]) / Double(b + 1))
+        // Weighted (v = 1, 1, 0.1): the minimum of count/v, calibrated the same way.
+        let weights = [1.0, 1.0, 0.1]
+        let minRatio = (0...b).map { j in (0..<3).map { Double(c[$0][j]) / weights[$0] }.min()! }
+        let weighted = MinPCombination(statistics: tests, weights: weights)
+        #expect(weighted.pValue == Double(minRatio.filter { $0 <= minRatio[0] }.count) / Double(b + 1))
+        #expect(weighted.adjustedPValues == (0..<3).map { t in Double(minRatio.filter { $0 <= Double(c[t][0]) / weights[t] }.count) / Double(b + 1) })
         // Identical tests: the family p-value is the single test's p-value (Bonferroni would triple it).
         let single = Double(c[0][0]) / Double(b + 1)
         #expect(MinPCombination(statistics: [tests[0], tests[0], tests[0]]).pValue == single)
@@ -224,41 +230,81 @@ import Testing
         #expect(CombinedVerdict([mmd], permutationStatistics: [(.mmd, tests[0])]).pValue == single)
     }
 
+    /// The tests' p-values and the verdict of one pooled sample (first `half` rows = REF) through
+    /// the library functions `ShiftAnalysis` calls, without the location / quality part. The
+    /// calibration test checks on its first splits that this equals `ShiftAnalysis` exactly.
+    static func nullOutcome(_ z: Matrix, half: Int, _ c: ShiftConfiguration) throws -> (p: [ShiftTestKind: Double], classifierFold: Double, family: Double, verdict: Double) {
+        let perms = TwoSamplePermutations(firstCount: half, secondCount: z.rows - half, permutations: c.permutations, seed: c.seed)
+        let sigma = medianHeuristicBandwidth(unitRows: z, sampleSize: c.bandwidthSample, seed: c.seed)
+        let forms = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: sigma), .distance], permutations: perms)
+        let statistics: [(ShiftTestKind, [Double])] = [(.mmd, unbiasedMMDStatistics(forms[0])), (.energy, energyStatistics(forms[1])),
+                                                       (.depth, depthPermutationStatistics(unitRows: z, permutations: perms)),
+                                                       (.mmdCosine, cosineMMDStatistics(unitRows: z, permutations: perms))]
+        var p: [ShiftTestKind: Double] = [:]
+        for (kind, s) in statistics { p[kind] = permutationTestResult(observed: s[0], permuted: Array(s.dropFirst()), seed: c.seed).pValue }
+        let folds = stratifiedFolds(firstCount: half, secondCount: z.rows - half, folds: c.folds, seed: c.seed)
+        let classifier = try classifierTwoSampleTest(features: standardizedColumns(z), firstCount: half, folds: folds, foldCount: c.folds,
+                                                     penalty: c.penalty, seed: c.seed)
+        p[.classifier] = classifier.pValue
+        // The default verdict: mmd, energy, classifier, depth.
+        let defaults = statistics.filter { ShiftTestKind.defaults.contains($0.0) }
+        let outcomes = ShiftTestKind.allCases.filter { ShiftTestKind.defaults.contains($0) }.map {
+            ShiftTestOutcome(kind: $0, statistic: 0, pValue: p[$0]!, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: nil)
+        }
+        let verdict = CombinedVerdict(outcomes, permutationStatistics: defaults, classifierWeight: c.classifierWeight)
+        return (p, classifier.foldPValues[0], verdict.permutationFamilyPValue!, verdict.pValue)
+    }
+
     /// Under H₀ (both corpora random halves of 80 rows drawn from the 1,800 bundled sentence
     /// embeddings, B = 399: an exact permutation test rejects with probability 19/400 = 0.0475),
-    /// over 1,000 seeded splits every test rejects at α = 0.05 in 3–7 % of the splits
-    /// and its p-values pass a χ² test of uniformity; the combined verdict (Bonferroni) at most 7 %.
+    /// over 1,000 seeded splits: every test — and the permutation family's weighted min-p, which is
+    /// exact too — rejects at α = 0.05 in 3–7 % of the splits and its p-values pass a χ² test of
+    /// uniformity; the default verdict rejects in 3–7 %. The first two splits are also run through
+    /// `ShiftAnalysis` and must give the same p-values, so this checks the shipped code path.
     @Test func nullCalibration() throws {
         let all = try Self.load("data/sentences/debian-minilm-l6.npy")
+        let unit = normalizedRows(all.matrix)
         var rng = SeededGenerator(seed: 2026)
         var c = ShiftConfiguration()
         c.permutations = 399
         c.tests = ShiftTestKind.allCases
         let splits = 1000
         var p: [ShiftTestKind: [Double]] = [:]
-        var combined: [Double] = [], classifierFolds: [Double] = []
+        var family: [Double] = [], verdict: [Double] = [], classifierFolds: [Double] = []
         for s in 0..<splits {
             let rows = rng.sampleIndices(all.count, count: 80).shuffled(using: &rng)
             c.seed = UInt64(s)
-            let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: c)
-            for t in a.comparisons[0].verdict.tests { p[t.kind, default: []].append(t.pValue) }
-            classifierFolds.append(a.comparisons[0].classifier!.foldPValues[0])
-            combined.append(a.comparisons[0].verdict.pValue)
+            let r = try Self.nullOutcome(unit.gather(rows: rows), half: 40, c)
+            for (kind, value) in r.p { p[kind, default: []].append(value) }
+            family.append(r.family)
+            verdict.append(r.verdict)
+            classifierFolds.append(r.classifierFold)
+            if s < 2 {
+                var d = c
+                d.tests = ShiftTestKind.defaults
+                let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: d)
+                #expect(a.comparisons[0].verdict.pValue == r.verdict && a.comparisons[0].verdict.permutationFamilyPValue == r.family)
+                for t in a.comparisons[0].verdict.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
+            }
         }
-        for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(splits)
-            #expect(rejected >= 0.03 && rejected <= 0.07, "\(kind.rawValue): fraction p < 0.05 = \(rejected)")
-            // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):
-            // uniformity is checked on its first fold's own exact Mann–Whitney p-value.
-            let tested = kind == .classifier ? classifierFolds : values
+        func check(_ name: String, _ values: [Double], uniform: [Double]? = nil) {
+            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(values.count)
+            #expect(rejected >= 0.03 && rejected <= 0.07, "\(name): fraction p < 0.05 = \(rejected)")
+            guard let tested = uniform else { return }
             var bins = [Double](repeating: 0, count: 10)
             for v in tested { bins[min(9, Int(v * 10))] += 1 }
             let expected = Double(tested.count) / 10
             let chi2 = bins.reduce(0) { $0 + ($1 - expected) * ($1 - expected) / expected }
-            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(kind.rawValue): p-values not uniform, bins \(bins)")
+            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(name): p-values not uniform, bins \(bins)")
         }
-        let combinedRate = Double(combined.filter { $0 < 0.05 }.count) / Double(splits)
-        #expect(combinedRate <= 0.07, "combined verdict rejects \(combinedRate) under H₀")
+        for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):
+            // uniformity is checked on its first fold's own exact Mann–Whitney p-value.
+            check(kind.rawValue, values, uniform: kind == .classifier ? classifierFolds : values)
+        }
+        check("permutation family (weighted min-p)", family, uniform: family)
+        // The verdict divides the family's p by 0.9 and joins the classifier's at 0.1: conservative by construction.
+        check("verdict", verdict)
     }
 
     /// The blind spots of the one-sided depth test (issue 16): an OTHER corpus drawn from the most

@@ -21,6 +21,12 @@ public enum ShiftTestKind: String, Sendable, CaseIterable, Codable {
 
     /// Permutation tests share the relabellings and are combined by min-p; the others are not.
     public var isPermutationTest: Bool { self != .classifier }
+
+    /// The test's weight v in the verdict's weighted min-p (`MinPCombination`): 1 for the kernel
+    /// tests; 0.1 for the two-sided depth test, which sees only the projection on the reference's
+    /// mean direction and detected no shift that MMD and energy missed in the power study, while
+    /// at weight 1 it cost the verdict power at 10 % contamination (Guides/Shift.md).
+    public var verdictWeight: Double { self == .depth ? 0.1 : 1 }
 }
 
 /// One test's contribution to the verdict.
@@ -40,8 +46,8 @@ public struct ShiftTestOutcome: Sendable, Equatable {
 
 /// The overall verdict across the tests run. The permutation tests (MMD, energy, depth, cosine
 /// MMD) use the same B relabellings, so they are combined without a Bonferroni loss by the
-/// single-step Westfall–Young min-p adjustment (`MinPCombination`), exact under H₀ whatever their
-/// dependence. The classifier's p-value does not come from those relabellings (refitting it B
+/// single-step weighted Westfall–Young min-p adjustment (`MinPCombination`, weights
+/// `ShiftTestKind.verdictWeight`), exact under H₀ whatever their dependence. The classifier's p-value does not come from those relabellings (refitting it B
 /// times would cost B fits), so the two families are joined by a weighted Bonferroni bound: with
 /// weight w for the classifier and 1 − w for the permutation family,
 ///   adjusted p_t = min(1, p̃_t/(1 − w)) for a permutation test (p̃_t its min-p adjusted p-value),
@@ -63,7 +69,10 @@ public struct CombinedVerdict: Sendable, Equatable {
     public var correction: String {
         let perm = tests.filter { $0.kind.isPermutationTest }.map(\.kind.rawValue)
         let other = tests.filter { !$0.kind.isPermutationTest }.map(\.kind.rawValue)
-        let family = perm.count > 1 ? "Westfall–Young min-p over \(perm.joined(separator: ", ")) (same relabellings)" : perm.first.map { "\($0) alone" } ?? ""
+        let weighted = tests.filter { $0.kind.isPermutationTest }.map { t in
+            t.kind.verdictWeight == 1 ? t.kind.rawValue : "\(t.kind.rawValue) (weight \(ReportFormatting.number(t.kind.verdictWeight, significant: 3)))"
+        }
+        let family = perm.count > 1 ? "Westfall–Young min-p over \(weighted.joined(separator: ", "))" : perm.first.map { "\($0) alone" } ?? ""
         if perm.isEmpty { return other.count == 1 ? "\(other[0]) alone" : "Bonferroni over \(other.joined(separator: ", "))" }
         if other.isEmpty { return family }
         let w = ReportFormatting.number(classifierWeight, significant: 3), rest = ReportFormatting.number(1 - classifierWeight, significant: 3)
@@ -90,7 +99,8 @@ public struct CombinedVerdict: Sendable, Equatable {
         var adjusted = [Double](repeating: 1, count: tests.count)
         var familyP: Double?
         if hasPermutation {
-            let combination = MinPCombination(statistics: permutationStatistics.map(\.1))
+            let combination = MinPCombination(statistics: permutationStatistics.map(\.1),
+                                              weights: permutationStatistics.map { $0.0.verdictWeight })
             familyP = combination.pValue
             for (i, t) in tests.enumerated() where permutationKinds.contains(t.kind) {
                 let own = zip(permutationStatistics, combination.adjustedPValues).filter { $0.0.0 == t.kind }.map(\.1).min() ?? 1
