@@ -71,7 +71,7 @@ import Testing
         let x = Matrix((0..<30).map { i in [Float(i % 3), Float(0)] })
         let a = kMeansClusters(x, k: 5, seed: 1), b = kMeansClusters(x, k: 5, seed: 1)
         #expect(a.labels == b.labels && a.objective == b.objective)
-        #expect(a.objective < 1e-6)
+        #expect(a.objective < 1e-4)  // Float32 distances ‖x‖² − 2x·c + ‖c‖²: exactly 0 in exact arithmetic
         // Identical corpora: MAUVE 1.
         let same = mauve(referenceCounts: [3, 5, 2], otherCounts: [3, 5, 2])
         #expect(abs(same.mauve - 1) < 1e-6 && same.frontierIntegral == 0)

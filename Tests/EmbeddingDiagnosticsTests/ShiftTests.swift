@@ -269,23 +269,42 @@ import Testing
         c.permutations = 399
         c.tests = ShiftTestKind.allCases
         let splits = 1000
+        // Row sets drawn in order (seeded), then the splits run on both cores (BLAS single-threaded
+        // inside: these GEMMs are tiny); each split's result depends only on its rows and seed.
+        let rowSets = (0..<splits).map { _ in rng.sampleIndices(all.count, count: 80).shuffled(using: &rng) }
+        typealias Outcome = (p: [ShiftTestKind: Double], classifierFold: Double, family: Double, verdict: Double)
+        var outcomes = [Outcome?](repeating: nil, count: splits)
+        var failure: Error?
+        let lock = NSLock()
+        outcomes.withUnsafeMutableBufferPointer { out in
+            let buffer = out
+            BLAS.singleThreaded {
+                DispatchQueue.concurrentPerform(iterations: 2) { part in
+                    for s in stride(from: part, to: splits, by: 2) {
+                        var cs = c
+                        cs.seed = UInt64(s)
+                        do { buffer[s] = try Self.nullOutcome(unit.gather(rows: rowSets[s]), half: 40, cs) } catch { lock.lock(); failure = error; lock.unlock() }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
         var p: [ShiftTestKind: [Double]] = [:]
         var family: [Double] = [], verdict: [Double] = [], classifierFolds: [Double] = []
-        for s in 0..<splits {
-            let rows = rng.sampleIndices(all.count, count: 80).shuffled(using: &rng)
-            c.seed = UInt64(s)
-            let r = try Self.nullOutcome(unit.gather(rows: rows), half: 40, c)
+        for r in outcomes.map({ $0! }) {
             for (kind, value) in r.p { p[kind, default: []].append(value) }
             family.append(r.family)
             verdict.append(r.verdict)
             classifierFolds.append(r.classifierFold)
-            if s < 2 {
-                var d = c
-                d.tests = ShiftTestKind.defaults
-                let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: d)
-                #expect(a.comparisons[0].verdict.pValue == r.verdict && a.comparisons[0].verdict.permutationFamilyPValue == r.family)
-                for t in a.comparisons[0].verdict.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
-            }
+        }
+        for s in 0..<2 {
+            var d = c
+            d.seed = UInt64(s)
+            d.tests = ShiftTestKind.defaults
+            let rows = rowSets[s], r = outcomes[s]!
+            let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: d)
+            #expect(a.comparisons[0].verdict.pValue == r.verdict && a.comparisons[0].verdict.permutationFamilyPValue == r.family)
+            for t in a.comparisons[0].verdict.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
         }
         func check(_ name: String, _ values: [Double], uniform: [Double]? = nil) {
             let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(values.count)
