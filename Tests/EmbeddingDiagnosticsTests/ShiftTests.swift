@@ -269,26 +269,17 @@ import Testing
         c.permutations = 399
         c.tests = ShiftTestKind.allCases
         let splits = 1000
-        // Row sets drawn in order (seeded), then the splits run on both cores (BLAS single-threaded
-        // inside: these GEMMs are tiny); each split's result depends only on its rows and seed.
+        // Row sets drawn in order (seeded); each split's result depends only on its rows and seed.
+        // (Sequential: toggling OpenBLAS' global thread count here would race with the GEMMs of
+        // the tests that Swift Testing runs in parallel.)
         let rowSets = (0..<splits).map { _ in rng.sampleIndices(all.count, count: 80).shuffled(using: &rng) }
         typealias Outcome = (p: [ShiftTestKind: Double], classifierFold: Double, family: Double, verdict: Double)
-        var outcomes = [Outcome?](repeating: nil, count: splits)
-        var failure: Error?
-        let lock = NSLock()
-        outcomes.withUnsafeMutableBufferPointer { out in
-            let buffer = out
-            BLAS.singleThreaded {
-                DispatchQueue.concurrentPerform(iterations: 2) { part in
-                    for s in stride(from: part, to: splits, by: 2) {
-                        var cs = c
-                        cs.seed = UInt64(s)
-                        do { buffer[s] = try Self.nullOutcome(unit.gather(rows: rowSets[s]), half: 40, cs) } catch { lock.lock(); failure = error; lock.unlock() }
-                    }
-                }
-            }
+        var outcomes: [Outcome?] = []
+        for s in 0..<splits {
+            var cs = c
+            cs.seed = UInt64(s)
+            outcomes.append(try Self.nullOutcome(unit.gather(rows: rowSets[s]), half: 40, cs))
         }
-        if let failure { throw failure }
         var p: [ShiftTestKind: [Double]] = [:]
         var family: [Double] = [], verdict: [Double] = [], classifierFolds: [Double] = []
         for r in outcomes.map({ $0! }) {
