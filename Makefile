@@ -5,7 +5,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 EMBDIAG := .build/release/embdiag
 
-.PHONY: deps build demo test test-kernels reports benchmarks clean
+.PHONY: deps build demo test test-kernels test-spark reports benchmarks clean
 
 deps:
 	@scripts/install-deps
@@ -31,6 +31,13 @@ test: deps
 test-kernels: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SWIFT="$(SWIFT)" TEST_FLAGS="$(TEST_FLAGS)" scripts/test-kernels
+
+# Spark local mode (issue 20, contrib/spark/): merged partial states == single-machine reports.
+# Separate from `make test`: installs Java 17 (Debian) and PySpark (PyPI, in a venv) when missing.
+SPARK_VENV ?= /work/venvs/spark
+test-spark: build
+	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps
+	EMBDIAG=$(EMBDIAG) $(SPARK_VENV)/bin/python contrib/spark/test_spark.py
 
 benchmarks: build
 	benchmarks/run

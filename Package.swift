@@ -47,9 +47,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Helpers shared by the test suites (calibration checks, arithmetic-based tolerances).
+        .target(
+            name: "EmbeddingDiagnosticsTestSupport",
+            dependencies: ["EmbeddingDiagnostics"],
+            path: "Tests/TestSupport"),
         .testTarget(
             name: "EmbeddingDiagnosticsTests",
-            dependencies: ["EmbeddingDiagnostics"]),
+            dependencies: ["EmbeddingDiagnostics", "EmbeddingDiagnosticsTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

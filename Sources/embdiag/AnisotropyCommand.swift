@@ -2,23 +2,28 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-struct AnisotropyCommand: ParsableCommand {
+struct AnisotropyCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "anisotropy",
         abstract: "Is the space a narrow cone? Mean cosine, IsoScore, partition isotropy, spectrum, effective rank, rogue dimensions — and the remedies.",
         discussion: """
-        Remedies (--transform, applied in order, metrics shown before and after): center, abtt[:D]
-        (all-but-the-top: centre and remove the top D principal components; default d/100), whiten[:K]
+        Remedies (--transform, applied in order, metrics shown before and after): center, abtt[:D] \
+        (all-but-the-top: centre and remove the top D principal components; default d/100), whiten[:K] \
         (PCA whitening to K components; ZCA without K), normalize (unit rows). See Guides/Anisotropy.md.
         Examples:
           embdiag anisotropy data/words/googlenews-bolukbasi-subset.bin
-          embdiag anisotropy corpus.npy --transform abtt:3 --transform normalize --write corpus-abtt.npy --save-transform abtt.json
-          embdiag anisotropy queries.npy --apply-transform abtt.json --write queries-abtt.npy
+          embdiag anisotropy corpus.npy --transform abtt:3 --transform normalize \\
+              --write corpus-abtt.npy --save-transform abtt.json
+          embdiag anisotropy queries.npy --apply-transform abtt.json \\
+              --write queries-abtt.npy
           embdiag anisotropy vectors.npy --require "mean_cosine<=0.2"
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Embedding file.")
     var file: String
@@ -47,22 +52,20 @@ struct AnisotropyCommand: ParsableCommand {
     @Option(help: "Shrinkage target C0 of IsoScore*: identity (the package's recommendation) or trace (tr(C)/d·I, scale-invariant).")
     var isoscorePrior: String = "identity"
 
-    @Option(help: "Seed for sampled pairs and the partition-function sample.")
-    var seed: UInt64 = 42
 
-    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"isoscore>=0.5\" (exit 1 if not met).")
-    var require: [String] = []
 
     func validate() throws {
         if applyTransform != nil && !transform.isEmpty { throw ValidationError("use either --transform or --apply-transform") }
         if saveTransform != nil && transform.isEmpty { throw ValidationError("--save-transform needs --transform") }
         if write != nil && transform.isEmpty && applyTransform == nil { throw ValidationError("--write needs --transform or --apply-transform") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
+        try validatePartial()
     }
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func makeReports() throws -> [CommandReport] {
         var configuration = AnisotropyConfiguration()
         configuration.steps = try transform.flatMap { $0.split(separator: ",") }.map { try IsotropyStep(parsing: String($0)) }
         configuration.savedTransform = try applyTransform.map(IsotropyTransform.load)
@@ -75,6 +78,7 @@ struct AnisotropyCommand: ParsableCommand {
             throw EmbdiagError.usage("--isoscore-prior '\(isoscorePrior)': use identity or trace")
         }
         configuration.isoScoreStarPrior = prior
+        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var report = analysis.report()
@@ -90,6 +94,6 @@ struct AnisotropyCommand: ParsableCommand {
             report.notes.append("Saved the fitted transform to \(saveTransform); apply it to other data with --apply-transform.")
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+        return [CommandReport(report: report)]
     }
 }

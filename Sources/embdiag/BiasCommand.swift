@@ -2,13 +2,13 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-struct BiasCommand: ParsableCommand {
+struct BiasCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "bias",
         abstract: "Bias direction (PCA of definitional pairs), DirectBias, indirect bias, WEAT with exact/seeded permutation p-values, and hard debias.",
         discussion: """
-        Bolukbasi et al. 2016 (direction, DirectBias_c, indirect bias β, hard debias), Caliskan et al.
-        2017 (WEAT), Manzini et al. 2019 (K-component subspace). Word lists are files (JSON, or plain
+        Bolukbasi et al. 2016 (direction, DirectBias_c, indirect bias β, hard debias), Caliskan et al. \
+        2017 (WEAT), Manzini et al. 2019 (K-component subspace). Word lists are files (JSON, or plain \
         text: one word per line, one pair per line separated by tab, comma or space) or bundled names:
           --definitional bolukbasi   --equalize bolukbasi   --specific bolukbasi | bolukbasi-seed
           --neutral professions (303 = 320 professions − gender-specific) | professions-all
@@ -16,15 +16,22 @@ struct BiasCommand: ParsableCommand {
           --targets/--attributes: files or WEFE set names (flowers, insects, pleasant_5, …)
         See Guides/Bias.md.
         Examples:
-          embdiag bias data/words/googlenews-bolukbasi-subset.bin --definitional bolukbasi --weat 7
-          embdiag bias words.bin --definitional bolukbasi --debias hard --write debiased.bin --output reports/bias
-          embdiag bias words.bin --indirect softball,receptionist --indirect football,businessman
-          embdiag bias texts.npy --labels texts.txt --targets x.txt y.txt --attributes a.txt b.txt
-          embdiag bias words.bin --definitional bolukbasi --require "direct_bias<=0.05"
+          embdiag bias data/words/googlenews-bolukbasi-subset.bin \\
+              --definitional bolukbasi --weat 7
+          embdiag bias words.bin --definitional bolukbasi --debias hard \\
+              --write debiased.bin --output reports/bias
+          embdiag bias words.bin --indirect softball,receptionist \\
+              --indirect football,businessman
+          embdiag bias texts.npy --labels texts.txt --targets x.txt y.txt \\
+              --attributes a.txt b.txt
+          embdiag bias words.bin --definitional bolukbasi \\
+              --require "direct_bias<=0.05"
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
 
     @Argument(help: "Embedding file with row labels (word2vec/GloVe carry words; else --labels).")
     var file: String
@@ -89,8 +96,6 @@ struct BiasCommand: ParsableCommand {
     @Option(help: "WEAT: minimum words left in each target set after dropping missing ones.")
     var weatMinWords: Int = 2
 
-    @Option(help: "Seed of the permutation draws.")
-    var seed: UInt64 = 42
 
     @Flag(help: "Match words to labels ignoring case.")
     var caseInsensitive = false
@@ -104,8 +109,6 @@ struct BiasCommand: ParsableCommand {
     @Option(help: "Search those neighbours among the first N rows (0 = all).")
     var neighborVocabulary: Int = 100_000
 
-    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"direct_bias<=0.05\" (exit 1 if not met).")
-    var require: [String] = []
 
     func validate() throws {
         if !targets.isEmpty || !attributes.isEmpty {
@@ -123,9 +126,10 @@ struct BiasCommand: ParsableCommand {
         if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
     }
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func makeReports() throws -> [CommandReport] {
         var config = BiasConfiguration()
         var tests: [WEATTest] = []
         for name in weat {
@@ -187,6 +191,6 @@ struct BiasCommand: ParsableCommand {
             report.parameters.append(ReportParameter("write_direction", .string(writeDirection)))
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+        return [CommandReport(report: report)]
     }
 }

@@ -8,7 +8,7 @@ extension InvalidRowPolicy: ExpressibleByArgument {}
 
 /// How to read input files (shared by every subcommand).
 struct InputOptions: ParsableArguments {
-    @Option(help: "Force the input format (\(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))); detected from magic bytes and extension otherwise.")
+    @Option(help: "Force the input format; detected from magic bytes and extension otherwise.")
     var format: EmbeddingFormat?
 
     @Option(help: "Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.")
@@ -93,26 +93,23 @@ struct OutputOptions: ParsableArguments {
         ReportDestinations(outputDirectory: output, jsonPath: json, htmlPath: html, jsonTables: jsonTables)
     }
 
-    /// The last report emitted in this process (the audit reads its checks' results from here).
-    nonisolated(unsafe) static var lastEmitted: Report?
-
     /// Checks `requirements` against the report's metrics and records them in it, stamps the
-    /// elapsed time, writes everything (the report always comes first), then fails with exit 1
-    /// if a requirement is not met. The common ending of every gated subcommand.
-    func emit(_ report: Report, checking requirements: [Requirement], elapsedSeconds: Double) throws {
-        var report = report
+    /// elapsed time (unless the command did), writes everything (the report always comes first).
+    /// Returns the report as written and the messages of the requirements it failed.
+    func finish(_ output: CommandReport, checking requirements: [Requirement], elapsedSeconds: Double) throws -> (report: Report, failures: [String]) {
+        var report = output.report
         let outcomes = try report.evaluate(requirements)
         report.record(outcomes)
-        report.elapsedSeconds = elapsedSeconds
-        try emit(report)
-        let failed = outcomes.filter { !$0.passed }
-        if !failed.isEmpty { throw GateFailure(description: failed.map(\.message).joined(separator: "; ")) }
+        if report.elapsedSeconds == 0 { report.elapsedSeconds = elapsedSeconds }
+        var options = self
+        if let folder = output.subfolder, let dir = self.output { options.output = dir + "/" + folder }
+        try options.emit(report)
+        return (report, outcomes.filter { !$0.passed }.map(\.message) + output.failures)
     }
 
     /// Writes the files, then prints the text report unless --quiet or stdout already carries
     /// the JSON/HTML (`--json -`). Report notes marked for stderr are repeated there.
     func emit(_ report: Report) throws {
-        Self.lastEmitted = report
         for w in report.warnings { FileHandle.standardError.write(Data("embdiag: warning: \(EmbdiagError.escapingControlCharacters(w))\n".utf8)) }
         try ReportWriter.write(report, to: destinations)
         if !quiet && json != "-" && html != "-" { print(TextRenderer.render(report), terminator: "") }
@@ -130,6 +127,14 @@ enum Terminal {
     /// One line on stderr: "embdiag: note: …" (warnings a CI log must show even with --quiet).
     static func note(_ text: String) {
         FileHandle.standardError.write(Data("embdiag: note: \(EmbdiagError.escapingControlCharacters(text))\n".utf8))
+    }
+
+    /// The rows --on-invalid drop removed from an input of a command without a report (convert, map).
+    static func noteDropped(_ dropped: [DroppedRow], from path: String) {
+        guard !dropped.isEmpty else { return }
+        note("\(PostgresLocation.printable(StreamInput.displayName(path))): dropped \(dropped.count) row(s) (--on-invalid drop): " +
+             dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
+             (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
     }
 }
 

@@ -4,7 +4,7 @@ import Foundation
 
 extension DuplicateIdPolicy: ExpressibleByArgument {}
 
-struct CompatCommand: ParsableCommand {
+struct CompatCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "compat",
         abstract: "Backward compatibility of a NEW embedding model with an OLD one: cross-model retrieval, negative flips, neighbourhood stability, a fitted NEW → OLD mapping.",
@@ -15,15 +15,22 @@ struct CompatCommand: ParsableCommand {
         class (relevance = same label, own row excluded); without it an item's only relevant result \
         is its partner. See Guides/Compatibility.md.
         Examples:
-          embdiag compat --old data/sentences/debian-minilm-l6-layer3.npy --new data/sentences/debian-minilm-l6.npy \\
-              --labels data/sentences/debian-sections.txt --fit procrustes-scaled --output reports/compat
-          embdiag compat --old old.npy --new new.npy --fit ridge:0.1 --save-mapping new-to-old.npy
-          embdiag compat --old full.npy --new truncate:128 --labels classes.txt     # compression as an upgrade
-          embdiag compat --old old.npy --new new.npy --require "recall_at_10_cross>=0.9"
+          embdiag compat --old data/sentences/debian-minilm-l6-layer3.npy \\
+              --new data/sentences/debian-minilm-l6.npy \\
+              --labels data/sentences/debian-sections.txt --fit procrustes-scaled \\
+              --output reports/compat
+          embdiag compat --old old.npy --new new.npy --fit ridge:0.1 \\
+              --save-mapping new-to-old.npy
+          # compression as an upgrade
+          embdiag compat --old full.npy --new truncate:128 --labels classes.txt
+          embdiag compat --old old.npy --new new.npy \\
+              --require "recall_at_10_cross>=0.9"
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
 
     @Option(help: "Embeddings of the items by the OLD model (the gallery already indexed).")
     var old: String
@@ -55,11 +62,12 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "--pair-by label: an id on several rows of one file is an error (default), or 'first' keeps its first row (the report counts the dropped rows).")
     var duplicates: DuplicateIdPolicy = .error
 
-    @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).")
-    var k: String = "1,10,100"
+    @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).", transform: PositiveIntegerList.init(parsing:))
+    var k = PositiveIntegerList([1, 10, 100])
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ or ridge:auto (λ by leave-one-out error). Dimensions may differ.")
-    var fit: String = "none"
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ or ridge:auto (λ by leave-one-out error). Dimensions may differ.",
+            transform: MappingFit.init(parsing:))
+    var fit: MappingFit = .none
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
     var trainFraction: Double = 0.5
@@ -67,8 +75,16 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Fit the mapping on these rows (one per line: an OLD row index from 0, or an item id of --names / --old-ids); every other paired row is held out. Replaces --train-fraction.")
     var trainRows: String?
 
-    @Option(help: "λ values tried by --fit ridge:auto, comma-separated (default 25 values from 1e-3 to 1e3).")
-    var ridgeGrid: String?
+    @Option(help: "λ values tried by --fit ridge:auto, comma-separated (default 25 values from 1e-3 to 1e3).",
+            transform: { text in
+                try text.split(separator: ",").map {
+                    guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
+                        throw ValidationError("'\($0)' is not a positive number")
+                    }
+                    return v
+                }
+            })
+    var ridgeGrid: [Double]?
 
     @Option(help: "Least-squares rank cut-off relative to the largest singular value (numpy's rcond; default: the Float32 rounding level of the training rows).")
     var rcond: Double?
@@ -82,8 +98,6 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Neighbours for the neighbourhood-stability Jaccard.")
     var neighborK: Int = 10
 
-    @Option(help: "Seed for the query sample, the train split and sampled pairs.")
-    var seed: UInt64 = 42
 
     @Option(help: "An OLD cosine threshold to carry over to NEW (quantile-matched and agreement-maximising cut, reuse precision/recall; repeatable).")
     var threshold: [Double] = []
@@ -94,53 +108,41 @@ struct CompatCommand: ParsableCommand {
     @Option(help: "Write the fitted mapping: OUT.npy (weights) and OUT.json (bias, dims, fit, seed) for 'embdiag map'.")
     var saveMapping: String?
 
-    @Option(help: "Exit 1 unless a metric meets a threshold, e.g. \"recall_at_10_cross>=0.9\" (repeatable).")
-    var require: [String] = []
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
-        var configuration = CompatibilityConfiguration()
-        configuration.ks = try k.split(separator: ",").map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else {
-                throw EmbdiagError.usage("--k: '\($0)' is not a positive cut-off")
-            }
-            return v
-        }
-        configuration.fit = try MappingFit(parsing: fit)
-        configuration.trainFraction = trainFraction
-        configuration.noWorseTolerance = noWorseTolerance
-        if let rcond {
-            guard rcond.isFinite, rcond >= 0, rcond < 1 else { throw EmbdiagError.usage("--rcond must be in [0, 1) (got \(rcond))") }
-            configuration.rcond = rcond
-        }
-        if let ridgeGrid {
-            configuration.ridgeGrid = try ridgeGrid.split(separator: ",").map {
-                guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
-                    throw EmbdiagError.usage("--ridge-grid: '\($0)' is not a positive number")
-                }
-                return v
-            }
-        }
-        if trainRows != nil && configuration.fit == .none { throw EmbdiagError.usage("--train-rows needs --fit") }
-        configuration.maxQueries = queries
-        configuration.neighborK = neighborK
-        configuration.seed = seed
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func validate() throws {
+        if let rcond, !(rcond.isFinite && rcond >= 0 && rcond < 1) { throw ValidationError("--rcond must be in [0, 1) (got \(rcond))") }
+        if trainRows != nil && fit == .none { throw ValidationError("--train-rows needs --fit") }
         guard threshold.allSatisfy({ $0.isFinite && $0 >= -1 && $0 <= 1 }) else {
-            throw EmbdiagError.usage("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
+            throw ValidationError("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
         }
-        guard thresholdBootstrap >= 0 else { throw EmbdiagError.usage("--threshold-bootstrap must be 0 or more (got \(thresholdBootstrap))") }
-        configuration.thresholds = threshold
-        configuration.thresholdBootstrap = thresholdBootstrap
+        guard thresholdBootstrap >= 0 else { throw ValidationError("--threshold-bootstrap must be 0 or more (got \(thresholdBootstrap))") }
         if let saveMapping {
-            guard configuration.fit != .none else { throw EmbdiagError.usage("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
+            guard fit != .none else { throw ValidationError("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {
-                throw EmbdiagError.usage("\(saveMapping): --save-mapping writes a .npy file (plus its .json metadata)")
+                throw ValidationError("\(saveMapping): --save-mapping writes a .npy file (plus its .json metadata)")
             }
         }
         if (oldQueries == nil) != (newQueries == nil) {
-            throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
+            throw ValidationError("give both --old-queries and --new-queries (the same queries embedded by each model)")
         }
+    }
+
+    func makeReports() throws -> [CommandReport] {
+        var configuration = CompatibilityConfiguration()
+        configuration.ks = k.values
+        configuration.fit = fit
+        configuration.trainFraction = trainFraction
+        configuration.noWorseTolerance = noWorseTolerance
+        if let rcond { configuration.rcond = rcond }
+        if let ridgeGrid { configuration.ridgeGrid = ridgeGrid }
+        configuration.maxQueries = queries
+        configuration.neighborK = neighborK
+        configuration.seed = seed
+        configuration.thresholds = threshold
+        configuration.thresholdBootstrap = thresholdBootstrap
 
         // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both
         // files when either side is NaN/Inf or all-zero (--on-invalid drop).
@@ -159,47 +161,22 @@ struct CompatCommand: ParsableCommand {
             throw EmbdiagError.invalid(input.labels!, "all \(l.count) labels are unique, so no query has a relevant row (--labels gives classes: relevance = same label, own row excluded). To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
         }
         var itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        var pairing = RowPairing.rowIndex
         if pairBy == .label {
             guard let oldIds, let newIds else { throw EmbdiagError.usage("--pair-by label needs --old-ids and --new-ids (one item id per row)") }
-            oldE.labels = try LabelsFile.read(oldIds, expectedCount: oldE.count, matrixPath: old)
-            newE.labels = try LabelsFile.read(newIds, expectedCount: newE.count, matrixPath: new)
-            if itemNames == nil { itemNames = oldE.labels }
+            let idsOld = try LabelsFile.read(oldIds, expectedCount: oldE.count, matrixPath: old)
+            let idsNew = try LabelsFile.read(newIds, expectedCount: newE.count, matrixPath: new)
+            if itemNames == nil { itemNames = idsOld }
+            pairing = .itemIds(first: idsOld, second: idsNew, sources: (oldIds, newIds), duplicates: duplicates)
         }
-        var pairingNote: String?
-        let rowsOld: [Int], rowsNew: [Int]
-        if pairBy == .label {
-            let pairing = try IdPairing(idsA: oldE.labels!, idsB: newE.labels!, nameA: oldIds!, nameB: newIds!, duplicates: duplicates)
-            (rowsOld, rowsNew) = (pairing.rowsA, pairing.rowsB)
-            pairingNote = pairing.summary(nameA: "OLD", nameB: "NEW", rowsInA: oldE.count, rowsInB: newE.count)
-        } else {
-            (rowsOld, rowsNew) = try pairBy.pairRows(oldE, newE)
-        }
-        guard rowsOld.count >= 2 else {
-            throw EmbdiagError.mismatch(new, "only \(rowsOld.count) items paired with \(old) by id; need at least 2")
-        }
-        var keep = Array(0..<rowsOld.count)
-        var dropped: [(row: Int, label: String?, reason: String)] = []
-        let checkOld = ValidationSummary(oldE), checkNew = ValidationSummary(newE)
-        if !checkOld.isClean || !checkNew.isClean {
-            let badOld = Set(checkOld.nonFiniteRows + checkOld.zeroRows), badNew = Set(checkNew.nonFiniteRows + checkNew.zeroRows)
-            keep = keep.filter { !badOld.contains(rowsOld[$0]) && !badNew.contains(rowsNew[$0]) }
-            if input.onInvalid == .error || keep.count < 2 {
-                // Same one-line error as every analyzer.
-                _ = try oldE.requiringFiniteNonZeroRows(policy: .error)
-                _ = try newE.requiringFiniteNonZeroRows(policy: .error)
-            }
-            let kept = Set(keep)
-            dropped = (0..<rowsOld.count).filter { !kept.contains($0) }.map {
-                (row: rowsOld[$0], label: itemNames?[rowsOld[$0]], reason: badOld.contains(rowsOld[$0]) ? "NaN/Inf or all-zero in OLD" : "NaN/Inf or all-zero in NEW")
-            }
-        }
-        let selOld = keep.map { rowsOld[$0] }, selNew = keep.map { rowsNew[$0] }
-        if selOld != Array(0..<oldE.count) { oldE = oldE.selecting(rows: selOld) }
-        if selNew != Array(0..<newE.count) { newE = newE.selecting(rows: selNew) }
-        labels = labels.map { l in selOld.map { l[$0] } }
-        itemNames = itemNames.map { l in selOld.map { l[$0] } }
+        let paired = try PairedEmbeddings(oldE, newE, pairing: pairing, invalidRows: input.onInvalid, roles: ("OLD", "NEW"))
+        let pairingNote = paired.pairingSummary(roles: ("OLD", "NEW"), rowsInFirst: oldE.count, rowsInSecond: newE.count)
+        let droppedTable = paired.droppedPairsTable(title: "Pairs dropped (--on-invalid drop); row = OLD row", names: itemNames)
+        (oldE, newE) = (paired.first, paired.second)
+        labels = labels.map(paired.pairedFirst)
+        itemNames = itemNames.map(paired.pairedFirst)
         if let trainRows {
-            configuration.trainRows = try Self.readTrainRows(trainRows, pairedOldRows: selOld, oldRowCount: oldRowCount, ids: itemNames)
+            configuration.trainRows = try TrainRowsFile.read(trainRows, pairedRows: paired.firstRows, rowCount: oldRowCount, ids: itemNames)
         }
         oldE.labels = itemNames
         newE.labels = nil
@@ -213,60 +190,17 @@ struct CompatCommand: ParsableCommand {
             CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: ql, compression: compression),
             configuration: configuration)
         var report = analysis.report()
-        if !dropped.isEmpty {
-            report.tables.append(ReportTable(name: "dropped_rows", title: "Pairs dropped (--on-invalid drop); row = OLD row", columns: ["row", "label", "reason"],
-                                             rows: dropped.map { [.int($0.row), $0.label.map { .string($0) } ?? .null, .string($0.reason)] }))
-        }
+        if let droppedTable { report.tables.append(droppedTable) }
         if let pairingNote {
-            report.notes.append(pairingNote + (oldE.count != rowsOld.count ? " \(oldE.count) pairs after validation." : ""))
-            report.metrics.append(ReportMetric("paired_rows", "items paired by id (before validation)", .int(rowsOld.count)))
+            report.notes.append(pairingNote)
+            report.metrics.append(ReportMetric("paired_rows", "items paired by id (before validation)", .int(paired.pairsBeforeValidation)))
         }
         if let saveMapping, let m = analysis.mapping {
-            let extra: [String: Any] = [
-                "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed),
-                "train_split": trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
-                "train_rows": m.trainRows.count, "heldout_rows": m.heldOutRows.count,
-                "heldout_recall_at_1_mapped": m.mapped.recall[0], "heldout_recall_at_1_old": m.old.recall[0],
-                "old": ["path": oldE.source.path, "sha256": oldE.source.sha256 ?? NSNull(), "dim": oldE.dimension] as [String: Any],
-                "new": ["path": newE.source.path, "sha256": newE.source.sha256 ?? NSNull(), "dim": newE.dimension] as [String: Any],
-            ]
+            let extra = m.savedMetadata(seed: seed, trainSplit: trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
+                                        old: oldE.source, new: newE.source)
             try MappingFile.write(m.map, to: saveMapping, extra: extra)
             report.notes.append("Mapping (\(m.map.inputDimension) × \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
         }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
-    }
-
-    /// `--train-rows FILE`: one row per line, an OLD row index (0-based, in the file) or an item id
-    /// (--names / --old-ids); returned as positions among the paired, validated items.
-    static func readTrainRows(_ path: String, pairedOldRows: [Int], oldRowCount: Int, ids: [String]?) throws -> [Int] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "not UTF-8 text") }
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-        guard !lines.isEmpty else { throw EmbdiagError.invalid(path, "no training rows") }
-        var position: [Int: Int] = [:]
-        for (p, r) in pairedOldRows.enumerated() { position[r] = p }
-        let numeric = lines.allSatisfy { Int($0) != nil }
-        var idRow: [String: Int] = [:]
-        if !numeric {
-            guard let ids else { throw EmbdiagError.invalid(path, "'\(lines.first { Int($0) == nil }!)' is not a row index; item ids need --names or --old-ids") }
-            for (p, id) in ids.enumerated() where idRow[id] == nil { idRow[id] = pairedOldRows[p] }
-        }
-        return try lines.enumerated().map { (number, line) in
-            let fileRow: Int
-            if numeric {
-                fileRow = Int(line)!
-                guard fileRow >= 0 && fileRow < oldRowCount else {
-                    throw EmbdiagError.invalid(path, "line \(number + 1): row \(fileRow) is outside OLD's \(oldRowCount) rows")
-                }
-            } else {
-                guard let r = idRow[line] else { throw EmbdiagError.invalid(path, "line \(number + 1): no paired item with id '\(line)'") }
-                fileRow = r
-            }
-            guard let p = position[fileRow] else {
-                throw EmbdiagError.invalid(path, "line \(number + 1): OLD row \(fileRow) has no valid partner in NEW (dropped or unpaired)")
-            }
-            return p
-        }
+        return [CommandReport(report: report)]
     }
 }

@@ -7,22 +7,34 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Convert any readable embedding file to .npy (float32) or word2vec (binary or text).",
         discussion: """
-        The output format follows the extension (.npy, .bin = word2vec binary, .txt/.vec = word2vec
-        text) unless --to is given. Labels are kept (word2vec) or written beside a .npy as
+        The output format follows the extension (.npy, .bin = word2vec binary, .txt/.vec = word2vec \
+        text) unless --to is given. Labels are kept (word2vec) or written beside a .npy as \
         OUT.labels.txt (one per line, usable with --labels). Written atomically.
         Examples:
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
           embdiag convert texts.npy --labels texts.txt texts.vec
-          embdiag convert batch_output.jsonl --json-path response.body.data[0].embedding --label-path custom_id out.npy
+          embdiag convert batch_output.jsonl \\
+              --json-path response.body.data[0].embedding \\
+              --label-path custom_id out.npy
           embdiag convert flat.index vectors.npy
-          embdiag convert postgresql://me@db.example:5432/app --query "SELECT id, embedding FROM items ORDER BY id" items.npy
+          embdiag convert postgresql://me@db.example:5432/app \\
+              --query "SELECT id, embedding FROM items ORDER BY id" items.npy
         """)
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "Output format: npy, word2vec-binary or word2vec-text (default: from the extension).")
-    var to: EmbeddingFormat?
+    /// The formats `convert` writes (a subset of what it reads).
+    enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+        case npy
+        case word2vecBinary = "word2vec-binary"
+        case word2vecText = "word2vec-text"
+
+        var format: EmbeddingFormat { EmbeddingFormat(rawValue: rawValue)! }
+    }
+
+    @Option(help: "Output format (default: from the extension).")
+    var to: OutputFormat?
 
     @Flag(name: .shortAndLong, help: "Print nothing on stdout.")
     var quiet = false
@@ -36,12 +48,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         // --on-invalid applies here too: NaN/Inf/all-zero rows are an error (default) or dropped.
         let (e, dropped) = try input.readValidated(inputPath, quiet: quiet)
-        if !dropped.isEmpty {
-            Terminal.note("\(PostgresLocation.printable(StreamInput.displayName(inputPath))): dropped \(dropped.count) row(s) (--on-invalid drop): " +
-                          dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
-                          (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
-        }
-        let format = try to ?? EmbeddingWriter.format(forOutputPath: outputPath)
+        Terminal.noteDropped(dropped, from: inputPath)
+        let format = try to?.format ?? EmbeddingWriter.format(forOutputPath: outputPath)
         try EmbeddingWriter.write(e, to: outputPath, format: format)
         var wrote = [outputPath]
         if format == .npy, let labels = e.labels {

@@ -6,24 +6,30 @@ extension DepthKind: ExpressibleByArgument {}
 extension DepthDistance: ExpressibleByArgument {}
 extension Alternative: ExpressibleByArgument {}
 
-struct DepthCommand: ParsableCommand {
+struct DepthCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "depth",
         abstract: "Statistical depth of every row (TTE, spatial, Mahalanobis) and rank-sum tests of corpora against a reference.",
         discussion: """
-        Depth ranks texts by centrality in the reference corpus; the Wilcoxon rank-sum test of depths
-        (Liu & Singh 1993; Seegmiller & Preum 2023) asks whether another corpus is distributed like the
+        Depth ranks texts by centrality in the reference corpus; the Wilcoxon rank-sum test of depths \
+        (Liu & Singh 1993; Seegmiller & Preum 2023) asks whether another corpus is distributed like the \
         reference (alternative "greater": the other corpus is more outlying). See Guides/Depth.md.
         Examples:
           embdiag depth human.npy synthetic.npy --output reports/depth
           embdiag depth data/sentences/by-section/games.npy data/sentences/by-section/fonts.npy \\
-              --labels data/sentences/by-section/games.txt --other-labels data/sentences/by-section/fonts.txt
-          embdiag depth corpus.npy --labels sections.txt --select-central 5 --by-label --write central.npy
-          embdiag depth jan.npy feb.npy --require "p_value>=0.01"     # drift gate: exit 1 on a shift
+              --labels data/sentences/by-section/games.txt \\
+              --other-labels data/sentences/by-section/fonts.txt
+          embdiag depth corpus.npy --labels sections.txt --select-central 5 \\
+              --by-label --write central.npy
+          # drift gate: exit 1 on a shift
+          embdiag depth jan.npy feb.npy --require "p_value>=0.01"
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -43,8 +49,6 @@ struct DepthCommand: ParsableCommand {
     @Option(help: "Measure depth against a seeded sample of N reference rows (for very large references).")
     var referenceSample: Int?
 
-    @Option(help: "Seed for --reference-sample.")
-    var seed: UInt64 = 42
 
     @Option(help: "Most central and most outlying rows listed per corpus.")
     var top: Int = 10
@@ -61,8 +65,6 @@ struct DepthCommand: ParsableCommand {
     @Option(help: "With --select-central: write the selected rows here (.npy, .bin or .txt; labels kept).")
     var write: String?
 
-    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"p_value>=0.01\" (exit 1 if not met).")
-    var require: [String] = []
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give the reference corpus (and corpora to compare)") }
@@ -71,11 +73,13 @@ struct DepthCommand: ParsableCommand {
         if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
         if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
         if components < 1 { throw ValidationError("--components must be at least 1 (got \(components))") }
+        try validatePartial()
     }
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func makeReports() throws -> [CommandReport] {
         let (reference, droppedReference) = try input.readValidated(files[0], quiet: outputOptions.quiet)
         var others: [Embeddings] = []
         var dropped: [(String, [DroppedRow])] = [(files[0], droppedReference)]
@@ -93,6 +97,7 @@ struct DepthCommand: ParsableCommand {
         configuration.seed = seed
         configuration.top = top
         configuration.mahalanobisComponents = components
+        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
         if let used = analysis.mahalanobisComponents, used < components {
@@ -103,9 +108,7 @@ struct DepthCommand: ParsableCommand {
                 throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
             }
             let rows = analysis.centralRows(k, byLabel: byLabel)
-            report.tables.insert(ReportTable(
-                name: "central_selection", title: "Selected central rows (\(k)\(byLabel ? " per label" : ""))", columns: ["row", "label", "depth", "rank"],
-                rows: rows.map { [.int($0), .string(reference.label($0)), ReportValue(analysis.reference.depths[$0]), .int(analysis.reference.ranks[$0])] }), at: 0)
+            report.tables.insert(analysis.centralSelectionTable(rows, k: k, byLabel: byLabel), at: 0)
             report.parameters.append(ReportParameter("select_central", .int(k)))
             if let write {
                 try EmbeddingWriter.write(reference.selecting(rows: rows), to: write)
@@ -113,6 +116,6 @@ struct DepthCommand: ParsableCommand {
             }
         }
         for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+        return [CommandReport(report: report)]
     }
 }

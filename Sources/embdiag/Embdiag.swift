@@ -25,6 +25,7 @@ struct Embdiag: ParsableCommand {
         BiasCommand.self,
         CompatCommand.self,
         MapCommand.self,
+        MergeCommand.self,
         AuditCommand.self,
     ]
 

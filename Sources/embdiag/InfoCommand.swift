@@ -2,7 +2,7 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-struct InfoCommand: ParsableCommand {
+struct InfoCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Format, dtype, shape, norm statistics, NaN/Inf/zero rows, duplicate labels and SHA-256 of embedding files.",
@@ -10,13 +10,16 @@ struct InfoCommand: ParsableCommand {
         Examples:
           embdiag info data/words/googlenews-bolukbasi-subset.bin
           embdiag info vectors.npz --key embeddings --json info.json
-          embdiag info a.npy b.npy --strict     # exit 1 if any file has NaN/Inf/zero rows or duplicate labels
-        With several files and --output DIR, each file's report goes to DIR/<file name>/ (parent
+          # exit 1 if any file has NaN/Inf/zero rows or duplicate labels
+          embdiag info a.npy b.npy --strict
+        With several files and --output DIR, each file's report goes to DIR/<file name>/ (parent \
         folders are added to the name when two files share it); --json/--html take one file only.
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Flag(help: "Exit 1 when a file has NaN/Inf rows, all-zero rows or duplicate labels.")
     var strict = false
@@ -25,6 +28,7 @@ struct InfoCommand: ParsableCommand {
     var files: [String]
 
     func validate() throws {
+        if partialOptions.isActive && files.count != 1 { throw ValidationError("--partial writes the state of one shard: give one file (got \(files.count))") }
         // One --json/--html file cannot hold several reports: refuse instead of keeping the last.
         if files.count > 1, outputOptions.json != nil || outputOptions.html != nil {
             throw ValidationError("--json/--html write one report but \(files.count) files were given; use --output DIR (one folder per file) or run info once per file")
@@ -56,24 +60,19 @@ struct InfoCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        var failures: [String] = []
+    var requirements: [Requirement] { gates.requirements }
+
+    func makeReports() throws -> [CommandReport] {
+        if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report
         let folders = Self.folderNames(files)
-        for (index, file) in files.enumerated() {
+        return try files.enumerated().map { index, file in
             let clock = Stopwatch()
             let e = try input.read(file, quiet: outputOptions.quiet)
             let summary = EmbeddingSummary(e)
             var report = summary.report()
             report.elapsedSeconds = clock.seconds
-            var options = outputOptions
-            if files.count > 1, let dir = options.output {
-                options.output = dir + "/" + folders[index]
-            }
-            try options.emit(report)
-            if strict && !summary.problems.isEmpty {
-                failures.append("\(file): " + summary.problems.joined(separator: "; "))
-            }
+            let problems = strict && !summary.problems.isEmpty ? ["\(file): " + summary.problems.joined(separator: "; ")] : []
+            return CommandReport(report: report, subfolder: files.count > 1 ? folders[index] : nil, failures: problems)
         }
-        if !failures.isEmpty { throw GateFailure(description: failures.joined(separator: " | ")) }
     }
 }

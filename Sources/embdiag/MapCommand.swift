@@ -10,8 +10,10 @@ struct MapCommand: ParsableCommand {
         Maps NEW-model embeddings into the OLD model's space so they can be searched against an old \
         index. The output is written atomically (.npy, or word2vec .bin/.txt with the row labels).
         Example:
-          embdiag compat --old old.npy --new new.npy --fit procrustes --save-mapping new-to-old.npy
-          embdiag map --mapping new-to-old.npy new-queries.npy queries-in-old-space.npy
+          embdiag compat --old old.npy --new new.npy --fit procrustes \\
+              --save-mapping new-to-old.npy
+          embdiag map \\
+              --mapping new-to-old.npy new-queries.npy queries-in-old-space.npy
         """)
 
     @OptionGroup var input: InputOptions
@@ -35,11 +37,7 @@ struct MapCommand: ParsableCommand {
         _ = try EmbeddingWriter.format(forOutputPath: outputFile)
         let map = try MappingFile.read(mapping)
         let (e, dropped) = try input.readValidated(inputFile, quiet: quiet)
-        if !dropped.isEmpty {
-            Terminal.note("\(StreamInput.displayName(inputFile)): dropped \(dropped.count) row(s) (--on-invalid drop): " +
-                          dropped.prefix(5).map { "row \($0.row)\($0.label.map { " '\($0)'" } ?? "") \($0.reason)" }.joined(separator: ", ") +
-                          (dropped.count > 5 ? " and \(dropped.count - 5) more" : ""))
-        }
+        Terminal.noteDropped(dropped, from: inputFile)
         guard e.dimension == map.inputDimension else {
             throw EmbdiagError.mismatch(inputFile, "has \(e.dimension) dimensions but the mapping \(mapping) expects \(map.inputDimension)")
         }

@@ -2,19 +2,22 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-struct NeighborsCommand: ParsableCommand {
+struct NeighborsCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "neighbors",
         abstract: "Exact cosine k nearest neighbours of every row (or of query rows), with hubness statistics.",
         discussion: """
         All pairs by blocked GEMM over unit vectors: the similarity matrix is never stored.
         Examples:
-          embdiag neighbors data/words/googlenews-bolukbasi-subset.bin --k 5 --output out/nn
+          embdiag neighbors data/words/googlenews-bolukbasi-subset.bin --k 5 \\
+              --output out/nn
           embdiag neighbors corpus.npy --queries queries.npy --k 10 --json nn.json
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Argument(help: "Corpus embedding file.")
     var corpus: String
@@ -28,8 +31,12 @@ struct NeighborsCommand: ParsableCommand {
     @Option(help: "Neighbours per row.")
     var k: Int = 10
 
-    func run() throws {
-        let clock = Stopwatch()
+    func validate() throws { try validatePartial() }
+
+    var requirements: [Requirement] { gates.requirements }
+
+    func makeReports() throws -> [CommandReport] {
+        if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report
         let (c, droppedCorpus) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         var q: Embeddings?
         var droppedQueries: [DroppedRow] = []
@@ -40,7 +47,6 @@ struct NeighborsCommand: ParsableCommand {
         var report = try CosineNeighbors(corpus: c, queries: q, k: k).report()
         if !droppedCorpus.isEmpty { report.tables.append(droppedCorpus.reportTable(input: corpus)) }
         if !droppedQueries.isEmpty { report.tables.append(droppedQueries.reportTable(name: "dropped_query_rows", input: queries ?? "")) }
-        report.elapsedSeconds = clock.seconds
-        try outputOptions.emit(report)
+        return [CommandReport(report: report)]
     }
 }

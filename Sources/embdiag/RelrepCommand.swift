@@ -6,7 +6,7 @@ extension AnchorStrategy: ExpressibleByArgument {}
 extension RelrepPairing: ExpressibleByArgument {}
 extension RelrepCentering: ExpressibleByArgument {}
 
-struct RelrepCommand: ParsableCommand {
+struct RelrepCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "relrep",
         abstract: "Relative representations (cosine to anchors) of a space, and comparison of two spaces through them (CKA, k-NN overlap, cross-space retrieval, Procrustes).",
@@ -15,15 +15,21 @@ struct RelrepCommand: ParsableCommand {
         with --compare, the same anchors (paired rows) are used in both spaces, so spaces of \
         different dimension can be compared without alignment. See Guides/RelativeRepresentations.md.
         Examples:
-          embdiag relrep data/sentences/debian-minilm-l6.npy --anchors 300 --write rel.npy
+          embdiag relrep data/sentences/debian-minilm-l6.npy --anchors 300 \\
+              --write rel.npy
           embdiag relrep data/sentences/debian-minilm-l6.npy \\
-              --compare data/sentences/debian-minilm-l6-layer3.npy --output reports/relrep
-          embdiag relrep a.npy --labels a.txt --compare b.vec --pair-by label --anchor-labels anchors.txt
-          embdiag relrep old.npy --compare new.npy --require "relative_top1>=0.9" --require "cka_debiased>=0.8"
+              --compare data/sentences/debian-minilm-l6-layer3.npy \\
+              --output reports/relrep
+          embdiag relrep a.npy --labels a.txt --compare b.vec --pair-by label \\
+              --anchor-labels anchors.txt
+          embdiag relrep old.npy --compare new.npy --require "relative_top1>=0.9" \\
+              --require "cka_debiased>=0.8"
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
 
     @Argument(help: "Embedding file (the reference space: anchors are chosen here).")
     var file: String
@@ -36,6 +42,9 @@ struct RelrepCommand: ParsableCommand {
 
     @Option(name: [.customLong("pair-by"), .customLong("pairs-by")], help: "Pair rows of the two files by row index or by label.")
     var pairBy: RelrepPairing = .row
+
+    @Option(help: "--pair-by label: a label on several rows of one file is an error (default), or 'first' keeps its first row (the report counts the dropped rows).")
+    var duplicates: DuplicateIdPolicy = .error
 
     @Option(help: "Number of anchors (0 with --compare: CKA, k-NN overlap and Procrustes only, no relative projection).")
     var anchors: Int = 300
@@ -55,8 +64,9 @@ struct RelrepCommand: ParsableCommand {
     @Option(help: "Mean pairwise cosine above which --center auto centres.")
     var autoCenterLevel: Double = 0.3
 
-    @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate; several comma-separated (the first is the primary k).")
-    var k: String = "5"
+    @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate; several comma-separated (the first is the primary k).",
+            transform: PositiveIntegerList.init(parsing:))
+    var k = PositiveIntegerList([5])
 
     @Option(help: "Query rows for k-NN and retrieval metrics (seeded sample; 0 = all rows).")
     var queries: Int = 1000
@@ -64,18 +74,15 @@ struct RelrepCommand: ParsableCommand {
     @Option(help: "Anchor counts for the sweep, comma-separated (capped by the row count); 'none' to skip.")
     var sweep: String = "10,50,100,300,1000"
 
-    @Option(help: "Seed for anchor and query sampling.")
-    var seed: UInt64 = 42
 
     @Option(help: "Write the n × N relative matrix of the first file (.npy, or word2vec .bin/.txt with the row labels) plus OUT.json (anchors, settings).")
     var write: String?
 
-    @Option(help: "Exit 1 unless a metric meets a threshold, e.g. \"relative_top1>=0.9\" (repeatable).")
-    var require: [String] = []
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func makeReports() throws -> [CommandReport] {
         if let write { _ = try EmbeddingWriter.format(forOutputPath: write) }  // fail before the work
         if anchorLabels != nil && anchorRows != nil {
             throw EmbdiagError.usage("give either --anchor-labels or --anchor-rows, not both")
@@ -88,14 +95,11 @@ struct RelrepCommand: ParsableCommand {
             throw EmbdiagError.usage("--auto-center-level must be a cosine in [-1, 1] (got \(autoCenterLevel))")
         }
         configuration.autoCenterThreshold = autoCenterLevel
-        configuration.ks = try k.split(separator: ",").map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 1 else { throw EmbdiagError.usage("--k: '\($0)' is not a positive integer") }
-            return v
-        }
-        guard !configuration.ks.isEmpty else { throw EmbdiagError.usage("--k needs at least one value") }
+        configuration.ks = k.values
         configuration.maxQueries = queries
         configuration.seed = seed
         configuration.pairing = pairBy
+        configuration.duplicateLabels = duplicates
         configuration.keepRelativeMatrix = write != nil
         if sweep.lowercased() == "none" || sweep.isEmpty {
             configuration.sweepCounts = []
@@ -119,7 +123,7 @@ struct RelrepCommand: ParsableCommand {
         if let compare {
             let reference = try input.read(file, quiet: outputOptions.quiet)
             let other = try EmbeddingReader.read(compare, options: input.readOptions(labels: compareLabels))
-            configuration.anchorRows = try explicitAnchors(reference)
+            try setExplicitAnchors(&configuration, fileRowCount: reference.count)
             let result = try RelativeComparison(reference: reference, other: other, configuration: configuration,
                                                 invalidRows: input.onInvalid)
             report = result.report()
@@ -132,20 +136,8 @@ struct RelrepCommand: ParsableCommand {
             source = reference.source
         } else {
             let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
-            if let anchorRows, !dropped.isEmpty {
-                // Anchor rows refer to the file; map them past the dropped rows.
-                let droppedRows = Set(dropped.map(\.row))
-                let kept = (0..<(e.count + dropped.count)).filter { !droppedRows.contains($0) }
-                var position: [Int: Int] = [:]
-                for (p, r) in kept.enumerated() { position[r] = p }
-                let rows = try readAnchorRows(path: anchorRows, rowCount: e.count + dropped.count)
-                if let bad = rows.first(where: { position[$0] == nil }) {
-                    throw EmbdiagError.invalid(anchorRows, "anchor row \(bad) was dropped (NaN/Inf or zero row in \(file))")
-                }
-                configuration.anchorRows = rows.map { position[$0]! }
-            } else {
-                configuration.anchorRows = try explicitAnchors(e)
-            }
+            // Anchor rows refer to the file; the library maps them past dropped rows.
+            try setExplicitAnchors(&configuration, fileRowCount: e.count + dropped.count)
             let result = try RelativeRepresentation(e, configuration: configuration, dropped: dropped)
             report = result.report()
             relative = result.relativeMatrix
@@ -156,36 +148,23 @@ struct RelrepCommand: ParsableCommand {
             centeredUsed = result.centered
             source = e.source
         }
-        if configuration.anchorRows == nil, anchorRowsUsed.count < anchors {
+        if !configuration.hasExplicitAnchors, anchorRowsUsed.count < anchors {
             report.warn(ParameterCap(parameter: "--anchors", asked: anchors, used: anchorRowsUsed.count, reason: "there are only \(anchorRowsUsed.count) usable rows").message)
         }
         if let write, let relative {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
-            try writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows, configuration: configuration, source: source, centered: centeredUsed)
-            report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(metadataPath(write)).")
+            try RelativeMatrixFile.writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows,
+                                                 configuration: configuration, source: source, centered: centeredUsed)
+            report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(MappingFile.metadataPath(write)).")
         }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+        return [CommandReport(report: report)]
     }
 
-    func explicitAnchors(_ e: Embeddings) throws -> [Int]? {
-        if let anchorLabels { return try readAnchorLabels(path: anchorLabels, embeddings: e) }
-        if let anchorRows { return try readAnchorRows(path: anchorRows, rowCount: e.count) }
-        return nil
-    }
-
-    func metadataPath(_ out: String) -> String { MappingFile.metadataPath(out) }
-
-    /// `sourceRows`: the input row of each written row, recorded when it is not simply 0..<n
-    /// (dropped rows, label pairing).
-    func writeMetadata(to out: String, anchors: [Int], labels: [String], sourceRows: [Int], configuration c: RelativeRepresentationsConfiguration, source: Source, centered: Bool) throws {
-        var metadata: [String: Any] = [
-            "kind": "relative_projection", "projection": "cosine", "centering": centered, "center": c.center.rawValue,
-            "anchor_rows": anchors, "anchor_labels": labels, "anchor_strategy": c.anchorRows == nil ? c.anchorStrategy.rawValue : "explicit",
-            "seed": Int(truncatingIfNeeded: c.seed), "tool": "embdiag", "version": embdiagVersion,
-            "input": ["path": source.path, "rows": source.rows, "dim": source.dim, "sha256": source.sha256 ?? NSNull()] as [String: Any],
-        ]
-        if sourceRows != Array(0..<sourceRows.count) || sourceRows.count != source.rows { metadata["source_rows"] = sourceRows }
-        let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(data, to: metadataPath(out))
+    func setExplicitAnchors(_ configuration: inout RelativeRepresentationsConfiguration, fileRowCount: Int) throws {
+        if let anchorLabels {
+            configuration.anchorLabels = try AnchorFile.readLabels(path: anchorLabels)
+            configuration.anchorLabelsSource = anchorLabels
+        }
+        if let anchorRows { configuration.anchorRows = try AnchorFile.readRows(path: anchorRows, rowCount: fileRowCount) }
     }
 }

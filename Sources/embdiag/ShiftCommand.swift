@@ -2,28 +2,33 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-struct ShiftCommand: ParsableCommand {
+struct ShiftCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "shift",
         abstract: "Is another corpus distributed like the reference? MMD, energy, classifier and depth tests, one verdict, and where it shifted.",
         discussion: """
-        Runs two-sample tests of OTHER against REF on unit-normalised rows — MMD² (Gaussian kernel,
-        median heuristic), energy distance, a cross-fitted logistic-regression classifier (AUC) and the
-        two-sided depth rank-sum test — and combines them into one p-value (Westfall–Young min-p over
-        the permutation tests, which share their relabellings, joined with the classifier by a
-        weighted Bonferroni bound). Then says where: the MMD witness at every row, the OTHER rows in
-        regions it over-represents, the REF rows it does not cover, per-label shares, and precision,
+        Runs two-sample tests of OTHER against REF on unit-normalised rows — MMD² (Gaussian kernel, \
+        median heuristic), energy distance, a cross-fitted logistic-regression classifier (AUC) and the \
+        two-sided depth rank-sum test — and combines them into one p-value (Westfall–Young min-p over \
+        the permutation tests, which share their relabellings, joined with the classifier by a \
+        weighted Bonferroni bound). Then says where: the MMD witness at every row, the OTHER rows in \
+        regions it over-represents, the REF rows it does not cover, per-label shares, and precision, \
         recall, density and coverage (and MAUVE with --mauve). See Guides/Shift.md.
         Examples:
           embdiag shift data/sentences/by-section/games.npy data/sentences/by-section/fonts.npy \\
-              --labels data/sentences/by-section/games.txt --other-labels data/sentences/by-section/fonts.txt
+              --labels data/sentences/by-section/games.txt \\
+              --other-labels data/sentences/by-section/fonts.txt
           embdiag shift human.npy synthetic.npy --output reports/shift
-          embdiag shift jan.npy feb.npy --require "p_value>=0.01"      # drift gate: exit 1 on a shift
-          embdiag shift ref.npy new.npy --tests mmd,energy --permutations 5000 --seed 7
+          # drift gate: exit 1 on a shift
+          embdiag shift jan.npy feb.npy --require "p_value>=0.01"
+          embdiag shift ref.npy new.npy --tests mmd,energy --permutations 5000 \\
+              --seed 7
         """)
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+    @OptionGroup var seedOptions: SeedOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -37,8 +42,6 @@ struct ShiftCommand: ParsableCommand {
     @Option(help: "Random relabellings of the permutation tests (MMD, energy, depth).")
     var permutations: Int = 1000
 
-    @Option(help: "Seed of the relabellings, the bandwidth sample and the classifier's folds.")
-    var seed: UInt64 = 42
 
     @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).")
     var bandwidth: Double?
@@ -67,8 +70,6 @@ struct ShiftCommand: ParsableCommand {
     @Option(help: "Level of the verdict and of the `shifted` metric.")
     var alpha: Double = 0.05
 
-    @Option(parsing: .singleValue, help: "Requirement on a metric, e.g. \"p_value>=0.01\" (exit 1 if not met).")
-    var require: [String] = []
 
     func validate() throws {
         guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
@@ -88,9 +89,10 @@ struct ShiftCommand: ParsableCommand {
         return out
     }
 
-    func run() throws {
-        let clock = Stopwatch()
-        let requirements = try require.map(Requirement.init(parsing:))
+    var requirements: [Requirement] { gates.requirements }
+    var seed: UInt64 { seedOptions.seed }
+
+    func makeReports() throws -> [CommandReport] {
         var configuration = ShiftConfiguration()
         configuration.tests = try parsedTests()
         configuration.permutations = permutations
@@ -123,6 +125,6 @@ struct ShiftCommand: ParsableCommand {
         }
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
-        try outputOptions.emit(report, checking: requirements, elapsedSeconds: clock.seconds)
+        return [CommandReport(report: report)]
     }
 }

@@ -12,6 +12,9 @@ if let core = BLAS.betterCoreType() {
     // execv returns only on failure: carry on with the slower kernel.
 }
 embdiag_line_buffer_stdout()
-// Progress bars for long passes: on a terminal only, never with --quiet (CI logs stay clean).
-ProgressBar.longPassesEnabled = isatty(2) != 0 && !CommandLine.arguments.contains("--quiet")
+// Progress bars for long passes: on a terminal only, never with --quiet/-q (CI logs stay clean).
+let quiet = CommandLine.arguments.contains { $0 == "--quiet" || $0 == "-q" }
+ProgressReporter.installed.value = isatty(2) != 0 && !quiet ? TerminalProgressBar.reporter : .silent
+// Errors from the library name its settings by the CLI's flags (`--on-invalid`, not `onInvalid`).
+Setting.namer.value = SettingFlags.flag
 Embdiag.main()

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
+import EmbeddingDiagnosticsTestSupport
 
 /// Bias direction, DirectBias, indirect bias, WEAT and hard debias against WEFE 1.0.1 and a numpy
 /// re-implementation of responsibly 0.1.2 (scripts/crosscheck/bias_reference.py →
-/// Tests/Fixtures/crosscheck/bias_reference.json), the published numbers of references.md §2.1,
+/// Tests/Fixtures/crosscheck/bias_reference.json), the published numbers of References.md §2.1,
 /// brute-force enumeration and calibration under the null.
 @Suite struct BiasTests {
     static let reference: [String: Any] = {
@@ -57,7 +58,7 @@ import Testing
         let s = try #require(a.subspace)
         let ratio = ref["pca_explained_ratio"] as! [Double]
         for (x, y) in zip(s.explainedRatio, ratio) { #expect(abs(x - y) < 1e-9) }
-        // references.md §2.1: 0.6053, 0.1273; cos(PC1, she − he) = 0.94502.
+        // References.md §2.1: 0.6053, 0.1273; cos(PC1, she − he) = 0.94502.
         #expect(abs(s.explainedRatio[0] - 0.6053) < 5e-5 && abs(s.explainedRatio[1] - 0.1273) < 5e-5)
         #expect(abs(s.endsCosine - 0.94502) < 5e-6)
         #expect(s.ends == ("she", "he"))
@@ -154,7 +155,7 @@ import Testing
         let requested = a.indirect.filter { $0.source == "requested" }
         #expect(requested.count == pairs.count)
         for (r, e) in zip(requested, ref) { #expect(abs(r.beta - (e[2] as! Double)) < 1e-6, "\(r.w)–\(r.v): \(r.beta)") }
-        // references.md §2.1 (responsibly's tests, abs_tol 0.01): softball–receptionist 0.6723.
+        // References.md §2.1 (responsibly's tests, abs_tol 0.01): softball–receptionist 0.6723.
         #expect(abs(requested[2].beta - 0.6723) < 1e-4)
         let found = a.indirect.filter { $0.source == "found" }
         #expect(found.count == 10 && found.allSatisfy { $0.cosine >= 0.5 })
@@ -226,7 +227,7 @@ import Testing
             compared += 1
         }
         #expect(compared == 10)
-        // WEFE docstring case (references.md §2.1): S 0.4634388245, d 0.4507653241, exact p 0.19713.
+        // WEFE docstring case (References.md §2.1): S 0.4634388245, d 0.4507653241, exact p 0.19713.
         let g = try WEAT.run(StandardWordLists.weat(named: "wefe-gender")!, on: e, lookup: lookup)
         #expect(abs(g.statistic - 0.4634388245) < 1e-6 && abs(g.effectSize - 0.4507653241) < 1e-6)
         #expect(abs(g.pValue - 0.19713) < 5e-6 && g.permutationTest.permutations == 12870)
@@ -247,18 +248,18 @@ import Testing
                 for (i, r) in rest.enumerated() { var rr = rest; rr.remove(at: i); permute(prefix + [r], rr) }
             }
             permute([], Array(0..<8))
-            let t = partitionSumTest(values, firstCount: nx)
+            let t = Statistics.partitionSumTest(values, firstCount: nx)
             #expect(t.exact && total == 40320)
             #expect(abs(t.pValue - Double(count) / Double(total)) < 1e-15, "nx \(nx): \(t.pValue) vs \(Double(count) / Double(total))")
         }
         // Monte Carlo is seeded, close to the exact value and never 0.
         let values = (0..<16).map { Double($0 % 5) + 0.1 * Double($0) }
-        let exact = partitionSumTest(values, firstCount: 8)
-        let mc = partitionSumTest(values, firstCount: 8, exactLimit: 0, permutations: 20000, seed: 3)
-        let again = partitionSumTest(values, firstCount: 8, exactLimit: 0, permutations: 20000, seed: 3)
+        let exact = Statistics.partitionSumTest(values, firstCount: 8)
+        let mc = Statistics.partitionSumTest(values, firstCount: 8, exactLimit: 0, permutations: 20000, seed: 3)
+        let again = Statistics.partitionSumTest(values, firstCount: 8, exactLimit: 0, permutations: 20000, seed: 3)
         #expect(!mc.exact && mc == again && mc.seed == 3)
         #expect(abs(mc.pValue - exact.pValue) < 0.01)
-        #expect(binomialCoefficient(50, 25) == 126_410_606_437_752 && binomialCoefficient(16, 8) == 12870)
+        #expect(Statistics.binomialCoefficient(50, 25) == 126_410_606_437_752 && Statistics.binomialCoefficient(16, 8) == 12870)
     }
 
     @Test func nullPValuesAreUniform() throws {
@@ -285,10 +286,8 @@ import Testing
             }
             let rejected = Double(p.filter { $0 <= 0.05 }.count) / 400
             #expect(rejected >= 0.02 && rejected <= 0.09, "nx \(nx): fraction p ≤ 0.05 = \(rejected)")
-            var bins = [Double](repeating: 0, count: 10)
-            for v in p { bins[min(9, Int(v * 10))] += 1 }
-            let chi2 = bins.reduce(0) { $0 + ($1 - 40) * ($1 - 40) / 40 }
-            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "nx \(nx): bins \(bins)")
+            let uniformity = Calibration.uniformity(p)
+            #expect(uniformity.pValue > 0.001, "nx \(nx): bins \(uniformity.counts)")
         }
     }
 

@@ -143,3 +143,22 @@ enum CLI {
         #expect(CLI.binary.contains(config), "\(CLI.binary) vs test runner \(CommandLine.arguments[0])")
     }
 }
+
+/// Library errors name settings by their Swift field; the CLI shows its flags (issue 15).
+@Suite struct SettingNamesTests {
+    @Test func libraryNamesFieldsAndTheCLINamesFlags() throws {
+        let zeroRow = Embeddings(matrix: Matrix([[1, 0], [0, 0], [0, 1]]), name: "z.npy")
+        do {
+            _ = try zeroRow.requiringFiniteNonZeroRows()
+            Issue.record("an all-zero row must be an error")
+        } catch let error as EmbdiagError {
+            #expect(error.description.contains("`onInvalid` drop") && !error.description.contains("--"), "\(error.description)")
+        }
+        let dir = try CLI.temporaryDirectory()
+        try CLI.writeNpy([[1, 0], [0, 0], [0, 1]], to: dir + "/z.npy")
+        let r = try CLI.run(["anisotropy", dir + "/z.npy", "--quiet"])
+        #expect(r.status == 2 && r.stderr.contains("--on-invalid drop") && !r.stderr.contains("`onInvalid`"), "\(r.stderr)")
+        // Every setting the library names has a flag, and the flags are distinct.
+        #expect(Set(Setting.allCases.map(\.rawValue)).count == Setting.allCases.count)
+    }
+}

@@ -216,7 +216,7 @@ import Testing
             let dOld = 1 - cos(uo, i, uo, j), dCross = 1 - cos(un, i, uo, j)
             if rel(i, j) { posN += 1; if dCross <= dOld + 1e-6 { pos += 1 } } else { negN += 1; if dCross >= dOld - 1e-6 { neg += 1 } }
         } }
-        #expect(abs(report.metric("similarity_spearman")!.number! - spearmanCorrelation(so, sn)) < 1e-5)
+        #expect(abs(report.metric("similarity_spearman")!.number! - Statistics.spearmanCorrelation(so, sn)) < 1e-5)
         #expect(report.metric("constraint_positive_pairs")?.number == Double(posN))
         #expect(report.metric("constraint_negative_pairs")?.number == Double(negN))
         #expect(abs(report.metric("constraint_positive_fraction")!.number! - Double(pos) / Double(posN)) < 0.02)
@@ -806,6 +806,19 @@ import Testing
         #expect(MappingFile.metadataPath("reports/m/map.npy") == "reports/m/map.json")
         #expect(MappingFile.metadataPath("/abs/map.npy") == "/abs/map.json")
         #expect(MappingFile.metadataPath("map") == "map.json")
+    }
+
+    /// A fitted map is Float64: saved as `<f8` .npy it comes back bit for bit (issue 15; a Float32
+    /// file lost half the digits between `compat --save-mapping` and `map`).
+    @Test func savedMappingRoundTripsInFloat64() throws {
+        let weights: [Double] = (0..<12).map { (i: Int) -> Double in 1 / Double(i + 3) + 1e-12 * Double(i) }
+        let bias: [Double] = [0.1, -1.0 / 7.0, 2e-9]
+        let map = LinearMap(inputDimension: 4, outputDimension: 3, weights: weights, bias: bias, fit: .linear)
+        let dir = try CLI.temporaryDirectory()
+        try MappingFile.write(map, to: dir + "/m.npy", extra: [:])
+        let back = try MappingFile.read(dir + "/m.npy")
+        #expect(back.weights == weights && back.bias == map.bias)
+        #expect(back.weights.contains { Double(Float($0)) != $0 })
     }
 }
 

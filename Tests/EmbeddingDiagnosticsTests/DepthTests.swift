@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
+import EmbeddingDiagnosticsTestSupport
 
 /// Depths and the depth rank-sum test against the original authors' package (tte-depth 1.0.0, run
 /// by scripts/crosscheck/depth_reference.py on the bundled sentence embeddings: games 500 rows as
@@ -33,7 +34,7 @@ import Testing
 
     @Test func handCaseFromTheReferenceNotes() throws {
         // F = {e1, e2, e3}, G = {e1}: D_F = [1, 1, 1], D_G = [4/3]; package Q 0.75, Liu–Singh Q 1,
-        // W = −1.3416407865, p(greater) = 0.9101437526 (references.md §2.2, package output).
+        // W = −1.3416407865, p(greater) = 0.9101437526 (References.md §2.2, package output).
         let f = Embeddings(matrix: Matrix([[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
         let g = Embeddings(matrix: Matrix([[1, 0, 0]]))
         let a = try DepthAnalysis(reference: f, others: [Embeddings(matrix: Matrix([[1, 0, 0], [1, 0, 0]]))])
@@ -85,12 +86,10 @@ import Testing
             let f = all.selecting(rows: Array(rows[0..<120])), g = all.selecting(rows: Array(rows[120..<220]))
             p.append(try DepthAnalysis(reference: f, others: [g]).tests[0].rankSum.pValue)
         }
-        let rejected = Double(p.filter { $0 < 0.05 }.count) / 1000
+        let rejected = Calibration.rejectionRate(p, alpha: 0.05)
         #expect(rejected >= 0.03 && rejected <= 0.07, "fraction p < 0.05 = \(rejected)")
-        var bins = [Double](repeating: 0, count: 10)
-        for v in p { bins[min(9, Int(v * 10))] += 1 }
-        let chi2 = bins.reduce(0) { $0 + ($1 - 100) * ($1 - 100) / 100 }
-        #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "p-values not uniform: bins \(bins)")
+        let uniformity = Calibration.uniformity(p)
+        #expect(uniformity.pValue > 0.001, "p-values not uniform: bins \(uniformity.counts)")
     }
 
     @Test func spatialAndMahalanobisDepthsOrderAnObviousOutlier() throws {

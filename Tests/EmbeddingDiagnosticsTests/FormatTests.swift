@@ -76,6 +76,16 @@ import Testing
 
     /// Every file listed in `Tests/Fixtures/malformed/<table>` ({name: [format or null, [keywords]]})
     /// must fail to read with one line naming the file and containing every keyword.
+    /// Keywords name CLI flags as a user sees them; the library names the setting itself
+    /// (`--on-invalid drop` → "`onInvalid` drop"), and the CLI shows the flag (SettingNamesTests).
+    static func librarySettingName(_ keyword: String) -> String {
+        guard keyword.hasPrefix("--") else { return keyword }
+        let parts = keyword.dropFirst(2).split(separator: " ", maxSplits: 1)
+        let words = parts[0].split(separator: "-")
+        let camel = words[0] + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        return "`\(camel)`" + (parts.count > 1 ? " " + parts[1] : "")
+    }
+
     static func checkMalformedCorpus(_ tableName: String, atLeast minimum: Int) throws {
         let dir = CLI.fixtures.appendingPathComponent("malformed")
         let table = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(tableName))) as! [String: [Any]]
@@ -89,7 +99,7 @@ import Testing
             } catch let error as EmbdiagError {
                 #expect(error.description.contains(name), "\(name): \(error)")
                 #expect(!error.description.contains("\n"))
-                for k in keywords { #expect(error.description.contains(k), "\(name): '\(k)' not in: \(error)") }
+                for k in keywords.map(Self.librarySettingName) { #expect(error.description.contains(k), "\(name): '\(k)' not in: \(error)") }
             }
         }
     }

@@ -112,7 +112,7 @@ import Testing
         let server = try server
         try Self.createSharedTables(server.admin())
         let query = "SELECT id, embedding FROM nulls ORDER BY id"
-        #expect(throws: EmbdiagError.invalid(server.url(password: nil), "row 0 ('0'): NULL in column 'embedding' (rows are 0-based; use --on-invalid drop to skip such rows, or WHERE embedding IS NOT NULL)")) {
+        #expect(throws: EmbdiagError.invalid(server.url(password: nil), "row 0 ('0'): NULL in column 'embedding' (rows are 0-based; use \(Setting.onInvalid) drop to skip such rows, or WHERE embedding IS NOT NULL)")) {
             try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: query)))
         }
         let e = try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: query, nullRows: .drop)))
@@ -159,9 +159,7 @@ import Testing
         _ = try c.execute("DROP TABLE IF EXISTS big")
         _ = try c.execute("CREATE TABLE big AS SELECT i AS id, ARRAY[i, i + 0.5, -i, i * 0.25]::real[] AS embedding FROM generate_series(0, 99999) AS i")
         let fetchesBefore = server.log.components(separatedBy: "FETCH").count
-        let clock = Date()
         let e = try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: "SELECT id, embedding FROM big ORDER BY id")))
-        let seconds = Date().timeIntervalSince(clock)
         #expect(e.count == 100_000 && e.dimension == 4)
         for i in [0, 1, 255, 256, 65_537, 99_999] {
             let x = Float(i)
@@ -171,7 +169,6 @@ import Testing
         // Batches: a first FETCH of 256 rows, then FETCHes of ≤ 100,000 rows.
         let fetches = server.log.components(separatedBy: "FETCH").count - fetchesBefore
         #expect(fetches >= 2 && fetches <= 4, "FETCH statements: \(fetches)")
-        #expect(seconds < 30, "100,000 rows took \(seconds) s")
     }
 
     @Test func passwordsFromURLEnvironmentAndPgpassNeverPrinted() throws {

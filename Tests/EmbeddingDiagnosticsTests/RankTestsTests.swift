@@ -21,11 +21,11 @@ import Testing
             let parts = key.split(separator: "/")
             let (x, y) = inputs[String(parts[0])]!
             let alternative = Alternative(rawValue: String(parts[1]))!
-            let rs = rankSumTest(x, y, alternative: alternative)
-            let mw = mannWhitneyU(x, y, alternative: alternative)
+            let rs = RankTests.rankSumTest(x, y, alternative: alternative)
+            let mw = RankTests.mannWhitneyU(x, y, alternative: alternative)
             #expect(abs(rs.statistic - expected["w"]!) < 1e-12, "\(key)")
             #expect(abs(rs.pValue - expected["p_ranksums"]!) < 1e-12, "\(key)")
-            #expect(abs(mw.u - expected["u"]!) < 1e-12, "\(key)")
+            #expect(abs(mw.statistic - expected["u"]!) < 1e-12, "\(key)")
             #expect(abs(mw.pValue - expected["p_mw_asymptotic"]!) < 1e-12, "\(key)")
             if let exact = expected["p_mw_exact"] {
                 #expect(abs(mw.pValueExact! - exact) < 1e-12, "\(key)")
@@ -48,29 +48,29 @@ import Testing
                 counts[u] += 1
                 total += 1
             }
-            let pmf = mannWhitneyNullDistribution(n1, n2)
+            let pmf = RankTests.mannWhitneyNullDistribution(n1, n2)
             for u in 0..<counts.count { #expect(abs(pmf[u] - counts[u] / total) < 1e-14, "\(n1)×\(n2) u=\(u)") }
         }
         // And the exact p of a concrete sample: x all above y ⇒ P(U ≥ n1 n2) = 1 / C(N, n1).
-        let r = mannWhitneyU([10, 11, 12], [1, 2, 3, 4], alternative: .greater)
+        let r = RankTests.mannWhitneyU([10, 11, 12], [1, 2, 3, 4], alternative: .greater)
         #expect(abs(r.pValueExact! - 1.0 / 35) < 1e-15)
         #expect(r.rankBiserial == 1)
     }
 
     @Test func constantInputIsHandled() {
         let x = [Double](repeating: 0.7, count: 10), y = [Double](repeating: 0.7, count: 8)
-        let rs = rankSumTest(x, y, alternative: .greater)
+        let rs = RankTests.rankSumTest(x, y, alternative: .greater)
         #expect(rs.statistic == 0 && abs(rs.pValue - 0.5) < 1e-15)
-        let mw = mannWhitneyU(x, y, alternative: .twoSided)
+        let mw = RankTests.mannWhitneyU(x, y, alternative: .twoSided)
         #expect(mw.pValue == 1 && mw.pValueExact == nil && mw.hasTies && mw.rankBiserial == 0)
     }
 
     @Test func adjustmentsMatchScipyAndHandComputation() throws {
         let adjust = try #require(Self.reference["adjust"] as? [String: [Double]])
-        let bh = benjaminiHochbergAdjusted(adjust["p"]!)
+        let bh = MultipleTesting.benjaminiHochbergAdjusted(adjust["p"]!)
         for (a, b) in zip(bh, adjust["bh"]!) { #expect(abs(a - b) < 1e-15) }
         // Holm by hand: sorted 0.005, 0.01, 0.03, 0.04, 0.2, 0.5 × 6, 5, 4, 3, 2, 1 → monotone.
-        let holm = holmAdjusted(adjust["p"]!)
+        let holm = MultipleTesting.holmAdjusted(adjust["p"]!)
         let expected = [0.05, 0.12, 0.12, 0.4, 0.03, 0.5]
         for (a, b) in zip(holm, expected) { #expect(abs(a - b) < 1e-15) }
     }

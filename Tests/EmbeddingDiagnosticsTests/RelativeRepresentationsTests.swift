@@ -153,25 +153,35 @@ import Testing
         #expect(abs(debiasedLinearCKA(x, y) - directU) < 1e-9)
     }
 
+    /// Relative rows 0 and 5 (first 4 entries), plain and anchor-centred, against a fixture's
+    /// "relative_plain"/"relative_centred" (float32 projections: 1e-6).
+    static func expectRelativeRows(of x: Matrix, anchors: [Int], match constants: [String: Any]) throws {
+        for (centering, name) in [(false, "relative_plain"), (true, "relative_centred")] {
+            let projected = RelativeProjection(space: x, anchorRows: anchors, centering: centering).project(x)
+            let rows = try #require(constants[name] as? [String: [Double]])
+            #expect(rows.count == 2)
+            for (row, values) in rows {
+                for (j, v) in values.enumerated() { #expect(abs(Double(projected[Int(row)!, j]) - v) < 1e-6, "\(name)[\(row), \(j)]") }
+            }
+        }
+    }
+
     // MARK: reference values (scripts/crosscheck/relrep_crosscheck.py formula)
 
     @Test func matchesCrosscheckScriptOnFormulaMatrices() throws {
         let (x, y, y2) = Self.formulaMatrices()
-        // numpy n × n (latentis linear_hsic port) and Song et al. direct formula:
-        #expect(abs(linearCKA(x, y) - 0.3693723992) < 1e-8)
-        #expect(abs(debiasedLinearCKA(x, y) - 0.3469973169) < 1e-8)
-        #expect(abs(linearCKA(x, y2) - 0.9963604719) < 1e-8)
-        #expect(abs(debiasedLinearCKA(x, y2) - 0.9963347633) < 1e-8)
-        // scipy.spatial.procrustes disparity:
-        #expect(abs(try orthogonalProcrustes(x, y2).disparity - 0.0136039604) < 1e-8)
-        // latentis RelativeProjection(cosine, Centering fitted on anchors), ported to numpy:
+        // numpy n × n (latentis linear_hsic port), Song et al. direct formula, scipy.spatial.procrustes
+        // and latentis RelativeProjection(cosine, Centering fitted on anchors) ported to numpy:
+        // relrep_crosscheck.py fixture, "formula" → "y_constants" / "y2_constants".
+        let formula = try #require(Self.reference["formula"] as? [String: Any])
+        let cy = try #require(formula["y_constants"] as? [String: Any]), cy2 = try #require(formula["y2_constants"] as? [String: Any])
+        #expect(abs(linearCKA(x, y) - (cy["cka_linear"] as! Double)) < 1e-8)
+        #expect(abs(debiasedLinearCKA(x, y) - (cy["cka_debiased"] as! Double)) < 1e-8)
+        #expect(abs(linearCKA(x, y2) - (cy2["cka_linear"] as! Double)) < 1e-8)
+        #expect(abs(debiasedLinearCKA(x, y2) - (cy2["cka_debiased"] as! Double)) < 1e-8)
+        #expect(abs(try orthogonalProcrustes(x, y2).disparity - (cy2["procrustes_disparity"] as! Double)) < 1e-8)
         let anchors = Array(stride(from: 0, to: 60, by: 7))
-        let plain = RelativeProjection(space: x, anchorRows: anchors, centering: false).project(x)
-        let centred = RelativeProjection(space: x, anchorRows: anchors, centering: true).project(x)
-        let expectedPlain: [(Int, [Float])] = [(0, [1, -0.93000247, 0.86850194, -0.85146783]), (5, [-0.62402002, 0.55143723, -0.68594768, 0.83874095])]
-        let expectedCentred: [(Int, [Float])] = [(0, [1, -0.9184544, 0.84311314, -0.82741821]), (5, [-0.6272627, 0.63114044, -0.70549639, 0.87202004])]
-        for (row, values) in expectedPlain { for (j, v) in values.enumerated() { #expect(abs(plain[row, j] - v) < 1e-6) } }
-        for (row, values) in expectedCentred { for (j, v) in values.enumerated() { #expect(abs(centred[row, j] - v) < 1e-6) } }
+        try Self.expectRelativeRows(of: x, anchors: anchors, match: cy)
 
         // Retrieval, k-NN, several k, centring modes and no anchors against the fixture
         // (relrep_crosscheck.py fixture: non-anchor queries and gallery, issue 18).
@@ -302,14 +312,17 @@ import Testing
             try text.write(toFile: p, atomically: true, encoding: .utf8)
             return p
         }
-        #expect(try readAnchorRows(path: file("a", "3\n1, 4 # comment\n\n"), rowCount: 5) == [3, 1, 4])
-        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("b", "3\nx\n"), rowCount: 5) }
-        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("c", "5\n"), rowCount: 5) }
-        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("d", "1\n1\n"), rowCount: 5) }
-        #expect(throws: EmbdiagError.self) { try readAnchorRows(path: file("e", "\n"), rowCount: 5) }
+        #expect(try AnchorFile.readRows(path: file("a", "3\n1, 4 # comment\n\n"), rowCount: 5) == [3, 1, 4])
+        #expect(throws: EmbdiagError.self) { try AnchorFile.readRows(path: file("b", "3\nx\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try AnchorFile.readRows(path: file("c", "5\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try AnchorFile.readRows(path: file("d", "1\n1\n"), rowCount: 5) }
+        #expect(throws: EmbdiagError.self) { try AnchorFile.readRows(path: file("e", "\n"), rowCount: 5) }
         let e = Embeddings(matrix: Matrix([[1, 0], [0, 1], [1, 1]]), labels: ["cat", "Dog", "fish"], name: "m")
-        #expect(try readAnchorLabels(path: file("f", "fish\ndog\n"), embeddings: e) == [2, 1])
-        #expect(throws: EmbdiagError.self) { try readAnchorLabels(path: file("g", "fish\nbird\n"), embeddings: e) }
+        #expect(try AnchorFile.readLabels(path: file("f", "fish\ndog\n")) == ["fish", "dog"])
+        #expect(throws: EmbdiagError.self) { try AnchorFile.readLabels(path: file("h", "\n\n")) }
+        #expect(try anchorRows(labelled: ["fish", "dog"], in: e, source: "f") == [2, 1])
+        #expect(throws: EmbdiagError.self) { try anchorRows(labelled: ["fish", "bird"], in: e, source: "g") }
+        #expect(throws: EmbdiagError.self) { try anchorRows(labelled: ["fish", "FISH"], in: e, source: "g") }
     }
 
     // MARK: pairing, sweep, report
@@ -394,22 +407,17 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let final = root.appendingPathComponent("data/sentences/debian-minilm-l6.npy").path
     static let layer3 = root.appendingPathComponent("data/sentences/debian-minilm-l6-layer3.npy").path
-    static var available: Bool { FileManager.default.fileExists(atPath: final) && FileManager.default.fileExists(atPath: layer3) }
 
-    @Test(.enabled(if: available)) func matchesNumpyAndLatentisOnSentenceEmbeddings() throws {
+    @Test func matchesNumpyAndLatentisOnSentenceEmbeddings() throws {
         let x = try EmbeddingReader.read(Self.final, options: ReadOptions()).selecting(rows: Array(0..<1000))
         let y = try EmbeddingReader.read(Self.layer3, options: ReadOptions()).selecting(rows: Array(0..<1000))
-        #expect(abs(linearCKA(x.matrix, y.matrix) - 0.7162763579) < 1e-7)
-        #expect(abs(debiasedLinearCKA(x.matrix, y.matrix) - 0.7056241587) < 1e-7)
-        #expect(abs(try orthogonalProcrustes(x.matrix, y.matrix).disparity - 0.5005175565) < 1e-7)
-        let anchors = Array(stride(from: 0, to: 1000, by: 10))
-        let plain = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: false).project(x.matrix)
-        let centred = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: true).project(x.matrix)
-        for (j, v) in [Float(1), 0.18712365, 0.3548919, 0.27698218].enumerated() { #expect(abs(plain[0, j] - v) < 1e-6) }
-        for (j, v) in [Float(0.34069795), 0.24575748, 0.25568594, 0.33289261].enumerated() { #expect(abs(plain[5, j] - v) < 1e-6) }
-        for (j, v) in [Float(1), 0.00221211, 0.08734978, 0.02408114].enumerated() { #expect(abs(centred[0, j] - v) < 1e-6) }
-        for (j, v) in [Float(0.15008591), 0.12382989, 0.01140187, 0.15238329].enumerated() { #expect(abs(centred[5, j] - v) < 1e-6) }
         let ref = try #require(RelativeRepresentationsTests.reference["real"] as? [String: [String: Any]])
+        let constants = try #require(ref["constants"])
+        #expect(abs(linearCKA(x.matrix, y.matrix) - (constants["cka_linear"] as! Double)) < 1e-7)
+        #expect(abs(debiasedLinearCKA(x.matrix, y.matrix) - (constants["cka_debiased"] as! Double)) < 1e-7)
+        #expect(abs(try orthogonalProcrustes(x.matrix, y.matrix).disparity - (constants["procrustes_disparity"] as! Double)) < 1e-7)
+        let anchors = Array(stride(from: 0, to: 1000, by: 10))
+        try RelativeRepresentationsTests.expectRelativeRows(of: x.matrix, anchors: anchors, match: constants)
         var c = RelativeRepresentationsConfiguration()
         c.anchorRows = anchors
         c.ks = [5, 1, 10]
@@ -437,7 +445,7 @@ import Testing
 /// The `embdiag relrep` command end to end on the bundled sentence data: --write output equals the
 /// library's projection, the JSON carries the documented keys, gates exit 1, bad input exits 2.
 @Suite(.serialized) struct RelrepCommandTests {
-    @Test(.enabled(if: RelativeRepresentationsRealDataTests.available && FileManager.default.isExecutableFile(atPath: CLI.binary)))
+    @Test
     func writeCompareAndGates() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -486,7 +494,7 @@ import Testing
 }
 
 extension RelrepCommandTests {
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary)))
+    @Test
     func anchorRowsRefertoFileRowsWhenRowsAreDropped() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

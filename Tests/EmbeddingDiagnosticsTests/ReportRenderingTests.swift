@@ -24,10 +24,32 @@ import Testing
     @Test func textShowsMetricsAlignedAndLimitsTables() {
         let text = TextRenderer.render(Self.sample)
         #expect(text.contains("0.000123457  [p_value]"))
-        #expect(text.contains("(1 more rows in rows.csv)"))
+        // The CSV exists only with --output DIR: without it the cut table says how to get it.
+        #expect(text.contains("(1 more rows; --output DIR writes every row to rows.csv)"))
+        #expect(TextRenderer.render(Self.sample, csvWritten: true).contains("(1 more rows in rows.csv)"))
         #expect(text.contains("input: a.npy (npy, float32, 3 × 2)"))
         #expect(text.contains("seed=42"))
         #expect(!text.contains("line\nbreak"))
+    }
+
+    @Test func textTablesFitTheLineWidthAndEmptyTablesAreLeftOut() {
+        // 12 numeric columns and two long text columns: narrowed text, then column groups.
+        let columns = ["item", "description"] + (1...12).map { "metric_\($0)" }
+        let rows: [[ReportValue]] = (0..<3).map { r in
+            [.string("row-\(r)-" + String(repeating: "x", count: 40)), .string(String(repeating: "long text ", count: 10))]
+                + (1...12).map { ReportValue(Double($0) * 1234.5678 + Double(r)) }
+        }
+        var report = Self.sample
+        report.tables = [ReportTable(name: "wide", title: "Wide", columns: columns, rows: rows),
+                         ReportTable(name: "empty", title: "Nothing here", columns: ["a"], rows: [])]
+        let text = TextRenderer.render(report)
+        let tableLines = text.components(separatedBy: "\n").drop { $0 != "Wide" }.prefix { !$0.hasPrefix("Notes") }
+        #expect(tableLines.count > 5 && tableLines.allSatisfy { $0.count <= TextRenderer.lineWidth }, "\(tableLines.map(\.count))")
+        #expect(text.contains("(continued)") && text.contains("metric_12") && text.contains("…"))
+        #expect(!text.contains("Nothing here"))
+        #expect(!HTMLRenderer.render(report).contains("Nothing here"))
+        // The CSV keeps every column and whole cells.
+        #expect(CSVRenderer.render(report.tables[0]).contains(String(repeating: "long text ", count: 10).trimmingCharacters(in: .whitespaces)))
     }
 
     @Test func csvQuotesAndKeepsFullPrecision() {

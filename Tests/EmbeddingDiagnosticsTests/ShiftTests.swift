@@ -161,7 +161,7 @@ import Testing
                 #expect(key.nonzeroBitCount == m)
                 counts[key, default: 0] += 1
             }
-            let subsets = binomialCoefficient(m + n, m)
+            let subsets = Statistics.binomialCoefficient(m + n, m)
             #expect(counts.count == subsets)
             let expected = Double(b) / Double(subsets)
             let chi2 = counts.values.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
@@ -384,7 +384,7 @@ import Testing
         var rng = SeededGenerator(seed: 1)
         let many = Embeddings(matrix: rng.gaussianMatrix(rows: 20, cols: 2), name: "many.npy")
         let wide = Embeddings(matrix: rng.gaussianMatrix(rows: 20, cols: 3), name: "wide.npy")
-        #expect(throws: EmbdiagError.invalid("two.npy", "shift needs at least 6 rows (has 2; at least --k + 1 and --folds)")) {
+        #expect(throws: EmbdiagError.invalid("two.npy", "shift needs at least 6 rows (has 2; at least \(Setting.k) + 1 and \(Setting.folds))")) {
             try ShiftAnalysis(reference: many, others: [two])
         }
         #expect(throws: EmbdiagError.self) { try ShiftAnalysis(reference: many, others: [wide]) }

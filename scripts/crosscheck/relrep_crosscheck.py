@@ -187,6 +187,18 @@ def fixture_case(x, y, anchors, ks, center):
     return out
 
 
+def constants(x, other, anchors, rows=(0, 5), columns=4):
+    """CKA (biased, debiased), scipy Procrustes disparity (equal dimensions) and the first
+    `columns` entries of relative rows `rows` with and without anchor centring."""
+    out = {"cka_linear": latentis_linear_cka(x, other), "cka_debiased": debiased_cka(x, other)}
+    if x.shape[1] == other.shape[1]:
+        out["procrustes_disparity"] = float(procrustes(x.astype(np.float64), other.astype(np.float64))[2])
+    for centering, name in [(False, "plain"), (True, "centred")]:
+        rel = latentis_relative(x, anchors, centering)
+        out[f"relative_{name}"] = {str(r): [float(v) for v in rel[r, :columns]] for r in rows}
+    return out
+
+
 def write_fixture():
     import json
     from importlib.metadata import version
@@ -202,6 +214,7 @@ def write_fixture():
         for center in ["none", "anchors", "auto"]:
             out["formula"][f"{name}_{center}"] = fixture_case(x, other, anchors, [3, 1, 5], center)
         out["formula"][f"{name}_no_anchors"] = fixture_case(x, other, [], [3, 1, 5], "auto")
+        out["formula"][f"{name}_constants"] = constants(x, other, anchors)
     S = root / "data/sentences"
     n = 1000
     fx = np.load(S / "debian-minilm-l6.npy")[:n].astype(np.float32)
@@ -210,6 +223,7 @@ def write_fixture():
     for center in ["none", "anchors", "auto"]:
         out["real"][center] = fixture_case(fx, fy, anchors, [5, 1, 10], center)
     out["real"]["no_anchors"] = fixture_case(fx, fy, [], [5, 1, 10], "auto")
+    out["real"]["constants"] = constants(fx, fy, anchors)
     path = root / "Tests/Fixtures/crosscheck/relrep_reference.json"
     path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {path}", file=sys.stderr)

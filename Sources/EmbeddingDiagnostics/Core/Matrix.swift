@@ -34,9 +34,13 @@ public final class MatrixStorage: @unchecked Sendable {
 
 /// A dense row-major n × d matrix of Float32: the one matrix type of embdiag.
 ///
+/// **Reference semantics**, like `UnsafeMutableBufferPointer`: a `Matrix` is a view (shape and
+/// offset) of a shared `MatrixStorage`, so copies of the value and `rows(_:)` views share memory,
+/// and writing through one (`m[i, j] = x`, `mutablePointer`) is seen by all — which is why the
+/// subscript's setter is `nonmutating`. `copy()` and `gather(rows:)` make independent matrices.
 /// Rows are embeddings. The memory may be a read-only file mapping (see `isMapped`); mutate only
 /// matrices you built yourself with `init(rows:cols:)` or `copy()`.
-public struct Matrix: @unchecked Sendable {
+public struct Matrix: Sendable {
     public let rows: Int
     public let cols: Int
     public let storage: MatrixStorage

@@ -13,7 +13,7 @@ public enum Checksum {
         defer { EVP_MD_CTX_free(ctx) }
         EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let progress = ProgressBar.forLongPass(total: size, label: "sha256 \(URL(fileURLWithPath: path).lastPathComponent)", minimum: 256 << 20)
+        let progress = ProgressReporter.current.task("sha256 \(URL(fileURLWithPath: path).lastPathComponent)", total: size, minimum: 256 << 20)
         defer { progress?.finish() }
         var done = 0
         while true {

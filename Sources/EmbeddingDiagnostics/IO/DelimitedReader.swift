@@ -33,7 +33,7 @@ public enum DelimitedReader {
         let labelIndex: Int?
         if let labelColumn {
             guard labelColumn >= 0, labelColumn <= firstData.fields.count else {
-                throw EmbdiagError.usage("--label-column \(labelColumn) but \(path) has \(firstData.fields.count) columns")
+                throw EmbdiagError.usage("\(Setting.labelColumn) \(labelColumn) but \(path) has \(firstData.fields.count) columns")
             }
             labelIndex = labelColumn == 0 ? nil : labelColumn - 1
         } else {

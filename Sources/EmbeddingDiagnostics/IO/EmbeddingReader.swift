@@ -56,7 +56,7 @@ public enum EmbeddingReader {
             }
             return embeddings
         }
-        if options.format == .postgresql { throw EmbdiagError.usage("\(path): --format postgresql needs a postgresql:// URL") }
+        if options.format == .postgresql { throw EmbdiagError.usage("\(path): \(Setting.format) postgresql needs a postgresql:// URL") }
         // A Parquet dataset: a directory or a glob of .parquet files (ParquetDataset.swift).
         if options.format == nil || options.format == .parquet, let files = try ParquetDataset.files(path) {
             try ParquetDataset.requireNamedLabelColumn(options)
@@ -97,7 +97,7 @@ public enum EmbeddingReader {
         case .glove: embeddings = try Word2VecReader.readText(path, hasHeader: false, showProgress: options.showProgress)
         case .csv, .tsv:
             if let name = options.sources.labelColumn {
-                throw EmbdiagError.usage("--label-column '\(name)': for CSV/TSV it is a 1-based column number (0 = none)")
+                throw EmbdiagError.usage("\(Setting.labelColumn) '\(name)': for CSV/TSV it is a 1-based column number (0 = none)")
             }
             embeddings = try DelimitedReader.read(path, delimiter: format == .tsv ? "\t" : ",",
                                                   hasHeader: options.hasHeader, labelColumn: options.labelColumn,

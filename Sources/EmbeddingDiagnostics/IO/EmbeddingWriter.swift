@@ -29,14 +29,21 @@ public enum EmbeddingWriter {
 
     /// NumPy format version 1.0, '<f4', C order; the header is padded so data starts at a
     /// multiple of 64 bytes (numpy's own alignment, and what makes memory-mapping aligned).
-    public static func writeNpy(_ m: Matrix, to path: String) throws {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(m.rows), \(m.cols)), }"
+    /// The .npy v1.0 magic, version and header for a C-order `rows × cols` array of `descr`,
+    /// padded so the data starts on a 64-byte boundary.
+    static func npyHeader(descr: String, rows: Int, cols: Int) -> Data {
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(rows), \(cols)), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         var prefix = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
         let length = UInt16(header.utf8.count)
         prefix.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         prefix.append(Data(header.utf8))
+        return prefix
+    }
+
+    public static func writeNpy(_ m: Matrix, to path: String) throws {
+        let prefix = npyHeader(descr: "<f4", rows: m.rows, cols: m.cols)
         try AtomicFile.write(to: path) { handle in
             try handle.write(contentsOf: prefix)
             try writeRows(m, handle: handle) { rows, data in

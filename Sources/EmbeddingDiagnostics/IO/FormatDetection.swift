@@ -34,7 +34,7 @@ public enum FormatDetection {
                 return parts.count > 2 ? .glove : .word2vecText
             }
         }
-        throw EmbdiagError.malformed(path, "unrecognised format (extension '.\(ext)'); use --format \(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))")
+        throw EmbdiagError.malformed(path, "unrecognised format (extension '.\(ext)'); use \(Setting.format) \(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))")
     }
 
     static func readHead(_ path: String, count: Int) throws -> [UInt8] {

@@ -38,15 +38,15 @@ public struct IdColumn: Sendable, Equatable, CustomStringConvertible {
             let o = option.trimmingCharacters(in: .whitespaces)
             if o == "0" || o.lowercased() == "none" { return nil }
             if let n = Int(o) {
-                guard n >= 1, n <= width else { throw EmbdiagError.usage("--id-column \(n) but \(path) has \(width) columns") }
-                guard n - 1 != labelIndex else { throw EmbdiagError.usage("--id-column \(n) is also the label column of \(path)") }
+                guard n >= 1, n <= width else { throw EmbdiagError.usage("\(Setting.idColumn) \(n) but \(path) has \(width) columns") }
+                guard n - 1 != labelIndex else { throw EmbdiagError.usage("\(Setting.idColumn) \(n) is also the label column of \(path)") }
                 return IdColumn(index: n - 1, name: header?[n - 1], reason: .option)
             }
             guard let header else {
-                throw EmbdiagError.usage("--id-column '\(o)' names a column but \(path) has no header line (give its number instead)")
+                throw EmbdiagError.usage("\(Setting.idColumn) '\(o)' names a column but \(path) has no header line (give its number instead)")
             }
             guard let i = header.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == o }) else {
-                throw EmbdiagError.usage("--id-column '\(o)': no such column in \(path); header: \(header.prefix(8).joined(separator: ", "))\(header.count > 8 ? ", …" : "")")
+                throw EmbdiagError.usage("\(Setting.idColumn) '\(o)': no such column in \(path); header: \(header.prefix(8).joined(separator: ", "))\(header.count > 8 ? ", …" : "")")
             }
             return IdColumn(index: i, name: o, reason: .option)
         }

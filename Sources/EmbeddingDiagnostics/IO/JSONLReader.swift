@@ -11,12 +11,12 @@ public enum JSONLReader {
         let file = try MappedFile(path)
         var chosenPath: JSONPath? = nil
         if let jsonPath {
-            guard let p = JSONPath(jsonPath) else { throw EmbdiagError.usage("--json-path '\(jsonPath)' is not a path like embedding or data[0].embedding") }
+            guard let p = JSONPath(jsonPath) else { throw EmbdiagError.usage("\(Setting.jsonPath) '\(jsonPath)' is not a path like embedding or data[0].embedding") }
             chosenPath = p
         }
         var idPath: JSONPath? = nil
         if let labelPath {
-            guard let p = JSONPath(labelPath) else { throw EmbdiagError.usage("--label-path '\(labelPath)' is not a path like custom_id or id") }
+            guard let p = JSONPath(labelPath) else { throw EmbdiagError.usage("\(Setting.labelPath) '\(labelPath)' is not a path like custom_id or id") }
             idPath = p
         }
         var values: [Float] = []
@@ -39,7 +39,7 @@ public enum JSONLReader {
                 throw EmbdiagError.malformed(path, "line \(line): \(why) (embedding path '\(at)')")
             case .null:
                 guard dropNulls else {
-                    throw EmbdiagError.invalid(path, "line \(line): the embedding at '\(at)' is null (row \(rows), 0-based; use --on-invalid drop to skip such rows)")
+                    throw EmbdiagError.invalid(path, "line \(line): the embedding at '\(at)' is null (row \(rows), 0-based; use \(Setting.onInvalid) drop to skip such rows)")
                 }
                 nullRows.append(rows)
             case .found(let v):
@@ -115,11 +115,11 @@ public enum JSONLReader {
         JSONPath.numericArrays(in: root, into: &arrays)
         if arrays.count == 1 { return arrays[0] }
         if arrays.count > 1 {
-            throw EmbdiagError.malformed(path, "line \(line) has \(arrays.count) numeric arrays (\(arrays.prefix(5).map(\.description).joined(separator: ", "))); pick one with --json-path")
+            throw EmbdiagError.malformed(path, "line \(line) has \(arrays.count) numeric arrays (\(arrays.prefix(5).map(\.description).joined(separator: ", "))); pick one with \(Setting.jsonPath)")
         }
         var strings: [JSONPath] = []
         JSONPath.strings(named: "embedding", in: root, into: &strings)
         if strings.count == 1 { return strings[0] }
-        throw EmbdiagError.malformed(path, "line \(line): no numeric array (and no single base64 'embedding' string); give the path with --json-path")
+        throw EmbdiagError.malformed(path, "line \(line): no numeric array (and no single base64 'embedding' string); give the path with \(Setting.jsonPath)")
     }
 }

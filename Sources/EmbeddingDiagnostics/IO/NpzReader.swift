@@ -32,7 +32,7 @@ public enum NpzReader {
             }
             if matrices.count > 1 {
                 guard let preferred = matrices.first(where: { EmbeddingReader.isEmbeddingName($0.1) }) else {
-                    throw EmbdiagError.malformed(path, "\(matrices.count) 2-D float arrays (\(matrices.prefix(6).map { "\($0.1) \($0.2)×\($0.3)" }.joined(separator: ", "))\(matrices.count > 6 ? ", …" : "")); pick one with --key")
+                    throw EmbdiagError.malformed(path, "\(matrices.count) 2-D float arrays (\(matrices.prefix(6).map { "\($0.1) \($0.2)×\($0.3)" }.joined(separator: ", "))\(matrices.count > 6 ? ", …" : "")); pick one with \(Setting.key)")
                 }
                 candidates = [preferred.0]
             }
@@ -49,7 +49,7 @@ public enum NpzReader {
                 if firstError == nil { firstError = e }
             }
         }
-        throw EmbdiagError.malformed(path, "no 2-D float array among \(names.joined(separator: ", ")) (\(firstError?.message ?? "")); pick one with --key")
+        throw EmbdiagError.malformed(path, "no 2-D float array among \(names.joined(separator: ", ")) (\(firstError?.message ?? "")); pick one with \(Setting.key)")
     }
 
     /// The member's .npy header, checked: a 2-D float array whose declared size matches the member.

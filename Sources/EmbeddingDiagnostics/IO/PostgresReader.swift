@@ -50,18 +50,18 @@ public enum PostgresReader {
         let column = location.column ?? request.column, labelColumn = location.labelColumn ?? request.labelColumn
         switch (query, table) {
         case (nil, nil):
-            throw EmbdiagError.usage("\(name): a postgresql:// input needs --query \"SELECT id, embedding FROM items ORDER BY id\" or --table items (with --column and --label-column)")
+            throw EmbdiagError.usage("\(name): a postgresql:// input needs \(Setting.query) \"SELECT id, embedding FROM items ORDER BY id\" or \(Setting.table) items (with \(Setting.column) and \(Setting.labelColumn))")
         case (.some, .some):
-            throw EmbdiagError.usage("\(name): give --query or --table, not both")
+            throw EmbdiagError.usage("\(name): give \(Setting.query) or \(Setting.table), not both")
         case (.some, nil) where column != nil || labelColumn != nil:
-            throw EmbdiagError.usage("\(name): --column and --label-column go with --table; with --query, select the label column first and the vector last")
+            throw EmbdiagError.usage("\(name): \(Setting.column) and \(Setting.labelColumn) go with \(Setting.table); with \(Setting.query), select the label column first and the vector last")
         default: break
         }
         let connection = try PostgresConnection(location)
         let sql: String
         if let query {
             sql = trimmed(query)
-            guard !sql.isEmpty else { throw EmbdiagError.usage("\(name): --query is empty") }
+            guard !sql.isEmpty else { throw EmbdiagError.usage("\(name): \(Setting.query) is empty") }
         } else {
             sql = try tableQuery(connection, table: table!, column: column, labelColumn: labelColumn)
         }
@@ -86,7 +86,7 @@ public enum PostgresReader {
     static func tableQuery(_ connection: PostgresConnection, table: String, column: String?, labelColumn: String?) throws -> String {
         let parts = table.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-            throw EmbdiagError.usage("\(connection.name): --table '\(table)' is not 'name' or 'schema.name'")
+            throw EmbdiagError.usage("\(connection.name): \(Setting.table) '\(table)' is not 'name' or 'schema.name'")
         }
         let quotedTable = try parts.map { try connection.quoteIdentifier(String($0)) }.joined(separator: ".")
         let vectorColumn: String
@@ -101,7 +101,7 @@ public enum PostgresReader {
             let candidates = (0..<columns.rows).filter { vectorTypes.contains(columns.string($0, 1)) }.map { columns.string($0, 0) }
             guard candidates.count == 1 else {
                 let all = (0..<columns.rows).map { "\(columns.string($0, 0)) \(columns.string($0, 1))" }.joined(separator: ", ")
-                throw EmbdiagError.usage("\(connection.name): table '\(table)' has \(candidates.count) columns of type real[], double precision[], numeric[], vector or halfvec (\(all)); pick one with --column")
+                throw EmbdiagError.usage("\(connection.name): table '\(table)' has \(candidates.count) columns of type real[], double precision[], numeric[], vector or halfvec (\(all)); pick one with \(Setting.column)")
             }
             vectorColumn = candidates[0]
         }
@@ -208,7 +208,7 @@ private final class RowAccumulator {
             let rowName = label.map { "row \(row) ('\($0.count > 40 ? String($0.prefix(40)) + "…" : $0)')" } ?? "row \(row)"
             if result.isNull(r, v) {
                 guard nullRows == .drop else {
-                    throw EmbdiagError.invalid(name, "\(rowName): NULL in column '\(vectorColumnName)' (rows are 0-based; use --on-invalid drop to skip such rows, or WHERE \(vectorColumnName) IS NOT NULL)")
+                    throw EmbdiagError.invalid(name, "\(rowName): NULL in column '\(vectorColumnName)' (rows are 0-based; use \(Setting.onInvalid) drop to skip such rows, or WHERE \(vectorColumnName) IS NOT NULL)")
                 }
                 checksum?.addNullVector()
                 nullRowList.append(row)

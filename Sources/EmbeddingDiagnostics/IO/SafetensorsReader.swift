@@ -49,7 +49,7 @@ public enum SafetensorsReader {
         } else {
             let twoD = tensors.filter { $0.shape.count == 2 }
             guard !twoD.isEmpty else {
-                throw EmbdiagError.malformed(path, "no 2-D tensor; tensors: \(tensors.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")); pick one with --key")
+                throw EmbdiagError.malformed(path, "no 2-D tensor; tensors: \(tensors.map { "\($0.name) \($0.shape)" }.joined(separator: ", ")); pick one with \(Setting.key)")
             }
             // Several 2-D float tensors (a model file): never guess silently.
             let floats = twoD.filter { ["F16", "BF16", "F32", "F64"].contains($0.dtype) }
@@ -58,7 +58,7 @@ public enum SafetensorsReader {
             } else if let preferred = floats.first(where: { EmbeddingReader.isEmbeddingName($0.name) }) {
                 chosen = preferred
             } else {
-                throw EmbdiagError.malformed(path, "\(floats.count) 2-D float tensors (\(floats.prefix(6).map { "\($0.name) \($0.shape[0])×\($0.shape[1])" }.joined(separator: ", "))\(floats.count > 6 ? ", …" : "")); pick one with --key")
+                throw EmbdiagError.malformed(path, "\(floats.count) 2-D float tensors (\(floats.prefix(6).map { "\($0.name) \($0.shape[0])×\($0.shape[1])" }.joined(separator: ", "))\(floats.count > 6 ? ", …" : "")); pick one with \(Setting.key)")
             }
         }
         guard chosen.shape.count == 2 else {

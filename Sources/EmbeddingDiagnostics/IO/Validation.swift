@@ -30,6 +30,22 @@ public struct ValidationSummary: Sendable, Equatable {
             var n: [Int] = [], f: [Int] = [], z: [Int] = []
             for i in range {
                 let r = base + i * d
+                // Fast screen, sixteen values at a time: x − x is NaN exactly for NaN/Inf, and the OR
+                // of the magnitude bits is 0 exactly for an all-zero row. Rows it flags are classified
+                // by the scalar loop below.
+                var poison = SIMD16<Float>(), bits = SIMD16<UInt32>()
+                let raw = UnsafeRawPointer(r)
+                var j = 0
+                while j + 16 <= d {
+                    let x = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                    poison += x - x
+                    bits |= unsafeBitCast(x, to: SIMD16<UInt32>.self)
+                    j += 16
+                }
+                var tailPoison: Float = 0, tailBits: UInt32 = 0
+                while j < d { tailPoison += r[j] - r[j]; tailBits |= r[j].bitPattern; j += 1 }
+                let magnitude = (bits & SIMD16<UInt32>(repeating: 0x7fff_ffff)).max() | (tailBits & 0x7fff_ffff)
+                if poison.sum() == 0 && tailPoison == 0 && magnitude != 0 { continue }
                 var hasNaN = false, hasInf = false, allZero = true
                 for j in 0..<d {
                     let v = r[j]
@@ -86,26 +102,25 @@ extension Embeddings {
             if !summary.nanRows.isEmpty { problems.append("NaN in \(summary.nanRows.count) row(s) (\(ValidationSummary.describe(summary.nanRows)))") }
             if !summary.infinityRows.isEmpty { problems.append("Inf in \(summary.infinityRows.count) row(s) (\(ValidationSummary.describe(summary.infinityRows)))") }
             if !summary.zeroRows.isEmpty { problems.append("\(summary.zeroRows.count) all-zero row(s) (\(ValidationSummary.describe(summary.zeroRows)))") }
-            throw EmbdiagError.invalid(source.path, problems.joined(separator: "; ") + " (rows are 0-based; use --on-invalid drop to skip them)")
+            throw EmbdiagError.invalid(source.path, problems.joined(separator: "; ") + " (rows are 0-based; use \(Setting.onInvalid) drop to skip them)")
         case .drop:
-            var reasons: [Int: String] = [:]
-            for r in summary.zeroRows { reasons[r] = "all-zero" }
-            for r in summary.infinityRows { reasons[r] = "Inf" }
-            for r in summary.nanRows { reasons[r] = "NaN" }
-            for r in nullRows { reasons[r] = "null" }
-            let keep = (0..<count).filter { reasons[$0] == nil }
-            guard !keep.isEmpty else { throw EmbdiagError.invalid(source.path, "every row is NaN/Inf or all-zero: nothing left to analyse") }
-            let dropped = reasons.keys.sorted().map { DroppedRow(row: $0, label: labels?[$0], reason: reasons[$0]!) }
-            return (selecting(rows: keep), dropped)
+            let dropped = invalidRows(summary)
+            guard dropped.count < count else { throw EmbdiagError.invalid(source.path, "every row is NaN/Inf or all-zero: nothing left to analyse") }
+            let bad = Set(dropped.map(\.row))
+            return (selecting(rows: (0..<count).filter { !bad.contains($0) }), dropped)
         }
     }
-}
 
-extension Array where Element == DroppedRow {
-    /// The report table listing dropped rows.
-    public func reportTable(name: String = "dropped_rows", input: String) -> ReportTable {
-        ReportTable(name: name, title: "Rows dropped from \(input) (--on-invalid drop)",
-                    columns: ["row", "label", "reason"],
-                    rows: map { [.int($0.row), $0.label.map { .string($0) } ?? .null, .string($0.reason)] })
+    /// The rows an analysis that needs norms cannot use, with the reason (null, NaN, Inf, all-zero),
+    /// sorted by row; no copy of the data.
+    /// - Complexity: O(n·d) for the scan unless `summary` is given, then O(invalid rows).
+    public func invalidRows(_ summary: ValidationSummary? = nil) -> [DroppedRow] {
+        let summary = summary ?? ValidationSummary(self)
+        var reasons: [Int: String] = [:]
+        for r in summary.zeroRows { reasons[r] = "all-zero" }
+        for r in summary.infinityRows { reasons[r] = "Inf" }
+        for r in summary.nanRows { reasons[r] = "NaN" }
+        for r in nullRows { reasons[r] = "null" }
+        return reasons.keys.sorted().map { DroppedRow(row: $0, label: labels?[$0], reason: reasons[$0]!) }
     }
 }

@@ -41,7 +41,7 @@ public enum Word2VecReader {
             let wordBytes = bytes[pos..<end]
             let word = String(validating: wordBytes, as: UTF8.self)
             if let bad = wordBytes.first(where: { $0 < 0x20 || $0 == 0x7F }) ?? (word == nil ? 0xFF : nil) {
-                throw EmbdiagError.malformed(path, "misaligned records: row \(r) of \(rows) starts with a word holding \(bad == 0xFF ? "invalid UTF-8" : String(format: "control byte 0x%02X", bad)) ('\(String(decoding: wordBytes.prefix(24), as: UTF8.self))'); the header's dimension \(dim) does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use --format word2vec-text)" : "")")
+                throw EmbdiagError.malformed(path, "misaligned records: row \(r) of \(rows) starts with a word holding \(bad == 0xFF ? "invalid UTF-8" : String(format: "control byte 0x%02X", bad)) ('\(String(decoding: wordBytes.prefix(24), as: UTF8.self))'); the header's dimension \(dim) does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use \(Setting.format) word2vec-text)" : "")")
             }
             labels.append(word!)
             pos = end + 1
@@ -64,7 +64,7 @@ public enum Word2VecReader {
         // dimension is wrong (gensim would silently drop the rest).
         while pos < bytes.count && (bytes[pos] == 0x0A || bytes[pos] == 0x0D) { pos += 1 }
         if pos < bytes.count {
-            throw EmbdiagError.malformed(path, "trailing data: \(bytes.count - pos) bytes after the \(rows) rows × \(dim) the header declares; the header does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use --format word2vec-text)" : "")")
+            throw EmbdiagError.malformed(path, "trailing data: \(bytes.count - pos) bytes after the \(rows) rows × \(dim) the header declares; the header does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use \(Setting.format) word2vec-text)" : "")")
         }
         return Embeddings(matrix: m, labels: labels, source: Source(path: path, format: .word2vecBinary, dtype: "float32", rows: rows, dim: dim))
     }
@@ -87,12 +87,12 @@ public enum Word2VecReader {
         var offset = 0, firstLine = 1
         if hasHeader {
             guard let nl = memchr(file.bytes, 0x0A, min(file.size, 256)) else {
-                throw EmbdiagError.malformed(path, "word2vec text: no \"rows dim\" header line (use --format glove for files without a header)")
+                throw EmbdiagError.malformed(path, "word2vec text: no \"rows dim\" header line (use \(Setting.format) glove for files without a header)")
             }
             let end = file.bytes.distance(to: UnsafeRawPointer(nl))
             let header = String(decoding: UnsafeRawBufferPointer(start: file.bytes, count: end), as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             guard header.count == 2, let r = Int(header[0]), let d = Int(header[1]), r >= 0, d > 0 else {
-                throw EmbdiagError.malformed(path, "word2vec text: header '\(header.joined(separator: " "))' is not \"rows dim\" (use --format glove for files without a header)")
+                throw EmbdiagError.malformed(path, "word2vec text: header '\(header.joined(separator: " "))' is not \"rows dim\" (use \(Setting.format) glove for files without a header)")
             }
             // Every row needs at least 2·dim bytes ("0 " per value): bound before allocating, and
             // bound dim first so that 2·dim cannot overflow (fuzz finding).
@@ -111,7 +111,7 @@ public enum Word2VecReader {
         var labels: [String] = []
         if let r = declaredRows, let d = dim { values.reserveCapacity(r * d); labels.reserveCapacity(r) }
         var scratch = [CChar](repeating: 0, count: 64)
-        let progress = showProgress ? ProgressBar(total: file.size, label: "reading \(URL(fileURLWithPath: path).lastPathComponent)") : nil
+        let progress = showProgress ? ProgressReporter.current.task("reading \(URL(fileURLWithPath: path).lastPathComponent)", total: file.size) : nil
         var lastLine = 0
         try lines.forEach(startingAt: offset, firstLineNumber: firstLine) { lineNumber, line in
             lastLine = lineNumber
@@ -120,7 +120,7 @@ public enum Word2VecReader {
             if dim == nil {
                 if fields.count == 2, Int(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[0]]), as: UTF8.self)) != nil,
                    Int(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[1]]), as: UTF8.self)) != nil {
-                    throw EmbdiagError.malformed(path, "line \(lineNumber) is a \"rows dim\" header: this is word2vec text, not GloVe (use --format word2vec-text)")
+                    throw EmbdiagError.malformed(path, "line \(lineNumber) is a \"rows dim\" header: this is word2vec text, not GloVe (use \(Setting.format) word2vec-text)")
                 }
                 guard fields.count >= 2 else { throw EmbdiagError.malformed(path, "line \(lineNumber) has no values after the word") }
                 dim = fields.count - 1

@@ -5,11 +5,12 @@ import Foundation
 /// so that the full n × m matrix never sits in memory. Each block is `rowCount × b.rows`,
 /// row-major, starting at row `rowStart` of A. The GEMM uses all OpenBLAS threads; blocks are
 /// delivered in order on the calling thread.
-public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
+public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil, progressLabel: String = "all pairs",
                               body: (_ rowStart: Int, _ block: Matrix) throws -> Void) rethrows {
     precondition(a.cols == b.cols, "pairwise: dimensions differ (\(a.cols) vs \(b.cols))")
     let rowsPerBlock = blockRows ?? max(16, min(a.rows, (64 << 20) / max(1, b.rows * 4)))
     let scratch = Matrix(rows: min(rowsPerBlock, max(a.rows, 1)), cols: b.rows)
+    let progress = ProgressReporter.current.task(progressLabel, total: a.rows, minimum: isLongPass(a.rows, b.rows, a.cols) ? 1 : .max)
     var start = 0
     while start < a.rows {
         let end = min(a.rows, start + rowsPerBlock)
@@ -17,8 +18,14 @@ public func pairwiseDotBlocks(_ a: Matrix, _ b: Matrix, blockRows: Int? = nil,
         gemm(a.rows(start..<end), b, transposeB: true, into: out)
         try body(start, out)
         start = end
+        progress?.update(start)
     }
+    progress?.finish()
 }
+
+/// Whether an all-pairs pass over m × n rows of dimension d can take a few seconds (≈ 2·10¹⁰
+/// multiply-adds plus the per-score work): such passes report progress.
+@inline(__always) func isLongPass(_ m: Int, _ n: Int, _ d: Int) -> Bool { Double(m) * Double(n) * Double(max(d, 64)) >= 2e10 }
 
 /// Cosine similarity blocks: rows of A against rows of B, both normalised first (copies).
 /// Zero rows give zero similarity.
@@ -47,7 +54,8 @@ public struct NearestNeighbors: Sendable {
 /// list is ordered by (Float64 score descending, gallery index ascending). Ties at the k-th place
 /// therefore go to the smaller gallery index, whatever the kernel, blocking or thread count.
 /// `excludeSelf`: when queries and gallery are the same rows, skip gallery row i for query i.
-/// Scores returned are the Float64 scores rounded to Float32.
+/// Scores returned are the Float64 scores rounded to Float32. One tiled GEMM pass
+/// (`forEachScoreBlock`, blocks of at most `queryBlock` × `galleryBlock`), each tile scanned in cache.
 ///
 /// - Complexity: O(q·n·d) GEMM, O(q·n) selection, plus O(d) per near-tie candidate.
 public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSelf: Bool = false,
@@ -61,80 +69,83 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
     if nq == 0 || kk == 0 || ng == 0 { return NearestNeighbors(k: kk, indices: indices, scores: scores) }
     let exact = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
     let margin = 2 * exact.tolerance
-    let qb = min(queryBlock, nq), gb = min(galleryBlock, ng)
-    let scratch = Matrix(rows: qb, cols: gb)
+    let unscaled = queryScale == nil && galleryScale == nil
     indices.withUnsafeMutableBufferPointer { idxBuf in
         scores.withUnsafeMutableBufferPointer { scBuf in
             let idx = idxBuf.baseAddress!, sc = scBuf.baseAddress!
-            var qs = 0
-            while qs < nq {
-                let qe = min(nq, qs + qb)
+            // One tiled GEMM pass; each worker owns its query block's running lists.
+            forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: min(queryBlock, defaultScoreQueryBlock(nq)),
+                              galleryBlock: min(galleryBlock, 2048)) { rows, tiles in
                 // Per query of this block: screened top-k (best first) and the candidates within
                 // `margin` of the running k-th screened score.
-                let rowsInBlock = qe - qs
+                let rowsInBlock = rows.count, qs = rows.lowerBound
                 var topScore = [Double](repeating: -.infinity, count: rowsInBlock * kk)
                 var topCount = [Int](repeating: 0, count: rowsInBlock)
                 var candidates = [[(Int32, Double)]](repeating: [], count: rowsInBlock)
-                var gs = 0
-                while gs < ng {
-                    let ge = min(ng, gs + gb)
-                    let block = Matrix(rows: rowsInBlock, cols: ge - gs, storage: scratch.storage)
-                    gemm(queries.rows(qs..<qe), gallery.rows(gs..<ge), transposeB: true, into: block)
-                    let width = ge - gs
-                    let bp = block.pointer
+                tiles.forEach { columns, tile in
+                    let width = columns.count, gs = columns.lowerBound
                     topScore.withUnsafeMutableBufferPointer { tsBuf in
-                    topCount.withUnsafeMutableBufferPointer { tcBuf in
-                    candidates.withUnsafeMutableBufferPointer { cBuf in
-                        let ts = tsBuf.baseAddress!, tc = tcBuf.baseAddress!, cand = cBuf.baseAddress!
-                        parallelChunks(rowsInBlock, minimumChunk: 64) { range in
-                            for r in range {
-                                let q = qs + r
-                                let top = ts + r * kk
-                                let vals = bp + r * width
-                                var count = tc[r]
-                                var floor = count == kk ? top[kk - 1] - margin : -Double.infinity
-                                for j in 0..<width {
-                                    let raw = vals[j]
-                                    if raw.isNaN { continue }
-                                    let v = exact.screened(raw, q, gs + j)
-                                    if v < floor { continue }
-                                    let g = gs + j
-                                    if excludeSelf && g == q { continue }
-                                    cand[r].append((Int32(g), v))
-                                    // Screened top-k values (only the k-th matters for the floor).
-                                    if count < kk || v > top[kk - 1] {
-                                        var pos = min(count, kk - 1)
-                                        while pos > 0 && top[pos - 1] < v { top[pos] = top[pos - 1]; pos -= 1 }
-                                        top[pos] = v
-                                        if count < kk { count += 1 }
-                                        if count == kk { floor = top[kk - 1] - margin }
-                                    }
-                                    if cand[r].count > 4 * kk + 256 { cand[r].removeAll { $0.1 < floor } }
-                                }
-                                tc[r] = count
-                            }
-                        }
-                    }}}
-                    gs = ge
-                }
-                // Rescore the survivors in Float64 and keep the k best (ties: smaller index).
-                candidates.withUnsafeBufferPointer { cBuf in
-                    let cand = cBuf.baseAddress!
-                    parallelChunks(rowsInBlock, minimumChunk: 16) { range in
-                        for r in range {
+                        let ts = tsBuf.baseAddress!
+                        for r in 0..<rowsInBlock {
                             let q = qs + r
-                            let count = topCount[r]
-                            let floor = count == kk ? topScore[r * kk + kk - 1] - margin : -Double.infinity
-                            var list = cand[r].filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
-                            list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-                            for (t, item) in list.prefix(kk).enumerated() {
-                                idx[q * kk + t] = item.0
-                                sc[q * kk + t] = Float(item.1)
+                            let top = ts + r * kk
+                            let vals = tile + r * width
+                            var count = topCount[r]
+                            var floor = count == kk ? top[kk - 1] - margin : -Double.infinity
+                            // Raw Float32 values below `floorRaw` are below `floor` (unscaled scores).
+                            func rawFloor(_ x: Double) -> Float {
+                                guard unscaled, x > -Double.infinity else { return -.infinity }
+                                var f = Float(x)
+                                if Double(f) > x { f = f.nextDown }
+                                return f
                             }
+                            var floorRaw = rawFloor(floor)
+                            let rawValues = UnsafeRawPointer(vals)
+                            func consider(_ j: Int) {
+                                let raw = vals[j]
+                                if raw < floorRaw || raw.isNaN { return }
+                                let v = exact.screened(raw, q, gs + j)
+                                if v < floor { return }
+                                let g = gs + j
+                                if excludeSelf && g == q { return }
+                                candidates[r].append((Int32(g), v))
+                                // Screened top-k values (only the k-th matters for the floor).
+                                if count < kk || v > top[kk - 1] {
+                                    var pos = min(count, kk - 1)
+                                    while pos > 0 && top[pos - 1] < v { top[pos] = top[pos - 1]; pos -= 1 }
+                                    top[pos] = v
+                                    if count < kk { count += 1 }
+                                    if count == kk { floor = top[kk - 1] - margin; floorRaw = rawFloor(floor) }
+                                }
+                                if candidates[r].count > 4 * kk + 256 { candidates[r].removeAll { $0.1 < floor } }
+                            }
+                            var j = 0
+                            while j + 16 <= width {
+                                // Sixteen values at once when all are below the floor (NaN is not below
+                                // it: such a group takes the scalar path, which skips NaN).
+                                let x = rawValues.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
+                                if !all(x .< SIMD16<Float>(repeating: floorRaw)) {
+                                    for t in j..<(j + 16) { consider(t) }
+                                }
+                                j += 16
+                            }
+                            while j < width { consider(j); j += 1 }
+                            topCount[r] = count
                         }
                     }
                 }
-                qs = qe
+                // Rescore the survivors in Float64 and keep the k best (ties: smaller index).
+                for r in 0..<rowsInBlock {
+                    let q = qs + r
+                    let count = topCount[r]
+                    let floor = count == kk ? topScore[r * kk + kk - 1] - margin : -Double.infinity
+                    var list = candidates[r].filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
+                    list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+                    for (t, item) in list.prefix(kk).enumerated() {
+                        idx[q * kk + t] = item.0
+                        sc[q * kk + t] = Float(item.1)
+                    }
+                }
             }
         }
     }

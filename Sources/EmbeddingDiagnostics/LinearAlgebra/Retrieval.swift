@@ -34,6 +34,9 @@ public struct RetrievalRanks: Sendable {
 /// `queryScale`/`galleryScale`: per-row factors of the score (see `ExactScores`), e.g. 1/‖code‖
 /// for integer codes.
 ///
+/// One tiled GEMM pass (`forEachScoreBlock`: both cores, each tile scanned while in cache);
+/// `blockRows` sets the query rows per block (default: chosen from the query count).
+///
 /// - Complexity: O(q·n·d) for the GEMM, plus per query O(n log R) (R relevant rows) and O(d) per
 ///   near-tie recomputed in Float64.
 public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance,
@@ -64,84 +67,129 @@ public func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: Retrieva
     if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
     let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
     let eps = scores.tolerance
+    let unscaled = queryScale == nil && galleryScale == nil
     first.withUnsafeMutableBufferPointer { firstBuf in
         ap.withUnsafeMutableBufferPointer { apBuf in
             counts.withUnsafeMutableBufferPointer { countBuf in
                 let firstOut = firstBuf.baseAddress!, apOut = apBuf.baseAddress!, countOut = countBuf.baseAddress!
-                pairwiseDotBlocks(queries, gallery, blockRows: blockRows) { rowStart, block in
-                    let bp = block.pointer
-                    parallelChunks(block.rows, minimumChunk: 4) { range in
-                        // Per query: the distinct relevant scores (descending), how many relevant
-                        // rows share each, and per such value the non-relevant rows strictly
-                        // between it and the previous value (`above`) or equal to it (`tied`).
-                        var relScore: [Double] = [], value: [Double] = [], size: [Int] = [], above: [Int] = [], tied: [Int] = []
-                        for r in range {
-                            let q = rowStart + r
-                            let s = bp + r * n
-                            let ex = skip[q]
-                            if byIndex {
-                                let t = targets[q]
-                                if t < 0 || t >= n || t == ex { continue }
-                                let target = scores.exact(q, t)
-                                var better = 0, equal = 0
-                                for j in 0..<n where j != t && j != ex {
-                                    switch scores.compare(s[j], q, j, to: target) {
-                                    case 1: better += 1
-                                    case 0: equal += 1
-                                    default: break
-                                    }
-                                }
-                                let block = TiedFirstRank(before: better, blockSize: equal + 1, relevantInBlock: 1)
-                                firstOut[q] = block
-                                apOut[q] = block.expectedReciprocalRank
-                                countOut[q] = 1
-                                continue
-                            }
-                            let c = queryClass[q]
-                            guard c >= 0, let list = members[c] else { continue }
-                            relScore.removeAll(keepingCapacity: true)
-                            for j in list where j != ex { relScore.append(scores.exact(q, j)) }
-                            let rCount = relScore.count
-                            if rCount == 0 { continue }
-                            relScore.sort(by: >)
-                            value.removeAll(keepingCapacity: true); size.removeAll(keepingCapacity: true)
-                            for x in relScore {
-                                if let last = value.last, last == x { size[size.count - 1] += 1 } else { value.append(x); size.append(1) }
-                            }
-                            let groups = value.count
-                            above.removeAll(keepingCapacity: true); above.append(contentsOf: repeatElement(0, count: groups + 1))
-                            tied.removeAll(keepingCapacity: true); tied.append(contentsOf: repeatElement(0, count: groups))
-                            let lowest = value[groups - 1] - eps
-                            // Number of groups whose value is > x (binary search on descending values).
-                            func groupsAbove(_ x: Double) -> Int {
-                                var lo = 0, hi = groups
-                                while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
-                                return lo
-                            }
-                            for j in 0..<n {
-                                if galleryClass[j] == c || j == ex { continue }
-                                let v = scores.screened(s[j], q, j)
-                                if v < lowest { above[groups] += 1; continue }
-                                // Certain when no group value lies within eps of v.
-                                let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
-                                if a == b { above[a] += 1; continue }
-                                let e = scores.exact(q, j)
-                                let k = groupsAbove(e)
-                                if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
-                            }
-                            var precedingItems = 0, precedingRelevant = 0, sum = 0.0
-                            for g in 0..<groups {
-                                precedingItems += above[g]
-                                let m = size[g] + tied[g]
-                                if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: m, relevantInBlock: size[g]) }
-                                sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
-                                                                                  blockSize: m, relevantInBlock: size[g])
-                                precedingItems += m
-                                precedingRelevant += size[g]
-                            }
-                            apOut[q] = sum / Double(rCount)
-                            countOut[q] = rCount
+                // One tiled GEMM pass: every tile row is scanned while in cache, per-query state lives
+                // in the worker that owns the query block.
+                forEachScoreBlock(queries: queries, gallery: gallery, queryBlock: blockRows) { rows, tiles in
+                    let m = rows.count
+                    if byIndex {
+                        // Per query: the Float64 target score, its Float32 cut-offs and the counts.
+                        var targetScore = [Double](repeating: 0, count: m)
+                        var cuts = [(lo: Float, up: Float)?](repeating: nil, count: m)
+                        var live = [Bool](repeating: false, count: m)
+                        var count = [TargetRankCount](repeating: TargetRankCount(), count: m)
+                        for r in 0..<m {
+                            let q = rows.lowerBound + r, t = targets[q]
+                            if t < 0 || t >= n || t == skip[q] { continue }
+                            live[r] = true
+                            targetScore[r] = scores.exact(q, t)
+                            cuts[r] = scores.screeningCuts(around: targetScore[r])
                         }
+                        tiles.forEach { columns, tile in
+                            for r in 0..<m where live[r] {
+                                let q = rows.lowerBound + r
+                                scores.countAgainstTarget(tile + r * columns.count, columns: columns, query: q, target: targets[q],
+                                                          targetScore: targetScore[r], cuts: cuts[r], excluded: skip[q], into: &count[r])
+                            }
+                        }
+                        for r in 0..<m where live[r] {
+                            let q = rows.lowerBound + r
+                            let block = TiedFirstRank(before: count[r].better, blockSize: count[r].equal + 1, relevantInBlock: 1)
+                            firstOut[q] = block
+                            apOut[q] = block.expectedReciprocalRank
+                            countOut[q] = 1
+                        }
+                        return
+                    }
+                    // Per query: the distinct relevant scores (descending), how many relevant rows
+                    // share each, and per such value the non-relevant rows strictly between it and the
+                    // previous value (`above`) or equal to it (`tied`).
+                    var value = [[Double]](repeating: [], count: m), size = [[Int]](repeating: [], count: m)
+                    var above = [[Int]](repeating: [], count: m), tied = [[Int]](repeating: [], count: m)
+                    var lowestRaw = [Float](repeating: .infinity, count: m)
+                    var relCount = [Int](repeating: 0, count: m)
+                    var relScore: [Double] = []
+                    for r in 0..<m {
+                        let q = rows.lowerBound + r
+                        let ex = skip[q]
+                        let c = queryClass[q]
+                        guard c >= 0, let list = members[c] else { continue }
+                        relScore.removeAll(keepingCapacity: true)
+                        for j in list where j != ex { relScore.append(scores.exact(q, j)) }
+                        if relScore.isEmpty { continue }
+                        relCount[r] = relScore.count
+                        relScore.sort(by: >)
+                        for x in relScore {
+                            if let last = value[r].last, last == x { size[r][size[r].count - 1] += 1 } else { value[r].append(x); size[r].append(1) }
+                        }
+                        above[r] = [Int](repeating: 0, count: value[r].count + 1)
+                        tied[r] = [Int](repeating: 0, count: value[r].count)
+                        // Raw values below this are below every relevant score by more than eps.
+                        if unscaled {
+                            let lowest = value[r][value[r].count - 1] - eps
+                            var f = Float(lowest)
+                            if Double(f) > lowest { f = f.nextDown }
+                            lowestRaw[r] = f
+                        } else {
+                            lowestRaw[r] = -.infinity
+                        }
+                    }
+                    tiles.forEach { columns, tile in
+                        let width = columns.count, g0 = columns.lowerBound
+                        for r in 0..<m where relCount[r] > 0 {
+                            let q = rows.lowerBound + r
+                            let ex = skip[q], c = queryClass[q]
+                            let s = tile + r * width
+                            let groups = value[r].count
+                            let lowest = value[r][groups - 1] - eps, floorRaw = lowestRaw[r]
+                            value[r].withUnsafeBufferPointer { valueBuf in
+                            above[r].withUnsafeMutableBufferPointer { aboveBuf in
+                            tied[r].withUnsafeMutableBufferPointer { tiedBuf in
+                                let value = valueBuf.baseAddress!, above = aboveBuf.baseAddress!, tied = tiedBuf.baseAddress!
+                                // Number of groups whose value is > x (binary search on descending values).
+                                func groupsAbove(_ x: Double) -> Int {
+                                    var lo = 0, hi = groups
+                                    while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
+                                    return lo
+                                }
+                                for jj in 0..<width {
+                                    let j = g0 + jj
+                                    let raw = s[jj]
+                                    if raw < floorRaw {
+                                        if galleryClass[j] != c && j != ex { above[groups] += 1 }
+                                        continue
+                                    }
+                                    if galleryClass[j] == c || j == ex { continue }
+                                    let v = scores.screened(raw, q, j)
+                                    if v < lowest { above[groups] += 1; continue }
+                                    // Certain when no group value lies within eps of v.
+                                    let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
+                                    if a == b { above[a] += 1; continue }
+                                    let e = scores.exact(q, j)
+                                    let k = groupsAbove(e)
+                                    if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
+                                }
+                            }}}
+                        }
+                    }
+                    for r in 0..<m where relCount[r] > 0 {
+                        let q = rows.lowerBound + r
+                        var precedingItems = 0, precedingRelevant = 0, sum = 0.0
+                        for g in 0..<value[r].count {
+                            precedingItems += above[r][g]
+                            let blockSize = size[r][g] + tied[r][g]
+                            if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: blockSize, relevantInBlock: size[r][g]) }
+                            sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
+                                                                              blockSize: blockSize, relevantInBlock: size[r][g])
+                            precedingItems += blockSize
+                            precedingRelevant += size[r][g]
+                        }
+                        apOut[q] = sum / Double(relCount[r])
+                        countOut[q] = relCount[r]
                     }
                 }
             }

@@ -214,28 +214,23 @@ public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int, sca
 /// - Complexity: O(q·n·d).
 public func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int]) -> [Int] {
     precondition(queries.rows == trueIndices.count && queries.cols == gallery.cols)
+    // The `.index` case of `retrievalRanks` with ties broken by index instead of averaged.
     var ranks = [Int](repeating: 0, count: queries.rows)
-    let n = gallery.rows
     let scores = ExactScores(queries: queries, gallery: gallery)
-    pairwiseDotBlocks(queries, gallery) { rowStart, block in
-        let rowsInBlock = block.rows
-        ranks.withUnsafeMutableBufferPointer { out in
-            let outBase = out.baseAddress!
-            let blockPointer = block.pointer
-            parallelChunks(rowsInBlock, minimumChunk: 8) { range in
-                for r in range {
-                    let q = rowStart + r
-                    let s = blockPointer + r * n
-                    let t = trueIndices[q]
-                    let target = scores.exact(q, t)
-                    var better = 0
-                    for j in 0..<n where j != t {
-                        let order = scores.compare(s[j], q, j, to: target)
-                        if order > 0 || (order == 0 && j < t) { better += 1 }
-                    }
-                    outBase[q] = better + 1
+    ranks.withUnsafeMutableBufferPointer { out in
+        let outBase = out.baseAddress!
+        forEachScoreBlock(queries: queries, gallery: gallery) { rows, tiles in
+            var count = [TargetRankCount](repeating: TargetRankCount(), count: rows.count)
+            let target = rows.map { scores.exact($0, trueIndices[$0]) }
+            let cuts = target.map { scores.screeningCuts(around: $0) }
+            tiles.forEach { columns, tile in
+                for r in 0..<rows.count {
+                    let q = rows.lowerBound + r
+                    scores.countAgainstTarget(tile + r * columns.count, columns: columns, query: q, target: trueIndices[q],
+                                              targetScore: target[r], cuts: cuts[r], excluded: -1, into: &count[r])
                 }
             }
+            for r in 0..<rows.count { outBase[rows.lowerBound + r] = count[r].better + count[r].equalBefore + 1 }
         }
     }
     return ranks

@@ -93,16 +93,16 @@ extension Report {
     public func evaluate(_ requirements: [Requirement]) throws -> [RequirementOutcome] {
         try requirements.map { r in
             guard let value = metric(r.metric) else {
-                throw EmbdiagError.usage("--require \(r): no metric '\(r.metric)' in the \(analyzer) report\(Suggestions.didYouMean(r.metric, among: metrics.map(\.key))); available: \(metrics.map(\.key).joined(separator: ", "))")
+                throw EmbdiagError.usage("\(Setting.require) \(r): no metric '\(r.metric)' in the \(analyzer) report\(Suggestions.didYouMean(r.metric, among: metrics.map(\.key))); available: \(metrics.map(\.key).joined(separator: ", "))")
             }
             // Types must agree: a yes/no metric against a number, or a number against yes/no, is a
             // mistake in the gate (exit 2), not a failed or passed check.
             if case .bool = value {
                 guard r.isBoolean || ((r.threshold == 0 || r.threshold == 1) && (r.comparison == .equal || r.comparison == .notEqual)) else {
-                    throw EmbdiagError.usage("--require \(r): '\(r.metric)' is yes/no; compare it with == yes, == no (or true/false)")
+                    throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is yes/no; compare it with == yes, == no (or true/false)")
                 }
             } else if r.isBoolean {
-                throw EmbdiagError.usage("--require \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
             }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))

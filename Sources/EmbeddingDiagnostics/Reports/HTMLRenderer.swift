@@ -6,20 +6,21 @@ public enum HTMLRenderer {
     /// Rows of a table shown in the page (the CSV has them all).
     public static let tableRowLimit = 200
 
-    public static func render(_ report: Report) -> String {
+    /// - Parameter csvWritten: the tables are also CSV files next to the page (`--output DIR`).
+    public static func render(_ report: Report, csvWritten: Bool = false) -> String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         h += "<meta name=\"generator\" content=\"embdiag \(escape(report.toolVersion))\">"
         h += "<title>\(escape(report.title))</title><style>\(css)</style></head><body>\n"
         h += "<header><h1>\(escape(report.title))</h1>"
         h += "<p class=\"meta\">embdiag \(escape(report.toolVersion)) · analyzer <code>\(escape(report.analyzer))</code> · \(ReportFormatting.number(report.elapsedSeconds, significant: 3)) s</p></header>\n"
-        h += body(report)
+        h += body(report, csvWritten: csvWritten)
         h += "</body></html>\n"
         return h
     }
 
     /// The report's sections without the page frame (the audit index embeds several).
-    public static func body(_ report: Report) -> String {
+    public static func body(_ report: Report, csvWritten: Bool = false) -> String {
         var h = ""
         if report.verdict != nil || !report.gateRows.isEmpty {
             h += "<section class=\"verdict\">"
@@ -68,16 +69,16 @@ public enum HTMLRenderer {
             for c in report.charts { h += "<figure>\(SVGChart.render(c))</figure>" }
             h += "</section>\n"
         }
-        for t in report.tables { h += table(t) }
+        for t in report.tables where !t.rows.isEmpty { h += table(t, csvWritten: csvWritten) }
         if !report.notes.isEmpty {
             h += "<section><h2>Notes</h2><ul>" + report.notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul></section>\n"
         }
         return h
     }
 
-    static func table(_ t: ReportTable) -> String {
+    static func table(_ t: ReportTable, csvWritten: Bool) -> String {
         let shown = t.rows.prefix(tableRowLimit)
-        var h = "<section><h2>\(escape(t.title))</h2><table class=\"data\" data-table=\"\(escape(t.name))\"><thead><tr>"
+        var h = "<section><h2>\(escape(t.title))</h2><div class=\"scroll\"><table class=\"data\" data-table=\"\(escape(t.name))\"><thead><tr>"
         let numeric = t.columns.indices.map { c in shown.allSatisfy { r in c >= r.count || r[c].number != nil || r[c] == .null } }
         for (i, c) in t.columns.enumerated() { h += "<th\(numeric[i] ? " class=\"num\"" : "")>\(escape(c))</th>" }
         h += "</tr></thead><tbody>"
@@ -86,8 +87,11 @@ public enum HTMLRenderer {
             for (i, v) in r.enumerated() { h += "<td\(i < numeric.count && numeric[i] ? " class=\"num\"" : "")>\(escape(ReportFormatting.text(v)))</td>" }
             h += "</tr>"
         }
-        h += "</tbody></table>"
-        if t.rows.count > shown.count { h += "<p class=\"more\">\(t.rows.count - shown.count) more rows in <code>\(escape(t.name)).csv</code></p>" }
+        h += "</tbody></table></div>"
+        if t.rows.count > shown.count {
+            h += "<p class=\"more\">\(t.rows.count - shown.count) more rows " + (csvWritten ? "in <a href=\"\(escape(t.name)).csv\"><code>\(escape(t.name)).csv</code></a>"
+                : "(<code>--output DIR</code> writes every row to <code>\(escape(t.name)).csv</code>)") + "</p>"
+        }
         return h + "</section>\n"
     }
 
@@ -117,6 +121,7 @@ public enum HTMLRenderer {
     td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.85em}
     figure{margin:.8rem 0}svg.chart{max-width:100%;height:auto;font-family:inherit}
     svg .title{font-size:13px;font-weight:600}svg .tick{font-size:10px;fill:#444}svg .axis{font-size:11px;fill:#222}svg .legend{font-size:11px}
+    .scroll{overflow-x:auto;max-width:100%}
     .caption{font-size:.85rem;color:#444;margin:.2rem 0 0}.more{color:#666;font-size:.8rem}
     .pass{color:#176f2c;font-weight:600}.fail{color:#b00020;font-weight:600}
     @media print{body{max-width:none}section{break-inside:avoid}}

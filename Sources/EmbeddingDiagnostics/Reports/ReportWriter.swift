@@ -33,8 +33,8 @@ public enum ReportWriter {
         for t in report.tables {
             try AtomicFile.write(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
         }
-        try AtomicFile.write(HTMLRenderer.render(report), to: dir + "/report.html")
-        try AtomicFile.write(TextRenderer.render(report), to: dir + "/report.txt")
+        try AtomicFile.write(HTMLRenderer.render(report, csvWritten: true), to: dir + "/report.html")
+        try AtomicFile.write(TextRenderer.render(report, csvWritten: true), to: dir + "/report.txt")
     }
 
     /// Creates a report folder; an existing file in the way is one clean line, not a Cocoa error.

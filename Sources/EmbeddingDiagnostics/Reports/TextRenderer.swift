@@ -2,7 +2,13 @@ import Foundation
 
 /// Aligned plain text for people (stdout, report.txt).
 public enum TextRenderer {
-    public static func render(_ report: Report) -> String {
+    /// Width of the text report: tables wider than this are narrowed or split (the CSV keeps
+    /// every column and the whole cell).
+    public static let lineWidth = 100
+
+    /// - Parameter csvWritten: whether the report's tables are also written as CSV files next to
+    ///   it (`--output DIR`): a cut table then points to its CSV, otherwise to `--output`.
+    public static func render(_ report: Report, csvWritten: Bool = false) -> String {
         var out = ""
         out += report.title + "\n" + String(repeating: "=", count: report.title.count) + "\n"
         out += verdict(report)
@@ -26,8 +32,8 @@ public enum TextRenderer {
                 out += (m.value.number != nil ? pad + v : v + pad) + "  [\(m.key)]\n"
             }
         }
-        for t in report.tables {
-            out += "\n" + table(t)
+        for t in report.tables where !t.rows.isEmpty {
+            out += "\n" + table(t, csvWritten: csvWritten)
         }
         if !report.notes.isEmpty {
             out += "\nNotes:\n"
@@ -68,37 +74,65 @@ public enum TextRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// One table, columns aligned (numbers right, text left), long text cut at 60 characters.
-    public static func table(_ t: ReportTable) -> String {
+    /// One table, columns aligned (numbers right, text left), long text cut at 60 characters and
+    /// narrowed further (never below 16) when the table is wider than `lineWidth`; a table still
+    /// too wide is printed in column groups, each repeating the first column.
+    public static func table(_ t: ReportTable, csvWritten: Bool = false) -> String {
         let shown = t.textRowLimit.map { Array(t.rows.prefix($0)) } ?? t.rows
-        var cells = [t.columns]
-        for r in shown {
-            cells.append(r.map { v in
-                let s = ReportFormatting.text(v).replacingOccurrences(of: "\n", with: " ")
-                return s.count > 60 ? String(s.prefix(57)) + "..." : s
-            })
-        }
         let numeric = t.columns.indices.map { c in
             shown.allSatisfy { row in
                 guard c < row.count else { return true }
                 switch row[c] { case .int, .double, .null: return true; default: return false }
             }
         }
-        let widths = t.columns.indices.map { c in cells.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
-        var out = t.title + "\n"
-        for (i, row) in cells.enumerated() {
-            var line = " "
-            for c in t.columns.indices {
-                let s = c < row.count ? row[c] : ""
-                let pad = String(repeating: " ", count: max(0, widths[c] - s.count))
-                line += " " + (numeric[c] && i > 0 ? pad + s : s + pad)
+        let full = shown.map { r in r.map { ReportFormatting.text($0).replacingOccurrences(of: "\n", with: " ") } }
+        func width(_ c: Int, cap: Int) -> Int {
+            max(t.columns[c].count, full.map { c < $0.count ? min($0[c].count, cap) : 0 }.max() ?? 0)
+        }
+        // Text columns share what is left after the numeric ones; the widest shrink first.
+        var caps = t.columns.indices.map { numeric[$0] ? Int.max : 60 }
+        func total() -> Int { 2 + t.columns.indices.reduce(0) { $0 + 1 + width($1, cap: caps[$1]) } }
+        while total() > lineWidth {
+            guard let c = t.columns.indices.filter({ !numeric[$0] && width($0, cap: caps[$0]) > 16 })
+                .max(by: { width($0, cap: caps[$0]) < width($1, cap: caps[$1]) }) else { break }
+            caps[c] = max(16, width(c, cap: caps[c]) - (total() - lineWidth))
+        }
+        func cell(_ s: String, _ cap: Int) -> String { s.count > cap ? String(s.prefix(max(1, cap - 1))) + "…" : s }
+        let widths = t.columns.indices.map { width($0, cap: caps[$0]) }
+        // Column groups that fit the line (the first column repeated as the row key).
+        var groups: [[Int]] = []
+        var current: [Int] = [], used = 2
+        for c in t.columns.indices {
+            let w = 1 + widths[c]
+            if !current.isEmpty && used + w > lineWidth {
+                groups.append(current)
+                current = c == 0 ? [] : [0]
+                used = 2 + (c == 0 ? 0 : 1 + widths[0])
             }
-            while line.hasSuffix(" ") { line.removeLast() }
-            out += line + "\n"
-            if i == 0 { out += "  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " ") + "\n" }
+            current.append(c)
+            used += w
+        }
+        if !current.isEmpty { groups.append(current) }
+
+        var out = t.title + "\n"
+        for (g, columns) in groups.enumerated() {
+            if g > 0 { out += "  (continued)\n" }
+            let header = columns.map { t.columns[$0] }
+            for (i, row) in ([header] + full.map { r in columns.map { $0 < r.count ? cell(r[$0], caps[$0]) : "" } }).enumerated() {
+                var line = " "
+                for (p, c) in columns.enumerated() {
+                    let s = i == 0 ? row[p] : row[p]
+                    let pad = String(repeating: " ", count: max(0, widths[c] - s.count))
+                    line += " " + (numeric[c] && i > 0 ? pad + s : s + pad)
+                }
+                while line.hasSuffix(" ") { line.removeLast() }
+                out += line + "\n"
+                if i == 0 { out += "  " + columns.map { String(repeating: "-", count: widths[$0]) }.joined(separator: " ") + "\n" }
+            }
         }
         if shown.count < t.rows.count {
-            out += "  (\(t.rows.count - shown.count) more rows in \(t.name).csv)\n"
+            out += csvWritten ? "  (\(t.rows.count - shown.count) more rows in \(t.name).csv)\n"
+                : "  (\(t.rows.count - shown.count) more rows; --output DIR writes every row to \(t.name).csv)\n"
         }
         return out
     }

@@ -48,6 +48,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// Uniform integer in 0..<n without modulo bias.
     public mutating func nextIndex(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
 
+    /// `count` ordered pairs (i, j), i ≠ j, uniform over 0..<n (n ≥ 2), drawn sequentially: i, then
+    /// j from the other n − 1 indices. The one pair sampler of compat's Spearman / thresholds and
+    /// anisotropy's cosine spread.
+    ///
+    /// - Complexity: O(count).
+    public mutating func distinctPairs(_ n: Int, count: Int) -> (first: [Int], second: [Int]) {
+        precondition(n >= 2 || count <= 0)
+        var first: [Int] = [], second: [Int] = []
+        first.reserveCapacity(max(0, count)); second.reserveCapacity(max(0, count))
+        for _ in 0..<max(0, count) {
+            let i = nextIndex(n)
+            var j = nextIndex(n - 1)
+            if j >= i { j += 1 }
+            first.append(i); second.append(j)
+        }
+        return (first, second)
+    }
+
     /// k distinct indices from 0..<n, in increasing order (Floyd's algorithm; O(k) memory).
     public mutating func sampleIndices(_ n: Int, count k: Int) -> [Int] {
         precondition(k <= n && k >= 0)

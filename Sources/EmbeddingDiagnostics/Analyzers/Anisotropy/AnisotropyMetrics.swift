@@ -108,15 +108,15 @@ public struct AnisotropyMetrics: Sendable {
         if pairSample > 0 {
             var rng = SeededGenerator(seed: seed)
             let count = min(pairSample, n * (n - 1) / 2)
-            var cosines = [Double](repeating: 0, count: count)
-            for t in 0..<count {
-                let i = rng.nextIndex(n)
-                var j = rng.nextIndex(n - 1)
-                if j >= i { j += 1 }  // distinct pairs
-                let dot = Double(cblas_sdot(Int32(d), m.pointer + i * d, 1, m.pointer + j * d, 1))
-                cosines[t] = sums.norms[i] > 0 && sums.norms[j] > 0 ? dot / (sums.norms[i] * sums.norms[j]) : 0
+            let (first, second) = rng.distinctPairs(n, count: count)
+            // Fixed-order Float64 dot products (both cores), the same on every kernel.
+            let dots = pairedDotProducts(m, first, m, second)
+            let norms = sums.norms
+            let cosines = (0..<count).map { t -> Double in
+                let a = norms[first[t]], b = norms[second[t]]
+                return a > 0 && b > 0 ? dots[t] / (a * b) : 0
             }
-            cosineStandardDeviation = meanAndStandardDeviation(cosines).std
+            cosineStandardDeviation = Statistics.meanAndStandardDeviation(cosines).std
             sampledPairs = count
         } else {
             cosineStandardDeviation = nil

@@ -34,6 +34,6 @@ public struct IsoScoreStar: Sendable, Equatable {
 
     /// Checks a user-given ζ.
     public static func validate(zeta: Double) throws {
-        guard zeta.isFinite, zeta >= 0, zeta <= 1 else { throw EmbdiagError.usage("--isoscore-zeta must be in [0, 1] (got \(zeta))") }
+        guard zeta.isFinite, zeta >= 0, zeta <= 1 else { throw EmbdiagError.usage("\(Setting.isoscoreZeta) must be in [0, 1] (got \(zeta))") }
     }
 }

@@ -118,11 +118,11 @@ public struct BiasAnalysis: Sendable {
         rowCount = e.count
         let needsLabels = c.definitional != nil || !c.weat.isEmpty || c.neutral != nil
         if needsLabels && e.labels == nil {
-            throw EmbdiagError.usage("\(e.source.path): rows have no labels; bias needs words or texts (word2vec/GloVe files carry them, else --labels FILE)")
+            throw EmbdiagError.usage("\(e.source.path): rows have no labels; bias needs words or texts (word2vec/GloVe files carry them, else \(Setting.labels) FILE)")
         }
-        guard c.components >= 1 else { throw EmbdiagError.usage("--components must be at least 1") }
+        guard c.components >= 1 else { throw EmbdiagError.usage("\(Setting.components) must be at least 1") }
         let lookup = VocabularyLookup(e, caseInsensitive: c.caseInsensitive)
-        if c.debias && c.definitional == nil { throw EmbdiagError.usage("--debias needs --definitional pairs") }
+        if c.debias && c.definitional == nil { throw EmbdiagError.usage("\(Setting.debias) needs \(Setting.definitional) pairs") }
         if let groups = c.definitional {
             var ends: (String, String)?
             if let e2 = c.ends, e2.count == 2 { ends = (e2[0], e2[1]) }

@@ -81,7 +81,7 @@ public struct BiasSubspace: Sendable {
                 method: BiasDirectionMethod = .pca) throws {
         let d = e.dimension
         guard method == .pca || k == 1 else {
-            throw EmbdiagError.usage("--direction \(method.rawValue) gives one direction; --components \(k) needs --direction pca")
+            throw EmbdiagError.usage("\(Setting.direction) \(method.rawValue) gives one direction; \(Setting.components) \(k) needs \(Setting.direction) pca")
         }
         var used: [[String]] = [], dropped: [[String]] = [], rowsUsed: [[Int]] = []
         for g in groups {
@@ -132,7 +132,7 @@ public struct BiasSubspace: Sendable {
             basis = diff  // normalize(û_a − û_b), the ends' unit difference computed above
         case .sum:
             guard used.allSatisfy({ $0.count == 2 }) else {
-                throw EmbdiagError.usage("--direction sum needs definitional pairs (two words per line); got groups of \(Set(used.map(\.count)).sorted().map(String.init).joined(separator: ", ")) words")
+                throw EmbdiagError.usage("\(Setting.direction) sum needs definitional pairs (two words per line); got groups of \(Set(used.map(\.count)).sorted().map(String.init).joined(separator: ", ")) words")
             }
             var first = [Double](repeating: 0, count: d), second = first
             for r in rowsUsed {

@@ -44,8 +44,8 @@ public enum WEAT {
         let sx = s[0..<nx], sy = s[nx...]
         let statistic = sx.reduce(0, +) - sy.reduce(0, +)
         let meanX = sx.reduce(0, +) / Double(sx.count), meanY = sy.reduce(0, +) / Double(sy.count)
-        let sd = meanAndStandardDeviation(s, ddof: 0).std
-        let p = partitionSumTest(s, firstCount: nx, exactLimit: options.exactLimit, permutations: options.permutations, seed: options.seed)
+        let sd = Statistics.meanAndStandardDeviation(s, ddof: 0).std
+        let p = Statistics.partitionSumTest(s, firstCount: nx, exactLimit: options.exactLimit, permutations: options.permutations, seed: options.seed)
         return WEATResult(test: test, used: found.map(\.words), missing: found.map(\.missing), statistic: statistic,
                           effectSize: sd > 0 ? (meanX - meanY) / sd : .nan, associations: s, permutationTest: p)
     }

@@ -94,10 +94,10 @@ public struct RetrievalSummary: Sendable {
 
     public func recall(at k: Int) -> Double? { ks.firstIndex(of: k).map { recall[$0] } }
 
-    /// Expected recall@k for every k in 1...kMax (curves).
+    /// Expected recall@k for every k in 1...kMax (element k − 1), for recall curves.
     ///
     /// - Complexity: O(q) without ties; O(q·kMax·r) for queries whose first block ties.
-    public func curve(upTo kMax: Int) -> [ChartPoint] {
+    public func recallCurve(upTo kMax: Int) -> [Double] {
         let valid = firstRanks.compactMap { $0 }
         guard !valid.isEmpty, kMax >= 1 else { return [] }
         var hist = [Double](repeating: 0, count: kMax + 2)
@@ -115,7 +115,7 @@ public struct RetrievalSummary: Sendable {
             }
         }
         var acc = 0.0
-        return (1...kMax).map { k in acc += hist[k]; return ChartPoint(x: Double(k), y: acc / Double(valid.count)) }
+        return (1...kMax).map { k in acc += hist[k]; return acc / Double(valid.count) }
     }
 }
 
@@ -256,10 +256,10 @@ public struct CompatibilityAnalysis: Sendable {
         dimensions = (old.dimension, new.dimension)
         guard configuration.neighborK >= 1 else { throw EmbdiagError.usage("neighbour k must be at least 1") }
         guard configuration.noWorseTolerance >= 0, configuration.noWorseTolerance.isFinite else {
-            throw EmbdiagError.usage("--no-worse-tolerance must be a finite number ≥ 0 (got \(configuration.noWorseTolerance))")
+            throw EmbdiagError.usage("\(Setting.noWorseTolerance) must be a finite number ≥ 0 (got \(configuration.noWorseTolerance))")
         }
         guard configuration.trainFraction > 0 && configuration.trainFraction < 1 else {
-            throw EmbdiagError.usage("--train-fraction must be in (0, 1) (got \(configuration.trainFraction))")
+            throw EmbdiagError.usage("\(Setting.trainFraction) must be in (0, 1) (got \(configuration.trainFraction))")
         }
         if let l = inputs.labels, l.count != n {
             throw EmbdiagError.mismatch(nil, "\(l.count) labels for \(n) rows of \(old.source.path)")
@@ -272,7 +272,7 @@ public struct CompatibilityAnalysis: Sendable {
         let separate = inputs.oldQueries != nil || inputs.newQueries != nil
         separateQueries = separate
         if separate && (inputs.oldQueries == nil || inputs.newQueries == nil) {
-            throw EmbdiagError.usage("give both --old-queries and --new-queries (the same queries embedded by each model)")
+            throw EmbdiagError.usage("give both \(Setting.oldQueries) and \(Setting.newQueries) (the same queries embedded by each model)")
         }
         let excludeSelf = !separate && inputs.labels != nil
         let unitOld = normalizedRows(old.matrix)
@@ -298,13 +298,13 @@ public struct CompatibilityAnalysis: Sendable {
             qNewScale = nil
             rowsOfQueries = []
             if let labels = inputs.labels {
-                guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("--labels with separate queries needs --query-labels") }
+                guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("\(Setting.labels) with separate queries needs \(Setting.queryLabels)") }
                 guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
                 let ids = classIds(gallery: labels, queries: ql)
                 rel = .classes(query: ids.queries, gallery: ids.gallery)
             } else {
                 guard oq.count <= n else {
-                    throw EmbdiagError.usage("without labels, query i's relevant item is gallery row i: \(oq.count) queries for \(n) gallery rows; give --labels and --query-labels")
+                    throw EmbdiagError.usage("without labels, query i's relevant item is gallery row i: \(oq.count) queries for \(n) gallery rows; give \(Setting.labels) and \(Setting.queryLabels)")
                 }
                 rel = .index(Array(0..<oq.count))
             }
@@ -324,12 +324,8 @@ public struct CompatibilityAnalysis: Sendable {
         }
         queryRows = rowsOfQueries
         let cap = n - (excludeSelf ? 1 : 0)
-        var effective: [Int] = []
-        for k in configuration.ks where k >= 1 {
-            let c = min(k, cap)
-            if !effective.contains(c) { effective.append(c) }
-        }
-        guard !effective.isEmpty else { throw EmbdiagError.usage("--k needs at least one positive cut-off") }
+        let effective = Self.effectiveKs(configuration.ks, cap: cap)
+        guard !effective.isEmpty else { throw EmbdiagError.usage("\(Setting.k) needs at least one positive cut-off") }
         ks = effective
         var asked: [Int] = []
         for k in configuration.ks where k >= 1 && !asked.contains(k) { asked.append(k) }
@@ -348,7 +344,7 @@ public struct CompatibilityAnalysis: Sendable {
         // Labels that give no query a relevant row (every label unique) evaluate nothing: every
         // metric would be "—" with exit 0.
         guard oldSummary.evaluated > 0 else {
-            throw EmbdiagError.invalid(nil, "no query has a relevant gallery row: \(inputs.labels == nil ? "" : "every --labels class has a single row (relevance = same label, own row excluded); ")nothing to evaluate. To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
+            throw EmbdiagError.invalid(nil, "no query has a relevant gallery row: \(inputs.labels == nil ? "" : "every \(Setting.labels) class has a single row (relevance = same label, own row excluded); ")nothing to evaluate. To pair OLD and NEW rows by item id use \(Setting.pairBy) label \(Setting.oldIds) FILE \(Setting.newIds) FILE")
         }
         self.old = oldSummary
         self.new = newSummary
@@ -401,7 +397,7 @@ public struct CompatibilityAnalysis: Sendable {
         let sortedOld = pairs.scores.sortedOld, sortedNew = pairs.scores.sortedNew
         thresholdCalibration = sortedOld.isEmpty ? [] : (0...60).map { i in
             let level = 0.5 + 0.499 * Double(i) / 60
-            return (quantile(sortedOld, level), quantile(sortedNew, level))
+            return (Statistics.quantile(sortedOld, level), Statistics.quantile(sortedNew, level))
         }
 
         // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
@@ -466,12 +462,7 @@ public struct CompatibilityAnalysis: Sendable {
         } else {
             // Seeded pairs i ≠ j (drawn sequentially), then the dot products in parallel.
             var rng = SeededGenerator(seed: seed)
-            for _ in 0..<max(0, sampledPairs) {
-                let i = rng.nextIndex(n)
-                var j = rng.nextIndex(n - 1)
-                if j >= i { j += 1 }
-                first.append(i); second.append(j)
-            }
+            (first, second) = rng.distinctPairs(n, count: sampledPairs)
         }
         let owners = first.map { Int32($0) }
         oldCos = pairedDotProducts(unitOld, first, unitOld, second)
@@ -487,7 +478,7 @@ public struct CompatibilityAnalysis: Sendable {
                 constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
             }
         }
-        let rho = spearmanCorrelation(oldCos, newCos)
+        let rho = Statistics.spearmanCorrelation(oldCos, newCos)
         let hasConstraints = classes != nil && sameDim
         return (rho, oldCos.count, all, hasConstraints ? pos : nil, hasConstraints ? neg : nil,
                 PairedScores(old: oldCos, new: newCos, owners: owners, allPairs: all))
@@ -500,18 +491,18 @@ public struct CompatibilityAnalysis: Sendable {
         if let explicit = configuration.trainRows {
             var seen = Set<Int>()
             for r in explicit {
-                guard r >= 0 && r < n else { throw EmbdiagError.usage("--train-rows: row \(r) is outside the \(n) paired items") }
-                guard seen.insert(r).inserted else { throw EmbdiagError.usage("--train-rows: row \(r) is listed twice") }
+                guard r >= 0 && r < n else { throw EmbdiagError.usage("\(Setting.trainRows): row \(r) is outside the \(n) paired items") }
+                guard seen.insert(r).inserted else { throw EmbdiagError.usage("\(Setting.trainRows): row \(r) is listed twice") }
             }
             train = explicit
             guard train.count >= 2, n - train.count >= 2 else {
-                throw EmbdiagError.usage("--train-rows gives \(train.count) training and \(n - train.count) held-out rows of \(n); need at least 2 each")
+                throw EmbdiagError.usage("\(Setting.trainRows) gives \(train.count) training and \(n - train.count) held-out rows of \(n); need at least 2 each")
             }
         } else {
             var rng = SeededGenerator(seed: configuration.seed &+ 2)
             let trainCount = Int((Double(n) * configuration.trainFraction).rounded())
             guard trainCount >= 2, n - trainCount >= 2 else {
-                throw EmbdiagError.usage("--train-fraction \(configuration.trainFraction) leaves \(trainCount) training and \(n - trainCount) held-out rows of \(n); need at least 2 each")
+                throw EmbdiagError.usage("\(Setting.trainFraction) \(configuration.trainFraction) leaves \(trainCount) training and \(n - trainCount) held-out rows of \(n); need at least 2 each")
             }
             train = rng.sampleIndices(n, count: trainCount)
         }
@@ -534,8 +525,7 @@ public struct CompatibilityAnalysis: Sendable {
             rel = .index(Array(0..<held.count))
         }
         let cap = held.count - (excludeSelf ? 1 : 0)
-        var effective: [Int] = []
-        for k in ks where k >= 1 { let c = min(k, cap); if !effective.contains(c) { effective.append(c) } }
+        let effective = effectiveKs(ks, cap: cap)
         func run(_ name: String, _ q: Matrix) -> RetrievalSummary {
             RetrievalSummary(name: name, ks: effective, ranks: retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
         }
@@ -564,10 +554,17 @@ public struct CompatibilityAnalysis: Sendable {
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),
     /// Float64 sums in row order.
     static func meanRowwiseDot(_ a: Matrix, _ b: Matrix) -> Double {
-        var sum = 0.0
-        for i in 0..<a.rows {
-            sum += fixedOrderDot(UnsafeRawPointer(a.pointer + i * a.cols), UnsafeRawPointer(b.pointer + i * b.cols), count: a.cols)
+        let rows = Array(0..<a.rows)
+        return a.rows > 0 ? pairedDotProducts(a, rows, b, rows).reduce(0, +) / Double(a.rows) : .nan
+    }
+
+    /// The asked cut-offs (positive ones, in order) capped at `cap` candidates, deduplicated.
+    static func effectiveKs(_ ks: [Int], cap: Int) -> [Int] {
+        var effective: [Int] = []
+        for k in ks where k >= 1 {
+            let c = min(k, cap)
+            if !effective.contains(c) { effective.append(c) }
         }
-        return a.rows > 0 ? sum / Double(a.rows) : .nan
+        return effective
     }
 }

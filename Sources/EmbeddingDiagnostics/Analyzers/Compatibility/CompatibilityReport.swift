@@ -160,8 +160,11 @@ extension CompatibilityAnalysis: ReportConvertible {
 
         // Charts.
         let kMax = ks.max() ?? 1
-        var series = summaries.map { ReportChart.Series(name: $0.name, points: $0.curve(upTo: kMax)) }
-        if let m = mapping { series.append(ReportChart.Series(name: "mapped (held-out)", points: m.mapped.curve(upTo: min(kMax, m.mapped.ks.max() ?? kMax)))) }
+        func points(_ recall: [Double]) -> [ChartPoint] { recall.enumerated().map { ChartPoint(x: Double($0.offset + 1), y: $0.element) } }
+        var series = summaries.map { ReportChart.Series(name: $0.name, points: points($0.recallCurve(upTo: kMax))) }
+        if let m = mapping {
+            series.append(ReportChart.Series(name: "mapped (held-out)", points: points(m.mapped.recallCurve(upTo: min(kMax, m.mapped.ks.max() ?? kMax)))))
+        }
         // Score shift: quantiles of each distribution in OLD, NEW and mapped NEW.
         var shiftRows: [[ReportValue]] = []
         let mappedShift = mapping.map { Dictionary(uniqueKeysWithValues: $0.scoreShift.distributions.map { ($0.name, $0) }) } ?? [:]

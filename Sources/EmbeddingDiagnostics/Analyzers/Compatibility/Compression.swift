@@ -18,7 +18,7 @@ public enum Compression: Equatable, Sendable, CustomStringConvertible {
         if s == "binary" || s == "ubinary" { return .binary }
         if s.hasPrefix("truncate:") {
             guard let d = Int(s.dropFirst(9)), d >= 1 else {
-                throw EmbdiagError.usage("--new \(text): truncate:D needs a positive dimension D")
+                throw EmbdiagError.usage("\(Setting.new) \(text): truncate:D needs a positive dimension D")
             }
             return .truncate(d)
         }
@@ -38,7 +38,7 @@ public enum Compression: Equatable, Sendable, CustomStringConvertible {
         let n = m.rows, d = m.cols
         switch self {
         case .truncate(let k):
-            guard k <= d else { throw EmbdiagError.usage("--new truncate:\(k): OLD has only \(d) dimensions") }
+            guard k <= d else { throw EmbdiagError.usage("\(Setting.new) truncate:\(k): OLD has only \(d) dimensions") }
             let out = Matrix(rows: n, cols: k)
             let o = out.mutablePointer
             for i in 0..<n { (o + i * k).update(from: m.pointer + i * d, count: k) }

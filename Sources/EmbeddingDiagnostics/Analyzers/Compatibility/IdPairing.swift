@@ -33,7 +33,7 @@ public struct IdPairing: Sendable, Equatable {
             let repeated = counts.filter { $0.value > 1 }.sorted { $0.key < $1.key }
             if !repeated.isEmpty && duplicates == .error {
                 let shown = repeated.prefix(3).map { "'\($0.key)' ×\($0.value)" }.joined(separator: ", ")
-                throw EmbdiagError.mismatch(name, "\(repeated.count) item id(s) occur on several rows (\(shown)\(repeated.count > 3 ? ", …" : "")): pairing by id needs unique ids; fix the ids or pass --duplicates first to keep each id's first row")
+                throw EmbdiagError.mismatch(name, "\(repeated.count) item id(s) occur on several rows (\(shown)\(repeated.count > 3 ? ", …" : "")): pairing by id needs unique ids; fix the ids or pass \(Setting.duplicates) first to keep each id's first row")
             }
             return (index, ids.count - index.count)
         }

@@ -41,7 +41,7 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
             if s.hasPrefix("ridge:"), let l = Double(s.dropFirst(6)), l.isFinite, l > 0 {
                 self = .ridge(l)
             } else {
-                throw EmbdiagError.usage("--fit '\(text)': use none, procrustes, procrustes-scaled, rotation, linear, linear-no-intercept, ridge, ridge:λ (λ > 0) or ridge:auto")
+                throw EmbdiagError.usage("\(Setting.fit) '\(text)': use none, procrustes, procrustes-scaled, rotation, linear, linear-no-intercept, ridge, ridge:λ (λ > 0) or ridge:auto")
             }
         }
     }
@@ -129,7 +129,7 @@ public struct LinearMap: Sendable, Equatable {
         var extra: (lambda: Double?, selection: [RidgeCandidate]?, rank: Int?, cutoff: Double?, scale: Double?) = (kind.lambda, nil, nil, nil, nil)
         switch kind {
         case .none:
-            throw EmbdiagError.usage("no mapping to fit (--fit none)")
+            throw EmbdiagError.usage("no mapping to fit (\(Setting.fit) none)")
         case .procrustes, .procrustesScaled:
             let m = pairedCenteredMoments(x, y)
             guard m.sumSquaredNormX > 0, m.sumSquaredNormY > 0 else {
@@ -179,7 +179,7 @@ public struct LinearMap: Sendable, Equatable {
             do {
                 weights = try ridgeWeights(m, lambda: kind.lambda ?? 0)
             } catch {
-                throw EmbdiagError.invalid(nil, "least squares is singular (\(x.rows) training rows for \(dx) dimensions, or collinear columns); use --fit ridge or ridge:λ")
+                throw EmbdiagError.invalid(nil, "least squares is singular (\(x.rows) training rows for \(dx) dimensions, or collinear columns); use \(Setting.fit) ridge or ridge:λ")
             }
         }
         // b = μy − μx·W
@@ -307,7 +307,7 @@ public struct LinearMap: Sendable, Equatable {
         }
         let xc = prepared(x), yc = prepared(y)
         guard n * dx <= 64_000_000 else {
-            throw EmbdiagError.usage("least squares without an intercept on \(n) × \(dx) training values: use --fit ridge:λ or fewer training rows")
+            throw EmbdiagError.usage("least squares without an intercept on \(n) × \(dx) training values: use \(Setting.fit) ridge:λ or fewer training rows")
         }
         let svd = try singularValueDecomposition(xc, rows: n, cols: dx)
         let r = svd.rank
@@ -351,6 +351,20 @@ public struct LinearMap: Sendable, Equatable {
     }
 }
 
+extension MappingEvaluation {
+    /// What `MappingFile.write` records beside the weights about this fit: direction, seed, split,
+    /// held-out quality and the two inputs (path, SHA-256, dimension).
+    public func savedMetadata(seed: UInt64, trainSplit: String, old: Source, new: Source) -> [String: Any] {
+        [
+            "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_split": trainSplit,
+            "train_rows": trainRows.count, "heldout_rows": heldOutRows.count,
+            "heldout_recall_at_1_mapped": mapped.recall[0], "heldout_recall_at_1_old": self.old.recall[0],
+            "old": ["path": old.path, "sha256": old.sha256 ?? NSNull(), "dim": old.dim] as [String: Any],
+            "new": ["path": new.path, "sha256": new.sha256 ?? NSNull(), "dim": new.dim] as [String: Any],
+        ]
+    }
+}
+
 /// A mapping saved by `embdiag compat --save-mapping OUT.npy`: the weights as .npy plus OUT.json
 /// (kind, fit, dimensions, bias, seed, inputs). `embdiag map` reads both.
 public enum MappingFile {
@@ -363,9 +377,10 @@ public enum MappingFile {
 
     public static func write(_ map: LinearMap, to path: String, extra: [String: Any]) throws {
         guard URL(fileURLWithPath: path).pathExtension.lowercased() == "npy" else {
-            throw EmbdiagError.usage("\(path): --save-mapping writes a .npy file (plus its .json metadata)")
+            throw EmbdiagError.usage("\(path): \(Setting.saveMapping) writes a .npy file (plus its .json metadata)")
         }
-        try EmbeddingWriter.writeNpy(map.weightMatrix, to: path)
+        // Float64: the map was fitted in Float64 and must round-trip exactly.
+        try NpyFloat64.write(map.weights, rows: map.inputDimension, cols: map.outputDimension, to: path)
         var metadata = extra
         metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
         metadata["kind"] = "linear_map"
@@ -388,17 +403,17 @@ public enum MappingFile {
     public static func read(_ path: String) throws -> LinearMap {
         let meta = metadataPath(path)
         guard FileManager.default.fileExists(atPath: meta) else {
-            throw EmbdiagError.io(path, "no mapping metadata \(meta) beside it (written by embdiag compat --save-mapping)")
+            throw EmbdiagError.io(path, "no mapping metadata \(meta) beside it (written by embdiag compat \(Setting.saveMapping))")
         }
-        let e = try EmbeddingReader.read(path, options: ReadOptions(format: .npy, computeChecksum: false))
+        let weights = try NpyFloat64.read(path)
         let data = try Data(contentsOf: URL(fileURLWithPath: meta))
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               (json["kind"] as? String) == "linear_map" else {
             throw EmbdiagError.malformed(meta, "not an embdiag mapping (kind linear_map expected)")
         }
-        let inDim = json["input_dim"] as? Int ?? e.count, outDim = json["output_dim"] as? Int ?? e.dimension
-        guard inDim == e.count, outDim == e.dimension else {
-            throw EmbdiagError.mismatch(path, "matrix is \(e.count) × \(e.dimension) but \(meta) says \(inDim) × \(outDim)")
+        let inDim = json["input_dim"] as? Int ?? weights.rows, outDim = json["output_dim"] as? Int ?? weights.cols
+        guard inDim == weights.rows, outDim == weights.cols else {
+            throw EmbdiagError.mismatch(path, "matrix is \(weights.rows) × \(weights.cols) but \(meta) says \(inDim) × \(outDim)")
         }
         let bias = (json["bias"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
         guard bias.count == outDim else {
@@ -412,9 +427,9 @@ public enum MappingFile {
                 throw EmbdiagError.mismatch(path, "SHA-256 \(actual.prefix(12))… differs from the \(recorded.prefix(12))… recorded in \(meta): the weights were changed after the fit")
             }
         }
-        let summary = ValidationSummary(e)
-        guard summary.nonFiniteRows.isEmpty else {
-            throw EmbdiagError.invalid(path, "mapping weights have NaN/Inf in row(s) \(ValidationSummary.describe(summary.nonFiniteRows)) (0-based input dimensions)")
+        let badRows = (0..<weights.rows).filter { r in (0..<weights.cols).contains { !weights.values[r * weights.cols + $0].isFinite } }
+        guard badRows.isEmpty else {
+            throw EmbdiagError.invalid(path, "mapping weights have NaN/Inf in row(s) \(ValidationSummary.describe(badRows)) (0-based input dimensions)")
         }
         if let i = bias.firstIndex(where: { !$0.isFinite }) {
             throw EmbdiagError.invalid(meta, "bias value \(i) is \(bias[i]), not a finite number")
@@ -422,7 +437,6 @@ public enum MappingFile {
         let fitName = json["fit"] as? String ?? "linear"
         let fit: MappingFit = fitName == "ridge" ? .ridge((json["lambda"] as? Double) ?? MappingFit.defaultRidgeLambda)
             : ((try? MappingFit(parsing: fitName)) ?? .linear)
-        let w = e.matrix.values.map(Double.init)
-        return LinearMap(inputDimension: inDim, outputDimension: outDim, weights: w, bias: bias, fit: fit)
+        return LinearMap(inputDimension: inDim, outputDimension: outDim, weights: weights.values, bias: bias, fit: fit)
     }
 }

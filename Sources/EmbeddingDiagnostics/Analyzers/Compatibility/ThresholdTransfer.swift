@@ -133,7 +133,7 @@ public struct ThresholdTransfer: Sendable {
             }
             if !replicates.isEmpty {
                 replicates.sort()
-                interval = (quantile(replicates, 0.025), quantile(replicates, 0.975))
+                interval = (Statistics.quantile(replicates, 0.025), Statistics.quantile(replicates, 0.975))
             }
         }
         return ThresholdTransfer(threshold: t, pairs: n, oldAcceptedShare: n > 0 ? Double(accepted) / Double(n) : .nan,
@@ -169,7 +169,7 @@ public struct ScoreShift: Sendable {
     ///
     /// - Complexity: O(m + n).
     public static func describe(_ name: String, sortedOld a: [Double], sortedNew b: [Double]) -> Distribution {
-        Distribution(name: name, old: levels.map { quantile(a, $0) },
-                     new: levels.map { quantile(b, $0) }, ksDistance: ksDistance(sorted: a, b))
+        Distribution(name: name, old: levels.map { Statistics.quantile(a, $0) },
+                     new: levels.map { Statistics.quantile(b, $0) }, ksDistance: Statistics.ksDistance(sorted: a, b))
     }
 }

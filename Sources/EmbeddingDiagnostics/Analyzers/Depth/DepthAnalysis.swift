@@ -73,7 +73,7 @@ public func liuSinghQ(reference: [Double], other: [Double]) -> Double {
 /// tte-depth 1.0.0's `q_score(x, y)`: average ranks of the pooled sample; for each y, the fraction
 /// of all N pooled ranks strictly below its rank; averaged over y. Reported as `q_pooled`.
 public func pooledRankQ(reference: [Double], other: [Double]) -> Double {
-    let ranks = averageRanks(reference + other).ranks
+    let ranks = Statistics.averageRanks(reference + other).ranks
     let sorted = ranks.sorted()
     let n = Double(ranks.count)
     guard !other.isEmpty else { return .nan }
@@ -90,8 +90,8 @@ public func pooledRankQ(reference: [Double], other: [Double]) -> Double {
 public func depthRankTest(referenceDepths: [Double], otherDepths: [Double], alternative: Alternative,
                           reference: String = "reference", other: String = "other") -> DepthRankTest {
     DepthRankTest(reference: reference, other: other,
-                  rankSum: rankSumTest(referenceDepths, otherDepths, alternative: alternative),
-                  mannWhitney: mannWhitneyU(referenceDepths, otherDepths, alternative: alternative),
+                  rankSum: RankTests.rankSumTest(referenceDepths, otherDepths, alternative: alternative),
+                  mannWhitney: RankTests.mannWhitneyU(referenceDepths, otherDepths, alternative: alternative),
                   q: liuSinghQ(reference: referenceDepths, other: otherDepths),
                   qPooled: pooledRankQ(reference: referenceDepths, other: otherDepths),
                   referenceSize: referenceDepths.count, otherSize: otherDepths.count)
@@ -126,7 +126,7 @@ public struct DepthAnalysis: Sendable {
         var sampleRows: [Int]?
         var referenceMatrix = reference.matrix
         if let n = configuration.referenceSample {
-            guard n >= 2 else { throw EmbdiagError.usage("--reference-sample must be at least 2 (got \(n))") }
+            guard n >= 2 else { throw EmbdiagError.usage("\(Setting.referenceSample) must be at least 2 (got \(n))") }
             if n < reference.count {
                 var rng = SeededGenerator(seed: configuration.seed)
                 sampleRows = rng.sampleIndices(reference.count, count: n)
@@ -170,8 +170,8 @@ public struct DepthAnalysis: Sendable {
         self.corpora = corpora
         self.tests = tests
         let p = tests.map(\.rankSum.pValue)
-        holmAdjusted = EmbeddingDiagnostics.holmAdjusted(p)
-        benjaminiHochbergAdjusted = EmbeddingDiagnostics.benjaminiHochbergAdjusted(p)
+        holmAdjusted = MultipleTesting.holmAdjusted(p)
+        benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
     }
 
     public var reference: CorpusDepths { corpora[0] }

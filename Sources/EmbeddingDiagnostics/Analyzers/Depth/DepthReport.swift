@@ -13,16 +13,16 @@ extension DepthAnalysis: ReportConvertible {
         if let k = mahalanobisComponents { parameters.append(ReportParameter("mahalanobis_components", .int(k))) }
 
         var metrics: [ReportMetric] = [ReportMetric("n_reference", "reference rows", .int(reference.depths.count))]
-        let refStats = meanAndStandardDeviation(reference.depths)
+        let refStats = Statistics.meanAndStandardDeviation(reference.depths)
         metrics.append(ReportMetric("depth_mean_reference", "mean depth of the reference", ReportValue(refStats.mean)))
         if let t = tests.first {
             let other = corpora[1]
             metrics += [
                 ReportMetric("n_other", "other rows", .int(t.otherSize)),
-                ReportMetric("depth_mean_other", "mean depth of the other corpus", ReportValue(meanAndStandardDeviation(other.depths).mean)),
+                ReportMetric("depth_mean_other", "mean depth of the other corpus", ReportValue(Statistics.meanAndStandardDeviation(other.depths).mean)),
                 ReportMetric("w", "rank-sum statistic W (z, scipy ranksums)", ReportValue(t.rankSum.statistic)),
                 ReportMetric("p_value", "p-value (\(c.alternative.rawValue))", ReportValue(t.rankSum.pValue)),
-                ReportMetric("u", "Mann–Whitney U", ReportValue(t.mannWhitney.u)),
+                ReportMetric("u", "Mann–Whitney U", ReportValue(t.mannWhitney.statistic)),
                 ReportMetric("p_value_mann_whitney", "p-value, Mann–Whitney (tie + continuity corrected)", ReportValue(t.mannWhitney.pValue)),
                 ReportMetric("p_value_exact", "exact p-value (no ties, small samples)", t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null),
                 ReportMetric("q", "Liu–Singh Q (0.5 = same distribution)", ReportValue(t.q)),
@@ -38,7 +38,7 @@ extension DepthAnalysis: ReportConvertible {
                 rows: tests.enumerated().map { i, t in
                     [.string(t.reference), .string(t.other), .int(t.referenceSize), .int(t.otherSize), ReportValue(t.rankSum.statistic),
                      ReportValue(t.rankSum.pValue), ReportValue(holmAdjusted[i]), ReportValue(benjaminiHochbergAdjusted[i]),
-                     ReportValue(t.mannWhitney.u), t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null, ReportValue(t.q),
+                     ReportValue(t.mannWhitney.statistic), t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null, ReportValue(t.q),
                      ReportValue(t.qPooled), ReportValue(t.mannWhitney.rankBiserial)]
                 }))
         }
@@ -95,5 +95,14 @@ extension DepthAnalysis: ReportConvertible {
         }
         return Report(analyzer: "depth", title: "Statistical depth (\(c.kind.rawValue)) and rank-sum test",
                       inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+    }
+}
+
+extension DepthAnalysis {
+    /// The table of `--select-central K` (rows from `centralRows(_:byLabel:)`), for the report.
+    public func centralSelectionTable(_ rows: [Int], k: Int, byLabel: Bool) -> ReportTable {
+        ReportTable(name: "central_selection", title: "Selected central rows (\(k)\(byLabel ? " per label" : ""))",
+                    columns: ["row", "label", "depth", "rank"],
+                    rows: rows.map { [.int($0), .string(reference.label($0)), ReportValue(reference.depths[$0]), .int(reference.ranks[$0])] })
     }
 }

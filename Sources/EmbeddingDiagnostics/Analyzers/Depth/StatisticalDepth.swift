@@ -75,7 +75,7 @@ public struct DepthReference: @unchecked Sendable {
         let blockRows = 16_384
         var out: [Double] = []
         out.reserveCapacity(queries.rows)
-        let progress = ProgressBar.forLongPass(total: queries.rows, label: "depth", minimum: 4 * blockRows)
+        let progress = ProgressReporter.current.task("depth", total: queries.rows, minimum: 4 * blockRows)
         defer { progress?.finish() }
         var start = 0
         while start < queries.rows {
@@ -100,9 +100,11 @@ public struct DepthReference: @unchecked Sendable {
     /// O(n·d): D = 2 − (1 − mean cos) = 1 + (x̂·S − [self])/(m − [self]).
     private func cosineTTE(_ q: Matrix, selfIndex: ((Int) -> Int?)?) -> [Double] {
         let m = Double(size)
-        var dots = [Float](repeating: 0, count: q.rows)
-        if q.rows > 0 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(q.rows), Int32(q.cols), 1, q.pointer, Int32(q.cols), unitSum, 1, 0, &dots, 1)
+        // x̂·S in Float64 in a fixed order (`fixedOrderDot`), not SGEMV: a BLAS kernel's result for a
+        // row can depend on the row's place in the block, and depths must not change when the rows
+        // come in other blocks or shards (`depth --partial`, Guides/Scale.md). O(n·d) either way.
+        let dots: [Double] = unitSum.withUnsafeBufferPointer { s in
+            (0..<q.rows).map { fixedOrderDot(UnsafeRawPointer(q.pointer + $0 * q.cols), UnsafeRawPointer(s.baseAddress!), count: q.cols) }
         }
         return (0..<q.rows).map { i in
             if selfIndex?(i) != nil {

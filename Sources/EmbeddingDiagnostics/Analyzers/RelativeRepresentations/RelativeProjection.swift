@@ -18,7 +18,7 @@ public enum AnchorStrategy: String, CaseIterable, Sendable {
 public func selectAnchors(_ space: Matrix, count: Int, strategy: AnchorStrategy, seed: UInt64) throws -> [Int] {
     let n = space.rows
     guard count >= 1, count <= n else {
-        throw EmbdiagError.usage("--anchors must be between 1 and the number of rows (\(n)); got \(count)")
+        throw EmbdiagError.usage("\(Setting.anchors) must be between 1 and the number of rows (\(n)); got \(count)")
     }
     var rng = SeededGenerator(seed: seed)
     switch strategy {
@@ -63,60 +63,6 @@ public func selectAnchors(_ space: Matrix, count: Int, strategy: AnchorStrategy,
         }
         return chosen
     }
-}
-
-/// Reads anchor rows from a file: one 0-based row index per line (commas and blanks also separate;
-/// `#` starts a comment).
-public func readAnchorRows(path: String, rowCount: Int) throws -> [Int] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw EmbdiagError.io(path, "cannot read the anchor-rows file")
-    }
-    var rows: [Int] = []
-    for (lineNumber, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-        let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        for token in content.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }) {
-            guard let r = Int(token) else {
-                throw EmbdiagError.malformed(path, "line \(lineNumber + 1): '\(token)' is not a row index")
-            }
-            guard r >= 0, r < rowCount else {
-                throw EmbdiagError.invalid(path, "line \(lineNumber + 1): row \(r) is outside 0..<\(rowCount)")
-            }
-            rows.append(r)
-        }
-    }
-    return try validatedAnchors(rows, path: path)
-}
-
-/// Reads anchor labels (one per line) and looks them up in `labels` (exact match first, then
-/// case-insensitive). Missing labels are an error naming the first few.
-public func readAnchorLabels(path: String, embeddings: Embeddings) throws -> [Int] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw EmbdiagError.io(path, "cannot read the anchor-labels file")
-    }
-    guard embeddings.labels != nil else {
-        throw EmbdiagError.usage("--anchor-labels needs row labels for \(embeddings.source.path) (give --labels)")
-    }
-    let wanted = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    let exact = embeddings.labelIndex()
-    let folded = embeddings.labelIndex(caseInsensitive: true)
-    var rows: [Int] = [], missing: [String] = []
-    for w in wanted {
-        if let r = exact[w] ?? folded[w.lowercased()] { rows.append(r) } else { missing.append(w) }
-    }
-    if !missing.isEmpty {
-        throw EmbdiagError(.missingWords, path: path,
-                           "\(missing.count) of \(wanted.count) anchor labels not found in \(embeddings.source.path): \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
-    }
-    return try validatedAnchors(rows, path: path)
-}
-
-private func validatedAnchors(_ rows: [Int], path: String) throws -> [Int] {
-    guard !rows.isEmpty else { throw EmbdiagError.invalid(path, "no anchors listed") }
-    var seen = Set<Int>()
-    for r in rows where !seen.insert(r).inserted {
-        throw EmbdiagError.invalid(path, "row \(r) is listed twice as an anchor")
-    }
-    return rows
 }
 
 /// The relative projection of Moschella et al. (ICLR 2023): r(x) = [cos(x − μ, a_j − μ)]_{j=1..N},

@@ -6,8 +6,15 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     /// Number of anchors (ignored when `anchorRows` is given). Moschella et al. use 300.
     public var anchorCount: Int = 300
     public var anchorStrategy: AnchorStrategy = .random
-    /// Explicit anchors: row indices of the reference (first) input, before pairing.
+    /// Explicit anchors: row indices of the reference (first) input file, before pairing and
+    /// before invalid rows were dropped.
     public var anchorRows: [Int]?
+    /// Explicit anchors by row label of the reference input (exact match first, then
+    /// case-insensitive); `anchorLabelsSource` names where they came from in messages.
+    public var anchorLabels: [String]?
+    public var anchorLabelsSource = "anchor labels"
+    /// Anchors given by row or label rather than selected by `anchorStrategy`.
+    public var hasExplicitAnchors: Bool { anchorRows != nil || anchorLabels != nil }
     /// Whether to subtract the anchor mean before the cosine (latentis `Centering` fitted on the
     /// anchors): `auto` (default) centres when either space's mean pairwise cosine exceeds
     /// `autoCenterThreshold`; `none` is the literal Moschella et al. projection.
@@ -34,6 +41,9 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     /// Anchor counts for the sweep (capped by n); empty = no sweep.
     public var sweepCounts: [Int] = [10, 50, 100, 300, 1000]
     public var pairing: RelrepPairing = .row
+    /// Pairing by label: a label on several rows of one input is an error, or `.first` keeps its
+    /// first row (the report counts the dropped rows).
+    public var duplicateLabels: DuplicateIdPolicy = .error
     public var seed: UInt64 = 42
     /// Keep the n × N relative matrix of the first input in the result (for --write).
     public var keepRelativeMatrix: Bool = false
@@ -86,28 +96,28 @@ public enum RelrepPairing: String, CaseIterable, Sendable {
     case label
 }
 
-extension RelrepPairing {
-    /// Row indices of `x` and `y` that describe the same items: row i with row i, or rows with
-    /// equal labels (first occurrence, in x's order). Shared by relrep and compat.
-    public func pairRows(_ x: Embeddings, _ y: Embeddings) throws -> ([Int], [Int]) {
-        switch self {
-        case .row:
-            guard x.count == y.count else {
-                throw EmbdiagError.mismatch(y.source.path, "has \(y.count) rows but \(x.source.path) has \(x.count); pair by label (--pair-by label) or give files with the same rows")
-            }
-            return (Array(0..<x.count), Array(0..<x.count))
-        case .label:
-            guard let lx = x.labels else { throw EmbdiagError.usage("--pair-by label needs labels for \(x.source.path)") }
-            guard y.labels != nil else { throw EmbdiagError.usage("--pair-by label needs labels for \(y.source.path)") }
-            let index = y.labelIndex()
-            var seen = Set<String>()
-            var a: [Int] = [], b: [Int] = []
-            for (i, l) in lx.enumerated() where seen.insert(l).inserted {
-                if let j = index[l] { a.append(i); b.append(j) }
-            }
-            return (a, b)
-        }
+/// Rows of `embeddings` whose labels are `wanted` (exact match first, then case-insensitive), in
+/// the order given; a missing label, no labels or a repeated anchor is an error naming `source`.
+/// - Complexity: O(n + anchors) with hashing.
+func anchorRows(labelled wanted: [String], in embeddings: Embeddings, source: String) throws -> [Int] {
+    guard embeddings.labels != nil else {
+        throw EmbdiagError.usage("anchors by label need row labels for \(embeddings.source.path)")
     }
+    let exact = embeddings.labelIndex()
+    let folded = embeddings.labelIndex(caseInsensitive: true)
+    var rows: [Int] = [], missing: [String] = []
+    for w in wanted {
+        if let r = exact[w] ?? folded[w.lowercased()] { rows.append(r) } else { missing.append(w) }
+    }
+    if !missing.isEmpty {
+        throw EmbdiagError(.missingWords, path: source,
+                           "\(missing.count) of \(wanted.count) anchor labels not found in \(embeddings.source.path): \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")")
+    }
+    var seen = Set<Int>()
+    for r in rows where !seen.insert(r).inserted {
+        throw EmbdiagError.invalid(source, "row \(r) is listed twice as an anchor")
+    }
+    return rows
 }
 
 /// Anchors resolved for one run: row indices into the reference input.
@@ -153,7 +163,19 @@ public struct RelativeRepresentation: Sendable {
         guard n >= 2 else { throw EmbdiagError.invalid(embeddings.source.path, "needs at least 2 rows") }
         let droppedRows = Set(dropped.map(\.row))
         fileRows = (0..<(n + dropped.count)).filter { !droppedRows.contains($0) }
-        anchorRows = try resolveAnchors(embeddings.matrix, configuration)
+        if let wanted = configuration.anchorLabels {
+            anchorRows = try EmbeddingDiagnostics.anchorRows(labelled: wanted, in: embeddings, source: configuration.anchorLabelsSource)
+        } else if let explicit = configuration.anchorRows, !dropped.isEmpty {
+            // Explicit anchors are rows of the file: map them past the dropped rows.
+            if let bad = explicit.first(where: { droppedRows.contains($0) }) {
+                throw EmbdiagError.invalid(embeddings.source.path, "anchor row \(bad) was dropped (NaN/Inf or all-zero row)")
+            }
+            var position: [Int: Int] = [:]
+            for (p, r) in fileRows.enumerated() { position[r] = p }
+            anchorRows = explicit.map { position[$0]! }
+        } else {
+            anchorRows = try resolveAnchors(embeddings.matrix, configuration)
+        }
         anchorLabels = anchorRows.map(embeddings.label)
         rowCount = n
         meanCosine = meanPairwiseCosine(embeddings.matrix)
@@ -226,6 +248,8 @@ public struct RelativeComparison: Sendable {
     public var sweep: [SweepPoint]
     public var relativeMatrix: Matrix?
     public var dropped: [(input: String, rows: [DroppedRow])]
+    /// Counts of duplicate and unmatched labels when pairing by label.
+    public var idPairing: IdPairing?
     public var dimensions: (Int, Int)
     /// False with `anchorCount` 0 and no explicit anchors: CKA, k-NN overlap, Procrustes and
     /// absolute retrieval only (every relative field is empty).
@@ -249,37 +273,37 @@ public struct RelativeComparison: Sendable {
         self.configuration = configuration
         inputs = [reference.source, other.source]
         dimensions = (reference.dimension, other.dimension)
-        guard configuration.k >= 1 else { throw EmbdiagError.usage("--k must be at least 1 (got \(configuration.k))") }
+        guard configuration.k >= 1 else { throw EmbdiagError.usage("\(Setting.k) must be at least 1 (got \(configuration.k))") }
 
-        // 1. Pair rows, then drop pairs where either side is non-finite or zero (if allowed).
-        var (rowsX, rowsY) = try Self.pair(reference, other, by: configuration.pairing)
-        var droppedLists: [(String, [DroppedRow])] = []
-        var x = Self.subset(reference, rowsX), y = Self.subset(other, rowsY)
-        let checkX = try x.requiringFiniteNonZeroRows(policy: invalidRows)
-        let checkY = try y.requiringFiniteNonZeroRows(policy: invalidRows)
-        if !checkX.dropped.isEmpty || !checkY.dropped.isEmpty {
-            let bad = Set(checkX.dropped.map(\.row)).union(checkY.dropped.map(\.row))
-            let keep = (0..<rowsX.count).filter { !bad.contains($0) }
-            droppedLists = [(reference.source.path, checkX.dropped.map { var d = $0; d.row = rowsX[d.row]; return d }),
-                            (other.source.path, checkY.dropped.map { var d = $0; d.row = rowsY[d.row]; return d })]
-                .filter { !$0.1.isEmpty }
-            x = x.selecting(rows: keep); y = y.selecting(rows: keep)
-            rowsX = keep.map { rowsX[$0] }; rowsY = keep.map { rowsY[$0] }
+        // 1. Pair rows (by row or by label), then drop pairs where either side is non-finite or
+        // zero (if allowed): the same rule as every two-space comparison.
+        let pairing: RowPairing
+        switch configuration.pairing {
+        case .row:
+            pairing = .rowIndex
+        case .label:
+            guard let lx = reference.labels else { throw EmbdiagError.usage("pairing by label needs labels for \(reference.source.path)") }
+            guard let ly = other.labels else { throw EmbdiagError.usage("pairing by label needs labels for \(other.source.path)") }
+            pairing = .itemIds(first: lx, second: ly, sources: (reference.source.path, other.source.path), duplicates: configuration.duplicateLabels)
         }
-        dropped = droppedLists.map { (input: $0.0, rows: $0.1) }
+        let paired = try PairedEmbeddings(reference, other, pairing: pairing, invalidRows: invalidRows,
+                                          roles: (reference.source.path, other.source.path), minimumPairs: 4)
+        let x = paired.first, y = paired.second
+        let rowsX = paired.firstRows
+        dropped = [(input: reference.source.path, rows: paired.droppedFirst), (input: other.source.path, rows: paired.droppedSecond)]
+            .filter { !$0.rows.isEmpty }
+        idPairing = paired.idPairing
         referenceRows = rowsX
-        otherRows = rowsY
+        otherRows = paired.secondRows
         let n = rowsX.count
         pairedRows = n
-        guard n >= 4 else {
-            throw EmbdiagError.mismatch(other.source.path, "only \(n) paired rows with \(reference.source.path) (need at least 4)")
-        }
         let pairedLabels = (0..<n).map { x.labels?[$0] ?? String(rowsX[$0]) }
         labels = pairedLabels
 
         // 2. Anchors: indices into the paired rows (none with anchorCount 0: comparison only).
         let anchors: [Int]
-        if let explicit = configuration.anchorRows {
+        if let explicit = try configuration.anchorRows
+            ?? configuration.anchorLabels.map({ try EmbeddingDiagnostics.anchorRows(labelled: $0, in: reference, source: configuration.anchorLabelsSource) }) {
             var position: [Int: Int] = [:]
             for (p, r) in rowsX.enumerated() { position[r] = p }
             let missing = explicit.filter { position[$0] == nil }
@@ -296,7 +320,7 @@ public struct RelativeComparison: Sendable {
         anchorRows = anchors
         anchorLabels = anchors.map { pairedLabels[$0] }
         let ksRequested = configuration.ks.isEmpty ? [5] : configuration.ks
-        guard ksRequested.allSatisfy({ $0 >= 1 }) else { throw EmbdiagError.usage("--k values must be at least 1 (got \(ksRequested))") }
+        guard ksRequested.allSatisfy({ $0 >= 1 }) else { throw EmbdiagError.usage("\(Setting.k) values must be at least 1 (got \(ksRequested))") }
 
         // 3. Evaluation rows = non-anchors (an anchor's relative vector has a 1 at its own
         // position in both spaces, so it would find itself trivially). Every retrieval and
@@ -375,7 +399,7 @@ public struct RelativeComparison: Sendable {
             : try selectAnchors(x.matrix, count: counts.max()!, strategy: configuration.anchorStrategy, seed: configuration.seed)
         for c in counts.sorted() {
             let start = DispatchTime.now()
-            if configuration.anchorRows == nil && c == anchors.count {
+            if !configuration.hasExplicitAnchors && c == anchors.count {
                 // Same count, strategy and seed as the main run: same anchors, same numbers.
                 points.append(SweepPoint(anchors: c, relativeCosineMean: Self.mean(evaluation.map { mainCosines[$0] }),
                                          relativeTop1: Self.hitRate(mainRanks, within: 1),
@@ -434,7 +458,7 @@ public struct RelativeComparison: Sendable {
     public var relativeMRRStandardError: Double {
         let rr = relativeRanks.map { 1 / Double($0) }
         guard rr.count > 1 else { return .nan }
-        return meanAndStandardDeviation(rr).std / Double(rr.count).squareRoot()
+        return Statistics.meanAndStandardDeviation(rr).std / Double(rr.count).squareRoot()
     }
     public var absoluteTop1: Double? { absoluteRanks.map { Self.hitRate($0, within: 1) } }
     public var absoluteMRR: Double? { absoluteRanks.map(Self.meanReciprocalRank) }
@@ -452,16 +476,6 @@ public struct RelativeComparison: Sendable {
     static func nonAnchorRows(_ n: Int, _ anchors: [Int]) -> [Int] {
         let isAnchor = Set(anchors)
         return (0..<n).filter { !isAnchor.contains($0) }
-    }
-
-    static func pair(_ x: Embeddings, _ y: Embeddings, by pairing: RelrepPairing) throws -> ([Int], [Int]) {
-        try pairing.pairRows(x, y)
-    }
-
-    /// The same rows as `e` when the pairing is the identity (no copy), else a gathered subset.
-    static func subset(_ e: Embeddings, _ rows: [Int]) -> Embeddings {
-        if rows.count == e.count && rows.enumerated().allSatisfy({ $0.offset == $0.element }) { return e }
-        return e.selecting(rows: rows)
     }
 
     /// Relative matrices of both spaces for the same anchor rows (fitted separately in each space).

@@ -3,8 +3,8 @@ import Foundation
 extension RelativeRepresentationsConfiguration {
     func reportParameters(includeComparison: Bool) -> [ReportParameter] {
         var p: [ReportParameter] = [
-            ReportParameter("anchors", anchorRows == nil ? .int(anchorCount) : "explicit"),
-            ReportParameter("anchor_strategy", anchorRows == nil ? .string(anchorStrategy.rawValue) : "explicit"),
+            ReportParameter("anchors", hasExplicitAnchors ? "explicit" : .int(anchorCount)),
+            ReportParameter("anchor_strategy", hasExplicitAnchors ? "explicit" : .string(anchorStrategy.rawValue)),
             ReportParameter("center", .string(center.rawValue)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
@@ -129,8 +129,8 @@ extension RelativeComparison: ReportConvertible {
         let sorted = evaluation.sorted()
         let qs: [(String, Double)] = [("min", 0), ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("median", 0.5),
                                       ("p75", 0.75), ("p95", 0.95), ("max", 1)]
-        let quantiles = qs.map { ($0.0, quantile(sorted, $0.1)) }
-        let ms = meanAndStandardDeviation(evaluation)
+        let quantiles = qs.map { ($0.0, Statistics.quantile(sorted, $0.1)) }
+        let ms = Statistics.meanAndStandardDeviation(evaluation)
         var distributionRows: [[ReportValue]] = quantiles.map { [.string($0.0), ReportValue($0.1)] }
         distributionRows.insert([.string("mean"), ReportValue(ms.mean)], at: 0)
         distributionRows.insert([.string("std"), ReportValue(ms.std)], at: 1)
@@ -199,6 +199,10 @@ extension RelativeComparison: ReportConvertible {
             notes.append("absolute_top1/absolute_mrr compare raw coordinates across spaces: high only if the spaces are already aligned; relative_* need no alignment.")
         } else {
             notes.append("Dimensions differ (\(dimensions.0) vs \(dimensions.1)): procrustes_residual and absolute retrieval are not defined.")
+        }
+        if let idPairing {
+            notes.append(idPairing.summary(nameA: inputs[0].path, nameB: inputs[1].path, rowsInA: inputs[0].rows, rowsInB: inputs[1].rows)
+                         + (pairedRows != idPairing.rowsA.count ? " \(pairedRows) pairs after validation." : ""))
         }
         if ckaLinear - ckaDebiased > 0.1 {
             notes.append("cka_linear exceeds cka_debiased by \(ReportFormatting.number(ckaLinear - ckaDebiased, significant: 2)): the biased estimator is inflated at this n/d; trust cka_debiased.")

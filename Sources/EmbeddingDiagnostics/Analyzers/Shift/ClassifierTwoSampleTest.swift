@@ -91,15 +91,15 @@ public func classifierTwoSampleTest(features x: Matrix, firstCount m: Int, folds
         }
         let second = test.filter { $0 >= m }.map { decision[$0] }, first = test.filter { $0 < m }.map { decision[$0] }
         if second.isEmpty || first.isEmpty { continue }
-        let fold = mannWhitneyU(second, first, alternative: .greater)
+        let fold = RankTests.mannWhitneyU(second, first, alternative: .greater)
         foldP.append(fold.pValueExact ?? fold.pValue)
-        foldAUC.append(fold.u / Double(first.count * second.count))
+        foldAUC.append(fold.statistic / Double(first.count * second.count))
         allExact = allExact && fold.pValueExact != nil
     }
-    let mw = mannWhitneyU(Array(decision[m...]), Array(decision[..<m]), alternative: .greater)
+    let mw = RankTests.mannWhitneyU(Array(decision[m...]), Array(decision[..<m]), alternative: .greater)
     let n = total - m
     let p = foldP.isEmpty ? 1 : min(1, Double(foldP.count) * foldP.min()!)
-    return ClassifierTest(auc: mw.u / Double(m * n), pValue: p, foldPValues: foldP, foldAUCs: foldAUC, exact: allExact,
+    return ClassifierTest(auc: mw.statistic / Double(m * n), pValue: p, foldPValues: foldP, foldAUCs: foldAUC, exact: allExact,
                           mannWhitney: mw, folds: k, penalty: penalty, seed: seed, outOfFoldProbability: probability,
                           iterations: iterations, converged: converged)
 }

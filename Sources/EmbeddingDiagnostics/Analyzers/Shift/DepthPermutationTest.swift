@@ -42,7 +42,7 @@ public func depthPermutationStatistics(unitRows z: Matrix, permutations: TwoSamp
                     let raw = Double(dp[i * cols + c])
                     depths[i] = member[i * cols + c] == 1 ? 1 + (raw - selfDots[i]) / (md - 1) : 1 + raw / md
                 }
-                let ranks = averageRanks(depths).ranks
+                let ranks = Statistics.averageRanks(depths).ranks
                 var rx = 0.0
                 for i in 0..<total where member[i * cols + c] == 1 { rx += ranks[i] }
                 op[c] = abs((rx - md * (nt + 1) / 2) / scale)

@@ -85,7 +85,7 @@ public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], pe
     let w = permutations.weights
     let member = permutations.inFirst
     let columnSums = permutations.columnSums
-    let progress = ProgressBar.forLongPass(total: total, label: "kernel permutations", minimum: 8192)
+    let progress = ProgressReporter.current.task("kernel permutations", total: total, minimum: 8192)
     defer { progress?.finish() }
     var start = 0
     while start < total {

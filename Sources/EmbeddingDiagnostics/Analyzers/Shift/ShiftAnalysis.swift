@@ -67,21 +67,21 @@ public struct ShiftAnalysis: Sendable {
     public init(reference: Embeddings, others: [Embeddings], configuration: ShiftConfiguration = ShiftConfiguration()) throws {
         let c = configuration
         guard !others.isEmpty else { throw EmbdiagError.usage("shift needs a reference and at least one other corpus") }
-        guard c.permutations >= 1 else { throw EmbdiagError.usage("--permutations must be at least 1 (got \(c.permutations))") }
-        guard c.folds >= 2 else { throw EmbdiagError.usage("--folds must be at least 2 (got \(c.folds))") }
-        guard c.penalty > 0 && c.penalty.isFinite else { throw EmbdiagError.usage("--penalty must be positive (got \(c.penalty))") }
-        guard c.neighbors >= 1 else { throw EmbdiagError.usage("--k must be at least 1 (got \(c.neighbors))") }
-        if let s = c.bandwidth, !(s > 0 && s.isFinite) { throw EmbdiagError.usage("--bandwidth must be positive (got \(s))") }
+        guard c.permutations >= 1 else { throw EmbdiagError.usage("\(Setting.permutations) must be at least 1 (got \(c.permutations))") }
+        guard c.folds >= 2 else { throw EmbdiagError.usage("\(Setting.folds) must be at least 2 (got \(c.folds))") }
+        guard c.penalty > 0 && c.penalty.isFinite else { throw EmbdiagError.usage("\(Setting.penalty) must be positive (got \(c.penalty))") }
+        guard c.neighbors >= 1 else { throw EmbdiagError.usage("\(Setting.k) must be at least 1 (got \(c.neighbors))") }
+        if let s = c.bandwidth, !(s > 0 && s.isFinite) { throw EmbdiagError.usage("\(Setting.bandwidth) must be positive (got \(s))") }
         guard !c.bandwidthScales.isEmpty, c.bandwidthScales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw EmbdiagError.usage("--bandwidth-scales needs positive numbers (got \(c.bandwidthScales))")
+            throw EmbdiagError.usage("\(Setting.bandwidthScales) needs positive numbers (got \(c.bandwidthScales))")
         }
         guard c.classifierWeight > 0 && c.classifierWeight < 1 else {
-            throw EmbdiagError.usage("--classifier-weight must lie strictly between 0 and 1 (got \(c.classifierWeight))")
+            throw EmbdiagError.usage("\(Setting.classifierWeight) must lie strictly between 0 and 1 (got \(c.classifierWeight))")
         }
-        guard !c.tests.isEmpty else { throw EmbdiagError.usage("--tests selects no test") }
+        guard !c.tests.isEmpty else { throw EmbdiagError.usage("\(Setting.tests) selects no test") }
         let minimum = max(c.neighbors + 1, c.folds, 3)
         for e in [reference] + others where e.count < minimum {
-            throw EmbdiagError.invalid(e.source.path, "shift needs at least \(minimum) rows (has \(e.count); at least --k + 1 and --folds)")
+            throw EmbdiagError.invalid(e.source.path, "shift needs at least \(minimum) rows (has \(e.count); at least \(Setting.k) + 1 and \(Setting.folds))")
         }
         for e in others where e.dimension != reference.dimension {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")

@@ -116,7 +116,7 @@ extension ShiftAnalysis: ReportConvertible {
                  ReportValue(t.effectSize), .string(t.effectName), t.permutations.map { ReportValue.int($0) } ?? ReportValue.null] } }))
         if multiple {
             let p = comparisons.map(\.verdict.pValue)
-            let holm = holmAdjusted(p)
+            let holm = MultipleTesting.holmAdjusted(p)
             tables.append(ReportTable(
                 name: "comparisons", title: "Each other corpus against the reference (overall p; Holm across the corpora)",
                 columns: ["other", "n_other", "p_value", "p_holm", "shifted", "precision", "recall", "density", "coverage"],

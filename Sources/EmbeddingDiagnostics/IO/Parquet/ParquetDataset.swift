@@ -29,7 +29,7 @@ enum ParquetDataset {
     /// `--label-column` is a name for Parquet; a number (a CSV column) would otherwise be ignored.
     static func requireNamedLabelColumn(_ options: ReadOptions) throws {
         if let n = options.labelColumn {
-            throw EmbdiagError.usage("--label-column \(n): for Parquet it is a column name (a number means a CSV column)")
+            throw EmbdiagError.usage("\(Setting.labelColumn) \(n): for Parquet it is a column name (a number means a CSV column)")
         }
     }
 

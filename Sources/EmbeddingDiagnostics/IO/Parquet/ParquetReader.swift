@@ -32,7 +32,7 @@ public enum ParquetReader {
                 throw EmbdiagError.malformed(firstFile.path, "no vector column (list<float|double|half> or binary); columns: \(describe(firstMeta.leaves))")
             }
             guard candidates.count == 1 else {
-                throw EmbdiagError.malformed(firstFile.path, "\(candidates.count) vector columns (\(candidates.map(\.topName).joined(separator: ", "))); pick one with --column")
+                throw EmbdiagError.malformed(firstFile.path, "\(candidates.count) vector columns (\(candidates.map(\.topName).joined(separator: ", "))); pick one with \(Setting.column)")
             }
             vectorName = candidates[0].topName
         }
@@ -160,7 +160,7 @@ struct VectorAssembler {
         let r = rowsDone
         if rowIsNull {
             guard dropNulls else {
-                throw EmbdiagError.invalid(context.path, "row \(r) (row group \(context.group)): the vector is null (use --on-invalid drop to skip null rows)")
+                throw EmbdiagError.invalid(context.path, "row \(r) (row group \(context.group)): the vector is null (use \(Setting.onInvalid) drop to skip null rows)")
             }
             nullRows.append(r)
             if let out { (out + r * dim).initialize(repeating: .nan, count: dim) }

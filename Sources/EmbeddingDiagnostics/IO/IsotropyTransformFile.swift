@@ -44,7 +44,7 @@ extension IsotropyTransform {
         guard let data = FileManager.default.contents(atPath: jsonPath) else { throw EmbdiagError.io(jsonPath, "cannot read the transform file") }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], root["kind"] as? String == "isotropy-transform",
               let dim = root["input_dimension"] as? Int, let steps = root["steps"] as? [[String: Any]] else {
-            throw EmbdiagError.malformed(jsonPath, "not an embdiag isotropy transform (written by --save-transform)")
+            throw EmbdiagError.malformed(jsonPath, "not an embdiag isotropy transform (written by \(Setting.saveTransform))")
         }
         let folder = URL(fileURLWithPath: jsonPath).deletingLastPathComponent().path
         var fitted: [FittedIsotropyStep] = []

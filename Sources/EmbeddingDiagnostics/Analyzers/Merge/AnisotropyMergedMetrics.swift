@@ -1,0 +1,61 @@
+import COpenBLAS
+import Foundation
+
+/// The single run's cosine of a sampled pair (Float32 dot product, Float64 norms), from rows a
+/// pass-2 state carried.
+func sampledCosine(_ a: ArraySlice<Float>, _ na: Double, _ b: ArraySlice<Float>, _ nb: Double) -> Double {
+    let dot = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+        Double(cblas_sdot(Int32(pa.count), pa.baseAddress!, 1, pb.baseAddress!, 1))
+    } }
+    return na > 0 && nb > 0 ? dot / (na * nb) : 0
+}
+
+extension AnisotropyMetrics {
+    /// The metrics of `init(_:pairSample:partitionSample:seed:)` from merged sums: the same
+    /// formulas, except that the covariance is (XᵀX − n μμᵀ)/(n − 1) from the Float64 Gram (the
+    /// single run centres and multiplies in Float32 SSYRK blocks; the two agree within that
+    /// single run's own Float32 rounding, documented as ≤ 1e-6 relative in Guides/Architecture.md).
+    ///
+    /// - Complexity: O(d³) (one eigendecomposition) plus O(pairs).
+    init(mergedRows n: Int, dimension d: Int, normSum: Double, unitSum: [Double], unitSquareSum: [Double], columnSum: [Double],
+         gram: [Double], logZ: [(positive: Double, negative: Double)], directionValues: [Double], partitionRows: Int,
+         sampledCosines: [Double]?) throws {
+        rows = n
+        dimension = d
+        meanNorm = normSum / Double(n)
+        let unitSumNorm2 = unitSum.reduce(0) { $0 + $1 * $1 }
+        meanCosine = (unitSumNorm2 - Double(n)) / (Double(n) * Double(n - 1))
+        meanUnitVectorNorm = unitSumNorm2.squareRoot() / Double(n)
+        let nn = Double(n) * Double(n - 1)
+        cosineContributions = (0..<d).map { (unitSum[$0] * unitSum[$0] - unitSquareSum[$0]) / nn }
+        let mean = columnSum.map { $0 / Double(n) }
+        meanVectorRatio = mean.reduce(0) { $0 + $1 * $1 }.squareRoot() / meanNorm
+        if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
+        var cov = [Double](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in i..<d {
+                let v = (gram[i * d + j] - columnSum[i] * columnSum[j] / Double(n)) / Double(n - 1)
+                cov[i * d + j] = v
+                cov[j * d + i] = v
+            }
+        }
+        dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
+        let eig = try symmetricEigen(cov, dimension: d)
+        spectrum = eig.values.map(abs).sorted(by: >)
+        let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
+        participationRatio = squares > 0 ? total * total / squares : .nan
+        isoScore = d > 1 ? (participationRatio - 1) / Double(d - 1) : .nan
+        isoScoreNullBaseline = AnisotropyMetrics.isotropicGaussianIsoScore(rows: n, dimension: d)
+        let p = spectrum.map { total > 0 ? $0 / total : 0 }
+        effectiveRank = Foundation.exp(-p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) })
+        partitionFunctionRows = partitionRows
+        (partitionIsotropy, partitionDegeneracy) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ, eigenvalues: directionValues)
+        if let sampledCosines {
+            cosineStandardDeviation = Statistics.meanAndStandardDeviation(sampledCosines).std
+            sampledPairs = sampledCosines.count
+        } else {
+            cosineStandardDeviation = nil
+            sampledPairs = 0
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// `embdiag depth --partial` for TTE depth with cosine distance (the default), in two passes
+/// (Guides/Scale.md, "Depth"): cosine TTE depth needs only S = Σ_j û_j of the reference, so pass 1
+/// sums the unit rows of every reference shard; the merged S (with the reference's row count) is
+/// the state pass 2 reads, where every shard — of the reference (leave-one-out, as a single run) or
+/// of the compared corpus — computes the depth of each of its rows. The final merge has every
+/// depth in row order and runs the single run's rank-sum test, Q and tables on them (O(n) memory).
+/// Other depths (chord, spatial, Mahalanobis) need every reference row for each query, and
+/// `--reference-sample`, `--select-central` and several compared corpora are not sharded.
+public enum DepthPartial {
+    static func parameters(_ c: DepthConfiguration) -> [String: String] {
+        ["depth": c.kind.rawValue, "distance": c.distance.rawValue, "alternative": c.alternative.rawValue, "top": String(c.top)]
+    }
+
+    static func requireShardable(_ c: DepthConfiguration) throws {
+        guard c.kind == .tte, c.distance == .cosine else {
+            throw EmbdiagError.usage("\(Setting.partial) supports \(Setting.depth) tte with \(Setting.distance) cosine (the sum of the reference's unit rows); \(c.kind.rawValue)/\(c.distance.rawValue) needs every reference row for each query: run it on one machine")
+        }
+        if c.referenceSample != nil { throw EmbdiagError.usage("\(Setting.referenceSample) is not sharded: the depth reference is the whole reference corpus with \(Setting.partial)") }
+    }
+
+    /// Pass 1: Σ û of one reference shard.
+    ///
+    /// - Complexity: O(n·d).
+    public static func pass1(_ reference: Embeddings, shard: ShardRecord, configuration: DepthConfiguration) throws -> PartialState {
+        try requireShardable(configuration)
+        return PartialState(analyzer: "depth", pass: 1, parameters: parameters(configuration), seed: configuration.seed,
+                            dimension: reference.dimension, shards: [shard],
+                            arrays: ["rows": .int64([Int64(reference.count)]), "unit_sum": .float64(UnitVectorSums(reference.matrix).unitSum)])
+    }
+
+    static func isMergedPass1(_ s: PartialState) -> Bool { s.analyzer == "depth" && s.pass == 1 && s.basis != nil }
+
+    /// Σ of the reference shards' unit sums in row-offset order.
+    public static func mergePass1(_ ordered: [LoadedState]) throws -> PartialState {
+        let d = ordered[0].state.dimension
+        var sum = [Double](repeating: 0, count: d)
+        var n = 0
+        for s in ordered {
+            n += try s.state.array("rows", path: s.path).ints("rows", count: 1, path: s.path)[0]
+            sum = zip(sum, try s.state.array("unit_sum", path: s.path).doubles("unit_sum", count: d, path: s.path)).map(+)
+        }
+        guard n >= 2 else { throw EmbdiagError.invalid(ordered[0].path, "depth needs at least 2 reference rows (the shards have \(n))") }
+        let first = ordered[0].state
+        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: d,
+                                  shards: ordered.flatMap(\.state.shards), arrays: ["rows": .int64([Int64(n)]), "unit_sum": .float64(sum)])
+        var digest = Data()
+        sum.withUnsafeBytes { digest.append(contentsOf: $0) }
+        digest.append(Data("n=\(n);".utf8))
+        for s in merged.shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
+        merged.basis = Checksum.sha256(digest)
+        return merged
+    }
+
+    /// Pass 2: the depth of every row of one shard of the reference (`other == false`,
+    /// leave-one-out) or of the compared corpus, against the merged reference sum.
+    ///
+    /// - Complexity: O(n·d).
+    public static func pass2(_ e: Embeddings, shard: ShardRecord, other: Bool, configuration: DepthConfiguration, merged: LoadedState) throws -> PartialState {
+        try requireShardable(configuration)
+        let m = merged.state, path = merged.path
+        guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged depth pass-1 state (write one with embdiag merge PASS1-STATES… \(Setting.stateOut) FILE)") }
+        guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference's \(m.dimension) (\(path))") }
+        guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers reference rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state") }
+        if parameters(configuration) != m.parameters {
+            throw EmbdiagError.mismatch(path, "was computed with other options than this pass: use the pass-1 options")
+        }
+        if !other {
+            guard m.shards.contains(where: { $0.rowOffset == shard.rowOffset && $0.rowCount == shard.rowCount && ($0.source.sha256 == nil || shard.source.sha256 == nil || $0.source.sha256 == shard.source.sha256) }) else {
+                throw EmbdiagError.mismatch(e.source.path, "rows \(shard.rowOffset)..<\(shard.rowOffset + shard.rowCount) are not a reference shard of \(path) (add \(Setting.otherCorpus) for a shard of the compared corpus)")
+            }
+        }
+        let n = m.rowCount, d = m.dimension
+        let sum = try m.array("unit_sum", path: path).doubles("unit_sum", count: d, path: path)
+        let reference = DepthReference(cosineUnitSum: sum.map { Float($0) }, size: n)
+        let depths = reference.depths(of: e.matrix, selfIndex: other ? nil : { $0 })
+        var arrays: [String: StateArray] = ["depths": .float64(depths), "corpus": .int64([other ? 1 : 0]), "has_labels": .int64([e.labels == nil ? 0 : 1])]
+        if let labels = e.labels {
+            let (b, l) = StateArray.strings(labels)
+            arrays["labels_bytes"] = b
+            arrays["labels_lengths"] = l
+        }
+        var p = parameters(configuration)
+        p["corpus"] = other ? "other" : "reference"
+        return PartialState(analyzer: "depth", pass: 2, parameters: p, seed: configuration.seed, dimension: d, shards: [shard], basis: m.basis, arrays: arrays)
+    }
+
+    /// The analysis of the concatenated corpora from the merged pass-1 state and the pass-2 states.
+    ///
+    /// - Complexity: O(n log n) for the ranks and tests.
+    public static func mergePass2(merged: LoadedState, pass2: [LoadedState]) throws -> DepthAnalysis {
+        let m = merged.state
+        for s in pass2 where s.state.basis != m.basis {
+            throw EmbdiagError.mismatch(s.path, "pass 2 was computed against another pass-1 merge than \(merged.path)")
+        }
+        let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
+        let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+        let covered = reference.flatMap { $0.state.shards.map { [$0.rowOffset, $0.rowCount] } }
+        guard covered == m.shards.map({ [$0.rowOffset, $0.rowCount] }) else {
+            throw EmbdiagError.mismatch(reference[0].path, "the reference pass-2 states do not cover the reference shards of \(merged.path)")
+        }
+        var c = DepthConfiguration()
+        c.seed = m.seed
+        c.top = Int(m.parameters["top"] ?? "") ?? 10
+        c.alternative = Alternative(rawValue: m.parameters["alternative"] ?? "") ?? .greater
+        func corpus(_ ordered: [LoadedState]) throws -> CorpusDepths {
+            var depths: [Double] = [], labels: [String] = []
+            var labelled: Bool?
+            for s in ordered {
+                depths += try s.state.array("depths", path: s.path).doubles("depths", count: s.state.rowCount, path: s.path)
+                let has = try s.state.array("has_labels", path: s.path).ints("has_labels", count: 1, path: s.path)[0] == 1
+                if let labelled, labelled != has { throw EmbdiagError.mismatch(s.path, "label every shard of a corpus or none") }
+                labelled = has
+                if has { labels += try StateArray.decodeStrings(bytes: s.state.array("labels_bytes", path: s.path), lengths: s.state.array("labels_lengths", path: s.path), name: "labels", path: s.path) }
+            }
+            let sources = ordered.flatMap { $0.state.shards.map(\.source) }
+            let source = MergedSource.combined(sources, rows: depths.count, dimension: m.dimension)
+            return CorpusDepths(source: source, labels: labelled == true ? labels : nil, depths: depths)
+        }
+        var corpora = [try corpus(reference)]
+        if !others.isEmpty { corpora.append(try corpus(try ShardSet.ordered(others))) }
+        return DepthAnalysis(mergedCorpora: corpora, configuration: c)
+    }
+}
+
+extension DepthReference {
+    /// Cosine TTE depth from the reference's Σ û (Float32, as a single run keeps it) and size.
+    init(cosineUnitSum: [Float], size: Int) {
+        kind = .tte
+        distance = .cosine
+        unitRows = Matrix(rows: 0, cols: cosineUnitSum.count)
+        unitSum = cosineUnitSum
+        mean = []
+        components = Matrix(rows: 0, cols: cosineUnitSum.count)
+        componentVariances = []
+        self.size = size
+    }
+}
+
+extension DepthAnalysis {
+    init(mergedCorpora corpora: [CorpusDepths], configuration: DepthConfiguration) {
+        self.configuration = configuration
+        self.corpora = corpora
+        tests = corpora.dropFirst().map {
+            depthRankTest(referenceDepths: corpora[0].depths, otherDepths: $0.depths, alternative: configuration.alternative,
+                          reference: corpora[0].source.path, other: $0.source.path)
+        }
+        let p = tests.map(\.rankSum.pValue)
+        holmAdjusted = MultipleTesting.holmAdjusted(p)
+        benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
+        referenceSampleRows = nil
+        mahalanobisComponents = nil
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// One input shard's mergeable state (`--partial OUT`), or the merge of several (the pass-1
+/// state that a second pass reads). Sums are Float64, row ids are global (`rowOffset` + local
+/// row). The on-disk format (safetensors payload + JSON header) is `PartialStateFile`; the
+/// format is documented in Guides/Scale.md.
+public struct PartialState: Sendable, Equatable {
+    /// Bumped whenever the meaning of a field or array changes; merge refuses other versions.
+    public static let formatVersion = 1
+
+    /// The analyzer that wrote the state ("info", "anisotropy").
+    public var analyzer: String
+    /// 1 for one pass over the data, 2 for the second pass of anisotropy (partition function and
+    /// sampled pairs over the merged principal directions).
+    public var pass: Int
+    /// Every parameter that changes a number, as canonical text: merge refuses states whose
+    /// parameters differ.
+    public var parameters: [String: String]
+    public var seed: UInt64
+    public var toolVersion: String
+    public var stateVersion: Int
+    public var dimension: Int
+    /// The shards this state covers, by row offset (one for a shard's own state).
+    public var shards: [ShardRecord]
+    /// Digest of the pass-1 merge a pass-2 state was computed against (nil otherwise).
+    public var basis: String?
+    /// Payload arrays (Float64 sums, Float32 rows, Int64 ids, UTF-8 bytes), by name.
+    public var arrays: [String: StateArray]
+
+    public init(analyzer: String, pass: Int = 1, parameters: [String: String], seed: UInt64, dimension: Int,
+                shards: [ShardRecord], basis: String? = nil, arrays: [String: StateArray] = [:]) {
+        self.analyzer = analyzer
+        self.pass = pass
+        self.parameters = parameters
+        self.seed = seed
+        self.toolVersion = embdiagVersion
+        self.stateVersion = Self.formatVersion
+        self.dimension = dimension
+        self.shards = shards
+        self.basis = basis
+        self.arrays = arrays
+    }
+
+    /// First global row covered.
+    public var rowOffset: Int { shards.map(\.rowOffset).min() ?? 0 }
+    /// Rows covered (shards are contiguous once validated).
+    public var rowCount: Int { shards.reduce(0) { $0 + $1.rowCount } }
+
+    public func array(_ name: String, path: String?) throws -> StateArray {
+        guard let a = arrays[name] else { throw EmbdiagError.malformed(path, "partial state has no array '\(name)'") }
+        return a
+    }
+}
+
+/// One input shard: where its rows sit in the concatenated input and which file it was.
+public struct ShardRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var rowOffset: Int
+    public var rowCount: Int
+    public var source: Source
+
+    public init(id: String, rowOffset: Int, rowCount: Int, source: Source) {
+        self.id = id
+        self.rowOffset = rowOffset
+        self.rowCount = rowCount
+        self.source = source
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "shard_id", rowOffset = "row_offset", rowCount = "row_count", source
+    }
+}
+
+/// A payload array with its element type (kept exactly: Float64 sums are never narrowed).
+public enum StateArray: Sendable, Equatable {
+    case float64([Double])
+    case float32([Float])
+    case int64([Int64])
+    case bytes([UInt8])
+
+    public var count: Int {
+        switch self {
+        case .float64(let v): return v.count
+        case .float32(let v): return v.count
+        case .int64(let v): return v.count
+        case .bytes(let v): return v.count
+        }
+    }
+
+    public func doubles(_ name: String, count expected: Int? = nil, path: String?) throws -> [Double] {
+        guard case .float64(let v) = self else { throw EmbdiagError.malformed(path, "partial state array '\(name)' is not F64") }
+        if let expected, v.count != expected { throw EmbdiagError.malformed(path, "partial state array '\(name)' has \(v.count) values, expected \(expected)") }
+        return v
+    }
+
+    public func floats(_ name: String, count expected: Int? = nil, path: String?) throws -> [Float] {
+        guard case .float32(let v) = self else { throw EmbdiagError.malformed(path, "partial state array '\(name)' is not F32") }
+        if let expected, v.count != expected { throw EmbdiagError.malformed(path, "partial state array '\(name)' has \(v.count) values, expected \(expected)") }
+        return v
+    }
+
+    public func ints(_ name: String, count expected: Int? = nil, path: String?) throws -> [Int] {
+        guard case .int64(let v) = self else { throw EmbdiagError.malformed(path, "partial state array '\(name)' is not I64") }
+        if let expected, v.count != expected { throw EmbdiagError.malformed(path, "partial state array '\(name)' has \(v.count) values, expected \(expected)") }
+        return v.map { Int($0) }
+    }
+
+    /// Strings stored as concatenated UTF-8 bytes plus one length per string.
+    public static func strings(_ values: [String]) -> (bytes: StateArray, lengths: StateArray) {
+        var bytes: [UInt8] = []
+        var lengths: [Int64] = []
+        for v in values {
+            let u = Array(v.utf8)
+            bytes += u
+            lengths.append(Int64(u.count))
+        }
+        return (.bytes(bytes), .int64(lengths))
+    }
+
+    public static func decodeStrings(bytes: StateArray, lengths: StateArray, name: String, path: String?) throws -> [String] {
+        guard case .bytes(let b) = bytes else { throw EmbdiagError.malformed(path, "partial state array '\(name)_bytes' is not U8") }
+        let lens = try lengths.ints(name + "_lengths", path: path)
+        var out: [String] = []
+        out.reserveCapacity(lens.count)
+        var at = 0
+        for l in lens {
+            guard l >= 0, at + l <= b.count else { throw EmbdiagError.malformed(path, "partial state strings '\(name)' overrun their bytes") }
+            out.append(String(decoding: b[at..<(at + l)], as: UTF8.self))
+            at += l
+        }
+        guard at == b.count else { throw EmbdiagError.malformed(path, "partial state strings '\(name)' leave \(b.count - at) bytes unused") }
+        return out
+    }
+}

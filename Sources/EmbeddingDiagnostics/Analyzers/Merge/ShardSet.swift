@@ -1,0 +1,69 @@
+import Foundation
+
+/// A partial state read from a file (the path names it in errors).
+public struct LoadedState: Sendable {
+    public var path: String
+    public var state: PartialState
+    public init(path: String, state: PartialState) {
+        self.path = path
+        self.state = state
+    }
+}
+
+/// The rules every merge starts with (Guides/Scale.md, "Merge"): all states come from the same
+/// analyzer, pass, state format, tool version, parameters, seed and dimension; they are ordered by
+/// row offset (so the order of the arguments never matters) and must tile rows 0..<n exactly — a
+/// duplicated shard, an overlap or a gap is an error naming both files.
+public enum ShardSet {
+    /// The states sorted by row offset, after every check. `fromZero: false` accepts a contiguous
+    /// range that starts elsewhere (a group of a tree of pass-1 merges).
+    ///
+    /// - Complexity: O(s log s) for s states.
+    public static func ordered(_ states: [LoadedState], fromZero: Bool = true) throws -> [LoadedState] {
+        guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        for s in states.dropFirst() { try requireCompatible(s, with: first) }
+        let sorted = states.sorted { a, b in
+            (a.state.rowOffset, a.state.rowCount, a.path) < (b.state.rowOffset, b.state.rowCount, b.path)
+        }
+        var next = fromZero ? 0 : sorted[0].state.rowOffset
+        var previous: LoadedState?
+        for s in sorted {
+            let begin = s.state.rowOffset, end = begin + s.state.rowCount
+            if let p = previous, begin < next {
+                let pb = p.state.rowOffset, pe = pb + p.state.rowCount
+                let sameRows = begin == pb && end == pe
+                let sameData = sameRows && zip(s.state.shards, p.state.shards).allSatisfy { $0.source.sha256 != nil && $0.source.sha256 == $1.source.sha256 }
+                if sameData || s.path == p.path {
+                    throw EmbdiagError.mismatch(s.path, "duplicates \(p.path) (same rows \(pb)..<\(pe)\(sameData ? ", same SHA-256" : "")): give every shard once")
+                }
+                throw EmbdiagError.mismatch(s.path, "rows \(begin)..<\(end) overlap \(p.path)'s rows \(pb)..<\(pe): shards must not share rows (check \(Setting.rowOffset))")
+            }
+            if begin > next {
+                let after = previous.map { " after \($0.path)" } ?? ""
+                throw EmbdiagError.mismatch(s.path, "rows \(next)..<\(begin) are missing\(after): no state covers them (check \(Setting.rowOffset), or add the missing shard)")
+            }
+            next = end
+            previous = s
+        }
+        return sorted
+    }
+
+    static func requireCompatible(_ s: LoadedState, with f: LoadedState) throws {
+        let a = s.state, b = f.state
+        func differ(_ what: String, _ x: String, _ y: String) -> EmbdiagError {
+            .mismatch(s.path, "\(what) \(x) differs from \(f.path)'s \(y): merge states of one run only")
+        }
+        if a.stateVersion != b.stateVersion { throw differ("state format version", "\(a.stateVersion)", "\(b.stateVersion)") }
+        if a.toolVersion != b.toolVersion { throw differ("embdiag version", a.toolVersion, b.toolVersion) }
+        if a.analyzer != b.analyzer { throw differ("analyzer", a.analyzer, b.analyzer) }
+        if a.pass != b.pass { throw differ("pass", "\(a.pass)", "\(b.pass)") }
+        if a.dimension != b.dimension { throw differ("dimension", "\(a.dimension)", "\(b.dimension)") }
+        if a.seed != b.seed { throw differ("seed", "\(Int64(bitPattern: a.seed))", "\(Int64(bitPattern: b.seed))") }
+        for key in Set(a.parameters.keys).union(b.parameters.keys).sorted() where a.parameters[key] != b.parameters[key] {
+            throw differ("parameter \(key) =", a.parameters[key] ?? "(unset)", b.parameters[key] ?? "(unset)")
+        }
+        // Pass-2 states must share the pass-1 merge they were computed against; pass-1 states may
+        // be shards' or already merged ones (a tree of merges for thousands of shards).
+        if a.pass == 2 && a.basis != b.basis { throw differ("pass-1 basis", a.basis ?? "(none)", b.basis ?? "(none)") }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What `embdiag merge` produces: the report a single run over the concatenated shards writes,
+/// or — for anisotropy pass-1 states — the merged pass-1 state the second pass reads.
+public enum MergeOutcome: Sendable {
+    case report(Report)
+    case state(PartialState)
+}
+
+/// `embdiag merge STATE…`: checks the states (`ShardSet`), orders them by row offset and merges
+/// them with their analyzer's rule. Guide: Guides/Scale.md.
+public enum StateMerge {
+    /// - Parameter wantState: the caller asked for the merged pass-1 state (`--state-out`).
+    /// - Complexity: that of the analyzer's merge (linear in the states' payload).
+    public static func merge(_ states: [LoadedState], wantState: Bool) throws -> MergeOutcome {
+        guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        switch first.state.analyzer {
+        case "info":
+            if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; info states merge straight into a report") }
+            let ordered = try ShardSet.ordered(states)
+            var report = try InfoPartial.merge(ordered).report()
+            finish(&report, ordered)
+            report.notes.append("sha256: no single file exists for the concatenation; every shard's SHA-256 is listed with the inputs.")
+            return .report(report)
+        case "neighbors":
+            if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; neighbors states merge straight into a report") }
+            let ordered = try ShardSet.ordered(states)
+            let merged = try NeighborsPartial.merge(ordered)
+            var report = merged.report()
+            let queries = Array(report.inputs.dropFirst())
+            finish(&report, ordered)
+            report.inputs += queries
+            return .report(report)
+        case "depth":
+            if !states.contains(where: { $0.state.pass == 2 }) {
+                guard wantState else {
+                    throw EmbdiagError.usage("depth pass-1 states are the reference's sums: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag depth SHARD \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every reference shard (and with \(Setting.otherCorpus) on every shard of the compared corpus), then 'embdiag merge merged.state PASS2-STATES…'")
+                }
+                return .state(try DepthPartial.mergePass1(ShardSet.ordered(states, fromZero: false)))
+            }
+            if wantState { throw EmbdiagError.usage("\(Setting.stateOut) writes merged pass-1 states; these are pass-2 states (drop \(Setting.stateOut) to write the report)") }
+            let merged = states.filter { DepthPartial.isMergedPass1($0.state) }
+            let pass2 = states.filter { $0.state.pass == 2 }
+            guard merged.count == 1, merged.count + pass2.count == states.count else {
+                throw EmbdiagError.usage("the final depth merge takes exactly one merged pass-1 state (from merge \(Setting.stateOut)) and the pass-2 states; got \(merged.count) merged pass-1 state(s) among \(states.count) states")
+            }
+            let analysis = try DepthPartial.mergePass2(merged: merged[0], pass2: pass2)
+            var report = analysis.report()
+            let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
+            let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+            finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
+            return .report(report)
+        case "anisotropy":
+            let finalMerge = states.contains { $0.state.pass == 2 }
+            if !finalMerge {
+                guard wantState else {
+                    throw EmbdiagError.usage("anisotropy pass-1 states need a second pass for partition isotropy and the sampled cosines: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag anisotropy SHARD \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every shard, then 'embdiag merge merged.state PASS2-STATES…'")
+                }
+                return .state(try AnisotropyPartial.mergePass1(ShardSet.ordered(states, fromZero: false)))
+            }
+            if wantState { throw EmbdiagError.usage("\(Setting.stateOut) writes merged pass-1 states; these are pass-2 states (drop \(Setting.stateOut) to write the report)") }
+            let merged = states.filter { AnisotropyPartial.isMergedPass1($0.state) }
+            let pass2 = states.filter { $0.state.pass == 2 }
+            guard merged.count == 1, merged.count + pass2.count == states.count else {
+                let stray = states.first { $0.state.pass == 1 && !AnisotropyPartial.isMergedPass1($0.state) }
+                throw EmbdiagError.usage("the final anisotropy merge takes exactly one merged pass-1 state (from merge \(Setting.stateOut)) and the pass-2 states; got \(merged.count) merged pass-1 state(s)\(stray.map { " and a shard's pass-1 state \($0.path)" } ?? "")")
+            }
+            let ordered = try ShardSet.ordered(pass2)
+            let analysis = try AnisotropyPartial.mergePass2(merged: merged[0], ordered: ordered)
+            var report = analysis.report()
+            finish(&report, ordered)
+            report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
+            return .report(report)
+        default:
+            throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy, neighbors and depth")
+        }
+    }
+
+    /// Inputs listed per shard, in row order, and a note saying where the report came from.
+    static func finish(_ report: inout Report, _ ordered: [LoadedState]) {
+        let shards = ordered.flatMap(\.state.shards)
+        report.inputs = shards.map(\.source)
+        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order).")
+    }
+}

@@ -1,0 +1,60 @@
+/// A configuration setting named in an error message. The library names its settings by their
+/// configuration field; a front end that exposes them under other names (the CLI's flags) installs
+/// its own names with `Setting.namer.value = …`, as `embdiag` does at start-up.
+public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
+    case anchors
+    case bandwidth
+    case bandwidthScales
+    case classifierWeight
+    case column
+    case components
+    case debias
+    case definitional
+    case depth
+    case direction
+    case directions
+    case distance
+    case duplicates
+    case fit
+    case folds
+    case format
+    case idColumn
+    case isoscoreZeta
+    case jsonPath
+    case k
+    case key
+    case labelColumn
+    case labelPath
+    case labels
+    case names
+    case new
+    case newIds
+    case newQueries
+    case noWorseTolerance
+    case oldIds
+    case oldQueries
+    case onInvalid
+    case otherCorpus
+    case pairBy
+    case partial
+    case partialPass
+    case penalty
+    case permutations
+    case query
+    case queryLabels
+    case referenceSample
+    case require
+    case rowOffset
+    case saveMapping
+    case saveTransform
+    case stateOut
+    case table
+    case tests
+    case trainFraction
+    case trainRows
+
+    /// How settings are named in messages (default: the configuration field, in backticks).
+    public static let namer = FrontEndSetting<@Sendable (Setting) -> String>({ "`\($0.rawValue)`" })
+
+    public var description: String { Setting.namer.value(self) }
+}

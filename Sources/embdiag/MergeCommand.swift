@@ -1,0 +1,51 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+struct MergeCommand: ReportingCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge partial states (--partial) into the report a single run over the concatenated shards writes.",
+        discussion: """
+        States are ordered by row offset (argument order does not matter) and must tile rows 0..<n:
+        different parameters, seeds or versions, duplicated, overlapping or missing shards are exit 2.
+        Examples:
+          embdiag info shard-0.npy --partial s0.state --row-offset 0
+          embdiag info shard-1.npy --partial s1.state --row-offset 1000
+          embdiag merge s0.state s1.state --json info.json
+        Anisotropy takes two passes (the partition function needs the merged principal directions):
+          # every shard
+          embdiag anisotropy shard-K.npy --partial p1-K.state --row-offset N_K
+          embdiag merge p1-*.state --state-out merged.state
+          embdiag anisotropy shard-K.npy --partial p2-K.state --row-offset N_K \\
+              --partial-pass 2 --directions merged.state
+          embdiag merge merged.state p2-*.state --output report/
+        See Guides/Scale.md (Spark, Slurm, Kubernetes).
+        """)
+
+    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var gates: GateOptions
+
+    @Option(help: "Write the merged anisotropy pass-1 state here (input of --partial-pass 2) instead of a report.")
+    var stateOut: String?
+
+    @Argument(help: "Partial state files.")
+    var states: [String]
+
+    var requirements: [Requirement] { gates.requirements }
+
+    /// A merged state (--state-out) is written here and gives no report; otherwise the report.
+    func makeReports() throws -> [CommandReport] {
+        let loaded = try states.map { LoadedState(path: $0, state: try PartialStateFile.read($0)) }
+        switch try StateMerge.merge(loaded, wantState: stateOut != nil) {
+        case .state(let merged):
+            try PartialStateFile.write(merged, to: stateOut!)
+            if !outputOptions.quiet {
+                print("Wrote the merged \(merged.analyzer) pass-\(merged.pass) state of rows 0..<\(merged.rowCount) (\(merged.shards.count) shards) to \(stateOut!)")
+            }
+            return []
+        case .report(let report):
+            return [CommandReport(report: report)]
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+/// `--partial OUT` and its companions (issue 20, Guides/Scale.md): write this shard's mergeable
+/// state instead of a report; `embdiag merge` combines the states.
+struct PartialOptions: ParsableArguments {
+    @Option(help: "Write this input shard's mergeable state to this file instead of a report (then: embdiag merge STATE…; Guides/Scale.md).")
+    var partial: String?
+
+    @Option(help: "With --partial: the global row number of this shard's first row (required).")
+    var rowOffset: Int?
+
+    @Option(help: "With --partial: a name for this shard in the merged report (default: the input path).")
+    var shardId: String?
+
+    @Option(help: "anisotropy and depth --partial: pass 1 (sums, default) or 2 (anisotropy: partition function and sampled pairs over the merged directions; depth: every row's depth; needs --directions).")
+    var partialPass: Int = 1
+
+    @Option(help: "anisotropy and depth --partial-pass 2: the merged pass-1 state (embdiag merge PASS1-STATES… --state-out FILE).")
+    var directions: String?
+
+    @Flag(help: "depth --partial-pass 2: this shard belongs to the compared corpus (default: the reference).")
+    var otherCorpus = false
+
+    var isActive: Bool { partial != nil }
+
+    func validate() throws {
+        guard partial != nil else {
+            if rowOffset != nil || shardId != nil || directions != nil || partialPass != 1 || otherCorpus {
+                throw ValidationError("--row-offset, --shard-id, --partial-pass, --directions and --other-corpus go with --partial OUT")
+            }
+            return
+        }
+        guard let rowOffset else { throw ValidationError("--partial needs --row-offset N (the global row number of this shard's first row)") }
+        if rowOffset < 0 { throw ValidationError("--row-offset must be at least 0 (got \(rowOffset))") }
+        if partialPass != 1 && partialPass != 2 { throw ValidationError("--partial-pass must be 1 or 2 (got \(partialPass))") }
+        if (partialPass == 2) != (directions != nil) { throw ValidationError("--partial-pass 2 and --directions FILE go together") }
+        if otherCorpus && partialPass != 2 { throw ValidationError("--other-corpus goes with --partial-pass 2 (pass 1 sums the reference only)") }
+    }
+
+    /// The shard's record for a state: offset, rows, id and the input's source (with SHA-256).
+    func shard(for e: Embeddings, path: String) -> ShardRecord {
+        ShardRecord(id: shardId ?? path, rowOffset: rowOffset ?? 0, rowCount: e.count, source: e.source)
+    }
+
+    /// Writes the state (temporary file + rename) and says so on stderr unless quiet.
+    func write(_ state: PartialState, quiet: Bool) throws {
+        guard let partial else { return }
+        try PartialStateFile.write(state, to: partial)
+        if !quiet {
+            let s = state.shards[0]
+            FileHandle.standardError.write(Data("embdiag: wrote \(state.analyzer) pass-\(state.pass) state of rows \(s.rowOffset)..<\(s.rowOffset + s.rowCount) to \(partial)\n".utf8))
+        }
+    }
+}

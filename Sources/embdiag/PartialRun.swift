@@ -1,0 +1,85 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+// The `--partial` paths of the subcommands (issue 20): read the shard, let the library compute
+// its state, write it through the IO layer. Kept out of the *Command.swift files.
+
+extension InfoCommand {
+    func runPartial() throws {
+        if partialOptions.partialPass != 1 { throw ValidationError("--partial-pass 2 is for anisotropy only") }
+        let file = files[0]
+        let e = try input.read(file, quiet: outputOptions.quiet)
+        try partialOptions.write(InfoPartial.state(e, shard: partialOptions.shard(for: e, path: file)), quiet: outputOptions.quiet)
+    }
+}
+
+extension AnisotropyCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        if !transform.isEmpty || applyTransform != nil || write != nil || saveTransform != nil {
+            throw ValidationError("--partial computes the metrics of the input only: --transform, --apply-transform, --write and --save-transform need the whole matrix on one machine")
+        }
+        if !gates.requirements.isEmpty { throw ValidationError("--require goes with embdiag merge (a partial state has no metrics yet)") }
+        if input.onInvalid == .drop {
+            throw ValidationError("--partial needs --on-invalid error: dropping rows would shift the global row numbers of the seeded samples (clean the shards first)")
+        }
+    }
+
+    func runPartial(_ configuration: AnisotropyConfiguration) throws {
+        let (e, _) = try input.readValidated(file, quiet: outputOptions.quiet)
+        let shard = partialOptions.shard(for: e, path: file)
+        let state: PartialState
+        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
+            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
+            state = try AnisotropyPartial.pass2(e, shard: shard, configuration: configuration, merged: merged)
+        } else {
+            state = AnisotropyPartial.pass1(e, shard: shard, configuration: configuration)
+        }
+        try partialOptions.write(state, quiet: outputOptions.quiet)
+    }
+}
+
+extension NeighborsCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        if queries == nil {
+            throw ValidationError("--partial needs --queries: every row against all others would need all rows as queries on every shard (run that on one machine)")
+        }
+        if partialOptions.partialPass != 1 { throw ValidationError("--partial-pass 2 is for anisotropy only") }
+        if input.onInvalid == .drop {
+            throw ValidationError("--partial needs --on-invalid error for the gallery: dropped rows would shift the global row ids (clean the shards first)")
+        }
+    }
+
+    func runPartial() throws {
+        let (c, _) = try input.readValidated(corpus, quiet: outputOptions.quiet)
+        let read = try EmbeddingReader.read(queries!, options: input.readOptions(labels: queryLabels))
+        let (q, _) = try read.requiringFiniteNonZeroRows(policy: .error)
+        let state = try NeighborsPartial.state(gallery: c, queries: q, k: k, shard: partialOptions.shard(for: c, path: corpus))
+        try partialOptions.write(state, quiet: outputOptions.quiet)
+    }
+}
+
+extension DepthCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        if files.count != 1 { throw ValidationError("--partial reads one shard (of the reference, or with --other-corpus of the compared corpus); got \(files.count) files") }
+        if selectCentral != nil || !gates.requirements.isEmpty { throw ValidationError("--select-central and --require go with a whole run or embdiag merge, not --partial") }
+        if input.onInvalid == .drop { throw ValidationError("--partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
+    }
+
+    func runPartial(_ configuration: DepthConfiguration) throws {
+        let file = files[0]
+        let e = try EmbeddingReader.read(file, options: input.readOptions(labels: input.labels)).requiringFiniteNonZeroRows(policy: .error).embeddings
+        let shard = partialOptions.shard(for: e, path: file)
+        let state: PartialState
+        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
+            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
+            state = try DepthPartial.pass2(e, shard: shard, other: partialOptions.otherCorpus, configuration: configuration, merged: merged)
+        } else {
+            state = try DepthPartial.pass1(e, shard: shard, configuration: configuration)
+        }
+        try partialOptions.write(state, quiet: outputOptions.quiet)
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+
+/// One report a command produced: where it goes (a sub-folder of --output for commands that
+/// write several, such as `info a.npy b.npy`) and the failures of the command's own checks
+/// beyond --require (`info --strict`).
+struct CommandReport {
+    var report: Report
+    var subfolder: String? = nil
+    var failures: [String] = []
+}
+
+/// A subcommand whose work is one analysis: it parses and validates its options, reads the inputs,
+/// calls the library and returns the report(s); the ending (gates, files, stdout, exit code) is
+/// shared. `embdiag audit` calls `makeReports()` directly.
+protocol ReportingCommand: ParsableCommand {
+    var outputOptions: OutputOptions { get }
+    /// Requirements checked on every report (--require).
+    var requirements: [Requirement] { get }
+    /// Reads, analyses and returns the report(s); side files a command writes on request
+    /// (--write, --save-mapping) are written here, before the report.
+    func makeReports() throws -> [CommandReport]
+}
+
+extension ReportingCommand {
+    func run() throws { try runReports() }
+
+    /// The shared ending: make the reports, check the gates, write, exit 1 on a failed gate. A
+    /// command with another mode (`--partial`) defines `run()` and calls this for the report mode.
+    func runReports() throws {
+        let clock = Stopwatch()
+        var failed: [String] = []  // one entry per report that failed a check
+        for output in try makeReports() {
+            let failures = try outputOptions.finish(output, checking: requirements, elapsedSeconds: clock.seconds).failures
+            if !failures.isEmpty { failed.append(failures.joined(separator: "; ")) }
+        }
+        if !failed.isEmpty { throw GateFailure(description: failed.joined(separator: " | ")) }
+    }
+}
