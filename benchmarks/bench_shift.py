@@ -3,13 +3,20 @@
 permutations of MMD²_u (Gaussian, median heuristic) and energy distance in one run, against a
 vectorised numpy implementation of the same statistics with the same B (pooled kernel in row blocks,
 all B permuted statistics as one GEMM of the kernel block with an N × (B + 1) matrix of ±1/n weights,
-float32 like embdiag), and — when installed and N is small enough for its full N × N kernel —
-alibi-detect 0.13's MMDDrift (MMD only, same B).
+float32 like embdiag), and — with --alibi — alibi-detect 0.13's MMDDrift (MMD only). alibi-detect
+materialises the full pooled N × N kernel and gathers a permuted copy of it per permutation (O(B·N²)
+memory traffic, 6.4 GB per copy at 2 × 20,000 rows), so it is timed at --alibi-n rows per sample with
+--alibi-permutations and extrapolated to the run's size as t · (N/n)² · (B/b), next to embdiag timed
+on the same small size (ratio measured there, and the extrapolation printed).
 
 embdiag's run also computes the witness and the k-NN quality numbers (precision, recall, density,
 coverage), which the numpy reference does not: the ratio is conservative for embdiag.
 
+Memory: embdiag's kernel pass holds one row block of the N-wide kernel (≈16 MB per kernel) plus the N × (B + 1)
+weights, not N²; the peak RSS is recorded.
+
 Usage: python3 benchmarks/bench_shift.py [--quick] [--n 20000] [--d 768] [--permutations 1000] [--alibi]
+       [--alibi-n 2000] [--alibi-permutations 100] [--skip-numpy]
 """
 import argparse
 import time
@@ -23,6 +30,9 @@ ap.add_argument("--d", type=int, default=768)
 ap.add_argument("--permutations", type=int, default=1000)
 ap.add_argument("--alibi", action="store_true", help="also time alibi-detect's MMDDrift (needs its tensorflow backend)")
 ap.add_argument("--quick", action="store_true", help="2,000 rows, B = 200 (benchmarks/run --quick)")
+ap.add_argument("--alibi-n", type=int, default=2000)
+ap.add_argument("--alibi-permutations", type=int, default=100)
+ap.add_argument("--skip-numpy", action="store_true")
 args = ap.parse_args()
 n, d, B = (2_000, args.d, 200) if args.quick else (args.n, args.d, args.permutations)
 ensure_dirs()
@@ -61,23 +71,35 @@ def numpy_mmd_energy():
     return quad  # V-statistics; the unbiased MMD needs O(N·B) more, negligible
 
 
+import os  # noqa: E402
+print(f"load average before: {os.getloadavg()}")
 t_e, peak, _ = run_embdiag(["shift", str(paths[0]), str(paths[1]), "--tests", "mmd,energy", "--permutations", str(B),
                             "--no-checksum", "--quiet"], repeat=1)
-t_n, _ = time_python(numpy_mmd_energy, repeat=1)
-record("shift: MMD + energy permutations", f"2 × {n}x{d}, B={B}", t_e, "numpy vectorised (same B)", t_n, peak,
-       note="embdiag also computes witness + k-NN quality")
+print(f"embdiag {t_e:.1f} s, peak RSS {peak:.0f} MiB (N² float32 would be {(2 * n) ** 2 * 4 / 2**20:.0f} MiB); load {os.getloadavg()}")
+if not args.skip_numpy:
+    t_n, _ = time_python(numpy_mmd_energy, repeat=1)
+    record("shift: MMD + energy permutations", f"2 × {n}x{d}, B={B}", t_e, "numpy vectorised (same B)", t_n, peak,
+           note=f"embdiag also computes witness + k-NN quality; load {os.getloadavg()[0]:.1f}")
 
 if args.alibi:
     try:
         from alibi_detect.cd import MMDDrift
-        x, y = np.load(paths[0]), np.load(paths[1])
+        na, ba = min(n, args.alibi_n), args.alibi_permutations
+        x, y = np.load(paths[0])[:na], np.load(paths[1])[:na]
+        small = [DATA / f"shift_alibi_{name}_{na}x{d}.npy" for name in ("ref", "other")]
+        np.save(small[0], x)
+        np.save(small[1], y)
 
         def alibi():
-            cd = MMDDrift(x, backend="tensorflow", p_val=0.05, n_permutations=B)
+            cd = MMDDrift(x, backend="tensorflow", p_val=0.05, n_permutations=ba)
             return cd.predict(y)["data"]["distance"]
         t_a, _ = time_python(alibi, repeat=1)
-        t_m, _, _ = run_embdiag(["shift", str(paths[0]), str(paths[1]), "--tests", "mmd", "--permutations", str(B),
+        t_m, _, _ = run_embdiag(["shift", str(small[0]), str(small[1]), "--tests", "mmd", "--permutations", str(ba),
                                  "--no-checksum", "--quiet"], repeat=1)
-        record("shift: MMD permutations", f"2 × {n}x{d}, B={B}", t_m, "alibi-detect 0.13 MMDDrift (tensorflow)", t_a)
+        record("shift: MMD permutations", f"2 × {na}x{d}, B={ba}", t_m, "alibi-detect 0.13 MMDDrift (tensorflow)", t_a,
+               note=f"load {os.getloadavg()[0]:.1f}")
+        scale = (n / na) ** 2 * (B / ba)
+        print(f"alibi-detect extrapolated to 2 × {n}x{d}, B={B}: {t_a * scale:.0f} s (× {scale:.0f}), "
+              f"vs embdiag MMD + energy measured {t_e:.1f} s: ratio ≈ {t_a * scale / t_e:.0f}")
     except ImportError as e:
         print("alibi-detect not available:", e)

@@ -17,7 +17,9 @@ Writes benchmarks/out/shift_power.json and prints a markdown table.
 """
 import argparse
 import json
+import os
 import subprocess
+import time
 import tempfile
 from pathlib import Path
 
@@ -29,6 +31,8 @@ ap.add_argument("--draws", type=int, default=100)
 ap.add_argument("--size", type=int, default=150)
 ap.add_argument("--permutations", type=int, default=1000)
 ap.add_argument("--no-alibi", action="store_true")
+ap.add_argument("--conditions", default="", help="comma-separated subset of the conditions (default: all)")
+ap.add_argument("--extra", default="", help="extra arguments for embdiag shift, e.g. '--bandwidth-scales 0.5,1,2'")
 args = ap.parse_args()
 ensure_dirs()
 
@@ -73,34 +77,41 @@ def run(cmd):
 
 
 conditions = ["same", "contaminated-10", "contaminated-20", "contaminated-40", "too-typical", "narrow-topic"]
+if args.conditions:
+    conditions = [c for c in conditions if c in args.conditions.split(",")]
+load_before = os.getloadavg()
+started = time.time()
 keys = ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth"]
 results = {}
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     for condition in conditions:
-        rng = np.random.default_rng(conditions.index(condition) + 1)
+        rng = np.random.default_rng(["same", "contaminated-10", "contaminated-20", "contaminated-40", "too-typical", "narrow-topic"].index(condition) + 1)
         hits = {k: 0 for k in keys + ["depth_default", "alibi_mmd_drift"]}
         for i in range(args.draws):
             ref, other = draw(condition, rng)
             np.save(tmp / "ref.npy", emb[ref])
             np.save(tmp / "other.npy", emb[other])
             run([EMBDIAG, "shift", str(tmp / "ref.npy"), str(tmp / "other.npy"), "--permutations", str(args.permutations),
-                 "--seed", str(i), "--json", str(tmp / "s.json"), "--quiet", "--no-checksum"])
+                 "--seed", str(i), "--json", str(tmp / "s.json"), "--quiet", "--no-checksum", *args.extra.split()])
             m = json.loads((tmp / "s.json").read_text())["metrics"]
             for k in keys:
                 hits[k] += m[k] < 0.05
             run([EMBDIAG, "depth", str(tmp / "ref.npy"), str(tmp / "other.npy"), "--json", str(tmp / "d.json"), "--quiet", "--no-checksum"])
             hits["depth_default"] += json.loads((tmp / "d.json").read_text())["metrics"]["p_value"] < 0.05
             if alibi is not None:
+                np.random.seed(i)  # alibi-detect draws its permutations with np.random.permutation
                 cd = alibi(emb[ref], backend="tensorflow", p_val=0.05)
                 hits["alibi_mmd_drift"] += cd.predict(emb[other])["data"]["p_val"] < 0.05
         results[condition] = {k: v / args.draws for k, v in hits.items() if k != "alibi_mmd_drift" or alibi is not None}
         print(condition, results[condition], flush=True)
 
-out = {"draws": args.draws, "size": args.size, "permutations": args.permutations, "alpha": 0.05, "results": results}
+out = {"draws": args.draws, "size": args.size, "permutations": args.permutations, "alpha": 0.05, "extra": args.extra,
+       "load_average_before": load_before, "load_average_after": os.getloadavg(), "seconds": time.time() - started, "results": results}
 (OUT / "shift_power.json").write_text(json.dumps(out, indent=1) + "\n")
 cols = list(next(iter(results.values())).keys())
-print(f"\n{args.draws} draws, {args.size} vs {args.size} rows, B = {args.permutations}, alpha = 0.05\n")
+print(f"\n{args.draws} draws, {args.size} vs {args.size} rows, B = {args.permutations}, alpha = 0.05, {out['seconds']:.0f} s, "
+      f"load {load_before[0]:.1f} -> {out['load_average_after'][0]:.1f}\n")
 print("| condition | " + " | ".join(cols) + " |")
 print("|---|" + "---|" * len(cols))
 for c, r in results.items():

@@ -7,6 +7,8 @@ enum SettingFlags {
         switch setting {
         case .anchors: return "--anchors"
         case .bandwidth: return "--bandwidth"
+        case .bandwidthScales: return "--bandwidth-scales"
+        case .classifierWeight: return "--classifier-weight"
         case .column: return "--column"
         case .components: return "--components"
         case .debias: return "--debias"

@@ -9,10 +9,11 @@ struct ShiftCommand: ReportingCommand {
         discussion: """
         Runs two-sample tests of OTHER against REF on unit-normalised rows — MMD² (Gaussian kernel, \
         median heuristic), energy distance, a cross-fitted logistic-regression classifier (AUC) and the \
-        two-sided depth rank-sum test — and combines them into one p-value (Bonferroni-min = the \
-        smallest Holm-adjusted p). Then says where: the MMD witness at every row, the OTHER rows in \
+        two-sided depth rank-sum test — and combines them into one p-value (Westfall–Young min-p over \
+        the permutation tests, which share their relabellings, joined with the classifier by a \
+        weighted Bonferroni bound). Then says where: the MMD witness at every row, the OTHER rows in \
         regions it over-represents, the REF rows it does not cover, per-label shares, and precision, \
-        recall, density and coverage. See Guides/Shift.md.
+        recall, density and coverage (and MAUVE with --mauve). See Guides/Shift.md.
         Examples:
           embdiag shift data/sentences/by-section/games.npy data/sentences/by-section/fonts.npy \\
               --labels data/sentences/by-section/games.txt \\
@@ -44,6 +45,15 @@ struct ShiftCommand: ReportingCommand {
 
     @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).")
     var bandwidth: Double?
+
+    @Option(help: "The MMD test's bandwidths as multiples of σ, comma-separated (several: MMD aggregated over them by min-p).")
+    var bandwidthScales: String?
+
+    @Option(help: "The classifier's share w of α in the overall verdict (the permutation tests get 1 − w).")
+    var classifierWeight: Double = CombinedVerdict.defaultClassifierWeight
+
+    @Flag(help: "Also compute MAUVE (PCA + k-means with min(m, n)/10 clusters; costly for large corpora).")
+    var mauve = false
 
     @Option(help: "Folds of the cross-fitted classifier (2 = half/half, each half scored by the model of the other).")
     var folds: Int = 2
@@ -88,6 +98,16 @@ struct ShiftCommand: ReportingCommand {
         configuration.permutations = permutations
         configuration.seed = seed
         configuration.bandwidth = bandwidth
+        if let scales = bandwidthScales {
+            configuration.bandwidthScales = try scales.split(separator: ",").map { part in
+                guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                    throw EmbdiagError.usage("--bandwidth-scales: '\(part)' is not a number")
+                }
+                return v
+            }
+        }
+        configuration.classifierWeight = classifierWeight
+        configuration.mauve = mauve
         configuration.folds = folds
         configuration.penalty = penalty
         configuration.neighbors = neighbors

@@ -180,7 +180,7 @@ import Testing
         let s = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(b))], configuration: c)
         let comp = s.comparisons[0]
         #expect(comp.mmd!.result.pValue == 0.01 && comp.energy!.result.pValue == 0.01 && comp.mmdCosine!.result.pValue == 0.01)
-        #expect(comp.verdict.pValue == 0.03)
+        #expect(comp.verdict.pValue == 0.01)  // min-p: no Bonferroni factor for the 3 permutation tests
         // Same seed → same result; another seed draws other relabellings.
         let again = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
         let twice = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
@@ -189,52 +189,132 @@ import Testing
         #expect(again.comparisons[0].verdict.pValue > 0.05)
     }
 
-    @Test func combinedVerdictIsBonferroniMinAndHolm() {
-        let outcomes = [0.004, 0.03, 0.2, 0.5].enumerated().map { i, p in
-            ShiftTestOutcome(kind: ShiftTestKind.defaults[i], statistic: 0, pValue: p, holmPValue: p, effectSize: 0, effectName: "", permutations: nil)
+    /// The min-p combination against its definition computed by brute force (O(B²), the same
+    /// tie tolerance), no loss for identical tests, and the weighted Bonferroni join with the classifier.
+    @Test func combinedVerdictIsMinPAndWeightedBonferroni() {
+        var rng = SeededGenerator(seed: 3)
+        let b = 199
+        let tests = (0..<3).map { t in (0...b).map { j in rng.nextGaussian() + (t == 0 && j == 0 ? 4 : 0) } }
+        func counts(_ s: [Double]) -> [Int] {
+            let permuted = s.dropFirst(), mean = permuted.reduce(0, +) / Double(b)
+            let sd = (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot()
+            return s.indices.map { j in s.indices.filter { s[$0] >= s[j] - permutationTieTolerance * sd }.count }
         }
-        let v = CombinedVerdict(outcomes)
-        #expect(v.pValue == 0.016)
-        #expect(v.decidingTest == .mmd)
-        #expect(v.tests.map(\.holmPValue) == MultipleTesting.holmAdjusted([0.004, 0.03, 0.2, 0.5]))
-        #expect(v.tests.map(\.holmPValue).min() == v.pValue)
+        let c = tests.map(counts)
+        let minCount = (0...b).map { j in c.map { $0[j] }.min()! }
+        let expectedP = Double(minCount.filter { $0 <= minCount[0] }.count) / Double(b + 1)
+        let combination = MinPCombination(statistics: tests)
+        #expect(combination.pValue == expectedP)
+        #expect(combination.adjustedPValues == c.map { own in Double(minCount.filter { $0 <= own[0] }.count) / Double(b + 1) })
+        #expect(c[0][0] == 1 + permutationTestResult(observed: tests[0][0], permuted: Array(tests[0].dropFirst()), seed: 0).atLeastAsExtreme)
+        #expect(combination.pValue < 0.05 && combination.pValue >= Double(c[0][0]) / Double(b + 1))
+        // Weighted (v = 1, 1, 0.1): the minimum of count/v, calibrated the same way.
+        let weights = [1.0, 1.0, 0.1]
+        let minRatio = (0...b).map { j in (0..<3).map { Double(c[$0][j]) / weights[$0] }.min()! }
+        let weighted = MinPCombination(statistics: tests, weights: weights)
+        #expect(weighted.pValue == Double(minRatio.filter { $0 <= minRatio[0] }.count) / Double(b + 1))
+        #expect(weighted.adjustedPValues == (0..<3).map { t in Double(minRatio.filter { $0 <= Double(c[t][0]) / weights[t] }.count) / Double(b + 1) })
+        // Identical tests: the family p-value is the single test's p-value (Bonferroni would triple it).
+        let single = Double(c[0][0]) / Double(b + 1)
+        #expect(MinPCombination(statistics: [tests[0], tests[0], tests[0]]).pValue == single)
+
+        // Weighted Bonferroni with the classifier (w = 0.1): adjusted = min-p / 0.9 and p_classifier / 0.1.
+        let mmd = ShiftTestOutcome(kind: .mmd, statistic: 0, pValue: single, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: b)
+        let classifier = ShiftTestOutcome(kind: .classifier, statistic: 0, pValue: 0.004, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: nil)
+        let v = CombinedVerdict([mmd, classifier], permutationStatistics: [(.mmd, tests[0])], classifierWeight: 0.1)
+        #expect(abs(v.tests[1].adjustedPValue - 0.04) < 1e-15)
+        #expect(abs(v.tests[0].adjustedPValue - min(1, single / 0.9)) < 1e-15)
+        #expect(v.pValue == v.tests.map(\.adjustedPValue).min() && v.decidingTest == (single / 0.9 < 0.04 ? .mmd : .classifier))
+        // One family alone: no factor at all.
+        #expect(CombinedVerdict([classifier]).pValue == 0.004)
+        #expect(CombinedVerdict([mmd], permutationStatistics: [(.mmd, tests[0])]).pValue == single)
+    }
+
+    /// The tests' p-values and the verdict of one pooled sample (first `half` rows = REF) through
+    /// the library functions `ShiftAnalysis` calls, without the location / quality part. The
+    /// calibration test checks on its first splits that this equals `ShiftAnalysis` exactly.
+    static func nullOutcome(_ z: Matrix, half: Int, _ c: ShiftConfiguration) throws -> (p: [ShiftTestKind: Double], classifierFold: Double, family: Double, verdict: Double) {
+        let perms = TwoSamplePermutations(firstCount: half, secondCount: z.rows - half, permutations: c.permutations, seed: c.seed)
+        let sigma = medianHeuristicBandwidth(unitRows: z, sampleSize: c.bandwidthSample, seed: c.seed)
+        let forms = kernelQuadraticForms(unitRows: z, kernels: [.gaussian(bandwidth: sigma), .distance], permutations: perms)
+        let statistics: [(ShiftTestKind, [Double])] = [(.mmd, unbiasedMMDStatistics(forms[0])), (.energy, energyStatistics(forms[1])),
+                                                       (.depth, depthPermutationStatistics(unitRows: z, permutations: perms)),
+                                                       (.mmdCosine, cosineMMDStatistics(unitRows: z, permutations: perms))]
+        var p: [ShiftTestKind: Double] = [:]
+        for (kind, s) in statistics { p[kind] = permutationTestResult(observed: s[0], permuted: Array(s.dropFirst()), seed: c.seed).pValue }
+        let folds = stratifiedFolds(firstCount: half, secondCount: z.rows - half, folds: c.folds, seed: c.seed)
+        let classifier = try classifierTwoSampleTest(features: standardizedColumns(z), firstCount: half, folds: folds, foldCount: c.folds,
+                                                     penalty: c.penalty, seed: c.seed)
+        p[.classifier] = classifier.pValue
+        // The default verdict: mmd, energy, classifier, depth.
+        let defaults = statistics.filter { ShiftTestKind.defaults.contains($0.0) }
+        let outcomes = ShiftTestKind.allCases.filter { ShiftTestKind.defaults.contains($0) }.map {
+            ShiftTestOutcome(kind: $0, statistic: 0, pValue: p[$0]!, adjustedPValue: 1, effectSize: 0, effectName: "", permutations: nil)
+        }
+        let verdict = CombinedVerdict(outcomes, permutationStatistics: defaults, classifierWeight: c.classifierWeight)
+        return (p, classifier.foldPValues[0], verdict.permutationFamilyPValue!, verdict.pValue)
     }
 
     /// Under H₀ (both corpora random halves of 80 rows drawn from the 1,800 bundled sentence
     /// embeddings, B = 399: an exact permutation test rejects with probability 19/400 = 0.0475),
-    /// over 1,000 seeded splits every test rejects at α = 0.05 in 3–7 % of the splits
-    /// and its p-values pass a χ² test of uniformity; the combined verdict (Bonferroni) at most 7 %.
+    /// over 1,000 seeded splits: every test — and the permutation family's weighted min-p, which is
+    /// exact too — rejects at α = 0.05 in 3–7 % of the splits and its p-values pass a χ² test of
+    /// uniformity; the default verdict rejects in 3–7 %. The first two splits are also run through
+    /// `ShiftAnalysis` and must give the same p-values, so this checks the shipped code path.
     @Test func nullCalibration() throws {
         let all = try Self.load("data/sentences/debian-minilm-l6.npy")
+        let unit = normalizedRows(all.matrix)
         var rng = SeededGenerator(seed: 2026)
         var c = ShiftConfiguration()
         c.permutations = 399
         c.tests = ShiftTestKind.allCases
         let splits = 1000
-        var p: [ShiftTestKind: [Double]] = [:]
-        var combined: [Double] = [], classifierFolds: [Double] = []
+        // Row sets drawn in order (seeded); each split's result depends only on its rows and seed.
+        // (Sequential: toggling OpenBLAS' global thread count here would race with the GEMMs of
+        // the tests that Swift Testing runs in parallel.)
+        let rowSets = (0..<splits).map { _ in rng.sampleIndices(all.count, count: 80).shuffled(using: &rng) }
+        typealias Outcome = (p: [ShiftTestKind: Double], classifierFold: Double, family: Double, verdict: Double)
+        var outcomes: [Outcome?] = []
         for s in 0..<splits {
-            let rows = rng.sampleIndices(all.count, count: 80).shuffled(using: &rng)
-            c.seed = UInt64(s)
-            let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: c)
-            for t in a.comparisons[0].verdict.tests { p[t.kind, default: []].append(t.pValue) }
-            classifierFolds.append(a.comparisons[0].classifier!.foldPValues[0])
-            combined.append(a.comparisons[0].verdict.pValue)
+            var cs = c
+            cs.seed = UInt64(s)
+            outcomes.append(try Self.nullOutcome(unit.gather(rows: rowSets[s]), half: 40, cs))
         }
-        for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(splits)
-            #expect(rejected >= 0.03 && rejected <= 0.07, "\(kind.rawValue): fraction p < 0.05 = \(rejected)")
-            // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):
-            // uniformity is checked on its first fold's own exact Mann–Whitney p-value.
-            let tested = kind == .classifier ? classifierFolds : values
+        var p: [ShiftTestKind: [Double]] = [:]
+        var family: [Double] = [], verdict: [Double] = [], classifierFolds: [Double] = []
+        for r in outcomes.map({ $0! }) {
+            for (kind, value) in r.p { p[kind, default: []].append(value) }
+            family.append(r.family)
+            verdict.append(r.verdict)
+            classifierFolds.append(r.classifierFold)
+        }
+        for s in 0..<2 {
+            var d = c
+            d.seed = UInt64(s)
+            d.tests = ShiftTestKind.defaults
+            let rows = rowSets[s], r = outcomes[s]!
+            let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: d)
+            #expect(a.comparisons[0].verdict.pValue == r.verdict && a.comparisons[0].verdict.permutationFamilyPValue == r.family)
+            for t in a.comparisons[0].verdict.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
+        }
+        func check(_ name: String, _ values: [Double], uniform: [Double]? = nil) {
+            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(values.count)
+            #expect(rejected >= 0.03 && rejected <= 0.07, "\(name): fraction p < 0.05 = \(rejected)")
+            guard let tested = uniform else { return }
             var bins = [Double](repeating: 0, count: 10)
             for v in tested { bins[min(9, Int(v * 10))] += 1 }
             let expected = Double(tested.count) / 10
             let chi2 = bins.reduce(0) { $0 + ($1 - expected) * ($1 - expected) / expected }
-            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(kind.rawValue): p-values not uniform, bins \(bins)")
+            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(name): p-values not uniform, bins \(bins)")
         }
-        let combinedRate = Double(combined.filter { $0 < 0.05 }.count) / Double(splits)
-        #expect(combinedRate <= 0.07, "combined verdict rejects \(combinedRate) under H₀")
+        for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):
+            // uniformity is checked on its first fold's own exact Mann–Whitney p-value.
+            check(kind.rawValue, values, uniform: kind == .classifier ? classifierFolds : values)
+        }
+        check("permutation family (weighted min-p)", family, uniform: family)
+        // The verdict divides the family's p by 0.9 and joins the classifier's at 0.1: conservative by construction.
+        check("verdict", verdict)
     }
 
     /// The blind spots of the one-sided depth test (issue 16): an OTHER corpus drawn from the most

@@ -4,6 +4,8 @@
 public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case anchors
     case bandwidth
+    case bandwidthScales
+    case classifierWeight
     case column
     case components
     case debias

@@ -18,6 +18,15 @@ public enum ShiftTestKind: String, Sendable, CaseIterable, Codable {
 
     /// The metric key suffix: p_value_<key>.
     public var key: String { rawValue.replacingOccurrences(of: "-", with: "_") }
+
+    /// Permutation tests share the relabellings and are combined by min-p; the others are not.
+    public var isPermutationTest: Bool { self != .classifier }
+
+    /// The test's weight v in the verdict's weighted min-p (`MinPCombination`): 1 for the kernel
+    /// tests; 0.1 for the two-sided depth test, which sees only the projection on the reference's
+    /// mean direction and detected no shift that MMD and energy missed in the power study, while
+    /// at weight 1 it cost the verdict power at 10 % contamination (Guides/Shift.md).
+    public var verdictWeight: Double { self == .depth ? 0.1 : 1 }
 }
 
 /// One test's contribution to the verdict.
@@ -25,8 +34,9 @@ public struct ShiftTestOutcome: Sendable, Equatable {
     public var kind: ShiftTestKind
     public var statistic: Double
     public var pValue: Double
-    /// Holm-adjusted p-value within the tests run.
-    public var holmPValue: Double
+    /// The test's p-value adjusted for all the tests run (`CombinedVerdict`): the verdict's p-value
+    /// is the smallest of them.
+    public var adjustedPValue: Double
     public var effectSize: Double
     /// What the effect size is (e.g. "AUC").
     public var effectName: String
@@ -34,23 +44,77 @@ public struct ShiftTestOutcome: Sendable, Equatable {
     public var permutations: Int?
 }
 
-/// The overall verdict across k tests: p = min(1, k · min_i p_i) — the Bonferroni bound on the
-/// smallest p-value, which is also the smallest Holm-adjusted p-value. It is a valid p-value for
-/// "all k null hypotheses hold" under any dependence between the tests (they share the data and are
-/// strongly dependent), and `p ≤ α` exactly when Holm's procedure rejects at least one test.
+/// The overall verdict across the tests run. The permutation tests (MMD, energy, depth, cosine
+/// MMD) use the same B relabellings, so they are combined without a Bonferroni loss by the
+/// single-step weighted Westfall–Young min-p adjustment (`MinPCombination`, weights
+/// `ShiftTestKind.verdictWeight`), exact under H₀ whatever their dependence. The classifier's p-value does not come from those relabellings (refitting it B
+/// times would cost B fits), so the two families are joined by a weighted Bonferroni bound: with
+/// weight w for the classifier and 1 − w for the permutation family,
+///   adjusted p_t = min(1, p̃_t/(1 − w)) for a permutation test (p̃_t its min-p adjusted p-value),
+///   adjusted p   = min(1, p_classifier/w) for the classifier,
+/// and `pValue` = the smallest adjusted p. P(pValue ≤ α) ≤ (1 − w)α + wα = α under H₀ whatever
+/// the dependence between the families. With only one family, w plays no role (no factor).
+/// `p ≤ α` exactly when the weighted single-step procedure rejects at least one test.
 public struct CombinedVerdict: Sendable, Equatable {
     public var pValue: Double
     public var tests: [ShiftTestOutcome]
-    /// The test with the smallest p-value (ties: the first in `ShiftTestKind` order).
+    /// The test with the smallest adjusted p-value (ties: the first in `ShiftTestKind` order).
     public var decidingTest: ShiftTestKind?
-    public var correction: String { "Bonferroni-min (= smallest Holm-adjusted p) over \(tests.count) test\(tests.count == 1 ? "" : "s")" }
+    /// The permutation family's min-p p-value (before the weight), nil without permutation tests.
+    public var permutationFamilyPValue: Double?
+    /// w, the classifier's share of α when both families are present (0 or 1 otherwise).
+    public var classifierWeight: Double
 
-    /// - Complexity: O(k log k).
-    public init(_ tests: [ShiftTestOutcome]) {
-        let p = tests.map(\.pValue)
-        let holm = MultipleTesting.holmAdjusted(p)
-        self.tests = tests.enumerated().map { i, t in var t = t; t.holmPValue = holm[i]; return t }
-        pValue = tests.isEmpty ? 1 : min(1, Double(tests.count) * (p.min() ?? 1))
-        decidingTest = tests.indices.min { p[$0] < p[$1] }.map { tests[$0].kind }
+    /// The rule in one line, for reports.
+    public var correction: String {
+        let perm = tests.filter { $0.kind.isPermutationTest }.map(\.kind.rawValue)
+        let other = tests.filter { !$0.kind.isPermutationTest }.map(\.kind.rawValue)
+        let weighted = tests.filter { $0.kind.isPermutationTest }.map { t in
+            t.kind.verdictWeight == 1 ? t.kind.rawValue : "\(t.kind.rawValue) (weight \(ReportFormatting.number(t.kind.verdictWeight, significant: 3)))"
+        }
+        let family = perm.count > 1 ? "Westfall–Young min-p over \(weighted.joined(separator: ", "))" : perm.first.map { "\($0) alone" } ?? ""
+        if perm.isEmpty { return other.count == 1 ? "\(other[0]) alone" : "Bonferroni over \(other.joined(separator: ", "))" }
+        if other.isEmpty { return family }
+        let w = ReportFormatting.number(classifierWeight, significant: 3), rest = ReportFormatting.number(1 - classifierWeight, significant: 3)
+        return "\(family), weighted Bonferroni with \(other.joined(separator: ", ")): α·\(rest) / α·\(w)"
+    }
+
+    /// The default weight w of the classifier (Guides/Shift.md: chosen from the power study).
+    public static let defaultClassifierWeight = 0.1
+
+    /// - Parameters:
+    ///   - tests: the outcomes, each with its own p-value.
+    ///   - permutationStatistics: for every permutation test in `tests`, the B + 1 statistics of
+    ///     the shared relabellings (column 0 observed); several arrays for one kind (e.g. MMD at
+    ///     several bandwidths) make that test the min-p of its arrays.
+    ///   - classifierWeight: w ∈ (0, 1).
+    /// - Complexity: O(k·B log B).
+    public init(_ tests: [ShiftTestOutcome], permutationStatistics: [(ShiftTestKind, [Double])] = [],
+                classifierWeight: Double = CombinedVerdict.defaultClassifierWeight) {
+        precondition(classifierWeight > 0 && classifierWeight < 1)
+        let permutationKinds = Set(permutationStatistics.map(\.0))
+        let others = tests.filter { !permutationKinds.contains($0.kind) }
+        let hasPermutation = !permutationStatistics.isEmpty
+        let weight = hasPermutation ? (others.isEmpty ? 0 : classifierWeight) : 1
+        var adjusted = [Double](repeating: 1, count: tests.count)
+        var familyP: Double?
+        if hasPermutation {
+            let combination = MinPCombination(statistics: permutationStatistics.map(\.1),
+                                              weights: permutationStatistics.map { $0.0.verdictWeight })
+            familyP = combination.pValue
+            for (i, t) in tests.enumerated() where permutationKinds.contains(t.kind) {
+                let own = zip(permutationStatistics, combination.adjustedPValues).filter { $0.0.0 == t.kind }.map(\.1).min() ?? 1
+                adjusted[i] = min(1, own / (1 - weight))
+            }
+        }
+        // Non-permutation tests share their weight equally (Bonferroni within them).
+        for (i, t) in tests.enumerated() where !permutationKinds.contains(t.kind) {
+            adjusted[i] = min(1, t.pValue * Double(others.count) / weight)
+        }
+        self.tests = tests.enumerated().map { i, t in var t = t; t.adjustedPValue = adjusted[i]; return t }
+        pValue = adjusted.min() ?? 1
+        decidingTest = tests.indices.min { adjusted[$0] < adjusted[$1] }.map { tests[$0].kind }
+        permutationFamilyPValue = familyP
+        self.classifierWeight = weight
     }
 }

@@ -12,6 +12,14 @@ import Foundation
 /// D_ic = 1 + (z_i·S_c − [i ∈ REF_c])/(m − [i ∈ REF_c]) and one ranking per labelling.
 /// - Complexity: O(N·d·B + B·N log N) time, O(N·B) memory.
 public func depthPermutationTest(unitRows z: Matrix, permutations: TwoSamplePermutations) -> PermutationTestResult {
+    let statistics = depthPermutationStatistics(unitRows: z, permutations: permutations)
+    return permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: permutations.seed)
+}
+
+/// |W| of every labelling (column 0 observed), the depths recomputed under each (see
+/// `depthPermutationTest`).
+/// - Complexity: O(N·d·B + B·N log N) time, O(N·B) memory.
+public func depthPermutationStatistics(unitRows z: Matrix, permutations: TwoSamplePermutations) -> [Double] {
     let total = z.rows, cols = permutations.columns
     let m = permutations.firstCount, n = permutations.secondCount
     let indicator = Matrix(rows: total, cols: cols)
@@ -41,5 +49,5 @@ public func depthPermutationTest(unitRows z: Matrix, permutations: TwoSamplePerm
             }
         }
     }
-    return permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: permutations.seed)
+    return statistics
 }

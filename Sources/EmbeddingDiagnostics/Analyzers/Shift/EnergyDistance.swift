@@ -19,8 +19,15 @@ public struct EnergyTest: Sendable, Equatable {
 /// - Complexity: O(B).
 public func energyTest(_ forms: KernelQuadraticForms, seed: UInt64) -> EnergyTest {
     precondition(forms.kernel == .distance, "energyTest needs the distance forms")
-    let statistics = forms.quadratic.map { -$0 }
+    let statistics = energyStatistics(forms)
     let m = Double(forms.firstCount), n = Double(forms.secondCount)
     return EnergyTest(result: permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: seed),
                       meanCrossDistance: forms.crossBlockSum(0) / (m * n))
+}
+
+/// E of every labelling (column 0 observed): E_c = −w_cᵀ D w_c.
+/// - Complexity: O(B).
+public func energyStatistics(_ forms: KernelQuadraticForms) -> [Double] {
+    precondition(forms.kernel == .distance, "energyStatistics needs the distance forms")
+    return forms.quadratic.map { -$0 }
 }

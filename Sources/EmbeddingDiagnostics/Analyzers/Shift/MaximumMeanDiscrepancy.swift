@@ -14,8 +14,11 @@ public struct MMDTest: Sendable, Equatable {
     public var kernel: MMDKernel
     /// σ of the Gaussian kernel (nil for the cosine kernel).
     public var bandwidth: Double?
-    /// Statistic MMD²_u with its permutation p-value.
+    /// Statistic MMD²_u with its permutation p-value (with several bandwidths: the statistic at
+    /// the first, the p-value min-p over all of them).
     public var result: PermutationTestResult
+    /// The bandwidths aggregated over (MMDAgg), empty for a single bandwidth.
+    public var aggregatedBandwidths: [Double] = []
 }
 
 /// The median heuristic: σ = the median Euclidean distance between distinct pooled unit rows
@@ -53,17 +56,31 @@ public func medianHeuristicBandwidth(unitRows z: Matrix, sampleSize: Int = 2000,
 /// - Complexity: O(B).
 public func gaussianMMDTest(_ forms: KernelQuadraticForms, seed: UInt64) -> MMDTest {
     guard case .gaussian(let sigma) = forms.kernel else { preconditionFailure("gaussianMMDTest needs the Gaussian kernel's forms") }
-    let statistics = forms.quadratic.indices.map { forms.unbiasedMMD($0) }
+    let statistics = unbiasedMMDStatistics(forms)
     return MMDTest(kernel: .gaussian, bandwidth: sigma,
                    result: permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: seed))
 }
 
-/// The linear-kernel (cosine) MMD test on pooled unit rows. Never forms the N × N kernel: with
+/// MMD²_u of every labelling (column 0 observed) from the kernel pass.
+/// - Complexity: O(B).
+public func unbiasedMMDStatistics(_ forms: KernelQuadraticForms) -> [Double] {
+    forms.quadratic.indices.map { forms.unbiasedMMD($0) }
+}
+
+/// The linear-kernel (cosine) MMD test on pooled unit rows (`cosineMMDStatistics`).
+/// - Complexity: O(N·d·B) time, O(N·B + d·B) memory.
+public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutations) -> MMDTest {
+    let statistics = cosineMMDStatistics(unitRows: z, permutations: permutations)
+    return MMDTest(kernel: .cosine, bandwidth: nil,
+                   result: permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: permutations.seed))
+}
+
+/// MMD²_u with the linear (cosine) kernel for every labelling (column 0 observed). Never forms the N × N kernel: with
 /// Z the pooled rows centred by their mean (MMD²_u does not change under a common translation),
 /// Zᵀw_c for all labellings is one d × (B + 1) GEMM, w_cᵀKw_c = ‖Zᵀw_c‖² and the within-sample
 /// sums follow from Zᵀa_c = (Zᵀw_c + Zᵀ1/n)/(1/m + 1/n).
 /// - Complexity: O(N·d·B) time, O(N·B + d·B) memory.
-public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutations) -> MMDTest {
+public func cosineMMDStatistics(unitRows z: Matrix, permutations: TwoSamplePermutations) -> [Double] {
     let total = z.rows, d = z.cols, cols = permutations.columns
     let m = Double(permutations.firstCount), n = Double(permutations.secondCount)
     let mean = Matrix.columnMeans(z)
@@ -88,7 +105,7 @@ public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutation
     for i in 0..<total {
         for c in 0..<cols where permutations.inFirst[i * cols + c] == 1 { firstDiagonal[c] += diagonal[i] }
     }
-    let statistics: [Double] = (0..<cols).map { c in
+    return (0..<cols).map { c in
         var v = 0.0, sxx = 0.0, syy = 0.0
         for t in 0..<d {
             let p = Double(projections[t, c])
@@ -101,6 +118,4 @@ public func cosineMMDTest(unitRows z: Matrix, permutations: TwoSamplePermutation
         let dx = firstDiagonal[c], dy = diagonalTotal - dx
         return v + sxx / (m * m * (m - 1)) - dx / (m * (m - 1)) + syy / (n * n * (n - 1)) - dy / (n * (n - 1))
     }
-    return MMDTest(kernel: .cosine, bandwidth: nil,
-                   result: permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: permutations.seed))
 }

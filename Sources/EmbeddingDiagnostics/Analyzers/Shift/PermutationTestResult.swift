@@ -41,3 +41,29 @@ public func permutationTestResult(observed: Double, permuted: [Double], seed: UI
     return PermutationTestResult(statistic: observed, pValue: Double(1 + count) / Double(b + 1), alternative: .greater,
                                  permutations: b, seed: seed, atLeastAsExtreme: count, nullMean: mean, nullStandardDeviation: sd)
 }
+
+/// The permutation p-value of every labelling, the observed one included: for column c of
+/// `statistics` (column 0 observed, 1…B relabellings), #{c′ : T_c′ ≥ T_c − tol} over all B + 1
+/// columns (c itself counts), with the tolerance of `permutationTestResult`. Column 0's count is
+/// 1 + `atLeastAsExtreme`, so count/(B + 1) is the test's own p-value. Returned as integer counts
+/// so that comparisons between them are exact.
+/// - Complexity: O(B log B).
+public func permutationCounts(_ statistics: [Double]) -> [Int] {
+    let total = statistics.count
+    guard total > 1 else { return [Int](repeating: 1, count: total) }
+    let permuted = statistics.dropFirst()
+    let b = Double(permuted.count)
+    let mean = permuted.reduce(0, +) / b
+    let sd = permuted.count > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (b - 1)).squareRoot() : .nan
+    let tolerance = permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : max(abs(statistics[0]), 1e-300))
+    let sorted = statistics.sorted()
+    return statistics.enumerated().map { c, t in
+        // Column 0 exactly as permutationTestResult counts it (itself + permuted within tolerance).
+        if c == 0 { return 1 + permuted.filter { $0 >= t - tolerance }.count }
+        // #{c′ : T_c′ ≥ t − tol}: first index in the sorted values with value ≥ t − tol.
+        var lo = 0, hi = total
+        let threshold = t - tolerance
+        while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < threshold { lo = mid + 1 } else { hi = mid } }
+        return total - lo
+    }
+}

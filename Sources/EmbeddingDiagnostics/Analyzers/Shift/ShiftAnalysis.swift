@@ -8,6 +8,15 @@ public struct ShiftConfiguration: Sendable {
     public var seed: UInt64 = 42
     /// σ of the Gaussian kernel (nil = median heuristic).
     public var bandwidth: Double?
+    /// The MMD test's bandwidths as multiples of σ: one value = the plain MMD test at that σ;
+    /// several = MMD aggregated over them (min-p over the bandwidths on the same relabellings,
+    /// Schrab et al. 2023's MMDAgg with uniform weights and a permutation-calibrated threshold).
+    /// The witness always uses σ itself.
+    public var bandwidthScales: [Double] = [1]
+    /// Compute MAUVE (opt-in: its k-means costs O(restarts·iterations·N·k·d′) with k = min(m, n)/10).
+    public var mauve: Bool = false
+    /// w, the classifier's share of α in the overall verdict (`CombinedVerdict`).
+    public var classifierWeight: Double = CombinedVerdict.defaultClassifierWeight
     /// Pooled rows sampled for the median heuristic.
     public var bandwidthSample: Int = 2000
     /// Folds and λ of the classifier test (2: Lopez-Paz & Oquab's half/half split, cross-fitted).
@@ -38,6 +47,8 @@ public struct ShiftComparison: Sendable {
     public var depthPermutation: PermutationTestResult?
     public var verdict: CombinedVerdict
     public var quality: PrecisionRecallCoverage
+    /// MAUVE (with `configuration.mauve`).
+    public var mauve: MauveResult?
     public var location: ShiftLocation
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
     public var bandwidth: Double
@@ -61,6 +72,12 @@ public struct ShiftAnalysis: Sendable {
         guard c.penalty > 0 && c.penalty.isFinite else { throw EmbdiagError.usage("\(Setting.penalty) must be positive (got \(c.penalty))") }
         guard c.neighbors >= 1 else { throw EmbdiagError.usage("\(Setting.k) must be at least 1 (got \(c.neighbors))") }
         if let s = c.bandwidth, !(s > 0 && s.isFinite) { throw EmbdiagError.usage("\(Setting.bandwidth) must be positive (got \(s))") }
+        guard !c.bandwidthScales.isEmpty, c.bandwidthScales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw EmbdiagError.usage("\(Setting.bandwidthScales) needs positive numbers (got \(c.bandwidthScales))")
+        }
+        guard c.classifierWeight > 0 && c.classifierWeight < 1 else {
+            throw EmbdiagError.usage("\(Setting.classifierWeight) must lie strictly between 0 and 1 (got \(c.classifierWeight))")
+        }
         guard !c.tests.isEmpty else { throw EmbdiagError.usage("\(Setting.tests) selects no test") }
         let minimum = max(c.neighbors + 1, c.folds, 3)
         for e in [reference] + others where e.count < minimum {
@@ -87,7 +104,16 @@ public struct ShiftAnalysis: Sendable {
         let permutations = TwoSamplePermutations(firstCount: m, secondCount: n, permutations: needsPermutations ? c.permutations : 0, seed: c.seed)
         let sigma = c.bandwidth ?? medianHeuristicBandwidth(unitRows: pooled, sampleSize: c.bandwidthSample, seed: c.seed)
         // The Gaussian pass always runs: it gives the witness function even when the MMD test is not selected.
+        // Kernel 0: σ (witness); then the MMD test's other bandwidths; then the distance (energy).
         var kernels: [PooledKernel] = [.gaussian(bandwidth: sigma)]
+        let scales = c.bandwidthScales
+        var mmdKernelIndices: [Int] = []
+        if selected.contains(.mmd) {
+            for s in scales {
+                if s == 1 { mmdKernelIndices.append(0) } else { mmdKernelIndices.append(kernels.count); kernels.append(.gaussian(bandwidth: sigma * s)) }
+            }
+        }
+        let energyIndex = kernels.count
         if selected.contains(.energy) { kernels.append(.distance) }
         let gaussianPermutations = selected.contains(.mmd) || selected.contains(.energy)
             ? permutations : TwoSamplePermutations(firstCount: m, secondCount: n, permutations: 0, seed: c.seed)
@@ -95,29 +121,41 @@ public struct ShiftAnalysis: Sendable {
         var outcomes: [ShiftTestOutcome] = []
         var mmd: MMDTest?, mmdCosine: MMDTest?, energy: EnergyTest?, classifier: ClassifierTest?, depth: DepthRankTest?
         var depthPermutation: PermutationTestResult?
+        var permutationStatistics: [(ShiftTestKind, [Double])] = []
         for kind in ShiftTestKind.allCases where selected.contains(kind) {
             switch kind {
             case .mmd:
-                let t = gaussianMMDTest(forms[0], seed: c.seed)
+                var t = gaussianMMDTest(forms[mmdKernelIndices[0]], seed: c.seed)
+                let arrays = mmdKernelIndices.map { unbiasedMMDStatistics(forms[$0]) }
+                if arrays.count > 1 {
+                    // MMDAgg: the statistic reported is MMD² at the first bandwidth; p = min-p over all.
+                    t.result.pValue = MinPCombination(statistics: arrays).pValue
+                    t.aggregatedBandwidths = mmdKernelIndices.map { if case .gaussian(let b) = forms[$0].kernel { return b } else { return .nan } }
+                }
+                permutationStatistics += arrays.map { (.mmd, $0) }
                 mmd = t
-                outcomes.append(ShiftTestOutcome(kind: .mmd, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                outcomes.append(ShiftTestOutcome(kind: .mmd, statistic: t.result.statistic, pValue: t.result.pValue, adjustedPValue: t.result.pValue,
                                                  effectSize: t.result.standardizedEffect, effectName: "null SDs", permutations: t.result.permutations))
             case .mmdCosine:
-                let t = cosineMMDTest(unitRows: pooled, permutations: permutations)
+                let statistics = cosineMMDStatistics(unitRows: pooled, permutations: permutations)
+                let t = MMDTest(kernel: .cosine, bandwidth: nil,
+                                result: permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: c.seed))
+                permutationStatistics.append((.mmdCosine, statistics))
                 mmdCosine = t
-                outcomes.append(ShiftTestOutcome(kind: .mmdCosine, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                outcomes.append(ShiftTestOutcome(kind: .mmdCosine, statistic: t.result.statistic, pValue: t.result.pValue, adjustedPValue: t.result.pValue,
                                                  effectSize: t.result.standardizedEffect, effectName: "null SDs", permutations: t.result.permutations))
             case .energy:
-                let t = energyTest(forms[1], seed: c.seed)
+                let t = energyTest(forms[energyIndex], seed: c.seed)
+                permutationStatistics.append((.energy, energyStatistics(forms[energyIndex])))
                 energy = t
-                outcomes.append(ShiftTestOutcome(kind: .energy, statistic: t.result.statistic, pValue: t.result.pValue, holmPValue: t.result.pValue,
+                outcomes.append(ShiftTestOutcome(kind: .energy, statistic: t.result.statistic, pValue: t.result.pValue, adjustedPValue: t.result.pValue,
                                                  effectSize: t.homogeneity, effectName: "H", permutations: t.result.permutations))
             case .classifier:
                 let folds = stratifiedFolds(firstCount: m, secondCount: n, folds: c.folds, seed: c.seed)
                 let t = try classifierTwoSampleTest(features: standardizedColumns(pooled), firstCount: m, folds: folds,
                                                     foldCount: c.folds, penalty: c.penalty, seed: c.seed)
                 classifier = t
-                outcomes.append(ShiftTestOutcome(kind: .classifier, statistic: t.auc, pValue: t.pValue, holmPValue: t.pValue,
+                outcomes.append(ShiftTestOutcome(kind: .classifier, statistic: t.auc, pValue: t.pValue, adjustedPValue: t.pValue,
                                                  effectSize: t.auc, effectName: "AUC", permutations: nil))
             case .depth:
                 var dc = DepthConfiguration()
@@ -126,17 +164,21 @@ public struct ShiftAnalysis: Sendable {
                 let analysis = try DepthAnalysis(reference: reference, others: [other], configuration: dc)
                 let t = analysis.tests[0]
                 depth = t
-                let permuted = depthPermutationTest(unitRows: pooled, permutations: permutations)
+                let statistics = depthPermutationStatistics(unitRows: pooled, permutations: permutations)
+                let permuted = permutationTestResult(observed: statistics[0], permuted: Array(statistics.dropFirst()), seed: c.seed)
+                permutationStatistics.append((.depth, statistics))
                 depthPermutation = permuted
-                outcomes.append(ShiftTestOutcome(kind: .depth, statistic: t.rankSum.statistic, pValue: permuted.pValue, holmPValue: permuted.pValue,
+                outcomes.append(ShiftTestOutcome(kind: .depth, statistic: t.rankSum.statistic, pValue: permuted.pValue, adjustedPValue: permuted.pValue,
                                                  effectSize: t.q, effectName: "Q", permutations: permuted.permutations))
             }
         }
         let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors)
         let location = shiftLocation(witness: leaveOneOutWitness(forms[0]), referenceCount: m, prc: quality,
                                      referenceLabels: reference.labels, otherLabels: other.labels)
+        let mauveResult = c.mauve ? try mauve(reference: referenceUnit, other: otherUnit, seed: c.seed) : nil
         return ShiftComparison(reference: reference.source, other: other.source, referenceCount: m, otherCount: n,
                                mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth, depthPermutation: depthPermutation,
-                               verdict: CombinedVerdict(outcomes), quality: quality, location: location, bandwidth: sigma)
+                               verdict: CombinedVerdict(outcomes, permutationStatistics: permutationStatistics, classifierWeight: c.classifierWeight),
+                               quality: quality, mauve: mauveResult, location: location, bandwidth: sigma)
     }
 }

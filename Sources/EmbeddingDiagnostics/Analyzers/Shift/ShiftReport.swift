@@ -98,15 +98,21 @@ extension ShiftAnalysis: ReportConvertible {
             ReportMetric("coverage", "coverage: reference rows with an other row in their ball", ReportValue(q.coverage)),
             ReportMetric("uncovered_share", "share of reference rows not covered (1 − coverage)", ReportValue(1 - q.coverage)),
         ]
+        if let r = first.mauve {
+            metrics += [
+                ReportMetric("mauve", "MAUVE (Pillutla et al. 2021; 1 = indistinguishable; \(r.buckets) k-means buckets on \(r.components) PCA components)", ReportValue(r.mauve)),
+                ReportMetric("mauve_star", "MAUVE* (Krichevsky–Trofimov smoothed histograms, Pillutla et al. 2023)", ReportValue(r.mauveStar)),
+            ]
+        }
 
         var tables: [ReportTable] = []
         let multiple = comparisons.count > 1
         tables.append(ReportTable(
-            name: "tests", title: "Tests (one-sided permutation p-values: (1 + #{T_b ≥ T})/(B + 1))",
-            columns: (multiple ? ["other"] : []) + ["test", "statistic", "p_value", "p_holm", "effect_size", "effect", "permutations"],
+            name: "tests", title: "Tests (permutation p-values (1 + #{T_b ≥ T})/(B + 1); p_adjusted: the verdict's adjustment, whose smallest value is p_value)",
+            columns: (multiple ? ["other"] : []) + ["test", "statistic", "p_value", "p_adjusted", "effect_size", "effect", "permutations"],
             rows: comparisons.flatMap { comp in comp.verdict.tests.map { t in
                 (multiple ? [ReportValue.string(comp.other.path)] : []) +
-                [.string(t.kind.rawValue), ReportValue(t.statistic), ReportValue(t.pValue), ReportValue(t.holmPValue),
+                [.string(t.kind.rawValue), ReportValue(t.statistic), ReportValue(t.pValue), ReportValue(t.adjustedPValue),
                  ReportValue(t.effectSize), .string(t.effectName), t.permutations.map { ReportValue.int($0) } ?? ReportValue.null] } }))
         if multiple {
             let p = comparisons.map(\.verdict.pValue)
@@ -184,7 +190,7 @@ extension ShiftAnalysis: ReportConvertible {
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
         var notes: [String] = []
-        notes.append("Overall p-value: \(first.verdict.correction) — valid whatever the dependence between the tests. Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
+        notes.append("Overall p-value: \(first.verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
         if let t = first.classifier, !t.converged {
             notes.append("The classifier's Newton iterations stopped before convergence in some fold (iterations \(t.iterations)); its AUC is still a valid out-of-fold score.")
         }

@@ -1,0 +1,219 @@
+import Foundation
+
+/// MAUVE (Pillutla, Swayamdipta, Zellers, Thickstun, Welleck, Choi & Harchaoui, NeurIPS 2021) of an
+/// OTHER corpus against the reference, computed from the embeddings as the reference package
+/// `mauve-text` 0.4.0 computes it from features (`compute_mauve(p_features=REF, q_features=OTHER)`
+/// with its defaults): rows L2-normalised; PCA of the pooled rows [OTHER; REF] keeping the leading
+/// components that explain 90 % of the variance; k-means with k = max(2, round(min(m, n)/10))
+/// clusters (5 restarts, the lowest objective kept); the two cluster histograms P (REF) and Q
+/// (OTHER); the divergence curve over 25 mixtures R_λ = λP + (1 − λ)Q, λ ∈ linspace(10⁻⁶, 1 − 10⁻⁶),
+/// points (exp(−c·KL(Q‖R_λ)), exp(−c·KL(P‖R_λ))) plus the two end points, c = 5; MAUVE = the area
+/// under it (the mean of the trapezoid areas along each axis, as the package computes it).
+/// 1 = indistinguishable, near 0 = very different. `mauveStar` is the same on Krichevsky–Trofimov
+/// smoothed histograms (counts + ½; Pillutla et al., JMLR 2023) and `frontierIntegral` the
+/// package's frontier integral (0 = identical). Guide: Guides/Shift.md.
+///
+/// The k-means is embdiag's own (seeded Lloyd, `kMeansClusters`), not faiss's, so the clusters and
+/// hence MAUVE differ from the package's by the k-means randomness (the package itself moves with
+/// its seed; measured spread in Guides/Shift.md); from identical histograms the numbers agree to
+/// rounding (`mauve(referenceHistogram:otherHistogram:)`).
+public struct MauveResult: Sendable, Equatable {
+    public var mauve: Double
+    public var mauveStar: Double
+    public var frontierIntegral: Double
+    public var frontierIntegralStar: Double
+    /// k, the number of clusters (histogram bins).
+    public var buckets: Int
+    /// PCA components kept (90 % of the variance); 0 when the histograms were given.
+    public var components: Int
+    /// Cluster shares of REF (P) and OTHER (Q).
+    public var referenceHistogram: [Double]
+    public var otherHistogram: [Double]
+    /// The divergence curve's points (x: exp(−c·KL(Q‖R)), y: exp(−c·KL(P‖R))), end points included.
+    public var curveX: [Double]
+    public var curveY: [Double]
+    /// The k-means objective (sum of squared distances to the centroids) of the kept restart.
+    public var kMeansObjective: Double
+}
+
+/// The package's defaults.
+public enum MauveDefaults {
+    public static let explainedVariance = 0.9
+    public static let restarts = 5
+    public static let iterations = 500
+    public static let curvePoints = 25
+    public static let scalingFactor = 5.0
+    /// k = max(2, round(min(m, n)/10)), Python's round (half to even).
+    public static func buckets(_ m: Int, _ n: Int) -> Int {
+        max(2, Int((Double(min(m, n)) / 10).rounded(.toNearestOrEven)))
+    }
+}
+
+/// MAUVE from the rows of both corpora (see `MauveResult`).
+/// - Complexity: O(N·d² + d³) for the PCA, O(restarts·iterations·N·k·d′) for k-means (GEMM), N = m + n.
+public func mauve(reference: Matrix, other: Matrix, buckets: Int? = nil, seed: UInt64 = 25) throws -> MauveResult {
+    precondition(reference.cols == other.cols && reference.rows > 0 && other.rows > 0)
+    let m = reference.rows, n = other.rows, d = reference.cols
+    // [OTHER; REF], as the package stacks [q; p], rows L2-normalised.
+    let pooled = Matrix(rows: m + n, cols: d)
+    let o = normalizedRows(other), r = normalizedRows(reference)
+    pooled.mutablePointer.update(from: o.pointer, count: n * d)
+    (pooled.mutablePointer + n * d).update(from: r.pointer, count: m * d)
+    // PCA: eigenvectors of the covariance, descending; keep the first j with cumulative ratio ≥ 0.9.
+    let mean = columnMeans(pooled)
+    let eigen = try symmetricEigen(covariance(pooled, ddof: 1, mean: mean), dimension: d)
+    let positive = eigen.values.map { max(0, $0) }
+    let total = positive.reduce(0, +)
+    var kept = d, cumulative = 0.0
+    if total > 0 {
+        for (i, v) in positive.enumerated() {
+            cumulative += v / total
+            if cumulative >= MauveDefaults.explainedVariance { kept = i + 1; break }
+        }
+    } else {
+        kept = 1
+    }
+    let projection = Matrix(rows: d, cols: kept)
+    for t in 0..<d { for j in 0..<kept { projection.mutablePointer[t * kept + j] = Float(eigen.vectors[j * d + t]) } }
+    let centred = pooled.copy()
+    let cp = centred.mutablePointer
+    for i in 0..<(m + n) { for t in 0..<d { cp[i * d + t] = Float(Double(cp[i * d + t]) - mean[t]) } }
+    let reduced = matmul(centred, projection)
+    let k = buckets ?? MauveDefaults.buckets(m, n)
+    let clusters = kMeansClusters(reduced, k: k, restarts: MauveDefaults.restarts, iterations: MauveDefaults.iterations, seed: seed)
+    var p = [Double](repeating: 0, count: k), q = [Double](repeating: 0, count: k)
+    for i in 0..<n { q[clusters.labels[i]] += 1 }
+    for i in 0..<m { p[clusters.labels[n + i]] += 1 }
+    var result = mauve(referenceCounts: p, otherCounts: q)
+    result.components = kept
+    result.kMeansObjective = clusters.objective
+    return result
+}
+
+/// MAUVE from the cluster counts of REF (P) and OTHER (Q) — the part of the package after the
+/// quantisation, in Float64 exactly as `get_divergence_curve_for_multinomials`, `sklearn.metrics.auc`
+/// and `get_fronter_integral` compute it.
+/// - Complexity: O(points · k).
+public func mauve(referenceCounts: [Double], otherCounts: [Double]) -> MauveResult {
+    precondition(referenceCounts.count == otherCounts.count && !referenceCounts.isEmpty)
+    func normalise(_ a: [Double]) -> [Double] { let s = a.reduce(0, +); return a.map { $0 / s } }
+    let p = normalise(referenceCounts), q = normalise(otherCounts)
+    let ps = normalise(referenceCounts.map { $0 + 0.5 }), qs = normalise(otherCounts.map { $0 + 0.5 })
+    let (score, x, y) = mauveScore(p, q)
+    let (star, _, _) = mauveScore(ps, qs)
+    return MauveResult(mauve: score, mauveStar: star, frontierIntegral: frontierIntegral(p, q), frontierIntegralStar: frontierIntegral(ps, qs),
+                       buckets: p.count, components: 0, referenceHistogram: p, otherHistogram: q, curveX: x, curveY: y, kMeansObjective: .nan)
+}
+
+/// KL(a‖b) of two histograms: ∞ when a has mass where b has none; terms with a_i = 0 are 0.
+func klMultinomial(_ a: [Double], _ b: [Double]) -> Double {
+    var s = 0.0
+    for i in a.indices {
+        if a[i] != 0 && b[i] == 0 { return .infinity }
+        if a[i] != 0 && b[i] != 0 { s += a[i] * Foundation.log(a[i] / b[i]) }
+    }
+    return s
+}
+
+/// The divergence curve and its area, as the package computes them.
+func mauveScore(_ p: [Double], _ q: [Double]) -> (Double, [Double], [Double]) {
+    let c = MauveDefaults.scalingFactor, count = MauveDefaults.curvePoints
+    var xs = [0.0], ys = [Double.infinity]  // the end point (0, ∞) before exp(−c·)
+    for i in 0..<count {
+        // numpy.linspace(1e-6, 1 - 1e-6, 25): start + i·step, the last point exactly the stop.
+        let start = 1e-6, stop = 1 - 1e-6
+        let w = i == count - 1 ? stop : start + Double(i) * ((stop - start) / Double(count - 1))
+        let r = p.indices.map { w * p[$0] + (1 - w) * q[$0] }
+        xs.append(klMultinomial(q, r))
+        ys.append(klMultinomial(p, r))
+    }
+    xs.append(.infinity)
+    ys.append(0)
+    let x = xs.map { Foundation.exp(-c * $0) }, y = ys.map { Foundation.exp(-c * $0) }
+    return (0.5 * (trapezoidArea(x, y) + trapezoidArea(y, x)), x, y)
+}
+
+/// sklearn.metrics.auc after numpy's argsort of x: the trapezoid area of (x, y) with the points
+/// ordered by x. Ties in x (numpy's quicksort leaves their order unspecified) are ordered by y
+/// descending — the curve's own monotone order, which gives MAUVE = 1 for identical histograms
+/// as the package does — then by position.
+func trapezoidArea(_ x: [Double], _ y: [Double]) -> Double {
+    let order = x.indices.sorted { x[$0] < x[$1] || (x[$0] == x[$1] && (y[$0] > y[$1] || (y[$0] == y[$1] && $0 < $1))) }
+    var area = 0.0
+    for j in 1..<order.count {
+        let a = order[j - 1], b = order[j]
+        area += (x[b] - x[a]) * (y[a] + y[b]) / 2
+    }
+    return area
+}
+
+/// The package's `get_fronter_integral` (scaling factor 2).
+func frontierIntegral(_ p: [Double], _ q: [Double]) -> Double {
+    var total = 0.0
+    for (a, b) in zip(p, q) {
+        if a == 0 && b == 0 { continue }
+        if a == 0 { total += b / 4 } else if b == 0 { total += a / 4 } else if abs(a - b) > 1e-8 {
+            total += 0.25 * (a + b) - 0.5 * (a * b * (Foundation.log(a) - Foundation.log(b)) / (a - b))
+        }
+    }
+    return total * 2
+}
+
+/// Seeded k-means (Lloyd) with restarts: each restart starts from k distinct rows drawn
+/// uniformly (as faiss does), iterates assignment (nearest centroid by squared Euclidean distance
+/// through one SGEMM; ties: the lowest centroid index) and mean update until no row changes or
+/// `iterations` passes; an empty cluster takes over half of the largest cluster (faiss's split:
+/// its centroid copied, moved by ±1/1024 in alternate coordinates; ties: lowest index). The
+/// restart with the lowest objective is kept (ties: the first).
+/// - Complexity: O(restarts · iterations · N·k·d).
+public func kMeansClusters(_ x: Matrix, k requested: Int, restarts: Int = 5, iterations: Int = 500, seed: UInt64 = 0) -> (labels: [Int], objective: Double, centroids: Matrix) {
+    let n = x.rows, d = x.cols
+    let k = max(1, min(requested, n))
+    let rowNorm2 = (0..<n).map { i in (0..<d).reduce(0.0) { $0 + Double(x[i, $1]) * Double(x[i, $1]) } }
+    var best: (labels: [Int], objective: Double, centroids: Matrix)?
+    for restart in 0..<max(1, restarts) {
+        var rng = SeededGenerator(seed: seed &+ UInt64(restart) &* 0x9E37_79B9_7F4A_7C15)
+        var order = Array(0..<n)
+        for t in 0..<k { order.swapAt(t, t + rng.nextIndex(n - t)) }
+        let centroids = x.gather(rows: Array(order[0..<k]))
+        var labels = [Int](repeating: -1, count: n)
+        var distance = [Double](repeating: 0, count: n)
+        for pass in 0...max(1, iterations) {
+            let dots = matmul(x, centroids, transposeB: true)  // n × k
+            let cn = (0..<k).map { j in (0..<d).reduce(0.0) { $0 + Double(centroids[j, $1]) * Double(centroids[j, $1]) } }
+            var changed = false
+            for i in 0..<n {
+                var bestJ = 0, bestD = Double.infinity
+                for j in 0..<k {
+                    let v = rowNorm2[i] - 2 * Double(dots[i, j]) + cn[j]
+                    if v < bestD { bestD = v; bestJ = j }
+                }
+                if labels[i] != bestJ { changed = true; labels[i] = bestJ }
+                distance[i] = max(0, bestD)
+            }
+            if !changed || pass == max(1, iterations) { break }  // labels are those of the final centroids
+            // Mean update in Float64; empty clusters split the largest one.
+            var sums = [Double](repeating: 0, count: k * d), counts = [Int](repeating: 0, count: k)
+            for i in 0..<n {
+                counts[labels[i]] += 1
+                for t in 0..<d { sums[labels[i] * d + t] += Double(x[i, t]) }
+            }
+            let cp = centroids.mutablePointer
+            for j in 0..<k where counts[j] > 0 { for t in 0..<d { cp[j * d + t] = Float(sums[j * d + t] / Double(counts[j])) } }
+            for j in 0..<k where counts[j] == 0 {
+                let big = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 > $1) }!
+                for t in 0..<d {
+                    let v = cp[big * d + t]
+                    let eps: Float = 1 / 1024
+                    cp[j * d + t] = t % 2 == 0 ? v * (1 + eps) : v * (1 - eps)
+                    cp[big * d + t] = t % 2 == 0 ? v * (1 - eps) : v * (1 + eps)
+                }
+                counts[j] = counts[big] / 2
+                counts[big] -= counts[j]
+            }
+        }
+        let objective = distance.reduce(0, +)
+        if best == nil || objective < best!.objective { best = (labels, objective, centroids) }
+    }
+    return best!
+}
