@@ -263,7 +263,7 @@ import Testing
     /// `ShiftAnalysis` and must give the same p-values, so this checks the shipped code path.
     @Test func nullCalibration() throws {
         let all = try Self.load("data/sentences/debian-minilm-l6.npy")
-        let unit = normalizedRows(all.matrix)
+        let unit = Matrix.normalizedRows(all.matrix)
         var rng = SeededGenerator(seed: 2026)
         var c = ShiftConfiguration()
         c.permutations = 399

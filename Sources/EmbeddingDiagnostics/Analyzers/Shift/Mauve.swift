@@ -56,12 +56,12 @@ public func mauve(reference: Matrix, other: Matrix, buckets: Int? = nil, seed: U
     let m = reference.rows, n = other.rows, d = reference.cols
     // [OTHER; REF], as the package stacks [q; p], rows L2-normalised.
     let pooled = Matrix(rows: m + n, cols: d)
-    let o = normalizedRows(other), r = normalizedRows(reference)
+    let o = Matrix.normalizedRows(other), r = Matrix.normalizedRows(reference)
     pooled.mutablePointer.update(from: o.pointer, count: n * d)
     (pooled.mutablePointer + n * d).update(from: r.pointer, count: m * d)
     // PCA: eigenvectors of the covariance, descending; keep the first j with cumulative ratio ≥ 0.9.
-    let mean = columnMeans(pooled)
-    let eigen = try symmetricEigen(covariance(pooled, ddof: 1, mean: mean), dimension: d)
+    let mean = Matrix.columnMeans(pooled)
+    let eigen = try LAPACK.symmetricEigen(Matrix.covariance(pooled, ddof: 1, mean: mean), dimension: d)
     let positive = eigen.values.map { max(0, $0) }
     let total = positive.reduce(0, +)
     var kept = d, cumulative = 0.0
@@ -78,7 +78,7 @@ public func mauve(reference: Matrix, other: Matrix, buckets: Int? = nil, seed: U
     let centred = pooled.copy()
     let cp = centred.mutablePointer
     for i in 0..<(m + n) { for t in 0..<d { cp[i * d + t] = Float(Double(cp[i * d + t]) - mean[t]) } }
-    let reduced = matmul(centred, projection)
+    let reduced = BLAS.matmul(centred, projection)
     let k = buckets ?? MauveDefaults.buckets(m, n)
     let clusters = kMeansClusters(reduced, k: k, restarts: MauveDefaults.restarts, iterations: MauveDefaults.iterations, seed: seed)
     var p = [Double](repeating: 0, count: k), q = [Double](repeating: 0, count: k)
@@ -179,7 +179,7 @@ public func kMeansClusters(_ x: Matrix, k requested: Int, restarts: Int = 5, ite
         var labels = [Int](repeating: -1, count: n)
         var distance = [Double](repeating: 0, count: n)
         for pass in 0...max(1, iterations) {
-            let dots = matmul(x, centroids, transposeB: true)  // n × k
+            let dots = BLAS.matmul(x, centroids, transposeB: true)  // n × k
             let cn = (0..<k).map { j in (0..<d).reduce(0.0) { $0 + Double(centroids[j, $1]) * Double(centroids[j, $1]) } }
             var changed = false
             for i in 0..<n {
