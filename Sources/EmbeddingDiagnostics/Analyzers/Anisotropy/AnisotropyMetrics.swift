@@ -75,17 +75,9 @@ public struct AnisotropyMetrics: Sendable {
         // round-off that changes with the BLAS kernel. Report it as 0, not as a number.
         if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
         let cov = Matrix.covariance(m, ddof: 1, mean: mean)
-        dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
-        let eig = try LAPACK.symmetricEigen(cov, dimension: d)
-        // svdvals of a PSD matrix are abs(eigenvalues): tiny negative round-off becomes positive, as
-        // in the IsoScore package.
-        spectrum = eig.values.map(abs).sorted(by: >)
-        let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
-        participationRatio = squares > 0 ? total * total / squares : .nan
-        isoScore = d > 1 ? (participationRatio - 1) / Double(d - 1) : .nan
-        isoScoreNullBaseline = AnisotropyMetrics.isotropicGaussianIsoScore(rows: n, dimension: d)
-        let p = spectrum.map { total > 0 ? $0 / total : 0 }
-        effectiveRank = Foundation.exp(-p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) })
+        let summary = try Self.covarianceSpectrum(cov, rows: n, dimension: d)
+        (dimensionVariances, spectrum, participationRatio, isoScore, isoScoreNullBaseline, effectiveRank) =
+            (summary.variances, summary.spectrum, summary.participationRatio, summary.isoScore, summary.nullBaseline, summary.effectiveRank)
 
         // Partition function over the eigenvectors of XᵀX = (n−1)C + n μμᵀ (uncentred, as Mu &
         // Viswanath), in log space (log-sum-exp) so large norms cannot overflow.
@@ -122,6 +114,24 @@ public struct AnisotropyMetrics: Sendable {
             cosineStandardDeviation = nil
             sampledPairs = 0
         }
+    }
+
+    /// The spectrum metrics of a d × d covariance (row-major): variances per dimension, eigenvalues
+    /// (|λ|, descending: svdvals of a PSD matrix, tiny negative round-off made positive as in the
+    /// IsoScore package), participation ratio, IsoScore, its isotropic-Gaussian baseline for n rows,
+    /// and the effective rank exp(H(λ/Σλ)). Shared by the single run and `embdiag merge`.
+    /// - Complexity: O(d³) (one symmetric eigen-decomposition).
+    static func covarianceSpectrum(_ cov: [Double], rows n: Int, dimension d: Int) throws
+        -> (variances: [Double], spectrum: [Double], participationRatio: Double, isoScore: Double, nullBaseline: Double, effectiveRank: Double) {
+        let variances = (0..<d).map { cov[$0 * d + $0] }
+        let eig = try LAPACK.symmetricEigen(cov, dimension: d)
+        let spectrum = eig.values.map(abs).sorted(by: >)
+        let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
+        let participationRatio = squares > 0 ? total * total / squares : .nan
+        let isoScore = d > 1 ? (participationRatio - 1) / Double(d - 1) : .nan
+        let p = spectrum.map { total > 0 ? $0 / total : 0 }
+        let effectiveRank = Foundation.exp(-p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) })
+        return (variances, spectrum, participationRatio, isoScore, isotropicGaussianIsoScore(rows: n, dimension: d), effectiveRank)
     }
 
     /// E[IsoScore] of n draws from N(0, I_d), from E tr C = d and E tr C² = d(n + d)/(n − 1)

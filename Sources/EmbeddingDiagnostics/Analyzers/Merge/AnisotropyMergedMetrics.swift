@@ -40,15 +40,9 @@ extension AnisotropyMetrics {
                 cov[j * d + i] = v
             }
         }
-        dimensionVariances = (0..<d).map { cov[$0 * d + $0] }
-        let eig = try LAPACK.symmetricEigen(cov, dimension: d)
-        spectrum = eig.values.map(abs).sorted(by: >)
-        let total = spectrum.reduce(0, +), squares = spectrum.reduce(0) { $0 + $1 * $1 }
-        participationRatio = squares > 0 ? total * total / squares : .nan
-        isoScore = d > 1 ? (participationRatio - 1) / Double(d - 1) : .nan
-        isoScoreNullBaseline = AnisotropyMetrics.isotropicGaussianIsoScore(rows: n, dimension: d)
-        let p = spectrum.map { total > 0 ? $0 / total : 0 }
-        effectiveRank = Foundation.exp(-p.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) })
+        let summary = try Self.covarianceSpectrum(cov, rows: n, dimension: d)
+        (dimensionVariances, spectrum, participationRatio, isoScore, isoScoreNullBaseline, effectiveRank) =
+            (summary.variances, summary.spectrum, summary.participationRatio, summary.isoScore, summary.nullBaseline, summary.effectiveRank)
         partitionFunctionRows = partitionRows
         (partitionIsotropy, partitionDegeneracy) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ, eigenvalues: directionValues)
         if let sampledCosines {
