@@ -72,6 +72,32 @@ struct InputOptions: ParsableArguments {
     }
 }
 
+extension InputOptions {
+    /// Corpus tests (depth, shift): the reference with --labels, then each other corpus with its
+    /// --other-labels (in order), every one validated by --on-invalid; the rows dropped per file.
+    func readCorpora(_ files: [String], otherLabels: [String], quiet: Bool) throws
+        -> (reference: Embeddings, others: [Embeddings], dropped: [(path: String, rows: [DroppedRow])]) {
+        let (reference, droppedReference) = try readValidated(files[0], quiet: quiet)
+        var others: [Embeddings] = []
+        var dropped = [(path: files[0], rows: droppedReference)]
+        for (i, path) in files.dropFirst().enumerated() {
+            let e = try EmbeddingReader.read(path, options: readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil,
+                                                                         showProgress: !quiet && Terminal.stderrIsTerminal))
+            let (valid, rows) = try e.requiringFiniteNonZeroRows(policy: onInvalid)
+            others.append(valid)
+            dropped.append((path: path, rows: rows))
+        }
+        return (reference, others, dropped)
+    }
+}
+
+extension Report {
+    /// One "dropped rows" table per input that lost rows to --on-invalid drop.
+    mutating func appendDroppedRowTables(_ dropped: [(path: String, rows: [DroppedRow])]) {
+        for (path, rows) in dropped where !rows.isEmpty { tables.append(rows.reportTable(name: "dropped_rows_\(tables.count)", input: path)) }
+    }
+}
+
 /// Where to write the report (shared by every subcommand).
 struct OutputOptions: ParsableArguments {
     @Option(help: "Folder for report.txt, report.json, report.html and one CSV per table.")

@@ -80,15 +80,7 @@ struct DepthCommand: ReportingCommand {
     var seed: UInt64 { seedOptions.seed }
 
     func makeReports() throws -> [CommandReport] {
-        let (reference, droppedReference) = try input.readValidated(files[0], quiet: outputOptions.quiet)
-        var others: [Embeddings] = []
-        var dropped: [(String, [DroppedRow])] = [(files[0], droppedReference)]
-        for (i, path) in files.dropFirst().enumerated() {
-            let e = try EmbeddingReader.read(path, options: input.readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil))
-            let (valid, d) = try e.requiringFiniteNonZeroRows(policy: input.onInvalid)
-            others.append(valid)
-            dropped.append((path, d))
-        }
+        let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var configuration = DepthConfiguration()
         configuration.kind = depth
         configuration.distance = distance
@@ -115,7 +107,7 @@ struct DepthCommand: ReportingCommand {
                 report.notes.append("Wrote the \(rows.count) selected rows to \(write).")
             }
         }
-        for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
+        report.appendDroppedRowTables(dropped)
         return [CommandReport(report: report)]
     }
 }

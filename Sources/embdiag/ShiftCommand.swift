@@ -113,18 +113,9 @@ struct ShiftCommand: ReportingCommand {
         configuration.neighbors = neighbors
         configuration.top = top
         configuration.alpha = alpha
-        let (reference, droppedReference) = try input.readValidated(files[0], quiet: outputOptions.quiet)
-        var others: [Embeddings] = []
-        var dropped: [(String, [DroppedRow])] = [(files[0], droppedReference)]
-        for (i, path) in files.dropFirst().enumerated() {
-            let e = try EmbeddingReader.read(path, options: input.readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil,
-                                                                               showProgress: !outputOptions.quiet && Terminal.stderrIsTerminal))
-            let (valid, d) = try e.requiringFiniteNonZeroRows(policy: input.onInvalid)
-            others.append(valid)
-            dropped.append((path, d))
-        }
+        let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
-        for (path, d) in dropped where !d.isEmpty { report.tables.append(d.reportTable(name: "dropped_rows_\(report.tables.count)", input: path)) }
+        report.appendDroppedRowTables(dropped)
         return [CommandReport(report: report)]
     }
 }
