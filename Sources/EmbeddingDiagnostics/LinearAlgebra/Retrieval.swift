@@ -67,8 +67,6 @@ extension Retrieval {
         let byIndex = !targets.isEmpty || queryClass.isEmpty
         if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
         let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
-        let eps = scores.tolerance
-        let unscaled = queryScale == nil && galleryScale == nil
         first.withUnsafeMutableBufferPointer { firstBuf in
             ap.withUnsafeMutableBufferPointer { apBuf in
                 counts.withUnsafeMutableBufferPointer { countBuf in
@@ -99,20 +97,17 @@ extension Retrieval {
                             }
                             for r in 0..<m where live[r] {
                                 let q = rows.lowerBound + r
-                                let block = TiedFirstRank(before: count[r].better, blockSize: count[r].equal + 1, relevantInBlock: 1)
-                                firstOut[q] = block
-                                apOut[q] = block.expectedReciprocalRank
+                                (firstOut[q], apOut[q]) = RetrievalRanks.rankedTarget(better: count[r].better, equal: count[r].equal)
                                 countOut[q] = 1
                             }
                             return
                         }
-                        // Per query: the distinct relevant scores (descending), how many relevant rows
-                        // share each, and per such value the non-relevant rows strictly between it and the
-                        // previous value (`above`) or equal to it (`tied`).
-                        var value = [[Double]](repeating: [], count: m), size = [[Int]](repeating: [], count: m)
+                        // Per query: the distinct relevant scores (descending) with how many relevant
+                        // rows share each, and per such value the non-relevant rows strictly between it
+                        // and the previous value (`above`) or equal to it (`tied`).
+                        var groups = [RelevantScoreGroups](repeating: .empty, count: m)
                         var above = [[Int]](repeating: [], count: m), tied = [[Int]](repeating: [], count: m)
-                        var lowestRaw = [Float](repeating: .infinity, count: m)
-                        var relCount = [Int](repeating: 0, count: m)
+                        var floorRaw = [Float](repeating: .infinity, count: m)
                         var relScore: [Double] = []
                         for r in 0..<m {
                             let q = rows.lowerBound + r
@@ -122,75 +117,27 @@ extension Retrieval {
                             relScore.removeAll(keepingCapacity: true)
                             for j in list where j != ex { relScore.append(scores.exact(q, j)) }
                             if relScore.isEmpty { continue }
-                            relCount[r] = relScore.count
-                            relScore.sort(by: >)
-                            for x in relScore {
-                                if let last = value[r].last, last == x { size[r][size[r].count - 1] += 1 } else { value[r].append(x); size[r].append(1) }
-                            }
-                            above[r] = [Int](repeating: 0, count: value[r].count + 1)
-                            tied[r] = [Int](repeating: 0, count: value[r].count)
-                            // Raw values below this are below every relevant score by more than eps.
-                            if unscaled {
-                                let lowest = value[r][value[r].count - 1] - eps
-                                var f = Float(lowest)
-                                if Double(f) > lowest { f = f.nextDown }
-                                lowestRaw[r] = f
-                            } else {
-                                lowestRaw[r] = -.infinity
-                            }
+                            groups[r] = RelevantScoreGroups(scores: relScore)
+                            above[r] = [Int](repeating: 0, count: groups[r].values.count + 1)
+                            tied[r] = [Int](repeating: 0, count: groups[r].values.count)
+                            floorRaw[r] = scores.rawFloor(below: groups[r].values[groups[r].values.count - 1])
                         }
                         tiles.forEach { columns, tile in
-                            let width = columns.count, g0 = columns.lowerBound
-                            for r in 0..<m where relCount[r] > 0 {
+                            for r in 0..<m where !groups[r].values.isEmpty {
                                 let q = rows.lowerBound + r
-                                let ex = skip[q], c = queryClass[q]
-                                let s = tile + r * width
-                                let groups = value[r].count
-                                let lowest = value[r][groups - 1] - eps, floorRaw = lowestRaw[r]
-                                value[r].withUnsafeBufferPointer { valueBuf in
+                                groups[r].values.withUnsafeBufferPointer { values in
                                 above[r].withUnsafeMutableBufferPointer { aboveBuf in
                                 tied[r].withUnsafeMutableBufferPointer { tiedBuf in
-                                    let value = valueBuf.baseAddress!, above = aboveBuf.baseAddress!, tied = tiedBuf.baseAddress!
-                                    // Number of groups whose value is > x (binary search on descending values).
-                                    func groupsAbove(_ x: Double) -> Int {
-                                        var lo = 0, hi = groups
-                                        while lo < hi { let mid = (lo + hi) >> 1; if value[mid] > x { lo = mid + 1 } else { hi = mid } }
-                                        return lo
-                                    }
-                                    for jj in 0..<width {
-                                        let j = g0 + jj
-                                        let raw = s[jj]
-                                        if raw < floorRaw {
-                                            if galleryClass[j] != c && j != ex { above[groups] += 1 }
-                                            continue
-                                        }
-                                        if galleryClass[j] == c || j == ex { continue }
-                                        let v = scores.screened(raw, q, j)
-                                        if v < lowest { above[groups] += 1; continue }
-                                        // Certain when no group value lies within eps of v.
-                                        let a = groupsAbove(v + eps), b = groupsAbove((v - eps).nextDown)
-                                        if a == b { above[a] += 1; continue }
-                                        let e = scores.exact(q, j)
-                                        let k = groupsAbove(e)
-                                        if k < groups && value[k] == e { tied[k] += 1 } else { above[k] += 1 }
-                                    }
+                                    scores.countAroundGroups(tile + r * columns.count, columns: columns, query: q, queryClass: queryClass[q],
+                                                             galleryClass: galleryClass, excluded: skip[q], values: values, floorRaw: floorRaw[r],
+                                                             above: aboveBuf.baseAddress!, tied: tiedBuf.baseAddress!)
                                 }}}
                             }
                         }
-                        for r in 0..<m where relCount[r] > 0 {
+                        for r in 0..<m where !groups[r].values.isEmpty {
                             let q = rows.lowerBound + r
-                            var precedingItems = 0, precedingRelevant = 0, sum = 0.0
-                            for g in 0..<value[r].count {
-                                precedingItems += above[r][g]
-                                let blockSize = size[r][g] + tied[r][g]
-                                if g == 0 { firstOut[q] = TiedFirstRank(before: precedingItems, blockSize: blockSize, relevantInBlock: size[r][g]) }
-                                sum += TiedFirstRank.averagePrecisionContribution(precedingItems: precedingItems, precedingRelevant: precedingRelevant,
-                                                                                  blockSize: blockSize, relevantInBlock: size[r][g])
-                                precedingItems += blockSize
-                                precedingRelevant += size[r][g]
-                            }
-                            apOut[q] = sum / Double(relCount[r])
-                            countOut[q] = relCount[r]
+                            (firstOut[q], apOut[q]) = RetrievalRanks.rankedGroups(groups[r], above: above[r], tied: tied[r])
+                            countOut[q] = groups[r].relevantCount
                         }
                     }
                 }
