@@ -59,8 +59,24 @@ public enum StateMerge {
             finish(&report, ordered)
             report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
             return .report(report)
+        case "compat":
+            let needsSecondPass = "compat pass-1 states hold the relevant rows' scores; MRR and mAP also need every shard's rows ranked around them: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag compat --old OLD-SHARD --new NEW-SHARD (the same query options) \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every shard, then 'embdiag merge merged.state PASS2-STATES…'"
+            let (merged, pass2): (LoadedState, [LoadedState])
+            switch try twoPass(states, wantState: wantState, analyzer: "compat", needsSecondPass: needsSecondPass,
+                               isMergedPass1: CompatPartial.isMergedPass1, mergePass1: CompatPartial.mergePass1) {
+            case .mergedPass1(let state): return .state(state)
+            case .final(let m, let p): (merged, pass2) = (m, p)
+            }
+            let ordered = try ShardSet.ordered(pass2)
+            let result = try CompatPartial.mergePass2(merged: merged, ordered: ordered)
+            var report = try CompatibilityAnalysis(merged: result).report()
+            let queries = Array(result.inputs.dropFirst(2))
+            let newShards = ordered.compactMap { try? CompatPartial.decode(Source.self, "new_source_json", in: $0) }
+            finish(&report, ordered)
+            report.inputs += newShards + queries
+            return .report(report)
         default:
-            throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy, neighbors and depth")
+            throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy, neighbors, depth and compat")
         }
     }
 
