@@ -31,6 +31,7 @@ struct CompatCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var partialOptions: PartialOptions
 
     @Option(help: "Embeddings of the items by the OLD model (the gallery already indexed).")
     var old: String
@@ -113,6 +114,7 @@ struct CompatCommand: ReportingCommand {
     var seed: UInt64 { seedOptions.seed }
 
     func validate() throws {
+        try validatePartial()
         if let rcond, !(rcond.isFinite && rcond >= 0 && rcond < 1) { throw ValidationError("--rcond must be in [0, 1) (got \(rcond))") }
         if trainRows != nil && fit == .none { throw ValidationError("--train-rows needs --fit") }
         guard threshold.allSatisfy({ $0.isFinite && $0 >= -1 && $0 <= 1 }) else {
@@ -143,6 +145,7 @@ struct CompatCommand: ReportingCommand {
         configuration.seed = seed
         configuration.thresholds = threshold
         configuration.thresholdBootstrap = thresholdBootstrap
+        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
 
         // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both
         // files when either side is NaN/Inf or all-zero (--on-invalid drop).

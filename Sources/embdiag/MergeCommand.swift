@@ -20,13 +20,15 @@ struct MergeCommand: ReportingCommand {
           embdiag anisotropy shard-K.npy --partial p2-K.state --row-offset N_K \\
               --partial-pass 2 --directions merged.state
           embdiag merge merged.state p2-*.state --output report/
+        depth and compat (gallery shards, the same --old-queries/--new-queries everywhere) take two
+        passes the same way.
         See Guides/Scale.md (Spark, Slurm, Kubernetes).
         """)
 
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
 
-    @Option(help: "Write the merged anisotropy pass-1 state here (input of --partial-pass 2) instead of a report.")
+    @Option(help: "Write the merged pass-1 state (anisotropy, depth, compat) here (input of --partial-pass 2) instead of a report.")
     var stateOut: String?
 
     @Argument(help: "Partial state files.")

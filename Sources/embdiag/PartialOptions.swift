@@ -5,7 +5,7 @@ import Foundation
 /// `--partial OUT` and its companions (issue 20, Guides/Scale.md): write this shard's mergeable
 /// state instead of a report; `embdiag merge` combines the states.
 struct PartialOptions: ParsableArguments {
-    @Option(help: "Write this input shard's mergeable state to this file instead of a report (then: embdiag merge STATE…; Guides/Scale.md).")
+    @Option(help: "Write this input shard's mergeable state to this file instead of a report (then: embdiag merge STATE…; Guides/Scale.md). compat: --old/--new are one gallery shard, every shard gets the same --old-queries/--new-queries; retrieval metrics only, in two passes (--partial-pass).")
     var partial: String?
 
     @Option(help: "With --partial: the global row number of this shard's first row (required).")
@@ -14,10 +14,10 @@ struct PartialOptions: ParsableArguments {
     @Option(help: "With --partial: a name for this shard in the merged report (default: the input path).")
     var shardId: String?
 
-    @Option(help: "anisotropy and depth --partial: pass 1 (sums, default) or 2 (anisotropy: partition function and sampled pairs over the merged directions; depth: every row's depth; needs --directions).")
+    @Option(help: "anisotropy, depth and compat --partial: pass 1 (sums, default) or 2 (anisotropy: partition function and sampled pairs over the merged directions; depth: every row's depth; compat: the shard's rows ranked around the merged relevant scores; needs --directions).")
     var partialPass: Int = 1
 
-    @Option(help: "anisotropy and depth --partial-pass 2: the merged pass-1 state (embdiag merge PASS1-STATES… --state-out FILE).")
+    @Option(help: "anisotropy, depth and compat --partial-pass 2: the merged pass-1 state (embdiag merge PASS1-STATES… --state-out FILE).")
     var directions: String?
 
     @Flag(help: "depth --partial-pass 2: this shard belongs to the compared corpus (default: the reference).")

@@ -83,3 +83,43 @@ extension DepthCommand {
         try partialOptions.write(state, quiet: outputOptions.quiet)
     }
 }
+
+extension CompatCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        if oldQueries == nil || newQueries == nil {
+            throw ValidationError("compat --partial needs --old-queries and --new-queries: every shard ranks the same query files against its part of the gallery")
+        }
+        if fit != .none || saveMapping != nil || trainRows != nil {
+            throw ValidationError("compat --partial computes retrieval only: --fit, --save-mapping and --train-rows need every paired row on one machine")
+        }
+        if !threshold.isEmpty { throw ValidationError("compat --partial computes retrieval only: --threshold needs the pair similarities of the whole gallery") }
+        if (try? Compression.parse(new)) != nil {
+            throw ValidationError("compat --partial does not shard --new \(new): give the NEW gallery shard as a file")
+        }
+        if pairBy != .row { throw ValidationError("compat --partial pairs OLD and NEW shard rows by row: --pair-by label needs every id on one machine (align the shards first)") }
+        if input.onInvalid == .drop { throw ValidationError("compat --partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
+        if !gates.requirements.isEmpty { throw ValidationError("--require goes with embdiag merge (a partial state has no metrics yet)") }
+        if partialOptions.otherCorpus { throw ValidationError("--other-corpus is for depth --partial") }
+    }
+
+    /// One gallery shard (OLD and NEW rows of the same items), the full query files.
+    func runPartial(_ configuration: CompatibilityConfiguration) throws {
+        let (oldE, _) = try input.readValidated(old, withLabels: false, quiet: outputOptions.quiet)
+        let (newE, _) = try input.readValidated(new, withLabels: false, quiet: true)
+        let oq = try input.readValidated(oldQueries!, withLabels: false, quiet: true).embeddings
+        let nq = try input.readValidated(newQueries!, withLabels: false, quiet: true).embeddings
+        let labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        let ql = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq.count, matrixPath: oldQueries!) }
+        let inputs = CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: labels == nil ? nil : ql)
+        let shard = partialOptions.shard(for: oldE, path: old)
+        let state: PartialState
+        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
+            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
+            state = try CompatPartial.pass2(inputs, shard: shard, configuration: configuration, merged: merged)
+        } else {
+            state = try CompatPartial.pass1(inputs, shard: shard, configuration: configuration)
+        }
+        try partialOptions.write(state, quiet: outputOptions.quiet)
+    }
+}

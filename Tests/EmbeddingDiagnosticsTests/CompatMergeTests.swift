@@ -9,6 +9,7 @@ import Testing
     /// Seeded OLD/NEW galleries and queries with deliberate exact ties: gallery row 5 is copied to
     /// rows 150 and 299 (other shards) and row 7 to row 8 (same shard), queries 3 and 10 are exact
     /// copies of gallery row 5 (so their scores tie across shards), query 11 is a copy of row 7.
+    /// (Rows 150 and 299 are n/2 and n − 1.)
     struct Data {
         var old: Embeddings, new: Embeddings, oldQueries: Embeddings, newQueries: Embeddings
         var labels: [String], queryLabels: [String]
@@ -21,7 +22,7 @@ import Testing
         let new = Matrix(rows: n, cols: dNew)
         for i in 0..<n { for j in 0..<dNew { new[i, j] = (j < dOld && dOld == dNew ? old[i, j] : 0) + (dOld == dNew ? 0.6 : 1) * noise[i, j] } }
         for m in [old, new] {
-            for j in 0..<m.cols { m[150, j] = m[5, j]; m[299, j] = m[5, j]; m[8, j] = m[7, j] }
+            for j in 0..<m.cols { m[n / 2, j] = m[5, j]; m[n - 1, j] = m[5, j]; m[8, j] = m[7, j] }
         }
         let oq = Matrix(rows: queries, cols: dOld), nq = Matrix(rows: queries, cols: dNew)
         for q in 0..<queries {
@@ -32,10 +33,11 @@ import Testing
             for j in 0..<dOld { oq[q, j] = old[row, j] }
             for j in 0..<dNew { nq[q, j] = new[row, j] }
         }
+        precondition(queries > 17 && n > 10, "data: the tie rows and queries need n > 10 and more than 17 queries")
         let classes = ["a", "b", "c", "d", "e", "f", "g"]
         var labels = (0..<n).map { _ in classes[rng.nextIndex(classes.count)] }
-        labels[150] = labels[5]
-        labels[299] = labels[5] == "a" ? "b" : "a"  // a tied copy that is not relevant to row 5's class
+        labels[n / 2] = labels[5]
+        labels[n - 1] = labels[5] == "a" ? "b" : "a"  // a tied copy that is not relevant to row 5's class
         var queryLabels = (0..<queries).map { _ in classes[rng.nextIndex(classes.count)] }
         queryLabels[10] = labels[5]
         queryLabels[17] = "absent"  // no relevant row anywhere: not evaluated
@@ -124,5 +126,116 @@ import Testing
         let new = Retrieval.retrievalRanks(queries: Matrix.normalizedRows(d.newQueries.matrix), gallery: Matrix.normalizedRows(d.new.matrix),
                                            relevance: .classes(query: ids.queries, gallery: ids.gallery))
         Self.expectIdentical(result.new, new, "new")
+    }
+}
+
+/// The CLI end to end: OLD/NEW gallery shards as .npy files (with label files), the same query
+/// files for every shard, both passes and merges in shuffled orders; the merged JSON equals a
+/// single `compat --retrieval-only` run over the whole files (metrics, parameters and tables
+/// identical, numbers to the last bit). Refusals exit 2 with one line and write nothing.
+@Suite(.serialized) struct CompatMergeCLITests {
+    static func rows(_ m: Matrix, _ r: Range<Int>) -> [[Float]] { r.map { m.rowArray($0) } }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    static func run(_ a: [String]) throws -> CLI.Result {
+        let r = try CLI.run(a)
+        #expect(r.status == 0, "\(a.joined(separator: " ")): \(r.stderr)")
+        return r
+    }
+
+    /// Writes the data and its shards; returns the query/label options and per shard its options.
+    static func write(_ d: CompatMergeTests.Data, labelled: Bool, cuts: [Range<Int>], in dir: String) throws -> (common: [String], single: [String], shards: [[String]]) {
+        try CLI.writeNpy(rows(d.old.matrix, 0..<d.old.count), to: "\(dir)/old.npy")
+        try CLI.writeNpy(rows(d.new.matrix, 0..<d.new.count), to: "\(dir)/new.npy")
+        try CLI.writeNpy(rows(d.oldQueries.matrix, 0..<d.oldQueries.count), to: "\(dir)/old-queries.npy")
+        try CLI.writeNpy(rows(d.newQueries.matrix, 0..<d.newQueries.count), to: "\(dir)/new-queries.npy")
+        var common = ["--old-queries", "\(dir)/old-queries.npy", "--new-queries", "\(dir)/new-queries.npy", "--k", "1,5,10,500", "--seed", "11", "-q"]
+        var single = ["--old", "\(dir)/old.npy", "--new", "\(dir)/new.npy"]
+        if labelled {
+            try (d.queryLabels.joined(separator: "\n") + "\n").write(toFile: "\(dir)/query-labels.txt", atomically: true, encoding: .utf8)
+            try (d.labels.joined(separator: "\n") + "\n").write(toFile: "\(dir)/labels.txt", atomically: true, encoding: .utf8)
+            common += ["--query-labels", "\(dir)/query-labels.txt"]
+            single += ["--labels", "\(dir)/labels.txt"]
+        }
+        var shards: [[String]] = []
+        for (k, r) in cuts.enumerated() {
+            try CLI.writeNpy(rows(d.old.matrix, r), to: "\(dir)/old-\(k).npy")
+            try CLI.writeNpy(rows(d.new.matrix, r), to: "\(dir)/new-\(k).npy")
+            var o = ["--old", "\(dir)/old-\(k).npy", "--new", "\(dir)/new-\(k).npy", "--row-offset", "\(r.lowerBound)"]
+            if labelled {
+                try (d.labels[r].joined(separator: "\n") + "\n").write(toFile: "\(dir)/labels-\(k).txt", atomically: true, encoding: .utf8)
+                o += ["--labels", "\(dir)/labels-\(k).txt"]
+            }
+            shards.append(o)
+        }
+        return (common, single, shards)
+    }
+
+    @Test(arguments: [false, true]) func mergedReportEqualsSingleRetrievalOnlyRun(labelled: Bool) throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = CompatMergeTests.data(seed: labelled ? 31 : 30)
+        let (common, single, shards) = try Self.write(d, labelled: labelled, cuts: CompatMergeTests.cuts, in: dir)
+        for (k, o) in shards.enumerated() { _ = try Self.run(["compat"] + o + common + ["--partial", "\(dir)/p1-\(k).state"]) }
+        _ = try Self.run(["merge"] + shards.indices.shuffled().map { "\(dir)/p1-\($0).state" } + ["--state-out", "\(dir)/merged.state", "-q"])
+        for (k, o) in shards.enumerated() {
+            _ = try Self.run(["compat"] + o + common + ["--partial", "\(dir)/p2-\(k).state", "--partial-pass", "2", "--directions", "\(dir)/merged.state"])
+        }
+        _ = try Self.run(["merge", "\(dir)/merged.state"] + shards.indices.shuffled().map { "\(dir)/p2-\($0).state" } + ["--json", "\(dir)/merged.json"])
+        _ = try Self.run(["compat"] + single + common + ["--retrieval-only", "--json", "\(dir)/single.json"])
+        let merged = try Self.json("\(dir)/merged.json"), whole = try Self.json("\(dir)/single.json")
+        for part in ["metrics", "parameters", "tables"] {
+            let a = merged[part] as? [String: Any] ?? [:], b = whole[part] as? [String: Any] ?? [:]
+            #expect(Set(a.keys) == Set(b.keys), "\(part): \(Set(a.keys).symmetricDifference(b.keys).sorted())")
+            for (key, value) in b {
+                #expect((a[key].map { NSDictionary(dictionary: ["v": $0]) } ?? [:]).isEqual(to: ["v": value]), "\(part).\(key): merged \(a[key] ?? "missing") single \(value)")
+            }
+        }
+        let metrics = whole["metrics"] as? [String: Any] ?? [:]
+        #expect(metrics["mrr_cross"] is Double && metrics["map_old"] is Double && metrics["negative_flip_rate"] != nil)
+        #expect((merged["inputs"] as? [Any])?.count == 2 * shards.count + 2)
+    }
+
+    @Test func refusals() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = CompatMergeTests.data(seed: 32, n: 60, queries: 20)
+        let (common, _, shards) = try Self.write(d, labelled: false, cuts: [0..<25, 25..<60], in: dir)
+        func refused(_ a: [String], _ fragment: String, output: String? = nil) throws {
+            let r = try CLI.run(a)
+            #expect(r.status == 2, "\(a.joined(separator: " ")): exit \(r.status) \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(fragment), "\(r.stderr)")
+            if let output { #expect(!FileManager.default.fileExists(atPath: output)) }
+        }
+        let s0 = ["compat"] + shards[0] + common + ["--partial", "\(dir)/x.state"]
+        try refused(s0 + ["--fit", "procrustes"], "--fit", output: "\(dir)/x.state")
+        try refused(s0 + ["--threshold", "0.5"], "--threshold", output: "\(dir)/x.state")
+        try refused(["compat", "--old", "\(dir)/old-0.npy", "--new", "int8", "--row-offset", "0", "--partial", "\(dir)/x.state"] + common, "int8")
+        try refused(s0 + ["--pair-by", "label"], "--pair-by")
+        try refused(s0 + ["--on-invalid", "drop"], "--on-invalid")
+        try refused(["compat"] + shards[0] + ["--partial", "\(dir)/x.state", "-q"], "--old-queries", output: "\(dir)/x.state")
+        try refused(s0 + ["--require", "recall_at_1_cross>=0.5"], "--require")
+        // Pass-1 states alone make no report; a missing shard and a duplicate are refused.
+        for (k, o) in shards.enumerated() { _ = try Self.run(["compat"] + o + common + ["--partial", "\(dir)/p1-\(k).state"]) }
+        try refused(["merge", "\(dir)/p1-0.state", "\(dir)/p1-1.state", "--json", "\(dir)/r.json"], "--state-out", output: "\(dir)/r.json")
+        try refused(["merge", "\(dir)/p1-1.state", "--state-out", "\(dir)/m.state"], "missing", output: "\(dir)/m.state")
+        try refused(["merge", "\(dir)/p1-0.state", "\(dir)/p1-0.state", "\(dir)/p1-1.state", "--state-out", "\(dir)/m.state"], "p1-0.state", output: "\(dir)/m.state")
+        // Other query options in a shard: refused at the merge (parameters differ).
+        _ = try Self.run(["compat"] + shards[1] + common + ["--k", "1,3", "--partial", "\(dir)/k3.state"])
+        try refused(["merge", "\(dir)/p1-0.state", "\(dir)/k3.state", "--state-out", "\(dir)/m.state"], "parameter k")
+        _ = try Self.run(["merge", "\(dir)/p1-0.state", "\(dir)/p1-1.state", "--state-out", "\(dir)/merged.state", "-q"])
+        for (k, o) in shards.enumerated() {
+            _ = try Self.run(["compat"] + o + common + ["--partial", "\(dir)/p2-\(k).state", "--partial-pass", "2", "--directions", "\(dir)/merged.state"])
+        }
+        // Mixed passes, a missing pass-2 shard, pass 2 of a shard against the wrong rows.
+        try refused(["merge", "\(dir)/merged.state", "\(dir)/p2-0.state", "\(dir)/p1-1.state", "--json", "\(dir)/r.json"], "pass", output: "\(dir)/r.json")
+        try refused(["merge", "\(dir)/merged.state", "\(dir)/p2-0.state", "--json", "\(dir)/r.json"], "cover", output: "\(dir)/r.json")
+        try refused(["compat", "--old", "\(dir)/old-0.npy", "--new", "\(dir)/new-0.npy", "--row-offset", "5"] + common
+                    + ["--partial", "\(dir)/y.state", "--partial-pass", "2", "--directions", "\(dir)/merged.state"], "not a shard", output: "\(dir)/y.state")
+        try refused(["compat"] + shards[0] + common + ["--k", "1,3", "--partial", "\(dir)/y.state", "--partial-pass", "2", "--directions", "\(dir)/merged.state"],
+                    "other options", output: "\(dir)/y.state")
     }
 }
