@@ -16,6 +16,7 @@ import Testing
     }
 
     static func data(seed: UInt64, n: Int = 300, dOld: Int = 16, dNew: Int = 16, queries: Int = 40) -> Data {
+        precondition(queries > 17 && n > 10, "data: the tie rows and queries need n > 10 and more than 17 queries")
         var rng = SeededGenerator(seed: seed)
         let old = rng.gaussianMatrix(rows: n, cols: dOld)
         let noise = rng.gaussianMatrix(rows: n, cols: dNew)
@@ -33,7 +34,6 @@ import Testing
             for j in 0..<dOld { oq[q, j] = old[row, j] }
             for j in 0..<dNew { nq[q, j] = new[row, j] }
         }
-        precondition(queries > 17 && n > 10, "data: the tie rows and queries need n > 10 and more than 17 queries")
         let classes = ["a", "b", "c", "d", "e", "f", "g"]
         var labels = (0..<n).map { _ in classes[rng.nextIndex(classes.count)] }
         labels[n / 2] = labels[5]
