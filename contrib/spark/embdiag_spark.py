@@ -7,17 +7,22 @@ The driver does no math. It
      smallest key: the same order as a single-machine file sorted by it); without it, Spark's own
      partition order (what `df.collect()` returns) is the order;
   2. counts the rows of every partition (one Spark job) -> row offsets by prefix sums;
-  3. ships the embdiag binary (and the query file of `neighbors --queries`) to the executors
-     (SparkContext.addFile) and, per partition (mapInArrow), writes the vectors to a local .npy,
-     runs `embdiag <command> shard.npy --partial state --row-offset N --shard-id part-K ...` and
-     returns the state file's bytes;
-  4. collects the states on the driver and runs `embdiag merge` (anisotropy: merge --state-out,
-     a second Spark job with --partial-pass 2 --directions merged.state, then the final merge).
+  3. ships the embdiag binary (and the query files of `neighbors --queries` and `compat
+     --old-queries/--new-queries/--query-labels`) to the executors (SparkContext.addFile) and, per
+     partition (mapInArrow), writes the vectors to a local .npy, runs `embdiag <command> shard.npy
+     --partial state --row-offset N --shard-id part-K ...` (compat: `--old OLD.npy --new NEW.npy`
+     from --column and --new-column) and returns the state file's bytes;
+  4. collects the states on the driver and runs `embdiag merge` (anisotropy and compat: merge
+     --state-out, a second Spark job with --partial-pass 2 --directions merged.state, then the
+     final merge).
 
 The merged report is the one a single run over the concatenated rows writes (Guides/Scale.md).
 
   python contrib/spark/embdiag_spark.py --embdiag .build/release/embdiag --data vectors.parquet \
       --column embedding --order-by row --partitions 64 --output report/ -- anisotropy --pairs 20000
+  python contrib/spark/embdiag_spark.py --embdiag .build/release/embdiag --data items.parquet \
+      --column old_vec --new-column new_vec --label-column class --order-by id --partitions 64 \
+      --json compat.json -- compat --old-queries q-old.npy --new-queries q-new.npy --query-labels q.txt
 
 On a cluster the binary must run on the executors: build it with `swift build -c release
 --static-swift-stdlib` and install libopenblas0, liblapacke, libgsl27, libssl3 (and the Parquet
@@ -38,7 +43,8 @@ def parse_arguments(argv):
     p.add_argument("--embdiag", required=True, help="the embdiag binary to ship to the executors")
     p.add_argument("--data", required=True, help="Parquet file or folder (any path spark.read.parquet takes)")
     p.add_argument("--column", default="embedding", help="the vector column (list<float|double>)")
-    p.add_argument("--label-column", help="a string column used as row labels (info, neighbors)")
+    p.add_argument("--label-column", help="a string column used as row labels (info, neighbors; compat: relevance classes)")
+    p.add_argument("--new-column", help="compat: the NEW model's vector column (--column holds the OLD model's)")
     p.add_argument("--order-by", help="a column that defines the global row order (range-partitioned and sorted)")
     p.add_argument("--partitions", type=int, help="number of partitions (with --order-by: range partitions; else repartition is not used)")
     p.add_argument("--master", default=os.environ.get("SPARK_MASTER"), help="Spark master (default: spark-submit's / local[*])")
@@ -47,16 +53,19 @@ def parse_arguments(argv):
     p.add_argument("--json", help="embdiag merge --json PATH")
     p.add_argument("--json-tables", help="embdiag merge --json-tables none|summary|all")
     p.add_argument("--require", action="append", default=[], help="embdiag merge --require (exit 1 if not met)")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [OPTIONS]: info, anisotropy or neighbors (--queries FILE --k K)")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="-- COMMAND [OPTIONS]: info, anisotropy, neighbors (--queries FILE --k K) or compat (--old-queries F --new-queries F)")
     a = p.parse_args(argv)
     if a.command and a.command[0] == "--":
         a.command = a.command[1:]
-    if not a.command or a.command[0] not in ("info", "anisotropy", "neighbors"):
-        p.error("give the embdiag command after --: info, anisotropy or neighbors")
+    if not a.command or a.command[0] not in ("info", "anisotropy", "neighbors", "compat"):
+        p.error("give the embdiag command after --: info, anisotropy, neighbors or compat")
+    if (a.command[0] == "compat") != (a.new_column is not None):
+        p.error("compat needs --new-column (the NEW model's vectors; --column is the OLD model's), and --new-column is for compat only")
     return a
 
 
-def shard_runner(binary_name, column, label_column, command, extra_files, offsets):
+def shard_runner(binary_name, column, label_column, command, extra_files, offsets, new_column=None):
     """The mapInArrow function: one partition -> one state (runs on the executors)."""
 
     def run(batches):
@@ -70,19 +79,29 @@ def shard_runner(binary_name, column, label_column, command, extra_files, offset
         if rows == 0:
             return  # an empty partition covers no rows: nothing to merge
         table = pa.concat_tables(tables)
-        vectors = table.column(column).combine_chunks()
-        dim = len(vectors[0].as_py())
-        flat = vectors.flatten().to_numpy(zero_copy_only=False)
-        if flat.size != rows * dim:
-            raise ValueError(f"partition {part}: rows of different lengths in column {column}")
-        matrix = np.ascontiguousarray(flat.reshape(rows, dim), dtype=np.float32 if flat.dtype != np.float64 else np.float64)
+
+        def matrix(name):
+            vectors = table.column(name).combine_chunks()
+            dim = len(vectors[0].as_py())
+            flat = vectors.flatten().to_numpy(zero_copy_only=False)
+            if flat.size != rows * dim:
+                raise ValueError(f"partition {part}: rows of different lengths in column {name}")
+            return np.ascontiguousarray(flat.reshape(rows, dim), dtype=np.float32 if flat.dtype != np.float64 else np.float64)
+
         binary = SparkFiles.get(binary_name)
         if not os.access(binary, os.X_OK):
             os.chmod(binary, 0o755)
         with tempfile.TemporaryDirectory(prefix="embdiag-shard-") as tmp:
             shard = os.path.join(tmp, f"part-{part:05d}.npy")
-            np.save(shard, matrix)
-            args = [binary] + command[:1] + [shard] + [SparkFiles.get(x) if x in extra_files else x for x in command[1:]]
+            np.save(shard, matrix(column))
+            options = [SparkFiles.get(x) if x in extra_files else x for x in command[1:]]
+            if new_column:
+                # compat: OLD and NEW rows of the same items, paired by row.
+                new_shard = os.path.join(tmp, f"part-{part:05d}-new.npy")
+                np.save(new_shard, matrix(new_column))
+                args = [binary] + command[:1] + ["--old", shard, "--new", new_shard] + options
+            else:
+                args = [binary] + command[:1] + [shard] + options
             if label_column:
                 labels = os.path.join(tmp, "labels.txt")
                 with open(labels, "w", encoding="utf-8") as f:
@@ -106,7 +125,7 @@ def shard_runner(binary_name, column, label_column, command, extra_files, offset
 
 def prepared_frame(spark, a):
     df = spark.read.parquet(a.data)
-    columns = [a.column] + ([a.label_column] if a.label_column else [])
+    columns = [a.column] + ([a.new_column] if a.new_column else []) + ([a.label_column] if a.label_column else [])
     if a.order_by:
         n = a.partitions or df.rdd.getNumPartitions()
         df = df.repartitionByRange(n, a.order_by).sortWithinPartitions(a.order_by)
@@ -126,7 +145,7 @@ def partition_offsets(df):
 
 
 def run_states(df, a, command, extra_files, offsets, workdir, prefix):
-    runner = shard_runner(os.path.basename(a.embdiag), a.column, a.label_column, command, extra_files, offsets)
+    runner = shard_runner(os.path.basename(a.embdiag), a.column, a.label_column, command, extra_files, offsets, a.new_column)
     rows = df.mapInArrow(runner, STATE_COLUMNS).collect()
     paths = []
     for r in sorted(rows, key=lambda r: r["row_offset"]):
@@ -156,11 +175,11 @@ def main(argv=None):
     spark = builder.getOrCreate()
     sc = spark.sparkContext
     sc.addFile(os.path.abspath(a.embdiag))
-    # Files named in the command (e.g. neighbors --queries q.npy) are shipped too and replaced by
-    # their local copy on the executors.
+    # Files named in the command (e.g. neighbors --queries q.npy, compat --old-queries q.npy) are
+    # shipped too and replaced by their local copy on the executors.
     extra_files = {}
     for i, x in enumerate(a.command[1:]):
-        if a.command[i] in ("--queries", "--query-labels") and os.path.isfile(x):
+        if a.command[i] in ("--queries", "--query-labels", "--old-queries", "--new-queries") and os.path.isfile(x):
             sc.addFile(os.path.abspath(x))
             extra_files[x] = True
     shipped = [os.path.basename(x) if x in extra_files else x for x in a.command]
@@ -174,7 +193,7 @@ def main(argv=None):
         output += ["--json-tables", a.json_tables] if a.json_tables else []
         output += sum((["--require", r] for r in a.require), [])
         print(f"embdiag_spark: {total} rows in {len(offsets)} partitions", file=sys.stderr)
-        if a.command[0] == "anisotropy":
+        if a.command[0] in ("anisotropy", "compat"):
             first = run_states(df, a, shipped, extra_names, offsets, workdir, "pass1")
             merged = os.path.join(workdir, "merged-pass1.state")
             if merge(a, first, ["--state-out", merged, "-q"]) != 0:
