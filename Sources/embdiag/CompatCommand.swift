@@ -99,6 +99,8 @@ struct CompatCommand: ReportingCommand {
     @Option(help: "Neighbours for the neighbourhood-stability Jaccard.")
     var neighborK: Int = 10
 
+    @Flag(help: "Only the retrieval metrics (recall@k, MRR, mAP, negative flips): skips neighbourhood stability, pair similarities, thresholds and score shifts — two fewer query × gallery passes.")
+    var retrievalOnly = false
 
     @Option(help: "An OLD cosine threshold to carry over to NEW (quantile-matched and agreement-maximising cut, reuse precision/recall; repeatable).")
     var threshold: [Double] = []
@@ -121,6 +123,9 @@ struct CompatCommand: ReportingCommand {
             throw ValidationError("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
         }
         guard thresholdBootstrap >= 0 else { throw ValidationError("--threshold-bootstrap must be 0 or more (got \(thresholdBootstrap))") }
+        if retrievalOnly && !threshold.isEmpty {
+            throw ValidationError("--threshold needs the similarity agreement that --retrieval-only skips; drop one of them")
+        }
         if let saveMapping {
             guard fit != .none else { throw ValidationError("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {
@@ -145,6 +150,7 @@ struct CompatCommand: ReportingCommand {
         configuration.seed = seed
         configuration.thresholds = threshold
         configuration.thresholdBootstrap = thresholdBootstrap
+        configuration.retrievalOnly = retrievalOnly
         if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
 
         // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both

@@ -325,16 +325,16 @@ import Testing
         config.maxPairs = 1000
         config.sampledPairs = 40_000
         let sampled = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels), configuration: config)
-        #expect(all.allPairs && !sampled.allPairs && sampled.similarityPairs == 40_000)
-        #expect(abs(all.similaritySpearman - sampled.similaritySpearman) < 0.02)
-        let fa = Double(all.positiveConstraint!.satisfied) / Double(all.positiveConstraint!.pairs)
-        let fs = Double(sampled.positiveConstraint!.satisfied) / Double(sampled.positiveConstraint!.pairs)
+        #expect(all.agreement!.allPairs && !sampled.agreement!.allPairs && sampled.agreement!.similarityPairs == 40_000)
+        #expect(abs(all.agreement!.similaritySpearman - sampled.agreement!.similaritySpearman) < 0.02)
+        let fa = Double(all.agreement!.positiveConstraint!.satisfied) / Double(all.agreement!.positiveConstraint!.pairs)
+        let fs = Double(sampled.agreement!.positiveConstraint!.satisfied) / Double(sampled.agreement!.positiveConstraint!.pairs)
         #expect(abs(fa - fs) < 0.02)
         // NEW = OLD with sampled pairs: exact equalities still hold.
         let same = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(old.copy(), "new"), labels: labels), configuration: config)
-        #expect(same.positiveConstraint!.satisfied == same.positiveConstraint!.pairs)
-        #expect(same.negativeConstraint!.satisfied == same.negativeConstraint!.pairs)
-        #expect(abs(same.similaritySpearman - 1) < 1e-12)
+        #expect(same.agreement!.positiveConstraint!.satisfied == same.agreement!.positiveConstraint!.pairs)
+        #expect(same.agreement!.negativeConstraint!.satisfied == same.agreement!.negativeConstraint!.pairs)
+        #expect(abs(same.agreement!.similaritySpearman - 1) < 1e-12)
     }
 
     @Test func independentNewIsAtChance() throws {
@@ -352,7 +352,7 @@ import Testing
         #expect(abs(b.chanceRecallAt1 - 99.0 / 999.0) < 1e-12)
         #expect(abs(b.cross!.recall[0] - b.chanceRecallAt1) < 0.04)
         #expect(b.report().metric("knn_overlap_at_10")!.number! < 0.03)
-        #expect(abs(b.similaritySpearman) < 0.02)
+        #expect(abs(b.agreement!.similaritySpearman) < 0.02)
     }
 
     @Test func linearAndRidgeMapsRecoverALinearUpgradeAcrossDimensions() throws {
@@ -634,11 +634,11 @@ import Testing
         var config = CompatibilityConfiguration()
         config.thresholds = [0.65, 0.8]
         let a = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new), configuration: config)
-        #expect(a.allPairs && a.similarityPairs == ref["pairs"] as! Int)
+        #expect(a.agreement!.allPairs && a.agreement!.similarityPairs == ref["pairs"] as! Int)
         let want = ref["thresholds"] as! [String: [String: Any]]
         // Cut-offs are pair scores: Float32 unit rows here, float64 in numpy (~1e-7 apart); shares are
         // counts, equal unless a pair lies within 1e-7 of t.
-        for t in a.thresholds {
+        for t in a.agreement!.thresholds {
             let w = want[t.threshold == 0.65 ? "0.65" : "0.8"]!
             func near(_ x: Double?, _ key: String, _ tol: Double = 1e-6) { #expect(abs((x ?? .nan) - (w[key] as! Double)) <= tol, "\(t.threshold) \(key): \(x ?? .nan)") }
             near(t.oldAcceptedShare, "old_accepted_share", 1e-9)
@@ -654,7 +654,7 @@ import Testing
             #expect(ci.low <= t.quantileMatched! && t.quantileMatched! <= ci.high, "\(t.threshold): \(ci)")
         }
         let shift = ref["score_shift"] as! [String: [String: Any]]
-        for d in a.scoreShift.distributions {
+        for d in a.agreement!.scoreShift.distributions {
             let w = shift[d.name]!
             #expect(abs(d.ksDistance - (w["ks"] as! Double)) <= 1e-6, "\(d.name) ks")
             for (x, y) in zip(d.old + d.new, (w["old"] as! [Double]) + (w["new"] as! [Double])) { #expect(abs(x - y) <= 1e-6, "\(d.name) quantile") }
@@ -678,7 +678,7 @@ import Testing
         scores.sort(by: >)
         let rot = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(rotated, "rot")), configuration: config)
         let mono = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(lifted, "lifted")), configuration: config)
-        for (r, m) in zip(rot.thresholds, mono.thresholds) {
+        for (r, m) in zip(rot.agreement!.thresholds, mono.agreement!.thresholds) {
             let k = scores.filter { $0 >= r.threshold }.count
             guard k > 0 else {
                 // No OLD pair reaches 0.99: a note, not a number.
@@ -697,10 +697,51 @@ import Testing
         // Constant NEW scores: a clear note, not NaN.
         let constant = Matrix(rows: n, cols: d, values: [Float](repeating: 1, count: n * d))
         let flat = try CompatibilityAnalysis(CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(constant, "flat")), configuration: config)
-        #expect(flat.thresholds[0].notes.contains { $0.contains("same score") })
+        #expect(flat.agreement!.thresholds[0].notes.contains { $0.contains("same score") })
     }
 
     // MARK: CLI end to end
+
+    /// `retrievalOnly` gives the same retrieval numbers as the full run, without the agreement part
+    /// (its metrics, tables and charts are absent, not NaN), and says so; the CLI refuses
+    /// `--threshold` with it and a gate on a skipped metric.
+    @Test func retrievalOnlyKeepsTheRetrievalNumbers() throws {
+        let n = 300, d = 12
+        let old = Self.gaussian(n, d, seed: 91), noise = Self.gaussian(n, d, seed: 92)
+        let newM = Matrix(rows: n, cols: d, values: zip(old.values, noise.values).map { $0 + 0.6 * $1 })
+        let labels = (0..<n).map { "c\($0 % 7)" }
+        let inputs = CompatibilityInputs(old: Self.embeddings(old, "old"), new: Self.embeddings(newM, "new"), labels: labels)
+        var config = CompatibilityConfiguration()
+        config.maxQueries = 120
+        let full = try CompatibilityAnalysis(inputs, configuration: config)
+        config.retrievalOnly = true
+        let only = try CompatibilityAnalysis(inputs, configuration: config)
+        #expect(full.agreement != nil && only.agreement == nil)
+        let fullReport = full.report(), onlyReport = only.report()
+        for m in onlyReport.metrics {
+            let f = try #require(fullReport.metric(m.key), "\(m.key) missing from the full report")
+            #expect(f == m.value, "\(m.key): \(m.value) vs \(f)")
+        }
+        let skipped = fullReport.metrics.map(\.key).filter { key in !onlyReport.metrics.contains { $0.key == key } }
+        #expect(Set(skipped) == ["knn_overlap_at_10", "knn_overlap_k_effective", "similarity_spearman", "similarity_pairs",
+                                 "constraint_positive_fraction", "constraint_negative_fraction", "constraint_positive_pairs",
+                                 "constraint_negative_pairs", "score_shift_ks_random_pairs", "score_shift_ks_top1",
+                                 "score_shift_ks_top1_margin", "rows_look_misaligned"], "\(skipped)")
+        #expect(Set(onlyReport.tables.map(\.name)) == ["retrieval", "negative_flips"], "\(onlyReport.tables.map(\.name))")
+        #expect(onlyReport.charts.map(\.name) == ["recall_curves"])
+        #expect(onlyReport.notes.contains { $0.contains("--retrieval-only") })
+
+        let dir = try CLI.temporaryDirectory()
+        try CLI.writeNpy((0..<n).map { old.rowArray($0) }, to: dir + "/old.npy")
+        try CLI.writeNpy((0..<n).map { newM.rowArray($0) }, to: dir + "/new.npy")
+        let base = ["compat", "--old", dir + "/old.npy", "--new", dir + "/new.npy", "--retrieval-only", "--quiet"]
+        let ok = try CLI.run(base + ["--json", dir + "/r.json", "--require", "recall_at_1_new>=0"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let threshold = try CLI.run(base + ["--threshold", "0.5"])
+        #expect(threshold.status == 2 && threshold.stderr.contains("--retrieval-only"), "\(threshold.stderr)")
+        let gate = try CLI.run(base + ["--require", "knn_overlap_at_10>=0.5"])
+        #expect(gate.status == 2 && gate.stderr.contains("knn_overlap_at_10"), "\(gate.stderr)")
+    }
 
     @Test func cliGateSaveMappingAndMap() throws {
         let dir = try CLI.temporaryDirectory()

@@ -44,12 +44,14 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case queryLabels
     case referenceSample
     case require
+    case retrievalOnly
     case rowOffset
     case saveMapping
     case saveTransform
     case stateOut
     case table
     case tests
+    case threshold
     case trainFraction
     case trainRows
 

@@ -14,13 +14,35 @@ extension Matrix {
     /// count); each chunk runs on one worker with single-threaded SSYRK and its own Float64 sum, and
     /// the chunk sums are added in chunk order: both cores busy in every step (centring, SSYRK,
     /// accumulation), no OpenBLAS threads spinning between calls.
+    ///
+    /// - Complexity: O(n·d²) (SSYRK) plus one read of the rows (two without `mean`).
     public static func covariance(_ m: Matrix, ddof: Int = 1, center: Bool = true, mean: [Double]? = nil) -> [Double] {
-        let d = m.cols
-        let n = m.rows
-        var acc = [Double](repeating: 0, count: d * d)
-        guard n > ddof, d > 0 else { return acc }
+        let d = m.cols, n = m.rows
+        guard n > ddof, d > 0 else { return [Double](repeating: 0, count: d * d) }
         let mu = center ? (mean ?? Matrix.columnMeans(m)) : [Double](repeating: 0, count: d)
-        let muF = mu.map { Float($0) }
+        let shift = mu.map { Float($0) }
+        let gram = shiftedGram(m, shift: shift).gram
+        return covariance(shiftedGram: gram, shift: shift, mean: mu, rows: n, ddof: ddof)
+    }
+
+    /// Per-row statistics gathered during `shiftedGram`'s read of the rows: `visit(row, index,
+    /// sums)` adds row `index` into `count` Float64 sums of its chunk (chunks are contiguous row
+    /// ranges fixed by n and d, summed in chunk order, so the totals do not depend on the threads).
+    struct RowStatistics {
+        let count: Int
+        let visit: (_ row: UnsafePointer<Float>, _ index: Int, _ sums: UnsafeMutablePointer<Double>) -> Void
+    }
+
+    /// Σ (x − s)(x − s)ᵀ over the rows (upper triangle filled, Float64) for a Float32 shift s, and
+    /// the totals of `statistics`, in ONE read of the rows: each row is visited and centred while it
+    /// is in cache, each block's Gram is a single-threaded SSYRK on one of the chunk workers.
+    ///
+    /// - Complexity: O(n·d²).
+    static func shiftedGram(_ m: Matrix, shift: [Float], statistics: RowStatistics? = nil) -> (gram: [Double], statistics: [Double]) {
+        let d = m.cols, n = m.rows
+        let extra = statistics?.count ?? 0
+        let visit = statistics?.visit  // hoisted: no retain of the optional's payload per row
+        guard n > 0, d > 0 else { return ([Double](repeating: 0, count: d * d), [Double](repeating: 0, count: extra)) }
         let blockRows = min(Matrix.blockRowsFor(cols: d, targetBytes: 8 << 20), n)
         let blocks = (n + blockRows - 1) / blockRows
         // Chunks: at most 8, each with a d × d Float64 sum; one chunk (OpenBLAS' own threads) when d is
@@ -31,9 +53,11 @@ extension Matrix {
         let progressLock = NSLock()
         var rowsDone = 0
         var partial = [[Double]](repeating: [], count: chunks)
+        var partialStatistics = [[Double]](repeating: [], count: chunks)
         let partialLock = NSLock()
         let work = { (c: Int) in
             var sum = [Double](repeating: 0, count: d * d)
+            var rowSums = [Double](repeating: 0, count: extra)
             let scratch = Matrix(rows: blockRows, cols: d)
             var gram = [Float](repeating: 0, count: d * d)
             let firstBlock = c * blocks / chunks, endBlock = (c + 1) * blocks / chunks
@@ -42,11 +66,14 @@ extension Matrix {
                 let rowsInBlock = end - start
                 let dst = scratch.mutablePointer
                 let src = m.pointer + start * d
-                muF.withUnsafeBufferPointer { meanBuf in
-                    let mp = meanBuf.baseAddress!
-                    for i in 0..<rowsInBlock {
-                        let s = src + i * d, t = dst + i * d
-                        for j in 0..<d { t[j] = s[j] - mp[j] }
+                shift.withUnsafeBufferPointer { shiftBuf in
+                    rowSums.withUnsafeMutableBufferPointer { statBuf in
+                        let sp = shiftBuf.baseAddress!
+                        for i in 0..<rowsInBlock {
+                            let s = src + i * d, t = dst + i * d
+                            if let visit { visit(s, start + i, statBuf.baseAddress!) }
+                            for j in 0..<d { t[j] = s[j] - sp[j] }
+                        }
                     }
                 }
                 cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(rowsInBlock), 1,
@@ -60,32 +87,61 @@ extension Matrix {
                     progressLock.lock(); rowsDone += rowsInBlock; progress.update(rowsDone); progressLock.unlock()
                 }
             }
-            partialLock.lock(); partial[c] = sum; partialLock.unlock()
+            partialLock.lock(); partial[c] = sum; partialStatistics[c] = rowSums; partialLock.unlock()
         }
         if chunks == 1 {
             work(0)
         } else {
             BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks) { work($0) } }
         }
+        var acc = [Double](repeating: 0, count: d * d)
+        var totals = [Double](repeating: 0, count: extra)
         for c in 0..<chunks {
             partial[c].withUnsafeBufferPointer { p in
                 for i in 0..<d { for j in i..<d { acc[i * d + j] += p[i * d + j] } }
             }
+            for t in 0..<extra { totals[t] += partialStatistics[c][t] }
         }
-        // Correct for the Float32 rounding of the mean: Σ(x−μ̃)(x−μ̃)ᵀ = C + n·δδᵀ, δ = μ − μ̃.
+        return (acc, totals)
+    }
+
+    /// The covariance from a shifted Gram: Σ(x − s)(x − s)ᵀ = Σ(x − μ)(x − μ)ᵀ + n·(μ − s)(μ − s)ᵀ, so
+    /// C = (G − n·δδᵀ)/(n − ddof) with δ = μ − s, in Float64. With s = Float32(μ) this only corrects
+    /// the rounding of the mean; with a provisional s it makes a one-pass covariance exact up to the
+    /// Float32 rounding of x − s. `mean` all zeros and s = 0 give XᵀX/(n − ddof). Returns the full
+    /// symmetric matrix.
+    ///
+    /// - Complexity: O(d²).
+    static func covariance(shiftedGram gram: [Double], shift: [Float], mean: [Double], rows n: Int, ddof: Int) -> [Double] {
+        let d = shift.count
+        var cov = [Double](repeating: 0, count: d * d)
+        guard n > ddof else { return cov }
+        let delta = (0..<d).map { mean[$0] - Double(shift[$0]) }
         let denom = Double(n - ddof)
         for i in 0..<d {
             for j in i..<d {
-                var v = acc[i * d + j]
-                if center {
-                    let di = mu[i] - Double(muF[i]), dj = mu[j] - Double(muF[j])
-                    v -= Double(n) * di * dj
-                }
-                v /= denom
-                acc[i * d + j] = v
-                acc[j * d + i] = v
+                let v = (gram[i * d + j] - Double(n) * delta[i] * delta[j]) / denom
+                cov[i * d + j] = v
+                cov[j * d + i] = v
             }
         }
-        return acc
+        return cov
+    }
+
+    /// A provisional centre for a one-pass covariance: the mean of up to 4,096 evenly spaced rows
+    /// (Float64 sums in row order, rounded to Float32). Close to the mean on any row order, so the
+    /// shifted values stay small and the correction of `covariance(shiftedGram:…)` loses nothing.
+    ///
+    /// - Complexity: O(min(n, 4096)·d).
+    static func provisionalShift(_ m: Matrix) -> [Float] {
+        let n = m.rows, d = m.cols
+        guard n > 0 else { return [Float](repeating: 0, count: d) }
+        let count = min(n, 4096)
+        var sum = [Double](repeating: 0, count: d)
+        for t in 0..<count {
+            let row = m.pointer + (t * n / count) * d
+            for j in 0..<d { sum[j] += Double(row[j]) }
+        }
+        return sum.map { Float($0 / Double(count)) }
     }
 }

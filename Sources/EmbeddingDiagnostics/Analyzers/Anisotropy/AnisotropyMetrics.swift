@@ -1,8 +1,8 @@
 import COpenBLAS
 import Foundation
 
-/// Is the space a narrow cone? Every anisotropy measure of `embdiag anisotropy`, computed in two
-/// streamed passes over the rows (unit-vector sums, then the covariance by blocked SSYRK) plus one
+/// Is the space a narrow cone? Every anisotropy measure of `embdiag anisotropy`, computed in one
+/// streamed pass over the rows (unit-vector sums and the covariance by blocked SSYRK) plus one
 /// blocked GEMM for the partition function. Guide: Guides/Anisotropy.md.
 public struct AnisotropyMetrics: Sendable {
     public var rows: Int
@@ -61,7 +61,18 @@ public struct AnisotropyMetrics: Sendable {
         guard n >= 2 else { throw EmbdiagError.invalid(nil, "anisotropy needs at least 2 rows (has \(n))") }
         rows = n
         dimension = d
-        let sums = UnitVectorSums(m)
+        // One read of the rows for the unit-vector sums and the covariance (a 1M × 768 file is 3 GB:
+        // a second read costs more than the sums): rows are centred on a provisional shift, the
+        // exact mean is applied afterwards (`Matrix.covariance(shiftedGram:…)`).
+        let shift = Matrix.provisionalShift(m)
+        var rowNorms = [Double](repeating: 0, count: n)
+        let pass = rowNorms.withUnsafeMutableBufferPointer { normBuffer in
+            let normOut = normBuffer.baseAddress!
+            return Matrix.shiftedGram(m, shift: shift, statistics: Matrix.RowStatistics(count: 3 * d) { row, i, acc in
+                normOut[i] = UnitVectorSums.accumulate(row, count: d, into: acc)
+            })
+        }
+        let sums = UnitVectorSums(norms: rowNorms, totals: pass.statistics)
         meanNorm = sums.norms.reduce(0, +) / Double(n)
         let unitSumNorm2 = sums.unitSum.reduce(0) { $0 + $1 * $1 }
         meanCosine = (unitSumNorm2 - Double(n)) / (Double(n) * Double(n - 1))
@@ -74,7 +85,7 @@ public struct AnisotropyMetrics: Sendable {
         // A centred (or whitened) space has a mean of exactly zero; what remains is Float32
         // round-off that changes with the BLAS kernel. Report it as 0, not as a number.
         if meanVectorRatio < Self.meanRatioResolution { meanVectorRatio = 0 }
-        let cov = Matrix.covariance(m, ddof: 1, mean: mean)
+        let cov = Matrix.covariance(shiftedGram: pass.gram, shift: shift, mean: mean, rows: n, ddof: 1)
         let summary = try Self.covarianceSpectrum(cov, rows: n, dimension: d)
         (dimensionVariances, spectrum, participationRatio, isoScore, isoScoreNullBaseline, effectiveRank) =
             (summary.variances, summary.spectrum, summary.participationRatio, summary.isoScore, summary.nullBaseline, summary.effectiveRank)
@@ -276,50 +287,62 @@ struct UnitVectorSums {
         var rowNorm = [Double](repeating: 0, count: n)
         let lock = NSLock()
         let base = m.pointer
-        let wide = d / 8 * 8
         rowNorm.withUnsafeMutableBufferPointer { normBuffer in
             let normOut = normBuffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
                 var s = [Double](repeating: 0, count: 3 * d)
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize)
                 s.withUnsafeMutableBufferPointer { accBuffer in
-                    let acc = UnsafeMutableRawPointer(accBuffer.baseAddress!)
-                    let unitAt = 0, squareAt = 8 * d, rawAt = 16 * d  // byte offsets of the three sums
-                    for i in lo..<max(lo, hi) {
-                        let r = UnsafeRawPointer(base + i * d)
-                        let norm = squaredNorm(r, count: d).squareRoot()
-                        normOut[i] = norm
-                        let inv = norm > 0 ? 1 / norm : 0  // zero rows add nothing to the unit sums
-                        let invV = SIMD8<Double>(repeating: inv)
-                        var j = 0
-                        while j < wide {
-                            let x = SIMD8<Double>(r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
-                            let u = x * invV
-                            let o = j * 8
-                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: unitAt + o, as: SIMD8<Double>.self) + u, toByteOffset: unitAt + o, as: SIMD8<Double>.self)
-                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: squareAt + o, as: SIMD8<Double>.self) + u * u, toByteOffset: squareAt + o, as: SIMD8<Double>.self)
-                            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: rawAt + o, as: SIMD8<Double>.self) + x, toByteOffset: rawAt + o, as: SIMD8<Double>.self)
-                            j += 8
-                        }
-                        let a = accBuffer.baseAddress!
-                        while j < d {
-                            let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
-                            let u = x * inv
-                            a[j] += u
-                            a[d + j] += u * u
-                            a[2 * d + j] += x
-                            j += 1
-                        }
-                    }
+                    for i in lo..<max(lo, hi) { normOut[i] = Self.accumulate(base + i * d, count: d, into: accBuffer.baseAddress!) }
                 }
                 lock.lock(); partials[c] = s; lock.unlock()
             }
         }
         var total = [Double](repeating: 0, count: 3 * d)
         for p in partials where !p.isEmpty { for j in 0..<(3 * d) { total[j] += p[j] } }
-        norms = rowNorm
-        unitSum = Array(total[0..<d])
-        unitSquareSum = Array(total[d..<(2 * d)])
-        columnSum = Array(total[(2 * d)...])
+        self.init(norms: rowNorm, totals: total)
+    }
+
+    /// From the row norms and the 3·d totals laid out as `accumulate` adds them.
+    init(norms: [Double], totals: [Double]) {
+        let d = totals.count / 3
+        self.norms = norms
+        unitSum = Array(totals[0..<d])
+        unitSquareSum = Array(totals[d..<(2 * d)])
+        columnSum = Array(totals[(2 * d)...])
+    }
+
+    /// Adds one row to `acc` (3·d Float64 sums: û, û², x per dimension) and returns its norm
+    /// (the arithmetic of `rowNorms`). SIMD, Float64.
+    ///
+    /// - Complexity: O(d).
+    @inline(__always)
+    static func accumulate(_ row: UnsafePointer<Float>, count d: Int, into sums: UnsafeMutablePointer<Double>) -> Double {
+        let r = UnsafeRawPointer(row)
+        let acc = UnsafeMutableRawPointer(sums)
+        let unitAt = 0, squareAt = 8 * d, rawAt = 16 * d  // byte offsets of the three sums
+        let wide = d / 8 * 8
+        let norm = squaredNorm(r, count: d).squareRoot()
+        let inv = norm > 0 ? 1 / norm : 0  // zero rows add nothing to the unit sums
+        let invV = SIMD8<Double>(repeating: inv)
+        var j = 0
+        while j < wide {
+            let x = SIMD8<Double>(r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+            let u = x * invV
+            let o = j * 8
+            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: unitAt + o, as: SIMD8<Double>.self) + u, toByteOffset: unitAt + o, as: SIMD8<Double>.self)
+            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: squareAt + o, as: SIMD8<Double>.self) + u * u, toByteOffset: squareAt + o, as: SIMD8<Double>.self)
+            acc.storeBytes(of: acc.loadUnaligned(fromByteOffset: rawAt + o, as: SIMD8<Double>.self) + x, toByteOffset: rawAt + o, as: SIMD8<Double>.self)
+            j += 8
+        }
+        while j < d {
+            let x = Double(r.load(fromByteOffset: j * 4, as: Float.self))
+            let u = x * inv
+            sums[j] += u
+            sums[d + j] += u * u
+            sums[2 * d + j] += x
+            j += 1
+        }
+        return norm
     }
 }

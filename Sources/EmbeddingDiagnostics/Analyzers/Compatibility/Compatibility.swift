@@ -32,6 +32,11 @@ public struct CompatibilityConfiguration: Sendable {
     public var thresholds: [Double] = []
     /// Bootstrap replicates (over query rows) for each carried threshold's interval; 0 = none.
     public var thresholdBootstrap: Int = 200
+    /// Compute only the retrieval metrics (recall@k, MRR, mAP, negative flips in every direction):
+    /// no `SimilarityAgreement` (neighbourhood stability, pair similarities, thresholds, score
+    /// shifts), which costs two more query × gallery passes and needs the whole gallery on one
+    /// machine. The retrieval numbers are the same as in a full run.
+    public var retrievalOnly: Bool = false
 
     public init() {}
 }
@@ -192,7 +197,8 @@ public struct CompatibilityAnalysis: Sendable {
     /// "labels" (same label is relevant) or "identity" (the paired item is relevant).
     public var relevance: String
     public var separateQueries: Bool
-    /// Query rows (indices into the items) when queries are the items themselves.
+    /// Query rows (indices into the items) when queries are the items themselves; empty with
+    /// separate query files.
     public var queryRows: [Int]
     /// Effective cut-offs (each asked k capped at `candidatesPerQuery`, deduplicated).
     public var ks: [Int]
@@ -208,24 +214,9 @@ public struct CompatibilityAnalysis: Sendable {
     public var flipsNew: NegativeFlips
     /// Mean over queries of R/n: recall@1 of a random ranking.
     public var chanceRecallAt1: Double
-    /// Biondi et al. constraints on ordered pairs (labels and equal dimensions only).
-    public var positiveConstraint: (satisfied: Int, pairs: Int)?
-    public var negativeConstraint: (satisfied: Int, pairs: Int)?
-    /// Per query row: Jaccard of its k-NN sets in OLD and NEW (same-space, itself excluded).
-    public var knnJaccard: [Double]
-    public var oldNeighbors: NearestNeighbors
-    public var newNeighbors: NearestNeighbors
-    public var similaritySpearman: Double
-    public var similarityPairs: Int
-    public var allPairs: Bool
+    /// How OLD and NEW agree on the items themselves; nil with `retrievalOnly`.
+    public var agreement: SimilarityAgreement?
     public var mapping: MappingEvaluation?
-    /// One entry per configured threshold.
-    public var thresholds: [ThresholdTransfer]
-    /// Score distributions of OLD and NEW (random pairs, top-1, top-1 − top-2 margin).
-    public var scoreShift: ScoreShift
-    /// (OLD cut-off, quantile-matched NEW cut-off) over the upper half of the pair scores: a QQ
-    /// curve of the two distributions, the "calibration curve" of a threshold.
-    public var thresholdCalibration: [(old: Double, new: Double)]
     public var names: [String]
     public var labels: [String]?
 
@@ -257,6 +248,9 @@ public struct CompatibilityAnalysis: Sendable {
         guard configuration.neighborK >= 1 else { throw EmbdiagError.usage("neighbour k must be at least 1") }
         guard configuration.noWorseTolerance >= 0, configuration.noWorseTolerance.isFinite else {
             throw EmbdiagError.usage("\(Setting.noWorseTolerance) must be a finite number ≥ 0 (got \(configuration.noWorseTolerance))")
+        }
+        if configuration.retrievalOnly && !configuration.thresholds.isEmpty {
+            throw EmbdiagError.usage("\(Setting.threshold) needs the similarity agreement that \(Setting.retrievalOnly) skips; drop one of them")
         }
         guard configuration.trainFraction > 0 && configuration.trainFraction < 1 else {
             throw EmbdiagError.usage("\(Setting.trainFraction) must be in (0, 1) (got \(configuration.trainFraction))")
@@ -322,7 +316,6 @@ public struct CompatibilityAnalysis: Sendable {
                 rel = .index(rowsOfQueries)
             }
         }
-        queryRows = rowsOfQueries
         let cap = n - (excludeSelf ? 1 : 0)
         let effective = Self.effectiveKs(configuration.ks, cap: cap)
         guard !effective.isEmpty else { throw EmbdiagError.usage("\(Setting.k) needs at least one positive cut-off") }
@@ -364,41 +357,10 @@ public struct CompatibilityAnalysis: Sendable {
             chanceRecallAt1 = per.isEmpty ? .nan : per.reduce(0, +) / Double(per.count)
         }
 
-        // Neighbourhood stability on the item rows used as queries (or a sample of items).
-        let stabilityRows: [Int]
-        if rowsOfQueries.isEmpty {
-            var rng = SeededGenerator(seed: configuration.seed &+ 1)
-            stabilityRows = rng.sampleIndices(n, count: configuration.maxQueries <= 0 ? n : min(n, configuration.maxQueries))
-        } else {
-            stabilityRows = rowsOfQueries
-        }
-        let kk = min(configuration.neighborK, n - 1)
-        oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
-        newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
-        knnJaccard = SpaceComparison.knnJaccard(oldNeighbors, newNeighbors)
-        if rowsOfQueries.isEmpty { queryRows = stabilityRows }
-
-        // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
-        let pairs = Self.pairStatistics(unitOld: unitOld, unitNew: codes ? Matrix.normalizedRows(new.matrix) : unitNew,
-                                        newCodes: codes ? (new.matrix, newScale!) : nil, labels: inputs.labels,
-                                        maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
-                                        seed: configuration.seed &+ 3)
-        similaritySpearman = pairs.spearman
-        similarityPairs = pairs.count
-        allPairs = pairs.all
-        positiveConstraint = pairs.positive
-        negativeConstraint = pairs.negative
-        let oldTop = Self.neighbourScores(oldNeighbors), newTop = Self.neighbourScores(newNeighbors)
-        thresholds = configuration.thresholds.enumerated().map { i, t in
-            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: oldTop, newTopK: newTop,
-                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 10 &+ UInt64(i))
-        }
-        scoreShift = Self.scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors)
-        let sortedOld = pairs.scores.sortedOld, sortedNew = pairs.scores.sortedNew
-        thresholdCalibration = sortedOld.isEmpty ? [] : (0...60).map { i in
-            let level = 0.5 + 0.499 * Double(i) / 60
-            return (Statistics.quantile(sortedOld, level), Statistics.quantile(sortedNew, level))
-        }
+        queryRows = rowsOfQueries
+        agreement = configuration.retrievalOnly ? nil
+            : Self.similarityAgreement(unitOld: unitOld, unitNew: unitNew, new: new.matrix, newScale: newScale, codes: codes,
+                                       labels: inputs.labels, rowsOfQueries: rowsOfQueries, configuration: configuration)
 
         // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
         if configuration.fit != .none {
@@ -407,6 +369,48 @@ public struct CompatibilityAnalysis: Sendable {
         } else {
             mapping = nil
         }
+    }
+
+    /// Neighbourhood stability on the item rows used as queries (or a seeded sample of items),
+    /// pairwise-similarity agreement, carried thresholds and score shifts.
+    ///
+    /// - Complexity: two k-NN passes of the stability rows over the gallery, O(s·n·d), plus
+    ///   O(p·d) for p pairs.
+    static func similarityAgreement(unitOld: Matrix, unitNew: Matrix, new: Matrix, newScale: [Double]?, codes: Bool,
+                                    labels: [String]?, rowsOfQueries: [Int], configuration: CompatibilityConfiguration) -> SimilarityAgreement {
+        let n = unitOld.rows
+        let stabilityRows: [Int]
+        if rowsOfQueries.isEmpty {
+            var rng = SeededGenerator(seed: configuration.seed &+ 1)
+            stabilityRows = rng.sampleIndices(n, count: configuration.maxQueries <= 0 ? n : min(n, configuration.maxQueries))
+        } else {
+            stabilityRows = rowsOfQueries
+        }
+        let kk = min(configuration.neighborK, n - 1)
+        let oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
+        let newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
+
+        // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
+        let pairs = pairStatistics(unitOld: unitOld, unitNew: codes ? Matrix.normalizedRows(new) : unitNew,
+                                   newCodes: codes ? (new, newScale!) : nil, labels: labels,
+                                   maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
+                                   seed: configuration.seed &+ 3)
+        let oldTop = neighbourScores(oldNeighbors), newTop = neighbourScores(newNeighbors)
+        let thresholds = configuration.thresholds.enumerated().map { i, t in
+            ThresholdTransfer.compute(threshold: t, scores: pairs.scores, oldTopK: oldTop, newTopK: newTop,
+                                      bootstrap: configuration.thresholdBootstrap, seed: configuration.seed &+ 10 &+ UInt64(i))
+        }
+        let sortedOld = pairs.scores.sortedOld, sortedNew = pairs.scores.sortedNew
+        let calibration = sortedOld.isEmpty ? [] : (0...60).map { i -> (old: Double, new: Double) in
+            let level = 0.5 + 0.499 * Double(i) / 60
+            return (Statistics.quantile(sortedOld, level), Statistics.quantile(sortedNew, level))
+        }
+        return SimilarityAgreement(rows: stabilityRows, knnJaccard: SpaceComparison.knnJaccard(oldNeighbors, newNeighbors),
+                                   oldNeighbors: oldNeighbors, newNeighbors: newNeighbors,
+                                   similaritySpearman: pairs.spearman, similarityPairs: pairs.count, allPairs: pairs.all,
+                                   positiveConstraint: pairs.positive, negativeConstraint: pairs.negative, thresholds: thresholds,
+                                   scoreShift: scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors),
+                                   thresholdCalibration: calibration)
     }
 
     /// Every listed neighbour's score (the pairs a threshold mostly decides).

@@ -6,12 +6,15 @@ extension CompatibilityConfiguration {
             ReportParameter("k", .string(ks.map(String.init).joined(separator: ","))),
             ReportParameter("relevance", .string(relevance)),
             ReportParameter("fit", .string(fit.name)),
-            ReportParameter("neighbor_k", .int(neighborK)),
             ReportParameter("max_queries", .int(maxQueries)),
-            ReportParameter("max_pairs", .int(maxPairs)),
-            ReportParameter("sampled_pairs", .int(sampledPairs)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
+        if retrievalOnly {
+            p.append(ReportParameter("retrieval_only", .bool(true)))
+        } else {
+            p += [ReportParameter("neighbor_k", .int(neighborK)), ReportParameter("max_pairs", .int(maxPairs)),
+                  ReportParameter("sampled_pairs", .int(sampledPairs))]
+        }
         if fit != .none {
             if let rows = trainRows {
                 p.append(ReportParameter("train_rows", .string("explicit (\(rows.count) rows)")))
@@ -70,7 +73,7 @@ extension CompatibilityAnalysis: ReportConvertible {
         }
         metrics.append(ReportMetric("negative_flip_rate_new", "negative flips: old right, new → new wrong", ReportValue(flipsNew.rate)))
         metrics.append(ReportMetric("negative_flip_index_new", "negative flips / new → new errors", ReportValue(flipsNew.index)))
-        if let p = positiveConstraint, let q = negativeConstraint {
+        if let p = agreement?.positiveConstraint, let q = agreement?.negativeConstraint {
             let pf = p.pairs > 0 ? Double(p.satisfied) / Double(p.pairs) : .nan
             let nf = q.pairs > 0 ? Double(q.satisfied) / Double(q.pairs) : .nan
             metrics.append(ReportMetric("constraint_positive_fraction", "same-label pairs with d(new_i, old_j) ≤ d(old_i, old_j)", ReportValue(pf)))
@@ -78,11 +81,12 @@ extension CompatibilityAnalysis: ReportConvertible {
             metrics.append(ReportMetric("constraint_positive_pairs", "ordered same-label pairs checked", .int(p.pairs)))
             metrics.append(ReportMetric("constraint_negative_pairs", "ordered different-label pairs checked", .int(q.pairs)))
         }
-        let meanJaccard = knnJaccard.isEmpty ? Double.nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count)
-        metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(oldNeighbors.k)-NN sets in OLD and NEW", ReportValue(meanJaccard)))
-        metrics.append(ReportMetric("knn_overlap_k_effective", "neighbours actually compared (--neighbor-k capped at rows − 1)", .int(oldNeighbors.k)))
-        metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(similaritySpearman)))
-        metrics.append(ReportMetric("similarity_pairs", allPairs ? "pairs (all)" : "pairs (seeded sample)", .int(similarityPairs)))
+        if let a = agreement {
+            metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(a.oldNeighbors.k)-NN sets in OLD and NEW", ReportValue(a.meanJaccard)))
+            metrics.append(ReportMetric("knn_overlap_k_effective", "neighbours actually compared (--neighbor-k capped at rows − 1)", .int(a.oldNeighbors.k)))
+            metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(a.similaritySpearman)))
+            metrics.append(ReportMetric("similarity_pairs", a.allPairs ? "pairs (all)" : "pairs (seeded sample)", .int(a.similarityPairs)))
+        }
         if let m = mapping {
             metrics.append(ReportMetric("train_rows", "rows the mapping was fitted on", .int(m.trainRows.count)))
             metrics.append(ReportMetric("heldout_rows", "held-out rows (mapping evaluation)", .int(m.heldOutRows.count)))
@@ -102,9 +106,9 @@ extension CompatibilityAnalysis: ReportConvertible {
             if let s = m.map.scale, m.map.fit == .procrustesScaled { metrics.append(ReportMetric("mapping_scale", "Procrustes scale s", ReportValue(s))) }
         }
 
-        metrics += thresholdMetrics(thresholds, suffix: "", space: "NEW")
+        metrics += thresholdMetrics(agreement?.thresholds ?? [], suffix: "", space: "NEW")
         if let m = mapping { metrics += thresholdMetrics(m.thresholds, suffix: "_mapped", space: "mapped NEW (held-out)") }
-        for d in scoreShift.distributions {
+        for d in agreement?.scoreShift.distributions ?? [] {
             metrics.append(ReportMetric("score_shift_ks_\(d.name)", "KS distance OLD vs NEW, \(d.name.replacingOccurrences(of: "_", with: " ")) cosines", ReportValue(d.ksDistance)))
         }
 
@@ -134,14 +138,16 @@ extension CompatibilityAnalysis: ReportConvertible {
         func neighbourText(_ nn: NearestNeighbors, _ q: Int) -> String {
             nn.neighbors(of: q).prefix(3).filter { $0 >= 0 }.map { names[Int($0)] }.joined(separator: " | ")
         }
-        let order = (0..<knnJaccard.count).sorted { knnJaccard[$0] < knnJaccard[$1] || (knnJaccard[$0] == knnJaccard[$1] && queryRows[$0] < queryRows[$1]) }
-        tables.append(ReportTable(
-            name: "changed_neighborhoods", title: "Items whose neighbourhoods changed most (Jaccard of \(oldNeighbors.k)-NN, OLD vs NEW)",
-            columns: ["row", "name", "label", "jaccard", "old_neighbors", "new_neighbors"],
-            rows: order.prefix(configuration.changedRowsShown).map { q in
-                let i = queryRows[q]
-                return [.int(i), .string(names[i]), label(i), ReportValue(knnJaccard[q]), .string(neighbourText(oldNeighbors, q)), .string(neighbourText(newNeighbors, q))]
-            }, textRowLimit: 10))
+        if let a = agreement {
+            let order = (0..<a.knnJaccard.count).sorted { a.knnJaccard[$0] < a.knnJaccard[$1] || (a.knnJaccard[$0] == a.knnJaccard[$1] && a.rows[$0] < a.rows[$1]) }
+            tables.append(ReportTable(
+                name: "changed_neighborhoods", title: "Items whose neighbourhoods changed most (Jaccard of \(a.oldNeighbors.k)-NN, OLD vs NEW)",
+                columns: ["row", "name", "label", "jaccard", "old_neighbors", "new_neighbors"],
+                rows: order.prefix(configuration.changedRowsShown).map { q in
+                    let i = a.rows[q]
+                    return [.int(i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q]), .string(neighbourText(a.oldNeighbors, q)), .string(neighbourText(a.newNeighbors, q))]
+                }, textRowLimit: 10))
+        }
         if let f = flipsCross ?? Optional(flipsNew), !f.flips.isEmpty {
             let other = flipsCross == nil ? new : cross!
             let rows: [[ReportValue]] = f.flips.prefix(200).enumerated().map { t, q in
@@ -152,11 +158,13 @@ extension CompatibilityAnalysis: ReportConvertible {
             tables.append(ReportTable(name: "negative_flips", title: "Negative flips: old top-1 right, \(other.name) wrong (first 200)",
                                       columns: ["query", "name", "label", "expected_rank_after", "flip_probability"], rows: rows, textRowLimit: 5))
         }
-        tables.append(ReportTable(
-            name: "knn_overlap_per_row", title: "Neighbourhood overlap per item",
-            columns: ["row", "name", "label", "jaccard"],
-            rows: (0..<knnJaccard.count).map { q in let i = queryRows[q]; return [.int(i), .string(names[i]), label(i), ReportValue(knnJaccard[q])] },
-            textRowLimit: 5, isPerRow: true))
+        if let a = agreement {
+            tables.append(ReportTable(
+                name: "knn_overlap_per_row", title: "Neighbourhood overlap per item",
+                columns: ["row", "name", "label", "jaccard"],
+                rows: (0..<a.knnJaccard.count).map { q in let i = a.rows[q]; return [.int(i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q])] },
+                textRowLimit: 5, isPerRow: true))
+        }
 
         // Charts.
         let kMax = ks.max() ?? 1
@@ -168,17 +176,24 @@ extension CompatibilityAnalysis: ReportConvertible {
         // Score shift: quantiles of each distribution in OLD, NEW and mapped NEW.
         var shiftRows: [[ReportValue]] = []
         let mappedShift = mapping.map { Dictionary(uniqueKeysWithValues: $0.scoreShift.distributions.map { ($0.name, $0) }) } ?? [:]
-        for d in scoreShift.distributions {
-            shiftRows.append([.string(d.name), .string("old")] + d.old.map { ReportValue($0) } + [.null])
-            shiftRows.append([.string(d.name), .string("new")] + d.new.map { ReportValue($0) } + [ReportValue(d.ksDistance)])
-            if let m = mappedShift[d.name] {
-                shiftRows.append([.string(d.name), .string("old (held-out)")] + m.old.map { ReportValue($0) } + [.null])
-                shiftRows.append([.string(d.name), .string("mapped (held-out)")] + m.new.map { ReportValue($0) } + [ReportValue(m.ksDistance)])
+        let shiftNames = (agreement?.scoreShift ?? mapping?.scoreShift)?.distributions.map(\.name) ?? []
+        let ownShift = agreement.map { Dictionary(uniqueKeysWithValues: $0.scoreShift.distributions.map { ($0.name, $0) }) } ?? [:]
+        for name in shiftNames {
+            if let d = ownShift[name] {
+                shiftRows.append([.string(d.name), .string("old")] + d.old.map { ReportValue($0) } + [.null])
+                shiftRows.append([.string(d.name), .string("new")] + d.new.map { ReportValue($0) } + [ReportValue(d.ksDistance)])
+            }
+            if let m = mappedShift[name] {
+                shiftRows.append([.string(name), .string("old (held-out)")] + m.old.map { ReportValue($0) } + [.null])
+                shiftRows.append([.string(name), .string("mapped (held-out)")] + m.new.map { ReportValue($0) } + [ReportValue(m.ksDistance)])
             }
         }
-        tables.append(ReportTable(name: "score_shift", title: "Score shift: cosine quantiles (random pairs, top-1, top-1 − top-2 margin)",
-                                  columns: ["scores", "space"] + ScoreShift.levels.map { "q\(Int(($0 * 100).rounded()))" } + ["ks_vs_old"], rows: shiftRows))
-        if !thresholds.isEmpty {
+        if !shiftRows.isEmpty {
+            tables.append(ReportTable(name: "score_shift", title: "Score shift: cosine quantiles (random pairs, top-1, top-1 − top-2 margin)",
+                                      columns: ["scores", "space"] + ScoreShift.levels.map { "q\(Int(($0 * 100).rounded()))" } + ["ks_vs_old"], rows: shiftRows))
+        }
+        let thresholds = agreement?.thresholds ?? []
+        if !thresholds.isEmpty || !(mapping?.thresholds.isEmpty ?? true) {
             func row(_ t: ThresholdTransfer, _ space: String) -> [ReportValue] {
                 [ReportValue(t.threshold), .string(space), ReportValue(t.oldAcceptedShare), t.quantileMatched.map { ReportValue($0) } ?? .null,
                  t.interval.map { ReportValue($0.low) } ?? .null, t.interval.map { ReportValue($0.high) } ?? .null,
@@ -193,15 +208,17 @@ extension CompatibilityAnalysis: ReportConvertible {
                                       rows: rows))
         }
         // Calibration curve: OLD score → quantile-matched NEW score, over all pairs.
-        let calibration = thresholdCalibration.map { ChartPoint(x: $0.old, y: $0.new) }
+        let calibration = (agreement?.thresholdCalibration ?? []).map { ChartPoint(x: $0.old, y: $0.new) }
         var charts = [
             ReportChart(name: "recall_curves", title: "Recall@k", kind: .line, xLabel: "k", yLabel: "recall@k", series: series,
                         caption: "Compatible when the cross curve is at or above the old curve (Shen et al. 2020)."),
-            ReportChart(name: "knn_overlap_histogram", title: "Neighbourhood overlap OLD vs NEW", kind: .histogram,
-                        xLabel: "Jaccard of \(oldNeighbors.k)-NN sets", yLabel: "items",
-                        series: [ReportChart.Series(name: "items", points: compatHistogram(knnJaccard, bins: 20))],
-                        caption: "1 = the same neighbours in both models."),
         ]
+        if let a = agreement {
+            charts.append(ReportChart(name: "knn_overlap_histogram", title: "Neighbourhood overlap OLD vs NEW", kind: .histogram,
+                                      xLabel: "Jaccard of \(a.oldNeighbors.k)-NN sets", yLabel: "items",
+                                      series: [ReportChart.Series(name: "items", points: compatHistogram(a.knnJaccard, bins: 20))],
+                                      caption: "1 = the same neighbours in both models."))
+        }
         if !calibration.isEmpty {
             charts.append(ReportChart(name: "threshold_calibration", title: "Threshold calibration: OLD cut-off → NEW cut-off accepting the same share of pairs",
                                       kind: .line, xLabel: "OLD cosine threshold", yLabel: "quantile-matched NEW threshold",
@@ -230,7 +247,10 @@ extension CompatibilityAnalysis: ReportConvertible {
                 notes.append("ridge:auto chose λ = \(ReportFormatting.number(l)), at the edge of the grid: the best λ may lie outside it.")
             }
         }
-        if !allPairs { notes.append("similarity_spearman and the thresholds use \(similarityPairs) seeded random pairs.") }
+        if let a = agreement, !a.allPairs { notes.append("similarity_spearman and the thresholds use \(a.similarityPairs) seeded random pairs.") }
+        if agreement == nil {
+            notes.append("Retrieval metrics only (--retrieval-only): neighbourhood stability, pair similarities, thresholds and score shifts were not computed.")
+        }
         for t in thresholds {
             let cut = ReportFormatting.number(t.threshold, significant: 3)
             if let q = t.quantileMatched {
@@ -244,21 +264,25 @@ extension CompatibilityAnalysis: ReportConvertible {
         // Rows that look misaligned: the two spaces agree on nothing pairwise (Spearman ≈ 0) and
         // share no neighbours, although each ranks its own items: the commonest real mistake
         // (rows in another order, or other items) — or models that are unrelated.
-        let misaligned = similaritySpearman.isFinite && abs(similaritySpearman) < 0.1 && meanJaccard.isFinite && meanJaccard < 0.05 && galleryRows >= 20
-        metrics.append(ReportMetric("rows_look_misaligned", "paired similarities uncorrelated and no shared neighbours", .bool(misaligned)))
+        var misaligned = false
+        if let a = agreement {
+            let rho = a.similaritySpearman, jaccard = a.meanJaccard
+            misaligned = rho.isFinite && abs(rho) < 0.1 && jaccard.isFinite && jaccard < 0.05 && galleryRows >= 20
+            metrics.append(ReportMetric("rows_look_misaligned", "paired similarities uncorrelated and no shared neighbours", .bool(misaligned)))
+        }
         let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
         var report = Report(analyzer: "compat", title: title, inputs: inputs,
                             parameters: configuration.reportParameters(relevance: relevance, ks: askedKs) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
                             metrics: metrics, tables: tables, charts: charts, notes: notes)
-        if misaligned {
-            report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")
+        if misaligned, let a = agreement {
+            report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(a.similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(a.meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")
         }
         let cappedKs = askedKs.filter { $0 > candidatesPerQuery }
         if !cappedKs.isEmpty {
             report.warn(ParameterCap(parameter: "--k", asked: cappedKs.max()!, used: candidatesPerQuery, reason: "a query has \(candidatesPerQuery) candidate rows; recall_at_\(cappedKs.map(String.init).joined(separator: "/"))_* are computed at k = \(candidatesPerQuery) (candidates_per_query)").message)
         }
-        if oldNeighbors.k < configuration.neighborK {
-            report.warn(ParameterCap(parameter: "--neighbor-k", asked: configuration.neighborK, used: oldNeighbors.k, reason: "\(galleryRows) rows leave \(oldNeighbors.k) neighbours (knn_overlap_k_effective)").message)
+        if let a = agreement, a.oldNeighbors.k < configuration.neighborK {
+            report.warn(ParameterCap(parameter: "--neighbor-k", asked: configuration.neighborK, used: a.oldNeighbors.k, reason: "\(galleryRows) rows leave \(a.oldNeighbors.k) neighbours (knn_overlap_k_effective)").message)
         }
         return report
     }
