@@ -140,6 +140,12 @@ import Testing
         try JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     }
 
+    /// A JSON value as canonical text (sorted keys; numbers in the shortest form that reads back
+    /// to the same Double, so equal text = equal bits).
+    static func canonical(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+    }
+
     static func run(_ a: [String]) throws -> CLI.Result {
         let r = try CLI.run(a)
         #expect(r.status == 0, "\(a.joined(separator: " ")): \(r.stderr)")
@@ -191,7 +197,7 @@ import Testing
             let a = merged[part] as? [String: Any] ?? [:], b = whole[part] as? [String: Any] ?? [:]
             #expect(Set(a.keys) == Set(b.keys), "\(part): \(Set(a.keys).symmetricDifference(b.keys).sorted())")
             for (key, value) in b {
-                #expect((a[key].map { NSDictionary(dictionary: ["v": $0]) } ?? [:]).isEqual(to: ["v": value]), "\(part).\(key): merged \(a[key] ?? "missing") single \(value)")
+                #expect(try a[key].map(Self.canonical) == Self.canonical(value), "\(part).\(key): merged \(a[key] ?? "missing") single \(value)")
             }
         }
         let metrics = whole["metrics"] as? [String: Any] ?? [:]

@@ -317,45 +317,23 @@ public struct CompatibilityAnalysis: Sendable {
             }
         }
         let cap = n - (excludeSelf ? 1 : 0)
-        let effective = Self.effectiveKs(configuration.ks, cap: cap)
-        guard !effective.isEmpty else { throw EmbdiagError.usage("\(Setting.k) needs at least one positive cut-off") }
+        let (effective, asked) = try Self.cutoffs(configuration.ks, cap: cap)
         ks = effective
-        var asked: [Int] = []
-        for k in configuration.ks where k >= 1 && !asked.contains(k) { asked.append(k) }
         askedKs = asked
         candidatesPerQuery = cap
 
         // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
         let excludeRows = excludeSelf ? rowsOfQueries : nil
-        let run = { (name: String, q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalSummary in
-            RetrievalSummary(name: name, ks: effective, ranks: Retrieval.retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows,
-                                                                              queryScale: qScale, galleryScale: gScale))
+        let run = { (q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalRanks in
+            Retrieval.retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows, queryScale: qScale, galleryScale: gScale)
         }
-        let oldSummary = run("old", qOld, nil, unitOld, nil), newSummary = run("new", qNew, qNewScale, unitNew, newScale)
-        let crossSummary = old.dimension == new.dimension ? run("cross", qNew, qNewScale, unitOld, nil) : nil
-        // Labels that give no query a relevant row (every label unique) evaluate nothing: every
-        // metric would be "—" with exit 0.
-        guard oldSummary.evaluated > 0 else {
-            throw EmbdiagError.invalid(nil, "no query has a relevant gallery row: \(inputs.labels == nil ? "" : "every \(Setting.labels) class has a single row (relevance = same label, own row excluded); ")nothing to evaluate. To pair OLD and NEW rows by item id use \(Setting.pairBy) label \(Setting.oldIds) FILE \(Setting.newIds) FILE")
-        }
-        self.old = oldSummary
-        self.new = newSummary
-        cross = crossSummary
-        flipsCross = crossSummary.map { NegativeFlips(old: oldSummary, other: $0) }
-        flipsNew = NegativeFlips(old: oldSummary, other: newSummary)
-        switch rel {
-        case .index:
-            chanceRecallAt1 = 1 / Double(n)
-        case .classes(let qc, let gc):
-            var size: [Int32: Int] = [:]
-            for c in gc { size[c, default: 0] += 1 }
-            let per = qc.map { c -> Double in
-                let r = Double(max(0, (size[c] ?? 0) - (excludeSelf ? 1 : 0)))
-                return r / Double(cap)
-            }.filter { $0 > 0 }
-            chanceRecallAt1 = per.isEmpty ? .nan : per.reduce(0, +) / Double(per.count)
-        }
+        let identity: Bool
+        if case .index = rel { identity = true } else { identity = false }
+        let r = try Self.retrieval(old: run(qOld, nil, unitOld, nil), new: run(qNew, qNewScale, unitNew, newScale),
+                                   cross: old.dimension == new.dimension ? run(qNew, qNewScale, unitOld, nil) : nil,
+                                   ks: effective, candidates: cap, galleryRows: n, identity: identity, labelled: inputs.labels != nil)
+        (self.old, self.new, cross, flipsCross, flipsNew, chanceRecallAt1) = (r.old, r.new, r.cross, r.flipsCross, r.flipsNew, r.chanceRecallAt1)
 
         queryRows = rowsOfQueries
         agreement = configuration.retrievalOnly ? nil

@@ -103,10 +103,7 @@ public enum CompatPartial {
             "queries": String(oq.count),
             "queries_digest": Checksum.sha256(digest),
             "dim_new": String(new.dimension),
-            "neighbor_k": String(c.neighborK),
             "max_queries": String(c.maxQueries),
-            "max_pairs": String(c.maxPairs),
-            "sampled_pairs": String(c.sampledPairs),
             "no_worse_tolerance": "\(c.noWorseTolerance)",
         ]
         return Prepared(unitOld: Matrix.normalizedRows(old.matrix), unitNew: Matrix.normalizedRows(new.matrix),
@@ -114,7 +111,8 @@ public enum CompatPartial {
                         parameters: parameters, newSource: new.source, querySources: [oq.source, nq.source])
     }
 
-    /// The configuration a merged state was computed with (the report's parameters).
+    /// The configuration a merged state was computed with (the report's parameters; the options
+    /// of the skipped similarity agreement do not change a retrieval number and are not kept).
     static func configuration(from state: PartialState, path: String) throws -> CompatibilityConfiguration {
         var c = CompatibilityConfiguration()
         func value(_ key: String) throws -> String {
@@ -126,13 +124,11 @@ public enum CompatPartial {
             return v
         }
         c.ks = try value("k").split(separator: ",").map { guard let k = Int($0) else { throw EmbdiagError.malformed(path, "compat state parameter k is not a list of integers") }; return k }
-        c.neighborK = try int("neighbor_k")
         c.maxQueries = try int("max_queries")
-        c.maxPairs = try int("max_pairs")
-        c.sampledPairs = try int("sampled_pairs")
         guard let t = Double(try value("no_worse_tolerance")) else { throw EmbdiagError.malformed(path, "compat state parameter no_worse_tolerance is not a number") }
         c.noWorseTolerance = t
         c.seed = state.seed
+        c.retrievalOnly = true
         return c
     }
 
