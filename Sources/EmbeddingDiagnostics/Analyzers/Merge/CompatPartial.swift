@@ -56,7 +56,8 @@ public enum CompatPartial {
         state.parameters["dim_new"] == String(state.dimension) ? ["old", "new", "cross"] : ["old", "new"]
     }
 
-    /// Why `--partial` is refused for a configuration or input (nil: shardable).
+    /// Refuses (usage error) what `--partial` cannot shard: no separate query files, a compression
+    /// mode, a fitted mapping, carried thresholds.
     static func requireShardable(_ inputs: CompatibilityInputs, _ c: CompatibilityConfiguration) throws {
         if inputs.oldQueries == nil || inputs.newQueries == nil {
             throw EmbdiagError.usage("compat \(Setting.partial) needs separate query files (\(Setting.oldQueries), \(Setting.newQueries)): every shard ranks the same queries against its part of the gallery")
@@ -396,14 +397,13 @@ public enum CompatPartial {
             }
             ranks[name] = result
         }
-        let newSources = ordered.map { s in (try? decode(Source.self, "new_source_json", in: s)) }
+        let newList = try ordered.map { try decode(Source.self, "new_source_json", in: $0) }
         let querySources = try decode([Source].self, "query_sources_json", in: merged)
         let n = m.rowCount
         var oldSource = MergedSource.combined(m.shards.map(\.source), rows: n, dimension: m.dimension)
         oldSource.format = m.shards[0].source.format
-        let newList = newSources.compactMap { $0 }
-        var newSource = newList.isEmpty ? oldSource : MergedSource.combined(newList, rows: n, dimension: dimNew)
-        newSource.format = newList.first?.format ?? oldSource.format
+        var newSource = MergedSource.combined(newList, rows: n, dimension: dimNew)
+        newSource.format = newList[0].format
         return Merged(old: ranks["old"]!, new: ranks["new"]!, cross: ranks["cross"], galleryRows: n, dimensions: (m.dimension, dimNew),
                       relevance: identity ? "identity" : "labels", inputs: [oldSource, newSource] + querySources,
                       configuration: try configuration(from: m, path: path))

@@ -71,7 +71,7 @@ public enum StateMerge {
             let result = try CompatPartial.mergePass2(merged: merged, ordered: ordered)
             var report = try CompatibilityAnalysis(merged: result).report()
             let queries = Array(result.inputs.dropFirst(2))
-            let newShards = ordered.compactMap { try? CompatPartial.decode(Source.self, "new_source_json", in: $0) }
+            let newShards = try ordered.map { try CompatPartial.decode(Source.self, "new_source_json", in: $0) }
             finish(&report, ordered)
             report.inputs += newShards + queries
             return .report(report)
