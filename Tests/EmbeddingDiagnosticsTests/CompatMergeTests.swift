@@ -114,6 +114,65 @@ import Testing
         #expect(old.first.contains { ($0?.blockSize ?? 1) > 1 })
         #expect(result.galleryRows == 300 && result.dimensions == (16, 16))
         if labelled { #expect(old.first[17] == nil && result.old.first[17] == nil) }
+        // The report: that of a single retrieval-only run, whatever the order of the states.
+        var single = c
+        single.retrievalOnly = true
+        let whole = try CompatibilityAnalysis(Self.inputs(d, labelled: labelled), configuration: single).report()
+        for states in [[merged] + pass2, pass2.reversed() + [merged]] {
+            guard case .report(let report) = try StateMerge.merge(states, wantState: false) else { Issue.record("no report"); return }
+            #expect(report.metrics == whole.metrics)
+            #expect(report.parameters == whole.parameters)
+            #expect(report.tables == whole.tables)
+            #expect(report.charts == whole.charts)
+            #expect(report.verdict == whole.verdict)
+            #expect(report.inputs.map(\.path) == (0..<4).map { "old-\($0).npy" } + (0..<4).map { "new-\($0).npy" } + ["old-queries.npy", "new-queries.npy"])
+        }
+    }
+
+    /// Other queries, options or shards than pass 1: refused with one line naming the file.
+    @Test func refusesOtherQueriesOptionsAndShards() throws {
+        let d = Self.data(seed: 23, n: 120)
+        let c = Self.configuration()
+        let shards = Self.shardInputs(d, labelled: true, cuts: [0..<50, 50..<120])
+        let pass1 = try shards.enumerated().map { LoadedState(path: "p\($0.offset).state", state: try CompatPartial.pass1($0.element.0, shard: $0.element.1, configuration: c)) }
+        // Another query set in one shard (same count): the digest differs.
+        var other = shards[1].0
+        other.newQueries = Embeddings(matrix: Matrix.normalizedRows(d.oldQueries.matrix), name: "new-queries.npy")
+        let foreign = LoadedState(path: "foreign.state", state: try CompatPartial.pass1(other, shard: shards[1].1, configuration: c))
+        MergeTests.expectRefusal([pass1[0], foreign], wantState: true, "parameter queries_digest")
+        // Other query labels.
+        var relabelled = shards[1].0
+        relabelled.queryLabels = d.queryLabels.reversed()
+        MergeTests.expectRefusal([pass1[0], LoadedState(path: "q.state", state: try CompatPartial.pass1(relabelled, shard: shards[1].1, configuration: c))],
+                                 wantState: true, "queries_digest")
+        // Labels in one shard, none in the other.
+        var unlabelled = shards[1].0
+        unlabelled.labels = nil
+        MergeTests.expectRefusal([pass1[0], LoadedState(path: "u.state", state: try CompatPartial.pass1(unlabelled, shard: shards[1].1, configuration: c))],
+                                 wantState: true, "parameter relevance")
+        guard case .state(let m) = try StateMerge.merge(pass1, wantState: true) else { Issue.record("no state"); return }
+        let merged = LoadedState(path: "merged.state", state: m)
+        // A merged state is not merged again; pass 2 refuses other queries and rows that are no shard.
+        guard case .state(let first) = try StateMerge.merge([pass1[0]], wantState: true) else { Issue.record("no state"); return }
+        MergeTests.expectRefusal([LoadedState(path: "first.state", state: first), pass1[1]], wantState: true, "one step")
+        #expect(throws: EmbdiagError.self) { try CompatPartial.pass2(other, shard: shards[1].1, configuration: c, merged: merged) }
+        var moved = shards[1].1
+        moved.rowOffset = 40
+        #expect(throws: EmbdiagError.self) { try CompatPartial.pass2(shards[1].0, shard: moved, configuration: c, merged: merged) }
+        // Without separate queries, or with a fitted mapping: not shardable.
+        var noQueries = shards[0].0
+        noQueries.oldQueries = nil
+        noQueries.newQueries = nil
+        #expect(throws: EmbdiagError.self) { try CompatPartial.pass1(noQueries, shard: shards[0].1, configuration: c) }
+        var fitted = c
+        fitted.fit = .procrustes
+        #expect(throws: EmbdiagError.self) { try CompatPartial.pass1(shards[0].0, shard: shards[0].1, configuration: fitted) }
+        // Identity relevance with more queries than gallery rows: refused at the merge, as a single run refuses it.
+        let small = Self.data(seed: 24, n: 12, queries: 20)
+        let tiny = try Self.shardInputs(small, labelled: false, cuts: [0..<5, 5..<12]).enumerated().map {
+            LoadedState(path: "t\($0.offset).state", state: try CompatPartial.pass1($0.element.0, shard: $0.element.1, configuration: c))
+        }
+        MergeTests.expectRefusal(tiny, wantState: true, "20 queries for 12 gallery rows")
     }
 
     /// Different dimensions: no cross direction, the two others still exact.

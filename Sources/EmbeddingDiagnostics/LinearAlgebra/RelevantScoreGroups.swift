@@ -12,6 +12,9 @@ public struct RelevantScoreGroups: Sendable, Equatable {
     /// Relevant rows per value.
     public var sizes: [Int]
 
+    /// Groups as stored (a merged `compat --partial` state): `values` distinct and descending.
+    ///
+    /// - Complexity: O(1).
     public init(values: [Double], sizes: [Int]) {
         precondition(values.count == sizes.count, "RelevantScoreGroups: one size per value")
         self.values = values
@@ -114,6 +117,8 @@ extension RetrievalRanks {
 
     /// The same for a query with one relevant row (`RetrievalRelevance.index`): `better` rows score
     /// above it, `equal` rows tie with it; average precision is the expected reciprocal rank.
+    ///
+    /// - Complexity: O(equal) (`TiedFirstRank.expectedReciprocalRank`).
     public static func rankedTarget(better: Int, equal: Int) -> (first: TiedFirstRank, averagePrecision: Double) {
         let block = TiedFirstRank(before: better, blockSize: equal + 1, relevantInBlock: 1)
         return (block, block.expectedReciprocalRank)
