@@ -149,7 +149,7 @@ import Testing
         var unlabelled = shards[1].0
         unlabelled.labels = nil
         MergeTests.expectRefusal([pass1[0], LoadedState(path: "u.state", state: try CompatPartial.pass1(unlabelled, shard: shards[1].1, configuration: c))],
-                                 wantState: true, "parameter relevance")
+                                 wantState: true, "u.state: parameter")  // relevance, and the digest (no query labels)
         guard case .state(let m) = try StateMerge.merge(pass1, wantState: true) else { Issue.record("no state"); return }
         let merged = LoadedState(path: "merged.state", state: m)
         // A merged state is not merged again; pass 2 refuses other queries and rows that are no shard.
