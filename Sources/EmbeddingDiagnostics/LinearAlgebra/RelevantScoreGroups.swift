@@ -56,11 +56,13 @@ extension ExactScores {
     /// values above it (`above[values.count]`: below every group). Screened by the GEMM value
     /// (`raws`), decided in Float64 within `tolerance` of a group value — the rule of `compare`, so
     /// the counts are those of the Float64 scores on every CPU, kernel, thread count and tiling.
-    /// `floorRaw` is `rawFloor(below: values.last!)`; `above` holds values.count + 1 entries.
+    /// `floorRaw` is `rawFloor(below: values.last!)`; `above` holds values.count + 1 entries;
+    /// `galleryClass` one class per gallery row.
     ///
     /// - Complexity: O(width) plus O(log G) per row near a group and O(d) per row within
     ///   `tolerance` of one.
-    func countAroundGroups(_ raws: UnsafePointer<Float>, columns: Range<Int>, query q: Int, queryClass c: Int32, galleryClass: [Int32],
+    @inline(__always)
+    func countAroundGroups(_ raws: UnsafePointer<Float>, columns: Range<Int>, query q: Int, queryClass c: Int32, galleryClass: UnsafePointer<Int32>,
                            excluded ex: Int, values: UnsafeBufferPointer<Double>, floorRaw: Float,
                            above: UnsafeMutablePointer<Int>, tied: UnsafeMutablePointer<Int>) {
         let groups = values.count, eps = tolerance

@@ -128,10 +128,11 @@ extension Retrieval {
                                 groups[r].values.withUnsafeBufferPointer { values in
                                 above[r].withUnsafeMutableBufferPointer { aboveBuf in
                                 tied[r].withUnsafeMutableBufferPointer { tiedBuf in
+                                galleryClass.withUnsafeBufferPointer { classes in
                                     scores.countAroundGroups(tile + r * columns.count, columns: columns, query: q, queryClass: queryClass[q],
-                                                             galleryClass: galleryClass, excluded: skip[q], values: values, floorRaw: floorRaw[r],
+                                                             galleryClass: classes.baseAddress!, excluded: skip[q], values: values, floorRaw: floorRaw[r],
                                                              above: aboveBuf.baseAddress!, tied: tiedBuf.baseAddress!)
-                                }}}
+                                }}}}
                             }
                         }
                         for r in 0..<m where !groups[r].values.isEmpty {

@@ -316,10 +316,11 @@ public enum CompatPartial {
                                 groups[q].values.withUnsafeBufferPointer { values in
                                 up[r].withUnsafeMutableBufferPointer { u in
                                 same[r].withUnsafeMutableBufferPointer { s in
+                                classes.gallery.withUnsafeBufferPointer { galleryClass in
                                     scores.countAroundGroups(tile + r * columns.count, columns: columns, query: q, queryClass: classes.queries[q],
-                                                             galleryClass: classes.gallery, excluded: -1, values: values, floorRaw: floorRaw[r],
+                                                             galleryClass: galleryClass.baseAddress!, excluded: -1, values: values, floorRaw: floorRaw[r],
                                                              above: u.baseAddress!, tied: s.baseAddress!)
-                                }}}
+                                }}}}
                             }
                         }
                         for r in 0..<block {
