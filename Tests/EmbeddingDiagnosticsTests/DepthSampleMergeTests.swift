@@ -6,8 +6,9 @@ import Testing
 /// Mahalanobis and cosine depth against the single run's seeded reference sample) merges into the
 /// single `--reference-sample` run's report (Guides/Scale.md, "Depth against a reference sample").
 @Suite struct DepthSampleMergeTests {
-    /// Uneven shards (one of a single row) of the reference and of the compared corpus.
-    static let referenceCuts = [0..<1, 1..<137, 137..<290, 290..<413]
+    /// Uneven shards (one of a single row) of the reference and of the compared corpus; the
+    /// reference spans two of `DepthReference`'s aligned 512-row blocks, one shard both.
+    static let referenceCuts = [0..<1, 1..<300, 300..<611, 611..<700]
     static let otherCuts = [0..<88, 88..<231]
     static let dimension = 24
 
@@ -113,14 +114,14 @@ import Testing
         #expect(throws: EmbdiagError.self) { try pass1(3, c, rows: 300) }
         let states = try (0..<4).map { try pass1($0, c) }
         // Rows that do not add up to N: a missing last shard, or a wrong N on every shard.
-        MergeTests.expectRefusal(Array(states.prefix(3)), wantState: true, "cover rows 0..<290")
-        let wrongN = try (0..<4).map { try pass1($0, c, rows: 500) }
-        MergeTests.expectRefusal(wrongN, wantState: true, "is 500")
+        MergeTests.expectRefusal(Array(states.prefix(3)), wantState: true, "cover rows 0..<611")
+        let wrongN = try (0..<4).map { try pass1($0, c, rows: 800) }
+        MergeTests.expectRefusal(wrongN, wantState: true, "is 800")
         // Mixed parameters: another sample size, another N, no sample at all.
         var other151 = c
         other151.referenceSample = 151
         MergeTests.expectRefusal([states[0], states[1], try pass1(2, other151), states[3]], wantState: true, "parameter reference_sample")
-        MergeTests.expectRefusal([states[0], states[1], try pass1(2, c, rows: 500), states[3]], wantState: true, "parameter reference_rows")
+        MergeTests.expectRefusal([states[0], states[1], try pass1(2, c, rows: 800), states[3]], wantState: true, "parameter reference_rows")
         var cosinePass1 = try pass1(2, cosine, rows: nil)
         cosinePass1.path = "cosine.state"
         MergeTests.expectRefusal([states[0], states[1], cosinePass1, states[3]], wantState: true, "parameter")
@@ -138,7 +139,7 @@ import Testing
         guard case .state(let m) = try StateMerge.merge(states, wantState: true) else { Issue.record("no state"); return }
         let merged = LoadedState(path: "merged.state", state: m)
         MergeTests.expectRefusal([merged], wantState: true, "already a merged")
-        #expect(throws: EmbdiagError.self) { try DepthPartial.pass2(refShards[1].0, shard: refShards[1].1, other: false, configuration: c, merged: merged, referenceRows: 500) }
+        #expect(throws: EmbdiagError.self) { try DepthPartial.pass2(refShards[1].0, shard: refShards[1].1, other: false, configuration: c, merged: merged, referenceRows: 800) }
         #expect(throws: EmbdiagError.self) { try DepthPartial.pass2(refShards[1].0, shard: refShards[1].1, other: false, configuration: other151, merged: merged, referenceRows: ref.count) }
         _ = other
     }
@@ -186,7 +187,7 @@ import Testing
         // Refusals: exit 2, one line.
         let noRows = try CLI.run(["depth", "\(dir)/ref-1.npy", "--partial", "\(dir)/x.state", "--row-offset", "1"] + options)
         #expect(noRows.status == 2 && noRows.stderr.contains("--reference-rows") && noRows.stderr.split(separator: "\n").count == 1, "\(noRows.stderr)")
-        let stray = try CLI.run(["depth", "\(dir)/ref.npy", "--reference-rows", "413", "--json", "\(dir)/x.json"] + options)
+        let stray = try CLI.run(["depth", "\(dir)/ref.npy", "--reference-rows", "\(ref.count)", "--json", "\(dir)/x.json"] + options)
         #expect(stray.status == 2 && !FileManager.default.fileExists(atPath: "\(dir)/x.json"))
         let short = try CLI.run(["merge", "\(dir)/r1-0.state", "\(dir)/r1-1.state", "\(dir)/r1-2.state", "--state-out", "\(dir)/x.state"])
         #expect(short.status == 2 && short.stderr.contains("r1-2.state") && short.stderr.split(separator: "\n").count == 1, "\(short.stderr)")

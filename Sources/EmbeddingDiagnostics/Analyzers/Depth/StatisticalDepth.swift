@@ -88,25 +88,27 @@ public struct DepthReference: @unchecked Sendable {
         return { position[rowOffset + $0] }
     }
 
-    /// Rows of the aligned query blocks of `depths(of:rowOffset:selfIndex:)`.
+    /// Rows of the aligned query blocks of `depths(of:rowOffset:selfIndex:)` (the GEMM depths).
     static let alignedBlockRows = 512
 
     /// Depth of every row of `queries` with respect to the reference. `selfIndex` maps query row
     /// i to its own row in the reference (excluded from its own depth: leave-one-out), or nil.
     ///
     /// Queries go through in blocks aligned to global row numbers: block k holds rows
-    /// k·B..<(k + 1)·B of the corpus (`rowOffset` is the global number of `queries`' first row;
-    /// rows of the block outside `queries` are zero and dropped), normalised into a small copy. So
-    /// every GEMM (chord, spatial, Mahalanobis) has the same shape and every row the same place in
-    /// it whether the corpus comes in one file or in shards (`depth --partial`): a BLAS kernel's
-    /// last bits cannot depend on how the input was split. Memory stays O(B · (d + m)) however
-    /// large (and memory-mapped) the query file is.
+    /// k·B..<(k + 1)·B of the corpus (B = 512; `rowOffset` is the global number of `queries`'
+    /// first row; rows of the block outside `queries` are zero and dropped), normalised into a
+    /// small copy. So every GEMM (chord, spatial, Mahalanobis) has the same shape and every row the
+    /// same place in it whether the corpus comes in one file or in shards (`depth --partial`): a
+    /// BLAS kernel's last bits cannot depend on how the input was split. Cosine TTE depth uses no
+    /// BLAS (fixed-order dot products) and takes plain blocks of 16,384 rows. Memory stays
+    /// O(B · (d + m)) however large (and memory-mapped) the query file is.
     ///
     /// - Complexity: O(n·d) for cosine TTE depth, O(n·m·d) for chord and spatial depth, O(n·k·d)
     ///   for Mahalanobis depth (n queries, m reference rows, k components), plus at most two
     ///   partly filled blocks.
     public func depths(of queries: Matrix, rowOffset: Int = 0, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
-        let blockRows = Self.alignedBlockRows
+        let aligned = !(kind == .tte && distance == .cosine)
+        let blockRows = aligned ? Self.alignedBlockRows : 16_384
         var out: [Double] = []
         out.reserveCapacity(queries.rows)
         let progress = ProgressReporter.current.task("depth", total: queries.rows, minimum: 65_536)
@@ -114,10 +116,10 @@ public struct DepthReference: @unchecked Sendable {
         var start = 0
         while start < queries.rows {
             progress?.update(start)
-            let lead = (rowOffset + start) % blockRows  // zero rows before this block's first query row
+            let lead = aligned ? (rowOffset + start) % blockRows : 0  // zero rows before this block's first query row
             let end = min(queries.rows, start + blockRows - lead)
             let live = lead..<(lead + end - start)
-            let unit = Matrix(rows: blockRows, cols: queries.cols)
+            let unit = Matrix(rows: aligned ? blockRows : live.count, cols: queries.cols)
             (unit.mutablePointer + lead * queries.cols).update(from: queries.pointer + start * queries.cols, count: live.count * queries.cols)
             Matrix.normalizeRowsInPlace(unit)
             let first = start
