@@ -57,12 +57,18 @@ public enum DepthPartial {
             sum = zip(sum, try s.state.array("unit_sum", path: s.path).doubles("unit_sum", count: d, path: s.path)).map(+)
         }
         guard n >= 2 else { throw EmbdiagError.invalid(ordered[0].path, "depth needs at least 2 reference rows (the shards have \(n))") }
+        return mergedPass1State(ordered, arrays: ["rows": .int64([Int64(n)]), "unit_sum": .float64(sum)],
+                                payload: sum.withUnsafeBytes { Data($0) }, summary: "n=\(n);")
+    }
+
+    /// The merged pass-1 state of the ordered shard states, with its `basis`: SHA-256 of `payload`
+    /// (the numbers pass 2 reads), `summary` and the shard list.
+    static func mergedPass1State(_ ordered: [LoadedState], arrays: [String: StateArray], payload: Data, summary: String) -> PartialState {
         let first = ordered[0].state
-        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: d,
-                                  shards: ordered.flatMap(\.state.shards), arrays: ["rows": .int64([Int64(n)]), "unit_sum": .float64(sum)])
-        var digest = Data()
-        sum.withUnsafeBytes { digest.append(contentsOf: $0) }
-        digest.append(Data("n=\(n);".utf8))
+        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: first.dimension,
+                                  shards: ordered.flatMap(\.state.shards), arrays: arrays)
+        var digest = payload
+        digest.append(Data(summary.utf8))
         for s in merged.shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
         merged.basis = Checksum.sha256(digest)
         return merged

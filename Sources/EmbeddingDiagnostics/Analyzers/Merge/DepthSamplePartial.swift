@@ -102,19 +102,12 @@ enum DepthSamplePartial {
             let owner = ordered.first { $0.state.rowOffset <= g && g < $0.state.rowOffset + $0.state.rowCount }
             throw EmbdiagError.mismatch(owner?.path ?? ordered[0].path, "lacks reference row \(g), place \(p) of the seeded sample: its pass-1 state was written with other options (rerun pass 1 on that shard)")
         }
-        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: d,
-                                  shards: ordered.flatMap(\.state.shards), arrays: [
-                                      "rows": .int64([Int64(n)]),
-                                      "sampled": .int64([sampleRows == nil ? 0 : 1]),
-                                      "sample_rows": .int64(expected.map { Int64($0) }),
-                                      "sample_values": .float32(values),
-                                  ])
-        var digest = Data()
-        values.withUnsafeBytes { digest.append(contentsOf: $0) }
-        digest.append(Data("n=\(n);s=\(expected.count);".utf8))
-        for sh in merged.shards { digest.append(Data("\(sh.rowOffset):\(sh.rowCount):\(sh.source.sha256 ?? "-");".utf8)) }
-        merged.basis = Checksum.sha256(digest)
-        return merged
+        return DepthPartial.mergedPass1State(ordered, arrays: [
+            "rows": .int64([Int64(n)]),
+            "sampled": .int64([sampleRows == nil ? 0 : 1]),
+            "sample_rows": .int64(expected.map { Int64($0) }),
+            "sample_values": .float32(values),
+        ], payload: values.withUnsafeBytes { Data($0) }, summary: "n=\(n);s=\(expected.count);")
     }
 
     /// The merged sample: its rows (nil when every reference row is in it) and the matrix.
