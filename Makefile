@@ -34,8 +34,10 @@ test-kernels: deps
 
 # Spark local mode (issue 20, contrib/spark/): merged partial states == single-machine reports.
 # Separate from `make test`: installs Java 17 (Debian) and PySpark (PyPI, in a venv) when missing.
+# Built with the test flags, so that after `make test` nothing is compiled again.
 SPARK_VENV ?= /work/venvs/spark
-test-spark: build
+test-spark: deps
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps
 	EMBDIAG=$(EMBDIAG) $(SPARK_VENV)/bin/python contrib/spark/test_spark.py
 

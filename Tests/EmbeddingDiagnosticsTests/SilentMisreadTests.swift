@@ -361,5 +361,51 @@ import Testing
         try "2 2\n0.5 1 2\n1.5 3 4\n".write(toFile: dir + "/numwords.txt", atomically: true, encoding: .utf8)
         #expect(try EmbeddingReader.read(dir + "/numwords.txt", options: ReadOptions(computeChecksum: false)).labels == ["0.5", "1.5"])
     }
-}
 
+    /// Rows dropped by `--on-invalid drop` must not renumber the others: every row number a report
+    /// shows is the row's number in its file. The same data without the bad row (row numbers
+    /// shifted back by one past it) gives the same tables.
+    @Test func rowNumbersAfterDroppedRowsAreFileRows() throws {
+        let dir = try CLI.temporaryDirectory()
+        var rng = SeededGenerator(seed: 5)
+        func rows(_ n: Int, _ shift: Float) -> [[Float]] { (0..<n).map { _ in (0..<8).map { _ in Float(rng.nextGaussian()) + shift } } }
+        let reference = rows(30, 0), other = rows(30, 0.4)
+        var withNaN = reference
+        withNaN.insert([Float](repeating: .nan, count: 8), at: 2)
+        try CLI.writeNpy(withNaN, to: dir + "/ref-nan.npy")
+        try CLI.writeNpy(reference, to: dir + "/ref.npy")
+        try CLI.writeNpy(other, to: dir + "/other.npy")
+        func tables(_ args: [String], _ name: String) throws -> [String: Any] {
+            let r = try CLI.run(args + ["--json", dir + "/\(name).json", "-q"])
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).json"))) as! [String: Any]
+            return json["tables"] as! [String: Any]
+        }
+        /// Columns holding row numbers (the label defaults to the row number) of a table.
+        func rowColumns(_ tables: [String: Any], _ table: String, _ columns: [String]) -> [[Int]] {
+            let t = tables[table] as! [String: Any]
+            let names = t["columns"] as! [String]
+            return (t["rows"] as! [[Any]]).map { row in columns.map { c -> Int in
+                let v = row[names.firstIndex(of: c)!]
+                return (v as? Int) ?? Int(v as! String)!
+            } }
+        }
+        let fileRow = { (r: Int) in r >= 2 ? r + 1 : r }
+        // depth
+        let dropped = try tables(["depth", dir + "/ref-nan.npy", dir + "/other.npy", "--on-invalid", "drop"], "depth-drop")
+        let clean = try tables(["depth", dir + "/ref.npy", dir + "/other.npy"], "depth-clean")
+        for t in ["central_reference", "outlying_reference"] {
+            #expect(rowColumns(dropped, t, ["row", "label"]) == rowColumns(clean, t, ["row", "label"]).map { $0.map(fileRow) }, "depth \(t)")
+        }
+        // neighbors (the per-row neighbour lists are CSV only; the hubs table is in the JSON)
+        let nnDropped = try tables(["neighbors", dir + "/ref-nan.npy", "--k", "3", "--on-invalid", "drop"], "nn-drop")
+        let nnClean = try tables(["neighbors", dir + "/ref.npy", "--k", "3"], "nn-clean")
+        #expect(rowColumns(nnDropped, "hubs", ["row", "label"]) == rowColumns(nnClean, "hubs", ["row", "label"]).map { $0.map(fileRow) })
+        // shift (the reference side of the uncovered table; the other corpus keeps its rows)
+        let shiftArgs = ["--tests", "mmd", "--permutations", "19"]
+        let shDropped = try tables(["shift", dir + "/ref-nan.npy", dir + "/other.npy", "--on-invalid", "drop"] + shiftArgs, "shift-drop")
+        let shClean = try tables(["shift", dir + "/ref.npy", dir + "/other.npy"] + shiftArgs, "shift-clean")
+        let uncovered = ["row", "label", "nearest_other_row"]
+        #expect(rowColumns(shDropped, "uncovered", uncovered) == rowColumns(shClean, "uncovered", uncovered).map { [fileRow($0[0]), fileRow($0[1]), $0[2]] })
+    }
+}

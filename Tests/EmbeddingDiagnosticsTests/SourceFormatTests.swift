@@ -67,6 +67,13 @@ import Testing
             #expect(kept.count == 38)
             #expect(dropped.map(\.row) == (entry["null_rows"] as! [Int]) && dropped.allSatisfy { $0.reason == "null" })
             #expect(dropped.first?.label == "id-\(dropped.first!.row)")
+            // info counts them as null rows, not as NaN rows (they are NaN in the matrix).
+            let info = EmbeddingSummary(e).report()
+            let nulls = entry["null_rows"] as! [Int]
+            #expect(info.metric("null_rows") == .int(nulls.count) && info.metric("nan_rows") == .int(0), "\(name): \(info.metrics)")
+            let table = try #require(info.tables.first { $0.name == "invalid_rows" })
+            #expect(table.rows.map { $0[1] } == nulls.map { _ in ReportValue.string("null") })
+            #expect(info.verdict?.answer.contains("missing (null)") == true)
         }
     }
 

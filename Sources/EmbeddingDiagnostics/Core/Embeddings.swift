@@ -51,6 +51,9 @@ public struct Embeddings: Sendable {
     /// rows because nulls are to be dropped (`--on-invalid drop`), so that row numbers stay those of
     /// the source: `requiringFiniteNonZeroRows` drops them as "null".
     public var nullRows: [Int] = []
+    /// When these rows are a subset of the source's (rows dropped by `--on-invalid drop`, a
+    /// sample): the source row number of each row, for reports. nil = row i is source row i.
+    public var sourceRows: [Int]?
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
         precondition(labels == nil || labels!.count == matrix.rows, "one label per row")
@@ -68,8 +71,11 @@ public struct Embeddings: Sendable {
     public var count: Int { matrix.rows }
     public var dimension: Int { matrix.cols }
 
-    /// Label of row i, or its index as text.
-    public func label(_ i: Int) -> String { labels?[i] ?? String(i) }
+    /// The source row number of row i (row i itself unless the rows are a subset).
+    public func sourceRow(_ i: Int) -> Int { sourceRows?[i] ?? i }
+
+    /// Label of row i, or its source row number as text.
+    public func label(_ i: Int) -> String { labels?[i] ?? String(sourceRow(i)) }
 
     /// Row index of every label (first occurrence wins).
     public func labelIndex(caseInsensitive: Bool = false) -> [String: Int] {
@@ -83,7 +89,7 @@ public struct Embeddings: Sendable {
         return index
     }
 
-    /// The subset of rows, keeping labels.
+    /// The subset of rows, keeping labels and the source row numbers (`sourceRows`).
     public func selecting(rows indices: [Int]) -> Embeddings {
         var s = source
         s.rows = indices.count
@@ -92,6 +98,7 @@ public struct Embeddings: Sendable {
             let missing = Set(nullRows)
             e.nullRows = indices.indices.filter { missing.contains(indices[$0]) }
         }
+        e.sourceRows = indices.map(sourceRow)
         return e
     }
 }

@@ -1,8 +1,12 @@
 import Foundation
 
-/// What is wrong with the values of an embedding matrix: rows with NaN/Inf, all-zero rows,
-/// duplicate labels. Computed on load by `embdiag info`, enforced by analyzers.
+/// What is wrong with the values of an embedding matrix: missing (null) vectors, rows with NaN/Inf,
+/// all-zero rows, duplicate labels. Computed on load by `embdiag info`, enforced by analyzers.
 public struct ValidationSummary: Sendable, Equatable {
+    /// Rows whose vector was missing in the source (a SQL/Parquet null, kept as a NaN row by
+    /// `--on-invalid drop`: `Embeddings.nullRows`). Not counted in `nanRows`.
+    public var nullRows: [Int] = []
+    /// Rows with a NaN value that were not null in the source.
     public var nanRows: [Int] = []
     public var infinityRows: [Int] = []
     public var zeroRows: [Int] = []
@@ -10,14 +14,14 @@ public struct ValidationSummary: Sendable, Equatable {
     public var duplicateLabels: [(label: String, count: Int)] = []
 
     public static func == (a: ValidationSummary, b: ValidationSummary) -> Bool {
-        a.nanRows == b.nanRows && a.infinityRows == b.infinityRows && a.zeroRows == b.zeroRows
+        a.nullRows == b.nullRows && a.nanRows == b.nanRows && a.infinityRows == b.infinityRows && a.zeroRows == b.zeroRows
             && a.duplicateLabels.map(\.label) == b.duplicateLabels.map(\.label)
             && a.duplicateLabels.map(\.count) == b.duplicateLabels.map(\.count)
     }
 
-    /// Rows with NaN or Inf (sorted, unique).
-    public var nonFiniteRows: [Int] { Array(Set(nanRows).union(infinityRows)).sorted() }
-    public var isClean: Bool { nanRows.isEmpty && infinityRows.isEmpty && zeroRows.isEmpty }
+    /// Rows with NaN or Inf, null rows included (sorted, unique).
+    public var nonFiniteRows: [Int] { Array(Set(nanRows).union(infinityRows).union(nullRows)).sorted() }
+    public var isClean: Bool { nullRows.isEmpty && nanRows.isEmpty && infinityRows.isEmpty && zeroRows.isEmpty }
 
     /// Scans every value once (both cores).
     public init(_ e: Embeddings) {
@@ -58,7 +62,9 @@ public struct ValidationSummary: Sendable, Equatable {
             }
             lock.lock(); nan += n; inf += f; zero += z; lock.unlock()
         }
-        nanRows = nan.sorted()
+        let null = Set(e.nullRows)
+        nullRows = null.sorted()
+        nanRows = nan.filter { !null.contains($0) }.sorted()
         infinityRows = inf.sorted()
         zeroRows = zero.sorted()
         if let labels = e.labels {
@@ -99,6 +105,7 @@ extension Embeddings {
         switch policy {
         case .error:
             var problems: [String] = []
+            if !summary.nullRows.isEmpty { problems.append("null (missing) vector in \(summary.nullRows.count) row(s) (\(ValidationSummary.describe(summary.nullRows)))") }
             if !summary.nanRows.isEmpty { problems.append("NaN in \(summary.nanRows.count) row(s) (\(ValidationSummary.describe(summary.nanRows)))") }
             if !summary.infinityRows.isEmpty { problems.append("Inf in \(summary.infinityRows.count) row(s) (\(ValidationSummary.describe(summary.infinityRows)))") }
             if !summary.zeroRows.isEmpty { problems.append("\(summary.zeroRows.count) all-zero row(s) (\(ValidationSummary.describe(summary.zeroRows)))") }
@@ -120,7 +127,7 @@ extension Embeddings {
         for r in summary.zeroRows { reasons[r] = "all-zero" }
         for r in summary.infinityRows { reasons[r] = "Inf" }
         for r in summary.nanRows { reasons[r] = "NaN" }
-        for r in nullRows { reasons[r] = "null" }
+        for r in summary.nullRows { reasons[r] = "null" }
         return reasons.keys.sorted().map { DroppedRow(row: $0, label: labels?[$0], reason: reasons[$0]!) }
     }
 }

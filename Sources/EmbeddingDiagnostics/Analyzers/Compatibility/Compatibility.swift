@@ -219,6 +219,9 @@ public struct CompatibilityAnalysis: Sendable {
     public var mapping: MappingEvaluation?
     public var names: [String]
     public var labels: [String]?
+    /// OLD file row of each paired item when the items are a subset or reordering of OLD's rows
+    /// (dropped invalid rows, pairing by id); nil = item i is OLD row i. Reports show these.
+    public var sourceRows: [Int]? = nil
 
     /// Shen et al.'s empirical compatibility criterion (CVPR 2020), strict:
     /// M(φ_new, φ_old) > M(φ_old, φ_old) on recall@1. A map that exactly restores the old space is
@@ -259,7 +262,8 @@ public struct CompatibilityAnalysis: Sendable {
             throw EmbdiagError.mismatch(nil, "\(l.count) labels for \(n) rows of \(old.source.path)")
         }
         labels = inputs.labels
-        names = (0..<n).map { old.labels?[$0] ?? new.labels?[$0] ?? String($0) }
+        sourceRows = old.sourceRows
+        names = (0..<n).map { old.labels?[$0] ?? new.labels?[$0] ?? String(old.sourceRow($0)) }
         relevance = inputs.labels == nil ? "identity" : "labels"
 
         // Queries.

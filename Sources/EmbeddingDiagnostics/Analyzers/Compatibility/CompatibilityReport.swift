@@ -145,14 +145,14 @@ extension CompatibilityAnalysis: ReportConvertible {
                 columns: ["row", "name", "label", "jaccard", "old_neighbors", "new_neighbors"],
                 rows: order.prefix(configuration.changedRowsShown).map { q in
                     let i = a.rows[q]
-                    return [.int(i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q]), .string(neighbourText(a.oldNeighbors, q)), .string(neighbourText(a.newNeighbors, q))]
+                    return [.int(sourceRows?[i] ?? i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q]), .string(neighbourText(a.oldNeighbors, q)), .string(neighbourText(a.newNeighbors, q))]
                 }, textRowLimit: 10))
         }
         if let f = flipsCross ?? Optional(flipsNew), !f.flips.isEmpty {
             let other = flipsCross == nil ? new : cross!
             let rows: [[ReportValue]] = f.flips.prefix(200).enumerated().map { t, q in
                 let i = queryRows.isEmpty || separateQueries ? q : queryRows[q]
-                return [.int(i), separateQueries ? .null : .string(names[i]), separateQueries ? .null : label(i),
+                return [.int(separateQueries ? i : sourceRows?[i] ?? i), separateQueries ? .null : .string(names[i]), separateQueries ? .null : label(i),
                         ReportValue(other.firstRanks[q]?.expectedRank ?? .nan), ReportValue(f.probabilities[t])]
             }
             tables.append(ReportTable(name: "negative_flips", title: "Negative flips: old top-1 right, \(other.name) wrong (first 200)",
@@ -162,7 +162,7 @@ extension CompatibilityAnalysis: ReportConvertible {
             tables.append(ReportTable(
                 name: "knn_overlap_per_row", title: "Neighbourhood overlap per item",
                 columns: ["row", "name", "label", "jaccard"],
-                rows: (0..<a.knnJaccard.count).map { q in let i = a.rows[q]; return [.int(i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q])] },
+                rows: (0..<a.knnJaccard.count).map { q in let i = a.rows[q]; return [.int(sourceRows?[i] ?? i), .string(names[i]), label(i), ReportValue(a.knnJaccard[q])] },
                 textRowLimit: 5, isPerRow: true))
         }
 

@@ -37,11 +37,14 @@ public struct CorpusDepths: Sendable {
     public var source: Source
     public var labels: [String]?
     public var depths: [Double]
+    /// Source row number of each row when the corpus is a subset of its file (`Embeddings.sourceRows`).
+    public var sourceRows: [Int]?
     /// 1 = deepest (most central); ties share the smaller rank order by row.
     public var ranks: [Int]
 
-    init(source: Source, labels: [String]?, depths: [Double]) {
+    init(source: Source, labels: [String]?, depths: [Double], sourceRows: [Int]? = nil) {
         self.source = source
+        self.sourceRows = sourceRows
         self.labels = labels
         self.depths = depths
         let order = depths.indices.sorted { depths[$0] > depths[$1] || (depths[$0] == depths[$1] && $0 < $1) }
@@ -52,7 +55,8 @@ public struct CorpusDepths: Sendable {
 
     /// Rows by decreasing depth.
     public var rowsByDepth: [Int] { depths.indices.sorted { ranks[$0] < ranks[$1] } }
-    public func label(_ i: Int) -> String { labels?[i] ?? String(i) }
+    public func sourceRow(_ i: Int) -> Int { sourceRows?[i] ?? i }
+    public func label(_ i: Int) -> String { labels?[i] ?? String(sourceRow(i)) }
 }
 
 /// The depth-based two-sample test of Liu & Singh (1993) as used by Seegmiller & Preum (2023):
@@ -106,9 +110,9 @@ public struct DepthAnalysis: Sendable {
         // Leave-one-out for Mahalanobis is not applied (its fit uses all rows; documented).
         let refDepths = dr.depths(of: reference.matrix, selfIndex: sampleRows == nil && configuration.kind == .mahalanobis
                                   ? nil : DepthReference.referencePosition(sampleRows: sampleRows))
-        corpora.append(CorpusDepths(source: reference.source, labels: reference.labels, depths: refDepths))
+        corpora.append(CorpusDepths(source: reference.source, labels: reference.labels, depths: refDepths, sourceRows: reference.sourceRows))
         for o in others {
-            corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix)))
+            corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix), sourceRows: o.sourceRows))
         }
         var tests: [DepthRankTest] = corpora.dropFirst().map {
             DepthRankTest.depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,

@@ -46,7 +46,7 @@ extension DepthAnalysis: ReportConvertible {
         for (index, corpus) in corpora.enumerated() {
             let name = index == 0 ? "reference" : (corpora.count == 2 ? "other" : "other\(index)")
             let order = corpus.rowsByDepth
-            let pick = { (rows: ArraySlice<Int>) -> [[ReportValue]] in rows.map { [.int($0), .string(corpus.label($0)), ReportValue(corpus.depths[$0]), .int(corpus.ranks[$0])] } }
+            let pick = { (rows: ArraySlice<Int>) -> [[ReportValue]] in rows.map { [.int(corpus.sourceRow($0)), .string(corpus.label($0)), ReportValue(corpus.depths[$0]), .int(corpus.ranks[$0])] } }
             tables.append(ReportTable(name: "central_\(name)", title: "Most central rows of \(corpus.source.path)", columns: ["row", "label", "depth", "rank"],
                                       rows: pick(order.prefix(top))))
             tables.append(ReportTable(name: "outlying_\(name)", title: "Most outlying rows of \(corpus.source.path)", columns: ["row", "label", "depth", "rank"],
@@ -55,7 +55,7 @@ extension DepthAnalysis: ReportConvertible {
         tables.append(ReportTable(
             name: "depths", title: "Depth of every row", columns: ["input", "row", "label", "depth", "rank"],
             rows: corpora.flatMap { corpus in corpus.depths.indices.map { i in
-                [.string(corpus.source.path), .int(i), .string(corpus.label(i)), ReportValue(corpus.depths[i]), .int(corpus.ranks[i])] } },
+                [.string(corpus.source.path), .int(corpus.sourceRow(i)), .string(corpus.label(i)), ReportValue(corpus.depths[i]), .int(corpus.ranks[i])] } },
             textRowLimit: 0, isPerRow: true))
 
         // Histograms of depths on a shared grid, reference against each other corpus.
@@ -103,6 +103,6 @@ extension DepthAnalysis {
     public func centralSelectionTable(_ rows: [Int], k: Int, byLabel: Bool) -> ReportTable {
         ReportTable(name: "central_selection", title: "Selected central rows (\(k)\(byLabel ? " per label" : ""))",
                     columns: ["row", "label", "depth", "rank"],
-                    rows: rows.map { [.int($0), .string(reference.label($0)), ReportValue(reference.depths[$0]), .int(reference.ranks[$0])] })
+                    rows: rows.map { [.int(reference.sourceRow($0)), .string(reference.label($0)), ReportValue(reference.depths[$0]), .int(reference.ranks[$0])] })
     }
 }

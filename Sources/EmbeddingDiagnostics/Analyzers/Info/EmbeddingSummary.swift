@@ -34,6 +34,7 @@ public struct EmbeddingSummary: Sendable {
     /// Problems an analyzer would refuse (for `--strict`).
     public var problems: [String] {
         var p: [String] = []
+        if !validation.nullRows.isEmpty { p.append("null (missing) vector in \(validation.nullRows.count) row(s) (\(ValidationSummary.describe(validation.nullRows)))") }
         if !validation.nanRows.isEmpty { p.append("NaN in \(validation.nanRows.count) row(s) (\(ValidationSummary.describe(validation.nanRows)))") }
         if !validation.infinityRows.isEmpty { p.append("Inf in \(validation.infinityRows.count) row(s) (\(ValidationSummary.describe(validation.infinityRows)))") }
         if !validation.zeroRows.isEmpty { p.append("\(validation.zeroRows.count) all-zero row(s) (\(ValidationSummary.describe(validation.zeroRows)))") }

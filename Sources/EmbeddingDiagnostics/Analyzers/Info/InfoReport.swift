@@ -3,7 +3,7 @@ import Foundation
 extension EmbeddingSummary: ReportConvertible {
     public func report() -> Report {
         var tables: [ReportTable] = []
-        let invalid = validation.nanRows.map { ($0, "NaN") } + validation.infinityRows.map { ($0, "Inf") } + validation.zeroRows.map { ($0, "all-zero") }
+        let invalid = validation.nullRows.map { ($0, "null") } + validation.nanRows.map { ($0, "NaN") } + validation.infinityRows.map { ($0, "Inf") } + validation.zeroRows.map { ($0, "all-zero") }
         if !invalid.isEmpty {
             tables.append(ReportTable(name: "invalid_rows", title: "Invalid rows (0-based)", columns: ["row", "problem"],
                                       rows: invalid.sorted { $0.0 < $1.0 }.map { [.int($0.0), .string($0.1)] }, textRowLimit: 20, isPerRow: true))
@@ -25,7 +25,8 @@ extension EmbeddingSummary: ReportConvertible {
                 ReportMetric("norm_max", "row norm max", ReportValue(normMaximum)),
                 ReportMetric("norm_std", "row norm std", ReportValue(normStandardDeviation)),
                 ReportMetric("unit_norm_fraction", "rows with unit norm", ReportValue(unitNormFraction)),
-                ReportMetric("nan_rows", "rows with NaN", .int(validation.nanRows.count)),
+                ReportMetric("null_rows", "rows with a null (missing) vector", .int(validation.nullRows.count)),
+                ReportMetric("nan_rows", "rows with NaN (not null)", .int(validation.nanRows.count)),
                 ReportMetric("inf_rows", "rows with Inf", .int(validation.infinityRows.count)),
                 ReportMetric("zero_rows", "all-zero rows", .int(validation.zeroRows.count)),
                 ReportMetric("duplicate_labels", "duplicate labels", .int(validation.duplicateLabels.count)),

@@ -21,6 +21,7 @@ public enum InfoPartial {
         let unit = Double(norms.filter { abs($0 - 1) < 1e-3 }.count)
         var arrays: [String: StateArray] = [
             "norm_moments": .float64([count, norms.min() ?? .nan, norms.max() ?? .nan, mean, m2, unit]),
+            "null_rows": .int64(summary.validation.nullRows.map { Int64($0 + o) }),
             "nan_rows": .int64(summary.validation.nanRows.map { Int64($0 + o) }),
             "inf_rows": .int64(summary.validation.infinityRows.map { Int64($0 + o) }),
             "zero_rows": .int64(summary.validation.zeroRows.map { Int64($0 + o) }),
@@ -47,7 +48,7 @@ public enum InfoPartial {
     public static func merge(_ ordered: [LoadedState]) throws -> EmbeddingSummary {
         var count = 0.0, mean = 0.0, m2 = 0.0, unit = 0.0
         var lo = Double.infinity, hi = -Double.infinity
-        var nan: [Int] = [], inf: [Int] = [], zero: [Int] = []
+        var null: [Int] = [], nan: [Int] = [], inf: [Int] = [], zero: [Int] = []
         var labelCounts: [String: Int] = [:]
         var first: [String] = []
         var labelled: Bool?
@@ -65,6 +66,7 @@ public enum InfoPartial {
                 hi = max(hi, mom[2])
                 unit += mom[5]
             }
+            null += try st.array("null_rows", path: p).ints("null_rows", path: p)
             nan += try st.array("nan_rows", path: p).ints("nan_rows", path: p)
             inf += try st.array("inf_rows", path: p).ints("inf_rows", path: p)
             zero += try st.array("zero_rows", path: p).ints("zero_rows", path: p)
@@ -84,6 +86,7 @@ public enum InfoPartial {
             }
         }
         var validation = ValidationSummary(Embeddings(matrix: Matrix(rows: 0, cols: 0)))
+        validation.nullRows = null.sorted()
         validation.nanRows = nan.sorted()
         validation.infinityRows = inf.sorted()
         validation.zeroRows = zero.sorted()

@@ -6,7 +6,7 @@ import Foundation
 /// format is documented in Guides/Scale.md.
 public struct PartialState: Sendable, Equatable {
     /// Bumped whenever the meaning of a field or array changes; merge refuses other versions.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public var analyzer: String

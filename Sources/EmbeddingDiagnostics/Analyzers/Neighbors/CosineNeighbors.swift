@@ -10,6 +10,9 @@ public struct CosineNeighbors: Sendable {
     public var neighbors: NearestNeighbors
     public var queryLabels: [String]
     public var corpusLabels: [String]
+    /// Source row numbers when the rows are a subset of their file (`Embeddings.sourceRows`).
+    public var corpusSourceRows: [Int]?
+    public var querySourceRows: [Int]?
     public var inputs: [Source]
 
     /// - Parameters:
@@ -29,6 +32,8 @@ public struct CosineNeighbors: Sendable {
         corpusLabels = (0..<corpus.count).map(corpus.label)
         let q = queries ?? corpus
         queryLabels = (0..<q.count).map(q.label)
+        corpusSourceRows = corpus.sourceRows
+        querySourceRows = q.sourceRows
         inputs = [corpus.source] + (queries.map { [$0.source] } ?? [])
     }
 

@@ -8,7 +8,7 @@ extension CosineNeighbors: ReportConvertible {
             for r in 0..<k {
                 let g = Int(neighbors.indices[q * k + r])
                 guard g >= 0 else { continue }
-                rows.append([.int(q), .string(queryLabels[q]), .int(r + 1), .int(g), .string(corpusLabels[g]),
+                rows.append([.int(querySourceRows?[q] ?? q), .string(queryLabels[q]), .int(r + 1), .int(corpusSourceRows?[g] ?? g), .string(corpusLabels[g]),
                              ReportValue(neighbors.scores[q * k + r])])
             }
         }
@@ -41,7 +41,7 @@ extension CosineNeighbors: ReportConvertible {
                 ReportTable(name: "neighbors", title: "Neighbours (first rows)", columns: ["query", "query_label", "rank", "neighbor", "neighbor_label", "cosine"],
                             rows: rows, textRowLimit: 3 * k, isPerRow: true),
                 ReportTable(name: "hubs", title: "Most frequent neighbours (hubs)", columns: ["row", "label", "k_occurrence"],
-                            rows: hubs.map { [.int($0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
+                            rows: hubs.map { [.int(corpusSourceRows?[$0.offset] ?? $0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
             ],
             charts: [chart])
     }

@@ -136,16 +136,16 @@ extension ShiftAnalysis: ReportConvertible {
                 name: "over_represented\(suffix)", title: "Rows of \(comp.other.path) in regions it over-represents (largest witness first)",
                 columns: ["row", "label", "witness", "classifier_probability", "inside_reference"],
                 rows: loc.overRepresented.prefix(top).map { j in
-                    [.int(j), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
+                    [.int(other.sourceRow(j)), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
                      probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])]
                 }))
             tables.append(ReportTable(
                 name: "uncovered\(suffix)", title: "Rows of \(comp.reference.path) that \(comp.other.path) does not cover (\(loc.uncovered.count) of \(comp.referenceCount); farthest first)",
                 columns: ["row", "label", "nearest_other_distance", "knn_radius", "ratio", "nearest_other_row", "witness"],
                 rows: loc.uncovered.prefix(top).map { i in
-                    [.int(i), .string(reference.label(i)), ReportValue(comp.quality.referenceNearestOther[i]), ReportValue(comp.quality.referenceRadius[i]),
+                    [.int(reference.sourceRow(i)), .string(reference.label(i)), ReportValue(comp.quality.referenceNearestOther[i]), ReportValue(comp.quality.referenceRadius[i]),
                      ReportValue(comp.quality.referenceRadius[i] > 0 ? comp.quality.referenceNearestOther[i] / comp.quality.referenceRadius[i] : .infinity),
-                     .int(comp.quality.referenceNearestOtherRow[i]), ReportValue(loc.referenceWitness[i])]
+                     .int(other.sourceRow(comp.quality.referenceNearestOtherRow[i])), ReportValue(loc.referenceWitness[i])]
                 }))
             if !loc.labels.isEmpty {
                 tables.append(ReportTable(
@@ -158,11 +158,11 @@ extension ShiftAnalysis: ReportConvertible {
             }
             var rows: [[ReportValue]] = []
             for i in 0..<comp.referenceCount {
-                rows.append([.string(comp.reference.path), .int(i), .string(reference.label(i)), ReportValue(loc.referenceWitness[i]),
+                rows.append([.string(comp.reference.path), .int(reference.sourceRow(i)), .string(reference.label(i)), ReportValue(loc.referenceWitness[i]),
                              probability.map { ReportValue($0[i]) } ?? .null, .bool(comp.quality.referenceCovered[i])])
             }
             for j in 0..<comp.otherCount {
-                rows.append([.string(comp.other.path), .int(j), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
+                rows.append([.string(comp.other.path), .int(other.sourceRow(j)), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
                              probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])])
             }
             tables.append(ReportTable(
