@@ -23,10 +23,9 @@ struct DepthCommand: ReportingCommand {
               --by-label --write central.npy
           # drift gate: exit 1 on a shift
           embdiag depth jan.npy feb.npy --require "p_value>=0.01"
-          # sharded (--partial, two passes; chord/spatial/Mahalanobis against a seeded sample):
+          # sharded, against a seeded sample (pass 1 of 2; Guides/Scale.md):
           embdiag depth ref-K.npy --partial r1-K.state --row-offset N_K \\
               --depth spatial --reference-sample 5000 --reference-rows 1000000
-          (see Guides/Scale.md, "Depth takes two passes too")
         """)
 
     @OptionGroup var input: InputOptions
