@@ -29,6 +29,7 @@ enum SettingFlags {
         case .labelColumn: return "--label-column"
         case .labelPath: return "--label-path"
         case .labels: return "--labels"
+        case .maxRows: return "--max-rows"
         case .names: return "--names"
         case .new: return "--new"
         case .newIds: return "--new-ids"

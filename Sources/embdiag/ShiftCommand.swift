@@ -70,6 +70,9 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Level of the verdict and of the `shifted` metric.")
     var alpha: Double = 0.05
 
+    @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
+    var maxRows: Int?
+
 
     func validate() throws {
         guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
@@ -113,6 +116,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.neighbors = neighbors
         configuration.top = top
         configuration.alpha = alpha
+        configuration.maxRows = maxRows
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         report.appendDroppedRowTables(dropped)

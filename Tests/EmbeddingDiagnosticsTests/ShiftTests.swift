@@ -379,6 +379,36 @@ import Testing
         #expect(gaussianMMDTest(a[0], seed: 5).result.pValue == gaussianMMDTest(b[0], seed: 5).result.pValue)
     }
 
+    /// `maxRows`: the same analysis as on the seeded samples themselves, rows named by their file
+    /// row numbers, a note saying it is a sample; a cap below the tests' minimum is refused.
+    @Test func maxRowsRunsOnASeededSampleAndSaysSo() throws {
+        let (x, y) = try Self.crosscheckCase("within_games")
+        var c = ShiftConfiguration()
+        c.permutations = 99
+        c.tests = [.mmd, .energy]
+        c.maxRows = 120
+        let capped = try ShiftAnalysis(reference: x, others: [y], configuration: c)
+        #expect(capped.rowsBeforeSampling == [x.count, y.count] && x.count > 120 && y.count > 120)
+        func sample(_ e: Embeddings, _ i: UInt64) -> Embeddings {
+            var rng = SeededGenerator(seed: c.seed &+ 7919 &+ i)
+            return e.selecting(rows: rng.sampleIndices(e.count, count: 120).sorted())
+        }
+        var plain = c
+        plain.maxRows = nil
+        let bySample = try ShiftAnalysis(reference: sample(x, 0), others: [sample(y, 1)], configuration: plain)
+        let a = capped.report(), b = bySample.report()
+        #expect(a.metrics == b.metrics)
+        #expect(a.tables == b.tables)
+        // File row numbers: the uncovered reference rows are rows of x's file, from the sample.
+        let sampledRows = Set(sample(x, 0).sourceRows!)
+        let uncovered = try #require(a.tables.first { $0.name == "uncovered" })
+        for row in uncovered.rows { guard case .int(let r) = row[0] else { Issue.record("row \(row[0])"); continue }; #expect(sampledRows.contains(r)) }
+        #expect(a.notes.contains { $0.contains("seeded sample of 120") && $0.contains("\(x.count) rows") })
+        #expect(a.parameters.contains { $0.key == "max_rows" })
+        c.maxRows = 2
+        #expect(throws: EmbdiagError.self) { try ShiftAnalysis(reference: x, others: [y], configuration: c) }
+    }
+
     @Test func errorsNameTheFile() throws {
         let two = Embeddings(matrix: Matrix([[1, 0], [0, 1]]), name: "two.npy")
         var rng = SeededGenerator(seed: 1)

@@ -26,6 +26,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case labelColumn
     case labelPath
     case labels
+    case maxRows
     case names
     case new
     case newIds

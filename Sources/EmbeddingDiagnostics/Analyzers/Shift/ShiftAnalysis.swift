@@ -28,6 +28,11 @@ public struct ShiftConfiguration: Sendable {
     public var top: Int = 10
     /// Level of the verdict sentence and of the `shifted` metric.
     public var alpha: Double = 0.05
+    /// Each corpus with more rows is replaced by a seeded sample of this many (its rows in file
+    /// order; seed `seed` + 7919 + the corpus' position): the permutation tests and the k-NN
+    /// numbers cost O(N²) and do not shard, so corpora of millions of rows run on a sample, and
+    /// the report says so. nil = every row.
+    public var maxRows: Int?
     public init() {}
 }
 
@@ -61,6 +66,8 @@ public struct ShiftAnalysis: Sendable {
     public var others: [Embeddings]
     /// REF against each OTHER, in input order.
     public var comparisons: [ShiftComparison]
+    /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
+    public var rowsBeforeSampling: [Int?]
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers.
@@ -86,11 +93,24 @@ public struct ShiftAnalysis: Sendable {
         for e in others where e.dimension != reference.dimension {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
+        if let cap = c.maxRows, cap < minimum {
+            throw EmbdiagError.usage("\(Setting.maxRows) must be at least \(minimum) (got \(cap))")
+        }
+        let corpora = ([reference] + others).enumerated().map { i, e in Self.sampled(e, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ UInt64(i)) }
+        rowsBeforeSampling = corpora.map(\.before)
+        let reference = corpora[0].rows, others = corpora.dropFirst().map(\.rows)
         self.configuration = c
         self.reference = reference
         self.others = others
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
         comparisons = try others.map { try Self.compare(reference, referenceUnit, $0, c) }
+    }
+
+    /// A seeded sample of `maxRows` rows in file order (their file row numbers kept), or `e` itself.
+    static func sampled(_ e: Embeddings, maxRows: Int?, seed: UInt64) -> (rows: Embeddings, before: Int?) {
+        guard let cap = maxRows, e.count > cap else { return (e, nil) }
+        var rng = SeededGenerator(seed: seed)
+        return (e.selecting(rows: rng.sampleIndices(e.count, count: cap).sorted()), e.count)
     }
 
     static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {

@@ -49,6 +49,7 @@ extension ShiftAnalysis: ReportConvertible {
             ReportParameter("rows", .string("unit-normalised")),
         ]
         if c.bandwidth == nil { parameters.append(ReportParameter("bandwidth_sample", .int(c.bandwidthSample))) }
+        if let cap = c.maxRows { parameters.append(ReportParameter("max_rows", .int(cap))) }
         let first = comparisons[0]
         var metrics: [ReportMetric] = [
             ReportMetric("n_reference", "reference rows", .int(first.referenceCount)),
@@ -190,6 +191,11 @@ extension ShiftAnalysis: ReportConvertible {
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
         var notes: [String] = []
+        for (i, before) in rowsBeforeSampling.enumerated() {
+            guard let before, let cap = c.maxRows else { continue }
+            let e = i == 0 ? reference : others[i - 1]
+            notes.append("\(e.source.path) has \(before) rows: every test used a seeded sample of \(cap) of them (--max-rows, seed \(c.seed) + \(7919 + i)); the permutation tests and k-NN numbers do not shard, so this is what a corpus of this size runs on. Row numbers are its file rows.")
+        }
         notes.append("Overall p-value: \(first.verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
         if let t = first.classifier, !t.converged {
             notes.append("The classifier's Newton iterations stopped before convergence in some fold (iterations \(t.iterations)); its AUC is still a valid out-of-fold score.")
