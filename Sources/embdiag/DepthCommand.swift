@@ -23,6 +23,9 @@ struct DepthCommand: ReportingCommand {
               --by-label --write central.npy
           # drift gate: exit 1 on a shift
           embdiag depth jan.npy feb.npy --require "p_value>=0.01"
+          # sharded, against a seeded sample (pass 1 of 2; Guides/Scale.md):
+          embdiag depth ref-K.npy --partial r1-K.state --row-offset N_K \\
+              --depth spatial --reference-sample 5000 --reference-rows 1000000
         """)
 
     @OptionGroup var input: InputOptions
@@ -48,6 +51,9 @@ struct DepthCommand: ReportingCommand {
 
     @Option(help: "Measure depth against a seeded sample of N reference rows (for very large references).")
     var referenceSample: Int?
+
+    @Option(help: "With --partial and --reference-sample: the reference's total row count over all shards (every shard draws the single run's sample from it).")
+    var referenceRows: Int?
 
 
     @Option(help: "Most central and most outlying rows listed per corpus.")

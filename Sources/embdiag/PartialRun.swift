@@ -63,7 +63,13 @@ extension NeighborsCommand {
 
 extension DepthCommand {
     func validatePartial() throws {
+        if referenceRows != nil && (!partialOptions.isActive || referenceSample == nil) {
+            throw ValidationError("--reference-rows goes with --partial and --reference-sample (the reference's total row count over all shards)")
+        }
         guard partialOptions.isActive else { return }
+        if referenceSample != nil && referenceRows == nil {
+            throw ValidationError("--partial with --reference-sample needs --reference-rows N: the reference's total row count over all shards (every shard draws the single run's seeded sample from it)")
+        }
         if files.count != 1 { throw ValidationError("--partial reads one shard (of the reference, or with --other-corpus of the compared corpus); got \(files.count) files") }
         if selectCentral != nil || !gates.requirements.isEmpty { throw ValidationError("--select-central and --require go with a whole run or embdiag merge, not --partial") }
         if input.onInvalid == .drop { throw ValidationError("--partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
@@ -76,9 +82,10 @@ extension DepthCommand {
         let state: PartialState
         if partialOptions.partialPass == 2, let directions = partialOptions.directions {
             let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
-            state = try DepthPartial.pass2(e, shard: shard, other: partialOptions.otherCorpus, configuration: configuration, merged: merged)
+            state = try DepthPartial.pass2(e, shard: shard, other: partialOptions.otherCorpus, configuration: configuration, merged: merged,
+                                           referenceRows: referenceRows)
         } else {
-            state = try DepthPartial.pass1(e, shard: shard, configuration: configuration)
+            state = try DepthPartial.pass1(e, shard: shard, configuration: configuration, referenceRows: referenceRows)
         }
         try partialOptions.write(state, quiet: outputOptions.quiet)
     }

@@ -46,6 +46,7 @@ enum SettingFlags {
         case .permutations: return "--permutations"
         case .query: return "--query"
         case .queryLabels: return "--query-labels"
+        case .referenceRows: return "--reference-rows"
         case .referenceSample: return "--reference-sample"
         case .require: return "--require"
         case .retrievalOnly: return "--retrieval-only"

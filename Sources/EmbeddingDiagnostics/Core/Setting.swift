@@ -43,6 +43,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case permutations
     case query
     case queryLabels
+    case referenceRows
     case referenceSample
     case require
     case retrievalOnly

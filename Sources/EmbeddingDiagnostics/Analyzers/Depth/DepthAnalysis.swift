@@ -16,6 +16,22 @@ public struct DepthConfiguration: Sendable {
     public init() {}
 }
 
+extension DepthConfiguration {
+    /// The rows of the reference's seeded sample (`referenceSample` rows of `total`, sorted: the
+    /// order of the depth reference), or nil when there is no sample (option unset, or at least
+    /// `total` rows asked for). Only the total row count is needed, so every shard of
+    /// `depth --partial` draws the single run's sample itself.
+    ///
+    /// - Complexity: O(s log s) for s sampled rows.
+    public func referenceSampleRows(total: Int) throws -> [Int]? {
+        guard let n = referenceSample else { return nil }
+        guard n >= 2 else { throw EmbdiagError.usage("\(Setting.referenceSample) must be at least 2 (got \(n))") }
+        guard n < total else { return nil }
+        var rng = SeededGenerator(seed: seed)
+        return rng.sampleIndices(total, count: n)
+    }
+}
+
 /// One corpus's depths with respect to the reference.
 public struct CorpusDepths: Sendable {
     public var source: Source
@@ -86,30 +102,14 @@ public struct DepthAnalysis: Sendable {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
         // Optional seeded subsample of the reference as the depth reference set.
-        var sampleRows: [Int]?
-        var referenceMatrix = reference.matrix
-        if let n = configuration.referenceSample {
-            guard n >= 2 else { throw EmbdiagError.usage("\(Setting.referenceSample) must be at least 2 (got \(n))") }
-            if n < reference.count {
-                var rng = SeededGenerator(seed: configuration.seed)
-                sampleRows = rng.sampleIndices(reference.count, count: n)
-                referenceMatrix = reference.matrix.gather(rows: sampleRows!)
-            }
-        }
+        let sampleRows = try configuration.referenceSampleRows(total: reference.count)
         referenceSampleRows = sampleRows
-        let dr = try DepthReference(referenceMatrix, kind: configuration.kind, distance: configuration.distance,
-                                    mahalanobisComponents: configuration.mahalanobisComponents)
+        let dr = try DepthReference(sampleRows.map { reference.matrix.gather(rows: $0) } ?? reference.matrix, configuration: configuration)
         mahalanobisComponents = configuration.kind == .mahalanobis ? dr.mahalanobisComponents : nil
         var corpora: [CorpusDepths] = []
-        let refDepths: [Double]
-        if let rows = sampleRows {
-            var position: [Int: Int] = [:]
-            for (k, r) in rows.enumerated() { position[r] = k }
-            refDepths = dr.depths(of: reference.matrix) { position[$0] }
-        } else {
-            // Leave-one-out for Mahalanobis is not applied (its fit uses all rows; documented).
-            refDepths = dr.depths(of: reference.matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
-        }
+        // Leave-one-out for Mahalanobis is not applied (its fit uses all rows; documented).
+        let refDepths = dr.depths(of: reference.matrix, selfIndex: sampleRows == nil && configuration.kind == .mahalanobis
+                                  ? nil : DepthReference.referencePosition(sampleRows: sampleRows))
         corpora.append(CorpusDepths(source: reference.source, labels: reference.labels, depths: refDepths, sourceRows: reference.sourceRows))
         for o in others {
             corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix), sourceRows: o.sourceRows))
@@ -121,8 +121,7 @@ public struct DepthAnalysis: Sendable {
         if configuration.allPairs && others.count >= 2 {
             for a in 0..<others.count {
                 for b in (a + 1)..<others.count {
-                    let pairReference = try DepthReference(others[a].matrix, kind: configuration.kind, distance: configuration.distance,
-                                                           mahalanobisComponents: configuration.mahalanobisComponents)
+                    let pairReference = try DepthReference(others[a].matrix, configuration: configuration)
                     let own = pairReference.depths(of: others[a].matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
                     let theirs = pairReference.depths(of: others[b].matrix)
                     tests.append(DepthRankTest.depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,

@@ -53,7 +53,7 @@ public struct DepthReference: @unchecked Sendable {
         if kind == .mahalanobis {
             let d = reference.cols
             let unitRows = self.unitRows
-            let k = max(1, min(mahalanobisComponents, d, reference.rows - 1))
+            let k = Self.mahalanobisComponentCount(mahalanobisComponents, dimension: d, rows: reference.rows)
             mean = Matrix.columnMeans(unitRows)
             let eig = try LAPACK.symmetricEigen(Matrix.covariance(unitRows, mean: mean), dimension: d)
             // Floor tiny eigenvalues (singular covariance when m ≤ d): 1e-6 of the largest.
@@ -67,44 +67,87 @@ public struct DepthReference: @unchecked Sendable {
         }
     }
 
+    /// The depth reference of a `DepthConfiguration` (kind, distance, Mahalanobis components).
+    public init(_ reference: Matrix, configuration c: DepthConfiguration) throws {
+        try self.init(reference, kind: c.kind, distance: c.distance, mahalanobisComponents: c.mahalanobisComponents)
+    }
+
+    /// Principal components Mahalanobis depth keeps: the asked number, at most min(d, m − 1).
+    static func mahalanobisComponentCount(_ asked: Int, dimension d: Int, rows m: Int) -> Int { max(1, min(asked, d, m - 1)) }
+
+    /// The leave-one-out map of a reference corpus's rows: row `rowOffset + i` of the reference
+    /// is row `position` of the depth reference (its place in the seeded sample, or itself without
+    /// a sample); nil = not in the depth reference. For `depths(of:selfIndex:)`.
+    ///
+    /// - Complexity: O(s) to build for s sampled rows, O(1) per lookup.
+    static func referencePosition(sampleRows: [Int]?, rowOffset: Int = 0) -> (Int) -> Int? {
+        guard let rows = sampleRows else { return { rowOffset + $0 } }
+        var position: [Int: Int] = [:]
+        position.reserveCapacity(rows.count)
+        for (k, r) in rows.enumerated() { position[r] = k }
+        return { position[rowOffset + $0] }
+    }
+
+    /// Rows of the aligned query blocks of `depths(of:rowOffset:selfIndex:)` (the GEMM depths).
+    static let alignedBlockRows = 512
+
     /// Depth of every row of `queries` with respect to the reference. `selfIndex` maps query row
     /// i to its own row in the reference (excluded from its own depth: leave-one-out), or nil.
-    public func depths(of queries: Matrix, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
-        // Queries go through in row blocks, each normalised into a small copy: memory stays
-        // O(block · (d + m)) however large (and memory-mapped) the query file is.
-        let blockRows = 16_384
+    ///
+    /// Queries go through in blocks aligned to global row numbers: block k holds rows
+    /// k·B..<(k + 1)·B of the corpus (B = 512; `rowOffset` is the global number of `queries`'
+    /// first row; rows of the block outside `queries` are zero and dropped), normalised into a
+    /// small copy. So every GEMM (chord, spatial, Mahalanobis) has the same shape and every row the
+    /// same place in it whether the corpus comes in one file or in shards (`depth --partial`): a
+    /// BLAS kernel's last bits cannot depend on how the input was split. Cosine TTE depth uses no
+    /// BLAS (fixed-order dot products) and takes plain blocks of 16,384 rows. Memory stays
+    /// O(B · (d + m)) however large (and memory-mapped) the query file is.
+    ///
+    /// - Complexity: O(n·d) for cosine TTE depth, O(n·m·d) for chord and spatial depth, O(n·k·d)
+    ///   for Mahalanobis depth (n queries, m reference rows, k components), plus at most two
+    ///   partly filled blocks.
+    public func depths(of queries: Matrix, rowOffset: Int = 0, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
+        let aligned = !(kind == .tte && distance == .cosine)
+        let blockRows = aligned ? Self.alignedBlockRows : 16_384
         var out: [Double] = []
         out.reserveCapacity(queries.rows)
-        let progress = ProgressReporter.current.task("depth", total: queries.rows, minimum: 4 * blockRows)
+        let progress = ProgressReporter.current.task("depth", total: queries.rows, minimum: 65_536)
         defer { progress?.finish() }
         var start = 0
         while start < queries.rows {
             progress?.update(start)
-            let end = min(queries.rows, start + blockRows)
-            let unit = Matrix.normalizedRows(queries.rows(start..<end))
-            let offset = start
-            let blockSelf = selfIndex.map { f in { (i: Int) in f(offset + i) } }
+            let lead = aligned ? (rowOffset + start) % blockRows : 0  // zero rows before this block's first query row
+            let end = min(queries.rows, start + blockRows - lead)
+            let live = lead..<(lead + end - start)
+            let unit = Matrix(rows: aligned ? blockRows : live.count, cols: queries.cols)
+            (unit.mutablePointer + lead * queries.cols).update(from: queries.pointer + start * queries.cols, count: live.count * queries.cols)
+            Matrix.normalizeRowsInPlace(unit)
+            let first = start
+            let blockSelf = selfIndex.map { f in { (i: Int) in live.contains(i) ? f(first + i - lead) : nil } }
+            let depths: [Double]
             switch kind {
             case .tte:
-                out += distance == .cosine ? cosineTTE(unit, selfIndex: blockSelf) : pairwiseDepth(unit, selfIndex: blockSelf, spatial: false)
+                depths = distance == .cosine ? cosineTTE(unit, live: live, selfIndex: blockSelf) : pairwiseDepth(unit, live: live, selfIndex: blockSelf, spatial: false)
             case .spatial:
-                out += pairwiseDepth(unit, selfIndex: blockSelf, spatial: true)
+                depths = pairwiseDepth(unit, live: live, selfIndex: blockSelf, spatial: true)
             case .mahalanobis:
-                out += mahalanobis(unit)
+                depths = mahalanobis(unit)
             }
+            out += depths[live]
             start = end
         }
         return out
     }
 
     /// O(n·d): D = 2 − (1 − mean cos) = 1 + (x̂·S − [self])/(m − [self]).
-    private func cosineTTE(_ q: Matrix, selfIndex: ((Int) -> Int?)?) -> [Double] {
+    private func cosineTTE(_ q: Matrix, live: Range<Int>, selfIndex: ((Int) -> Int?)?) -> [Double] {
         let m = Double(size)
         // x̂·S in Float64 in a fixed order (`fixedOrderDot`), not SGEMV: a BLAS kernel's result for a
         // row can depend on the row's place in the block, and depths must not change when the rows
         // come in other blocks or shards (`depth --partial`, Guides/Scale.md). O(n·d) either way.
-        let dots: [Double] = unitSum.withUnsafeBufferPointer { s in
-            (0..<q.rows).map { fixedOrderDot(UnsafeRawPointer(q.pointer + $0 * q.cols), UnsafeRawPointer(s.baseAddress!), count: q.cols) }
+        var dots = [Double](repeating: 0, count: q.rows)
+        unitSum.withUnsafeBufferPointer { s in
+            for i in live { dots[i] = fixedOrderDot(UnsafeRawPointer(q.pointer + i * q.cols), UnsafeRawPointer(s.baseAddress!), count: q.cols) }
         }
         return (0..<q.rows).map { i in
             if selfIndex?(i) != nil {
@@ -118,9 +161,12 @@ public struct DepthReference: @unchecked Sendable {
 
     /// Chord TTE depth and spatial depth need every pair: blocked GEMM of cosines, then per block
     /// the sums (chord) or the weighted mean direction (spatial, one more GEMM).
-    private func pairwiseDepth(_ q: Matrix, selfIndex: ((Int) -> Int?)?, spatial: Bool) -> [Double] {
+    /// Padding rows of the block (outside `live`) get their GEMM rows but no sums.
+    private func pairwiseDepth(_ q: Matrix, live: Range<Int>, selfIndex: ((Int) -> Int?)?, spatial: Bool) -> [Double] {
         var out = [Double](repeating: 0, count: q.rows)
         let m = size, d = q.cols
+        // q is always one aligned block of `alignedBlockRows` rows, so the GEMM sub-blocks (a
+        // function of the block's and the reference's sizes only) are the same for every block.
         Matrix.pairwiseDotBlocks(q, unitRows) { start, block in
             let rows = block.rows
             let weights = spatial ? Matrix(rows: rows, cols: m) : Matrix(rows: 0, cols: 0)
@@ -132,7 +178,7 @@ public struct DepthReference: @unchecked Sendable {
                     let bp = block.pointer
                     let wp = spatial ? weights.mutablePointer : nil
                     parallelChunks(rows, minimumChunk: 16) { range in
-                        for r in range {
+                        for r in range where live.contains(start + r) {
                             let own = selfIndex?(start + r)
                             var s = 0.0, ws = 0.0
                             let row = bp + r * m

@@ -6,25 +6,39 @@ import Foundation
 /// the state pass 2 reads, where every shard — of the reference (leave-one-out, as a single run) or
 /// of the compared corpus — computes the depth of each of its rows. The final merge has every
 /// depth in row order and runs the single run's rank-sum test, Q and tables on them (O(n) memory).
-/// Other depths (chord, spatial, Mahalanobis) need every reference row for each query, and
-/// `--reference-sample`, `--select-central` and several compared corpora are not sharded.
+/// Other depths (chord, spatial, Mahalanobis) need every reference row for each query: they shard
+/// in the reference-sample mode (`--reference-sample S --reference-rows N`, `DepthSamplePartial`),
+/// where pass 1 collects the seeded sample's rows instead of Σ û. `--select-central` and several
+/// compared corpora are not sharded.
 public enum DepthPartial {
-    static func parameters(_ c: DepthConfiguration) -> [String: String] {
-        ["depth": c.kind.rawValue, "distance": c.distance.rawValue, "alternative": c.alternative.rawValue, "top": String(c.top)]
-    }
-
-    static func requireShardable(_ c: DepthConfiguration) throws {
-        guard c.kind == .tte, c.distance == .cosine else {
-            throw EmbdiagError.usage("\(Setting.partial) supports \(Setting.depth) tte with \(Setting.distance) cosine (the sum of the reference's unit rows); \(c.kind.rawValue)/\(c.distance.rawValue) needs every reference row for each query: run it on one machine")
+    static func parameters(_ c: DepthConfiguration, referenceRows: Int? = nil) -> [String: String] {
+        var p = ["depth": c.kind.rawValue, "distance": c.distance.rawValue, "alternative": c.alternative.rawValue, "top": String(c.top)]
+        if let s = c.referenceSample {
+            p["reference_sample"] = String(s)
+            p["reference_rows"] = referenceRows.map(String.init) ?? "(unset)"
+            if c.kind == .mahalanobis { p["components"] = String(c.mahalanobisComponents) }
         }
-        if c.referenceSample != nil { throw EmbdiagError.usage("\(Setting.referenceSample) is not sharded: the depth reference is the whole reference corpus with \(Setting.partial)") }
+        return p
     }
 
-    /// Pass 1: Σ û of one reference shard.
+    static func requireShardable(_ c: DepthConfiguration, referenceRows: Int?) throws {
+        if c.referenceSample != nil { return try DepthSamplePartial.requireShardable(c, referenceRows: referenceRows) }
+        guard c.kind == .tte, c.distance == .cosine else {
+            throw EmbdiagError.usage("\(Setting.partial) supports \(Setting.depth) tte with \(Setting.distance) cosine (the sum of the reference's unit rows); \(c.kind.rawValue)/\(c.distance.rawValue) needs every reference row for each query: shard it against a seeded sample (\(Setting.referenceSample) S \(Setting.referenceRows) N) or run it on one machine")
+        }
+        if referenceRows != nil { throw EmbdiagError.usage("\(Setting.referenceRows) goes with \(Setting.referenceSample) S") }
+    }
+
+    /// Pass 1: Σ û of one reference shard (with `--reference-sample`: the shard's rows of the
+    /// seeded sample, `DepthSamplePartial.pass1`).
     ///
+    /// - Parameter referenceRows: total rows of the reference (every shard), for the sample mode.
     /// - Complexity: O(n·d).
-    public static func pass1(_ reference: Embeddings, shard: ShardRecord, configuration: DepthConfiguration) throws -> PartialState {
-        try requireShardable(configuration)
+    public static func pass1(_ reference: Embeddings, shard: ShardRecord, configuration: DepthConfiguration, referenceRows: Int? = nil) throws -> PartialState {
+        try requireShardable(configuration, referenceRows: referenceRows)
+        if configuration.referenceSample != nil {
+            return try DepthSamplePartial.pass1(reference, shard: shard, configuration: configuration, referenceRows: referenceRows!)
+        }
         return PartialState(analyzer: "depth", pass: 1, parameters: parameters(configuration), seed: configuration.seed,
                             dimension: reference.dimension, shards: [shard],
                             arrays: ["rows": .int64([Int64(reference.count)]), "unit_sum": .float64(UnitVectorSums(reference.matrix).unitSum)])
@@ -34,6 +48,7 @@ public enum DepthPartial {
 
     /// Σ of the reference shards' unit sums in row-offset order.
     public static func mergePass1(_ ordered: [LoadedState]) throws -> PartialState {
+        if ordered[0].state.parameters["reference_sample"] != nil { return try DepthSamplePartial.mergePass1(ordered) }
         let d = ordered[0].state.dimension
         var sum = [Double](repeating: 0, count: d)
         var n = 0
@@ -42,28 +57,36 @@ public enum DepthPartial {
             sum = zip(sum, try s.state.array("unit_sum", path: s.path).doubles("unit_sum", count: d, path: s.path)).map(+)
         }
         guard n >= 2 else { throw EmbdiagError.invalid(ordered[0].path, "depth needs at least 2 reference rows (the shards have \(n))") }
+        return mergedPass1State(ordered, arrays: ["rows": .int64([Int64(n)]), "unit_sum": .float64(sum)],
+                                payload: sum.withUnsafeBytes { Data($0) }, summary: "n=\(n);")
+    }
+
+    /// The merged pass-1 state of the ordered shard states, with its `basis`: SHA-256 of `payload`
+    /// (the numbers pass 2 reads), `summary` and the shard list.
+    static func mergedPass1State(_ ordered: [LoadedState], arrays: [String: StateArray], payload: Data, summary: String) -> PartialState {
         let first = ordered[0].state
-        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: d,
-                                  shards: ordered.flatMap(\.state.shards), arrays: ["rows": .int64([Int64(n)]), "unit_sum": .float64(sum)])
-        var digest = Data()
-        sum.withUnsafeBytes { digest.append(contentsOf: $0) }
-        digest.append(Data("n=\(n);".utf8))
+        var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: first.dimension,
+                                  shards: ordered.flatMap(\.state.shards), arrays: arrays)
+        var digest = payload
+        digest.append(Data(summary.utf8))
         for s in merged.shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
         merged.basis = Checksum.sha256(digest)
         return merged
     }
 
     /// Pass 2: the depth of every row of one shard of the reference (`other == false`,
-    /// leave-one-out) or of the compared corpus, against the merged reference sum.
+    /// leave-one-out) or of the compared corpus, against the merged reference sum (with
+    /// `--reference-sample`: against the merged sample, leave-one-out by sample position).
     ///
-    /// - Complexity: O(n·d).
-    public static func pass2(_ e: Embeddings, shard: ShardRecord, other: Bool, configuration: DepthConfiguration, merged: LoadedState) throws -> PartialState {
-        try requireShardable(configuration)
+    /// - Complexity: O(n·d); with a sample of s rows O(n·s·d) (chord, spatial) or O(n·k·d).
+    public static func pass2(_ e: Embeddings, shard: ShardRecord, other: Bool, configuration: DepthConfiguration, merged: LoadedState,
+                             referenceRows: Int? = nil) throws -> PartialState {
+        try requireShardable(configuration, referenceRows: referenceRows)
         let m = merged.state, path = merged.path
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged depth pass-1 state (write one with embdiag merge PASS1-STATES… \(Setting.stateOut) FILE)") }
         guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference's \(m.dimension) (\(path))") }
         guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers reference rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state") }
-        if parameters(configuration) != m.parameters {
+        if parameters(configuration, referenceRows: referenceRows) != m.parameters {
             throw EmbdiagError.mismatch(path, "was computed with other options than this pass: use the pass-1 options")
         }
         if !other {
@@ -72,16 +95,21 @@ public enum DepthPartial {
             }
         }
         let n = m.rowCount, d = m.dimension
-        let sum = try m.array("unit_sum", path: path).doubles("unit_sum", count: d, path: path)
-        let reference = DepthReference(cosineUnitSum: sum.map { Float($0) }, size: n)
-        let depths = reference.depths(of: e.matrix, selfIndex: other ? nil : { $0 })
+        let depths: [Double]
+        if configuration.referenceSample != nil {
+            depths = try DepthSamplePartial.depths(e, rowOffset: shard.rowOffset, other: other, configuration: configuration, merged: merged)
+        } else {
+            let sum = try m.array("unit_sum", path: path).doubles("unit_sum", count: d, path: path)
+            let reference = DepthReference(cosineUnitSum: sum.map { Float($0) }, size: n)
+            depths = reference.depths(of: e.matrix, rowOffset: shard.rowOffset, selfIndex: other ? nil : { $0 })
+        }
         var arrays: [String: StateArray] = ["depths": .float64(depths), "corpus": .int64([other ? 1 : 0]), "has_labels": .int64([e.labels == nil ? 0 : 1])]
         if let labels = e.labels {
             let (b, l) = StateArray.strings(labels)
             arrays["labels_bytes"] = b
             arrays["labels_lengths"] = l
         }
-        var p = parameters(configuration)
+        var p = parameters(configuration, referenceRows: referenceRows)
         p["corpus"] = other ? "other" : "reference"
         return PartialState(analyzer: "depth", pass: 2, parameters: p, seed: configuration.seed, dimension: d, shards: [shard], basis: m.basis, arrays: arrays)
     }
@@ -104,6 +132,9 @@ public enum DepthPartial {
         c.seed = m.seed
         c.top = Int(m.parameters["top"] ?? "") ?? 10
         c.alternative = Alternative(rawValue: m.parameters["alternative"] ?? "") ?? .greater
+        c.kind = DepthKind(rawValue: m.parameters["depth"] ?? "") ?? .tte
+        c.distance = DepthDistance(rawValue: m.parameters["distance"] ?? "") ?? .cosine
+        let sample = try DepthSamplePartial.reportedSample(merged, configuration: &c)
         func corpus(_ ordered: [LoadedState]) throws -> CorpusDepths {
             var depths: [Double] = [], labels: [String] = []
             var labelled: Bool?
@@ -120,7 +151,7 @@ public enum DepthPartial {
         }
         var corpora = [try corpus(reference)]
         if !others.isEmpty { corpora.append(try corpus(try ShardSet.ordered(others))) }
-        return DepthAnalysis(mergedCorpora: corpora, configuration: c)
+        return DepthAnalysis(mergedCorpora: corpora, configuration: c, referenceSampleRows: sample.rows, mahalanobisComponents: sample.components)
     }
 }
 
@@ -139,7 +170,7 @@ extension DepthReference {
 }
 
 extension DepthAnalysis {
-    init(mergedCorpora corpora: [CorpusDepths], configuration: DepthConfiguration) {
+    init(mergedCorpora corpora: [CorpusDepths], configuration: DepthConfiguration, referenceSampleRows: [Int]? = nil, mahalanobisComponents: Int? = nil) {
         self.configuration = configuration
         self.corpora = corpora
         tests = corpora.dropFirst().map {
@@ -149,7 +180,7 @@ extension DepthAnalysis {
         let p = tests.map(\.rankSum.pValue)
         holmAdjusted = MultipleTesting.holmAdjusted(p)
         benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
-        referenceSampleRows = nil
-        mahalanobisComponents = nil
+        self.referenceSampleRows = referenceSampleRows
+        self.mahalanobisComponents = mahalanobisComponents
     }
 }
