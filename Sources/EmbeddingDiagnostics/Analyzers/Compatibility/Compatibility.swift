@@ -67,6 +67,27 @@ public struct CompatibilityInputs: Sendable {
     }
 }
 
+extension CompatibilityInputs {
+    /// The checks on separate query files that the single run and `compat --partial` share: both
+    /// files hold the same number of queries, each in its model's dimension, and with `labels`
+    /// every query has a label.
+    func checkQueryFiles(_ oq: Embeddings, _ nq: Embeddings) throws {
+        guard oq.count == nq.count else {
+            throw EmbdiagError.mismatch(nq.source.path, "has \(nq.count) rows but \(oq.source.path) has \(oq.count); the query files must hold the same queries")
+        }
+        guard oq.dimension == old.dimension else {
+            throw EmbdiagError.mismatch(oq.source.path, "has \(oq.dimension) dimensions but OLD \(old.source.path) has \(old.dimension)")
+        }
+        guard nq.dimension == new.dimension else {
+            throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
+        }
+        if labels != nil {
+            guard let ql = queryLabels else { throw EmbdiagError.usage("\(Setting.labels) with separate queries needs \(Setting.queryLabels)") }
+            guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
+        }
+    }
+}
+
 /// Retrieval quality of one (query model, gallery model) combination. Every value is tie-aware:
 /// the expected value over the orderings of exactly tied scores (McSherry & Najork 2008).
 public struct RetrievalSummary: Sendable {
@@ -283,21 +304,11 @@ public struct CompatibilityAnalysis: Sendable {
         let rel: RetrievalRelevance
         let rowsOfQueries: [Int]
         if let oq = inputs.oldQueries, let nq = inputs.newQueries {
-            guard oq.count == nq.count else {
-                throw EmbdiagError.mismatch(nq.source.path, "has \(nq.count) rows but \(oq.source.path) has \(oq.count); the query files must hold the same queries")
-            }
-            guard oq.dimension == old.dimension else {
-                throw EmbdiagError.mismatch(oq.source.path, "has \(oq.dimension) dimensions but OLD \(old.source.path) has \(old.dimension)")
-            }
-            guard nq.dimension == new.dimension else {
-                throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
-            }
+            try inputs.checkQueryFiles(oq, nq)
             qOld = Matrix.normalizedRows(oq.matrix); qNew = Matrix.normalizedRows(nq.matrix)
             qNewScale = nil
             rowsOfQueries = []
-            if let labels = inputs.labels {
-                guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("\(Setting.labels) with separate queries needs \(Setting.queryLabels)") }
-                guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
+            if let labels = inputs.labels, let ql = inputs.queryLabels {
                 let ids = Retrieval.classIds(gallery: labels, queries: ql)
                 rel = .classes(query: ids.queries, gallery: ids.gallery)
             } else {

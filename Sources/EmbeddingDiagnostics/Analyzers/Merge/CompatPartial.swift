@@ -73,15 +73,7 @@ public enum CompatPartial {
         guard old.count == new.count else {
             throw EmbdiagError.mismatch(new.source.path, "has \(new.count) rows but \(old.source.path) has \(old.count); OLD and NEW shards must hold the same items in the same order")
         }
-        guard oq.count == nq.count else {
-            throw EmbdiagError.mismatch(nq.source.path, "has \(nq.count) rows but \(oq.source.path) has \(oq.count); the query files must hold the same queries")
-        }
-        guard oq.dimension == old.dimension else {
-            throw EmbdiagError.mismatch(oq.source.path, "has \(oq.dimension) dimensions but OLD \(old.source.path) has \(old.dimension)")
-        }
-        guard nq.dimension == new.dimension else {
-            throw EmbdiagError.mismatch(nq.source.path, "has \(nq.dimension) dimensions but NEW \(new.source.path) has \(new.dimension)")
-        }
+        try inputs.checkQueryFiles(oq, nq)
         guard oq.count >= 1 else { throw EmbdiagError.invalid(oq.source.path, "has no queries") }
         let unitOldQueries = Matrix.normalizedRows(oq.matrix), unitNewQueries = Matrix.normalizedRows(nq.matrix)
         var classes: (gallery: [Int32], queries: [Int32])?
@@ -90,8 +82,7 @@ public enum CompatPartial {
         unitNewQueries.values.withUnsafeBytes { digest.append(contentsOf: $0) }
         if let labels = inputs.labels {
             guard labels.count == old.count else { throw EmbdiagError.mismatch(nil, "\(labels.count) labels for \(old.count) rows of \(old.source.path)") }
-            guard let ql = inputs.queryLabels else { throw EmbdiagError.usage("\(Setting.labels) with separate queries needs \(Setting.queryLabels)") }
-            guard ql.count == oq.count else { throw EmbdiagError.mismatch(nil, "\(ql.count) query labels for \(oq.count) query rows") }
+            let ql = inputs.queryLabels!  // checked by checkQueryFiles
             classes = Retrieval.classIds(gallery: labels, queries: ql)
             for l in ql { digest.append(Data("\(l.utf8.count):\(l);".utf8)) }
         }
