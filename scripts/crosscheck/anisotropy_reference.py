@@ -11,20 +11,13 @@ Run with the system python: python3 scripts/crosscheck/anisotropy_reference.py (
 /work/venvs/anisotropy with numpy, torch and IsoScore==2.0.1 on first use).
 """
 import json
-import os
-import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
-VENV = Path("/work/venvs/anisotropy")
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not (VENV / "bin" / "pip").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if subprocess.run([str(py), "-c", "import IsoScore, torch, numpy"], capture_output=True).returncode != 0:
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "torch", "IsoScore==2.0.1"], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path("/work/venvs/anisotropy"), ["numpy", "torch", "IsoScore==2.0.1"], imports=["IsoScore", "torch", "numpy"])
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -21,17 +21,12 @@ WEFE pins numpy<=1.26.4 and scipy<1.13, so this script creates its own venv unde
 """
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-VENV = Path(os.environ.get("BIAS_VENV", "/work/venvs/bias"))
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "wefe==1.0.1", "numpy<=1.26.4", "scipy<1.13"], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path(os.environ.get("BIAS_VENV", "/work/venvs/bias")), ["wefe==1.0.1", "numpy<=1.26.4", "scipy<1.13"])
 
 from importlib.metadata import version  # noqa: E402
 from itertools import combinations  # noqa: E402

@@ -20,18 +20,12 @@ per query (full ranking), averaged. Mapping checks use train = even rows, held-o
 """
 import json
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-VENV = Path("/work/venvs/compat")
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "scipy", "scikit-learn", "aecp==0.2.1"], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path("/work/venvs/compat"), ["numpy", "scipy", "scikit-learn", "aecp==0.2.1"])
 
 from importlib.metadata import version  # noqa: E402
 

@@ -13,19 +13,12 @@ Writes Tests/Fixtures/crosscheck/latentis_procrustes.json. Creates its venv /wor
 (numpy, latentis==0.0.8, which brings torch) on first use: python3 scripts/crosscheck/latentis_procrustes.py
 """
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-VENV = Path("/work/venvs/latentis")
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not (VENV / "bin" / "pip").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if subprocess.run([str(py), "-c", "import latentis, numpy"], capture_output=True).returncode != 0:
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "latentis==0.0.8"], check=True)
-    os.execv(str(py), [str(py), str(Path(__file__).resolve()), *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path("/work/venvs/latentis"), ["numpy", "latentis==0.0.8"], imports=["latentis", "numpy"])
 
 from importlib.metadata import version  # noqa: E402
 

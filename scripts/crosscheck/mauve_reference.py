@@ -19,19 +19,13 @@ Recorded per case:
     equal the package's p_hist / q_hist (asserted here), so embdiag can be checked on the identical assignment.
 """
 import json
-import os
-import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
-VENV = Path("/work/venvs/mauve")
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "mauve-text==0.4.0", "faiss-cpu", "scikit-learn", "numpy"], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path("/work/venvs/mauve"), ["mauve-text==0.4.0", "faiss-cpu", "scikit-learn", "numpy"])
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402

@@ -14,18 +14,12 @@ round(share * m)-th largest NEW top-k score. Score shift: numpy.quantile (linear
 and scipy.stats.ks_2samp's statistic for random pairs, top-1 cosines and top-1 - top-2 margins.
 """
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-VENV = Path("/work/venvs/compat")
-if Path(sys.prefix).resolve() != VENV.resolve():
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "numpy", "scipy"], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from venv_bootstrap import reexec_in_venv  # noqa: E402
+
+reexec_in_venv(Path("/work/venvs/compat"), ["numpy", "scipy"])
 
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
