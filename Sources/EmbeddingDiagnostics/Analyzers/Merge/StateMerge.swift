@@ -33,66 +33,54 @@ public enum StateMerge {
             return .report(report)
         case "depth":
             let needsSecondPass = "depth pass-1 states are the reference's sums: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag depth SHARD \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every reference shard (and with \(Setting.otherCorpus) on every shard of the compared corpus), then 'embdiag merge merged.state PASS2-STATES…'"
-            let (merged, pass2): (LoadedState, [LoadedState])
-            switch try twoPass(states, wantState: wantState, analyzer: "depth", needsSecondPass: needsSecondPass,
-                               isMergedPass1: DepthPartial.isMergedPass1, mergePass1: DepthPartial.mergePass1) {
-            case .mergedPass1(let state): return .state(state)
-            case .final(let m, let p): (merged, pass2) = (m, p)
+            return try twoPass(states, wantState: wantState, analyzer: "depth", needsSecondPass: needsSecondPass,
+                               isMergedPass1: DepthPartial.isMergedPass1, mergePass1: DepthPartial.mergePass1) { merged, pass2 in
+                let analysis = try DepthPartial.mergePass2(merged: merged, pass2: pass2)
+                var report = analysis.report()
+                let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
+                let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+                finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
+                return report
             }
-            let analysis = try DepthPartial.mergePass2(merged: merged, pass2: pass2)
-            var report = analysis.report()
-            let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
-            let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
-            finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
-            return .report(report)
         case "anisotropy":
             let needsSecondPass = "anisotropy pass-1 states need a second pass for partition isotropy and the sampled cosines: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag anisotropy SHARD \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every shard, then 'embdiag merge merged.state PASS2-STATES…'"
-            let (merged, pass2): (LoadedState, [LoadedState])
-            switch try twoPass(states, wantState: wantState, analyzer: "anisotropy", needsSecondPass: needsSecondPass,
-                               isMergedPass1: AnisotropyPartial.isMergedPass1, mergePass1: AnisotropyPartial.mergePass1) {
-            case .mergedPass1(let state): return .state(state)
-            case .final(let m, let p): (merged, pass2) = (m, p)
+            return try twoPass(states, wantState: wantState, analyzer: "anisotropy", needsSecondPass: needsSecondPass,
+                               isMergedPass1: AnisotropyPartial.isMergedPass1, mergePass1: AnisotropyPartial.mergePass1) { merged, pass2 in
+                let ordered = try ShardSet.ordered(pass2)
+                let analysis = try AnisotropyPartial.mergePass2(merged: merged, ordered: ordered)
+                var report = analysis.report()
+                finish(&report, ordered)
+                report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
+                return report
             }
-            let ordered = try ShardSet.ordered(pass2)
-            let analysis = try AnisotropyPartial.mergePass2(merged: merged, ordered: ordered)
-            var report = analysis.report()
-            finish(&report, ordered)
-            report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
-            return .report(report)
         case "compat":
             let needsSecondPass = "compat pass-1 states hold the relevant rows' scores; MRR and mAP also need every shard's rows ranked around them: write the merged state with \(Setting.stateOut) merged.state, run 'embdiag compat --old OLD-SHARD --new NEW-SHARD (the same query options) \(Setting.partial) OUT \(Setting.rowOffset) N \(Setting.partialPass) 2 \(Setting.directions) merged.state' on every shard, then 'embdiag merge merged.state PASS2-STATES…'"
-            let (merged, pass2): (LoadedState, [LoadedState])
-            switch try twoPass(states, wantState: wantState, analyzer: "compat", needsSecondPass: needsSecondPass,
-                               isMergedPass1: CompatPartial.isMergedPass1, mergePass1: CompatPartial.mergePass1) {
-            case .mergedPass1(let state): return .state(state)
-            case .final(let m, let p): (merged, pass2) = (m, p)
+            return try twoPass(states, wantState: wantState, analyzer: "compat", needsSecondPass: needsSecondPass,
+                               isMergedPass1: CompatPartial.isMergedPass1, mergePass1: CompatPartial.mergePass1) { merged, pass2 in
+                let ordered = try ShardSet.ordered(pass2)
+                let result = try CompatPartial.mergePass2(merged: merged, ordered: ordered)
+                var report = try CompatibilityAnalysis(merged: result).report()
+                let queries = Array(result.inputs.dropFirst(2))
+                let newShards = try ordered.map { try CompatPartial.decode(Source.self, "new_source_json", in: $0) }
+                finish(&report, ordered)
+                report.inputs += newShards + queries
+                return report
             }
-            let ordered = try ShardSet.ordered(pass2)
-            let result = try CompatPartial.mergePass2(merged: merged, ordered: ordered)
-            var report = try CompatibilityAnalysis(merged: result).report()
-            let queries = Array(result.inputs.dropFirst(2))
-            let newShards = try ordered.map { try CompatPartial.decode(Source.self, "new_source_json", in: $0) }
-            finish(&report, ordered)
-            report.inputs += newShards + queries
-            return .report(report)
         default:
             throw EmbdiagError.malformed(first.path, "partial state of analyzer '\(first.state.analyzer)': merge handles info, anisotropy, neighbors, depth and compat")
         }
     }
 
-    enum TwoPass {
-        case mergedPass1(PartialState)
-        case final(merged: LoadedState, pass2: [LoadedState])
-    }
-
-    /// The shared rule of the two-pass analyzers (anisotropy, depth): shard pass-1 states merge
-    /// into one pass-1 state (`--state-out`, the input of pass 2); the final merge takes exactly
-    /// that merged state plus the pass-2 states. Anything else is a usage error.
+    /// The shared rule of the two-pass analyzers (anisotropy, depth, compat): shard pass-1 states
+    /// merge into one pass-1 state (`--state-out`, the input of pass 2); the final merge takes
+    /// exactly that merged state plus the pass-2 states and hands them to `report`. Anything else
+    /// is a usage error.
     static func twoPass(_ states: [LoadedState], wantState: Bool, analyzer: String, needsSecondPass: String,
-                        isMergedPass1: (PartialState) -> Bool, mergePass1: ([LoadedState]) throws -> PartialState) throws -> TwoPass {
+                        isMergedPass1: (PartialState) -> Bool, mergePass1: ([LoadedState]) throws -> PartialState,
+                        report: (_ merged: LoadedState, _ pass2: [LoadedState]) throws -> Report) throws -> MergeOutcome {
         if !states.contains(where: { $0.state.pass == 2 }) {
             guard wantState else { throw EmbdiagError.usage(needsSecondPass) }
-            return .mergedPass1(try mergePass1(ShardSet.ordered(states, fromZero: false)))
+            return .state(try mergePass1(ShardSet.ordered(states, fromZero: false)))
         }
         if wantState { throw EmbdiagError.usage("\(Setting.stateOut) writes merged pass-1 states; these are pass-2 states (drop \(Setting.stateOut) to write the report)") }
         let merged = states.filter { isMergedPass1($0.state) }
@@ -101,7 +89,7 @@ public enum StateMerge {
             let stray = states.first { $0.state.pass == 1 && !isMergedPass1($0.state) }
             throw EmbdiagError.usage("the final \(analyzer) merge takes exactly one merged pass-1 state (from merge \(Setting.stateOut)) and the pass-2 states; got \(merged.count) merged pass-1 state(s)\(stray.map { " and a shard's pass-1 state \($0.path)" } ?? "")")
         }
-        return .final(merged: merged[0], pass2: pass2)
+        return .report(try report(merged[0], pass2))
     }
 
     /// Inputs listed per shard, in row order, and a note saying where the report came from.
