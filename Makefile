@@ -35,7 +35,7 @@ test-kernels: deps
 # Spark local mode (issue 20, contrib/spark/): merged partial states == single-machine reports.
 # Separate from `make test`: installs Java 17 (Debian) and PySpark (PyPI, in a venv) when missing.
 # Built with the test flags, so that after `make test` nothing is compiled again.
-SPARK_VENV ?= /work/venvs/spark
+SPARK_VENV ?= .venv/spark
 test-spark: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps

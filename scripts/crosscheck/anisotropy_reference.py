@@ -8,7 +8,7 @@ Timkey & van Schijndel's per-dimension cosine contributions, all-but-the-top wit
 IsoScore* (issue 18) comes from the package's own `IsoScore_star(points, C0, zeta)`.
 Writes Tests/Fixtures/crosscheck/anisotropy_reference.json.
 Run with the system python: python3 scripts/crosscheck/anisotropy_reference.py (creates its venv
-/work/venvs/anisotropy with numpy, torch and IsoScore==2.0.1 on first use).
+.venv/anisotropy with numpy, torch and IsoScore==2.0.1 on first use).
 """
 import json
 import sys
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path("/work/venvs/anisotropy"), ["numpy", "torch", "IsoScore==2.0.1"], imports=["IsoScore", "torch", "numpy"])
+reexec_in_venv("anisotropy", ["numpy", "torch", "IsoScore==2.0.1"], imports=["IsoScore", "torch", "numpy"])
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

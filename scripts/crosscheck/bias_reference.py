@@ -15,7 +15,7 @@ Two independent sources:
    forms, renormalise, then equalize the equalize+definitional pairs expanded to lower/UPPER/Title),
    and the same metrics after debiasing.
 
-WEFE pins numpy<=1.26.4 and scipy<1.13, so this script creates its own venv under /work/venvs/bias
+WEFE pins numpy<=1.26.4 and scipy<1.13, so this script creates its own venv under .venv/bias
 (override with BIAS_VENV) and re-executes itself there:
     python3 scripts/crosscheck/bias_reference.py
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path(os.environ.get("BIAS_VENV", "/work/venvs/bias")), ["wefe==1.0.1", "numpy<=1.26.4", "scipy<1.13"])
+reexec_in_venv("bias", ["wefe==1.0.1", "numpy<=1.26.4", "scipy<1.13"])
 
 from importlib.metadata import version  # noqa: E402
 from itertools import combinations  # noqa: E402

@@ -3,7 +3,7 @@
 with numpy / scipy / scikit-learn (and aecp 0.2.1 where its definitions are comparable).
 
 Writes Tests/Fixtures/crosscheck/compat_reference.json, which CompatibilityTests reads.
-Creates its own venv under /work/venvs/compat (numpy, scipy, scikit-learn, aecp==0.2.1) when run with
+Creates its own venv under .venv/compat (numpy, scipy, scikit-learn, aecp==0.2.1) when run with
 the system python: python3 scripts/crosscheck/compat_reference.py
 
 Data: the bundled sentence embeddings — OLD = all-MiniLM-L6-v2 layer 3, NEW = its final layer
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path("/work/venvs/compat"), ["numpy", "scipy", "scikit-learn", "aecp==0.2.1"])
+reexec_in_venv("compat", ["numpy", "scipy", "scikit-learn", "aecp==0.2.1"])
 
 from importlib.metadata import version  # noqa: E402
 

@@ -9,7 +9,7 @@ when the thin solution is unique. Data: the bundled sentence pair, train = even 
 rows, both spaces centred on the training means (embdiag `--fit procrustes`), two shapes:
 NEW[:, :300] -> OLD (300 -> 384) and NEW -> OLD[:, :300] (384 -> 300).
 
-Writes Tests/Fixtures/crosscheck/latentis_procrustes.json. Creates its venv /work/venvs/latentis
+Writes Tests/Fixtures/crosscheck/latentis_procrustes.json. Creates its venv .venv/latentis
 (numpy, latentis==0.0.8, which brings torch) on first use: python3 scripts/crosscheck/latentis_procrustes.py
 """
 import json
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path("/work/venvs/latentis"), ["numpy", "latentis==0.0.8"], imports=["latentis", "numpy"])
+reexec_in_venv("latentis", ["numpy", "latentis==0.0.8"], imports=["latentis", "numpy"])
 
 from importlib.metadata import version  # noqa: E402
 

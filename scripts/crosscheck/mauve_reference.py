@@ -2,7 +2,7 @@
 """Reference values for embdiag's MAUVE (`embdiag shift`, metric `mauve`), written to
 Tests/Fixtures/crosscheck/mauve_reference.json.
 
-Runs in its own venv (/work/venvs/mauve: mauve-text 0.4.0, faiss-cpu, scikit-learn, numpy), created if missing:
+Runs in its own venv (.venv/mauve: mauve-text 0.4.0, faiss-cpu, scikit-learn, numpy), created if missing:
     python3 scripts/crosscheck/mauve_reference.py
 
 Data: the bundled MiniLM sentence embeddings (data/sentences/by-section, 384-d). Cases (p = REF, q = OTHER, as
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path("/work/venvs/mauve"), ["mauve-text==0.4.0", "faiss-cpu", "scikit-learn", "numpy"])
+reexec_in_venv("mauve", ["mauve-text==0.4.0", "faiss-cpu", "scikit-learn", "numpy"])
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402

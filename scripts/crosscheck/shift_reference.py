@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Reference values for embdiag's shift analyzer, written to Tests/Fixtures/crosscheck/shift_reference.json.
 
-Venv (once):  python3 -m venv /work/venvs/shift && /work/venvs/shift/bin/pip install numpy scipy scikit-learn prdc==0.2
+Venv (once):  python3 -m venv .venv/shift && .venv/shift/bin/pip install numpy scipy scikit-learn prdc==0.2
               (optional, for alibi-detect's MMDDrift statistic: pip install alibi-detect==0.13.0 'tensorflow-cpu<2.19'
               'tensorflow-probability<0.26' 'tf-keras<2.19' 'numpy==1.26.4' 'ml-dtypes<0.5' — numba 0.59 needs numpy 1.26)
-Run:          /work/venvs/shift/bin/python scripts/crosscheck/shift_reference.py
+Run:          .venv/shift/bin/python scripts/crosscheck/shift_reference.py
 
 Data: the bundled real sentence embeddings (MiniLM, 384-d). Two cases, both on unit-normalised rows:
   shift: REF = data/sentences/by-section/games.npy rows 0..199, OTHER = fonts.npy rows 0..149 (a real shift)

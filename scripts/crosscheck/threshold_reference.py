@@ -2,7 +2,7 @@
 """Reference values for `embdiag compat --threshold` (issue 17), by brute force in numpy/scipy.
 
 Writes Tests/Fixtures/crosscheck/threshold_reference.json, which CompatibilityTests reads.
-Runs in the venv of compat_reference.py (/work/venvs/compat: numpy, scipy), created if missing:
+Runs in the venv of compat_reference.py (.venv/compat: numpy, scipy), created if missing:
     python3 scripts/crosscheck/threshold_reference.py
 
 Data: OLD = all-MiniLM-L6-v2 layer 3, NEW = its final layer (data/sentences, 1,800 rows). Pairs: every
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv(Path("/work/venvs/compat"), ["numpy", "scipy"])
+reexec_in_venv("compat", ["numpy", "scipy"])
 
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402

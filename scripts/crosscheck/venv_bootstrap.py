@@ -7,11 +7,22 @@ import sys
 from pathlib import Path
 
 
-def reexec_in_venv(venv, packages, imports=None):
-    """`packages`: pip requirements (pinned where the fixture depends on them). `imports`: modules
-    whose failed import means an incomplete install (then pip runs again); without it, an existing
-    venv is trusted. Returns only when already running inside `venv`."""
-    venv = Path(venv)
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def venv_path(name):
+    """Where the venv called `name` lives: under $EMBDIAG_VENVS when set, else under the
+    repository's own .venv/ (ignored by git), so nothing depends on one machine's folders."""
+    root = os.environ.get("EMBDIAG_VENVS") or str(REPOSITORY / ".venv")
+    return Path(root) / name
+
+
+def reexec_in_venv(name, packages, imports=None):
+    """`name`: the venv's name under venv_path. `packages`: pip requirements (pinned where the
+    fixture depends on them). `imports`: modules whose failed import means an incomplete install
+    (then pip runs again); without it, an existing venv is trusted. Returns only when already
+    running inside the venv."""
+    venv = venv_path(name)
     if Path(sys.prefix).resolve() == venv.resolve():
         return
     py = venv / "bin" / "python"
