@@ -33,7 +33,7 @@ struct Embdiag: ParsableCommand {
     /// a failed gate → exit 1.
     static func main() {
         do {
-            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseRouting(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as EmbdiagError {
             FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
