@@ -160,7 +160,7 @@ def _positionals(option, values):
         first, rest, stem = [], list(values[names[0]]), option["python_singular"]
     if len(first) + len(rest) < option["min"]:
         raise EmbdiagError(f"give at least {option['min']} input(s): {', '.join(names)}")
-    if len(rest) == 1 and first:
+    if len(rest) == 1:
         return first + [(stem, rest[0])]
     return first + [(f"{stem}-{i + 1}", v) for i, v in enumerate(rest)]
 

@@ -68,6 +68,11 @@ def _from_rows(rows, name):
             first = n
         elif n != first:
             raise EmbdiagError(f"{name}: rows have different lengths (row 0 has {first} values, row {i} has {n})")
+    # Rows that are numpy vectors of one float dtype keep it (a Series of float32 embeddings stays
+    # float32); Python numbers become float64, which the binary narrows as it does for a file.
+    dtypes = {row.dtype for row in rows} if all(isinstance(row, np.ndarray) for row in rows) else set()
+    if len(dtypes) == 1 and next(iter(dtypes)).kind == "f":
+        return np.stack(rows)
     try:
         return np.array(rows, dtype=np.float64)
     except (TypeError, ValueError) as error:

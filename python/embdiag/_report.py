@@ -233,7 +233,8 @@ def _parse_requirement(text):
                 number = math.nan if "_" in value else float(value)
             except ValueError:
                 try:
-                    number = float.fromhex(value)
+                    # Hexadecimal only with its 0x prefix (float.fromhex would read "abc" as 2748).
+                    number = float.fromhex(value) if re.match(r"^[+-]?0[xX]", value) else math.nan
                 except ValueError:
                     number = math.nan
             if not math.isfinite(number) or value.lower() in ("nan", "inf", "infinity", "-inf", "+inf"):
