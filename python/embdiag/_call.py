@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _binary
 from ._errors import EmbdiagError, GateFailed
-from ._inputs import as_lines, as_matrix, is_path, write_lines, write_npy
+from ._inputs import as_lines, as_matrix, backing_npy, is_path, write_lines, write_npy
 from ._report import Report
 
 
@@ -194,6 +194,9 @@ def _file_value(value, role, name, inputs):
         if is_path(value):
             return os.fspath(value), False
         array = as_matrix(value, name)
+        backing = backing_npy(array)
+        if backing is not None:
+            return backing, False
         path = os.path.join(inputs, _file_name(name, inputs, ".npy"))
         write_npy(array, path)
         return path, True

@@ -129,6 +129,31 @@ def _from_arrow(value, name):
     return flat.to_numpy(zero_copy_only=False).reshape(n, d)
 
 
+def backing_npy(array):
+    """The .npy file a memory-mapped array is exactly (np.load(path, mmap_mode="r") or "r+"), or
+    None. Such an array is passed as its path: no copy of a large matrix. A slice, a copy-on-write
+    map (mode "c", whose changes never reach the file) or a map of part of a file is not the file's
+    array, and is written out like any other."""
+    if not isinstance(array, np.memmap) or getattr(array, "filename", None) is None or array.mode not in ("r", "r+"):
+        return None
+    try:
+        with open(array.filename, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                return None
+            offset = f.tell()
+    except (OSError, ValueError):
+        return None
+    layout_matches = array.flags.f_contiguous if fortran else array.flags.c_contiguous
+    if array.offset == offset and array.shape == shape and array.dtype == dtype and layout_matches:
+        return os.fspath(array.filename)
+    return None
+
+
 def write_npy(array, path):
     """Writes `array` as .npy v1/v2 exactly as numpy does (np.save keeps dtype, byte order and
     Fortran order; no conversion, no text).

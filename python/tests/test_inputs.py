@@ -100,3 +100,19 @@ def test_labels_from_any_sequence(games):
     for value in (labels, tuple(labels), np.array(labels, dtype=object), pd.Series(labels), pa.array(labels)):
         report = embdiag.neighbors(games, k=3, labels=value)
         assert report.envelope["tables"] == expected.envelope["tables"]
+
+
+def test_memory_mapped_npy_is_passed_as_its_file(tmp_path, games):
+    path = tmp_path / "g.npy"
+    np.save(path, games)
+    mapped = np.load(path, mmap_mode="r")
+    report = api(mapped)
+    assert report.inputs[0]["path"] == str(path)  # no copy of a large matrix
+    assert report.metrics == api(games).metrics
+    # Views, and copy-on-write maps whose changes never reach the file, are written out instead.
+    changed = np.load(path, mmap_mode="c")
+    changed[0] = 1.0
+    for value, expected in ((mapped[:100], games[:100]), (mapped[:, :50], games[:, :50]), (changed, np.asarray(changed))):
+        report = api(value)
+        assert report.inputs[0]["path"] != str(path)
+        assert report.metrics == api(np.ascontiguousarray(expected)).metrics
