@@ -200,21 +200,30 @@ def _file_value(value, role, name, inputs):
         path = os.path.join(inputs, _file_name(name, inputs, ".npy"))
         write_npy(array, path)
         return path, True
-    if role in ("lines", "words", "pairs", "row_ids"):
+    if role in ("words", "pairs"):
+        # Word lists go as JSON (an array of strings / of arrays): the plain-text form skips
+        # lines starting with "#", trims spaces and guesses separators and header rows, each of
+        # which would silently change a list given from Python.
         if is_path(value):
             return os.fspath(value), False
-        if role == "pairs":
-            lines = []
-            for i, pair in enumerate(value):
-                if is_path(pair) and not isinstance(pair, str) or isinstance(pair, str) or len(pair) != 2:
-                    raise EmbdiagError(f"{name}: item {i} is not a pair of words")
-                lines += ["\t".join(as_lines(pair, f"{name}[{i}]"))]
-            if any("\t" in w for pair in value for w in map(str, pair)):
-                raise EmbdiagError(f"{name}: a word contains a tab (pairs are written tab-separated)")
+        if role == "words":
+            content = as_lines(value, name)
         else:
-            lines = as_lines(value, name)
+            content = []
+            for i, group in enumerate(value):
+                if is_path(group) or isinstance(group, (bytes, bytearray)) or len(group) < 2:
+                    raise EmbdiagError(f"{name}: item {i} is not a pair (or group) of words")
+                content.append(as_lines(group, f"{name}[{i}]"))
+        import json
+        path = os.path.join(inputs, _file_name(name, inputs, ".json"))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(content, f, ensure_ascii=False)
+        return path, False
+    if role == "lines":
+        if is_path(value):
+            return os.fspath(value), False
         path = os.path.join(inputs, _file_name(name, inputs, ".txt"))
-        write_lines(lines, path)
+        write_lines(as_lines(value, name), path)
         return path, False
     if role == "path" and isinstance(value, Mapping):
         # An audit configuration as a dict: JSON is YAML, so the binary reads it as written.

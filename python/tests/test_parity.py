@@ -170,3 +170,22 @@ def test_info_several_files_in_order():
     reports = embdiag.info(FONTS, GAMES, np.load(FONTS))
     assert [r.inputs[0]["rows"] for r in reports] == [350, 500, 350]
     assert [os.path.basename(r.inputs[0]["path"]) for r in reports] == ["fonts.npy", "games.npy", "file-3.npy"]
+
+
+def test_word_lists_from_python_equal_the_named_lists():
+    import json
+    with open(data("words", "lists", "wefe-WEAT.json"), encoding="utf-8") as f:
+        wefe = json.load(f)
+    with open(data("words", "lists", "bolukbasi.json"), encoding="utf-8") as f:
+        pairs = [tuple(p) for p in json.load(f)["gender"]["definitional_pairs"]]
+    common = dict(permutations=2000, exact_limit=1000, neutral="professions", equalize="bolukbasi", specific="bolukbasi")
+    named = embdiag.bias(WORDS, definitional="bolukbasi", targets=["career", "family"],
+                         attributes=["male_terms", "female_terms"], **common)
+    listed = embdiag.bias(WORDS, definitional=pairs, targets=[wefe["career"], wefe["family"]],
+                          attributes=[wefe["male_terms"], wefe["female_terms"]], **common)
+    assert listed.metrics == named.metrics
+    # Tables: the same numbers; the word sets are named after their files instead of the WEFE names.
+    def numbers(table):
+        return [[v for v in row if not isinstance(v, str)] for row in table["rows"]]
+    for name, table in named.envelope["tables"].items():
+        assert numbers(listed.envelope["tables"][name]) == numbers(table), name
