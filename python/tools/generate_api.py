@@ -142,7 +142,10 @@ def scalar_type(argument, flag):
         return TYPES[flag]
     default = argument.get("defaultValue")
     if default is None:
-        raise SystemExit(f"generate_api.py: --{flag} has no default and no entry in TYPES: say what Python type it takes")
+        # A new option without a default: usable at once (any value is passed as text), typed
+        # once someone adds it to TYPES.
+        print(f"generate_api.py: note: --{flag} has no default and no entry in TYPES; typed as Any", file=sys.stderr)
+        return "Any"
     for cast, name in ((int, "int"), (float, "float")):
         try:
             cast(default)
