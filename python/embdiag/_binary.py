@@ -90,6 +90,10 @@ def _run_with_progress(command):
                     display.update(match["label"], int(match["percent"]))
                 else:
                     lines.append(part)
+    except BaseException:
+        # An interrupt (Jupyter's stop button) ends the run, not only the reading.
+        process.kill()
+        raise
     finally:
         os.close(master)
         code = process.wait()

@@ -7,9 +7,9 @@ import math
 import numbers
 import os
 import shutil
-from collections.abc import Mapping
 import sys
 import tempfile
+from collections.abc import Mapping
 
 import numpy as np
 

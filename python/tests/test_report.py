@@ -64,7 +64,7 @@ def test_tables_are_dataframes_and_text_is_the_cli_text():
     assert all(isinstance(t, pd.DataFrame) for t in report.tables.values())
     assert str(report) == report.to_text() and "p_value" in str(report)
     assert report.verdict is not None and str(report.verdict) == report.envelope["verdict"]["answer"]
-    assert report.parameters["seed"] == 42 if "seed" in report.parameters else True
+    assert report.parameters["seed"] == 42 and report.inputs[0]["rows"] == 500
 
 
 FAKE = r"""#!/bin/sh
