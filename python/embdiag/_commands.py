@@ -12,1907 +12,266 @@ from ._report import Report
 from ._types import LabelsLike, MatrixLike, PathLike
 
 SPEC = {
-    "shift": {
+    'shift': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "files": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": True,
-                "parsing": "default",
-                "python": [
-                    "reference",
-                    "others"
-                ],
-                "python_singular": "other",
-                "min": 2
-            },
-            "other_labels": {
-                "flag": "--other-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "tests": {
-                "flag": "--tests",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "permutations": {
-                "flag": "--permutations",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "bandwidth": {
-                "flag": "--bandwidth",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "bandwidth_scales": {
-                "flag": "--bandwidth-scales",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "classifier_weight": {
-                "flag": "--classifier-weight",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "mauve": {
-                "flag": "--mauve",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "folds": {
-                "flag": "--folds",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "penalty": {
-                "flag": "--penalty",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "k": {
-                "flag": "--k",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "top": {
-                "flag": "--top",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "alpha": {
-                "flag": "--alpha",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "max_rows": {
-                "flag": "--max-rows",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['reference', 'others'], 'python_singular': 'other', 'min': 2},
+            'other_labels': {'flag': '--other-labels', 'kind': 'option', 'role': 'lines', 'repeating': True, 'parsing': 'default'},
+            'tests': {'flag': '--tests', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'permutations': {'flag': '--permutations', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'bandwidth': {'flag': '--bandwidth', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'bandwidth_scales': {'flag': '--bandwidth-scales', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'classifier_weight': {'flag': '--classifier-weight', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mauve': {'flag': '--mauve', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'folds': {'flag': '--folds', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'penalty': {'flag': '--penalty', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'k': {'flag': '--k', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'alpha': {'flag': '--alpha', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'max_rows': {'flag': '--max-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "other-labels",
-            "tests",
-            "permutations",
-            "bandwidth",
-            "bandwidth-scales",
-            "classifier-weight",
-            "mauve",
-            "folds",
-            "penalty",
-            "k",
-            "top",
-            "alpha",
-            "max-rows",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'version', 'help'],
     },
-    "compat": {
+    'compat': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "old": {
-                "flag": "--old",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "new": {
-                "flag": "--new",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "old_queries": {
-                "flag": "--old-queries",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "new_queries": {
-                "flag": "--new-queries",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query_labels": {
-                "flag": "--query-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "names": {
-                "flag": "--names",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "pair_by": {
-                "flag": "--pair-by",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "old_ids": {
-                "flag": "--old-ids",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "new_ids": {
-                "flag": "--new-ids",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "duplicates": {
-                "flag": "--duplicates",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "k": {
-                "flag": "--k",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "fit": {
-                "flag": "--fit",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "train_fraction": {
-                "flag": "--train-fraction",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "train_rows": {
-                "flag": "--train-rows",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "ridge_grid": {
-                "flag": "--ridge-grid",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "rcond": {
-                "flag": "--rcond",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_worse_tolerance": {
-                "flag": "--no-worse-tolerance",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "queries": {
-                "flag": "--queries",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "neighbor_k": {
-                "flag": "--neighbor-k",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "retrieval_only": {
-                "flag": "--retrieval-only",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "threshold": {
-                "flag": "--threshold",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "threshold_bootstrap": {
-                "flag": "--threshold-bootstrap",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "save_mapping": {
-                "flag": "--save-mapping",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'old': {'flag': '--old', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'new': {'flag': '--new', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'old_queries': {'flag': '--old-queries', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'new_queries': {'flag': '--new-queries', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'query_labels': {'flag': '--query-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'names': {'flag': '--names', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'pair_by': {'flag': '--pair-by', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'old_ids': {'flag': '--old-ids', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'new_ids': {'flag': '--new-ids', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'duplicates': {'flag': '--duplicates', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'k': {'flag': '--k', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'fit': {'flag': '--fit', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'train_fraction': {'flag': '--train-fraction', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'train_rows': {'flag': '--train-rows', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'ridge_grid': {'flag': '--ridge-grid', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'rcond': {'flag': '--rcond', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_worse_tolerance': {'flag': '--no-worse-tolerance', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'queries': {'flag': '--queries', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'neighbor_k': {'flag': '--neighbor-k', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'retrieval_only': {'flag': '--retrieval-only', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'threshold': {'flag': '--threshold', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'threshold_bootstrap': {'flag': '--threshold-bootstrap', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'save_mapping': {'flag': '--save-mapping', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "partial",
-            "row-offset",
-            "shard-id",
-            "partial-pass",
-            "directions",
-            "other-corpus",
-            "old",
-            "new",
-            "old-queries",
-            "new-queries",
-            "query-labels",
-            "names",
-            "pair-by",
-            "old-ids",
-            "new-ids",
-            "duplicates",
-            "k",
-            "fit",
-            "train-fraction",
-            "train-rows",
-            "ridge-grid",
-            "rcond",
-            "no-worse-tolerance",
-            "queries",
-            "neighbor-k",
-            "retrieval-only",
-            "threshold",
-            "threshold-bootstrap",
-            "save-mapping",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
     },
-    "anisotropy": {
+    'anisotropy': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "embeddings": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default",
-                "python": [
-                    "embeddings"
-                ],
-                "python_singular": None,
-                "min": 1
-            },
-            "transform": {
-                "flag": "--transform",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "apply_transform": {
-                "flag": "--apply-transform",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "save_transform": {
-                "flag": "--save-transform",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "write": {
-                "flag": "--write",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "top": {
-                "flag": "--top",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "pairs": {
-                "flag": "--pairs",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "isoscore_zeta": {
-                "flag": "--isoscore-zeta",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "isoscore_prior": {
-                "flag": "--isoscore-prior",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
+            'transform': {'flag': '--transform', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'apply_transform': {'flag': '--apply-transform', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'save_transform': {'flag': '--save-transform', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'pairs': {'flag': '--pairs', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'isoscore_zeta': {'flag': '--isoscore-zeta', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'isoscore_prior': {'flag': '--isoscore-prior', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "partial",
-            "row-offset",
-            "shard-id",
-            "partial-pass",
-            "directions",
-            "other-corpus",
-            "transform",
-            "apply-transform",
-            "save-transform",
-            "write",
-            "top",
-            "pairs",
-            "isoscore-zeta",
-            "isoscore-prior",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'transform', 'apply-transform', 'save-transform', 'write', 'top', 'pairs', 'isoscore-zeta', 'isoscore-prior', 'version', 'help'],
     },
-    "depth": {
+    'depth': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "files": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": True,
-                "parsing": "default",
-                "python": [
-                    "reference",
-                    "others"
-                ],
-                "python_singular": "other",
-                "min": 1
-            },
-            "other_labels": {
-                "flag": "--other-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "depth": {
-                "flag": "--depth",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "distance": {
-                "flag": "--distance",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "alternative": {
-                "flag": "--alternative",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "reference_sample": {
-                "flag": "--reference-sample",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "reference_rows": {
-                "flag": "--reference-rows",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "top": {
-                "flag": "--top",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "components": {
-                "flag": "--components",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "select_central": {
-                "flag": "--select-central",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "by_label": {
-                "flag": "--by-label",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "write": {
-                "flag": "--write",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['reference', 'others'], 'python_singular': 'other', 'min': 1},
+            'other_labels': {'flag': '--other-labels', 'kind': 'option', 'role': 'lines', 'repeating': True, 'parsing': 'default'},
+            'depth': {'flag': '--depth', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'distance': {'flag': '--distance', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'alternative': {'flag': '--alternative', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'reference_sample': {'flag': '--reference-sample', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'reference_rows': {'flag': '--reference-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'components': {'flag': '--components', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'select_central': {'flag': '--select-central', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'by_label': {'flag': '--by-label', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "partial",
-            "row-offset",
-            "shard-id",
-            "partial-pass",
-            "directions",
-            "other-corpus",
-            "other-labels",
-            "depth",
-            "distance",
-            "alternative",
-            "reference-sample",
-            "reference-rows",
-            "top",
-            "components",
-            "select-central",
-            "by-label",
-            "write",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
     },
-    "bias": {
+    'bias': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "embeddings": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default",
-                "python": [
-                    "embeddings"
-                ],
-                "python_singular": None,
-                "min": 1
-            },
-            "definitional": {
-                "flag": "--definitional",
-                "kind": "option",
-                "role": "pairs",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "ends": {
-                "flag": "--ends",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "neutral": {
-                "flag": "--neutral",
-                "kind": "option",
-                "role": "words",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "equalize": {
-                "flag": "--equalize",
-                "kind": "option",
-                "role": "pairs",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "specific": {
-                "flag": "--specific",
-                "kind": "option",
-                "role": "words",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "weat": {
-                "flag": "--weat",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "targets": {
-                "flag": "--targets",
-                "kind": "option",
-                "role": "words",
-                "repeating": True,
-                "parsing": "upToNextOption",
-                "count": 2
-            },
-            "attributes": {
-                "flag": "--attributes",
-                "kind": "option",
-                "role": "words",
-                "repeating": True,
-                "parsing": "upToNextOption",
-                "count": 2
-            },
-            "debias": {
-                "flag": "--debias",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "write": {
-                "flag": "--write",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "direction": {
-                "flag": "--direction",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "write_direction": {
-                "flag": "--write-direction",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "components": {
-                "flag": "--components",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "strictness": {
-                "flag": "--strictness",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "top": {
-                "flag": "--top",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "indirect": {
-                "flag": "--indirect",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "indirect_min_similarity": {
-                "flag": "--indirect-min-similarity",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "permutations": {
-                "flag": "--permutations",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "exact_limit": {
-                "flag": "--exact-limit",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "weat_min_words": {
-                "flag": "--weat-min-words",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "case_insensitive": {
-                "flag": "--case-insensitive",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_case_forms": {
-                "flag": "--no-case-forms",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "neighbors": {
-                "flag": "--neighbors",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "neighbor_vocabulary": {
-                "flag": "--neighbor-vocabulary",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
+            'definitional': {'flag': '--definitional', 'kind': 'option', 'role': 'pairs', 'repeating': False, 'parsing': 'default'},
+            'ends': {'flag': '--ends', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'neutral': {'flag': '--neutral', 'kind': 'option', 'role': 'words', 'repeating': False, 'parsing': 'default'},
+            'equalize': {'flag': '--equalize', 'kind': 'option', 'role': 'pairs', 'repeating': False, 'parsing': 'default'},
+            'specific': {'flag': '--specific', 'kind': 'option', 'role': 'words', 'repeating': False, 'parsing': 'default'},
+            'weat': {'flag': '--weat', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'targets': {'flag': '--targets', 'kind': 'option', 'role': 'words', 'repeating': True, 'parsing': 'upToNextOption', 'count': 2},
+            'attributes': {'flag': '--attributes', 'kind': 'option', 'role': 'words', 'repeating': True, 'parsing': 'upToNextOption', 'count': 2},
+            'debias': {'flag': '--debias', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'direction': {'flag': '--direction', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'write_direction': {'flag': '--write-direction', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'components': {'flag': '--components', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'strictness': {'flag': '--strictness', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'indirect': {'flag': '--indirect', 'kind': 'option', 'role': 'comma_list', 'repeating': True, 'parsing': 'default'},
+            'indirect_min_similarity': {'flag': '--indirect-min-similarity', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'permutations': {'flag': '--permutations', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'exact_limit': {'flag': '--exact-limit', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'weat_min_words': {'flag': '--weat-min-words', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'case_insensitive': {'flag': '--case-insensitive', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_case_forms': {'flag': '--no-case-forms', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'neighbors': {'flag': '--neighbors', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'neighbor_vocabulary': {'flag': '--neighbor-vocabulary', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "definitional",
-            "ends",
-            "neutral",
-            "equalize",
-            "specific",
-            "weat",
-            "targets",
-            "attributes",
-            "debias",
-            "write",
-            "direction",
-            "write-direction",
-            "components",
-            "strictness",
-            "top",
-            "indirect",
-            "indirect-min-similarity",
-            "permutations",
-            "exact-limit",
-            "weat-min-words",
-            "case-insensitive",
-            "no-case-forms",
-            "neighbors",
-            "neighbor-vocabulary",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'definitional', 'ends', 'neutral', 'equalize', 'specific', 'weat', 'targets', 'attributes', 'debias', 'write', 'direction', 'write-direction', 'components', 'strictness', 'top', 'indirect', 'indirect-min-similarity', 'permutations', 'exact-limit', 'weat-min-words', 'case-insensitive', 'no-case-forms', 'neighbors', 'neighbor-vocabulary', 'version', 'help'],
     },
-    "relrep": {
+    'relrep': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "seed": {
-                "flag": "--seed",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "embeddings": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default",
-                "python": [
-                    "embeddings"
-                ],
-                "python_singular": None,
-                "min": 1
-            },
-            "compare": {
-                "flag": "--compare",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "compare_labels": {
-                "flag": "--compare-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "pair_by": {
-                "flag": "--pair-by",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "duplicates": {
-                "flag": "--duplicates",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "anchors": {
-                "flag": "--anchors",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "anchor_strategy": {
-                "flag": "--anchor-strategy",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "anchor_labels": {
-                "flag": "--anchor-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "anchor_rows": {
-                "flag": "--anchor-rows",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "center": {
-                "flag": "--center",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "auto_center_level": {
-                "flag": "--auto-center-level",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "k": {
-                "flag": "--k",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "queries": {
-                "flag": "--queries",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "sweep": {
-                "flag": "--sweep",
-                "kind": "option",
-                "role": "comma_list",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "write": {
-                "flag": "--write",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
+            'compare': {'flag': '--compare', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'compare_labels': {'flag': '--compare-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'pair_by': {'flag': '--pair-by', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'duplicates': {'flag': '--duplicates', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'anchors': {'flag': '--anchors', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'anchor_strategy': {'flag': '--anchor-strategy', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'anchor_labels': {'flag': '--anchor-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'anchor_rows': {'flag': '--anchor-rows', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'center': {'flag': '--center', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'auto_center_level': {'flag': '--auto-center-level', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'k': {'flag': '--k', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'queries': {'flag': '--queries', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'sweep': {'flag': '--sweep', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
+            'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "seed",
-            "compare",
-            "compare-labels",
-            "pair-by",
-            "duplicates",
-            "anchors",
-            "anchor-strategy",
-            "anchor-labels",
-            "anchor-rows",
-            "center",
-            "auto-center-level",
-            "k",
-            "queries",
-            "sweep",
-            "write",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'compare', 'compare-labels', 'pair-by', 'duplicates', 'anchors', 'anchor-strategy', 'anchor-labels', 'anchor-rows', 'center', 'auto-center-level', 'k', 'queries', 'sweep', 'write', 'version', 'help'],
     },
-    "neighbors": {
+    'neighbors': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "corpus": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default",
-                "python": [
-                    "corpus"
-                ],
-                "python_singular": None,
-                "min": 1
-            },
-            "queries": {
-                "flag": "--queries",
-                "kind": "option",
-                "role": "matrix",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query_labels": {
-                "flag": "--query-labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "k": {
-                "flag": "--k",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'corpus': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['corpus'], 'python_singular': None, 'min': 1},
+            'queries': {'flag': '--queries', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'query_labels': {'flag': '--query-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'k': {'flag': '--k', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "partial",
-            "row-offset",
-            "shard-id",
-            "partial-pass",
-            "directions",
-            "other-corpus",
-            "queries",
-            "query-labels",
-            "k",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'queries', 'query-labels', 'k', 'version', 'help'],
     },
-    "info": {
+    'info': {
         "parameters": {
-            "format": {
-                "flag": "--format",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "key": {
-                "flag": "--key",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "labels": {
-                "flag": "--labels",
-                "kind": "option",
-                "role": "lines",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_column": {
-                "flag": "--label-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "json_path": {
-                "flag": "--json-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "label_path": {
-                "flag": "--label-path",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "column": {
-                "flag": "--column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "id_column": {
-                "flag": "--id-column",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "query": {
-                "flag": "--query",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "table": {
-                "flag": "--table",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "on_invalid": {
-                "flag": "--on-invalid",
-                "kind": "option",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "no_checksum": {
-                "flag": "--no-checksum",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "require": {
-                "flag": "--require",
-                "kind": "option",
-                "role": "value",
-                "repeating": True,
-                "parsing": "default"
-            },
-            "strict": {
-                "flag": "--strict",
-                "kind": "flag",
-                "role": "value",
-                "repeating": False,
-                "parsing": "default"
-            },
-            "files": {
-                "flag": None,
-                "kind": "positional",
-                "role": "matrix",
-                "repeating": True,
-                "parsing": "default",
-                "python": [
-                    "files"
-                ],
-                "python_singular": "file",
-                "min": 1
-            }
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'strict': {'flag': '--strict', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['files'], 'python_singular': 'file', 'min': 1},
         },
-        "cli_flags": [
-            "format",
-            "key",
-            "labels",
-            "label-column",
-            "json-path",
-            "label-path",
-            "column",
-            "id-column",
-            "query",
-            "table",
-            "on-invalid",
-            "no-checksum",
-            "output",
-            "json",
-            "html",
-            "json-tables",
-            "quiet",
-            "require",
-            "partial",
-            "row-offset",
-            "shard-id",
-            "partial-pass",
-            "directions",
-            "other-corpus",
-            "strict",
-            "version",
-            "help"
-        ]
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'strict', 'version', 'help'],
     },
-    "audit": {
+    'audit': {
         "parameters": {
-            "config": {
-                "flag": None,
-                "kind": "positional",
-                "role": "path",
-                "repeating": False,
-                "parsing": "default",
-                "python": [
-                    "config"
-                ],
-                "python_singular": None,
-                "min": 1
-            }
+            'config': {'flag': None, 'kind': 'positional', 'role': 'path', 'repeating': False, 'parsing': 'default', 'python': ['config'], 'python_singular': None, 'min': 1},
         },
-        "cli_flags": [
-            "output",
-            "json",
-            "quiet",
-            "version",
-            "help"
-        ]
-    }
+        "cli_flags": ['output', 'json', 'quiet', 'version', 'help'],
+    },
 }
 
 # Flags of each command that the API sets itself or leaves to the CLI (see the module doc).

@@ -245,8 +245,19 @@ def _public_spec(specs):
                    "cli_flags": s["cli_flags"]} for name, s in specs.items()}
 
 
-def _pretty(value):
-    return json.dumps(value, indent=4, sort_keys=False).replace("true", "True").replace("false", "False").replace("null", "None")
+def _pretty(specs):
+    """The spec as Python source, one parameter per line."""
+    out = ["{"]
+    for name, spec in specs.items():
+        out.append(f"    {name!r}: {{")
+        out.append('        "parameters": {')
+        for p, e in spec["parameters"].items():
+            out.append(f"            {p!r}: {e!r},")
+        out.append("        },")
+        out.append(f'        "cli_flags": {spec["cli_flags"]!r},')
+        out.append("    },")
+    out.append("}")
+    return "\n".join(out)
 
 
 def render_function(spec):
