@@ -178,7 +178,17 @@ def as_lines(value, name):
     for i, label in enumerate(value):
         if label is None or (isinstance(label, float) and label != label):
             raise EmbdiagError(f"{name}: label {i} is missing ({label})")
+        if isinstance(label, (bytes, bytearray)):
+            # str(b"x") would be the text "b'x'": bytes are UTF-8 text or an error.
+            try:
+                label = bytes(label).decode("utf-8")
+            except UnicodeDecodeError:
+                raise EmbdiagError(f"{name}: label {i} is bytes that are not UTF-8") from None
         text = str(label)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EmbdiagError(f"{name}: label {i} cannot be written as UTF-8 (a lone surrogate)") from None
         if i == 0 and text.startswith("\ufeff"):
             raise EmbdiagError(f"{name}: label 0 starts with a byte-order mark, which the labels reader drops")
         if "\n" in text or "\r" in text:

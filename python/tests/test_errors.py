@@ -73,6 +73,14 @@ def test_label_errors():
         embdiag.info(m, labels=["a", "b\nc", "d"])
     with pytest.raises(embdiag.EmbdiagError, match="missing"):
         embdiag.info(m, labels=["a", None, "d"])
+    with pytest.raises(embdiag.EmbdiagError, match="UTF-8"):
+        embdiag.info(m, labels=["a", "\udc80", "d"])
+    with pytest.raises(embdiag.EmbdiagError, match="UTF-8"):
+        embdiag.info(m, labels=np.array([b"a", b"\xff", b"d"]))
+    # Bytes labels are UTF-8 text, not "b'...'".
+    report = embdiag.neighbors(m, k=1, labels=np.array(["x".encode(), "é".encode(), b"z"]))
+    names = {str(v) for t in report.envelope["tables"].values() for row in t["rows"] for v in row}
+    assert "é" in names and not any(n.startswith("b'") for n in names)
     with pytest.raises(embdiag.EmbdiagError) as caught:  # count checked by the binary
         embdiag.info(m, labels=["a", "b"])
     assert "2 labels" in caught.value.message and "3 rows" in caught.value.message
