@@ -96,3 +96,21 @@ def test_progress_is_parsed_from_the_terminal_bar(tmp_path, monkeypatch, capsys)
     assert code == 2
     assert seen == [("depth", p) for p in (0, 10, 40, 70, 100)]
     assert lines == ["embdiag: note: a note", "embdiag: error: bad thing"]
+
+
+def test_real_progress_bar_reaches_python(tmp_path, monkeypatch):
+    # The binary checksums inputs of 256 MB and more with a progress bar: a 110,000 × 768 file.
+    path = tmp_path / "big.npy"
+    np.save(path, np.ones((110_000, 768), np.float32))
+    seen = []
+
+    class Recorder(_binary._ProgressDisplay):
+        def update(self, label, percent):
+            seen.append((label, percent))
+            super().update(label, percent)
+
+    monkeypatch.setattr(_binary, "_ProgressDisplay", Recorder)
+    report = embdiag.info(path, progress=True)
+    assert report.metrics["rows"] == 110_000
+    assert seen and all(label == "sha256 big.npy" for label, _ in seen)
+    assert [p for _, p in seen] == sorted(p for _, p in seen)
