@@ -134,6 +134,10 @@ import EmbeddingDiagnosticsTestSupport
             for s in t.leaveOneOut { #expect(abs(s.score.effectSize - (loo[s.template] ?? .nan)) <= tol, "\(t.test) without \(s.template)") }
         }
         #expect(abs(a.anisotropy - (try #require((ref["anisotropy"] as? NSNumber)?.doubleValue))) <= 1e-9)
+        // The report renders (its long yes/no column headers once sent the text renderer's
+        // column-shrinking loop round forever).
+        let text = TextRenderer.render(a.report())
+        #expect(text.contains("seat_template_robust") && text.contains("depends on the template"))
     }
 
     // MARK: - Planted bias
