@@ -243,7 +243,11 @@ struct BiasCommand: ReportingCommand {
             config.compare = try EmbeddingReader.read(other, options: input.readOptions(showProgress: !outputOptions.quiet && Terminal.stderrIsTerminal))
         }
         if let path = removeDirection {
-            config.removeDirections = try EmbeddingReader.read(path, options: ReadOptions(computeChecksum: false)).matrix
+            let directions = try EmbeddingReader.read(path, options: ReadOptions(computeChecksum: false)).matrix
+            guard directions.cols == vectors.dimension else {
+                throw EmbdiagError.mismatch(path, "\(directions.rows) × \(directions.cols) directions; the vectors of \(file) have dimension \(vectors.dimension)")
+            }
+            config.removeDirections = directions
         }
         let analysis = try SEATAnalysis(sentences: sentences, vectors: vectors, tablePath: table, configuration: config)
         var report = analysis.report()

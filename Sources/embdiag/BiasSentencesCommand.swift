@@ -77,6 +77,7 @@ struct BiasSentencesCommand: ParsableCommand {
                                 targets: Array(sets[0..<2]), attributes: Array(sets[2..<4]), provenance: sets.map(\.provenance).joined(separator: "; "))
             requests.append(SEATSentenceRequest(test: test, classes: parsed))
         }
+        guard !requests.isEmpty else { throw EmbdiagError.usage("--weat: no test named (got \(weat.map { "'\($0)'" }.joined(separator: ", ")))") }
         let set: SEATTemplates
         if templates == "default" {
             set = .standard

@@ -261,6 +261,8 @@ import EmbeddingDiagnosticsTestSupport
         let rows = try SEATSentences.parse(try String(contentsOfFile: dir + "/s.tsv", encoding: .utf8), path: "s.tsv")
         #expect(rows.count == 2 * 4 * 8 * 7)
         #expect(try CLI.run(["bias", "sentences", "--weat", "99", "--output", dir + "/x.tsv"]).status == 2)
+        #expect(try CLI.run(["bias", "sentences", "--weat", "", "--output", dir + "/x.tsv"]).status == 2)
+        #expect(try CLI.run(["bias", "sentences", "--weat", "7,7", "--output", dir + "/x.tsv"]).status == 2)
         #expect(try CLI.run(["bias", "sentences", "--weat", "6", "--output", dir + "/no/such/dir/x.tsv"]).status == 2)
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.tsv"))
 
@@ -305,6 +307,7 @@ import EmbeddingDiagnosticsTestSupport
             (["bias", "--seat", Self.tablePath, Self.meanPath, "--on-invalid", "drop"], "--on-invalid"),
             (["bias", "--seat", Self.tablePath, Self.meanPath, "--alpha", "0"], "--alpha"),
             (["bias", Self.meanPath, "--center"], "--seat"),
+            (["bias", "--seat", Self.tablePath, Self.meanPath, "--remove-direction", dir + "/nan.npy"], "nan.npy"),
         ]
         for (args, naming) in cases {
             let r = try CLI.run(args + ["--output", dir + "/out-hostile"])

@@ -60,6 +60,7 @@ public enum SEATSentences {
     /// role's class, in that order; with `bareWords`, the word itself too (template `word`).
     /// - Complexity: O(words × templates).
     public static func generate(_ requests: [SEATSentenceRequest], templates: SEATTemplates, bareWords: Bool) throws -> [SEATSentence] {
+        guard !requests.isEmpty else { throw EmbdiagError.usage("no test to write sentences for") }
         var out: [SEATSentence] = []
         var ids = Set<String>()
         for r in requests {
