@@ -115,18 +115,64 @@ import Testing
         let report = try DepthAnalysis(reference: ref, others: [other], configuration: c).report()
         let answer = report.verdict?.answer ?? ""
         #expect(!answer.contains("periphery") && !answer.contains("over-represents"), "\(answer)")
-        switch variant {
-        case .copy, .shuffled:
-            #expect(report.metric("cross_duplicates") == .int(Self.rows))
-            #expect(answer.hasPrefix("It is a copy of reference rows"), "\(answer)")
-        case .noise:
-            // Near-exact copies are `shift`'s (an all-pairs pass); depth sees only exact ones. Its
-            // default one-sided test finds nothing; a two-sided result names the direction and the
-            // possibility of shared rows, never a periphery or an over-representation.
-            #expect(report.metric("cross_duplicates") == nil, "listed only when some are found")
-            if alternative == .greater { #expect(!answer.hasPrefix("It differs"), "\(answer)") }
-            if answer.hasPrefix("It differs") { #expect(answer.contains("closer to the centre"), "\(answer)") }
+        // Exact and near-exact copies are found (without an all-pairs pass), and a corpus of
+        // copies is called one — not "differs", whatever the alternative.
+        #expect(report.metric("cross_duplicates") == .int(Self.rows))
+        #expect(report.metric("cross_duplicate_share")?.number == 1)
+        #expect(answer.hasPrefix("It is a copy of reference rows"), "\(answer)")
+    }
+
+    /// The near-exact search (projections screen, Float64 decides) against brute force over all
+    /// pairs in Float64: the same match for every row, on planted pairs just inside and just outside
+    /// the tolerance, exact copies, fresh rows and zero rows.
+    @Test func crossDuplicatesMatchBruteForce() throws {
+        let d = 24, m = 300
+        var rng = SeededGenerator(seed: 3)
+        var ref = Self.gaussian(m, seed: 5).map { Array($0.prefix(d)) }
+        ref[7] = [Float](repeating: 0, count: d)
+        let tau = CrossCorpusDuplicates.tolerance(dimension: d)
+        var other: [[Float]] = []
+        for (k, factor) in [0.3, 0.8, 0.95, 1.05, 1.3, 3, 100].enumerated() {
+            for i in stride(from: k, to: m, by: 20) where i != 7 {
+                let x = ref[i].map(Double.init), norm = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                // A direction orthogonal to x, scaled so that 1 − cos ≈ factor·τ.
+                var u = (0..<d).map { _ in rng.nextGaussian() }
+                let along = zip(u, x).reduce(0) { $0 + $1.0 * $1.1 } / (norm * norm)
+                u = zip(u, x).map { $0 - along * $1 }
+                let un = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let delta = (2 * factor * tau).squareRoot()
+                other.append((0..<d).map { Float(x[$0] / norm + delta * u[$0] / un) })
+            }
         }
+        other += Array(ref[100..<110]) + Self.gaussian(40, seed: 9).map { Array($0.prefix(d)) } + [[Float](repeating: 0, count: d)]
+        let r = Matrix.normalizedRows(Matrix(ref)), o = Matrix.normalizedRows(Matrix(other))
+        let found = CrossCorpusDuplicates.find(reference: r, other: o)
+        // Brute force: exact equality first, else the REF row of largest Float64 cosine within τ.
+        var expected: [CrossCorpusDuplicates.Match] = []
+        for j in 0..<o.rows {
+            let x = Array(o.row(j))
+            if let i = (0..<m).first(where: { Array(r.row($0)) == x }) {
+                expected.append(.init(otherRow: j, referenceRow: i, oneMinusCosine: 0, kind: .exact))
+                continue
+            }
+            func dot(_ a: [Float], _ b: [Float]) -> Double {
+                a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in fixedOrderDot(pa.baseAddress!, pb.baseAddress!, count: d) } }
+            }
+            let xx = dot(x, x)
+            guard xx > 0 else { continue }
+            var best: (Int, Double)?
+            for i in 0..<m {
+                let y = Array(r.row(i)), yy = dot(y, y)
+                guard yy > 0 else { continue }
+                let c = dot(x, y) / (xx * yy).squareRoot()
+                if 1 - c <= tau, best == nil || c > best!.1 { best = (i, c) }
+            }
+            if let best { expected.append(.init(otherRow: j, referenceRow: best.0, oneMinusCosine: max(0, 1 - best.1), kind: .near)) }
+        }
+        #expect(found.matches == expected)
+        #expect(found.nearCount > 0 && found.exactCount == 11, "near \(found.nearCount), exact \(found.exactCount)")
+        // The planted pairs straddle the tolerance: some inside, some outside.
+        #expect(found.nearCount < other.count - 51)
     }
 
     /// compat: the same items embedded by the same model (exactly, up to ulp noise, or both files

@@ -88,9 +88,9 @@ public struct DepthAnalysis: Sendable {
     /// Rows of the reference used as the depth reference (nil = all).
     public var referenceSampleRows: [Int]?
     public var mahalanobisComponents: Int?
-    /// Per other corpus: its rows equal to a unit-normalised reference row (exact copies, found by
-    /// hashing in O((m + n)·d); near-exact copies need an all-pairs pass and are `shift`'s). The
-    /// rank-sum test assumes independent samples: copies sit deeper than any independent row.
+    /// Per other corpus: its rows that duplicate a unit-normalised reference row, exactly or within
+    /// 1 − cos ≤ d·2⁻²⁴ (`CrossCorpusDuplicates`, no all-pairs pass). The rank-sum test assumes
+    /// independent samples: copies sit deeper than any independent row.
     /// nil for a merged `--partial` run (the rows are not at hand).
     public var crossDuplicates: [CrossCorpusDuplicates]? = nil
 
@@ -107,7 +107,7 @@ public struct DepthAnalysis: Sendable {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
-        crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix), nearExact: false) }
+        crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix)) }
         // Optional seeded subsample of the reference as the depth reference set.
         let sampleRows = try configuration.referenceSampleRows(total: reference.count)
         referenceSampleRows = sampleRows

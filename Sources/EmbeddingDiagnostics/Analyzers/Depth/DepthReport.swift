@@ -97,7 +97,7 @@ extension DepthAnalysis: ReportConvertible {
             notes.append("Reading: " + verdict)
         }
         if let all = crossDuplicates, all.contains(where: { $0.count > 0 }) {
-            notes.append("The rank-sum test assumes that the reference and the other corpus are independent samples. Rows present in both break that: a copy of a reference row sits deeper in the reference than any independent row, so a copy of the reference looks \"closer\" than chance. Other rows equal to a unit-normalised reference row are counted as `cross_duplicates` (exact copies only: near-exact copies need an all-pairs pass — `embdiag shift` finds them and leaves both kinds out of its tests).")
+            notes.append("The rank-sum test assumes that the reference and the other corpus are independent samples. Rows present in both break that: a copy of a reference row sits deeper in the reference than any independent row, so a copy of the reference looks \"closer\" than chance. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of a cosine), are counted as `cross_duplicates`; `embdiag shift` leaves them out of its tests.")
             for (i, shared) in all.enumerated() where shared.count > 0 {
                 notes.append("\(corpora[i + 1].source.path): \(shared.count) of its \(shared.otherCount) rows (\(ReportFormatting.number(100 * shared.otherShare, significant: 3)) %) duplicate reference rows — synthetic or copied data; the test's p-value is not valid for this corpus while they are in it.")
             }

@@ -11,8 +11,9 @@ import Foundation
 /// - exact: the unit rows are equal value for value (`==`, so −0 equals +0), found by hashing;
 /// - near-exact: 1 − cos ≤ `tolerance` = d·u (u = 2⁻²⁴), the worst-case error of a d-term Float32
 ///   dot product of unit rows (Higham, *Accuracy and Stability*, §3.1): the Float32 GEMMs the tests
-///   run cannot tell such a pair from an exact copy. Found through one blocked GEMM
-///   (`nearestNeighbors`, k = 1, decided in Float64), the cosine of the pair in Float64.
+///   run cannot tell such a pair from an exact copy. Found without an all-pairs pass
+///   (`nearExactMatches`: projections screen, the pair's cosine is decided in Float64), so `depth`,
+///   whose cosine depths cost O((m + n)·d), can afford it too.
 public struct CrossCorpusDuplicates: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable { case exact, near }
 
@@ -20,8 +21,8 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     public struct Match: Sendable, Equatable {
         /// Row of OTHER (index into the rows searched).
         public var otherRow: Int
-        /// The REF row it duplicates (exact: the first identical REF row; near: the REF row with
-        /// the largest Float64 inner product, ties to the smaller row).
+        /// The REF row it duplicates (exact: the first identical REF row; near: of the REF rows
+        /// within the tolerance, the one of largest Float64 cosine, ties to the smaller row).
         public var referenceRow: Int
         /// 1 − cos of the pair in Float64 (0 for an exact copy).
         public var oneMinusCosine: Double
@@ -59,9 +60,8 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     /// Finds the OTHER rows that duplicate a REF row.
     /// - Parameters:
     ///   - reference, other: unit-normalised rows (as the tests see them), same dimension.
-    ///   - nearExact: also search near-exact copies (one m × n GEMM); false: exact copies only.
-    /// - Complexity: exact O((m + n)·d) expected (hashing); near-exact O(m·n·d) through blocked GEMMs
-    ///   for the OTHER rows without an exact copy, plus O(d) per row.
+    ///   - nearExact: also search near-exact copies; false: exact copies only.
+    /// - Complexity: exact O((m + n)·d) expected (hashing); near-exact see `nearExactMatches`.
     public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true) -> CrossCorpusDuplicates {
         precondition(r.cols == o.cols, "CrossCorpusDuplicates: dimensions differ")
         let m = r.rows, n = o.rows, d = r.cols
@@ -103,26 +103,14 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         }
         let internalDuplicates = m - groups.count
         var tolerance: Double?
-        if nearExact && !withoutExact.isEmpty && m > 0 {
+        if nearExact {
             let tau = Self.tolerance(dimension: d)
             tolerance = tau
-            let queries = o.gather(rows: withoutExact)
-            let nearest = nearestNeighbors(queries: queries, gallery: r, k: 1)
-            for (q, j) in withoutExact.enumerated() {
-                let i = Int(nearest.indices[q])
-                guard i >= 0 else { continue }
-                let x = UnsafeRawPointer(op + j * d), y = UnsafeRawPointer(rp + i * d)
-                let xx = fixedOrderDot(x, x, count: d), yy = fixedOrderDot(y, y, count: d)
-                guard xx > 0 && yy > 0 else { continue }
-                let gap = 1 - fixedOrderDot(x, y, count: d) / (xx * yy).squareRoot()
-                if gap <= tau {
-                    matches.append(Match(otherRow: j, referenceRow: i, oneMinusCosine: max(0, gap), kind: .near))
-                    matchedReference[i] = true
-                }
+            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: withoutExact, tolerance: tau) {
+                matches.append(Match(otherRow: j, referenceRow: i, oneMinusCosine: gap, kind: .near))
+                matchedReference[i] = true
             }
             matches.sort { $0.otherRow < $1.otherRow }
-        } else if nearExact {
-            tolerance = Self.tolerance(dimension: d)
         }
         return CrossCorpusDuplicates(tolerance: tolerance, referenceCount: m, otherCount: n, matches: matches,
                                      referenceRowsMatched: matchedReference.filter { $0 }.count,
