@@ -19,7 +19,6 @@ import Foundation
 func nearExactMatches(reference r: Matrix, other o: Matrix, rows: [Int], tolerance tau: Double) -> [(Int, Int, Double)] {
     let m = r.rows, d = r.cols
     guard m > 0, !rows.isEmpty, d > 0 else { return [] }
-    let queries = o.gather(rows: rows)
     // Four seeded unit directions (the seed only decides the amount of work, not the result).
     let directionCount = 4
     var rng = SeededGenerator(seed: 0x5eed_d0b1e)
@@ -33,13 +32,13 @@ func nearExactMatches(reference r: Matrix, other o: Matrix, rows: [Int], toleran
         directionNorm = max(directionNorm, stored.squareRoot())
     }
     // Zero rows (left zero by the normalisation) have no cosine: they take no part, and do not widen η.
-    let refNorms = Matrix.rowNorms(r), queryNorms = Matrix.rowNorms(queries)
+    let refNorms = Matrix.rowNorms(r), queryNorms = Matrix.rowNorms(o)
     let largestNorm = max(refNorms.max() ?? 0, queryNorms.max() ?? 0)
     let eta = (refNorms + queryNorms).reduce(0.0) { $1 > 0 ? max($0, abs($1 - 1)) : $0 }
     let gemmError = 1.01 * Double(d) * 0x1p-24 * largestNorm * directionNorm + 0x1p-40
     // Relative slack 10⁻⁶ covers the Float64 rounding of the bound itself.
     let width = ((2 * tau).squareRoot() + 2 * eta + 2 * gemmError) * (1 + 1e-6)
-    let refProjections = BLAS.matmul(r, directions), queryProjections = BLAS.matmul(queries, directions)
+    let refProjections = BLAS.matmul(r, directions), queryProjections = BLAS.matmul(o, directions)
     let rp = refProjections.pointer, qp = queryProjections.pointer
     @inline(__always) func cell(_ v: Float) -> Int { Int((Double(v) / width).rounded(.down)) }
     struct Cell: Hashable { var a: Int, b: Int }
@@ -47,7 +46,8 @@ func nearExactMatches(reference r: Matrix, other o: Matrix, rows: [Int], toleran
     for i in 0..<m where refNorms[i] > 0 { grid[Cell(a: cell(rp[i * directionCount]), b: cell(rp[i * directionCount + 1])), default: []].append(i) }
     var out: [(Int, Int, Double)] = []
     let rpRaw = r.pointer, opRaw = o.pointer
-    for (q, j) in rows.enumerated() {
+    for j in rows {
+        let q = j
         let x = UnsafeRawPointer(opRaw + j * d)
         let xx = fixedOrderDot(x, x, count: d)
         guard xx > 0 else { continue }
