@@ -108,6 +108,23 @@ import Testing
         #expect(alone.comparisons[0].verdict?.pValue == comparison.verdict?.pValue)
     }
 
+    /// Quantised data: independent samples share rows by chance. The verdict does not call them
+    /// copies when the reference repeats rows itself, and the note points to the option.
+    @Test func chanceCollisionsOfDiscreteDataAreNotCalledCopies() throws {
+        var rng = SeededGenerator(seed: 17)
+        func grid(_ n: Int) -> [[Float]] { (0..<n).map { _ in (0..<8).map { _ in Float(rng.nextGaussian()).rounded() } } }
+        var c = ShiftConfiguration()
+        c.permutations = 99
+        let analysis = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(grid(400)), name: "q1.npy"),
+                                         others: [Embeddings(matrix: Matrix(grid(400)), name: "q2.npy")], configuration: c)
+        let shared = analysis.comparisons[0].crossDuplicates
+        #expect(shared.count > 0 && shared.referenceInternalDuplicates > 0, "\(shared.count), \(shared.referenceInternalDuplicates)")
+        let report = analysis.report()
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.contains("copies its reference") && answer.contains("can be chance"), "\(answer)")
+        #expect(report.notes.contains { $0.contains("use --keep-cross-duplicates there") })
+    }
+
     @Test(arguments: Variant.allCases, [Alternative.greater, .twoSided])
     func depthDoesNotCallACopyShifted(variant: Variant, alternative: Alternative) throws {
         let (ref, other) = Self.pair(variant)

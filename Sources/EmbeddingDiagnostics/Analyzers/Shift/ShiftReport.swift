@@ -23,7 +23,10 @@ extension ShiftAnalysis: ReportConvertible {
         }
         var s = dup.count == dup.otherCount
             ? "\(name) is a copy of \(refName) rows: all \(dup.otherCount) of its rows duplicate rows of \(refName) (\(kinds); they copy \(Self.percent(dup.referenceShare)) of \(refName))"
-            : "\(dup.count) of \(name)'s \(dup.otherCount) rows (\(Self.percent(dup.otherShare))) duplicate rows of \(refName) (\(kinds)): data that copies its reference"
+            : "\(dup.count) of \(name)'s \(dup.otherCount) rows (\(Self.percent(dup.otherShare))) duplicate rows of \(refName) (\(kinds))"
+                + (dup.referenceInternalDuplicates > 0
+                    ? " — \(refName) repeats rows itself (\(dup.referenceInternalDuplicates) equal an earlier row), so on such data shared rows can be chance rather than copies"
+                    : ": data that copies its reference")
         if !c.crossDuplicatesDropped {
             s += ". They were kept (--keep-cross-duplicates): the tests assume independent samples, which shared rows violate — a copy sits closer to the reference than any independent sample, so the p-values below are not valid."
         } else if !c.tested {
@@ -99,7 +102,7 @@ extension ShiftAnalysis: ReportConvertible {
             ReportMetric("cross_duplicates_exact", "of which exact copies of a unit-normalised reference row", .int(dup.exactCount)),
             ReportMetric("cross_duplicate_share", "share of the other rows that duplicate a reference row", ReportValue(dup.otherShare)),
             ReportMetric("cross_duplicate_reference_share", "share of the reference rows copied into the other corpus", ReportValue(dup.referenceShare)),
-            ReportMetric("p_value", first.verdict.map { "overall p-value (\($0.correction))" } ?? "overall p-value (no test ran: no independent other rows)",
+            ReportMetric("p_value", first.verdict.map { "overall p-value (\($0.correction))" } ?? "overall p-value (no test ran: too few other rows independent of the reference)",
                          first.verdict.map { ReportValue($0.pValue) } ?? .null),
             ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.shifted(alpha: c.alpha))),
         ]
@@ -260,7 +263,7 @@ extension ShiftAnalysis: ReportConvertible {
         }
         notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
         for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {
-            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) rows equal an earlier one): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
+            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
             break
         }
         if let verdict = first.verdict {
