@@ -242,4 +242,149 @@ import Testing
         #expect(try witness.execute("SELECT 1").string(0, 0) == "1")
         #expect(try Self.digest(server) == before)
     }
+
+    /// Every file under `dir`, with its content.
+    static func filesUnder(_ dir: String) -> [(String, String)] {
+        (FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []).compactMap { name in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+            return (name, String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))) ?? Data(), as: UTF8.self))
+        }
+    }
+
+    @Test func passwordsInEveryFormNeverReachAMessageReportStateOrIndex() throws {
+        let server = try prepare()
+        let c = try server.admin()
+        let spaced = "Sp ace Pw9"
+        _ = try c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'spacey') THEN CREATE ROLE spacey LOGIN PASSWORD '\(spaced)'; END IF; END $$")
+        var nullRows: [String?] = Self.rows.map { PostgresReaderTests.arrayLiteral($0) }
+        nullRows[2] = nil
+        try PostgresReaderTests.createTable(c, "nulls", type: "real[]", rows: nullRows)
+        _ = try c.execute("GRANT SELECT ON items, nulls TO spacey")
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let secret = PostgresServer.password, user = PostgresServer.user, port = server.port
+        let serviceFile = dir + "/pg_service.conf"
+        try "[embsvc]\nhost=127.0.0.1\nport=\(port)\nuser=\(user)\ndbname=postgres\npassword=\(secret)\n".write(toFile: serviceFile, atomically: false, encoding: .utf8)
+        let noPass = ["PGPASSFILE": "/nonexistent/embdiag-test-pgpass", "PGPASSWORD": "", "PGSERVICEFILE": serviceFile]
+        // (source, environment, secrets that must not appear, secret that makes it fail)
+        let forms: [(String, [String: String], [String], String)] = [
+            ("postgresql://\(user):\(secret)@127.0.0.1:\(port)/postgres", noPass, [secret], "postgresql://\(user):Wrong-Pw-4411@127.0.0.1:\(port)/postgres"),
+            ("postgresql://\(user)@127.0.0.1:\(port)/postgres?password=\(secret)", noPass, [secret], "postgresql://\(user)@127.0.0.1:\(port)/postgres?password=Wrong-Pw-4411"),
+            ("host=127.0.0.1 port=\(port) user=\(user) password=\(secret) dbname=postgres", noPass, [secret], "host=127.0.0.1 port=\(port) user=\(user) password=Wrong-Pw-4411 dbname=postgres"),
+            ("host=127.0.0.1 port=\(port) user=spacey password='\(spaced)' dbname=postgres", noPass, [spaced, "ace Pw9", "Sp ace"],
+             "host=127.0.0.1 port=\(port) user=spacey password = 'Wr ong-Pw 4411' dbname=postgres"),
+            ("postgresql://\(user)@127.0.0.1:\(port)/postgres", noPass.merging(["PGPASSWORD": secret]) { $1 }, [secret], ""),
+            ("service=embsvc", noPass, [secret], ""),
+        ]
+        var runs = 0
+        for (i, (source, environment, secrets, failing)) in forms.enumerated() {
+            let out = dir + "/form\(i)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var results: [CLI.Result] = []
+            let query = "SELECT id, embedding FROM nulls ORDER BY id"
+            // Success: every report form, a state file, an audit (index, summary, check reports).
+            let info = try CLI.run(["info", source, "--query", query, "--on-invalid", "drop", "--output", out + "/rep", "--json", out + "/r.json", "--html", out + "/r.html"], environment: environment)
+            #expect(info.status == 0, "form \(i): \(info.stderr)")
+            let anisotropy = try CLI.run(["anisotropy", source, "--query", query, "--on-invalid", "drop", "--output", out + "/aniso"], environment: environment)
+            #expect(anisotropy.status == 0, "form \(i): \(anisotropy.stderr)")
+            let partial = try CLI.run(["info", source, "--query", query, "--on-invalid", "drop", "--partial", out + "/state.json", "--row-offset", "0"], environment: environment)
+            #expect(partial.status == 0, "form \(i): \(partial.stderr)")
+            let merged = try CLI.run(["merge", out + "/state.json", "--json", out + "/merged.json"], environment: environment)
+            #expect(merged.status == 0, "form \(i): \(merged.stderr)")
+            let config = out + "/audit.yaml"
+            try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(source.replacingOccurrences(of: "'", with: "''"))']\n    options:\n      query: \"\(query)\"\n      on-invalid: drop\n"
+                .write(toFile: config, atomically: false, encoding: .utf8)
+            let audit = try CLI.run(["audit", config, "--output", out + "/audit", "--json", out + "/audit-summary.json"], environment: environment)
+            #expect(audit.status == 0, "form \(i): \(audit.stderr)")
+            results += [info, anisotropy, partial, merged, audit]
+            // Failure: a missing table, and a wrong password where the form carries one.
+            let missing = try CLI.run(["info", source, "--table", "nope", "--json", out + "/never.json"], environment: environment)
+            #expect(missing.status == 2, "form \(i): \(missing.stderr)")
+            results.append(missing)
+            var failingSecrets = secrets
+            if !failing.isEmpty {
+                for arguments in [["info", failing, "--query", query], ["info", failing, "--query", query, "--format", "postgresql"]] {
+                    let wrong = try CLI.run(arguments, environment: environment)
+                    #expect(wrong.status == 2 && wrong.stderr.contains("cannot connect"), "form \(i): \(wrong.stderr)")
+                    results.append(wrong)
+                }
+                failingSecrets += ["Wrong-Pw-4411", "Wr ong", "ong-Pw 4411"]
+                let failingAudit = out + "/failing.yaml"
+                try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(failing.replacingOccurrences(of: "'", with: "''"))']\n    options:\n      query: \"\(query)\"\n"
+                    .write(toFile: failingAudit, atomically: false, encoding: .utf8)
+                let auditFailure = try CLI.run(["audit", failingAudit, "--output", out + "/audit-failing"], environment: environment)
+                #expect(auditFailure.status == 2, "form \(i): \(auditFailure.stderr)")
+                results.append(auditFailure)
+            }
+            runs += results.count
+            for r in results {
+                for word in failingSecrets {
+                    #expect(!r.stdout.contains(word) && !r.stderr.contains(word), "form \(i) printed '\(word)': \(r.stdout) \(r.stderr)")
+                }
+            }
+            let files = Self.filesUnder(out).filter { !$0.0.hasSuffix(".yaml") }
+            #expect(files.contains { $0.0.hasSuffix("dropped_rows_0.csv") } || files.contains { $0.0.contains("dropped") }, "form \(i): \(files.map(\.0))")
+            #expect(files.count >= 14, "form \(i): \(files.map(\.0))")
+            for (name, content) in files {
+                for word in failingSecrets {
+                    let at = content.range(of: word).map { String(content[content.index($0.lowerBound, offsetBy: -min(80, content.distance(from: content.startIndex, to: $0.lowerBound)))..<$0.upperBound]) } ?? ""
+                    #expect(!content.contains(word), "form \(i): \(name) holds '\(word)': …\(at)")
+                }
+            }
+        }
+        #expect(runs >= 40)
+    }
+}
+
+/// The query scanner and the password redaction, without a server.
+@Suite struct PostgresTextHostileTests {
+    @Test func theScannerFindsSecondStatementsAndNonQueries() throws {
+        func check(_ sql: String) throws -> String { try PostgresQueryCheck.singleQuery(sql, source: "s") }
+        // Refused: a second statement wherever the ';' hides.
+        for sql in ["SELECT 1; DROP TABLE t", "SELECT 1;DROP TABLE t;", "SELECT 1 /* a */ ; /* b */ COMMIT", "SELECT 'a''b'; COMMIT",
+                    "SELECT \"x;\"\"y\"; COMMIT", "SELECT $a$ ; $a$; COMMIT", "SELECT 1 -- c\n; DELETE FROM t", "SELECT 'x\\'; DROP TABLE t; --'",
+                    "SELECT /* /* nested ; */ */ 1; VACUUM"] {
+            #expect(throws: EmbdiagError.self, "\(sql)") { try check(sql) }
+        }
+        // Refused: not a query.
+        for sql in ["DROP TABLE t", "  commit", "SET x = 1", "RESET ALL", "COPY t TO PROGRAM 'x'", "CALL p()", "DO $$ BEGIN END $$",
+                    "EXPLAIN SELECT 1", "/* SELECT */ DELETE FROM t", "-- SELECT\nDELETE FROM t", "DECLARE c CURSOR FOR SELECT 1", "FETCH 1 FROM c",
+                    "LISTEN x", "NOTIFY x", "LOCK t", "PREPARE p AS SELECT 1", "$$x$$", "", "  ;  ", "-- only a comment"] {
+            #expect(throws: EmbdiagError.self, "\(sql)") { try check(sql) }
+        }
+        // One query: kept (without its final ';' and trailing comments).
+        #expect(try check("SELECT 1;") == "SELECT 1")
+        #expect(try check("  select 'a;b', \"c;d\", $$e;f$$, $t$g;h$t$, E'i\\';j' ; -- end") == "select 'a;b', \"c;d\", $$e;f$$, $t$g;h$t$, E'i\\';j'")
+        #expect(try check("((SELECT 1))") == "((SELECT 1))")
+        #expect(try check("WITH a AS (SELECT 1) SELECT * FROM a") == "WITH a AS (SELECT 1) SELECT * FROM a")
+        #expect(try check("VALUES (1)") == "VALUES (1)")
+        #expect(try check("TABLE items;;") == "TABLE items")
+        #expect(try check("/* lead */ SELECT $1::int") == "/* lead */ SELECT $1::int")
+    }
+
+    @Test func keyValueStringsArePrintedWithoutPassword() throws {
+        let a = try PostgresLocation("host=127.0.0.1 user=u password=Hunter2Secret dbname=postgres")
+        #expect(!a.redacted.contains("Hunter2Secret") && a.redacted.contains("user=u") && a.redacted.contains("host=127.0.0.1") && a.redacted.contains("dbname=postgres"))
+        #expect(a.connectionURL == "host=127.0.0.1 user=u password=Hunter2Secret dbname=postgres")
+        let b = try PostgresLocation("host=h password = 'a b\\' c' dbname='my db'")
+        #expect(b.redacted == "dbname='my db' host=h" || b.redacted == "host=h dbname='my db'", "\(b.redacted)")
+        #expect(PostgresLocation.isConnectionString("host=h dbname=d") && PostgresLocation.isConnectionString("service=x"))
+        #expect(!PostgresLocation.isConnectionString("a=b.npy") && !PostgresLocation.isConnectionString("x.npy") && !PostgresLocation.isConnectionString("password=x"))
+        #expect(PostgresLocation.printable("host=h password=pw") == "host=h")
+        // Messages: every spelling of a password pair.
+        let cases: [(String, [String])] = [
+            ("cannot open 'host=1 user=u password=Hunter2Secret dbname=p': no such file", ["Hunter2Secret"]),
+            ("x PASSWORD = 'a b c' y", ["a b c", "b c"]),
+            ("x password='it\\'s secret' y", ["secret", "it\\'s"]),
+            ("<td>password=&#39;Sp ace Pw9&#39; dbname=x</td>", ["Sp ace", "ace Pw9"]),
+            ("postgresql://u:Hunter2Secret@h/db?password=Other9Secret and password=Third9", ["Hunter2Secret", "Other9Secret", "Third9"]),
+        ]
+        for (text, secrets) in cases {
+            let redacted = PostgresLocation.redactingURLs(in: text)
+            for s in secrets { #expect(!redacted.contains(s), "\(text) → \(redacted)") }
+        }
+        #expect(PostgresLocation.redactingURLs(in: "x PASSWORD = 'a b c' y") == "x password=(redacted) y")
+        #expect(PostgresLocation.redactingURLs(in: "passwords are fine; password: no") == "passwords are fine; password: no")
+    }
 }

@@ -152,7 +152,12 @@ public struct PostgresLocation: Sendable, Equatable {
             }
             i = rest.index(after: i)
             while i < rest.endIndex, rest[i] == " " || rest[i] == "\t" { i = rest.index(after: i) }
-            if i < rest.endIndex, rest[i] == "'" {
+            // A quote written as HTML escapes it (&#39;) in a rendered page.
+            let entity = ["&#39;", "&#x27;", "&apos;"].first { rest[i...].hasPrefix($0) }
+            if let entity {
+                i = rest.index(i, offsetBy: entity.count)
+                i = rest[i...].range(of: entity)?.upperBound ?? rest.endIndex
+            } else if i < rest.endIndex, rest[i] == "'" {
                 i = rest.index(after: i)
                 while i < rest.endIndex, rest[i] != "'" {
                     if rest[i] == "\\" { i = rest.index(after: i); if i == rest.endIndex { break } }
