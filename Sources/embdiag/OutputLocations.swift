@@ -53,12 +53,12 @@ enum OutputLocations {
                 continue
             }
             guard let kind = properties[name] else { continue }
-            var value: String?
+            var value: String?, shown = flag(name)
             if let option = child.value as? Option<String?> { value = option.wrappedValue }
             else if let option = child.value as? Option<String> { value = option.wrappedValue }
-            else if let argument = child.value as? Argument<String> { value = argument.wrappedValue }
+            else if let argument = child.value as? Argument<String> { value = argument.wrappedValue; shown = "the output file" }
             else if let plain = child.value as? String? { value = plain }
-            if let value { found.append(OutputLocation(flag: flag(name), path: value, kind: kind)) }
+            if let value { found.append(OutputLocation(flag: shown, path: value, kind: kind)) }
         }
         return found
     }
@@ -93,7 +93,8 @@ enum OutputLocations {
                 guard !isDirectory.boolValue else { throw EmbdiagError.io(path, "\(location.flag): is a folder; give a file name") }
                 guard access(path, W_OK) == 0 else { throw EmbdiagError.io(path, "\(location.flag): the file exists and is not writable") }
             }
-            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            // The folder the file will really be created in (a symbolic link is written through).
+            let parent = URL(fileURLWithPath: PathContainment.resolve(path)).deletingLastPathComponent().path
             var parentIsDirectory: ObjCBool = false
             guard fm.fileExists(atPath: parent, isDirectory: &parentIsDirectory), parentIsDirectory.boolValue else {
                 throw EmbdiagError.io(path, "\(location.flag): the folder \(parent) does not exist (create it first)")
