@@ -158,4 +158,22 @@ import Testing
             #expect(r.status == 2 && r.stderr.contains("must be letters, digits"), "\(name): \(r.stderr)")
         }
     }
+
+    @Test func outputsSmuggledThroughInputsOrOptionKeys() throws {
+        let (dir, x) = try Self.workspace()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // An option hidden in `inputs:` or in an option's key is parsed like any other: checked.
+        for check in ["inputs: [\"--json=\(dir)/sneaky.json\", \(x)]", "inputs: [\"--html\", \"\(dir)/sneaky.html\", \(x)]",
+                      "inputs: [\(x)]\n    options:\n      \"json=\(dir)/sneaky.json\": true",
+                      "inputs: [\(x)]\n    options:\n      json: [\"\(dir)/out/ok.json\", \"\(dir)/sneaky.json\"]"] {
+            let config = try Self.write("checks:\n  - name: c\n    command: info\n    \(check)\n", in: dir)
+            let r = try CLI.run(["audit", config, "--output", dir + "/out", "-q"])
+            #expect(r.status == 2 && r.stderr.contains("leads outside"), "\(check): \(r.stderr)")
+        }
+        // An --output hidden in inputs is overridden by the audit's own (the last one wins).
+        let hidden = try Self.write("checks:\n  - name: c\n    command: info\n    inputs: [\"--output\", \"\(dir)/sneaky-dir\", \(x)]\n", in: dir)
+        let r = try CLI.run(["audit", hidden, "--output", dir + "/out", "-q"])
+        #expect(r.status == 0 && FileManager.default.fileExists(atPath: dir + "/out/c/report.json"), "\(r.stderr)")
+        #expect(Self.files(dir).filter { $0.hasPrefix("sneaky") }.isEmpty)
+    }
 }
