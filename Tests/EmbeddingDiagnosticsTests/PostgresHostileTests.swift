@@ -192,6 +192,9 @@ import Testing
         _ = try c.execute("BEGIN")
         _ = try c.execute("COMMIT")
         #expect(throws: EmbdiagError.self) { try c.execute("CREATE TABLE x (i int)") }
+        // The same in a key=value string (quoted options).
+        let keyValue = "host=127.0.0.1 port=\(server.port) user=\(PostgresServer.user) password=\(PostgresServer.password) dbname=postgres options='-c default_transaction_read_only=off'"
+        #expect(try PostgresConnection(PostgresLocation(keyValue)).execute("SHOW transaction_read_only").string(0, 0) == "on")
         // A URL option that is kept (search_path) still applies.
         let kept = try PostgresConnection(PostgresLocation(url(server, low: false, parameters: "?options=-c%20search_path%3Dpg_catalog")))
         #expect(try kept.execute("SHOW search_path").string(0, 0) == "pg_catalog")
