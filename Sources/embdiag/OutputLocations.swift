@@ -92,6 +92,9 @@ enum OutputLocations {
             if location.kind == .file, fm.fileExists(atPath: path, isDirectory: &isDirectory) {
                 guard !isDirectory.boolValue else { throw EmbdiagError.io(path, "\(location.flag): is a folder; give a file name") }
                 guard access(path, W_OK) == 0 else { throw EmbdiagError.io(path, "\(location.flag): the file exists and is not writable") }
+                // A device or FIFO (/dev/stdout) is written directly, not replaced: its folder need not be writable.
+                var st = stat()
+                if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG { continue }
             }
             // The folder the file will really be created in (a symbolic link is written through).
             let parent = URL(fileURLWithPath: PathContainment.resolve(path)).deletingLastPathComponent().path

@@ -142,6 +142,9 @@ import Testing
         let through = try CLI.run(["info", x, "--json", dir + "/to-target.json", "-q"])
         #expect(through.status == 0, "\(through.stderr)")
         #expect(try String(contentsOfFile: dir + "/target.json", encoding: .utf8).hasPrefix("{"))
+        // A device is written through (its folder is not writable for most users).
+        let device = try CLI.run(["info", x, "--json", "/dev/stdout", "-q"])
+        #expect(device.status == 0 && device.stdout.hasPrefix("{"), "\(device.stderr)")
         // An empty path.
         let empty = try CLI.run(["info", x, "--json", ""])
         #expect(empty.status == 2, "\(empty.stderr)")
