@@ -43,8 +43,10 @@ struct BiasSentencesCommand: ParsableCommand {
     @Flag(help: "Also write each bare word (template 'word'), for the word-level WEAT on the same encoder.")
     var bareWords = false
 
-    @Option(help: "The TSV file to write (written atomically).")
-    var output: String
+    // Not named `output`: that name is a report folder to every other command (checked and
+    // created before the run); here it is one file, written atomically.
+    @Option(name: .customLong("output"), help: "The TSV file to write (written atomically).")
+    var table: String
 
     @Flag(name: .shortAndLong, help: "Print nothing on stdout.")
     var quiet = false
@@ -54,7 +56,7 @@ struct BiasSentencesCommand: ParsableCommand {
             guard targets.count == 2, attributes.count == 2 else { throw ValidationError("--targets and --attributes take two sets each") }
         }
         if weat.isEmpty && targets.isEmpty { throw ValidationError("give --weat tests and/or --targets/--attributes") }
-        if output.isEmpty { throw ValidationError("--output needs a file name") }
+        if table.isEmpty { throw ValidationError("--output needs a file name") }
     }
 
     func run() throws {
@@ -87,10 +89,10 @@ struct BiasSentencesCommand: ParsableCommand {
             set = try SEATTemplates.parse(text, path: templates)
         }
         let rows = try SEATSentences.generate(requests, templates: set, bareWords: bareWords)
-        try AtomicFile.write(SEATSentences.tsv(rows), to: output)
+        try AtomicFile.write(SEATSentences.tsv(rows), to: table)
         if !quiet {
             let tests = SEATSentences.orderedTests(rows)
-            print("Wrote \(rows.count) sentences (\(tests.count) test\(tests.count == 1 ? "" : "s"): \(tests.joined(separator: ", ")); templates: \(set.provenance)) to \(output). Embed the sentence column in order, then: embdiag bias --seat \(output) VECTORS")
+            print("Wrote \(rows.count) sentences (\(tests.count) test\(tests.count == 1 ? "" : "s"): \(tests.joined(separator: ", ")); templates: \(set.provenance)) to \(table). Embed the sentence column in order, then: embdiag bias --seat \(table) VECTORS")
         }
     }
 }

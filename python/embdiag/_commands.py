@@ -275,8 +275,9 @@ SPEC = {
     'audit': {
         "parameters": {
             'config': {'flag': None, 'kind': 'positional', 'role': 'path', 'repeating': False, 'parsing': 'default', 'python': ['config'], 'python_singular': None, 'min': 1},
+            'allow_writes_outside': {'flag': '--allow-writes-outside', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['output', 'json', 'quiet', 'version', 'help'],
+        "cli_flags": ['output', 'json', 'quiet', 'allow-writes-outside', 'version', 'help'],
     },
 }
 
@@ -1367,6 +1368,7 @@ def info(
 def audit(
     config: PathLike,
     *,
+    allow_writes_outside: Optional[bool] = None,
     progress: Optional[bool] = None,
 ) -> Report:
     """Run a set of checks from one YAML file, write one report folder with an index page, exit 1 if a requirement fails.
@@ -1385,6 +1387,10 @@ def audit(
     ----------
     config : PathLike
         The audit file (YAML).
+    allow_writes_outside : bool
+        ``--allow-writes-outside``: Let checks write files outside --output (their json, html,
+        write, save-*, partial options). Off by default: audit files may come from pull requests, so
+        every file a check writes must resolve (symbolic links followed) inside --output.
     progress : bool
         Show the binary's progress bars (tqdm when installed): default in Jupyter and on a terminal.
 
