@@ -81,7 +81,7 @@ public enum SafetensorsReader {
         guard start == dataBytes else {
             throw EmbdiagError.malformed(path, start < dataBytes
                 ? "\(dataBytes - start) bytes after the last tensor (the tensors end at byte \(start) of a \(dataBytes)-byte data section; the safetensors package refuses such a file)"
-                : "truncated: the tensors end at byte \(start) of the data section, the file holds \(dataBytes)")
+                : "truncated: the last tensor ends at byte \(start) of the data section, the file holds \(dataBytes)")
         }
         return tensors
     }
