@@ -62,7 +62,9 @@ public enum DelimitedReader {
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
                 if k == id?.index { ids.append(f); continue }
-                guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
+                // Swift's Float(String) also reads C99 hex floats ("0x1p3"); numpy, pandas and
+                // Python's float() do not.
+                guard !f.contains(where: { $0 == "x" || $0 == "X" }), let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
                     throw EmbdiagError.malformed(path, "line \(record.line), column \(k + 1): '\(f.prefix(40))' is not a number")
                 }
                 // "1e39" parses as +Inf: a finite number out of float32's range, not an Inf token.

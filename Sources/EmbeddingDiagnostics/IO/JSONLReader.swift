@@ -25,8 +25,6 @@ public enum JSONLReader {
         var dim = -1, firstLine = 0, rows = 0
         var sawBase64 = false, sawArray = false
         try TextLines(file: file, path: path).forEach { line, bytes in
-            // Skip blank lines.
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
             // A UTF-8 byte-order mark (Windows editors) opens the file, not the JSON: accepted on
             // line 1, as Python reads the file with encoding='utf-8-sig'.
             var bytes = bytes
@@ -36,6 +34,8 @@ public enum JSONLReader {
                 }
                 bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
             }
+            // Skip blank lines.
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
             let root: JSONLineValue
             do { root = try JSONLineValue.parse(bytes) } catch let f as JSONParser.Failure {
                 throw EmbdiagError.malformed(path, "line \(line): not valid JSON (\(f.message) at column \(f.offset + 1))")
@@ -61,6 +61,10 @@ public enum JSONLReader {
                         guard case .number(let x) = e else {
                             if case .null = e { throw EmbdiagError.invalid(path, "line \(line): element \(k) of '\(at)' is null") }
                             throw EmbdiagError.malformed(path, "line \(line): element \(k) of '\(at)' is \(e.typeName), not a number")
+                        }
+                        // JSON has no infinity: 1e400 (Inf after strtod) is a finite number too large.
+                        guard x.isFinite else {
+                            throw EmbdiagError.invalid(path, "line \(line), row \(rows), column \(k): \(x < 0 ? "-" : "")a number beyond float64's range is not representable in float32 (overflow)")
                         }
                         r.append(try Float32Narrowing.narrow(x, row: rows, column: k, path: path, line: line))
                     }
