@@ -127,6 +127,10 @@ public enum NpyReader {
         guard let descr = dict["descr"], let fortran = dict["fortran_order"], let shapeText = dict["shape"] else {
             throw EmbdiagError.malformed(path, ".npy header lacks descr, fortran_order or shape")
         }
+        // numpy refuses a header with other keys ("Header does not contain the correct keys").
+        if let other = dict.keys.sorted().first(where: { !["descr", "fortran_order", "shape"].contains($0) }) {
+            throw EmbdiagError.malformed(path, ".npy header has a key '\(other)' besides descr, fortran_order and shape (numpy refuses such a file)")
+        }
         let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
         var shape: [Int] = []
         for part in inner.split(separator: ",") {

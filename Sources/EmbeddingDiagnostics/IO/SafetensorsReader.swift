@@ -48,6 +48,8 @@ public enum SafetensorsReader {
         var tensors: [Tensor] = []
         for (name, value) in header {
             if name == "__metadata__" {
+                // The package reads it as an optional map: null is accepted.
+                if value is NSNull { continue }
                 guard let m = value as? [String: Any], m.values.allSatisfy({ $0 is String }) else {
                     throw EmbdiagError.malformed(path, "__metadata__ is not a map of strings to strings (the safetensors package refuses it)")
                 }
@@ -73,7 +75,10 @@ public enum SafetensorsReader {
             for s in t.shape { let (p, o) = elements.multipliedReportingOverflow(by: s); elements = p; overflow = overflow || o }
             let (bits, o2) = elements.multipliedReportingOverflow(by: dtypeBits[t.dtype]!)
             guard !overflow, !o2 else { throw EmbdiagError.malformed(path, "tensor '\(t.name)' shape \(t.shape) is too large") }
-            guard bits % 8 == 0, t.end - t.begin == bits / 8 else {
+            guard bits % 8 == 0 else {
+                throw EmbdiagError.malformed(path, "tensor '\(t.name)': shape \(t.shape) × \(t.dtype) is \(bits) bits, not a whole number of bytes (the safetensors package refuses it)")
+            }
+            guard t.end - t.begin == bits / 8 else {
                 throw EmbdiagError.malformed(path, "tensor '\(t.name)': data_offsets [\(t.begin), \(t.end)] hold \(t.end - t.begin) bytes, shape \(t.shape) × \(t.dtype) needs \(bits / 8)")
             }
             start = t.end
