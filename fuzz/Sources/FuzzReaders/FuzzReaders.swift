@@ -2,7 +2,7 @@ import EmbeddingDiagnostics
 import Foundation
 
 // One harness binary for every reader; FUZZ_FORMAT picks the format (npy, npz, safetensors,
-// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels, jsonl, faiss, parquet, postgres-text, postgres-binary). Each input is written to a
+// word2vec-binary, word2vec-text, glove, csv, tsv, fvecs, labels, jsonl, faiss, parquet, postgres-text, postgres-binary, state). Each input is written to a
 // file in /dev/shm (readers take paths, as users give them) and read with the format forced.
 // Any EmbdiagError is a correct answer; a crash, hang or leak is a bug.
 private let format = ProcessInfo.processInfo.environment["FUZZ_FORMAT"] ?? "npy"
@@ -20,6 +20,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             _ = try LabelsFile.read(path, expectedCount: 3, matrixPath: matrixPath)
         } else if format == "pairing" {
             try fuzzPairing(bytes)
+        } else if format == "state" {
+            try fuzzStateFile(bytes)
         } else if let f = EmbeddingFormat(rawValue: format) {
             let e = try EmbeddingReader.read(path, options: ReadOptions(format: f, computeChecksum: false))
             // Touch every value and label so lazily mapped data is really read.
