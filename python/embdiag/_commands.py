@@ -42,8 +42,9 @@ SPEC = {
             'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'alpha': {'flag': '--alpha', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'max_rows': {'flag': '--max-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'keep_cross_duplicates': {'flag': '--keep-cross-duplicates', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'keep-cross-duplicates', 'version', 'help'],
     },
     'compat': {
         "parameters": {
@@ -269,8 +270,9 @@ SPEC = {
     'audit': {
         "parameters": {
             'config': {'flag': None, 'kind': 'positional', 'role': 'path', 'repeating': False, 'parsing': 'default', 'python': ['config'], 'python_singular': None, 'min': 1},
+            'allow_writes_outside': {'flag': '--allow-writes-outside', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['output', 'json', 'quiet', 'version', 'help'],
+        "cli_flags": ['output', 'json', 'quiet', 'allow-writes-outside', 'version', 'help'],
     },
 }
 
@@ -308,6 +310,7 @@ def shift(
     top: Optional[int] = None,
     alpha: Optional[float] = None,
     max_rows: Optional[int] = None,
+    keep_cross_duplicates: Optional[bool] = None,
     progress: Optional[bool] = None,
 ) -> Report:
     """Is another corpus distributed like the reference? MMD, energy, classifier and depth tests, one verdict, and where it shifted.
@@ -408,6 +411,9 @@ def shift(
     max_rows : int
         ``--max-rows``: Test a seeded sample of this many rows of each larger corpus (the tests cost
         O(N²) and do not shard; the report says so).
+    keep_cross_duplicates : bool
+        ``--keep-cross-duplicates``: Keep the other corpus's rows that duplicate reference rows in
+        the tests (default: reported, and left out, since the tests assume independent samples).
     progress : bool
         Show the binary's progress bars (tqdm when installed): default in Jupyter and on a terminal.
 
@@ -1333,6 +1339,7 @@ def info(
 def audit(
     config: PathLike,
     *,
+    allow_writes_outside: Optional[bool] = None,
     progress: Optional[bool] = None,
 ) -> Report:
     """Run a set of checks from one YAML file, write one report folder with an index page, exit 1 if a requirement fails.
@@ -1351,6 +1358,10 @@ def audit(
     ----------
     config : PathLike
         The audit file (YAML).
+    allow_writes_outside : bool
+        ``--allow-writes-outside``: Let checks write files outside --output (their json, html,
+        write, save-*, partial options). Off by default: audit files may come from pull requests, so
+        every file a check writes must resolve (symbolic links followed) inside --output.
     progress : bool
         Show the binary's progress bars (tqdm when installed): default in Jupyter and on a terminal.
 
