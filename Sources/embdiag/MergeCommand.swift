@@ -8,7 +8,9 @@ struct MergeCommand: ReportingCommand {
         abstract: "Merge partial states (--partial) into the report a single run over the concatenated shards writes.",
         discussion: """
         States are ordered by row offset (argument order does not matter) and must tile rows 0..<n:
-        different parameters, seeds or versions, duplicated, overlapping or missing shards are exit 2.
+        different parameters, seeds or versions, duplicated, overlapping or missing shards, the same
+        input (SHA-256) twice, and states that were edited or damaged (each file carries a SHA-256
+        of itself) are exit 2.
         Examples:
           embdiag info shard-0.npy --partial s0.state --row-offset 0
           embdiag info shard-1.npy --partial s1.state --row-offset 1000

@@ -22,7 +22,8 @@ import Testing
             #expect(try Self.inputs(format).count >= 3, "fuzz/replay/\(format) needs a corpus")
         }
         // A folder no harness reads would be a corpus that silently stopped being replayed.
-        for d in dirs where !ReaderHarness.formats.contains(d) && d != "audit" {
+        #expect(try Self.inputs("state").count >= 3, "fuzz/replay/state needs a corpus")
+        for d in dirs where !ReaderHarness.formats.contains(d) && d != "audit" && d != "state" {
             Issue.record("fuzz/replay/\(d) is not a harness format")
         }
     }
@@ -37,6 +38,18 @@ import Testing
                 try ReaderHarness.run(format: format, bytes: bytes, scratch: scratch, matrixPath: matrix)
             } catch {
                 Issue.record("fuzz/replay/\(format)/\(input.lastPathComponent): \(error)")
+            }
+        }
+    }
+
+    /// The state-file harness (StateFileFuzzing.swift, symlinked): each input as it is and resealed
+    /// with its checksum recomputed, decoded, validated, round-tripped and merged.
+    @Test func replayStateCorpus() throws {
+        for input in try Self.inputs("state") {
+            do {
+                try fuzzStateFile(try Data(contentsOf: input))
+            } catch {
+                Issue.record("fuzz/replay/state/\(input.lastPathComponent): \(error)")
             }
         }
     }

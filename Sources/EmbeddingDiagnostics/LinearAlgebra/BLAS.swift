@@ -12,16 +12,53 @@ public enum BLAS {
 
     public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets OpenBLAS' thread count (results are deterministic regardless; see Guides/Architecture.md).
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets OpenBLAS' thread count. Inside a `singleThreaded` scope (on any thread) the new count
+    /// is remembered and applied when the last scope ends.
+    public static func setThreadCount(_ n: Int) { ThreadCountControl.shared.set(max(1, n)) }
 
-    /// Runs `body` with OpenBLAS single-threaded, e.g. inside our own parallel blocks, so the two
-    /// cores are not oversubscribed.
+    /// Runs `body` with OpenBLAS single-threaded: inside our own parallel blocks (so the two cores
+    /// are not oversubscribed) and around the LAPACK steps whose rounding depends on how OpenBLAS
+    /// splits the work between threads (`LAPACK.symmetricEigen`). OpenBLAS' thread count is one
+    /// process-wide setting, so overlapping scopes on different threads are counted: the count
+    /// goes to 1 when the first scope starts and back to the configured count when the last ends
+    /// (a save-and-restore per scope would let two overlapping scopes leave it at 1, or restore
+    /// 2 while another thread's scope still relies on 1).
     public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
-        let before = threadCount
-        setThreadCount(1)
-        defer { setThreadCount(before) }
+        ThreadCountControl.shared.enter()
+        defer { ThreadCountControl.shared.leave() }
         return try body()
+    }
+}
+
+/// The process-wide bookkeeping behind `BLAS.singleThreaded` and `BLAS.setThreadCount`.
+final class ThreadCountControl: @unchecked Sendable {
+    static let shared = ThreadCountControl()
+    private let lock = NSLock()
+    /// Open `singleThreaded` scopes, on all threads.
+    private var scopes = 0
+    /// The count to restore when the last scope ends: the one set by `setThreadCount`, or the
+    /// one OpenBLAS had when the first scope started.
+    private var configured: Int32 = 0
+
+    func set(_ n: Int) {
+        lock.lock(); defer { lock.unlock() }
+        configured = Int32(n)
+        if scopes == 0 { openblas_set_num_threads(configured) }
+    }
+
+    func enter() {
+        lock.lock(); defer { lock.unlock() }
+        if scopes == 0 {
+            configured = openblas_get_num_threads()
+            if configured != 1 { openblas_set_num_threads(1) }
+        }
+        scopes += 1
+    }
+
+    func leave() {
+        lock.lock(); defer { lock.unlock() }
+        scopes -= 1
+        if scopes == 0 && configured != 1 { openblas_set_num_threads(configured) }
     }
 }
 

@@ -1,7 +1,8 @@
 import EmbeddingDiagnostics
 import Foundation
 
-// One harness binary for every reader; FUZZ_FORMAT picks the format (ReaderHarness.formats).
+// One harness binary for every reader and for partial state files; FUZZ_FORMAT picks the format
+// (ReaderHarness.formats, or `state`: StateFileFuzzing.swift).
 // The harness body is ReaderHarness.swift, which the test target also compiles (the replay test).
 // Any EmbdiagError is a correct answer; a crash, hang, leak or broken invariant is a bug.
 private let format = ProcessInfo.processInfo.environment["FUZZ_FORMAT"] ?? "npy"
@@ -11,7 +12,11 @@ private let matrixPath = "/dev/shm/embdiag-fuzz-\(getpid())-matrix.npy"
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     do {
-        try ReaderHarness.run(format: format, bytes: Data(bytes: data, count: size), scratch: path, matrixPath: matrixPath)
+        if format == "state" {
+            try fuzzStateFile(Data(bytes: data, count: size))
+        } else {
+            try ReaderHarness.run(format: format, bytes: Data(bytes: data, count: size), scratch: path, matrixPath: matrixPath)
+        }
     } catch {
         fatalError("\(error)")
     }

@@ -107,6 +107,14 @@ public struct DepthReference: @unchecked Sendable {
     ///   for Mahalanobis depth (n queries, m reference rows, k components), plus at most two
     ///   partly filled blocks.
     public func depths(of queries: Matrix, rowOffset: Int = 0, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
+        // Single-threaded GEMMs: OpenBLAS' SGEMM rounds differently with its thread split on AVX2
+        // kernels, and its thread count is one process-wide setting that other threads' scopes
+        // change, so only one thread per call keeps a sharded run equal to a single run bit for
+        // bit (the per-row loops still use both cores through `parallelChunks`).
+        BLAS.singleThreaded { alignedDepths(of: queries, rowOffset: rowOffset, selfIndex: selfIndex) }
+    }
+
+    private func alignedDepths(of queries: Matrix, rowOffset: Int, selfIndex: ((Int) -> Int?)?) -> [Double] {
         let aligned = !(kind == .tte && distance == .cosine)
         let blockRows = aligned ? Self.alignedBlockRows : 16_384
         var out: [Double] = []

@@ -61,6 +61,10 @@ public enum AnisotropyPartial {
     public static func mergePass1(_ ordered: [LoadedState]) throws -> PartialState {
         let d = ordered[0].state.dimension
         let names = ["norm_sum": 1, "unit_sum": d, "unit_square_sum": d, "column_sum": d, "gram": d * d]
+        // Every array's size is checked before the d × d totals are allocated.
+        for s in ordered {
+            for (name, count) in names { _ = try s.state.array(name, path: s.path).doubles(name, count: count, path: s.path) }
+        }
         var total: [String: [Double]] = names.mapValues { [Double](repeating: 0, count: $0) }
         var n = 0
         for s in ordered {
@@ -108,7 +112,9 @@ public enum AnisotropyPartial {
         guard c.pairSample > 0 else { return [] }
         // The single run's draw (AnisotropyMetrics: `distinctPairs` with the same seed and count).
         var rng = SeededGenerator(seed: c.seed)
-        let (first, second) = rng.distinctPairs(n, count: min(c.pairSample, n * (n - 1) / 2))
+        // n(n − 1)/2 overflows Int beyond ~3·10⁹ rows, where it exceeds any pair sample anyway.
+        let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
+        let (first, second) = rng.distinctPairs(n, count: overflow ? c.pairSample : min(c.pairSample, product / 2))
         return Array(zip(first, second))
     }
 
@@ -154,6 +160,7 @@ public enum AnisotropyPartial {
         }
         return PartialState(analyzer: "anisotropy", pass: 2, parameters: params, seed: configuration.seed, dimension: d,
                             shards: [shard], basis: m.basis, arrays: [
+                                "rows": .int64([Int64(e.count)]),
                                 "logz_positive": .float64(logZ.map(\.positive)),
                                 "logz_negative": .float64(logZ.map(\.negative)),
                                 "partition_rows": .int64([Int64(rows.rows)]),
@@ -195,6 +202,10 @@ public enum AnisotropyPartial {
             let ids = try s.state.array("pair_rows", path: s.path).ints("pair_rows", path: s.path)
             let vectors = try s.state.array("pair_vectors", path: s.path).floats("pair_vectors", count: ids.count * d, path: s.path)
             let norms = try s.state.array("pair_norms", path: s.path).doubles("pair_norms", count: ids.count, path: s.path)
+            let range = s.state.rowOffset..<(s.state.rowOffset + s.state.rowCount)
+            if let stray = ids.first(where: { !range.contains($0) }) {
+                throw EmbdiagError.malformed(s.path, "pass-2 state carries sampled row \(stray), outside its rows \(range.lowerBound)..<\(range.upperBound)")
+            }
             for (k, g) in ids.enumerated() { pairVectors[g] = (vectors[(k * d)..<((k + 1) * d)], norms[k]) }
         }
         func logSumExp(_ values: [Double]) -> Double {

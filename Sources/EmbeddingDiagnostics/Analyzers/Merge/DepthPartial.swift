@@ -103,7 +103,7 @@ public enum DepthPartial {
             let reference = DepthReference(cosineUnitSum: sum.map { Float($0) }, size: n)
             depths = reference.depths(of: e.matrix, rowOffset: shard.rowOffset, selfIndex: other ? nil : { $0 })
         }
-        var arrays: [String: StateArray] = ["depths": .float64(depths), "corpus": .int64([other ? 1 : 0]), "has_labels": .int64([e.labels == nil ? 0 : 1])]
+        var arrays: [String: StateArray] = ["rows": .int64([Int64(e.count)]), "depths": .float64(depths), "corpus": .int64([other ? 1 : 0]), "has_labels": .int64([e.labels == nil ? 0 : 1])]
         if let labels = e.labels {
             let (b, l) = StateArray.strings(labels)
             arrays["labels_bytes"] = b

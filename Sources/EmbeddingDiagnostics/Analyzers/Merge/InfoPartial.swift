@@ -20,6 +20,7 @@ public enum InfoPartial {
         let m2 = norms.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
         let unit = Double(norms.filter { abs($0 - 1) < 1e-3 }.count)
         var arrays: [String: StateArray] = [
+            "rows": .int64([Int64(e.count)]),
             "norm_moments": .float64([count, norms.min() ?? .nan, norms.max() ?? .nan, mean, m2, unit]),
             "null_rows": .int64(summary.validation.nullRows.map { Int64($0 + o) }),
             "nan_rows": .int64(summary.validation.nanRows.map { Int64($0 + o) }),
@@ -66,10 +67,23 @@ public enum InfoPartial {
                 hi = max(hi, mom[2])
                 unit += mom[5]
             }
-            null += try st.array("null_rows", path: p).ints("null_rows", path: p)
-            nan += try st.array("nan_rows", path: p).ints("nan_rows", path: p)
-            inf += try st.array("inf_rows", path: p).ints("inf_rows", path: p)
-            zero += try st.array("zero_rows", path: p).ints("zero_rows", path: p)
+            // Counts from the payload must fit the rows the state covers.
+            let range = st.rowOffset..<(st.rowOffset + st.rowCount)
+            guard nb >= 0, nb <= Double(st.rowCount), mom[5] >= 0, mom[5] <= nb else {
+                throw EmbdiagError.malformed(p, "partial state counts \(nb) norms (\(mom[5]) unit) over \(st.rowCount) rows")
+            }
+            for name in ["null_rows", "nan_rows", "inf_rows", "zero_rows"] {
+                let rows = try st.array(name, path: p).ints(name, path: p)
+                if let stray = rows.first(where: { !range.contains($0) }) {
+                    throw EmbdiagError.malformed(p, "partial state lists \(name) row \(stray), outside its rows \(range.lowerBound)..<\(range.upperBound)")
+                }
+                switch name {
+                case "null_rows": null += rows
+                case "nan_rows": nan += rows
+                case "inf_rows": inf += rows
+                default: zero += rows
+                }
+            }
             let has = try st.array("has_labels", path: p).ints("has_labels", count: 1, path: p)[0] == 1
             if let labelled, labelled != has {
                 throw EmbdiagError.mismatch(p, "has \(has ? "" : "no ")labels but \(ordered[0].path) has\(labelled ? "" : " none"): label every shard or none")

@@ -34,6 +34,7 @@ public enum NeighborsPartial {
             }
         }
         var arrays: [String: StateArray] = [
+            "rows": .int64([Int64(gallery.count)]),
             "k_shard": .int64([Int64(kk)]),
             "neighbor_rows": .int64(ids),
             "neighbor_scores": .float64(scores),

@@ -6,7 +6,8 @@ import Foundation
 /// format is documented in Guides/Scale.md.
 public struct PartialState: Sendable, Equatable {
     /// Bumped whenever the meaning of a field or array changes; merge refuses other versions.
-    public static let formatVersion = 2
+    /// 3: a SHA-256 over the whole file, and every state carries its row count in `rows`.
+    public static let formatVersion = 3
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public var analyzer: String
@@ -45,6 +46,49 @@ public struct PartialState: Sendable, Equatable {
     public var rowOffset: Int { shards.map(\.rowOffset).min() ?? 0 }
     /// Rows covered (shards are contiguous once validated).
     public var rowCount: Int { shards.reduce(0) { $0 + $1.rowCount } }
+
+    /// The largest dimension a state may declare (the d × d sums of anisotropy must fit in memory
+    /// long before this; the bound keeps d · d and d · rows far from overflow).
+    static let maximumDimension = 1 << 20
+
+    /// The rules a state must satisfy on its own, before any merge looks at its numbers: a known
+    /// pass, a dimension in 1…2²⁰, at least one shard, shards with non-negative offsets and at
+    /// least one row each, contiguous in row order without overflow, no input (SHA-256) twice, and
+    /// a payload row count (`rows`) equal to the rows the shards declare — the header may not
+    /// claim other rows than the numbers cover.
+    ///
+    /// - Complexity: O(s log s) for s shards.
+    public func validate(path: String?) throws {
+        guard pass == 1 || pass == 2 else { throw EmbdiagError.malformed(path, "partial state pass \(pass) (expected 1 or 2)") }
+        guard dimension >= 1 && dimension <= Self.maximumDimension else {
+            throw EmbdiagError.malformed(path, "partial state dimension \(dimension) (expected 1…\(Self.maximumDimension))")
+        }
+        guard !shards.isEmpty else { throw EmbdiagError.malformed(path, "partial state lists no shard") }
+        var next: Int?
+        var total = 0
+        var seen: [String: ShardRecord] = [:]
+        for s in shards {
+            guard s.rowOffset >= 0, s.rowCount >= 1 else {
+                throw EmbdiagError.malformed(path, "partial state shard '\(s.id)' has row_offset \(s.rowOffset) and row_count \(s.rowCount) (expected ≥ 0 and ≥ 1)")
+            }
+            let (end, overflow) = s.rowOffset.addingReportingOverflow(s.rowCount)
+            let (sum, overflowTotal) = total.addingReportingOverflow(s.rowCount)
+            guard !overflow, !overflowTotal else { throw EmbdiagError.malformed(path, "partial state shard '\(s.id)' row range overflows") }
+            if let next, s.rowOffset != next {
+                throw EmbdiagError.malformed(path, "partial state shards are not contiguous: shard '\(s.id)' starts at row \(s.rowOffset), the previous one ends at \(next)")
+            }
+            if let sha = s.source.sha256, let other = seen[sha] {
+                throw EmbdiagError.malformed(path, "partial state lists the same input (SHA-256 \(sha.prefix(12))…) twice, at rows \(other.rowOffset) and \(s.rowOffset)")
+            }
+            if let sha = s.source.sha256 { seen[sha] = s }
+            next = end
+            total = sum
+        }
+        let counted = try array("rows", path: path).ints("rows", count: 1, path: path)[0]
+        guard counted == total else {
+            throw EmbdiagError.malformed(path, "partial state payload covers \(counted) rows, its shard list \(total): the header does not describe the payload")
+        }
+    }
 
     public func array(_ name: String, path: String?) throws -> StateArray {
         guard let a = arrays[name] else { throw EmbdiagError.malformed(path, "partial state has no array '\(name)'") }

@@ -13,7 +13,8 @@ public struct LoadedState: Sendable {
 /// The rules every merge starts with (Guides/Scale.md, "Merge"): all states come from the same
 /// analyzer, pass, state format, tool version, parameters, seed and dimension; they are ordered by
 /// row offset (so the order of the arguments never matters) and must tile rows 0..<n exactly — a
-/// duplicated shard, an overlap or a gap is an error naming both files.
+/// duplicated shard, an overlap, a gap or the same input (SHA-256) at two places is an error
+/// naming both files. Each state must first pass `PartialState.validate`.
 public enum ShardSet {
     /// The states sorted by row offset, after every check. `fromZero: false` accepts a contiguous
     /// range that starts elsewhere (a group of a tree of pass-1 merges).
@@ -21,6 +22,8 @@ public enum ShardSet {
     /// - Complexity: O(s log s) for s states.
     public static func ordered(_ states: [LoadedState], fromZero: Bool = true) throws -> [LoadedState] {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        // Each state on its own first (a state built in memory has not been through the file's checks).
+        for s in states { try s.state.validate(path: s.path) }
         for s in states.dropFirst() { try requireCompatible(s, with: first) }
         let sorted = states.sorted { a, b in
             (a.state.rowOffset, a.state.rowCount, a.path) < (b.state.rowOffset, b.state.rowCount, b.path)
@@ -44,6 +47,17 @@ public enum ShardSet {
             }
             next = end
             previous = s
+        }
+        // The same input twice tiles as well as two different ones: refuse it by its SHA-256.
+        var seen: [String: (path: String, shard: ShardRecord)] = [:]
+        for s in sorted {
+            for shard in s.state.shards {
+                guard let sha = shard.source.sha256 else { continue }
+                if let other = seen[sha] {
+                    throw EmbdiagError.mismatch(s.path, "rows \(shard.rowOffset)..<\(shard.rowOffset + shard.rowCount) are the same input (SHA-256 \(sha.prefix(12))…) as \(other.path)'s rows \(other.shard.rowOffset)..<\(other.shard.rowOffset + other.shard.rowCount): give every shard once")
+                }
+                seen[sha] = (s.path, shard)
+            }
         }
         return sorted
     }
