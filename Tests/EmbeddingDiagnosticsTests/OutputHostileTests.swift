@@ -51,7 +51,7 @@ import Testing
 
     /// Options that are not outputs although their help mentions writing or saving (inputs
     /// written by another command, a permission flag).
-    static let notOutputs: Set<String> = ["--apply-transform", "--mapping", "--allow-writes-outside"]
+    static let notOutputs: Set<String> = ["--apply-transform", "--mapping", "--allow-writes-outside", "--remove-direction"]
 
     @Test func everyOutputOptionOfEveryCommandIsListed() throws {
         let help = try CLI.run(["--experimental-dump-help"])
