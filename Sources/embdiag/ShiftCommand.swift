@@ -29,6 +29,7 @@ struct ShiftCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -77,7 +78,15 @@ struct ShiftCommand: ReportingCommand {
     func validate() throws {
         guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
         guard otherLabels.count <= files.count - 1 else { throw ValidationError("more --other-labels than other corpora") }
-        guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1") }
+        try SettingRange.number(alpha, "--alpha", above: 0, below: 1)
+        try SettingRange.integer(permutations, "--permutations", atLeast: 1)
+        try SettingRange.integer(folds, "--folds", atLeast: 2)
+        try SettingRange.integer(neighbors, "--k", atLeast: 1)
+        try SettingRange.integer(top, "--top", atLeast: 0)
+        try SettingRange.number(penalty, "--penalty", above: 0)
+        try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
+        if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
+        if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
     }
 
     func parsedTests() throws -> [ShiftTestKind] {

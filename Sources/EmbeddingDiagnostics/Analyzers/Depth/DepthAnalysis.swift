@@ -101,6 +101,8 @@ public struct DepthAnalysis: Sendable {
         for e in others where e.dimension != reference.dimension {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
         // Optional seeded subsample of the reference as the depth reference set.
         let sampleRows = try configuration.referenceSampleRows(total: reference.count)
         referenceSampleRows = sampleRows
