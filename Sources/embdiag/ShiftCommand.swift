@@ -87,6 +87,19 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
         if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
         if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
+        let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
+        if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) { throw ValidationError("--tests lists \(twice) twice") }
+        _ = try parsedTests()
+        if let scales = bandwidthScales {
+            let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
+                guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
+                try SettingRange.number(v, "--bandwidth-scales", above: 0)
+                return v
+            }
+            if let twice = values.first(where: { v in values.filter { $0 == v }.count > 1 }) { throw ValidationError("--bandwidth-scales lists \(twice) twice") }
+        }
     }
 
     func parsedTests() throws -> [ShiftTestKind] {

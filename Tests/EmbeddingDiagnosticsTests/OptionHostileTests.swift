@@ -88,6 +88,11 @@ import Testing
         bad("zero", ["shift", a, b, "--classifier-weight", "0"], "--classifier-weight")
         bad("zero", ["shift", a, b, "--max-rows", "1"], "--max-rows")
         bad("empty list", ["shift", a, b, "--tests", ""], "--tests")
+        bad("empty item", ["shift", a, b, "--tests", "mmd,,energy"], "--tests")
+        bad("duplicates", ["shift", a, b, "--tests", "mmd,mmd"], "--tests", "twice")
+        bad("duplicates", ["shift", a, b, "--bandwidth-scales", "1,1"], "--bandwidth-scales", "twice")
+        bad("zero", ["shift", a, b, "--bandwidth-scales", "0"], "--bandwidth-scales")
+        bad("nan", ["shift", a, b, "--bandwidth-scales", "nan"], "--bandwidth-scales")
         bad("memory", ["shift", a, b, "--permutations", "1000", "--memory-budget", "100KiB"], "--permutations 1000 needs", "--memory-budget 100KiB")
         c.append(Case(kind: "memory", arguments: ["shift", a, b, "--permutations", "1000"], exit: 2,
                       mentions: ["--permutations 1000 needs", "EMBDIAG_MEMORY_BUDGET 2KiB"], environment: ["EMBDIAG_MEMORY_BUDGET": "2KiB"]))
