@@ -15,6 +15,9 @@ struct MemoryBudgetOptions: ParsableArguments {
             MemoryBudget.installed.value = try MemoryBudget.parse(memoryBudget, origin: "--memory-budget")
         } else if let env = ProcessInfo.processInfo.environment["EMBDIAG_MEMORY_BUDGET"], !env.isEmpty {
             MemoryBudget.installed.value = try MemoryBudget.parse(env, origin: "EMBDIAG_MEMORY_BUDGET")
+        } else {
+            // Reset: `audit` runs several commands in one process, each with its own options.
+            MemoryBudget.installed.value = .default
         }
     }
 }
