@@ -27,12 +27,12 @@ test: deps
 	$(SWIFT) test $(TEST_FLAGS) --skip-build
 
 # The numerics-sensitive suites under every OpenBLAS kernel this CPU can run, with 1 and 2 threads
-# (issue 13; DeterminismTests inside `make test` already sweeps kernels through the CLI).
+# (DeterminismTests inside `make test` already sweeps kernels through the CLI).
 test-kernels: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SWIFT="$(SWIFT)" TEST_FLAGS="$(TEST_FLAGS)" scripts/test-kernels
 
-# Spark local mode (issue 20, contrib/spark/): merged partial states == single-machine reports.
+# Spark local mode (contrib/spark/): merged partial states == single-machine reports.
 # Separate from `make test`: installs Java 17 (Debian) and PySpark (PyPI, in a venv) when missing.
 # Built with the test flags, so that after `make test` nothing is compiled again.
 SPARK_VENV ?= .venv/spark

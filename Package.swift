@@ -26,7 +26,7 @@ let package = Package(
         .systemLibrary(
             name: "CLibCrypto", path: "Sources/CLibCrypto",
             providers: [.apt(["libssl-dev"])]),
-        // Parquet page codecs (issue 19): Debian's libraries, no hand-written decompressors.
+        // Parquet page codecs: Debian's libraries, no hand-written decompressors.
         .systemLibrary(name: "CSnappy", path: "Sources/CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CGzip", path: "Sources/CGzip", providers: [.apt(["zlib1g-dev"])]),

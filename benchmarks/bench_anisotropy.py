@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Anisotropy benchmark (issue #3): the full report on 1,000,000 × 768 float32 (.npy, mapped),
+"""Anisotropy benchmark: the full report on 1,000,000 × 768 float32 (.npy, mapped),
 next to (a) one covariance GEMM XᵀX over the same data (numpy, float32) and (b) numpy computing the
 same metrics (exact mean cosine, covariance + eigendecomposition, IsoScore, effective rank,
 participation ratio, partition function on a 100,000-row sample, rogue dimensions).

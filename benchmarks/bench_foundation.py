@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Foundation benchmarks (issue #2): embdiag next to numpy in one run.
+"""Foundation benchmarks: embdiag next to numpy in one run.
 
 1. Load a 1,000,000 × 384 float32 .npy and compute row norms:
    `embdiag info --no-checksum` (mmap + norms + NaN/Inf/zero scan) vs np.load + np.linalg.norm.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Parquet read speed (issue 19): a N × 768 float32 list<float> column, Snappy, as pyarrow writes it
+"""Parquet read speed: a N × 768 float32 list<float> column, Snappy, as pyarrow writes it
 by default, read by `embdiag info --no-checksum` (read into the Float32 matrix, then the NaN/Inf/zero
 and row-norm pass: more work than the peer) vs
 `np.stack(pyarrow.parquet.read_table(path).column("embedding").to_numpy())` (what users write).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Partial states + merge against one whole run (issue 20, Guides/Scale.md).
+"""Partial states + merge against one whole run (Guides/Scale.md).
 
 Splits ROWS x DIM synthetic float32 rows (a narrow cone: Gaussian plus a common offset) into
 SHARDS .npy files, then times

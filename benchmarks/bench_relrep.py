@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Relative-representation benchmark (issue #6): embdiag relrep next to numpy in one run.
+"""Relative-representation benchmark: embdiag relrep next to numpy in one run.
 
 Full comparison of a 100,000 × 768 space with a 100,000 × 384 space (rows paired; Y = X·W + noise so
 the numbers are not trivially 0 or 1) with 1,000 random anchors:

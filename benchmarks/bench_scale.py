@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scale without surprises (issue #9): a 2,000,000 × 768 float32 .npy (about 6 GB) through `info`,
+"""Scale without surprises: a 2,000,000 × 768 float32 .npy (about 6 GB) through `info`,
 `anisotropy` and `depth --reference-sample 20000`, with peak resident memory (GNU time's maximum
 RSS, which counts the mapped file's pages too) against the budget "mapped file + 1 GB".
 Usage: python3 benchmarks/bench_scale.py [--quick]   (--quick: 200,000 rows)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed of `embdiag shift --tests mmd,energy` (issue 16): REF and OTHER of N rows × d each, B
+"""Speed of `embdiag shift --tests mmd,energy`: REF and OTHER of N rows × d each, B
 permutations of MMD²_u (Gaussian, median heuristic) and energy distance in one run, against a
 vectorised numpy implementation of the same statistics with the same B (pooled kernel in row blocks,
 all B permuted statistics as one GEMM of the kernel block with an N × (B + 1) matrix of ±1/n weights,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Power study of `embdiag shift` (issue 16) on the bundled MiniLM sentence embeddings — not part of
+"""Power study of `embdiag shift` on the bundled MiniLM sentence embeddings — not part of
 `make test`. For each condition, `--draws` seeded draws of a reference and an other corpus of
 `--size` rows each; the rejection rate at alpha = 0.05 of every embdiag test, of the combined
 verdict, of `embdiag depth` (its default one-sided test) and — when alibi-detect 0.13 imports — of

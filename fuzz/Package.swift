@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// libFuzzer harnesses for embdiag's readers (issue #9). Separate package so that the main build
+// libFuzzer harnesses for embdiag's readers. Separate package so that the main build
 // never links a target without `main`. Build and run with fuzz/run (not part of `make test`).
 import PackageDescription
 

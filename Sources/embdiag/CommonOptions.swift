@@ -20,7 +20,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: "CSV/TSV: 1-based column of row labels (0 = none; detected otherwise). Parquet, and postgresql:// with --table: the column name of labels/ids.")
     var labelColumn: String?
 
-    // Sources beyond matrix files (issue 19): JSONL, FAISS, Parquet; see Guides/Formats.md.
+    // Sources beyond matrix files: JSONL, FAISS, Parquet; see Guides/Formats.md.
     @Option(help: "JSONL: JSON path of the embedding (embedding, data[0].embedding, response.body.data[0].embedding); default: the only numeric array.")
     var jsonPath: String?
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-/// `--partial OUT` and its companions (issue 20, Guides/Scale.md): write this shard's mergeable
+/// `--partial OUT` and its companions (Guides/Scale.md): write this shard's mergeable
 /// state instead of a report; `embdiag merge` combines the states.
 struct PartialOptions: ParsableArguments {
     @Option(help: "Write this input shard's mergeable state to this file instead of a report (then: embdiag merge STATE…; Guides/Scale.md). compat: --old/--new are one gallery shard, every shard gets the same --old-queries/--new-queries; retrieval metrics only, in two passes (--partial-pass).")

@@ -2,7 +2,7 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-// The `--partial` paths of the subcommands (issue 20): read the shard, let the library compute
+// The `--partial` paths of the subcommands: read the shard, let the library compute
 // its state, write it through the IO layer. Kept out of the *Command.swift files.
 
 extension InfoCommand {

@@ -96,7 +96,7 @@ import Testing
         #expect(m.rogueDimensions.first == Int(ref["top_contribution_dimension"]!))
     }
 
-    /// IsoScore* (issue 18) against IsoScore 2.0.1's own `IsoScore_star(points, C0, zeta)`, for
+    /// IsoScore* against IsoScore 2.0.1's own `IsoScore_star(points, C0, zeta)`, for
     /// C0 = I and C0 = tr(C)/d·I, ζ from 0 to 1, on the real matrices and on n < d (100 rows).
     @Test func isoScoreStarMatchesIsoScorePackage() throws {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/anisotropy_reference.json")

@@ -3,7 +3,7 @@ import Testing
 @testable import EmbeddingDiagnostics
 
 /// Killing embdiag (SIGKILL) while it writes never leaves a partial file under a final name; the
-/// clearly named temporaries it may leave are cleaned by the next run (issue #9, part 4).
+/// clearly named temporaries it may leave are cleaned by the next run.
 @Suite(.serialized) struct AtomicOutputTests {
     @Test func atomicFileReplacesWholeOrNotAtAll() throws {
         let dir = try CLI.temporaryDirectory()

@@ -94,7 +94,7 @@ import EmbeddingDiagnosticsTestSupport
         #expect(abs(c2.directBias!.value - (ref["direct_bias_303_c2"] as! Double)) < 1e-7)
     }
 
-    /// responsibly's three direction methods (issue 18) against the numpy re-implementation of
+    /// responsibly's three direction methods against the numpy re-implementation of
     /// `_identify_direction` (bias_reference.json "directions"), and the K = 3 subspace.
     @Test func directionMethodsMatchResponsibly() throws {
         let ref = try #require(Self.reference["directions"] as? [String: [String: Any]])

@@ -144,7 +144,7 @@ enum CLI {
     }
 }
 
-/// Library errors name settings by their Swift field; the CLI shows its flags (issue 15).
+/// Library errors name settings by their Swift field; the CLI shows its flags.
 @Suite struct SettingNamesTests {
     @Test func libraryNamesFieldsAndTheCLINamesFlags() throws {
         let zeroRow = Embeddings(matrix: Matrix([[1, 0], [0, 0], [0, 1]]), name: "z.npy")

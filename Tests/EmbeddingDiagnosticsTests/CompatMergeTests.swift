@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Issue 20: `compat --partial` over gallery shards with fixed query files, merged in two passes,
+/// `compat --partial` over gallery shards with fixed query files, merged in two passes,
 /// equals a single `compat --retrieval-only` run over the concatenated gallery exactly
 /// (Guides/Scale.md, "Compat").
 @Suite struct CompatMergeTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Issue #7: embdiag compat and embdiag map. Guide: Guides/Compatibility.md.
+/// embdiag compat and embdiag map. Guide: Guides/Compatibility.md.
 @Suite(.serialized) struct CompatibilityTests {
     // MARK: helpers
 
@@ -299,7 +299,7 @@ import Testing
             }
             #expect(r.metric("negative_flip_rate")?.number == 0)
             #expect(r.metric("negative_flip_rate_new")?.number == 0)
-            // Shen et al.'s criterion is strict: equal retrieval is not an improvement (issue 18).
+            // Shen et al.'s criterion is strict: equal retrieval is not an improvement.
             #expect(r.metric("compatible") == .bool(false))
             #expect(r.metric("no_worse") == .bool(true))
             #expect(r.metric("compatibility_margin")?.number == 0)
@@ -369,7 +369,7 @@ import Testing
             #expect(zip(r.mapping!.map.weights, a.values).allSatisfy { abs($0 - Double($1)) < 1e-3 })
             #expect(r.report().metric("compatible")! == .null)
         }
-        // Procrustes across dimensions (issue 18): NEW = OLD·Q with Q a 10 × 16 matrix of
+        // Procrustes across dimensions: NEW = OLD·Q with Q a 10 × 16 matrix of
         // orthonormal rows (OLD lifted isometrically into 16 dimensions): the semi-orthogonal map
         // NEW → OLD is Qᵀ and recovers OLD exactly.
         var rng = SeededGenerator(seed: 55)
@@ -468,7 +468,7 @@ import Testing
             ("linear-no-intercept", .linearNoIntercept, new.matrix, old.matrix),
             ("ridge:1", .ridge(1), new.matrix, old.matrix), ("ridge:0.1", .ridge(0.1), new.matrix, old.matrix),
             ("ridge:auto", .ridgeAuto, new.matrix, old.matrix),
-            // Different dimensions (issue 18): semi-orthogonal Procrustes both ways.
+            // Different dimensions: semi-orthogonal Procrustes both ways.
             ("procrustes@new300", .procrustes, new300, old.matrix), ("procrustes-scaled@new300", .procrustesScaled, new300, old.matrix),
             ("rotation@new300", .rotation, new300, old.matrix),
             ("procrustes@old_to_new300", .procrustes, old.matrix, new300), ("procrustes-scaled@old_to_new300", .procrustesScaled, old.matrix, new300),
@@ -625,7 +625,7 @@ import Testing
         }
     }
 
-    // MARK: thresholds (issue 17)
+    // MARK: thresholds
 
     @Test func thresholdsMatchNumpyOnTheBundledPair() throws {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/threshold_reference.json")
@@ -784,7 +784,7 @@ import Testing
         #expect(mapped.count == n && mapped.dimension == d)
         let maxErr = zip(mapped.matrix.values, old.values).map { abs($0 - $1) }.max()!
         #expect(maxErr < 1e-3, "mapped rows reproduce OLD (max error \(maxErr))")
-        // Explicit training rows (issue 18): the first 100 OLD rows; a row outside OLD is exit 2
+        // Explicit training rows: the first 100 OLD rows; a row outside OLD is exit 2
         // naming the file; Procrustes across dimensions (8 → 6) runs.
         try (0..<100).map(String.init).joined(separator: "\n").write(toFile: dir + "/train.txt", atomically: true, encoding: .utf8)
         let explicit = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--fit", "procrustes-scaled", "--quiet",
@@ -849,7 +849,7 @@ import Testing
         #expect(MappingFile.metadataPath("map") == "map.json")
     }
 
-    /// A fitted map is Float64: saved as `<f8` .npy it comes back bit for bit (issue 15; a Float32
+    /// A fitted map is Float64: saved as `<f8` .npy it comes back bit for bit (a Float32
     /// file lost half the digits between `compat --save-mapping` and `map`).
     @Test func savedMappingRoundTripsInFloat64() throws {
         let weights: [Double] = (0..<12).map { (i: Int) -> Double in 1 / Double(i + 3) + 1e-12 * Double(i) }

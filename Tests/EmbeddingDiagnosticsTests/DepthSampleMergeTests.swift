@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Issue 20: `depth --partial … --reference-sample S --reference-rows N` (chord TTE, spatial,
+/// `depth --partial … --reference-sample S --reference-rows N` (chord TTE, spatial,
 /// Mahalanobis and cosine depth against the single run's seeded reference sample) merges into the
 /// single `--reference-sample` run's report (Guides/Scale.md, "Depth against a reference sample").
 @Suite struct DepthSampleMergeTests {

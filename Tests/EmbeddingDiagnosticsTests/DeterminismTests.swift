@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Same metrics on every OpenBLAS kernel the CPU can run, with 1 and 2 BLAS threads (issue 13):
+/// Same metrics on every OpenBLAS kernel the CPU can run, with 1 and 2 BLAS threads:
 /// reals within 1e-6 relative (Float32 summation order differs between kernels: the documented
 /// float noise), everything else identical — integers, strings, booleans (selections, counts, verdicts)
 /// — and ranking metrics of quantized codes (`compat-binary`) exactly equal, since their scores are

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Issue 20: `--partial` states and `embdiag merge` give the report of a single run over the
+/// `--partial` states and `embdiag merge` give the report of a single run over the
 /// concatenated shards (Guides/Scale.md).
 @Suite struct MergeTests {
     static let sentencesPath = CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-minilm-l6-layer3.npy").path

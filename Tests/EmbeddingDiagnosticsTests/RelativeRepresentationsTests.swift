@@ -184,7 +184,7 @@ import Testing
         try Self.expectRelativeRows(of: x, anchors: anchors, match: cy)
 
         // Retrieval, k-NN, several k, centring modes and no anchors against the fixture
-        // (relrep_crosscheck.py fixture: non-anchor queries and gallery, issue 18).
+        // (relrep_crosscheck.py fixture: non-anchor queries and gallery).
         let ref = try #require(Self.reference["formula"] as? [String: [String: Any]])
         for (name, other) in [("y", y), ("y2", y2)] {
             for center in RelrepCentering.allCases {
@@ -474,7 +474,7 @@ import Testing
         let expected = RelativeProjection(space: x.matrix, anchorRows: anchors, centering: true).project(x.matrix)
         #expect(written.count == 1800 && written.dimension == 40)
         #expect(zip(written.matrix.values, expected.values).allSatisfy { abs($0 - $1) < 1e-6 })
-        // CKA without anchors and several k in one run (issue 18); the default --center auto says
+        // CKA without anchors and several k in one run; the default --center auto says
         // what it did.
         let cka = try CLI.run(["relrep", a, "--compare", b, "--anchors", "0", "--k", "1,5", "--json", dir + "/cka.json"])
         #expect(cka.status == 0, "\(cka.stderr)")

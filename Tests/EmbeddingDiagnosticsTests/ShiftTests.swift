@@ -317,7 +317,7 @@ import Testing
         check("verdict", verdict)
     }
 
-    /// The blind spots of the one-sided depth test (issue 16): an OTHER corpus drawn from the most
+    /// The blind spots of the one-sided depth test: an OTHER corpus drawn from the most
     /// central rows (too typical) and a narrow topic are caught, and the report says where.
     @Test func detectsDiversityLossAndTopicNarrowingAndSaysWhere() throws {
         let all = try Self.load("data/sentences/debian-minilm-l6.npy")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
-/// Issue 14: inputs that used to be misread with exit 0 (wrong numbers, lost reports, gates that
+/// Inputs that used to be misread with exit 0 (wrong numbers, lost reports, gates that
 /// pass by accident). Each test fails on the code before the fix. Malformed files live in the
 /// corpus (Tests/Fixtures/malformed, FormatTests and CLITests read every one of them).
 @Suite(.serialized) struct SilentMisreadTests {
@@ -201,7 +201,7 @@ import Testing
         #expect(throws: EmbdiagError.self) { try Requirement(parsing: "compatible >= yes") }
         let dir = try CLI.temporaryDirectory()
         try CLI.writeNpy(Self.rows(30, 4, seed: 5), to: dir + "/m.npy")
-        // NEW = OLD: no worse, but not compatible by Shen et al.'s strict criterion (issue 18).
+        // NEW = OLD: no worse, but not compatible by Shen et al.'s strict criterion.
         let yes = try CLI.run(["compat", "--old", dir + "/m.npy", "--new", dir + "/m.npy", "--quiet", "--require", "no_worse == yes", "--require", "compatible == no"])
         #expect(yes.status == 0, "\(yes.stderr)")
         let mismatch = try CLI.run(["anisotropy", dir + "/m.npy", "--quiet", "--require", "mean_cosine == true"])

@@ -5,7 +5,7 @@ IsoScore comes from the IsoScore 2.0.1 package itself (needs torch; float64 inpu
 metrics from an independent numpy implementation of their definitions (Mu & Viswanath's partition
 function over ± the eigenvectors of XᵀX, Roy & Vetterli's effective rank on the covariance spectrum,
 Timkey & van Schijndel's per-dimension cosine contributions, all-but-the-top with D components).
-IsoScore* (issue 18) comes from the package's own `IsoScore_star(points, C0, zeta)`.
+IsoScore* comes from the package's own `IsoScore_star(points, C0, zeta)`.
 Writes Tests/Fixtures/crosscheck/anisotropy_reference.json.
 Run with the system python: python3 scripts/crosscheck/anisotropy_reference.py (creates its venv
 .venv/anisotropy with numpy, torch and IsoScore==2.0.1 on first use).

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for embdiag's bias analyzer (issue #5).
+"""Reference values for embdiag's bias analyzer.
 
 Writes Tests/Fixtures/crosscheck/bias_reference.json, read by Tests/EmbeddingDiagnosticsTests/BiasTests.swift.
 
@@ -102,7 +102,7 @@ out["direct_bias_303"] = direct_bias(X, neutral_professions)
 out["direct_bias_320"] = direct_bias(X, professions)
 out["direct_bias_303_c2"] = direct_bias(X, neutral_professions, c=2)
 
-# --- responsibly's other direction methods (`_identify_direction(..., method=...)`, issue 18), on the
+# --- responsibly's other direction methods (`_identify_direction(..., method=...)`), on the
 # unit vectors: 'single' = normalize(normalize(v_she) - normalize(v_he)); 'sum' =
 # normalize(normalize(sum of first words) - normalize(sum of second words)) over the definitional pairs.
 g_single = unit(unit(vec("she")) - unit(vec("he")))

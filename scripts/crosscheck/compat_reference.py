@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for embdiag's backward-compatibility analyzer (issue #7), computed independently
+"""Reference values for embdiag's backward-compatibility analyzer, computed independently
 with numpy / scipy / scikit-learn (and aecp 0.2.1 where its definitions are comparable).
 
 Writes Tests/Fixtures/crosscheck/compat_reference.json, which CompatibilityTests reads.

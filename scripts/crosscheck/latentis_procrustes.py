@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Procrustes between spaces of different dimension (issue 18) against latentis 0.0.8 itself.
+"""Procrustes between spaces of different dimension against latentis 0.0.8 itself.
 
 latentis aligns spaces of different dimension by zero-padding the smaller one (`ZeroPadding`
 DimMatcher) and fitting the square orthogonal map of `svd_align_state` (R = U V^T of the SVD of the

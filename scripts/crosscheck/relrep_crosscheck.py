@@ -15,7 +15,7 @@ Usage:
   relrep_crosscheck.py real X.npy Y.npy N   # first N rows of two real embedding files
   relrep_crosscheck.py fixture              # writes Tests/Fixtures/crosscheck/relrep_reference.json
 
-Protocol of the fixture (issue 18): retrieval and relative k-NN use only the non-anchor rows, as queries
+Protocol of the fixture: retrieval and relative k-NN use only the non-anchor rows, as queries
 and as the gallery; absolute k-NN: non-anchor queries among all rows; several k in one run; CKA
 without anchors; `--center auto` = centre when either space's mean pairwise cosine exceeds 0.3.
 Versions used for the recorded values: numpy 2.4, scipy 1.17, latentis 0.0.8 (source read from the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for `embdiag compat --threshold` (issue 17), by brute force in numpy/scipy.
+"""Reference values for `embdiag compat --threshold`, by brute force in numpy/scipy.
 
 Writes Tests/Fixtures/crosscheck/threshold_reference.json, which CompatibilityTests reads.
 Runs in the venv of compat_reference.py (.venv/compat: numpy, scipy), created if missing:

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Options of the sources beyond plain matrix files (issue 19): JSONL, FAISS indexes, Parquet.
+/// Options of the sources beyond plain matrix files: JSONL, FAISS indexes, Parquet.
 public struct SourceOptions: Sendable {
     /// JSONL: JSON path of the embedding (`embedding`, `data[0].embedding`); nil = the only numeric array.
     public var jsonPath: String?

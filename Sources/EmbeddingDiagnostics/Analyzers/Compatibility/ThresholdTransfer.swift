@@ -31,7 +31,7 @@ public struct PairedScores: Sendable {
     public var newDescending: [Double] { sortedNew.reversed() }
 }
 
-/// An OLD similarity threshold carried to NEW (issue 17, Guides/Compatibility.md "Thresholds").
+/// An OLD similarity threshold carried to NEW (Guides/Compatibility.md "Thresholds").
 ///
 /// For an OLD cut-off t over the pairs P: K = #{p : old_p ≥ t};
 /// - quantile-matched t′: the K-th largest NEW score, so NEW at t′ accepts the same share of pairs
