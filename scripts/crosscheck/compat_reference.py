@@ -200,18 +200,23 @@ F32 = np.finfo(np.float32).eps
 GRID = np.logspace(-3, 3, 25)
 
 
-def procrustes(X, Y, centre, scaled):
-    """R = U V^T from the thin SVD of the (centred) cross-covariance; semi-orthogonal if dims differ."""
+def procrustes(X, Y, centre, scaled, truncate=False):
+    """Orthogonal Procrustes: R = U V^T over ALL singular pairs of the thin SVD of the (centred)
+    cross-covariance M (scipy.linalg.orthogonal_procrustes for equal dimensions; semi-orthogonal if
+    they differ). Singular pairs at the float32 rounding level (sigma <= eps32 * ||M||_F) are not
+    determined by the data ("rank" counts the determined ones, "free" the others): R is not unique
+    there, so with free > 0 only what every orthogonal solution shares is comparable (norms, scale,
+    cosines, retrieval), not single weights. truncate=True leaves the free pairs out (a partial
+    isometry, what embdiag did before; kept for comparison)."""
     mx, my = (X.mean(0), Y.mean(0)) if centre else (np.zeros(X.shape[1]), np.zeros(Y.shape[1]))
     Xc, Yc = X - mx, Y - my
-    U, sv, Vt = np.linalg.svd(Xc.T @ Yc, full_matrices=False)
-    # Singular pairs at the float32 rounding level of the cross-covariance (sigma <= eps32 * ||M||_F)
-    # are left out: any rotation of them fits equally well (minimum-norm choice, as embdiag).
+    M = Xc.T @ Yc
+    U, sv, Vt = np.linalg.svd(M, full_matrices=False)
     keep = sv > F32 * np.sqrt(np.sum(sv ** 2))
-    R = U[:, keep] @ Vt[keep]
-    s = sv.sum() / np.sum((Xc @ R) ** 2) if scaled else 1.0
+    R = U[:, keep] @ Vt[keep] if truncate else U @ Vt
+    s = float(np.trace(R.T @ M) / np.sum((Xc @ R) ** 2)) if scaled else 1.0
     W = s * R
-    return W, my - mx @ W, {"scale": float(s), "rank": int(keep.sum())}
+    return W, my - mx @ W, {"scale": float(s), "rank": int(keep.sum()), "free": int(min(R.shape) - keep.sum())}
 
 
 def lstsq(X, Y, intercept, rcond=None):
@@ -350,7 +355,7 @@ def evaluate_orthogonal(name, src, dst, centre, scaled):
     gram = R.T @ R if R.shape[0] >= R.shape[1] else R @ R.T
     mapped = src[held] @ W + b
     mapped_train = src[train] @ W + b
-    Wt, bt, _ = procrustes(X, Y, centre, scaled)  # the truncated map, for comparison
+    Wt, bt, _ = procrustes(X, Y, centre, scaled, truncate=True)  # the truncated map, for comparison
     ri = retrieval(mapped, dst[held], None, False)
     rl = retrieval(mapped, dst[held], (held_cls, held_cls), True)
     rank_deficient[name] = {
