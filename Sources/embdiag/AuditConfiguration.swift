@@ -74,9 +74,20 @@ struct AuditConfiguration: Decodable {
             }
             guard names.insert(c.name).inserted else { throw EmbdiagError.malformed(path, "two checks are named '\(c.name)'") }
             guard c.command != "audit" else { throw EmbdiagError.malformed(path, "check '\(c.name)': an audit cannot run an audit") }
+            guard checkCommands.contains(c.command) else {
+                throw EmbdiagError.malformed(path, "check '\(c.name)': unknown command '\(c.command)'\(Suggestions.didYouMean(c.command, among: checkCommands)); a check runs one of: \(checkCommands.joined(separator: ", "))")
+            }
+            if c.options?["output"] != nil {
+                throw EmbdiagError.malformed(path, "check '\(c.name)': option 'output' is set by the audit (each check writes to OUTPUT/\(c.name)/); remove it")
+            }
             for r in c.require ?? [] { _ = try Requirement(parsing: r) }
         }
         return config
+    }
+
+    /// The subcommands a check may run: those that write a report.
+    static var checkCommands: [String] {
+        Embdiag.subcommandList.filter { $0 is ReportingCommand.Type }.map { $0._commandName }
     }
 
     /// The command line of one check (without --output/--quiet, which the audit adds).

@@ -94,7 +94,7 @@ extension InputOptions {
 extension Report {
     /// One "dropped rows" table per input that lost rows to --on-invalid drop.
     mutating func appendDroppedRowTables(_ dropped: [(path: String, rows: [DroppedRow])]) {
-        for (path, rows) in dropped where !rows.isEmpty { tables.append(rows.reportTable(name: "dropped_rows_\(tables.count)", input: path)) }
+        for (path, rows) in dropped where !rows.isEmpty { tables.append(rows.reportTable(name: "dropped_rows_\(tables.count)", input: PostgresLocation.printable(path))) }
     }
 }
 
@@ -136,9 +136,11 @@ struct OutputOptions: ParsableArguments {
     /// Writes the files, then prints the text report unless --quiet or stdout already carries
     /// the JSON/HTML (`--json -`). Report notes marked for stderr are repeated there.
     func emit(_ report: Report) throws {
-        for w in report.warnings { FileHandle.standardError.write(Data("embdiag: warning: \(EmbdiagError.escapingControlCharacters(w))\n".utf8)) }
+        for w in report.warnings {
+            FileHandle.standardError.write(Data("embdiag: warning: \(PostgresLocation.redactingURLs(in: EmbdiagError.escapingControlCharacters(w)))\n".utf8))
+        }
         try ReportWriter.write(report, to: destinations)
-        if !quiet && json != "-" && html != "-" { print(TextRenderer.render(report), terminator: "") }
+        if !quiet && json != "-" && html != "-" { print(PostgresLocation.redactingURLs(in: TextRenderer.render(report)), terminator: "") }
     }
 
     /// Refuses two destinations that are both stdout.
@@ -152,7 +154,7 @@ enum Terminal {
 
     /// One line on stderr: "embdiag: note: …" (warnings a CI log must show even with --quiet).
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data("embdiag: note: \(EmbdiagError.escapingControlCharacters(text))\n".utf8))
+        FileHandle.standardError.write(Data("embdiag: note: \(PostgresLocation.redactingURLs(in: EmbdiagError.escapingControlCharacters(text)))\n".utf8))
     }
 
     /// The rows --on-invalid drop removed from an input of a command without a report (convert, map).

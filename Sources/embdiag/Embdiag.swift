@@ -30,15 +30,23 @@ struct Embdiag: ParsableCommand {
     ]
 
     /// Runs a subcommand with embdiag's error policy: EmbdiagError → one line on stderr + exit 2;
-    /// a failed gate → exit 1.
+    /// a failed gate → exit 1; stdout that could not be written (a full disk, a closed pipe) →
+    /// exit 2, also after a failed gate. Every output location is checked before the command runs.
     static func main() {
         do {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            // audit checks its own locations after reading its file (and each check's).
+            if !(command is AuditCommand) { try OutputLocations.prepare(OutputLocations.of(command)) }
             try command.run()
+            try flushStandardOutput()
         } catch let error as EmbdiagError {
             FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
             Foundation.exit(error.exitCode)
         } catch let error as GateFailure {
+            do { try flushStandardOutput() } catch let error as EmbdiagError {
+                FileHandle.standardError.write(Data("embdiag: error: \(error.description)\n".utf8))
+                Foundation.exit(error.exitCode)
+            } catch {}
             FileHandle.standardError.write(Data("embdiag: gate failed: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
             Foundation.exit(1)
         } catch {
@@ -53,6 +61,16 @@ struct Embdiag: ParsableCommand {
 }
 
 extension Embdiag {
+    /// Flushes stdout and throws if any write to it failed (exit returns 0 otherwise: `embdiag
+    /// info x.npy > /dev/full` would succeed having written nothing).
+    static func flushStandardOutput() throws {
+        let flushed = fflush(stdout) == 0
+        let reason = flushed ? nil : String(cString: strerror(errno))
+        if !flushed || ferror(stdout) != 0 {
+            throw EmbdiagError.io("<stdout>", "write failed\(reason.map { ": " + $0 } ?? "") (the output is incomplete)")
+        }
+    }
+
     /// ArgumentParser's message on one line: a list of valid values that follows it on separate
     /// "- value" lines is kept ("… one of the following: npy, npz, …"), other lines are dropped.
     static func oneLine(_ message: String) -> String {

@@ -41,7 +41,7 @@ struct PartialOptions: ParsableArguments {
 
     /// The shard's record for a state: offset, rows, id and the input's source (with SHA-256).
     func shard(for e: Embeddings, path: String) -> ShardRecord {
-        ShardRecord(id: shardId ?? path, rowOffset: rowOffset ?? 0, rowCount: e.count, source: e.source)
+        ShardRecord(id: shardId ?? PostgresLocation.printable(path), rowOffset: rowOffset ?? 0, rowCount: e.count, source: e.source)
     }
 
     /// Writes the state (temporary file + rename) and says so on stderr unless quiet.

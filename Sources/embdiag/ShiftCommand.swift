@@ -74,6 +74,9 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
     var maxRows: Int?
 
+    @Flag(help: "Keep the other corpus's rows that duplicate reference rows in the tests (default: reported, and left out, since the tests assume independent samples).")
+    var keepCrossDuplicates = false
+
 
     func validate() throws {
         guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
@@ -139,6 +142,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.top = top
         configuration.alpha = alpha
         configuration.maxRows = maxRows
+        configuration.keepCrossDuplicates = keepCrossDuplicates
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         report.appendDroppedRowTables(dropped)

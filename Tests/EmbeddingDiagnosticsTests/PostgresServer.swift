@@ -34,8 +34,8 @@ final class PostgresServer: Sendable {
     /// The server's log (every statement is logged: the streaming test counts FETCHes).
     var log: String { (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "" }
 
-    /// A superuser connection for setting up tables.
-    func admin() throws -> PostgresConnection { try PostgresConnection(PostgresLocation(url())) }
+    /// A superuser connection (read-write) for setting up tables.
+    func admin() throws -> PostgresConnection { try PostgresConnection(PostgresLocation(url()), writable: true) }
 
     static func start() throws -> PostgresServer {
         let initdb = binDirectory + "/initdb", pgCtl = binDirectory + "/pg_ctl"

@@ -78,6 +78,44 @@ import Testing
         #expect(abs(q.coverage - expected["coverage"]!) <= 1.0 / 200 + 1e-12, "coverage \(q.coverage) vs \(expected["coverage"]!)")
     }
 
+    /// Tie-heavy inputs, where prdc's strict "<" against the k-NN radius decides the numbers: one
+    /// row repeated (all zero), rows twice, identical sets, integer-grid rows whose unit rows and
+    /// distances are exact in binary. Ties are decided on exact scores, so the counts equal prdc's
+    /// (the script checks prdc against the definition in integer arithmetic on the grid cases).
+    @Test(arguments: ["identical_rows", "duplicated_rows", "integer_grid", "ternary_grid", "identical_grid_set", "identical_games_set"], [3, 5])
+    func precisionRecallDensityCoverageMatchPrdcOnTies(name: String, k: Int) throws {
+        let ties = try #require((Self.reference["ties"] as? [String: Any])?["cases"] as? [String: Any])
+        let tie = try #require(ties[name] as? [String: Any])
+        let expected = try #require(tie["prdc_k\(k)"] as? [String: Double])
+        func decode(_ rows: [String]) -> Matrix {
+            Matrix(rows.map { $0.map { c -> Float in c == "+" ? 1 : c == "-" ? -1 : 0 } })
+        }
+        let x: Matrix, y: Matrix
+        if name == "identical_games_set" {
+            x = Matrix.normalizedRows(try Self.crosscheckCase("shift").0.matrix)
+            y = x
+        } else {
+            x = Matrix.normalizedRows(decode(try #require(tie["reference_rows"] as? [String])))
+            y = (tie["other_rows"] as? [String]).map { Matrix.normalizedRows(decode($0)) } ?? x
+        }
+        let q = precisionRecallCoverage(reference: x, other: y, k: k)
+        for (key, value) in [("precision", q.precision), ("recall", q.recall), ("density", q.density), ("coverage", q.coverage)] {
+            #expect(abs(value - expected[key]!) <= 1e-12, "\(name) k=\(k) \(key): \(value) vs prdc \(expected[key]!)")
+        }
+    }
+
+    /// prdc's strict rule on an identical set, by hand: each ball holds the row itself and its k − 1
+    /// nearer neighbours, never the k-th one (at exactly the radius), so density is exactly 1; rows
+    /// that all coincide have radius 0 and nothing is strictly inside.
+    @Test func identicalSetsFollowTheStrictRule() throws {
+        let games = Matrix.normalizedRows(try Self.crosscheckCase("shift").0.matrix)
+        let same = precisionRecallCoverage(reference: games, other: games, k: 5)
+        #expect(same.density == 1 && same.precision == 1 && same.recall == 1 && same.coverage == 1)
+        let one = Matrix((0..<50).map { _ in Array(games.row(0)) })
+        let coincide = precisionRecallCoverage(reference: one, other: one, k: 5)
+        #expect(coincide.density == 0 && coincide.precision == 0 && coincide.recall == 0 && coincide.coverage == 0)
+    }
+
     @Test(arguments: ["shift", "within_games"])
     func classifierMatchesScikitLearn(name: String) throws {
         let cases = try #require(Self.reference["cases"] as? [String: Any])
@@ -180,13 +218,15 @@ import Testing
         let s = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(b))], configuration: c)
         let comp = s.comparisons[0]
         #expect(comp.mmd!.result.pValue == 0.01 && comp.energy!.result.pValue == 0.01 && comp.mmdCosine!.result.pValue == 0.01)
-        #expect(comp.verdict.pValue == 0.01)  // min-p: no Bonferroni factor for the 3 permutation tests
-        // Same seed → same result; another seed draws other relabellings.
+        #expect(comp.verdict!.pValue == 0.01)  // min-p: no Bonferroni factor for the 3 permutation tests
+        // Same seed → same result; another seed draws other relabellings. (A reversed copy: its rows
+        // are kept in the tests here; by default they are left out as cross duplicates.)
+        c.keepCrossDuplicates = true
         let again = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
         let twice = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a)), others: [Embeddings(matrix: Matrix(a.reversed()))], configuration: c)
         #expect(again.comparisons[0].mmd!.result == twice.comparisons[0].mmd!.result)
         // Identical corpora: the observed statistic is typical, p far from 0.
-        #expect(again.comparisons[0].verdict.pValue > 0.05)
+        #expect(again.comparisons[0].verdict!.pValue > 0.05)
     }
 
     /// The min-p combination against its definition computed by brute force (O(B²), the same
@@ -294,8 +334,8 @@ import Testing
             d.tests = ShiftTestKind.defaults
             let rows = rowSets[s], r = outcomes[s]!
             let a = try ShiftAnalysis(reference: all.selecting(rows: Array(rows[0..<40])), others: [all.selecting(rows: Array(rows[40..<80]))], configuration: d)
-            #expect(a.comparisons[0].verdict.pValue == r.verdict && a.comparisons[0].verdict.permutationFamilyPValue == r.family)
-            for t in a.comparisons[0].verdict.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
+            #expect(a.comparisons[0].verdict!.pValue == r.verdict && a.comparisons[0].verdict!.permutationFamilyPValue == r.family)
+            for t in a.comparisons[0].verdict!.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
         }
         func check(_ name: String, _ values: [Double], uniform: [Double]? = nil) {
             let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(values.count)
@@ -335,14 +375,14 @@ import Testing
         let typical = try ShiftAnalysis(reference: labelled.selecting(rows: refRows),
                                         others: [labelled.selecting(rows: Array(central.shuffled(using: &rng).prefix(150)))], configuration: c)
         let comp = typical.comparisons[0]
-        #expect(comp.verdict.pValue < 0.01, "too-typical corpus not detected: p = \(comp.verdict.pValue)")
+        #expect(comp.verdict!.pValue < 0.01, "too-typical corpus not detected: p = \(comp.verdict!.pValue)")
         // Against a control drawn from the same rows at random: the too-typical corpus crowds into
         // the dense part of REF (density up) and does not reproduce its periphery (recall down).
         let control = try ShiftAnalysis(reference: labelled.selecting(rows: refRows),
                                         others: [labelled.selecting(rows: Array(rest.shuffled(using: &rng).prefix(150)))], configuration: c).comparisons[0]
-        #expect(comp.quality.density > control.quality.density + 0.2, "density \(comp.quality.density) vs control \(control.quality.density)")
-        #expect(comp.quality.recall < control.quality.recall - 0.05, "recall \(comp.quality.recall) vs control \(control.quality.recall)")
-        #expect(control.verdict.pValue > 0.01)
+        #expect(comp.quality!.density > control.quality!.density + 0.2, "density \(comp.quality!.density) vs control \(control.quality!.density)")
+        #expect(comp.quality!.recall < control.quality!.recall - 0.05, "recall \(comp.quality!.recall) vs control \(control.quality!.recall)")
+        #expect(control.verdict!.pValue > 0.01)
         // The one-sided depth test (the depth command's default) is blind to it (p ≥ 0.5).
         var dc = DepthConfiguration()
         dc.alternative = .greater
@@ -354,8 +394,8 @@ import Testing
         let narrow = rest.filter { sections[$0] == topic }.prefix(120)
         let n = try ShiftAnalysis(reference: labelled.selecting(rows: refRows), others: [labelled.selecting(rows: Array(narrow))], configuration: c)
         let nc = n.comparisons[0]
-        #expect(nc.verdict.pValue < 0.01)
-        let top = try #require(nc.location.labels.first)
+        #expect(nc.verdict!.pValue < 0.01)
+        let top = try #require(nc.location!.labels.first)
         #expect(top.label == topic && top.otherShare == 1)
         let report = n.report()
         let answer = report.verdict?.answer ?? ""

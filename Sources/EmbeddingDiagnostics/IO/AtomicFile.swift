@@ -6,6 +6,11 @@ public enum AtomicFile {
     /// Prefix of temporary files, so leftovers of a killed run are recognisable and cleaned.
     public static let temporaryMarker = ".embdiag-tmp-"
 
+    /// When set (by `embdiag audit` around its checks), every file written must resolve, after
+    /// following symbolic links, to a place inside this folder; anything else is refused before a
+    /// byte is written. Scoped to the task (or thread) that binds it.
+    @TaskLocal public static var confinement: String?
+
     public static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -32,6 +37,7 @@ public enum AtomicFile {
             }
             return
         }
+        try PathContainment.requireConfined(givenPath)
         var st = stat()
         var path = givenPath
         if stat(givenPath, &st) == 0 {

@@ -47,7 +47,7 @@ public enum EmbeddingReader {
     /// `-` is stdin; pipes and FIFOs are read as streams (copied once, see `StreamInput`).
     /// A matrix with no rows or no columns is refused (every analysis would be meaningless).
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Embeddings {
-        if PostgresLocation.isURL(path) {
+        if PostgresLocation.isSource(path) || (options.format == .postgresql && path.contains("=")) {
             var request = options.postgres
             request.computeChecksum = options.computeChecksum
             var embeddings = try PostgresReader.read(path, request: request)
@@ -56,7 +56,7 @@ public enum EmbeddingReader {
             }
             return embeddings
         }
-        if options.format == .postgresql { throw EmbdiagError.usage("\(path): \(Setting.format) postgresql needs a postgresql:// URL") }
+        if options.format == .postgresql { throw EmbdiagError.usage("\(PostgresLocation.printable(path)): \(Setting.format) postgresql needs a postgresql:// URL or a key=value connection string") }
         // A Parquet dataset: a directory or a glob of .parquet files (ParquetDataset.swift).
         if options.format == nil || options.format == .parquet, let files = try ParquetDataset.files(path) {
             try ParquetDataset.requireNamedLabelColumn(options)

@@ -8,14 +8,26 @@ final class PostgresConnection {
     /// The printable URL, used in every error.
     let name: String
 
+    /// The startup setting that makes every transaction of the session read-only. A `COMMIT`
+    /// cannot end it (it is not a `BEGIN READ ONLY`); libpq sends it in the startup packet.
+    static let readOnlyOption = "-c default_transaction_read_only=on"
+
     /// Connects to `location` (password from the URL, `PGPASSWORD` or `~/.pgpass`, as libpq does).
-    /// A connection attempt gives up after 10 s unless the URL sets `connect_timeout`.
-    init(_ location: PostgresLocation) throws {
+    /// A connection attempt gives up after 10 s unless the URL sets `connect_timeout`. The session
+    /// is read-only (`default_transaction_read_only=on` appended to the URL's `options` or
+    /// `PGOPTIONS`, and checked once connected); `writable` is for the tests' fixtures only.
+    init(_ location: PostgresLocation, writable: Bool = false) throws {
         name = location.redacted
         // Later entries override earlier ones: the URL (expanded from dbname) wins over the default
-        // timeout; the application name is only a fallback.
-        let keywords = ["connect_timeout", "dbname", "fallback_application_name"]
-        let values = ["10", location.connectionURL, "embdiag"]
+        // timeout; the application name is only a fallback; the read-only options come last so
+        // that the URL cannot override them (a later -c of the same setting wins).
+        var keywords = ["connect_timeout", "dbname", "fallback_application_name"]
+        var values = ["10", location.connectionURL, "embdiag"]
+        if !writable {
+            let given = Self.givenOptions(location.connectionURL) ?? ProcessInfo.processInfo.environment["PGOPTIONS"] ?? ""
+            keywords.append("options")
+            values.append((given.isEmpty ? "" : given + " ") + Self.readOnlyOption)
+        }
         let cKeywords = keywords.map { strdup($0) }, cValues = values.map { strdup($0) }
         defer { (cKeywords + cValues).forEach { free($0) } }
         let keywordPointers = cKeywords.map { UnsafePointer($0) } + [nil]
@@ -34,24 +46,42 @@ final class PostgresConnection {
             throw EmbdiagError.io(name, "cannot connect: \(message)")
         }
         embdiag_pq_silence_notices(c)
+        if !writable {
+            // A connection pooler may drop startup options: refuse a session that is not read-only.
+            let mode = try execute("SHOW transaction_read_only", context: "checking the read-only session")
+            guard mode.rows == 1, mode.string(0, 0) == "on" else {
+                throw EmbdiagError.io(name, "the server did not open a read-only session (options '\(Self.readOnlyOption)' was not applied, e.g. by a connection pooler); embdiag reads only through read-only sessions")
+            }
+        }
+    }
+
+    /// The `options` value of a URL or key=value string, if it sets one.
+    private static func givenOptions(_ conninfo: String) -> String? {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(conninfo, &error) else {
+            if let error { PQfreemem(error) }
+            return nil
+        }
+        defer { PQconninfoFree(parsed) }
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "options", let value = option.pointee.val { return String(cString: value) }
+            option += 1
+        }
+        return nil
     }
 
     deinit { PQfinish(connection) }
 
     /// Runs one statement (text results, or binary ones with `binary`). `context` prefixes errors
-    /// ("query failed", ...).
+    /// ("query failed", ...). Always the extended query protocol: the server refuses a string
+    /// holding more than one statement ("cannot insert multiple commands into a prepared
+    /// statement"), so nothing can ride along after a `;`.
     func execute(_ sql: String, parameters: [String] = [], binary: Bool = false, context: String = "query failed", rowsRead: Int? = nil) throws -> PostgresResult {
-        let result: OpaquePointer?
-        if binary {
-            result = PQexecParams(connection, sql, 0, nil, nil, nil, nil, 1)
-        } else if parameters.isEmpty {
-            result = PQexec(connection, sql)
-        } else {
-            let cValues = parameters.map { strdup($0) }
-            defer { cValues.forEach { free($0) } }
-            let pointers = cValues.map { UnsafePointer($0) }
-            result = PQexecParams(connection, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
-        }
+        let cValues = parameters.map { strdup($0) }
+        defer { cValues.forEach { free($0) } }
+        let pointers = cValues.map { UnsafePointer($0) }
+        let result = PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : pointers, nil, nil, binary ? 1 : 0)
         guard let result else { throw failure(context: context, result: nil, rowsRead: rowsRead) }
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
@@ -84,7 +114,10 @@ final class PostgresConnection {
 
     private func failure(context: String, result: OpaquePointer?, rowsRead: Int?) -> EmbdiagError {
         let primary = result.flatMap { embdiag_pq_primary_message($0) }.map { Self.oneLine($0) }.flatMap { $0.isEmpty ? nil : $0 }
-        let message = primary ?? Self.oneLine(PQerrorMessage(connection))
+        var message = primary ?? Self.oneLine(PQerrorMessage(connection))
+        if message.contains("cannot insert multiple commands") {
+            message = "more than one statement (\(message)); embdiag runs exactly one SELECT"
+        }
         if PQstatus(connection) == CONNECTION_BAD {
             let progress = rowsRead.map { " after reading \($0) row(s)" } ?? ""
             return EmbdiagError.io(name, "connection lost\(progress): \(message)")

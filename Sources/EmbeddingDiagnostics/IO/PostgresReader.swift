@@ -2,7 +2,9 @@ import Foundation
 
 /// Reads embeddings from PostgreSQL: the rows of `--query` (or `--table`/`--column`), streamed
 /// through a server-side cursor (`DECLARE … NO SCROLL CURSOR`, `FETCH` in batches of about 4 M
-/// values) inside a `READ ONLY` transaction, so memory holds the matrix, the labels and one batch.
+/// values) inside a `READ ONLY` transaction (rolled back at the end) of a session that is
+/// read-only from its start (`PostgresConnection`), so memory holds the matrix, the labels and one batch. `--query` must
+/// be exactly one SELECT (`PostgresQueryCheck`).
 /// `real[]`/`double precision[]` columns (with a text or integer label, or none) are fetched in
 /// binary (`PostgresBinaryArray`), everything else in text (`PostgresVectorText`).
 ///
@@ -57,15 +59,15 @@ public enum PostgresReader {
             throw EmbdiagError.usage("\(name): \(Setting.column) and \(Setting.labelColumn) go with \(Setting.table); with \(Setting.query), select the label column first and the vector last")
         default: break
         }
+        // The query is checked before connecting: a refused query never reaches the server.
+        let checkedQuery = try query.map { try PostgresQueryCheck.singleQuery($0, source: name) }
         let connection = try PostgresConnection(location)
-        let sql: String
-        if let query {
-            sql = trimmed(query)
-            guard !sql.isEmpty else { throw EmbdiagError.usage("\(name): \(Setting.query) is empty") }
-        } else {
-            sql = try tableQuery(connection, table: table!, column: column, labelColumn: labelColumn)
-        }
+        // Everything runs in one read-only transaction of a read-only session, one statement at a
+        // time through the extended protocol (a query cannot end the transaction and write after
+        // it), and the transaction is rolled back at the end: what a function inside the query
+        // did that a read-only transaction allows (a large object, a set_config) is undone.
         _ = try connection.execute("BEGIN READ ONLY")
+        let sql = try checkedQuery ?? tableQuery(connection, table: table!, column: column, labelColumn: labelColumn)
         _ = try connection.execute("DECLARE embdiag_rows NO SCROLL CURSOR FOR " + sql)
         let accumulator = try RowAccumulator(connection.describe(cursor: "embdiag_rows"), connection: connection, request: request)
         var batch = 256
@@ -77,7 +79,7 @@ public enum PostgresReader {
             if let d = accumulator.dimension { batch = min(max(batchValues / d, 64), 100_000) }
         }
         _ = try connection.execute("CLOSE embdiag_rows")
-        _ = try connection.execute("COMMIT")
+        _ = try connection.execute("ROLLBACK")
         return try accumulator.finish(name: name, sql: sql)
     }
 
@@ -111,13 +113,6 @@ public enum PostgresReader {
             return "SELECT \(quotedLabel), \(quotedColumn) FROM \(quotedTable) ORDER BY \(quotedLabel)"
         }
         return "SELECT \(quotedColumn) FROM \(quotedTable)"
-    }
-
-    /// The query without surrounding spaces and trailing semicolons (DECLARE takes one statement).
-    static func trimmed(_ query: String) -> String {
-        var q = query.trimmingCharacters(in: .whitespacesAndNewlines)
-        while q.hasSuffix(";") { q = String(q.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-        return q
     }
 }
 

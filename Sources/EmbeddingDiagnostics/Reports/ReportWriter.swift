@@ -17,28 +17,38 @@ public struct ReportDestinations: Sendable {
     }
 }
 
-/// Writes a report's files atomically (each file to a temporary name, then renamed).
+/// Writes a report's files atomically (each file to a temporary name, then renamed). Every file
+/// passes through `PostgresLocation.redactingURLs` on its way out: sources record printable
+/// names already, and this keeps a password that reached a report some other way (a message, a
+/// label) out of the files too.
 public enum ReportWriter {
     /// Writes JSON first (a gate reads it even if something later fails), then the folder.
     public static func write(_ report: Report, to destinations: ReportDestinations) throws {
         if let json = destinations.jsonPath {
-            try AtomicFile.write(JSONRenderer.render(report, tables: destinations.jsonTables), to: json)
+            try writeRedacted(JSONRenderer.render(report, tables: destinations.jsonTables), to: json)
         }
         if let html = destinations.htmlPath {
-            try AtomicFile.write(HTMLRenderer.render(report), to: html)
+            try writeRedacted(HTMLRenderer.render(report), to: html)
         }
         guard let dir = destinations.outputDirectory else { return }
         try createOutputFolder(dir)
-        try AtomicFile.write(JSONRenderer.render(report, tables: .all), to: dir + "/report.json")
+        try writeRedacted(JSONRenderer.render(report, tables: .all), to: dir + "/report.json")
         for t in report.tables {
-            try AtomicFile.write(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
+            try writeRedacted(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
         }
-        try AtomicFile.write(HTMLRenderer.render(report, csvWritten: true), to: dir + "/report.html")
-        try AtomicFile.write(TextRenderer.render(report, csvWritten: true), to: dir + "/report.txt")
+        try writeRedacted(HTMLRenderer.render(report, csvWritten: true), to: dir + "/report.html")
+        try writeRedacted(TextRenderer.render(report, csvWritten: true), to: dir + "/report.txt")
+    }
+
+    /// Writes `text` atomically without any PostgreSQL password in it.
+    /// - Complexity: O(length of the text).
+    public static func writeRedacted(_ text: String, to path: String) throws {
+        try AtomicFile.write(PostgresLocation.redactingURLs(in: text), to: path)
     }
 
     /// Creates a report folder; an existing file in the way is one clean line, not a Cocoa error.
     public static func createOutputFolder(_ dir: String) throws {
+        try PathContainment.requireConfined(dir)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw EmbdiagError.io(dir, "exists and is not a folder; give a folder for the report") }

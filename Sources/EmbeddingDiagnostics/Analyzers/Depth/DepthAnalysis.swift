@@ -88,6 +88,11 @@ public struct DepthAnalysis: Sendable {
     /// Rows of the reference used as the depth reference (nil = all).
     public var referenceSampleRows: [Int]?
     public var mahalanobisComponents: Int?
+    /// Per other corpus: its rows that duplicate a unit-normalised reference row, exactly or within
+    /// 1 − cos ≤ d·2⁻²⁴ (`CrossCorpusDuplicates`, no all-pairs pass). The rank-sum test assumes
+    /// independent samples: copies sit deeper than any independent row.
+    /// nil for a merged `--partial` run (the rows are not at hand).
+    public var crossDuplicates: [CrossCorpusDuplicates]? = nil
 
     /// - Parameters:
     ///   - reference: the corpus depth is measured in (F).
@@ -103,6 +108,8 @@ public struct DepthAnalysis: Sendable {
         }
         try configuration.validate()
         try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
+        let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix)) }
         // Optional seeded subsample of the reference as the depth reference set.
         let sampleRows = try configuration.referenceSampleRows(total: reference.count)
         referenceSampleRows = sampleRows

@@ -29,6 +29,14 @@ extension DepthAnalysis: ReportConvertible {
                 ReportMetric("q_pooled", "Q as tte-depth's q_score (pooled ranks)", ReportValue(t.qPooled)),
                 ReportMetric("effect_size", "effect size (rank-biserial)", ReportValue(t.mannWhitney.rankBiserial)),
             ]
+            // Only when some are found: a merged `--partial` run cannot search them, and its report
+            // must equal the single run's on data without copies.
+            if let shared = crossDuplicates?.first, shared.count > 0 {
+                metrics += [
+                    ReportMetric("cross_duplicates", "other rows equal to a unit-normalised reference row", .int(shared.count)),
+                    ReportMetric("cross_duplicate_share", "share of the other rows that duplicate a reference row", ReportValue(shared.otherShare)),
+                ]
+            }
         }
         var tables: [ReportTable] = []
         if !tests.isEmpty {
@@ -79,10 +87,20 @@ extension DepthAnalysis: ReportConvertible {
         }
         var notes: [String] = []
         if let t = tests.first {
+            let q = ReportFormatting.number(t.q, significant: 3)
+            let direction = t.q < 0.5 ? "Q = \(q) < 0.5: its texts sit more at the periphery of the reference."
+                : t.q > 0.5 ? "Q = \(q) > 0.5: its texts sit closer to the centre of the reference than the reference's own texts (too typical — or rows shared with the reference)."
+                : "Q = \(q)."
             let verdict = t.rankSum.pValue < 0.05
-                ? "the other corpus differs from the reference in embedding space (p < 0.05, \(c.alternative.rawValue)); Q = \(ReportFormatting.number(t.q, significant: 3)) < 0.5 means its texts sit more at the periphery of the reference."
+                ? "the other corpus differs from the reference in embedding space (p < 0.05, \(c.alternative.rawValue)); " + direction
                 : "no evidence at the 5% level that the other corpus is distributed differently from the reference."
             notes.append("Reading: " + verdict)
+        }
+        if let all = crossDuplicates, all.contains(where: { $0.count > 0 }) {
+            notes.append("The rank-sum test assumes that the reference and the other corpus are independent samples. Rows present in both break that: a copy of a reference row sits deeper in the reference than any independent row, so a copy of the reference looks \"closer\" than chance. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of a cosine), are counted as `cross_duplicates`; `embdiag shift` leaves them out of its tests.")
+            for (i, shared) in all.enumerated() where shared.count > 0 {
+                notes.append("\(corpora[i + 1].source.path): \(shared.count) of its \(shared.otherCount) rows (\(ReportFormatting.number(100 * shared.otherShare, significant: 3)) %) duplicate reference rows — synthetic or copied data; the test's p-value is not valid for this corpus while they are in it.")
+            }
         }
         if let rows = referenceSampleRows {
             notes.append("Depths were measured against a seeded sample of \(rows.count) reference rows (--reference-sample, seed \(c.seed)), not the whole reference.")

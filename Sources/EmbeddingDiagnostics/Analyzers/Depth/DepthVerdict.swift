@@ -6,10 +6,28 @@ extension ReportVerdict {
     static func depth(_ value: (String) -> Double?) -> ReportVerdict? {
         guard let p = value("p_value") else { return nil }
         let q = value("q")
-        let answer = p < 0.05
-            ? "It differs (p = \(text(p)) < 0.05): Q = \(text(q))\((q ?? 0.5) < 0.5 ? ", its texts sit more at the periphery of the reference" : "")."
-            : "No evidence that it differs (p = \(text(p)) ≥ 0.05). The depth test compares depth in the reference only: run `embdiag shift` for shifts it cannot see (too-typical or narrowed corpora)."
+        let copies = value("cross_duplicates") ?? 0, share = value("cross_duplicate_share") ?? 0
+        let shared = "\(Int(copies)) of its rows (\(text(100 * share)) %) duplicate reference rows"
+        if copies > 0 && share >= 1 {
+            // Not a shift: the test assumes independent samples, and a copy is the opposite.
+            let answer = "It is a copy of reference rows: every one of its rows duplicates a reference row. The depth test assumes independent samples, so its p-value (p = \(text(p))) says nothing about a shift; `embdiag shift` reports the copies and tests only the independent rows."
+            return ReportVerdict(question: "Is the other corpus distributed like the reference (TTE depth rank-sum test)?", answer: answer,
+                                 decidingMetrics: ["cross_duplicate_share", "cross_duplicates", "p_value", "q"])
+        }
+        var answer: String
+        if p < 0.05 {
+            answer = "It differs (p = \(text(p)) < 0.05): Q = \(text(q))"
+            if let q, q < 0.5 { answer += ", its texts sit more at the periphery of the reference" }
+            if let q, q > 0.5 { answer += ", its texts sit closer to the centre of the reference than the reference's own texts (too typical)" }
+            answer += "."
+            if copies > 0 {
+                answer += " But \(shared): the test assumes independent samples, and copies sit deeper than any independent row — leave them out (`embdiag shift` does) before reading this p-value."
+            }
+        } else {
+            answer = "No evidence that it differs (p = \(text(p)) ≥ 0.05). The depth test compares depth in the reference only: run `embdiag shift` for shifts it cannot see (too-typical or narrowed corpora)."
+            if copies > 0 { answer += " Note: \(shared) (synthetic or copied data)." }
+        }
         return ReportVerdict(question: "Is the other corpus distributed like the reference (TTE depth rank-sum test)?", answer: answer,
-                             decidingMetrics: ["p_value", "q", "effect_size", "depth_mean_reference", "depth_mean_other"])
+                             decidingMetrics: ["p_value", "q", "effect_size", "depth_mean_reference", "depth_mean_other", "cross_duplicate_share"])
     }
 }

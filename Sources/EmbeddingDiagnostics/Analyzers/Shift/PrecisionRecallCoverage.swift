@@ -33,31 +33,36 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
 
 /// Computes precision, recall, density and coverage. Both inputs must have unit rows and more
 /// than k rows. Distances are compared as cosines (‖x − y‖ < r ⟺ x·y > 1 − r²/2 for unit rows),
-/// so no square root enters a comparison; a cosine within the GEMM's error bound of a radius is
-/// rescored in Float64, so every count is the same on every BLAS kernel and thread count.
+/// so no square root enters a comparison. Every comparison is prdc's strict "<" decided on the
+/// Float64 scores (`ExactScores`): radius and candidate are the same fixed-order dot product, so
+/// a row at exactly the radius (the k-th neighbour itself, a duplicated row, equal distances on
+/// integer-valued data) is outside, as prdc decides it, and every count is the same on every BLAS
+/// kernel and thread count.
 /// - Complexity: O((m + n)²·d) time through blocked GEMMs, O(block·m + (m + n)·k) memory.
 public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int) -> PrecisionRecallCoverage {
     let m = r.rows, n = o.rows
     precondition(k >= 1 && k < m && k < n, "precisionRecallCoverage: k must be below both sample sizes")
-    // Ball radii as cosines: the k-th largest cosine to another row of the same sample.
+    // Ball radii as cosines: the k-th largest cosine to another row of the same sample, as the
+    // Float64 score itself (not rounded to Float32): a row at exactly the radius — the k-th
+    // neighbour, or a copy of it — must compare equal to it, hence not inside (strict "<").
     let refKNN = nearestNeighbors(queries: r, gallery: r, k: k, excludeSelf: true)
     let otherKNN = nearestNeighbors(queries: o, gallery: o, k: k, excludeSelf: true)
-    let refRadiusCos = (0..<m).map { refKNN.scores[$0 * k + k - 1] }
-    let otherRadiusCos = (0..<n).map { otherKNN.scores[$0 * k + k - 1] }
+    let refSelf = ExactScores(queries: r, gallery: r), otherSelf = ExactScores(queries: o, gallery: o)
+    let refRadiusCos = (0..<m).map { refSelf.exact($0, Int(refKNN.indices[$0 * k + k - 1])) }
+    let otherRadiusCos = (0..<n).map { otherSelf.exact($0, Int(otherKNN.indices[$0 * k + k - 1])) }
     var inside = [Bool](repeating: false, count: n)
     var ballCount = [Int](repeating: 0, count: n)
     var bestCos = [Float](repeating: -.infinity, count: m)
     var bestRow = [Int](repeating: -1, count: m)
     var recalled = [Bool](repeating: false, count: m)
     var coveredFlags = [Bool](repeating: false, count: m)
-    // "Inside a ball" must be decided the same way on every BLAS kernel: a GEMM cosine within the
-    // GEMM's error bound of a radius is rescored in Float64 (fixed-order dot product).
+    // "Inside a ball" is decided on the Float64 scores (`ExactScores.compare`: the GEMM value
+    // screens, a value within its error bound of the radius is rescored), so ties are exact —
+    // the fixed-order Float64 dot product is symmetric and the same for equal rows — and every
+    // count is the same on every BLAS kernel and thread count.
     let exact = ExactScores(queries: o, gallery: r)
-    let tolerance = Float(exact.tolerance)
-    @inline(__always) func closer(_ v: Float, _ radius: Float, _ j: Int, _ i: Int) -> Bool {
-        if v > radius + tolerance { return true }
-        if v < radius - tolerance { return false }
-        return exact.exact(j, i) > Double(radius)
+    @inline(__always) func closer(_ v: Float, _ radius: Double, _ j: Int, _ i: Int) -> Bool {
+        exact.compare(v, j, i, to: radius) > 0
     }
     // Rows of OTHER against all of REF, block by block (blocks in order: ties keep the smaller row).
     Matrix.pairwiseDotBlocks(o, r) { start, block in
@@ -100,7 +105,7 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
             }
         }
     }
-    func distance(_ cos: Float) -> Double { Swift.max(0, 2 - 2 * Double(cos)).squareRoot() }
+    func distance(_ cos: Double) -> Double { Swift.max(0, 2 - 2 * cos).squareRoot() }
     let covered = coveredFlags
     return PrecisionRecallCoverage(
         k: k,
@@ -109,6 +114,6 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
         density: Double(ballCount.reduce(0, +)) / Double(k * n),
         coverage: Double(covered.filter { $0 }.count) / Double(m),
         otherInsideReference: inside, otherBallCount: ballCount, referenceCovered: covered,
-        referenceRadius: refRadiusCos.map(distance), referenceNearestOther: bestCos.map(distance),
+        referenceRadius: refRadiusCos.map(distance), referenceNearestOther: bestCos.map { distance(Double($0)) },
         referenceNearestOtherRow: bestRow)
 }

@@ -33,15 +33,31 @@ public struct ShiftConfiguration: Sendable {
     /// numbers cost O(N²) and do not shard, so corpora of millions of rows run on a sample, and
     /// the report says so. nil = every row.
     public var maxRows: Int?
+    /// Keep OTHER's rows that duplicate a REF row (exactly or near-exactly, `CrossCorpusDuplicates`)
+    /// in the tests. Default false: the tests assume independent samples and run on OTHER's
+    /// other rows; the duplicates are reported either way.
+    public var keepCrossDuplicates: Bool = false
     public init() {}
+
+    /// Rows each corpus needs for the tests: k + 1 for the k-NN balls, one per fold, and 3.
+    public var minimumRows: Int { max(neighbors + 1, folds, 3) }
 }
 
-/// REF against one OTHER corpus: every selected test, the verdict, and where it shifted.
+/// REF against one OTHER corpus: the rows they share, every selected test, the verdict, and where
+/// it shifted. The test fields are nil when no test ran (fewer independent OTHER rows than the
+/// tests need once the rows duplicating REF are dropped — OTHER is a copy of REF rows).
 public struct ShiftComparison: Sendable {
     public var reference: Source
     public var other: Source
     public var referenceCount: Int
+    /// OTHER rows the tests ran on (without the dropped cross duplicates).
     public var otherCount: Int
+    /// OTHER rows given (after `maxRows` sampling), before cross duplicates were dropped.
+    public var otherInputCount: Int
+    /// OTHER's rows that duplicate REF rows (indices into the rows given).
+    public var crossDuplicates: CrossCorpusDuplicates
+    /// Whether those rows were dropped before the tests (`keepCrossDuplicates` false and some found).
+    public var crossDuplicatesDropped: Bool
     public var mmd: MMDTest?
     public var mmdCosine: MMDTest?
     public var energy: EnergyTest?
@@ -50,13 +66,18 @@ public struct ShiftComparison: Sendable {
     public var depth: DepthRankTest?
     /// …and its two-sided permutation p-value (the one the verdict uses).
     public var depthPermutation: PermutationTestResult?
-    public var verdict: CombinedVerdict
-    public var quality: PrecisionRecallCoverage
+    /// nil when no test ran.
+    public var verdict: CombinedVerdict?
+    public var quality: PrecisionRecallCoverage?
     /// MAUVE (with `configuration.mauve`).
     public var mauve: MauveResult?
-    public var location: ShiftLocation
+    public var location: ShiftLocation?
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
-    public var bandwidth: Double
+    public var bandwidth: Double?
+    /// Whether the tests ran.
+    public var tested: Bool { verdict != nil }
+    /// The verdict's `shifted`: p < α (false when no test ran).
+    public func shifted(alpha: Double) -> Bool { (verdict?.pValue).map { $0 < alpha } ?? false }
 }
 
 /// The result of `embdiag shift REF OTHER [OTHER…]`. Guide: Guides/Shift.md.
@@ -66,11 +87,14 @@ public struct ShiftAnalysis: Sendable {
     public var others: [Embeddings]
     /// REF against each OTHER, in input order.
     public var comparisons: [ShiftComparison]
+    /// Each OTHER as given (after `maxRows` sampling); `others` holds the rows tested.
+    public var otherInputs: [Embeddings]
     /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
     public var rowsBeforeSampling: [Int?]
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
-    ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers.
+    ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
+    ///   and the cross-duplicate search (`CrossCorpusDuplicates`).
     public init(reference: Embeddings, others: [Embeddings], configuration: ShiftConfiguration = ShiftConfiguration()) throws {
         let c = configuration
         guard !others.isEmpty else { throw EmbdiagError.usage("shift needs a reference and at least one other corpus") }
@@ -86,7 +110,7 @@ public struct ShiftAnalysis: Sendable {
             throw EmbdiagError.usage("\(Setting.classifierWeight) must lie strictly between 0 and 1 (got \(c.classifierWeight))")
         }
         guard !c.tests.isEmpty else { throw EmbdiagError.usage("\(Setting.tests) selects no test") }
-        let minimum = max(c.neighbors + 1, c.folds, 3)
+        let minimum = c.minimumRows
         for e in [reference] + others where e.count < minimum {
             throw EmbdiagError.invalid(e.source.path, "shift needs at least \(minimum) rows (has \(e.count); at least \(Setting.k) + 1 and \(Setting.folds))")
         }
@@ -100,12 +124,33 @@ public struct ShiftAnalysis: Sendable {
         try MemoryBudget.installed.value.check(c.memoryEstimates(rows: ([reference] + others).map(\.count), dimension: reference.dimension))
         let corpora = ([reference] + others).enumerated().map { i, e in Self.sampled(e, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ UInt64(i)) }
         rowsBeforeSampling = corpora.map(\.before)
-        let reference = corpora[0].rows, others = corpora.dropFirst().map(\.rows)
+        let reference = corpora[0].rows, inputs = corpora.dropFirst().map(\.rows)
         self.configuration = c
         self.reference = reference
-        self.others = others
+        otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
-        comparisons = try others.map { try Self.compare(reference, referenceUnit, $0, c) }
+        var tested: [Embeddings] = []
+        var comparisons: [ShiftComparison] = []
+        for other in inputs {
+            // Rows shared with REF break the tests' independence assumption: found first, dropped by default.
+            let duplicates = CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows(other.matrix))
+            let drop = !c.keepCrossDuplicates && duplicates.count > 0
+            let rows = drop ? other.selecting(rows: duplicates.independentOtherRows) : other
+            var comparison: ShiftComparison
+            if rows.count >= minimum {
+                comparison = try Self.compare(reference, referenceUnit, rows, c)
+            } else {
+                comparison = ShiftComparison(reference: reference.source, other: other.source, referenceCount: reference.count, otherCount: rows.count,
+                                             otherInputCount: other.count, crossDuplicates: duplicates, crossDuplicatesDropped: drop)
+            }
+            comparison.otherInputCount = other.count
+            comparison.crossDuplicates = duplicates
+            comparison.crossDuplicatesDropped = drop
+            tested.append(rows)
+            comparisons.append(comparison)
+        }
+        self.others = tested
+        self.comparisons = comparisons
     }
 
     /// A seeded sample of `maxRows` rows in file order (their file row numbers kept), or `e` itself.
@@ -199,7 +244,9 @@ public struct ShiftAnalysis: Sendable {
                                      referenceLabels: reference.labels, otherLabels: other.labels)
         let mauveResult = c.mauve ? try mauve(reference: referenceUnit, other: otherUnit, seed: c.seed) : nil
         return ShiftComparison(reference: reference.source, other: other.source, referenceCount: m, otherCount: n,
-                               mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth, depthPermutation: depthPermutation,
+                               otherInputCount: n, crossDuplicates: CrossCorpusDuplicates(tolerance: nil, referenceCount: m, otherCount: n, matches: [],
+                                                                                          referenceRowsMatched: 0, referenceInternalDuplicates: 0),
+                               crossDuplicatesDropped: false, mmd: mmd, mmdCosine: mmdCosine, energy: energy, classifier: classifier, depth: depth, depthPermutation: depthPermutation,
                                verdict: CombinedVerdict(outcomes, permutationStatistics: permutationStatistics, classifierWeight: c.classifierWeight),
                                quality: quality, mauve: mauveResult, location: location, bandwidth: sigma)
     }

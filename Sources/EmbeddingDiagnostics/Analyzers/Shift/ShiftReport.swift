@@ -12,26 +12,63 @@ extension ShiftAnalysis: ReportConvertible {
         }.joined(separator: ", ")
     }
 
-    /// The verdict sentence of one comparison: question, answer, deciding numbers.
+    /// What the rows OTHER shares with REF mean for the verdict, one sentence (empty without any).
+    func crossDuplicateSentence(_ index: Int) -> String {
+        let c = comparisons[index], dup = c.crossDuplicates
+        guard dup.count > 0 else { return "" }
+        let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
+        var kinds = "\(dup.exactCount) exact"
+        if dup.nearCount > 0, let tau = dup.tolerance {
+            kinds += ", \(dup.nearCount) within 1 − cos ≤ \(ReportFormatting.number(tau, significant: 3))"
+        }
+        var s = dup.count == dup.otherCount
+            ? "\(name) is a copy of \(refName) rows: all \(dup.otherCount) of its rows duplicate rows of \(refName) (\(kinds); they copy \(Self.percent(dup.referenceShare)) of \(refName))"
+            : "\(dup.count) of \(name)'s \(dup.otherCount) rows (\(Self.percent(dup.otherShare))) duplicate rows of \(refName) (\(kinds))"
+                + (dup.referenceInternalDuplicates > 0
+                    ? " — \(refName) repeats rows itself (\(dup.referenceInternalDuplicates) equal an earlier row), so on such data shared rows can be chance rather than copies"
+                    : ": data that copies its reference")
+        if !c.crossDuplicatesDropped {
+            s += ". They were kept (--keep-cross-duplicates): the tests assume independent samples, which shared rows violate — a copy sits closer to the reference than any independent sample, so the p-values below are not valid."
+        } else if !c.tested {
+            s += c.otherCount == 0
+                ? ". No test ran: the two-sample tests assume independent samples, and no row of \(name) is independent of \(refName)."
+                : ". No test ran: the two-sample tests assume independent samples, and only \(c.otherCount) rows of \(name) are not copies (the tests need at least \(configuration.minimumRows))."
+        } else {
+            s += ". The tests ran on its \(c.otherCount) other rows (they assume independent samples; --keep-cross-duplicates keeps the copies)."
+        }
+        return s
+    }
+
+    /// The verdict sentence of one comparison: shared rows, question, answer, deciding numbers.
     public func verdict(_ index: Int) -> String {
         let c = comparisons[index], other = others[index]
-        let p = ReportFormatting.number(c.verdict.pValue, significant: 3)
-        let deciding = c.verdict.tests.first { $0.kind == c.verdict.decidingTest }
+        let shared = crossDuplicateSentence(index)
+        guard let verdict = c.verdict, let quality = c.quality, let location = c.location else { return shared }
+        let prefix = shared.isEmpty ? "" : shared + " "
+        let p = ReportFormatting.number(verdict.pValue, significant: 3)
+        let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
         let decidingText = deciding.map { "smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? ""
         let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
-        guard c.verdict.pValue < configuration.alpha else {
-            return "No evidence that \(name) is distributed differently from \(refName): p = \(p) (\(c.verdict.correction); \(decidingText)) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3))."
+        guard verdict.pValue < configuration.alpha else {
+            return prefix + "No evidence that \(name) is distributed differently from \(refName): p = \(p) (\(verdict.correction); \(decidingText)) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3))."
         }
-        var s = "\(name) differs from \(refName): p = \(p) (\(c.verdict.correction); \(decidingText))"
-        let top = c.location.overRepresented.prefix(3)
-        if let l = c.location.labels.first, l.otherShare > l.referenceShare {
+        var s = prefix + "\(name) differs from \(refName): p = \(p) (\(verdict.correction); \(decidingText))"
+        let top = location.overRepresented.prefix(3)
+        if verdict.decidingTest == .depth, let t = c.depth {
+            // The depth test sees one direction only: deeper (Q > ½) or shallower than REF's own rows.
+            // Deeper is "too typical" (or shared rows), never an over-representation of some rows.
+            let q = ReportFormatting.number(t.q, significant: 3)
+            s += t.q > 0.5
+                ? "; its rows lie closer to the centre of \(refName) than \(refName)'s own rows do (depth Q = \(q) > 0.5): too typical — or rows shared with \(refName), which an independent sample cannot be"
+                : "; its rows lie more at the periphery of \(refName) than \(refName)'s own rows do (depth Q = \(q) < 0.5)"
+        } else if let l = location.labels.first, l.otherShare > l.referenceShare {
             s += "; it over-represents \(l.label) (\(Self.percent(l.otherShare)) of its rows vs \(Self.percent(l.referenceShare)))"
         } else if !top.isEmpty {
             s += "; it over-represents rows like \(Self.quote(top, other))"
         }
-        let uncoveredShare = 1 - c.quality.coverage
-        s += "; it misses \(Self.percent(uncoveredShare)) of \(refName) (rows with no \(name) row within their \(c.quality.k)-NN radius"
-        if !c.location.uncovered.isEmpty { s += ", e.g. " + Self.quote(c.location.uncovered.prefix(2), reference) }
+        let uncoveredShare = 1 - quality.coverage
+        s += "; it misses \(Self.percent(uncoveredShare)) of \(refName) (rows with no \(name) row within their \(quality.k)-NN radius"
+        if !location.uncovered.isEmpty { s += ", e.g. " + Self.quote(location.uncovered.prefix(2), reference) }
         return s + ")."
     }
 
@@ -50,12 +87,24 @@ extension ShiftAnalysis: ReportConvertible {
         ]
         if c.bandwidth == nil { parameters.append(ReportParameter("bandwidth_sample", .int(c.bandwidthSample))) }
         if let cap = c.maxRows { parameters.append(ReportParameter("max_rows", .int(cap))) }
+        parameters.append(ReportParameter("cross_duplicates", .string(c.keepCrossDuplicates
+            ? "kept in the tests (--keep-cross-duplicates)" : "other rows that duplicate a reference row are left out of the tests")))
         let first = comparisons[0]
+        if let tau = first.crossDuplicates.tolerance {
+            parameters.append(ReportParameter("cross_duplicate_tolerance", .double(tau)))
+        }
+        let dup = first.crossDuplicates
         var metrics: [ReportMetric] = [
             ReportMetric("n_reference", "reference rows", .int(first.referenceCount)),
-            ReportMetric("n_other", "other rows", .int(first.otherCount)),
-            ReportMetric("p_value", "overall p-value (\(first.verdict.correction))", ReportValue(first.verdict.pValue)),
-            ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.verdict.pValue < c.alpha)),
+            ReportMetric("n_other", "other rows tested\(first.crossDuplicatesDropped ? " (without the \(dup.count) that duplicate reference rows)" : "")", .int(first.otherCount)),
+            ReportMetric("n_other_input", "other rows given", .int(first.otherInputCount)),
+            ReportMetric("cross_duplicates", "other rows that duplicate a reference row (exact, or 1 − cos ≤ \(ReportFormatting.number(dup.tolerance ?? 0, significant: 3)))", .int(dup.count)),
+            ReportMetric("cross_duplicates_exact", "of which exact copies of a unit-normalised reference row", .int(dup.exactCount)),
+            ReportMetric("cross_duplicate_share", "share of the other rows that duplicate a reference row", ReportValue(dup.otherShare)),
+            ReportMetric("cross_duplicate_reference_share", "share of the reference rows copied into the other corpus", ReportValue(dup.referenceShare)),
+            ReportMetric("p_value", first.verdict.map { "overall p-value (\($0.correction))" } ?? "overall p-value (no test ran: too few other rows independent of the reference)",
+                         first.verdict.map { ReportValue($0.pValue) } ?? .null),
+            ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.shifted(alpha: c.alpha))),
         ]
         if let t = first.mmd {
             metrics += [
@@ -63,7 +112,9 @@ extension ShiftAnalysis: ReportConvertible {
                 ReportMetric("p_value_mmd", "p-value, MMD (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
             ]
         }
-        metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(first.bandwidth)))
+        if let sigma = first.bandwidth {
+            metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(sigma)))
+        }
         if let t = first.mmdCosine {
             metrics += [
                 ReportMetric("mmd_cosine", "MMD²_u, cosine kernel", ReportValue(t.result.statistic)),
@@ -91,7 +142,7 @@ extension ShiftAnalysis: ReportConvertible {
                 ReportMetric("depth_q", "Liu–Singh Q (0.5 = same distribution)", ReportValue(t.q)),
             ]
         }
-        let q = first.quality
+        if let q = first.quality {
         metrics += [
             ReportMetric("precision", "precision: other rows inside the reference's \(q.k)-NN balls (Kynkäänniemi et al.)", ReportValue(q.precision)),
             ReportMetric("recall", "recall: reference rows inside the other's \(q.k)-NN balls", ReportValue(q.recall)),
@@ -99,6 +150,7 @@ extension ShiftAnalysis: ReportConvertible {
             ReportMetric("coverage", "coverage: reference rows with an other row in their ball", ReportValue(q.coverage)),
             ReportMetric("uncovered_share", "share of reference rows not covered (1 − coverage)", ReportValue(1 - q.coverage)),
         ]
+        }
         if let r = first.mauve {
             metrics += [
                 ReportMetric("mauve", "MAUVE (Pillutla et al. 2021; 1 = indistinguishable; \(r.buckets) k-means buckets on \(r.components) PCA components)", ReportValue(r.mauve)),
@@ -111,42 +163,55 @@ extension ShiftAnalysis: ReportConvertible {
         tables.append(ReportTable(
             name: "tests", title: "Tests (permutation p-values (1 + #{T_b ≥ T})/(B + 1); p_adjusted: the verdict's adjustment, whose smallest value is p_value)",
             columns: (multiple ? ["other"] : []) + ["test", "statistic", "p_value", "p_adjusted", "effect_size", "effect", "permutations"],
-            rows: comparisons.flatMap { comp in comp.verdict.tests.map { t in
+            rows: comparisons.flatMap { comp in (comp.verdict?.tests ?? []).map { t in
                 (multiple ? [ReportValue.string(comp.other.path)] : []) +
                 [.string(t.kind.rawValue), ReportValue(t.statistic), ReportValue(t.pValue), ReportValue(t.adjustedPValue),
                  ReportValue(t.effectSize), .string(t.effectName), t.permutations.map { ReportValue.int($0) } ?? ReportValue.null] } }))
         if multiple {
-            let p = comparisons.map(\.verdict.pValue)
-            let holm = MultipleTesting.holmAdjusted(p)
+            // Holm over the corpora that were tested (a copy has no p-value and takes no share of α).
+            let testedIndices = comparisons.indices.filter { comparisons[$0].tested }
+            let holmTested = MultipleTesting.holmAdjusted(testedIndices.map { comparisons[$0].verdict!.pValue })
+            var holm = [Double?](repeating: nil, count: comparisons.count)
+            for (k, i) in testedIndices.enumerated() { holm[i] = holmTested[k] }
             tables.append(ReportTable(
-                name: "comparisons", title: "Each other corpus against the reference (overall p; Holm across the corpora)",
-                columns: ["other", "n_other", "p_value", "p_holm", "shifted", "precision", "recall", "density", "coverage"],
+                name: "comparisons", title: "Each other corpus against the reference (overall p; Holm across the corpora tested)",
+                columns: ["other", "n_other", "cross_duplicates", "p_value", "p_holm", "shifted", "precision", "recall", "density", "coverage"],
                 rows: comparisons.enumerated().map { i, comp in
-                    [.string(comp.other.path), .int(comp.otherCount), ReportValue(comp.verdict.pValue), ReportValue(holm[i]),
-                     .bool(comp.verdict.pValue < c.alpha), ReportValue(comp.quality.precision), ReportValue(comp.quality.recall),
-                     ReportValue(comp.quality.density), ReportValue(comp.quality.coverage)]
+                    [.string(comp.other.path), .int(comp.otherCount), .int(comp.crossDuplicates.count), ReportValue(comp.verdict?.pValue), ReportValue(holm[i]),
+                     .bool(comp.shifted(alpha: c.alpha)), ReportValue(comp.quality?.precision), ReportValue(comp.quality?.recall),
+                     ReportValue(comp.quality?.density), ReportValue(comp.quality?.coverage)]
                 }))
         }
         let top = max(0, c.top)
         for (index, comp) in comparisons.enumerated() {
             let suffix = multiple ? "_\(index + 1)" : ""
-            let other = others[index]
+            let other = others[index], input = otherInputs[index]
+            let shared = comp.crossDuplicates
+            if shared.count > 0 {
+            tables.append(ReportTable(
+                name: "cross_duplicates\(suffix)", title: "Rows of \(comp.other.path) that duplicate a row of \(comp.reference.path) (\(shared.count) of \(shared.otherCount); \(comp.crossDuplicatesDropped ? "left out of the tests" : "kept in the tests"))",
+                columns: ["row", "label", "reference_row", "reference_label", "kind", "one_minus_cosine"],
+                rows: shared.matches.prefix(top).map { d in
+                    [.int(input.sourceRow(d.otherRow)), .string(input.label(d.otherRow)), .int(reference.sourceRow(d.referenceRow)),
+                     .string(reference.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
+                }))
+            }
+            guard let loc = comp.location, let quality = comp.quality else { continue }
             let probability = comp.classifier?.outOfFoldProbability
-            let loc = comp.location
             tables.append(ReportTable(
                 name: "over_represented\(suffix)", title: "Rows of \(comp.other.path) in regions it over-represents (largest witness first)",
                 columns: ["row", "label", "witness", "classifier_probability", "inside_reference"],
                 rows: loc.overRepresented.prefix(top).map { j in
                     [.int(other.sourceRow(j)), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
-                     probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])]
+                     probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(quality.otherInsideReference[j])]
                 }))
             tables.append(ReportTable(
                 name: "uncovered\(suffix)", title: "Rows of \(comp.reference.path) that \(comp.other.path) does not cover (\(loc.uncovered.count) of \(comp.referenceCount); farthest first)",
                 columns: ["row", "label", "nearest_other_distance", "knn_radius", "ratio", "nearest_other_row", "witness"],
                 rows: loc.uncovered.prefix(top).map { i in
-                    [.int(reference.sourceRow(i)), .string(reference.label(i)), ReportValue(comp.quality.referenceNearestOther[i]), ReportValue(comp.quality.referenceRadius[i]),
-                     ReportValue(comp.quality.referenceRadius[i] > 0 ? comp.quality.referenceNearestOther[i] / comp.quality.referenceRadius[i] : .infinity),
-                     .int(other.sourceRow(comp.quality.referenceNearestOtherRow[i])), ReportValue(loc.referenceWitness[i])]
+                    [.int(reference.sourceRow(i)), .string(reference.label(i)), ReportValue(quality.referenceNearestOther[i]), ReportValue(quality.referenceRadius[i]),
+                     ReportValue(quality.referenceRadius[i] > 0 ? quality.referenceNearestOther[i] / quality.referenceRadius[i] : .infinity),
+                     .int(other.sourceRow(quality.referenceNearestOtherRow[i])), ReportValue(loc.referenceWitness[i])]
                 }))
             if !loc.labels.isEmpty {
                 tables.append(ReportTable(
@@ -160,11 +225,11 @@ extension ShiftAnalysis: ReportConvertible {
             var rows: [[ReportValue]] = []
             for i in 0..<comp.referenceCount {
                 rows.append([.string(comp.reference.path), .int(reference.sourceRow(i)), .string(reference.label(i)), ReportValue(loc.referenceWitness[i]),
-                             probability.map { ReportValue($0[i]) } ?? .null, .bool(comp.quality.referenceCovered[i])])
+                             probability.map { ReportValue($0[i]) } ?? .null, .bool(quality.referenceCovered[i])])
             }
             for j in 0..<comp.otherCount {
                 rows.append([.string(comp.other.path), .int(other.sourceRow(j)), .string(other.label(j)), ReportValue(loc.otherWitness[j]),
-                             probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(comp.quality.otherInsideReference[j])])
+                             probability.map { ReportValue($0[comp.referenceCount + j]) } ?? .null, .bool(quality.otherInsideReference[j])])
             }
             tables.append(ReportTable(
                 name: "rows\(suffix)", title: "Every row: witness, out-of-fold classifier probability of OTHER, covered (reference) / inside the reference (other)",
@@ -173,8 +238,8 @@ extension ShiftAnalysis: ReportConvertible {
 
         // Witness distributions of REF and OTHER rows on a shared grid.
         var charts: [ReportChart] = []
-        let all = (first.location.referenceWitness + first.location.otherWitness).filter(\.isFinite)
-        if let lo = all.min(), let hi = all.max(), hi > lo {
+        let all = first.location.map { ($0.referenceWitness + $0.otherWitness).filter(\.isFinite) } ?? []
+        if let location = first.location, let lo = all.min(), let hi = all.max(), hi > lo {
             let bins = 30
             let width = (hi - lo) / Double(bins)
             func histogram(_ values: [Double]) -> [ChartPoint] {
@@ -186,8 +251,8 @@ extension ShiftAnalysis: ReportConvertible {
             charts.append(ReportChart(
                 name: "witness_histogram", title: "MMD witness at every row (fraction of rows)", kind: .histogram,
                 xLabel: "witness: mean k(·, other) − mean k(·, reference)", yLabel: "fraction of rows",
-                series: [ReportChart.Series(name: "reference: " + Self.fileName(first.reference), points: histogram(first.location.referenceWitness)),
-                         ReportChart.Series(name: Self.fileName(first.other), points: histogram(first.location.otherWitness))],
+                series: [ReportChart.Series(name: "reference: " + Self.fileName(first.reference), points: histogram(location.referenceWitness)),
+                         ReportChart.Series(name: Self.fileName(first.other), points: histogram(location.otherWitness))],
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
         var notes: [String] = []
@@ -196,20 +261,27 @@ extension ShiftAnalysis: ReportConvertible {
             let e = i == 0 ? reference : others[i - 1]
             notes.append("\(e.source.path) has \(before) rows: every test used a seeded sample of \(cap) of them (--max-rows, seed \(c.seed) + \(7919 + i)); the permutation tests and k-NN numbers do not shard, so this is what a corpus of this size runs on. Row numbers are its file rows.")
         }
-        notes.append("Overall p-value: \(first.verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
+        notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
+        for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {
+            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
+            break
+        }
+        if let verdict = first.verdict {
+        notes.append("Overall p-value: \(verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
+        }
         if let t = first.classifier, !t.converged {
             notes.append("The classifier's Newton iterations stopped before convergence in some fold (iterations \(t.iterations)); its AUC is still a valid out-of-fold score.")
         }
-        if first.location.labels.isEmpty && (reference.labels != nil || others[0].labels != nil) {
+        if (first.location?.labels.isEmpty ?? false) && (reference.labels != nil || others[0].labels != nil) {
             notes.append("No per-label table: it needs --labels and --other-labels whose values repeat (categories, not one text per row).")
         }
         var report = Report(analyzer: "shift", title: "Corpus shift: is each other corpus distributed like the reference?",
-                            inputs: [reference.source] + others.map(\.source), parameters: parameters, metrics: metrics,
+                            inputs: [reference.source] + otherInputs.map(\.source), parameters: parameters, metrics: metrics,
                             tables: tables, charts: charts, notes: notes)
         report.verdict = ReportVerdict(
             question: "Is \(others.map { Self.fileName($0.source) }.joined(separator: ", ")) distributed like \(Self.fileName(reference.source)) in embedding space, and where does it differ?",
             answer: comparisons.indices.map { verdict($0) }.joined(separator: " "),
-            decidingMetrics: ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
+            decidingMetrics: ["p_value", "cross_duplicate_share", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
         return report
     }
 }

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Rows of OTHER that duplicate a REF row, on the unit-normalised rows every two-sample test uses.
+///
+/// Every two-sample test (MMD, energy, classifier, depth, the k-NN numbers) assumes that REF and
+/// OTHER are *independent* samples. A row present in both breaks that: OTHER then sits closer to
+/// REF than any independent sample can (the depth test sees it at once), so a copy of the
+/// reference looks "shifted". Shared rows are also a finding in themselves (synthetic data that
+/// copies its source). Guide: Guides/Shift.md ("Rows shared with the reference").
+///
+/// - exact: the unit rows are equal value for value (`==`, so −0 equals +0), found by hashing;
+/// - near-exact: 1 − cos ≤ `tolerance` = d·u (u = 2⁻²⁴), the worst-case error of a d-term Float32
+///   dot product of unit rows (Higham, *Accuracy and Stability*, §3.1): the Float32 GEMMs the tests
+///   run cannot tell such a pair from an exact copy. Found without an all-pairs pass
+///   (`nearExactMatches`: projections screen, the pair's cosine is decided in Float64), so `depth`,
+///   whose cosine depths cost O((m + n)·d), can afford it too.
+public struct CrossCorpusDuplicates: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable { case exact, near }
+
+    /// One OTHER row and the REF row it duplicates.
+    public struct Match: Sendable, Equatable {
+        /// Row of OTHER (index into the rows searched).
+        public var otherRow: Int
+        /// The REF row it duplicates (exact: the first identical REF row; near: of the REF rows
+        /// within the tolerance, the one of largest Float64 cosine, ties to the smaller row).
+        public var referenceRow: Int
+        /// 1 − cos of the pair in Float64 (0 for an exact copy).
+        public var oneMinusCosine: Double
+        public var kind: Kind
+    }
+
+    /// 1 − cos ≤ tolerance counts as a near-exact copy (nil: near-exact copies were not searched).
+    public var tolerance: Double?
+    public var referenceCount: Int
+    public var otherCount: Int
+    /// Every duplicating OTHER row, in OTHER's row order.
+    public var matches: [Match]
+    /// REF rows that have a copy in OTHER (an exact match marks every identical REF row).
+    public var referenceRowsMatched: Int
+    /// REF rows equal to an earlier REF row: on data with few distinct rows (quantised or
+    /// integer-valued), independent samples share rows by chance, which this count makes visible.
+    public var referenceInternalDuplicates: Int
+
+    public var count: Int { matches.count }
+    public var exactCount: Int { matches.filter { $0.kind == .exact }.count }
+    public var nearCount: Int { count - exactCount }
+    /// Share of OTHER's rows that duplicate a REF row.
+    public var otherShare: Double { otherCount > 0 ? Double(count) / Double(otherCount) : 0 }
+    /// Share of REF's rows that have a copy in OTHER.
+    public var referenceShare: Double { referenceCount > 0 ? Double(referenceRowsMatched) / Double(referenceCount) : 0 }
+    /// OTHER rows that duplicate no REF row, in order: the rows the tests run on by default.
+    public var independentOtherRows: [Int] {
+        let dup = Set(matches.map(\.otherRow))
+        return (0..<otherCount).filter { !dup.contains($0) }
+    }
+
+    /// The near-exact tolerance for dimension d: d·2⁻²⁴.
+    public static func tolerance(dimension d: Int) -> Double { Double(max(d, 1)) * 0x1p-24 }
+
+    /// Finds the OTHER rows that duplicate a REF row.
+    /// - Parameters:
+    ///   - reference, other: unit-normalised rows (as the tests see them), same dimension.
+    ///   - nearExact: also search near-exact copies; false: exact copies only.
+    /// - Complexity: exact O((m + n)·d) expected (hashing); near-exact see `nearExactMatches`.
+    public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true) -> CrossCorpusDuplicates {
+        precondition(r.cols == o.cols, "CrossCorpusDuplicates: dimensions differ")
+        let m = r.rows, n = o.rows, d = r.cols
+        // Exact: bucket REF rows by a hash of their values (−0 hashed as +0, so `==` rows collide).
+        func rowHash(_ p: UnsafePointer<Float>) -> Int {
+            var h = Hasher()
+            for t in 0..<d { h.combine((p[t] + 0).bitPattern) }
+            return h.finalize()
+        }
+        func equalRows(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Bool {
+            for t in 0..<d where a[t] != b[t] { return false }
+            return true
+        }
+        let rp = r.pointer, op = o.pointer
+        // Groups of identical REF rows (members in row order), found through a hash of their values.
+        var groups: [[Int]] = []
+        var buckets: [Int: [Int]] = [:]
+        buckets.reserveCapacity(m)
+        func group(of p: UnsafePointer<Float>, hash h: Int) -> Int? {
+            buckets[h]?.first { equalRows(rp + groups[$0][0] * d, p) }
+        }
+        for i in 0..<m {
+            let h = rowHash(rp + i * d)
+            if let g = group(of: rp + i * d, hash: h) { groups[g].append(i) } else {
+                buckets[h, default: []].append(groups.count)
+                groups.append([i])
+            }
+        }
+        var matches: [Match] = []
+        var matchedReference = [Bool](repeating: false, count: m)
+        var withoutExact: [Int] = []
+        for j in 0..<n {
+            if let g = group(of: op + j * d, hash: rowHash(op + j * d)) {
+                matches.append(Match(otherRow: j, referenceRow: groups[g][0], oneMinusCosine: 0, kind: .exact))
+                for i in groups[g] { matchedReference[i] = true }
+            } else {
+                withoutExact.append(j)
+            }
+        }
+        let internalDuplicates = m - groups.count
+        var tolerance: Double?
+        if nearExact {
+            let tau = Self.tolerance(dimension: d)
+            tolerance = tau
+            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: withoutExact, tolerance: tau) {
+                matches.append(Match(otherRow: j, referenceRow: i, oneMinusCosine: gap, kind: .near))
+                matchedReference[i] = true
+            }
+            matches.sort { $0.otherRow < $1.otherRow }
+        }
+        return CrossCorpusDuplicates(tolerance: tolerance, referenceCount: m, otherCount: n, matches: matches,
+                                     referenceRowsMatched: matchedReference.filter { $0 }.count,
+                                     referenceInternalDuplicates: internalDuplicates)
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+import Foundation
+
+/// Every file or folder a parsed command will write, read from its options, so that all of them
+/// are checked (and report folders created) before any analysis starts, and so that `audit` can
+/// keep a check's writes inside its folder.
+struct OutputLocation: Equatable {
+    enum Kind: Equatable {
+        /// A report folder (--output): created if missing.
+        case folder
+        /// One file (--json, --write, --partial, …); `-` is stdout.
+        case file
+        /// A file stem: the command writes STEM.json, STEM.npy, … beside it (--save-mapping, --save-transform).
+        case stem
+    }
+    /// The option as typed on the command line (`--json`) or, for a positional output, its name.
+    var flag: String
+    var path: String
+    var kind: Kind
+}
+
+enum OutputLocations {
+    /// The options (by property name) that name something a command writes. Every command's
+    /// options are listed in one place: a new output option added here is checked everywhere
+    /// (CLI pre-flight, audit containment); `OutputHostileTests` fails when an option whose help
+    /// says it writes or saves is missing.
+    static let properties: [String: OutputLocation.Kind] = [
+        "output": .folder, "json": .file, "html": .file, "partial": .file, "write": .file, "writeDirection": .file,
+        "stateOut": .file, "saveTransform": .stem, "saveMapping": .stem, "outputPath": .file, "outputFile": .file,
+    ]
+
+    /// The flag spelling of a property name (saveMapping → --save-mapping), as ArgumentParser derives it.
+    static func flag(_ property: String) -> String {
+        "--" + property.reduce(into: "") { out, c in
+            if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
+        }
+    }
+
+    /// The output locations of `command` (its own options and those of its option groups).
+    /// - Complexity: O(number of options).
+    static func of(_ command: Any) -> [OutputLocation] {
+        var found: [OutputLocation] = []
+        for child in Mirror(reflecting: command).children {
+            guard let label = child.label else { continue }
+            let name = label.hasPrefix("_") ? String(label.dropFirst()) : label
+            if let group = child.value as? OptionGroup<OutputOptions> {
+                found += of(group.wrappedValue)
+                continue
+            }
+            if let group = child.value as? OptionGroup<PartialOptions> {
+                found += of(group.wrappedValue)
+                continue
+            }
+            guard let kind = properties[name] else { continue }
+            var value: String?, shown = flag(name)
+            if let option = child.value as? Option<String?> { value = option.wrappedValue }
+            else if let option = child.value as? Option<String> { value = option.wrappedValue }
+            else if let argument = child.value as? Argument<String> { value = argument.wrappedValue; shown = "the output file" }
+            else if let plain = child.value as? String? { value = plain }
+            if let value { found.append(OutputLocation(flag: shown, path: value, kind: kind)) }
+        }
+        return found
+    }
+
+    /// Checks every location before the analysis runs (and creates report folders): a folder must
+    /// be a folder (or creatable); a file must not be a folder, its folder must exist and be
+    /// writable (or be the report folder); two outputs may not name the same file, nor a file the
+    /// report folder writes itself. Throws one line naming the option and the path (exit 2).
+    /// - Complexity: O(locations²) path comparisons plus one stat per location.
+    static func prepare(_ locations: [OutputLocation]) throws {
+        let fm = FileManager.default
+        for folder in locations where folder.kind == .folder {
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: folder.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { throw EmbdiagError.io(folder.path, "\(folder.flag): exists and is not a folder; give a folder for the report") }
+                guard access(folder.path, W_OK | X_OK) == 0 else { throw EmbdiagError.io(folder.path, "\(folder.flag): the folder is not writable") }
+            } else {
+                try ReportWriter.createOutputFolder(folder.path)
+            }
+        }
+        var claimed: [(resolved: String, location: OutputLocation)] = []
+        for folder in locations where folder.kind == .folder {
+            for name in ["report.json", "report.txt", "report.html"] {
+                claimed.append((PathContainment.resolve(folder.path + "/" + name), OutputLocation(flag: folder.flag, path: folder.path + "/" + name, kind: .file)))
+            }
+        }
+        for location in locations where location.kind != .folder && location.path != "-" {
+            let path = location.path
+            guard !path.isEmpty else { throw EmbdiagError.usage("\(location.flag): an empty path") }
+            var isDirectory: ObjCBool = false
+            if location.kind == .file, fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+                guard !isDirectory.boolValue else { throw EmbdiagError.io(path, "\(location.flag): is a folder; give a file name") }
+                guard access(path, W_OK) == 0 else { throw EmbdiagError.io(path, "\(location.flag): the file exists and is not writable") }
+                // A device or FIFO (/dev/stdout) is written directly, not replaced: its folder need not be writable.
+                var st = stat()
+                if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG { continue }
+            }
+            // The folder the file will really be created in (a symbolic link is written through).
+            let parent = URL(fileURLWithPath: PathContainment.resolve(path)).deletingLastPathComponent().path
+            var parentIsDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: parent, isDirectory: &parentIsDirectory), parentIsDirectory.boolValue else {
+                throw EmbdiagError.io(path, "\(location.flag): the folder \(parent) does not exist (create it first)")
+            }
+            guard access(parent, W_OK | X_OK) == 0 else { throw EmbdiagError.io(path, "\(location.flag): the folder \(parent) is not writable") }
+            let resolved = PathContainment.resolve(path)
+            if let other = claimed.first(where: { $0.resolved == resolved }) {
+                throw EmbdiagError.usage("\(location.flag) \(path) and \(other.location.flag) \(other.location.path) are the same file; give each output its own name")
+            }
+            claimed.append((resolved, location))
+        }
+    }
+
+    /// The locations of an audit check that lead outside `folder` (symbolic links followed).
+    static func outside(_ locations: [OutputLocation], folder: String) -> [OutputLocation] {
+        locations.filter { $0.path != "-" && !PathContainment.isInside($0.path, folder: folder) }
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// Every two-sample comparison (`shift`, `depth`, `compat`, `relrep`) on data that holds no
+/// difference: OTHER = REF, OTHER = REF with its rows shuffled, and OTHER = REF plus noise of a few
+/// Float32 ulps (far below the resolution of any cosine the commands compute). No finding may be
+/// reported that the data does not contain: no "shifted", no significant p, no "over-represents",
+/// no "differs", no incompatibility or flips.
+@Suite struct NullComparisonTests {
+    /// 1000 × 32 standard Gaussian rows (seeded): small dimension, cosines near 0, where the depth
+    /// test's bias on shared rows is largest.
+    static let rows = 1000, dimension = 32
+
+    static func gaussian(_ n: Int, seed: UInt64) -> [[Float]] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in (0..<dimension).map { _ in Float(rng.nextGaussian()) } }
+    }
+
+    enum Variant: String, CaseIterable, CustomTestStringConvertible {
+        case copy, shuffled, noise
+        var testDescription: String { rawValue }
+    }
+
+    /// REF and the variant of it, as named corpora.
+    static func pair(_ variant: Variant, n: Int = rows) -> (Embeddings, Embeddings) {
+        let a = gaussian(n, seed: 7)
+        var b: [[Float]]
+        switch variant {
+        case .copy: b = a
+        case .shuffled:
+            var rng = SeededGenerator(seed: 11)
+            b = a.shuffled(using: &rng)
+        case .noise:
+            // Each value moved by a few ulps (relative 4·10⁻⁷): 1 − cos ≈ 10⁻¹³ per row.
+            var rng = SeededGenerator(seed: 13)
+            b = a.map { row in row.map { $0 * (1 + 4e-7 * Float(rng.nextGaussian())) } }
+            #expect(zip(a, b).filter { $0 != $1 }.count > n / 2, "the noise must change most rows")
+        }
+        return (Embeddings(matrix: Matrix(a), name: "ref.npy"), Embeddings(matrix: Matrix(b), name: "other.npy"))
+    }
+
+    static func text(_ r: Report) -> String { (r.verdict?.answer ?? "") + " " + r.notes.joined(separator: " ") }
+
+    @Test(arguments: Variant.allCases)
+    func shiftReportsTheCopyAndNoShift(variant: Variant) throws {
+        let (ref, other) = Self.pair(variant)
+        let analysis = try ShiftAnalysis(reference: ref, others: [other])
+        let comparison = analysis.comparisons[0]
+        #expect(comparison.crossDuplicates.count == Self.rows)
+        #expect(comparison.crossDuplicates.exactCount == (variant == .noise ? 0 : Self.rows))
+        #expect(!comparison.shifted(alpha: 0.05))
+        let report = analysis.report()
+        #expect(report.metric("shifted") == .bool(false))
+        #expect(report.metric("cross_duplicates") == .int(Self.rows))
+        #expect(report.metric("cross_duplicate_share")?.number == 1)
+        #expect(report.metric("cross_duplicate_reference_share")?.number == 1)
+        #expect(report.metric("p_value") == .null, "no independent rows: no p-value")
+        let answer = report.verdict?.answer ?? ""
+        #expect(answer.contains("copy of ref.npy rows"), "\(answer)")
+        #expect(!answer.contains("differs") && !answer.contains("over-represents"), "\(answer)")
+        // Example rows with their file row numbers.
+        let table = try #require(report.tables.first { $0.name == "cross_duplicates" })
+        #expect(table.rows.count == 10)
+        if variant != .shuffled { #expect(table.rows.allSatisfy { $0[0] == $0[2] }) }
+    }
+
+    /// Kept on purpose, the copies violate the tests' assumption: the report says so, and the depth
+    /// test's "closer than an independent sample" is not worded as over-representation.
+    @Test func keptCopiesAreFlaggedAndNeverCalledOverRepresented() throws {
+        let (ref, other) = Self.pair(.shuffled)
+        var c = ShiftConfiguration()
+        c.keepCrossDuplicates = true
+        let analysis = try ShiftAnalysis(reference: ref, others: [other], configuration: c)
+        let comparison = analysis.comparisons[0]
+        #expect(comparison.otherCount == Self.rows && comparison.crossDuplicates.count == Self.rows)
+        let answer = analysis.report().verdict?.answer ?? ""
+        #expect(answer.contains("not valid"), "\(answer)")
+        #expect(!answer.contains("over-represents"), "\(answer)")
+        if comparison.shifted(alpha: 0.05) {
+            #expect(comparison.verdict?.decidingTest != .depth || answer.contains("closer to the centre"), "\(answer)")
+        }
+    }
+
+    /// A partial copy: the copied rows are reported and left out; the tests run on the rest, an
+    /// independent sample of the same distribution, and find nothing.
+    @Test func partialCopyIsReportedAndTheRestIsTested() throws {
+        let a = Self.gaussian(400, seed: 21), fresh = Self.gaussian(300, seed: 22)
+        let other = Array(a[100..<200]) + fresh
+        var c = ShiftConfiguration()
+        c.permutations = 399
+        let analysis = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a), name: "ref.npy"),
+                                         others: [Embeddings(matrix: Matrix(other), name: "synthetic.npy")], configuration: c)
+        let comparison = analysis.comparisons[0]
+        #expect(comparison.crossDuplicates.count == 100 && comparison.otherCount == 300 && comparison.otherInputCount == 400)
+        #expect(comparison.crossDuplicates.matches.map(\.referenceRow) == Array(100..<200))
+        #expect(analysis.others[0].sourceRows == Array(100..<400), "tested rows keep their file row numbers")
+        let report = analysis.report()
+        #expect(report.metric("n_other") == .int(300) && report.metric("n_other_input") == .int(400))
+        #expect(report.metric("cross_duplicate_share")?.number == 0.25)
+        #expect(report.metric("cross_duplicate_reference_share")?.number == 0.25)
+        let answer = report.verdict?.answer ?? ""
+        #expect(answer.contains("100 of synthetic.npy's 400 rows (25.0 %) duplicate rows of ref.npy"), "\(answer)")
+        #expect(!comparison.shifted(alpha: 0.05), "\(answer)")
+        // The tests of the remaining rows are those of the independent sample alone.
+        let alone = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(a), name: "ref.npy"),
+                                      others: [Embeddings(matrix: Matrix(fresh), name: "fresh.npy")], configuration: c)
+        #expect(alone.comparisons[0].verdict?.pValue == comparison.verdict?.pValue)
+    }
+
+    /// Quantised data: independent samples share rows by chance. The verdict does not call them
+    /// copies when the reference repeats rows itself, and the note points to the option.
+    @Test func chanceCollisionsOfDiscreteDataAreNotCalledCopies() throws {
+        var rng = SeededGenerator(seed: 17)
+        func grid(_ n: Int) -> [[Float]] { (0..<n).map { _ in (0..<8).map { _ in Float(rng.nextGaussian()).rounded() } } }
+        var c = ShiftConfiguration()
+        c.permutations = 99
+        let analysis = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(grid(400)), name: "q1.npy"),
+                                         others: [Embeddings(matrix: Matrix(grid(400)), name: "q2.npy")], configuration: c)
+        let shared = analysis.comparisons[0].crossDuplicates
+        #expect(shared.count > 0 && shared.referenceInternalDuplicates > 0, "\(shared.count), \(shared.referenceInternalDuplicates)")
+        let report = analysis.report()
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.contains("copies its reference") && answer.contains("can be chance"), "\(answer)")
+        #expect(report.notes.contains { $0.contains("use --keep-cross-duplicates there") })
+    }
+
+    @Test(arguments: Variant.allCases, [Alternative.greater, .twoSided])
+    func depthDoesNotCallACopyShifted(variant: Variant, alternative: Alternative) throws {
+        let (ref, other) = Self.pair(variant)
+        var c = DepthConfiguration()
+        c.alternative = alternative
+        let report = try DepthAnalysis(reference: ref, others: [other], configuration: c).report()
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.contains("periphery") && !answer.contains("over-represents"), "\(answer)")
+        // Exact and near-exact copies are found (without an all-pairs pass), and a corpus of
+        // copies is called one — not "differs", whatever the alternative.
+        #expect(report.metric("cross_duplicates") == .int(Self.rows))
+        #expect(report.metric("cross_duplicate_share")?.number == 1)
+        #expect(answer.hasPrefix("It is a copy of reference rows"), "\(answer)")
+    }
+
+    /// The near-exact search (projections screen, Float64 decides) against brute force over all
+    /// pairs in Float64: the same match for every row, on planted pairs just inside and just outside
+    /// the tolerance, exact copies, fresh rows and zero rows.
+    @Test func crossDuplicatesMatchBruteForce() throws {
+        let d = 24, m = 300
+        var rng = SeededGenerator(seed: 3)
+        var ref = Self.gaussian(m, seed: 5).map { Array($0.prefix(d)) }
+        ref[7] = [Float](repeating: 0, count: d)
+        let tau = CrossCorpusDuplicates.tolerance(dimension: d)
+        var other: [[Float]] = []
+        for (k, factor) in [0.3, 0.8, 0.95, 1.05, 1.3, 3, 100].enumerated() {
+            for i in stride(from: k, to: m, by: 20) where i != 7 {
+                let x = ref[i].map(Double.init), norm = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                // A direction orthogonal to x, scaled so that 1 − cos ≈ factor·τ.
+                var u = (0..<d).map { _ in rng.nextGaussian() }
+                let along = zip(u, x).reduce(0) { $0 + $1.0 * $1.1 } / (norm * norm)
+                u = zip(u, x).map { $0 - along * $1 }
+                let un = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let delta = (2 * factor * tau).squareRoot()
+                other.append((0..<d).map { Float(x[$0] / norm + delta * u[$0] / un) })
+            }
+        }
+        other += Array(ref[100..<110]) + Self.gaussian(40, seed: 9).map { Array($0.prefix(d)) } + [[Float](repeating: 0, count: d)]
+        let r = Matrix.normalizedRows(Matrix(ref)), o = Matrix.normalizedRows(Matrix(other))
+        let found = CrossCorpusDuplicates.find(reference: r, other: o)
+        // Brute force: exact equality first, else the REF row of largest Float64 cosine within τ.
+        var expected: [CrossCorpusDuplicates.Match] = []
+        for j in 0..<o.rows {
+            let x = Array(o.row(j))
+            if let i = (0..<m).first(where: { Array(r.row($0)) == x }) {
+                expected.append(.init(otherRow: j, referenceRow: i, oneMinusCosine: 0, kind: .exact))
+                continue
+            }
+            func dot(_ a: [Float], _ b: [Float]) -> Double {
+                a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in fixedOrderDot(pa.baseAddress!, pb.baseAddress!, count: d) } }
+            }
+            let xx = dot(x, x)
+            guard xx > 0 else { continue }
+            var best: (Int, Double)?
+            for i in 0..<m {
+                let y = Array(r.row(i)), yy = dot(y, y)
+                guard yy > 0 else { continue }
+                let c = dot(x, y) / (xx * yy).squareRoot()
+                if 1 - c <= tau, best == nil || c > best!.1 { best = (i, c) }
+            }
+            if let best { expected.append(.init(otherRow: j, referenceRow: best.0, oneMinusCosine: max(0, 1 - best.1), kind: .near)) }
+        }
+        #expect(found.matches == expected)
+        #expect(found.nearCount > 0 && found.exactCount == 11, "near \(found.nearCount), exact \(found.exactCount)")
+        // The planted pairs straddle the tolerance: some inside, some outside.
+        #expect(found.nearCount < other.count - 51)
+    }
+
+    /// compat: the same items embedded by the same model (exactly, up to ulp noise, or both files
+    /// in another row order) are compatible-as-good-as-itself: no flips, no worse, equal recall.
+    @Test(arguments: Variant.allCases, [false, true])
+    func compatFindsNoRegression(variant: Variant, labelled: Bool) throws {
+        let n = 400
+        let (ref, variantOther) = Self.pair(variant, n: n)
+        // Paired rows: "shuffled" permutes both files the same way (the pairing is the data).
+        var old = ref, new = variantOther
+        var labels: [String]? = labelled ? (0..<n).map { String($0 % 7) } : nil
+        if variant == .shuffled {
+            var rng = SeededGenerator(seed: 11)
+            let order = Array(0..<n).shuffled(using: &rng)
+            old = ref.selecting(rows: order)
+            new = ref.selecting(rows: order)
+            labels = labels.map { l in order.map { l[$0] } }
+        }
+        let report = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new, labels: labels)).report()
+        #expect(report.metric("negative_flip_rate")?.number == 0)
+        #expect(report.metric("no_worse") == .bool(true))
+        #expect(report.metric("recall_at_1_cross") == report.metric("recall_at_1_old"))
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.lowercased().contains("incompatible") && !answer.contains("worse than"), "\(answer)")
+    }
+
+    /// relrep: a space against itself (or ulp noise of it, or both in another order) encodes every
+    /// item alike.
+    @Test(arguments: Variant.allCases)
+    func relrepFindsTheSameSpace(variant: Variant) throws {
+        let n = 400
+        var (ref, other) = Self.pair(variant, n: n)
+        if variant == .shuffled {
+            var rng = SeededGenerator(seed: 11)
+            let order = Array(0..<n).shuffled(using: &rng)
+            ref = ref.selecting(rows: order)
+            other = Self.pair(.copy, n: n).0.selecting(rows: order)
+        }
+        let result = try RelativeComparison(reference: ref, other: other, configuration: RelativeRepresentationsConfiguration())
+        let report = result.report()
+        #expect(report.metric("relative_top1")?.number == 1)
+        #expect(report.metric("knn_jaccard")?.number == 1)
+        #expect(abs((report.metric("cka_linear")?.number ?? 0) - 1) < 1e-6)
+        #expect(report.verdict?.answer.hasPrefix("Yes") == true, "\(report.verdict?.answer ?? "")")
+    }
+}

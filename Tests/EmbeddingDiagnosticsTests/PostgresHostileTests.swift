@@ -1,0 +1,393 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// Hostile cases against the PostgreSQL source: queries that try to write (several statements,
+/// COMMIT/ROLLBACK inside, DDL, session settings, functions with side effects), injection through
+/// every name that reaches SQL, as a superuser and as a low-privilege role that may write. After
+/// every attempt a catalog digest (relations, namespaces, functions, roles, large objects,
+/// sequence state and table contents) must be unchanged.
+@Suite(.serialized, .postgresServer) struct PostgresHostileTests {
+    static let rows = PostgresReaderTests.rows
+    /// A role that may write (INSERT on canary, CREATE in schema public, the sequence): only the
+    /// read-only session stands between a hostile query and a change.
+    static let lowUser = "lowpriv"
+    static let lowPassword = "Low-Priv-Pw-771"
+
+    var server: PostgresServer {
+        get throws { try #require(PostgresServer.current, "the suite trait starts the server") }
+    }
+
+    /// Tables `items` (id, embedding real[]), `canary` (one row), sequence `seq`, role lowpriv.
+    func prepare() throws -> PostgresServer {
+        let server = try server
+        let c = try server.admin()
+        try PostgresReaderTests.createTable(c, "items", type: "real[]", rows: Self.rows.map { PostgresReaderTests.arrayLiteral($0) })
+        _ = try c.execute("DROP TABLE IF EXISTS canary")
+        _ = try c.execute("DROP TABLE IF EXISTS x")
+        _ = try c.execute("CREATE TABLE canary (i int)")
+        _ = try c.execute("INSERT INTO canary VALUES (7)")
+        _ = try c.execute("DROP SEQUENCE IF EXISTS seq")
+        _ = try c.execute("CREATE SEQUENCE seq")
+        _ = try c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.lowUser)') THEN CREATE ROLE \(Self.lowUser) LOGIN PASSWORD '\(Self.lowPassword)'; END IF; END $$")
+        _ = try c.execute("GRANT SELECT, INSERT, DELETE ON items, canary TO \(Self.lowUser)")
+        _ = try c.execute("GRANT USAGE, UPDATE ON SEQUENCE seq TO \(Self.lowUser)")
+        _ = try c.execute("GRANT CREATE ON SCHEMA public TO \(Self.lowUser)")
+        return server
+    }
+
+    /// URL of the superuser or of the low-privilege role.
+    func url(_ server: PostgresServer, low: Bool, parameters: String = "") -> String {
+        let user = low ? "\(Self.lowUser):\(Self.lowPassword)" : "\(PostgresServer.user):\(PostgresServer.password)"
+        return "postgresql://\(user)@127.0.0.1:\(server.port)/postgres" + parameters
+    }
+
+    /// Everything a hostile query could change, as one string (compared before and after).
+    static func digest(_ server: PostgresServer) throws -> String {
+        let c = try server.admin()
+        let parts = [
+            "SELECT string_agg(format('%s.%s:%s:%s', n.nspname, c.relname, c.relkind, c.relowner), ',' ORDER BY n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace",
+            "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace",
+            "SELECT count(*)::text || ':' || md5(string_agg(oid::text || proname, ',' ORDER BY oid)) FROM pg_proc",
+            "SELECT string_agg(rolname || rolsuper::text, ',' ORDER BY rolname) FROM pg_roles",
+            "SELECT count(*)::text FROM pg_largeobject_metadata",
+            "SELECT count(*)::text FROM pg_db_role_setting",
+            "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database",
+            "SELECT last_value::text || is_called::text FROM seq",
+            "SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), 'empty') FROM canary t",
+            "SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), 'empty') FROM items t",
+        ]
+        return try parts.map { sql in
+            let r = try c.execute(sql)
+            return r.rows == 1 && !r.isNull(0, 0) ? r.string(0, 0) : "NULL"
+        }.joined(separator: " | ")
+    }
+
+    /// `.rolledBack`: a function that a read-only transaction allows (large objects): read by a
+    /// role allowed to call it, refused otherwise, undone in both cases.
+    enum Expected { case refused, reads, rolledBack }
+
+    /// Queries that must not change the database; `.reads` ones are single SELECTs that return
+    /// the 6 rows of `items` (their side effect, if any, is refused or harmless).
+    static let queries: [(String, Expected)] = [
+        ("SELECT id, embedding FROM items; COMMIT; DROP TABLE canary", .refused),
+        ("SELECT id, embedding FROM items; COMMIT; CREATE TABLE x(i int)", .refused),
+        ("SELECT id, embedding FROM items;COMMIT;INSERT INTO canary VALUES (99)", .refused),
+        ("SELECT id, embedding FROM items; ROLLBACK; DROP TABLE canary", .refused),
+        ("SELECT id, embedding FROM items\n;\nDROP TABLE canary", .refused),
+        ("SELECT id, embedding FROM items; -- done\n DELETE FROM canary", .refused),
+        ("BEGIN; DROP TABLE canary; COMMIT; SELECT id, embedding FROM items", .refused),
+        ("DROP TABLE canary", .refused),
+        ("CREATE TABLE x AS SELECT id, embedding FROM items", .refused),
+        ("COMMIT", .refused),
+        ("INSERT INTO canary VALUES (1) RETURNING i, ARRAY[1,2]::real[]", .refused),
+        ("SET default_transaction_read_only = off", .refused),
+        ("RESET ALL", .refused),
+        ("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", .refused),
+        ("COPY canary TO PROGRAM 'touch /tmp/embdiag-hostile-copy'", .refused),
+        ("DO $$ BEGIN DROP TABLE canary; END $$", .refused),
+        ("EXPLAIN ANALYZE DELETE FROM canary", .refused),
+        ("/* SELECT */ DELETE FROM canary", .refused),
+        ("WITH d AS (DELETE FROM canary RETURNING i) SELECT id, embedding FROM items", .refused),
+        ("SELECT id, embedding FROM items WHERE nextval('seq') > 0", .refused),
+        ("SELECT id, embedding FROM items FOR UPDATE", .refused),
+        ("SELECT set_config('transaction_read_only', 'off', true) AS id, embedding FROM items", .refused),
+        ("SELECT lo_import('/etc/hostname')::text AS id, embedding FROM items ORDER BY id", .rolledBack),
+        ("SELECT lo_from_bytea(0, 'x')::text AS id, embedding FROM items ORDER BY id", .rolledBack),
+        ("SELECT set_config('search_path', 'pg_temp', false) AS id, embedding FROM items", .rolledBack),
+        ("SELECT 'x\\'; DROP TABLE canary; --' AS id, embedding FROM items", .refused),
+        // Single statements whose text holds ';' or keywords: read, and nothing changes.
+        ("SELECT id, embedding FROM items WHERE 'a;b' <> '' ORDER BY id", .reads),
+        ("SELECT id, embedding FROM items /* ; DROP TABLE canary */ ORDER BY id; -- trailing", .reads),
+        ("(SELECT id, embedding FROM items ORDER BY id);", .reads),
+        ("WITH t AS (SELECT id, embedding FROM items) SELECT id, embedding FROM t ORDER BY id", .reads),
+        ("SELECT id, embedding FROM items WHERE $$;DROP TABLE canary$$ <> '' ORDER BY id", .reads),
+        ("SELECT id, embedding FROM items WHERE E'\\'; DROP TABLE canary; --' <> '' ORDER BY id", .reads),
+        ("SELECT \"id\", embedding FROM items WHERE 'x;y' <> '' ORDER BY \"id\"", .reads),
+        // set_config of the session default runs but no statement of embdiag's writes after it.
+        ("SELECT id, embedding FROM items WHERE set_config('default_transaction_read_only', 'off', false) IS NOT NULL ORDER BY id", .reads),
+    ]
+
+    /// Names that reach SQL through --table/--column/--label-column and the URL's parameters:
+    /// quoted as identifiers, so each is a name that does not exist.
+    static let injections: [PostgresReader.Request] = [
+        .init(table: "items; DROP TABLE canary"),
+        .init(table: "items\"; DROP TABLE canary; --"),
+        .init(table: "public.items; DROP TABLE canary"),
+        .init(table: "items", column: "embedding FROM items; DROP TABLE canary; --"),
+        .init(table: "items", column: "embedding\"; DROP TABLE canary; --"),
+        .init(table: "items", column: "embedding", labelColumn: "id\"; DROP TABLE canary; --"),
+        .init(table: "items", column: "embedding", labelColumn: "id) ; COMMIT; DROP TABLE canary; --"),
+        .init(table: "items'); DROP TABLE canary; --"),
+    ]
+
+    @Test(arguments: [false, true]) func queriesThatTryToWriteLeaveTheDatabaseUnchanged(low: Bool) throws {
+        let server = try prepare()
+        let before = try Self.digest(server)
+        var refused = 0, read = 0
+        for (query, expected) in Self.queries {
+            do {
+                let e = try EmbeddingReader.read(url(server, low: low), options: ReadOptions(postgres: .init(query: query)))
+                #expect(expected != .refused, "\(low ? "lowpriv" : "superuser"): \(query) was read")
+                #expect(e.count == 6 && Set(PostgresReaderTests.matrixRows(e)) == Set(Self.rows), "\(query)")
+                read += 1
+            } catch let error as EmbdiagError {
+                #expect(expected != .reads, "\(low ? "lowpriv" : "superuser"): \(query): \(error.description)")
+                #expect(error.exitCode == 2 && !error.description.contains("\n"))
+                #expect(!error.description.contains("portal"), "\(error.description)")
+                refused += 1
+            }
+            #expect(try Self.digest(server) == before, "\(low ? "lowpriv" : "superuser"): \(query) changed the database")
+        }
+        #expect(refused >= Self.queries.filter { $0.1 == .refused }.count && read >= Self.queries.filter { $0.1 == .reads }.count)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/embdiag-hostile-copy"))
+    }
+
+    @Test(arguments: [false, true]) func namesReachingSQLCannotInject(low: Bool) throws {
+        let server = try prepare()
+        let before = try Self.digest(server)
+        for request in Self.injections {
+            #expect(throws: EmbdiagError.self, "\(request)") {
+                try EmbeddingReader.read(url(server, low: low), options: ReadOptions(postgres: request))
+            }
+            #expect(try Self.digest(server) == before, "\(request) changed the database")
+        }
+        // The same through the URL's parameters (percent-encoded).
+        for parameters in ["?table=items%3B%20DROP%20TABLE%20canary", "?table=items&column=embedding%22%3B%20DROP%20TABLE%20canary%3B%20--",
+                           "?table=items&label_column=id%22%3B%20DROP%20TABLE%20canary%3B%20--",
+                           "?query=SELECT%20id%2C%20embedding%20FROM%20items%3B%20COMMIT%3B%20DROP%20TABLE%20canary"] {
+            #expect(throws: EmbdiagError.self, "\(parameters)") {
+                try EmbeddingReader.read(url(server, low: low, parameters: parameters), options: ReadOptions())
+            }
+            #expect(try Self.digest(server) == before, "\(parameters) changed the database")
+        }
+    }
+
+    @Test func messagesSayWhatIsRefused() throws {
+        let server = try prepare()
+        let name = server.url(password: nil)
+        #expect(throws: EmbdiagError.usage("\(name): \(Setting.query) holds more than one statement (text follows the ';' at character 32); embdiag runs exactly one SELECT")) {
+            try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: "SELECT id, embedding FROM items; COMMIT; DROP TABLE canary")))
+        }
+        #expect(throws: EmbdiagError.usage("\(name): \(Setting.query) must be one SELECT statement (or WITH … SELECT, VALUES, TABLE); it starts with 'drop'")) {
+            try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: "  DROP TABLE canary")))
+        }
+        #expect(throws: EmbdiagError.usage("\(name): \(Setting.query) is empty")) {
+            try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: " ; -- nothing")))
+        }
+        // A write inside one SELECT: PostgreSQL's read-only error, one line.
+        #expect(throws: EmbdiagError.malformed(name, "reading rows failed: cannot execute nextval() in a read-only transaction")) {
+            try EmbeddingReader.read(server.url(), options: ReadOptions(postgres: .init(query: "SELECT id, embedding FROM items WHERE nextval('seq') > 0")))
+        }
+    }
+
+    @Test func theSessionIsReadOnlyWhateverTheURLOrEnvironmentSays() throws {
+        let server = try prepare()
+        let before = try Self.digest(server)
+        // options in the URL that try to switch read-only off: embdiag's setting comes last.
+        let off = url(server, low: false, parameters: "?options=-c%20default_transaction_read_only%3Doff")
+        let c = try PostgresConnection(PostgresLocation(off))
+        #expect(try c.execute("SHOW default_transaction_read_only").string(0, 0) == "on")
+        // A COMMIT does not end it: the next transaction is read-only too.
+        _ = try c.execute("BEGIN")
+        _ = try c.execute("COMMIT")
+        #expect(throws: EmbdiagError.self) { try c.execute("CREATE TABLE x (i int)") }
+        // The same in a key=value string (quoted options).
+        let keyValue = "host=127.0.0.1 port=\(server.port) user=\(PostgresServer.user) password=\(PostgresServer.password) dbname=postgres options='-c default_transaction_read_only=off'"
+        #expect(try PostgresConnection(PostgresLocation(keyValue)).execute("SHOW transaction_read_only").string(0, 0) == "on")
+        // A URL option that is kept (search_path) still applies.
+        let kept = try PostgresConnection(PostgresLocation(url(server, low: false, parameters: "?options=-c%20search_path%3Dpg_catalog")))
+        #expect(try kept.execute("SHOW search_path").string(0, 0) == "pg_catalog")
+        #expect(try kept.execute("SHOW transaction_read_only").string(0, 0) == "on")
+        // PGOPTIONS in the environment, through the CLI.
+        let cli = try CLI.run(["info", url(server, low: true), "--query", "SELECT id, embedding FROM items WHERE nextval('seq') > 0"],
+                              environment: ["PGOPTIONS": "-c default_transaction_read_only=off"])
+        #expect(cli.status == 2 && cli.stderr.contains("read-only transaction"), "\(cli.stderr)")
+        #expect(try Self.digest(server) == before)
+    }
+
+    @Test func cliAndAuditEscapesExitTwoAndChangeNothing() throws {
+        let server = try prepare()
+        let before = try Self.digest(server)
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for low in [false, true] {
+            for query in ["SELECT id, embedding FROM items; COMMIT; DROP TABLE canary", "SELECT id, embedding FROM items; COMMIT; CREATE TABLE x(i int)"] {
+                let r = try CLI.run(["info", url(server, low: low), "--query", query])
+                #expect(r.status == 2 && r.stderr.contains("more than one statement") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            }
+            // An audit input URL carrying the query (percent-encoded '; COMMIT; …').
+            let config = dir + "/audit.yaml"
+            try """
+                checks:
+                  - name: escape
+                    command: info
+                    inputs: ["\(url(server, low: low, parameters: "?query=SELECT%20id%2C%20embedding%20FROM%20items%3B%20COMMIT%3B%20CREATE%20TABLE%20x(i%20int)"))"]
+                """.write(toFile: config, atomically: false, encoding: .utf8)
+            let audit = try CLI.run(["audit", config, "--output", dir + "/audit", "--quiet"])
+            #expect(audit.status == 2 && audit.stderr.contains("more than one statement"), "\(audit.stderr)")
+            #expect(!audit.stderr.contains(Self.lowPassword) && !audit.stderr.contains(PostgresServer.password))
+        }
+        #expect(try Self.digest(server) == before)
+    }
+
+    @Test func backendSignalsNeedTheRolesPrivilege() throws {
+        // pg_terminate_backend is not a write: the read-only session does not stop it, the role's
+        // privileges do (documented). The low-privilege role cannot signal the superuser's backend.
+        let server = try prepare()
+        let before = try Self.digest(server)
+        let witness = try server.admin()
+        let pid = try witness.execute("SELECT pg_backend_pid()").string(0, 0)
+        #expect(throws: EmbdiagError.self) {
+            try EmbeddingReader.read(url(server, low: true), options: ReadOptions(postgres: .init(
+                query: "SELECT pg_terminate_backend(\(pid))::text AS id, embedding FROM items")))
+        }
+        #expect(try witness.execute("SELECT 1").string(0, 0) == "1")
+        #expect(try Self.digest(server) == before)
+    }
+
+    /// Every file under `dir`, with its content.
+    static func filesUnder(_ dir: String) -> [(String, String)] {
+        (FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []).compactMap { name in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+            return (name, String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))) ?? Data(), as: UTF8.self))
+        }
+    }
+
+    @Test func passwordsInEveryFormNeverReachAMessageReportStateOrIndex() throws {
+        let server = try prepare()
+        let c = try server.admin()
+        let spaced = "Sp ace Pw9"
+        _ = try c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'spacey') THEN CREATE ROLE spacey LOGIN PASSWORD '\(spaced)'; END IF; END $$")
+        var nullRows: [String?] = Self.rows.map { PostgresReaderTests.arrayLiteral($0) }
+        nullRows[2] = nil
+        try PostgresReaderTests.createTable(c, "nulls", type: "real[]", rows: nullRows)
+        _ = try c.execute("GRANT SELECT ON items, nulls TO spacey")
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let secret = PostgresServer.password, user = PostgresServer.user, port = server.port
+        let serviceFile = dir + "/pg_service.conf"
+        try "[embsvc]\nhost=127.0.0.1\nport=\(port)\nuser=\(user)\ndbname=postgres\npassword=\(secret)\n".write(toFile: serviceFile, atomically: false, encoding: .utf8)
+        let noPass = ["PGPASSFILE": "/nonexistent/embdiag-test-pgpass", "PGPASSWORD": "", "PGSERVICEFILE": serviceFile]
+        // (source, environment, secrets that must not appear, secret that makes it fail)
+        let forms: [(String, [String: String], [String], String)] = [
+            ("postgresql://\(user):\(secret)@127.0.0.1:\(port)/postgres", noPass, [secret], "postgresql://\(user):Wrong-Pw-4411@127.0.0.1:\(port)/postgres"),
+            ("postgresql://\(user)@127.0.0.1:\(port)/postgres?password=\(secret)", noPass, [secret], "postgresql://\(user)@127.0.0.1:\(port)/postgres?password=Wrong-Pw-4411"),
+            ("host=127.0.0.1 port=\(port) user=\(user) password=\(secret) dbname=postgres", noPass, [secret], "host=127.0.0.1 port=\(port) user=\(user) password=Wrong-Pw-4411 dbname=postgres"),
+            ("host=127.0.0.1 port=\(port) user=spacey password='\(spaced)' dbname=postgres", noPass, [spaced, "ace Pw9", "Sp ace"],
+             "host=127.0.0.1 port=\(port) user=spacey password = 'Wr ong-Pw 4411' dbname=postgres"),
+            ("postgresql://\(user)@127.0.0.1:\(port)/postgres", noPass.merging(["PGPASSWORD": secret]) { $1 }, [secret], ""),
+            ("service=embsvc", noPass, [secret], ""),
+        ]
+        var runs = 0
+        for (i, (source, environment, secrets, failing)) in forms.enumerated() {
+            let out = dir + "/form\(i)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var results: [CLI.Result] = []
+            let query = "SELECT id, embedding FROM nulls ORDER BY id"
+            // Success: every report form, a state file, an audit (index, summary, check reports).
+            let info = try CLI.run(["info", source, "--query", query, "--on-invalid", "drop", "--output", out + "/rep", "--json", out + "/r.json", "--html", out + "/r.html"], environment: environment)
+            #expect(info.status == 0, "form \(i): \(info.stderr)")
+            let anisotropy = try CLI.run(["anisotropy", source, "--query", query, "--on-invalid", "drop", "--output", out + "/aniso"], environment: environment)
+            #expect(anisotropy.status == 0, "form \(i): \(anisotropy.stderr)")
+            let partial = try CLI.run(["info", source, "--query", query, "--on-invalid", "drop", "--partial", out + "/state.json", "--row-offset", "0"], environment: environment)
+            #expect(partial.status == 0, "form \(i): \(partial.stderr)")
+            let merged = try CLI.run(["merge", out + "/state.json", "--json", out + "/merged.json"], environment: environment)
+            #expect(merged.status == 0, "form \(i): \(merged.stderr)")
+            let config = out + "/audit.yaml"
+            try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(source.replacingOccurrences(of: "'", with: "''"))']\n    options:\n      query: \"\(query)\"\n      on-invalid: drop\n"
+                .write(toFile: config, atomically: false, encoding: .utf8)
+            let audit = try CLI.run(["audit", config, "--output", out + "/audit", "--json", out + "/audit-summary.json"], environment: environment)
+            #expect(audit.status == 0, "form \(i): \(audit.stderr)")
+            results += [info, anisotropy, partial, merged, audit]
+            // Failure: a missing table, and a wrong password where the form carries one.
+            let missing = try CLI.run(["info", source, "--table", "nope", "--json", out + "/never.json"], environment: environment)
+            #expect(missing.status == 2, "form \(i): \(missing.stderr)")
+            results.append(missing)
+            var failingSecrets = secrets
+            if !failing.isEmpty {
+                for arguments in [["info", failing, "--query", query], ["info", failing, "--query", query, "--format", "postgresql"]] {
+                    let wrong = try CLI.run(arguments, environment: environment)
+                    #expect(wrong.status == 2 && wrong.stderr.contains("cannot connect"), "form \(i): \(wrong.stderr)")
+                    results.append(wrong)
+                }
+                failingSecrets += ["Wrong-Pw-4411", "Wr ong", "ong-Pw 4411"]
+                let failingAudit = out + "/failing.yaml"
+                try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(failing.replacingOccurrences(of: "'", with: "''"))']\n    options:\n      query: \"\(query)\"\n"
+                    .write(toFile: failingAudit, atomically: false, encoding: .utf8)
+                let auditFailure = try CLI.run(["audit", failingAudit, "--output", out + "/audit-failing"], environment: environment)
+                #expect(auditFailure.status == 2, "form \(i): \(auditFailure.stderr)")
+                results.append(auditFailure)
+            }
+            runs += results.count
+            for r in results {
+                for word in failingSecrets {
+                    #expect(!r.stdout.contains(word) && !r.stderr.contains(word), "form \(i) printed '\(word)': \(r.stdout) \(r.stderr)")
+                }
+            }
+            let files = Self.filesUnder(out).filter { !$0.0.hasSuffix(".yaml") }
+            #expect(files.contains { $0.0.hasSuffix("dropped_rows_0.csv") } || files.contains { $0.0.contains("dropped") }, "form \(i): \(files.map(\.0))")
+            #expect(files.count >= 14, "form \(i): \(files.map(\.0))")
+            for (name, content) in files {
+                for word in failingSecrets {
+                    let at = content.range(of: word).map { String(content[content.index($0.lowerBound, offsetBy: -min(80, content.distance(from: content.startIndex, to: $0.lowerBound)))..<$0.upperBound]) } ?? ""
+                    #expect(!content.contains(word), "form \(i): \(name) holds '\(word)': …\(at)")
+                }
+            }
+        }
+        #expect(runs >= 40)
+    }
+}
+
+/// The query scanner and the password redaction, without a server.
+@Suite struct PostgresTextHostileTests {
+    @Test func theScannerFindsSecondStatementsAndNonQueries() throws {
+        func check(_ sql: String) throws -> String { try PostgresQueryCheck.singleQuery(sql, source: "s") }
+        // Refused: a second statement wherever the ';' hides.
+        for sql in ["SELECT 1; DROP TABLE t", "SELECT 1;DROP TABLE t;", "SELECT 1 /* a */ ; /* b */ COMMIT", "SELECT 'a''b'; COMMIT",
+                    "SELECT \"x;\"\"y\"; COMMIT", "SELECT $a$ ; $a$; COMMIT", "SELECT 1 -- c\n; DELETE FROM t", "SELECT 'x\\'; DROP TABLE t; --'",
+                    "SELECT /* /* nested ; */ */ 1; VACUUM"] {
+            #expect(throws: EmbdiagError.self, "\(sql)") { try check(sql) }
+        }
+        // Refused: not a query.
+        for sql in ["DROP TABLE t", "  commit", "SET x = 1", "RESET ALL", "COPY t TO PROGRAM 'x'", "CALL p()", "DO $$ BEGIN END $$",
+                    "EXPLAIN SELECT 1", "/* SELECT */ DELETE FROM t", "-- SELECT\nDELETE FROM t", "DECLARE c CURSOR FOR SELECT 1", "FETCH 1 FROM c",
+                    "LISTEN x", "NOTIFY x", "LOCK t", "PREPARE p AS SELECT 1", "$$x$$", "", "  ;  ", "-- only a comment"] {
+            #expect(throws: EmbdiagError.self, "\(sql)") { try check(sql) }
+        }
+        // One query: kept (without its final ';' and trailing comments).
+        #expect(try check("SELECT 1;") == "SELECT 1")
+        #expect(try check("  select 'a;b', \"c;d\", $$e;f$$, $t$g;h$t$, E'i\\';j' ; -- end") == "select 'a;b', \"c;d\", $$e;f$$, $t$g;h$t$, E'i\\';j'")
+        #expect(try check("((SELECT 1))") == "((SELECT 1))")
+        #expect(try check("WITH a AS (SELECT 1) SELECT * FROM a") == "WITH a AS (SELECT 1) SELECT * FROM a")
+        #expect(try check("VALUES (1)") == "VALUES (1)")
+        #expect(try check("TABLE items;;") == "TABLE items")
+        #expect(try check("/* lead */ SELECT $1::int") == "/* lead */ SELECT $1::int")
+    }
+
+    @Test func keyValueStringsArePrintedWithoutPassword() throws {
+        let a = try PostgresLocation("host=127.0.0.1 user=u password=Hunter2Secret dbname=postgres")
+        #expect(!a.redacted.contains("Hunter2Secret") && a.redacted.contains("user=u") && a.redacted.contains("host=127.0.0.1") && a.redacted.contains("dbname=postgres"))
+        #expect(a.connectionURL == "host=127.0.0.1 user=u password=Hunter2Secret dbname=postgres")
+        let b = try PostgresLocation("host=h password = 'a b\\' c' dbname='my db'")
+        #expect(b.redacted == "dbname='my db' host=h" || b.redacted == "host=h dbname='my db'", "\(b.redacted)")
+        #expect(PostgresLocation.isConnectionString("host=h dbname=d") && PostgresLocation.isConnectionString("service=x"))
+        #expect(!PostgresLocation.isConnectionString("a=b.npy") && !PostgresLocation.isConnectionString("x.npy") && !PostgresLocation.isConnectionString("password=x"))
+        #expect(PostgresLocation.printable("host=h password=pw") == "host=h")
+        // Messages: every spelling of a password pair.
+        let cases: [(String, [String])] = [
+            ("cannot open 'host=1 user=u password=Hunter2Secret dbname=p': no such file", ["Hunter2Secret"]),
+            ("x PASSWORD = 'a b c' y", ["a b c", "b c"]),
+            ("x password='it\\'s secret' y", ["secret", "it\\'s"]),
+            ("<td>password=&#39;Sp ace Pw9&#39; dbname=x</td>", ["Sp ace", "ace Pw9"]),
+            ("postgresql://u:Hunter2Secret@h/db?password=Other9Secret and password=Third9", ["Hunter2Secret", "Other9Secret", "Third9"]),
+        ]
+        for (text, secrets) in cases {
+            let redacted = PostgresLocation.redactingURLs(in: text)
+            for s in secrets { #expect(!redacted.contains(s), "\(text) → \(redacted)") }
+        }
+        #expect(PostgresLocation.redactingURLs(in: "x PASSWORD = 'a b c' y") == "x password=(redacted) y")
+        #expect(PostgresLocation.redactingURLs(in: "passwords are fine; password: no") == "passwords are fine; password: no")
+    }
+}
