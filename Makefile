@@ -5,7 +5,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 EMBDIAG := .build/release/embdiag
 
-.PHONY: deps build demo test test-kernels test-spark wheel python-api test-python reports benchmarks clean
+.PHONY: deps build demo test test-kernels test-spark fuzz wheel python-api test-python reports benchmarks clean
 
 deps:
 	@scripts/install-deps
@@ -40,6 +40,13 @@ test-spark: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps
 	EMBDIAG=$(EMBDIAG) $(SPARK_VENV)/bin/python contrib/spark/test_spark.py
+
+# libFuzzer + AddressSanitizer on every reader, the id pairing and the audit YAML (fuzz/run):
+# FUZZ_SECONDS per harness. Part of finishing any change to a reader, a source, the audit YAML or
+# the state files (Guides/Formats.md, "Fuzzing"); `make test` replays fuzz/replay/ without it.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	fuzz/run $(FUZZ_SECONDS)
 
 # `pip install embdiag` (python/): a platform wheel in dist/ with the binary (Swift runtime linked
 # statically, release flags of `make build`) and every shared library a manylinux system lacks

@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // libFuzzer harnesses for embdiag's readers. Separate package so that the main build
-// never links a target without `main`. Build and run with fuzz/run (not part of `make test`).
+// never links a target without `main`. Build and run with fuzz/run (make fuzz); `make test` replays
+// fuzz/replay/ through ReaderHarness.swift, which the test target compiles too.
 import PackageDescription
 
 let package = Package(

@@ -26,15 +26,34 @@ struct BiasCommand: ReportingCommand {
               --attributes a.txt b.txt
           embdiag bias words.bin --definitional bolukbasi \\
               --require "direct_bias<=0.05"
-        """)
+        Sentence encoders (SEAT, May et al. 2019): write the sentences, embed them, audit:
+          embdiag bias sentences --weat 1,3,6,7 --output seat.tsv
+          embdiag bias --seat seat.tsv vectors.npy --require "seat_template_robust == yes"
+        """,
+        subcommands: [BiasSentencesCommand.self])
 
     @OptionGroup var input: InputOptions
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
 
-    @Argument(help: "Embedding file with row labels (word2vec/GloVe carry words; else --labels).")
+    @Argument(help: "Embedding file with row labels (word2vec/GloVe carry words; else --labels); with --seat, the vectors of the table's sentences.")
     var file: String
+
+    @Option(help: "SEAT: the sentence table (from 'bias sentences'); FILE holds one vector per row, in the table's order.")
+    var seat: String?
+
+    @Option(help: "SEAT: the same sentences embedded another way (another pooling); effect sizes side by side.")
+    var seatCompare: String?
+
+    @Flag(help: "SEAT: analyse mean-centred sentence vectors (the raw ones are compared either way).")
+    var center = false
+
+    @Option(help: "SEAT: remove these directions (.npy, K × d, e.g. from --write-direction) from every vector and report the effect sizes after.")
+    var removeDirection: String?
+
+    @Option(help: "SEAT: significance level of the conclusions compared across templates.")
+    var alpha: Double = 0.05
 
     @Option(help: "Definitional pairs (file or 'bolukbasi'); default bolukbasi unless only WEAT is asked for.")
     var definitional: String?
@@ -111,6 +130,17 @@ struct BiasCommand: ReportingCommand {
 
 
     func validate() throws {
+        if seat != nil {
+            let wordOnly = [definitional != nil ? "--definitional" : nil, !weat.isEmpty ? "--weat" : nil, !targets.isEmpty ? "--targets" : nil,
+                            debias != nil ? "--debias" : nil, !indirect.isEmpty ? "--indirect" : nil, write != nil ? "--write" : nil,
+                            writeDirection != nil ? "--write-direction" : nil, ends != nil ? "--ends" : nil].compactMap { $0 }
+            if !wordOnly.isEmpty { throw ValidationError("--seat audits a sentence table; \(wordOnly.joined(separator: ", ")) belong\(wordOnly.count == 1 ? "s" : "") to the word-vector audit (the table names the tests)") }
+            if input.onInvalid == .drop { throw ValidationError("--seat: --on-invalid drop would misalign the vectors with the table's rows; fix or re-embed the rows instead") }
+            if input.labels != nil { throw ValidationError("--seat: the table gives the rows' meaning; --labels is not used") }
+            guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must be in (0, 1) (got \(alpha))") }
+        } else if seatCompare != nil || center || removeDirection != nil {
+            throw ValidationError("--seat-compare, --center and --remove-direction need --seat")
+        }
         if !targets.isEmpty || !attributes.isEmpty {
             guard targets.count == 2, attributes.count == 2 else { throw ValidationError("--targets and --attributes take two sets each") }
         }
@@ -140,6 +170,7 @@ struct BiasCommand: ReportingCommand {
     var seed: UInt64 { seedOptions.seed }
 
     func makeReports() throws -> [CommandReport] {
+        if let seat { return [try seatReport(table: seat)] }
         var config = BiasConfiguration()
         var tests: [WEATTest] = []
         for name in weat {
@@ -202,5 +233,35 @@ struct BiasCommand: ReportingCommand {
         }
         if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
         return [CommandReport(report: report)]
+    }
+
+    /// SEAT mode: the sentence table, the vectors of its sentences, optional comparison pooling
+    /// and directions to remove.
+    func seatReport(table: String) throws -> CommandReport {
+        guard let data = FileManager.default.contents(atPath: table) else { throw EmbdiagError.io(table, "cannot read the sentence table") }
+        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(table, "the sentence table is not UTF-8 text") }
+        let sentences = try SEATSentences.parse(text, path: table)
+        var config = SEATConfiguration()
+        config.alpha = alpha
+        config.center = center
+        config.permutation.permutations = permutations
+        config.permutation.exactLimit = exactLimit
+        config.permutation.seed = seed
+        // Rows are matched to sentences by position: nothing may be dropped or reordered.
+        let vectors = try input.read(file, withLabels: false, quiet: outputOptions.quiet)
+        if let other = seatCompare {
+            config.compare = try EmbeddingReader.read(other, options: input.readOptions(showProgress: !outputOptions.quiet && Terminal.stderrIsTerminal))
+        }
+        if let path = removeDirection {
+            let directions = try EmbeddingReader.read(path, options: ReadOptions(computeChecksum: false)).matrix
+            guard directions.cols == vectors.dimension else {
+                throw EmbdiagError.mismatch(path, "\(directions.rows) × \(directions.cols) directions; the vectors of \(file) have dimension \(vectors.dimension)")
+            }
+            config.removeDirections = directions
+        }
+        let analysis = try SEATAnalysis(sentences: sentences, vectors: vectors, tablePath: table, configuration: config)
+        var report = analysis.report()
+        if let path = removeDirection { report.parameters.append(ReportParameter("remove_direction", .string(path))) }
+        return CommandReport(report: report)
     }
 }

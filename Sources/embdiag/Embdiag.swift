@@ -34,7 +34,7 @@ struct Embdiag: ParsableCommand {
     /// exit 2, also after a failed gate. Every output location is checked before the command runs.
     static func main() {
         do {
-            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseRouting(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             // audit checks its own locations after reading its file (and each check's).
             if !(command is AuditCommand) { try OutputLocations.prepare(OutputLocations.of(command)) }
             try command.run()

@@ -8,17 +8,23 @@ import EmbeddingDiagnosticsTestSupport
 /// Tests/Fixtures/crosscheck/bias_reference.json), the published numbers of References.md §2.1,
 /// brute-force enumeration and calibration under the null.
 @Suite struct BiasTests {
-    static let reference: [String: Any] = {
+    /// Loaded once; a missing or unreadable fixture fails every test that uses it (never empty data).
+    static let referenceLoad = Result { () throws -> [String: Any] in
         let url = CLI.fixtures.appendingPathComponent("crosscheck/bias_reference.json")
-        guard let data = try? Data(contentsOf: url) else { return [:] }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-    }()
+        let data = try Data(contentsOf: url)
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw EmbdiagError.malformed(url.path, "bias_reference.json is not a JSON object")
+        }
+        return object
+    }
+    static func reference() throws -> [String: Any] { try referenceLoad.get() }
     static let wordsPath = CLI.repositoryRoot.appendingPathComponent("data/words/googlenews-bolukbasi-subset.bin").path
-    static let words: Embeddings? = try? EmbeddingReader.read(wordsPath)
+    static let wordsLoad = Result { try EmbeddingReader.read(wordsPath) }
+    static func words() throws -> Embeddings { try wordsLoad.get() }
 
     static func analysis(neutral: WordList = StandardWordLists.professionsNeutral, debias: Bool = false, components: Int = 1,
                          weat: [WEATTest] = [], indirect: [[String]] = []) throws -> BiasAnalysis {
-        let e = try #require(words, "bundled word vectors missing")
+        let e = try words()
         var c = BiasConfiguration()
         c.definitional = StandardWordLists.bolukbasiDefinitional
         c.neutral = neutral
@@ -53,7 +59,7 @@ import EmbeddingDiagnosticsTestSupport
     }
 
     @Test func directionMatchesResponsiblyConventions() throws {
-        let ref = Self.reference
+        let ref = try Self.reference()
         let a = try Self.analysis()
         let s = try #require(a.subspace)
         let ratio = ref["pca_explained_ratio"] as! [Double]
@@ -68,14 +74,14 @@ import EmbeddingDiagnosticsTestSupport
         var c = BiasConfiguration()
         c.definitional = StandardWordLists.bolukbasiDefinitional
         c.ends = ["he", "she"]
-        let e = try #require(Self.words)
+        let e = try Self.words()
         let flipped = try #require(try BiasAnalysis(e, configuration: c).subspace)
         #expect(abs(flipped.endsCosine - s.endsCosine) < 1e-12)
         #expect(zip(flipped.component(0), s.component(0)).map { abs($0 + $1) }.max()! < 1e-12)
     }
 
     @Test func directBiasMatchesResponsibly() throws {
-        let ref = Self.reference
+        let ref = try Self.reference()
         let a = try Self.analysis()
         let db = try #require(a.directBias)
         #expect(db.words.count == 303 && db.missing.isEmpty)
@@ -90,15 +96,15 @@ import EmbeddingDiagnosticsTestSupport
         c.definitional = StandardWordLists.bolukbasiDefinitional
         c.neutral = StandardWordLists.professionsNeutral
         c.strictness = 2
-        let c2 = try BiasAnalysis(try #require(Self.words), configuration: c)
+        let c2 = try BiasAnalysis(try Self.words(), configuration: c)
         #expect(abs(c2.directBias!.value - (ref["direct_bias_303_c2"] as! Double)) < 1e-7)
     }
 
     /// responsibly's three direction methods against the numpy re-implementation of
     /// `_identify_direction` (bias_reference.json "directions"), and the K = 3 subspace.
     @Test func directionMethodsMatchResponsibly() throws {
-        let ref = try #require(Self.reference["directions"] as? [String: [String: Any]])
-        let e = try #require(Self.words)
+        let ref = try #require((try Self.reference())["directions"] as? [String: [String: Any]])
+        let e = try Self.words()
         for method in BiasDirectionMethod.allCases {
             var c = BiasConfiguration()
             c.definitional = StandardWordLists.bolukbasiDefinitional
@@ -130,7 +136,7 @@ import EmbeddingDiagnosticsTestSupport
     /// reproduces the reference direction; a non-.npy path is a usage error.
     @Test func cliWritesTheDirection() throws {
         let dir = try CLI.temporaryDirectory()
-        let ref = try #require(Self.reference["directions"] as? [String: [String: Any]])
+        let ref = try #require((try Self.reference())["directions"] as? [String: [String: Any]])
         let r = try CLI.run(["bias", Self.wordsPath, "--direction", "single", "--write-direction", dir + "/g.npy", "--quiet", "--json", dir + "/r.json"])
         #expect(r.status == 0, "\(r.stderr)")
         let g = try EmbeddingReader.read(dir + "/g.npy")
@@ -149,7 +155,7 @@ import EmbeddingDiagnosticsTestSupport
     }
 
     @Test func indirectBiasMatchesTheDefinition() throws {
-        let ref = Self.reference["indirect"] as! [[Any]]
+        let ref = try #require((try Self.reference())["indirect"] as? [[Any]], "bias_reference.json has no indirect pairs")
         let pairs = ref.map { [$0[0] as! String, $0[1] as! String] }
         let a = try Self.analysis(indirect: pairs)
         let requested = a.indirect.filter { $0.source == "requested" }
@@ -163,7 +169,7 @@ import EmbeddingDiagnosticsTestSupport
     }
 
     @Test func hardDebiasMatchesResponsiblySemantics() throws {
-        let ref = Self.reference
+        let ref = try Self.reference()
         let a = try Self.analysis(debias: true)
         let h = try #require(a.debias)
         #expect(h.neutralizedRows == ref["n_neutralized"] as! Int)
@@ -206,9 +212,9 @@ import EmbeddingDiagnosticsTestSupport
     }
 
     @Test func weatMatchesWEFE() throws {
-        let e = try #require(Self.words)
+        let e = try Self.words()
         let lookup = VocabularyLookup(e, caseInsensitive: false)
-        let tests = try #require(Self.reference["weat"] as? [String: [String: Any]])
+        let tests = try #require((try Self.reference())["weat"] as? [String: [String: Any]])
         #expect(tests.count == 11)
         var compared = 0
         for (name, ref) in tests where ref["skipped"] == nil {
@@ -292,7 +298,7 @@ import EmbeddingDiagnosticsTestSupport
     }
 
     @Test func missingWordsAreListedAndTooFewIsAnError() throws {
-        let e = try #require(Self.words)
+        let e = try Self.words()
         let lookup = VocabularyLookup(e, caseInsensitive: false)
         // WEAT 10 (Caliskan): old people's names are all absent from this vocabulary.
         #expect(throws: EmbdiagError.self) { try WEAT.run(StandardWordLists.weat(named: "10")!, on: e, lookup: lookup) }
@@ -354,7 +360,8 @@ import EmbeddingDiagnosticsTestSupport
         #expect(html.contains("data-chart=\"projections\""))
         // The written matrix: word2vec binary with the words, unit rows, debiased.
         let d = try EmbeddingReader.read(dir + "/debiased.bin")
-        #expect(d.count == 6000 && d.labels?[0] == Self.words?.labels?[0])
+        let firstWord = try Self.words().labels?[0]
+        #expect(d.count == 6000 && d.labels?[0] == firstWord)
         let a = try Self.analysis(debias: true)
         let diff = zip(d.matrix.values, a.debiased!.matrix.values).map { abs($0 - $1) }.max()!
         #expect(diff < 1e-6, "CLI and library debias differ by \(diff)")

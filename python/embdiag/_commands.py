@@ -164,6 +164,11 @@ SPEC = {
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
+            'seat': {'flag': '--seat', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'seat_compare': {'flag': '--seat-compare', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'center': {'flag': '--center', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'remove_direction': {'flag': '--remove-direction', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
+            'alpha': {'flag': '--alpha', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'definitional': {'flag': '--definitional', 'kind': 'option', 'role': 'pairs', 'repeating': False, 'parsing': 'default'},
             'ends': {'flag': '--ends', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'neutral': {'flag': '--neutral', 'kind': 'option', 'role': 'words', 'repeating': False, 'parsing': 'default'},
@@ -189,7 +194,7 @@ SPEC = {
             'neighbors': {'flag': '--neighbors', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'neighbor_vocabulary': {'flag': '--neighbor-vocabulary', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'definitional', 'ends', 'neutral', 'equalize', 'specific', 'weat', 'targets', 'attributes', 'debias', 'write', 'direction', 'write-direction', 'components', 'strictness', 'top', 'indirect', 'indirect-min-similarity', 'permutations', 'exact-limit', 'weat-min-words', 'case-insensitive', 'no-case-forms', 'neighbors', 'neighbor-vocabulary', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'seat', 'seat-compare', 'center', 'remove-direction', 'alpha', 'definitional', 'ends', 'neutral', 'equalize', 'specific', 'weat', 'targets', 'attributes', 'debias', 'write', 'direction', 'write-direction', 'components', 'strictness', 'top', 'indirect', 'indirect-min-similarity', 'permutations', 'exact-limit', 'weat-min-words', 'case-insensitive', 'no-case-forms', 'neighbors', 'neighbor-vocabulary', 'version', 'help'],
     },
     'relrep': {
         "parameters": {
@@ -861,6 +866,11 @@ def bias(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    seat: Optional[PathLike] = None,
+    seat_compare: Optional[MatrixLike] = None,
+    center: Optional[bool] = None,
+    remove_direction: Optional[MatrixLike] = None,
+    alpha: Optional[float] = None,
     definitional: Optional[Union[str, PathLike, Sequence[Tuple[str, str]]]] = None,
     ends: Optional[Union[str, float, Sequence[Any]]] = None,
     neutral: Optional[Union[str, PathLike, Sequence[str]]] = None,
@@ -910,11 +920,15 @@ def bias(
           --attributes a.txt b.txt
       embdiag bias words.bin --definitional bolukbasi \\
           --require "direct_bias<=0.05"
+    Sentence encoders (SEAT, May et al. 2019): write the sentences, embed them, audit:
+      embdiag bias sentences --weat 1,3,6,7 --output seat.tsv
+      embdiag bias --seat seat.tsv vectors.npy --require "seat_template_robust == yes"
 
     Parameters
     ----------
     embeddings : MatrixLike
-        Embedding file with row labels (word2vec/GloVe carry words; else --labels).
+        Embedding file with row labels (word2vec/GloVe carry words; else --labels); with --seat, the
+        vectors of the table's sentences.
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
@@ -953,6 +967,21 @@ def bias(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    seat : PathLike
+        ``--seat``: SEAT: the sentence table (from 'bias sentences'); FILE holds one vector per row,
+        in the table's order.
+    seat_compare : MatrixLike
+        ``--seat-compare``: SEAT: the same sentences embedded another way (another pooling); effect
+        sizes side by side.
+    center : bool
+        ``--center``: SEAT: analyse mean-centred sentence vectors (the raw ones are compared either
+        way).
+    remove_direction : MatrixLike
+        ``--remove-direction``: SEAT: remove these directions (.npy, K × d, e.g. from --write-
+        direction) from every vector and report the effect sizes after.
+    alpha : float
+        ``--alpha``: SEAT: significance level of the conclusions compared across templates. (CLI
+        default: 0.05)
     definitional : Union[str, PathLike, Sequence[Tuple[str, str]]]
         ``--definitional``: Definitional pairs (file or 'bolukbasi'); default bolukbasi unless only
         WEAT is asked for.

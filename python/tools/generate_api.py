@@ -81,6 +81,8 @@ ROLES = {
     ("bias", "attributes"): "words",
     ("bias", "definitional"): "pairs",
     ("bias", "equalize"): "pairs",
+    ("bias", "seat-compare"): "matrix",
+    ("bias", "remove-direction"): "matrix",
 }
 POSITIONAL_ROLES = {"audit": "path"}
 
@@ -94,6 +96,7 @@ TYPES = {
     "max-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "config": "Union[PathLike, Mapping[str, Any]]",
+    "seat": "PathLike",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5"}

@@ -40,6 +40,11 @@ public enum DelimitedReader {
             labelIndex = firstData.fields.first.map { isNumber($0) ? nil : 0 } ?? nil
         }
         let width = firstData.fields.count
+        // A header names the columns of every row: one of another width leaves names (an id
+        // column found by name, an --id-column) pointing past the data.
+        if header, records[0].fields.count != width {
+            throw EmbdiagError.malformed(path, "the header line has \(records[0].fields.count) fields, line \(firstData.line) has \(width)")
+        }
         // Id column (0-based): asked for, or detected by header name or content. Never a dimension.
         let id = try IdColumn.resolve(idColumn, header: header ? records[0].fields : nil, data: dataRecords.map(\.fields),
                                       labelIndex: labelIndex, path: path)
@@ -57,8 +62,14 @@ public enum DelimitedReader {
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
                 if k == id?.index { ids.append(f); continue }
-                guard let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
+                // Swift's Float(String) also reads C99 hex floats ("0x1p3"); numpy, pandas and
+                // Python's float() do not.
+                guard !f.contains(where: { $0 == "x" || $0 == "X" }), let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
                     throw EmbdiagError.malformed(path, "line \(record.line), column \(k + 1): '\(f.prefix(40))' is not a number")
+                }
+                // "1e39" parses as +Inf: a finite number out of float32's range, not an Inf token.
+                if v.isInfinite && !f.lowercased().contains("inf") {
+                    throw EmbdiagError.invalid(path, "line \(record.line), column \(k + 1): \(f.trimmingCharacters(in: .whitespaces).prefix(40)) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
                 }
                 values.append(v)
             }

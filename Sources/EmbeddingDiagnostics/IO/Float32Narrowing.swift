@@ -6,10 +6,10 @@ import Foundation
 enum Float32Narrowing {
     /// Converts one value; throws when a finite float64 overflows float32.
     @inline(__always)
-    static func narrow(_ d: Double, row: Int, column: Int, path: String) throws -> Float {
+    static func narrow(_ d: Double, row: Int, column: Int, path: String, line: Int? = nil) throws -> Float {
         let f = Float(d)
         if f.isInfinite && d.isFinite {
-            throw EmbdiagError.invalid(path, "row \(row), column \(column): \(d) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+            throw EmbdiagError.invalid(path, "\(line.map { "line \($0), " } ?? "")row \(row), column \(column): \(d) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
         }
         return f
     }

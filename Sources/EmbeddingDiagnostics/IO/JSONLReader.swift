@@ -25,6 +25,15 @@ public enum JSONLReader {
         var dim = -1, firstLine = 0, rows = 0
         var sawBase64 = false, sawArray = false
         try TextLines(file: file, path: path).forEach { line, bytes in
+            // A UTF-8 byte-order mark (Windows editors) opens the file, not the JSON: accepted on
+            // line 1, as Python reads the file with encoding='utf-8-sig'.
+            var bytes = bytes
+            if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+                guard line == 1 else {
+                    throw EmbdiagError.malformed(path, "line \(line) starts with a UTF-8 byte-order mark (only the start of the file may hold one: were files concatenated?)")
+                }
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
+            }
             // Skip blank lines.
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
             let root: JSONLineValue
@@ -37,6 +46,8 @@ public enum JSONLReader {
             switch at.lookup(root) {
             case .missing(let why):
                 throw EmbdiagError.malformed(path, "line \(line): \(why) (embedding path '\(at)')")
+            case .duplicate(let why):
+                throw EmbdiagError.malformed(path, "line \(line): \(why) on the embedding path '\(at)'; which one is meant is ambiguous")
             case .null:
                 guard dropNulls else {
                     throw EmbdiagError.invalid(path, "line \(line): the embedding at '\(at)' is null (row \(rows), 0-based; use \(Setting.onInvalid) drop to skip such rows)")
@@ -51,7 +62,17 @@ public enum JSONLReader {
                             if case .null = e { throw EmbdiagError.invalid(path, "line \(line): element \(k) of '\(at)' is null") }
                             throw EmbdiagError.malformed(path, "line \(line): element \(k) of '\(at)' is \(e.typeName), not a number")
                         }
-                        r.append(Float(x))
+                        // JSON has no infinity: 1e400 (Inf after strtod) is a finite number too large.
+                        guard x.isFinite else {
+                            throw EmbdiagError.invalid(path, "line \(line), row \(rows), column \(k): \(x < 0 ? "-" : "")a number beyond float64's range is not representable in float32 (overflow)")
+                        }
+                        r.append(try Float32Narrowing.narrow(x, row: rows, column: k, path: path, line: line))
+                    }
+                    // Values below float32's range become 0: a row that is all zero only in float32
+                    // would be reported as a zero row.
+                    if r.allSatisfy({ $0 == 0 }), let k = elements.firstIndex(where: { if case .number(let x) = $0 { return x != 0 } else { return false } }),
+                       case .number(let x) = elements[k] {
+                        throw EmbdiagError.invalid(path, "line \(line), row \(rows): its values (e.g. \(x) in column \(k)) are not representable in float32 (underflow: the row would become all-zero)")
                     }
                     sawArray = true
                     row = r
@@ -83,6 +104,7 @@ public enum JSONLReader {
                 case .found(let v): throw EmbdiagError.malformed(path, "line \(line): the label at '\(idPath)' is \(v.typeName), expected a string or number")
                 case .null: throw EmbdiagError.malformed(path, "line \(line): the label at '\(idPath)' is null")
                 case .missing(let why): throw EmbdiagError.malformed(path, "line \(line): \(why) (label path '\(idPath)')")
+                case .duplicate(let why): throw EmbdiagError.malformed(path, "line \(line): \(why) on the label path '\(idPath)'; which one is meant is ambiguous")
                 }
             }
             rows += 1
@@ -114,6 +136,11 @@ public enum JSONLReader {
         var arrays: [JSONPath] = []
         JSONPath.numericArrays(in: root, into: &arrays)
         if arrays.count == 1 { return arrays[0] }
+        // The same path twice: a key repeated in one object, not two vectors.
+        var seen = Set<String>()
+        if let twice = arrays.first(where: { !seen.insert($0.description).inserted }) {
+            throw EmbdiagError.malformed(path, "line \(line): the key on the path '\(twice)' appears more than once in one object; which embedding is meant is ambiguous")
+        }
         if arrays.count > 1 {
             throw EmbdiagError.malformed(path, "line \(line) has \(arrays.count) numeric arrays (\(arrays.prefix(5).map(\.description).joined(separator: ", "))); pick one with \(Setting.jsonPath)")
         }

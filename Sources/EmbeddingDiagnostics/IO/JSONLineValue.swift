@@ -250,6 +250,9 @@ struct JSONPath: CustomStringConvertible, Equatable {
         /// A null on the way (e.g. `"response": null` in a failed batch request) or at the end.
         case null
         case missing(String)
+        /// A key on the path appears more than once in its object: which value is meant is
+        /// ambiguous (Python's json keeps the last, other parsers the first).
+        case duplicate(String)
     }
 
     func lookup(_ root: JSONLineValue) -> Lookup {
@@ -261,7 +264,9 @@ struct JSONPath: CustomStringConvertible, Equatable {
             switch step {
             case .key(let k):
                 guard case .object = v else { return .missing("'\(walked)' is not reachable: \(v.typeName) has no key '\(k)'") }
-                guard let next = v[k] else { return .missing("no '\(walked)'") }
+                guard case .object(let members) = v, let next = members.first(where: { $0.key == k })?.value else { return .missing("no '\(walked)'") }
+                let count = members.reduce(0) { $0 + ($1.key == k ? 1 : 0) }
+                if count > 1 { return .duplicate("key '\(k)' appears \(count) times in one object (at '\(walked)')") }
                 v = next
             case .index(let n):
                 guard case .array(let a) = v else { return .missing("'\(walked)' is not reachable: \(v.typeName) is not an array") }

@@ -76,8 +76,15 @@ public enum NpyReader {
         }
     }
 
+    /// numpy spellings of the float dtypes without an explicit size (np.dtype accepts them in a
+    /// header): the type codes and names, all in the machine's (little-endian) byte order.
+    static let dtypeAliases = ["e": "f2", "f": "f4", "d": "f8", "float16": "f2", "float32": "f4", "float64": "f8", "half": "f2", "single": "f4", "double": "f8"]
+
     static func dtype(_ descr: String, path: String) throws -> (String, Int, Bool) {
-        let chars = Array(descr)
+        // np.dtype reads 'f4' (no byte-order character) and the aliases in native order ('=').
+        var spelled = descr
+        if let first = spelled.first, !"<>|=".contains(first) { spelled = "=" + (dtypeAliases[spelled] ?? spelled) }
+        let chars = Array(spelled)
         guard chars.count >= 3, let size = Int(String(chars[2...])) else {
             throw EmbdiagError.malformed(path, "unsupported dtype '\(descr)'; expected float16, float32 or float64")
         }
@@ -119,6 +126,10 @@ public enum NpyReader {
         let dict = try parseDictLiteral(text, path: path)
         guard let descr = dict["descr"], let fortran = dict["fortran_order"], let shapeText = dict["shape"] else {
             throw EmbdiagError.malformed(path, ".npy header lacks descr, fortran_order or shape")
+        }
+        // numpy refuses a header with other keys ("Header does not contain the correct keys").
+        if let other = dict.keys.sorted().first(where: { !["descr", "fortran_order", "shape"].contains($0) }) {
+            throw EmbdiagError.malformed(path, ".npy header has a key '\(other)' besides descr, fortran_order and shape (numpy refuses such a file)")
         }
         let inner = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "() "))
         var shape: [Int] = []

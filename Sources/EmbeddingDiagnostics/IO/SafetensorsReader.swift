@@ -4,19 +4,91 @@ import Foundation
 /// {"name": {"dtype": "F32", "shape": [rows, dim], "data_offsets": [begin, end]}, "__metadata__": {...}},
 /// then the data. F16, BF16, F32 and F64 are read; aligned little-endian F32 is memory-mapped.
 public enum SafetensorsReader {
-    public static let maximumHeaderBytes = 100 << 20
+    /// The `safetensors` package's own header limit (100 MB, decimal).
+    public static let maximumHeaderBytes = 100_000_000
 
-    /// JSON numbers as exact integers; nil for fractions, non-numbers and magnitudes beyond 2^53
+    /// Bits per element of every dtype the `safetensors` package knows: a header naming another
+    /// dtype is refused, as the package refuses it.
+    static let dtypeBits: [String: Int] = [
+        "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+        "I32": 32, "U32": 32, "F32": 32, "I64": 64, "U64": 64, "F64": 64, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+    ]
+
+    /// JSON integers (written without a point or exponent, as the package's `usize` fields demand)
+    /// within 0…2^53; nil for `8.0`, `1e2`, negatives, non-numbers and larger magnitudes
     /// (NSNumber.intValue would trap or wrap on them: the header is untrusted).
     static func integers(_ value: Any?) -> [Int]? {
-        guard let numbers = value as? [NSNumber] else { return nil }
+        guard let numbers = value as? [Any] else { return nil }
         var out: [Int] = []
-        for n in numbers {
+        for case let n as NSNumber in numbers {
+            // JSONSerialization keeps a literal with '.', 'e' or 'E' as a double ("d"), a boolean as "c".
+            guard !["d", "f", "c", "B"].contains(String(cString: n.objCType)) else { return nil }
             let d = n.doubleValue
-            guard d.isFinite, d.rounded() == d, abs(d) <= 9_007_199_254_740_992 else { return nil }
+            guard d.isFinite, d.rounded() == d, d >= 0, d <= 9_007_199_254_740_992 else { return nil }
             out.append(Int(d))
         }
-        return out
+        return out.count == numbers.count ? out : nil
+    }
+
+    struct Tensor {
+        var name: String
+        var dtype: String
+        var shape: [Int]
+        var begin: Int
+        var end: Int
+    }
+
+    /// The header as the `safetensors` package validates it (`Metadata::validate` and the buffer
+    /// check of `read_metadata`): every tensor has a known dtype, integer shape and offsets; sorted
+    /// by offsets, the tensors tile the data section exactly — the first starts at 0, each starts
+    /// where the previous ended, each holds exactly shape × dtype bytes, and the last ends at the
+    /// end of the file (no overlap, no gap, no trailing bytes). `__metadata__` maps strings to strings.
+    /// - Complexity: O(t log t) for t tensors.
+    static func tensors(_ header: [String: Any], dataBytes: Int, path: String) throws -> [Tensor] {
+        var tensors: [Tensor] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                // The package reads it as an optional map: null is accepted.
+                if value is NSNull { continue }
+                guard let m = value as? [String: Any], m.values.allSatisfy({ $0 is String }) else {
+                    throw EmbdiagError.malformed(path, "__metadata__ is not a map of strings to strings (the safetensors package refuses it)")
+                }
+                continue
+            }
+            guard let t = value as? [String: Any], let dtype = t["dtype"] as? String,
+                  let shape = Self.integers(t["shape"]), let offsets = Self.integers(t["data_offsets"]), offsets.count == 2 else {
+                throw EmbdiagError.malformed(path, "tensor '\(name)' lacks dtype, or a shape and data_offsets of non-negative JSON integers")
+            }
+            guard dtypeBits[dtype] != nil else {
+                throw EmbdiagError.malformed(path, "tensor '\(name)' has dtype '\(dtype)', which the safetensors format does not define")
+            }
+            tensors.append(Tensor(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
+        }
+        tensors.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var start = 0
+        for t in tensors {
+            guard t.begin == start, t.end >= t.begin else {
+                let what = t.begin < start ? "overlaps the tensor before it" : t.begin > start ? "leaves a gap of \(t.begin - start) bytes before it" : "ends before it starts"
+                throw EmbdiagError.malformed(path, "tensor '\(t.name)': data_offsets [\(t.begin), \(t.end)] \(what) (the data section must be tiled exactly; the safetensors package refuses this file)")
+            }
+            var elements = 1, overflow = false
+            for s in t.shape { let (p, o) = elements.multipliedReportingOverflow(by: s); elements = p; overflow = overflow || o }
+            let (bits, o2) = elements.multipliedReportingOverflow(by: dtypeBits[t.dtype]!)
+            guard !overflow, !o2 else { throw EmbdiagError.malformed(path, "tensor '\(t.name)' shape \(t.shape) is too large") }
+            guard bits % 8 == 0 else {
+                throw EmbdiagError.malformed(path, "tensor '\(t.name)': shape \(t.shape) × \(t.dtype) is \(bits) bits, not a whole number of bytes (the safetensors package refuses it)")
+            }
+            guard t.end - t.begin == bits / 8 else {
+                throw EmbdiagError.malformed(path, "tensor '\(t.name)': data_offsets [\(t.begin), \(t.end)] hold \(t.end - t.begin) bytes, shape \(t.shape) × \(t.dtype) needs \(bits / 8)")
+            }
+            start = t.end
+        }
+        guard start == dataBytes else {
+            throw EmbdiagError.malformed(path, start < dataBytes
+                ? "\(dataBytes - start) bytes after the last tensor (the tensors end at byte \(start) of a \(dataBytes)-byte data section; the safetensors package refuses such a file)"
+                : "truncated: the last tensor ends at byte \(start) of the data section, the file holds \(dataBytes)")
+        }
+        return tensors
     }
 
     public static func read(_ path: String, key: String?) throws -> Embeddings {
@@ -24,23 +96,28 @@ public enum SafetensorsReader {
         guard file.size >= 8 else { throw EmbdiagError.malformed(path, "truncated: \(file.size) bytes, a safetensors file starts with an 8-byte header length") }
         let headerLength = UInt64(littleEndian: file.bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(min(maximumHeaderBytes, file.size - 8)) else {
-            throw EmbdiagError.malformed(path, "header length \(headerLength) exceeds the file (\(file.size) bytes) or the \(maximumHeaderBytes >> 20) MB limit")
+            throw EmbdiagError.malformed(path, "header length \(headerLength) exceeds the file (\(file.size) bytes) or the \(maximumHeaderBytes / 1_000_000) MB limit")
         }
         let headerData = Data(bytes: file.bytes + 8, count: Int(headerLength))
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw EmbdiagError.malformed(path, "safetensors header is not a JSON object")
         }
-        let dataStart = 8 + Int(headerLength)
-        var tensors: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let t = value as? [String: Any], let dtype = t["dtype"] as? String,
-                  let shape = Self.integers(t["shape"]), let offsets = Self.integers(t["data_offsets"]), offsets.count == 2 else {
-                throw EmbdiagError.malformed(path, "tensor '\(name)' lacks dtype, or integer shape and data_offsets")
+        // A name (or a field of a tensor) given twice: JSON objects do not say which one counts.
+        let raw = UnsafeRawBufferPointer(start: file.bytes + 8, count: Int(headerLength))
+        if case .object(let members)? = try? JSONLineValue.parse(raw) {
+            var names = Set<String>()
+            for m in members {
+                guard names.insert(m.key).inserted else {
+                    throw EmbdiagError.malformed(path, "the header names tensor '\(m.key)' more than once; which entry is meant is ambiguous")
+                }
+                if case .object(let fields) = m.value, Set(fields.map(\.key)).count < fields.count {
+                    throw EmbdiagError.malformed(path, "tensor '\(m.key)' gives a field more than once in the header; which value is meant is ambiguous")
+                }
             }
-            tensors.append((name, dtype, shape, offsets[0], offsets[1]))
         }
-        tensors.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.name < $1.name) }
-        let chosen: (name: String, dtype: String, shape: [Int], begin: Int, end: Int)
+        let dataStart = 8 + Int(headerLength)
+        let tensors = try Self.tensors(header, dataBytes: file.size - dataStart, path: path)
+        let chosen: Tensor
         if let key {
             guard let t = tensors.first(where: { $0.name == key }) else {
                 throw EmbdiagError.malformed(path, "no tensor '\(key)'; tensors: \(tensors.map { "\($0.name) \($0.shape)" }.joined(separator: ", "))")

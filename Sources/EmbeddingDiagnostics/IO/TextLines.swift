@@ -36,6 +36,8 @@ struct TextLines {
 func parseFloat(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Float? {
     let n = field.count
     guard n > 0, n < 256 else { return nil }
+    // strtof also reads C99 hex floats ("0x1p3"); numpy, pandas and Python's float() do not.
+    if field.contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") }) { return nil }
     if scratch.count < n + 1 { scratch = [CChar](repeating: 0, count: n + 1) }
     return scratch.withUnsafeMutableBufferPointer { buf -> Float? in
         let base = buf.baseAddress!

@@ -141,6 +141,11 @@ public enum Word2VecReader {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
                     throw EmbdiagError.malformed(path, "line \(lineNumber), value \(k + 1): '\(text.prefix(40))' is not a number")
                 }
+                // strtof turns "1e39" into +Inf: a finite number out of float32's range, not an Inf token.
+                if v.isInfinite, !line[f].contains(where: { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }) {
+                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
+                    throw EmbdiagError.invalid(path, "line \(lineNumber), value \(k + 1): \(text.prefix(40)) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+                }
                 values.append(v)
             }
             let wordEnd = fields[vectorStart - 1].upperBound

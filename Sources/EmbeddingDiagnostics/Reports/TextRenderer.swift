@@ -93,9 +93,11 @@ public enum TextRenderer {
         var caps = t.columns.indices.map { numeric[$0] ? Int.max : 60 }
         func total() -> Int { 2 + t.columns.indices.reduce(0) { $0 + 1 + width($1, cap: caps[$1]) } }
         while total() > lineWidth {
-            guard let c = t.columns.indices.filter({ !numeric[$0] && width($0, cap: caps[$0]) > 16 })
+            // A column never shrinks below its header (nor 16): a header-wide column cannot shrink
+            // further, and picking it again would loop forever.
+            guard let c = t.columns.indices.filter({ !numeric[$0] && width($0, cap: caps[$0]) > max(16, t.columns[$0].count) })
                 .max(by: { width($0, cap: caps[$0]) < width($1, cap: caps[$1]) }) else { break }
-            caps[c] = max(16, width(c, cap: caps[c]) - (total() - lineWidth))
+            caps[c] = max(16, t.columns[c].count, width(c, cap: caps[c]) - (total() - lineWidth))
         }
         func cell(_ s: String, _ cap: Int) -> String { s.count > cap ? String(s.prefix(max(1, cap - 1))) + "…" : s }
         let widths = t.columns.indices.map { width($0, cap: caps[$0]) }

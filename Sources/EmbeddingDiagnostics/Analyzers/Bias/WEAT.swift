@@ -43,11 +43,20 @@ public enum WEAT {
         let nx = found[0].rows.count
         let sx = s[0..<nx], sy = s[nx...]
         let statistic = sx.reduce(0, +) - sy.reduce(0, +)
-        let meanX = sx.reduce(0, +) / Double(sx.count), meanY = sy.reduce(0, +) / Double(sy.count)
-        let sd = Statistics.meanAndStandardDeviation(s, ddof: 0).std
         let p = Statistics.partitionSumTest(s, firstCount: nx, exactLimit: options.exactLimit, permutations: options.permutations, seed: options.seed)
         return WEATResult(test: test, used: found.map(\.words), missing: found.map(\.missing), statistic: statistic,
-                          effectSize: sd > 0 ? (meanX - meanY) / sd : .nan, associations: s, permutationTest: p)
+                          effectSize: effectSize(s, firstCount: nx, ddof: 0), associations: s, permutationTest: p)
+    }
+
+    /// d = (mean_X s − mean_Y s) / std_{X∪Y}(s) from the associations of X then Y: ddof = 0 as
+    /// WEFE and responsibly, ddof = 1 as sent-bias (May et al. 2019); NaN when all s are equal.
+    /// - Complexity: O(n).
+    public static func effectSize(_ s: [Double], firstCount nx: Int, ddof: Int) -> Double {
+        let sx = s[0..<nx], sy = s[nx...]
+        guard !sx.isEmpty, !sy.isEmpty, s.count > ddof else { return .nan }
+        let meanX = sx.reduce(0, +) / Double(sx.count), meanY = sy.reduce(0, +) / Double(sy.count)
+        let sd = Statistics.meanAndStandardDeviation(s, ddof: ddof).std
+        return sd > 0 ? (meanX - meanY) / sd : .nan
     }
 
     /// s(w, A, B) for every target row: two Float64 GEMMs of unit rows, then row means.

@@ -36,7 +36,8 @@ struct ParquetMetadata {
         }
         var typeDescription: String {
             let base = isFloat16 ? "half" : isString ? "string" : physical.name
-            return maxRepetition == 0 ? base : "list<\(base)>"
+            // One list<…> per repeated level: list<list<float>> is not a vector column.
+            return String(repeating: "list<", count: maxRepetition) + base + String(repeating: ">", count: maxRepetition)
         }
     }
 
@@ -124,6 +125,9 @@ struct ParquetMetadata {
             guard let rg = value.fields, let columns = rg[1]?.list, let n = rg[3]?.int, n >= 0, n <= numRows else {
                 throw bad("row group \(g) lacks columns or a valid num_rows")
             }
+            // An empty row group (pyarrow writes one for a table of 0 rows) has no pages to read;
+            // its chunk offsets may be 0.
+            if n == 0 { continue }
             var chunks: [Chunk] = []
             for column in columns {
                 guard let cc = column.fields else { throw bad("row group \(g): a column chunk is not a struct") }

@@ -180,8 +180,9 @@ struct ParquetColumnChunkReader {
         defer { swap(&pageBuffer, &self.pageBuffer); swap(&levelBuffer, &self.levelBuffer); swap(&repBuffer, &self.repBuffer) }
         var pos = chunk.start
         let end = chunk.start + chunk.size
-        var entries = 0
+        var entries = 0, pageIndex = -1
         while pos < end && entries < chunk.numValues {
+            pageIndex += 1
             var reader = ThriftCompactReader(UnsafeRawBufferPointer(start: file.bytes + pos, count: end - pos))
             let header: [Int16: ThriftValue]
             do { header = try reader.readStruct() } catch let f as ThriftFailure { throw bad("page header at byte \(pos) is not valid Thrift: \(f.message)") }
@@ -191,6 +192,14 @@ struct ParquetColumnChunkReader {
                 throw bad("page at byte \(pos): header sizes are missing or outside the column chunk")
             }
             let src = UnsafeRawBufferPointer(start: file.bytes + pos, count: Int(compressed))
+            // The optional CRC-32 (zlib's polynomial) covers the page as stored, after its header:
+            // a flipped bit in the values would otherwise be read as another number.
+            if let stored = header[4]?.int, [0, 2, 3].contains(type) {
+                let computed = UInt32(truncatingIfNeeded: crc32(0, src.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(src.count)))
+                guard UInt32(truncatingIfNeeded: stored) == computed else {
+                    throw bad("page \(pageIndex) (at byte \(pos)) fails its CRC-32 check (stored \(String(UInt32(truncatingIfNeeded: stored), radix: 16)), computed \(String(computed, radix: 16))): the page is corrupt")
+                }
+            }
             pos += Int(compressed)
             switch type {
             case 2:  // dictionary page
@@ -321,7 +330,15 @@ struct ParquetValues {
         guard let src = data.baseAddress else { return }
         switch size {
         case 4: memcpy(out, src, 4 * count)
-        case 8: for k in 0..<count { out[k] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))) }
+        case 8:
+            for k in 0..<count {
+                let d = Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))
+                out[k] = Float(d)
+                // A finite double beyond float32's range would become an "Inf row".
+                if out[k].isInfinite && d.isFinite {
+                    throw bad("the value \(d) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+                }
+            }
         default: for k in 0..<count { out[k] = Float(Float16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))) }
         }
     }

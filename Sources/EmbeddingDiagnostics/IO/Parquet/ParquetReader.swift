@@ -9,7 +9,7 @@ import Foundation
 public enum ParquetReader {
     /// - Complexity: O(bytes of the files + rows × dim).
     public static func read(files: [String], displayPath: String, column: String?, labelColumn: String?, dropNulls: Bool) throws -> Embeddings {
-        precondition(!files.isEmpty)
+        guard !files.isEmpty else { throw EmbdiagError.malformed(displayPath, "no Parquet files") }
         var opened: [(MappedFile, ParquetMetadata)] = []
         for f in files {
             let file = try MappedFile(f)
@@ -247,7 +247,7 @@ struct VectorAssembler {
 
     mutating func finish(path: String) throws -> (Matrix, [Int]) {
         guard rowsDone == totalRows else { throw EmbdiagError.malformed(path, "read \(rowsDone) rows, the footers declare \(totalRows)") }
-        guard totalRows > 0 else { throw EmbdiagError.malformed(path, "no rows") }
+        guard totalRows > 0 else { throw EmbdiagError.malformed(path, "0 rows: the Parquet file holds no data") }
         guard let matrix else { throw EmbdiagError.invalid(path, "every vector is null: no rows") }
         return (matrix, nullRows)
     }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// The readers against hostile files (scripts/fixtures/make_hostile_fixtures.py): valid variants
+/// written by numpy, pyarrow, safetensors and json, files broken at structural boundaries, and
+/// ambiguous ones (duplicate keys, byte-order marks, CRLF, NaN tokens, float32 overflow, nulls,
+/// ragged rows, a forced --format that does not match). A file the reference library reads must
+/// give its rows bit for bit; every refusal is one line naming the file, with exit 2 from the CLI.
+@Suite struct ReaderHostileTests {
+    static let dir = CLI.fixtures.appendingPathComponent("malformed/hostile")
+    static func fixture(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    static let cases: [String: [String: Any]] = {
+        let data = try! Data(contentsOf: dir.appendingPathComponent("cases.json"))
+        let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return (root["cases"] as! [String: Any]).compactMapValues { $0 as? [String: Any] }
+    }()
+
+    static func options(_ c: [String: Any]) -> ReadOptions {
+        let o = c["options"] as? [String: String] ?? [:]
+        var r = ReadOptions(format: (c["format"] as? String).flatMap(EmbeddingFormat.init(rawValue:)), computeChecksum: false)
+        r.sources = SourceOptions(jsonPath: o["json_path"], labelPath: o["label_path"], column: o["column"], labelColumn: o["label_column"], dropNulls: false)
+        return r
+    }
+
+    static func arguments(_ name: String, _ c: [String: Any]) -> [String] {
+        var a = ["info", fixture(name)]
+        if let f = c["format"] as? String { a += ["--format", f] }
+        let flags = ["json_path": "--json-path", "label_path": "--label-path", "column": "--column", "label_column": "--label-column"]
+        for (k, v) in (c["options"] as? [String: String] ?? [:]).sorted(by: { $0.key < $1.key }) { a += [flags[k]!, v] }
+        return a
+    }
+
+    @Test func theCorpusCoversEveryKind() {
+        #expect(Self.cases.count >= 60)
+        let kinds = Set(Self.cases.values.compactMap { $0["kind"] as? String })
+        for k in ["duplicate-key", "bom", "crlf", "nan-token", "float32-overflow", "null", "ragged", "forced-format", "parquet-corrupt",
+                  "safetensors-offsets", "npy-descr", "parquet-empty", "parquet-type"] {
+            #expect(kinds.contains(k), "no case of kind \(k)")
+        }
+    }
+
+    @Test(arguments: cases.filter { $0.value["expect"] as? String == "ok" }.keys.sorted())
+    func readsWhatTheReferenceReads(name: String) throws {
+        let c = Self.cases[name]!
+        let e = try EmbeddingReader.read(Self.fixture(name), options: Self.options(c))
+        let expected = c["bits"] as! [[NSNumber]]
+        try #require(e.matrix.rows == expected.count && e.matrix.cols == expected[0].count, "\(name): \(e.matrix.rows) × \(e.matrix.cols)")
+        for i in 0..<e.matrix.rows {
+            for j in 0..<e.matrix.cols {
+                #expect(e.matrix[i, j].bitPattern == expected[i][j].uint32Value, "\(name) [\(i), \(j)]: \(e.matrix[i, j])")
+            }
+        }
+        if let labels = c["labels"] as? [String] { #expect(e.labels == labels, "\(name): labels \(e.labels ?? [])") }
+    }
+
+    @Test(arguments: cases.filter { $0.value["expect"] as? String == "error" }.keys.sorted())
+    func refusesWithOneLineNamingTheFile(name: String) throws {
+        let c = Self.cases[name]!
+        do {
+            let e = try EmbeddingReader.read(Self.fixture(name), options: Self.options(c))
+            Issue.record("\(name): read \(e.matrix.rows) × \(e.matrix.cols) (reference: \(c["reference"] ?? ""))")
+        } catch let error as EmbdiagError {
+            let message = error.description
+            for w in c["words"] as! [String] { #expect(message.contains(w), "\(name): '\(message)' lacks '\(w)'") }
+            #expect(!message.contains("\n"), "\(name): \(message)")
+        }
+        let r = try CLI.run(Self.arguments(name, c))
+        #expect(r.status == 2, "\(name): exit \(r.status) \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && r.stderr.contains(name), "\(name): \(r.stderr)")
+    }
+
+    /// The exact inputs of the bug reports, as users typed them.
+    @Test func reportedInputs() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let crash = dir + "/crash.csv"
+        try Data("label,a,,\"\"qw4, \"\u{18}ql,a_key,,c\n\"w \",50,2.5\n".utf8).write(to: URL(fileURLWithPath: crash))
+        let r = try CLI.run(["info", crash])
+        #expect(r.status == 2 && r.stderr.contains("crash.csv") && r.stderr.split(separator: "\n").count == 1, "\(r.status) \(r.stderr)")
+        let dup = dir + "/dup.jsonl"
+        try Data("{\"embedding\":[9,9],\"embedding\":[1,2]}\n".utf8).write(to: URL(fileURLWithPath: dup))
+        let d = try CLI.run(["info", dup])
+        #expect(d.status == 2 && d.stderr.contains("line 1") && d.stderr.contains("embedding"), "\(d.status) \(d.stderr)")
+    }
+}
