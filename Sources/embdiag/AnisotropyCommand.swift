@@ -24,6 +24,7 @@ struct AnisotropyCommand: ReportingCommand {
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
     @OptionGroup var partialOptions: PartialOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "Embedding file.")
     var file: String
@@ -58,7 +59,12 @@ struct AnisotropyCommand: ReportingCommand {
         if applyTransform != nil && !transform.isEmpty { throw ValidationError("use either --transform or --apply-transform") }
         if saveTransform != nil && transform.isEmpty { throw ValidationError("--save-transform needs --transform") }
         if write != nil && transform.isEmpty && applyTransform == nil { throw ValidationError("--write needs --transform or --apply-transform") }
-        if top < 1 { throw ValidationError("--top must be at least 1") }
+        try SettingRange.integer(top, "--top", atLeast: 1)
+        try SettingRange.integer(pairs, "--pairs", atLeast: 0, meaning: "0 skips the cosine spread")
+        if let isoscoreZeta { try IsoScoreStar.validate(zeta: isoscoreZeta) }
+        if IsoScoreStar.Prior(rawValue: isoscorePrior.lowercased()) == nil { throw ValidationError("--isoscore-prior '\(isoscorePrior)': use identity or trace") }
+        // Parsed here too, so a bad transform is refused before any file is read.
+        _ = try transform.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { try IsotropyStep(parsing: String($0)) }
         try validatePartial()
     }
 
@@ -67,7 +73,7 @@ struct AnisotropyCommand: ReportingCommand {
 
     func makeReports() throws -> [CommandReport] {
         var configuration = AnisotropyConfiguration()
-        configuration.steps = try transform.flatMap { $0.split(separator: ",") }.map { try IsotropyStep(parsing: String($0)) }
+        configuration.steps = try transform.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { try IsotropyStep(parsing: String($0)) }
         configuration.savedTransform = try applyTransform.map(IsotropyTransform.load)
         configuration.top = top
         configuration.pairSample = pairs

@@ -152,7 +152,17 @@ struct BiasCommand: ReportingCommand {
             throw ValidationError("--write-direction writes a .npy file (got \(w))")
         }
         if permutations < 1 { throw ValidationError("--permutations must be at least 1") }
-        for p in indirect where p.split(separator: ",").count != 2 { throw ValidationError("--indirect takes w,v (got \(p))") }
+        for p in indirect {
+            let words = p.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard words.count == 2, !words[0].isEmpty, !words[1].isEmpty, words[0] != words[1] else { throw ValidationError("--indirect takes two different words w,v (got \(p))") }
+        }
+        try SettingRange.number(strictness, "--strictness", atLeast: 0)
+        try SettingRange.integer(top, "--top", atLeast: 0)
+        try SettingRange.number(indirectMinSimilarity, "--indirect-min-similarity", atLeast: -1, atMost: 1)
+        try SettingRange.integer(exactLimit, "--exact-limit", atLeast: 0)
+        try SettingRange.integer(weatMinWords, "--weat-min-words", atLeast: 1)
+        try SettingRange.integer(neighbors, "--neighbors", atLeast: 1)
+        try SettingRange.integer(neighborVocabulary, "--neighbor-vocabulary", atLeast: 0, meaning: "0 = all rows")
         if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
     }
 

@@ -32,6 +32,7 @@ struct CompatCommand: ReportingCommand {
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
     @OptionGroup var partialOptions: PartialOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Option(help: "Embeddings of the items by the OLD model (the gallery already indexed).")
     var old: String
@@ -122,7 +123,15 @@ struct CompatCommand: ReportingCommand {
         guard threshold.allSatisfy({ $0.isFinite && $0 >= -1 && $0 <= 1 }) else {
             throw ValidationError("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
         }
-        guard thresholdBootstrap >= 0 else { throw ValidationError("--threshold-bootstrap must be 0 or more (got \(thresholdBootstrap))") }
+        try SettingRange.integer(thresholdBootstrap, "--threshold-bootstrap", atLeast: 0, meaning: "0 = no interval")
+        try SettingRange.integer(queries, "--queries", atLeast: 0, meaning: "0 = all rows")
+        try SettingRange.integer(neighborK, "--neighbor-k", atLeast: 1)
+        try SettingRange.number(trainFraction, "--train-fraction", above: 0, below: 1)
+        try SettingRange.number(noWorseTolerance, "--no-worse-tolerance", atLeast: 0)
+        if let ridgeGrid {
+            guard !ridgeGrid.isEmpty else { throw ValidationError("--ridge-grid needs at least one λ") }
+            if let twice = ridgeGrid.first(where: { v in ridgeGrid.filter { $0 == v }.count > 1 }) { throw ValidationError("--ridge-grid lists \(twice) twice") }
+        }
         if retrievalOnly && !threshold.isEmpty {
             throw ValidationError("--threshold needs the similarity agreement that --retrieval-only skips; drop one of them")
         }

@@ -33,6 +33,7 @@ struct DepthCommand: ReportingCommand {
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
     @OptionGroup var partialOptions: PartialOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -78,7 +79,10 @@ struct DepthCommand: ReportingCommand {
         if write != nil && selectCentral == nil { throw ValidationError("--write needs --select-central K") }
         if byLabel && selectCentral == nil { throw ValidationError("--by-label needs --select-central K") }
         if let k = selectCentral, k < 1 { throw ValidationError("--select-central must be at least 1") }
-        if components < 1 { throw ValidationError("--components must be at least 1 (got \(components))") }
+        try SettingRange.integer(components, "--components", atLeast: 1)
+        try SettingRange.integer(top, "--top", atLeast: 0)
+        if let s = referenceSample { try SettingRange.integer(s, "--reference-sample", atLeast: 2) }
+        if let r = referenceRows { try SettingRange.integer(r, "--reference-rows", atLeast: 2) }
         try validatePartial()
     }
 

@@ -25,12 +25,13 @@ struct PositiveIntegerList: CustomStringConvertible {
     init(_ values: [Int]) { self.values = values }
 
     init(parsing text: String) throws {
-        values = try text.split(separator: ",").map { part -> Int in
+        values = try text.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
             let s = part.trimmingCharacters(in: .whitespaces)
-            guard let v = Int(s), v >= 1 else { throw ValidationError("'\(s)' is not a positive integer") }
+            guard let v = Int(s), v >= 1 else { throw ValidationError("'\(s)' is not a positive integer (give integers ≥ 1, comma-separated)") }
             return v
         }
         guard !values.isEmpty else { throw ValidationError("give at least one positive integer") }
+        if let twice = values.first(where: { v in values.filter { $0 == v }.count > 1 }) { throw ValidationError("'\(text)' lists \(twice) twice") }
     }
 
     var description: String { values.map(String.init).joined(separator: ",") }

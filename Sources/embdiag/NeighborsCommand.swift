@@ -18,6 +18,7 @@ struct NeighborsCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var partialOptions: PartialOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "Corpus embedding file.")
     var corpus: String
@@ -31,7 +32,10 @@ struct NeighborsCommand: ReportingCommand {
     @Option(help: "Neighbours per row.")
     var k: Int = 10
 
-    func validate() throws { try validatePartial() }
+    func validate() throws {
+        try SettingRange.integer(k, "--k", atLeast: 1)
+        try validatePartial()
+    }
 
     var requirements: [Requirement] { gates.requirements }
 

@@ -30,6 +30,7 @@ struct RelrepCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "Embedding file (the reference space: anchors are chosen here).")
     var file: String
@@ -82,6 +83,26 @@ struct RelrepCommand: ReportingCommand {
     var requirements: [Requirement] { gates.requirements }
     var seed: UInt64 { seedOptions.seed }
 
+    func validate() throws {
+        try SettingRange.integer(anchors, "--anchors", atLeast: 0, meaning: "0 with --compare: no relative projection")
+        try SettingRange.integer(queries, "--queries", atLeast: 0, meaning: "0 = all rows")
+        try SettingRange.number(autoCenterLevel, "--auto-center-level", atLeast: -1, atMost: 1)
+        _ = try sweepCounts()
+    }
+
+    /// --sweep: anchor counts ≥ 1, each once, or none.
+    func sweepCounts() throws -> [Int] {
+        if sweep.lowercased() == "none" { return [] }
+        let counts = try sweep.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let c = Int($0.trimmingCharacters(in: .whitespaces)), c >= 1 else {
+                throw EmbdiagError.usage("--sweep: '\($0)' is not a positive anchor count (give counts ≥ 1, comma-separated, or none)")
+            }
+            return c
+        }
+        try SettingRange.integers(counts, "--sweep", atLeast: 1)
+        return counts
+    }
+
     func makeReports() throws -> [CommandReport] {
         if let write { _ = try EmbeddingWriter.format(forOutputPath: write) }  // fail before the work
         if anchorLabels != nil && anchorRows != nil {
@@ -101,16 +122,7 @@ struct RelrepCommand: ReportingCommand {
         configuration.pairing = pairBy
         configuration.duplicateLabels = duplicates
         configuration.keepRelativeMatrix = write != nil
-        if sweep.lowercased() == "none" || sweep.isEmpty {
-            configuration.sweepCounts = []
-        } else {
-            configuration.sweepCounts = try sweep.split(separator: ",").map {
-                guard let c = Int($0.trimmingCharacters(in: .whitespaces)), c >= 1 else {
-                    throw EmbdiagError.usage("--sweep: '\($0)' is not a positive anchor count")
-                }
-                return c
-            }
-        }
+        configuration.sweepCounts = try sweepCounts()
 
         var report: Report
         var relative: Matrix?

@@ -5,6 +5,7 @@ import EmbeddingDiagnostics
 enum SettingFlags {
     static func flag(_ setting: Setting) -> String {
         switch setting {
+        case .alpha: return "--alpha"
         case .anchors: return "--anchors"
         case .bandwidth: return "--bandwidth"
         case .bandwidthScales: return "--bandwidth-scales"
@@ -29,6 +30,7 @@ enum SettingFlags {
         case .labelColumn: return "--label-column"
         case .labelPath: return "--label-path"
         case .labels: return "--labels"
+        case .neighborK: return "--neighbor-k"
         case .maxRows: return "--max-rows"
         case .names: return "--names"
         case .new: return "--new"
@@ -40,11 +42,13 @@ enum SettingFlags {
         case .onInvalid: return "--on-invalid"
         case .otherCorpus: return "--other-corpus"
         case .pairBy: return "--pair-by"
+        case .pairs: return "--pairs"
         case .partial: return "--partial"
         case .partialPass: return "--partial-pass"
         case .penalty: return "--penalty"
         case .permutations: return "--permutations"
         case .query: return "--query"
+        case .queries: return "--queries"
         case .queryLabels: return "--query-labels"
         case .referenceRows: return "--reference-rows"
         case .referenceSample: return "--reference-sample"
@@ -56,7 +60,9 @@ enum SettingFlags {
         case .stateOut: return "--state-out"
         case .table: return "--table"
         case .tests: return "--tests"
+        case .top: return "--top"
         case .threshold: return "--threshold"
+        case .thresholdBootstrap: return "--threshold-bootstrap"
         case .trainFraction: return "--train-fraction"
         case .trainRows: return "--train-rows"
         }

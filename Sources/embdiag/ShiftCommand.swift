@@ -29,6 +29,7 @@ struct ShiftCommand: ReportingCommand {
     @OptionGroup var outputOptions: OutputOptions
     @OptionGroup var gates: GateOptions
     @OptionGroup var seedOptions: SeedOptions
+    @OptionGroup var memory: MemoryBudgetOptions
 
     @Argument(help: "The reference corpus, then the corpora to compare with it.")
     var files: [String]
@@ -80,7 +81,28 @@ struct ShiftCommand: ReportingCommand {
     func validate() throws {
         guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
         guard otherLabels.count <= files.count - 1 else { throw ValidationError("more --other-labels than other corpora") }
-        guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be between 0 and 1") }
+        try SettingRange.number(alpha, "--alpha", above: 0, below: 1)
+        try SettingRange.integer(permutations, "--permutations", atLeast: 1)
+        try SettingRange.integer(folds, "--folds", atLeast: 2)
+        try SettingRange.integer(neighbors, "--k", atLeast: 1)
+        try SettingRange.integer(top, "--top", atLeast: 0)
+        try SettingRange.number(penalty, "--penalty", above: 0)
+        try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
+        if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
+        if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
+        let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
+        if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) { throw ValidationError("--tests lists \(twice) twice") }
+        _ = try parsedTests()
+        if let scales = bandwidthScales {
+            let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
+                guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
+                try SettingRange.number(v, "--bandwidth-scales", above: 0)
+                return v
+            }
+            if let twice = values.first(where: { v in values.filter { $0 == v }.count > 1 }) { throw ValidationError("--bandwidth-scales lists \(twice) twice") }
+        }
     }
 
     func parsedTests() throws -> [ShiftTestKind] {

@@ -487,11 +487,23 @@ import Testing
             let wantFrob = (want["weights_frobenius"] as! NSNumber).doubleValue
             print("compat crosscheck \(name): max |ΔW row 0| = \(wErr), max |Δbias| = \(bErr), ‖W‖ \(frob) vs \(wantFrob)")
             let tol = name.hasPrefix("linear") ? 1e-4 : 1e-6
-            #expect(wErr <= tol * max(1, firstRow.map(abs).max()!), "\(name) weights")
-            #expect(bErr <= tol * max(1, bias.map(abs).max()!), "\(name) bias")
-            #expect(abs(frob - wantFrob) <= tol * wantFrob, "\(name) ‖W‖ \(frob) vs \(wantFrob)")
+            // Procrustes with free directions (singular values at the rounding level): every
+            // orthogonal completion is a solution, so single weights and the bias are not
+            // comparable — norms, scale, cosines and retrieval are (RankDeficientProcrustesTests).
+            let free = want["free"] as? Int ?? 0
+            #expect(map.completedDirections ?? 0 == free, "\(name) completed directions")
+            if free == 0 {
+                #expect(wErr <= tol * max(1, firstRow.map(abs).max()!), "\(name) weights")
+                #expect(bErr <= tol * max(1, bias.map(abs).max()!), "\(name) bias")
+            }
+            // Mapping into fewer dimensions with free directions, the completion also chooses which
+            // of the input directions the data leave free are kept (2 of 86 on OLD → NEW[:, :300]):
+            // every choice is a solution, and numpy's and embdiag's differ by ≈ 1e−5 in the scale
+            // and the training cosine. Elsewhere all orthogonal solutions agree to 1e−6.
+            let completionTol = free > 0 && map.inputDimension > map.outputDimension ? 1e-4 : 1e-6
+            #expect(abs(frob - wantFrob) <= max(tol, completionTol) * wantFrob, "\(name) ‖W‖ \(frob) vs \(wantFrob)")
             if let rank = want["rank"] as? Int { #expect(map.rank == rank, "\(name) rank \(String(describing: map.rank)) vs numpy \(rank)") }
-            if let scale = want["scale"] as? Double, fit == .procrustesScaled { #expect(abs(map.scale! - scale) <= 1e-6 * scale, "\(name) scale") }
+            if let scale = want["scale"] as? Double, fit == .procrustesScaled { #expect(abs(map.scale! - scale) <= completionTol * scale, "\(name) scale") }
             if fit == .ridgeAuto {
                 // The whole leave-one-out curve against numpy's hat-matrix formula, the choice
                 // against sklearn's RidgeCV.
@@ -514,7 +526,7 @@ import Testing
             let mappedTrain = try map.apply(x)
             Matrix.normalizeRowsInPlace(mappedTrain)
             let trainCos = CompatibilityAnalysis.meanRowwiseDot(mappedTrain, Matrix.normalizedRows(y))
-            #expect(abs(trainCos - (want["mapped_cosine_mean_train"] as! Double)) <= 1e-6, "\(name) training cosine \(trainCos)")
+            #expect(abs(trainCos - (want["mapped_cosine_mean_train"] as! Double)) <= completionTol, "\(name) training cosine \(trainCos)")
             // aecp's OrthogonalProcrustesMapping is the same uncentred rotation but fitted on 90 % of
             // the rows it is given (its internal holdout): close, not equal (0.956 vs 0.959).
             if name == "rotation", let aecp = ref["aecp_procrustes"] as? [String: Any], let r1 = aecp["recall_at_1_identity"] as? Double {

@@ -200,18 +200,23 @@ F32 = np.finfo(np.float32).eps
 GRID = np.logspace(-3, 3, 25)
 
 
-def procrustes(X, Y, centre, scaled):
-    """R = U V^T from the thin SVD of the (centred) cross-covariance; semi-orthogonal if dims differ."""
+def procrustes(X, Y, centre, scaled, truncate=False):
+    """Orthogonal Procrustes: R = U V^T over ALL singular pairs of the thin SVD of the (centred)
+    cross-covariance M (scipy.linalg.orthogonal_procrustes for equal dimensions; semi-orthogonal if
+    they differ). Singular pairs at the float32 rounding level (sigma <= eps32 * ||M||_F) are not
+    determined by the data ("rank" counts the determined ones, "free" the others): R is not unique
+    there, so with free > 0 only what every orthogonal solution shares is comparable (norms, scale,
+    cosines, retrieval), not single weights. truncate=True leaves the free pairs out (a partial
+    isometry, what embdiag did before; kept for comparison)."""
     mx, my = (X.mean(0), Y.mean(0)) if centre else (np.zeros(X.shape[1]), np.zeros(Y.shape[1]))
     Xc, Yc = X - mx, Y - my
-    U, sv, Vt = np.linalg.svd(Xc.T @ Yc, full_matrices=False)
-    # Singular pairs at the float32 rounding level of the cross-covariance (sigma <= eps32 * ||M||_F)
-    # are left out: any rotation of them fits equally well (minimum-norm choice, as embdiag).
+    M = Xc.T @ Yc
+    U, sv, Vt = np.linalg.svd(M, full_matrices=False)
     keep = sv > F32 * np.sqrt(np.sum(sv ** 2))
-    R = U[:, keep] @ Vt[keep]
-    s = sv.sum() / np.sum((Xc @ R) ** 2) if scaled else 1.0
+    R = U[:, keep] @ Vt[keep] if truncate else U @ Vt
+    s = float(np.trace(R.T @ M) / np.sum((Xc @ R) ** 2)) if scaled else 1.0
     W = s * R
-    return W, my - mx @ W, {"scale": float(s), "rank": int(keep.sum())}
+    return W, my - mx @ W, {"scale": float(s), "rank": int(keep.sum()), "free": int(min(R.shape) - keep.sum())}
 
 
 def lstsq(X, Y, intercept, rcond=None):
@@ -308,6 +313,73 @@ try:
 except Exception as e:  # noqa: BLE001
     mapping["aecp_procrustes"] = {"error": repr(e)}
 out["mapping"] = mapping
+
+# 3b. Orthogonal maps on a rank-deficient space. OLD with columns 0..2 zeroed, then reflected by the
+# Householder matrix H = I - 2 v v^T (v_i proportional to 1 + i mod 7), rounded to float32: numerical
+# rank 381 of 384 and no null direction along an axis. The training cross-covariance then has 3
+# (cross-dimension cases: 2) singular values at the rounding level. The orthogonal solutions come from
+# scipy.linalg.orthogonal_procrustes (square) and numpy's U V^T over ALL singular pairs (different
+# dimensions); their free directions are LAPACK's arbitrary choice, so only what every orthogonal
+# solution shares is recorded: orthogonality, mapped cosines, held-out retrieval, the scale.
+# "truncated_*" is the map without the free directions (a partial isometry that shrinks vectors).
+from scipy.linalg import orthogonal_procrustes  # noqa: E402
+
+hv = 1.0 + (np.arange(old.shape[1]) % 7)
+hv /= np.linalg.norm(hv)
+z = old.copy()
+z[:, :3] = 0
+old_def = (z - 2.0 * (z @ hv)[:, None] * hv[None, :]).astype(np.float32).astype(np.float64)
+sv_old = np.linalg.svd(old_def, compute_uv=False)
+new383 = np.ascontiguousarray(new[:, :383])
+
+
+def orthogonal_fit(X, Y, centre, scaled):
+    mx, my = (X.mean(0), Y.mean(0)) if centre else (np.zeros(X.shape[1]), np.zeros(Y.shape[1]))
+    Xc, Yc = X - mx, Y - my
+    M = Xc.T @ Yc
+    sv = np.linalg.svd(M, compute_uv=False)
+    rank = int(np.sum(sv > F32 * np.sqrt(np.sum(sv ** 2))))
+    if X.shape[1] == Y.shape[1]:
+        R, _ = orthogonal_procrustes(Xc, Yc)
+    else:
+        U, _, Vt = np.linalg.svd(M, full_matrices=False)
+        R = U @ Vt
+    s = float(np.trace(R.T @ M) / np.sum((Xc @ R) ** 2)) if scaled else 1.0
+    return R, s * R, my - mx @ (s * R), rank
+
+
+def evaluate_orthogonal(name, src, dst, centre, scaled):
+    X, Y = src[train], dst[train]
+    R, W, b, rank = orthogonal_fit(X, Y, centre, scaled)
+    small = min(R.shape)
+    gram = R.T @ R if R.shape[0] >= R.shape[1] else R @ R.T
+    mapped = src[held] @ W + b
+    mapped_train = src[train] @ W + b
+    Wt, bt, _ = procrustes(X, Y, centre, scaled, truncate=True)  # the truncated map, for comparison
+    ri = retrieval(mapped, dst[held], None, False)
+    rl = retrieval(mapped, dst[held], (held_cls, held_cls), True)
+    rank_deficient[name] = {
+        "input_dim": int(W.shape[0]), "output_dim": int(W.shape[1]), "rank": rank, "free": small - rank,
+        "orthogonality_error": float(np.max(np.abs(gram - np.eye(small)))), "scale": float(np.linalg.norm(W) / np.sqrt(small)),
+        "mapped_cosine_mean": float(np.mean(np.sum(unit(mapped) * unit(dst[held]), axis=1))),
+        "mapped_cosine_mean_train": float(np.mean(np.sum(unit(mapped_train) * unit(dst[train]), axis=1))),
+        "truncated_mapped_cosine_mean": float(np.mean(np.sum(unit(src[held] @ Wt + bt) * unit(dst[held]), axis=1))),
+        "truncated_weights_frobenius": float(np.linalg.norm(Wt)),
+        "recall_at_1_identity": ri["recall_at_1"], "mrr_identity": ri["mrr"],
+        "recall_at_1_labels": rl["recall_at_1"], "map_labels": rl["map"],
+    }
+
+
+rank_deficient = {
+    "construction": "OLD[:, :3] = 0, then y = x - 2 (x.v) v with v_i = (1 + i mod 7)/|.|, float64, rounded to float32",
+    "old_singular_values_smallest": sv_old[-4:].tolist(), "old_singular_value_largest": float(sv_old[0]),
+    "train": "even rows", "heldout": "odd rows",
+}
+for fit, centre, scaled in [("rotation", False, False), ("procrustes", True, False), ("procrustes-scaled", True, True)]:
+    evaluate_orthogonal(fit, new, old_def, centre, scaled)
+    evaluate_orthogonal(f"{fit}@new383_to_olddef", new383, old_def, centre, scaled)
+    evaluate_orthogonal(f"{fit}@olddef_to_new383", old_def, new383, centre, scaled)
+out["rank_deficient"] = rank_deficient
 
 # 4. Compression of OLD as NEW: new -> new retrieval with labels.
 lo, hi = old.astype(np.float32).min(0), old.astype(np.float32).max(0)

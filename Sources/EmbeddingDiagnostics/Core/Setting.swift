@@ -2,6 +2,7 @@
 /// configuration field; a front end that exposes them under other names (the CLI's flags) installs
 /// its own names with `Setting.namer.value = …`, as `embdiag` does at start-up.
 public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
+    case alpha
     case anchors
     case bandwidth
     case bandwidthScales
@@ -26,6 +27,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case labelColumn
     case labelPath
     case labels
+    case neighborK
     case maxRows
     case names
     case new
@@ -37,11 +39,13 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case onInvalid
     case otherCorpus
     case pairBy
+    case pairs
     case partial
     case partialPass
     case penalty
     case permutations
     case query
+    case queries
     case queryLabels
     case referenceRows
     case referenceSample
@@ -53,7 +57,9 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case stateOut
     case table
     case tests
+    case top
     case threshold
+    case thresholdBootstrap
     case trainFraction
     case trainRows
 

@@ -41,6 +41,8 @@ public struct AnisotropyAnalysis: Sendable {
         self.configuration = configuration
         source = e.source
         if let z = configuration.isoScoreStarZeta { try IsoScoreStar.validate(zeta: z) }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: e.count, dimension: e.dimension))
         do {
             before = try AnisotropyMetrics(e.matrix, pairSample: configuration.pairSample, partitionSample: configuration.partitionSample, seed: configuration.seed)
         } catch let error as EmbdiagError where error.path == nil {

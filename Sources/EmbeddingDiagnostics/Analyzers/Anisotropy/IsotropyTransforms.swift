@@ -75,6 +75,12 @@ public struct IsotropyTransform: Sendable {
             case .center:
                 fitted.append(FittedIsotropyStep(step: "center", mean: Matrix.columnMeans(current).map { Float($0) }))
             case .allButTheTop(let requested):
+                // An asked D outside 1…d − 1 is an error, not a silent cap: the user asked for
+                // something this data cannot give.
+                guard d >= 2 else { throw EmbdiagError.usage("transform '\(step)' needs at least 2 dimensions (the data has \(d))") }
+                if let r = requested, r > d - 1 {
+                    throw EmbdiagError.usage("transform '\(step)': D must be in 1…\(d - 1) (all-but-the-top keeps at least one of the \(d) dimensions)")
+                }
                 let components = min(d - 1, max(1, requested ?? Int((Double(d) / 100).rounded())))
                 let mean = Matrix.columnMeans(current)
                 let eig = try LAPACK.symmetricEigen(Matrix.covariance(current, mean: mean), dimension: d)
@@ -92,8 +98,10 @@ public struct IsotropyTransform: Sendable {
                 let floor = max(eig.values[0], 1e-30) * 1e-8
                 let scale = eig.values.map { 1 / max($0, floor).squareRoot() }
                 if let requestedK = requested {
-                    // Caps rule (Architecture.md): more components than the dimension → the dimension, with a warning.
-                    let k = min(requestedK, d)
+                    guard requestedK <= d else {
+                        throw EmbdiagError.usage("transform '\(step)': K must be in 1…\(d) (whitening keeps at most the \(d) dimensions)")
+                    }
+                    let k = requestedK
                     // PCA whitening: W = U_K diag(λ^{-1/2}), d × K.
                     var w = [Float](repeating: 0, count: d * k)
                     for c in 0..<k { let u = eig.vector(c); for i in 0..<d { w[i * k + c] = Float(u[i] * scale[c]) } }

@@ -128,6 +128,9 @@ public struct BiasAnalysis: Sendable {
             if let e2 = c.ends, e2.count == 2 { ends = (e2[0], e2[1]) }
             subspace = try BiasSubspace(e, lookup: lookup, groups: groups.groups, components: c.components, ends: ends, method: c.directionMethod)
         }
+        if subspace == nil && !c.indirectPairs.isEmpty {
+            throw EmbdiagError.usage("indirect bias needs a bias direction (\(Setting.definitional) pairs)")
+        }
         let d = e.dimension
 
         // Direct bias over the neutral words.
@@ -143,9 +146,12 @@ public struct BiasAnalysis: Sendable {
         // Indirect bias: requested pairs, then the largest β among close neutral-word pairs.
         if let sub = subspace {
             for pair in c.indirectPairs {
-                guard pair.count == 2, let a = lookup.row(pair[0]), let b = lookup.row(pair[1]) else {
-                    indirectMissing.append(pair)
-                    continue
+                // A pair the user asked for must give its number: a missing word is an error
+                // (exit 2), not a metric that silently does not appear.
+                guard pair.count == 2 else { throw EmbdiagError.usage("indirect bias takes a pair w,v (got \(pair.joined(separator: ",")))") }
+                guard let a = lookup.row(pair[0]), let b = lookup.row(pair[1]) else {
+                    let absent = pair.filter { lookup.row($0) == nil }.map { "'\($0)'" }.joined(separator: " and ")
+                    throw EmbdiagError(.missingWords, path: e.source.path, "indirect-bias pair \(pair.joined(separator: ",")): \(absent) not in the vocabulary")
                 }
                 let (cosine, beta) = Self.indirectBias(e.matrix, a, b, subspace: sub)
                 indirect.append(IndirectBiasEntry(w: pair[0], v: pair[1], source: "requested", cosine: cosine, beta: beta))

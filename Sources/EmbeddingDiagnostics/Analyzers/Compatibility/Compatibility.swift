@@ -128,8 +128,11 @@ public struct RetrievalSummary: Sendable {
         guard !valid.isEmpty, kMax >= 1 else { return [] }
         var hist = [Double](repeating: 0, count: kMax + 2)
         for r in valid {
+            // A block that starts past kMax adds nothing to the curve (its query is a miss at
+            // every plotted k), however many rows tie in it.
+            if r.before >= kMax { continue }
             if r.blockSize == 1 {
-                if r.before + 1 <= kMax { hist[r.before + 1] += 1 }
+                hist[r.before + 1] += 1
                 continue
             }
             // Increments of P(rank ≤ k) over the block's places.
@@ -269,7 +272,8 @@ public struct CompatibilityAnalysis: Sendable {
         guard n >= 2 else { throw EmbdiagError.invalid(old.source.path, "needs at least 2 rows (got \(n))") }
         galleryRows = n
         dimensions = (old.dimension, new.dimension)
-        guard configuration.neighborK >= 1 else { throw EmbdiagError.usage("neighbour k must be at least 1") }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(galleryRows: n))
         guard configuration.noWorseTolerance >= 0, configuration.noWorseTolerance.isFinite else {
             throw EmbdiagError.usage("\(Setting.noWorseTolerance) must be a finite number ≥ 0 (got \(configuration.noWorseTolerance))")
         }

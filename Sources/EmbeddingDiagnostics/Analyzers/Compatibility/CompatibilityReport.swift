@@ -102,7 +102,14 @@ extension CompatibilityAnalysis: ReportConvertible {
             metrics.append(ReportMetric("mapped_cosine_mean_train", "mean cosine(mapped new row, old row), training rows", ReportValue(m.trainCosineMean)))
             metrics.append(ReportMetric("mapped_cosine_gap", "training − held-out mean cosine (over-fitting when large)", ReportValue(m.trainCosineMean - m.pairedCosineMean)))
             if let l = m.map.lambda { metrics.append(ReportMetric("ridge_lambda", m.map.fit == .ridgeAuto ? "ridge λ chosen by leave-one-out error" : "ridge λ", ReportValue(l))) }
-            if let r = m.map.rank { metrics.append(ReportMetric("mapping_rank", "least-squares rank (singular values above the cut-off)", .int(r))) }
+            if let r = m.map.rank {
+                let label = m.map.completedDirections == nil ? "least-squares rank (singular values above the cut-off)"
+                    : "directions the training cross-covariance determines (singular values above the cut-off)"
+                metrics.append(ReportMetric("mapping_rank", label, .int(r)))
+            }
+            if let free = m.map.completedDirections {
+                metrics.append(ReportMetric("mapping_completed_directions", "directions the data leave free, completed so the map stays orthogonal", .int(free)))
+            }
             if let s = m.map.scale, m.map.fit == .procrustesScaled { metrics.append(ReportMetric("mapping_scale", "Procrustes scale s", ReportValue(s))) }
         }
 
@@ -243,6 +250,9 @@ extension CompatibilityAnalysis: ReportConvertible {
         if let m = mapping {
             let split = m.explicitSplit ? "the rows of --train-rows" : "a seeded split (seed \(configuration.seed))"
             notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (\(split)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
+            if let free = m.map.completedDirections, free > 0, let r = m.map.rank {
+                notes.append("The training cross-covariance determines \(r) of \(r + free) directions of the \(m.map.fit) map: the solution is not unique. The other \(free) are completed (paired as close to the identity as the data allow), so the map stays orthogonal and keeps every vector's length; any completion gives the same cosines with OLD rows that have no variance in those directions.")
+            }
             if let sel = m.map.ridgeSelection, let l = m.map.lambda, let lo = sel.first?.lambda, let hi = sel.last?.lambda, l == lo || l == hi {
                 notes.append("ridge:auto chose λ = \(ReportFormatting.number(l)), at the edge of the grid: the best λ may lie outside it.")
             }

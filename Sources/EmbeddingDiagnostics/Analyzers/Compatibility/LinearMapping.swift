@@ -93,12 +93,16 @@ public struct LinearMap: Sendable, Equatable {
     public var lambda: Double?
     /// `ridge:auto`: the mean squared leave-one-out error of every λ of the grid (grid order).
     public var ridgeSelection: [RidgeCandidate]?
-    /// Least squares: singular values kept and the absolute cut-off applied; Procrustes: the rank
-    /// of R (min(dx, dy) unless the cross-covariance is rank-deficient).
+    /// Least squares: singular values kept and the absolute cut-off applied; Procrustes: the
+    /// directions the cross-covariance determines (min(dx, dy) unless it is rank-deficient; R
+    /// itself always has rank min(dx, dy)).
     public var rank: Int?
     public var rankCutoff: Double?
     /// `procrustes-scaled`: the fitted scale (1 for the other Procrustes fits).
     public var scale: Double?
+    /// Procrustes fits: directions of R the training data leave free (min(dx, dy) − `rank`),
+    /// completed so that R stays (semi-)orthogonal; > 0 means the solution is not unique.
+    public var completedDirections: Int?
 
     public struct RidgeCandidate: Sendable, Equatable {
         public var lambda: Double
@@ -126,7 +130,7 @@ public struct LinearMap: Sendable, Equatable {
         let dx = x.cols, dy = y.cols
         let muX = Matrix.columnMeans(x), muY = Matrix.columnMeans(y)
         var weights: [Double]
-        var extra: (lambda: Double?, selection: [RidgeCandidate]?, rank: Int?, cutoff: Double?, scale: Double?) = (kind.lambda, nil, nil, nil, nil)
+        var extra: (lambda: Double?, selection: [RidgeCandidate]?, rank: Int?, cutoff: Double?, scale: Double?, completed: Int?) = (kind.lambda, nil, nil, nil, nil, nil)
         switch kind {
         case .none:
             throw EmbdiagError.usage("no mapping to fit (\(Setting.fit) none)")
@@ -139,14 +143,18 @@ public struct LinearMap: Sendable, Equatable {
             weights = p.rotation
             var s = 1.0
             if kind == .procrustesScaled {
-                // Least-squares scale: s = tr(RᵀX_cᵀY_c) / ‖X_c R‖²_F = Σσ / tr(Rᵀ X_cᵀX_c R).
+                // Least-squares scale for this R: s = tr(RᵀX_cᵀY_c) / ‖X_c R‖²_F (= Σσ / tr(Rᵀ
+                // X_cᵀX_c R) up to the free directions' σ ≤ cut-off; the denominator counts the
+                // completed directions' variance, which a truncated R would drop).
                 let xxr = BLAS.matmul(m.xx, rows: dx, inner: dx, p.rotation, cols: dy)
                 let den = zip(xxr, p.rotation).reduce(0.0) { $0 + $1.0 * $1.1 }
-                s = den > 0 ? p.nuclearNorm / den : 1
+                let num = zip(m.xy, p.rotation).reduce(0.0) { $0 + $1.0 * $1.1 }
+                s = den > 0 ? num / den : 1
                 weights = weights.map { $0 * s }
             }
             extra.scale = s
             extra.rank = p.rank
+            extra.completed = p.completed
         case .rotation:
             // XᵀY uncentred, accumulated in Float64 over row blocks; R = UVᵀ.
             let xy = uncentredCrossProduct(x, y)
@@ -155,6 +163,7 @@ public struct LinearMap: Sendable, Equatable {
                                 bias: [Double](repeating: 0, count: dy), fit: kind)
             map.scale = 1
             map.rank = p.rank
+            map.completedDirections = p.completed
             return map
         case .linearNoIntercept:
             let ls = try minimumNormLeastSquares(x, y, centred: false, rcond: options.rcond)
@@ -194,26 +203,19 @@ public struct LinearMap: Sendable, Equatable {
         map.rank = extra.rank
         map.rankCutoff = extra.cutoff
         map.scale = extra.scale
+        map.completedDirections = extra.completed
         return map
     }
 
-    /// R = Σ_k u_k v_kᵀ over the singular pairs of the thin SVD M = UΣVᵀ of a dx × dy
-    /// cross-product (dx ≠ dy allowed: R is then semi-orthogonal, orthonormal rows when dx ≤ dy,
-    /// orthonormal columns otherwise), and Σσ. Pairs with σ_k ≤ ε_Float32·‖M‖_F are left out: there
-    /// the cross-covariance is zero up to the inputs' rounding (e.g. a direction in which one space
-    /// has no variance), any rotation of them fits equally well, and LAPACK's choice would differ
-    /// between BLAS kernels; leaving them out is the minimum-norm solution (R is then a partial
-    /// isometry of rank `rank`). Full-rank M: exactly UVᵀ.
-    static func semiOrthogonalProcrustes(_ m: [Double], rows dx: Int, cols dy: Int) throws -> (rotation: [Double], nuclearNorm: Double, rank: Int) {
-        let svd = try LAPACK.singularValueDecomposition(m, rows: dx, cols: dy)
-        let frobenius = svd.singularValues.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let cutoff = Double(Float.ulpOfOne) * frobenius
-        // Singular values are descending: the kept pairs are a prefix.
-        let kept = svd.singularValues.filter { $0 > cutoff }.count
-        var u = [Double](repeating: 0, count: dx * kept)
-        for i in 0..<dx { for k in 0..<kept { u[i * kept + k] = svd.u[i * svd.rank + k] } }
-        let rotation = BLAS.matmul(u, rows: dx, inner: kept, Array(svd.vt.prefix(kept * dy)), cols: dy)
-        return (rotation, svd.singularValues.reduce(0, +), kept)
+    /// R = UVᵀ from the SVD of a dx × dy cross-product (dx ≠ dy allowed: R is then
+    /// semi-orthogonal, orthonormal rows when dx ≤ dy, orthonormal columns otherwise), and Σσ.
+    /// Directions the data do not determine (σ_k ≤ ε_Float32·‖M‖_F, e.g. a direction in which one
+    /// space has no variance) are completed canonically (`SpaceComparison.semiOrthogonalFactor`):
+    /// the map stays orthogonal — no vector is shrunk — and is the same on every BLAS kernel,
+    /// but it is not the only solution there (`LinearMap.completedDirections`).
+    static func semiOrthogonalProcrustes(_ m: [Double], rows dx: Int, cols dy: Int) throws -> (rotation: [Double], nuclearNorm: Double, rank: Int, completed: Int) {
+        let f = try SpaceComparison.semiOrthogonalFactor(m, rows: dx, cols: dy)
+        return (f.rotation, f.nuclearNorm, f.determinedRank, f.completedDirections)
     }
 
     /// XᵀY of the raw (uncentred) rows, Float64, accumulated over row blocks (dgemm per block).
@@ -387,6 +389,7 @@ public enum MappingFile {
         metadata["fit"] = map.fit.name
         if let l = map.lambda { metadata["lambda"] = l }
         if let r = map.rank { metadata["rank"] = r }
+        if let c = map.completedDirections { metadata["completed_directions"] = c }
         if let s = map.scale { metadata["scale"] = s }
         metadata["input_dim"] = map.inputDimension
         metadata["output_dim"] = map.outputDimension

@@ -106,6 +106,8 @@ public struct DepthAnalysis: Sendable {
         for e in others where e.dimension != reference.dimension {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
         crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix)) }
         // Optional seeded subsample of the reference as the depth reference set.

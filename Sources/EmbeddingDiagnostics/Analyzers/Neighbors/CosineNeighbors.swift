@@ -20,6 +20,7 @@ public struct CosineNeighbors: Sendable {
     ///   - queries: rows to search for; nil = the corpus itself, each row excluded from its own list.
     public init(corpus: Embeddings, queries: Embeddings? = nil, k: Int) throws {
         guard k >= 1 else { throw EmbdiagError.usage("\(Setting.k) must be at least 1 (got \(k))") }
+        try MemoryBudget.installed.value.check(Self.memoryEstimates(queries: queries?.count ?? corpus.count, corpusRows: corpus.count, k: k))
         if let q = queries, q.dimension != corpus.dimension {
             throw EmbdiagError.mismatch(q.source.path, "dimension \(q.dimension) differs from \(corpus.source.path)'s \(corpus.dimension)")
         }

@@ -143,6 +143,8 @@ public struct RelativeRepresentation: Sendable {
         self.dropped = dropped
         let n = embeddings.count
         guard n >= 2 else { throw EmbdiagError.invalid(embeddings.source.path, "needs at least 2 rows") }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: n, largestK: configuration.ks.max() ?? 1))
         let droppedRows = Set(dropped.map(\.row))
         fileRows = (0..<(n + dropped.count)).filter { !droppedRows.contains($0) }
         if let wanted = configuration.anchorLabels {
@@ -256,6 +258,8 @@ public struct RelativeComparison: Sendable {
         inputs = [reference.source, other.source]
         dimensions = (reference.dimension, other.dimension)
         guard configuration.k >= 1 else { throw EmbdiagError.usage("\(Setting.k) must be at least 1 (got \(configuration.k))") }
+        try configuration.validate()
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: min(reference.count, other.count), largestK: configuration.ks.max() ?? 1))
 
         // 1. Pair rows (by row or by label), then drop pairs where either side is non-finite or
         // zero (if allowed): the same rule as every two-space comparison.

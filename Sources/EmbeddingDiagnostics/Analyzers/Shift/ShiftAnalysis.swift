@@ -120,6 +120,8 @@ public struct ShiftAnalysis: Sendable {
         if let cap = c.maxRows, cap < minimum {
             throw EmbdiagError.usage("\(Setting.maxRows) must be at least \(minimum) (got \(cap))")
         }
+        try c.validate()
+        try MemoryBudget.installed.value.check(c.memoryEstimates(rows: ([reference] + others).map(\.count), dimension: reference.dimension))
         let corpora = ([reference] + others).enumerated().map { i, e in Self.sampled(e, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ UInt64(i)) }
         rowsBeforeSampling = corpora.map(\.before)
         let reference = corpora[0].rows, inputs = corpora.dropFirst().map(\.rows)

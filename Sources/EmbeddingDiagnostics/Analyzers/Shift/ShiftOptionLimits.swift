@@ -1,0 +1,30 @@
+import Foundation
+
+extension ShiftConfiguration {
+    /// Range checks (`SettingRange`) beyond the ones `ShiftAnalysis` makes itself, before any work.
+    ///
+    /// - Complexity: O(1).
+    public func validate() throws {
+        try SettingRange.integer(permutations, .permutations, atLeast: 1)
+        try SettingRange.integer(top, .top, atLeast: 0)
+        try SettingRange.number(alpha, .alpha, above: 0, below: 1)
+    }
+
+    /// Memory the options size, before any work (`MemoryBudget.check`): the permutation design
+    /// (a Float32 weight and a membership byte per pooled row and relabelling, plus the depth
+    /// test's Float32 copy) and the null statistics (Float64 per relabelling: MMD projections of
+    /// d dimensions, a few per kernel). `rows`: the corpora's row counts (reference first),
+    /// before `maxRows` caps them.
+    ///
+    /// - Complexity: O(rows.count).
+    public func memoryEstimates(rows: [Int], dimension d: Int) -> [MemoryEstimate] {
+        let capped = rows.map { r -> Double in Double(maxRows.map { cap in min(cap, r) } ?? r) }
+        guard let reference = capped.first, let largest = capped.dropFirst().max() else { return [] }
+        let pooled = reference + largest
+        let columns = Double(permutations) + 1
+        let kernels = Double(2 + bandwidthScales.count)
+        let bytes = columns * (pooled * 9 + 8 * (Double(d) + 4 * kernels + 8))
+        return [MemoryEstimate(.permutations, permutations, bytes: bytes,
+                               purpose: "the permutation design and null statistics of \(Int(pooled)) pooled rows")]
+    }
+}
