@@ -102,6 +102,9 @@ import Testing
         bad("memory", ["shift", a, b, "--memory-budget", "-1GiB"], "--memory-budget")
         bad("memory", ["shift", a, b, "--memory-budget", "150%"], "--memory-budget")
         good("boundary", ["shift", a, b, "--permutations", "1", "--top", "0", "--folds", "2", "--memory-budget", "60%"])
+        // The largest seed is a valid seed: recorded in the report, never a trap converting it.
+        good("boundary", ["shift", a, b, "--permutations", "9", "--seed", "18446744073709551615"])
+        good("boundary", ["bias", words, "--seed", "18446744073709551615"])
         // anisotropy
         bad("negative", ["anisotropy", a, "--pairs", "-1"], "--pairs", "≥ 0")
         bad("zero", ["anisotropy", a, "--top", "0"], "--top", "≥ 1")

@@ -9,7 +9,7 @@ extension BiasAnalysis: ReportConvertible {
             ReportParameter("strictness", .double(c.strictness)),
             ReportParameter("case_insensitive", .bool(c.caseInsensitive)),
             ReportParameter("top", .int(c.top)),
-            ReportParameter("seed", .int(Int(c.weatOptions.seed))),
+            ReportParameter("seed", .int(Int(truncatingIfNeeded: c.weatOptions.seed))),
         ]
         if let g = c.definitional { parameters.append(ReportParameter("definitional", .string("\(g.name) — \(g.provenance)"))) }
         if let n = c.neutral { parameters.append(ReportParameter("neutral", .string("\(n.name) — \(n.provenance)"))) }

@@ -77,7 +77,7 @@ extension ShiftAnalysis: ReportConvertible {
         var parameters: [ReportParameter] = [
             ReportParameter("tests", .string(c.tests.map(\.rawValue).joined(separator: ","))),
             ReportParameter("permutations", .int(c.permutations)),
-            ReportParameter("seed", .int(Int(c.seed))),
+            ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
             ReportParameter("bandwidth", c.bandwidth.map { ReportValue.double($0) } ?? ReportValue.string("median heuristic")),
             ReportParameter("folds", .int(c.folds)),
             ReportParameter("penalty", .double(c.penalty)),
