@@ -28,6 +28,7 @@ SPEC = {
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['reference', 'others'], 'python_singular': 'other', 'min': 2},
             'other_labels': {'flag': '--other-labels', 'kind': 'option', 'role': 'lines', 'repeating': True, 'parsing': 'default'},
             'tests': {'flag': '--tests', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
@@ -44,7 +45,7 @@ SPEC = {
             'max_rows': {'flag': '--max-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'keep_cross_duplicates': {'flag': '--keep-cross-duplicates', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'keep-cross-duplicates', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'keep-cross-duplicates', 'version', 'help'],
     },
     'compat': {
         "parameters": {
@@ -62,6 +63,7 @@ SPEC = {
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'old': {'flag': '--old', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
             'new': {'flag': '--new', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
             'old_queries': {'flag': '--old-queries', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
@@ -86,7 +88,7 @@ SPEC = {
             'threshold_bootstrap': {'flag': '--threshold-bootstrap', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'save_mapping': {'flag': '--save-mapping', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
     },
     'anisotropy': {
         "parameters": {
@@ -104,6 +106,7 @@ SPEC = {
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
             'transform': {'flag': '--transform', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'apply_transform': {'flag': '--apply-transform', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -114,7 +117,7 @@ SPEC = {
             'isoscore_zeta': {'flag': '--isoscore-zeta', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'isoscore_prior': {'flag': '--isoscore-prior', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'transform', 'apply-transform', 'save-transform', 'write', 'top', 'pairs', 'isoscore-zeta', 'isoscore-prior', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'transform', 'apply-transform', 'save-transform', 'write', 'top', 'pairs', 'isoscore-zeta', 'isoscore-prior', 'version', 'help'],
     },
     'depth': {
         "parameters": {
@@ -132,6 +135,7 @@ SPEC = {
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['reference', 'others'], 'python_singular': 'other', 'min': 1},
             'other_labels': {'flag': '--other-labels', 'kind': 'option', 'role': 'lines', 'repeating': True, 'parsing': 'default'},
             'depth': {'flag': '--depth', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -145,7 +149,7 @@ SPEC = {
             'by_label': {'flag': '--by-label', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
     },
     'bias': {
         "parameters": {
@@ -212,6 +216,7 @@ SPEC = {
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
             'compare': {'flag': '--compare', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
             'compare_labels': {'flag': '--compare-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
@@ -228,7 +233,7 @@ SPEC = {
             'sweep': {'flag': '--sweep', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'compare', 'compare-labels', 'pair-by', 'duplicates', 'anchors', 'anchor-strategy', 'anchor-labels', 'anchor-rows', 'center', 'auto-center-level', 'k', 'queries', 'sweep', 'write', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'compare', 'compare-labels', 'pair-by', 'duplicates', 'anchors', 'anchor-strategy', 'anchor-labels', 'anchor-rows', 'center', 'auto-center-level', 'k', 'queries', 'sweep', 'write', 'version', 'help'],
     },
     'neighbors': {
         "parameters": {
@@ -245,12 +250,13 @@ SPEC = {
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'corpus': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['corpus'], 'python_singular': None, 'min': 1},
             'queries': {'flag': '--queries', 'kind': 'option', 'role': 'matrix', 'repeating': False, 'parsing': 'default'},
             'query_labels': {'flag': '--query-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
             'k': {'flag': '--k', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'queries', 'query-labels', 'k', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'queries', 'query-labels', 'k', 'version', 'help'],
     },
     'info': {
         "parameters": {
@@ -302,6 +308,7 @@ def shift(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     other_labels: Optional[Sequence[LabelsLike]] = None,
     tests: Optional[Union[str, float, Sequence[Any]]] = None,
     permutations: Optional[int] = None,
@@ -381,6 +388,10 @@ def shift(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     other_labels : Sequence[LabelsLike]
         ``--other-labels``: Labels for each other corpus, in order (one per line).
     tests : Union[str, float, Sequence[Any]]
@@ -447,6 +458,7 @@ def compat(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     old_queries: Optional[MatrixLike] = None,
     new_queries: Optional[MatrixLike] = None,
     query_labels: Optional[LabelsLike] = None,
@@ -536,6 +548,10 @@ def compat(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     old_queries : MatrixLike
         ``--old-queries``: Separate queries embedded by the OLD model (needs --new-queries).
     new_queries : MatrixLike
@@ -622,6 +638,7 @@ def anisotropy(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     transform: Optional[Union[str, Sequence[str]]] = None,
     apply_transform: Optional[PathLike] = None,
     save_transform: Optional[PathLike] = None,
@@ -689,6 +706,10 @@ def anisotropy(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     transform : Union[str, Sequence[str]]
         ``--transform``: A remedy: center, abtt[:D], whiten[:K], normalize (repeat or comma-
         separate; applied in order).
@@ -737,6 +758,7 @@ def depth(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     other_labels: Optional[Sequence[LabelsLike]] = None,
     depth: Optional[Literal['tte', 'spatial', 'mahalanobis']] = None,
     distance: Optional[Literal['cosine', 'chord']] = None,
@@ -812,6 +834,10 @@ def depth(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     other_labels : Sequence[LabelsLike]
         ``--other-labels``: Labels for each other corpus, in order (one per line).
     depth : Literal['tte', 'spatial', 'mahalanobis']
@@ -1073,6 +1099,7 @@ def relrep(
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     compare: Optional[MatrixLike] = None,
     compare_labels: Optional[LabelsLike] = None,
     pair_by: Optional[Literal['row', 'label']] = None,
@@ -1149,6 +1176,10 @@ def relrep(
     seed : int
         ``--seed``: Seed of every random choice (samples, splits, permutations, anchors); recorded
         in the report. (CLI default: 42)
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     compare : MatrixLike
         ``--compare``: Second embedding file to compare with (any dimension).
     compare_labels : LabelsLike
@@ -1214,6 +1245,7 @@ def neighbors(
     on_invalid: Optional[Literal['error', 'drop']] = None,
     no_checksum: Optional[bool] = None,
     require: Optional[Union[str, Sequence[str]]] = None,
+    memory_budget: Optional[Union[str, int]] = None,
     queries: Optional[MatrixLike] = None,
     query_labels: Optional[LabelsLike] = None,
     k: Optional[int] = None,
@@ -1268,6 +1300,10 @@ def neighbors(
     require : Union[str, Sequence[str]]
         ``--require``: Exit 1 unless a metric meets a threshold, e.g. "p_value>=0.01" (repeatable;
         any key of the JSON report).
+    memory_budget : Union[str, int]
+        ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
+        share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
+        physical memory. Options that would need more are refused before any work starts.
     queries : MatrixLike
         ``--queries``: Query embedding file (default: every corpus row, itself excluded).
     query_labels : LabelsLike

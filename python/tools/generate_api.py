@@ -95,7 +95,7 @@ TYPES = {
     "reference-sample": "int", "reference-rows": "int", "select-central": "int", "bandwidth": "float",
     "max-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
-    "rcond": "float", "fit": "str", "seed": "int", "config": "Union[PathLike, Mapping[str, Any]]",
+    "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
     "seat": "PathLike",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
