@@ -103,6 +103,7 @@ struct AuditCommand: ParsableCommand {
         var outcome = AuditCheckOutcome(name: c.check.name, description: c.check.description, arguments: c.arguments)
         do {
             let reporting = try c.parsed.get()
+            try OutputLocations.refuseOverwritingInputs(OutputLocations.of(reporting), arguments: c.arguments)
             try OutputLocations.prepare(OutputLocations.of(reporting))
             let auditRequirements = try (c.check.require ?? []).map(Requirement.init(parsing:))
             var failures: [String] = []

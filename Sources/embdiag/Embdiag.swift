@@ -34,9 +34,14 @@ struct Embdiag: ParsableCommand {
     /// exit 2, also after a failed gate. Every output location is checked before the command runs.
     static func main() {
         do {
-            var command = try parseRouting(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            let arguments = joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseRouting(arguments)
             // audit checks its own locations after reading its file (and each check's).
-            if !(command is AuditCommand) { try OutputLocations.prepare(OutputLocations.of(command)) }
+            if !(command is AuditCommand) {
+                let locations = OutputLocations.of(command)
+                try OutputLocations.refuseOverwritingInputs(locations, arguments: arguments)
+                try OutputLocations.prepare(locations)
+            }
             try command.run()
             try flushStandardOutput()
         } catch let error as EmbdiagError {

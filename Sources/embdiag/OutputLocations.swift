@@ -111,6 +111,58 @@ enum OutputLocations {
         }
     }
 
+    /// Refuses an output that would replace one of the command's own inputs (`--json v.npy` with
+    /// v.npy an input, `--state-out` onto a merged state, `--output DIR` when DIR/report.json is an
+    /// input): every command-line word that names an existing regular file is compared, links
+    /// resolved, with what the outputs write. A word that is an output's own value counts for that
+    /// output only, so `shift v.npy b.npy --json v.npy` (v.npy twice) is caught.
+    /// - Complexity: O(words · locations) path comparisons plus one stat per word.
+    static func refuseOverwritingInputs(_ locations: [OutputLocation], arguments: [String]) throws {
+        let fm = FileManager.default
+        // Written exactly where named: a word equal to it beyond the outputs' own is an input.
+        var named: [String: (count: Int, location: OutputLocation)] = [:]
+        // Written beside or inside what was named: any word equal to it is an input.
+        var derived: [String: OutputLocation] = [:]
+        for location in locations where location.path != "-" && !location.path.isEmpty {
+            switch location.kind {
+            case .folder:
+                for name in ["report.json", "report.txt", "report.html"] {
+                    derived[PathContainment.resolve(location.path + "/" + name)] = location
+                }
+            case .file:
+                let r = PathContainment.resolve(location.path)
+                named[r] = ((named[r]?.count ?? 0) + 1, location)
+            case .stem:
+                let r = PathContainment.resolve(location.path)
+                named[r] = ((named[r]?.count ?? 0) + 1, location)
+                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
+                for suffix in [".json", ".npy"] {
+                    for candidate in [location.path + suffix, stem + suffix] where PathContainment.resolve(candidate) != r {
+                        derived[PathContainment.resolve(candidate)] = location
+                    }
+                }
+            }
+        }
+        var seen: [String: Int] = [:]
+        for word in arguments {
+            let value = word.hasPrefix("--") ? (word.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) ?? word) : word
+            var isDirectory: ObjCBool = false
+            guard !value.isEmpty, fm.fileExists(atPath: value, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            var st = stat()
+            guard stat(value, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let r = PathContainment.resolve(value)
+            if let location = derived[r] {
+                throw EmbdiagError.usage("\(location.flag) \(location.path) would overwrite \(value), which is also an input; give the output another name")
+            }
+            if let entry = named[r] {
+                seen[r, default: 0] += 1
+                if seen[r]! > entry.count {
+                    throw EmbdiagError.usage("\(entry.location.flag) \(entry.location.path) is also an input; give the output another name")
+                }
+            }
+        }
+    }
+
     /// The locations of an audit check that lead outside `folder` (symbolic links followed).
     static func outside(_ locations: [OutputLocation], folder: String) -> [OutputLocation] {
         locations.filter { $0.path != "-" && !PathContainment.isInside($0.path, folder: folder) }

@@ -33,7 +33,9 @@ struct PartialOptions: ParsableArguments {
             return
         }
         guard let rowOffset else { throw ValidationError("--partial needs --row-offset N (the global row number of this shard's first row)") }
-        if rowOffset < 0 { throw ValidationError("--row-offset must be at least 0 (got \(rowOffset))") }
+        // 2^48 global rows is far beyond any corpus and keeps offset + rows (and the merges' row
+        // arithmetic) clear of Int overflow.
+        if rowOffset < 0 || rowOffset > 1 << 48 { throw ValidationError("--row-offset must be an integer in 0…2^48 (the global row number of this shard's first row; got \(rowOffset))") }
         if partialPass != 1 && partialPass != 2 { throw ValidationError("--partial-pass must be 1 or 2 (got \(partialPass))") }
         if (partialPass == 2) != (directions != nil) { throw ValidationError("--partial-pass 2 and --directions FILE go together") }
         if otherCorpus && partialPass != 2 { throw ValidationError("--other-corpus goes with --partial-pass 2 (pass 1 sums the reference only)") }

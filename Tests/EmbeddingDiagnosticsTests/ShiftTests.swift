@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
+import EmbeddingDiagnosticsTestSupport
 
 /// `embdiag shift`: statistics against the papers' definitions in float64 numpy, prdc 0.2 and
 /// scikit-learn (scripts/crosscheck/shift_reference.py → Tests/Fixtures/crosscheck/shift_reference.json),
@@ -338,14 +339,11 @@ import Testing
             for t in a.comparisons[0].verdict!.tests { #expect(t.pValue == r.p[t.kind], "\(t.kind.rawValue)") }
         }
         func check(_ name: String, _ values: [Double], uniform: [Double]? = nil) {
-            let rejected = Double(values.filter { $0 < 0.05 }.count) / Double(values.count)
+            let rejected = Calibration.rejectionRate(values)
             #expect(rejected >= 0.03 && rejected <= 0.07, "\(name): fraction p < 0.05 = \(rejected)")
             guard let tested = uniform else { return }
-            var bins = [Double](repeating: 0, count: 10)
-            for v in tested { bins[min(9, Int(v * 10))] += 1 }
-            let expected = Double(tested.count) / 10
-            let chi2 = bins.reduce(0) { $0 + ($1 - expected) * ($1 - expected) / expected }
-            #expect(Distributions.chiSquaredSurvival(chi2, degreesOfFreedom: 9) > 0.001, "\(name): p-values not uniform, bins \(bins)")
+            let fit = Calibration.uniformity(tested)
+            #expect(fit.pValue > 0.001, "\(name): p-values not uniform, bins \(fit.counts)")
         }
         for (kind, values) in p.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             // The classifier's p is a Bonferroni bound over its folds (super-uniform by design):

@@ -60,9 +60,11 @@ public struct SEATTestResult: Sendable {
     public let alpha: Double
 
     public var conclusion: SEATConclusion { pooled.conclusion(alpha: alpha) }
-    /// nil when fewer than two complete templates (robustness cannot be judged).
+    /// nil when fewer than two complete templates, or when an effect size is undefined (constant
+    /// vectors, a collapsed encoder): robustness cannot be judged then.
     public var robust: Bool? {
-        guard perTemplate.count >= 2 else { return nil }
+        guard perTemplate.count >= 2, pooled.effectSize.isFinite,
+              perTemplate.allSatisfy({ $0.score.effectSize.isFinite }) else { return nil }
         return perTemplate.allSatisfy(\.sameConclusion) && leaveOneOut.allSatisfy(\.sameConclusion)
     }
     public var centeringChangesConclusion: Bool { otherCentering.conclusion(alpha: alpha) != conclusion }
@@ -75,7 +77,9 @@ public struct SEATTestResult: Sendable {
     }
     /// The verdict in words.
     public var verdict: String {
-        guard let r = robust else { return "not judged (fewer than two complete templates)" }
+        guard let r = robust else {
+            return perTemplate.count >= 2 ? "not judged (an effect size is undefined: the vectors do not vary)" : "not judged (fewer than two complete templates)"
+        }
         return r ? "robust" : "depends on the template"
     }
 }

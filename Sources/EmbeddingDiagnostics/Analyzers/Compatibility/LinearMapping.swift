@@ -394,11 +394,23 @@ public enum MappingFile {
         metadata["input_dim"] = map.inputDimension
         metadata["output_dim"] = map.outputDimension
         metadata["bias"] = map.bias
+        // Over the values as the JSON text gives them back: Foundation's JSON number parsing
+        // does not always return the written Double to the last bit.
+        let biasAsRead = (try? JSONSerialization.jsonObject(with: JSONSerialization.data(withJSONObject: map.bias)) as? [Any])?
+            .compactMap { ($0 as? NSNumber)?.doubleValue } ?? map.bias
+        metadata["bias_sha256"] = biasChecksum(biasAsRead)
         metadata["formula"] = "y = x · W + bias (W = the .npy matrix, input_dim × output_dim)"
         metadata["tool"] = "embdiag"
         metadata["version"] = embdiagVersion
         let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: metadataPath(path))
+    }
+
+    /// SHA-256 of the bias as little-endian Float64 values (what `bias_sha256` records).
+    static func biasChecksum(_ bias: [Double]) -> String {
+        var bytes = Data(capacity: bias.count * 8)
+        for v in bias { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return Checksum.sha256(bytes)
     }
 
     /// Reads the weights (.npy) and the bias from the JSON beside it (no JSON → zero bias is NOT
@@ -433,6 +445,14 @@ public enum MappingFile {
         let badRows = (0..<weights.rows).filter { r in (0..<weights.cols).contains { !weights.values[r * weights.cols + $0].isFinite } }
         guard badRows.isEmpty else {
             throw EmbdiagError.invalid(path, "mapping weights have NaN/Inf in row(s) \(ValidationSummary.describe(badRows)) (0-based input dimensions)")
+        }
+        // The bias lives in the JSON: its own checksum (over the Float64 values) catches an edit.
+        if let recorded = json["bias_sha256"] as? String {
+            guard biasChecksum(bias) == recorded else {
+                throw EmbdiagError.mismatch(meta, "the bias differs from the one the fit wrote (bias_sha256): the mapping was edited after the fit")
+            }
+        } else if json["weights_sha256"] != nil {
+            throw EmbdiagError.malformed(meta, "no bias_sha256: written by an older embdiag or edited; re-run compat \(Setting.saveMapping)")
         }
         if let i = bias.firstIndex(where: { !$0.isFinite }) {
             throw EmbdiagError.invalid(meta, "bias value \(i) is \(bias[i]), not a finite number")
