@@ -59,9 +59,12 @@ struct AuditCommand: ParsableCommand {
         let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed,
                                           outcomes: outcomes, seconds: clock.seconds)
         try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
-        try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
-        try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
-        try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+        // The audit's own files too: a link planted in the folder may not carry them outside.
+        try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
+            try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
+            try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
+            try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+        }
         if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
             throw EmbdiagError.usage("audit \(config): check '\(broken.name)' could not run: \(broken.message)")

@@ -42,6 +42,22 @@ import Testing
         #expect(try CLI.run(["info", v, "--json", dir + "/od/report.json", "--quiet"]).status == 0)
     }
 
+    @Test func theAuditsOwnFilesDoNotFollowALinkOutOfTheFolder() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.gaussian(dir + "/v.npy", seed: 6)
+        try "title: t\nchecks:\n  - name: c\n    command: info\n    inputs: [\(dir)/v.npy]\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        for name in ["index.html", "audit.json"] {
+            let out = dir + "/out-" + name, victim = dir + "/victim-" + name
+            try "SAFE".write(toFile: victim, atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+            try FileManager.default.createSymbolicLink(atPath: out + "/" + name, withDestinationPath: victim)
+            let r = try CLI.run(["audit", dir + "/a.yaml", "--output", out, "--quiet"])
+            #expect(r.status == 2, "\(name): exit \(r.status) \(r.stderr)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "SAFE", "\(name): the file outside the folder was overwritten")
+        }
+    }
+
     @Test func aRowOffsetThatWouldOverflowIsARangeError() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
