@@ -103,7 +103,14 @@ struct ShiftCommand: ReportingCommand {
         let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
         if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) { throw ValidationError("--tests lists \(twice) twice") }
-        _ = try parsedTests()
+        // The block test's combinations are checked here too, before any file is read or written.
+        var blockCheck = ShiftConfiguration()
+        blockCheck.tests = try parsedTests()
+        blockCheck.mmdEstimator = mmd
+        blockCheck.mmdBlockRows = mmdBlockRows
+        blockCheck.mauve = mauve
+        blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } } ?? [1]
+        try blockCheck.validate()
         if let scales = bandwidthScales {
             let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
                 guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }

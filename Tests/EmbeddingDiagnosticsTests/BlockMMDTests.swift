@@ -91,6 +91,14 @@ import EmbeddingDiagnosticsTestSupport
         // 40 rows: 20 blocks of 2.
         let z = rng.gaussianMatrix(rows: 40, cols: 4)
         #expect(try blockMMDTest(first: x, second: z, seed: 1).blocks == 20)
+        // Unequal corpora: the default takes more blocks so that no block holds more than 8,192
+        // rows; where even that is not enough, an error (memory stays bounded).
+        let big = rng.gaussianMatrix(rows: 100_000, cols: 2), small = rng.gaussianMatrix(rows: 400, cols: 2)
+        let unequal = try blockMMDTest(first: big, second: small, seed: 1)
+        #expect(unequal.blocks == 25 && unequal.firstBlockRows + unequal.secondBlockRows <= BlockMMDTest.maximumPooledBlockRows)
+        let huge = rng.gaussianMatrix(rows: 200_000, cols: 2)
+        #expect(throws: EmbdiagError.self) { try blockMMDTest(first: huge, second: z, seed: 1) }
+        #expect(throws: EmbdiagError.self) { try blockMMDTest(first: huge, second: small, blockRows: 20, seed: 1) }
     }
 }
 
@@ -137,7 +145,7 @@ import EmbeddingDiagnosticsTestSupport
             #expect(bad.status == 2, "\(extra): status \(bad.status)")
             #expect(bad.stderr.contains(word), "\(extra): \(bad.stderr)")
             #expect(bad.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(extra): one line")
-            #expect(!FileManager.default.fileExists(atPath: out), "\(extra): nothing written")
+            #expect(!FileManager.default.fileExists(atPath: out + "/report.json"), "\(extra): nothing written")
         }
     }
 }

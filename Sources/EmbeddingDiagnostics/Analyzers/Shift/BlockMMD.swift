@@ -33,6 +33,10 @@ public struct BlockMMDTest: Sendable, Equatable, HypothesisTestResult {
     /// the blocks, and each block's MMD²_u is skewed under H₀.
     public static let minimumBlocks = 20
 
+    /// The most rows (of both samples) one block may hold: its Float32 Gram matrix is then at most
+    /// 256 MB. With the default block size, unequal corpora get more blocks to stay within it.
+    public static let maximumPooledBlockRows = 8192
+
     /// The default rows per block for the smaller sample: ⌊√min(m, n)⌋ (Zaremba et al.'s choice,
     /// L ≈ √n blocks of √n rows), at least 2, and small enough to leave `minimumBlocks` blocks.
     public static func defaultBlockRows(firstCount m: Int, secondCount n: Int) -> Int {
@@ -45,9 +49,12 @@ public struct BlockMMDTest: Sendable, Equatable, HypothesisTestResult {
 /// length (each is scaled to unit length in its block; a zero row is an error upstream).
 /// - Parameters:
 ///   - bandwidth: σ; nil = the median heuristic on a seeded sample of `bandwidthSample` pooled rows.
-///   - blockRows: rows of the smaller sample per block (default `BlockMMDTest.defaultBlockRows`);
-///     the larger sample's rows are spread over the same number of blocks.
-/// - Complexity: O((m + n)·(b_m + b_n)·d) time (one SGEMM per block), O((b_m + b_n)·(b_m + b_n + d) + m + n) memory.
+///   - blockRows: rows of the smaller sample per block (default `BlockMMDTest.defaultBlockRows`,
+///     with more blocks where the larger sample would put more than half of
+///     `maximumPooledBlockRows` rows in one); the larger sample's rows are spread over the same
+///     number of blocks. A block of more than `maximumPooledBlockRows` rows is an error.
+/// - Complexity: O((m + n)·(b_m + b_n)·d) time (one SGEMM per block), O((b_m + b_n)·(b_m + b_n + d) + m + n) memory,
+///   b_m + b_n ≤ 8,192 (≤ 256 MB for the block's Gram matrix).
 public func blockMMDTest(first x: Matrix, second y: Matrix, bandwidth: Double? = nil, blockRows: Int? = nil,
                          bandwidthSample: Int = 2000, seed: UInt64) throws -> BlockMMDTest {
     let m = x.rows, n = y.rows, d = x.cols
@@ -55,10 +62,21 @@ public func blockMMDTest(first x: Matrix, second y: Matrix, bandwidth: Double? =
     let small = min(m, n)
     let perSmall = blockRows ?? BlockMMDTest.defaultBlockRows(firstCount: m, secondCount: n)
     guard perSmall >= 2 else { throw EmbdiagError.usage("\(Setting.mmdBlockRows) must be at least 2 (got \(perSmall))") }
-    let blocks = small / perSmall
+    var blocks = small / perSmall
+    let halfCap = BlockMMDTest.maximumPooledBlockRows / 2
+    if blockRows == nil, (max(m, n) + halfCap - 1) / halfCap > blocks {
+        // Unequal corpora: more (smaller) blocks, so that the larger corpus' share of a block stays
+        // within half the cap (the report states the block sizes used).
+        blocks = min(small / 2, (max(m, n) + halfCap - 1) / halfCap)
+    }
     guard blocks >= BlockMMDTest.minimumBlocks else {
         throw EmbdiagError.usage("the block MMD test needs at least \(BlockMMDTest.minimumBlocks) blocks: \(small) rows in the smaller corpus "
                                  + "at \(perSmall) rows per block give \(blocks) (use fewer \(Setting.mmdBlockRows) or the exact test)")
+    }
+    let pooledRows = (m + blocks - 1) / blocks + (n + blocks - 1) / blocks
+    guard pooledRows <= BlockMMDTest.maximumPooledBlockRows else {
+        throw EmbdiagError.usage("the block MMD test would hold \(pooledRows) rows per block (\(m) and \(n) rows in \(blocks) blocks); at most "
+                                 + "\(BlockMMDTest.maximumPooledBlockRows) keep its memory bounded: give fewer \(Setting.mmdBlockRows), or \(Setting.maxRows) to sample the larger corpus")
     }
     let sigma: Double
     if let s = bandwidth {
