@@ -69,6 +69,7 @@ struct AnisotropyCommand: ReportingCommand {
     }
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
     var seed: UInt64 { seedOptions.seed }
 
     func makeReports() throws -> [CommandReport] {
