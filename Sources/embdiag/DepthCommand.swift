@@ -103,9 +103,6 @@ struct DepthCommand: ReportingCommand {
         if partialOptions.isActive { try runPartial(reference, configuration: configuration); return [] }  // a state file, no report
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
-        if let used = analysis.mahalanobisComponents, used < components {
-            report.warn(ParameterCap(parameter: "--components", asked: components, used: used, reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components").message)
-        }
         if let k = selectCentral {
             if byLabel && reference.labels == nil {
                 throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
