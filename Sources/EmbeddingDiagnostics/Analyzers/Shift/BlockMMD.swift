@@ -28,6 +28,7 @@ public struct BlockMMDTest: Sendable, Equatable, HypothesisTestResult {
     public var pValue: Double
     public var seed: UInt64
     public var alternative: Alternative { .greater }
+    public var method: String { "block MMD² test (\(blocks) blocks, Student t; Gaussian kernel)" }
 
     /// The smallest number of blocks the test accepts: its p-value rests on a central limit over
     /// the blocks, and each block's MMD²_u is skewed under H₀.
