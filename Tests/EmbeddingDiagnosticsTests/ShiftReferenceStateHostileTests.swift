@@ -67,7 +67,8 @@ import Testing
             rows[3] = rows[2]
             s.arrays["sample_rows"] = .int64(rows)
         }, "must increase strictly")
-        Self.refused(try Self.editedArrays { $0.arrays["sample_rows"] = .int64(Array(50..<300).map { Int64($0 * 2) }) }, "must increase strictly")
+        Self.refused(try Self.editedArrays { $0.arrays["sample_rows"] = .int64(Array(-1..<249).map { Int64($0) }) }, "non-negative")
+        Self.refused(try Self.editedArrays { $0.arrays["rows"] = .int64([200]) }, "covers 200 rows")
         Self.refused(try Self.editedArrays { s in
             guard case .float32(var v) = s.arrays["sample"]! else { return }
             v[7] = .nan

@@ -28,7 +28,10 @@ import Testing
         }
     }
 
-    static func run(_ args: [String]) throws -> CLI.Result { try CLI.run(["shift"] + args + ["--permutations", "199", "--quiet"]) }
+    /// The kernel tests only unless `allTests` (the classifier and depth tests are the slow part of a run).
+    static func run(_ args: [String], allTests: Bool = false) throws -> CLI.Result {
+        try CLI.run(["shift"] + args + ["--permutations", "199", "--quiet"] + (allTests ? [] : ["--tests", "mmd,energy"]))
+    }
 
     /// exit 2, one line on stderr containing `words`, and no report written.
     static func refused(_ args: [String], _ words: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -46,7 +49,7 @@ import Testing
     @Test func dailyFilesAndADateColumnGiveTheSameWindows() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let a = try Self.run([Self.reference, Self.daily, "--labels", Self.example + "/reference.txt", "--output", dir + "/files"])
+        let a = try Self.run([Self.reference, Self.daily, "--labels", Self.example + "/reference.txt", "--output", dir + "/files"], allTests: true)
         #expect(a.status == 0, "\(a.stderr)")
         let b = try Self.run([Self.reference, Self.parquet, "--by", "date", "--window", "1d", "--label-column", "text", "--output", dir + "/table"])
         #expect(b.status == 0, "\(b.stderr)")
@@ -96,12 +99,12 @@ import Testing
         let direct = try Self.run([Self.reference, Self.daily, "--max-rows", "300", "--output", dir + "/direct"])
         #expect(direct.status == 0, "\(direct.stderr)")
         let a = try Self.windows(dir + "/state"), b = try Self.windows(dir + "/direct")
-        for column in ["p_value", "p_holm", "p_bh", "mmd", "band_upper", "effect_excess", "auc", "uncovered_share"] {
+        for column in ["p_value", "p_holm", "p_bh", "mmd", "band_upper", "effect_excess", "energy", "uncovered_share"] {
             #expect(a.map { $0[column] } == b.map { $0[column] }, "\(column)")
         }
-        let gate = try CLI.run(["shift", "--reference", dir + "/ref.state", Self.daily, "--permutations", "199", "--quiet", "--require", "windows_shifted<=0"])
+        let gate = try CLI.run(["shift", "--reference", dir + "/ref.state", Self.daily, "--permutations", "199", "--tests", "mmd,energy", "--quiet", "--require", "windows_shifted<=0"])
         #expect(gate.status == 1, "\(gate.stderr)")
-        let excess = try CLI.run(["shift", "--reference", dir + "/ref.state", Self.daily, "--permutations", "199", "--quiet", "--require", "max_effect_excess<=0"])
+        let excess = try CLI.run(["shift", "--reference", dir + "/ref.state", Self.daily, "--permutations", "199", "--tests", "mmd,energy", "--quiet", "--require", "max_effect_excess<=0"])
         #expect(excess.status == 1, "\(excess.stderr)")
         // A state is refused where a batch is expected, and a batch where a state is.
         try Self.refused(["--reference", Self.reference, Self.daily], "not a valid saved shift reference")

@@ -38,7 +38,7 @@ import EmbeddingDiagnosticsTestSupport
         #expect(week.map(\.name) == ["2023-12-28", "2024-01-04"])
         #expect(week.map(\.rows.count) == [4, 1])
         let hours = try WindowGroups.byKeys(["2024-01-01T05:30Z", "2024-01-01T17:00Z"], width: WindowWidth(parsing: "12h"), origin: "k")
-        #expect(hours.map(\.name) == ["2024-01-01", "2024-01-01T12:00Z"])
+        #expect(hours.map(\.name) == ["2024-01-01T00:00Z", "2024-01-01T12:00Z"])
     }
 
     @Test func keysWithoutWidthGroupByValue() throws {

@@ -6,7 +6,7 @@ import Foundation
 /// `shift-reference`. Payload:
 /// - `rows` (I64 [1]): rows of the full reference (= the one shard's row count);
 /// - `sample` (F32 S·d): the sample rows as read; `sample_rows` (I64 S): their file rows,
-///   strictly increasing, below `rows`; `sample_labels_bytes`/`_lengths` (U8, I64 S) when labelled;
+///   strictly increasing (S ≤ `rows`); `sample_labels_bytes`/`_lengths` (U8, I64 S) when labelled;
 /// - `bandwidth` (F64 [1]): σ;
 /// - `band_sizes` (I64), `band_counts` (I64), `band_scores` (F64): the bands drawn, by size.
 /// Arrays whose names start with `clusters_` are reserved for the reference's clusters and passed
@@ -80,8 +80,11 @@ public enum ShiftReferenceState {
         guard s >= 1 else { throw bad("the sample is empty") }
         let values = try state.array("sample", path: path).floats("sample", path: path)
         guard values.count == s * d else { throw bad("'sample' holds \(values.count) values, \(s) rows × \(d) dimensions need \(s * d)") }
+        // File rows of the reference (its rows after --on-invalid drop can leave gaps, so they are
+        // bounded by order, not by the count).
+        guard s <= total else { throw bad("a sample of \(s) rows from a reference of \(total)") }
         for (k, r) in sampleRows.enumerated() {
-            guard r >= 0, r < total, k == 0 || r > sampleRows[k - 1] else { throw bad("'sample_rows' must increase strictly within 0..<\(total) (entry \(k) is \(r))") }
+            guard r >= 0, k == 0 || r > sampleRows[k - 1] else { throw bad("'sample_rows' must be non-negative and increase strictly (entry \(k) is \(r))") }
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw EmbdiagError.invalid(path, "saved shift reference: sample row \(bad / d) holds a NaN or infinite value")
