@@ -11,12 +11,15 @@ Usage: python3 benchmarks/bench_shift_windows_speed.py [--rows 1000000] [--dim 3
 Writes benchmarks/out/shift_windows_speed.json and prints a markdown table.
 """
 import argparse
+import os
 import json
 import shutil
 import time
 
 import numpy as np
-from common import DATA, OUT, ensure_dirs, run_embdiag
+import subprocess
+
+from common import DATA, EMBDIAG, OUT, ensure_dirs
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--rows", type=int, default=1_000_000)
@@ -26,6 +29,7 @@ ap.add_argument("--windows", type=int, default=100)
 ap.add_argument("--window-rows", type=int, default=10_000)
 ap.add_argument("--permutations", type=int, default=200)
 ap.add_argument("--tests", default="mmd,energy,classifier,depth")
+ap.add_argument("--generate-only", action="store_true", help="write the data files and stop")
 args = ap.parse_args()
 ensure_dirs()
 
@@ -59,22 +63,35 @@ for w in range(args.windows):
     draw(args.window_rows, shifted if w % 5 == 4 else uniform, block)
     np.save(wdir / f"w{w:04d}.npy", block)
 state = DATA / "windows_ref.state"
+if args.generate_only:
+    raise SystemExit(0)
 
-save_s, save_mib, _ = run_embdiag(["shift", str(ref_path), "--save-reference", str(state), "--max-rows", str(args.sample),
+def timed(arguments):
+    """Wall seconds, CPU seconds (user + system: what the run costs on a shared machine), peak RSS MiB, stdout."""
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", EMBDIAG, *arguments], capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"embdiag failed: {p.stderr}")
+    wall, user, system, rss = p.stderr.strip().splitlines()[-1].split()
+    return float(wall), float(user) + float(system), int(rss) / 1024, p.stdout
+
+
+save_s, save_cpu, save_mib, _ = timed(["shift", str(ref_path), "--save-reference", str(state), "--max-rows", str(args.sample),
                                    "--chunk", str(args.window_rows), "--quiet", "--no-checksum"])
-test_s, test_mib, out = run_embdiag(["shift", "--reference", str(state), str(wdir), "--permutations", str(args.permutations),
+test_s, test_cpu, test_mib, out = timed(["shift", "--reference", str(state), str(wdir), "--permutations", str(args.permutations),
                                      "--tests", args.tests, "--json", "-", "--quiet", "--no-checksum"])
 metrics = json.loads(out)["metrics"]
 result = {
     "reference_rows": args.rows, "dim": args.dim, "sample": args.sample, "windows": args.windows, "window_rows": args.window_rows,
     "permutations": args.permutations, "tests": args.tests,
-    "save_seconds": round(save_s, 1), "save_peak_mib": round(save_mib), "test_seconds": round(test_s, 1), "test_peak_mib": round(test_mib),
+    "save_seconds": round(save_s, 1), "save_cpu_seconds": round(save_cpu, 1), "save_peak_mib": round(save_mib),
+    "test_seconds": round(test_s, 1), "test_cpu_seconds": round(test_cpu, 1), "test_peak_mib": round(test_mib),
+    "load_average": os.getloadavg()[0],
     "seconds_per_window": round(test_s / args.windows, 2), "windows_shifted": metrics["windows_shifted"],
     "windows_beyond_band": metrics["windows_beyond_band"], "state_bytes": state.stat().st_size,
 }
 (OUT / "shift_windows_speed.json").write_text(json.dumps(result, indent=1) + "\n")
-print("| step | wall time | peak RSS |")
-print("|---|---|---|")
-print(f"| save: {args.rows:,} × {args.dim} reference → sample of {args.sample:,}, σ, band of {args.window_rows:,}-row windows | {save_s:.1f} s | {save_mib:.0f} MiB |")
-print(f"| test {args.windows} windows × {args.window_rows:,} rows from the saved reference (B = {args.permutations}) | {test_s:.1f} s ({test_s / args.windows:.2f} s per window) | {test_mib:.0f} MiB |")
+print("| step | wall time | CPU time | peak RSS |")
+print("|---|---|---|---|")
+print(f"| save: {args.rows:,} × {args.dim} reference → sample of {args.sample:,}, σ, band of {args.window_rows:,}-row windows | {save_s:.1f} s | {save_cpu:.1f} s | {save_mib:.0f} MiB |")
+print(f"| test {args.windows} windows × {args.window_rows:,} rows from the saved reference (B = {args.permutations}) | {test_s:.1f} s ({test_s / args.windows:.2f} s per window) | {test_cpu:.1f} s | {test_mib:.0f} MiB |")
 print(json.dumps(result))

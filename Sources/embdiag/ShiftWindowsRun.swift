@@ -103,7 +103,10 @@ extension ShiftCommand {
                 }
             }
         }
-        if let chunk, saveReference != nil { _ = ref.band(chunkSize: chunk) }
+        var bandNote: String?
+        if let chunk, saveReference != nil, ref.band(chunkSize: chunk) == nil {
+            bandNote = "No band for \(chunk)-row windows: the reference sample of \(ref.sample.count) rows cannot hold a chunk of \(chunk) rows and a rest of \(ref.minimumRows) (keep a larger sample with --max-rows)."
+        }
         var report: Report
         if windows.isEmpty {
             // --save-reference alone: the state is the product; the report says what it holds.
@@ -117,6 +120,7 @@ extension ShiftCommand {
             try ShiftReferenceState.write(ref, to: saveReference)
             report.notes.append("Reference saved to \(saveReference) (\(ref.sample.count) rows, σ, \(ref.bands.count) band\(ref.bands.count == 1 ? "" : "s")); test new batches with: embdiag shift --reference \(saveReference) BATCH")
         }
+        if let bandNote { report.notes.append(bandNote) }
         report.appendDroppedRowTables(droppedTables)
         return [CommandReport(report: report)]
     }

@@ -66,7 +66,7 @@ import Testing
             var rows = Array(0..<250).map { Int64($0) }
             rows[3] = rows[2]
             s.arrays["sample_rows"] = .int64(rows)
-        }, "must increase strictly")
+        }, "increase strictly (entry 3 is 2)")
         Self.refused(try Self.editedArrays { $0.arrays["sample_rows"] = .int64(Array(-1..<249).map { Int64($0) }) }, "non-negative")
         Self.refused(try Self.editedArrays { $0.arrays["rows"] = .int64([200]) }, "covers 200 rows")
         Self.refused(try Self.editedArrays { s in
