@@ -99,8 +99,15 @@ import Testing
         let direct = try Self.run([Self.reference, Self.daily, "--max-rows", "300", "--output", dir + "/direct"])
         #expect(direct.status == 0, "\(direct.stderr)")
         let a = try Self.windows(dir + "/state"), b = try Self.windows(dir + "/direct")
-        for column in ["p_value", "p_holm", "p_bh", "mmd", "band_upper", "effect_excess", "energy", "uncovered_share"] {
+        for column in ["p_value", "p_holm", "p_bh", "uncovered_share"] {
             #expect(a.map { $0[column] } == b.map { $0[column] }, "\(column)")
+        }
+        // Effects from Float32 GEMMs: equal up to float noise (OpenBLAS may round differently from call to call).
+        for column in ["mmd", "band_upper", "effect_excess", "energy"] {
+            for (x, y) in zip(a, b) {
+                let (u, v) = (Double(x[column]!)!, Double(y[column]!)!)
+                #expect(abs(u - v) <= 1e-5 * max(abs(u), abs(v)) + 1e-7, "\(column) \(x["window"]!): \(u) vs \(v)")
+            }
         }
         let gate = try CLI.run(["shift", "--reference", dir + "/ref.state", Self.daily, "--permutations", "199", "--tests", "mmd,energy", "--quiet", "--require", "windows_shifted<=0"])
         #expect(gate.status == 1, "\(gate.stderr)")

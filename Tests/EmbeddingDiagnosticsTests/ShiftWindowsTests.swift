@@ -256,7 +256,11 @@ import EmbeddingDiagnosticsTestSupport
         let a = try ShiftWindows(reference: reference, windows: [ShiftWindowInput(name: "w", rows: window)], configuration: c)
         let b = try ShiftWindows(reference: restored, windows: [ShiftWindowInput(name: "w", rows: window)], configuration: c)
         #expect(a.windows[0].pValue == b.windows[0].pValue)
-        #expect(a.windows[0].effect == b.windows[0].effect)
-        #expect(a.windows[0].effectExcess == b.windows[0].effectExcess)
+        // Float32 GEMMs of OpenBLAS may round differently from call to call (buffer alignment,
+        // threads): the effects agree to float noise, not bit for bit.
+        let (ea, eb) = (try #require(a.windows[0].effect), try #require(b.windows[0].effect))
+        #expect(Tolerance.isClose(ea, eb, relative: 1e-5, absolute: 1e-7), "\(ea) vs \(eb)")
+        let (xa, xb) = (try #require(a.windows[0].effectExcess), try #require(b.windows[0].effectExcess))
+        #expect(Tolerance.isClose(xa, xb, relative: 1e-5, absolute: 1e-7), "\(xa) vs \(xb)")
     }
 }
