@@ -30,7 +30,9 @@ extension ShiftCommand {
         } else if saveReference != nil {
             guard !files.isEmpty else { throw ValidationError("--save-reference needs the reference corpus") }
         }
-        if cuts == 1 {
+        // `--save-reference REF --chunk N` alone: N is the window size whose band is saved.
+        let bandSizeOnly = saveReference != nil && otherFiles.isEmpty && by == nil && byFile == nil
+        if cuts == 1 && !bandSizeOnly {
             guard otherFiles.count == 1 else {
                 throw ValidationError("--by, --by-file and --chunk cut one other corpus into windows (got \(otherFiles.count) other corpora)")
             }
@@ -54,7 +56,7 @@ extension ShiftCommand {
         var windows: [ShiftWindowInput] = []
         var otherSource: Source?
         let others = otherFiles
-        if by != nil || byFile != nil || chunk != nil {
+        if !others.isEmpty && (by != nil || byFile != nil || chunk != nil) {
             let path = others[0]
             var options = input.readOptions(labels: otherLabels.first, showProgress: !quiet && Terminal.stderrIsTerminal)
             var format: EmbeddingFormat?
