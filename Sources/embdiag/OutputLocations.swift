@@ -28,6 +28,7 @@ enum OutputLocations {
     static let properties: [String: OutputLocation.Kind] = [
         "output": .folder, "json": .file, "html": .file, "partial": .file, "write": .file, "writeDirection": .file,
         "stateOut": .file, "saveTransform": .stem, "saveMapping": .stem, "outputPath": .file, "outputFile": .file,
+        "saveReference": .file,
     ]
 
     /// The flag spelling of a property name (saveMapping → --save-mapping), as ArgumentParser derives it.

@@ -9,6 +9,10 @@ enum SettingFlags {
         case .anchors: return "--anchors"
         case .bandwidth: return "--bandwidth"
         case .bandwidthScales: return "--bandwidth-scales"
+        case .bandChunks: return "--band-chunks"
+        case .by: return "--by"
+        case .byFile: return "--by-file"
+        case .chunk: return "--chunk"
         case .classifierWeight: return "--classifier-weight"
         case .column: return "--column"
         case .components: return "--components"
@@ -54,10 +58,12 @@ enum SettingFlags {
         case .queryLabels: return "--query-labels"
         case .referenceRows: return "--reference-rows"
         case .referenceSample: return "--reference-sample"
+        case .referenceState: return "--reference"
         case .require: return "--require"
         case .retrievalOnly: return "--retrieval-only"
         case .rowOffset: return "--row-offset"
         case .saveMapping: return "--save-mapping"
+        case .saveReference: return "--save-reference"
         case .saveTransform: return "--save-transform"
         case .stateOut: return "--state-out"
         case .table: return "--table"
@@ -67,6 +73,7 @@ enum SettingFlags {
         case .thresholdBootstrap: return "--threshold-bootstrap"
         case .trainFraction: return "--train-fraction"
         case .trainRows: return "--train-rows"
+        case .window: return "--window"
         }
     }
 }

@@ -6,6 +6,10 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case anchors
     case bandwidth
     case bandwidthScales
+    case bandChunks
+    case by
+    case byFile
+    case chunk
     case classifierWeight
     case column
     case components
@@ -51,10 +55,12 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case queryLabels
     case referenceRows
     case referenceSample
+    case referenceState
     case require
     case retrievalOnly
     case rowOffset
     case saveMapping
+    case saveReference
     case saveTransform
     case stateOut
     case table
@@ -64,6 +70,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case thresholdBootstrap
     case trainFraction
     case trainRows
+    case window
 
     /// How settings are named in messages (default: the configuration field, in backticks).
     public static let namer = FrontEndSetting<@Sendable (Setting) -> String>({ "`\($0.rawValue)`" })
