@@ -28,6 +28,8 @@ extension AnisotropyCommand {
 
     func runPartial(_ configuration: AnisotropyConfiguration) throws {
         let (e, _) = try input.readValidated(file, quiet: outputOptions.quiet)
+        // A shard's pass sizes memory like a whole run on its rows: the same budget applies.
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: e.count, dimension: e.dimension))
         let shard = partialOptions.shard(for: e, path: file)
         let state: PartialState
         if partialOptions.partialPass == 2, let directions = partialOptions.directions {
@@ -56,6 +58,7 @@ extension NeighborsCommand {
         let (c, _) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         let read = try EmbeddingReader.read(queries!, options: input.readOptions(labels: queryLabels))
         let (q, _) = try read.requiringFiniteNonZeroRows(policy: .error)
+        try MemoryBudget.installed.value.check(CosineNeighbors.memoryEstimates(queries: q.count, corpusRows: c.count, k: k))
         let state = try NeighborsPartial.state(gallery: c, queries: q, k: k, shard: partialOptions.shard(for: c, path: corpus))
         try partialOptions.write(state, quiet: outputOptions.quiet)
     }
@@ -78,6 +81,7 @@ extension DepthCommand {
     func runPartial(_ configuration: DepthConfiguration) throws {
         let file = files[0]
         let e = try EmbeddingReader.read(file, options: input.readOptions(labels: input.labels)).requiringFiniteNonZeroRows(policy: .error).embeddings
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: referenceRows ?? e.count, dimension: e.dimension))
         let shard = partialOptions.shard(for: e, path: file)
         let state: PartialState
         if partialOptions.partialPass == 2, let directions = partialOptions.directions {
@@ -119,6 +123,7 @@ extension CompatCommand {
         let labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
         let ql = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq.count, matrixPath: oldQueries!) }
         let inputs = CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: labels == nil ? nil : ql)
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(galleryRows: oldE.count))
         let shard = partialOptions.shard(for: oldE, path: old)
         let state: PartialState
         if partialOptions.partialPass == 2, let directions = partialOptions.directions {
