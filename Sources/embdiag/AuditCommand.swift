@@ -62,12 +62,14 @@ struct AuditCommand: ParsableCommand {
         }
         let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed,
                                           outcomes: outcomes, seconds: clock.seconds)
-        try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
-        // The audit's own files too: a link planted in the folder may not carry them outside.
-        try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
-            try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
-            try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
-            try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+        // The audit's own files, all or nothing; a link planted in the folder may not carry them outside.
+        try AtomicFile.allOrNothing {
+            try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
+            try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
+                try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
+                try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
+                try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+            }
         }
         if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
@@ -95,14 +97,17 @@ struct AuditCommand: ParsableCommand {
         }
         for (c, locations) in parsed {
             for location in locations where location.path != "-" {
-                let resolved = PathContainment.resolve(location.path)
                 if let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(location.path, folder: $0.folder) }) {
                     throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes into the folder of check '\(other.check.name)'; each check writes only its own files")
                 }
-                if let clash = claimed.first(where: { $0.resolved == resolved }) {
+                // A stem (--save-mapping, --save-transform) writes STEM.npy and STEM.json beside it too.
+                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
+                let written = location.kind == .stem ? [location.path, location.path + ".json", location.path + ".npy", stem + ".json", stem + ".npy"] : [location.path]
+                let resolved = Set(written.map(PathContainment.resolve))
+                if let clash = claimed.first(where: { resolved.contains($0.resolved) }) {
                     throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) is also written by \(clash.owner) (\(clash.shown)); give each output its own name")
                 }
-                claimed.append((resolved, "check '\(c.check.name)'", "\(location.flag) \(location.path)"))
+                claimed += resolved.map { ($0, "check '\(c.check.name)'", "\(location.flag) \(location.path)") }
             }
         }
     }

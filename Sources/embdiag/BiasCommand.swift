@@ -163,7 +163,10 @@ struct BiasCommand: ReportingCommand {
         try SettingRange.integer(weatMinWords, "--weat-min-words", atLeast: 1)
         try SettingRange.integer(neighbors, "--neighbors", atLeast: 1)
         try SettingRange.integer(neighborVocabulary, "--neighbor-vocabulary", atLeast: 0, meaning: "0 = all rows")
-        if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
+        if let e = ends {
+            let parts = e.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts.contains("") else { throw ValidationError("--ends takes two words a,b (got '\(e)')") }
+        }
     }
 
     var requirements: [Requirement] { gates.requirements }

@@ -61,7 +61,7 @@ struct BiasSentencesCommand: ParsableCommand {
 
     func run() throws {
         var requests: [SEATSentenceRequest] = []
-        let names = weat.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let names = weat.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
         for n in names {
             guard !n.isEmpty, let t = StandardWordLists.weat(named: n) else {
                 throw EmbdiagError.usage("--weat \(n.isEmpty ? "''" : n): unknown test (known: \(StandardWordLists.weatNames.joined(separator: ", ")))")

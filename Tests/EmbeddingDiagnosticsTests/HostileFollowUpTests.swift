@@ -349,7 +349,7 @@ import ZIPFoundation
         try CLI.writeNpy(Self.gaussian(30, 4, seed: 72), to: dir + "/b.npy")
         let shift = ["shift", dir + "/a.npy", dir + "/b.npy", "--permutations", "9", "-q"]
         for (gate, words) in [("p_value>=-1", "can never fail"), ("p_value<=1", "can never fail"), ("p_value>=0", "can never fail"),
-                              ("cross_duplicate_share!=2", "can never fail"), ("p_value==yes", "not yes/no"), ("shifted>=0", "yes/no")] {
+                              ("cross_duplicate_share!=2", "can never fail"), ("p_value==yes", "p_value==yes: 'p_value' is a number, not yes/no"), ("shifted>=0", "yes/no")] {
             let r = try CLI.run(shift + ["--require", gate, "--json", dir + "/s.json"])
             #expect(r.status == 2 && r.stderr.contains(words) && Self.errorLines(r).count == 1, "\(gate): \(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir + "/s.json"), "\(gate)")
@@ -380,5 +380,26 @@ import ZIPFoundation
         let anisotropy = try CLI.run(["anisotropy", x, "--partial", dir + "/a.state", "--row-offset", "0", "--pairs", "100000", "--memory-budget", "1000"])
         #expect(anisotropy.status == 2 && anisotropy.stderr.contains("budget"), "\(anisotropy.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/n.state") && !FileManager.default.fileExists(atPath: dir + "/a.state"))
+    }
+}
+
+extension HostileFollowUpTests {
+    /// depth on a discrete shift: every other row occurs in the reference, but as repeated
+    /// values — the verdict reads the test, not "a copy".
+    @Test func depthDoesNotCallRepeatedValuesACopy() throws {
+        let values: [[Float]] = [[1, 0], [0, 1], [1, 1], [-1, 0.5]]
+        let a = Self.discrete(300, values: values, weights: [0.4, 0.3, 0.2, 0.1], seed: 1)
+        let b = Self.discrete(300, values: values, weights: [0.1, 0.2, 0.3, 0.4], seed: 2)
+        let report = try DepthAnalysis(reference: Embeddings(matrix: Matrix(a), name: "ref.npy"),
+                                       others: [Embeddings(matrix: Matrix(b), name: "other.npy")]).report()
+        #expect(report.metric("cross_duplicate_share")?.number == 1 && report.metric("cross_duplicates_repeated") == .int(300))
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.hasPrefix("It is a copy"), "\(answer)")
+        // A shuffled copy of continuous rows is still one.
+        let g = Self.gaussian(200, 8, seed: 3)
+        var rng = SeededGenerator(seed: 4)
+        let copy = try DepthAnalysis(reference: Embeddings(matrix: Matrix(g), name: "ref.npy"),
+                                     others: [Embeddings(matrix: Matrix(g.shuffled(using: &rng)), name: "other.npy")]).report()
+        #expect(copy.verdict?.answer.hasPrefix("It is a copy") == true, "\(copy.verdict?.answer ?? "")")
     }
 }

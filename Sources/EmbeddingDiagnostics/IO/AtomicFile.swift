@@ -60,6 +60,16 @@ public enum AtomicFile {
         for path in removals { unlink(path) }
     }
 
+    /// Where the bytes just written to `path` are now: its temporary while an `allOrNothing`
+    /// group holds it back, else `path` itself (a writer that checksums its own file reads here).
+    /// - Complexity: O(files pending).
+    public static func currentPath(of path: String) -> String {
+        guard let g = group else { return path }
+        g.lock.lock()
+        defer { g.lock.unlock() }
+        return g.pending.last { $0.shownAs == path || $0.path == path }?.temporary ?? path
+    }
+
     /// Removes a file written by an earlier run: when the enclosing `allOrNothing` group commits
     /// (so a failed run leaves the earlier files as they were), at once outside a group.
     public static func removeStale(_ path: String) throws {

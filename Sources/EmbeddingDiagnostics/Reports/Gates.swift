@@ -23,6 +23,13 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
     public var threshold: Double
     /// The threshold was written as a boolean (true/false, yes/no): the metric must be one.
     public var isBoolean: Bool
+    /// The boolean as typed (yes, no, true, false), so messages echo what the user wrote (not
+    /// part of equality: `== yes` and `== true` are one requirement).
+    public var booleanSpelling: String?
+
+    public static func == (a: Requirement, b: Requirement) -> Bool {
+        (a.metric, a.comparison, a.threshold, a.isBoolean) == (b.metric, b.comparison, b.threshold, b.isBoolean)
+    }
 
     public init(metric: String, _ comparison: Comparison, _ threshold: Double, boolean: Bool = false) {
         self.metric = metric
@@ -57,6 +64,7 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
                 throw EmbdiagError.usage("requirement '\(text)': a yes/no value is compared with == or !=")
             }
             self.init(metric: name, op, number, boolean: boolean)
+            if boolean { booleanSpelling = value.lowercased() }
             return
         }
         throw EmbdiagError.usage("requirement '\(text)' has no comparison; write e.g. \"recall_at_10_cross>=0.9\" (>=, <=, >, <, ==, !=)")
@@ -86,7 +94,7 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
-        if isBoolean { return "\(metric)\(comparison.rawValue)\(threshold == 1 ? "true" : "false")" }
+        if isBoolean { return "\(metric)\(comparison.rawValue)\(booleanSpelling ?? (threshold == 1 ? "true" : "false"))" }
         return "\(metric)\(comparison.rawValue)\(value)"
     }
 }
