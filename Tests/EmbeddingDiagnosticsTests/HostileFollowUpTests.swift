@@ -102,7 +102,7 @@ import ZIPFoundation
         let report = analysis.report()
         #expect(report.metric("cross_duplicate_share")?.number == 1)
         #expect(report.metric("cross_duplicate_reference_share")?.number == 1)
-        #expect(report.notes.contains { $0.contains("searched on every row of the inputs, before --max-rows") })
+        #expect(report.notes.contains { $0.contains("Exact cross duplicates were searched on every row of the inputs, before --max-rows") })
         // Half a copy: exactly half, and the tests ran on the sampled rows that copy nothing.
         let fresh = Self.gaussian(60, 8, seed: 23)
         let half = try Self.shift(a, Array(a[0..<60]) + fresh, maxRows: 40)

@@ -45,6 +45,9 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     /// distinct REF row; data with few distinct rows (quantised, integer-valued, d = 1 after
     /// normalisation) shares its repeated values by chance.
     public var repeatedValueMatches: Int = 0
+    /// OTHER rows searched for near-exact copies when only some were (`shift --max-rows`: every
+    /// row for exact copies, the sampled rows for near-exact ones); nil = every row.
+    public var nearExactSearchedRows: Int?
 
     public var count: Int { matches.count }
     /// Whether the shared rows are read as copies: most matches pair an OTHER row one-to-one with
@@ -71,7 +74,9 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     ///   - reference, other: unit-normalised rows (as the tests see them), same dimension.
     ///   - nearExact: also search near-exact copies; false: exact copies only.
     /// - Complexity: exact O((m + n)·d) expected (hashing); near-exact see `nearExactMatches`.
-    public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true) -> CrossCorpusDuplicates {
+    ///   - nearExactRows: the OTHER rows searched for near-exact copies (nil: every row); exact
+    ///     copies are searched on every row whatever it says.
+    public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true, nearExactRows: [Int]? = nil) -> CrossCorpusDuplicates {
         precondition(r.cols == o.cols, "CrossCorpusDuplicates: dimensions differ")
         let m = r.rows, n = o.rows, d = r.cols
         // Exact: bucket REF rows by a hash of their values (−0 hashed as +0, so `==` rows collide).
@@ -117,7 +122,8 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         if nearExact {
             let tau = Self.tolerance(dimension: d)
             tolerance = tau
-            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: withoutExact, tolerance: tau) {
+            let searched = nearExactRows.map { Set($0) }.map { allowed in withoutExact.filter { allowed.contains($0) } } ?? withoutExact
+            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: searched, tolerance: tau) {
                 matches.append(Match(otherRow: j, referenceRow: i, oneMinusCosine: gap, kind: .near))
                 matchedReference[i] = true
             }
@@ -129,6 +135,7 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         let repeated = matches.filter { groups[groupOf[$0.referenceRow]].count > 1 || matchesPerGroup[groupOf[$0.referenceRow]] > 1 }.count
         return CrossCorpusDuplicates(tolerance: tolerance, referenceCount: m, otherCount: n, matches: matches,
                                      referenceRowsMatched: matchedReference.filter { $0 }.count,
-                                     referenceInternalDuplicates: internalDuplicates, repeatedValueMatches: repeated)
+                                     referenceInternalDuplicates: internalDuplicates, repeatedValueMatches: repeated,
+                                     nearExactSearchedRows: nearExactRows.map { Set($0).count })
     }
 }

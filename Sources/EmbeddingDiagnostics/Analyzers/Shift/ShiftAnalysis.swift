@@ -130,8 +130,9 @@ public struct ShiftAnalysis: Sendable {
         try MemoryBudget.installed.value.check(c.memoryEstimates(rows: ([reference] + others).map(\.count), dimension: reference.dimension))
         let corpora = ([reference] + others).enumerated().map { i, e in Self.sampled(e, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ UInt64(i)) }
         rowsBeforeSampling = corpora.map(\.before)
-        // Cross duplicates are searched on every row given (a hashing pass and a 4-column GEMM, cheap
-        // beside the tests), so a sample never understates the share copied.
+        // Exact cross duplicates are searched on every row given (a hashing pass, O((m + n)·d)), so a
+        // sample never understates an exact copy; near-exact ones for the sampled OTHER rows against
+        // every REF row (over all OTHER rows the grid search would cost far more than the tests).
         let sampledAny = corpora.contains { $0.before != nil }
         searchedReference = reference
         searchedOthers = others
@@ -148,7 +149,8 @@ public struct ShiftAnalysis: Sendable {
             // Rows shared with REF break the tests' independence assumption: found first, dropped by
             // default when they are copies (not repeated values shared by chance, `areCopies`).
             let duplicates = CrossCorpusDuplicates.find(reference: searchedReferenceUnit ?? referenceUnit,
-                                                        other: Matrix.normalizedRows(sampledAny ? fullOthers[index].matrix : other.matrix))
+                                                        other: Matrix.normalizedRows(sampledAny ? fullOthers[index].matrix : other.matrix),
+                                                        nearExactRows: sampledAny ? corpora[index + 1].indices : nil)
             let drop = !c.keepCrossDuplicates && duplicates.areCopies
             var rows = other
             if drop {

@@ -271,7 +271,8 @@ extension ShiftAnalysis: ReportConvertible {
             break
         }
         if rowsBeforeSampling.contains(where: { $0 != nil }) {
-            notes.append("Cross duplicates were searched on every row of the inputs, before --max-rows sampling: `cross_duplicates` and the shares count all rows; the tests left out the sampled rows that copy a reference row.")
+            let nearRows = comparisons.compactMap(\.crossDuplicates.nearExactSearchedRows)
+            notes.append("Exact cross duplicates were searched on every row of the inputs, before --max-rows sampling: `cross_duplicates` and the shares count all of them. Near-exact ones (1 − cos ≤ d·2⁻²⁴) were searched for the sampled rows of each other corpus only\(nearRows.isEmpty ? "" : " (\(nearRows.map(String.init).joined(separator: ", ")) rows)"), against every reference row: a near copy's share is counted on those rows. The tests left out the sampled rows that copy a reference row.")
         }
         if let verdict = first.verdict {
         notes.append("Overall p-value: \(verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
