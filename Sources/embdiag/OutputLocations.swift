@@ -164,6 +164,15 @@ enum OutputLocations {
         }
     }
 
+    /// `--partial` writes a shard's state instead of a report: a report option beside it would be
+    /// ignored, so it is refused (the report comes from `embdiag merge`).
+    /// - Complexity: O(locations).
+    static func refuseReportsWithPartial(_ locations: [OutputLocation]) throws {
+        guard locations.contains(where: { $0.flag == "--partial" }),
+              let report = locations.first(where: { ["--output", "--json", "--html"].contains($0.flag) }) else { return }
+        throw EmbdiagError.usage("\(report.flag) \(report.path): --partial writes this shard's state, not a report; write the report with embdiag merge STATE… \(report.flag) \(report.path)")
+    }
+
     /// The locations of an audit check that lead outside `folder` (symbolic links followed).
     static func outside(_ locations: [OutputLocation], folder: String) -> [OutputLocation] {
         locations.filter { $0.path != "-" && !PathContainment.isInside($0.path, folder: folder) }

@@ -384,7 +384,7 @@ public enum MappingFile {
         // Float64: the map was fitted in Float64 and must round-trip exactly.
         try NpyFloat64.write(map.weights, rows: map.inputDimension, cols: map.outputDimension, to: path)
         var metadata = extra
-        metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
+        metadata["weights_sha256"] = try Checksum.sha256(ofFile: AtomicFile.currentPath(of: path))
         metadata["kind"] = "linear_map"
         metadata["fit"] = map.fit.name
         if let l = map.lambda { metadata["lambda"] = l }

@@ -21,13 +21,17 @@ extension ShiftAnalysis: ReportConvertible {
         if dup.nearCount > 0, let tau = dup.tolerance {
             kinds += ", \(dup.nearCount) within 1 − cos ≤ \(ReportFormatting.number(tau, significant: 3))"
         }
-        var s = dup.count == dup.otherCount
+        var s = dup.count == dup.otherCount && dup.areCopies
             ? "\(name) is a copy of \(refName) rows: all \(dup.otherCount) of its rows duplicate rows of \(refName) (\(kinds); they copy \(Self.percent(dup.referenceShare)) of \(refName))"
+            : dup.count == dup.otherCount
+            ? "All \(dup.otherCount) of \(name)'s rows occur in \(refName) (\(kinds))"
             : "\(dup.count) of \(name)'s \(dup.otherCount) rows (\(Self.percent(dup.otherShare))) duplicate rows of \(refName) (\(kinds))"
                 + (dup.referenceInternalDuplicates > 0
                     ? " — \(refName) repeats rows itself (\(dup.referenceInternalDuplicates) equal an earlier row), so on such data shared rows can be chance rather than copies"
                     : ": data that copies its reference")
-        if !c.crossDuplicatesDropped {
+        if !c.crossDuplicatesDropped && !configuration.keepCrossDuplicates {
+            s += ". They are not read as copies: \(dup.repeatedValueMatches) of the \(dup.count) share a value that \(refName) repeats or that several of \(name)'s rows share, as independent samples of data with few distinct rows do by chance; the tests ran on all \(c.otherCount) rows as given (their relabellings are exact for such ties), and their verdict decides."
+        } else if !c.crossDuplicatesDropped {
             s += ". They were kept (--keep-cross-duplicates): the tests assume independent samples, which shared rows violate — a copy sits closer to the reference than any independent sample, so the p-values below are not valid."
         } else if !c.tested {
             s += c.otherCount == 0
@@ -222,15 +226,15 @@ extension ShiftAnalysis: ReportConvertible {
         let top = max(0, c.top)
         for (index, comp) in comparisons.enumerated() {
             let suffix = multiple ? "_\(index + 1)" : ""
-            let other = others[index], input = otherInputs[index]
+            let other = others[index], input = searchedOthers[index], searched = searchedReference
             let shared = comp.crossDuplicates
             if shared.count > 0 {
             tables.append(ReportTable(
                 name: "cross_duplicates\(suffix)", title: "Rows of \(comp.other.path) that duplicate a row of \(comp.reference.path) (\(shared.count) of \(shared.otherCount); \(comp.crossDuplicatesDropped ? "left out of the tests" : "kept in the tests"))",
                 columns: ["row", "label", "reference_row", "reference_label", "kind", "one_minus_cosine"],
                 rows: shared.matches.prefix(top).map { d in
-                    [.int(input.sourceRow(d.otherRow)), .string(input.label(d.otherRow)), .int(reference.sourceRow(d.referenceRow)),
-                     .string(reference.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
+                    [.int(input.sourceRow(d.otherRow)), .string(input.label(d.otherRow)), .int(searched.sourceRow(d.referenceRow)),
+                     .string(searched.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
                 }))
             }
             guard let loc = comp.location, let quality = comp.quality else { continue }
@@ -301,8 +305,12 @@ extension ShiftAnalysis: ReportConvertible {
         }
         notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
         for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {
-            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
+            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them would bias the tests. Shared rows are read as copies (and left out) only when most of them pair one other row with one reference row that the reference does not repeat; otherwise the tests run on the rows as given (Guides/Shift.md).")
             break
+        }
+        if rowsBeforeSampling.contains(where: { $0 != nil }) {
+            let nearRows = comparisons.compactMap(\.crossDuplicates.nearExactSearchedRows)
+            notes.append("Exact cross duplicates were searched on every row of the inputs, before --max-rows sampling: `cross_duplicates` and the shares count all of them. Near-exact ones (1 − cos ≤ d·2⁻²⁴) were searched for the sampled rows of each other corpus only\(nearRows.isEmpty ? "" : " (\(nearRows.map(String.init).joined(separator: ", ")) rows)"), against every reference row: a near copy's share is counted on those rows. The tests left out the sampled rows that copy a reference row.")
         }
         if let verdict = first.verdict, first.mmd?.block == nil {
         let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
