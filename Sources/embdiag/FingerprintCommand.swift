@@ -30,16 +30,16 @@ struct FingerprintCommand: ReportingCommand {
     @Option(help: "Write the fingerprint of FILE here (a self-verifying .fp file).")
     var write: String?
 
-    @Option(help: "Check FILE against this fingerprint (written by --write).")
+    @Option(help: "Check FILE against this fingerprint file (.fp).")
     var check: String?
 
     @Flag(help: "With --check: list the rows that look like another model's (mixed_share, mixed_rows).")
     var mixed = false
 
-    @Option(help: "With --write: the model's name, recorded in the fingerprint and shown by --check.")
+    @Option(help: "The model's name, recorded in a new fingerprint and shown by --check.")
     var name: String?
 
-    @Option(help: "With --write: principal directions recorded (1 … dimension).")
+    @Option(help: "Principal directions recorded in a new fingerprint (1 … dimension).")
     var directions: Int = ModelFingerprint.defaultDirections
 
     var requirements: [Requirement] { gates.requirements }

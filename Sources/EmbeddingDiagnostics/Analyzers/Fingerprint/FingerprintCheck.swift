@@ -58,9 +58,7 @@ public struct FingerprintCheck: Sendable {
         source = e.source
         rows = e.count
         let moments = try FingerprintStatistics.Moments(e.matrix)
-        guard moments.tracelessStrength > 0 else {
-            throw EmbdiagError.invalid(e.source.path, "the sample is isotropic (no direction or dimension stands out beyond sampling noise): it cannot be matched to a model")
-        }
+        try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint check")
         let k = fingerprint.directionCount
         let m = moments.secondMoment
         let mv = BLAS.matmul(fingerprint.directions, rows: k, inner: d, m, cols: d)  // k × d: v_iᵀ M̂
@@ -99,7 +97,13 @@ public struct FingerprintCheck: Sendable {
         meanCosine = moments.meanCosine
         if mixed {
             let scores = FingerprintStatistics.rowScores(e.matrix, mean: fingerprint.mean, scale: fingerprint.flooredScale)
-            let flagged = scores.indices.filter { scores[$0] > fingerprint.rowScoreThreshold }
+            // A row whose norm lies far outside the fingerprint's norm range is another model's (or
+            // another pipeline's: unnormalised rows in a normalised index) whatever its direction.
+            let (low, high) = fingerprint.normRange
+            let flagged = scores.indices.filter { i in
+                let norm = squaredNorm(e.matrix.pointer + i * d, count: d).squareRoot()
+                return scores[i] > fingerprint.rowScoreThreshold || norm < low || norm > high
+            }
             // Row numbers of the file (rows dropped by --on-invalid drop keep their numbering).
             flaggedRows = flagged.map { e.sourceRow($0) }
             flaggedScores = flagged.map { scores[$0] }

@@ -16,6 +16,10 @@ enum FingerprintStatistics {
         /// (‖G‖²_F − Σs_i² − ((Σs_i)² − Σs_i²)/d) / (n(n − 1)) — the sums over i ≠ j of (x_iᵀx_j)² and
         /// s_i·s_j, so the diagonal (each row with itself, pure sampling noise) is left out.
         var tracelessStrength: Double
+        /// Share of ‖T(M̂)‖²_F (the plain estimate, sampling noise included) that `tracelessStrength`
+        /// keeps: near 1 for a clearly anisotropic space, near 0 (or below) when the structure is
+        /// noise — then the similarity of `FingerprintCheck` would divide noise by noise.
+        var signalShare: Double
         var sortedNorms: [Double]
         /// Mean cosine over distinct row pairs: (‖Σ x̂_i‖² − n)/(n(n − 1)), x̂ = x/‖x‖.
         var meanCosine: Double
@@ -54,9 +58,20 @@ enum FingerprintStatistics {
             for v in m { g2 += v * v }
             g2 *= nd * nd
             tracelessStrength = (g2 - sumS2 - (sumS * sumS - sumS2) / Double(d)) / (nd * (nd - 1))
+            let plain = g2 / (nd * nd) - (sumS / nd) * (sumS / nd) / Double(d)
+            signalShare = plain > 0 ? tracelessStrength / plain : 0
             sortedNorms = norms.sorted()
             let u2 = unitSum.reduce(0) { $0 + $1 * $1 }
             meanCosine = (u2 - nd) / (nd * (nd - 1))
+        }
+    }
+
+    /// Samples whose `signalShare` is below this are refused (isotropic, or too few rows to show the structure).
+    static let minimumSignalShare = 0.2
+
+    static func requireStructure(_ m: Moments, path: String, purpose: String) throws {
+        guard m.tracelessStrength > 0, m.signalShare >= minimumSignalShare else {
+            throw EmbdiagError.invalid(path, "the sample is isotropic or too small: its anisotropic structure is \(ReportFormatting.number(100 * Swift.max(0, m.signalShare), significant: 2)) % of what sampling noise alone gives (\(ReportFormatting.number(100 * minimumSignalShare, significant: 2)) % needed), so nothing in it identifies a model for \(purpose); use more rows")
         }
     }
 

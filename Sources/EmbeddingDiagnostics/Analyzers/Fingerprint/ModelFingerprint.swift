@@ -47,6 +47,12 @@ public struct ModelFingerprint: Sendable, Equatable {
     public var rowScoreQ999: Double
     public var rowScoreThreshold: Double
 
+    /// Row norms `--mixed` accepts: from the 1 % quantile / `normMargin` to the 99 % quantile × `normMargin`.
+    public var normRange: (low: Double, high: Double) {
+        (normQuantiles[0] / Self.normMargin, normQuantiles[normQuantiles.count - 1] * Self.normMargin)
+    }
+    public static let normMargin = 1.5
+
     /// The per-dimension scale used by the row score (floored, see `scaleFloorFraction`).
     public var flooredScale: [Double] {
         let sorted = scale.sorted()
@@ -65,6 +71,7 @@ public struct ModelFingerprint: Sendable, Equatable {
         guard k >= 1, k <= d else { throw EmbdiagError.usage("principal directions must be in 1…\(d) (the dimension) for \(e.source.path) (got \(k))") }
         try FingerprintStatistics.requireSample(e, minimum: Self.minimumRows, purpose: "a fingerprint")
         let moments = try FingerprintStatistics.Moments(e.matrix)
+        try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint")
         let kept = k
         dimension = d
         rows = n
@@ -86,9 +93,6 @@ public struct ModelFingerprint: Sendable, Equatable {
         rowScoreMedian = Statistics.quantile(scores, 0.5)
         rowScoreQ999 = Statistics.quantile(scores, 0.999)
         rowScoreThreshold = rowScoreQ999 + (rowScoreQ999 - rowScoreMedian)
-        guard tracelessStrength > 0 else {
-            throw EmbdiagError.invalid(e.source.path, "the sample is isotropic (no direction or dimension stands out beyond sampling noise): nothing in it identifies a model")
-        }
     }
 
     /// Memberwise (the file reader).
