@@ -82,7 +82,10 @@ extension FingerprintCheck: ReportConvertible {
                                       columns: ["row", "score"], rows: zip(flaggedRows, flaggedScores).map { [.int($0.0), ReportValue($0.1)] },
                                       textRowLimit: 20, isPerRow: true))
             question = "Do these vectors come from \(model), and which rows do not?"
-            answer = mixed
+            // Nearly every row flagged: not a mix, another model altogether — say that first.
+            answer = mixed && share >= 0.95 && !sameModel
+                ? answer + " Every row but \(rows - flaggedRows.count) looks like another model's (mixed_share \(ReportFormatting.number(share, significant: 3)))."
+                : mixed
                 ? "Mixed: \(flaggedRows.count) of \(rows) rows (\(ReportFormatting.number(100 * share, significant: 3)) %) look like another model's (rows in mixed_rows). " + answer
                 : (flaggedRows.isEmpty ? "No row looks like another model's. " : "\(flaggedRows.count) row(s) look atypical, below the \(ReportFormatting.number(100 * Self.mixedShareThreshold, significant: 2)) % that makes a file mixed. ") + answer
             deciding = ["mixed", "mixed_share", "same_model", "same_model_score", "rows"]
