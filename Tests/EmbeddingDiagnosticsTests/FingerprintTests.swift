@@ -194,6 +194,25 @@ import EmbeddingDiagnosticsTestSupport
         #expect(mixed.status == 0, "\(mixed.stderr)")
     }
 
+    /// --on-invalid drop: the rows listed by --mixed are the file's row numbers, not positions after the drop.
+    @Test func mixedRowsKeepTheFileRowNumbersAfterADrop() throws {
+        let dir = try CLI.temporaryDirectory()
+        let fp = dir + "/minilm.fp"
+        _ = try CLI.run(["fingerprint", FingerprintTests.minilmPath, "--write", fp, "--quiet"])
+        let own = try EmbeddingReader.read(Self.fixtures + "minilm-heldout.npy").matrix
+        let other = try EmbeddingReader.read(Self.fixtures + "e5-heldout.npy").matrix
+        var rows = (0..<100).map { own.rowArray($0) } + (0..<20).map { other.rowArray($0) }
+        rows[5] = [Float](repeating: .nan, count: 384)
+        try CLI.writeNpy(rows, to: dir + "/mix.npy")
+        let r = try CLI.run(["fingerprint", "--check", fp, dir + "/mix.npy", "--mixed", "--on-invalid", "drop", "--json", dir + "/r.json", "--json-tables", "all", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as! [String: Any]
+        let table = (json["tables"] as! [String: Any])["mixed_rows"] as! [String: Any]
+        let listed = (table["rows"] as! [[Any]]).map { $0[0] as! Int }
+        #expect(listed == Array(100..<120))
+        #expect((json["metrics"] as! [String: Any])["mixed_rows"] as? Int == 20)
+    }
+
     @Test func hostileInputsExitTwo() throws {
         let dir = try CLI.temporaryDirectory()
         let fp = dir + "/minilm.fp"
