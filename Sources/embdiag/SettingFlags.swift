@@ -32,6 +32,8 @@ enum SettingFlags {
         case .labels: return "--labels"
         case .neighborK: return "--neighbor-k"
         case .maxRows: return "--max-rows"
+        case .mmdBlockRows: return "--mmd-block-rows"
+        case .mmdEstimator: return "--mmd"
         case .names: return "--names"
         case .new: return "--new"
         case .newIds: return "--new-ids"

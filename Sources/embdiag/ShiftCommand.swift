@@ -2,6 +2,8 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
+extension MMDEstimator: ExpressibleByArgument {}
+
 struct ShiftCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "shift",
@@ -74,6 +76,12 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
     var maxRows: Int?
 
+    @Option(help: "How the MMD test is computed: exact (permutations over every pair of rows, O(N²)) or block (the block test on every row: O(N·b) time, memory of one block; with --tests mmd, for millions of rows; less power at equal size). See Guides/Shift.md.")
+    var mmd: MMDEstimator = .exact
+
+    @Option(help: "Rows of the smaller corpus per block of --mmd block (default ⌊√rows⌋, at most rows/20: at least 20 blocks).")
+    var mmdBlockRows: Int?
+
     @Flag(help: "Keep the other corpus's rows that duplicate reference rows in the tests (default: reported, and left out, since the tests assume independent samples).")
     var keepCrossDuplicates = false
 
@@ -90,11 +98,19 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
         if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
         if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        if let mmdBlockRows { try SettingRange.integer(mmdBlockRows, "--mmd-block-rows", atLeast: 2) }
         // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
         let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
         if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) { throw ValidationError("--tests lists \(twice) twice") }
-        _ = try parsedTests()
+        // The block test's combinations are checked here too, before any file is read or written.
+        var blockCheck = ShiftConfiguration()
+        blockCheck.tests = try parsedTests()
+        blockCheck.mmdEstimator = mmd
+        blockCheck.mmdBlockRows = mmdBlockRows
+        blockCheck.mauve = mauve
+        blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } } ?? [1]
+        try blockCheck.validate()
         if let scales = bandwidthScales {
             let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
                 guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
@@ -143,6 +159,8 @@ struct ShiftCommand: ReportingCommand {
         configuration.alpha = alpha
         configuration.maxRows = maxRows
         configuration.keepCrossDuplicates = keepCrossDuplicates
+        configuration.mmdEstimator = mmd
+        configuration.mmdBlockRows = mmdBlockRows
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         report.appendDroppedRowTables(dropped)

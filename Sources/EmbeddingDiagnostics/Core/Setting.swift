@@ -29,6 +29,8 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case labels
     case neighborK
     case maxRows
+    case mmdBlockRows
+    case mmdEstimator
     case names
     case new
     case newIds

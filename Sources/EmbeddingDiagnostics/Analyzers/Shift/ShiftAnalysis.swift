@@ -37,6 +37,12 @@ public struct ShiftConfiguration: Sendable {
     /// in the tests. Default false: the tests assume independent samples and run on OTHER's
     /// other rows; the duplicates are reported either way.
     public var keepCrossDuplicates: Bool = false
+    /// How the MMD test is computed: `.exact` (permutations over the full pooled kernel, O(N²)) or
+    /// `.block` (the block test on every row in O(N·b) time and bounded memory, for corpora of
+    /// millions of rows; MMD alone, see `BlockMMDTest`).
+    public var mmdEstimator: MMDEstimator = .exact
+    /// Rows of the smaller corpus per block of the block MMD test (nil: `BlockMMDTest.defaultBlockRows`).
+    public var mmdBlockRows: Int?
     public init() {}
 
     /// Rows each corpus needs for the tests: k + 1 for the k-NN balls, one per fold, and 3.
@@ -161,6 +167,7 @@ public struct ShiftAnalysis: Sendable {
     }
 
     static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {
+        if c.mmdEstimator == .block { return try blockComparison(reference, referenceUnit, other, c) }
         let m = reference.count, n = other.count, total = m + n, d = reference.dimension
         let otherUnit = Matrix.normalizedRows(other.matrix)
         let pooled = Matrix(rows: total, cols: d)

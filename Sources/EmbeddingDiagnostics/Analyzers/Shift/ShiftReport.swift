@@ -67,7 +67,14 @@ extension ShiftAnalysis: ReportConvertible {
     public func verdict(_ index: Int) -> String {
         let c = comparisons[index], other = others[index]
         let shared = crossDuplicateSentence(index)
-        guard let verdict = c.verdict, let quality = c.quality, let location = c.location else { return shared }
+        guard let verdict = c.verdict, let quality = c.quality, let location = c.location else {
+            guard let verdict = c.verdict, let block = c.mmd?.block else { return shared }
+            // The block MMD test alone: no witness or k-NN numbers to say where.
+            let answer = verdict.pValue < configuration.alpha ? "differs from" : "shows no evidence of differing from"
+            return (shared.isEmpty ? "" : shared + " ") + "\(Self.fileName(c.other)) \(answer) \(Self.fileName(c.reference)): block MMD p = "
+                + "\(ReportFormatting.number(verdict.pValue, significant: 3)) (\(block.blocks) blocks, t = \(ReportFormatting.number(block.t, significant: 3))), α = "
+                + "\(ReportFormatting.number(configuration.alpha, significant: 3)); where it differs is not computed with --mmd block."
+        }
         let prefix = shared.isEmpty ? "" : shared + " "
         let p = ReportFormatting.number(verdict.pValue, significant: 3)
         let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
@@ -129,11 +136,18 @@ extension ShiftAnalysis: ReportConvertible {
                          first.verdict.map { ReportValue($0.pValue) } ?? .null),
             ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.shifted(alpha: c.alpha))),
         ]
+        var blockNote: String?
         if let t = first.mmd {
             metrics += [
                 ReportMetric("mmd", "MMD²_u, Gaussian kernel (Gretton et al. 2012)", ReportValue(t.result.statistic)),
-                ReportMetric("p_value_mmd", "p-value, MMD (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
+                ReportMetric("p_value_mmd", t.block.map { "p-value, block MMD (\($0.blocks) blocks, Student t)" } ?? "p-value, MMD (\(t.result.permutations) permutations)",
+                             ReportValue(t.result.pValue)),
             ]
+            if let b = t.block {
+                metrics += [ReportMetric("mmd_blocks", "blocks of the block MMD test", .int(b.blocks)),
+                            ReportMetric("mmd_standard_error", "standard error of the block MMD² mean", ReportValue(b.standardError))]
+                blockNote = ("MMD by the block test (--mmd block; Zaremba, Gretton & Blaschko 2013): \(b.blocks) blocks of \(b.firstBlockRows) + \(b.secondBlockRows) rows in a seeded random order (seed \(c.seed)), the blocks' mean MMD²_u tested with Student's t on \(b.blocks - 1) degrees of freedom. Time O(N·b·d), memory of one block; less power than the exact test at equal size (Guides/Shift.md, \"Large corpora\"). The witness and the k-NN numbers (O(N²)) are not computed.")
+            }
         }
         if let sigma = first.bandwidth {
             metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(sigma)))
@@ -279,6 +293,7 @@ extension ShiftAnalysis: ReportConvertible {
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
         var notes: [String] = []
+        if let blockNote { notes.append(blockNote) }
         for (i, before) in rowsBeforeSampling.enumerated() {
             guard let before, let cap = c.maxRows else { continue }
             let e = i == 0 ? reference : others[i - 1]
@@ -289,7 +304,7 @@ extension ShiftAnalysis: ReportConvertible {
             notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
             break
         }
-        if let verdict = first.verdict {
+        if let verdict = first.verdict, first.mmd?.block == nil {
         let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
         notes.append("Overall p-value: \(verdict.correction)\(deciding.map { "; smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? "") — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
         }
