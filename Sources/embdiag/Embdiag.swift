@@ -24,6 +24,7 @@ struct Embdiag: ParsableCommand {
         RelrepCommand.self,
         BiasCommand.self,
         CompatCommand.self,
+        FingerprintCommand.self,
         MapCommand.self,
         MergeCommand.self,
         AuditCommand.self,
