@@ -12,8 +12,9 @@ PyTorch trains the same architectures on the same rows from the same starting po
   parameters of the best step kept;
 - the validation rows: argsort of one xoshiro256** uniform per training row (seed + 5), the
   first round(0.2 n) (at least 2) held aside; the start: U ~ N(0, 1/dx), W1 ~ N(0, 2/dx) from
-  xoshiro256** Box-Muller draws (seed + 7) in row-major order, s = 1, A = identity, V = W2 = 0,
-  biases 0 — both reproduced here bit for bit from the generator's definition.
+  xoshiro256** Box-Muller draws (seed + 7) in row-major order, s = 1, V = W2 = 0, b = b1 = 0, and
+  the MLP's A, b2 = the centred Procrustes map of the fit rows (numpy SVD here, LAPACK in embdiag)
+  — split and draws reproduced here bit for bit from the generator's definition.
 
 Then held-out recall@10 (mapped NEW queries, unit rows, searching the OLD held-out rows; a query's
 partner is its only relevant row) is computed with numpy. The fixture (Tests/Fixtures/crosscheck/
@@ -103,7 +104,16 @@ def layout(kind, width, dx, dy):
     return [("A", dx, dy), ("W1", dx, width), ("b1", 1, width), ("W2", width, dy), ("b2", 1, dy)]
 
 
-def initial(kind, width, dx, dy, seed):
+def procrustes(x, y):
+    """Centred orthogonal Procrustes (embdiag's `--fit procrustes`): R = U V^T from the SVD of
+    X_c^T Y_c, b = mean(y) - mean(x) R."""
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    u, _, vt = np.linalg.svd((x - mx).T @ (y - my), full_matrices=False)
+    r = u @ vt
+    return r, my - mx @ r
+
+
+def initial(kind, width, dx, dy, seed, linear=None):
     rng = Xoshiro(seed + 7)
     params = {}
     for name, r, c in layout(kind, width, dx, dy):
@@ -114,8 +124,9 @@ def initial(kind, width, dx, dy, seed):
             sd = 1 / math.sqrt(dx) if name == "U" else math.sqrt(2 / dx)
             v = np.array([sd * rng.gaussian() for _ in range(r * c)]).reshape(r, c)
         elif name == "A":
-            for i in range(min(dx, dy)):
-                v[i, i] = 1
+            v = linear[0].copy()
+        elif name == "b2":
+            v = linear[1].reshape(1, dy).copy()
         params[name] = torch.tensor(v, dtype=torch.float64, requires_grad=True)
     return params
 
@@ -133,7 +144,7 @@ def train(kind, width, x, y, seed, max_steps=2000, patience=50, rel=1e-7):
     fit, val = validation_split(n, seed)
     xf, yf = torch.tensor(x[fit]), torch.tensor(y[fit])
     xv, yv = torch.tensor(x[val]), torch.tensor(y[val])
-    p = initial(kind, width, dx, dy, seed)
+    p = initial(kind, width, dx, dy, seed, linear=procrustes(x[fit], y[fit]) if kind == "mlp" else None)
     names = [name for name, _, _ in layout(kind, width, dx, dy)]
     opt = torch.optim.Adam([p[k] for k in names], lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     mse = torch.nn.MSELoss()

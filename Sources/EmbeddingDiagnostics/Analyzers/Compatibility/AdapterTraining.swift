@@ -53,10 +53,13 @@ public enum AdapterTraining {
     }
 
     /// Starting parameters (seeded): low-rank U ~ N(0, 1/dx), V = 0, s = 1, b = 0 (the map starts
-    /// at the identity when dx = dy); MLP A = the dx × dy identity, W₁ ~ N(0, 2/dx) (He), b₁ = 0,
-    /// W₂ = 0, b₂ = 0 (the MLP starts as its linear part). Gaussians in row-major order from
-    /// `SeededGenerator(seed + 7)`'s Box–Muller draws.
-    public static func initialParameters(_ a: AdapterMap.Architecture, input dx: Int, output dy: Int, seed: UInt64) -> [AdapterParameter] {
+    /// at the identity when dx = dy); MLP W₁ ~ N(0, 2/dx) (He), b₁ = 0, W₂ = 0 and its linear part
+    /// A, b₂ = `linearStart` (the centred Procrustes map of the fit rows in `train`; the dx × dy
+    /// identity and 0 without one), so the MLP starts where Procrustes ends and early stopping
+    /// keeps it there unless the hidden layer lowers the validation loss. Gaussians in row-major
+    /// order from `SeededGenerator(seed + 7)`'s Box–Muller draws.
+    public static func initialParameters(_ a: AdapterMap.Architecture, input dx: Int, output dy: Int, seed: UInt64,
+                                         linearStart: LinearMap? = nil) -> [AdapterParameter] {
         var rng = SeededGenerator(seed: initSeed(seed))
         return AdapterMap.layout(a, input: dx, output: dy).map { spec in
             var v = [Double](repeating: 0, count: spec.rows * spec.cols)
@@ -64,7 +67,9 @@ public enum AdapterTraining {
             case "s": v = [Double](repeating: 1, count: v.count)
             case "U": let sd = 1 / Double(dx).squareRoot(); for i in v.indices { v[i] = sd * rng.nextGaussian() }
             case "W1": let sd = (2 / Double(dx)).squareRoot(); for i in v.indices { v[i] = sd * rng.nextGaussian() }
-            case "A": for i in 0..<min(dx, dy) { v[i * dy + i] = 1 }
+            case "A":
+                if let l = linearStart { v = l.weights } else { for i in 0..<min(dx, dy) { v[i * dy + i] = 1 } }
+            case "b2": if let l = linearStart { v = l.bias }
             default: break
             }
             return AdapterParameter(name: spec.name, rows: spec.rows, cols: spec.cols, values: v)
@@ -103,7 +108,9 @@ public enum AdapterTraining {
         }
         let xf = rows(x, fitRows), yf = rows(y, fitRows), xv = rows(x, valRows), yv = rows(y, valRows)
         let n = fitRows.count, nv = valRows.count
-        var params = initialParameters(arch, input: dx, output: dy, seed: seed)
+        var linearStart: LinearMap?
+        if case .mlp = arch { linearStart = try LinearMap.fit(.procrustes, from: x.gather(rows: fitRows), to: y.gather(rows: fitRows)) }
+        var params = initialParameters(arch, input: dx, output: dy, seed: seed, linearStart: linearStart)
         let network = AdapterNetwork(architecture: arch, dx: dx, dy: dy)
 
         var m = params.map { [Double](repeating: 0, count: $0.values.count) }
