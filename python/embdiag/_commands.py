@@ -500,6 +500,9 @@ def compat(
           --output reports/compat
       embdiag compat --old old.npy --new new.npy --fit ridge:0.1 \\
           --save-mapping new-to-old.npy
+      # Drift-Adapter adapters, every family side by side, and the training-size curve
+      embdiag compat --old old.npy --new new.npy --fit auto \\
+          --fit-curve 50,100,200,400 --save-mapping adapter.npy
       # compression as an upgrade
       embdiag compat --old full.npy --new truncate:128 --labels classes.txt
       embdiag compat --old old.npy --new new.npy \\
