@@ -35,6 +35,11 @@ extension CompatibilityConfiguration {
         }
         if !fitCurve.isEmpty { p.append(ReportParameter("fit_curve", .string(fitCurve.map(String.init).joined(separator: ",")))) }
         p.append(ReportParameter("no_worse_tolerance", .double(noWorseTolerance)))
+        // The thresholds carried and their bootstrap: they change the thresholds table's numbers.
+        if !thresholds.isEmpty {
+            p.append(ReportParameter("thresholds", .string(thresholds.map { ReportFormatting.number($0, significant: 6) }.joined(separator: ","))))
+            p.append(ReportParameter("threshold_bootstrap", .int(thresholdBootstrap)))
+        }
         return p
     }
 }
