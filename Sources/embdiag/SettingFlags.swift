@@ -24,6 +24,7 @@ enum SettingFlags {
         case .distance: return "--distance"
         case .duplicates: return "--duplicates"
         case .fit: return "--fit"
+        case .fitCurve: return "--fit-curve"
         case .folds: return "--folds"
         case .format: return "--format"
         case .idColumn: return "--id-column"

@@ -82,6 +82,7 @@ SPEC = {
             'duplicates': {'flag': '--duplicates', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'k': {'flag': '--k', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'fit': {'flag': '--fit', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'fit_curve': {'flag': '--fit-curve', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'train_fraction': {'flag': '--train-fraction', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'train_rows': {'flag': '--train-rows', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
             'ridge_grid': {'flag': '--ridge-grid', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
@@ -94,7 +95,7 @@ SPEC = {
             'threshold_bootstrap': {'flag': '--threshold-bootstrap', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'save_mapping': {'flag': '--save-mapping', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'fit-curve', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
     },
     'anisotropy': {
         "parameters": {
@@ -499,6 +500,7 @@ def compat(
     duplicates: Optional[Literal['error', 'first']] = None,
     k: Optional[Union[str, float, Sequence[Any]]] = None,
     fit: Optional[str] = None,
+    fit_curve: Optional[Union[str, float, Sequence[Any]]] = None,
     train_fraction: Optional[float] = None,
     train_rows: Optional[LabelsLike] = None,
     ridge_grid: Optional[Union[str, float, Sequence[Any]]] = None,
@@ -528,6 +530,9 @@ def compat(
           --output reports/compat
       embdiag compat --old old.npy --new new.npy --fit ridge:0.1 \\
           --save-mapping new-to-old.npy
+      # Drift-Adapter adapters, every family side by side, and the training-size curve
+      embdiag compat --old old.npy --new new.npy --fit auto \\
+          --fit-curve 50,100,200,400 --save-mapping adapter.npy
       # compression as an upgrade
       embdiag compat --old full.npy --new truncate:128 --labels classes.txt
       embdiag compat --old old.npy --new new.npy \\
@@ -606,8 +611,14 @@ def compat(
         1,10,100)
     fit : str
         ``--fit``: Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled,
-        rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ or ridge:auto (λ by leave-
-        one-out error). Dimensions may differ. (CLI default: none)
+        rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ, ridge:auto (λ by leave-
+        one-out error), low-rank[:R] (Drift-Adapter low-rank affine + diagonal, default R 64),
+        mlp[:H] (residual MLP, default H 256) or auto (every family, best validation MRR).
+        Dimensions may differ. (CLI default: none)
+    fit_curve : Union[str, float, Sequence[Any]]
+        ``--fit-curve``: Training-set sizes for the 'how many paired rows do I need?' curve, comma-
+        separated (e.g. 50,100,200,400): refits --fit (every family with auto) on nested subsets of
+        the training rows.
     train_fraction : float
         ``--train-fraction``: Fraction of the rows the mapping is fitted on (the rest is held out
         for evaluation). (CLI default: 0.5)

@@ -72,6 +72,7 @@ ROLES = {
     ("*", "indirect"): "comma_list",
     ("relrep", "k"): "comma_list",
     ("compat", "k"): "comma_list",
+    ("compat", "fit-curve"): "comma_list",
     ("neighbors", "queries"): "matrix",
     ("relrep", "compare"): "matrix",
     ("compat", "old"): "matrix",

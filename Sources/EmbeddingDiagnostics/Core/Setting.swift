@@ -21,6 +21,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case distance
     case duplicates
     case fit
+    case fitCurve
     case folds
     case format
     case idColumn
