@@ -63,7 +63,8 @@ import Testing
             Self.expectRefused(r, list, mentioning: message)
             #expect(!FileManager.default.fileExists(atPath: dir + "/\(list).tsv"))
         }
-        try Data("term\tthis\tThis is {word}.\r\r\n".utf8).write(to: URL(fileURLWithPath: dir + "/templates.tsv"))
+        // "\r\r" at the end of the file: the line's own CR is dropped, the other stayed in the text.
+        try Data("noun\tthis\tThis is {a} {word}.\nterm\tthis\tThis is {word}.\r\r".utf8).write(to: URL(fileURLWithPath: dir + "/templates.tsv"))
         let r = try CLI.run(["bias", "sentences", "--weat", "1", "--templates", dir + "/templates.tsv", "--output", dir + "/t.tsv", "--quiet"])
         Self.expectRefused(r, "templates", mentioning: "carriage return")
         // What bias sentences writes from good lists, bias --seat's reader takes back row for row.
@@ -102,7 +103,12 @@ import Testing
         let quoted = "host=db password=p'stgresql"
         #expect(PostgresLocation.connectionOptions(quoted)?.first { $0.key == "password" }?.value == "p'stgresql")
         #expect(PostgresLocation.redactingURLs(in: "cannot read \(quoted): refused") == "cannot read host=db password=(redacted): refused")
-        // Closing characters of the surrounding text stay: JSON and messages remain well-formed.
+        // A quote inside a URL belongs to it (libpq reads on), so a percent-encoded key after it
+        // is still found; closing characters of the surrounding text stay: JSON and messages
+        // remain well-formed.
+        #expect(!PostgresLocation.redactingURLs(in: "cannot read 'postgresql://u@h/d'?pass%77ord=secretpw&sslmode=require': refused").contains("secretpw"))
+        #expect(PostgresLocation.redactingURLs(in: "(see 'postgresql://u:pw@h/db')") == "(see 'postgresql://u@h/db')")
+        #expect(throws: EmbdiagError.self) { _ = try PostgresLocation("postgresql://u@h/db?password=a b") }
         #expect(PostgresLocation.redactingURLs(in: #"{"input": "host=h password=pw", "rows": 3}"#) == #"{"input": "host=h password=(redacted)", "rows": 3}"#)
         #expect(PostgresLocation.redactingURLs(in: "cannot open 'host=h password=pw': no such file") == "cannot open 'host=h password=(redacted)': no such file")
     }

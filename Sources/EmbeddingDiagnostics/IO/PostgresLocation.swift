@@ -78,11 +78,11 @@ public struct PostgresLocation: Sendable, Equatable {
         guard Self.isURL(url), let schemeEnd = url.range(of: "://") else {
             throw EmbdiagError.usage("not a postgresql:// URL or a key=value connection string (host=… dbname=…)")
         }
-        // libpq takes a space or a quote in a URL as part of a value (a password "a b"), but a
-        // message quoting the URL ends it there (`redactingURLs`), so the rest of the password
-        // could be shown: refused (without quoting it); URLs write them percent-encoded.
-        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || "'\"()".unicodeScalars.contains($0) }) else {
-            throw EmbdiagError.usage("a postgresql:// URL cannot contain spaces, quotes, parentheses or control characters; percent-encode them (a space is %20, ' is %27)")
+        // libpq takes a space or a double quote in a URL as part of a value (a password "a b"),
+        // but a message quoting the URL ends it there (`redactingURLs`), so the rest of the
+        // password could be shown: refused (without quoting it); URLs write them %20, %22.
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" }) else {
+            throw EmbdiagError.usage("a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)")
         }
         let scheme = String(url[..<schemeEnd.upperBound])
         let rest = url[schemeEnd.upperBound...]
@@ -131,8 +131,8 @@ public struct PostgresLocation: Sendable, Equatable {
         scheme + authority + path
     }
 
-    /// `text` with the password removed from every postgresql:// URL in it (URLs end at a space,
-    /// a quote or a parenthesis) and every `password=value` of a key=value connection string
+    /// `text` with the password removed from every postgresql:// URL in it (URLs end at
+    /// whitespace or a double quote, less up to two closing characters such as `'` `)` `:`) and every `password=value` of a key=value connection string
     /// (quoted `'a b'` or up to the next space): the CLI passes every message it prints through
     /// this, so that a message quoting a raw input argument cannot leak a password.
     /// - Complexity: O(length of the text).
@@ -142,7 +142,14 @@ public struct PostgresLocation: Sendable, Equatable {
         while let start = rest.range(of: "postgres", options: .caseInsensitive) {
             out += rest[..<start.lowerBound]
             let tail = rest[start.lowerBound...]
-            let end = tail.firstIndex { $0 == " " || $0 == "'" || $0 == "\"" || $0 == "(" || $0 == ")" || $0.isNewline } ?? tail.endIndex
+            // A URL runs to whitespace or a double quote (neither can be in a URL embdiag takes,
+            // see `init`); a quote or parenthesis inside belongs to it (libpq reads on), and up
+            // to two that close the surrounding message (`'…':`, `(…)`) are left outside.
+            var end = tail.firstIndex { $0.isWhitespace || $0 == "\"" } ?? tail.endIndex
+            for _ in 0..<2 {
+                guard end > tail.startIndex, "')>,.;:".contains(tail[tail.index(before: end)]) else { break }
+                end = tail.index(before: end)
+            }
             let token = String(tail[..<end])
             out += isURL(token) ? printable(token) : token
             rest = tail[end...]
