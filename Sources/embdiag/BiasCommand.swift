@@ -242,9 +242,7 @@ struct BiasCommand: ReportingCommand {
     /// SEAT mode: the sentence table, the vectors of its sentences, optional comparison pooling
     /// and directions to remove.
     func seatReport(table: String) throws -> CommandReport {
-        guard let data = FileManager.default.contents(atPath: table) else { throw EmbdiagError.io(table, "cannot read the sentence table") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(table, "the sentence table is not UTF-8 text") }
-        let sentences = try SEATSentences.parse(text, path: table)
+        let sentences = try SEATSentences.read(table)
         var config = SEATConfiguration()
         config.alpha = alpha
         config.center = center

@@ -85,9 +85,7 @@ struct BiasSentencesCommand: ParsableCommand {
         if templates == "default" {
             set = .standard
         } else {
-            guard let data = FileManager.default.contents(atPath: templates) else { throw EmbdiagError.io(templates, "cannot read the templates file") }
-            guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(templates, "templates file is not UTF-8 text") }
-            set = try SEATTemplates.parse(text, path: templates)
+            set = try SEATTemplates.read(templates)
         }
         let rows = try SEATSentences.generate(requests, templates: set, bareWords: bareWords)
         try AtomicFile.write(SEATSentences.tsv(rows), to: table)

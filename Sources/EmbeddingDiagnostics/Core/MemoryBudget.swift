@@ -42,6 +42,9 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
                 throw EmbdiagError.usage("\(origin) '\(text)': a share of the physical memory lies in (0, 100] % (got \(s))")
             }
             let physical = ProcessInfo.processInfo.physicalMemory
+            // At least one byte: a share that rounds down to 0 bytes would refuse every analysis
+            // with a budget of "0 bytes".
+            guard Double(physical) * p / 100 >= 1 else { throw bad }
             return MemoryBudget(bytes: UInt64(Double(physical) * p / 100), origin: "\(origin) \(s) of \(MemoryEstimate.describe(physical))")
         }
         var number = s.uppercased()
@@ -52,7 +55,7 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
             number.removeLast()
         }
         guard let v = Double(number.trimmingCharacters(in: .whitespaces)), v.isFinite else { throw bad }
-        guard v > 0 else { throw EmbdiagError.usage("\(origin) '\(text)': a size must be positive") }
+        guard v > 0, v * factor >= 1 else { throw EmbdiagError.usage("\(origin) '\(text)': a size must be at least one byte") }
         guard v * factor < 0x1p63 else {
             throw EmbdiagError.usage("\(origin) '\(text)': \(s) is more than the largest size, 8 EiB (2^63 bytes); give a size such as 8GiB or a share such as 60%")
         }
