@@ -67,8 +67,13 @@ public enum ParserHarness {
         if npy.isEmpty { try? FileManager.default.removeItem(atPath: npyPath) } else { try write(npy, npyPath) }
         for candidate in [json, resealedMappingMetadata(json, weights: npy)] {
             try write(candidate, jsonPath)
-            let map: LinearMap
-            do { map = try MappingFile.read(npyPath) } catch is EmbdiagError { continue }
+            let fitted: FittedMapping
+            do { fitted = try MappingFile.read(npyPath) } catch is EmbdiagError { continue }
+            // Adapters (format version 2) are checked for their shape; the closed-form maps in full.
+            guard case .linear(let map) = fitted else {
+                try check(fitted.inputDimension >= 1 && fitted.outputDimension >= 1, "map: a \(fitted.inputDimension) × \(fitted.outputDimension) adapter was read")
+                continue
+            }
             try check(map.inputDimension >= 1 && map.outputDimension >= 1, "map: a \(map.inputDimension) × \(map.outputDimension) mapping was read")
             try check(map.weights.count == map.inputDimension * map.outputDimension && map.bias.count == map.outputDimension,
                       "map: \(map.weights.count) weights and \(map.bias.count) bias values for \(map.inputDimension) × \(map.outputDimension)")
