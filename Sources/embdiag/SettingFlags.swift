@@ -10,6 +10,7 @@ enum SettingFlags {
         case .bandwidth: return "--bandwidth"
         case .bandwidthScales: return "--bandwidth-scales"
         case .classifierWeight: return "--classifier-weight"
+        case .clusters: return "--clusters"
         case .column: return "--column"
         case .components: return "--components"
         case .debias: return "--debias"

@@ -74,6 +74,9 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
     var maxRows: Int?
 
+    @Option(help: "k of the reference's regions: k-means clusters whose shares are compared (default: round(√(rows/10)), at least 2, at most 12).")
+    var clusters: Int?
+
     @Flag(help: "Keep the other corpus's rows that duplicate reference rows in the tests (default: reported, and left out, since the tests assume independent samples).")
     var keepCrossDuplicates = false
 
@@ -90,6 +93,7 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
         if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
         if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        if let clusters { try SettingRange.integer(clusters, "--clusters", atLeast: 2) }
         // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
         let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
@@ -143,6 +147,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.alpha = alpha
         configuration.maxRows = maxRows
         configuration.keepCrossDuplicates = keepCrossDuplicates
+        configuration.clusters = clusters
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         report.appendDroppedRowTables(dropped)

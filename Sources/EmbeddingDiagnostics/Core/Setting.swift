@@ -7,6 +7,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case bandwidth
     case bandwidthScales
     case classifierWeight
+    case clusters
     case column
     case components
     case debias

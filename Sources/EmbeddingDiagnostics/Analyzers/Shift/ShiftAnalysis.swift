@@ -37,6 +37,8 @@ public struct ShiftConfiguration: Sendable {
     /// in the tests. Default false: the tests assume independent samples and run on OTHER's
     /// other rows; the duplicates are reported either way.
     public var keepCrossDuplicates: Bool = false
+    /// k of the reference's regions (k-means clusters, `ReferenceRegions`); nil = the documented rule.
+    public var clusters: Int?
     public init() {}
 
     /// Rows each corpus needs for the tests: k + 1 for the k-NN balls, one per fold, and 3.
@@ -72,6 +74,10 @@ public struct ShiftComparison: Sendable {
     /// MAUVE (with `configuration.mauve`).
     public var mauve: MauveResult?
     public var location: ShiftLocation?
+    /// Shares of the reference's clusters and the new rows (nil when no test ran).
+    public var regions: RegionShift?
+    /// The 2-D map of the reference and this corpus (nil when no test ran).
+    public var map: ShiftMap?
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
     public var bandwidth: Double?
     /// Whether the tests ran.
@@ -91,6 +97,8 @@ public struct ShiftAnalysis: Sendable {
     public var otherInputs: [Embeddings]
     /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
     public var rowsBeforeSampling: [Int?]
+    /// The reference's clusters (regions without labels), shared by every comparison.
+    public var referenceRegions: ReferenceRegions
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
@@ -129,6 +137,9 @@ public struct ShiftAnalysis: Sendable {
         self.reference = reference
         otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        let regions = try ReferenceRegions(referenceUnit: referenceUnit, labels: reference.labels, sourceRows: reference.sourceRows,
+                                           clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
+        referenceRegions = regions
         var tested: [Embeddings] = []
         var comparisons: [ShiftComparison] = []
         for other in inputs {
@@ -146,6 +157,7 @@ public struct ShiftAnalysis: Sendable {
             comparison.otherInputCount = other.count
             comparison.crossDuplicates = duplicates
             comparison.crossDuplicatesDropped = drop
+            try comparison.addRegions(regions, referenceUnit: referenceUnit, other: rows, alpha: c.alpha)
             tested.append(rows)
             comparisons.append(comparison)
         }
