@@ -136,6 +136,25 @@ import EmbeddingDiagnosticsTestSupport
         #expect(sentence.contains(kind == "grows" ? "grew: C" : kind == "vanishes" ? "vanished: C" : "new: "), "\(sentence)")
     }
 
+    /// What a saved reference keeps (centres, counts, names, the new-row rate) gives the same comparison.
+    @Test func regionsRestoredFromTheirPartsCompareTheSame() throws {
+        let (ref, window) = Self.injected("grows", seed: 14)
+        let refUnit = Matrix.normalizedRows(ref.matrix), windowUnit = Matrix.normalizedRows(window.matrix)
+        let fitted = try ReferenceRegions(referenceUnit: refUnit, labels: ref.labels, clusters: nil, neighbors: 5, seed: 2)
+        let restored = try ReferenceRegions(requestedCount: fitted.requestedCount, countFromRule: fitted.countFromRule, centroids: fitted.centroids.copy(),
+                                            referenceAssignment: fitted.referenceAssignment, referenceCounts: fitted.referenceCounts, fitRows: fitted.fitRows,
+                                            exemplars: fitted.exemplars, names: fitted.names, neighbors: fitted.neighbors,
+                                            referenceNewCount: fitted.referenceNewCount, seed: fitted.seed)
+        let inside = precisionRecallCoverage(reference: refUnit, other: windowUnit, k: 5).otherInsideReference
+        let a = fitted.compare(windowUnit, labels: window.labels, insideReference: inside, alpha: 0.05)
+        let b = restored.compare(windowUnit, labels: window.labels, insideReference: inside, alpha: 0.05)
+        #expect(a.clusters == b.clusters && a.assignment == b.assignment && a.newRegions == b.newRegions)
+        #expect(throws: EmbdiagError.self) {
+            try ReferenceRegions(requestedCount: 2, countFromRule: false, centroids: fitted.centroids, referenceAssignment: [0, 1],
+                                 referenceCounts: [1, 1], fitRows: 2, exemplars: [[0]], names: ["a"], neighbors: 5, referenceNewCount: 0, seed: 0)
+        }
+    }
+
     @Test func nullWindowReportsNoChangedRegion() throws {
         let (ref, window) = Self.injected("null", seed: 12)
         let analysis = try ShiftAnalysis(reference: ref, others: [window], configuration: Self.quickConfiguration())

@@ -102,6 +102,28 @@ public struct ReferenceRegions: Sendable {
         referenceNewCount = pointedAt.filter { !$0 }.count
     }
 
+    /// Regions restored from their parts (a saved reference state): no k-means, no k-NN graph.
+    /// - Complexity: O(1).
+    public init(requestedCount: Int, countFromRule: Bool, centroids: Matrix, referenceAssignment: [Int], referenceCounts: [Int], fitRows: Int,
+                exemplars: [[Int]], names: [String], neighbors: Int, referenceNewCount: Int, seed: UInt64) throws {
+        guard centroids.rows >= 1, referenceCounts.count == centroids.rows, exemplars.count == centroids.rows, names.count == centroids.rows,
+              referenceCounts.reduce(0, +) == referenceAssignment.count, referenceAssignment.allSatisfy({ $0 >= 0 && $0 < centroids.rows }),
+              referenceNewCount >= 0, referenceNewCount <= referenceAssignment.count, neighbors >= 1 else {
+            throw EmbdiagError.invalid("regions", "inconsistent parts (counts, names or assignments do not match the \(centroids.rows) centres)")
+        }
+        self.requestedCount = requestedCount
+        self.countFromRule = countFromRule
+        self.centroids = centroids
+        self.referenceAssignment = referenceAssignment
+        self.referenceCounts = referenceCounts
+        self.fitRows = fitRows
+        self.exemplars = exemplars
+        self.names = names
+        self.neighbors = neighbors
+        self.referenceNewCount = referenceNewCount
+        self.seed = seed
+    }
+
     /// Cluster of each row of `unit` (rows of the same dimension).
     /// - Complexity: O(n·k·d) (GEMM) plus O(d) per near tie.
     public func assign(_ unit: Matrix) -> [Int] { Self.nearest(unit, centroids).cluster }

@@ -127,9 +127,14 @@ extension RegionShift {
         var parts: [String] = []
         let grew = clusters.filter { $0.direction == .grew }, vanished = clusters.filter { $0.direction == .vanished }
         let shrank = clusters.filter { $0.direction == .shrank }
-        if !grew.isEmpty { parts.append("grew: " + grew.map(item).joined(separator: "; ")) }
-        if !vanished.isEmpty { parts.append("vanished: " + vanished.map(item).joined(separator: "; ")) }
-        if !shrank.isEmpty { parts.append("shrank: " + shrank.map(item).joined(separator: "; ")) }
+        // At most three clusters per kind in the sentence (largest change first); the table has them all.
+        func list(_ kind: String, _ c: [ClusterShift]) {
+            guard !c.isEmpty else { return }
+            parts.append(kind + ": " + c.prefix(3).map(item).joined(separator: "; ") + (c.count > 3 ? " and \(c.count - 3) more" : ""))
+        }
+        list("grew", grew)
+        list("vanished", vanished)
+        list("shrank", shrank)
         if newRegionFound {
             var s = "new: \(Self.percent(newShare)) of \(setName)'s rows lie outside every \(referenceName) row's neighbourhood (\(referenceName)'s own rate \(Self.percent(referenceNewShare)))"
             if let top = newRegions.first { s += ", largest group \(Self.percent(top.share)) near C\(top.nearestCluster + 1), e.g. " + top.rows.prefix(2).map(quote).joined(separator: ", ") }
