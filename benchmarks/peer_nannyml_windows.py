@@ -16,6 +16,11 @@ from venv_bootstrap import reexec_in_venv  # noqa: E402
 
 reexec_in_venv("regions-nannyml", ["nannyml==0.13.1", "pandas==2.3.3"], imports=["nannyml"])
 
+import os  # noqa: E402
+
+# NannyML sends usage statistics unless told not to; this benchmark makes no network calls.
+os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import nannyml as nml  # noqa: E402
