@@ -69,6 +69,7 @@ struct AnisotropyCommand: ReportingCommand {
     }
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
     var seed: UInt64 { seedOptions.seed }
 
     func makeReports() throws -> [CommandReport] {
@@ -88,9 +89,6 @@ struct AnisotropyCommand: ReportingCommand {
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var report = analysis.report()
-        if configuration.savedTransform == nil, let t = analysis.transform {
-            for cap in IsotropyTransform.caps(requested: configuration.steps, fitted: t.steps, dimension: e.dimension) { report.warn(cap.message) }
-        }
         if let write, let out = analysis.transformedEmbeddings(e) {
             try EmbeddingWriter.write(out, to: write)
             report.notes.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write).")

@@ -52,6 +52,12 @@ struct AuditCommand: ParsableCommand {
                 }
             }
         }
+        // A check that writes a state (--partial, merge --state-out) has no metrics: requirements
+        // on it could never be evaluated, and a check that evaluates none must not read as passed.
+        for c in checks where !(c.check.require ?? []).isEmpty {
+            guard case .success(let command) = c.parsed, command.writesState else { continue }
+            throw EmbdiagError.usage("audit \(config): check '\(c.check.name)' writes a partial state, which has no metrics: its require: could not be evaluated (put the requirements on the check that merges the states into a report)")
+        }
         try OutputLocations.prepare([OutputLocation(flag: "--output", path: output, kind: .folder)] + (json.map { [OutputLocation(flag: "--json", path: $0, kind: .file)] } ?? []))
         let outcomes = try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
             try checks.map { try runCheck($0) }
@@ -117,6 +123,13 @@ struct AuditCommand: ParsableCommand {
                 let gates = try report.evaluate(auditRequirements)
                 outcome.gates += gates
                 failures += gates.filter { !$0.passed }.map(\.message)
+            }
+            if outcome.reports.isEmpty {
+                // Refused up front when requirements exist; kept as a guard so no path passes one unevaluated.
+                if !auditRequirements.isEmpty || !reporting.requirements.isEmpty {
+                    throw EmbdiagError.usage("check '\(c.check.name)' produced no report: its requirements could not be evaluated")
+                }
+                outcome.message = "no report (a partial state was written): no requirement evaluated"
             }
             if !failures.isEmpty {
                 outcome.status = .fail

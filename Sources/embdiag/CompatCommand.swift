@@ -114,6 +114,7 @@ struct CompatCommand: ReportingCommand {
 
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
     var seed: UInt64 { seedOptions.seed }
 
     func validate() throws {

@@ -87,6 +87,7 @@ struct DepthCommand: ReportingCommand {
     }
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
     var seed: UInt64 { seedOptions.seed }
 
     func makeReports() throws -> [CommandReport] {
@@ -99,12 +100,9 @@ struct DepthCommand: ReportingCommand {
         configuration.seed = seed
         configuration.top = top
         configuration.mahalanobisComponents = components
-        if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
+        if partialOptions.isActive { try runPartial(reference, configuration: configuration); return [] }  // a state file, no report
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var report = analysis.report()
-        if let used = analysis.mahalanobisComponents, used < components {
-            report.warn(ParameterCap(parameter: "--components", asked: components, used: used, reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components").message)
-        }
         if let k = selectCentral {
             if byLabel && reference.labels == nil {
                 throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")

@@ -33,6 +33,7 @@ struct InfoCommand: ReportingCommand {
         if files.count > 1, outputOptions.json != nil || outputOptions.html != nil {
             throw ValidationError("--json/--html write one report but \(files.count) files were given; use --output DIR (one folder per file) or run info once per file")
         }
+        try validatePartial()
     }
 
     /// Report folder names under --output for several files: the file name, with as many parent
@@ -61,6 +62,7 @@ struct InfoCommand: ReportingCommand {
     }
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
 
     func makeReports() throws -> [CommandReport] {
         if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report

@@ -37,6 +37,13 @@ struct MergeCommand: ReportingCommand {
     var states: [String]
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { stateOut != nil }
+
+    func validate() throws {
+        if stateOut != nil && !gates.requirements.isEmpty {
+            throw ValidationError("--require goes with the final merge: --state-out writes a merged pass-1 state, which has no metrics yet")
+        }
+    }
 
     /// A merged state (--state-out) is written here and gives no report; otherwise the report.
     func makeReports() throws -> [CommandReport] {

@@ -38,6 +38,7 @@ struct NeighborsCommand: ReportingCommand {
     }
 
     var requirements: [Requirement] { gates.requirements }
+    var writesState: Bool { partialOptions.isActive }
 
     func makeReports() throws -> [CommandReport] {
         if partialOptions.isActive { try runPartial(); return [] }  // a state file, no report

@@ -46,6 +46,24 @@ struct PartialOptions: ParsableArguments {
         ShardRecord(id: shardId ?? PostgresLocation.printable(path), rowOffset: rowOffset ?? 0, rowCount: e.count, source: e.source)
     }
 
+    /// Refuses what a partial run cannot honour: --require (a state has no metrics: the
+    /// requirements go with `embdiag merge`) and --partial-pass 2 for one-pass analyzers.
+    func refuse<A: PartialAnalysis>(requirements: [Requirement], analysis: A.Type) throws {
+        if !requirements.isEmpty { throw ValidationError("--require goes with embdiag merge (a partial state has no metrics yet)") }
+        if partialPass != 1 && !A.hasSecondPass {
+            throw ValidationError("--partial-pass 2 is for anisotropy, depth and compat; \(A.analyzer) states merge in one pass")
+        }
+    }
+
+    /// The one pass dispatch of every `--partial` run: the shard's state for the pass asked
+    /// (pass 2 reads the merged pass-1 state from --directions), written to --partial.
+    /// - Parameters:
+    ///   - shardOf: the shard's rows (its row count and source make the shard's record).
+    func run<A: PartialAnalysis>(_ analysis: A, _ input: A.Input, shardOf e: Embeddings, path: String, quiet: Bool) throws {
+        let pass: PartialPass = try directions.map { .second(merged: LoadedState(path: $0, state: try PartialStateFile.read($0))) } ?? .first
+        try write(analysis.state(input, shard: shard(for: e, path: path), pass: pass), quiet: quiet)
+    }
+
     /// Writes the state (temporary file + rename) and says so on stderr unless quiet.
     func write(_ state: PartialState, quiet: Bool) throws {
         guard let partial else { return }

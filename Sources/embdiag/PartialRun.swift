@@ -2,15 +2,20 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
-// The `--partial` paths of the subcommands: read the shard, let the library compute
-// its state, write it through the IO layer. Kept out of the *Command.swift files.
+// The `--partial` paths of the subcommands: read the shard, hand it to the analyzer's
+// `PartialAnalysis` (one dispatch: `PartialOptions.run`), write the state through the IO layer.
+// Kept out of the *Command.swift files.
 
 extension InfoCommand {
+    func validatePartial() throws {
+        guard partialOptions.isActive else { return }
+        try partialOptions.refuse(requirements: gates.requirements, analysis: InfoPartialAnalysis.self)
+    }
+
     func runPartial() throws {
-        if partialOptions.partialPass != 1 { throw ValidationError("--partial-pass 2 is for anisotropy only") }
         let file = files[0]
         let e = try input.read(file, quiet: outputOptions.quiet)
-        try partialOptions.write(InfoPartial.state(e, shard: partialOptions.shard(for: e, path: file)), quiet: outputOptions.quiet)
+        try partialOptions.run(InfoPartialAnalysis(), e, shardOf: e, path: file, quiet: outputOptions.quiet)
     }
 }
 
@@ -20,7 +25,7 @@ extension AnisotropyCommand {
         if !transform.isEmpty || applyTransform != nil || write != nil || saveTransform != nil {
             throw ValidationError("--partial computes the metrics of the input only: --transform, --apply-transform, --write and --save-transform need the whole matrix on one machine")
         }
-        if !gates.requirements.isEmpty { throw ValidationError("--require goes with embdiag merge (a partial state has no metrics yet)") }
+        try partialOptions.refuse(requirements: gates.requirements, analysis: AnisotropyPartialAnalysis.self)
         if input.onInvalid == .drop {
             throw ValidationError("--partial needs --on-invalid error: dropping rows would shift the global row numbers of the seeded samples (clean the shards first)")
         }
@@ -28,15 +33,7 @@ extension AnisotropyCommand {
 
     func runPartial(_ configuration: AnisotropyConfiguration) throws {
         let (e, _) = try input.readValidated(file, quiet: outputOptions.quiet)
-        let shard = partialOptions.shard(for: e, path: file)
-        let state: PartialState
-        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
-            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
-            state = try AnisotropyPartial.pass2(e, shard: shard, configuration: configuration, merged: merged)
-        } else {
-            state = AnisotropyPartial.pass1(e, shard: shard, configuration: configuration)
-        }
-        try partialOptions.write(state, quiet: outputOptions.quiet)
+        try partialOptions.run(AnisotropyPartialAnalysis(configuration: configuration), e, shardOf: e, path: file, quiet: outputOptions.quiet)
     }
 }
 
@@ -46,7 +43,7 @@ extension NeighborsCommand {
         if queries == nil {
             throw ValidationError("--partial needs --queries: every row against all others would need all rows as queries on every shard (run that on one machine)")
         }
-        if partialOptions.partialPass != 1 { throw ValidationError("--partial-pass 2 is for anisotropy only") }
+        try partialOptions.refuse(requirements: gates.requirements, analysis: NeighborsPartialAnalysis.self)
         if input.onInvalid == .drop {
             throw ValidationError("--partial needs --on-invalid error for the gallery: dropped rows would shift the global row ids (clean the shards first)")
         }
@@ -56,8 +53,7 @@ extension NeighborsCommand {
         let (c, _) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         let read = try EmbeddingReader.read(queries!, options: input.readOptions(labels: queryLabels))
         let (q, _) = try read.requiringFiniteNonZeroRows(policy: .error)
-        let state = try NeighborsPartial.state(gallery: c, queries: q, k: k, shard: partialOptions.shard(for: c, path: corpus))
-        try partialOptions.write(state, quiet: outputOptions.quiet)
+        try partialOptions.run(NeighborsPartialAnalysis(queries: q, k: k), c, shardOf: c, path: corpus, quiet: outputOptions.quiet)
     }
 }
 
@@ -71,23 +67,15 @@ extension DepthCommand {
             throw ValidationError("--partial with --reference-sample needs --reference-rows N: the reference's total row count over all shards (every shard draws the single run's seeded sample from it)")
         }
         if files.count != 1 { throw ValidationError("--partial reads one shard (of the reference, or with --other-corpus of the compared corpus); got \(files.count) files") }
-        if selectCentral != nil || !gates.requirements.isEmpty { throw ValidationError("--select-central and --require go with a whole run or embdiag merge, not --partial") }
+        if selectCentral != nil { throw ValidationError("--select-central goes with a whole run or embdiag merge, not --partial") }
+        try partialOptions.refuse(requirements: gates.requirements, analysis: DepthPartialAnalysis.self)
         if input.onInvalid == .drop { throw ValidationError("--partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
     }
 
-    func runPartial(_ configuration: DepthConfiguration) throws {
-        let file = files[0]
-        let e = try EmbeddingReader.read(file, options: input.readOptions(labels: input.labels)).requiringFiniteNonZeroRows(policy: .error).embeddings
-        let shard = partialOptions.shard(for: e, path: file)
-        let state: PartialState
-        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
-            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
-            state = try DepthPartial.pass2(e, shard: shard, other: partialOptions.otherCorpus, configuration: configuration, merged: merged,
-                                           referenceRows: referenceRows)
-        } else {
-            state = try DepthPartial.pass1(e, shard: shard, configuration: configuration, referenceRows: referenceRows)
-        }
-        try partialOptions.write(state, quiet: outputOptions.quiet)
+    /// - Parameter shard: the one file, as `makeReports` read it (with --on-invalid error).
+    func runPartial(_ shard: Embeddings, configuration: DepthConfiguration) throws {
+        let analysis = DepthPartialAnalysis(configuration: configuration, referenceRows: referenceRows, otherCorpus: partialOptions.otherCorpus)
+        try partialOptions.run(analysis, shard, shardOf: shard, path: files[0], quiet: outputOptions.quiet)
     }
 }
 
@@ -106,7 +94,7 @@ extension CompatCommand {
         }
         if pairBy != .row { throw ValidationError("compat --partial pairs OLD and NEW shard rows by row: --pair-by label needs every id on one machine (align the shards first)") }
         if input.onInvalid == .drop { throw ValidationError("compat --partial needs --on-invalid error: dropped rows would shift the global row numbers (clean the shards first)") }
-        if !gates.requirements.isEmpty { throw ValidationError("--require goes with embdiag merge (a partial state has no metrics yet)") }
+        try partialOptions.refuse(requirements: gates.requirements, analysis: CompatPartialAnalysis.self)
         if partialOptions.otherCorpus { throw ValidationError("--other-corpus is for depth --partial") }
     }
 
@@ -119,14 +107,6 @@ extension CompatCommand {
         let labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
         let ql = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq.count, matrixPath: oldQueries!) }
         let inputs = CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: labels == nil ? nil : ql)
-        let shard = partialOptions.shard(for: oldE, path: old)
-        let state: PartialState
-        if partialOptions.partialPass == 2, let directions = partialOptions.directions {
-            let merged = LoadedState(path: directions, state: try PartialStateFile.read(directions))
-            state = try CompatPartial.pass2(inputs, shard: shard, configuration: configuration, merged: merged)
-        } else {
-            state = try CompatPartial.pass1(inputs, shard: shard, configuration: configuration)
-        }
-        try partialOptions.write(state, quiet: outputOptions.quiet)
+        try partialOptions.run(CompatPartialAnalysis(configuration: configuration), inputs, shardOf: oldE, path: old, quiet: outputOptions.quiet)
     }
 }

@@ -160,9 +160,6 @@ struct RelrepCommand: ReportingCommand {
             centeredUsed = result.centered
             source = e.source
         }
-        if !configuration.hasExplicitAnchors, anchorRowsUsed.count < anchors {
-            report.warn(ParameterCap(parameter: "--anchors", asked: anchors, used: anchorRowsUsed.count, reason: "there are only \(anchorRowsUsed.count) usable rows").message)
-        }
         if let write, let relative {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
             try RelativeMatrixFile.writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows,

@@ -17,12 +17,17 @@ protocol ReportingCommand: ParsableCommand {
     var outputOptions: OutputOptions { get }
     /// Requirements checked on every report (--require).
     var requirements: [Requirement] { get }
+    /// True when the command writes a mergeable state instead of a report (`--partial`, `merge
+    /// --state-out`): nothing to check a requirement on, so requirements are refused up front.
+    var writesState: Bool { get }
     /// Reads, analyses and returns the report(s); side files a command writes on request
     /// (--write, --save-mapping) are written here, before the report.
     func makeReports() throws -> [CommandReport]
 }
 
 extension ReportingCommand {
+    var writesState: Bool { false }
+
     func run() throws { try runReports() }
 
     /// The shared ending: make the reports, check the gates, write, exit 1 on a failed gate. A

@@ -69,7 +69,7 @@ import Testing
         defer {
             // Standard errors by hand: ranks 1, 2, 4 → p = 1/3, √(p(1−p)/3) = 0.272166; 1/rank = 1, .5, .25,
             // sd (ddof 1) = 0.381881, /√3 = 0.220479.
-            result.relativeRanks = [1, 2, 4]
+            result.relativeRanks = [0, 1, 3].map { TiedFirstRank(before: $0, blockSize: 1, relevantInBlock: 1) }
             #expect(abs(result.relativeTop1StandardError - 0.2721655) < 1e-6)
             #expect(abs(result.relativeMRRStandardError - 0.2204793) < 1e-6)
         }
@@ -210,7 +210,8 @@ import Testing
 
     static let reference: [String: Any] = {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/relrep_reference.json")
-        return ((try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any]) ?? [:]
+        // A missing or unreadable fixture stops the suite loudly instead of comparing nothing.
+        return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }()
 
     /// Every metric of a fixture case that the comparison computes, through the report keys.
@@ -257,11 +258,13 @@ import Testing
         #expect(SpaceComparison.knnOverlap(a, b) == [2.0 / 3.0, 0])
     }
 
-    @Test func trueMatchRanksCountBetterAndTiedSmallerIndices() {
-        // Query scores against 4 gallery rows: [0.5, 0.9, 0.5, 0.1].
+    @Test func trueMatchRanksCountBetterAndTheTiedBlock() {
+        // Query scores against 4 gallery rows: [0.5, 0.9, 0.5, 0.1]; rows 0 and 2 tie.
         let gallery = Matrix([[0.5], [0.9], [0.5], [0.1]])
         let queries = Matrix([[1], [1], [1]])
-        #expect(Retrieval.trueMatchRanks(queries: queries, gallery: gallery, trueIndices: [1, 0, 2]) == [1, 2, 3])
+        #expect(Retrieval.trueMatchRanks(queries: queries, gallery: gallery, trueIndices: [1, 0, 2])
+                == [TiedFirstRank(before: 0, blockSize: 1, relevantInBlock: 1), TiedFirstRank(before: 1, blockSize: 2, relevantInBlock: 1),
+                    TiedFirstRank(before: 1, blockSize: 2, relevantInBlock: 1)])
     }
 
     @Test func nearestNeighborsOfRowsExcludeTheRowItself() {

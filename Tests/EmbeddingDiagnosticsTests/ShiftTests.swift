@@ -398,7 +398,10 @@ import EmbeddingDiagnosticsTestSupport
         let report = n.report()
         let answer = report.verdict?.answer ?? ""
         #expect(answer.contains("over-represents \(topic)"), "\(answer)")
-        #expect(answer.hasPrefix("debian-minilm-l6.npy differs from debian-minilm-l6.npy: p = "), "\(answer)")
+        // Plain words first (what, how sure, how much); the combination rule lives in the notes.
+        #expect(answer.hasPrefix("debian-minilm-l6.npy differs from debian-minilm-l6.npy, "), "\(answer)")
+        #expect(answer.contains("(p = ") && answer.contains("AUC") && !answer.contains("Westfall") && !answer.contains("Bonferroni"), "\(answer)")
+        #expect(report.notes.contains { $0.hasPrefix("Overall p-value: Westfall–Young") && $0.contains("smallest: ") })
         for key in ["p_value", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "mmd", "energy", "auc", "depth_w",
                     "precision", "recall", "density", "coverage", "shifted"] {
             #expect(report.metric(key) != nil, "missing metric \(key)")

@@ -8,7 +8,11 @@ Independent reference values, computed the slow/direct way:
   * relative projection = latentis 0.0.8 `RelativeProjection(cosine_proj, abs_transform=Centering())`
     ported line by line to numpy (F.normalize(p=2, eps=1e-12); Centering shift = anchor mean);
   * scipy.spatial.procrustes disparity;
-  * k-NN Jaccard / mutual k-NN / cross-space top-1 and MRR by brute force.
+  * k-NN Jaccard / mutual k-NN / cross-space top-1 and MRR by brute force; retrieval metrics by the
+    project's one tie rule (Guides/Architecture.md, "Ranking and ties"): with b rows scoring above
+    the partner and a block of m rows tied with it (the partner included), P(rank <= k) =
+    clip((k - b)/m, 0, 1) and E[1/rank] = mean over t = 1..m of 1/(b + t) -- the expected value
+    over the orderings of the tied block.
 
 Usage:
   relrep_crosscheck.py formula              # the deterministic formula matrices used in the tests
@@ -89,13 +93,40 @@ def knn_sets(u, rows, k):
     return [set(np.argsort(-row, kind="stable")[:k]) for row in s]
 
 
+class TiedRanks:
+    """Per query: b rows strictly above the partner, a tied block of m rows (partner included).
+    Metrics are expected values over the block's orderings."""
+
+    def __init__(self, before, block):
+        self.before = np.asarray(before, dtype=np.int64)
+        self.block = np.asarray(block, dtype=np.int64)
+
+    def within(self, k):  # mean of P(rank <= k)
+        return float(np.mean(np.clip((k - self.before) / self.block, 0.0, 1.0)))
+
+    def reciprocal(self, k=None):  # per query E[1/rank] (only ranks <= k when k is given)
+        out = []
+        for b, m in zip(self.before, self.block):
+            places = [b + t for t in range(1, m + 1) if k is None or b + t <= k]
+            out.append(sum(1.0 / p for p in places) / m)
+        return np.array(out)
+
+    def mrr(self, k=None):
+        return float(np.mean(self.reciprocal(k)))
+
+
+def tied_ranks(s, positions):
+    """Rows of s are queries; the partner of query i is column positions[i]."""
+    before, block = [], []
+    for p, row in zip(positions, s):
+        t = row[p]
+        before.append(int(np.sum(row > t)))
+        block.append(int(np.sum(row == t)))  # the partner itself included
+    return TiedRanks(before, block)
+
+
 def ranks(qx, gy, rows):
-    s = qx[rows] @ gy.T
-    out = []
-    for r, row in zip(rows, s):
-        t = row[r]
-        out.append(1 + int(np.sum(row > t)) + int(np.sum(row[:r] == t)))
-    return np.array(out)
+    return tied_ranks(qx[rows] @ gy.T, rows)
 
 
 def report(x, y, anchors, k, label):
@@ -114,7 +145,7 @@ def report(x, y, anchors, k, label):
         rk = ranks(ux, uy, evaluation)
         jr = np.mean([len(a & b) / len(a | b) for a, b in zip(knn_sets(ux, evaluation, k), knn_sets(uy, evaluation, k))])
         print(f"centering={centering}: relative[0,:4] {np.array2string(rx[0, :4], precision=8)}  relative[5,:4] {np.array2string(rx[5, :4], precision=8)}")
-        print(f"  relative_cosine_mean {cos.mean():.8f} relative_top1 {np.mean(rk == 1):.8f} relative_mrr {np.mean(1 / rk):.8f} knn_jaccard_relative {jr:.8f}")
+        print(f"  relative_cosine_mean {cos.mean():.8f} relative_top1 {rk.within(1):.8f} relative_mrr {rk.mrr():.8f} knn_jaccard_relative {jr:.8f}")
     evaluation = np.array([i for i in range(len(x)) if i not in set(anchors)])
     ax, ay = l2_normalize(x.astype(np.float64)), l2_normalize(y.astype(np.float64))
     sx, sy = knn_sets(ax, evaluation, k), knn_sets(ay, evaluation, k)
@@ -122,13 +153,8 @@ def report(x, y, anchors, k, label):
 
 
 def ranks_in(qx, gy, positions):
-    """Rank of each query's partner among the gallery rows (same positions), ties -> smaller index."""
-    s = qx[positions] @ gy.T
-    out = []
-    for p, row in zip(positions, s):
-        t = row[p]
-        out.append(1 + int(np.sum(row > t)) + int(np.sum(row[:p] == t)))
-    return np.array(out)
+    """Where each query's partner ranks among the gallery rows (same positions), as a tied block."""
+    return tied_ranks(qx[positions] @ gy.T, positions)
 
 
 def mean_pairwise_cosine(x):
@@ -167,8 +193,8 @@ def fixture_case(x, y, anchors, ks, center):
         out[f"mutual_knn_at_{k}"] = float(np.mean([len(p & q) / k for p, q in zip(a, b)]))
     if x.shape[1] == y.shape[1]:
         rk = ranks_in(ax[evaluation], ay[evaluation], positions)
-        out["absolute_top1"] = float(np.mean(rk == 1))
-        out["absolute_mrr"] = float(np.mean(1 / rk))
+        out["absolute_top1"] = rk.within(1)
+        out["absolute_mrr"] = rk.mrr()
     if len(anchors) == 0:
         return out
     rx = l2_normalize(latentis_relative(x, anchors, centred))
@@ -176,15 +202,31 @@ def fixture_case(x, y, anchors, ks, center):
     gx, gy = rx[evaluation], ry[evaluation]
     rk = ranks_in(gx, gy, positions)
     out["relative_cosine_mean"] = float(np.mean(np.sum(gx * gy, axis=1)))
-    out["relative_top1"] = float(np.mean(rk == 1))
-    out["relative_mrr"] = float(np.mean(1 / rk))
+    out["relative_top1"] = rk.within(1)
+    out["relative_mrr"] = rk.mrr()
+    out["relative_mrr_at_k"] = rk.mrr(ks[0])
+    out["relative_top1_stderr"] = float(np.sqrt(out["relative_top1"] * (1 - out["relative_top1"]) / len(positions)))
+    out["relative_mrr_stderr"] = float(np.std(rk.reciprocal(), ddof=1) / np.sqrt(len(positions)))
     rlx, rly = knn_lists(gx, positions, kmax), knn_lists(gy, positions, kmax)
     for k in ks:
-        out[f"relative_top_at_{k}"] = float(np.mean(rk <= k))
+        out[f"relative_top_at_{k}"] = rk.within(k)
         a = [set(l[:k]) for l in rlx]
         b = [set(l[:k]) for l in rly]
         out[f"knn_jaccard_relative_at_{k}"] = float(np.mean([len(p & q) / len(p | q) for p, q in zip(a, b)]))
     return out
+
+
+TIE_PAIRS = [(1, 30), (4, 11), (9, 50), (15, 16), (22, 41), (33, 58)]
+
+
+def tie_matrices():
+    """The formula X and Y2 with Y2's row j set to its row i for every (i, j) in TIE_PAIRS (none
+    of them an anchor: anchors are rows 0, 7, 14, ...)."""
+    x, _, y2 = formula_matrices()
+    y = y2.copy()
+    for i, j in TIE_PAIRS:
+        y[j] = y[i]
+    return x, y
 
 
 def constants(x, other, anchors, rows=(0, 5), columns=4):
@@ -215,6 +257,10 @@ def write_fixture():
             out["formula"][f"{name}_{center}"] = fixture_case(x, other, anchors, [3, 1, 5], center)
         out["formula"][f"{name}_no_anchors"] = fixture_case(x, other, [], [3, 1, 5], "auto")
         out["formula"][f"{name}_constants"] = constants(x, other, anchors)
+    # Ties: rows of Y2 duplicated at other rows (X differs), so a query's partner ties with another
+    # gallery row. "Smaller row first" and the expected value over tied orders differ here.
+    tx, ty = tie_matrices()
+    out["formula"]["ties"] = fixture_case(tx, ty, anchors, [3, 1, 5], "none")
     S = root / "data/sentences"
     n = 1000
     fx = np.load(S / "debian-minilm-l6.npy")[:n].astype(np.float32)

@@ -2,17 +2,20 @@ import COpenBLAS
 import Foundation
 
 extension Retrieval {
-    /// For each query q, the 1-based rank of gallery row `trueIndices[q]` among all gallery rows by
-    /// inner product with query q (use unit rows for cosine): 1 + #{j : s_qj > s_q,t} + #{j < t : s_qj
-    /// = s_q,t} — exact ties go to the smaller index, as in `nearestNeighbors`, and comparisons closer
-    /// than the GEMM's error bound are decided in Float64 (`ExactScores`), so the ranks are the same on
-    /// every CPU. Blocked GEMM; the q × n score matrix is never stored whole. Cross-space retrieval.
+    /// For each query q, where gallery row t = `trueIndices[q]` ranks among all gallery rows by
+    /// inner product with query q (use unit rows for cosine), as a tied block: #{j : s_qj > s_q,t}
+    /// rows before it and a block of 1 + #{j ≠ t : s_qj = s_q,t} rows tied with it. Metrics take the
+    /// expected value over the block's orderings (`TiedFirstRank`, the project's one tie rule,
+    /// Guides/Architecture.md "Ranking and ties"), as compat's retrieval does. Comparisons closer
+    /// than the GEMM's error bound are decided in Float64 (`ExactScores`), so the blocks are the
+    /// same on every CPU. Blocked GEMM; the q × n score matrix is never stored whole. Cross-space
+    /// retrieval.
     ///
     /// - Complexity: O(q·n·d).
-    public static func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int]) -> [Int] {
+    public static func trueMatchRanks(queries: Matrix, gallery: Matrix, trueIndices: [Int]) -> [TiedFirstRank] {
         precondition(queries.rows == trueIndices.count && queries.cols == gallery.cols)
-        // The `.index` case of `retrievalRanks` with ties broken by index instead of averaged.
-        var ranks = [Int](repeating: 0, count: queries.rows)
+        // The `.index` case of `retrievalRanks`, one relevant row per query.
+        var ranks = [TiedFirstRank](repeating: TiedFirstRank(before: 0, blockSize: 1, relevantInBlock: 1), count: queries.rows)
         let scores = ExactScores(queries: queries, gallery: gallery)
         ranks.withUnsafeMutableBufferPointer { out in
             let outBase = out.baseAddress!
@@ -27,7 +30,9 @@ extension Retrieval {
                                                   targetScore: target[r], cuts: cuts[r], excluded: -1, into: &count[r])
                     }
                 }
-                for r in 0..<rows.count { outBase[rows.lowerBound + r] = count[r].better + count[r].equalBefore + 1 }
+                for r in 0..<rows.count {
+                    outBase[rows.lowerBound + r] = TiedFirstRank(before: count[r].better, blockSize: count[r].equal + 1, relevantInBlock: 1)
+                }
             }
         }
         return ranks

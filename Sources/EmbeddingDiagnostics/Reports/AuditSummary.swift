@@ -88,7 +88,7 @@ public enum AuditIndexRenderer {
             let shown = metrics.filter { required.contains($0.key) } + metrics.filter { !required.contains($0.key) }.prefix(4)
             h += "<tr><td><b>\(e(o.name))</b><br><small>\(e(o.description ?? ""))</small><br><code>embdiag \(e(o.commandLine))</code></td>"
             h += "<td class=\"\(cls)\">\(e(o.status.rawValue))</td>"
-            h += "<td>" + o.gates.map { "<span class=\"\($0.passed ? "pass" : "fail")\">\(e($0.message))</span>" }.joined(separator: "<br>") + (o.status == .error ? e(o.message) : "") + "</td>"
+            h += "<td>" + o.gates.map { "<span class=\"\($0.passed ? "pass" : "fail")\">\(e($0.message))</span>" }.joined(separator: "<br>") + (o.status == .error || o.reports.isEmpty ? e(o.message) : "") + "</td>"
             h += "<td>" + shown.map { "<code>\(e($0.key))</code> \(e(ReportFormatting.text($0.value)))" }.joined(separator: "<br>") + "</td>"
             h += "<td>" + (o.reports.count == 1 ? "<a href=\"\(e(o.name))/report.html\">report</a> · <a href=\"\(e(o.name))/report.json\">json</a>"
                            : o.reports.isEmpty ? "" : "<a href=\"\(e(o.name))/\">\(o.reports.count) reports</a>") + "</td></tr>"

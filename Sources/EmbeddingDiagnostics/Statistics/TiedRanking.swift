@@ -48,6 +48,21 @@ public struct TiedFirstRank: Sendable, Equatable {
         return sum
     }
 
+    /// E[1 / rank · 1(rank ≤ k)] (MRR counting only ranks ≤ k): the terms of
+    /// `expectedReciprocalRank` with before + i ≤ k.
+    ///
+    /// - Complexity: O(m − r).
+    public func expectedReciprocalRank(within k: Int) -> Double {
+        let m = blockSize, r = relevantInBlock
+        var p = Double(r) / Double(m), sum = 0.0
+        for i in 1...(m - r + 1) {
+            if before + i > k { break }
+            sum += p / Double(before + i)
+            if i < m { p *= Double(m - i - r + 1) / Double(m - i) }
+        }
+        return sum
+    }
+
     /// E[rank] = before + (m + 1)/(r + 1).
     public var expectedRank: Double { Double(before) + Double(blockSize + 1) / Double(relevantInBlock + 1) }
 

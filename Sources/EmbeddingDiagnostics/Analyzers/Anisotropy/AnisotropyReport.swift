@@ -122,6 +122,14 @@ extension AnisotropyAnalysis: ReportConvertible {
             notes.append("Partition isotropy was computed on a seeded sample of \(m.partitionFunctionRows) rows (Z(c)/n is a mean over rows).")
         }
         return Report(analyzer: "anisotropy", title: "Anisotropy of \(URL(fileURLWithPath: source.path).lastPathComponent)",
-                      inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+                      inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts,
+                      notes: caps.map { Report.warningPrefix + $0.message } + notes)
+    }
+
+    /// Parameters this data could not support, capped (each becomes a warning of the report): the
+    /// components of the fitted remedies (a saved transform is applied as it was fitted).
+    public var caps: [ParameterCap] {
+        guard configuration.savedTransform == nil, let t = transform else { return [] }
+        return IsotropyTransform.caps(requested: configuration.steps, fitted: t.steps, dimension: source.dim)
     }
 }

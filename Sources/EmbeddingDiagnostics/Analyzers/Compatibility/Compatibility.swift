@@ -214,7 +214,9 @@ public struct MappingEvaluation: Sendable {
 /// stability, and a fitted NEW → OLD mapping. Pure: no printing, no files.
 public struct CompatibilityAnalysis: Sendable {
     public var inputs: [Source]
-    public var configuration: CompatibilityConfiguration
+    /// The settings the result was judged with (`noWorse` reads its tolerance): fixed with the
+    /// result, so no later change of a configuration can flip an answer already given.
+    public let configuration: CompatibilityConfiguration
     public var compression: Compression?
     public var galleryRows: Int
     public var dimensions: (old: Int, new: Int)

@@ -28,6 +28,11 @@ extension CompatibilityConfiguration {
         }
         if let r = rcond { p.append(ReportParameter("rcond", .double(r))) }
         p.append(ReportParameter("no_worse_tolerance", .double(noWorseTolerance)))
+        // The thresholds carried and their bootstrap: they change the thresholds table's numbers.
+        if !thresholds.isEmpty {
+            p.append(ReportParameter("thresholds", .string(thresholds.map { ReportFormatting.number($0, significant: 6) }.joined(separator: ","))))
+            p.append(ReportParameter("threshold_bootstrap", .int(thresholdBootstrap)))
+        }
         return p
     }
 }

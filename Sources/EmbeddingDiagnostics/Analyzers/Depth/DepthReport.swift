@@ -112,7 +112,16 @@ extension DepthAnalysis: ReportConvertible {
             notes.append("\(tests.count) tests: use p_holm (family-wise) or p_bh (false discovery rate) in the tests table.")
         }
         return Report(analyzer: "depth", title: "Statistical depth (\(c.kind.rawValue)) and rank-sum test",
-                      inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+                      inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts,
+                      notes: caps.map { Report.warningPrefix + $0.message } + notes)
+    }
+
+    /// Parameters this data could not support, capped (each becomes a warning of the report):
+    /// Mahalanobis depth's components, at most min(dimension, reference rows − 1).
+    public var caps: [ParameterCap] {
+        guard let used = mahalanobisComponents, used < configuration.mahalanobisComponents else { return [] }
+        return [ParameterCap(parameter: "\(Setting.components)", asked: configuration.mahalanobisComponents, used: used,
+                             reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components")]
     }
 }
 

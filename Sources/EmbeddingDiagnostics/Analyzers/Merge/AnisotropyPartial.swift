@@ -12,30 +12,10 @@ import Foundation
 /// sample, the same directions as a single run over the concatenated input.
 public enum AnisotropyPartial {
     /// Parameters that change a number (merge refuses states that differ in any of them).
-    public static func parameters(_ c: AnisotropyConfiguration) -> [String: String] {
-        var p = ["top": String(c.top), "pair_sample": String(c.pairSample), "partition_sample": String(c.partitionSample)]
-        if let z = c.isoScoreStarZeta {
-            p["isoscore_zeta"] = "\(z)"
-            p["isoscore_prior"] = c.isoScoreStarPrior.rawValue
-        }
-        return p
-    }
+    public static func parameters(_ c: AnisotropyConfiguration) -> [String: String] { AnisotropyPartialSettings(c).parameters }
 
     static func configuration(from state: PartialState, path: String) throws -> AnisotropyConfiguration {
-        var c = AnisotropyConfiguration()
-        func int(_ k: String) throws -> Int {
-            guard let v = state.parameters[k].flatMap({ Int($0) }) else { throw EmbdiagError.malformed(path, "partial state lacks parameter \(k)") }
-            return v
-        }
-        c.top = try int("top")
-        c.pairSample = try int("pair_sample")
-        c.partitionSample = try int("partition_sample")
-        c.seed = state.seed
-        if let z = state.parameters["isoscore_zeta"].flatMap(Double.init) {
-            c.isoScoreStarZeta = z
-            c.isoScoreStarPrior = IsoScoreStar.Prior(rawValue: state.parameters["isoscore_prior"] ?? "") ?? .identity
-        }
-        return c
+        try state.settings(AnisotropyPartialSettings.self, path: path).configuration(seed: state.seed)
     }
 
     /// Pass 1 of one shard (rows must be finite and non-zero, as for a single run).
@@ -127,8 +107,8 @@ public enum AnisotropyPartial {
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged anisotropy pass-1 state (write one with embdiag merge PASS1-STATES… \(Setting.stateOut) FILE)") }
         guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from \(path)'s \(m.dimension)") }
         guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state (a group of a tree merge is not the whole input)") }
-        let params = parameters(configuration)
-        if params != m.parameters || configuration.seed != m.seed {
+        let settings = AnisotropyPartialSettings(configuration)
+        if try settings != m.settings(AnisotropyPartialSettings.self, path: path) || configuration.seed != m.seed {
             throw EmbdiagError.mismatch(path, "was computed with other parameters or seed than this pass (\(m.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) seed=\(Int64(bitPattern: m.seed))): use the pass-1 options")
         }
         guard let mine = m.shards.first(where: { $0.rowOffset == shard.rowOffset && $0.rowCount == shard.rowCount }),
@@ -158,7 +138,7 @@ public enum AnisotropyPartial {
             vectors += UnsafeBufferPointer(start: r, count: d)
             norms.append(squaredNorm(UnsafeRawPointer(r), count: d).squareRoot())
         }
-        return PartialState(analyzer: "anisotropy", pass: 2, parameters: params, seed: configuration.seed, dimension: d,
+        return PartialState(analyzer: "anisotropy", pass: 2, parameters: settings.parameters, seed: configuration.seed, dimension: d,
                             shards: [shard], basis: m.basis, arrays: [
                                 "rows": .int64([Int64(e.count)]),
                                 "logz_positive": .float64(logZ.map(\.positive)),
@@ -243,4 +223,58 @@ extension AnisotropyAnalysis {
         self.transform = nil
         self.transformed = nil
     }
+}
+
+/// The settings of an anisotropy partial state (`PartialSettings`): those that change a number.
+public struct AnisotropyPartialSettings: PartialSettings {
+    public var top: Int
+    public var pairSample: Int
+    public var partitionSample: Int
+    /// IsoScore*'s ζ and prior, when computed.
+    public var isoScoreStar: (zeta: Double, prior: IsoScoreStar.Prior)?
+
+    public init(_ c: AnisotropyConfiguration) {
+        top = c.top
+        pairSample = c.pairSample
+        partitionSample = c.partitionSample
+        isoScoreStar = c.isoScoreStarZeta.map { ($0, c.isoScoreStarPrior) }
+    }
+
+    public init(parameters: [String: String], path: String?) throws {
+        var r = StateParameterReader(parameters, path: path)
+        top = try r.int("top")
+        pairSample = try r.int("pair_sample")
+        partitionSample = try r.int("partition_sample")
+        if r.optionalText("isoscore_zeta") != nil {
+            isoScoreStar = (try r.double("isoscore_zeta"), try r.choice("isoscore_prior", as: IsoScoreStar.Prior.self))
+        } else if r.optionalText("isoscore_prior") != nil {
+            throw EmbdiagError.malformed(path, "partial state has isoscore_prior without isoscore_zeta")
+        }
+        try r.finish()
+    }
+
+    public var parameters: [String: String] {
+        var p = ["top": String(top), "pair_sample": String(pairSample), "partition_sample": String(partitionSample)]
+        if let (z, prior) = isoScoreStar {
+            p["isoscore_zeta"] = "\(z)"
+            p["isoscore_prior"] = prior.rawValue
+        }
+        return p
+    }
+
+    /// The configuration of a run with these settings.
+    public func configuration(seed: UInt64) -> AnisotropyConfiguration {
+        var c = AnisotropyConfiguration()
+        c.top = top
+        c.pairSample = pairSample
+        c.partitionSample = partitionSample
+        c.seed = seed
+        if let (z, prior) = isoScoreStar {
+            c.isoScoreStarZeta = z
+            c.isoScoreStarPrior = prior
+        }
+        return c
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.parameters == b.parameters }
 }

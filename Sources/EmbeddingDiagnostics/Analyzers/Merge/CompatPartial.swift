@@ -40,7 +40,7 @@ public enum CompatPartial {
         /// Labels relevance: class ids of the shard's rows and of the queries (−1: the query's
         /// label is not in this shard), from `Retrieval.classIds`.
         var classes: (gallery: [Int32], queries: [Int32])?
-        var parameters: [String: String]
+        var settings: CompatPartialSettings
         var newSource: Source
         var querySources: [Source]
 
@@ -52,8 +52,8 @@ public enum CompatPartial {
         }
     }
 
-    static func directionNames(_ state: PartialState) -> [String] {
-        state.parameters["dim_new"] == String(state.dimension) ? ["old", "new", "cross"] : ["old", "new"]
+    static func directionNames(_ settings: CompatPartialSettings, dimension: Int) -> [String] {
+        settings.newDimension == dimension ? ["old", "new", "cross"] : ["old", "new"]
     }
 
     /// Refuses (usage error) what `--partial` cannot shard: no separate query files, a compression
@@ -89,36 +89,22 @@ public enum CompatPartial {
         var asked: [Int] = []
         for k in c.ks where k >= 1 && !asked.contains(k) { asked.append(k) }
         guard !asked.isEmpty else { throw EmbdiagError.usage("\(Setting.k) needs at least one positive cut-off") }
-        let parameters = [
-            "k": c.ks.map(String.init).joined(separator: ","),
-            "relevance": inputs.labels == nil ? "identity" : "labels",
-            "queries": String(oq.count),
-            "queries_digest": Checksum.sha256(digest),
-            "dim_new": String(new.dimension),
-            "max_queries": String(c.maxQueries),
-            "no_worse_tolerance": "\(c.noWorseTolerance)",
-        ]
+        let settings = CompatPartialSettings(ks: c.ks, relevance: inputs.labels == nil ? .identity : .labels, queries: oq.count,
+                                             queriesDigest: Checksum.sha256(digest), newDimension: new.dimension,
+                                             maxQueries: c.maxQueries, noWorseTolerance: c.noWorseTolerance)
         return Prepared(unitOld: Matrix.normalizedRows(old.matrix), unitNew: Matrix.normalizedRows(new.matrix),
                         unitOldQueries: unitOldQueries, unitNewQueries: unitNewQueries, classes: classes,
-                        parameters: parameters, newSource: new.source, querySources: [oq.source, nq.source])
+                        settings: settings, newSource: new.source, querySources: [oq.source, nq.source])
     }
 
     /// The configuration a merged state was computed with (the report's parameters; the options
     /// of the skipped similarity agreement do not change a retrieval number and are not kept).
     static func configuration(from state: PartialState, path: String) throws -> CompatibilityConfiguration {
         var c = CompatibilityConfiguration()
-        func value(_ key: String) throws -> String {
-            guard let v = state.parameters[key] else { throw EmbdiagError.malformed(path, "compat state lacks parameter \(key)") }
-            return v
-        }
-        func int(_ key: String) throws -> Int {
-            guard let v = Int(try value(key)) else { throw EmbdiagError.malformed(path, "compat state parameter \(key) is not an integer") }
-            return v
-        }
-        c.ks = try value("k").split(separator: ",").map { guard let k = Int($0) else { throw EmbdiagError.malformed(path, "compat state parameter k is not a list of integers") }; return k }
-        c.maxQueries = try int("max_queries")
-        guard let t = Double(try value("no_worse_tolerance")) else { throw EmbdiagError.malformed(path, "compat state parameter no_worse_tolerance is not a number") }
-        c.noWorseTolerance = t
+        let settings = try state.settings(CompatPartialSettings.self, path: path)
+        c.ks = settings.ks
+        c.maxQueries = settings.maxQueries
+        c.noWorseTolerance = settings.noWorseTolerance
         c.seed = state.seed
         c.retrievalOnly = true
         return c
@@ -169,7 +155,7 @@ public enum CompatPartial {
             }
             arrays["scores_\(d.name)"] = .float64(scores)
         }
-        return PartialState(analyzer: analyzer, pass: 1, parameters: p.parameters, seed: configuration.seed,
+        return PartialState(analyzer: analyzer, pass: 1, parameters: p.settings.parameters, seed: configuration.seed,
                             dimension: p.unitOld.cols, shards: [shard], arrays: arrays)
     }
 
@@ -185,9 +171,10 @@ public enum CompatPartial {
         }
         let ordered = try ShardSet.ordered(states)
         let first = ordered[0]
-        guard let nq = first.state.parameters["queries"].flatMap(Int.init) else { throw EmbdiagError.malformed(first.path, "compat state lacks the query count") }
-        let identity = first.state.parameters["relevance"] == "identity"
-        let names = directionNames(first.state)
+        let settings = try first.state.settings(CompatPartialSettings.self, path: first.path)
+        let nq = settings.queries
+        let identity = settings.relevance == .identity
+        let names = directionNames(settings, dimension: first.state.dimension)
         var scores = [[[Double]]](repeating: [[Double]](repeating: [], count: nq), count: names.count)
         var relevantRows = [Int](repeating: 0, count: nq)
         var n = 0
@@ -265,8 +252,9 @@ public enum CompatPartial {
         let m = merged.state, path = merged.path
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged compat pass-1 state (write one with embdiag merge PASS1-STATES… \(Setting.stateOut) FILE)") }
         guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state") }
-        if p.parameters != m.parameters || configuration.seed != m.seed || p.unitOld.cols != m.dimension {
-            let differing = Set(p.parameters.keys).union(m.parameters.keys).sorted().first { p.parameters[$0] != m.parameters[$0] }
+        if try p.settings != m.settings(CompatPartialSettings.self, path: path) || configuration.seed != m.seed || p.unitOld.cols != m.dimension {
+            let mine = p.settings.parameters
+            let differing = Set(mine.keys).union(m.parameters.keys).sorted().first { mine[$0] != m.parameters[$0] }
             throw EmbdiagError.mismatch(path, "was computed with other \(differing.map { "options (\($0))" } ?? "options, seed or dimension") than this pass: give pass 2 the pass-1 options and query files")
         }
         let newSources = try decode([Source].self, "new_sources_json", in: merged)
@@ -342,7 +330,7 @@ public enum CompatPartial {
             arrays["above_\(d.name)"] = .int64(above.map(Int64.init))
             arrays["tied_\(d.name)"] = .int64(tied.map(Int64.init))
         }
-        return PartialState(analyzer: analyzer, pass: 2, parameters: p.parameters, seed: configuration.seed, dimension: m.dimension,
+        return PartialState(analyzer: analyzer, pass: 2, parameters: p.settings.parameters, seed: configuration.seed, dimension: m.dimension,
                             shards: [shard], basis: m.basis, arrays: arrays)
     }
 
@@ -360,12 +348,11 @@ public enum CompatPartial {
         guard covered == expected else {
             throw EmbdiagError.mismatch(ordered[0].path, "the pass-2 states cover shards \(covered.map { "\($0[0])..<\($0[0] + $0[1])" }.joined(separator: ", ")), the pass-1 merge \(path) has \(expected.map { "\($0[0])..<\($0[0] + $0[1])" }.joined(separator: ", "))")
         }
-        guard let nq = m.parameters["queries"].flatMap(Int.init), let dimNew = m.parameters["dim_new"].flatMap(Int.init) else {
-            throw EmbdiagError.malformed(path, "compat state lacks the query count or NEW dimension")
-        }
-        let identity = m.parameters["relevance"] == "identity"
+        let settings = try m.settings(CompatPartialSettings.self, path: path)
+        let nq = settings.queries, dimNew = settings.newDimension
+        let identity = settings.relevance == .identity
         var ranks: [String: RetrievalRanks] = [:]
-        for name in directionNames(m) {
+        for name in directionNames(settings, dimension: m.dimension) {
             let groups = try Self.groups(name, queries: nq, in: merged)
             let total = groups.reduce(0) { $0 + $1.values.count }
             var above = [Int](repeating: 0, count: total), tied = [Int](repeating: 0, count: total)
@@ -400,4 +387,58 @@ public enum CompatPartial {
                       relevance: identity ? "identity" : "labels", inputs: [oldSource, newSource] + querySources,
                       configuration: try configuration(from: m, path: path))
     }
+}
+
+/// The settings of a compat partial state (`PartialSettings`): the retrieval options, the query
+/// set (count and digest, so every shard ranked the same queries) and NEW's dimension.
+public struct CompatPartialSettings: PartialSettings {
+    public enum Relevance: String, Sendable, CaseIterable { case identity, labels }
+
+    public var ks: [Int]
+    public var relevance: Relevance
+    public var queries: Int
+    public var queriesDigest: String
+    public var newDimension: Int
+    public var maxQueries: Int
+    public var noWorseTolerance: Double
+
+    public init(ks: [Int], relevance: Relevance, queries: Int, queriesDigest: String, newDimension: Int, maxQueries: Int, noWorseTolerance: Double) {
+        self.ks = ks
+        self.relevance = relevance
+        self.queries = queries
+        self.queriesDigest = queriesDigest
+        self.newDimension = newDimension
+        self.maxQueries = maxQueries
+        self.noWorseTolerance = noWorseTolerance
+    }
+
+    public init(parameters: [String: String], path: String?) throws {
+        var r = StateParameterReader(parameters, path: path)
+        ks = try r.text("k").split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let k = Int($0) else { throw EmbdiagError.malformed(path, "compat state parameter k is not a list of integers") }
+            return k
+        }
+        relevance = try r.choice("relevance", as: Relevance.self)
+        queries = try r.int("queries")
+        guard queries >= 1 else { throw EmbdiagError.malformed(path, "compat state parameter queries = \(queries) (expected at least 1)") }
+        queriesDigest = try r.text("queries_digest")
+        newDimension = try r.int("dim_new")
+        maxQueries = try r.int("max_queries")
+        noWorseTolerance = try r.double("no_worse_tolerance")
+        try r.finish()
+    }
+
+    public var parameters: [String: String] {
+        [
+            "k": ks.map(String.init).joined(separator: ","),
+            "relevance": relevance.rawValue,
+            "queries": String(queries),
+            "queries_digest": queriesDigest,
+            "dim_new": String(newDimension),
+            "max_queries": String(maxQueries),
+            "no_worse_tolerance": "\(noWorseTolerance)",
+        ]
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.parameters == b.parameters }
 }

@@ -12,13 +12,7 @@ import Foundation
 /// compared corpora are not sharded.
 public enum DepthPartial {
     static func parameters(_ c: DepthConfiguration, referenceRows: Int? = nil) -> [String: String] {
-        var p = ["depth": c.kind.rawValue, "distance": c.distance.rawValue, "alternative": c.alternative.rawValue, "top": String(c.top)]
-        if let s = c.referenceSample {
-            p["reference_sample"] = String(s)
-            p["reference_rows"] = referenceRows.map(String.init) ?? "(unset)"
-            if c.kind == .mahalanobis { p["components"] = String(c.mahalanobisComponents) }
-        }
-        return p
+        DepthPartialSettings(c, referenceRows: referenceRows).parameters
     }
 
     static func requireShardable(_ c: DepthConfiguration, referenceRows: Int?) throws {
@@ -48,7 +42,7 @@ public enum DepthPartial {
 
     /// Σ of the reference shards' unit sums in row-offset order.
     public static func mergePass1(_ ordered: [LoadedState]) throws -> PartialState {
-        if ordered[0].state.parameters["reference_sample"] != nil { return try DepthSamplePartial.mergePass1(ordered) }
+        if try ordered[0].state.settings(DepthPartialSettings.self, path: ordered[0].path).referenceSample != nil { return try DepthSamplePartial.mergePass1(ordered) }
         let d = ordered[0].state.dimension
         var sum = [Double](repeating: 0, count: d)
         var n = 0
@@ -86,7 +80,8 @@ public enum DepthPartial {
         guard isMergedPass1(m) else { throw EmbdiagError.mismatch(path, "is not a merged depth pass-1 state (write one with embdiag merge PASS1-STATES… \(Setting.stateOut) FILE)") }
         guard m.dimension == e.dimension else { throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference's \(m.dimension) (\(path))") }
         guard m.rowOffset == 0 else { throw EmbdiagError.mismatch(path, "covers reference rows \(m.rowOffset)..<\(m.rowOffset + m.rowCount), not from row 0: merge every pass-1 state") }
-        if parameters(configuration, referenceRows: referenceRows) != m.parameters {
+        let settings = DepthPartialSettings(configuration, referenceRows: referenceRows)
+        if try settings != m.settings(DepthPartialSettings.self, path: path) {
             throw EmbdiagError.mismatch(path, "was computed with other options than this pass: use the pass-1 options")
         }
         if !other {
@@ -109,9 +104,9 @@ public enum DepthPartial {
             arrays["labels_bytes"] = b
             arrays["labels_lengths"] = l
         }
-        var p = parameters(configuration, referenceRows: referenceRows)
-        p["corpus"] = other ? "other" : "reference"
-        return PartialState(analyzer: "depth", pass: 2, parameters: p, seed: configuration.seed, dimension: d, shards: [shard], basis: m.basis, arrays: arrays)
+        var p = settings
+        p.corpus = other ? .other : .reference
+        return PartialState(analyzer: "depth", pass: 2, parameters: p.parameters, seed: configuration.seed, dimension: d, shards: [shard], basis: m.basis, arrays: arrays)
     }
 
     /// The analysis of the concatenated corpora from the merged pass-1 state and the pass-2 states.
@@ -122,19 +117,19 @@ public enum DepthPartial {
         for s in pass2 where s.state.basis != m.basis {
             throw EmbdiagError.mismatch(s.path, "pass 2 was computed against another pass-1 merge than \(merged.path)")
         }
-        let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
-        let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+        let belongs = try pass2.map { try $0.state.settings(DepthPartialSettings.self, path: $0.path).corpus }
+        if let i = belongs.firstIndex(where: { $0 == nil }) {
+            throw EmbdiagError.malformed(pass2[i].path, "depth pass-2 state does not say which corpus it belongs to (parameter corpus)")
+        }
+        let reference = try ShardSet.ordered(zip(pass2, belongs).filter { $0.1 == .reference }.map(\.0))
+        let others = zip(pass2, belongs).filter { $0.1 == .other }.map(\.0)
         let covered = reference.flatMap { $0.state.shards.map { [$0.rowOffset, $0.rowCount] } }
         guard covered == m.shards.map({ [$0.rowOffset, $0.rowCount] }) else {
             throw EmbdiagError.mismatch(reference[0].path, "the reference pass-2 states do not cover the reference shards of \(merged.path)")
         }
-        var c = DepthConfiguration()
-        c.seed = m.seed
-        c.top = Int(m.parameters["top"] ?? "") ?? 10
-        c.alternative = Alternative(rawValue: m.parameters["alternative"] ?? "") ?? .greater
-        c.kind = DepthKind(rawValue: m.parameters["depth"] ?? "") ?? .tte
-        c.distance = DepthDistance(rawValue: m.parameters["distance"] ?? "") ?? .cosine
-        let sample = try DepthSamplePartial.reportedSample(merged, configuration: &c)
+        let settings = try m.settings(DepthPartialSettings.self, path: merged.path)
+        var c = settings.configuration(seed: m.seed)
+        let sample = try DepthSamplePartial.reportedSample(merged, configuration: c)
         func corpus(_ ordered: [LoadedState]) throws -> CorpusDepths {
             var depths: [Double] = [], labels: [String] = []
             var labelled: Bool?
@@ -182,5 +177,77 @@ extension DepthAnalysis {
         benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
         self.referenceSampleRows = referenceSampleRows
         self.mahalanobisComponents = mahalanobisComponents
+    }
+}
+
+/// The settings of a depth partial state (`PartialSettings`): those that change a number, and for
+/// a pass-2 state the corpus its shard belongs to.
+public struct DepthPartialSettings: PartialSettings {
+    public enum Corpus: String, Sendable, CaseIterable { case reference, other }
+
+    public var kind: DepthKind
+    public var distance: DepthDistance
+    public var alternative: Alternative
+    public var top: Int
+    /// The reference-sample mode: sample size, the reference's total rows (nil: not given, a
+    /// state no merge accepts) and the Mahalanobis components (Mahalanobis depth only).
+    public var referenceSample: Int?
+    public var referenceRows: Int?
+    public var components: Int?
+    /// Pass 2: the corpus of the shard.
+    public var corpus: Corpus?
+
+    public init(_ c: DepthConfiguration, referenceRows: Int? = nil) {
+        kind = c.kind
+        distance = c.distance
+        alternative = c.alternative
+        top = c.top
+        referenceSample = c.referenceSample
+        if c.referenceSample != nil {
+            self.referenceRows = referenceRows
+            if c.kind == .mahalanobis { components = c.mahalanobisComponents }
+        }
+    }
+
+    /// "(unset)": the text a sample-mode state without the reference's row count has always had.
+    static let unsetRows = "(unset)"
+
+    public init(parameters: [String: String], path: String?) throws {
+        var r = StateParameterReader(parameters, path: path)
+        kind = try r.choice("depth", as: DepthKind.self)
+        distance = try r.choice("distance", as: DepthDistance.self)
+        alternative = try r.choice("alternative", as: Alternative.self)
+        top = try r.int("top")
+        referenceSample = try r.optionalInt("reference_sample")
+        if referenceSample != nil {
+            referenceRows = r.optionalText("reference_rows") == Self.unsetRows ? nil : try r.int("reference_rows")
+            if kind == .mahalanobis { components = try r.int("components") }
+        }
+        corpus = try r.optionalText("corpus").map { _ in try r.choice("corpus", as: Corpus.self) }
+        try r.finish()
+    }
+
+    public var parameters: [String: String] {
+        var p = ["depth": kind.rawValue, "distance": distance.rawValue, "alternative": alternative.rawValue, "top": String(top)]
+        if let s = referenceSample {
+            p["reference_sample"] = String(s)
+            p["reference_rows"] = referenceRows.map(String.init) ?? Self.unsetRows
+            if let components { p["components"] = String(components) }
+        }
+        if let corpus { p["corpus"] = corpus.rawValue }
+        return p
+    }
+
+    /// The configuration of a run with these settings.
+    public func configuration(seed: UInt64) -> DepthConfiguration {
+        var c = DepthConfiguration()
+        c.kind = kind
+        c.distance = distance
+        c.alternative = alternative
+        c.top = top
+        c.seed = seed
+        c.referenceSample = referenceSample
+        if let components { c.mahalanobisComponents = components }
+        return c
     }
 }

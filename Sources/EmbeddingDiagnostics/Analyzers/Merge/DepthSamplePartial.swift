@@ -62,7 +62,8 @@ enum DepthSamplePartial {
         if let merged = ordered.first(where: { $0.state.basis != nil }) {
             throw EmbdiagError.usage("\(merged.path) is already a merged sample-mode depth state: merge the reference shards' pass-1 states at once (no tree of merges with \(Setting.referenceSample))")
         }
-        guard let n = Int(first.parameters["reference_rows"] ?? ""), let s = Int(first.parameters["reference_sample"] ?? "") else {
+        let settings = try first.settings(DepthPartialSettings.self, path: ordered[0].path)
+        guard let n = settings.referenceRows, let s = settings.referenceSample else {
             throw EmbdiagError.malformed(ordered[0].path, "sample-mode depth state lacks parameters reference_rows / reference_sample")
         }
         var covered = 0
@@ -131,16 +132,14 @@ enum DepthSamplePartial {
     }
 
     /// For the final merge's report: the sample rows (nil without a sample) and the Mahalanobis
-    /// components used; sets the sample options of `c` from the merged state.
-    static func reportedSample(_ merged: LoadedState, configuration c: inout DepthConfiguration) throws -> (rows: [Int]?, components: Int?) {
+    /// components used (`c` is the configuration of the merged state's settings).
+    static func reportedSample(_ merged: LoadedState, configuration c: DepthConfiguration) throws -> (rows: [Int]?, components: Int?) {
         let m = merged.state
-        guard let s = m.parameters["reference_sample"].flatMap({ Int($0) }) else { return (nil, nil) }
-        c.referenceSample = s
+        guard c.referenceSample != nil else { return (nil, nil) }
         let rows = try m.array("sample_rows", path: merged.path).ints("sample_rows", path: merged.path)
         let sampled = try m.array("sampled", path: merged.path).ints("sampled", count: 1, path: merged.path)[0] == 1
         var components: Int?
         if c.kind == .mahalanobis {
-            c.mahalanobisComponents = m.parameters["components"].flatMap { Int($0) } ?? c.mahalanobisComponents
             components = DepthReference.mahalanobisComponentCount(c.mahalanobisComponents, dimension: m.dimension, rows: rows.count)
         }
         return (sampled ? rows : nil, components)

@@ -56,8 +56,8 @@ public enum NeighborsPartial {
         var queryDigest = Data()
         unitQueries.values.withUnsafeBytes { queryDigest.append(contentsOf: $0) }
         if case .bytes(let b) = qb { queryDigest.append(contentsOf: b) }
-        let parameters = ["k": String(k), "queries": String(queries.count), "queries_digest": Checksum.sha256(queryDigest)]
-        return PartialState(analyzer: "neighbors", parameters: parameters, seed: 0, dimension: gallery.dimension,
+        let settings = NeighborsPartialSettings(k: k, queries: queries.count, queriesDigest: Checksum.sha256(queryDigest))
+        return PartialState(analyzer: "neighbors", parameters: settings.parameters, seed: 0, dimension: gallery.dimension,
                             shards: [shard], arrays: arrays)
     }
 
@@ -67,9 +67,8 @@ public enum NeighborsPartial {
     /// - Complexity: O(s·q·k·log(s·k)) + O(n).
     public static func merge(_ ordered: [LoadedState]) throws -> CosineNeighbors {
         let first = ordered[0]
-        guard let kAsked = first.state.parameters["k"].flatMap(Int.init), let nq = first.state.parameters["queries"].flatMap(Int.init) else {
-            throw EmbdiagError.malformed(first.path, "neighbors state lacks k or queries")
-        }
+        let settings = try first.state.settings(NeighborsPartialSettings.self, path: first.path)
+        let kAsked = settings.k, nq = settings.queries
         let n = ordered.reduce(0) { $0 + $1.state.rowCount }
         let k = min(kAsked, n)
         var lists = [[(Int, Double)]](repeating: [], count: nq)
@@ -120,4 +119,31 @@ extension CosineNeighbors {
         self.corpusLabels = corpusLabels
         self.inputs = inputs
     }
+}
+
+/// The settings of a neighbors partial state (`PartialSettings`): k and the query set (count and
+/// digest, so every shard ranked the same queries).
+public struct NeighborsPartialSettings: PartialSettings {
+    public var k: Int
+    public var queries: Int
+    public var queriesDigest: String
+
+    public init(k: Int, queries: Int, queriesDigest: String) {
+        self.k = k
+        self.queries = queries
+        self.queriesDigest = queriesDigest
+    }
+
+    public init(parameters: [String: String], path: String?) throws {
+        var r = StateParameterReader(parameters, path: path)
+        k = try r.int("k")
+        queries = try r.int("queries")
+        queriesDigest = try r.text("queries_digest")
+        try r.finish()
+        guard k >= 1, queries >= 0 else {
+            throw EmbdiagError.malformed(path, "neighbors state has k = \(k) and queries = \(queries) (expected k ≥ 1, queries ≥ 0)")
+        }
+    }
+
+    public var parameters: [String: String] { ["k": String(k), "queries": String(queries), "queries_digest": queriesDigest] }
 }

@@ -37,8 +37,9 @@ public enum StateMerge {
                                isMergedPass1: DepthPartial.isMergedPass1, mergePass1: DepthPartial.mergePass1) { merged, pass2 in
                 let analysis = try DepthPartial.mergePass2(merged: merged, pass2: pass2)
                 var report = analysis.report()
-                let reference = try ShardSet.ordered(pass2.filter { $0.state.parameters["corpus"] == "reference" })
-                let others = pass2.filter { $0.state.parameters["corpus"] == "other" }
+                let corpora = try pass2.map { try $0.state.settings(DepthPartialSettings.self, path: $0.path).corpus }
+                let reference = try ShardSet.ordered(zip(pass2, corpora).filter { $0.1 == .reference }.map(\.0))
+                let others = zip(pass2, corpora).filter { $0.1 == .other }.map(\.0)
                 finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
                 return report
             }

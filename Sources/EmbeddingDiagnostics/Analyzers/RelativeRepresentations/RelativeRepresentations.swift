@@ -219,10 +219,11 @@ public struct RelativeComparison: Sendable {
     public var queryRows: [Int]
     /// Per paired row: cosine between its two relative vectors.
     public var relativeCosines: [Double]
-    /// Per query: rank of its partner when searching the other space's relative vectors.
-    public var relativeRanks: [Int]
+    /// Per query: where its partner ranks when searching the other space's relative vectors (rows
+    /// before it and its tied block; metrics are expected values over tied orders).
+    public var relativeRanks: [TiedFirstRank]
     /// Same through the absolute spaces (only when dimensions match; meaningless unless aligned).
-    public var absoluteRanks: [Int]?
+    public var absoluteRanks: [TiedFirstRank]?
     public var knnJaccardAbsolute: [Double]
     public var knnJaccardRelative: [Double]
     public var mutualKNN: [Double]
@@ -434,7 +435,7 @@ public struct RelativeComparison: Sendable {
     /// MRR as the relreps notebooks compute it: 1/rank if the partner is in the top k, else 0.
     public var relativeMRRAtK: Double {
         let k = ks.first ?? configuration.k
-        return Self.mean(relativeRanks.map { $0 <= k ? 1 / Double($0) : 0 })
+        return Self.mean(relativeRanks.map { $0.expectedReciprocalRank(within: k) })
     }
     /// Standard errors of the sampled retrieval metrics (over the q queries): √(p(1−p)/q) and s/√q.
     public var relativeTop1StandardError: Double {
@@ -442,7 +443,7 @@ public struct RelativeComparison: Sendable {
         return q > 0 ? (p * (1 - p) / q).squareRoot() : .nan
     }
     public var relativeMRRStandardError: Double {
-        let rr = relativeRanks.map { 1 / Double($0) }
+        let rr = relativeRanks.map(\.expectedReciprocalRank)
         guard rr.count > 1 else { return .nan }
         return Statistics.meanAndStandardDeviation(rr).std / Double(rr.count).squareRoot()
     }
@@ -452,10 +453,11 @@ public struct RelativeComparison: Sendable {
     public var chanceTop1: Double { 1 / Double(evaluationRows.count) }
 
     static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
-    static func hitRate(_ ranks: [Int], within k: Int) -> Double {
-        ranks.isEmpty ? .nan : Double(ranks.filter { $0 <= k }.count) / Double(ranks.count)
+    /// Expected share of queries whose partner ranks within k (ties: expected value over tied orders).
+    static func hitRate(_ ranks: [TiedFirstRank], within k: Int) -> Double {
+        ranks.isEmpty ? .nan : ranks.reduce(0) { $0 + $1.probabilityWithin(k) } / Double(ranks.count)
     }
-    static func meanReciprocalRank(_ ranks: [Int]) -> Double { mean(ranks.map { 1 / Double($0) }) }
+    static func meanReciprocalRank(_ ranks: [TiedFirstRank]) -> Double { mean(ranks.map(\.expectedReciprocalRank)) }
 
     // MARK: helpers
 

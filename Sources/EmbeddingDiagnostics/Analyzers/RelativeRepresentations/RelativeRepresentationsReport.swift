@@ -42,7 +42,8 @@ extension RelativeRepresentation: ReportConvertible {
                 ReportMetric("centered", "relative projection centred on the anchor mean", .bool(centered)),
             ],
             tables: tables,
-            notes: centeringNotes(configuration, centered: centered, meanCosines: [(input.path, meanCosine)])
+            notes: caps.map { Report.warningPrefix + $0.message }
+                + centeringNotes(configuration, centered: centered, meanCosines: [(input.path, meanCosine)])
                 + relativeNotes(centering: centered, meanRelative: meanRelativeCosine))
     }
 }
@@ -210,7 +211,7 @@ extension RelativeComparison: ReportConvertible {
         return Report(
             analyzer: "relrep", title: "Relative representations: \(URL(fileURLWithPath: inputs[0].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[1].path).lastPathComponent)",
             inputs: inputs, parameters: configuration.reportParameters(includeComparison: true),
-            metrics: metrics, tables: tables, charts: charts, notes: notes)
+            metrics: metrics, tables: tables, charts: charts, notes: caps.map { Report.warningPrefix + $0.message } + notes)
     }
 }
 
@@ -223,4 +224,23 @@ private func histogram(_ values: [Double], bins: Int) -> [ChartPoint] {
     var counts = [Int](repeating: 0, count: bins)
     for v in finite { counts[min(bins - 1, Int((v - lo) / width))] += 1 }
     return counts.enumerated().map { ChartPoint(x: lo + (Double($0.offset) + 0.5) * width, y: Double($0.element)) }
+}
+
+extension RelativeRepresentationsConfiguration {
+    /// The anchor count capped by the data (`ParameterCap`): fewer usable rows than anchors asked.
+    /// Explicit anchors (rows or labels) are never capped: they are used as given.
+    func anchorCaps(used: Int) -> [ParameterCap] {
+        guard !hasExplicitAnchors, used < anchorCount else { return [] }
+        return [ParameterCap(parameter: "\(Setting.anchors)", asked: anchorCount, used: used, reason: "there are only \(used) usable rows")]
+    }
+}
+
+extension RelativeRepresentation {
+    /// Parameters this data could not support, capped (each becomes a warning of the report).
+    public var caps: [ParameterCap] { configuration.anchorCaps(used: anchorRows.count) }
+}
+
+extension RelativeComparison {
+    /// Parameters this data could not support, capped (each becomes a warning of the report).
+    public var caps: [ParameterCap] { configuration.anchorCaps(used: anchorRows.count) }
 }

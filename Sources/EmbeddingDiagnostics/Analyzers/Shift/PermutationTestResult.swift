@@ -17,6 +17,9 @@ public struct PermutationTestResult: Sendable, Equatable {
     /// Mean and standard deviation of the B permuted statistics.
     public var nullMean: Double
     public var nullStandardDeviation: Double
+    /// The B permuted statistics in draw order (SciPy's `null_distribution`); the p-value,
+    /// `nullMean` and `nullStandardDeviation` are computed from them.
+    public var nullDistribution: [Double]? = nil
 
     /// (T − mean T_b) / sd T_b: how many null standard deviations the observed statistic lies out.
     public var standardizedEffect: Double {
@@ -39,7 +42,8 @@ public func permutationTestResult(observed: Double, permuted: [Double], seed: UI
     let tolerance = permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : max(abs(observed), 1e-300))
     let count = permuted.filter { $0 >= observed - tolerance }.count
     return PermutationTestResult(statistic: observed, pValue: Double(1 + count) / Double(b + 1), alternative: .greater,
-                                 permutations: b, seed: seed, atLeastAsExtreme: count, nullMean: mean, nullStandardDeviation: sd)
+                                 permutations: b, seed: seed, atLeastAsExtreme: count, nullMean: mean, nullStandardDeviation: sd,
+                                 nullDistribution: permuted)
 }
 
 /// The permutation p-value of every labelling, the observed one included: for column c of

@@ -39,20 +39,43 @@ extension ShiftAnalysis: ReportConvertible {
         return s
     }
 
-    /// The verdict sentence of one comparison: shared rows, question, answer, deciding numbers.
+    /// How sure, in words, from the combined p-value below α.
+    static func strength(_ p: Double) -> String {
+        p < 1e-6 ? "overwhelming evidence" : p < 1e-3 ? "very strong evidence" : p < 1e-2 ? "strong evidence" : "some evidence"
+    }
+
+    /// How much, in words, from the typed results: the classifier's AUC when it ran, else the
+    /// energy homogeneity, else the depth Q, else how far MMD² lies out in null standard deviations.
+    static func size(_ c: ShiftComparison, _ name: String, _ refName: String) -> String? {
+        if let t = c.classifier {
+            return "a classifier tells their rows apart with AUC \(ReportFormatting.number(t.auc, significant: 3)) (0.5: indistinguishable, 1: fully separable)"
+        }
+        if let e = c.energy {
+            return "energy homogeneity H = \(ReportFormatting.number(e.homogeneity, significant: 3)) (0: the same distribution, 1: no overlap)"
+        }
+        if let t = c.depth {
+            return "depth Q = \(ReportFormatting.number(t.q, significant: 3)) (0.5: as deep in \(refName) as its own rows)"
+        }
+        if let m = c.mmd ?? c.mmdCosine, m.result.standardizedEffect.isFinite {
+            return "MMD² lies \(ReportFormatting.number(m.result.standardizedEffect, significant: 3)) null standard deviations above chance"
+        }
+        return nil
+    }
+
+    /// The verdict sentence of one comparison, in plain words: what differs, how much, how sure;
+    /// how the tests were combined is in the notes and the tests table.
     public func verdict(_ index: Int) -> String {
         let c = comparisons[index], other = others[index]
         let shared = crossDuplicateSentence(index)
         guard let verdict = c.verdict, let quality = c.quality, let location = c.location else { return shared }
         let prefix = shared.isEmpty ? "" : shared + " "
         let p = ReportFormatting.number(verdict.pValue, significant: 3)
-        let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
-        let decidingText = deciding.map { "smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? ""
         let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
         guard verdict.pValue < configuration.alpha else {
-            return prefix + "No evidence that \(name) is distributed differently from \(refName): p = \(p) (\(verdict.correction); \(decidingText)) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3))."
+            return prefix + "No evidence that \(name) is distributed differently from \(refName) (p = \(p) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3)))."
         }
-        var s = prefix + "\(name) differs from \(refName): p = \(p) (\(verdict.correction); \(decidingText))"
+        var s = prefix + "\(name) differs from \(refName), \(Self.strength(verdict.pValue)) (p = \(p))"
+        if let size = Self.size(c, name, refName) { s += ": " + size }
         let top = location.overRepresented.prefix(3)
         if verdict.decidingTest == .depth, let t = c.depth {
             // The depth test sees one direction only: deeper (Q > ½) or shallower than REF's own rows.
@@ -272,7 +295,8 @@ extension ShiftAnalysis: ReportConvertible {
             break
         }
         if let verdict = first.verdict {
-        notes.append("Overall p-value: \(verdict.correction) — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
+        let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
+        notes.append("Overall p-value: \(verdict.correction)\(deciding.map { "; smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? "") — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
         }
         if let t = first.classifier, !t.converged {
             notes.append("The classifier's Newton iterations stopped before convergence in some fold (iterations \(t.iterations)); its AUC is still a valid out-of-fold score.")
