@@ -31,12 +31,12 @@ import EmbeddingDiagnosticsTestSupport
         for c in cases {
             let a = c["a"] as! Int, m = c["m"] as! Int, b = c["b"] as! Int, n = c["n"] as! Int
             let t = twoProportionTest(a, of: m, b, of: n)
-            #expect(t.method.rawValue == c["method"] as! String, "\(a)/\(m) vs \(b)/\(n): \(t.method)")
-            let expected = c[t.method == .chiSquared ? "chi2_p" : "fisher_p"] as! Double
+            #expect(t.kind.rawValue == c["method"] as! String, "\(a)/\(m) vs \(b)/\(n): \(t.kind)")
+            let expected = c[t.kind == .chiSquared ? "chi2_p" : "fisher_p"] as! Double
             // Fisher sums exp(log C(·,·) − log C(N, n)); for N ~ 10⁶ the log-binomials (~10⁷) carry ~10⁻⁹ relative error.
-            #expect(Tolerance.isClose(t.pValue, expected, relative: t.method == .fisherExact ? 1e-8 : 1e-9, absolute: 1e-300),
+            #expect(Tolerance.isClose(t.pValue, expected, relative: t.kind == .fisherExact ? 1e-8 : 1e-9, absolute: 1e-300),
                     "\(a)/\(m) vs \(b)/\(n): p \(t.pValue) vs \(expected)")
-            if t.method == .chiSquared {
+            if t.kind == .chiSquared {
                 #expect(Tolerance.isClose(t.statistic, c["z"] as! Double, relative: 1e-12, absolute: 1e-12))
             }
             chiP.append(c["chi2_p"] as! Double)

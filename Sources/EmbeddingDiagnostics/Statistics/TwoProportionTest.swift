@@ -14,7 +14,9 @@ import Foundation
 /// windows). Guide: Guides/Shift.md ("Regions").
 public struct TwoProportionTest: HypothesisTestResult, Equatable {
     public enum Method: String, Sendable { case chiSquared = "chi2", fisherExact = "fisher" }
-    public var method: Method
+    /// Which of the two tests ran.
+    public var kind: Method
+    public var method: String { kind == .chiSquared ? "Pearson χ² test of two proportions" : "Fisher's exact test" }
     /// z (signed: positive when the second share is larger) for χ²; the second sample's count for Fisher.
     public var statistic: Double
     public var pValue: Double
@@ -31,14 +33,14 @@ public func twoProportionTest(_ a: Int, of m: Int, _ b: Int, of n: Int) -> TwoPr
     let p1 = Double(a) / Double(m), p2 = Double(b) / Double(n)
     if hits == 0 || hits == total {
         // One category only: the table has no information; both scipy tests return p = 1 (χ² refuses a zero expected count).
-        return TwoProportionTest(method: .fisherExact, statistic: Double(b), pValue: 1, firstShare: p1, secondShare: p2)
+        return TwoProportionTest(kind: .fisherExact, statistic: Double(b), pValue: 1, firstShare: p1, secondShare: p2)
     }
     let expected = [Double(m) * Double(hits), Double(m) * Double(total - hits), Double(n) * Double(hits), Double(n) * Double(total - hits)]
         .map { $0 / Double(total) }
     if expected.allSatisfy({ $0 >= 5 }) {
         let pooled = Double(hits) / Double(total)
         let z = (p2 - p1) / (pooled * (1 - pooled) * (1 / Double(m) + 1 / Double(n))).squareRoot()
-        return TwoProportionTest(method: .chiSquared, statistic: z, pValue: min(1, 2 * Distributions.normalSurvival(abs(z))),
+        return TwoProportionTest(kind: .chiSquared, statistic: z, pValue: min(1, 2 * Distributions.normalSurvival(abs(z))),
                                  firstShare: p1, secondShare: p2)
     }
     // Fisher: X = the second sample's count ~ Hypergeometric(total, hits, n).
@@ -52,5 +54,5 @@ public func twoProportionTest(_ a: Int, of m: Int, _ b: Int, of n: Int) -> TwoPr
         let l = logP(x)
         if l <= cutoff { p += exp(l) }
     }
-    return TwoProportionTest(method: .fisherExact, statistic: Double(b), pValue: min(1, p), firstShare: p1, secondShare: p2)
+    return TwoProportionTest(kind: .fisherExact, statistic: Double(b), pValue: min(1, p), firstShare: p1, secondShare: p2)
 }

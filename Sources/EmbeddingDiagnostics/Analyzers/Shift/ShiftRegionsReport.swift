@@ -26,7 +26,7 @@ extension ShiftAnalysis {
             ReportMetric("cluster_max_share_change", "largest |share change| of a cluster (other share − reference share)", ReportValue(r.clusters.first.map { abs($0.shareChange) } ?? 0)),
             ReportMetric("new_region_share", "share of other rows outside every reference row's \(regions.neighbors)-NN ball", ReportValue(r.newShare)),
             ReportMetric("new_region_share_reference", "the reference's own rate: rows no other reference row has among its \(regions.neighbors) nearest neighbours", ReportValue(r.referenceNewShare)),
-            ReportMetric("p_value_new_region", "p-value, new-region share vs the reference's own rate (\(r.newRegionTest.method == .chiSquared ? "χ²" : "Fisher exact"))", ReportValue(r.newRegionTest.pValue)),
+            ReportMetric("p_value_new_region", "p-value, new-region share vs the reference's own rate (\(r.newRegionTest.kind == .chiSquared ? "χ²" : "Fisher exact"))", ReportValue(r.newRegionTest.pValue)),
         ]
         return metrics
     }
@@ -43,7 +43,7 @@ extension ShiftAnalysis {
                       "reference_examples", "other_examples"],
             rows: r.clusters.map { c in
                 [.string("C\(c.cluster + 1)"), .string(c.name), .int(c.referenceCount), .int(c.otherCount), ReportValue(c.referenceShare), ReportValue(c.otherShare),
-                 ReportValue(c.shareChange), ReportValue(c.test.pValue), ReportValue(c.adjustedPValue), .string(c.test.method.rawValue), .string(c.direction.rawValue),
+                 ReportValue(c.shareChange), ReportValue(c.test.pValue), ReportValue(c.adjustedPValue), .string(c.test.kind.rawValue), .string(c.direction.rawValue),
                  .string(quoted(regions.exemplars[c.cluster], reference)), .string(quoted(c.otherExemplars, other))]
             }, textRowLimit: 20)]
         if !r.newRegions.isEmpty {
