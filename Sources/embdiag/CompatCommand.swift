@@ -21,6 +21,9 @@ struct CompatCommand: ReportingCommand {
               --output reports/compat
           embdiag compat --old old.npy --new new.npy --fit ridge:0.1 \\
               --save-mapping new-to-old.npy
+          # Drift-Adapter adapters, every family side by side, and the training-size curve
+          embdiag compat --old old.npy --new new.npy --fit auto \\
+              --fit-curve 50,100,200,400 --save-mapping adapter.npy
           # compression as an upgrade
           embdiag compat --old full.npy --new truncate:128 --labels classes.txt
           embdiag compat --old old.npy --new new.npy \\
@@ -67,9 +70,13 @@ struct CompatCommand: ReportingCommand {
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).", transform: PositiveIntegerList.init(parsing:))
     var k = PositiveIntegerList([1, 10, 100])
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ or ridge:auto (λ by leave-one-out error). Dimensions may differ.",
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ, ridge:auto (λ by leave-one-out error), low-rank[:R] (Drift-Adapter low-rank affine + diagonal, default R 64), mlp[:H] (residual MLP, default H 256) or auto (every family, best validation MRR). Dimensions may differ.",
             transform: MappingFit.init(parsing:))
     var fit: MappingFit = .none
+
+    @Option(help: "Training-set sizes for the 'how many paired rows do I need?' curve, comma-separated (e.g. 50,100,200,400): refits --fit (every family with auto) on nested subsets of the training rows.",
+            transform: PositiveIntegerList.init(parsing:))
+    var fitCurve: PositiveIntegerList?
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
     var trainFraction: Double = 0.5
@@ -121,6 +128,11 @@ struct CompatCommand: ReportingCommand {
         try validatePartial()
         if let rcond, !(rcond.isFinite && rcond >= 0 && rcond < 1) { throw ValidationError("--rcond must be in [0, 1) (got \(rcond))") }
         if trainRows != nil && fit == .none { throw ValidationError("--train-rows needs --fit") }
+        if let fitCurve {
+            guard fit != .none else { throw ValidationError("--fit-curve needs --fit") }
+            if let twice = fitCurve.values.first(where: { v in fitCurve.values.filter { $0 == v }.count > 1 }) { throw ValidationError("--fit-curve lists \(twice) twice") }
+            guard fitCurve.values.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--fit-curve sizes must be ≥ 2 training rows") }
+        }
         guard threshold.allSatisfy({ $0.isFinite && $0 >= -1 && $0 <= 1 }) else {
             throw ValidationError("--threshold must be a cosine in [-1, 1] (got \(threshold.map { String($0) }.joined(separator: ", ")))")
         }
@@ -137,7 +149,7 @@ struct CompatCommand: ReportingCommand {
             throw ValidationError("--threshold needs the similarity agreement that --retrieval-only skips; drop one of them")
         }
         if let saveMapping {
-            guard fit != .none else { throw ValidationError("--save-mapping needs --fit procrustes, rotation, linear or ridge") }
+            guard fit != .none else { throw ValidationError("--save-mapping needs --fit (procrustes, rotation, linear, ridge, low-rank, mlp or auto)") }
             guard URL(fileURLWithPath: saveMapping).pathExtension.lowercased() == "npy" else {
                 throw ValidationError("\(saveMapping): --save-mapping writes a .npy file (plus its .json metadata)")
             }
@@ -151,6 +163,7 @@ struct CompatCommand: ReportingCommand {
         var configuration = CompatibilityConfiguration()
         configuration.ks = k.values
         configuration.fit = fit
+        configuration.fitCurve = fitCurve?.values.sorted() ?? []
         configuration.trainFraction = trainFraction
         configuration.noWorseTolerance = noWorseTolerance
         if let rcond { configuration.rcond = rcond }
@@ -218,7 +231,7 @@ struct CompatCommand: ReportingCommand {
             let extra = m.savedMetadata(seed: seed, trainSplit: trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
                                         old: oldE.source, new: newE.source)
             try MappingFile.write(m.map, to: saveMapping, extra: extra)
-            report.notes.append("Mapping (\(m.map.inputDimension) × \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
+            report.notes.append("Mapping (\(m.map.inputDimension) → \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
         }
         return [CommandReport(report: report)]
     }

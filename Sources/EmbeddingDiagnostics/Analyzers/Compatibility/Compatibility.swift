@@ -14,6 +14,11 @@ public struct CompatibilityConfiguration: Sendable {
     public var ridgeGrid: [Double] = MappingFit.defaultRidgeGrid
     /// Least-squares rank cut-off (`--rcond`): nil = the Float32 rounding level of the inputs.
     public var rcond: Double?
+    /// Optimiser and early-stopping settings of the adapters (`low-rank`, `mlp`).
+    public var adapterSettings = AdapterTrainingSettings()
+    /// Training-set sizes of the "how many paired rows do I need?" curve (`--fit-curve`); each
+    /// size fits the chosen family (every family with `auto`) on that many training rows.
+    public var fitCurve: [Int] = []
     /// `no_worse` holds when the margin is ≥ −`noWorseTolerance` (default 0: recall values are
     /// ratios of query counts computed the same way, so equal counts give equal numbers).
     public var noWorseTolerance: Double = 0
@@ -184,7 +189,7 @@ public struct NegativeFlips: Sendable {
 
 /// The mapping NEW → OLD fitted on a train split and evaluated on the held-out rows.
 public struct MappingEvaluation: Sendable {
-    public var map: LinearMap
+    public var map: FittedMapping
     public var trainRows: [Int]
     public var heldOutRows: [Int]
     public var old: RetrievalSummary
@@ -203,6 +208,21 @@ public struct MappingEvaluation: Sendable {
     public var scoreShift: ScoreShift
     /// Gallery rows a held-out query is ranked against: recall@k uses min(k, this).
     public var candidatesPerQuery: Int = 0
+    /// `--fit auto`: every family fitted on the same rows, the chosen one marked.
+    public var candidates: [MappingCandidate] = []
+    /// `--fit-curve`: held-out recall per training-set size (and family).
+    public var curve: [FitCurvePoint] = []
+    /// NEW queries on a NEW gallery of the held-out rows: what re-embedding the index gives.
+    public var reembedded: RetrievalSummary?
+    /// The cut-off of the share-of-re-embedding numbers (10 capped at the held-out gallery).
+    public var shareK: Int = 10
+    /// Mapped recall@`shareK` on the held-out rows.
+    public var mappedAtShareK: Double?
+    /// Mapped recall@`shareK` / re-embedded recall@`shareK` (held-out rows).
+    public var shareOfReembedding: Double? {
+        guard let r = reembedded?.recall(at: shareK), let m = mappedAtShareK, r > 0 else { return nil }
+        return m / r
+    }
     public var margin: Double { mapped.recall[0] - old.recall[0] }
     /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
     public var compatible: Bool { margin > 0 }
@@ -512,8 +532,8 @@ public struct CompatibilityAnalysis: Sendable {
         let isTrain = Set(train)
         let held = (0..<n).filter { !isTrain.contains($0) }
         let trainX = new.matrix.gather(rows: train), trainY = old.matrix.gather(rows: train)
-        let map = try LinearMap.fit(configuration.fit, from: trainX, to: trainY,
-                                    options: MappingFitOptions(ridgeGrid: configuration.ridgeGrid, rcond: configuration.rcond))
+        let fitted = try MappingSelection.fit(configuration.fit, x: new.matrix, y: old.matrix, train: train, configuration: configuration)
+        let map = fitted.map
         let mappedTrain = try map.apply(trainX)
         let oldH = Matrix.normalizedRows(old.matrix.gather(rows: held))
         let newHRaw = new.matrix.gather(rows: held)
@@ -529,12 +549,40 @@ public struct CompatibilityAnalysis: Sendable {
         }
         let cap = held.count - (excludeSelf ? 1 : 0)
         let effective = effectiveKs(ks, cap: cap)
-        func run(_ name: String, _ q: Matrix) -> RetrievalSummary {
-            RetrievalSummary(name: name, ks: effective, ranks: Retrieval.retrievalRanks(queries: q, gallery: oldH, relevance: rel, excludeSelf: excludeSelf))
+        let shareK = min(10, cap)
+        let scoredKs = effective.contains(shareK) ? effective : effective + [shareK]
+        func run(_ name: String, _ q: Matrix, gallery: Matrix? = nil, ks: [Int]? = nil) -> RetrievalSummary {
+            RetrievalSummary(name: name, ks: ks ?? effective, ranks: Retrieval.retrievalRanks(queries: q, gallery: gallery ?? oldH, relevance: rel, excludeSelf: excludeSelf))
+        }
+        func heldOut(_ m: FittedMapping) throws -> RetrievalSummary {
+            let q = try m.apply(newHRaw)
+            Matrix.normalizeRowsInPlace(q)
+            return run("mapped", q, ks: scoredKs)
         }
         let o = run("old", oldH)
         let c = new.dimension == old.dimension ? run("cross", newH) : nil
         let m = run("mapped", mappedH)
+        let mappedShare = run("mapped", mappedH, ks: scoredKs)
+        let reembedded = run("reembedded", newH, gallery: newH, ks: scoredKs)
+        var candidates = fitted.candidates
+        for i in candidates.indices { if let cm = candidates[i].map { candidates[i].heldOut = try heldOut(cm) } }
+        // Training-size curve: each size refits the family (every family with auto) on nested subsets.
+        var curve: [FitCurvePoint] = []
+        if !configuration.fitCurve.isEmpty {
+            let reRecall = reembedded.recall(at: shareK) ?? .nan
+            let families: [MappingFit] = configuration.fit == .auto ? MappingFamily.autoCandidates : [configuration.fit]
+            for (size, rows) in try MappingSelection.curveSubsets(train: train, sizes: configuration.fitCurve, seed: configuration.seed) {
+                for family in families {
+                    do {
+                        let fm = try MappingSelection.fit(family, x: new.matrix, y: old.matrix, train: rows, configuration: configuration).map
+                        let r = try heldOut(fm).recall(at: shareK) ?? .nan
+                        curve.append(FitCurvePoint(trainRows: size, fit: fm.fit, recallMapped: r, shareOfReembedding: r / reRecall, failure: nil))
+                    } catch let e as EmbdiagError {
+                        curve.append(FitCurvePoint(trainRows: size, fit: family, recallMapped: .nan, shareOfReembedding: .nan, failure: e.description))
+                    }
+                }
+            }
+        }
         Matrix.normalizeRowsInPlace(mappedTrain)
         // Thresholds and score shift in the mapped space, over pairs of held-out rows.
         let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
@@ -551,7 +599,8 @@ public struct CompatibilityAnalysis: Sendable {
                                  trainCosineMean: meanRowwiseDot(mappedTrain, Matrix.normalizedRows(trainY)),
                                  explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
                                  thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN),
-                                 candidatesPerQuery: cap)
+                                 candidatesPerQuery: cap, candidates: candidates, curve: curve, reembedded: reembedded,
+                                 shareK: shareK, mappedAtShareK: mappedShare.recall(at: shareK))
     }
 
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),

@@ -5,7 +5,7 @@ extension CompatibilityConfiguration {
         var p: [ReportParameter] = [
             ReportParameter("k", .string(ks.map(String.init).joined(separator: ","))),
             ReportParameter("relevance", .string(relevance)),
-            ReportParameter("fit", .string(fit.name)),
+            ReportParameter("fit", .string(fit.isAdapter ? fit.description : fit.name)),
             ReportParameter("max_queries", .int(maxQueries)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))),
         ]
@@ -27,6 +27,13 @@ extension CompatibilityConfiguration {
             p.append(ReportParameter("ridge_grid", .string("\(ridgeGrid.count) values, \(ReportFormatting.number(ridgeGrid.min() ?? .nan))…\(ReportFormatting.number(ridgeGrid.max() ?? .nan))")))
         }
         if let r = rcond { p.append(ReportParameter("rcond", .double(r))) }
+        if fit.isAdapter || fit == .auto {
+            p.append(ReportParameter("adapter_learning_rate", .double(adapterSettings.learningRate)))
+            p.append(ReportParameter("adapter_max_steps", .int(adapterSettings.maxSteps)))
+            p.append(ReportParameter("adapter_patience", .int(adapterSettings.patience)))
+            p.append(ReportParameter("adapter_validation_fraction", .double(adapterSettings.validationFraction)))
+        }
+        if !fitCurve.isEmpty { p.append(ReportParameter("fit_curve", .string(fitCurve.map(String.init).joined(separator: ",")))) }
         p.append(ReportParameter("no_worse_tolerance", .double(noWorseTolerance)))
         // The thresholds carried and their bootstrap: they change the thresholds table's numbers.
         if !thresholds.isEmpty {
@@ -116,6 +123,7 @@ extension CompatibilityAnalysis: ReportConvertible {
                 metrics.append(ReportMetric("mapping_completed_directions", "directions the data leave free, completed so the map stays orthogonal", .int(free)))
             }
             if let s = m.map.scale, m.map.fit == .procrustesScaled { metrics.append(ReportMetric("mapping_scale", "Procrustes scale s", ReportValue(s))) }
+            metrics += m.adapterMetrics()
         }
 
         metrics += thresholdMetrics(agreement?.thresholds ?? [], suffix: "", space: "NEW")
@@ -138,6 +146,7 @@ extension CompatibilityAnalysis: ReportConvertible {
                 [.string(s.name), .string("held-out"), .int(s.evaluated)] + askedKs.map { ReportValue(s.recall(at: effectiveK($0, s))) } + [ReportValue(s.mrr), ReportValue(s.map)]
             }
         }
+        if let m = mapping { tables += m.adapterTables() }
         if let sel = mapping?.map.ridgeSelection {
             tables.append(ReportTable(name: "ridge_selection", title: "ridge:auto — mean squared leave-one-out error per λ (training rows)",
                                       columns: ["lambda", "loo_mse", "chosen"],
@@ -255,6 +264,7 @@ extension CompatibilityAnalysis: ReportConvertible {
         if let m = mapping {
             let split = m.explicitSplit ? "the rows of --train-rows" : "a seeded split (seed \(configuration.seed))"
             notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (\(split)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
+            notes += m.adapterNotes()
             if let free = m.map.completedDirections, free > 0, let r = m.map.rank {
                 notes.append("The training cross-covariance determines \(r) of \(r + free) directions of the \(m.map.fit) map: the solution is not unique. The other \(free) are completed (paired as close to the identity as the data allow), so the map stays orthogonal and keeps every vector's length; any completion gives the same cosines with OLD rows that have no variance in those directions.")
             }
@@ -288,7 +298,7 @@ extension CompatibilityAnalysis: ReportConvertible {
         let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
         var report = Report(analyzer: "compat", title: title, inputs: inputs,
                             parameters: configuration.reportParameters(relevance: relevance, ks: askedKs) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
-                            metrics: metrics, tables: tables, charts: charts, notes: notes)
+                            metrics: metrics, tables: tables, charts: charts + (mapping?.adapterCharts() ?? []), notes: notes)
         if misaligned, let a = agreement {
             report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(a.similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(a.meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")
         }

@@ -1,6 +1,7 @@
 import Foundation
 
 /// How to fit a map from the NEW space into the OLD space (`--fit`). Guide: Guides/Compatibility.md.
+/// Each case belongs to one `MappingFamily`, which owns its name and the syntax of its parameter.
 public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     case none
     /// Orthogonal Procrustes with centring, no scale: y ≈ (x − μx)R + μy, R = UVᵀ from the SVD of
@@ -19,52 +20,62 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     case ridge(Double)
     /// Ridge with λ chosen on a grid by the exact leave-one-out error (sklearn RidgeCV's GCV mode).
     case ridgeAuto
+    /// Drift-Adapter's low-rank affine map plus a diagonal scaling, trained by Adam:
+    /// y ≈ x·diag(s) + (x·U)·V + b, U: dx × R, V: R × dy (the diagonal only when dx = dy).
+    case lowRank(Int)
+    /// Drift-Adapter's residual MLP, trained by Adam: y ≈ x·A + ReLU(x·W₁ + b₁)·W₂ + b₂, hidden width H.
+    case mlp(Int)
+    /// Every family of `MappingFamily.autoCandidates` fitted on the same rows, the best by
+    /// validation MRR kept; all of them reported side by side.
+    case auto
 
     public static let defaultRidgeLambda = 1.0
     /// λ grid of `ridge:auto`: 10^-3 … 10^3, 25 values (aecp's RidgeCV grid).
     public static let defaultRidgeGrid: [Double] = (0..<25).map { Foundation.pow(10, -3 + Double($0) * 0.25) }
 
     /// "none", "procrustes", "procrustes-scaled", "rotation", "linear", "linear-no-intercept",
-    /// "ridge", "ridge:λ" or "ridge:auto".
+    /// "ridge", "ridge:λ", "ridge:auto", "low-rank[:R]", "mlp[:H]" or "auto" (aliases in
+    /// `MappingFamily.aliases`).
     public init(parsing text: String) throws {
-        let s = text.trimmingCharacters(in: .whitespaces).lowercased()
-        switch s {
-        case "none": self = .none
-        case "procrustes": self = .procrustes
-        case "procrustes-scaled", "procrustes:scaled": self = .procrustesScaled
-        case "rotation", "procrustes-uncentered", "procrustes-uncentred": self = .rotation
-        case "linear", "lstsq", "least-squares": self = .linear
-        case "linear-no-intercept", "lstsq-no-intercept": self = .linearNoIntercept
-        case "ridge": self = .ridge(Self.defaultRidgeLambda)
-        case "ridge:auto", "ridge-auto", "ridgecv": self = .ridgeAuto
-        default:
-            if s.hasPrefix("ridge:"), let l = Double(s.dropFirst(6)), l.isFinite, l > 0 {
-                self = .ridge(l)
-            } else {
-                throw EmbdiagError.usage("\(Setting.fit) '\(text)': use none, procrustes, procrustes-scaled, rotation, linear, linear-no-intercept, ridge, ridge:λ (λ > 0) or ridge:auto")
-            }
+        self = try MappingFamily.parse(text)
+    }
+
+    /// The family this fit belongs to (the case without its parameter).
+    public var family: MappingFamily {
+        switch self {
+        case .none: return .none
+        case .procrustes: return .procrustes
+        case .procrustesScaled: return .procrustesScaled
+        case .rotation: return .rotation
+        case .linear: return .linear
+        case .linearNoIntercept: return .linearNoIntercept
+        case .ridge, .ridgeAuto: return .ridge
+        case .lowRank: return .lowRank
+        case .mlp: return .mlp
+        case .auto: return .auto
         }
     }
 
     public var name: String {
         switch self {
-        case .none: return "none"
-        case .procrustes: return "procrustes"
-        case .procrustesScaled: return "procrustes-scaled"
-        case .rotation: return "rotation"
-        case .linear: return "linear"
-        case .linearNoIntercept: return "linear-no-intercept"
-        case .ridge: return "ridge"
         case .ridgeAuto: return "ridge:auto"
+        default: return family.rawValue
         }
     }
 
     public var description: String {
-        if case .ridge(let l) = self { return "ridge:\(l)" }
-        return name
+        switch self {
+        case .ridge(let l): return "ridge:\(l)"
+        case .lowRank(let r): return "low-rank:\(r)"
+        case .mlp(let h): return "mlp:\(h)"
+        default: return name
+        }
     }
 
     public var lambda: Double? { if case .ridge(let l) = self { return l }; return nil }
+
+    /// Trained by gradient descent (an `AdapterMap`), not solved in closed form.
+    public var isAdapter: Bool { family.isAdapter }
 }
 
 /// Numerical settings of `LinearMap.fit`.
@@ -134,6 +145,8 @@ public struct LinearMap: Sendable, Equatable {
         switch kind {
         case .none:
             throw EmbdiagError.usage("no mapping to fit (\(Setting.fit) none)")
+        case .lowRank, .mlp, .auto:
+            throw EmbdiagError.usage("\(Setting.fit) \(kind) is not a closed-form map (use MappingSelection.fit)")
         case .procrustes, .procrustesScaled:
             let m = SpaceComparison.pairedCenteredMoments(x, y)
             guard m.sumSquaredNormX > 0, m.sumSquaredNormY > 0 else {
@@ -357,19 +370,36 @@ extension MappingEvaluation {
     /// What `MappingFile.write` records beside the weights about this fit: direction, seed, split,
     /// held-out quality and the two inputs (path, SHA-256, dimension).
     public func savedMetadata(seed: UInt64, trainSplit: String, old: Source, new: Source) -> [String: Any] {
-        [
+        var extra: [String: Any] = [:]
+        if let s = shareOfReembedding { extra["heldout_recall_at_10_share_of_reembedding"] = s }
+        if !candidates.isEmpty { extra["selected_by"] = "auto: highest validation MRR of \(candidates.map { $0.fit.description }.joined(separator: ", "))" }
+        return extra.merging([
             "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_split": trainSplit,
             "train_rows": trainRows.count, "heldout_rows": heldOutRows.count,
             "heldout_recall_at_1_mapped": mapped.recall[0], "heldout_recall_at_1_old": self.old.recall[0],
             "old": ["path": old.path, "sha256": old.sha256 ?? NSNull(), "dim": old.dim] as [String: Any],
             "new": ["path": new.path, "sha256": new.sha256 ?? NSNull(), "dim": new.dim] as [String: Any],
-        ]
+        ]) { a, _ in a }
     }
 }
 
 /// A mapping saved by `embdiag compat --save-mapping OUT.npy`: the weights as .npy plus OUT.json
 /// (kind, fit, dimensions, bias, seed, inputs). `embdiag map` reads both.
+/// Format versions (`format_version` in the JSON): 1 = `kind` "linear_map" (files without the
+/// field are version 1 too); 2 = `kind` "adapter" (MappingFile+Adapter.swift). A newer version is
+/// refused rather than guessed at.
 public enum MappingFile {
+    /// The newest `format_version` this build reads and writes.
+    public static let formatVersion = 2
+
+    /// Writes any fitted mapping (closed-form map: version 1; adapter: version 2).
+    public static func write(_ mapping: FittedMapping, to path: String, extra: [String: Any]) throws {
+        switch mapping {
+        case .linear(let m): try write(m, to: path, extra: extra)
+        case .adapter(let a): try writeAdapter(a, to: path, extra: extra)
+        }
+    }
+
     public static func metadataPath(_ npyPath: String) -> String {
         // String surgery, not URL: a relative path stays relative (reports must not record the
         // absolute path of the machine that wrote them).
@@ -384,8 +414,9 @@ public enum MappingFile {
         // Float64: the map was fitted in Float64 and must round-trip exactly.
         try NpyFloat64.write(map.weights, rows: map.inputDimension, cols: map.outputDimension, to: path)
         var metadata = extra
-        metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
+        metadata["weights_sha256"] = try Checksum.sha256(ofFile: AtomicFile.currentPath(of: path))
         metadata["kind"] = "linear_map"
+        metadata["format_version"] = 1
         metadata["fit"] = map.fit.name
         if let l = map.lambda { metadata["lambda"] = l }
         if let r = map.rank { metadata["rank"] = r }
@@ -406,6 +437,14 @@ public enum MappingFile {
         try AtomicFile.write(data, to: metadataPath(path))
     }
 
+    /// A JSON integer (no fraction, not a boolean) that fits an Int, else nil.
+    static func jsonInteger(_ value: Any?) -> Int? {
+        guard let n = value as? NSNumber, !["c", "B"].contains(String(cString: n.objCType)) else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d.rounded() == d, abs(d) <= 9_007_199_254_740_992 else { return nil }
+        return Int(d)
+    }
+
     /// SHA-256 of the bias as little-endian Float64 values (what `bias_sha256` records).
     static func biasChecksum(_ bias: [Double]) -> String {
         var bytes = Data(capacity: bias.count * 8)
@@ -415,22 +454,58 @@ public enum MappingFile {
 
     /// Reads the weights (.npy) and the bias from the JSON beside it (no JSON → zero bias is NOT
     /// assumed: the JSON is required, so a stray matrix is not applied by mistake).
-    public static func read(_ path: String) throws -> LinearMap {
+    public static func read(_ path: String) throws -> FittedMapping {
         let meta = metadataPath(path)
         guard FileManager.default.fileExists(atPath: meta) else {
             throw EmbdiagError.io(path, "no mapping metadata \(meta) beside it (written by embdiag compat \(Setting.saveMapping))")
         }
-        let weights = try NpyFloat64.read(path)
         let data = try Data(contentsOf: URL(fileURLWithPath: meta))
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              (json["kind"] as? String) == "linear_map" else {
-            throw EmbdiagError.malformed(meta, "not an embdiag mapping (kind linear_map expected)")
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw EmbdiagError.malformed(meta, "not an embdiag mapping (not a JSON object)")
         }
-        let inDim = json["input_dim"] as? Int ?? weights.rows, outDim = json["output_dim"] as? Int ?? weights.cols
+        if let v = json["format_version"] {
+            guard let version = v as? Int, !(v is Bool), version >= 1 else {
+                throw EmbdiagError.malformed(meta, "format_version must be a whole number ≥ 1")
+            }
+            guard version <= formatVersion else {
+                throw EmbdiagError.malformed(meta, "mapping format version \(version) is newer than this embdiag reads (\(formatVersion)); upgrade embdiag")
+            }
+        }
+        switch json["kind"] as? String {
+        case "linear_map": return .linear(try readLinear(path, meta: meta, json: json))
+        case "adapter": return .adapter(try readAdapter(path, meta: meta, json: json))
+        default: throw EmbdiagError.malformed(meta, "not an embdiag mapping (kind linear_map or adapter expected)")
+        }
+    }
+
+    /// A version-1 closed-form map: weights .npy, bias in the JSON.
+    static func readLinear(_ path: String, meta: String, json: [String: Any]) throws -> LinearMap {
+        if let v = json["format_version"] as? Int, v != 1 {
+            throw EmbdiagError.malformed(meta, "kind linear_map is format version 1, not \(v)")
+        }
+        let weights = try NpyFloat64.read(path)
+        guard weights.rows >= 1, weights.cols >= 1 else {
+            throw EmbdiagError.invalid(path, "the mapping matrix is \(weights.rows) × \(weights.cols); a mapping needs at least one input and one output dimension")
+        }
+        // Recorded dimensions, when present, are integers that agree with the matrix (a value of
+        // another type is an edit, not something to skip over).
+        for key in ["input_dim", "output_dim"] where json[key] != nil && Self.jsonInteger(json[key]) == nil {
+            throw EmbdiagError.malformed(meta, "\(key) is not an integer")
+        }
+        let inDim = Self.jsonInteger(json["input_dim"]) ?? weights.rows, outDim = Self.jsonInteger(json["output_dim"]) ?? weights.cols
         guard inDim == weights.rows, outDim == weights.cols else {
             throw EmbdiagError.mismatch(path, "matrix is \(weights.rows) × \(weights.cols) but \(meta) says \(inDim) × \(outDim)")
         }
-        let bias = (json["bias"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+        // Every bias entry is a JSON number: a string or a boolean among them is refused, not
+        // dropped (dropping one shifted every later value onto the wrong output dimension).
+        let rawBias = json["bias"] as? [Any] ?? []
+        var bias: [Double] = []
+        for (i, v) in rawBias.enumerated() {
+            guard let n = v as? NSNumber, !["c", "B"].contains(String(cString: n.objCType)) else {
+                throw EmbdiagError.malformed(meta, "bias value \(i) is not a number")
+            }
+            bias.append(n.doubleValue)
+        }
         guard bias.count == outDim else {
             throw EmbdiagError.malformed(meta, "bias has \(bias.count) values for \(outDim) output dimensions")
         }
@@ -460,6 +535,9 @@ public enum MappingFile {
         let fitName = json["fit"] as? String ?? "linear"
         let fit: MappingFit = fitName == "ridge" ? .ridge((json["lambda"] as? Double) ?? MappingFit.defaultRidgeLambda)
             : ((try? MappingFit(parsing: fitName)) ?? .linear)
+        guard !fit.isAdapter, fit != .auto, fit != .none else {
+            throw EmbdiagError.malformed(meta, "kind linear_map cannot hold a '\(fitName)' fit: the metadata was edited")
+        }
         return LinearMap(inputDimension: inDim, outputDimension: outDim, weights: weights.values, bias: bias, fit: fit)
     }
 }
