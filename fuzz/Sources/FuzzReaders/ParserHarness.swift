@@ -53,12 +53,12 @@ public enum ParserHarness {
     /// A saved mapping (`compat --save-mapping OUT.npy`, read by `embdiag map`): the input is the
     /// JSON metadata followed by the .npy bytes, which start at the first .npy magic
     /// ("\x93NUMPY"); no magic, no weights file. Read through `MappingFile.read` — the entry point
-    /// `embdiag map` uses, whatever mapping family the JSON names — as it is (the recorded
+    /// `embdiag map` uses, whatever mapping family the JSON names (linear maps, adapters) — as it is (the recorded
     /// checksums refuse nearly every mutation) and resealed: every `weights_sha256` and
     /// `bias_sha256` string replaced by the checksum of the bytes given, so that the checks behind
-    /// the checksums see the mutated header, shape, values and bias. A mapping that reads has
-    /// finite weights and bias of its stated shape and maps a matrix of its input dimension to
-    /// one of its output dimension.
+    /// the checksums see the mutated header, shape, values and bias. A mapping that reads maps a
+    /// matrix of its input dimension to one of its output dimension; a linear one has finite
+    /// weights and bias of its stated shape, the bias being every number the JSON lists.
     static func mapping(_ bytes: Data, directory: String) throws {
         let magic = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
         let split = bytes.range(of: magic)?.lowerBound ?? bytes.endIndex
@@ -67,30 +67,28 @@ public enum ParserHarness {
         if npy.isEmpty { try? FileManager.default.removeItem(atPath: npyPath) } else { try write(npy, npyPath) }
         for candidate in [json, resealedMappingMetadata(json, weights: npy)] {
             try write(candidate, jsonPath)
-            let fitted: FittedMapping
-            do { fitted = try MappingFile.read(npyPath) } catch is EmbdiagError { continue }
-            // Adapters (format version 2) are checked for their shape; the closed-form maps in full.
-            guard case .linear(let map) = fitted else {
-                try check(fitted.inputDimension >= 1 && fitted.outputDimension >= 1, "map: a \(fitted.inputDimension) × \(fitted.outputDimension) adapter was read")
-                continue
+            let mapping: FittedMapping
+            do { mapping = try MappingFile.read(npyPath) } catch is EmbdiagError { continue }
+            try check(mapping.inputDimension >= 1 && mapping.outputDimension >= 1, "map: a \(mapping.inputDimension) × \(mapping.outputDimension) mapping was read")
+            if let map = mapping.linearMap {
+                try check(map.weights.count == map.inputDimension * map.outputDimension && map.bias.count == map.outputDimension,
+                          "map: \(map.weights.count) weights and \(map.bias.count) bias values for \(map.inputDimension) × \(map.outputDimension)")
+                try check(map.weights.allSatisfy(\.isFinite) && map.bias.allSatisfy(\.isFinite), "map: non-finite weights or bias were read")
+                // The bias the metadata holds, every entry a number, is the bias read (nothing skipped).
+                let given = ((try? JSONSerialization.jsonObject(with: candidate)) as? [String: Any])?["bias"] as? [Any]
+                try check(given.map { g in g.count == map.bias.count && g.allSatisfy { v in (v as? NSNumber).map { !["c", "B"].contains(String(cString: $0.objCType)) } ?? false } } ?? true,
+                          "map: a bias of \(given?.count ?? 0) JSON values, not all numbers, was read as \(map.bias.count) values")
             }
-            try check(map.inputDimension >= 1 && map.outputDimension >= 1, "map: a \(map.inputDimension) × \(map.outputDimension) mapping was read")
-            try check(map.weights.count == map.inputDimension * map.outputDimension && map.bias.count == map.outputDimension,
-                      "map: \(map.weights.count) weights and \(map.bias.count) bias values for \(map.inputDimension) × \(map.outputDimension)")
-            try check(map.weights.allSatisfy(\.isFinite) && map.bias.allSatisfy(\.isFinite), "map: non-finite weights or bias were read")
-            // The bias the metadata holds, every entry a number, is the bias read (nothing skipped).
-            let given = ((try? JSONSerialization.jsonObject(with: candidate)) as? [String: Any])?["bias"] as? [Any]
-            try check(given.map { g in g.count == map.bias.count && g.allSatisfy { v in (v as? NSNumber).map { !["c", "B"].contains(String(cString: $0.objCType)) } ?? false } } ?? true,
-                      "map: a bias of \(given?.count ?? 0) JSON values, not all numbers, was read as \(map.bias.count) values")
-            guard map.weights.count <= maximumMappingValues else { continue }
-            let x = Matrix(rows: 2, cols: map.inputDimension, values: (0..<(2 * map.inputDimension)).map { Float($0 % 7) - 3 })
-            let y = try map.apply(x)
-            try check(y.rows == 2 && y.cols == map.outputDimension, "map: applied to 2 × \(map.inputDimension) it gave \(y.rows) × \(y.cols)")
+            guard mapping.parameterCount <= maximumMappingValues, mapping.inputDimension <= maximumMappingValues else { continue }
+            let x = Matrix(rows: 2, cols: mapping.inputDimension, values: (0..<(2 * mapping.inputDimension)).map { Float($0 % 7) - 3 })
+            let y = try mapping.apply(x)
+            try check(y.rows == 2 && y.cols == mapping.outputDimension, "map: applied to 2 × \(mapping.inputDimension) it gave \(y.rows) × \(y.cols)")
         }
     }
 
-    /// `json` with every "weights_sha256" value set to the SHA-256 of `weights` and every
-    /// "bias_sha256" value to the checksum of the bias as the JSON gives it back.
+    /// `json` with every "weights_sha256" and "parameters_sha256" (adapters) value set to the
+    /// SHA-256 of `weights` and every "bias_sha256" value to the checksum of the bias as the JSON
+    /// gives it back.
     static func resealedMappingMetadata(_ json: Data, weights: Data) -> Data {
         var text = String(decoding: json, as: UTF8.self)
         func replace(_ key: String, with value: String) {
@@ -99,6 +97,7 @@ public enum ParserHarness {
                                                withTemplate: "$1\"" + NSRegularExpression.escapedTemplate(for: value) + "\"")
         }
         replace("weights_sha256", with: Checksum.sha256(weights))
+        replace("parameters_sha256", with: Checksum.sha256(weights))
         if let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any], let bias = object["bias"] as? [Any] {
             replace("bias_sha256", with: MappingFile.biasChecksum(bias.compactMap { ($0 as? NSNumber)?.doubleValue }))
         }
