@@ -14,6 +14,7 @@ enum SettingFlags {
         case .byFile: return "--by-file"
         case .chunk: return "--chunk"
         case .classifierWeight: return "--classifier-weight"
+        case .clusters: return "--clusters"
         case .column: return "--column"
         case .components: return "--components"
         case .debias: return "--debias"

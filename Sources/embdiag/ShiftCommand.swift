@@ -97,6 +97,8 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
     var maxRows: Int?
 
+    @Option(help: "k of the reference's regions: k-means clusters whose shares are compared (default: round(√(rows/10)), at least 2, at most 12).")
+    var clusters: Int?
     @Option(help: "How the MMD test is computed: exact (permutations over every pair of rows, O(N²)) or block (the block test on every row: O(N·b) time, memory of one block; with --tests mmd, for millions of rows; less power at equal size). See Guides/Shift.md.")
     var mmd: MMDEstimator = .exact
 
@@ -122,6 +124,7 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
         if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
         if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        if let clusters { try SettingRange.integer(clusters, "--clusters", atLeast: 2) }
         if let mmdBlockRows { try SettingRange.integer(mmdBlockRows, "--mmd-block-rows", atLeast: 2) }
         // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
         let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -186,6 +189,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.alpha = alpha
         configuration.maxRows = maxRows
         configuration.keepCrossDuplicates = keepCrossDuplicates
+        configuration.clusters = clusters
         configuration.mmdEstimator = mmd
         configuration.mmdBlockRows = mmdBlockRows
         if isWindowsRun { return try makeWindowsReports(configuration) }

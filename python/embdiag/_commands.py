@@ -49,9 +49,12 @@ SPEC = {
             'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'alpha': {'flag': '--alpha', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'max_rows': {'flag': '--max-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'clusters': {'flag': '--clusters', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mmd': {'flag': '--mmd', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mmd_block_rows': {'flag': '--mmd-block-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'keep_cross_duplicates': {'flag': '--keep-cross-duplicates', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'by', 'by-file', 'window', 'chunk', 'band-chunks', 'save-reference', 'reference', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'keep-cross-duplicates', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'by', 'by-file', 'window', 'chunk', 'band-chunks', 'save-reference', 'reference', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'clusters', 'mmd', 'mmd-block-rows', 'keep-cross-duplicates', 'version', 'help'],
     },
     'compat': {
         "parameters": {
@@ -335,6 +338,9 @@ def shift(
     top: Optional[int] = None,
     alpha: Optional[float] = None,
     max_rows: Optional[int] = None,
+    clusters: Optional[int] = None,
+    mmd: Optional[Literal['exact', 'block']] = None,
+    mmd_block_rows: Optional[int] = None,
     keep_cross_duplicates: Optional[bool] = None,
     progress: Optional[bool] = None,
 ) -> Report:
@@ -458,6 +464,16 @@ def shift(
     max_rows : int
         ``--max-rows``: Test a seeded sample of this many rows of each larger corpus (the tests cost
         O(N²) and do not shard; the report says so).
+    clusters : int
+        ``--clusters``: k of the reference's regions: k-means clusters whose shares are compared
+        (default: round(√(rows/10)), at least 2, at most 12).
+    mmd : Literal['exact', 'block']
+        ``--mmd``: How the MMD test is computed: exact (permutations over every pair of rows, O(N²))
+        or block (the block test on every row: O(N·b) time, memory of one block; with --tests mmd,
+        for millions of rows; less power at equal size). See Guides/Shift.md. (CLI default: exact)
+    mmd_block_rows : int
+        ``--mmd-block-rows``: Rows of the smaller corpus per block of --mmd block (default ⌊√rows⌋,
+        at most rows/20: at least 20 blocks).
     keep_cross_duplicates : bool
         ``--keep-cross-duplicates``: Keep the other corpus's rows that duplicate reference rows in
         the tests (default: reported, and left out, since the tests assume independent samples).

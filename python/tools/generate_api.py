@@ -97,7 +97,7 @@ TYPES = {
     "apply-transform": "PathLike", "save-transform": "PathLike", "write": "PathLike", "write-direction": "PathLike",
     "save-mapping": "PathLike", "transform": "Union[str, Sequence[str]]", "isoscore-zeta": "float",
     "reference-sample": "int", "reference-rows": "int", "select-central": "int", "bandwidth": "float",
-    "max-rows": "int", "mmd-block-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
+    "max-rows": "int", "clusters": "int", "mmd-block-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
     "seat": "PathLike", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",

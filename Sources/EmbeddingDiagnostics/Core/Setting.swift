@@ -11,6 +11,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case byFile
     case chunk
     case classifierWeight
+    case clusters
     case column
     case components
     case debias

@@ -37,6 +37,8 @@ public struct ShiftConfiguration: Sendable {
     /// in the tests. Default false: the tests assume independent samples and run on OTHER's
     /// other rows; the duplicates are reported either way.
     public var keepCrossDuplicates: Bool = false
+    /// k of the reference's regions (k-means clusters, `ReferenceRegions`); nil = the documented rule.
+    public var clusters: Int?
     /// How the MMD test is computed: `.exact` (permutations over the full pooled kernel, O(N²)) or
     /// `.block` (the block test on every row in O(N·b) time and bounded memory, for corpora of
     /// millions of rows; MMD alone, see `BlockMMDTest`).
@@ -80,6 +82,10 @@ public struct ShiftComparison: Sendable {
     /// MAUVE (with `configuration.mauve`).
     public var mauve: MauveResult?
     public var location: ShiftLocation?
+    /// Shares of the reference's clusters and the new rows (nil when no test ran).
+    public var regions: RegionShift?
+    /// The 2-D map of the reference and this corpus (nil when no test ran).
+    public var map: ShiftMap?
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
     public var bandwidth: Double?
     /// Whether the tests ran.
@@ -99,6 +105,8 @@ public struct ShiftAnalysis: Sendable {
     public var otherInputs: [Embeddings]
     /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
     public var rowsBeforeSampling: [Int?]
+    /// The reference's clusters (regions without labels), shared by every comparison.
+    public var referenceRegions: ReferenceRegions
     /// The inputs the cross-duplicate search ran on: every row given, before `maxRows` sampling
     /// (`comparisons[i].crossDuplicates` indexes their rows).
     public var searchedReference: Embeddings
@@ -149,6 +157,9 @@ public struct ShiftAnalysis: Sendable {
         self.reference = reference
         otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        let regions = try ReferenceRegions(referenceUnit: referenceUnit, labels: reference.labels, sourceRows: reference.sourceRows,
+                                           clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
+        referenceRegions = regions
         var tested: [Embeddings] = []
         var comparisons: [ShiftComparison] = []
         for (index, other) in inputs.enumerated() {
@@ -175,6 +186,7 @@ public struct ShiftAnalysis: Sendable {
             comparison.otherInputCount = other.count
             comparison.crossDuplicates = duplicates
             comparison.crossDuplicatesDropped = drop
+            try comparison.addRegions(regions, referenceUnit: referenceUnit, other: rows, alpha: c.alpha)
             tested.append(rows)
             comparisons.append(comparison)
         }

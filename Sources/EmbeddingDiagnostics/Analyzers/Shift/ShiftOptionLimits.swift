@@ -37,7 +37,14 @@ extension ShiftConfiguration {
         let columns = Double(permutations) + 1
         let kernels = Double(2 + bandwidthScales.count)
         let bytes = columns * (pooled * 9 + 8 * (Double(d) + 4 * kernels + 8))
-        return [MemoryEstimate(.permutations, permutations, bytes: bytes,
+        var estimates = [MemoryEstimate(.permutations, permutations, bytes: bytes,
                                purpose: "the permutation design and null statistics of \(Int(pooled)) pooled rows (\(Setting.maxRows) tests a sample; \(Setting.mmdEstimator) block tests MMD on every row in bounded memory)")]
+        if let k = clusters {
+            // k-means: one Float32 distance per fitted row and centre, the centres, and the assignment's augmented copy.
+            let fit = min(reference, Double(ReferenceRegions.fitRowLimit)), kk = Double(k)
+            estimates.append(MemoryEstimate(.clusters, k, bytes: 4 * (fit * kk + 3 * kk * (Double(d) + 1)),
+                                            purpose: "k-means distances of \(Int(fit)) reference rows to \(k) centres"))
+        }
+        return estimates
     }
 }

@@ -199,6 +199,7 @@ extension ShiftAnalysis: ReportConvertible {
             ]
         }
 
+        metrics += regionMetrics()
         var tables: [ReportTable] = []
         let multiple = comparisons.count > 1
         tables.append(ReportTable(
@@ -237,6 +238,7 @@ extension ShiftAnalysis: ReportConvertible {
                      .string(searched.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
                 }))
             }
+            tables += regionTables(index, suffix: suffix)
             guard let loc = comp.location, let quality = comp.quality else { continue }
             let probability = comp.classifier?.outOfFoldProbability
             tables.append(ReportTable(
@@ -296,7 +298,10 @@ extension ShiftAnalysis: ReportConvertible {
                          ReportChart.Series(name: Self.fileName(first.other), points: histogram(location.otherWitness))],
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
-        var notes: [String] = []
+        for index in comparisons.indices {
+            if let map = regionMap(index, suffix: multiple ? "_\(index + 1)" : "") { charts.append(map) }
+        }
+        var notes: [String] = regionNotes()
         if let blockNote { notes.append(blockNote) }
         for (i, before) in rowsBeforeSampling.enumerated() {
             guard let before, let cap = c.maxRows else { continue }
@@ -327,7 +332,7 @@ extension ShiftAnalysis: ReportConvertible {
                             tables: tables, charts: charts, notes: notes)
         report.verdict = ReportVerdict(
             question: "Is \(others.map { Self.fileName($0.source) }.joined(separator: ", ")) distributed like \(Self.fileName(reference.source)) in embedding space, and where does it differ?",
-            answer: comparisons.indices.map { verdict($0) }.joined(separator: " "),
+            answer: comparisons.indices.map { [verdict($0), regionSentence($0)].filter { !$0.isEmpty }.joined(separator: " ") }.joined(separator: " "),
             decidingMetrics: ["p_value", "cross_duplicate_share", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
         return report
     }
