@@ -57,8 +57,9 @@ import Testing
         try Data(#"["a\r\nb", "c", "d"]"#.utf8).write(to: URL(fileURLWithPath: dir + "/crlf.json"))
         try Data(#"["  ", "c", "d"]"#.utf8).write(to: URL(fileURLWithPath: dir + "/blank.json"))
         try Data(#"["c", "d"]"#.utf8).write(to: URL(fileURLWithPath: dir + "/ok.json"))
+        try Data(#"["e", "f"]"#.utf8).write(to: URL(fileURLWithPath: dir + "/ok2.json"))
         for (list, message) in [("crlf", "contains a tab or line break"), ("blank", "is empty or only spaces")] {
-            let r = try CLI.run(["bias", "sentences", "--targets", dir + "/\(list).json", dir + "/ok.json", "--attributes", dir + "/ok.json", dir + "/ok.json",
+            let r = try CLI.run(["bias", "sentences", "--targets", dir + "/\(list).json", dir + "/ok.json", "--attributes", dir + "/ok.json", dir + "/ok2.json",
                                  "--output", dir + "/\(list).tsv", "--quiet"])
             Self.expectRefused(r, list, mentioning: message)
             #expect(!FileManager.default.fileExists(atPath: dir + "/\(list).tsv"))

@@ -464,7 +464,9 @@ public enum MappingFile {
             throw EmbdiagError.malformed(meta, "not an embdiag mapping (not a JSON object)")
         }
         if let v = json["format_version"] {
-            guard let version = v as? Int, !(v is Bool), version >= 1 else {
+            // jsonInteger, not `as? Int` with `!(v is Bool)`: on Linux a JSON 1 is also a Bool,
+            // which refused every version-1 file.
+            guard let version = jsonInteger(v), version >= 1 else {
                 throw EmbdiagError.malformed(meta, "format_version must be a whole number ≥ 1")
             }
             guard version <= formatVersion else {
@@ -480,7 +482,7 @@ public enum MappingFile {
 
     /// A version-1 closed-form map: weights .npy, bias in the JSON.
     static func readLinear(_ path: String, meta: String, json: [String: Any]) throws -> LinearMap {
-        if let v = json["format_version"] as? Int, v != 1 {
+        if let v = jsonInteger(json["format_version"]), v != 1 {
             throw EmbdiagError.malformed(meta, "kind linear_map is format version 1, not \(v)")
         }
         let weights = try NpyFloat64.read(path)

@@ -57,7 +57,8 @@ extension MappingFile {
             defer { offset += p.values.count }
             return ["name": p.name, "rows": p.rows, "cols": p.cols, "offset": offset]
         }
-        metadata["parameters_sha256"] = try Checksum.sha256(ofFile: path)
+        // The file as written by this call (AtomicFile may still hold it under its temporary name).
+        metadata["parameters_sha256"] = try Checksum.sha256(ofFile: AtomicFile.currentPath(of: path))
         metadata["layout_sha256"] = Checksum.sha256(Data(layoutText(a.architecture, input: a.inputDimension, output: a.outputDimension).utf8))
         if let t = a.training {
             metadata["training"] = [
@@ -76,10 +77,11 @@ extension MappingFile {
 
     static func readAdapter(_ path: String, meta: String, json: [String: Any]) throws -> AdapterMap {
         func int(_ key: String) throws -> Int {
-            guard let v = json[key], !(v is Bool), let i = v as? Int else { throw EmbdiagError.malformed(meta, "\(key) is missing or not a whole number") }
+            // jsonInteger, not `as? Int` with `!(v is Bool)`: on Linux a JSON 1 or 0 is also a Bool.
+            guard let i = jsonInteger(json[key]) else { throw EmbdiagError.malformed(meta, "\(key) is missing or not a whole number") }
             return i
         }
-        guard (json["format_version"] as? Int) == 2 else {
+        guard jsonInteger(json["format_version"]) == 2 else {
             throw EmbdiagError.malformed(meta, "kind adapter needs format_version 2")
         }
         let dx = try int("input_dim"), dy = try int("output_dim")
