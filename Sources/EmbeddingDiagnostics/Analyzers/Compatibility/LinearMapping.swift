@@ -456,7 +456,8 @@ public enum MappingFile {
             throw EmbdiagError.malformed(meta, "not an embdiag mapping (not a JSON object)")
         }
         if let v = json["format_version"] {
-            guard let version = v as? Int, !(v is Bool), version >= 1 else {
+            // (No `is Bool` test: Foundation bridges the JSON number 1 to Bool.)
+            guard let version = v as? Int, version >= 1 else {
                 throw EmbdiagError.malformed(meta, "format_version must be a whole number ≥ 1")
             }
             guard version <= formatVersion else {

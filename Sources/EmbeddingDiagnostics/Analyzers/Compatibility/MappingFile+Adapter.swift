@@ -76,7 +76,8 @@ extension MappingFile {
 
     static func readAdapter(_ path: String, meta: String, json: [String: Any]) throws -> AdapterMap {
         func int(_ key: String) throws -> Int {
-            guard let v = json[key], !(v is Bool), let i = v as? Int else { throw EmbdiagError.malformed(meta, "\(key) is missing or not a whole number") }
+            // (No `is Bool` test: Foundation bridges the JSON number 1 to Bool.)
+            guard let v = json[key], let i = v as? Int else { throw EmbdiagError.malformed(meta, "\(key) is missing or not a whole number") }
             return i
         }
         guard (json["format_version"] as? Int) == 2 else {
