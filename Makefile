@@ -41,9 +41,10 @@ test-spark: deps
 	@SPARK_VENV="$(SPARK_VENV)" contrib/spark/install-deps
 	EMBDIAG=$(EMBDIAG) $(SPARK_VENV)/bin/python contrib/spark/test_spark.py
 
-# libFuzzer + AddressSanitizer on every reader, the id pairing and the audit YAML (fuzz/run):
-# FUZZ_SECONDS per harness. Part of finishing any change to a reader, a source, the audit YAML or
-# the state files (Guides/Formats.md, "Fuzzing"); `make test` replays fuzz/replay/ without it.
+# libFuzzer + AddressSanitizer on every reader, the id pairing, the audit YAML and the other parsed
+# inputs (fuzz/run): FUZZ_SECONDS per harness. Part of finishing any change to a reader, a source,
+# the audit YAML, the state or mapping files or the SEAT table, with `fuzz/run 600` on the changed
+# harnesses (Guides/Formats.md, "Fuzzing"); `make test` replays fuzz/replay/ without it.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	fuzz/run $(FUZZ_SECONDS)

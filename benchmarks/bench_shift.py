@@ -73,13 +73,23 @@ def numpy_mmd_energy():
 
 import os  # noqa: E402
 print(f"load average before: {os.getloadavg()}")
+# CPU seconds (user + system) next to the wall time: on a shared, loaded machine the wall time
+# measures the load as much as the program; the CPU time much less so.
+before = os.times()
 t_e, peak, _ = run_embdiag(["shift", str(paths[0]), str(paths[1]), "--tests", "mmd,energy", "--permutations", str(B),
                             "--no-checksum", "--quiet"], repeat=1)
-print(f"embdiag {t_e:.1f} s, peak RSS {peak:.0f} MiB (N² float32 would be {(2 * n) ** 2 * 4 / 2**20:.0f} MiB); load {os.getloadavg()}")
+after = os.times()
+cpu_e = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+print(f"embdiag {t_e:.1f} s ({cpu_e:.1f} CPU-s), peak RSS {peak:.0f} MiB (N² float32 would be {(2 * n) ** 2 * 4 / 2**20:.0f} MiB); "
+      f"load {os.getloadavg()}", flush=True)
 if not args.skip_numpy:
+    before = os.times()
     t_n, _ = time_python(numpy_mmd_energy, repeat=1)
+    after = os.times()
+    cpu_n = (after.user - before.user) + (after.system - before.system)
+    print(f"numpy {t_n:.1f} s ({cpu_n:.1f} CPU-s); CPU-time ratio {cpu_n / cpu_e:.2f}", flush=True)
     record("shift: MMD + energy permutations", f"2 × {n}x{d}, B={B}", t_e, "numpy vectorised (same B)", t_n, peak,
-           note=f"embdiag also computes witness + k-NN quality; load {os.getloadavg()[0]:.1f}")
+           note=f"embdiag also computes witness + k-NN quality; CPU-s {cpu_e:.0f} vs {cpu_n:.0f}; load {os.getloadavg()[0]:.1f}")
 
 if args.alibi:
     try:

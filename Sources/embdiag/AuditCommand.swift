@@ -42,6 +42,9 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         let clock = Stopwatch()
         let audit = try AuditConfiguration.load(config)
+        if let seed = audit.seed, seed < 0 {
+            throw EmbdiagError.malformed(config, "seed \(seed): a seed is an integer in 0…18446744073709551615 (negative seeds are refused)")
+        }
         let checks = audit.checks.map { parse($0, seed: audit.seed) }
         // Before anything runs or is written: every output of every check stays inside --output.
         if !allowWritesOutside {
@@ -52,6 +55,7 @@ struct AuditCommand: ParsableCommand {
                 }
             }
         }
+        try refuseCollisions(checks)
         // A check that writes a state (--partial, merge --state-out) has no metrics: requirements
         // on it could never be evaluated, and a check that evaluates none must not read as passed.
         for c in checks where !(c.check.require ?? []).isEmpty {
@@ -64,12 +68,14 @@ struct AuditCommand: ParsableCommand {
         }
         let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed,
                                           outcomes: outcomes, seconds: clock.seconds)
-        try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
-        // The audit's own files too: a link planted in the folder may not carry them outside.
-        try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
-            try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
-            try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
-            try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+        // The audit's own files, all or nothing; a link planted in the folder may not carry them outside.
+        try AtomicFile.allOrNothing {
+            try ReportWriter.write(summary, to: ReportDestinations(outputDirectory: nil, jsonPath: json))
+            try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
+                try ReportWriter.writeRedacted(JSONRenderer.render(summary, tables: .all), to: output + "/audit.json")
+                try ReportWriter.writeRedacted(TextRenderer.render(summary), to: output + "/audit.txt")
+                try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
+            }
         }
         if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
@@ -81,6 +87,37 @@ struct AuditCommand: ParsableCommand {
         }
     }
 
+    /// Refuses, before anything is written, a check output that lands in another check's folder,
+    /// on another check's output, or on the audit's own files (audit.json, audit.txt, index.html,
+    /// --json): each check's files are its own, and one check may not overwrite another's report.
+    /// - Complexity: O(outputs² + outputs · checks) path resolutions.
+    func refuseCollisions(_ checks: [ParsedCheck]) throws {
+        var claimed: [(resolved: String, owner: String, shown: String)] = ["audit.json", "audit.txt", "index.html"].map {
+            (PathContainment.resolve(output + "/" + $0), "the audit", "OUTPUT/" + $0)
+        }
+        if let json { claimed.append((PathContainment.resolve(json), "the audit", "--json \(json)")) }
+        let parsed = checks.compactMap { c -> (ParsedCheck, [OutputLocation])? in
+            guard case .success(let command) = c.parsed else { return nil }
+            // The check's own folder (--output, added by the audit) is where it writes its report.
+            return (c, OutputLocations.of(command).filter { !($0.kind == .folder && $0.path == c.folder) })
+        }
+        for (c, locations) in parsed {
+            for location in locations where location.path != "-" {
+                if let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(location.path, folder: $0.folder) }) {
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes into the folder of check '\(other.check.name)'; each check writes only its own files")
+                }
+                // A stem (--save-mapping, --save-transform) writes STEM.npy and STEM.json beside it too.
+                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
+                let written = location.kind == .stem ? [location.path, location.path + ".json", location.path + ".npy", stem + ".json", stem + ".npy"] : [location.path]
+                let resolved = Set(written.map(PathContainment.resolve))
+                if let clash = claimed.first(where: { resolved.contains($0.resolved) }) {
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) is also written by \(clash.owner) (\(clash.shown)); give each output its own name")
+                }
+                claimed += resolved.map { ($0, "check '\(c.check.name)'", "\(location.flag) \(location.path)") }
+            }
+        }
+    }
+
     /// Parses one check's command line (with the audit's --seed unless the check sets its own or
     /// the subcommand takes none), adding --output OUTPUT/<name> and --quiet.
     func parse(_ check: AuditConfiguration.Check, seed: Int?) -> ParsedCheck {
@@ -89,7 +126,9 @@ struct AuditCommand: ParsableCommand {
         let addsSeed = seed != nil && check.options?["seed"] == nil
         if let seed, addsSeed { args += ["--seed", String(seed)] }
         func reporting(_ args: [String]) throws -> ReportingCommand {
-            let command = try Embdiag.parseAsRoot(Embdiag.joiningNegativeValues(args + ["--output", folder, "--quiet"]))
+            let joined = Embdiag.joiningNegativeValues(args + ["--output", folder, "--quiet"])
+            try Embdiag.refuseNegativeSeed(joined)
+            let command = try Embdiag.parseAsRoot(joined)
             guard let reporting = command as? ReportingCommand else {
                 throw EmbdiagError.usage("check '\(check.name)': '\(check.command)' writes no report")
             }
@@ -116,11 +155,16 @@ struct AuditCommand: ParsableCommand {
             try OutputLocations.prepare(OutputLocations.of(reporting))
             let auditRequirements = try (c.check.require ?? []).map(Requirement.init(parsing:))
             var failures: [String] = []
-            for produced in try reporting.makeReports() {
-                let (report, failed) = try reporting.outputOptions.finish(produced, checking: reporting.requirements, elapsedSeconds: checkClock.seconds)
+            // All or nothing: a check that fails on one output leaves none of its files.
+            let produced = try AtomicFile.allOrNothing { () throws -> [(Report, [String], [RequirementOutcome])] in
+                try reporting.makeReports().map { produced in
+                    let (report, failed) = try reporting.outputOptions.finish(produced, checking: reporting.requirements, elapsedSeconds: checkClock.seconds)
+                    return (report, failed, try report.evaluate(auditRequirements))
+                }
+            }
+            for (report, failed, gates) in produced {
                 outcome.reports.append(report)
                 failures += failed
-                let gates = try report.evaluate(auditRequirements)
                 outcome.gates += gates
                 failures += gates.filter { !$0.passed }.map(\.message)
             }

@@ -85,11 +85,6 @@ struct AuditConfiguration: Decodable {
         return config
     }
 
-    /// The subcommands a check may run: those that write a report.
-    static var checkCommands: [String] {
-        Embdiag.subcommandList.filter { $0 is ReportingCommand.Type }.map { $0._commandName }
-    }
-
     /// The command line of one check (without --output/--quiet, which the audit adds).
     static func arguments(for check: Check) -> [String] {
         var args = [check.command] + (check.inputs ?? [])

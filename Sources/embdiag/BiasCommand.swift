@@ -163,7 +163,10 @@ struct BiasCommand: ReportingCommand {
         try SettingRange.integer(weatMinWords, "--weat-min-words", atLeast: 1)
         try SettingRange.integer(neighbors, "--neighbors", atLeast: 1)
         try SettingRange.integer(neighborVocabulary, "--neighbor-vocabulary", atLeast: 0, meaning: "0 = all rows")
-        if let e = ends, e.split(separator: ",").count != 2 { throw ValidationError("--ends takes two words a,b") }
+        if let e = ends {
+            let parts = e.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts.contains("") else { throw ValidationError("--ends takes two words a,b (got '\(e)')") }
+        }
     }
 
     var requirements: [Requirement] { gates.requirements }
@@ -184,6 +187,7 @@ struct BiasCommand: ReportingCommand {
         }
         if targets.count == 2 {
             let sets = try (targets + attributes).map { try WordListFile.resolveWords($0, option: "--targets/--attributes") }
+            try requireDistinctSets(sets, targets: targets, attributes: attributes)
             tests.append(WEATTest(id: "custom", name: "custom: \(sets[0].name) vs \(sets[1].name) × \(sets[2].name) vs \(sets[3].name)",
                                   targets: Array(sets[0..<2]), attributes: Array(sets[2..<4]),
                                   provenance: sets.map(\.provenance).joined(separator: "; ")))
@@ -238,9 +242,7 @@ struct BiasCommand: ReportingCommand {
     /// SEAT mode: the sentence table, the vectors of its sentences, optional comparison pooling
     /// and directions to remove.
     func seatReport(table: String) throws -> CommandReport {
-        guard let data = FileManager.default.contents(atPath: table) else { throw EmbdiagError.io(table, "cannot read the sentence table") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(table, "the sentence table is not UTF-8 text") }
-        let sentences = try SEATSentences.parse(text, path: table)
+        let sentences = try SEATSentences.read(table)
         var config = SEATConfiguration()
         config.alpha = alpha
         config.center = center
@@ -263,5 +265,15 @@ struct BiasCommand: ReportingCommand {
         var report = analysis.report()
         if let path = removeDirection { report.parameters.append(ReportParameter("remove_direction", .string(path))) }
         return CommandReport(report: report)
+    }
+}
+
+/// A WEAT/SEAT test compares two different target sets and two different attribute sets: the
+/// same words on both sides give an effect size of 0/0 and a meaningless p-value.
+/// - Complexity: O(words).
+func requireDistinctSets(_ sets: [WordList], targets: [String], attributes: [String]) throws {
+    for (option, pair, given) in [("--targets", Array(sets[0..<2]), targets), ("--attributes", Array(sets[2..<4]), attributes)]
+    where Set(pair[0].words) == Set(pair[1].words) {
+        throw EmbdiagError.usage("\(option) \(given[0]) \(given[1]): both sets hold the same words; a test compares two different sets")
     }
 }

@@ -61,7 +61,7 @@ struct BiasSentencesCommand: ParsableCommand {
 
     func run() throws {
         var requests: [SEATSentenceRequest] = []
-        let names = weat.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let names = weat.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
         for n in names {
             guard !n.isEmpty, let t = StandardWordLists.weat(named: n) else {
                 throw EmbdiagError.usage("--weat \(n.isEmpty ? "''" : n): unknown test (known: \(StandardWordLists.weatNames.joined(separator: ", ")))")
@@ -70,6 +70,7 @@ struct BiasSentencesCommand: ParsableCommand {
         }
         if targets.count == 2 {
             let sets = try (targets + attributes).map { try WordListFile.resolveWords($0, option: "--targets/--attributes") }
+            try requireDistinctSets(sets, targets: targets, attributes: attributes)
             let parts = classes.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             let parsed = parts.compactMap(SEATWordClass.init(rawValue:))
             guard parts.count == 4, parsed.count == 4 else {
@@ -84,9 +85,7 @@ struct BiasSentencesCommand: ParsableCommand {
         if templates == "default" {
             set = .standard
         } else {
-            guard let data = FileManager.default.contents(atPath: templates) else { throw EmbdiagError.io(templates, "cannot read the templates file") }
-            guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(templates, "templates file is not UTF-8 text") }
-            set = try SEATTemplates.parse(text, path: templates)
+            set = try SEATTemplates.read(templates)
         }
         let rows = try SEATSentences.generate(requests, templates: set, bareWords: bareWords)
         try AtomicFile.write(SEATSentences.tsv(rows), to: table)

@@ -108,8 +108,20 @@ struct DepthCommand: ReportingCommand {
                 throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
             }
             let rows = analysis.centralRows(k, byLabel: byLabel)
-            report.tables.insert(analysis.centralSelectionTable(rows, k: k, byLabel: byLabel), at: 0)
-            report.parameters.append(ReportParameter("select_central", .int(k)))
+            // Never more rows than exist: a K beyond the reference (or a label) takes them all, visibly.
+            var shownK = k
+            if !byLabel && k > reference.count {
+                shownK = reference.count
+                report.warn(ParameterCap(parameter: "--select-central", asked: k, used: reference.count, reason: "the reference has \(reference.count) rows").message)
+            } else if byLabel, let labels = reference.labels {
+                let sizes = Dictionary(labels.map { ($0, 1) }, uniquingKeysWith: +)
+                let short = sizes.filter { $0.value < k }
+                if !short.isEmpty {
+                    report.warn("--select-central \(k) --by-label: \(short.count) of \(sizes.count) labels have fewer than \(k) rows (all their rows are selected): \(short.sorted { $0.key < $1.key }.prefix(5).map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(short.count > 5 ? ", …" : "")")
+                }
+            }
+            report.tables.insert(analysis.centralSelectionTable(rows, k: shownK, byLabel: byLabel), at: 0)
+            report.parameters.append(ReportParameter("select_central", .int(shownK)))
             if let write {
                 try EmbeddingWriter.write(reference.selecting(rows: rows), to: write)
                 report.notes.append("Wrote the \(rows.count) selected rows to \(write).")

@@ -24,6 +24,7 @@ struct Embdiag: ParsableCommand {
         RelrepCommand.self,
         BiasCommand.self,
         CompatCommand.self,
+        FingerprintCommand.self,
         MapCommand.self,
         MergeCommand.self,
         AuditCommand.self,
@@ -35,14 +36,23 @@ struct Embdiag: ParsableCommand {
     static func main() {
         do {
             let arguments = joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
+            try refuseNegativeSeed(arguments)
             var command = try parseRouting(arguments)
             // audit checks its own locations after reading its file (and each check's).
             if !(command is AuditCommand) {
                 let locations = OutputLocations.of(command)
+                try OutputLocations.refuseReportsWithPartial(locations)
                 try OutputLocations.refuseOverwritingInputs(locations, arguments: arguments)
                 try OutputLocations.prepare(locations)
             }
-            try command.run()
+            if command is AuditCommand {
+                // audit makes each check all-or-nothing itself (a failed check keeps the others).
+                try command.run()
+            } else {
+                // Every file of the command carries its final name only when all were written (a
+                // failed gate still keeps its report).
+                try AtomicFile.allOrNothing(commitsOn: { $0 is GateFailure }) { try command.run() }
+            }
             try flushStandardOutput()
         } catch let error as EmbdiagError {
             FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
@@ -87,15 +97,14 @@ extension Embdiag {
 
     /// `--seed -1`, `--threshold -0.5`: a negative number after a long option is its value, not
     /// an option (swift-argument-parser would report "Missing value"); it is passed as
-    /// `--option=-1`. A negative `--seed` is taken modulo 2⁶⁴ (reports print it back as -1).
+    /// `--option=-1`. A negative `--seed` is refused (`refuseNegativeSeed`), not wrapped.
     static func joiningNegativeValues(_ arguments: [String]) -> [String] {
         var out: [String] = []
         var i = 0
         while i < arguments.count {
             let a = arguments[i]
             if a.hasPrefix("--"), !a.contains("="), a.count > 2, i + 1 < arguments.count, isNegativeNumber(arguments[i + 1]) {
-                var value = arguments[i + 1]
-                if a == "--seed", let v = Int64(value) { value = String(UInt64(bitPattern: v)) }
+                let value = arguments[i + 1]
                 out.append(a + "=" + value)
                 i += 2
                 continue
@@ -105,6 +114,18 @@ extension Embdiag {
             i += 1
         }
         return out
+    }
+
+    /// Seeds are 0…2⁶⁴ − 1 in every command: `--seed -1` is an error, not the seed 2⁶⁴ − 1 in disguise.
+    /// - Complexity: O(arguments).
+    static func refuseNegativeSeed(_ arguments: [String]) throws {
+        for (i, a) in arguments.enumerated() {
+            let value = a.hasPrefix("--seed=") ? String(a.dropFirst(7)) : (a == "--seed" && i + 1 < arguments.count ? arguments[i + 1] : nil)
+            if let value, value.hasPrefix("-"), value.count > 1 {
+                throw EmbdiagError.usage("--seed \(value): a seed is an integer in 0…18446744073709551615 (negative seeds are refused)")
+            }
+            if a == "--" { return }
+        }
     }
 
     static func isNegativeNumber(_ s: String) -> Bool {

@@ -28,6 +28,7 @@ enum OutputLocations {
     static let properties: [String: OutputLocation.Kind] = [
         "output": .folder, "json": .file, "html": .file, "partial": .file, "write": .file, "writeDirection": .file,
         "stateOut": .file, "saveTransform": .stem, "saveMapping": .stem, "outputPath": .file, "outputFile": .file,
+        "saveReference": .file,
     ]
 
     /// The flag spelling of a property name (saveMapping → --save-mapping), as ArgumentParser derives it.
@@ -161,6 +162,15 @@ enum OutputLocations {
                 }
             }
         }
+    }
+
+    /// `--partial` writes a shard's state instead of a report: a report option beside it would be
+    /// ignored, so it is refused (the report comes from `embdiag merge`).
+    /// - Complexity: O(locations).
+    static func refuseReportsWithPartial(_ locations: [OutputLocation]) throws {
+        guard locations.contains(where: { $0.flag == "--partial" }),
+              let report = locations.first(where: { ["--output", "--json", "--html"].contains($0.flag) }) else { return }
+        throw EmbdiagError.usage("\(report.flag) \(report.path): --partial writes this shard's state, not a report; write the report with embdiag merge STATE… \(report.flag) \(report.path)")
     }
 
     /// The locations of an audit check that lead outside `folder` (symbolic links followed).

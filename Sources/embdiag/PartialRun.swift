@@ -33,6 +33,8 @@ extension AnisotropyCommand {
 
     func runPartial(_ configuration: AnisotropyConfiguration) throws {
         let (e, _) = try input.readValidated(file, quiet: outputOptions.quiet)
+        // A shard's pass sizes memory like a whole run on its rows: the same budget applies.
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: e.count, dimension: e.dimension))
         try partialOptions.run(AnisotropyPartialAnalysis(configuration: configuration), e, shardOf: e, path: file, quiet: outputOptions.quiet)
     }
 }
@@ -53,6 +55,7 @@ extension NeighborsCommand {
         let (c, _) = try input.readValidated(corpus, quiet: outputOptions.quiet)
         let read = try EmbeddingReader.read(queries!, options: input.readOptions(labels: queryLabels))
         let (q, _) = try read.requiringFiniteNonZeroRows(policy: .error)
+        try MemoryBudget.installed.value.check(CosineNeighbors.memoryEstimates(queries: q.count, corpusRows: c.count, k: k))
         try partialOptions.run(NeighborsPartialAnalysis(queries: q, k: k), c, shardOf: c, path: corpus, quiet: outputOptions.quiet)
     }
 }
@@ -74,6 +77,7 @@ extension DepthCommand {
 
     /// - Parameter shard: the one file, as `makeReports` read it (with --on-invalid error).
     func runPartial(_ shard: Embeddings, configuration: DepthConfiguration) throws {
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: referenceRows ?? shard.count, dimension: shard.dimension))
         let analysis = DepthPartialAnalysis(configuration: configuration, referenceRows: referenceRows, otherCorpus: partialOptions.otherCorpus)
         try partialOptions.run(analysis, shard, shardOf: shard, path: files[0], quiet: outputOptions.quiet)
     }
@@ -107,6 +111,7 @@ extension CompatCommand {
         let labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
         let ql = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq.count, matrixPath: oldQueries!) }
         let inputs = CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: labels == nil ? nil : ql)
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(galleryRows: oldE.count))
         try partialOptions.run(CompatPartialAnalysis(configuration: configuration), inputs, shardOf: oldE, path: old, quiet: outputOptions.quiet)
     }
 }

@@ -73,7 +73,8 @@ struct RelrepCommand: ReportingCommand {
     var queries: Int = 1000
 
     @Option(help: "Anchor counts for the sweep, comma-separated (capped by the row count); 'none' to skip.")
-    var sweep: String = "10,50,100,300,1000"
+    var sweep: String = Self.defaultSweep
+    static let defaultSweep = "10,50,100,300,1000"
 
 
     @Option(help: "Write the n × N relative matrix of the first file (.npy, or word2vec .bin/.txt with the row labels) plus OUT.json (anchors, settings).")
@@ -139,6 +140,13 @@ struct RelrepCommand: ReportingCommand {
             let result = try RelativeComparison(reference: reference, other: other, configuration: configuration,
                                                 invalidRows: input.onInvalid)
             report = result.report()
+            // A sweep count given beyond n/2 is measured at n/2: said, not silent (the default
+            // list is documented as capped by the row count).
+            if sweep != Self.defaultSweep, result.hasAnchors {
+                for c in configuration.sweepCounts where c > result.pairedRows / 2 {
+                    report.warn(ParameterCap(parameter: "--sweep", asked: c, used: result.pairedRows / 2, reason: "a sweep point uses at most half of the \(result.pairedRows) paired rows as anchors (the others are evaluated)").message)
+                }
+            }
             relative = result.relativeMatrix
             rowLabels = result.labels
             sourceRows = result.referenceRows

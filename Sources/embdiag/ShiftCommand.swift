@@ -2,6 +2,8 @@ import ArgumentParser
 import EmbeddingDiagnostics
 import Foundation
 
+extension MMDEstimator: ExpressibleByArgument {}
+
 struct ShiftCommand: ReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "shift",
@@ -31,8 +33,29 @@ struct ShiftCommand: ReportingCommand {
     @OptionGroup var seedOptions: SeedOptions
     @OptionGroup var memory: MemoryBudgetOptions
 
-    @Argument(help: "The reference corpus, then the corpora to compare with it.")
+    @Argument(help: "The reference corpus, then the corpora to compare with it (with --reference: only the corpora or windows to test).")
     var files: [String]
+
+    @Option(help: "Cut OTHER into windows by this column of its source (Parquet column, JSONL path, CSV/TSV header or number, postgresql:// --table column): a batch id, a date or a timestamp.")
+    var by: String?
+
+    @Option(help: "Cut OTHER into windows by a file with one key per row of OTHER (a batch id, a date or a timestamp).")
+    var byFile: String?
+
+    @Option(help: "With --by/--by-file dates or timestamps: windows of this width, aligned to the Unix epoch in UTC (1d, 7d, 12h, 30m, 90s, 2w).")
+    var window: String?
+
+    @Option(help: "Cut OTHER into windows of N consecutive rows.")
+    var chunk: Int?
+
+    @Option(help: "Chunks of the reference drawn, per window size, for its band of normal variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score).")
+    var bandChunks: Int = 99
+
+    @Option(help: "Save the reference's sample, σ and bands to this state file (for later runs with --reference).")
+    var saveReference: String?
+
+    @Option(help: "Test against a saved reference (written by --save-reference) instead of a reference corpus.")
+    var reference: String?
 
     @Option(parsing: .singleValue, help: "Labels for each other corpus, in order (one per line).")
     var otherLabels: [String] = []
@@ -74,13 +97,24 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
     var maxRows: Int?
 
+    @Option(help: "k of the reference's regions: k-means clusters whose shares are compared (default: round(√(rows/10)), at least 2, at most 12).")
+    var clusters: Int?
+    @Option(help: "How the MMD test is computed: exact (permutations over every pair of rows, O(N²)) or block (the block test on every row: O(N·b) time, memory of one block; with --tests mmd, for millions of rows; less power at equal size). See Guides/Shift.md.")
+    var mmd: MMDEstimator = .exact
+
+    @Option(help: "Rows of the smaller corpus per block of --mmd block (default ⌊√rows⌋, at most rows/20: at least 20 blocks).")
+    var mmdBlockRows: Int?
+
     @Flag(help: "Keep the other corpus's rows that duplicate reference rows in the tests (default: reported, and left out, since the tests assume independent samples).")
     var keepCrossDuplicates = false
 
 
     func validate() throws {
-        guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
-        guard otherLabels.count <= files.count - 1 else { throw ValidationError("more --other-labels than other corpora") }
+        try validateWindows()
+        if reference == nil && saveReference == nil {
+            guard files.count >= 2 else { throw ValidationError("give the reference corpus and at least one corpus to compare with it") }
+        }
+        guard otherLabels.count <= otherFiles.count else { throw ValidationError("more --other-labels than other corpora") }
         try SettingRange.number(alpha, "--alpha", above: 0, below: 1)
         try SettingRange.integer(permutations, "--permutations", atLeast: 1)
         try SettingRange.integer(folds, "--folds", atLeast: 2)
@@ -90,11 +124,23 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
         if let bandwidth { try SettingRange.number(bandwidth, "--bandwidth", above: 0) }
         if let maxRows { try SettingRange.integer(maxRows, "--max-rows", atLeast: 2) }
+        if let clusters { try SettingRange.integer(clusters, "--clusters", atLeast: 2) }
+        if let mmdBlockRows { try SettingRange.integer(mmdBlockRows, "--mmd-block-rows", atLeast: 2) }
         // Lists: no empty items, no duplicates (a test or a bandwidth given twice means nothing more).
         let names = tests.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         if names.contains("") { throw ValidationError("--tests '\(tests)' has an empty item (give test names, comma-separated)") }
         if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) { throw ValidationError("--tests lists \(twice) twice") }
-        _ = try parsedTests()
+        // The block test's combinations are checked here too, before any file is read or written.
+        var blockCheck = ShiftConfiguration()
+        blockCheck.tests = try parsedTests()
+        blockCheck.mmdEstimator = mmd
+        blockCheck.mmdBlockRows = mmdBlockRows
+        blockCheck.mauve = mauve
+        blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } } ?? [1]
+        try blockCheck.validate()
+        if mmd == .block && (isWindowsRun || reference != nil || saveReference != nil) {
+            throw ValidationError("--mmd block compares two whole corpora: it does not run with windows (--by, --by-file, --chunk, a directory), --reference or --save-reference")
+        }
         if let scales = bandwidthScales {
             let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
                 guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
@@ -143,6 +189,10 @@ struct ShiftCommand: ReportingCommand {
         configuration.alpha = alpha
         configuration.maxRows = maxRows
         configuration.keepCrossDuplicates = keepCrossDuplicates
+        configuration.clusters = clusters
+        configuration.mmdEstimator = mmd
+        configuration.mmdBlockRows = mmdBlockRows
+        if isWindowsRun { return try makeWindowsReports(configuration) }
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
         var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
         report.appendDroppedRowTables(dropped)

@@ -33,8 +33,9 @@ import Testing
         var rng = SeededGenerator(seed: 1)
         try CLI.writeNpy((0..<2_000).map { _ in (0..<16).map { _ in Float(rng.nextGaussian()) } }, to: input)
         let out = dir + "/out"
-        // Each write pauses between "temporary complete" and "rename": kill inside that window,
-        // after 1, 2, 3 files have been renamed into place.
+        // Each write pauses between "temporary complete" and "rename", and a command's files are
+        // renamed together once all are written: kill after 1, 2, 3 temporaries are complete —
+        // no file carries its final name yet (all or nothing).
         for filesBeforeKill in 1...3 {
             try? FileManager.default.removeItem(atPath: out)
             let p = Process()
@@ -46,17 +47,17 @@ import Testing
             try p.run()
             var names: [String] = []
             let deadline = Date().addingTimeInterval(60)
-            // Wait until `filesBeforeKill` files are final and the next one sits in its temporary.
+            // Wait until `filesBeforeKill` temporaries exist (the next one is being written).
             while Date() < deadline {
                 names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-                let finals = names.filter { !$0.contains(AtomicFile.temporaryMarker) }.count
-                if finals >= filesBeforeKill && names.contains(where: { $0.contains(AtomicFile.temporaryMarker) }) { break }
+                if names.filter({ $0.contains(AtomicFile.temporaryMarker) }).count > filesBeforeKill { break }
                 usleep(20_000)
             }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             names = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             #expect(names.contains { $0.contains(AtomicFile.temporaryMarker) }, "the kill did not land inside a write: \(names)")
+            #expect(names.allSatisfy { $0.contains(AtomicFile.temporaryMarker) }, "a file carries its final name before all were written: \(names)")
             for name in names where !name.contains(AtomicFile.temporaryMarker) {
                 let text = try String(contentsOfFile: out + "/" + name, encoding: .utf8)
                 if name == "neighbors.csv" { #expect(text.split(separator: "\n").count == 1 + 2_000 * 20, "partial \(name)") }

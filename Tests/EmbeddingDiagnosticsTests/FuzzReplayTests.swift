@@ -23,7 +23,10 @@ import Testing
         }
         // A folder no harness reads would be a corpus that silently stopped being replayed.
         #expect(try Self.inputs("state").count >= 3, "fuzz/replay/state needs a corpus")
-        for d in dirs where !ReaderHarness.formats.contains(d) && d != "audit" && d != "state" {
+        for format in ParserHarness.formats {
+            #expect(try Self.inputs(format).count >= 3, "fuzz/replay/\(format) needs a corpus")
+        }
+        for d in dirs where !ReaderHarness.formats.contains(d) && !ParserHarness.formats.contains(d) && d != "audit" && d != "state" {
             Issue.record("fuzz/replay/\(d) is not a harness format")
         }
     }
@@ -39,6 +42,38 @@ import Testing
             } catch {
                 Issue.record("fuzz/replay/\(format)/\(input.lastPathComponent): \(error)")
             }
+        }
+    }
+
+    /// The harnesses of mapping files, the SEAT table and templates, word lists, gates, connection
+    /// strings and option values (ParserHarness.swift, symlinked).
+    @Test(arguments: ParserHarness.formats) func replayParserCorpus(format: String) throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for input in try Self.inputs(format) {
+            do {
+                try ParserHarness.run(format: format, bytes: try Data(contentsOf: input), directory: dir)
+            } catch {
+                Issue.record("fuzz/replay/\(format)/\(input.lastPathComponent): \(error)")
+            }
+        }
+    }
+
+    /// The committed mapping seeds are files the current code reads (a corpus the reader refuses
+    /// entirely would fuzz nothing past the first check): every `seed-*` of fuzz/replay/map/,
+    /// split as the harness splits it, reads back through `MappingFile.read`.
+    @Test func mappingSeedsRead() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let seeds = try Self.inputs("map").filter { $0.lastPathComponent.hasPrefix("seed-") }
+        #expect(seeds.count >= 3, "fuzz/replay/map needs seeds written by compat --save-mapping (fuzz/make-map-seeds)")
+        let magic = Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
+        for seed in seeds {
+            let bytes = try Data(contentsOf: seed)
+            let split = try #require(bytes.range(of: magic)?.lowerBound, "\(seed.lastPathComponent) has no .npy part")
+            try Data(bytes[..<split]).write(to: URL(fileURLWithPath: dir + "/m.json"))
+            try Data(bytes[split...]).write(to: URL(fileURLWithPath: dir + "/m.npy"))
+            #expect(throws: Never.self, "\(seed.lastPathComponent)") { _ = try MappingFile.read(dir + "/m.npy") }
         }
     }
 

@@ -100,7 +100,9 @@ import Testing
                       mentions: ["EMBDIAG_MEMORY_BUDGET", "lots"], environment: ["EMBDIAG_MEMORY_BUDGET": "lots"]))
         bad("memory", ["shift", a, b, "--memory-budget", "0"], "--memory-budget")
         bad("memory", ["shift", a, b, "--memory-budget", "-1GiB"], "--memory-budget")
-        bad("memory", ["shift", a, b, "--memory-budget", "150%"], "--memory-budget")
+        bad("memory", ["shift", a, b, "--memory-budget", "150%"], "--memory-budget", "(0, 100] %")
+        bad("memory", ["shift", a, b, "--memory-budget", "200%"], "--memory-budget", "(0, 100] %")
+        bad("memory", ["shift", a, b, "--memory-budget", "1e99GiB"], "--memory-budget", "largest size")
         good("boundary", ["shift", a, b, "--permutations", "1", "--top", "0", "--folds", "2", "--memory-budget", "60%"])
         // The largest seed is a valid seed: recorded in the report, never a trap converting it.
         good("boundary", ["shift", a, b, "--permutations", "9", "--seed", "18446744073709551615"])
@@ -147,11 +149,28 @@ import Testing
         bad("negative", ["bias", words, "--neighbor-vocabulary", "-1"], "--neighbor-vocabulary")
         bad("zero", ["bias", words, "--permutations", "0"], "--permutations")
         bad("zero", ["bias", words, "--components", "0"], "--components")
+        // bias --seat (a sentence table) and bias sentences (writes one)
+        let seatTable = URL(fileURLWithPath: a).deletingLastPathComponent().path + "/seat.tsv"
+        bad("missing file", ["bias", a, "--seat", seatTable + ".missing"], "seat.tsv.missing")
+        bad("zero", ["bias", a, "--seat", seatTable, "--alpha", "0"], "--alpha")
+        bad("nan", ["bias", a, "--seat", seatTable, "--alpha", "nan"], "--alpha")
+        bad("combination", ["bias", a, "--seat", seatTable, "--weat", "1"], "--seat", "--weat")
+        bad("combination", ["bias", a, "--seat-compare", b], "--seat")
+        bad("unknown", ["bias", "sentences", "--weat", "99", "--output", seatTable], "--weat 99")
+        bad("empty item", ["bias", "sentences", "--weat", "1,,6", "--output", seatTable], "--weat")
+        bad("one set", ["bias", "sentences", "--targets", "flowers", "--attributes", "pleasant_9", "unpleasant_9", "--output", seatTable], "--targets")
+        bad("duplicates", ["bias", "sentences", "--targets", "flowers", "flowers", "--attributes", "pleasant_9", "unpleasant_9", "--output", seatTable], "--targets", "same words")
+        bad("duplicates", ["bias", "sentences", "--targets", "flowers", "insects", "--attributes", "pleasant_9", "pleasant_9", "--output", seatTable], "--attributes", "same words")
+        bad("duplicates", ["bias", words, "--targets", "flowers", "flowers", "--attributes", "pleasant_9", "unpleasant_9"], "--targets", "same words")
+        bad("empty item", ["bias", words, "--ends", ",she,he"], "--ends")
+        bad("wrong count", ["bias", "sentences", "--targets", "flowers", "insects", "--attributes", "pleasant_9", "unpleasant_9", "--classes", "name,name", "--output", seatTable], "--classes")
+        bad("missing file", ["bias", "sentences", "--weat", "1", "--templates", seatTable + ".missing", "--output", seatTable], "seat.tsv.missing")
         // partial options
         bad("negative", ["anisotropy", a, "--partial", "/dev/null", "--row-offset", "-1"], "--row-offset")
         bad("huge", ["anisotropy", a, "--partial", "/dev/null", "--row-offset", "0", "--partial-pass", "3"], "--partial-pass")
-        // Seeds are any 64-bit pattern: `--seed -1` is the seed 2^64 − 1 (recorded as -1 in the JSON).
-        good("negative", ["anisotropy", a, "--seed", "-1"])
+        // Seeds are 0…2^64 − 1 in every command: a negative seed is refused, not wrapped.
+        bad("negative", ["anisotropy", a, "--seed", "-1"], "--seed -1", "0…18446744073709551615")
+        bad("negative", ["shift", a, b, "--seed=-5"], "--seed -5")
         bad("float for int", ["anisotropy", a, "--seed", "1.5"], "--seed")
         bad("huge", ["anisotropy", a, "--seed", "18446744073709551616"], "--seed")
         return c

@@ -47,6 +47,7 @@ import Testing
         ("audit", "--output", ["audit", "{yaml}", "--output", "{out}"]),
         ("convert", "OUTPUT", ["convert", "never-read.npy", "{out}"]),
         ("map", "OUTPUT", ["map", "--mapping", "m.npy", "never-read.npy", "{out}"]),
+        ("fingerprint", "--write", ["fingerprint", "never-read.npy", "--write", "{out}"]),
     ]
 
     /// Options that are not outputs although their help mentions writing or saving (inputs

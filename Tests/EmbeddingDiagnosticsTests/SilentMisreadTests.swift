@@ -223,9 +223,9 @@ import Testing
         let fifo = try shell("mkfifo \(dir)/f.npy && (cat \(dir)/m.npy > \(dir)/f.npy &) && \(CLI.binary) info \(dir)/f.npy --quiet --json \(dir)/fifo.json")
         #expect(fifo.status == 0, "\(fifo.stderr)")
         #expect(try Self.metrics(dir + "/fifo.json")["rows"] as? Int == 12)
-        // A negative number is an option's value.
+        // A negative number is an option's value (and a negative seed is refused by name, not "missing value").
         let seed = try CLI.run(["anisotropy", dir + "/m.npy", "--seed", "-1", "--quiet", "--json", dir + "/s.json"])
-        #expect(seed.status == 0, "\(seed.stderr)")
+        #expect(seed.status == 2 && seed.stderr.contains("--seed -1") && seed.stderr.contains("negative seeds are refused"), "\(seed.stderr)")
         // Symlinked output: written through, the link stays a link.
         try "old".write(toFile: dir + "/target.json", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: dir + "/link.json", withDestinationPath: "target.json")

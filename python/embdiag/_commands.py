@@ -30,6 +30,12 @@ SPEC = {
             'seed': {'flag': '--seed', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'memory_budget': {'flag': '--memory-budget', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['reference', 'others'], 'python_singular': 'other', 'min': 2},
+            'by': {'flag': '--by', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'by_file': {'flag': '--by-file', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'window': {'flag': '--window', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'chunk': {'flag': '--chunk', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'band_chunks': {'flag': '--band-chunks', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'save_reference': {'flag': '--save-reference', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'other_labels': {'flag': '--other-labels', 'kind': 'option', 'role': 'lines', 'repeating': True, 'parsing': 'default'},
             'tests': {'flag': '--tests', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'permutations': {'flag': '--permutations', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -43,9 +49,12 @@ SPEC = {
             'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'alpha': {'flag': '--alpha', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'max_rows': {'flag': '--max-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'clusters': {'flag': '--clusters', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mmd': {'flag': '--mmd', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mmd_block_rows': {'flag': '--mmd-block-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'keep_cross_duplicates': {'flag': '--keep-cross-duplicates', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'keep-cross-duplicates', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'by', 'by-file', 'window', 'chunk', 'band-chunks', 'save-reference', 'reference', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'clusters', 'mmd', 'mmd-block-rows', 'keep-cross-duplicates', 'version', 'help'],
     },
     'compat': {
         "parameters": {
@@ -290,7 +299,7 @@ SPEC = {
 
 # Flags of each command that the API sets itself or leaves to the CLI (see the module doc).
 INTERNAL = ['help', 'html', 'json', 'json-tables', 'output', 'quiet', 'version']
-EXCLUDED = ['directions', 'other-corpus', 'partial', 'partial-pass', 'row-offset', 'shard-id']
+EXCLUDED = ['directions', 'other-corpus', 'partial', 'partial-pass', 'reference', 'row-offset', 'shard-id']
 
 def shift(
     reference: MatrixLike,
@@ -310,6 +319,12 @@ def shift(
     require: Optional[Union[str, Sequence[str]]] = None,
     seed: Optional[int] = None,
     memory_budget: Optional[Union[str, int]] = None,
+    by: Optional[str] = None,
+    by_file: Optional[PathLike] = None,
+    window: Optional[str] = None,
+    chunk: Optional[int] = None,
+    band_chunks: Optional[int] = None,
+    save_reference: Optional[PathLike] = None,
     other_labels: Optional[Sequence[LabelsLike]] = None,
     tests: Optional[Union[str, float, Sequence[Any]]] = None,
     permutations: Optional[int] = None,
@@ -323,6 +338,9 @@ def shift(
     top: Optional[int] = None,
     alpha: Optional[float] = None,
     max_rows: Optional[int] = None,
+    clusters: Optional[int] = None,
+    mmd: Optional[Literal['exact', 'block']] = None,
+    mmd_block_rows: Optional[int] = None,
     keep_cross_duplicates: Optional[bool] = None,
     progress: Optional[bool] = None,
 ) -> Report:
@@ -350,7 +368,8 @@ def shift(
     Parameters
     ----------
     reference, *others : MatrixLike
-        The reference corpus, then the corpora to compare with it.
+        The reference corpus, then the corpora to compare with it (with --reference: only the
+        corpora or windows to test).
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
@@ -393,6 +412,23 @@ def shift(
         ``--memory-budget``: Memory an analysis may plan to use: a size (8GiB, 512MiB, bytes) or a
         share of the physical memory (60%); default: EMBDIAG_MEMORY_BUDGET, else half of the
         physical memory. Options that would need more are refused before any work starts.
+    by : str
+        ``--by``: Cut OTHER into windows by this column of its source (Parquet column, JSONL path,
+        CSV/TSV header or number, postgresql:// --table column): a batch id, a date or a timestamp.
+    by_file : PathLike
+        ``--by-file``: Cut OTHER into windows by a file with one key per row of OTHER (a batch id, a
+        date or a timestamp).
+    window : str
+        ``--window``: With --by/--by-file dates or timestamps: windows of this width, aligned to the
+        Unix epoch in UTC (1d, 7d, 12h, 30m, 90s, 2w).
+    chunk : int
+        ``--chunk``: Cut OTHER into windows of N consecutive rows.
+    band_chunks : int
+        ``--band-chunks``: Chunks of the reference drawn, per window size, for its band of normal
+        variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score). (CLI default: 99)
+    save_reference : PathLike
+        ``--save-reference``: Save the reference's sample, σ and bands to this state file (for later
+        runs with --reference).
     other_labels : Sequence[LabelsLike]
         ``--other-labels``: Labels for each other corpus, in order (one per line).
     tests : Union[str, float, Sequence[Any]]
@@ -428,6 +464,16 @@ def shift(
     max_rows : int
         ``--max-rows``: Test a seeded sample of this many rows of each larger corpus (the tests cost
         O(N²) and do not shard; the report says so).
+    clusters : int
+        ``--clusters``: k of the reference's regions: k-means clusters whose shares are compared
+        (default: round(√(rows/10)), at least 2, at most 12).
+    mmd : Literal['exact', 'block']
+        ``--mmd``: How the MMD test is computed: exact (permutations over every pair of rows, O(N²))
+        or block (the block test on every row: O(N·b) time, memory of one block; with --tests mmd,
+        for millions of rows; less power at equal size). See Guides/Shift.md. (CLI default: exact)
+    mmd_block_rows : int
+        ``--mmd-block-rows``: Rows of the smaller corpus per block of --mmd block (default ⌊√rows⌋,
+        at most rows/20: at least 20 blocks).
     keep_cross_duplicates : bool
         ``--keep-cross-duplicates``: Keep the other corpus's rows that duplicate reference rows in
         the tests (default: reported, and left out, since the tests assume independent samples).

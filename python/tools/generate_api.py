@@ -42,7 +42,10 @@ INTERNAL = {"output", "json", "html", "json-tables", "quiet", "help", "version"}
 
 # Options of the sharded mode (`--partial` writes a state file for `embdiag merge`, not a
 # report): not part of a report-returning API; run the CLI for them (Guides/Scale.md).
-EXCLUDED = {"partial", "row-offset", "shard-id", "partial-pass", "directions", "other-corpus"}
+EXCLUDED = {"partial", "row-offset", "shard-id", "partial-pass", "directions", "other-corpus",
+            # `shift --reference STATE BATCH…` takes no reference corpus, which the API's first
+            # positional always is: run the CLI for it (Guides/Shift.md, "Saved reference").
+            "reference"}
 
 # What a value of an option is, when it is not a plain number/string (see _call._file_value):
 #   matrix     an array-like (numpy, lists of lists, pandas Series of vectors, pyarrow) or a path/URL
@@ -94,10 +97,10 @@ TYPES = {
     "apply-transform": "PathLike", "save-transform": "PathLike", "write": "PathLike", "write-direction": "PathLike",
     "save-mapping": "PathLike", "transform": "Union[str, Sequence[str]]", "isoscore-zeta": "float",
     "reference-sample": "int", "reference-rows": "int", "select-central": "int", "bandwidth": "float",
-    "max-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
+    "max-rows": "int", "clusters": "int", "mmd-block-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
-    "seat": "PathLike",
+    "seat": "PathLike", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5"}

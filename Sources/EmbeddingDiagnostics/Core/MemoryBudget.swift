@@ -37,8 +37,14 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         let s = text.trimmingCharacters(in: .whitespaces)
         let bad = EmbdiagError.usage("\(origin) '\(text)': give a size such as 8GiB, 512MiB or 100000000 (bytes), or a share of the physical memory such as 60%")
         if s.hasSuffix("%") {
-            guard let p = Double(s.dropLast()), p.isFinite, p > 0, p <= 100 else { throw bad }
+            guard let p = Double(s.dropLast()), p.isFinite else { throw bad }
+            guard p > 0, p <= 100 else {
+                throw EmbdiagError.usage("\(origin) '\(text)': a share of the physical memory lies in (0, 100] % (got \(s))")
+            }
             let physical = ProcessInfo.processInfo.physicalMemory
+            // At least one byte: a share that rounds down to 0 bytes would refuse every analysis
+            // with a budget of "0 bytes".
+            guard Double(physical) * p / 100 >= 1 else { throw bad }
             return MemoryBudget(bytes: UInt64(Double(physical) * p / 100), origin: "\(origin) \(s) of \(MemoryEstimate.describe(physical))")
         }
         var number = s.uppercased()
@@ -48,7 +54,11 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
             factor = Foundation.pow(1024, power)
             number.removeLast()
         }
-        guard let v = Double(number.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0, v * factor < 0x1p63 else { throw bad }
+        guard let v = Double(number.trimmingCharacters(in: .whitespaces)), v.isFinite else { throw bad }
+        guard v > 0, v * factor >= 1 else { throw EmbdiagError.usage("\(origin) '\(text)': a size must be at least one byte") }
+        guard v * factor < 0x1p63 else {
+            throw EmbdiagError.usage("\(origin) '\(text)': \(s) is more than the largest size, 8 EiB (2^63 bytes); give a size such as 8GiB or a share such as 60%")
+        }
         return MemoryBudget(bytes: UInt64(v * factor), origin: "\(origin) \(s)")
     }
 

@@ -6,7 +6,12 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case anchors
     case bandwidth
     case bandwidthScales
+    case bandChunks
+    case by
+    case byFile
+    case chunk
     case classifierWeight
+    case clusters
     case column
     case components
     case debias
@@ -30,6 +35,8 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case labels
     case neighborK
     case maxRows
+    case mmdBlockRows
+    case mmdEstimator
     case names
     case new
     case newIds
@@ -50,10 +57,12 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case queryLabels
     case referenceRows
     case referenceSample
+    case referenceState
     case require
     case retrievalOnly
     case rowOffset
     case saveMapping
+    case saveReference
     case saveTransform
     case stateOut
     case table
@@ -63,6 +72,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case thresholdBootstrap
     case trainFraction
     case trainRows
+    case window
 
     /// How settings are named in messages (default: the configuration field, in backticks).
     public static let namer = FrontEndSetting<@Sendable (Setting) -> String>({ "`\($0.rawValue)`" })

@@ -11,6 +11,86 @@ public enum AtomicFile {
     /// byte is written. Scoped to the task (or thread) that binds it.
     @TaskLocal public static var confinement: String?
 
+    /// The files of one all-or-nothing group (`allOrNothing`): written to their temporaries,
+    /// renamed into place together when the group succeeds, removed when it fails.
+    public final class Group: @unchecked Sendable {
+        /// (temporary, final path, name shown in messages), in write order.
+        var pending: [(temporary: String, path: String, shownAs: String)] = []
+        /// Files removed when the group commits (stale outputs of an earlier run).
+        var removals: [String] = []
+        let lock = NSLock()
+    }
+
+    /// Set by `allOrNothing`: regular files written meanwhile wait under their temporary names.
+    @TaskLocal public static var group: Group?
+
+    /// Runs `body` so that its regular-file writes are all-or-nothing: every file goes to its
+    /// temporary name, and only when `body` returns (or throws an error `commitsOn` accepts, e.g. a
+    /// failed gate whose report must stay) are they all renamed into place; otherwise every
+    /// temporary is removed and no file of the group carries its final name. Devices, pipes and
+    /// stdout are written directly (they cannot be renamed). Groups nest: an inner one commits
+    /// (or discards) its own files.
+    /// - Complexity: O(files) renames after `body`.
+    public static func allOrNothing<T>(commitsOn: (Error) -> Bool = { _ in false }, _ body: () throws -> T) throws -> T {
+        let g = Group()
+        let result: T
+        do {
+            result = try $group.withValue(g) { try body() }
+        } catch {
+            if commitsOn(error) { try commit(g) } else { discard(g) }
+            throw error
+        }
+        try commit(g)
+        return result
+    }
+
+    /// Renames every pending temporary into place; on a failure removes the temporaries not yet
+    /// renamed (targets were checked when written, so a rename fails only on a concurrent change).
+    static func commit(_ g: Group) throws {
+        g.lock.lock()
+        let pending = g.pending, removals = g.removals
+        g.pending = []
+        g.removals = []
+        g.lock.unlock()
+        for (k, entry) in pending.enumerated() where rename(entry.temporary, entry.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            for later in pending[k...] { unlink(later.temporary) }
+            throw EmbdiagError.io(entry.shownAs, "cannot rename temporary file into place: \(reason)")
+        }
+        for path in removals { unlink(path) }
+    }
+
+    /// Where the bytes just written to `path` are now: its temporary while an `allOrNothing`
+    /// group holds it back, else `path` itself (a writer that checksums its own file reads here).
+    /// - Complexity: O(files pending).
+    public static func currentPath(of path: String) -> String {
+        guard let g = group else { return path }
+        g.lock.lock()
+        defer { g.lock.unlock() }
+        return g.pending.last { $0.shownAs == path || $0.path == path }?.temporary ?? path
+    }
+
+    /// Removes a file written by an earlier run: when the enclosing `allOrNothing` group commits
+    /// (so a failed run leaves the earlier files as they were), at once outside a group.
+    public static func removeStale(_ path: String) throws {
+        try PathContainment.requireConfined(path)
+        if let g = group {
+            g.lock.lock()
+            g.removals.append(path)
+            g.lock.unlock()
+        } else {
+            unlink(path)
+        }
+    }
+
+    static func discard(_ g: Group) {
+        g.lock.lock()
+        defer { g.lock.unlock() }
+        for entry in g.pending { unlink(entry.temporary) }
+        g.pending = []
+        g.removals = []
+    }
+
     public static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -96,6 +176,14 @@ public enum AtomicFile {
             } catch {
                 try? handle.close()
                 throw error
+            }
+            if let g = group {
+                // Renamed with the rest of the group (a second write of the same file replaced the temporary).
+                g.lock.lock()
+                g.pending.removeAll { $0.temporary == tmp }
+                g.pending.append((tmp, path, shownAs))
+                g.lock.unlock()
+                return
             }
             guard rename(tmp, path) == 0 else {
                 throw EmbdiagError.io(shownAs, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")

@@ -16,7 +16,7 @@ extension IsotropyTransform {
                 try EmbeddingWriter.writeNpy(m, to: file)
                 o["matrix"] = .string(URL(fileURLWithPath: file).lastPathComponent)
                 o["matrix_shape"] = .array([.int(m.rows), .int(m.cols)])
-                o["matrix_sha256"] = .string(try Checksum.sha256(ofFile: file))
+                o["matrix_sha256"] = .string(try Checksum.sha256(ofFile: AtomicFile.currentPath(of: file)))
             } else {
                 o["matrix"] = .null
             }

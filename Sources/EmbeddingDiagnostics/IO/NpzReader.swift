@@ -16,6 +16,12 @@ public enum NpzReader {
         let members = archive.filter { $0.type == .file }
         guard !members.isEmpty else { throw EmbdiagError.malformed(path, "the .npz archive has no arrays") }
         let names = members.map { $0.path.hasSuffix(".npy") ? String($0.path.dropLast(4)) : $0.path }
+        // numpy keeps the last of two members with one name (x.npy twice, or x and x.npy); which
+        // one a reader takes is a guess, so the archive is refused.
+        var seenNames = Set<String>()
+        for name in names where !seenNames.insert(name).inserted {
+            throw EmbdiagError.malformed(path, "duplicate member \(name) in the .npz archive (numpy reads the last one, other readers the first): write each array once")
+        }
         var candidates: [Entry]
         if let key {
             candidates = members.filter { $0.path == key || $0.path == key + ".npy" }
@@ -66,17 +72,39 @@ public enum NpzReader {
             }
         } catch is StopExtraction {
         } catch {
-            throw EmbdiagError.malformed(path, "array '\(name)' cannot be decompressed: \(error)")
+            throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' is corrupt: it cannot be decompressed (\(error))"))
         }
-        let header = try head.withUnsafeBytes { try NpyReader.parseHeader($0, path: path + ":" + name) }
-        let (rows, cols) = try NpyReader.shape2D(header.shape, path: path + ":" + name)
-        let (_, size, _) = try NpyReader.dtype(header.descr, path: path + ":" + name)
+        let header: NpyReader.Header, rows: Int, cols: Int, size: Int
+        do {
+            header = try head.withUnsafeBytes { try NpyReader.parseHeader($0, path: path + ":" + name) }
+            (rows, cols) = try NpyReader.shape2D(header.shape, path: path + ":" + name)
+            (_, size, _) = try NpyReader.dtype(header.descr, path: path + ":" + name)
+        } catch let e as EmbdiagError {
+            // A damaged deflate stream can decode to garbage without an error: blame the header
+            // only when the member's CRC-32 holds.
+            if !isIntact(entry, of: archive) {
+                throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' is corrupt: its data does not match the archive's CRC-32 (a damaged compressed stream)"))
+            }
+            throw e
+        }
         let (count, o1) = rows.multipliedReportingOverflow(by: cols)
         let (bytes, o2) = count.multipliedReportingOverflow(by: size)
         guard !o1, !o2, UInt64(header.dataOffset + bytes) == declared else {
             throw EmbdiagError.malformed(path, "array '\(name)': header declares \(rows) × \(cols) \(header.descr) (\(o1 || o2 ? "overflow" : String(header.dataOffset + bytes)) bytes with header), the member holds \(declared)")
         }
         return (header, rows, cols)
+    }
+
+    /// Whether the member decompresses without an error to data of its recorded CRC-32.
+    /// - Complexity: O(uncompressed size) (called only once a header failed to parse).
+    static func isIntact(_ entry: Entry, of archive: Archive) -> Bool {
+        var crc: uLong = 0
+        do {
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true, progress: nil) { chunk in
+                chunk.withUnsafeBytes { crc = CZlib.crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
+            }
+        } catch { return false }
+        return CRC32(truncatingIfNeeded: crc) == entry.checksum
     }
 
     static func readMember(_ entry: Entry, of archive: Archive, path: String) throws -> Embeddings {

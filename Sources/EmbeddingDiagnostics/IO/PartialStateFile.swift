@@ -117,10 +117,16 @@ public enum PartialStateFile {
     }
 
     public static func read(_ path: String) throws -> PartialState {
-        let data: Data
+        var data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
+            // A device or pipe (/dev/null, <(…)) is read as a stream; only a file that cannot be
+            // opened at all is an I/O error.
+            guard let handle = FileHandle(forReadingAtPath: path), let streamed = try? handle.readToEnd() ?? Data() else {
+                throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
+            }
+            data = streamed
         }
+        guard !data.isEmpty else { throw EmbdiagError.malformed(path, "not an embdiag partial state (empty file)") }
         return try decode(data, path: path)
     }
 

@@ -78,11 +78,23 @@ public struct PostgresLocation: Sendable, Equatable {
         guard Self.isURL(url), let schemeEnd = url.range(of: "://") else {
             throw EmbdiagError.usage("not a postgresql:// URL or a key=value connection string (host=… dbname=…)")
         }
+        // libpq takes a space or a double quote in a URL as part of a value (a password "a b"),
+        // but a message quoting the URL ends it there (`redactingURLs`), so the rest of the
+        // password could be shown: refused (without quoting it); URLs write them %20, %22.
+        guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" }) else {
+            throw EmbdiagError.usage("a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)")
+        }
         let scheme = String(url[..<schemeEnd.upperBound])
         let rest = url[schemeEnd.upperBound...]
+        // Split where libpq splits: user info runs to the first '@' met before any '/' (it may
+        // hold a '?', as in `u?x@host/db?password=…`), and the parameters start at the first '?'
+        // after it. Splitting at the first '?' instead left libpq's password parameter in the part
+        // printed as user info.
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let hostStart = rest[..<slash].firstIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
         let base: Substring, parameters: Substring?
-        if let q = rest.firstIndex(of: "?") { base = rest[..<q]; parameters = rest[rest.index(after: q)...] } else { base = rest; parameters = nil }
-        let authorityEnd = base.firstIndex(of: "/") ?? base.endIndex
+        if let q = rest[hostStart...].firstIndex(of: "?") { base = rest[..<q]; parameters = rest[rest.index(after: q)...] } else { base = rest; parameters = nil }
+        let authorityEnd = base[hostStart...].firstIndex(of: "/") ?? base.endIndex
         let authority = base[..<authorityEnd], pathPart = base[authorityEnd...]
         var printableAuthority = String(authority)
         if let at = authority.lastIndex(of: "@") {
@@ -92,7 +104,9 @@ public struct PostgresLocation: Sendable, Equatable {
         }
         var kept: [String] = [], printable: [String] = []
         for item in (parameters ?? "").split(separator: "&", omittingEmptySubsequences: true) {
-            let key = (item.firstIndex(of: "=").map { item[..<$0] } ?? item).lowercased()
+            // libpq percent-decodes keys too (`pass%77ord=` is the password).
+            let rawKey = String(item.firstIndex(of: "=").map { item[..<$0] } ?? item)
+            let key = (rawKey.removingPercentEncoding ?? rawKey).lowercased()
             let value = item.firstIndex(of: "=").map { String(item[item.index(after: $0)...]) } ?? ""
             let decoded = { () throws -> String in
                 guard let d = value.removingPercentEncoding else {
@@ -117,8 +131,8 @@ public struct PostgresLocation: Sendable, Equatable {
         scheme + authority + path
     }
 
-    /// `text` with the password removed from every postgresql:// URL in it (URLs end at a space,
-    /// a quote or a parenthesis) and every `password=value` of a key=value connection string
+    /// `text` with the password removed from every postgresql:// URL in it (URLs end at
+    /// whitespace or a double quote, less up to two closing characters such as `'` `)` `:`) and every `password=value` of a key=value connection string
     /// (quoted `'a b'` or up to the next space): the CLI passes every message it prints through
     /// this, so that a message quoting a raw input argument cannot leak a password.
     /// - Complexity: O(length of the text).
@@ -128,7 +142,14 @@ public struct PostgresLocation: Sendable, Equatable {
         while let start = rest.range(of: "postgres", options: .caseInsensitive) {
             out += rest[..<start.lowerBound]
             let tail = rest[start.lowerBound...]
-            let end = tail.firstIndex { $0 == " " || $0 == "'" || $0 == "\"" || $0 == "(" || $0 == ")" || $0.isNewline } ?? tail.endIndex
+            // A URL runs to whitespace or a double quote (neither can be in a URL embdiag takes,
+            // see `init`); a quote or parenthesis inside belongs to it (libpq reads on), and up
+            // to two that close the surrounding message (`'…':`, `(…)`) are left outside.
+            var end = tail.firstIndex { $0.isWhitespace || $0 == "\"" } ?? tail.endIndex
+            for _ in 0..<2 {
+                guard end > tail.startIndex, "')>,.;:".contains(tail[tail.index(before: end)]) else { break }
+                end = tail.index(before: end)
+            }
             let token = String(tail[..<end])
             out += isURL(token) ? printable(token) : token
             rest = tail[end...]
@@ -137,41 +158,65 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// Removes `password = value` pairs (libpq's key=value syntax: the value quoted with `'`, in
-    /// which `\'` and `\\` are escapes, or ending at whitespace).
+    /// which `\'` and `\\` are escapes, or ending at whitespace, where a backslash escapes too).
     /// - Complexity: O(length of the text).
     static func redactingPasswordPairs(in text: String) -> String {
         guard text.range(of: "password", options: .caseInsensitive) != nil else { return text }
-        var out = "", rest = Substring(text)
-        while let start = rest.range(of: "password", options: .caseInsensitive) {
-            var i = start.upperBound
-            while i < rest.endIndex, rest[i] == " " || rest[i] == "\t" { i = rest.index(after: i) }
-            guard i < rest.endIndex, rest[i] == "=" else {
-                out += rest[..<start.upperBound]
-                rest = rest[start.upperBound...]
-                continue
-            }
-            i = rest.index(after: i)
-            while i < rest.endIndex, rest[i] == " " || rest[i] == "\t" { i = rest.index(after: i) }
-            // A quote written as HTML escapes it (&#39;) in a rendered page.
-            let entity = ["&#39;", "&#x27;", "&apos;"].first { rest[i...].hasPrefix($0) }
-            if let entity {
-                i = rest.index(i, offsetBy: entity.count)
-                i = rest[i...].range(of: entity)?.upperBound ?? rest.endIndex
-            } else if i < rest.endIndex, rest[i] == "'" {
-                i = rest.index(after: i)
-                while i < rest.endIndex, rest[i] != "'" {
-                    if rest[i] == "\\" { i = rest.index(after: i); if i == rest.endIndex { break } }
-                    i = rest.index(after: i)
-                }
-                if i < rest.endIndex { i = rest.index(after: i) }
-            } else {
-                while i < rest.endIndex, !rest[i].isWhitespace, rest[i] != "'", rest[i] != "\"" { i = rest.index(after: i) }
-            }
-            out += rest[..<start.lowerBound] + "password=(redacted)"
-            rest = rest[i...]
+        // Unicode scalars, not Characters: libpq reads bytes, and a quote or space followed by a
+        // combining mark is one Character that a Character comparison would not see.
+        let s = Array(text.unicodeScalars), key = Array("password".unicodeScalars)
+        let entities = ["&#39;", "&#x27;", "&apos;"].map { Array($0.unicodeScalars) }
+        func lower(_ u: Unicode.Scalar) -> Unicode.Scalar { (0x41...0x5A).contains(u.value) ? Unicode.Scalar(u.value + 32) ?? u : u }
+        func matches(_ pattern: [Unicode.Scalar], at i: Int, caseInsensitive: Bool = false) -> Bool {
+            i + pattern.count <= s.count && pattern.indices.allSatisfy { (caseInsensitive ? lower(s[i + $0]) : s[i + $0]) == pattern[$0] }
         }
-        return out + rest
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < s.count {
+            guard matches(key, at: i, caseInsensitive: true) else { out.append(s[i]); i += 1; continue }
+            var j = i + key.count
+            while j < s.count, isCSpace(s[j]) { j += 1 }
+            guard j < s.count, s[j] == "=" else { out.append(contentsOf: s[i..<(i + key.count)]); i += key.count; continue }
+            j += 1
+            while j < s.count, isCSpace(s[j]) { j += 1 }
+            if let entity = entities.first(where: { matches($0, at: j) }) {
+                // A quote written as HTML escapes it (&#39;) in a rendered page.
+                j += entity.count
+                while j < s.count, !matches(entity, at: j) { j += 1 }
+                j = min(s.count, j + entity.count)
+            } else if j < s.count, s[j] == "'" {
+                j += 1
+                while j < s.count, s[j] != "'" {
+                    if s[j] == "\\" { j += 1; if j == s.count { break } }
+                    j += 1
+                }
+                if j < s.count { j += 1 }
+            } else {
+                // libpq's unquoted value: up to whitespace, a backslash escaping the next character;
+                // a quote inside it is part of the password (stopping at the first quote showed the
+                // rest of it). Up to two closing characters of the surrounding text (`'…':`, a JSON
+                // string's `",`) are given back so messages, JSON and CSV stay well-formed: at most
+                // those two characters of a password ending in them are shown.
+                let valueStart = j
+                var escaped = Set<Int>()
+                while j < s.count, !isCSpace(s[j]) {
+                    if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
+                    j += 1
+                }
+                for _ in 0..<2 {
+                    guard j > valueStart, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
+                    j -= 1
+                }
+            }
+            out.append(contentsOf: "password=(redacted)".unicodeScalars)
+            i = j
+        }
+        return String(out)
     }
+
+    /// Whitespace as libpq's key=value parser sees it (C `isspace`: space, \t, \n, \v, \f, \r —
+    /// not a no-break or other Unicode space, which libpq keeps inside a value).
+    static func isCSpace(_ u: Unicode.Scalar) -> Bool { u == " " || (0x09...0x0D).contains(u.value) }
 
     /// The printable form of any string that may be a PostgreSQL URL (other strings unchanged).
     public static func printable(_ path: String) -> String {

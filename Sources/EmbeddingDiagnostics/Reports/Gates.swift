@@ -23,6 +23,13 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
     public var threshold: Double
     /// The threshold was written as a boolean (true/false, yes/no): the metric must be one.
     public var isBoolean: Bool
+    /// The boolean as typed (yes, no, true, false), so messages echo what the user wrote (not
+    /// part of equality: `== yes` and `== true` are one requirement).
+    public var booleanSpelling: String?
+
+    public static func == (a: Requirement, b: Requirement) -> Bool {
+        (a.metric, a.comparison, a.threshold, a.isBoolean) == (b.metric, b.comparison, b.threshold, b.isBoolean)
+    }
 
     public init(metric: String, _ comparison: Comparison, _ threshold: Double, boolean: Bool = false) {
         self.metric = metric
@@ -57,14 +64,37 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
                 throw EmbdiagError.usage("requirement '\(text)': a yes/no value is compared with == or !=")
             }
             self.init(metric: name, op, number, boolean: boolean)
+            if boolean { booleanSpelling = value.lowercased() }
             return
         }
         throw EmbdiagError.usage("requirement '\(text)' has no comparison; write e.g. \"recall_at_10_cross>=0.9\" (>=, <=, >, <, ==, !=)")
     }
 
+    /// The range a metric cannot leave, for the metrics whose range is fixed by their definition
+    /// (p-values, shares, fractions, recalls, precisions, explained variance, MAUVE, AUC);
+    /// nil for the others.
+    public static func knownRange(of metric: String) -> ClosedRange<Double>? {
+        let unitInterval = ["p_value", "seat_p_value", "weat_p_", "recall", "precision", "coverage", "mauve", "auc", "pc1_explained",
+                            "pc2_explained", "subspace_explained", "knn_jaccard", "neighbor_overlap", "unit_norm_fraction"]
+        if unitInterval.contains(where: { metric.hasPrefix($0) }) || metric.hasSuffix("_share") || metric.hasSuffix("_fraction") { return 0...1 }
+        return nil
+    }
+
+    /// Whether the requirement holds for every value in `range` (a gate that can never fail).
+    public func cannotFail(in range: ClosedRange<Double>) -> Bool {
+        switch comparison {
+        case .greaterOrEqual: return threshold <= range.lowerBound
+        case .greater: return threshold < range.lowerBound
+        case .lessOrEqual: return threshold >= range.upperBound
+        case .less: return threshold > range.upperBound
+        case .notEqual: return !range.contains(threshold)
+        case .equal: return false
+        }
+    }
+
     public var description: String {
         let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
-        if isBoolean { return "\(metric)\(comparison.rawValue)\(threshold == 1 ? "true" : "false")" }
+        if isBoolean { return "\(metric)\(comparison.rawValue)\(booleanSpelling ?? (threshold == 1 ? "true" : "false"))" }
         return "\(metric)\(comparison.rawValue)\(value)"
     }
 }
@@ -103,6 +133,9 @@ extension Report {
                 }
             } else if r.isBoolean {
                 throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
+            }
+            if !r.isBoolean, let range = Requirement.knownRange(of: r.metric), r.cannotFail(in: range) {
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' lies in [\(ReportFormatting.number(range.lowerBound)), \(ReportFormatting.number(range.upperBound))], so this requirement can never fail; give a threshold inside that range")
             }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))

@@ -91,7 +91,7 @@ public struct ReportTable: Sendable, Equatable {
 
 /// A chart, drawn by the HTML renderer as inline SVG.
 public struct ReportChart: Sendable, Equatable {
-    public enum Kind: String, Sendable { case line, histogram, bar, scatter }
+    public enum Kind: String, Sendable { case line, histogram, bar, scatter, map }
     public struct Series: Sendable, Equatable {
         public var name: String
         public var points: [ChartPoint]
@@ -108,6 +108,8 @@ public struct ReportChart: Sendable, Equatable {
     public var logY: Bool
     public var series: [Series]
     public var caption: String
+    /// The layers of a `.map` chart (nil for every other kind).
+    public var map: MapLayers?
 
     public init(name: String, title: String, kind: Kind, xLabel: String, yLabel: String, logY: Bool = false, series: [Series], caption: String = "") {
         self.name = name

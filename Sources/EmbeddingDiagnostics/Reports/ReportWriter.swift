@@ -32,12 +32,30 @@ public enum ReportWriter {
         }
         guard let dir = destinations.outputDirectory else { return }
         try createOutputFolder(dir)
+        let earlier = tableNames(ofReportIn: dir)
         try writeRedacted(JSONRenderer.render(report, tables: .all), to: dir + "/report.json")
         for t in report.tables {
             try writeRedacted(CSVRenderer.render(t), to: dir + "/\(t.name).csv")
         }
+        // The folder holds exactly this report's files: the CSVs of an earlier report's tables
+        // that this one does not have are removed (other files are left alone).
+        for name in earlier.subtracting(report.tables.map(\.name)).sorted() {
+            var st = stat()
+            if lstat(dir + "/\(name).csv", &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG { try AtomicFile.removeStale(dir + "/\(name).csv") }
+        }
         try writeRedacted(HTMLRenderer.render(report, csvWritten: true), to: dir + "/report.html")
         try writeRedacted(TextRenderer.render(report, csvWritten: true), to: dir + "/report.txt")
+    }
+
+    /// The table names listed by the report.json already in `dir` (an earlier run), restricted to
+    /// plain file names (letters, digits, `_`, `-`): empty when there is none or it is not a report.
+    /// - Complexity: O(size of that report.json).
+    static func tableNames(ofReportIn dir: String) -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: dir + "/report.json"),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              object["analyzer"] != nil, let tables = object["tables"] as? [String: Any] else { return [] }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
+        return Set(tables.keys.filter { !$0.isEmpty && $0.unicodeScalars.allSatisfy { allowed.contains($0) && $0.isASCII } })
     }
 
     /// Writes `text` atomically without any PostgreSQL password in it.

@@ -5,6 +5,7 @@ public enum SVGChart {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
     public static func render(_ chart: ReportChart, width: Double = 640, height: Double = 340) -> String {
+        if chart.kind == .map, let map = chart.map { return SVGMap.render(chart, map, width: width) }
         let points = chart.series.flatMap(\.points)
         guard !points.isEmpty else { return "<p class=\"empty\">(no data for \(escape(chart.title)))</p>" }
         if chart.kind == .bar { return renderBars(chart, width: width) }
@@ -67,7 +68,7 @@ public enum SVGChart {
                     let yTop = sy(p.y), yBase = chart.logY ? top + plotH : sy(0)
                     svg += "<rect class=\"series\" x=\"\(f(xa))\" y=\"\(f(min(yTop, yBase)))\" width=\"\(f(max(0.5, xb - xa)))\" height=\"\(f(abs(yBase - yTop)))\" fill=\"\(color)\" fill-opacity=\"0.45\" stroke=\"\(color)\" stroke-width=\"0.5\"/>"
                 }
-            case .bar:
+            case .bar, .map:
                 break
             }
         }

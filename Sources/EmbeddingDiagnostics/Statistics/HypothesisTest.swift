@@ -40,7 +40,7 @@ extension PermutationTestResult: HypothesisTestResult {
 }
 
 extension MMDTest: HypothesisTestResult {
-    public var method: String { "MMD² permutation test (\(kernel.rawValue) kernel)" }
+    public var method: String { block?.method ?? "MMD² permutation test (\(kernel.rawValue) kernel)" }
     /// MMD²_u of the observed split.
     public var statistic: Double { result.statistic }
     public var pValue: Double { result.pValue }

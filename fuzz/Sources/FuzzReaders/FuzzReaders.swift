@@ -1,19 +1,27 @@
 import EmbeddingDiagnostics
 import Foundation
 
-// One harness binary for every reader and for partial state files; FUZZ_FORMAT picks the format
-// (ReaderHarness.formats, or `state`: StateFileFuzzing.swift).
-// The harness body is ReaderHarness.swift, which the test target also compiles (the replay test).
+// One harness binary for every reader, partial state files and the other parsed inputs; FUZZ_FORMAT
+// picks the format (ReaderHarness.formats, ParserHarness.formats, or `state`: StateFileFuzzing.swift).
+// The harness bodies are ReaderHarness.swift, ParserHarness.swift and StateFileFuzzing.swift, which
+// the test target also compiles (the replay test).
 // Any EmbdiagError is a correct answer; a crash, hang, leak or broken invariant is a bug.
 private let format = ProcessInfo.processInfo.environment["FUZZ_FORMAT"] ?? "npy"
 private let path = "/dev/shm/embdiag-fuzz-\(getpid()).\(format)"
 private let matrixPath = "/dev/shm/embdiag-fuzz-\(getpid())-matrix.npy"
+private let directory: String = {
+    let d = "/dev/shm/embdiag-fuzz-\(getpid())-files"
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     do {
         if format == "state" {
             try fuzzStateFile(Data(bytes: data, count: size))
+        } else if ParserHarness.formats.contains(format) {
+            try ParserHarness.run(format: format, bytes: Data(bytes: data, count: size), directory: directory)
         } else {
             try ReaderHarness.run(format: format, bytes: Data(bytes: data, count: size), scratch: path, matrixPath: matrixPath)
         }

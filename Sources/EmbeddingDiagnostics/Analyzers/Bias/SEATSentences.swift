@@ -75,17 +75,32 @@ public enum SEATSentences {
                 guard !sets[k].words.isEmpty else { throw EmbdiagError.usage("test \(r.test.id): the \(role.rawValue) list \(sets[k].name) is empty") }
                 var seen = Set<String>()
                 for w in sets[k].words {
-                    guard !w.isEmpty, !w.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" }) else {
-                        throw EmbdiagError.usage("test \(r.test.id): word '\(EmbdiagError.escapingControlCharacters(w))' of \(sets[k].name) contains a tab or line break (it cannot go into a TSV cell)")
+                    if let problem = cellProblem(w) {
+                        throw EmbdiagError.usage("test \(r.test.id): word '\(EmbdiagError.escapingControlCharacters(w))' of \(sets[k].name) \(problem) (it cannot go into a cell of the table)")
                     }
                     // A list that names a word twice would weigh it twice: once is what the test means.
                     guard seen.insert(w).inserted else { continue }
                     if bareWords { out.append(SEATSentence(test: r.test.id, role: role, word: w, template: bareWordTemplate, sentence: w)) }
-                    for f in frames { out.append(SEATSentence(test: r.test.id, role: role, word: w, template: f.id, sentence: f.sentence(for: w))) }
+                    for f in frames {
+                        let sentence = f.sentence(for: w)
+                        if let problem = cellProblem(f.id) ?? cellProblem(sentence) {
+                            throw EmbdiagError.usage("test \(r.test.id): template \(EmbdiagError.escapingControlCharacters(f.id)) gives '\(EmbdiagError.escapingControlCharacters(sentence))', which \(problem) (it cannot go into a cell of the table)")
+                        }
+                        out.append(SEATSentence(test: r.test.id, role: role, word: w, template: f.id, sentence: sentence))
+                    }
                 }
             }
         }
         return out
+    }
+
+    /// Why `text` cannot be a cell of the table `parse` reads back, or nil: a tab, CR or LF
+    /// anywhere (as Unicode scalars — "\r\n" is one Character, and a trailing CR merges with the
+    /// line's LF), or nothing but spaces (`parse` refuses an empty cell).
+    static func cellProblem(_ text: String) -> String? {
+        if text.unicodeScalars.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "\r" }) { return "contains a tab or line break" }
+        if text.trimmingCharacters(in: .whitespaces).isEmpty { return "is empty or only spaces" }
+        return nil
     }
 
     static func validTestId(_ id: String) -> Bool {
@@ -100,7 +115,15 @@ public enum SEATSentences {
         return s
     }
 
-    /// Reads a sentence table. Refused (naming the file and line): a missing or different header,
+    /// Reads the sentence table at `path` (UTF-8 text; what `embdiag bias --seat` reads), see `parse`.
+    /// - Complexity: O(file size).
+    public static func read(_ path: String) throws -> [SEATSentence] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the sentence table") }
+        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "the sentence table is not UTF-8 text") }
+        return try parse(text, path: path)
+    }
+
+    /// Parses a sentence table. Refused (naming the file and line): a missing or different header,
     /// a line without exactly five fields, an unknown role, an empty cell, the same (test, role,
     /// word, template) twice, and a test that lacks one of X, Y, A, B.
     /// - Complexity: O(file size).

@@ -414,7 +414,7 @@ public enum MappingFile {
         // Float64: the map was fitted in Float64 and must round-trip exactly.
         try NpyFloat64.write(map.weights, rows: map.inputDimension, cols: map.outputDimension, to: path)
         var metadata = extra
-        metadata["weights_sha256"] = try Checksum.sha256(ofFile: path)
+        metadata["weights_sha256"] = try Checksum.sha256(ofFile: AtomicFile.currentPath(of: path))
         metadata["kind"] = "linear_map"
         metadata["format_version"] = 1
         metadata["fit"] = map.fit.name
@@ -435,6 +435,14 @@ public enum MappingFile {
         metadata["version"] = embdiagVersion
         let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
         try AtomicFile.write(data, to: metadataPath(path))
+    }
+
+    /// A JSON integer (no fraction, not a boolean) that fits an Int, else nil.
+    static func jsonInteger(_ value: Any?) -> Int? {
+        guard let n = value as? NSNumber, !["c", "B"].contains(String(cString: n.objCType)) else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d.rounded() == d, abs(d) <= 9_007_199_254_740_992 else { return nil }
+        return Int(d)
     }
 
     /// SHA-256 of the bias as little-endian Float64 values (what `bias_sha256` records).
@@ -477,11 +485,28 @@ public enum MappingFile {
             throw EmbdiagError.malformed(meta, "kind linear_map is format version 1, not \(v)")
         }
         let weights = try NpyFloat64.read(path)
-        let inDim = json["input_dim"] as? Int ?? weights.rows, outDim = json["output_dim"] as? Int ?? weights.cols
+        guard weights.rows >= 1, weights.cols >= 1 else {
+            throw EmbdiagError.invalid(path, "the mapping matrix is \(weights.rows) × \(weights.cols); a mapping needs at least one input and one output dimension")
+        }
+        // Recorded dimensions, when present, are integers that agree with the matrix (a value of
+        // another type is an edit, not something to skip over).
+        for key in ["input_dim", "output_dim"] where json[key] != nil && Self.jsonInteger(json[key]) == nil {
+            throw EmbdiagError.malformed(meta, "\(key) is not an integer")
+        }
+        let inDim = Self.jsonInteger(json["input_dim"]) ?? weights.rows, outDim = Self.jsonInteger(json["output_dim"]) ?? weights.cols
         guard inDim == weights.rows, outDim == weights.cols else {
             throw EmbdiagError.mismatch(path, "matrix is \(weights.rows) × \(weights.cols) but \(meta) says \(inDim) × \(outDim)")
         }
-        let bias = (json["bias"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+        // Every bias entry is a JSON number: a string or a boolean among them is refused, not
+        // dropped (dropping one shifted every later value onto the wrong output dimension).
+        let rawBias = json["bias"] as? [Any] ?? []
+        var bias: [Double] = []
+        for (i, v) in rawBias.enumerated() {
+            guard let n = v as? NSNumber, !["c", "B"].contains(String(cString: n.objCType)) else {
+                throw EmbdiagError.malformed(meta, "bias value \(i) is not a number")
+            }
+            bias.append(n.doubleValue)
+        }
         guard bias.count == outDim else {
             throw EmbdiagError.malformed(meta, "bias has \(bias.count) values for \(outDim) output dimensions")
         }

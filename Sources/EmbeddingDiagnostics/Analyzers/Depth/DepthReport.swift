@@ -35,6 +35,8 @@ extension DepthAnalysis: ReportConvertible {
                 metrics += [
                     ReportMetric("cross_duplicates", "other rows equal to a unit-normalised reference row", .int(shared.count)),
                     ReportMetric("cross_duplicate_share", "share of the other rows that duplicate a reference row", ReportValue(shared.otherShare)),
+                    ReportMetric("cross_duplicates_repeated", "of which share a value the reference repeats (or other rows share): chance on data with few distinct rows, not copies",
+                                 .int(shared.repeatedValueMatches)),
                 ]
             }
         }

@@ -8,7 +8,9 @@ extension ReportVerdict {
         let q = value("q")
         let copies = value("cross_duplicates") ?? 0, share = value("cross_duplicate_share") ?? 0
         let shared = "\(Int(copies)) of its rows (\(text(100 * share)) %) duplicate reference rows"
-        if copies > 0 && share >= 1 {
+        // Repeated values (quantised data, d = 1) are shared by chance: a copy pairs rows one to one.
+        let repeated = value("cross_duplicates_repeated") ?? 0
+        if copies > 0 && share >= 1 && 2 * repeated < copies {
             // Not a shift: the test assumes independent samples, and a copy is the opposite.
             let answer = "It is a copy of reference rows: every one of its rows duplicates a reference row. The depth test assumes independent samples, so its p-value (p = \(text(p))) says nothing about a shift; `embdiag shift` reports the copies and tests only the independent rows."
             return ReportVerdict(question: "Is the other corpus distributed like the reference (TTE depth rank-sum test)?", answer: answer,

@@ -59,7 +59,35 @@ public enum ShardSet {
                 seen[sha] = (s.path, shard)
             }
         }
+        try refuseSameRowsTwice(sorted)
         return sorted
+    }
+
+    /// The same rows at two offsets tile as well as two shards, also without checksums
+    /// (`--no-checksum`, or a copied file under another name): two states over as many rows whose
+    /// floating-point payload (sums, moments, Gram matrices, depths, scores) is equal bit for bit
+    /// are the same input twice. Integer and byte arrays are left out: they hold global row ids,
+    /// which differ between offsets.
+    /// - Complexity: O(s²) comparisons of states with equal row counts, each stopping at the first
+    ///   differing value (O(payload) at worst).
+    static func refuseSameRowsTwice(_ sorted: [LoadedState]) throws {
+        func floatArrays(_ s: PartialState) -> [(String, StateArray)] {
+            s.arrays.filter { _, a in
+                switch a { case .float64(let v): return !v.isEmpty; case .float32(let v): return !v.isEmpty; default: return false }
+            }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+        let byCount = Dictionary(grouping: sorted.indices, by: { sorted[$0].state.rowCount })
+        for (_, group) in byCount where group.count > 1 {
+            let payloads = group.map { floatArrays(sorted[$0].state) }
+            for x in group.indices {
+                guard !payloads[x].isEmpty else { continue }
+                for y in group.indices where y > x && payloads[y].count == payloads[x].count {
+                    guard zip(payloads[x], payloads[y]).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else { continue }
+                    let a = sorted[group[x]], b = sorted[group[y]]
+                    throw EmbdiagError.mismatch(b.path, "rows \(b.state.rowOffset)..<\(b.state.rowOffset + b.state.rowCount) have the same statistics, bit for bit, as \(a.path)'s rows \(a.state.rowOffset)..<\(a.state.rowOffset + a.state.rowCount): the same input twice (no checksum tells them apart); give every shard once")
+                }
+            }
+        }
     }
 
     static func requireCompatible(_ s: LoadedState, with f: LoadedState) throws {

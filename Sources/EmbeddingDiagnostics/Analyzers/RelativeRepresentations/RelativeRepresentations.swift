@@ -145,6 +145,9 @@ public struct RelativeRepresentation: Sendable {
         guard n >= 2 else { throw EmbdiagError.invalid(embeddings.source.path, "needs at least 2 rows") }
         try configuration.validate()
         try MemoryBudget.installed.value.check(configuration.memoryEstimates(rows: n, largestK: configuration.ks.max() ?? 1))
+        if RelativeComparison.isOneDirection(Matrix.normalizedRows(embeddings.matrix)) {
+            throw EmbdiagError.invalid(embeddings.source.path, "all \(n) rows point the same way (1 − cos ≤ d·2⁻²⁴ to the first): cosines to anchors are all 1 (0 once centred), so relative representations are undefined")
+        }
         let droppedRows = Set(dropped.map(\.row))
         fileRows = (0..<(n + dropped.count)).filter { !droppedRows.contains($0) }
         if let wanted = configuration.anchorLabels {
@@ -329,6 +332,11 @@ public struct RelativeComparison: Sendable {
         // 4. Relative representations with shared anchors, centred when asked or (auto) when a
         // space is anisotropic.
         let unitX = Matrix.normalizedRows(x.matrix), unitY = Matrix.normalizedRows(y.matrix)
+        // One direction for every row: every row ties with every other, so ranks, top-1 and the
+        // verdict are undefined (not "hardly related").
+        for (unit, source) in [(unitX, reference.source.path), (unitY, other.source.path)] where Self.isOneDirection(unit) {
+            throw EmbdiagError.invalid(source, "all \(n) paired rows point the same way (1 − cos ≤ d·2⁻²⁴ to the first): every row ties with every other, so relative representations and retrieval are undefined")
+        }
         meanCosines = (Matrix.meanPairwiseCosine(unitX), Matrix.meanPairwiseCosine(unitY))
         let centre = configuration.center.resolve(meanCosines: [meanCosines.0, meanCosines.1], threshold: configuration.autoCenterThreshold)
         centered = centre
@@ -410,6 +418,21 @@ public struct RelativeComparison: Sendable {
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9))
         }
         sweep = points
+    }
+
+    /// Whether every unit row lies within 1 − cos ≤ d·2⁻²⁴ (the Float32 resolution of a cosine)
+    /// of the first one.
+    /// - Complexity: O(n·d).
+    static func isOneDirection(_ unit: Matrix) -> Bool {
+        let n = unit.rows, d = unit.cols
+        guard n >= 2 else { return false }
+        let tolerance = Double(d) * 0x1p-24, p = unit.pointer
+        for i in 1..<n {
+            var dot = 0.0
+            for t in 0..<d { dot += Double(p[i * d + t]) * Double(p[t]) }
+            if 1 - dot > tolerance { return false }
+        }
+        return true
     }
 
     /// The first k neighbours of every query (lists are best first, so a prefix is the k-NN list).

@@ -40,8 +40,20 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     /// REF rows equal to an earlier REF row: on data with few distinct rows (quantised or
     /// integer-valued), independent samples share rows by chance, which this count makes visible.
     public var referenceInternalDuplicates: Int
+    /// Matches on a value that repeats: the REF row matched is equal to another REF row, or
+    /// another OTHER row matches the same REF row(s). A copy pairs each copied row with a
+    /// distinct REF row; data with few distinct rows (quantised, integer-valued, d = 1 after
+    /// normalisation) shares its repeated values by chance.
+    public var repeatedValueMatches: Int = 0
+    /// OTHER rows searched for near-exact copies when only some were (`shift --max-rows`: every
+    /// row for exact copies, the sampled rows for near-exact ones); nil = every row.
+    public var nearExactSearchedRows: Int?
 
     public var count: Int { matches.count }
+    /// Whether the shared rows are read as copies: most matches pair an OTHER row one-to-one with
+    /// a REF row that REF does not repeat. Otherwise the shared rows are repeated values that
+    /// independent samples of such data share by chance, and the tests run on the rows as given.
+    public var areCopies: Bool { count > 0 && 2 * repeatedValueMatches < count }
     public var exactCount: Int { matches.filter { $0.kind == .exact }.count }
     public var nearCount: Int { count - exactCount }
     /// Share of OTHER's rows that duplicate a REF row.
@@ -62,7 +74,9 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     ///   - reference, other: unit-normalised rows (as the tests see them), same dimension.
     ///   - nearExact: also search near-exact copies; false: exact copies only.
     /// - Complexity: exact O((m + n)·d) expected (hashing); near-exact see `nearExactMatches`.
-    public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true) -> CrossCorpusDuplicates {
+    ///   - nearExactRows: the OTHER rows searched for near-exact copies (nil: every row); exact
+    ///     copies are searched on every row whatever it says.
+    public static func find(reference r: Matrix, other o: Matrix, nearExact: Bool = true, nearExactRows: [Int]? = nil) -> CrossCorpusDuplicates {
         precondition(r.cols == o.cols, "CrossCorpusDuplicates: dimensions differ")
         let m = r.rows, n = o.rows, d = r.cols
         // Exact: bucket REF rows by a hash of their values (−0 hashed as +0, so `==` rows collide).
@@ -78,6 +92,7 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         let rp = r.pointer, op = o.pointer
         // Groups of identical REF rows (members in row order), found through a hash of their values.
         var groups: [[Int]] = []
+        var groupOf = [Int](repeating: 0, count: m)
         var buckets: [Int: [Int]] = [:]
         buckets.reserveCapacity(m)
         func group(of p: UnsafePointer<Float>, hash h: Int) -> Int? {
@@ -85,8 +100,9 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         }
         for i in 0..<m {
             let h = rowHash(rp + i * d)
-            if let g = group(of: rp + i * d, hash: h) { groups[g].append(i) } else {
+            if let g = group(of: rp + i * d, hash: h) { groups[g].append(i); groupOf[i] = g } else {
                 buckets[h, default: []].append(groups.count)
+                groupOf[i] = groups.count
                 groups.append([i])
             }
         }
@@ -106,14 +122,20 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         if nearExact {
             let tau = Self.tolerance(dimension: d)
             tolerance = tau
-            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: withoutExact, tolerance: tau) {
+            let searched = nearExactRows.map { Set($0) }.map { allowed in withoutExact.filter { allowed.contains($0) } } ?? withoutExact
+            for (j, i, gap) in nearExactMatches(reference: r, other: o, rows: searched, tolerance: tau) {
                 matches.append(Match(otherRow: j, referenceRow: i, oneMinusCosine: gap, kind: .near))
                 matchedReference[i] = true
             }
             matches.sort { $0.otherRow < $1.otherRow }
         }
+        // A match is one-to-one when its REF row is unique in REF and no other OTHER row matches it.
+        var matchesPerGroup = [Int](repeating: 0, count: groups.count)
+        for match in matches { matchesPerGroup[groupOf[match.referenceRow]] += 1 }
+        let repeated = matches.filter { groups[groupOf[$0.referenceRow]].count > 1 || matchesPerGroup[groupOf[$0.referenceRow]] > 1 }.count
         return CrossCorpusDuplicates(tolerance: tolerance, referenceCount: m, otherCount: n, matches: matches,
                                      referenceRowsMatched: matchedReference.filter { $0 }.count,
-                                     referenceInternalDuplicates: internalDuplicates)
+                                     referenceInternalDuplicates: internalDuplicates, repeatedValueMatches: repeated,
+                                     nearExactSearchedRows: nearExactRows.map { Set($0).count })
     }
 }

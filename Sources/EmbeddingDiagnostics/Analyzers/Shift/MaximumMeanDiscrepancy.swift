@@ -19,6 +19,9 @@ public struct MMDTest: Sendable, Equatable {
     public var result: PermutationTestResult
     /// The bandwidths aggregated over (MMDAgg), empty for a single bandwidth.
     public var aggregatedBandwidths: [Double] = []
+    /// The block test (`--mmd block`), nil for the exact permutation test. `result` then holds its
+    /// statistic and p-value with `permutations` 0 and the standard error as the null SD.
+    public var block: BlockMMDTest? = nil
 }
 
 /// The median heuristic: σ = the median Euclidean distance between distinct pooled unit rows

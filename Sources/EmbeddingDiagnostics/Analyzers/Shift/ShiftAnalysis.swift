@@ -37,6 +37,14 @@ public struct ShiftConfiguration: Sendable {
     /// in the tests. Default false: the tests assume independent samples and run on OTHER's
     /// other rows; the duplicates are reported either way.
     public var keepCrossDuplicates: Bool = false
+    /// k of the reference's regions (k-means clusters, `ReferenceRegions`); nil = the documented rule.
+    public var clusters: Int?
+    /// How the MMD test is computed: `.exact` (permutations over the full pooled kernel, O(N²)) or
+    /// `.block` (the block test on every row in O(N·b) time and bounded memory, for corpora of
+    /// millions of rows; MMD alone, see `BlockMMDTest`).
+    public var mmdEstimator: MMDEstimator = .exact
+    /// Rows of the smaller corpus per block of the block MMD test (nil: `BlockMMDTest.defaultBlockRows`).
+    public var mmdBlockRows: Int?
     public init() {}
 
     /// Rows each corpus needs for the tests: k + 1 for the k-NN balls, one per fold, and 3.
@@ -54,9 +62,11 @@ public struct ShiftComparison: Sendable {
     public var otherCount: Int
     /// OTHER rows given (after `maxRows` sampling), before cross duplicates were dropped.
     public var otherInputCount: Int
-    /// OTHER's rows that duplicate REF rows (indices into the rows given).
+    /// OTHER's rows that duplicate REF rows, searched on every row given before `maxRows`
+    /// sampling (indices into `ShiftAnalysis.searchedReference` / `searchedOthers`).
     public var crossDuplicates: CrossCorpusDuplicates
-    /// Whether those rows were dropped before the tests (`keepCrossDuplicates` false and some found).
+    /// Whether those rows were dropped before the tests (`keepCrossDuplicates` false and the
+    /// shared rows are copies, `CrossCorpusDuplicates.areCopies`).
     public var crossDuplicatesDropped: Bool
     public var mmd: MMDTest?
     public var mmdCosine: MMDTest?
@@ -72,6 +82,10 @@ public struct ShiftComparison: Sendable {
     /// MAUVE (with `configuration.mauve`).
     public var mauve: MauveResult?
     public var location: ShiftLocation?
+    /// Shares of the reference's clusters and the new rows (nil when no test ran).
+    public var regions: RegionShift?
+    /// The 2-D map of the reference and this corpus (nil when no test ran).
+    public var map: ShiftMap?
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
     public var bandwidth: Double?
     /// Whether the tests ran.
@@ -91,6 +105,12 @@ public struct ShiftAnalysis: Sendable {
     public var otherInputs: [Embeddings]
     /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
     public var rowsBeforeSampling: [Int?]
+    /// The reference's clusters (regions without labels), shared by every comparison.
+    public var referenceRegions: ReferenceRegions
+    /// The inputs the cross-duplicate search ran on: every row given, before `maxRows` sampling
+    /// (`comparisons[i].crossDuplicates` indexes their rows).
+    public var searchedReference: Embeddings
+    public var searchedOthers: [Embeddings]
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
@@ -124,18 +144,38 @@ public struct ShiftAnalysis: Sendable {
         try MemoryBudget.installed.value.check(c.memoryEstimates(rows: ([reference] + others).map(\.count), dimension: reference.dimension))
         let corpora = ([reference] + others).enumerated().map { i, e in Self.sampled(e, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ UInt64(i)) }
         rowsBeforeSampling = corpora.map(\.before)
+        // Exact cross duplicates are searched on every row given (a hashing pass, O((m + n)·d)), so a
+        // sample never understates an exact copy; near-exact ones for the sampled OTHER rows against
+        // every REF row (over all OTHER rows the grid search would cost far more than the tests).
+        let sampledAny = corpora.contains { $0.before != nil }
+        searchedReference = reference
+        searchedOthers = others
+        let searchedReferenceUnit = sampledAny ? Matrix.normalizedRows(reference.matrix) : nil
+        let fullOthers = others
         let reference = corpora[0].rows, inputs = corpora.dropFirst().map(\.rows)
         self.configuration = c
         self.reference = reference
         otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        let regions = try ReferenceRegions(referenceUnit: referenceUnit, labels: reference.labels, sourceRows: reference.sourceRows,
+                                           clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
+        referenceRegions = regions
         var tested: [Embeddings] = []
         var comparisons: [ShiftComparison] = []
-        for other in inputs {
-            // Rows shared with REF break the tests' independence assumption: found first, dropped by default.
-            let duplicates = CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows(other.matrix))
-            let drop = !c.keepCrossDuplicates && duplicates.count > 0
-            let rows = drop ? other.selecting(rows: duplicates.independentOtherRows) : other
+        for (index, other) in inputs.enumerated() {
+            // Rows shared with REF break the tests' independence assumption: found first, dropped by
+            // default when they are copies (not repeated values shared by chance, `areCopies`).
+            let duplicates = CrossCorpusDuplicates.find(reference: searchedReferenceUnit ?? referenceUnit,
+                                                        other: Matrix.normalizedRows(sampledAny ? fullOthers[index].matrix : other.matrix),
+                                                        nearExactRows: sampledAny ? corpora[index + 1].indices : nil)
+            let drop = !c.keepCrossDuplicates && duplicates.areCopies
+            var rows = other
+            if drop {
+                // Indices of the searched rows: the sample's positions in the full input when sampled.
+                let copied = Set(duplicates.matches.map(\.otherRow))
+                let positions = corpora[index + 1].indices ?? Array(0..<other.count)
+                rows = other.selecting(rows: positions.indices.filter { !copied.contains(positions[$0]) })
+            }
             var comparison: ShiftComparison
             if rows.count >= minimum {
                 comparison = try Self.compare(reference, referenceUnit, rows, c)
@@ -146,6 +186,7 @@ public struct ShiftAnalysis: Sendable {
             comparison.otherInputCount = other.count
             comparison.crossDuplicates = duplicates
             comparison.crossDuplicatesDropped = drop
+            try comparison.addRegions(regions, referenceUnit: referenceUnit, other: rows, alpha: c.alpha)
             tested.append(rows)
             comparisons.append(comparison)
         }
@@ -154,13 +195,16 @@ public struct ShiftAnalysis: Sendable {
     }
 
     /// A seeded sample of `maxRows` rows in file order (their file row numbers kept), or `e` itself.
-    static func sampled(_ e: Embeddings, maxRows: Int?, seed: UInt64) -> (rows: Embeddings, before: Int?) {
-        guard let cap = maxRows, e.count > cap else { return (e, nil) }
+    /// `indices`: the sample's rows in `e` (nil when not sampled).
+    static func sampled(_ e: Embeddings, maxRows: Int?, seed: UInt64) -> (rows: Embeddings, before: Int?, indices: [Int]?) {
+        guard let cap = maxRows, e.count > cap else { return (e, nil, nil) }
         var rng = SeededGenerator(seed: seed)
-        return (e.selecting(rows: rng.sampleIndices(e.count, count: cap).sorted()), e.count)
+        let indices = rng.sampleIndices(e.count, count: cap).sorted()
+        return (e.selecting(rows: indices), e.count, indices)
     }
 
     static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {
+        if c.mmdEstimator == .block { return try blockComparison(reference, referenceUnit, other, c) }
         let m = reference.count, n = other.count, total = m + n, d = reference.dimension
         let otherUnit = Matrix.normalizedRows(other.matrix)
         let pooled = Matrix(rows: total, cols: d)

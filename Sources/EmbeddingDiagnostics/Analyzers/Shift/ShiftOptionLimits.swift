@@ -8,6 +8,17 @@ extension ShiftConfiguration {
         try SettingRange.integer(permutations, .permutations, atLeast: 1)
         try SettingRange.integer(top, .top, atLeast: 0)
         try SettingRange.number(alpha, .alpha, above: 0, below: 1)
+        if let rows = mmdBlockRows { try SettingRange.integer(rows, .mmdBlockRows, atLeast: 2) }
+        if mmdEstimator == .block {
+            // The block test replaces the O(N²) pass every other test and the witness share.
+            guard tests == [.mmd] else {
+                throw EmbdiagError.usage("\(Setting.mmdEstimator) block runs the MMD test alone (the other tests cost O(N²)): give \(Setting.tests) mmd (got \(tests.map(\.rawValue).joined(separator: ",")))")
+            }
+            guard bandwidthScales == [1] else { throw EmbdiagError.usage("\(Setting.mmdEstimator) block tests at σ alone: drop \(Setting.bandwidthScales)") }
+            guard !mauve else { throw EmbdiagError.usage("\(Setting.mmdEstimator) block runs the MMD test alone: drop MAUVE") }
+        } else if mmdBlockRows != nil {
+            throw EmbdiagError.usage("\(Setting.mmdBlockRows) applies to \(Setting.mmdEstimator) block only")
+        }
     }
 
     /// Memory the options size, before any work (`MemoryBudget.check`): the permutation design
@@ -18,13 +29,22 @@ extension ShiftConfiguration {
     ///
     /// - Complexity: O(rows.count).
     public func memoryEstimates(rows: [Int], dimension d: Int) -> [MemoryEstimate] {
+        // The block test keeps one block, not a permutation design.
+        if mmdEstimator == .block { return [] }
         let capped = rows.map { r -> Double in Double(maxRows.map { cap in min(cap, r) } ?? r) }
         guard let reference = capped.first, let largest = capped.dropFirst().max() else { return [] }
         let pooled = reference + largest
         let columns = Double(permutations) + 1
         let kernels = Double(2 + bandwidthScales.count)
         let bytes = columns * (pooled * 9 + 8 * (Double(d) + 4 * kernels + 8))
-        return [MemoryEstimate(.permutations, permutations, bytes: bytes,
-                               purpose: "the permutation design and null statistics of \(Int(pooled)) pooled rows")]
+        var estimates = [MemoryEstimate(.permutations, permutations, bytes: bytes,
+                               purpose: "the permutation design and null statistics of \(Int(pooled)) pooled rows (\(Setting.maxRows) tests a sample; \(Setting.mmdEstimator) block tests MMD on every row in bounded memory)")]
+        if let k = clusters {
+            // k-means: one Float32 distance per fitted row and centre, the centres, and the assignment's augmented copy.
+            let fit = min(reference, Double(ReferenceRegions.fitRowLimit)), kk = Double(k)
+            estimates.append(MemoryEstimate(.clusters, k, bytes: 4 * (fit * kk + 3 * kk * (Double(d) + 1)),
+                                            purpose: "k-means distances of \(Int(fit)) reference rows to \(k) centres"))
+        }
+        return estimates
     }
 }

@@ -21,13 +21,17 @@ extension ShiftAnalysis: ReportConvertible {
         if dup.nearCount > 0, let tau = dup.tolerance {
             kinds += ", \(dup.nearCount) within 1 − cos ≤ \(ReportFormatting.number(tau, significant: 3))"
         }
-        var s = dup.count == dup.otherCount
+        var s = dup.count == dup.otherCount && dup.areCopies
             ? "\(name) is a copy of \(refName) rows: all \(dup.otherCount) of its rows duplicate rows of \(refName) (\(kinds); they copy \(Self.percent(dup.referenceShare)) of \(refName))"
+            : dup.count == dup.otherCount
+            ? "All \(dup.otherCount) of \(name)'s rows occur in \(refName) (\(kinds))"
             : "\(dup.count) of \(name)'s \(dup.otherCount) rows (\(Self.percent(dup.otherShare))) duplicate rows of \(refName) (\(kinds))"
                 + (dup.referenceInternalDuplicates > 0
                     ? " — \(refName) repeats rows itself (\(dup.referenceInternalDuplicates) equal an earlier row), so on such data shared rows can be chance rather than copies"
                     : ": data that copies its reference")
-        if !c.crossDuplicatesDropped {
+        if !c.crossDuplicatesDropped && !configuration.keepCrossDuplicates {
+            s += ". They are not read as copies: \(dup.repeatedValueMatches) of the \(dup.count) share a value that \(refName) repeats or that several of \(name)'s rows share, as independent samples of data with few distinct rows do by chance; the tests ran on all \(c.otherCount) rows as given (their relabellings are exact for such ties), and their verdict decides."
+        } else if !c.crossDuplicatesDropped {
             s += ". They were kept (--keep-cross-duplicates): the tests assume independent samples, which shared rows violate — a copy sits closer to the reference than any independent sample, so the p-values below are not valid."
         } else if !c.tested {
             s += c.otherCount == 0
@@ -67,7 +71,14 @@ extension ShiftAnalysis: ReportConvertible {
     public func verdict(_ index: Int) -> String {
         let c = comparisons[index], other = others[index]
         let shared = crossDuplicateSentence(index)
-        guard let verdict = c.verdict, let quality = c.quality, let location = c.location else { return shared }
+        guard let verdict = c.verdict, let quality = c.quality, let location = c.location else {
+            guard let verdict = c.verdict, let block = c.mmd?.block else { return shared }
+            // The block MMD test alone: no witness or k-NN numbers to say where.
+            let answer = verdict.pValue < configuration.alpha ? "differs from" : "shows no evidence of differing from"
+            return (shared.isEmpty ? "" : shared + " ") + "\(Self.fileName(c.other)) \(answer) \(Self.fileName(c.reference)): block MMD p = "
+                + "\(ReportFormatting.number(verdict.pValue, significant: 3)) (\(block.blocks) blocks, t = \(ReportFormatting.number(block.t, significant: 3))), α = "
+                + "\(ReportFormatting.number(configuration.alpha, significant: 3)); where it differs is not computed with --mmd block."
+        }
         let prefix = shared.isEmpty ? "" : shared + " "
         let p = ReportFormatting.number(verdict.pValue, significant: 3)
         let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
@@ -129,11 +140,18 @@ extension ShiftAnalysis: ReportConvertible {
                          first.verdict.map { ReportValue($0.pValue) } ?? .null),
             ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.shifted(alpha: c.alpha))),
         ]
+        var blockNote: String?
         if let t = first.mmd {
             metrics += [
                 ReportMetric("mmd", "MMD²_u, Gaussian kernel (Gretton et al. 2012)", ReportValue(t.result.statistic)),
-                ReportMetric("p_value_mmd", "p-value, MMD (\(t.result.permutations) permutations)", ReportValue(t.result.pValue)),
+                ReportMetric("p_value_mmd", t.block.map { "p-value, block MMD (\($0.blocks) blocks, Student t)" } ?? "p-value, MMD (\(t.result.permutations) permutations)",
+                             ReportValue(t.result.pValue)),
             ]
+            if let b = t.block {
+                metrics += [ReportMetric("mmd_blocks", "blocks of the block MMD test", .int(b.blocks)),
+                            ReportMetric("mmd_standard_error", "standard error of the block MMD² mean", ReportValue(b.standardError))]
+                blockNote = ("MMD by the block test (--mmd block; Zaremba, Gretton & Blaschko 2013): \(b.blocks) blocks of \(b.firstBlockRows) + \(b.secondBlockRows) rows in a seeded random order (seed \(c.seed)), the blocks' mean MMD²_u tested with Student's t on \(b.blocks - 1) degrees of freedom. Time O(N·b·d), memory of one block; less power than the exact test at equal size (Guides/Shift.md, \"Large corpora\"). The witness and the k-NN numbers (O(N²)) are not computed.")
+            }
         }
         if let sigma = first.bandwidth {
             metrics.append(ReportMetric("mmd_bandwidth", "Gaussian kernel σ (\(c.bandwidth == nil ? "median heuristic" : "given"))", ReportValue(sigma)))
@@ -181,6 +199,7 @@ extension ShiftAnalysis: ReportConvertible {
             ]
         }
 
+        metrics += regionMetrics()
         var tables: [ReportTable] = []
         let multiple = comparisons.count > 1
         tables.append(ReportTable(
@@ -208,17 +227,18 @@ extension ShiftAnalysis: ReportConvertible {
         let top = max(0, c.top)
         for (index, comp) in comparisons.enumerated() {
             let suffix = multiple ? "_\(index + 1)" : ""
-            let other = others[index], input = otherInputs[index]
+            let other = others[index], input = searchedOthers[index], searched = searchedReference
             let shared = comp.crossDuplicates
             if shared.count > 0 {
             tables.append(ReportTable(
                 name: "cross_duplicates\(suffix)", title: "Rows of \(comp.other.path) that duplicate a row of \(comp.reference.path) (\(shared.count) of \(shared.otherCount); \(comp.crossDuplicatesDropped ? "left out of the tests" : "kept in the tests"))",
                 columns: ["row", "label", "reference_row", "reference_label", "kind", "one_minus_cosine"],
                 rows: shared.matches.prefix(top).map { d in
-                    [.int(input.sourceRow(d.otherRow)), .string(input.label(d.otherRow)), .int(reference.sourceRow(d.referenceRow)),
-                     .string(reference.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
+                    [.int(input.sourceRow(d.otherRow)), .string(input.label(d.otherRow)), .int(searched.sourceRow(d.referenceRow)),
+                     .string(searched.label(d.referenceRow)), .string(d.kind.rawValue), ReportValue(d.oneMinusCosine)]
                 }))
             }
+            tables += regionTables(index, suffix: suffix)
             guard let loc = comp.location, let quality = comp.quality else { continue }
             let probability = comp.classifier?.outOfFoldProbability
             tables.append(ReportTable(
@@ -278,7 +298,11 @@ extension ShiftAnalysis: ReportConvertible {
                          ReportChart.Series(name: Self.fileName(first.other), points: histogram(location.otherWitness))],
                 caption: "Rows with witness > 0 lie where \(Self.fileName(first.other)) has more mass than the reference; < 0 where it has less. Equal distributions put both histograms on top of each other around 0."))
         }
-        var notes: [String] = []
+        for index in comparisons.indices {
+            if let map = regionMap(index, suffix: multiple ? "_\(index + 1)" : "") { charts.append(map) }
+        }
+        var notes: [String] = regionNotes()
+        if let blockNote { notes.append(blockNote) }
         for (i, before) in rowsBeforeSampling.enumerated() {
             guard let before, let cap = c.maxRows else { continue }
             let e = i == 0 ? reference : others[i - 1]
@@ -286,10 +310,14 @@ extension ShiftAnalysis: ReportConvertible {
         }
         notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
         for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {
-            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them biases the tests — use --keep-cross-duplicates there.")
+            notes.append("\(comp.reference.path) repeats rows itself (\(comp.crossDuplicates.referenceInternalDuplicates) equal an earlier row): on data with few distinct rows (quantised or integer-valued), independent samples share rows by chance, and dropping them would bias the tests. Shared rows are read as copies (and left out) only when most of them pair one other row with one reference row that the reference does not repeat; otherwise the tests run on the rows as given (Guides/Shift.md).")
             break
         }
-        if let verdict = first.verdict {
+        if rowsBeforeSampling.contains(where: { $0 != nil }) {
+            let nearRows = comparisons.compactMap(\.crossDuplicates.nearExactSearchedRows)
+            notes.append("Exact cross duplicates were searched on every row of the inputs, before --max-rows sampling: `cross_duplicates` and the shares count all of them. Near-exact ones (1 − cos ≤ d·2⁻²⁴) were searched for the sampled rows of each other corpus only\(nearRows.isEmpty ? "" : " (\(nearRows.map(String.init).joined(separator: ", ")) rows)"), against every reference row: a near copy's share is counted on those rows. The tests left out the sampled rows that copy a reference row.")
+        }
+        if let verdict = first.verdict, first.mmd?.block == nil {
         let deciding = verdict.tests.first { $0.kind == verdict.decidingTest }
         notes.append("Overall p-value: \(verdict.correction)\(deciding.map { "; smallest: \($0.kind.rawValue) p = \(ReportFormatting.number($0.pValue, significant: 3))" } ?? "") — exact level under H₀ whatever the dependence between the tests (Guides/Shift.md). Permutation p-values are (1 + #{T_b ≥ T})/(B + 1) with B = \(c.permutations), seed \(c.seed): never 0, smallest possible \(ReportFormatting.number(1 / Double(c.permutations + 1), significant: 3)).")
         }
@@ -304,7 +332,7 @@ extension ShiftAnalysis: ReportConvertible {
                             tables: tables, charts: charts, notes: notes)
         report.verdict = ReportVerdict(
             question: "Is \(others.map { Self.fileName($0.source) }.joined(separator: ", ")) distributed like \(Self.fileName(reference.source)) in embedding space, and where does it differ?",
-            answer: comparisons.indices.map { verdict($0) }.joined(separator: " "),
+            answer: comparisons.indices.map { [verdict($0), regionSentence($0)].filter { !$0.isEmpty }.joined(separator: " ") }.joined(separator: " "),
             decidingMetrics: ["p_value", "cross_duplicate_share", "p_value_mmd", "p_value_energy", "p_value_classifier", "p_value_depth", "coverage"])
         return report
     }

@@ -24,6 +24,8 @@ struct ParquetMetadata {
         var listPresentLevel: Int
         var isString: Bool
         var isFloat16: Bool
+        /// DATE (days) or TIMESTAMP (in its unit) columns, written out as ISO 8601 labels.
+        var temporal: ParquetTemporal? = nil
         var dottedPath: String { path.joined(separator: ".") }
         var topName: String { path[0] }
 
@@ -110,7 +112,8 @@ struct ParquetMetadata {
             guard typeLength >= 0, typeLength <= 1 << 20 else { throw bad("field '\(name)' has type length \(typeLength)") }
             leaves.append(Leaf(path: p, physical: physical, typeLength: typeLength, maxDefinition: def, maxRepetition: reps,
                                listPresentLevel: list ?? 0, isString: logical?[1] != nil || converted == 0 || logical?[12] != nil,
-                               isFloat16: logical?[15] != nil && physical == .fixedLenByteArray && typeLength == 2))
+                               isFloat16: logical?[15] != nil && physical == .fixedLenByteArray && typeLength == 2,
+                               temporal: ParquetTemporal(logical: logical, converted: converted, physical: physical)))
         }
         let rootChildren = Int(schema[0].fields?[5]?.int ?? 0)
         guard rootChildren >= 0, rootChildren <= schema.count - 1 else { throw bad("root declares \(rootChildren) children") }

@@ -112,7 +112,12 @@ public enum ParquetReader {
                 throw EmbdiagError.malformed(file.path, "row \(rowBase + labels.count + k): the label column '\(leaf.dottedPath)' is null")
             }
             switch leaf.physical {
-            case .int32, .int64: try values.integers(page) { labels.append(String($0)) }
+            case .int32, .int64:
+                if let temporal = leaf.temporal {
+                    try values.integers(page) { labels.append(temporal.iso8601(Int64($0))) }
+                } else {
+                    try values.integers(page) { labels.append(String($0)) }
+                }
             default: try values.byteArrays(page) { labels.append(String(decoding: $0, as: UTF8.self)) }
             }
         }

@@ -1,0 +1,128 @@
+import Foundation
+
+/// Does a sample come from the model a fingerprint was taken from (Guides/Fingerprint.md)?
+///
+/// The score is the disattenuated similarity of the two spaces' anisotropic second-moment
+/// structure in the fixed coordinate basis,
+///
+///     ρ = ⟨T(M_F), T(M̂_N)⟩_F / √(‖T(M_F)‖² · ‖T(M_N)‖²),   T(M) = M − tr(M)/d·I,  M = E[xxᵀ],
+///
+/// where both squared norms are unbiased (U-statistic) estimates, so ρ does not shrink with the
+/// sample size the way a plain cosine of two noisy matrices does. M_F is rebuilt from the
+/// fingerprint: M_F = (n−1)/n·(Σ_{i≤k} λ_i v_i v_iᵀ + r·(I − V Vᵀ)) + μμᵀ, r the mean of the
+/// eigenvalues left out. A rotation Q of the same space gives T(QᵀMQ), whose inner product with T(M)
+/// averages 0 over rotations; another model's outputs share no basis with it (ρ ≈ 0.0–0.06 in the
+/// calibration study); the same model on other texts keeps its rogue and near-constant dimensions
+/// and its common direction (ρ ≥ 0.14).
+public struct FingerprintCheck: Sendable {
+    /// `same_model` is yes when `same_model_score` ≥ this (calibrated: Guides/Fingerprint.md).
+    public static let sameModelThreshold = 0.10
+    /// Rows a checked sample needs, at least.
+    public static let minimumRows = 50
+    /// `--mixed` calls a file mixed when more than this share of its rows is flagged (single
+    /// outliers of the fingerprint's own model are listed but do not make a file mixed).
+    public static let mixedShareThreshold = 0.01
+
+    public var fingerprint: ModelFingerprint
+    public var source: Source
+    public var rows: Int
+    public var sameModelScore: Double
+    public var sameModel: Bool
+    public var meanDirectionCosine: Double
+    /// ‖V_Fᵀ V_N‖²_F / k over the leading k principal directions; chance level k/d.
+    public var principalSubspaceOverlap: Double
+    /// Pearson correlation of the log leading eigenvalues (rotation-invariant: it cannot see a
+    /// rotation, only a change of spectrum).
+    public var spectrumCorrelation: Double
+    /// Median row norm of the sample / the fingerprint's.
+    public var normRatio: Double
+    public var meanCosine: Double
+    /// `--mixed`: rows whose per-row score exceeds the fingerprint's threshold (0-based row numbers of the file).
+    public var flaggedRows: [Int]?
+    /// The per-row scores of `flaggedRows`, same order.
+    public var flaggedScores: [Double]?
+    /// Median per-row score of the whole sample (the fingerprint's own sample: `rowScoreMedian`).
+    public var rowScoreMedian: Double?
+    public var mixedShare: Double? { flaggedRows.map { rows > 0 ? Double($0.count) / Double(rows) : 0 } }
+    public var isMixed: Bool? { mixedShare.map { $0 > Self.mixedShareThreshold } }
+
+    /// - Complexity: O(m·d²) for the sample's moments, O(d³) for its eigendecomposition, O(k·d²)
+    ///   for the comparison, O(m·d) for the row scores.
+    public init(_ fingerprint: ModelFingerprint, against e: Embeddings, mixed: Bool = false) throws {
+        let d = fingerprint.dimension
+        guard e.dimension == d else {
+            throw EmbdiagError.mismatch(e.source.path, "has \(e.dimension) dimensions; the fingerprint was taken from \(d)-dimensional vectors (a model of another dimension is another model)")
+        }
+        try FingerprintStatistics.requireSample(e, minimum: Self.minimumRows, purpose: "a fingerprint check")
+        self.fingerprint = fingerprint
+        source = e.source
+        rows = e.count
+        let moments = try FingerprintStatistics.Moments(e.matrix)
+        try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint check")
+        let k = fingerprint.directionCount
+        let m = moments.secondMoment
+        let mv = BLAS.matmul(fingerprint.directions, rows: k, inner: d, m, cols: d)  // k × d: v_iᵀ M̂
+        var quadratic = [Double](repeating: 0, count: k)
+        for i in 0..<k {
+            var s = 0.0
+            for j in 0..<d { s += mv[i * d + j] * fingerprint.directions[i * d + j] }
+            quadratic[i] = s
+        }
+        let totalVariance = fingerprint.spectrum.reduce(0, +)
+        let kept = fingerprint.spectrum.prefix(k).reduce(0, +)
+        let rest = d > k ? Swift.max(0, totalVariance - kept) / Double(d - k) : 0
+        let traceN = moments.secondMomentTrace
+        var covariancePart = 0.0
+        for i in 0..<k { covariancePart += fingerprint.spectrum[i] * quadratic[i] }
+        covariancePart += rest * (traceN - quadratic.reduce(0, +))
+        let mu = fingerprint.mean
+        let mmu = BLAS.matmul(m, rows: d, inner: d, mu, cols: 1)
+        var meanPart = 0.0
+        for j in 0..<d { meanPart += mu[j] * mmu[j] }
+        let nF = Double(fingerprint.rows)
+        let inner = (nF - 1) / nF * covariancePart + meanPart
+        let numerator = inner - fingerprint.secondMomentTrace * traceN / Double(d)
+        sameModelScore = numerator / (fingerprint.tracelessStrength * moments.tracelessStrength).squareRoot()
+        sameModel = sameModelScore >= Self.sameModelThreshold
+
+        meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
+        let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)
+        let cross = BLAS.matmul(fingerprint.directions, rows: k, inner: d, Array(eig.vectors.prefix(k * d)), cols: k, transposeB: true)
+        principalSubspaceOverlap = cross.reduce(0) { $0 + $1 * $1 } / Double(k)
+        let logF = fingerprint.spectrum.prefix(k).map { Foundation.log(Swift.max($0, 1e-300)) }
+        let logN = eig.values.prefix(k).map { Foundation.log(Swift.max($0, 1e-300)) }
+        spectrumCorrelation = Self.pearson(logF, logN)
+        let medianF = fingerprint.normQuantiles[ModelFingerprint.normQuantileLevels.firstIndex(of: 0.5)!]
+        normRatio = medianF > 0 ? Statistics.quantile(moments.sortedNorms, 0.5) / medianF : .nan
+        meanCosine = moments.meanCosine
+        if mixed {
+            let scores = FingerprintStatistics.rowScores(e.matrix, mean: fingerprint.mean, scale: fingerprint.flooredScale)
+            // A row whose norm lies far outside the fingerprint's norm range is another model's (or
+            // another pipeline's: unnormalised rows in a normalised index) whatever its direction.
+            let (low, high) = fingerprint.normRange
+            let flagged = scores.indices.filter { i in
+                let norm = squaredNorm(e.matrix.pointer + i * d, count: d).squareRoot()
+                return scores[i] > fingerprint.rowScoreThreshold || norm < low || norm > high
+            }
+            // Row numbers of the file (rows dropped by --on-invalid drop keep their numbering).
+            flaggedRows = flagged.map { e.sourceRow($0) }
+            flaggedScores = flagged.map { scores[$0] }
+            rowScoreMedian = Statistics.quantile(scores.sorted(), 0.5)
+        }
+    }
+
+    static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for i in a.indices { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i] }
+        return aa > 0 && bb > 0 ? ab / (aa * bb).squareRoot() : .nan
+    }
+
+    static func pearson(_ a: [Double], _ b: [Double]) -> Double {
+        let n = Double(a.count)
+        guard a.count >= 2 else { return .nan }
+        let ma = a.reduce(0, +) / n, mb = b.reduce(0, +) / n
+        var sab = 0.0, saa = 0.0, sbb = 0.0
+        for i in a.indices { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) * (a[i] - ma); sbb += (b[i] - mb) * (b[i] - mb) }
+        return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : .nan
+    }
+}

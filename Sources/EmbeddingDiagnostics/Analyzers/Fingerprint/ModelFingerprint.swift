@@ -1,0 +1,108 @@
+import Foundation
+
+/// What identifies an embedding model's space, measured on a sample of its vectors (Guides/Fingerprint.md):
+/// the mean vector, the per-dimension scale, the covariance spectrum and its leading principal
+/// directions — all in the fixed coordinate basis, so a rotated copy of the space has another
+/// fingerprint — plus the row-norm distribution, the mean cosine (anisotropy), the sample's own
+/// second-moment strength (for the disattenuated similarity of `FingerprintCheck`) and the spread of
+/// the per-row typicality score (for `--mixed`). About (k + 3)·d Float64 values: 100 KB for d = 384.
+public struct ModelFingerprint: Sendable, Equatable {
+    /// Rows a fingerprint is computed from, at least.
+    public static let minimumRows = 100
+    /// Principal directions kept (or d, if smaller).
+    public static let defaultDirections = 32
+    /// Per-dimension scales below this fraction of the median scale are floored to it in the
+    /// per-row score (a dimension that is constant for this model is a strong mark, but a zero
+    /// scale would make every other model's row infinitely atypical).
+    public static let scaleFloorFraction = 0.05
+    /// Quantiles of the row norms that are recorded.
+    public static let normQuantileLevels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+    public var dimension: Int
+    public var rows: Int
+    /// Optional model name given when the fingerprint was written.
+    public var modelName: String?
+    /// The sample it was computed from (path as given, SHA-256).
+    public var source: Source
+    public var mean: [Double]
+    /// Per-dimension standard deviation (n − 1).
+    public var scale: [Double]
+    /// All d eigenvalues of the covariance (n − 1), descending.
+    public var spectrum: [Double]
+    /// The leading k eigenvectors of the covariance, k × d row-major (row i ↔ spectrum[i]).
+    public var directions: [Double]
+    public var directionCount: Int
+    /// tr(M), M = XᵀX/n (mean squared row norm).
+    public var secondMomentTrace: Double
+    /// Unbiased estimate of ‖M − tr(M)/d·I‖²_F (U-statistic over distinct row pairs): the strength
+    /// of the space's anisotropic structure with the sampling noise of M̂ removed.
+    public var tracelessStrength: Double
+    /// Row norms at `normQuantileLevels`.
+    public var normQuantiles: [Double]
+    /// Mean cosine between distinct rows.
+    public var meanCosine: Double
+    /// The per-row score (log mean squared z-score) on the sample itself: median, 99.9 % quantile and
+    /// the flagging threshold q99.9 + (q99.9 − median).
+    public var rowScoreMedian: Double
+    public var rowScoreQ999: Double
+    public var rowScoreThreshold: Double
+
+    /// Row norms `--mixed` accepts: from the 1 % quantile / `normMargin` to the 99 % quantile × `normMargin`.
+    public var normRange: (low: Double, high: Double) {
+        (normQuantiles[0] / Self.normMargin, normQuantiles[normQuantiles.count - 1] * Self.normMargin)
+    }
+    public static let normMargin = 1.5
+
+    /// The per-dimension scale used by the row score (floored, see `scaleFloorFraction`).
+    public var flooredScale: [Double] {
+        let sorted = scale.sorted()
+        let floor = Self.scaleFloorFraction * Statistics.quantile(sorted, 0.5)
+        return scale.map { Swift.max($0, floor) }
+    }
+
+    /// Computes the fingerprint of a sample.
+    ///
+    /// - Complexity: O(n·d²) for the covariance (SSYRK), O(d³) for its eigendecomposition, O(n·d)
+    ///   for the per-row quantities.
+    public init(_ e: Embeddings, directions k: Int = ModelFingerprint.defaultDirections, modelName: String? = nil) throws {
+        let n = e.count, d = e.dimension
+        guard d >= 2 else { throw EmbdiagError.invalid(e.source.path, "a fingerprint needs at least 2 dimensions (got \(d))") }
+        // The number of directions fixes the shape of what is written: outside 1…d is a usage error.
+        guard k >= 1, k <= d else { throw EmbdiagError.usage("principal directions must be in 1…\(d) (the dimension) for \(e.source.path) (got \(k))") }
+        try FingerprintStatistics.requireSample(e, minimum: Self.minimumRows, purpose: "a fingerprint")
+        let moments = try FingerprintStatistics.Moments(e.matrix)
+        try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint")
+        let kept = k
+        dimension = d
+        rows = n
+        self.modelName = modelName
+        source = e.source
+        mean = moments.mean
+        scale = (0..<d).map { Swift.max(0, moments.covariance[$0 * d + $0]).squareRoot() }
+        let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)
+        spectrum = eig.values
+        directions = Array(eig.vectors.prefix(kept * d))
+        directionCount = kept
+        secondMomentTrace = moments.secondMomentTrace
+        tracelessStrength = moments.tracelessStrength
+        normQuantiles = Self.normQuantileLevels.map { Statistics.quantile(moments.sortedNorms, $0) }
+        meanCosine = moments.meanCosine
+        let sortedFloor = scale.sorted()
+        let floor = Self.scaleFloorFraction * Statistics.quantile(sortedFloor, 0.5)
+        let scores = FingerprintStatistics.rowScores(e.matrix, mean: mean, scale: scale.map { Swift.max($0, floor) }).sorted()
+        rowScoreMedian = Statistics.quantile(scores, 0.5)
+        rowScoreQ999 = Statistics.quantile(scores, 0.999)
+        rowScoreThreshold = rowScoreQ999 + (rowScoreQ999 - rowScoreMedian)
+    }
+
+    /// Memberwise (the file reader).
+    init(dimension: Int, rows: Int, modelName: String?, source: Source, mean: [Double], scale: [Double], spectrum: [Double],
+         directions: [Double], directionCount: Int, secondMomentTrace: Double, tracelessStrength: Double, normQuantiles: [Double],
+         meanCosine: Double, rowScoreMedian: Double, rowScoreQ999: Double, rowScoreThreshold: Double) {
+        self.dimension = dimension; self.rows = rows; self.modelName = modelName; self.source = source
+        self.mean = mean; self.scale = scale; self.spectrum = spectrum; self.directions = directions
+        self.directionCount = directionCount; self.secondMomentTrace = secondMomentTrace
+        self.tracelessStrength = tracelessStrength; self.normQuantiles = normQuantiles; self.meanCosine = meanCosine
+        self.rowScoreMedian = rowScoreMedian; self.rowScoreQ999 = rowScoreQ999; self.rowScoreThreshold = rowScoreThreshold
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// A saved reference (`embdiag shift REF --save-reference ref.state`) as a state file: the same
+/// versioned, self-verifying safetensors container as the `--partial` states (`PartialStateFile`:
+/// a SHA-256 over the whole file, checked before anything is read), with analyzer
+/// `shift-reference`. Payload:
+/// - `rows` (I64 [1]): rows of the full reference (= the one shard's row count);
+/// - `sample` (F32 S·d): the sample rows as read; `sample_rows` (I64 S): their file rows,
+///   strictly increasing (S ≤ `rows`); `sample_labels_bytes`/`_lengths` (U8, I64 S) when labelled;
+/// - `bandwidth` (F64 [1]): σ;
+/// - `band_sizes` (I64), `band_counts` (I64), `band_scores` (F64): the bands drawn, by size.
+/// Arrays whose names start with `clusters_` are reserved for the reference's clusters and passed
+/// through. The counts come from the payload: S from `sample_rows`, checked against `sample`'s
+/// length and the header's dimension. Guide: Guides/Shift.md ("Saved reference").
+public enum ShiftReferenceState {
+    public static let analyzer = "shift-reference"
+    /// Bumped whenever the meaning of a field or array changes; other versions are refused.
+    public static let version = 1
+
+    /// - Complexity: O(S·d).
+    public static func state(_ r: ShiftReference) -> PartialState {
+        let d = r.sample.dimension, s = r.sample.count
+        var arrays: [String: StateArray] = [
+            "rows": .int64([Int64(r.totalRows)]),
+            "sample": .float32(Array(UnsafeBufferPointer(start: r.sample.matrix.pointer, count: s * d))),
+            "sample_rows": .int64((0..<s).map { Int64(r.sample.sourceRow($0)) }),
+            "bandwidth": .float64([r.bandwidth]),
+        ]
+        if let labels = r.sample.labels {
+            let (bytes, lengths) = StateArray.strings(labels)
+            arrays["sample_labels_bytes"] = bytes
+            arrays["sample_labels_lengths"] = lengths
+        }
+        let sizes = r.bands.keys.sorted()
+        arrays["band_sizes"] = .int64(sizes.map { Int64($0) })
+        arrays["band_counts"] = .int64(sizes.map { Int64(r.bands[$0]!.scores.count) })
+        arrays["band_scores"] = .float64(sizes.flatMap { r.bands[$0]!.scores })
+        let parameters = [
+            "shift_reference_version": String(version),
+            "band_chunks": String(r.bandChunks),
+            "bandwidth_given": r.bandwidthGiven ? "true" : "false",
+            "minimum_rows": String(r.minimumRows),
+            "rows": "unit-normalised by the tests",
+        ]
+        return PartialState(analyzer: analyzer, parameters: parameters, seed: r.seed, dimension: d,
+                            shards: [ShardRecord(id: "reference", rowOffset: 0, rowCount: r.totalRows, source: r.source)], arrays: arrays)
+    }
+
+    /// Writes the state atomically.
+    public static func write(_ r: ShiftReference, to path: String) throws {
+        try PartialStateFile.write(state(r), to: path)
+    }
+
+    /// Reads and checks a saved reference: the file's checksum and version (`PartialStateFile`),
+    /// then the kind (`shift-reference`), its own version, and every count against the payload.
+    ///
+    /// - Complexity: O(file size).
+    public static func read(_ path: String) throws -> ShiftReference {
+        let state: PartialState
+        do { state = try PartialStateFile.read(path) } catch let e as EmbdiagError {
+            // The container's messages speak of partial states; say what the file was meant to be.
+            throw EmbdiagError(e.kind, path: path, "not a valid saved shift reference: " + e.message)
+        }
+        return try reference(state, path: path)
+    }
+
+    public static func reference(_ state: PartialState, path: String?) throws -> ShiftReference {
+        func bad(_ m: String) -> EmbdiagError { EmbdiagError.malformed(path, "saved shift reference: " + m) }
+        guard state.analyzer == analyzer else {
+            throw EmbdiagError.mismatch(path, "is a partial state of '\(state.analyzer)', not a saved shift reference (write one with shift REF --save-reference FILE)")
+        }
+        guard state.parameters["shift_reference_version"] == String(version) else {
+            throw EmbdiagError.mismatch(path, "saved shift reference version \(state.parameters["shift_reference_version"] ?? "missing"); this embdiag reads version \(version) only (save the reference again with this embdiag)")
+        }
+        guard state.shards.count == 1, let shard = state.shards.first else { throw bad("expected one reference shard, found \(state.shards.count)") }
+        let d = state.dimension
+        let total = try state.array("rows", path: path).ints("rows", count: 1, path: path)[0]
+        let sampleRows = try state.array("sample_rows", path: path).ints("sample_rows", path: path)
+        let s = sampleRows.count
+        guard s >= 1 else { throw bad("the sample is empty") }
+        let values = try state.array("sample", path: path).floats("sample", path: path)
+        guard values.count == s * d else { throw bad("'sample' holds \(values.count) values, \(s) rows × \(d) dimensions need \(s * d)") }
+        // File rows of the reference (its rows after --on-invalid drop can leave gaps, so they are
+        // bounded by order, not by the count).
+        guard s <= total else { throw bad("a sample of \(s) rows from a reference of \(total)") }
+        for (k, r) in sampleRows.enumerated() {
+            guard r >= 0, k == 0 || r > sampleRows[k - 1] else { throw bad("'sample_rows' must be non-negative and increase strictly (entry \(k) is \(r))") }
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw EmbdiagError.invalid(path, "saved shift reference: sample row \(bad / d) holds a NaN or infinite value")
+        }
+        let sigma = try state.array("bandwidth", path: path).doubles("bandwidth", count: 1, path: path)[0]
+        guard sigma > 0, sigma.isFinite else { throw bad("bandwidth \(sigma) (expected a positive number)") }
+        guard let chunks = state.parameters["band_chunks"].flatMap({ Int($0) }), chunks >= 1, chunks <= 1_000_000 else {
+            throw bad("band_chunks '\(state.parameters["band_chunks"] ?? "missing")'")
+        }
+        guard let minimum = state.parameters["minimum_rows"].flatMap({ Int($0) }), minimum >= 2, minimum <= s else {
+            throw bad("minimum_rows '\(state.parameters["minimum_rows"] ?? "missing")'")
+        }
+        let sizes = try state.array("band_sizes", path: path).ints("band_sizes", path: path)
+        let counts = try state.array("band_counts", path: path).ints("band_counts", count: sizes.count, path: path)
+        let scores = try state.array("band_scores", path: path).doubles("band_scores", path: path)
+        guard counts.allSatisfy({ $0 >= 1 && $0 <= scores.count }), counts.reduce(0, +) == scores.count else {
+            throw bad("band_counts \(counts) do not add up to the \(scores.count) band scores")
+        }
+        guard scores.allSatisfy(\.isFinite) else { throw bad("a band score is not finite") }
+        var bands: [Int: ReferenceVariationBand] = [:]
+        var at = 0
+        for (size, count) in zip(sizes, counts) {
+            guard ReferenceVariationBand.fits(chunkSize: size, sampleRows: s, minimumRows: 2), bands[size] == nil else {
+                throw bad("band size \(size) does not fit a sample of \(s) rows, or appears twice")
+            }
+            bands[size] = ReferenceVariationBand(chunkSize: size, scores: Array(scores[at..<(at + count)]))
+            at += count
+        }
+        for name in state.arrays.keys where !known.contains(name) && !name.hasPrefix("clusters_") {
+            throw bad("unknown array '\(name)'")
+        }
+        var labels: [String]?
+        if let bytes = state.arrays["sample_labels_bytes"], let lengths = state.arrays["sample_labels_lengths"] {
+            let l = try StateArray.decodeStrings(bytes: bytes, lengths: lengths, name: "sample_labels", path: path)
+            guard l.count == s else { throw bad("\(l.count) sample labels for \(s) rows") }
+            labels = l
+        } else if state.arrays["sample_labels_bytes"] != nil || state.arrays["sample_labels_lengths"] != nil {
+            throw bad("sample labels need both sample_labels_bytes and sample_labels_lengths")
+        }
+        var source = shard.source
+        source.rows = s
+        var sample = Embeddings(matrix: Matrix(rows: s, cols: d, values: values), labels: labels, source: source)
+        sample.sourceRows = sampleRows
+        var full = shard.source
+        full.rows = total
+        guard shard.rowCount == total else { throw bad("the shard covers \(shard.rowCount) rows, 'rows' says \(total)") }
+        return ShiftReference(sample: sample, source: full, totalRows: total, bandwidth: sigma, bandwidthGiven: state.parameters["bandwidth_given"] == "true",
+                              seed: state.seed, bandChunks: chunks, bands: bands, minimumRows: minimum)
+    }
+
+    static let known: Set<String> = ["rows", "sample", "sample_rows", "bandwidth", "sample_labels_bytes", "sample_labels_lengths",
+                                     "band_sizes", "band_counts", "band_scores"]
+}

@@ -1,0 +1,1 @@
+../../fuzz/Sources/FuzzReaders/ParserHarness.swift

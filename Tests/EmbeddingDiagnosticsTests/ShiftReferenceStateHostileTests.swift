@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import EmbeddingDiagnostics
+
+/// Hostile saved references (`shift --save-reference` / `--reference`): edited, truncated, of
+/// another version or kind, payloads that disagree with each other. Every case is refused with an
+/// `EmbdiagError` naming the file (exit 2); edits are tried as is (the checksum catches them) and
+/// resealed with a recomputed checksum (the checks behind it catch them).
+@Suite struct ShiftReferenceStateHostileTests {
+    static func refused(_ data: Data, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let path = NSTemporaryDirectory() + "embdiag-ref-\(UUID().uuidString).state"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try data.write(to: URL(fileURLWithPath: path))
+            let r = try ShiftReferenceState.read(path)
+            Issue.record("accepted: \(r.sample.count) rows", sourceLocation: sourceLocation)
+        } catch let e as EmbdiagError {
+            #expect(e.exitCode == 2)
+            #expect(e.description.contains(path), "\(e.description)", sourceLocation: sourceLocation)
+            #expect(e.description.contains(words), "\(e.description)", sourceLocation: sourceLocation)
+        } catch { Issue.record("\(error)", sourceLocation: sourceLocation) }
+    }
+
+    /// The state with its payload arrays changed by `edit`, re-encoded and sealed.
+    static func editedArrays(_ edit: (inout PartialState) -> Void) throws -> Data {
+        let (_, data) = try ShiftWindowsTests.savedReference()
+        var state = try PartialStateFile.decode(data, path: nil)
+        edit(&state)
+        return try PartialStateFile.encode(state)
+    }
+
+    @Test func tamperedAndTruncatedStatesAreRefused() throws {
+        let (_, data) = try ShiftWindowsTests.savedReference()
+        var flipped = data
+        flipped[flipped.count - 5] ^= 0x40
+        Self.refused(flipped, "checksum mismatch")
+        Self.refused(data.prefix(data.count / 2), "not a valid saved shift reference")
+        Self.refused(data.prefix(4), "too short")
+        Self.refused(Data(), "too short")
+    }
+
+    @Test func otherVersionsAndKindsAreRefused() throws {
+        let (_, data) = try ShiftWindowsTests.savedReference()
+        let v2 = try StateFileHostileTests.editState(data) { s in
+            var p = s["parameters"] as! [String: String]
+            p["shift_reference_version"] = "2"
+            s["parameters"] = p
+        }
+        Self.refused(v2, "checksum mismatch")
+        Self.refused(PartialStateFile.seal(v2), "version 2; this embdiag reads version 1")
+        let container = try StateFileHostileTests.editState(data) { $0["format_version"] = 2 }
+        Self.refused(PartialStateFile.seal(container), "format version 2")
+        // An info partial state is a valid state file of another kind.
+        let (info, _, _) = try StateFileHostileTests.infoStates()
+        Self.refused(info, "not a saved shift reference")
+        let renamed = try StateFileHostileTests.editState(data) { $0["analyzer"] = "info" }
+        Self.refused(PartialStateFile.seal(renamed), "not a saved shift reference")
+        // Not a state at all: an .npy file.
+        let npy = try Data(contentsOf: CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/fonts.npy"))
+        Self.refused(npy, "not a valid saved shift reference")
+    }
+
+    @Test func payloadsThatDisagreeAreRefused() throws {
+        Self.refused(try Self.editedArrays { $0.arrays["sample_rows"] = .int64(Array(0..<249).map { Int64($0) }) }, "'sample' holds")
+        Self.refused(try Self.editedArrays { s in
+            var rows = Array(0..<250).map { Int64($0) }
+            rows[3] = rows[2]
+            s.arrays["sample_rows"] = .int64(rows)
+        }, "increase strictly (entry 3 is 2)")
+        Self.refused(try Self.editedArrays { $0.arrays["sample_rows"] = .int64(Array(-1..<249).map { Int64($0) }) }, "non-negative")
+        Self.refused(try Self.editedArrays { $0.arrays["rows"] = .int64([200]) }, "covers 200 rows")
+        Self.refused(try Self.editedArrays { s in
+            guard case .float32(var v) = s.arrays["sample"]! else { return }
+            v[7] = .nan
+            s.arrays["sample"] = .float32(v)
+        }, "NaN")
+        Self.refused(try Self.editedArrays { $0.arrays["bandwidth"] = .float64([0]) }, "bandwidth 0")
+        Self.refused(try Self.editedArrays { $0.arrays["bandwidth"] = .float64([.infinity]) }, "bandwidth")
+        Self.refused(try Self.editedArrays { $0.arrays["band_counts"] = .int64([18]) }, "do not add up")
+        Self.refused(try Self.editedArrays { $0.arrays["band_sizes"] = .int64([249]) }, "does not fit")
+        Self.refused(try Self.editedArrays { $0.arrays["band_scores"] = .float64([Double](repeating: .nan, count: 19)) }, "not finite")
+        Self.refused(try Self.editedArrays { $0.arrays["extra"] = .int64([1]) }, "unknown array 'extra'")
+        Self.refused(try Self.editedArrays { $0.arrays["sample_labels_lengths"] = nil }, "need both")
+        Self.refused(try Self.editedArrays { $0.parameters["band_chunks"] = "0" }, "band_chunks")
+        Self.refused(try Self.editedArrays { $0.parameters["minimum_rows"] = "100000" }, "minimum_rows")
+        // A payload whose row count disagrees with the shard (the container's own check).
+        Self.refused(try Self.editedArrays { $0.arrays["rows"] = .int64([301]) }, "covers 301 rows")
+        // Reserved cluster arrays pass through.
+        let withClusters = try Self.editedArrays { $0.arrays["clusters_centroids"] = .float32([1, 2]) }
+        let path = NSTemporaryDirectory() + "embdiag-ref-\(UUID().uuidString).state"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try withClusters.write(to: URL(fileURLWithPath: path))
+        #expect(try ShiftReferenceState.read(path).sample.count == 250)
+    }
+
+    /// A batch of another dimension than the saved reference is refused before any test.
+    @Test func dimensionMismatchIsRefused() throws {
+        let (reference, _) = try ShiftWindowsTests.savedReference()
+        let other = Embeddings(matrix: Matrix(rows: 20, cols: 8, values: (0..<160).map { Float($0 % 7) + 1 }), name: "batch.npy")
+        do {
+            _ = try ShiftWindows(reference: reference, windows: [ShiftWindowInput(name: "b", rows: other)], configuration: ShiftWindowsTests.configuration())
+            Issue.record("a batch of dimension 8 was tested against a 384-dimensional reference")
+        } catch let e as EmbdiagError {
+            #expect(e.description.contains("dimension 8 differs"), "\(e.description)")
+        }
+    }
+}
