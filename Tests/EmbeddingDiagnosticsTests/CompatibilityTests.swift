@@ -402,7 +402,7 @@ import Testing
         #expect(try MappingFit(parsing: "ridge") == .ridge(1))
         #expect(try MappingFit(parsing: "rotation") == .rotation)
         #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "ridge:-1") }
-        #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "mlp") }
+        #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "neural-net") }
     }
 
     @Test func compressionOfOld() throws {
@@ -779,7 +779,7 @@ import Testing
         #expect(mismatch.status == 2)
         #expect(mismatch.stderr.contains("short.npy") && mismatch.stderr.contains("old.npy") && mismatch.stderr.split(separator: "\n").count == 1)
         // Bad --fit, and --save-mapping without a fit: exit 2.
-        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--fit", "mlp"]).status == 2)
+        #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--fit", "neural-net"]).status == 2)
         #expect(try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/rot.npy", "--save-mapping", dir + "/m.npy"]).status == 2)
 
         // Rotated NEW: Procrustes passes a gate on the mapped metric; the saved map applies with embdiag map.
