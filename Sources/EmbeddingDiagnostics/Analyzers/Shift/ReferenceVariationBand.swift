@@ -93,19 +93,7 @@ extension TwoSamplePermutations {
             precondition(rows.count == m)
             for i in rows { member[i * cols + c] = 1 }
         }
-        let plus = Float(1 / Double(m)), minus = Float(-1 / Double(n))
-        let w = Matrix(rows: total, cols: cols)
-        let wp = w.mutablePointer
-        var sums = [Double](repeating: 0, count: cols)
-        for i in 0..<total {
-            for c in 0..<cols {
-                let v = member[i * cols + c] == 1 ? plus : minus
-                wp[i * cols + c] = v
-                sums[c] += Double(v)
-            }
-        }
-        weights = w
+        (weights, columnSums) = Self.signedWeights(member: member, columns: cols, firstCount: m, secondCount: n)
         inFirst = member
-        columnSums = sums
     }
 }

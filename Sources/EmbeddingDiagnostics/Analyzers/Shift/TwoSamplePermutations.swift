@@ -33,7 +33,6 @@ public struct TwoSamplePermutations: @unchecked Sendable {
         count = b
         self.seed = seed
         let total = m + n, cols = b + 1
-        let plus = Float(1 / Double(m)), minus = Float(-1 / Double(n))
         var member = [UInt8](repeating: 0, count: total * cols)
         for i in 0..<m { member[i * cols] = 1 }
         var rng = SeededGenerator(seed: seed)
@@ -50,6 +49,17 @@ public struct TwoSamplePermutations: @unchecked Sendable {
                 }
             }
         }
+        (weights, columnSums) = Self.signedWeights(member: member, columns: cols, firstCount: m, secondCount: n)
+        inFirst = member
+    }
+
+    /// The weight matrix of a membership table (1 = first sample): +1/m where a row is in the
+    /// first sample under a labelling, −1/n elsewhere, and each column's sum in Float64.
+    ///
+    /// - Complexity: O(N · columns).
+    static func signedWeights(member: [UInt8], columns cols: Int, firstCount m: Int, secondCount n: Int) -> (Matrix, [Double]) {
+        let total = m + n
+        let plus = Float(1 / Double(m)), minus = Float(-1 / Double(n))
         let w = Matrix(rows: total, cols: cols)
         let wp = w.mutablePointer
         var sums = [Double](repeating: 0, count: cols)
@@ -60,8 +70,6 @@ public struct TwoSamplePermutations: @unchecked Sendable {
                 sums[c] += Double(v)
             }
         }
-        weights = w
-        inFirst = member
-        columnSums = sums
+        return (w, sums)
     }
 }
