@@ -48,11 +48,12 @@ import Testing
         ("convert", "OUTPUT", ["convert", "never-read.npy", "{out}"]),
         ("map", "OUTPUT", ["map", "--mapping", "m.npy", "never-read.npy", "{out}"]),
         ("fingerprint", "--write", ["fingerprint", "never-read.npy", "--write", "{out}"]),
+        ("shift", "--save-reference", ["shift", "never-read.npy", "--save-reference", "{out}"]),
     ]
 
     /// Options that are not outputs although their help mentions writing or saving (inputs
     /// written by another command, a permission flag).
-    static let notOutputs: Set<String> = ["--apply-transform", "--mapping", "--allow-writes-outside", "--remove-direction"]
+    static let notOutputs: Set<String> = ["--apply-transform", "--mapping", "--allow-writes-outside", "--remove-direction", "--reference"]
 
     @Test func everyOutputOptionOfEveryCommandIsListed() throws {
         let help = try CLI.run(["--experimental-dump-help"])

@@ -36,7 +36,7 @@ import Testing
         Self.refused(flipped, "checksum mismatch")
         Self.refused(data.prefix(data.count / 2), "not a valid saved shift reference")
         Self.refused(data.prefix(4), "too short")
-        Self.refused(Data(), "too short")
+        Self.refused(Data(), "empty file")
     }
 
     @Test func otherVersionsAndKindsAreRefused() throws {

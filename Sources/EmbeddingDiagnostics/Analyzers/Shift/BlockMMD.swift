@@ -59,7 +59,7 @@ public struct BlockMMDTest: Sendable, Equatable, HypothesisTestResult {
 public func blockMMDTest(first x: Matrix, second y: Matrix, bandwidth: Double? = nil, blockRows: Int? = nil,
                          bandwidthSample: Int = 2000, seed: UInt64) throws -> BlockMMDTest {
     let m = x.rows, n = y.rows, d = x.cols
-    precondition(y.cols == d, "blockMMDTest: dimensions differ")
+    guard y.cols == d else { throw EmbdiagError.mismatch(nil, "the block MMD test needs samples of one dimension (\(d) and \(y.cols))") }
     let small = min(m, n)
     let perSmall = blockRows ?? BlockMMDTest.defaultBlockRows(firstCount: m, secondCount: n)
     guard perSmall >= 2 else { throw EmbdiagError.usage("\(Setting.mmdBlockRows) must be at least 2 (got \(perSmall))") }
