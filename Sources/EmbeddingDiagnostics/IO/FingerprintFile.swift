@@ -128,6 +128,24 @@ public enum FingerprintFile {
         guard scale.allSatisfy({ $0 >= 0 }), s[0] > 0, s[1] > 0, zip(spectrum, spectrum.dropFirst()).allSatisfy({ $0 >= $1 }) else {
             throw EmbdiagError.invalid(path, "fingerprint values out of their domain (negative scale, non-positive second moment or an unsorted spectrum)")
         }
+        // Relations every fingerprint of real vectors satisfies (up to rounding), so that an edited
+        // file cannot carry values that overflow a check: ‖μ‖² ≤ E‖x‖² (Jensen); the covariance's
+        // trace, as Σ scale² and as Σ spectrum, ≤ n/(n−1)·E‖x‖²; its traceless strength ≤
+        // n/(n−1)·(E‖x‖²)²; unit principal directions; sorted, non-negative norm quantiles.
+        // Float32 column sums make a near-constant sample's ‖μ‖² differ from E‖x‖² by ~1e-5 relative.
+        let slack = 1 + 1e-3, n = Double(header.rows), secondMoment = s[0]
+        let meanSquared = mean.reduce(0) { $0 + $1 * $1 }
+        let covarianceBound = secondMoment * n / (n - 1) * slack
+        let quantiles = tensors["norm_quantiles"]!.values
+        let unitDirections = (0..<directions.shape[0]).allSatisfy { i in
+            abs(directions.values[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 } - 1) <= 1e-6
+        }
+        guard meanSquared <= secondMoment * slack, scale.reduce(0, { $0 + $1 * $1 }) <= covarianceBound,
+              spectrum.allSatisfy({ $0 >= -1e-9 * secondMoment }), spectrum.reduce(0, +) <= covarianceBound,
+              s[1] <= secondMoment * covarianceBound, (-slack...slack).contains(s[2]), unitDirections,
+              quantiles.allSatisfy({ $0 >= 0 }), zip(quantiles, quantiles.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw EmbdiagError.invalid(path, "fingerprint values contradict each other (mean, scale, spectrum, directions or norm quantiles inconsistent with the second moment): the file was edited; write it again")
+        }
         return ModelFingerprint(dimension: d, rows: header.rows, modelName: header.modelName, source: header.source, mean: mean, scale: scale,
                                 spectrum: spectrum, directions: directions.values, directionCount: directions.shape[0],
                                 secondMomentTrace: s[0], tracelessStrength: s[1], normQuantiles: tensors["norm_quantiles"]!.values,
