@@ -133,6 +133,24 @@ import EmbeddingDiagnosticsTestSupport
         // Same length, so the header size stays right.
         refused(edited("\\\"rows\\\":1800", "\\\"rows\\\":  18"), "at least 100 rows")
         refused(edited("\"dtype\":\"F64\",\"shape\":[384]", "\"dtype\":\"F32\",\"shape\":[384]"), "dtype F32")
+        // Values that no real sample gives, each finite and of the right size (what an edited and
+        // resealed file carries): refused before a check could overflow on them.
+        let edits: [(String, (inout ModelFingerprint) -> Void)] = [
+            ("mean beyond the second moment", { $0.mean[2] = 1e228 }),
+            ("scale beyond the second moment", { $0.scale[0] = 1e6 }),
+            ("spectrum beyond the second moment", { $0.spectrum[0] = 1e6 }),
+            ("non-unit direction", { $0.directions[0] *= 2 }),
+            ("unsorted norm quantiles", { $0.normQuantiles[0] = $0.normQuantiles[6] * 2 }),
+            ("mean cosine outside [-1, 1]", { $0.meanCosine = 3 }),
+            ("traceless strength beyond the second moment", { $0.tracelessStrength = 1e300 }),
+        ]
+        for (what, edit) in edits {
+            var f = Self.minilm
+            edit(&f)
+            do { _ = try FingerprintFile.decode(try FingerprintFile.encode(f), path: "m.fp"); Issue.record("accepted: \(what)") } catch let e as EmbdiagError {
+                #expect(e.description.contains("fingerprint values contradict each other"), "\(what): \(e.description)")
+            } catch { Issue.record("\(what): \(error)") }
+        }
         // A state file of another kind.
         refused(PartialStateFile.seal(Data(data.prefix(8)) + data.dropFirst(8)).replacing(Data("embdiag_fingerprint".utf8), with: Data("embdiag_state_xxxxxx".utf8)), "not an embdiag fingerprint")
     }

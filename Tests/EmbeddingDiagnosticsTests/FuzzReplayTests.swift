@@ -89,6 +89,20 @@ import Testing
         }
     }
 
+    /// The fingerprint harness (StateFileFuzzing.swift, symlinked): each input as it is and
+    /// resealed, decoded, round-tripped and checked against a fixed sample of its dimension.
+    @Test func replayFingerprintCorpus() throws {
+        let inputs = try Self.inputs("fingerprint")
+        #expect(inputs.count >= 2, "fuzz/replay/fingerprint needs seeds written by embdiag fingerprint --write")
+        for input in inputs {
+            do {
+                try fuzzFingerprintFile(try Data(contentsOf: input))
+            } catch {
+                Issue.record("fuzz/replay/fingerprint/\(input.lastPathComponent): \(error)")
+            }
+        }
+    }
+
     /// The audit harness compiles the CLI's own configuration parser; here each input goes through
     /// the built CLI (`embdiag audit`), which must refuse it with exit 2 and one line, never crash.
     @Test func replayAuditCorpus() throws {

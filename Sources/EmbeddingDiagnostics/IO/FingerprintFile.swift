@@ -45,22 +45,10 @@ public enum FingerprintFile {
             ("scalars", [f.secondMomentTrace, f.tracelessStrength, f.meanCosine, f.rowScoreMedian, f.rowScoreQ999, f.rowScoreThreshold]),
             ("spectrum", f.spectrum),
         ]
-        var outer = "{\"__metadata__\":{\"\(headerKey)\":\(JSONValue.quote(headerJSON)),\"\(PartialStateFile.checksumKey)\":\"\(PartialStateFile.checksumPlaceholder)\"}"
-        var payload = Data()
-        for (name, values) in tensors {
-            let begin = payload.count
-            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { payload.append(contentsOf: $0) } }
-            let shape = name == "directions" ? "[\(f.directionCount),\(f.dimension)]" : "[\(values.count)]"
-            outer += ",\(JSONValue.quote(name)):{\"dtype\":\"F64\",\"shape\":\(shape),\"data_offsets\":[\(begin),\(payload.count)]}"
-        }
-        outer += "}"
-        var headerBytes = Data(outer.utf8)
-        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-        var out = Data()
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(headerBytes)
-        out.append(payload)
-        return PartialStateFile.seal(out)
+        return SealedContainer.encode(documentKey: headerKey, document: headerJSON, tensors: tensors.map { name, values in
+            let shape = name == "directions" ? [f.directionCount, f.dimension] : [values.count]
+            return (name, "F64", shape, values.withUnsafeBytes { Data($0) })
+        })
     }
 
     /// Writes atomically (temporary file in the same folder, fsync, rename).
@@ -76,69 +64,46 @@ public enum FingerprintFile {
         return try decode(data, path: path)
     }
 
+    /// A container failure in a fingerprint's words.
+    static func error(_ failure: SealedContainer.Failure, path: String?) -> EmbdiagError {
+        let notFingerprint = "not an embdiag fingerprint (write one with: embdiag fingerprint SAMPLE --write MODEL.fp)"
+        let checksumKey = SealedContainer.checksumKey
+        switch failure {
+        case .tooShort: return .malformed(path, "\(notFingerprint): too short")
+        case .headerBeyondFile(let size): return .malformed(path, "\(notFingerprint): header size \(size) beyond the file (truncated?)")
+        case .noDocument: return .malformed(path, "\(notFingerprint): no __metadata__.\(headerKey)")
+        case .wrongFormat(let format): return .malformed(path, "\(notFingerprint): format '\(format ?? "missing")'")
+        case .wrongVersion(let version):
+            return .mismatch(path, "fingerprint format version \(version.map { String($0) } ?? "missing"); this embdiag reads version \(formatVersion) only (write the fingerprint again with this embdiag)")
+        case .noChecksum: return .malformed(path, "fingerprint has no checksum (\(checksumKey))")
+        case .checksumMismatch: return .malformed(path, "checksum mismatch: the fingerprint was edited, truncated or damaged (write it again)")
+        case .extraMetadata: return .malformed(path, "fingerprint metadata has entries other than \(headerKey) and \(checksumKey)")
+        case .malformedTensor(let name): return .malformed(path, "fingerprint tensor '\(name)' has a malformed entry")
+        case .tensorLargerThanFile(let name, let shape): return .malformed(path, "fingerprint tensor '\(name)' has shape \(shape), larger than the file")
+        case .unknownDtype(let name, let dtype): return .malformed(path, "fingerprint tensor '\(name)' has dtype \(dtype) (expected F64)")
+        case .tensorOutsideFile(let name): return .malformed(path, "fingerprint tensor '\(name)' lies outside the file or has the wrong size")
+        }
+    }
+
     /// Parses and checks a fingerprint file.
     ///
     /// - Complexity: O(file size).
     public static func decode(_ input: Data, path: String?) throws -> ModelFingerprint {
-        let data = input.startIndex == 0 ? input : Data(input)
-        let notFingerprint = "not an embdiag fingerprint (write one with: embdiag fingerprint SAMPLE --write MODEL.fp)"
-        guard data.count >= 8 else { throw EmbdiagError.malformed(path, "\(notFingerprint): too short") }
-        let size = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard size <= UInt64(maximumHeaderBytes), Int(size) <= data.count - 8 else {
-            throw EmbdiagError.malformed(path, "\(notFingerprint): header size \(size) beyond the file (truncated?)")
+        let container: SealedContainer
+        do {
+            container = try SealedContainer.decode(input, documentKey: headerKey, format: formatName, version: formatVersion,
+                                                   maximumHeaderBytes: maximumHeaderBytes, dtypes: ["F64"])
+        } catch {
+            throw Self.error(error, path: path)
         }
-        let headerData = data.subdata(in: 8..<(8 + Int(size)))
-        guard let outer = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-              let meta = outer["__metadata__"] as? [String: Any], let headerJSON = meta[headerKey] as? String else {
-            throw EmbdiagError.malformed(path, "\(notFingerprint): no __metadata__.\(headerKey)")
-        }
-        struct Identity: Decodable {
-            var format: String?
-            var formatVersion: Int?
-            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
-        }
-        let identity = try? JSONDecoder().decode(Identity.self, from: Data(headerJSON.utf8))
-        guard let identity, identity.format == formatName else {
-            throw EmbdiagError.malformed(path, "\(notFingerprint): format '\(identity?.format ?? "missing")'")
-        }
-        guard identity.formatVersion == formatVersion else {
-            throw EmbdiagError.mismatch(path, "fingerprint format version \(identity.formatVersion.map { String($0) } ?? "missing"); this embdiag reads version \(formatVersion) only (write the fingerprint again with this embdiag)")
-        }
-        guard let stored = meta[PartialStateFile.checksumKey] as? String else {
-            throw EmbdiagError.malformed(path, "fingerprint has no checksum (\(PartialStateFile.checksumKey))")
-        }
-        let ranges = PartialStateFile.checksumRange(in: data, headerEnd: 8 + Int(size))
-        guard ranges.count == 1, let range = ranges.first, String(decoding: data[range], as: UTF8.self) == stored,
-              PartialStateFile.digest(data, blanking: range) == stored else {
-            throw EmbdiagError.malformed(path, "checksum mismatch: the fingerprint was edited, truncated or damaged (write it again)")
-        }
-        guard meta.count == 2 else { throw EmbdiagError.malformed(path, "fingerprint metadata has entries other than \(headerKey) and \(PartialStateFile.checksumKey)") }
         let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: Data(headerJSON.utf8)) } catch {
+        do { header = try JSONDecoder().decode(Header.self, from: container.document) } catch {
             throw EmbdiagError.malformed(path, "fingerprint header is malformed: \(error)")
         }
-        let payloadStart = 8 + Int(size)
-        var tensors: [String: (shape: [Int], values: [Double])] = [:]
-        for (name, value) in outer where name != "__metadata__" {
-            guard let t = value as? [String: Any], let dtype = t["dtype"] as? String, let shape = t["shape"] as? [Int],
-                  let offsets = t["data_offsets"] as? [Int], offsets.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
-                throw EmbdiagError.malformed(path, "fingerprint tensor '\(name)' has a malformed entry")
-            }
-            guard dtype == "F64" else { throw EmbdiagError.malformed(path, "fingerprint tensor '\(name)' has dtype \(dtype) (expected F64)") }
-            var count = 1
-            for extent in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
-                guard !overflow, product <= data.count else { throw EmbdiagError.malformed(path, "fingerprint tensor '\(name)' has shape \(shape), larger than the file") }
-                count = product
-            }
-            let (b, e) = (offsets[0], offsets[1])
-            guard b >= 0, e >= b, e <= data.count - payloadStart, e - b == count * 8 else {
-                throw EmbdiagError.malformed(path, "fingerprint tensor '\(name)' lies outside the file or has the wrong size")
-            }
-            let values = data.subdata(in: (payloadStart + b)..<(payloadStart + e)).withUnsafeBytes { raw in
-                (0..<count).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
-            }
-            tensors[name] = (shape, values)
+        let tensors = container.tensors.mapValues { t in
+            (shape: t.shape, values: t.bytes.withUnsafeBytes { raw in
+                (0..<t.count).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            })
         }
         let required = ["directions", "mean", "norm_quantiles", "scale", "scalars", "spectrum"]
         guard Set(tensors.keys) == Set(required) else {
@@ -162,6 +127,24 @@ public enum FingerprintFile {
         }
         guard scale.allSatisfy({ $0 >= 0 }), s[0] > 0, s[1] > 0, zip(spectrum, spectrum.dropFirst()).allSatisfy({ $0 >= $1 }) else {
             throw EmbdiagError.invalid(path, "fingerprint values out of their domain (negative scale, non-positive second moment or an unsorted spectrum)")
+        }
+        // Relations every fingerprint of real vectors satisfies (up to rounding), so that an edited
+        // file cannot carry values that overflow a check: ‖μ‖² ≤ E‖x‖² (Jensen); the covariance's
+        // trace, as Σ scale² and as Σ spectrum, ≤ n/(n−1)·E‖x‖²; its traceless strength ≤
+        // n/(n−1)·(E‖x‖²)²; unit principal directions; sorted, non-negative norm quantiles.
+        // Float32 column sums make a near-constant sample's ‖μ‖² differ from E‖x‖² by ~1e-5 relative.
+        let slack = 1 + 1e-3, n = Double(header.rows), secondMoment = s[0]
+        let meanSquared = mean.reduce(0) { $0 + $1 * $1 }
+        let covarianceBound = secondMoment * n / (n - 1) * slack
+        let quantiles = tensors["norm_quantiles"]!.values
+        let unitDirections = (0..<directions.shape[0]).allSatisfy { i in
+            abs(directions.values[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 } - 1) <= 1e-6
+        }
+        guard meanSquared <= secondMoment * slack, scale.reduce(0, { $0 + $1 * $1 }) <= covarianceBound,
+              spectrum.allSatisfy({ $0 >= -1e-9 * secondMoment }), spectrum.reduce(0, +) <= covarianceBound,
+              s[1] <= secondMoment * covarianceBound, (-slack...slack).contains(s[2]), unitDirections,
+              quantiles.allSatisfy({ $0 >= 0 }), zip(quantiles, quantiles.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw EmbdiagError.invalid(path, "fingerprint values contradict each other (mean, scale, spectrum, directions or norm quantiles inconsistent with the second moment): the file was edited; write it again")
         }
         return ModelFingerprint(dimension: d, rows: header.rows, modelName: header.modelName, source: header.source, mean: mean, scale: scale,
                                 spectrum: spectrum, directions: directions.values, directionCount: directions.shape[0],

@@ -2,7 +2,7 @@ import EmbeddingDiagnostics
 import Foundation
 
 // One harness binary for every reader, partial state files and the other parsed inputs; FUZZ_FORMAT
-// picks the format (ReaderHarness.formats, ParserHarness.formats, or `state`: StateFileFuzzing.swift).
+// picks the format (ReaderHarness.formats, ParserHarness.formats, or `state` and `fingerprint`: StateFileFuzzing.swift).
 // The harness bodies are ReaderHarness.swift, ParserHarness.swift and StateFileFuzzing.swift, which
 // the test target also compiles (the replay test).
 // Any EmbdiagError is a correct answer; a crash, hang, leak or broken invariant is a bug.
@@ -20,6 +20,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     do {
         if format == "state" {
             try fuzzStateFile(Data(bytes: data, count: size))
+        } else if format == "fingerprint" {
+            try fuzzFingerprintFile(Data(bytes: data, count: size))
         } else if ParserHarness.formats.contains(format) {
             try ParserHarness.run(format: format, bytes: Data(bytes: data, count: size), directory: directory)
         } else {

@@ -33,3 +33,27 @@ public func fuzzStateFile(_ bytes: Data) throws {
         precondition(refused, "the same state given twice was merged")
     }
 }
+
+/// One fuzz input as a model fingerprint (`embdiag fingerprint --check MODEL.fp`), tried as it is
+/// and resealed like a state. A fingerprint that decodes must round-trip to the same bytes and be
+/// usable: a check of a fixed deterministic sample of its dimension (d ≤ 64, to keep inputs fast)
+/// either answers or refuses with an `EmbdiagError`, never crashes or returns a non-finite score.
+///
+/// - Complexity: that of decoding the input, plus O(m·d² + d³) for the check when it runs.
+public func fuzzFingerprintFile(_ bytes: Data) throws {
+    for candidate in [bytes, PartialStateFile.seal(bytes)] {
+        let fingerprint: ModelFingerprint
+        do { fingerprint = try FingerprintFile.decode(candidate, path: "fuzz.fp") } catch is EmbdiagError { continue }
+        let written = try FingerprintFile.encode(fingerprint)
+        let again = try FingerprintFile.encode(try FingerprintFile.decode(written, path: "fuzz-again.fp"))
+        precondition(written == again, "encode → decode → encode changed the fingerprint file")
+        let d = fingerprint.dimension
+        guard d <= 64 else { continue }
+        let matrix = Matrix(rows: 120, cols: d)
+        for i in 0..<120 { for j in 0..<d { matrix[i, j] = Float(sin(Double(i * 31 + j * 7 + 1))) } }
+        do {
+            let check = try FingerprintCheck(fingerprint, against: Embeddings(matrix: matrix, name: "fuzz-sample"), mixed: true)
+            precondition(check.sameModelScore.isFinite && check.flaggedScores?.allSatisfy(\.isFinite) ?? true, "a fingerprint check gave a non-finite score")
+        } catch is EmbdiagError {}
+    }
+}

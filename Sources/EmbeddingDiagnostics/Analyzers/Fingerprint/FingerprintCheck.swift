@@ -83,6 +83,7 @@ public struct FingerprintCheck: Sendable {
         let inner = (nF - 1) / nF * covariancePart + meanPart
         let numerator = inner - fingerprint.secondMomentTrace * traceN / Double(d)
         sameModelScore = numerator / (fingerprint.tracelessStrength * moments.tracelessStrength).squareRoot()
+        guard sameModelScore.isFinite else { throw Self.overflow(e) }
         sameModel = sameModelScore >= Self.sameModelThreshold
 
         meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
@@ -105,10 +106,18 @@ public struct FingerprintCheck: Sendable {
                 return scores[i] > fingerprint.rowScoreThreshold || norm < low || norm > high
             }
             // Row numbers of the file (rows dropped by --on-invalid drop keep their numbering).
+            guard scores.allSatisfy(\.isFinite) else { throw Self.overflow(e) }
             flaggedRows = flagged.map { e.sourceRow($0) }
             flaggedScores = flagged.map { scores[$0] }
             rowScoreMedian = Statistics.quantile(scores.sorted(), 0.5)
         }
+    }
+
+    /// A fingerprint whose values pass its file's checks can still be far from these vectors'
+    /// scale (an edited file, or vectors of a very different magnitude): refuse rather than
+    /// report an infinite score.
+    static func overflow(_ e: Embeddings) -> EmbdiagError {
+        .invalid(e.source.path, "the check against the fingerprint overflows (the fingerprint's values are out of range for these vectors)")
     }
 
     static func cosine(_ a: [Double], _ b: [Double]) -> Double {

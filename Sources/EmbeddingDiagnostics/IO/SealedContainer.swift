@@ -1,0 +1,161 @@
+import Foundation
+
+/// The container of embdiag's self-checking files (partial states, saved shift references,
+/// fingerprints): a safetensors file whose `__metadata__` holds exactly two entries, the file
+/// kind's JSON document under its own key and `embdiag_sha256`, the SHA-256 of the whole file with
+/// those 64 hex digits read as "0"s (header, tensor table, padding and payload). Tensors are
+/// little-endian, 8-byte aligned, in name order; any safetensors reader opens the file.
+///
+/// Parsing checks the parts in the order a damaged file fails them — size, header, document,
+/// format and version (an older file may have no checksum to verify), checksum, metadata, tensor
+/// table — and reports the first failure as a `Failure` that the file kind words for its users.
+/// The checksum guards against edits and damage, not against someone who recomputes it on
+/// purpose; that is what each kind's payload checks are for.
+struct SealedContainer {
+    static let checksumKey = "embdiag_sha256"
+    static let checksumPlaceholder = String(repeating: "0", count: 64)
+
+    /// Why bytes are not a sealed container of the expected kind, in the order checked.
+    enum Failure: Error {
+        case tooShort
+        case headerBeyondFile(UInt64)
+        case noDocument
+        case wrongFormat(String?)
+        case wrongVersion(Int?)
+        case noChecksum
+        case checksumMismatch
+        case extraMetadata
+        case malformedTensor(String)
+        case tensorLargerThanFile(String, shape: [Int])
+        case unknownDtype(String, dtype: String)
+        case tensorOutsideFile(String)
+    }
+
+    struct Tensor {
+        var dtype: String
+        var shape: [Int]
+        /// The product of `shape`.
+        var count: Int
+        var bytes: Data
+    }
+
+    /// The kind's JSON document (its header), still undecoded.
+    var document: Data
+    var tensors: [String: Tensor]
+
+    /// Bytes per element of the dtypes the containers use.
+    static let dtypeWidths = ["F64": 8, "I64": 8, "F32": 4, "U8": 1]
+
+    /// The file's bytes: `document` under `documentKey`, the tensors in the order given (callers
+    /// pass name order), each padded to 8 bytes, and the checksum written.
+    ///
+    /// - Complexity: O(size of the payload).
+    static func encode(documentKey: String, document: String, tensors: [(name: String, dtype: String, shape: [Int], bytes: Data)]) -> Data {
+        var outer = "{\"__metadata__\":{\(JSONValue.quote(documentKey)):\(JSONValue.quote(document)),\"\(checksumKey)\":\"\(checksumPlaceholder)\"}"
+        var payload = Data()
+        for t in tensors {
+            let begin = payload.count
+            payload.append(t.bytes)
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            outer += ",\(JSONValue.quote(t.name)):{\"dtype\":\"\(t.dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(payload.count)]}"
+            while payload.count % 8 != 0 { payload.append(0) }
+        }
+        outer += "}"
+        var headerBytes = Data(outer.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        var out = Data()
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(headerBytes)
+        out.append(payload)
+        return seal(out)
+    }
+
+    /// Parses and checks a sealed file of one kind; the tensors' dtypes must be among `dtypes`.
+    ///
+    /// - Complexity: O(file size).
+    static func decode(_ input: Data, documentKey: String, format: String, version: Int, maximumHeaderBytes: Int,
+                       dtypes: Set<String>) throws(Failure) -> SealedContainer {
+        // Offsets below are from the file's first byte: rebase a slice.
+        let data = input.startIndex == 0 ? input : Data(input)
+        guard data.count >= 8 else { throw .tooShort }
+        let size = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard size <= UInt64(maximumHeaderBytes), Int(size) <= data.count - 8 else { throw .headerBeyondFile(size) }
+        let headerEnd = 8 + Int(size)
+        guard let outer = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<headerEnd)) as? [String: Any],
+              let meta = outer["__metadata__"] as? [String: Any], let documentText = meta[documentKey] as? String else {
+            throw .noDocument
+        }
+        let document = Data(documentText.utf8)
+        struct Identity: Decodable {
+            var format: String?
+            var formatVersion: Int?
+            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
+        }
+        let identity = try? JSONDecoder().decode(Identity.self, from: document)
+        guard let identity, identity.format == format else { throw .wrongFormat(identity?.format) }
+        guard identity.formatVersion == version else { throw .wrongVersion(identity.formatVersion) }
+        guard let stored = meta[checksumKey] as? String else { throw .noChecksum }
+        let ranges = checksumRange(in: data, headerEnd: headerEnd)
+        guard ranges.count == 1, let range = ranges.first, String(decoding: data[range], as: UTF8.self) == stored,
+              digest(data, blanking: range) == stored else {
+            throw .checksumMismatch
+        }
+        guard meta.count == 2 else { throw .extraMetadata }
+        var tensors: [String: Tensor] = [:]
+        for (name, value) in outer where name != "__metadata__" {
+            guard let t = value as? [String: Any], let dtype = t["dtype"] as? String, let shape = t["shape"] as? [Int],
+                  let offsets = t["data_offsets"] as? [Int], offsets.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
+                throw .malformedTensor(name)
+            }
+            // Sizes from the file are checked for overflow before any arithmetic trusts them.
+            var count = 1
+            for extent in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+                guard !overflow, product <= data.count else { throw .tensorLargerThanFile(name, shape: shape) }
+                count = product
+            }
+            guard dtypes.contains(dtype), let width = dtypeWidths[dtype] else { throw .unknownDtype(name, dtype: dtype) }
+            let (b, e) = (offsets[0], offsets[1])
+            guard b >= 0, e >= b, e <= data.count - headerEnd, e - b == count * width else { throw .tensorOutsideFile(name) }
+            tensors[name] = Tensor(dtype: dtype, shape: shape, count: count, bytes: data.subdata(in: (headerEnd + b)..<(headerEnd + e)))
+        }
+        return SealedContainer(document: document, tensors: tensors)
+    }
+
+    /// The checksum's literal form in the header: `"embdiag_sha256":"<64 hex digits>"`.
+    static func checksumRange(in data: Data, headerEnd: Int) -> [Range<Int>] {
+        let key = Data("\"\(checksumKey)\":\"".utf8)
+        var found: [Range<Int>] = []
+        var from = 8
+        while from < headerEnd, let r = data.range(of: key, in: from..<headerEnd) {
+            let value = r.upperBound..<(r.upperBound + 64)
+            if value.upperBound < headerEnd, data[value.upperBound] == UInt8(ascii: "\"") { found.append(value) }
+            from = r.upperBound
+        }
+        return found
+    }
+
+    /// SHA-256 of `data` with the checksum digits at `range` read as "0"s.
+    static func digest(_ data: Data, blanking range: Range<Int>) -> String {
+        var copy = data
+        copy.replaceSubrange(range, with: Data(checksumPlaceholder.utf8))
+        return Checksum.sha256(copy)
+    }
+
+    /// Writes the checksum of a file whose checksum digits are still the placeholder; also what a
+    /// test or fuzzer uses to turn an edited file back into one that passes the checksum (so that
+    /// the checks behind it are reached).
+    ///
+    /// - Complexity: O(file size).
+    static func seal(_ input: Data) -> Data {
+        let file = input.startIndex == 0 ? input : Data(input)
+        guard file.count >= 8 else { return file }
+        let size = file.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard size <= UInt64(file.count - 8) else { return file }
+        let ranges = checksumRange(in: file, headerEnd: 8 + Int(size))
+        guard ranges.count == 1, let range = ranges.first else { return file }
+        var out = file
+        out.replaceSubrange(range, with: Data(digest(file, blanking: range).utf8))
+        return out
+    }
+}
