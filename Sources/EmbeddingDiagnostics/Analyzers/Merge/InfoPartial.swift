@@ -92,6 +92,17 @@ public enum InfoPartial {
             if has {
                 let names = try StateArray.decodeStrings(bytes: st.array("labels_bytes", path: p), lengths: st.array("labels_lengths", path: p), name: "labels", path: p)
                 let counts = try st.array("labels_counts", path: p).ints("labels_counts", count: names.count, path: p)
+                // One count per distinct label, each at least 1, summing to the shard's rows (every
+                // row has a label): so no sum below can overflow, whatever the file says.
+                var total = 0
+                for c in counts {
+                    guard c >= 1, c <= st.rowCount else { total = -1; break }
+                    total += c
+                    if total > st.rowCount { break }
+                }
+                guard total == st.rowCount, Set(names).count == names.count else {
+                    throw EmbdiagError.malformed(p, "partial state label counts do not add up to its \(st.rowCount) rows (or repeat a label)")
+                }
                 for (n, c) in zip(names, counts) { labelCounts[n, default: 0] += c }
                 if first.count < firstLabels {
                     let f = try StateArray.decodeStrings(bytes: st.array("first_labels_bytes", path: p), lengths: st.array("first_labels_lengths", path: p), name: "first_labels", path: p)
