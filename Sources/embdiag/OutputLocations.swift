@@ -70,6 +70,7 @@ enum OutputLocations {
     /// report folder writes itself. Throws one line naming the option and the path (exit 2).
     /// - Complexity: O(locations²) path comparisons plus one stat per location.
     static func prepare(_ locations: [OutputLocation]) throws {
+        try refuseSharedFiles(locations)
         let fm = FileManager.default
         for folder in locations where folder.kind == .folder {
             var isDirectory: ObjCBool = false
@@ -78,12 +79,6 @@ enum OutputLocations {
                 guard access(folder.path, W_OK | X_OK) == 0 else { throw EmbdiagError.io(folder.path, "\(folder.flag): the folder is not writable") }
             } else {
                 try ReportWriter.createOutputFolder(folder.path)
-            }
-        }
-        var claimed: [(resolved: String, location: OutputLocation)] = []
-        for folder in locations where folder.kind == .folder {
-            for name in ["report.json", "report.txt", "report.html"] {
-                claimed.append((PathContainment.resolve(folder.path + "/" + name), OutputLocation(flag: folder.flag, path: folder.path + "/" + name, kind: .file)))
             }
         }
         for location in locations where location.kind != .folder && location.path != "-" {
@@ -104,11 +99,36 @@ enum OutputLocations {
                 throw EmbdiagError.io(path, "\(location.flag): the folder \(parent) does not exist (create it first)")
             }
             guard access(parent, W_OK | X_OK) == 0 else { throw EmbdiagError.io(path, "\(location.flag): the folder \(parent) is not writable") }
-            let resolved = PathContainment.resolve(path)
-            if let other = claimed.first(where: { $0.resolved == resolved }) {
-                throw EmbdiagError.usage("\(location.flag) \(path) and \(other.location.flag) \(other.location.path) are the same file; give each output its own name")
+        }
+    }
+
+    /// The files a location writes: a report folder's report.json/.txt/.html, a file itself, a
+    /// stem itself and the .json/.npy written beside it (`--save-mapping m.npy` also writes m.json).
+    static func files(of location: OutputLocation) -> [String] {
+        switch location.kind {
+        case .folder: return ["report.json", "report.txt", "report.html"].map { location.path + "/" + $0 }
+        case .file: return [location.path]
+        case .stem:
+            let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
+            return [location.path] + [".json", ".npy"].flatMap { [location.path + $0, stem + $0] }
+        }
+    }
+
+    /// Refuses two outputs that would write the same file, links resolved: `--json a.json --html
+    /// a.json`, `--output DIR --json DIR/report.json`, `--save-mapping m.npy --json m.json`.
+    /// - Complexity: O(files) path resolutions and dictionary lookups.
+    static func refuseSharedFiles(_ locations: [OutputLocation]) throws {
+        var claimed: [String: (file: String, location: OutputLocation)] = [:]
+        for location in locations where location.path != "-" && !location.path.isEmpty {
+            for file in Set(files(of: location).map { PathContainment.resolve($0) }).sorted() {
+                guard let other = claimed[file] else { claimed[file] = (file, location); continue }
+                guard other.location != location else { continue }
+                let named = { (l: OutputLocation) in l.kind == .file && PathContainment.resolve(l.path) == file }
+                if named(location) && named(other.location) {
+                    throw EmbdiagError.usage("\(location.flag) \(location.path) and \(other.location.flag) \(other.location.path) are the same file; give each output its own name")
+                }
+                throw EmbdiagError.usage("\(location.flag) \(location.path) and \(other.location.flag) \(other.location.path) both write \(file) (they are the same file); give each output its own name")
             }
-            claimed.append((resolved, location))
         }
     }
 
@@ -119,6 +139,8 @@ enum OutputLocations {
     /// output only, so `shift v.npy b.npy --json v.npy` (v.npy twice) is caught.
     /// - Complexity: O(words · locations) path comparisons plus one stat per word.
     static func refuseOverwritingInputs(_ locations: [OutputLocation], arguments: [String]) throws {
+        // Outputs that collide are a usage error of their own, not an output overwriting an input.
+        try refuseSharedFiles(locations)
         let fm = FileManager.default
         // Written exactly where named: a word equal to it beyond the outputs' own is an input.
         var named: [String: (count: Int, location: OutputLocation)] = [:]
@@ -127,20 +149,15 @@ enum OutputLocations {
         for location in locations where location.path != "-" && !location.path.isEmpty {
             switch location.kind {
             case .folder:
-                for name in ["report.json", "report.txt", "report.html"] {
-                    derived[PathContainment.resolve(location.path + "/" + name)] = location
-                }
+                for file in files(of: location) { derived[PathContainment.resolve(file)] = location }
             case .file:
                 let r = PathContainment.resolve(location.path)
                 named[r] = ((named[r]?.count ?? 0) + 1, location)
             case .stem:
                 let r = PathContainment.resolve(location.path)
                 named[r] = ((named[r]?.count ?? 0) + 1, location)
-                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
-                for suffix in [".json", ".npy"] {
-                    for candidate in [location.path + suffix, stem + suffix] where PathContainment.resolve(candidate) != r {
-                        derived[PathContainment.resolve(candidate)] = location
-                    }
+                for candidate in files(of: location) where PathContainment.resolve(candidate) != r {
+                    derived[PathContainment.resolve(candidate)] = location
                 }
             }
         }

@@ -107,6 +107,32 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["a-file", "a-folder.npy", "audit.yaml"])
     }
 
+    /// A stem output writes files beside its own name (`--save-mapping m.npy` writes m.json too):
+    /// another output on one of them is refused before the analysis, whether or not the file
+    /// exists yet, and nothing is written. (It used to be accepted, one output replacing the other.)
+    @Test func outputsWrittenBesideAStemCollide() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var g = SeededGenerator(seed: 3)
+        let rows = (0..<200).map { _ in (0..<8).map { _ in Float(g.nextGaussian()) } }
+        try CLI.writeNpy(rows, to: dir + "/old.npy")
+        try CLI.writeNpy(rows.map { r in r.indices.map { r[($0 + 1) % r.count] } }, to: dir + "/new.npy")
+        let base = ["compat", "--old", dir + "/old.npy", "--new", dir + "/new.npy", "--fit", "rotation", "--save-mapping", dir + "/m.npy", "-q"]
+        for extra in [["--json", dir + "/m.json"], ["--html", dir + "/m.json"], ["--json", dir + "/./m.json"]] {
+            for existing in [false, true] {
+                if existing { FileManager.default.createFile(atPath: dir + "/m.json", contents: Data("{}".utf8)) }
+                let r = try CLI.run(base + extra)
+                #expect(r.status == 2 && r.stderr.contains("both write") && r.stderr.contains("--save-mapping"), "\(extra) existing \(existing): \(r.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: dir + "/m.npy"))
+                try? FileManager.default.removeItem(atPath: dir + "/m.json")
+            }
+        }
+        // Beside each other without a collision: both written.
+        let ok = try CLI.run(base + ["--json", dir + "/report.json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        for name in ["m.npy", "m.json", "report.json"] { #expect(FileManager.default.fileExists(atPath: dir + "/" + name), "\(name)") }
+    }
+
     @Test func reportFolderAndFilesInsideItAndConflicts() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
