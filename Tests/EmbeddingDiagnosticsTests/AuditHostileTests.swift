@@ -135,7 +135,7 @@ import Testing
     @Test func unknownCommandsAndOptionsTheAuditOwns() throws {
         let (dir, x) = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let valid = "info, neighbors, anisotropy, depth, shift, relrep, bias, compat, merge"
+        let valid = "info, neighbors, anisotropy, depth, shift, relrep, bias, compat, fingerprint, merge"
         let cases: [(String, String)] = [
             ("command: frobnicate\n    inputs: [\(x)]", "unknown command 'frobnicate'; a check runs one of: \(valid)"),
             ("command: anisotropi\n    inputs: [\(x)]", "unknown command 'anisotropi' (did you mean 'anisotropy'?); a check runs one of: \(valid)"),

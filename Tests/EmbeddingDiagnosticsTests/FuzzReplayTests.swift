@@ -22,11 +22,13 @@ import Testing
             #expect(try Self.inputs(format).count >= 3, "fuzz/replay/\(format) needs a corpus")
         }
         // A folder no harness reads would be a corpus that silently stopped being replayed.
-        #expect(try Self.inputs("state").count >= 3, "fuzz/replay/state needs a corpus")
+        for format in ["state", "fingerprint"] {
+            #expect(try Self.inputs(format).count >= 3, "fuzz/replay/\(format) needs a corpus")
+        }
         for format in ParserHarness.formats {
             #expect(try Self.inputs(format).count >= 3, "fuzz/replay/\(format) needs a corpus")
         }
-        for d in dirs where !ReaderHarness.formats.contains(d) && !ParserHarness.formats.contains(d) && d != "audit" && d != "state" {
+        for d in dirs where !ReaderHarness.formats.contains(d) && !ParserHarness.formats.contains(d) && !["audit", "state", "fingerprint"].contains(d) {
             Issue.record("fuzz/replay/\(d) is not a harness format")
         }
     }
