@@ -27,6 +27,7 @@ extension ShiftCommand {
             guard saveReference == nil else { throw ValidationError("--reference reads a saved reference; --save-reference writes one from a reference corpus: give one of them") }
             guard input.labels == nil else { throw ValidationError("--labels names the reference's rows; a saved reference keeps its own labels") }
             guard bandwidth == nil else { throw ValidationError("--bandwidth: a saved reference fixes σ (save it again with --bandwidth to change it)") }
+            guard clusters == nil else { throw ValidationError("--clusters: a saved reference keeps its clusters (save it again with --clusters to change them)") }
         } else if saveReference != nil {
             guard !files.isEmpty else { throw ValidationError("--save-reference needs the reference corpus") }
         }

@@ -85,12 +85,37 @@ import Testing
         Self.refused(try Self.editedArrays { $0.parameters["minimum_rows"] = "100000" }, "minimum_rows")
         // A payload whose row count disagrees with the shard (the container's own check).
         Self.refused(try Self.editedArrays { $0.arrays["rows"] = .int64([301]) }, "covers 301 rows")
-        // Reserved cluster arrays pass through.
-        let withClusters = try Self.editedArrays { $0.arrays["clusters_centroids"] = .float32([1, 2]) }
-        let path = NSTemporaryDirectory() + "embdiag-ref-\(UUID().uuidString).state"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try withClusters.write(to: URL(fileURLWithPath: path))
-        #expect(try ShiftReferenceState.read(path).sample.count == 250)
+        // The clusters: all or none, every count and index checked against the sample.
+        Self.refused(try Self.editedArrays { $0.arrays["clusters_counts"] = nil }, "missing clusters_counts")
+        Self.refused(try Self.editedArrays { $0.arrays["clusters_centroids"] = .float32([1, 2]) }, "clusters_centroids")
+        Self.refused(try Self.editedArrays { s in
+            guard case .float32(var v) = s.arrays["clusters_centroids"]! else { return }
+            v[0] = .infinity
+            s.arrays["clusters_centroids"] = .float32(v)
+        }, "NaN or infinite")
+        Self.refused(try Self.editedArrays { s in
+            guard case .int64(var v) = s.arrays["clusters_assignment"]!, case .int64(let counts) = s.arrays["clusters_counts"]! else { return }
+            v[5] = Int64(counts.count)
+            s.arrays["clusters_assignment"] = .int64(v)
+        }, "outside 1…")
+        Self.refused(try Self.editedArrays { s in
+            guard case .int64(var counts) = s.arrays["clusters_counts"]! else { return }
+            counts[0] += 1
+            counts[1] -= 1
+            s.arrays["clusters_counts"] = .int64(counts)
+        }, "differ from the assignment")
+        Self.refused(try Self.editedArrays { s in
+            guard case .int64(var v) = s.arrays["clusters_exemplars"]! else { return }
+            v[0] = 250
+            s.arrays["clusters_exemplars"] = .int64(v)
+        }, "outside the sample")
+        Self.refused(try Self.editedArrays { s in
+            guard case .int64(var v) = s.arrays["clusters_exemplars"]!, case .int64(let a) = s.arrays["clusters_assignment"]! else { return }
+            v[0] = Int64(a.firstIndex { $0 != 0 }!)
+            s.arrays["clusters_exemplars"] = .int64(v)
+        }, "not in its cluster")
+        Self.refused(try Self.editedArrays { $0.arrays["clusters_parameters"] = .int64([0, 1, 250, 5, 0]) }, "parameters")
+        Self.refused(try Self.editedArrays { $0.arrays["clusters_names_lengths"] = .int64([1]) }, "clusters")
     }
 
     /// A batch of another dimension than the saved reference is refused before any test.

@@ -118,6 +118,7 @@ import Testing
         try Self.refused(["--reference", dir + "/ref.state", CLI.fixtures.appendingPathComponent("sources/reference.npy").path], "dimension 8 differs")
         try Self.refused(["--reference", dir + "/ref.state", Self.daily, "--labels", Self.example + "/reference.txt"], "--labels")
         try Self.refused(["--reference", dir + "/ref.state", "--save-reference", dir + "/again.state", Self.daily], "--save-reference")
+        try Self.refused(["--reference", dir + "/ref.state", Self.daily, "--clusters", "4"], "--clusters")
         try Self.refused(["--reference", dir + "/missing.state", Self.daily], "missing.state")
         var damaged = try Data(contentsOf: URL(fileURLWithPath: dir + "/ref.state"))
         damaged[damaged.count - 3] ^= 1

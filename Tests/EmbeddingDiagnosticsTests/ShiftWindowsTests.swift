@@ -268,4 +268,77 @@ import EmbeddingDiagnosticsTestSupport
         let (xa, xb) = (try #require(a.windows[0].effectExcess), try #require(b.windows[0].effectExcess))
         #expect(Tolerance.isClose(xa, xb, relative: 1e-5, absolute: 1e-7), "\(xa) vs \(xb)")
     }
+
+    // MARK: regions per window
+
+    /// Sections of the 1,800 bundled sentences (debian-provenance.tsv), in row order.
+    static let sections: [String] = {
+        let text = try! String(contentsOf: CLI.repositoryRoot.appendingPathComponent("data/sentences/debian-provenance.tsv"), encoding: .utf8)
+        return text.split(separator: "\n").dropFirst().map { String($0.split(separator: "\t")[2]) }
+    }()
+
+    /// A window with extra "fonts" rows: its clusters table says the fonts cluster grew (the cluster
+    /// whose reference rows are mostly fonts is the first changed one); a window drawn like the
+    /// reference changes no cluster. The regions of a window are those of `ReferenceRegions.compare`
+    /// on its rows.
+    @Test func windowsNameTheClusterThatGrew() throws {
+        let ref = Self.sentences.selecting(rows: Array(stride(from: 0, to: 1800, by: 3)))
+        let like = Self.sentences.selecting(rows: Array(stride(from: 1, to: 1800, by: 6)))
+        let fonts = (0..<1800).filter { $0 % 3 == 2 && Self.sections[$0] == "fonts" }
+        let grown = Self.sentences.selecting(rows: Array(stride(from: 4, to: 1800, by: 9)) + Array(fonts.prefix(90)))
+        let c = Self.configuration(permutations: 99)
+        let reference = try ShiftReference(reference: ref, configuration: c, bandChunks: 19)
+        let regions = try #require(reference.regions)
+        #expect(regions.referenceRows == 600)
+        let w = try ShiftWindows(reference: reference, windows: [ShiftWindowInput(name: "like", rows: like), ShiftWindowInput(name: "fonts", rows: grown)],
+                                 configuration: c)
+        let likeRegions = try #require(w.windows[0].comparison?.regions)
+        let grownRegions = try #require(w.windows[1].comparison?.regions)
+        #expect(likeRegions.changedCount == 0, "\(likeRegions.clusters.map { ($0.cluster, $0.adjustedPValue) })")
+        let firstChanged = grownRegions.clusters.first { $0.changed }
+        let top = try #require(firstChanged)
+        #expect(top.direction == .grew)
+        let members = regions.referenceAssignment.indices.filter { regions.referenceAssignment[$0] == top.cluster }
+        let fontShare = Double(members.filter { Self.sections[ref.sourceRow($0)] == "fonts" }.count) / Double(members.count)
+        #expect(fontShare > 0.5, "the grown cluster C\(top.cluster + 1) is \(fontShare) fonts")
+        // The same comparison as the library's, on the rows the window tested.
+        let quality = try #require(w.windows[1].comparison?.quality)
+        let direct = regions.compare(Matrix.normalizedRows(w.windows[1].rows.matrix), labels: nil, insideReference: quality.otherInsideReference, alpha: c.alpha)
+        #expect(direct.assignment == grownRegions.assignment && direct.clusters == grownRegions.clusters)
+        // The report: columns, metrics, the largest shift's clusters table, the verdict in words.
+        let report = w.report()
+        let table = try #require(report.tables.first { $0.name == "windows" })
+        let column = try #require(table.columns.firstIndex(of: "clusters_changed"))
+        #expect(table.rows[0][column] == .int(0) && table.rows[1][column] == .int(grownRegions.changedCount))
+        let change = try #require(table.columns.firstIndex(of: "largest_cluster_change"))
+        #expect(table.rows[1][change] == .string(ShiftWindows.largestChange(grownRegions)))
+        #expect(report.metrics.first { $0.key == "windows_clusters_changed" }?.value == .int(1))
+        #expect(report.tables.contains { $0.name == "largest_shift_clusters" })
+        #expect(report.verdict?.answer.contains("grew: C\(top.cluster + 1)") == true, "\(report.verdict?.answer ?? "")")
+    }
+
+    /// The saved reference keeps its regions: restored centres, assignment, counts, names and
+    /// exemplars are the saved ones, and a window's clusters are the same from either.
+    @Test func savedReferenceKeepsItsRegions() throws {
+        let (reference, data) = try Self.savedReference()
+        let restored = try ShiftReferenceState.reference(try PartialStateFile.decode(data, path: "ref.state"), path: "ref.state")
+        let (a, b) = (try #require(reference.regions), try #require(restored.regions))
+        #expect(a.centroids.values == b.centroids.values && a.referenceAssignment == b.referenceAssignment)
+        #expect(a.referenceCounts == b.referenceCounts && a.names == b.names && a.exemplars == b.exemplars)
+        #expect(a.requestedCount == b.requestedCount && a.countFromRule == b.countFromRule && a.fitRows == b.fitRows)
+        #expect(a.neighbors == b.neighbors && a.referenceNewCount == b.referenceNewCount)
+        let window = Self.sentences.selecting(rows: Array(0..<60).map { $0 * 6 + 1 })
+        let c = Self.configuration(permutations: 99)
+        let x = try ShiftWindows(reference: reference, windows: [ShiftWindowInput(name: "w", rows: window)], configuration: c)
+        let y = try ShiftWindows(reference: restored, windows: [ShiftWindowInput(name: "w", rows: window)], configuration: c)
+        #expect(x.windows[0].comparison?.regions?.clusters == y.windows[0].comparison?.regions?.clusters)
+        // Saved without clusters (an earlier embdiag): windows without regions, and a note says so.
+        var state = try PartialStateFile.decode(data, path: nil)
+        for name in ShiftReferenceState.regionArrays { state.arrays[name] = nil }
+        let old = try ShiftReferenceState.reference(state, path: "old.state")
+        #expect(old.regions == nil)
+        let z = try ShiftWindows(reference: old, windows: [ShiftWindowInput(name: "w", rows: window)], configuration: c, referenceFromState: "old.state")
+        #expect(z.windows[0].comparison?.regions == nil)
+        #expect(z.report().notes.contains { $0.contains("holds no clusters") })
+    }
 }

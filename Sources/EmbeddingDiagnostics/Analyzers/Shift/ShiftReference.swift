@@ -27,14 +27,19 @@ public struct ShiftReference: Sendable {
     public var bands: [Int: ReferenceVariationBand]
     /// Rows of the sample the tests and bands need at least (k + 1, the folds, 3).
     public var minimumRows: Int
+    /// The sample's regions (k-means clusters and its own new-row rate), compared with every window;
+    /// nil only for a reference saved without them.
+    public var regions: ReferenceRegions?
 
     /// The default sample of a saved reference when no `maxRows` is set: the tests cost
     /// O((S + n)²) per window, so a saved reference keeps a sample, and the report says so.
     public static let defaultSavedSample = 10_000
 
-    /// Draws the sample (`maxRows` rows, seed + 7919, as `ShiftAnalysis` samples REF) and σ.
+    /// Draws the sample (`maxRows` rows, seed + 7919, as `ShiftAnalysis` samples REF), σ and the
+    /// sample's regions (`ReferenceRegions`, k = `clusters` or the documented rule).
     ///
-    /// - Complexity: O(n·d) for the sample, O(s²·d) for σ (s = the bandwidth sample).
+    /// - Complexity: O(n·d) for the sample, O(s²·d) for σ (s = the bandwidth sample), O(S²·d) for
+    ///   the regions' k-NN graph and O(restarts·iterations·S·k·d) for their k-means (S = the sample).
     public init(reference: Embeddings, configuration c: ShiftConfiguration, bandChunks: Int, sampleSize: Int? = nil) throws {
         try SettingRange.integer(bandChunks, .bandChunks, atLeast: 1)
         guard reference.count >= c.minimumRows else {
@@ -53,11 +58,13 @@ public struct ShiftReference: Sendable {
         self.bandChunks = bandChunks
         bands = [:]
         minimumRows = c.minimumRows
+        regions = try ReferenceRegions(referenceUnit: sampleUnit, labels: sample.labels, sourceRows: sample.sourceRows,
+                                       clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
     }
 
     /// A reference restored from its parts (`ShiftReferenceState`).
     init(sample: Embeddings, source: Source, totalRows: Int, bandwidth: Double, bandwidthGiven: Bool, seed: UInt64, bandChunks: Int,
-         bands: [Int: ReferenceVariationBand], minimumRows: Int) {
+         bands: [Int: ReferenceVariationBand], minimumRows: Int, regions: ReferenceRegions?) {
         self.sample = sample
         sampleUnit = Matrix.normalizedRows(sample.matrix)
         self.source = source
@@ -68,6 +75,7 @@ public struct ShiftReference: Sendable {
         self.bandChunks = bandChunks
         self.bands = bands
         self.minimumRows = minimumRows
+        self.regions = regions
     }
 
     /// Whether the sample was drawn (the reference has more rows than the tests use).

@@ -9,9 +9,13 @@ import Foundation
 ///   strictly increasing (S ≤ `rows`); `sample_labels_bytes`/`_lengths` (U8, I64 S) when labelled;
 /// - `bandwidth` (F64 [1]): σ;
 /// - `band_sizes` (I64), `band_counts` (I64), `band_scores` (F64): the bands drawn, by size.
-/// Arrays whose names start with `clusters_` are reserved for the reference's clusters and passed
-/// through. The counts come from the payload: S from `sample_rows`, checked against `sample`'s
-/// length and the header's dimension. Guide: Guides/Shift.md ("Saved reference").
+/// - the sample's regions (`ReferenceRegions`): `clusters_centroids` (F32 k·d), `clusters_assignment`
+///   (I64 S), `clusters_counts` (I64 k), `clusters_exemplars` (I64 k·3, −1 where a cluster has fewer
+///   rows), `clusters_names_bytes`/`_lengths`, and `clusters_parameters` (I64: clusters asked for,
+///   k from the rule (1/0), rows the k-means was fitted on, k of the k-NN balls, the sample's own new
+///   rows). All or none: a reference saved without them tests windows without regions, and says so.
+/// The counts come from the payload: S from `sample_rows`, checked against `sample`'s length and
+/// the header's dimension. Guide: Guides/Shift.md ("Saved reference").
 public enum ShiftReferenceState {
     public static let analyzer = "shift-reference"
     /// Bumped whenever the meaning of a field or array changes; other versions are refused.
@@ -35,6 +39,16 @@ public enum ShiftReferenceState {
         arrays["band_sizes"] = .int64(sizes.map { Int64($0) })
         arrays["band_counts"] = .int64(sizes.map { Int64(r.bands[$0]!.scores.count) })
         arrays["band_scores"] = .float64(sizes.flatMap { r.bands[$0]!.scores })
+        if let g = r.regions {
+            arrays["clusters_centroids"] = .float32(Array(UnsafeBufferPointer(start: g.centroids.pointer, count: g.centroids.rows * g.centroids.cols)))
+            arrays["clusters_assignment"] = .int64(g.referenceAssignment.map { Int64($0) })
+            arrays["clusters_counts"] = .int64(g.referenceCounts.map { Int64($0) })
+            arrays["clusters_exemplars"] = .int64(g.exemplars.flatMap { e in (0..<ReferenceRegions.exemplarCount).map { $0 < e.count ? Int64(e[$0]) : -1 } })
+            let (bytes, lengths) = StateArray.strings(g.names)
+            arrays["clusters_names_bytes"] = bytes
+            arrays["clusters_names_lengths"] = lengths
+            arrays["clusters_parameters"] = .int64([Int64(g.requestedCount), g.countFromRule ? 1 : 0, Int64(g.fitRows), Int64(g.neighbors), Int64(g.referenceNewCount)])
+        }
         let parameters = [
             "shift_reference_version": String(version),
             "band_chunks": String(r.bandChunks),
@@ -113,7 +127,7 @@ public enum ShiftReferenceState {
             bands[size] = ReferenceVariationBand(chunkSize: size, scores: Array(scores[at..<(at + count)]))
             at += count
         }
-        for name in state.arrays.keys where !known.contains(name) && !name.hasPrefix("clusters_") {
+        for name in state.arrays.keys where !known.contains(name) && !regionArrays.contains(name) {
             throw bad("unknown array '\(name)'")
         }
         var labels: [String]?
@@ -132,7 +146,52 @@ public enum ShiftReferenceState {
         full.rows = total
         guard shard.rowCount == total else { throw bad("the shard covers \(shard.rowCount) rows, 'rows' says \(total)") }
         return ShiftReference(sample: sample, source: full, totalRows: total, bandwidth: sigma, bandwidthGiven: state.parameters["bandwidth_given"] == "true",
-                              seed: state.seed, bandChunks: chunks, bands: bands, minimumRows: minimum)
+                              seed: state.seed, bandChunks: chunks, bands: bands, minimumRows: minimum,
+                              regions: try regions(state, sampleRows: s, dimension: d, path: path))
+    }
+
+    static let regionArrays: Set<String> = ["clusters_centroids", "clusters_assignment", "clusters_counts", "clusters_exemplars",
+                                            "clusters_names_bytes", "clusters_names_lengths", "clusters_parameters"]
+
+    /// The sample's regions from their arrays (nil when the reference was saved without them);
+    /// every count and index is checked against the sample before use.
+    ///
+    /// - Complexity: O(S + k·d).
+    static func regions(_ state: PartialState, sampleRows s: Int, dimension d: Int, path: String?) throws -> ReferenceRegions? {
+        func bad(_ m: String) -> EmbdiagError { EmbdiagError.malformed(path, "saved shift reference: clusters: " + m) }
+        let present = regionArrays.filter { state.arrays[$0] != nil }
+        guard !present.isEmpty else { return nil }
+        guard present.count == regionArrays.count else {
+            throw bad("missing \(regionArrays.subtracting(present).sorted().joined(separator: ", ")) (the clusters are saved all or none)")
+        }
+        let p = try state.array("clusters_parameters", path: path).ints("clusters_parameters", count: 5, path: path)
+        let counts = try state.array("clusters_counts", path: path).ints("clusters_counts", path: path)
+        let k = counts.count
+        guard k >= 1, k <= s, p[0] >= k, p[0] <= s, p[1] == 0 || p[1] == 1, p[2] >= 1, p[2] <= s, p[3] >= 1, p[3] < s else {
+            throw bad("parameters \(p) do not fit \(k) clusters of a \(s)-row sample")
+        }
+        let centroids = try state.array("clusters_centroids", path: path).floats("clusters_centroids", count: k * d, path: path)
+        guard centroids.allSatisfy(\.isFinite) else { throw bad("a centre holds a NaN or infinite value") }
+        let assignment = try state.array("clusters_assignment", path: path).ints("clusters_assignment", count: s, path: path)
+        let flat = try state.array("clusters_exemplars", path: path).ints("clusters_exemplars", count: k * ReferenceRegions.exemplarCount, path: path)
+        guard flat.allSatisfy({ $0 >= -1 && $0 < s }) else { throw bad("an exemplar row lies outside the sample") }
+        let exemplars = (0..<k).map { c in flat[(c * ReferenceRegions.exemplarCount)..<((c + 1) * ReferenceRegions.exemplarCount)].filter { $0 >= 0 } }
+        guard assignment.allSatisfy({ $0 >= 0 && $0 < k }) else { throw bad("an assignment names a cluster outside 1…\(k)") }
+        var tally = [Int](repeating: 0, count: k)
+        for c in assignment { tally[c] += 1 }
+        guard tally == counts else { throw bad("counts \(counts) differ from the assignment's \(tally)") }
+        guard exemplars.enumerated().allSatisfy({ c, rows in !rows.isEmpty && rows.allSatisfy { assignment[$0] == c } }) else {
+            throw bad("an exemplar row is not in its cluster")
+        }
+        let names = try StateArray.decodeStrings(bytes: state.array("clusters_names_bytes", path: path),
+                                                 lengths: state.array("clusters_names_lengths", path: path), name: "clusters_names", path: path)
+        do {
+            return try ReferenceRegions(requestedCount: p[0], countFromRule: p[1] == 1, centroids: Matrix(rows: k, cols: d, values: centroids),
+                                        referenceAssignment: assignment, referenceCounts: counts, fitRows: p[2], exemplars: exemplars, names: names,
+                                        neighbors: p[3], referenceNewCount: p[4], seed: state.seed)
+        } catch let e as EmbdiagError {
+            throw bad(e.message)
+        }
     }
 
     static let known: Set<String> = ["rows", "sample", "sample_rows", "bandwidth", "sample_labels_bytes", "sample_labels_lengths",

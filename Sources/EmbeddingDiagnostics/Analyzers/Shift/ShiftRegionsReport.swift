@@ -34,29 +34,8 @@ extension ShiftAnalysis {
     /// Tables `clusters` and `new_regions` of comparison `index`.
     func regionTables(_ index: Int, suffix: String) -> [ReportTable] {
         guard let r = comparisons[index].regions else { return [] }
-        let regions = referenceRegions, other = others[index], comp = comparisons[index]
-        func quoted(_ rows: [Int], _ e: Embeddings) -> String { rows.map { e.label($0).replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") }
-        var tables = [ReportTable(
-            name: "clusters\(suffix)",
-            title: "Clusters of \(comp.reference.path) and their share in \(comp.other.path) (largest change first; test per cluster, Benjamini–Hochberg across the \(regions.count) clusters)",
-            columns: ["cluster", "name", "n_reference", "n_other", "share_reference", "share_other", "share_change", "p_value", "p_bh", "test", "change",
-                      "reference_examples", "other_examples"],
-            rows: r.clusters.map { c in
-                [.string("C\(c.cluster + 1)"), .string(c.name), .int(c.referenceCount), .int(c.otherCount), ReportValue(c.referenceShare), ReportValue(c.otherShare),
-                 ReportValue(c.shareChange), ReportValue(c.test.pValue), ReportValue(c.adjustedPValue), .string(c.test.kind.rawValue), .string(c.direction.rawValue),
-                 .string(quoted(regions.exemplars[c.cluster], reference)), .string(quoted(c.otherExemplars, other))]
-            }, textRowLimit: 20)]
-        if !r.newRegions.isEmpty {
-            tables.append(ReportTable(
-                name: "new_regions\(suffix)",
-                title: "Rows of \(comp.other.path) outside every reference row's \(regions.neighbors)-NN ball (\(r.newRows.count) of \(r.rows); the reference's own rate \(RegionShift.percent(r.referenceNewShare))), grouped by k-means",
-                columns: ["group", "name", "n_other", "share_other", "nearest_cluster", "examples"],
-                rows: r.newRegions.enumerated().map { g, region in
-                    [.string("N\(g + 1)"), .string(region.name), .int(region.rows.count), ReportValue(region.share),
-                     .string("C\(region.nearestCluster + 1)"), .string(quoted(Array(region.rows.prefix(ReferenceRegions.exemplarCount)), other))]
-                }))
-        }
-        return tables
+        return r.tables(regions: referenceRegions, reference: reference, other: others[index], referencePath: comparisons[index].reference.path,
+                        otherPath: comparisons[index].other.path, clustersName: "clusters\(suffix)", newRegionsName: "new_regions\(suffix)")
     }
 
     /// The map of comparison `index` (nil when no test ran).
@@ -117,5 +96,36 @@ extension ShiftAnalysis {
             notes.append("Clusters: \(r.requestedCount) asked for, \(r.count) kept — the reference has too few distinct rows for more (a centre no reference row is nearest to was removed).")
         }
         return notes
+    }
+}
+
+extension RegionShift {
+    /// The `clusters` table (every reference cluster, largest change first) and, when some rows
+    /// are new, the `new_regions` table of one comparison set.
+    func tables(regions: ReferenceRegions, reference: Embeddings, other: Embeddings, referencePath: String, otherPath: String,
+                clustersName: String, newRegionsName: String) -> [ReportTable] {
+        let r = self
+        func quoted(_ rows: [Int], _ e: Embeddings) -> String { rows.map { e.label($0).replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") }
+        var tables = [ReportTable(
+            name: clustersName,
+            title: "Clusters of \(referencePath) and their share in \(otherPath) (largest change first; test per cluster, Benjamini–Hochberg across the \(regions.count) clusters)",
+            columns: ["cluster", "name", "n_reference", "n_other", "share_reference", "share_other", "share_change", "p_value", "p_bh", "test", "change",
+                      "reference_examples", "other_examples"],
+            rows: r.clusters.map { c in
+                [.string("C\(c.cluster + 1)"), .string(c.name), .int(c.referenceCount), .int(c.otherCount), ReportValue(c.referenceShare), ReportValue(c.otherShare),
+                 ReportValue(c.shareChange), ReportValue(c.test.pValue), ReportValue(c.adjustedPValue), .string(c.test.kind.rawValue), .string(c.direction.rawValue),
+                 .string(quoted(regions.exemplars[c.cluster], reference)), .string(quoted(c.otherExemplars, other))]
+            }, textRowLimit: 20)]
+        if !r.newRegions.isEmpty {
+            tables.append(ReportTable(
+                name: newRegionsName,
+                title: "Rows of \(otherPath) outside every reference row's \(regions.neighbors)-NN ball (\(r.newRows.count) of \(r.rows); the reference's own rate \(RegionShift.percent(r.referenceNewShare))), grouped by k-means",
+                columns: ["group", "name", "n_other", "share_other", "nearest_cluster", "examples"],
+                rows: r.newRegions.enumerated().map { g, region in
+                    [.string("N\(g + 1)"), .string(region.name), .int(region.rows.count), ReportValue(region.share),
+                     .string("C\(region.nearestCluster + 1)"), .string(quoted(Array(region.rows.prefix(ReferenceRegions.exemplarCount)), other))]
+                }))
+        }
+        return tables
     }
 }

@@ -120,6 +120,11 @@ public struct ShiftWindows: Sendable {
                     comparison = ShiftComparison(reference: reference.source, other: rows.source, referenceCount: reference.sample.count, otherCount: tested.count,
                                                  otherInputCount: rows.count, crossDuplicates: duplicates, crossDuplicatesDropped: drop)
                 }
+                // The window's rows in the reference's regions (no map per window: the report draws none).
+                if let regions = reference.regions, let quality = comparison.quality {
+                    comparison.regions = regions.compare(Matrix.normalizedRows(tested.matrix), labels: tested.labels, sourceRows: tested.sourceRows,
+                                                         insideReference: quality.otherInsideReference, alpha: c.alpha)
+                }
                 comparison.otherInputCount = rows.count
                 comparison.crossDuplicates = duplicates
                 comparison.crossDuplicatesDropped = drop
@@ -162,4 +167,8 @@ public struct ShiftWindows: Sendable {
     public var shiftedCountBenjaminiHochberg: Int { windows.filter { ($0.pBenjaminiHochberg ?? 1) < configuration.alpha }.count }
     /// Windows whose effect lies above the band's upper limit.
     public var beyondBandCount: Int { windows.filter { ($0.effectExcess ?? -1) > 0 }.count }
+    /// Windows in which at least one reference cluster changed its share (BH within the window).
+    public var windowsWithChangedClusters: Int { windows.filter { ($0.comparison?.regions?.changedCount ?? 0) > 0 }.count }
+    /// Windows with more new rows than the reference's own rate (at level α).
+    public var windowsWithNewRegion: Int { windows.filter { $0.comparison?.regions?.newRegionFound == true }.count }
 }

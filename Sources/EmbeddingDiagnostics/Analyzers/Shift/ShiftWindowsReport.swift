@@ -12,6 +12,13 @@ extension ShiftWindows: ReportConvertible {
         return location.overRepresented.prefix(count).map { Self.short(w.rows.label($0)) }
     }
 
+    /// The cluster with the largest share change in one window, in words ("C2 fonts: 8.0 % → 31.5 %,
+    /// grew"; "" when no cluster changed).
+    static func largestChange(_ r: RegionShift) -> String {
+        guard let top = r.clusters.first(where: \.changed) else { return "" }
+        return "C\(top.cluster + 1) \(short(top.name, 40)): \(RegionShift.percent(top.referenceShare)) → \(RegionShift.percent(top.otherShare)), \(top.direction.rawValue)"
+    }
+
     /// The verdict: the window with the largest shift first, then how many windows differ.
     func answer() -> String {
         let c = configuration
@@ -32,6 +39,9 @@ extension ShiftWindows: ReportConvertible {
             if (w.pHolm ?? 1) < c.alpha, !top.isEmpty { s += "; it over-represents rows like " + top.map { "“\($0)”" }.joined(separator: ", ") }
             if let q = w.comparison?.quality { s += "; it misses \(ShiftAnalysis.percent(1 - q.coverage)) of the reference sample" }
             s += ". "
+            if (w.pHolm ?? 1) < c.alpha, let r = w.comparison?.regions {
+                s += r.summary(setName: "window \(w.name)", referenceName: refName) { j in ShiftAnalysis.quote([j][...], w.rows) } + " "
+            }
         }
         s += "\(shiftedCount) of \(tested) windows tested differ from \(refName) (Holm across the windows, α = \(alpha); Benjamini–Hochberg: \(shiftedCountBenjaminiHochberg))"
         s += "; \(beyondBandCount) lie beyond the reference's normal variation."
@@ -70,6 +80,10 @@ extension ShiftWindows: ReportConvertible {
             ReportMetric("windows_shifted", "windows that differ from the reference (Holm-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", .int(shiftedCount)),
             ReportMetric("windows_shifted_bh", "windows that differ (Benjamini–Hochberg-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", .int(shiftedCountBenjaminiHochberg)),
             ReportMetric("windows_beyond_band", "windows whose MMD² lies above the reference's normal variation", .int(beyondBandCount)),
+            ReportMetric("windows_clusters_changed", "windows in which some reference cluster's share changed (Benjamini–Hochberg within the window, p < α)",
+                         reference.regions == nil ? .null : .int(windowsWithChangedClusters)),
+            ReportMetric("windows_new_region", "windows with more new rows (outside every reference row's k-NN ball) than the reference's own rate",
+                         reference.regions == nil ? .null : .int(windowsWithNewRegion)),
             ReportMetric("max_effect_window", "the window with the largest MMD² (1-based position in the windows table)", largest.map { .int($0 + 1) } ?? .null),
             ReportMetric("max_effect_window_name", "its name", largest.map { .string(windows[$0].name) } ?? .null),
             ReportMetric("max_effect", "its MMD²_u (Gaussian kernel, the reference's σ)", largest.map { ReportValue(windows[$0].effect!) } ?? .null),
@@ -102,11 +116,16 @@ extension ShiftWindows: ReportConvertible {
                     [.int(reference.sample.sourceRow(r)), .string(reference.sample.label(r)), ReportValue(quality.referenceNearestOther[r]),
                      ReportValue(quality.referenceRadius[r]), ReportValue(loc.referenceWitness[r])]
                 }))
+            if let regions = reference.regions, let r = comp.regions {
+                tables += r.tables(regions: regions, reference: reference.sample, other: w.rows, referencePath: reference.source.path,
+                                   otherPath: "window \(w.name)", clustersName: "largest_shift_clusters", newRegionsName: "largest_shift_new_regions")
+            }
         }
         tables.append(ReportTable(
             name: "windows", title: "Each window against the reference (p: overall p-value; p_holm, p_bh: adjusted across the windows; mmd: MMD²_u with the reference's σ; effect_excess: mmd − the band's upper limit)",
             columns: ["window", "start", "n_input", "n", "status", "p_value", "p_holm", "p_bh", "shifted", "mmd", "band_upper", "effect_excess",
-                      "p_value_mmd", "energy", "energy_homogeneity", "auc", "depth_q", "uncovered_share", "cross_duplicates", "top_over_represented"],
+                      "p_value_mmd", "energy", "energy_homogeneity", "auc", "depth_q", "uncovered_share", "cross_duplicates",
+                      "clusters_changed", "largest_cluster_change", "new_region_share", "top_over_represented"],
             rows: windows.map { w in
                 let comp = w.comparison
                 let status = w.tooSmall ? "too small" : (w.pValue == nil ? "copy of reference rows" : "tested")
@@ -115,7 +134,9 @@ extension ShiftWindows: ReportConvertible {
                         .bool((w.pHolm ?? 1) < c.alpha), ReportValue(w.effect), ReportValue(w.band?.upper), ReportValue(w.effectExcess),
                         ReportValue(comp?.mmd?.result.pValue), ReportValue(comp?.energy?.result.statistic), ReportValue(comp?.energy?.homogeneity),
                         ReportValue(comp?.classifier?.auc), ReportValue(comp?.depth?.q), ReportValue(comp?.quality.map { 1 - $0.coverage }),
-                        comp.map { .int($0.crossDuplicates.count) } ?? .null, .string(topRows(w, count: 3).joined(separator: " | "))]
+                        comp.map { .int($0.crossDuplicates.count) } ?? .null,
+                        comp?.regions.map { .int($0.changedCount) } ?? .null, comp?.regions.map { .string(Self.largestChange($0)) } ?? .null,
+                        ReportValue(comp?.regions?.newShare), .string(topRows(w, count: 3).joined(separator: " | "))]
             }))
         let bandSizes = reference.bands.keys.sorted()
         if !bandSizes.isEmpty {
@@ -159,6 +180,11 @@ extension ShiftWindows: ReportConvertible {
         }
         if let cap = c.maxRows, windows.contains(where: { $0.inputCount > cap }) {
             notes.append("Windows with more than \(cap) rows were tested on a seeded sample of \(cap) rows (\(Setting.maxRows), seed \(c.seed) + 7920, the same for every window).")
+        }
+        if let g = reference.regions {
+            notes.append("Regions: \(g.count) k-means clusters of the reference sample (seed \(reference.seed), \(g.countFromRule ? "k = round(√(m/10)) in [2, 12]" : "k given"), fitted on \(g.fitRows) rows)\(referenceFromState != nil ? ", kept in the saved reference" : ""). In each window a cluster's share is compared with its share in the sample (χ² when every expected count is ≥ 5, else Fisher's exact test; Benjamini–Hochberg across the clusters of that window, not across windows), and the window's new rows — outside every sample row's \(g.neighbors)-NN ball — with the sample's own rate: columns clusters_changed, largest_cluster_change and new_region_share; the largest shift's clusters are the table largest_shift_clusters.")
+        } else {
+            notes.append("The saved reference holds no clusters (it was saved by an earlier embdiag): the windows are tested without regions. Save the reference again to get them.")
         }
         notes.append("Every window is tested with the same σ (\(reference.bandwidthGiven ? "given" : "the median heuristic of the reference sample"), σ = \(ReportFormatting.number(reference.bandwidth, significant: 4))) and the same seed-derived relabellings, so windows compare with each other and with the band. σ comes from the reference alone, not from the pooled rows of each window; the level this gives is measured in Guides/Shift.md.")
         if windows.contains(where: { !$0.tooSmall && $0.effect != nil && $0.band == nil }) {
