@@ -115,14 +115,6 @@ public enum SEATSentences {
         return s
     }
 
-    /// Reads the sentence table at `path` (UTF-8 text; what `embdiag bias --seat` reads), see `parse`.
-    /// - Complexity: O(file size).
-    public static func read(_ path: String) throws -> [SEATSentence] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the sentence table") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "the sentence table is not UTF-8 text") }
-        return try parse(text, path: path)
-    }
-
     /// Parses a sentence table. Refused (naming the file and line): a missing or different header,
     /// a line without exactly five fields, an unknown role, an empty cell, the same (test, role,
     /// word, template) twice, and a test that lacks one of X, Y, A, B.

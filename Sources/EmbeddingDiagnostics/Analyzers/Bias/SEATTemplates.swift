@@ -84,14 +84,6 @@ public struct SEATTemplates: Sendable, Equatable {
         return SEATTemplates(templates: out, provenance: "default")
     }()
 
-    /// Reads the templates file at `path` (UTF-8 text; `embdiag bias sentences --templates`), see `parse`.
-    /// - Complexity: O(file size).
-    public static func read(_ path: String) throws -> SEATTemplates {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EmbdiagError.io(path, "cannot read the templates file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw EmbdiagError.malformed(path, "templates file is not UTF-8 text") }
-        return try parse(text, path: path)
-    }
-
     /// A templates file: one template per line, `class<TAB>id<TAB>text` (class: name, noun,
     /// plural, adjective or term; text with `{word}`, `{Word}` or `{a}`); blank lines and lines
     /// starting with # are skipped.
