@@ -16,14 +16,14 @@ list. The JSON envelope the CLI writes with ``--json`` is the contract: ``Report
 """
 
 from ._binary import EmbdiagWarning, binary_path
-from ._commands import anisotropy, audit, bias, compat, depth, info, neighbors, relrep, shift
+from ._commands import anisotropy, audit, bias, compat, depth, fingerprint, info, neighbors, relrep, shift
 from ._errors import EmbdiagError, GateFailed
 from ._report import Report, Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "shift", "compat", "anisotropy", "depth", "bias", "relrep", "neighbors", "info", "audit",
+    "shift", "compat", "anisotropy", "depth", "bias", "relrep", "neighbors", "info", "fingerprint", "audit",
     "Report", "Verdict", "EmbdiagError", "GateFailed", "EmbdiagWarning", "binary_path", "run",
 ]
 

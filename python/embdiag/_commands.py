@@ -288,6 +288,30 @@ SPEC = {
         },
         "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'strict', 'version', 'help'],
     },
+    'fingerprint': {
+        "parameters": {
+            'format': {'flag': '--format', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'key': {'flag': '--key', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'labels': {'flag': '--labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
+            'label_column': {'flag': '--label-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'json_path': {'flag': '--json-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'no_checksum': {'flag': '--no-checksum', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'require': {'flag': '--require', 'kind': 'option', 'role': 'value', 'repeating': True, 'parsing': 'default'},
+            'embeddings': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': False, 'parsing': 'default', 'python': ['embeddings'], 'python_singular': None, 'min': 1},
+            'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'check': {'flag': '--check', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'mixed': {'flag': '--mixed', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'name': {'flag': '--name', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'directions': {'flag': '--directions', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+        },
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'write', 'check', 'mixed', 'name', 'directions', 'version', 'help'],
+    },
     'audit': {
         "parameters": {
             'config': {'flag': None, 'kind': 'positional', 'role': 'path', 'repeating': False, 'parsing': 'default', 'python': ['config'], 'python_singular': None, 'min': 1},
@@ -300,6 +324,7 @@ SPEC = {
 # Flags of each command that the API sets itself or leaves to the CLI (see the module doc).
 INTERNAL = ['help', 'html', 'json', 'json-tables', 'output', 'quiet', 'version']
 EXCLUDED = ['directions', 'other-corpus', 'partial', 'partial-pass', 'reference', 'row-offset', 'shard-id']
+KEPT = [('fingerprint', 'directions')]
 
 def shift(
     reference: MatrixLike,
@@ -1458,6 +1483,105 @@ def info(
     return call('info', SPEC['info'], dict(locals()))
 
 
+def fingerprint(
+    embeddings: MatrixLike,
+    *,
+    format: Optional[Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']] = None,
+    key: Optional[str] = None,
+    labels: Optional[LabelsLike] = None,
+    label_column: Optional[Union[str, int]] = None,
+    json_path: Optional[str] = None,
+    label_path: Optional[str] = None,
+    column: Optional[str] = None,
+    id_column: Optional[Union[str, int]] = None,
+    query: Optional[str] = None,
+    table: Optional[str] = None,
+    on_invalid: Optional[Literal['error', 'drop']] = None,
+    no_checksum: Optional[bool] = None,
+    require: Optional[Union[str, Sequence[str]]] = None,
+    write: Optional[PathLike] = None,
+    check: Optional[PathLike] = None,
+    mixed: Optional[bool] = None,
+    name: Optional[str] = None,
+    directions: Optional[int] = None,
+    progress: Optional[bool] = None,
+) -> Report:
+    """Which model made these vectors? Record a model's fingerprint from a sample, or check a file against one (same model, or rows of another model mixed in).
+
+    The Python form of ``embdiag fingerprint``; the CLI's documentation:
+
+    --write records what identifies a model's space in the fixed coordinate basis (mean direction,
+    principal directions and spectrum, per-dimension scale, norms, anisotropy) from at least 100
+    distinct rows. --check says whether a file (at least 50 distinct rows) comes from the same
+    model: same_model (yes/no) and same_model_score (≥ 0.1 = same), robust to a change of topic,
+    sensitive to another model of the same dimension and to a rotated copy. --mixed also lists the
+    rows that look like another model's (mixed_share). See Guides/Fingerprint.md.
+    Examples:
+      embdiag fingerprint index-sample.npy --write model.fp --name all-MiniLM-L6-v2
+      embdiag fingerprint --check model.fp new-batch.npy --require "same_model==yes"
+      embdiag fingerprint --check model.fp index.npy --mixed --output reports/mix
+
+    Parameters
+    ----------
+    embeddings : MatrixLike
+        Embedding file: the sample to fingerprint (--write) or to check (--check).
+    format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
+        ``--format``: Force the input format; detected from magic bytes and extension otherwise.
+    key : str
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+    labels : LabelsLike
+        ``--labels``: A file with one label per line for the rows of the (first) input.
+    label_column : Union[str, int]
+        ``--label-column``: CSV/TSV: 1-based column of row labels (0 = none; detected otherwise).
+        Parquet, and postgresql:// with --table: the column name of labels/ids.
+    json_path : str
+        ``--json-path``: JSONL: JSON path of the embedding (embedding, data[0].embedding,
+        response.body.data[0].embedding); default: the only numeric array.
+    label_path : str
+        ``--label-path``: JSONL: JSON path of the row label/id (e.g. custom_id).
+    column : str
+        ``--column``: Parquet: the vector column (default: the only list<float|double|half> or
+        binary column); postgresql:// with --table: the vector column (real[], double precision[],
+        vector, halfvec; default: the only one).
+    id_column : Union[str, int]
+        ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
+        detected by header name (id, *_id, key, …) or content (strictly increasing integers)
+        otherwise. Ids are never a dimension.
+    query : str
+        ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
+        if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
+    table : str
+        ``--table``: postgresql:// inputs: read this table instead of --query.
+    on_invalid : Literal['error', 'drop']
+        ``--on-invalid``: NaN/Inf or all-zero rows (and NULL vectors of postgresql:// inputs): error
+        (default) or drop them (the report lists which). (CLI default: error)
+    no_checksum : bool
+        ``--no-checksum``: Do not compute SHA-256 checksums of the inputs (faster on huge files).
+    require : Union[str, Sequence[str]]
+        ``--require``: Exit 1 unless a metric meets a threshold, e.g. "p_value>=0.01" (repeatable;
+        any key of the JSON report).
+    write : PathLike
+        ``--write``: Write the fingerprint of FILE here (a self-verifying .fp file).
+    check : PathLike
+        ``--check``: Check FILE against this fingerprint file (.fp).
+    mixed : bool
+        ``--mixed``: With --check: list the rows that look like another model's (mixed_share,
+        mixed_rows).
+    name : str
+        ``--name``: The model's name, recorded in a new fingerprint and shown by --check.
+    directions : int
+        ``--directions``: Principal directions recorded in a new fingerprint (1 … dimension). (CLI
+        default: 32)
+    progress : bool
+        Show the binary's progress bars (tqdm when installed): default in Jupyter and on a terminal.
+
+    Returns
+    -------
+    Report
+    """
+    return call('fingerprint', SPEC['fingerprint'], dict(locals()))
+
+
 def audit(
     config: PathLike,
     *,
@@ -1494,4 +1618,4 @@ def audit(
     return call('audit', SPEC['audit'], dict(locals()))
 
 
-__all__ = ['shift', 'compat', 'anisotropy', 'depth', 'bias', 'relrep', 'neighbors', 'info', 'audit']
+__all__ = ['shift', 'compat', 'anisotropy', 'depth', 'bias', 'relrep', 'neighbors', 'info', 'fingerprint', 'audit']

@@ -189,3 +189,21 @@ def test_word_lists_from_python_equal_the_named_lists():
         return [[v for v in row if not isinstance(v, str)] for row in table["rows"]]
     for name, table in named.envelope["tables"].items():
         assert numbers(listed.envelope["tables"][name]) == numbers(table), name
+
+
+def test_fingerprint_write_and_check_equal_cli(tmp_path):
+    # --write: the API writes the same file as the CLI; --check: the same report.
+    api_fp, cli_fp = str(tmp_path / "api.fp"), str(tmp_path / "cli.fp")
+    embdiag.fingerprint(MINILM, write=api_fp, name="minilm")
+    code, _, stderr = cli("fingerprint", MINILM, "--write", cli_fp, "--name", "minilm")
+    assert code == 0, stderr
+    with open(api_fp, "rb") as a, open(cli_fp, "rb") as b:
+        assert a.read() == b.read()
+    code, expected, stderr = cli("fingerprint", GAMES, "--check", cli_fp, "--mixed")
+    assert code == 0, stderr
+    report = embdiag.fingerprint(GAMES, check=cli_fp, mixed=True)
+    assert normalized(report.envelope) == normalized(expected)
+    assert report.metrics == expected["metrics"]
+    assert report.metrics["same_model"] is True
+    # The same rows as an array: the same metrics.
+    assert embdiag.fingerprint(np.load(GAMES), check=cli_fp, mixed=True).metrics == expected["metrics"]

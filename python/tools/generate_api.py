@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUTPUT = os.path.join(HERE, "..", "embdiag", "_commands.py")
 
 # The commands that produce a report, in the order of the API's documentation.
-COMMANDS = ["shift", "compat", "anisotropy", "depth", "bias", "relrep", "neighbors", "info", "audit"]
+COMMANDS = ["shift", "compat", "anisotropy", "depth", "bias", "relrep", "neighbors", "info", "fingerprint", "audit"]
 
 # Python names of the positional inputs: a single one, or (first, rest) for REF OTHER…, or the
 # variadic name alone. `singular` names each item of the variadic part in messages and file names.
@@ -34,6 +34,7 @@ POSITIONALS = {
     "bias": {"file": (["embeddings"], None, 1)},
     "relrep": {"file": (["embeddings"], None, 1)},
     "neighbors": {"corpus": (["corpus"], None, 1)},
+    "fingerprint": {"file": (["embeddings"], None, 1)},
     "audit": {"config": (["config"], None, 1)},
 }
 
@@ -46,6 +47,8 @@ EXCLUDED = {"partial", "row-offset", "shard-id", "partial-pass", "directions", "
             # `shift --reference STATE BATCH…` takes no reference corpus, which the API's first
             # positional always is: run the CLI for it (Guides/Shift.md, "Saved reference").
             "reference"}
+# Options EXCLUDED names for the sharded mode that another command uses for something else.
+KEPT = {("fingerprint", "directions")}
 
 # What a value of an option is, when it is not a plain number/string (see _call._file_value):
 #   matrix     an array-like (numpy, lists of lists, pandas Series of vectors, pyarrow) or a path/URL
@@ -100,7 +103,7 @@ TYPES = {
     "max-rows": "int", "clusters": "int", "mmd-block-rows": "int", "definitional": "Union[str, PathLike, Sequence[Tuple[str, str]]]", "debias": "str",
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
-    "seat": "PathLike", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
+    "seat": "PathLike", "check": "PathLike", "directions": "int", "name": "str", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5"}
@@ -172,7 +175,7 @@ def describe(command_info):
         kind = argument["kind"]
         if kind != "positional":
             cli_flags.append(flag)
-        if flag in INTERNAL or flag in EXCLUDED:
+        if flag in INTERNAL or (flag in EXCLUDED and (command, flag) not in KEPT):
             continue
         role = role_of(command, flag, kind)
         entry = {
@@ -238,6 +241,7 @@ def render(tool):
         "# Flags of each command that the API sets itself or leaves to the CLI (see the module doc).",
         f"INTERNAL = {sorted(INTERNAL)!r}",
         f"EXCLUDED = {sorted(EXCLUDED)!r}",
+        f"KEPT = {sorted(KEPT)!r}",
         "",
     ]
     for name in COMMANDS:
