@@ -191,6 +191,20 @@ public struct PostgresLocation: Sendable, Equatable {
                     j += 1
                 }
                 if j < s.count { j += 1 }
+                // A closing quote with more text glued to it is not where libpq ends a value: the
+                // "password" matched may sit inside another key's unquoted value (`service=ppassword='…`)
+                // and the real password's own quote closed this one. Redact up to whitespace, giving
+                // back up to two closing characters as below.
+                let closed = j
+                var escaped = Set<Int>()
+                while j < s.count, !isCSpace(s[j]) {
+                    if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
+                    j += 1
+                }
+                for _ in 0..<2 {
+                    guard j > closed, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
+                    j -= 1
+                }
             } else {
                 // libpq's unquoted value: up to whitespace, a backslash escaping the next character;
                 // a quote inside it is part of the password (stopping at the first quote showed the
