@@ -179,7 +179,23 @@ public struct PostgresLocation: Sendable, Equatable {
             guard j < s.count, s[j] == "=" else { out.append(contentsOf: s[i..<(i + key.count)]); i += key.count; continue }
             j += 1
             while j < s.count, isCSpace(s[j]) { j += 1 }
-            if let entity = entities.first(where: { matches($0, at: j) }) {
+            // A key starts a token (libpq's keys are whole words; `sslpassword` is one too). Inside
+            // another token (`service=ppassword='…`) the word is no key: its value is redacted only
+            // up to whitespace, never as a quoted value, which could swallow the real key after it.
+            var tokenStart = i
+            while tokenStart > 0, s[tokenStart - 1].properties.isAlphabetic || s[tokenStart - 1] == "_" || ("0"..."9").contains(s[tokenStart - 1]) {
+                tokenStart -= 1
+            }
+            let prefix = String(String.UnicodeScalarView(s[tokenStart..<i])).lowercased()
+            let isKey = prefix.isEmpty || prefix == "ssl"
+            if !isKey {
+                let valueStart = j
+                while j < s.count, !isCSpace(s[j]) {
+                    if s[j] == "\\" { j += 1; if j == s.count { break } }
+                    j += 1
+                }
+                if j == valueStart { out.append(contentsOf: s[i..<j]); i = j; continue }
+            } else if let entity = entities.first(where: { matches($0, at: j) }) {
                 // A quote written as HTML escapes it (&#39;) in a rendered page.
                 j += entity.count
                 while j < s.count, !matches(entity, at: j) { j += 1 }
