@@ -170,6 +170,25 @@ public struct PostgresLocation: Sendable, Equatable {
         func matches(_ pattern: [Unicode.Scalar], at i: Int, caseInsensitive: Bool = false) -> Bool {
             i + pattern.count <= s.count && pattern.indices.allSatisfy { (caseInsensitive ? lower(s[i + $0]) : s[i + $0]) == pattern[$0] }
         }
+        // libpq's unquoted value from `start`: up to whitespace, a backslash escaping the next
+        // character; a quote inside it is part of the value. With `givingBack`, up to two closing
+        // characters of the surrounding text (`'…':`, a JSON string's `",`) are left out of it so
+        // that messages, JSON and CSV stay well-formed: at most those two characters of a password
+        // ending in them are shown.
+        func unquotedEnd(from start: Int, givingBack: Bool) -> Int {
+            var j = start
+            var escaped = Set<Int>()
+            while j < s.count, !isCSpace(s[j]) {
+                if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
+                j += 1
+            }
+            guard givingBack else { return j }
+            for _ in 0..<2 {
+                guard j > start, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
+                j -= 1
+            }
+            return j
+        }
         var out = String.UnicodeScalarView()
         var i = 0
         while i < s.count {
@@ -190,10 +209,7 @@ public struct PostgresLocation: Sendable, Equatable {
             let isKey = prefix.isEmpty || prefix == "ssl"
             if !isKey {
                 let valueStart = j
-                while j < s.count, !isCSpace(s[j]) {
-                    if s[j] == "\\" { j += 1; if j == s.count { break } }
-                    j += 1
-                }
+                j = unquotedEnd(from: j, givingBack: false)
                 if j == valueStart { out.append(contentsOf: s[i..<j]); i = j; continue }
             } else if let entity = entities.first(where: { matches($0, at: j) }) {
                 // A quote written as HTML escapes it (&#39;) in a rendered page.
@@ -210,33 +226,11 @@ public struct PostgresLocation: Sendable, Equatable {
                 // A closing quote with more text glued to it is not where libpq ends a value: the
                 // "password" matched may sit inside another key's unquoted value (`service=ppassword='…`)
                 // and the real password's own quote closed this one. Redact up to whitespace, giving
-                // back up to two closing characters as below.
-                let closed = j
-                var escaped = Set<Int>()
-                while j < s.count, !isCSpace(s[j]) {
-                    if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
-                    j += 1
-                }
-                for _ in 0..<2 {
-                    guard j > closed, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
-                    j -= 1
-                }
+                // back up to two closing characters.
+                j = unquotedEnd(from: j, givingBack: true)
             } else {
-                // libpq's unquoted value: up to whitespace, a backslash escaping the next character;
-                // a quote inside it is part of the password (stopping at the first quote showed the
-                // rest of it). Up to two closing characters of the surrounding text (`'…':`, a JSON
-                // string's `",`) are given back so messages, JSON and CSV stay well-formed: at most
-                // those two characters of a password ending in them are shown.
-                let valueStart = j
-                var escaped = Set<Int>()
-                while j < s.count, !isCSpace(s[j]) {
-                    if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
-                    j += 1
-                }
-                for _ in 0..<2 {
-                    guard j > valueStart, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
-                    j -= 1
-                }
+                // libpq's unquoted value (stopping at the first quote inside it showed the rest).
+                j = unquotedEnd(from: j, givingBack: true)
             }
             out.append(contentsOf: "password=(redacted)".unicodeScalars)
             i = j
