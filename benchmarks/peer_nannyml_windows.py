@@ -14,7 +14,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "crosscheck"))
 from venv_bootstrap import reexec_in_venv  # noqa: E402
 
-reexec_in_venv("regions-nannyml", ["nannyml==0.13.1", "pandas==2.3.3"], imports=["nannyml"])
+# nannyml imports statsmodels (its plots) without declaring it.
+reexec_in_venv("regions-nannyml", ["nannyml==0.13.1", "pandas==2.3.3", "statsmodels==0.14.6"], imports=["nannyml"])
 
 import os  # noqa: E402
 

@@ -113,4 +113,27 @@ import Testing
         #expect(PostgresLocation.redactingURLs(in: #"{"input": "host=h password=pw", "rows": 3}"#) == #"{"input": "host=h password=(redacted)", "rows": 3}"#)
         #expect(PostgresLocation.redactingURLs(in: "cannot open 'host=h password=pw': no such file") == "cannot open 'host=h password=(redacted)': no such file")
     }
+
+    /// The word "password" inside another key's value (after a '/', or inside a quoted value)
+    /// opened a quoted value that the real password's own quote closed, and the rest of the real
+    /// password was shown. The redaction now runs libpq's tokenizer from every word start.
+    @Test func passwordWordsInsideOtherValuesDoNotHideTheRealOne() throws {
+        let cases = [
+            ("service=ppaspostgres://b?ob@localhost/de=p/password='ttwoname=x password='two wordrs://b?ob@h/db?password=hunte' dbname=x", "two wordrs://b?ob@h/db?password=hunte"),
+            ("service='a password=' password='real secret' dbname=x", "real secret"),
+            ("host=h service=x;password='aa password='real secret2'", "real secret2"),
+            ("host = h password = 'spaced secret' dbname=x", "spaced secret"),
+        ]
+        for (line, password) in cases {
+            #expect(PostgresLocation.connectionOptions(line)?.first { $0.key == "password" }?.value == password, "libpq reads \(password) from \(line)")
+            for shown in [PostgresLocation.redactingURLs(in: "cannot read \(line): refused"), PostgresLocation.redactingURLs(in: line), PostgresLocation.printable(line)] {
+                for piece in ["secret", "wordrs", "hunte"] where password.contains(piece) {
+                    #expect(!shown.contains(piece), "'\(piece)' shown in \(shown)")
+                }
+            }
+        }
+        // Text already redacted keeps its form (no doubled closing parenthesis).
+        #expect(PostgresLocation.redactingURLs(in: "cannot read host=db password=p'stgresql: refused") == "cannot read host=db password=(redacted): refused")
+        #expect(PostgresLocation.redactingURLs(in: "host=db password=(redacted)") == "host=db password=(redacted)")
+    }
 }

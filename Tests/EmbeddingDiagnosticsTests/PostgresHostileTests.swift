@@ -387,7 +387,7 @@ import Testing
             let redacted = PostgresLocation.redactingURLs(in: text)
             for s in secrets { #expect(!redacted.contains(s), "\(text) → \(redacted)") }
         }
-        #expect(PostgresLocation.redactingURLs(in: "x PASSWORD = 'a b c' y") == "x password=(redacted) y")
+        #expect(PostgresLocation.redactingURLs(in: "x PASSWORD = 'a b c' y") == "x PASSWORD = (redacted) y")
         #expect(PostgresLocation.redactingURLs(in: "passwords are fine; password: no") == "passwords are fine; password: no")
     }
 }

@@ -157,49 +157,133 @@ public struct PostgresLocation: Sendable, Equatable {
         return redactingPasswordPairs(in: out + rest)
     }
 
-    /// Removes `password = value` pairs (libpq's key=value syntax: the value quoted with `'`, in
-    /// which `\'` and `\\` are escapes, or ending at whitespace, where a backslash escapes too).
-    /// - Complexity: O(length of the text).
+    /// Removes password values (libpq's key=value syntax: the value quoted with `'`, in which `\'`
+    /// and `\\` are escapes, or ending at whitespace, where a backslash escapes too): each value is
+    /// replaced by "(redacted)", its key kept. Two passes mark what to remove and the union goes:
+    /// libpq's own tokenizer run from every word start (`markLibpqPasswordValues`), and a pattern
+    /// scan for `password = value` (`markPasswordPatterns`) that also catches what libpq refuses
+    /// (prose, HTML-escaped quotes). Removing more than needed is safe; each pass alone has missed
+    /// a case the other sees.
+    /// - Complexity: O(length of the text) for prose; see `markLibpqPasswordValues`.
     static func redactingPasswordPairs(in text: String) -> String {
         guard text.range(of: "password", options: .caseInsensitive) != nil else { return text }
         // Unicode scalars, not Characters: libpq reads bytes, and a quote or space followed by a
         // combining mark is one Character that a Character comparison would not see.
-        let s = Array(text.unicodeScalars), key = Array("password".unicodeScalars)
+        let s = Array(text.unicodeScalars)
+        var secret = [Bool](repeating: false, count: s.count)
+        markLibpqPasswordValues(s, &secret)
+        markPasswordPatterns(s, &secret)
+        guard secret.contains(true) else { return text }
+        var out = String.UnicodeScalarView()
+        var k = 0
+        while k < s.count {
+            guard secret[k] else { out.append(s[k]); k += 1; continue }
+            while k < s.count, secret[k] { k += 1 }
+            out.append(contentsOf: redactedMarker)
+        }
+        return String(out)
+    }
+
+    private static let redactedMarker = Array("(redacted)".unicodeScalars)
+    /// Characters that may close the text around a value (`'…':`, a JSON string's `",`).
+    private static let closingCharacters = Array("\"'`),;:]}".unicodeScalars)
+
+    /// The end of libpq's unquoted value from `start` (up to whitespace; a backslash escapes the
+    /// next character, a quote inside is part of the value), and the end to redact: up to two
+    /// closing characters of the surrounding text are left out of it so that messages, JSON and
+    /// CSV stay well-formed (at most those two characters of a password ending in them are shown).
+    /// The redaction end is nil for a value that is already "(redacted)" (a message quoting a
+    /// printable form is redacted again without change).
+    private static func unquotedValue(_ s: [Unicode.Scalar], from start: Int) -> (end: Int, redactTo: Int?) {
+        var j = start
+        var escaped = Set<Int>()
+        while j < s.count, !isCSpace(s[j]) {
+            if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
+            j += 1
+        }
+        var to = j
+        for _ in 0..<2 {
+            guard to > start, closingCharacters.contains(s[to - 1]), !escaped.contains(to - 1) else { break }
+            to -= 1
+        }
+        if to - start == redactedMarker.count, Array(s[start..<to]) == redactedMarker { return (j, nil) }
+        if to - start == redactedMarker.count - 1, Array(s[start..<to]) == Array(redactedMarker.dropLast()), to < j, s[to] == ")" {
+            return (j, nil)
+        }
+        return (j, to)
+    }
+
+    /// Marks every value libpq would read as a password (or sslpassword). A message does not say
+    /// where a connection string in it starts, so libpq's tokenizer (conninfo_parse) is run from
+    /// every word start, and every password value any run meets is marked: a run from a wrong start
+    /// can only mark more. No guess about quotes or whole words is needed.
+    /// - Complexity: O(w · t) for w word starts and runs of t characters; a run stops at the first
+    ///   word that is not `keyword=` (of at most 64 characters), so prose costs O(length).
+    static func markLibpqPasswordValues(_ s: [Unicode.Scalar], _ secret: inout [Bool]) {
+        func isWordScalar(_ u: Unicode.Scalar) -> Bool { u.properties.isAlphabetic || u == "_" || ("0"..."9").contains(u) }
+        for start in s.indices where isWordScalar(s[start]) && (start == 0 || !isWordScalar(s[start - 1])) {
+            var i = start
+            // Keyword up to '=' or whitespace, optional whitespace, '=', optional whitespace, then
+            // a value quoted with ' (\ escapes) or up to whitespace.
+            while i < s.count {
+                while i < s.count, isCSpace(s[i]) { i += 1 }
+                guard i < s.count else { break }
+                let keyStart = i
+                while i < s.count, s[i] != "=", !isCSpace(s[i]), i - keyStart <= 64 { i += 1 }
+                // libpq's keywords are short: a longer word is no keyword, and libpq stops there
+                // (this also keeps a long run of text without spaces linear).
+                guard i - keyStart <= 64 else { break }
+                let keyword = String(String.UnicodeScalarView(s[keyStart..<i])).lowercased()
+                while i < s.count, isCSpace(s[i]) { i += 1 }
+                guard i < s.count, s[i] == "=" else { break }
+                i += 1
+                while i < s.count, isCSpace(s[i]) { i += 1 }
+                let valueStart = i
+                var redactTo: Int?
+                var closed = true
+                if i < s.count, s[i] == "'" {
+                    // Unterminated: libpq refuses the string, but the rest is marked anyway.
+                    i += 1
+                    closed = false
+                    while i < s.count {
+                        if s[i] == "\\" { i += 2; continue }
+                        if s[i] == "'" { i += 1; closed = true; break }
+                        i += 1
+                    }
+                    i = min(i, s.count)
+                    redactTo = i
+                } else {
+                    (i, redactTo) = unquotedValue(s, from: i)
+                }
+                if keyword == "password" || keyword == "sslpassword", let redactTo, redactTo > valueStart {
+                    for k in valueStart..<redactTo { secret[k] = true }
+                }
+                if !closed { break }
+            }
+        }
+    }
+
+    /// Marks the values of `password = value` found by pattern (case-insensitive, also in prose
+    /// libpq would refuse, and with a quote written as an HTML escape in a rendered page).
+    /// - Complexity: O(length of the text).
+    static func markPasswordPatterns(_ s: [Unicode.Scalar], _ secret: inout [Bool]) {
+        let key = Array("password".unicodeScalars)
         let entities = ["&#39;", "&#x27;", "&apos;"].map { Array($0.unicodeScalars) }
         func lower(_ u: Unicode.Scalar) -> Unicode.Scalar { (0x41...0x5A).contains(u.value) ? Unicode.Scalar(u.value + 32) ?? u : u }
         func matches(_ pattern: [Unicode.Scalar], at i: Int, caseInsensitive: Bool = false) -> Bool {
             i + pattern.count <= s.count && pattern.indices.allSatisfy { (caseInsensitive ? lower(s[i + $0]) : s[i + $0]) == pattern[$0] }
         }
-        // libpq's unquoted value from `start`: up to whitespace, a backslash escaping the next
-        // character; a quote inside it is part of the value. With `givingBack`, up to two closing
-        // characters of the surrounding text (`'…':`, a JSON string's `",`) are left out of it so
-        // that messages, JSON and CSV stay well-formed: at most those two characters of a password
-        // ending in them are shown.
-        func unquotedEnd(from start: Int, givingBack: Bool) -> Int {
-            var j = start
-            var escaped = Set<Int>()
-            while j < s.count, !isCSpace(s[j]) {
-                if s[j] == "\\" { j += 1; if j == s.count { break }; escaped.insert(j) }
-                j += 1
-            }
-            guard givingBack else { return j }
-            for _ in 0..<2 {
-                guard j > start, "\"'`),;:]}".unicodeScalars.contains(s[j - 1]), !escaped.contains(j - 1) else { break }
-                j -= 1
-            }
-            return j
-        }
-        var out = String.UnicodeScalarView()
         var i = 0
         while i < s.count {
-            guard matches(key, at: i, caseInsensitive: true) else { out.append(s[i]); i += 1; continue }
+            guard matches(key, at: i, caseInsensitive: true) else { i += 1; continue }
             var j = i + key.count
             while j < s.count, isCSpace(s[j]) { j += 1 }
-            guard j < s.count, s[j] == "=" else { out.append(contentsOf: s[i..<(i + key.count)]); i += key.count; continue }
+            guard j < s.count, s[j] == "=" else { i += key.count; continue }
             j += 1
             while j < s.count, isCSpace(s[j]) { j += 1 }
+            let valueStart = j
             // A key starts a token (libpq's keys are whole words; `sslpassword` is one too). Inside
-            // another token (`service=ppassword='…`) the word is no key: its value is redacted only
+            // another token (`service=ppassword='…`) the word is no key: its value is marked only
             // up to whitespace, never as a quoted value, which could swallow the real key after it.
             var tokenStart = i
             while tokenStart > 0, s[tokenStart - 1].properties.isAlphabetic || s[tokenStart - 1] == "_" || ("0"..."9").contains(s[tokenStart - 1]) {
@@ -207,16 +291,14 @@ public struct PostgresLocation: Sendable, Equatable {
             }
             let prefix = String(String.UnicodeScalarView(s[tokenStart..<i])).lowercased()
             let isKey = prefix.isEmpty || prefix == "ssl"
-            if !isKey {
-                let valueStart = j
-                j = unquotedEnd(from: j, givingBack: false)
-                if j == valueStart { out.append(contentsOf: s[i..<j]); i = j; continue }
-            } else if let entity = entities.first(where: { matches($0, at: j) }) {
+            var redactTo: Int?
+            if isKey, let entity = entities.first(where: { matches($0, at: j) }) {
                 // A quote written as HTML escapes it (&#39;) in a rendered page.
                 j += entity.count
                 while j < s.count, !matches(entity, at: j) { j += 1 }
                 j = min(s.count, j + entity.count)
-            } else if j < s.count, s[j] == "'" {
+                redactTo = j
+            } else if isKey, j < s.count, s[j] == "'" {
                 j += 1
                 while j < s.count, s[j] != "'" {
                     if s[j] == "\\" { j += 1; if j == s.count { break } }
@@ -224,18 +306,19 @@ public struct PostgresLocation: Sendable, Equatable {
                 }
                 if j < s.count { j += 1 }
                 // A closing quote with more text glued to it is not where libpq ends a value: the
-                // "password" matched may sit inside another key's unquoted value (`service=ppassword='…`)
-                // and the real password's own quote closed this one. Redact up to whitespace, giving
-                // back up to two closing characters.
-                j = unquotedEnd(from: j, givingBack: true)
+                // "password" matched may sit inside another key's unquoted value and the real
+                // password's own quote closed this one. Marked up to whitespace.
+                let glued = unquotedValue(s, from: j)
+                j = glued.end
+                redactTo = glued.redactTo ?? j
             } else {
-                // libpq's unquoted value (stopping at the first quote inside it showed the rest).
-                j = unquotedEnd(from: j, givingBack: true)
+                (j, redactTo) = unquotedValue(s, from: j)
             }
-            out.append(contentsOf: "password=(redacted)".unicodeScalars)
-            i = j
+            if let redactTo, redactTo > valueStart {
+                for k in valueStart..<redactTo { secret[k] = true }
+            }
+            i = max(j, i + key.count)
         }
-        return String(out)
     }
 
     /// Whitespace as libpq's key=value parser sees it (C `isspace`: space, \t, \n, \v, \f, \r —
