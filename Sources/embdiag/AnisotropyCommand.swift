@@ -88,16 +88,16 @@ struct AnisotropyCommand: ReportingCommand {
         if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
         let (e, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
-        var report = analysis.report()
+        var output = CommandReport(report: analysis.report())
         if let write, let out = analysis.transformedEmbeddings(e) {
             try EmbeddingWriter.write(out, to: write)
-            report.notes.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write).")
+            output.written.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write).")
         }
         if let saveTransform, let t = analysis.transform {
             try t.save(to: saveTransform, fittedOn: e.source, seed: seed)
-            report.notes.append("Saved the fitted transform to \(saveTransform); apply it to other data with --apply-transform.")
+            output.written.append("Saved the fitted transform to \(saveTransform); apply it to other data with --apply-transform.")
         }
-        if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
-        return [CommandReport(report: report)]
+        if !dropped.isEmpty { output.droppedTables.append(dropped.reportTable(input: file)) }
+        return [output]
     }
 }

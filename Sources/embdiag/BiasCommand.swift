@@ -223,20 +223,20 @@ struct BiasCommand: ReportingCommand {
         }
         let (embeddings, dropped) = try input.readValidated(file, quiet: outputOptions.quiet)
         let analysis = try BiasAnalysis(embeddings, configuration: config)
-        var report = analysis.report()
+        var output = CommandReport(report: analysis.report())
         if let write, let debiased = analysis.debiased {
             try EmbeddingWriter.write(debiased, to: write)
-            report.notes.append("Wrote the debiased matrix (\(debiased.count) × \(debiased.dimension), unit rows) to \(write).")
-            report.parameters.append(ReportParameter("write", .string(write)))
+            output.written.append("Wrote the debiased matrix (\(debiased.count) × \(debiased.dimension), unit rows) to \(write).")
+            output.parameters.append(ReportParameter("write", .string(write)))
         }
         if let writeDirection {
             guard let s = analysis.subspace else { throw EmbdiagError.usage("--write-direction needs a direction (--definitional)") }
             try EmbeddingWriter.writeNpy(s.basisMatrix, to: writeDirection)
-            report.notes.append("Wrote the \(s.method.rawValue) \(s.components == 1 ? "direction (1" : "subspace (\(s.components)") × \(s.dimension), unit rows, Float32) to \(writeDirection); project unit vectors x on it with x·gᵀ.")
-            report.parameters.append(ReportParameter("write_direction", .string(writeDirection)))
+            output.written.append("Wrote the \(s.method.rawValue) \(s.components == 1 ? "direction (1" : "subspace (\(s.components)") × \(s.dimension), unit rows, Float32) to \(writeDirection); project unit vectors x on it with x·gᵀ.")
+            output.parameters.append(ReportParameter("write_direction", .string(writeDirection)))
         }
-        if !dropped.isEmpty { report.tables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
-        return [CommandReport(report: report)]
+        if !dropped.isEmpty { output.droppedTables.append(dropped.reportTable(name: "dropped_rows", input: file)) }
+        return [output]
     }
 
     /// SEAT mode: the sentence table, the vectors of its sentences, optional comparison pooling
@@ -262,9 +262,7 @@ struct BiasCommand: ReportingCommand {
             config.removeDirections = directions
         }
         let analysis = try SEATAnalysis(sentences: sentences, vectors: vectors, tablePath: table, configuration: config)
-        var report = analysis.report()
-        if let path = removeDirection { report.parameters.append(ReportParameter("remove_direction", .string(path))) }
-        return CommandReport(report: report)
+        return CommandReport(report: analysis.report(), parameters: removeDirection.map { [ReportParameter("remove_direction", .string($0))] } ?? [])
     }
 }
 

@@ -91,13 +91,6 @@ extension InputOptions {
     }
 }
 
-extension Report {
-    /// One "dropped rows" table per input that lost rows to --on-invalid drop.
-    mutating func appendDroppedRowTables(_ dropped: [(path: String, rows: [DroppedRow])]) {
-        for (path, rows) in dropped where !rows.isEmpty { tables.append(rows.reportTable(name: "dropped_rows_\(tables.count)", input: PostgresLocation.printable(path))) }
-    }
-}
-
 /// Where to write the report (shared by every subcommand).
 struct OutputOptions: ParsableArguments {
     @Option(help: "Folder for report.txt, report.json, report.html and one CSV per table.")
@@ -123,7 +116,7 @@ struct OutputOptions: ParsableArguments {
     /// elapsed time (unless the command did), writes everything (the report always comes first).
     /// Returns the report as written and the messages of the requirements it failed.
     func finish(_ output: CommandReport, checking requirements: [Requirement], elapsedSeconds: Double) throws -> (report: Report, failures: [String]) {
-        var report = output.report
+        var report = output.composed
         let outcomes = try report.evaluate(requirements)
         report.record(outcomes)
         if report.elapsedSeconds == 0 { report.elapsedSeconds = elapsedSeconds }

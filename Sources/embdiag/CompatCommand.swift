@@ -176,63 +176,43 @@ struct CompatCommand: ReportingCommand {
         configuration.retrievalOnly = retrievalOnly
         if partialOptions.isActive { try runPartial(configuration); return [] }  // a state file, no report
 
-        // Read, pair (row order or item ids), then validate the pairs: a row is dropped from both
-        // files when either side is NaN/Inf or all-zero (--on-invalid drop).
-        var oldE = try input.read(old, withLabels: false, quiet: outputOptions.quiet)
-        let oldRowCount = oldE.count
+        // Read; the library pairs (row order or item ids) and validates the pairs: a row is
+        // dropped from both files when either side is NaN/Inf or all-zero (--on-invalid drop).
+        let oldE = try input.read(old, withLabels: false, quiet: outputOptions.quiet)
         let compression = try Compression.parse(new)
-        var newE: Embeddings
+        let newE: Embeddings
         if let compression {
             guard pairBy == .row else { throw EmbdiagError.usage("--new \(compression) derives NEW from OLD row by row; --pair-by label does not apply") }
             newE = Embeddings(matrix: try compression.apply(oldE.matrix), name: "\(old) [\(compression)]")
         } else {
             newE = try input.read(new, withLabels: false, quiet: outputOptions.quiet)
         }
-        var labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
-        if let l = labels, oldQueries == nil, Set(l).count == l.count {
-            throw EmbdiagError.invalid(input.labels!, "all \(l.count) labels are unique, so no query has a relevant row (--labels gives classes: relevance = same label, own row excluded). To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
-        }
-        var itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
-        var pairing = RowPairing.rowIndex
+        var request = CompatibilityRequest(old: oldE, new: newE, invalidRows: input.onInvalid, compression: compression)
+        request.labels = try input.labels.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
+        request.labelsSource = input.labels
+        request.itemNames = try names.map { try LabelsFile.read($0, expectedCount: oldE.count, matrixPath: old) }
         if pairBy == .label {
             guard let oldIds, let newIds else { throw EmbdiagError.usage("--pair-by label needs --old-ids and --new-ids (one item id per row)") }
             let idsOld = try LabelsFile.read(oldIds, expectedCount: oldE.count, matrixPath: old)
             let idsNew = try LabelsFile.read(newIds, expectedCount: newE.count, matrixPath: new)
-            if itemNames == nil { itemNames = idsOld }
-            pairing = .itemIds(first: idsOld, second: idsNew, sources: (oldIds, newIds), duplicates: duplicates)
+            if request.itemNames == nil { request.itemNames = idsOld }
+            request.pairing = .itemIds(first: idsOld, second: idsNew, sources: (oldIds, newIds), duplicates: duplicates)
         }
-        let paired = try PairedEmbeddings(oldE, newE, pairing: pairing, invalidRows: input.onInvalid, roles: ("OLD", "NEW"))
-        let pairingNote = paired.pairingSummary(roles: ("OLD", "NEW"), rowsInFirst: oldE.count, rowsInSecond: newE.count)
-        let droppedTable = paired.droppedPairsTable(title: "Pairs dropped (--on-invalid drop); row = OLD row", names: itemNames)
-        (oldE, newE) = (paired.first, paired.second)
-        labels = labels.map(paired.pairedFirst)
-        itemNames = itemNames.map(paired.pairedFirst)
-        if let trainRows {
-            configuration.trainRows = try TrainRowsFile.read(trainRows, pairedRows: paired.firstRows, rowCount: oldRowCount, ids: itemNames)
-        }
-        oldE.labels = itemNames
-        newE.labels = nil
-        var oq: Embeddings?, nq: Embeddings?, ql: [String]?
+        request.trainRows = try trainRows.map(TrainRowsList.read)
         if let oldQueries, let newQueries {
-            oq = try input.readValidated(oldQueries, withLabels: false, quiet: true).embeddings
-            nq = try input.readValidated(newQueries, withLabels: false, quiet: true).embeddings
-            ql = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq!.count, matrixPath: oldQueries) }
+            let oq = try input.readValidated(oldQueries, withLabels: false, quiet: true).embeddings
+            request.oldQueries = oq
+            request.newQueries = try input.readValidated(newQueries, withLabels: false, quiet: true).embeddings
+            request.queryLabels = try queryLabels.map { try LabelsFile.read($0, expectedCount: oq.count, matrixPath: oldQueries) }
         }
-        let analysis = try CompatibilityAnalysis(
-            CompatibilityInputs(old: oldE, new: newE, oldQueries: oq, newQueries: nq, labels: labels, queryLabels: ql, compression: compression),
-            configuration: configuration)
-        var report = analysis.report()
-        if let droppedTable { report.tables.append(droppedTable) }
-        if let pairingNote {
-            report.notes.append(pairingNote)
-            report.metrics.append(ReportMetric("paired_rows", "items paired by id (before validation)", .int(paired.pairsBeforeValidation)))
-        }
-        if let saveMapping, let m = analysis.mapping {
+        let run = try CompatibilityRun(request, configuration: configuration)
+        var written: [String] = []
+        if let saveMapping, let m = run.analysis.mapping {
             let extra = m.savedMetadata(seed: seed, trainSplit: trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
-                                        old: oldE.source, new: newE.source)
+                                        old: run.oldSource, new: run.newSource)
             try MappingFile.write(m.map, to: saveMapping, extra: extra)
-            report.notes.append("Mapping (\(m.map.inputDimension) → \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
+            written.append("Mapping (\(m.map.inputDimension) → \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
         }
-        return [CommandReport(report: report)]
+        return [CommandReport(report: run.report, written: written)]
     }
 }

@@ -101,33 +101,14 @@ struct DepthCommand: ReportingCommand {
         configuration.top = top
         configuration.mahalanobisComponents = components
         if partialOptions.isActive { try runPartial(reference, configuration: configuration); return [] }  // a state file, no report
+        configuration.selectCentral = selectCentral
+        configuration.selectCentralByLabel = byLabel
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
-        var report = analysis.report()
-        if let k = selectCentral {
-            if byLabel && reference.labels == nil {
-                throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
-            }
-            let rows = analysis.centralRows(k, byLabel: byLabel)
-            // Never more rows than exist: a K beyond the reference (or a label) takes them all, visibly.
-            var shownK = k
-            if !byLabel && k > reference.count {
-                shownK = reference.count
-                report.warn(ParameterCap(parameter: "--select-central", asked: k, used: reference.count, reason: "the reference has \(reference.count) rows").message)
-            } else if byLabel, let labels = reference.labels {
-                let sizes = Dictionary(labels.map { ($0, 1) }, uniquingKeysWith: +)
-                let short = sizes.filter { $0.value < k }
-                if !short.isEmpty {
-                    report.warn("--select-central \(k) --by-label: \(short.count) of \(sizes.count) labels have fewer than \(k) rows (all their rows are selected): \(short.sorted { $0.key < $1.key }.prefix(5).map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(short.count > 5 ? ", …" : "")")
-                }
-            }
-            report.tables.insert(analysis.centralSelectionTable(rows, k: shownK, byLabel: byLabel), at: 0)
-            report.parameters.append(ReportParameter("select_central", .int(shownK)))
-            if let write {
-                try EmbeddingWriter.write(reference.selecting(rows: rows), to: write)
-                report.notes.append("Wrote the \(rows.count) selected rows to \(write).")
-            }
+        var output = CommandReport(report: analysis.report(), droppedByInput: dropped)
+        if let write, let selection = analysis.centralSelection {
+            try EmbeddingWriter.write(reference.selecting(rows: selection.rows), to: write)
+            output.written.append("Wrote the \(selection.rows.count) selected rows to \(write).")
         }
-        report.appendDroppedRowTables(dropped)
-        return [CommandReport(report: report)]
+        return [output]
     }
 }

@@ -60,19 +60,18 @@ struct FingerprintCommand: ReportingCommand {
         if let check {
             let fingerprint = try FingerprintFile.read(check)
             let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
-            var report = try FingerprintCheck(fingerprint, against: e, mixed: mixed).report()
-            if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
-            return [CommandReport(report: report)]
+            let report = try FingerprintCheck(fingerprint, against: e, mixed: mixed).report()
+            return [CommandReport(report: report, droppedTables: dropped.isEmpty ? [] : [dropped.reportTable(input: file)])]
         }
         let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
         let fingerprint = try ModelFingerprint(e, directions: directions, modelName: name)
-        var report = fingerprint.report()
+        var output = CommandReport(report: fingerprint.report())
         if let write {
             let bytes = try FingerprintFile.encode(fingerprint)
             try AtomicFile.write(bytes, to: write)
-            report.notes.append("Fingerprint written to \(write) (\(bytes.count) bytes). Check a file against it with: embdiag fingerprint --check \(write) FILE")
+            output.written.append("Fingerprint written to \(write) (\(bytes.count) bytes). Check a file against it with: embdiag fingerprint --check \(write) FILE")
         }
-        if !dropped.isEmpty { report.tables.append(dropped.reportTable(input: file)) }
-        return [CommandReport(report: report)]
+        if !dropped.isEmpty { output.droppedTables.append(dropped.reportTable(input: file)) }
+        return [output]
     }
 }

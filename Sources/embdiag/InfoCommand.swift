@@ -71,10 +71,9 @@ struct InfoCommand: ReportingCommand {
             let clock = Stopwatch()
             let e = try input.read(file, quiet: outputOptions.quiet)
             let summary = EmbeddingSummary(e)
-            var report = summary.report()
-            report.elapsedSeconds = clock.seconds
             let problems = strict && !summary.problems.isEmpty ? ["\(file): " + summary.problems.joined(separator: "; ")] : []
-            return CommandReport(report: report, subfolder: files.count > 1 ? folders[index] : nil, failures: problems)
+            return CommandReport(report: summary.report(), subfolder: files.count > 1 ? folders[index] : nil, failures: problems,
+                                 elapsedSeconds: clock.seconds)
         }
     }
 }

@@ -50,12 +50,9 @@ struct NeighborsCommand: ReportingCommand {
             (q, droppedQueries) = try read.requiringFiniteNonZeroRows(policy: input.onInvalid)
         }
         let neighbors = try CosineNeighbors(corpus: c, queries: q, k: k)
-        var report = neighbors.report()
-        if neighbors.k < k {
-            report.warn(ParameterCap(parameter: "--k", asked: k, used: neighbors.k, reason: "the corpus has \(neighbors.k) rows to list\(q == nil ? " besides each row itself" : "")").message)
-        }
-        if !droppedCorpus.isEmpty { report.tables.append(droppedCorpus.reportTable(input: corpus)) }
-        if !droppedQueries.isEmpty { report.tables.append(droppedQueries.reportTable(name: "dropped_query_rows", input: queries ?? "")) }
-        return [CommandReport(report: report)]
+        var output = CommandReport(report: neighbors.report())
+        if !droppedCorpus.isEmpty { output.droppedTables.append(droppedCorpus.reportTable(input: corpus)) }
+        if !droppedQueries.isEmpty { output.droppedTables.append(droppedQueries.reportTable(name: "dropped_query_rows", input: queries ?? "")) }
+        return [output]
     }
 }

@@ -74,7 +74,7 @@ struct RelrepCommand: ReportingCommand {
 
     @Option(help: "Anchor counts for the sweep, comma-separated (capped by the row count); 'none' to skip.")
     var sweep: String = Self.defaultSweep
-    static let defaultSweep = "10,50,100,300,1000"
+    static let defaultSweep = RelativeRepresentationsConfiguration.defaultSweepCounts.map(String.init).joined(separator: ",")
 
 
     @Option(help: "Write the n × N relative matrix of the first file (.npy, or word2vec .bin/.txt with the row labels) plus OUT.json (anchors, settings).")
@@ -125,7 +125,8 @@ struct RelrepCommand: ReportingCommand {
         configuration.keepRelativeMatrix = write != nil
         configuration.sweepCounts = try sweepCounts()
 
-        var report: Report
+        let report: Report
+        var written: [String] = []
         var relative: Matrix?
         var rowLabels: [String]?
         var sourceRows: [Int] = []
@@ -140,13 +141,6 @@ struct RelrepCommand: ReportingCommand {
             let result = try RelativeComparison(reference: reference, other: other, configuration: configuration,
                                                 invalidRows: input.onInvalid)
             report = result.report()
-            // A sweep count given beyond n/2 is measured at n/2: said, not silent (the default
-            // list is documented as capped by the row count).
-            if sweep != Self.defaultSweep, result.hasAnchors {
-                for c in configuration.sweepCounts where c > result.pairedRows / 2 {
-                    report.warn(ParameterCap(parameter: "--sweep", asked: c, used: result.pairedRows / 2, reason: "a sweep point uses at most half of the \(result.pairedRows) paired rows as anchors (the others are evaluated)").message)
-                }
-            }
             relative = result.relativeMatrix
             rowLabels = result.labels
             sourceRows = result.referenceRows
@@ -172,9 +166,9 @@ struct RelrepCommand: ReportingCommand {
             try EmbeddingWriter.write(Embeddings(matrix: relative, labels: rowLabels, name: write), to: write)
             try RelativeMatrixFile.writeMetadata(to: write, anchors: anchorRowsUsed, labels: anchorLabelsUsed, sourceRows: sourceRows,
                                                  configuration: configuration, source: source, centered: centeredUsed)
-            report.notes.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(MappingFile.metadataPath(write)).")
+            written.append("Relative matrix (\(relative.rows) × \(relative.cols), float32) written to \(write); anchors and settings in \(MappingFile.metadataPath(write)).")
         }
-        return [CommandReport(report: report)]
+        return [CommandReport(report: report, written: written)]
     }
 
     func setExplicitAnchors(_ configuration: inout RelativeRepresentationsConfiguration, fileRowCount: Int) throws {

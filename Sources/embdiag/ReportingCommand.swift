@@ -1,13 +1,38 @@
 import ArgumentParser
 import EmbeddingDiagnostics
 
-/// One report a command produced: where it goes (a sub-folder of --output for commands that
-/// write several, such as `info a.npy b.npy`) and the failures of the command's own checks
-/// beyond --require (`info --strict`).
+/// One report a command produced: the analysis's report as the library returned it, where it
+/// goes (a sub-folder of --output for commands that write several, such as `info a.npy b.npy`),
+/// the failures of the command's own checks beyond --require (`info --strict`), and what the
+/// command itself did around the analysis — side files written, options naming them, rows the
+/// reader dropped — which `composed` adds after the analysis's own notes, parameters and tables.
+/// Commands never edit the library's report.
 struct CommandReport {
     var report: Report
     var subfolder: String? = nil
     var failures: [String] = []
+    /// One sentence per side file written (--write, --save-mapping, …).
+    var written: [String] = []
+    /// Options that name side files (`write`, `write_direction`, …).
+    var parameters: [ReportParameter] = []
+    /// Rows --on-invalid drop removed: ready tables, then per input (named dropped_rows_N).
+    var droppedTables: [ReportTable] = []
+    var droppedByInput: [(path: String, rows: [DroppedRow])] = []
+    /// Wall time of this report when the command measured it per report (`info a b`).
+    var elapsedSeconds: Double? = nil
+
+    /// The report as written.
+    var composed: Report {
+        var r = report
+        r.parameters += parameters
+        r.notes += written
+        r.tables += droppedTables
+        for (path, rows) in droppedByInput where !rows.isEmpty {
+            r.tables.append(rows.reportTable(name: "dropped_rows_\(r.tables.count)", input: PostgresLocation.printable(path)))
+        }
+        if let elapsedSeconds { r.elapsedSeconds = elapsedSeconds }
+        return r
+    }
 }
 
 /// A subcommand whose work is one analysis: it parses and validates its options, reads the inputs,

@@ -194,8 +194,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.mmdBlockRows = mmdBlockRows
         if isWindowsRun { return try makeWindowsReports(configuration) }
         let (reference, others, dropped) = try input.readCorpora(files, otherLabels: otherLabels, quiet: outputOptions.quiet)
-        var report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
-        report.appendDroppedRowTables(dropped)
-        return [CommandReport(report: report)]
+        let report = try ShiftAnalysis(reference: reference, others: others, configuration: configuration).report()
+        return [CommandReport(report: report, droppedByInput: dropped)]
     }
 }

@@ -106,11 +106,9 @@ extension ShiftCommand {
                 }
             }
         }
-        var bandNote: String?
-        if let chunk, saveReference != nil, ref.band(chunkSize: chunk) == nil {
-            bandNote = "No band for \(chunk)-row windows: the reference sample of \(ref.sample.count) rows cannot hold a chunk of \(chunk) rows and a rest of \(ref.minimumRows) (keep a larger sample with --max-rows)."
-        }
-        var report: Report
+        // Whether the reference as built holds a band for --chunk (asked before the windows run).
+        let bandMissing = chunk.map { ref.band(chunkSize: $0) == nil } ?? false
+        let report: Report
         if windows.isEmpty {
             // --save-reference alone: the state is the product; the report says what it holds.
             report = ref.report()
@@ -119,13 +117,15 @@ extension ShiftCommand {
             ref = analysis.reference
             report = analysis.report()
         }
+        var output = CommandReport(report: report, droppedByInput: droppedTables)
         if let saveReference {
             try ShiftReferenceState.write(ref, to: saveReference)
-            report.notes.append("Reference saved to \(saveReference) (\(ref.sample.count) rows, σ, \(ref.bands.count) band\(ref.bands.count == 1 ? "" : "s")); test new batches with: embdiag shift --reference \(saveReference) BATCH")
+            output.written.append("Reference saved to \(saveReference) (\(ref.sample.count) rows, σ, \(ref.bands.count) band\(ref.bands.count == 1 ? "" : "s")); test new batches with: embdiag shift --reference \(saveReference) BATCH")
+            if let chunk, bandMissing {
+                output.written.append("No band for \(chunk)-row windows: the reference sample of \(ref.sample.count) rows cannot hold a chunk of \(chunk) rows and a rest of \(ref.minimumRows) (keep a larger sample with --max-rows).")
+            }
         }
-        if let bandNote { report.notes.append(bandNote) }
-        report.appendDroppedRowTables(droppedTables)
-        return [CommandReport(report: report)]
+        return [output]
     }
 }
 

@@ -19,21 +19,22 @@ import EmbeddingDiagnostics  // not @testable: the example uses the public API o
         // Can the final layer's queries search an index built from layer 3? (backward compatibility)
         let old = try EmbeddingReader.read(data + "debian-minilm-l6-layer3.npy")
         let new = try EmbeddingReader.read(data + "debian-minilm-l6.npy")
-        let pairs = try PairedEmbeddings(old, new, pairing: .rowIndex, invalidRows: .error, roles: ("OLD", "NEW"))
         let sections = try LabelsFile.read(data + "debian-sections.txt", expectedCount: old.count,
                                            matrixPath: old.source.path)
         var compatSettings = CompatibilityConfiguration()
         compatSettings.maxQueries = 500
-        let compat = try CompatibilityAnalysis(
-            CompatibilityInputs(old: pairs.first, new: pairs.second, labels: sections), configuration: compatSettings)
+        // The call `embdiag compat` makes: pairs (row i with row i), validates, analyses, reports.
+        let run = try CompatibilityRun(CompatibilityRequest(old: old, new: new, labels: sections),
+                                       configuration: compatSettings)
+        let compat = run.analysis
         let searchable = compat.compatible ?? false   // cross recall@1 > old/old recall@1
 
-        // The report the CLI would print, verdict first.
-        let text = TextRenderer.render(compat.report())
+        // The report the CLI would print, verdict first, with every warning and note.
+        let text = TextRenderer.render(run.report)
         // END EXAMPLE
         #expect(shifted, "games vs fonts: p = \(depth.tests[0].rankSum.pValue)")
         #expect(compat.cross != nil && compat.queryRows.count == 500)
-        #expect(searchable == compat.compatible && text.hasPrefix(compat.report().title))
+        #expect(searchable == compat.compatible && text.hasPrefix(run.report.title))
     }
 
     @Test func guideShowsThisExample() throws {

@@ -223,7 +223,8 @@ public enum ParserHarness {
             } catch let e as EmbdiagError {
                 shown = [e.description]
             }
-            guard let password = PostgresLocation.connectionOptions(handedToLibpq)?.first(where: { $0.key == "password" })?.value,
+            let libpqOptions = PostgresLocation.connectionOptions(handedToLibpq) ?? []
+            guard let password = libpqOptions.first(where: { $0.key == "password" })?.value,
                   password.count >= 4, line.components(separatedBy: password).count == 2 else { continue }
             for s in shown where s.contains(password) {
                 throw violation("postgres-url: the password of '\(line)' is shown in '\(s)'")
@@ -234,6 +235,9 @@ public enum ParserHarness {
             guard let at = line.range(of: password) else { continue }
             let elsewhere = String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...])
                 + "\u{0}cannot read : refused password=(redacted) not a postgresql:// URL or a key=value connection string (host=… dbname=…) is not valid percent-encoding"
+                // The printable form shows the other options' values as libpq decoded them
+                // (escapes removed), which may spell a piece of the password by chance.
+                + libpqOptions.filter { $0.key != "password" }.map { "\u{0}" + $0.value + "\u{0}" + PostgresLocation.quotedConnectionValue($0.value) }.joined()
             let characters = Array(password)
             guard characters.count >= 6 else { continue }
             for start in 0...(characters.count - 6) {
@@ -282,7 +286,7 @@ public enum ParserHarness {
         let paired = Array(stride(from: 0, to: 100, by: 2)), ids = paired.map { "id\($0)" }
         for names in [nil, ids] {
             do {
-                let positions = try TrainRowsFile.read(path, pairedRows: paired, rowCount: 100, ids: names)
+                let positions = try TrainRowsList.read(path).positions(pairedRows: paired, rowCount: 100, ids: names)
                 try check(positions.allSatisfy { paired.indices.contains($0) }, "options: training rows outside the paired rows")
             } catch is EmbdiagError {}
         }

@@ -13,6 +13,9 @@ public struct DepthConfiguration: Sendable {
     public var mahalanobisComponents: Int = 50
     /// With several corpora, test every pair (each pair's first corpus as the reference).
     public var allPairs: Bool = true
+    /// Select the K deepest reference rows (`--select-central`), overall or per label.
+    public var selectCentral: Int?
+    public var selectCentralByLabel = false
     public init() {}
 }
 
@@ -107,6 +110,9 @@ public struct DepthAnalysis: Sendable {
             throw EmbdiagError.mismatch(e.source.path, "dimension \(e.dimension) differs from the reference \(reference.source.path)'s \(reference.dimension)")
         }
         try configuration.validate()
+        if configuration.selectCentral != nil && configuration.selectCentralByLabel && reference.labels == nil {
+            throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
+        }
         try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
         crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix)) }
@@ -146,6 +152,27 @@ public struct DepthAnalysis: Sendable {
     }
 
     public var reference: CorpusDepths { corpora[0] }
+
+    /// The central rows `configuration.selectCentral` asks for (nil when it is unset), the K
+    /// shown (never more rows than the reference has), and the warnings when a K or a label's
+    /// rows fall short: every row of a short label is taken, visibly.
+    public var centralSelection: (rows: [Int], k: Int, warnings: [String])? {
+        guard let k = configuration.selectCentral else { return nil }
+        let byLabel = configuration.selectCentralByLabel
+        let rows = centralRows(k, byLabel: byLabel)
+        var shownK = k, warnings: [String] = []
+        if !byLabel && k > reference.depths.count {
+            shownK = reference.depths.count
+            warnings.append(ParameterCap(parameter: "--select-central", asked: k, used: shownK, reason: "the reference has \(shownK) rows").message)
+        } else if byLabel, let labels = reference.labels {
+            let sizes = Dictionary(labels.map { ($0, 1) }, uniquingKeysWith: +)
+            let short = sizes.filter { $0.value < k }
+            if !short.isEmpty {
+                warnings.append("--select-central \(k) --by-label: \(short.count) of \(sizes.count) labels have fewer than \(k) rows (all their rows are selected): \(short.sorted { $0.key < $1.key }.prefix(5).map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(short.count > 5 ? ", …" : "")")
+            }
+        }
+        return (rows, shownK, warnings)
+    }
 
     /// The K deepest rows of the reference, overall or per label (the paper's prompt selection).
     public func centralRows(_ k: Int, byLabel: Bool) -> [Int] {

@@ -113,9 +113,15 @@ extension DepthAnalysis: ReportConvertible {
         if tests.count > 1 {
             notes.append("\(tests.count) tests: use p_holm (family-wise) or p_bh (false discovery rate) in the tests table.")
         }
+        var selectionWarnings: [String] = []
+        if let selection = centralSelection {
+            tables.insert(centralSelectionTable(selection.rows, k: selection.k, byLabel: c.selectCentralByLabel), at: 0)
+            parameters.append(ReportParameter("select_central", .int(selection.k)))
+            selectionWarnings = selection.warnings
+        }
         return Report(analyzer: "depth", title: "Statistical depth (\(c.kind.rawValue)) and rank-sum test",
                       inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts,
-                      notes: caps.map { Report.warningPrefix + $0.message } + notes)
+                      notes: (caps.map(\.message) + selectionWarnings).map { Report.warningPrefix + $0 } + notes)
     }
 
     /// Parameters this data could not support, capped (each becomes a warning of the report):

@@ -14,6 +14,8 @@ public struct CosineNeighbors: Sendable {
     public var corpusSourceRows: [Int]?
     public var querySourceRows: [Int]?
     public var inputs: [Source]
+    /// The k asked for when the corpus had fewer rows to list (then `k` is what it had).
+    public var requestedK: Int? = nil
 
     /// - Parameters:
     ///   - corpus: rows to search.
@@ -28,6 +30,7 @@ public struct CosineNeighbors: Sendable {
         let unitQueries = queries.map { Matrix.normalizedRows($0.matrix) } ?? unitCorpus
         selfExcluded = queries == nil
         self.k = min(k, corpus.count - (selfExcluded ? 1 : 0))
+        if self.k < k { requestedK = k }
         guard self.k >= 1 else { throw EmbdiagError.invalid(corpus.source.path, "needs at least 2 rows to find neighbours") }
         neighbors = nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: self.k, excludeSelf: selfExcluded)
         corpusLabels = (0..<corpus.count).map(corpus.label)
@@ -36,6 +39,12 @@ public struct CosineNeighbors: Sendable {
         corpusSourceRows = corpus.sourceRows
         querySourceRows = q.sourceRows
         inputs = [corpus.source] + (queries.map { [$0.source] } ?? [])
+    }
+
+    /// The k this corpus could not supply, capped (a warning of the report).
+    public var caps: [ParameterCap] {
+        guard let requestedK, requestedK > k else { return [] }
+        return [ParameterCap(parameter: "--k", asked: requestedK, used: k, reason: "the corpus has \(k) rows to list\(selfExcluded ? " besides each row itself" : "")")]
     }
 
     /// Mean cosine of the k-th neighbour: a quick hubness/crowding indicator.

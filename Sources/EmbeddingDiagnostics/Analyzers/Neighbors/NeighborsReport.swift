@@ -43,6 +43,7 @@ extension CosineNeighbors: ReportConvertible {
                 ReportTable(name: "hubs", title: "Most frequent neighbours (hubs)", columns: ["row", "label", "k_occurrence"],
                             rows: hubs.map { [.int(corpusSourceRows?[$0.offset] ?? $0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
             ],
-            charts: [chart])
+            charts: [chart],
+            notes: caps.map { Report.warningPrefix + $0.message })
     }
 }

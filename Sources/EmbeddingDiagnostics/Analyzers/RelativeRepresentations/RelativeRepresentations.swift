@@ -39,7 +39,9 @@ public struct RelativeRepresentationsConfiguration: Sendable {
     /// gallery is always every row.
     public var maxQueries: Int = 1000
     /// Anchor counts for the sweep (capped by n); empty = no sweep.
-    public var sweepCounts: [Int] = [10, 50, 100, 300, 1000]
+    public var sweepCounts: [Int] = Self.defaultSweepCounts
+    /// The default sweep, documented as capped by the row count (so its caps are not warned about).
+    public static let defaultSweepCounts = [10, 50, 100, 300, 1000]
     public var pairing: RelrepPairing = .row
     /// Pairing by label: a label on several rows of one input is an error, or `.first` keeps its
     /// first row (the report counts the dropped rows).

@@ -241,6 +241,16 @@ extension RelativeRepresentation {
 }
 
 extension RelativeComparison {
-    /// Parameters this data could not support, capped (each becomes a warning of the report).
-    public var caps: [ParameterCap] { configuration.anchorCaps(used: anchorRows.count) }
+    /// Parameters this data could not support, capped (each becomes a warning of the report): the
+    /// anchors, and sweep points given beyond n/2, which are measured at n/2 (the default sweep
+    /// is documented as capped by the row count).
+    public var caps: [ParameterCap] {
+        var caps = configuration.anchorCaps(used: anchorRows.count)
+        if configuration.sweepCounts != RelativeRepresentationsConfiguration.defaultSweepCounts, hasAnchors {
+            for c in configuration.sweepCounts where c > pairedRows / 2 {
+                caps.append(ParameterCap(parameter: "--sweep", asked: c, used: pairedRows / 2, reason: "a sweep point uses at most half of the \(pairedRows) paired rows as anchors (the others are evaluated)"))
+            }
+        }
+        return caps
+    }
 }
