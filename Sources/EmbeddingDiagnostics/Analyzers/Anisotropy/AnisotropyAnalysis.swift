@@ -21,7 +21,7 @@ public struct AnisotropyConfiguration: Sendable {
 
 /// The result of `embdiag anisotropy`: metrics of the input and, with remedies, of the output.
 public struct AnisotropyAnalysis: Sendable {
-    public var configuration: AnisotropyConfiguration
+    public let configuration: AnisotropyConfiguration
     public var source: Source
     public var before: AnisotropyMetrics
     public var after: AnisotropyMetrics?

@@ -90,7 +90,7 @@ public struct HardDebiasSummary: Sendable {
 
 /// The result of `embdiag bias`.
 public struct BiasAnalysis: Sendable {
-    public var configuration: BiasConfiguration
+    public let configuration: BiasConfiguration
     public var source: Source
     public var rowCount: Int
     public var subspace: BiasSubspace?

@@ -81,7 +81,7 @@ public struct DepthRankTest: Sendable {
 
 /// The result of `embdiag depth`.
 public struct DepthAnalysis: Sendable {
-    public var configuration: DepthConfiguration
+    public let configuration: DepthConfiguration
     /// Depths of the reference corpus (leave-one-out) and of each other corpus, w.r.t. the reference.
     public var corpora: [CorpusDepths]
     /// Reference vs each other corpus (in input order), then, with ≥ 2 others, every other pair.

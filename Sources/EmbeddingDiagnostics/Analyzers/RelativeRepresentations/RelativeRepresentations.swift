@@ -115,7 +115,7 @@ private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresenta
 /// Summary of a relative representation of one space: what the anchors look like from the data.
 public struct RelativeRepresentation: Sendable {
     public var input: Source
-    public var configuration: RelativeRepresentationsConfiguration
+    public let configuration: RelativeRepresentationsConfiguration
     /// Anchors as row indices of the embeddings given (after dropped rows were removed).
     public var anchorRows: [Int]
     public var anchorLabels: [String]
@@ -210,7 +210,7 @@ public struct RelativeComparison: Sendable {
     }
 
     public var inputs: [Source]
-    public var configuration: RelativeRepresentationsConfiguration
+    public let configuration: RelativeRepresentationsConfiguration
     public var pairedRows: Int
     /// Rows of each input used, in pairing order.
     public var referenceRows: [Int]

@@ -96,7 +96,7 @@ public struct ShiftComparison: Sendable {
 
 /// The result of `embdiag shift REF OTHER [OTHER…]`. Guide: Guides/Shift.md.
 public struct ShiftAnalysis: Sendable {
-    public var configuration: ShiftConfiguration
+    public let configuration: ShiftConfiguration
     public var reference: Embeddings
     public var others: [Embeddings]
     /// REF against each OTHER, in input order.

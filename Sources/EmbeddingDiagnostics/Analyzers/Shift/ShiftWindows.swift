@@ -62,7 +62,7 @@ public struct ShiftWindowResult: Sendable {
 /// seed-derived relabellings, Holm and Benjamini–Hochberg across the windows, and each window's
 /// effect against the reference's own variation at its size. Guide: Guides/Shift.md ("Windows").
 public struct ShiftWindows: Sendable {
-    public var configuration: ShiftConfiguration
+    public let configuration: ShiftConfiguration
     public var reference: ShiftReference
     /// The corpus the windows were cut from (nil when the windows are files of their own).
     public var other: Source?
