@@ -11,6 +11,7 @@ if let core = BLAS.betterCoreType() {
     execv("/proc/self/exe", &cargs)
     // execv returns only on failure: carry on with the slower kernel.
 }
+BLAS.shortenIdleThreadSpin()
 embdiag_line_buffer_stdout()
 // Progress bars for long passes: on a terminal only, never with --quiet/-q (CI logs stay clean).
 let quiet = CommandLine.arguments.contains { $0 == "--quiet" || $0 == "-q" }

@@ -63,6 +63,20 @@ final class ThreadCountControl: @unchecked Sendable {
 }
 
 extension BLAS {
+    /// Makes OpenBLAS's idle worker threads sleep almost at once instead of spinning: after each
+    /// call they yield the CPU in a loop for about 2²⁸ cycles (OPENBLAS_THREAD_TIMEOUT, default 28)
+    /// before they sleep, and between GEMMs embdiag's own threads scan the results on the same
+    /// cores — spinning workers took 2 s of 44 in `shift` at 2 × 20,000 rows on 2 cores. Sets the
+    /// shortest timeout OpenBLAS accepts (2⁴ cycles) unless the user chose one, re-reads the
+    /// environment and restarts the thread pool. Results do not change (the threads only wait).
+    /// Call it once at start-up, before any analysis.
+    public static func shortenIdleThreadSpin(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard environment["OPENBLAS_THREAD_TIMEOUT"] == nil else { return }
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        openblas_read_env()
+        _ = blas_thread_shutdown_()
+    }
+
     /// OpenBLAS kernels that are generic fallbacks: Debian's OpenBLAS 0.3.21 picks "Prescott" on
     /// CPUs it does not know (e.g. a VM's "Intel Xeon Processor" with AVX-512), which runs sgemm at
     /// 52 GFLOP/s instead of 327 (Cooperlake kernel) on the same 2 cores — measured on a 2-core Xeon VM with AVX512-BF16.

@@ -38,15 +38,21 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
 /// a row at exactly the radius (the k-th neighbour itself, a duplicated row, equal distances on
 /// integer-valued data) is outside, as prdc decides it, and every count is the same on every BLAS
 /// kernel and thread count.
-/// - Complexity: O((m + n)²·d) time through blocked GEMMs, O(block·m + (m + n)·k) memory.
-public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int) -> PrecisionRecallCoverage {
+/// - Complexity: O((m² + n²)·d/2 + m·n·d) time through blocked GEMMs (the within-sample lists
+///   from the upper triangles, `nearestNeighborsWithinRows`), O(block·m + (m + n)·k) memory.
+///
+/// `referenceNeighbors`: REF's own k-NN graph (`nearestNeighborsWithinRows(r, k: k)`) when the
+/// caller computed it already — one REF serves many comparisons
+/// (every window of a monitoring run, the regions' new-row rate).
+public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int, referenceNeighbors: NearestNeighbors? = nil) -> PrecisionRecallCoverage {
     let m = r.rows, n = o.rows
     precondition(k >= 1 && k < m && k < n, "precisionRecallCoverage: k must be below both sample sizes")
     // Ball radii as cosines: the k-th largest cosine to another row of the same sample, as the
     // Float64 score itself (not rounded to Float32): a row at exactly the radius — the k-th
     // neighbour, or a copy of it — must compare equal to it, hence not inside (strict "<").
-    let refKNN = nearestNeighbors(queries: r, gallery: r, k: k, excludeSelf: true)
-    let otherKNN = nearestNeighbors(queries: o, gallery: o, k: k, excludeSelf: true)
+    let refKNN = referenceNeighbors.flatMap { $0.k == k && $0.queryCount == m ? $0 : nil }
+        ?? nearestNeighborsWithinRows(r, k: k)
+    let otherKNN = nearestNeighborsWithinRows(o, k: k)
     let refSelf = ExactScores(queries: r, gallery: r), otherSelf = ExactScores(queries: o, gallery: o)
     let refRadiusCos = (0..<m).map { refSelf.exact($0, Int(refKNN.indices[$0 * k + k - 1])) }
     let otherRadiusCos = (0..<n).map { otherSelf.exact($0, Int(otherKNN.indices[$0 * k + k - 1])) }

@@ -60,7 +60,10 @@ public struct ReferenceRegions: Sendable {
     ///   - clusters: k, or nil for `defaultClusterCount`; 2 ≤ k ≤ m.
     /// - Complexity: O(restarts·iterations·min(m, fitRowLimit)·k·d) for k-means (GEMM), O(m²·d) for
     ///   the k-NN graph of the new-region rate (blocked GEMM), O(m·k·d) for the assignment.
-    public init(referenceUnit r: Matrix, labels: [String]?, sourceRows: [Int]? = nil, clusters: Int?, neighbors: Int, seed: UInt64) throws {
+    /// - Parameter graph: REF's k-NN graph (`neighbors` nearest other rows of each row) when the
+    ///   caller has it already (the shift tests' precision/recall need the same graph).
+    public init(referenceUnit r: Matrix, labels: [String]?, sourceRows: [Int]? = nil, clusters: Int?, neighbors: Int, seed: UInt64,
+                graph precomputed: NearestNeighbors? = nil) throws {
         let m = r.rows
         let requested = clusters ?? Self.defaultClusterCount(referenceRows: m)
         guard requested >= 2 else { throw EmbdiagError.usage("\(Setting.clusters) must be at least 2 (got \(requested))") }
@@ -96,7 +99,8 @@ public struct ReferenceRegions: Sendable {
         }
         names = zip(members, exemplars).map { Self.name(members: $0, central: $1, labels: labels, sourceRows: sourceRows) }
         // REF's own new-row rate: rows with in-degree 0 in REF's k-NN graph.
-        let graph = nearestNeighbors(queries: r, gallery: r, k: neighbors, excludeSelf: true)
+        let graph = precomputed?.k == neighbors && precomputed?.queryCount == m
+            ? precomputed! : nearestNeighborsWithinRows(r, k: neighbors)
         var pointedAt = [Bool](repeating: false, count: m)
         for j in graph.indices where j >= 0 { pointedAt[Int(j)] = true }
         referenceNewCount = pointedAt.filter { !$0 }.count

@@ -157,8 +157,12 @@ public struct ShiftAnalysis: Sendable {
         self.reference = reference
         otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        // REF's k-NN graph, once: the regions' new-row rate and every comparison's precision,
+        // recall, density and coverage read the same graph.
+        let referenceGraph = c.neighbors >= 1 && c.neighbors < reference.count
+            ? nearestNeighborsWithinRows(referenceUnit, k: c.neighbors) : nil
         let regions = try ReferenceRegions(referenceUnit: referenceUnit, labels: reference.labels, sourceRows: reference.sourceRows,
-                                           clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
+                                           clusters: c.clusters, neighbors: c.neighbors, seed: c.seed, graph: referenceGraph)
         referenceRegions = regions
         var tested: [Embeddings] = []
         var comparisons: [ShiftComparison] = []
@@ -178,7 +182,7 @@ public struct ShiftAnalysis: Sendable {
             }
             var comparison: ShiftComparison
             if rows.count >= minimum {
-                comparison = try Self.compare(reference, referenceUnit, rows, c)
+                comparison = try Self.compare(reference, referenceUnit, rows, c, referenceNeighbors: referenceGraph)
             } else {
                 comparison = ShiftComparison(reference: reference.source, other: other.source, referenceCount: reference.count, otherCount: rows.count,
                                              otherInputCount: other.count, crossDuplicates: duplicates, crossDuplicatesDropped: drop)
@@ -203,7 +207,8 @@ public struct ShiftAnalysis: Sendable {
         return (e.selecting(rows: indices), e.count, indices)
     }
 
-    static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration) throws -> ShiftComparison {
+    static func compare(_ reference: Embeddings, _ referenceUnit: Matrix, _ other: Embeddings, _ c: ShiftConfiguration,
+                        referenceNeighbors: NearestNeighbors? = nil) throws -> ShiftComparison {
         if c.mmdEstimator == .block { return try blockComparison(reference, referenceUnit, other, c) }
         let m = reference.count, n = other.count, total = m + n, d = reference.dimension
         let otherUnit = Matrix.normalizedRows(other.matrix)
@@ -283,7 +288,7 @@ public struct ShiftAnalysis: Sendable {
                                                  effectSize: t.q, effectName: "Q", permutations: permuted.permutations))
             }
         }
-        let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors)
+        let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors, referenceNeighbors: referenceNeighbors)
         let location = shiftLocation(witness: leaveOneOutWitness(forms[0]), referenceCount: m, prc: quality,
                                      referenceLabels: reference.labels, otherLabels: other.labels)
         let mauveResult = c.mauve ? try mauve(reference: referenceUnit, other: otherUnit, seed: c.seed) : nil

@@ -98,6 +98,9 @@ public struct ShiftWindows: Sendable {
         let sizes = windows.map { min($0.rows.count, c.maxRows ?? Int.max) }
         let distinct = Set(sizes).count
         var results: [ShiftWindowResult] = []
+        // The reference sample's k-NN graph, once for every window's precision/recall/coverage.
+        let referenceGraph = c.neighbors >= 1 && c.neighbors < reference.sample.count
+            ? nearestNeighborsWithinRows(reference.sampleUnit, k: c.neighbors) : nil
         let progress = ProgressReporter.current.task("windows", total: windows.count, minimum: 2)
         defer { progress?.finish() }
         for (index, window) in windows.enumerated() {
@@ -112,7 +115,7 @@ public struct ShiftWindows: Sendable {
                 let tested = drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows
                 var comparison: ShiftComparison
                 if tested.count >= c.minimumRows {
-                    comparison = try ShiftAnalysis.compare(reference.sample, reference.sampleUnit, tested, c)
+                    comparison = try ShiftAnalysis.compare(reference.sample, reference.sampleUnit, tested, c, referenceNeighbors: referenceGraph)
                     if let location = comparison.location {
                         result.effect = Self.mean(location.otherWitness) - Self.mean(location.referenceWitness)
                     }
