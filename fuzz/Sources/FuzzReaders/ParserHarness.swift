@@ -233,8 +233,11 @@ public enum ParserHarness {
             // (nor in the fixed words of the messages) may be shown — a redaction that stops early
             // at a quote or backslash inside the value leaks its rest.
             guard let at = line.range(of: password) else { continue }
-            let elsewhere = String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...])
+            // (The line as the refusal message quotes it: "cannot read " glued to its start can
+            // spell a piece too.)
+            let elsewhere = "cannot read " + String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...]) + ": refused"
                 + "\u{0}cannot read : refused password=(redacted) not a postgresql:// URL or a key=value connection string (host=… dbname=…) is not valid percent-encoding"
+                + "\u{0}a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)"
                 // The printable form shows the other options' values as libpq decoded them
                 // (escapes removed), which may spell a piece of the password by chance.
                 + libpqOptions.filter { $0.key != "password" }.map { "\u{0}" + $0.value + "\u{0}" + PostgresLocation.quotedConnectionValue($0.value) }.joined()
