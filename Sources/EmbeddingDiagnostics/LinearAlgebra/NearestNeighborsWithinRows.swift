@@ -106,14 +106,8 @@ public func nearestNeighborsWithinRows(_ x: Matrix, k: Int, rowBlock: Int = 1024
             let idx = idxBuf.baseAddress!, sc = scBuf.baseAddress!
             parallelChunks(n, minimumChunk: 256) { range in
                 for q in range {
-                    let count = held[q]
-                    let floor = count == kk ? top[q * kk + kk - 1] - margin : -Double.infinity
-                    var list = candidates[q].filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
-                    list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-                    for (t, item) in list.prefix(kk).enumerated() {
-                        idx[q * kk + t] = item.0
-                        sc[q * kk + t] = Float(item.1)
-                    }
+                    let floor = held[q] == kk ? top[q * kk + kk - 1] - margin : -Double.infinity
+                    writeRescoredTopK(candidates[q], floor: floor, row: q, k: kk, exact: exact, indices: idx, scores: sc)
                 }
             }
         }

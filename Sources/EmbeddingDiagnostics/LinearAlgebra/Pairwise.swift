@@ -105,20 +105,27 @@ public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSe
                 }
                 // Rescore the survivors in Float64 and keep the k best (ties: smaller index).
                 for r in 0..<rowsInBlock {
-                    let q = qs + r
-                    let count = topCount[r]
-                    let floor = count == kk ? topScore[r * kk + kk - 1] - margin : -Double.infinity
-                    var list = candidates[r].filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
-                    list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-                    for (t, item) in list.prefix(kk).enumerated() {
-                        idx[q * kk + t] = item.0
-                        sc[q * kk + t] = Float(item.1)
-                    }
+                    let floor = topCount[r] == kk ? topScore[r * kk + kk - 1] - margin : -Double.infinity
+                    writeRescoredTopK(candidates[r], floor: floor, row: qs + r, k: kk, exact: exact, indices: idx, scores: sc)
                 }
             }
         }
     }
     return NearestNeighbors(k: kk, indices: indices, scores: scores)
+}
+
+/// The k best of row q's screened candidates: those at or above `floor` rescored in Float64
+/// (`ExactScores`) and ordered by (score descending, index ascending), written to row q of the
+/// output lists. The decision step of `nearestNeighbors` and `nearestNeighborsWithinRows`.
+@inline(__always)
+func writeRescoredTopK(_ candidates: [(Int32, Double)], floor: Double, row q: Int, k: Int, exact: ExactScores,
+                       indices: UnsafeMutablePointer<Int32>, scores: UnsafeMutablePointer<Float>) {
+    var list = candidates.filter { $0.1 >= floor }.map { ($0.0, exact.exact(q, Int($0.0))) }
+    list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    for (t, item) in list.prefix(k).enumerated() {
+        indices[q * k + t] = item.0
+        scores[q * k + t] = Float(item.1)
+    }
 }
 
 extension Matrix {
