@@ -220,7 +220,6 @@ public struct PostgresLocation: Sendable, Equatable {
     /// - Complexity: O(w · t) for w word starts and runs of t characters; a run stops at the first
     ///   word that is not `keyword=` (of at most 64 characters), so prose costs O(length).
     static func markLibpqPasswordValues(_ s: [Unicode.Scalar], _ secret: inout [Bool]) {
-        func isWordScalar(_ u: Unicode.Scalar) -> Bool { u.properties.isAlphabetic || u == "_" || ("0"..."9").contains(u) }
         for start in s.indices where isWordScalar(s[start]) && (start == 0 || !isWordScalar(s[start - 1])) {
             var i = start
             // Keyword up to '=' or whitespace, optional whitespace, '=', optional whitespace, then
@@ -286,9 +285,7 @@ public struct PostgresLocation: Sendable, Equatable {
             // another token (`service=ppassword='…`) the word is no key: its value is marked only
             // up to whitespace, never as a quoted value, which could swallow the real key after it.
             var tokenStart = i
-            while tokenStart > 0, s[tokenStart - 1].properties.isAlphabetic || s[tokenStart - 1] == "_" || ("0"..."9").contains(s[tokenStart - 1]) {
-                tokenStart -= 1
-            }
+            while tokenStart > 0, isWordScalar(s[tokenStart - 1]) { tokenStart -= 1 }
             let prefix = String(String.UnicodeScalarView(s[tokenStart..<i])).lowercased()
             let isKey = prefix.isEmpty || prefix == "ssl"
             var redactTo: Int?
@@ -320,6 +317,9 @@ public struct PostgresLocation: Sendable, Equatable {
             i = max(j, i + key.count)
         }
     }
+
+    /// A letter, digit or underscore: what a word (and a libpq keyword) is made of, for both passes.
+    static func isWordScalar(_ u: Unicode.Scalar) -> Bool { u.properties.isAlphabetic || u == "_" || ("0"..."9").contains(u) }
 
     /// Whitespace as libpq's key=value parser sees it (C `isspace`: space, \t, \n, \v, \f, \r —
     /// not a no-break or other Unicode space, which libpq keeps inside a value).
