@@ -13,7 +13,20 @@ public enum KMeans {
     public static func cluster(_ x: Matrix, k requested: Int, restarts: Int = 5, iterations: Int = 500, seed: UInt64 = 0) -> (labels: [Int], objective: Double, centroids: Matrix) {
         let n = x.rows, d = x.cols
         let k = max(1, min(requested, n))
-        let rowNorm2 = (0..<n).map { i in (0..<d).reduce(0.0) { $0 + Double(x[i, $1]) * Double(x[i, $1]) } }
+        let xp = x.pointer
+        // ‖x_i‖² in Float64, each row in coordinate order (rows split between the cores).
+        var rowNorm2 = [Double](repeating: 0, count: n)
+        rowNorm2.withUnsafeMutableBufferPointer { buf in
+            let out = buf.baseAddress!
+            parallelChunks(n, minimumChunk: 1024) { range in
+                for i in range {
+                    let row = xp + i * d
+                    var s = 0.0
+                    for t in 0..<d { s += Double(row[t]) * Double(row[t]) }
+                    out[i] = s
+                }
+            }
+        }
         var best: (labels: [Int], objective: Double, centroids: Matrix)?
         for restart in 0..<max(1, restarts) {
             var rng = SeededGenerator(seed: seed &+ UInt64(restart) &* 0x9E37_79B9_7F4A_7C15)
@@ -25,22 +38,43 @@ public enum KMeans {
             for pass in 0...max(1, iterations) {
                 let dots = BLAS.matmul(x, centroids, transposeB: true)  // n × k
                 let cn = (0..<k).map { j in (0..<d).reduce(0.0) { $0 + Double(centroids[j, $1]) * Double(centroids[j, $1]) } }
-                var changed = false
-                for i in 0..<n {
-                    var bestJ = 0, bestD = Double.infinity
-                    for j in 0..<k {
-                        let v = rowNorm2[i] - 2 * Double(dots[i, j]) + cn[j]
-                        if v < bestD { bestD = v; bestJ = j }
+                // Nearest centroid of every row (rows split between the cores; each row decided alone).
+                let previous = labels
+                let dp = dots.pointer
+                labels.withUnsafeMutableBufferPointer { labelBuf in
+                    distance.withUnsafeMutableBufferPointer { distanceBuf in
+                        let lp = labelBuf.baseAddress!, distP = distanceBuf.baseAddress!
+                        rowNorm2.withUnsafeBufferPointer { normBuf in
+                            let np = normBuf.baseAddress!
+                            parallelChunks(n, minimumChunk: 2048) { range in
+                                for i in range {
+                                    var bestJ = 0, bestD = Double.infinity
+                                    for j in 0..<k {
+                                        let v = np[i] - 2 * Double(dp[i * k + j]) + cn[j]
+                                        if v < bestD { bestD = v; bestJ = j }
+                                    }
+                                    lp[i] = bestJ
+                                    distP[i] = max(0, bestD)
+                                }
+                            }
+                        }
                     }
-                    if labels[i] != bestJ { changed = true; labels[i] = bestJ }
-                    distance[i] = max(0, bestD)
                 }
-                if !changed || pass == max(1, iterations) { break }  // labels are those of the final centroids
-                // Mean update in Float64; empty clusters split the largest one.
+                if labels == previous || pass == max(1, iterations) { break }  // labels are those of the final centroids
+                // Mean update in Float64, rows in order for every coordinate (coordinates split between
+                // the cores); empty clusters split the largest one.
                 var sums = [Double](repeating: 0, count: k * d), counts = [Int](repeating: 0, count: k)
-                for i in 0..<n {
-                    counts[labels[i]] += 1
-                    for t in 0..<d { sums[labels[i] * d + t] += Double(x[i, t]) }
+                for i in 0..<n { counts[labels[i]] += 1 }
+                sums.withUnsafeMutableBufferPointer { sumBuf in
+                    labels.withUnsafeBufferPointer { labelBuf in
+                        let sp = sumBuf.baseAddress!, lp = labelBuf.baseAddress!
+                        parallelChunks(d, minimumChunk: 64) { range in
+                            for i in 0..<n {
+                                let row = xp + i * d, target = sp + lp[i] * d
+                                for t in range { target[t] += Double(row[t]) }
+                            }
+                        }
+                    }
                 }
                 let cp = centroids.mutablePointer
                 for j in 0..<k where counts[j] > 0 { for t in 0..<d { cp[j * d + t] = Float(sums[j * d + t] / Double(counts[j])) } }

@@ -79,9 +79,14 @@ public struct KernelQuadraticForms: Sendable {
 /// - Parameters:
 ///   - unitRows: the pooled sample (first sample first), rows of unit length.
 ///   - blockRows: rows per block (default: about 32 MB of Float32 per N-wide block).
+///   - cosineBlocks: called with each block of cosines, rows [s, e) of the pooled sample against
+///     rows s…N−1 (in block order, on the calling thread), before they become kernel values: a
+///     caller that needs some of the same cosines (the precision/recall scan of REF × OTHER)
+///     reads them here instead of running its own GEMM.
 /// - Complexity: O(N²·d/2 + N²·(B + 1)·kernels/2) time (BLAS), O(block·N·(kernels + 1) + N·B) memory.
 public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], permutations: TwoSamplePermutations,
-                                 blockRows: Int? = nil) -> [KernelQuadraticForms] {
+                                 blockRows: Int? = nil,
+                                 cosineBlocks: ((_ rowStart: Int, _ cosines: Matrix) -> Void)? = nil) -> [KernelQuadraticForms] {
     let total = z.rows
     precondition(total == permutations.pooledCount, "kernelQuadraticForms: pooled rows differ from the permutation design")
     let cols = permutations.columns
@@ -107,6 +112,7 @@ public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], pe
         let rows = end - start, width = total - start
         let g = Matrix(rows: rows, cols: width, storage: gram.storage)
         BLAS.gemm(z.rows(start..<end), z.rows(start..<total), transposeB: true, into: g)
+        cosineBlocks?(start, g)
         let block = Matrix(rows: kernelCount * rows, cols: width, storage: stacked.storage)
         let gp = g.pointer, bp = block.mutablePointer
         for (k, kernel) in kernels.enumerated() {

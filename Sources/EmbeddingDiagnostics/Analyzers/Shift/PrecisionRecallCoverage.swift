@@ -39,70 +39,102 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
 /// integer-valued data) is outside, as prdc decides it, and every count is the same on every BLAS
 /// kernel and thread count.
 /// - Complexity: O((m² + n²)·d/2 + m·n·d) time through blocked GEMMs (the within-sample lists
-///   from the upper triangles, `nearestNeighborsWithinRows`), O(block·m + (m + n)·k) memory.
+///   from the upper triangles, `nearestNeighborsWithinRows`), O(block·n + (m + n)·k) memory.
 ///
 /// `referenceNeighbors`: REF's own k-NN graph (`nearestNeighborsWithinRows(r, k: k)`) when the
 /// caller computed it already — one REF serves many comparisons
 /// (every window of a monitoring run, the regions' new-row rate).
 public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int, referenceNeighbors: NearestNeighbors? = nil) -> PrecisionRecallCoverage {
-    let m = r.rows, n = o.rows
-    precondition(k >= 1 && k < m && k < n, "precisionRecallCoverage: k must be below both sample sizes")
-    // Ball radii as cosines: the k-th largest cosine to another row of the same sample, as the
-    // Float64 score itself (not rounded to Float32): a row at exactly the radius — the k-th
-    // neighbour, or a copy of it — must compare equal to it, hence not inside (strict "<").
-    let refKNN = referenceNeighbors.flatMap { $0.k == k && $0.queryCount == m ? $0 : nil }
-        ?? nearestNeighborsWithinRows(r, k: k)
-    let otherKNN = nearestNeighborsWithinRows(o, k: k)
-    let refSelf = ExactScores(queries: r, gallery: r), otherSelf = ExactScores(queries: o, gallery: o)
-    let refRadiusCos = (0..<m).map { refSelf.exact($0, Int(refKNN.indices[$0 * k + k - 1])) }
-    let otherRadiusCos = (0..<n).map { otherSelf.exact($0, Int(otherKNN.indices[$0 * k + k - 1])) }
-    var inside = [Bool](repeating: false, count: n)
-    var ballCount = [Int](repeating: 0, count: n)
-    var bestCos = [Float](repeating: -.infinity, count: m)
-    var bestRow = [Int](repeating: -1, count: m)
-    var recalled = [Bool](repeating: false, count: m)
-    var coveredFlags = [Bool](repeating: false, count: m)
-    // "Inside a ball" is decided on the Float64 scores (`ExactScores.compare`: the GEMM value
-    // screens, a value within its error bound of the radius is rescored), so ties are exact —
-    // the fixed-order Float64 dot product is symmetric and the same for equal rows — and every
-    // count is the same on every BLAS kernel and thread count.
-    let exact = ExactScores(queries: o, gallery: r)
-    @inline(__always) func closer(_ v: Float, _ radius: Double, _ j: Int, _ i: Int) -> Bool {
-        exact.compare(v, j, i, to: radius) > 0
+    var scan = PrecisionRecallCoverage.CrossScan(reference: r, other: o, k: k, referenceNeighbors: referenceNeighbors)
+    Matrix.pairwiseDotBlocks(r, o) { start, block in
+        scan.add(referenceRows: start..<(start + block.rows), cosines: block.pointer, rowStride: block.cols)
     }
-    // Rows of OTHER against all of REF, block by block (blocks in order: ties keep the smaller row).
-    Matrix.pairwiseDotBlocks(o, r) { start, block in
-        let rows = block.rows
-        let bp = block.pointer
-        inside.withUnsafeMutableBufferPointer { insideBuf in
+    return scan.result()
+}
+
+extension PrecisionRecallCoverage {
+    /// The numbers gathered from blocks of REF × OTHER cosines, in whatever order and tiling the
+    /// caller computes them: `precisionRecallCoverage` runs its own blocked GEMM, the shift tests
+    /// hand over the REF rows' blocks of the pooled kernel pass, which holds the same cosines (one
+    /// GEMM of m·n·d less). Both within-sample k-NN graphs (the ball radii) are computed first.
+    ///
+    /// Every REF row must be added exactly once, with all n OTHER columns. Counts are integers and
+    /// every "inside a ball" decision is exact (`ExactScores.compare`), so they do not depend on
+    /// the tiling; the nearest OTHER row of a REF row takes the smaller row on equal Float32 cosines.
+    public struct CrossScan {
+        public let k: Int
+        let m: Int, n: Int
+        let refRadiusCos: [Double], otherRadiusCos: [Double]
+        let exact: ExactScores
+        var ballCount: [Int]
+        var bestCos: [Float], bestRow: [Int]
+        var recalled: [Bool], covered: [Bool]
+        var rowsAdded = 0
+
+        /// - Complexity: O((m² + n²)·d/2) for the within-sample k-NN graphs (REF's is skipped when
+        ///   `referenceNeighbors` holds it).
+        public init(reference r: Matrix, other o: Matrix, k: Int, referenceNeighbors: NearestNeighbors? = nil) {
+            m = r.rows
+            n = o.rows
+            precondition(k >= 1 && k < m && k < n, "precisionRecallCoverage: k must be below both sample sizes")
+            precondition(r.cols == o.cols, "precisionRecallCoverage: dimensions differ")
+            self.k = k
+            // Ball radii as cosines: the k-th largest cosine to another row of the same sample, as the
+            // Float64 score itself (not rounded to Float32): a row at exactly the radius — the k-th
+            // neighbour, or a copy of it — must compare equal to it, hence not inside (strict "<").
+            let refKNN = referenceNeighbors.flatMap { $0.k == k && $0.queryCount == r.rows ? $0 : nil }
+                ?? nearestNeighborsWithinRows(r, k: k)
+            let otherKNN = nearestNeighborsWithinRows(o, k: k)
+            let refSelf = ExactScores(queries: r, gallery: r), otherSelf = ExactScores(queries: o, gallery: o)
+            refRadiusCos = (0..<r.rows).map { refSelf.exact($0, Int(refKNN.indices[$0 * k + k - 1])) }
+            otherRadiusCos = (0..<o.rows).map { otherSelf.exact($0, Int(otherKNN.indices[$0 * k + k - 1])) }
+            // "Inside a ball" is decided on the Float64 scores (`ExactScores.compare`: the GEMM value
+            // screens, a value within its error bound of the radius is rescored); the fixed-order
+            // Float64 dot product is symmetric, so REF × OTHER and OTHER × REF decide alike.
+            exact = ExactScores(queries: r, gallery: o)
+            ballCount = [Int](repeating: 0, count: o.rows)
+            bestCos = [Float](repeating: -.infinity, count: r.rows)
+            bestRow = [Int](repeating: -1, count: r.rows)
+            recalled = [Bool](repeating: false, count: r.rows)
+            covered = recalled
+        }
+
+        /// Adds REF rows `referenceRows` against every OTHER row: `cosines` points at the cosine of
+        /// the first of them with OTHER row 0; row t's n values start at `cosines + t·rowStride`.
+        /// - Complexity: O(rows·n), plus O(d) per value within the GEMM's error bound of a radius.
+        public mutating func add(referenceRows: Range<Int>, cosines: UnsafePointer<Float>, rowStride: Int) {
+            let rows = referenceRows.count, first = referenceRows.lowerBound, n = self.n
+            guard rows > 0 else { return }
+            precondition(first >= 0 && referenceRows.upperBound <= m, "precisionRecallCoverage: REF rows out of range")
+            rowsAdded += rows
+            let exact = self.exact, refRadius = refRadiusCos, otherRadius = otherRadiusCos
+            // Per OTHER row: REF balls containing it (columns split between the cores; integer counts).
             ballCount.withUnsafeMutableBufferPointer { countBuf in
-                let insideP = insideBuf.baseAddress!, countP = countBuf.baseAddress!
-                parallelChunks(rows, minimumChunk: 64) { range in
-                    for row in range {
-                        let values = bp + row * m
-                        var c = 0
-                        for i in 0..<m where closer(values[i], refRadiusCos[i], start + row, i) { c += 1 }
-                        countP[start + row] = c
-                        insideP[start + row] = c > 0
+                let countP = countBuf.baseAddress!
+                parallelChunks(n, minimumChunk: 2048) { range in
+                    for t in 0..<rows {
+                        let i = first + t, values = cosines + t * rowStride, radius = refRadius[i]
+                        for j in range where exact.compare(values[j], i, j, to: radius) > 0 { countP[j] += 1 }
                     }
                 }
             }
-        }
-        bestCos.withUnsafeMutableBufferPointer { bestBuf in
-            bestRow.withUnsafeMutableBufferPointer { rowBuf in
-                recalled.withUnsafeMutableBufferPointer { recBuf in
-                    coveredFlags.withUnsafeMutableBufferPointer { covBuf in
-                        let bestP = bestBuf.baseAddress!, rowP = rowBuf.baseAddress!, recP = recBuf.baseAddress!, covP = covBuf.baseAddress!
-                        parallelChunks(m, minimumChunk: 256) { range in
-                            for row in 0..<rows {
-                                let values = bp + row * m
-                                let j = start + row
-                                let radius = otherRadiusCos[j]
-                                for i in range {
-                                    let v = values[i]
-                                    if v > bestP[i] { bestP[i] = v; rowP[i] = j }
-                                    if !recP[i] && closer(v, radius, j, i) { recP[i] = true }
-                                    if !covP[i] && closer(v, refRadiusCos[i], j, i) { covP[i] = true }
+            // Per REF row: nearest OTHER row, recalled (inside an OTHER ball), covered (own ball holds an OTHER row).
+            bestCos.withUnsafeMutableBufferPointer { bestBuf in
+                bestRow.withUnsafeMutableBufferPointer { rowBuf in
+                    recalled.withUnsafeMutableBufferPointer { recBuf in
+                        covered.withUnsafeMutableBufferPointer { covBuf in
+                            let bestP = bestBuf.baseAddress!, rowP = rowBuf.baseAddress!, recP = recBuf.baseAddress!, covP = covBuf.baseAddress!
+                            parallelChunks(rows, minimumChunk: 8) { range in
+                                for t in range {
+                                    let i = first + t, values = cosines + t * rowStride, radius = refRadius[i]
+                                    var best = bestP[i], bestJ = rowP[i], rec = recP[i], cov = covP[i]
+                                    for j in 0..<n {
+                                        let v = values[j]
+                                        if v > best { best = v; bestJ = j }
+                                        if !rec && exact.compare(v, i, j, to: otherRadius[j]) > 0 { rec = true }
+                                        if !cov && exact.compare(v, i, j, to: radius) > 0 { cov = true }
+                                    }
+                                    bestP[i] = best; rowP[i] = bestJ; recP[i] = rec; covP[i] = cov
                                 }
                             }
                         }
@@ -110,16 +142,21 @@ public func precisionRecallCoverage(reference r: Matrix, other o: Matrix, k: Int
                 }
             }
         }
+
+        /// The numbers, once every REF row was added once.
+        public func result() -> PrecisionRecallCoverage {
+            precondition(rowsAdded == m, "precisionRecallCoverage: \(rowsAdded) REF rows scanned of \(m)")
+            func distance(_ cos: Double) -> Double { Swift.max(0, 2 - 2 * cos).squareRoot() }
+            let inside = ballCount.map { $0 > 0 }
+            return PrecisionRecallCoverage(
+                k: k,
+                precision: Double(inside.filter { $0 }.count) / Double(n),
+                recall: Double(recalled.filter { $0 }.count) / Double(m),
+                density: Double(ballCount.reduce(0, +)) / Double(k * n),
+                coverage: Double(covered.filter { $0 }.count) / Double(m),
+                otherInsideReference: inside, otherBallCount: ballCount, referenceCovered: covered,
+                referenceRadius: refRadiusCos.map(distance), referenceNearestOther: bestCos.map { distance(Double($0)) },
+                referenceNearestOtherRow: bestRow)
+        }
     }
-    func distance(_ cos: Double) -> Double { Swift.max(0, 2 - 2 * cos).squareRoot() }
-    let covered = coveredFlags
-    return PrecisionRecallCoverage(
-        k: k,
-        precision: Double(inside.filter { $0 }.count) / Double(n),
-        recall: Double(recalled.filter { $0 }.count) / Double(m),
-        density: Double(ballCount.reduce(0, +)) / Double(k * n),
-        coverage: Double(covered.filter { $0 }.count) / Double(m),
-        otherInsideReference: inside, otherBallCount: ballCount, referenceCovered: covered,
-        referenceRadius: refRadiusCos.map(distance), referenceNearestOther: bestCos.map { distance(Double($0)) },
-        referenceNearestOtherRow: bestRow)
 }

@@ -233,7 +233,15 @@ public struct ShiftAnalysis: Sendable {
         if selected.contains(.energy) { kernels.append(.distance) }
         let gaussianPermutations = selected.contains(.mmd) || selected.contains(.energy)
             ? permutations : TwoSamplePermutations(firstCount: m, secondCount: n, permutations: 0, seed: c.seed)
-        let forms = kernelQuadraticForms(unitRows: pooled, kernels: kernels, permutations: gaussianPermutations)
+        // Precision/recall/density/coverage read REF × OTHER cosines from the kernel pass: the REF rows'
+        // blocks hold them in their columns m…N−1 (one m·n·d GEMM less than a pass of their own).
+        var qualityScan = PrecisionRecallCoverage.CrossScan(reference: referenceUnit, other: otherUnit, k: c.neighbors,
+                                                            referenceNeighbors: referenceNeighbors)
+        let forms = kernelQuadraticForms(unitRows: pooled, kernels: kernels, permutations: gaussianPermutations) { start, cosines in
+            guard start < m else { return }
+            qualityScan.add(referenceRows: start..<Swift.min(m, start + cosines.rows), cosines: cosines.pointer + (m - start),
+                            rowStride: cosines.cols)
+        }
         var outcomes: [ShiftTestOutcome] = []
         var mmd: MMDTest?, mmdCosine: MMDTest?, energy: EnergyTest?, classifier: ClassifierTest?, depth: DepthRankTest?
         var depthPermutation: PermutationTestResult?
@@ -288,7 +296,7 @@ public struct ShiftAnalysis: Sendable {
                                                  effectSize: t.q, effectName: "Q", permutations: permuted.permutations))
             }
         }
-        let quality = precisionRecallCoverage(reference: referenceUnit, other: otherUnit, k: c.neighbors, referenceNeighbors: referenceNeighbors)
+        let quality = qualityScan.result()
         let location = shiftLocation(witness: leaveOneOutWitness(forms[0]), referenceCount: m, prc: quality,
                                      referenceLabels: reference.labels, otherLabels: other.labels)
         let mauveResult = c.mauve ? try mauve(reference: referenceUnit, other: otherUnit, seed: c.seed) : nil
