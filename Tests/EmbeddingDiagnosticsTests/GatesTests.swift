@@ -32,4 +32,34 @@ import Testing
         // An unknown key is a usage error naming the available keys.
         #expect(throws: EmbdiagError.self) { try report.evaluate([Requirement(metric: "recall_at_1O_cross", .greater, 0)]) }
     }
+
+    /// Gates on metrics whose range the definition fixes, found accepted by a hostile pass: each
+    /// can never fail (exit 2); a threshold inside the range is a real gate. A text metric cannot
+    /// be gated at all.
+    @Test func gatesThatCannotFailOnNewerMetricsAreRefused() throws {
+        let names = ["min_p_holm", "band_false_alarm", "depth_q", "energy_homogeneity", "new_region_share_reference",
+                     "negative_flip_rate_mapped", "q", "relative_top1_ceiling", "isoscore", "mutual_knn"]
+        let r = Report(analyzer: "shift", title: "t",
+                       metrics: names.map { ReportMetric($0, $0, 0.5) } + [ReportMetric("windows_shifted", "w", 2), ReportMetric("density", "d", 1.2),
+                                                                          ReportMetric("max_effect_window_name", "its name", "rows 0–59"),
+                                                                          ReportMetric("mmd", "MMD²_u", -0.001)])
+        for name in names {
+            for never in ["\(name)<=1", "\(name)>=0", "\(name)>-0.5"] {
+                #expect(throws: EmbdiagError.self, "\(never)") { try r.evaluate([Requirement(parsing: never)]) }
+            }
+            #expect(try r.evaluate([Requirement(parsing: "\(name)<=0.4")]).map(\.passed) == [false])
+        }
+        for never in ["windows_shifted>=0", "density>=0", "windows_shifted>-1"] {
+            #expect(throws: EmbdiagError.self, "\(never)") { try r.evaluate([Requirement(parsing: never)]) }
+        }
+        #expect(try r.evaluate([Requirement(parsing: "windows_shifted<=0")]).map(\.passed) == [false])
+        // MMD²_u can be negative: no range, so any threshold is a gate.
+        #expect(try r.evaluate([Requirement(parsing: "mmd>=0")]).map(\.passed) == [false])
+        do {
+            _ = try r.evaluate([Requirement(parsing: "max_effect_window_name>=1")])
+            Issue.record("a text metric was gated")
+        } catch let e as EmbdiagError {
+            #expect(e.message.contains("is a text") && e.message.contains("cannot be gated"), "\(e.message)")
+        }
+    }
 }

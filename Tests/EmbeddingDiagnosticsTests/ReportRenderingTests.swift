@@ -61,6 +61,35 @@ import Testing
         #expect(CSVRenderer.render(ReportTable(name: "t", title: "", columns: ["x"], rows: [[ReportValue(0.1 + 0.2)]])).contains("0.30000000000000004"))
     }
 
+    /// A carriage return (alone or in "\r\n", which is one Swift Character) is quoted like a line
+    /// feed, so Python's csv module reads one record per row.
+    @Test func csvQuotesCarriageReturns() {
+        let table = ReportTable(name: "t", title: "", columns: ["key", "n"],
+                                rows: [["x\r\ny", 1], ["a\rb", 2], ["line1\nline2", 3], ["tab\tsep", 4], ["q\"uo'te", 5]])
+        let csv = CSVRenderer.render(table)
+        #expect(csv.contains("\"x\r\ny\",1\n"))
+        #expect(csv.contains("\"a\rb\",2\n"))
+        #expect(csv.contains("\"line1\nline2\",3\n"))
+        #expect(csv.contains("\ntab\tsep,4\n"))
+        #expect(csv.contains("\"q\"\"uo'te\",5\n"))
+    }
+
+    /// CSV injection (OWASP): text cells a spreadsheet would evaluate get a leading "'"; plain
+    /// numbers in text cells and computed numbers stay as they are.
+    @Test func csvNeutralisesFormulasInTextCells() {
+        let texts = ["=cmd|' /C calc'!A0", "+SUM(1)", "-2+3", "@x", "\t=1", "=1", "-", "+", "-e5", "--1", "1-2"]
+        let expected = ["'=cmd|' /C calc'!A0", "'+SUM(1)", "'-2+3", "'@x", "'\t=1", "'=1", "'-", "'+", "'-e5", "'--1", "1-2"]
+        for (t, e) in zip(texts, expected) {
+            #expect(CSVRenderer.neutralizingFormula(t) == e, "\(t)")
+        }
+        for plain in ["-3", "+0.5", "-1.25e-7", "-.5", "12"] { #expect(CSVRenderer.neutralizingFormula(plain) == plain) }
+        let table = ReportTable(name: "t", title: "", columns: ["label", "value"],
+                                rows: [["=HYPERLINK(\"http://x\")", -1.5], ["@SUM(A1)", .int(-3)]])
+        let lines = CSVRenderer.render(table).components(separatedBy: "\n")
+        #expect(lines[1] == "\"'=HYPERLINK(\"\"http://x\"\")\",-1.5")
+        #expect(lines[2] == "'@SUM(A1),-3")
+    }
+
     @Test func jsonIsValidAndFollowsTheEnvelope() throws {
         let json = JSONRenderer.render(Self.sample, tables: .all)
         let o = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]

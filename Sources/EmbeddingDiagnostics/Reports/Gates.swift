@@ -71,12 +71,26 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The range a metric cannot leave, for the metrics whose range is fixed by their definition
-    /// (p-values, shares, fractions, recalls, precisions, explained variance, MAUVE, AUC);
-    /// nil for the others.
+    /// (p-values, shares, fractions, rates, recalls, precisions, explained variance, MAUVE, AUC,
+    /// quality indices in [0, 1]; counts and densities ≥ 0); nil for the others.
     public static func knownRange(of metric: String) -> ClosedRange<Double>? {
-        let unitInterval = ["p_value", "seat_p_value", "weat_p_", "recall", "precision", "coverage", "mauve", "auc", "pc1_explained",
-                            "pc2_explained", "subspace_explained", "knn_jaccard", "neighbor_overlap", "unit_norm_fraction"]
-        if unitInterval.contains(where: { metric.hasPrefix($0) }) || metric.hasSuffix("_share") || metric.hasSuffix("_fraction") { return 0...1 }
+        let unitInterval = ["p_value", "seat_p_value", "weat_p_", "min_p_", "recall", "precision", "coverage", "mauve", "auc", "pc1_explained",
+                            "pc2_explained", "subspace_explained", "explained_variance_", "knn_jaccard", "knn_overlap_at_", "neighbor_overlap",
+                            "unit_norm_fraction", "negative_flip_rate", "negative_flip_index", "band_false_alarm", "depth_q", "q_pooled",
+                            "energy_homogeneity", "isoscore", "partition_isotropy", "mutual_knn", "relative_top", "relative_mrr",
+                            "absolute_top", "absolute_mrr", "chance_", "mrr_", "map_", "mean_unit_vector_norm", "word_list_coverage",
+                            "cross_duplicate_share", "cross_duplicate_reference_share", "new_region_share", "uncovered_share",
+                            "top_dimension_share", "cluster_max_share_change", "mixed_share"]
+        if metric == "q" || unitInterval.contains(where: { metric.hasPrefix($0) }) || metric.hasSuffix("_share") || metric.hasSuffix("_fraction") {
+            // Standard errors of a [0, 1] quantity are not in [0, 1] by definition's bounds in the same way: left out.
+            if metric.hasSuffix("_stderr") { return 0...Double.infinity }
+            return 0...1
+        }
+        let counts = ["n_", "windows", "clusters_changed", "cross_duplicates", "checks", "queries", "paired_rows", "train_rows",
+                      "heldout_rows", "evaluation_rows", "gallery_rows", "nan_rows", "inf_rows", "zero_rows", "null_rows", "duplicate_labels"]
+        if counts.contains(where: { metric.hasPrefix($0) }) || metric == "density" || metric == "cosine_std" || metric.hasPrefix("norm_") {
+            return 0...Double.infinity
+        }
         return nil
     }
 
@@ -131,11 +145,15 @@ extension Report {
                 guard r.isBoolean || ((r.threshold == 0 || r.threshold == 1) && (r.comparison == .equal || r.comparison == .notEqual)) else {
                     throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is yes/no; compare it with == yes, == no (or true/false)")
                 }
+            } else if case .string = value {
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a text (a name), not a number or yes/no, so it cannot be gated")
             } else if r.isBoolean {
                 throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
             }
             if !r.isBoolean, let range = Requirement.knownRange(of: r.metric), r.cannotFail(in: range) {
-                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' lies in [\(ReportFormatting.number(range.lowerBound)), \(ReportFormatting.number(range.upperBound))], so this requirement can never fail; give a threshold inside that range")
+                let where_ = range.upperBound.isInfinite ? "is at least \(ReportFormatting.number(range.lowerBound))"
+                    : "lies in [\(ReportFormatting.number(range.lowerBound)), \(ReportFormatting.number(range.upperBound))]"
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' \(where_), so this requirement can never fail; give a threshold inside that range")
             }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
