@@ -135,12 +135,14 @@ labels_metrics = {}
 for name, r in [("old", r_old), ("new", r_new), ("cross", r_cross)]:
     for key in [f"recall_at_{k}" for k in KS] + ["mrr", "map"]:
         labels_metrics[f"{key}_{name}"] = r[key]
-# Negative flips, tie-aware: P_old(top-1) * (1 - P_other(top-1)), tie orders independent.
+# Negative flips, tie-aware: max(0, P_old(top-1) - P_other(top-1)), the smallest probability of
+# "old right, other wrong" over every way of breaking the two rankings' ties (Frechet bound), so
+# that a model compared with itself has no flips; without ties 1 or 0.
 po, pc, pn = r_old["top1_probability"], r_cross["top1_probability"], r_new["top1_probability"]
-flips = np.nansum(po * (1 - pc))
+flips = np.nansum(np.maximum(0, po - pc))
 labels_metrics["negative_flip_rate"] = float(flips / n)
 labels_metrics["negative_flip_index"] = float(flips / max(1e-300, np.nansum(1 - pc)))
-labels_metrics["negative_flip_rate_new"] = float(np.nansum(po * (1 - pn)) / n)
+labels_metrics["negative_flip_rate_new"] = float(np.nansum(np.maximum(0, po - pn)) / n)
 labels_metrics["compatibility_margin"] = r_cross["recall_at_1"] - r_old["recall_at_1"]
 # Shen et al.'s empirical compatibility criterion is strict (CVPR 2020): M(new, old) > M(old, old);
 # no_worse is the non-strict version with tolerance 0 (recall values are ratios of counts).

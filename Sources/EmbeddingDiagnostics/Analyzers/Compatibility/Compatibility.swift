@@ -154,9 +154,12 @@ public struct RetrievalSummary: Sendable {
 }
 
 /// Negative flips (Yan et al. 2021): queries the old model answers correctly at top-1 and the
-/// other one does not. With tied scores a query flips with probability P_old(top-1)·(1 −
-/// P_other(top-1)) (tie orders drawn independently in the two rankings); the rate is the expected
-/// number of flips over the evaluated queries.
+/// other one does not. With tied scores a query flips with probability
+/// max(0, P_old(top-1) − P_other(top-1)): the smallest probability of "old right, other wrong" over
+/// every way of breaking the two rankings' ties (the Fréchet bound; both rankings break ties
+/// alike where they can), so a model compared with itself has no flips and ties alone never make
+/// one; without ties it is 1 or 0. The rate is the expected number of flips over the evaluated
+/// queries.
 public struct NegativeFlips: Sendable {
     /// Queries with a positive flip probability, most probable first (then by query order).
     public var flips: [Int]
@@ -178,7 +181,7 @@ public struct NegativeFlips: Sendable {
             n += 1
             let wrong = 1 - t.probabilityFirst
             errors += wrong
-            let p = o.probabilityFirst * wrong
+            let p = max(0, o.probabilityFirst - t.probabilityFirst)
             if p > 0 { list.append((q, p)); flipsSum += p }
         }
         list.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
