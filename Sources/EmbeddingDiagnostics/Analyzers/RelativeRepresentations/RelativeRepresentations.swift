@@ -229,6 +229,11 @@ public struct RelativeComparison: Sendable {
     public var relativeRanks: [TiedFirstRank]
     /// Same through the absolute spaces (only when dimensions match; meaningless unless aligned).
     public var absoluteRanks: [TiedFirstRank]?
+    /// The most relative top-1 these rows allow: each space's relative vectors retrieving their own
+    /// rows (the smaller of the two). Rows that tie in their relative vectors (few distinct
+    /// directions: d = 1, quantised codes) cap it below 1, and a space compared with itself
+    /// reaches exactly this value, so top-1 is judged against it, not against 1.
+    public var relativeTop1Ceiling: Double?
     public var knnJaccardAbsolute: [Double]
     public var knnJaccardRelative: [Double]
     public var mutualKNN: [Double]
@@ -351,6 +356,9 @@ public struct RelativeComparison: Sendable {
             relativeCosines = Self.rowwiseDot(unitRelX, unitRelY)
             let relX = unitRelX.gather(rows: evaluation), relY = unitRelY.gather(rows: evaluation)
             relativeRanks = Retrieval.trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions)
+            relativeTop1Ceiling = min(
+                Self.hitRate(Retrieval.trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relX, trueIndices: queryPositions), within: 1),
+                Self.hitRate(Retrieval.trueMatchRanks(queries: relY.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions), within: 1))
             let relKnnX = nearestNeighbors(ofRows: queryPositions, in: relX, k: kMax)
             let relKnnY = nearestNeighbors(ofRows: queryPositions, in: relY, k: kMax)
             knnJaccardRelativeByK = ks.map { Self.mean(SpaceComparison.knnJaccard(Self.prefix(relKnnX, $0), Self.prefix(relKnnY, $0))) }

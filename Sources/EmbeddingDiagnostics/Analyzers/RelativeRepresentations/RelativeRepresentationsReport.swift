@@ -84,6 +84,8 @@ extension RelativeComparison: ReportConvertible {
             metrics += [
                 ReportMetric("relative_cosine_mean", "mean cosine between a row's two relative vectors", ReportValue(relativeCosineMean)),
                 ReportMetric("relative_top1", "cross-space top-1 retrieval through relative vectors", ReportValue(relativeTop1)),
+                ReportMetric("relative_top1_ceiling", "the most top-1 these rows allow: each space retrieving its own rows (ties between rows cap it below 1)",
+                             ReportValue(relativeTop1Ceiling)),
                 ReportMetric("relative_topk", "cross-space top-\(ks[0]) hit rate through relative vectors", ReportValue(relativeTopK)),
                 ReportMetric("relative_mrr", "cross-space mean reciprocal rank (full ranking)", ReportValue(relativeMRR)),
                 ReportMetric("relative_top1_stderr", "standard error of relative_top1 (query sampling)", ReportValue(relativeTop1StandardError)),

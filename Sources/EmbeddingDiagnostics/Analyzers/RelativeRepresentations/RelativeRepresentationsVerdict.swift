@@ -11,6 +11,13 @@ extension ReportVerdict {
                                  decidingMetrics: ["cka_debiased", "mutual_knn", "knn_jaccard"])
         }
         let chance = value("chance_top1")
+        if let ceiling = value("relative_top1_ceiling"), ceiling < 0.5 {
+            // Rows tie in their relative vectors (few distinct directions): even a space compared with
+            // itself finds few partners first, so top-1 cannot say how alike the spaces are.
+            return ReportVerdict(question: "Do the two spaces encode the same items alike (relative representations)?",
+                                 answer: "Cannot tell through retrieval: the rows tie in their relative vectors, so even a space searching its own rows finds only \(text(100 * ceiling))% of them first (here \(text(100 * top1))%); debiased linear CKA \(text(value("cka_debiased") ?? .nan)) (1 = linearly identical up to rotation and scale).",
+                                 decidingMetrics: ["relative_top1", "relative_top1_ceiling", "cka_debiased", "chance_top1"])
+        }
         let related = top1 > 10 * (chance ?? 0)
         return ReportVerdict(question: "Do the two spaces encode the same items alike (relative representations)?",
                              answer: related
