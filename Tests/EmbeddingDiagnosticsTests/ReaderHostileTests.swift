@@ -72,6 +72,24 @@ import Testing
         #expect(lines.count == 1 && r.stderr.contains(name), "\(name): \(r.stderr)")
     }
 
+    /// A NUL byte inside a number: numpy's loadtxt and Python's float() refuse "1.5\\x00999"; C's
+    /// strtof (behind Swift's Float(String)) stops at the NUL and read 1.5. A word2vec text file
+    /// named .txt with one stray NUL is text (the text reader names the value), not "binary".
+    @Test func aNulByteIsNotPartOfANumber() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = dir + "/nul.csv", w2v = dir + "/nul_w2v.txt"
+        try Data("a,b\n1.0,2.0\n1.5\u{0}999,3.0\n".utf8).write(to: URL(fileURLWithPath: csv))
+        try Data("2 3\nw0 0.1 0.2 0.3\nw1 0.4 -1.8\u{0}777 0.6\n".utf8).write(to: URL(fileURLWithPath: w2v))
+        for (path, words) in [(csv, ["line 3, column 1", "1.5\\x00999", "is not a number"]), (w2v, ["value 2", "-1.8\\x00777", "is not a number"])] {
+            let r = try CLI.run(["convert", path, dir + "/out.npy"])
+            #expect(r.status == 2, "\(path): exit \(r.status)")
+            for w in words { #expect(r.stderr.contains(w), "\(r.stderr) lacks \(w)") }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/out.npy"))
+        }
+        #expect(try FormatDetection.detect(w2v) == .word2vecText)
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()

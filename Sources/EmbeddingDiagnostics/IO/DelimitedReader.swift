@@ -6,10 +6,21 @@ import Foundation
 /// in the second record (or forced with `hasHeader`). Labels: the first column when it is not
 /// numeric (or `labelColumn`, 1-based; 0 = none).
 public enum DelimitedReader {
+    /// A field's number as numpy's loadtxt and Python's float() read it: surrounding spaces
+    /// allowed; no C99 hex float ("0x1p3", which Swift's Float(String) reads) and no NUL byte
+    /// (Swift's Float(String) hands the text to strtof as a C string, which ends at a NUL, so
+    /// "1.5\u{0}999" would read as 1.5).
+    static func number(_ field: String) -> Float? {
+        guard !field.unicodeScalars.contains(where: { $0 == "x" || $0 == "X" || $0 == "\0" }) else { return nil }
+        return Float(field.trimmingCharacters(in: .whitespaces))
+    }
+
     public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?, idColumn: String? = nil) throws -> Embeddings {
         let file = try MappedFile(path)
         let records = try parseRecords(file, delimiter: UInt8(ascii: delimiter.unicodeScalars.first!), path: path)
         guard !records.isEmpty else { throw EmbdiagError.malformed(path, "empty file: no rows") }
+        // Lenient on purpose (hex floats and text after a NUL count): a column of such values is a
+        // numeric column whose bad value the data pass names, not a label column.
         let isNumber = { (s: String) -> Bool in Float(s.trimmingCharacters(in: .whitespaces)) != nil }
         // Header detection.
         let header: Bool
@@ -62,9 +73,7 @@ public enum DelimitedReader {
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
                 if k == id?.index { ids.append(f); continue }
-                // Swift's Float(String) also reads C99 hex floats ("0x1p3"); numpy, pandas and
-                // Python's float() do not.
-                guard !f.contains(where: { $0 == "x" || $0 == "X" }), let v = Float(f.trimmingCharacters(in: .whitespaces)) else {
+                guard let v = Self.number(f) else {
                     throw EmbdiagError.malformed(path, "line \(record.line), column \(k + 1): '\(f.prefix(40))' is not a number")
                 }
                 // "1e39" parses as +Inf: a finite number out of float32's range, not an Inf token.

@@ -27,8 +27,11 @@ public enum FormatDetection {
                 // A header followed by binary data is word2vec binary; decide on the second line's bytes.
                 let more = try readHead(path, count: 4096)
                 let afterHeader = more.drop { $0 != 0x0A }.dropFirst()
-                let nonText = afterHeader.prefix(1024).contains { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }
-                return nonText ? .word2vecBinary : .word2vecText
+                let controlBytes = afterHeader.prefix(1024).filter { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }.count
+                // Float32 data holds control bytes in about one byte of ten; a text file named .txt
+                // or .vec with a stray one (a NUL) is text, and the text reader names the bad value.
+                if controlBytes == 0 || ((ext == "txt" || ext == "vec") && controlBytes < 8) { return .word2vecText }
+                return .word2vecBinary
             }
             if ext == "txt" || ext == "vec" || ext == "" || ext == "glove" {
                 return parts.count > 2 ? .glove : .word2vecText

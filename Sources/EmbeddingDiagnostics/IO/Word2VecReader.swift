@@ -191,5 +191,5 @@ func looksNumeric(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Bo
 func isDecimalNumber(_ s: String) -> Bool {
     guard s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let first = s.first,
           first.isNumber || first == "-" || first == "+" || first == "." else { return false }
-    return Float(s) != nil
+    return DelimitedReader.number(s) != nil
 }
