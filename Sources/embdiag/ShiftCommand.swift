@@ -48,8 +48,8 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Cut OTHER into windows of N consecutive rows.")
     var chunk: Int?
 
-    @Option(help: "Chunks of the reference drawn, per window size, for its band of normal variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score).")
-    var bandChunks: Int = 99
+    @Option(help: "Chunks of the reference drawn, per window size, for its band of normal variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score; default 99; a saved reference keeps its own).")
+    var bandChunks: Int?
 
     @Option(help: "Save the reference's sample, σ and bands to this state file (for later runs with --reference).")
     var saveReference: String?
@@ -85,8 +85,8 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ).")
     var penalty: Double = 1
 
-    @Option(name: .customLong("k"), help: "k of the k-NN balls (precision, recall, density, coverage, uncovered rows).")
-    var neighbors: Int = 5
+    @Option(name: .customLong("k"), help: "k of the k-NN balls (precision, recall, density, coverage, uncovered rows; default 5; a saved reference keeps its own).")
+    var neighbors: Int?
 
     @Option(help: "Rows listed as over-represented and as uncovered.")
     var top: Int = 10
@@ -118,7 +118,7 @@ struct ShiftCommand: ReportingCommand {
         try SettingRange.number(alpha, "--alpha", above: 0, below: 1)
         try SettingRange.integer(permutations, "--permutations", atLeast: 1)
         try SettingRange.integer(folds, "--folds", atLeast: 2)
-        try SettingRange.integer(neighbors, "--k", atLeast: 1)
+        if let neighbors { try SettingRange.integer(neighbors, "--k", atLeast: 1) }
         try SettingRange.integer(top, "--top", atLeast: 0)
         try SettingRange.number(penalty, "--penalty", above: 0)
         try SettingRange.number(classifierWeight, "--classifier-weight", above: 0, below: 1)
@@ -184,7 +184,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.mauve = mauve
         configuration.folds = folds
         configuration.penalty = penalty
-        configuration.neighbors = neighbors
+        if let neighbors { configuration.neighbors = neighbors }
         configuration.top = top
         configuration.alpha = alpha
         configuration.maxRows = maxRows

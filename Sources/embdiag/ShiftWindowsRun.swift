@@ -11,7 +11,10 @@ extension ShiftCommand {
     /// Whether this run goes through the windows flow.
     var isWindowsRun: Bool {
         reference != nil || saveReference != nil || by != nil || byFile != nil || chunk != nil
-            || otherFiles.contains { (try? WindowFiles.list($0)) != nil }
+            || otherFiles.contains { path in
+                // A directory with neither .npy nor .parquet files goes here too, so that its message names both.
+                do { return try WindowFiles.list(path) != nil } catch { return true }
+            }
     }
 
     func validateWindows() throws {
@@ -20,8 +23,10 @@ extension ShiftCommand {
         if window != nil && by == nil && byFile == nil { throw ValidationError("--window groups the dates of --by or --by-file; give one of them") }
         if let window { do { _ = try WindowWidth(parsing: window) } catch let e as EmbdiagError { throw ValidationError(e.message) } }
         if let chunk { try SettingRange.integer(chunk, "--chunk", atLeast: 1) }
-        try SettingRange.integer(bandChunks, "--band-chunks", atLeast: 1)
-        guard bandChunks <= 100_000 else { throw ValidationError("--band-chunks must be at most 100000 (got \(bandChunks))") }
+        if let bandChunks {
+            try SettingRange.integer(bandChunks, "--band-chunks", atLeast: 1)
+            guard bandChunks <= 100_000 else { throw ValidationError("--band-chunks must be at most 100000 (got \(bandChunks))") }
+        }
         if reference != nil {
             guard !files.isEmpty else { throw ValidationError("--reference STATE needs the corpora or windows to test") }
             guard saveReference == nil else { throw ValidationError("--reference reads a saved reference; --save-reference writes one from a reference corpus: give one of them") }
@@ -47,11 +52,22 @@ extension ShiftCommand {
         var ref: ShiftReference
         if let path = reference {
             ref = try ShiftReferenceState.read(path)
+            // The saved sample's regions, new-row rate and bands were made with its k and R: a run
+            // with other values would compare numbers of two definitions.
+            if let saved = ref.regions?.neighbors {
+                if let k = neighbors, k != saved {
+                    throw EmbdiagError.usage("--k \(k): the saved reference \(path) keeps its k-NN balls (k = \(saved)); omit --k, or save the reference again with --k \(k)")
+                }
+                c.neighbors = saved
+            }
+            if let r = bandChunks, r != ref.bandChunks {
+                throw EmbdiagError.usage("--band-chunks \(r): the saved reference \(path) draws its bands with \(ref.bandChunks) chunks; omit --band-chunks, or save the reference again with --band-chunks \(r)")
+            }
         } else {
             let (e, dropped) = try input.readValidated(files[0], quiet: quiet)
             droppedTables.append((files[0], dropped))
             let sample = maxRows ?? (saveReference != nil ? ShiftReference.defaultSavedSample : nil)
-            ref = try ShiftReference(reference: e, configuration: c, bandChunks: bandChunks, sampleSize: sample)
+            ref = try ShiftReference(reference: e, configuration: c, bandChunks: bandChunks ?? ShiftReference.defaultBandChunks, sampleSize: sample)
         }
         c.maxRows = maxRows
         var windows: [ShiftWindowInput] = []

@@ -236,4 +236,65 @@ import Testing
         #expect(abs((report.metric("cka_linear")?.number ?? 0) - 1) < 1e-6)
         #expect(report.verdict?.answer.hasPrefix("Yes") == true, "\(report.verdict?.answer ?? "")")
     }
+
+    /// Data with few distinct directions: d = 1 (every unit row is +1 or −1), ±1 codes of dimension
+    /// 4 (16 directions), and a small integer grid. Rows tie with many others there.
+    enum FewDirections: String, CaseIterable, CustomTestStringConvertible {
+        case oneDimensional, signCodes, integerGrid
+        var testDescription: String { rawValue }
+        func rows(_ n: Int) -> [[Float]] {
+            var rng = SeededGenerator(seed: 29)
+            switch self {
+            case .oneDimensional: return (0..<n).map { _ in [Float(rng.nextGaussian())] }
+            case .signCodes: return (0..<n).map { _ in (0..<4).map { _ in rng.nextIndex(2) == 0 ? -1 : 1 } }
+            case .integerGrid: return (0..<n).map { _ in (0..<6).map { _ in Float(rng.nextIndex(5)) - 2 } }.map { $0.allSatisfy { $0 == 0 } ? [1, 0, 0, 0, 0, 0] : $0 }
+            }
+        }
+    }
+
+    /// compat on one file as OLD and NEW: the rankings tie alike, so ties alone make no flip (the
+    /// independent-orders rule called 2.6 % of a ±1 matrix's queries flipped against itself).
+    @Test(arguments: FewDirections.allCases, [false, true])
+    func compatOnTiedRowsAgainstItselfHasNoFlips(data: FewDirections, labelled: Bool) throws {
+        let n = 300
+        let e = Embeddings(matrix: Matrix(data.rows(n)), name: "codes.npy")
+        let labels: [String]? = labelled ? (0..<n).map { String($0 % 5) } : nil
+        let report = try CompatibilityAnalysis(CompatibilityInputs(old: e, new: e, labels: labels)).report()
+        #expect(report.metric("negative_flip_rate")?.number == 0)
+        #expect(report.metric("negative_flip_index")?.number == 0)
+        #expect(report.metric("no_worse") == .bool(true))
+    }
+
+    /// The flip probability is the Fréchet lower bound max(0, P_old − P_other): 1 or 0 without ties,
+    /// the part of P_old(top-1) that P_other(top-1) cannot cover with ties (by enumeration).
+    @Test func flipProbabilityIsTheSmallestOverTieOrders() throws {
+        // Query 0's relevant row ties with one other row in OLD (P = 1/2) and with three in NEW (P = 1/4):
+        // over every pair of tie orders the smallest P(old right, new wrong) is 1/2 − 1/4.
+        func summary(_ rank: TiedFirstRank) -> RetrievalSummary {
+            RetrievalSummary(name: "t", ks: [1], ranks: RetrievalRanks(first: [rank], averagePrecision: [.nan], relevantCount: [rank.relevantInBlock]))
+        }
+        let old = summary(TiedFirstRank(before: 0, blockSize: 2, relevantInBlock: 1))
+        let new = summary(TiedFirstRank(before: 0, blockSize: 4, relevantInBlock: 1))
+        let flips = NegativeFlips(old: old, other: new)
+        #expect(abs(flips.expectedFlips - 0.25) < 1e-15)
+        #expect(NegativeFlips(old: new, other: old).expectedFlips == 0)
+        let sure = summary(TiedFirstRank(before: 0, blockSize: 1, relevantInBlock: 1))
+        let wrong = summary(TiedFirstRank(before: 3, blockSize: 1, relevantInBlock: 1))
+        #expect(NegativeFlips(old: sure, other: wrong).expectedFlips == 1)
+        #expect(NegativeFlips(old: sure, other: sure).expectedFlips == 0)
+        #expect(NegativeFlips(old: wrong, other: sure).expectedFlips == 0)
+    }
+
+    /// relrep on a few-direction space against itself: top-1 equals its ceiling (the space
+    /// retrieving its own rows), and the verdict says retrieval cannot tell instead of "Hardly".
+    @Test(arguments: FewDirections.allCases)
+    func relrepOnTiedRowsAgainstItselfIsNotCalledUnlike(data: FewDirections) throws {
+        let e = Embeddings(matrix: Matrix(data.rows(400)), name: "codes.npy")
+        let report = try RelativeComparison(reference: e, other: e, configuration: RelativeRepresentationsConfiguration()).report()
+        let top1 = try #require(report.metric("relative_top1")?.number), ceiling = try #require(report.metric("relative_top1_ceiling")?.number)
+        #expect(top1 == ceiling)
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.hasPrefix("Hardly"), "\(answer)")
+        if ceiling < 0.5 { #expect(answer.hasPrefix("Cannot tell"), "\(answer)") } else { #expect(answer.hasPrefix("Yes"), "\(answer)") }
+    }
 }

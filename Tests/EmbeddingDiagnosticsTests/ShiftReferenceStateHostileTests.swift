@@ -129,4 +129,39 @@ import Testing
             #expect(e.description.contains("dimension 8 differs"), "\(e.description)")
         }
     }
+
+    /// A header field of the wrong type or range is named, not called "not valid JSON".
+    @Test func headerFieldsOutOfRangeAreNamed() throws {
+        let (_, data) = try ShiftWindowsTests.savedReference()
+        let negativeSeed = try StateFileHostileTests.editState(data) { $0["seed"] = -1 }
+        Self.refused(PartialStateFile.seal(negativeSeed), "field 'seed'")
+        let textDim = try StateFileHostileTests.editState(data) { $0["dim"] = "384" }
+        Self.refused(PartialStateFile.seal(textDim), "field 'dim'")
+    }
+
+    /// The saved reference keeps k (its regions' new-row rate) and R (its bands): a run with another
+    /// --k or --band-chunks would compare numbers of two definitions (with --k 2, a window of the
+    /// reference's own distribution was reported as a new region), so it is refused; without them
+    /// the saved values are used.
+    @Test func savedKAndBandChunksCannotBeChanged() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sentences = ShiftWindowsTests.sentences
+        let ref = dir + "/ref.npy", batch = dir + "/batch.npy", state = dir + "/ref.state"
+        try EmbeddingWriter.writeNpy(sentences.selecting(rows: Array(0..<300).map { $0 * 6 }).matrix, to: ref)
+        try EmbeddingWriter.writeNpy(sentences.selecting(rows: Array(0..<60).map { $0 * 6 + 1 }).matrix, to: batch)
+        #expect(try CLI.run(["shift", ref, "--save-reference", state, "--chunk", "30", "--k", "4", "--band-chunks", "19", "--quiet"]).status == 0)
+        for (option, value, words) in [("--k", "2", "keeps its k-NN balls (k = 4)"), ("--band-chunks", "5", "draws its bands with 19 chunks")] {
+            let r = try CLI.run(["shift", "--reference", state, batch, "--permutations", "19", option, value, "--quiet"])
+            #expect(r.status == 2 && r.stderr.contains(words), "\(option): exit \(r.status) \(r.stderr)")
+        }
+        let json = dir + "/o.json"
+        let r = try CLI.run(["shift", "--reference", state, batch, "--permutations", "19", "--k", "4", "--band-chunks", "19", "--json", json, "--quiet",
+                             "--require", "windows_new_region<=0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let parameters = report["parameters"] as! [String: Any]
+        #expect(parameters["k"] as? Int == 4, "\(parameters)")
+        #expect(try CLI.run(["shift", "--reference", state, batch, "--permutations", "19", "--quiet", "--require", "windows_new_region<=0"]).status == 0)
+    }
 }

@@ -208,4 +208,86 @@ import Testing
         #expect(try Self.windows(dir + "/csv").map { $0["window"]! } == ["2024-03-01", "2024-03-02"])
         try Self.refused([Self.reference, dir + "/w.csv", "--by", "week"], "no such column")
     }
+
+    /// One day of the example as JSONL with a key per row (`keys`), for window keys and labels
+    /// that come from users.
+    static func jsonlDay(_ path: String, keys: (Int) -> String?) throws -> Int {
+        let e = try EmbeddingReader.read(daily + "/2024-03-01.npy", options: ReadOptions(computeChecksum: false))
+        var text = ""
+        for i in 0..<e.count {
+            let values = (0..<e.dimension).map { "\(e.matrix[i, $0])" }.joined(separator: ",")
+            let key = keys(i).map { String(decoding: try! JSONSerialization.data(withJSONObject: $0, options: .fragmentsAllowed), as: UTF8.self) } ?? "null"
+            text += "{\"embedding\": [\(values)], \"batch\": \(key)}\n"
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return e.count
+    }
+
+    /// Window keys a spreadsheet would run as formulas get a leading "'" in every CSV table, and a
+    /// key holding "\r\n" is quoted, so the CSV has one record per window (Python's csv reads it).
+    @Test func windowKeysFromUsersCannotRunOrSplitTheCSV() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keys = ["=cmd|' /C calc'!A0", "+SUM(1)", "x\r\ny", "-2+3"]
+        let rows = try Self.jsonlDay(dir + "/day.jsonl") { keys[$0 % keys.count] }
+        #expect(rows >= 40)
+        let r = try Self.run([Self.reference, dir + "/day.jsonl", "--by", "batch", "--output", dir + "/out"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let csv = try String(contentsOfFile: dir + "/out/windows.csv", encoding: .utf8)
+        for line in csv.components(separatedBy: "\n").dropFirst() where !line.isEmpty && !line.hasPrefix(" ") {
+            #expect(!["=", "+", "@"].contains(line.first.map(String.init) ?? ""), "\(line.prefix(60))")
+        }
+        #expect(csv.contains("'=cmd|' /C calc'!A0,") && csv.contains("'+SUM(1),") && csv.contains("'-2+3,"))
+        #expect(csv.contains("\"x\r\ny\","))
+        // Records as an RFC 4180 reader (Python's csv with newline='') counts them: a CR or LF outside quotes ends one.
+        var records = 0, quoted = false, previousWasCR = false
+        for u in csv.unicodeScalars {
+            if u == "\"" { quoted.toggle() }
+            if !quoted && (u == "\n" || u == "\r") {
+                if !(u == "\n" && previousWasCR) { records += 1 }
+            }
+            previousWasCR = u == "\r" && !quoted
+        }
+        #expect(records == keys.count + 1, "\(records) records")
+    }
+
+    /// A null window key names the --by column (the readers take it as their label column).
+    @Test func aNullWindowKeyNamesTheByColumn() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.jsonlDay(dir + "/day.jsonl") { $0 == 3 ? nil : "a" }
+        try Self.refused([Self.reference, dir + "/day.jsonl", "--by", "batch"], "the --by key at")
+    }
+
+    /// With no window tested (every window below the tests' minimum) the counts over tested
+    /// windows are null: a gate windows_shifted<=0 fails instead of passing on nothing.
+    @Test func noWindowTestedLeavesTheCountsNull() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Self.run([Self.reference, Self.daily + "/2024-03-01.npy", "--chunk", "2", "--json", dir + "/o.json", "--require", "windows_shifted<=0"])
+        #expect(r.status == 1 && r.stderr.contains("windows_shifted is not available"), "exit \(r.status) \(r.stderr)")
+        let metrics = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/o.json"))) as! [String: Any])["metrics"] as! [String: Any]
+        #expect(metrics["windows_tested"] as? Int == 0)
+        for key in ["windows_shifted", "windows_shifted_bh", "windows_beyond_band", "windows_new_region", "windows_clusters_changed"] {
+            #expect(metrics[key] is NSNull, "\(key): \(metrics[key] ?? "missing")")
+        }
+    }
+
+    /// An empty directory is neither a directory of windows nor a Parquet dataset: the message
+    /// names both.
+    @Test func anEmptyDirectoryNamesBothKinds() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+        try Self.refused([Self.reference, dir + "/empty"], "without .npy files (one per window) or .parquet files")
+    }
+
+    /// A given σ at which the kernel of a typical pair is 0 or 1 in Float32 measures round-off.
+    @Test func aBandwidthOutsideTheKernelsRangeIsRefused() throws {
+        for sigma in ["1e-300", "0.01", "1e5", "1e300"] {
+            try Self.refused([Self.reference, Self.daily + "/2024-03-01.npy", "--bandwidth", sigma], "round-off")
+            try Self.refused([Self.reference, "--save-reference", NSTemporaryDirectory() + "never.state", "--bandwidth", sigma], "round-off")
+        }
+        #expect(try Self.run([Self.reference, Self.daily + "/2024-03-01.npy", "--bandwidth", "0.9"]).status == 0)
+    }
 }

@@ -36,6 +36,30 @@ public enum PartialStateFile {
         enum CodingKeys: String, CodingKey {
             case format, formatVersion = "format_version", tool, toolVersion = "tool_version", analyzer, pass, parameters, seed, dim, shards, basis
         }
+
+        init(format: String, formatVersion: Int, tool: String, toolVersion: String, analyzer: String, pass: Int,
+             parameters: [String: String], seed: UInt64, dim: Int, shards: [ShardRecord], basis: String?) {
+            (self.format, self.formatVersion, self.tool, self.toolVersion, self.analyzer, self.pass) = (format, formatVersion, tool, toolVersion, analyzer, pass)
+            (self.parameters, self.seed, self.dim, self.shards, self.basis) = (parameters, seed, dim, shards, basis)
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            format = try c.decode(String.self, forKey: .format)
+            formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+            tool = try c.decode(String.self, forKey: .tool)
+            toolVersion = try c.decode(String.self, forKey: .toolVersion)
+            analyzer = try c.decode(String.self, forKey: .analyzer)
+            pass = try c.decode(Int.self, forKey: .pass)
+            parameters = try c.decode([String: String].self, forKey: .parameters)
+            // Foundation reports a number that does not fit UInt64 (a negative seed) as "not valid JSON".
+            do { seed = try c.decode(UInt64.self, forKey: .seed) } catch {
+                throw DecodingError.dataCorruptedError(forKey: .seed, in: c, debugDescription: "not a seed (a whole number in 0…\(UInt64.max))")
+            }
+            dim = try c.decode(Int.self, forKey: .dim)
+            shards = try c.decode([ShardRecord].self, forKey: .shards)
+            basis = try c.decodeIfPresent(String.self, forKey: .basis)
+        }
     }
 
     /// The file's bytes.
@@ -118,7 +142,7 @@ public enum PartialStateFile {
         }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: container.document) } catch {
-            throw EmbdiagError.malformed(path, "partial state header is malformed: \(error)")
+            throw EmbdiagError.malformed(path, "state header is malformed: \(HeaderDecodingError.describe(error))")
         }
         var arrays: [String: StateArray] = [:]
         for (name, t) in container.tensors {

@@ -18,7 +18,7 @@ public enum WindowFiles {
         if names.contains(where: { $0.lowercased().hasSuffix(".parquet") }) { return nil }
         let windows = names.filter { $0.lowercased().hasSuffix(".npy") && !$0.hasPrefix(".") }
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        guard !windows.isEmpty else { throw EmbdiagError.io(path, "is a directory without .npy files (a directory of windows holds one .npy file per window)") }
+        guard !windows.isEmpty else { throw EmbdiagError.io(path, "is a directory without .npy files (one per window) or .parquet files (a Parquet dataset)") }
         return windows.map { (path as NSString).appendingPathComponent($0) }
     }
 

@@ -51,6 +51,16 @@ public enum WindowKeyColumn {
     /// One key per row of `path` (the embedding read with `readOptions`), `rows` of them.
     ///
     /// - Complexity: O(size of the source): Parquet and JSONL are read again with the column as labels.
+    /// The readers take the window column as their label column, so their messages about it say
+    /// "label"; the user gave it as `--by`.
+    static func namingTheKey<T>(_ read: @autoclosure () throws -> T) throws -> T {
+        do { return try read() } catch let e as EmbdiagError {
+            let message = e.message.replacingOccurrences(of: "the label column", with: "the \(Setting.by) column")
+                .replacingOccurrences(of: "the label at", with: "the \(Setting.by) key at")
+            throw EmbdiagError(e.kind, path: e.path, message)
+        }
+    }
+
     public static func read(_ path: String, column: String, format: EmbeddingFormat, options: ReadOptions, embeddings: Embeddings) throws -> [String] {
         var o = options
         o.labelsPath = nil
@@ -65,11 +75,11 @@ public enum WindowKeyColumn {
         case .parquet:
             o.sources.labelColumn = column
             o.labelColumn = nil
-            guard let labels = try EmbeddingReader.read(path, options: o).labels else { throw EmbdiagError.malformed(path, "no column '\(column)'") }
+            guard let labels = try namingTheKey(EmbeddingReader.read(path, options: o).labels) else { throw EmbdiagError.malformed(path, "no column '\(column)'") }
             keys = labels
         case .jsonl:
             o.sources.labelPath = column
-            guard let labels = try EmbeddingReader.read(path, options: o).labels else { throw EmbdiagError.malformed(path, "no value at '\(column)'") }
+            guard let labels = try namingTheKey(EmbeddingReader.read(path, options: o).labels) else { throw EmbdiagError.malformed(path, "no value at '\(column)'") }
             keys = labels
         case .csv, .tsv:
             keys = try DelimitedReader.column(path, delimiter: format == .tsv ? "\t" : ",", named: column)

@@ -55,6 +55,19 @@ public func medianHeuristicBandwidth(unitRows z: Matrix, sampleSize: Int = 2000,
     return median > 0 ? median : 1
 }
 
+/// Refuses a given σ with which the Gaussian kernel of a typical pair is 0 or 1 in Float32: at
+/// the median distance M between the rows (the median heuristic's σ), k = exp(−M²/(2σ²))
+/// underflows to 0 below σ = M/13 (M²/(2σ²) > 84) and rounds to 1 above σ = 4096·M
+/// (M²/(2σ²) < 2⁻²⁵); outside that range the MMD statistic and its effect size are round-off.
+/// - Complexity: O(s²·d) for the median over s ≤ `sampleSize` rows.
+public func checkGivenBandwidth(_ sigma: Double, unitRows z: Matrix, sampleSize: Int, seed: UInt64) throws {
+    let median = medianHeuristicBandwidth(unitRows: z, sampleSize: sampleSize, seed: seed)
+    let low = median / 13, high = median * 4096
+    guard sigma >= low && sigma <= high else {
+        throw EmbdiagError.usage("\(Setting.bandwidth) \(sigma): the Gaussian kernel of a typical pair of rows (median distance \(ReportFormatting.number(median))) is \(sigma < low ? "0" : "1") in Float32, so the MMD test would measure round-off; give σ between \(ReportFormatting.number(low)) and \(ReportFormatting.number(high)), or leave σ to the median heuristic")
+    }
+}
+
 /// The Gaussian-kernel MMD test from the kernel pass (`kernelQuadraticForms`).
 /// - Complexity: O(B).
 public func gaussianMMDTest(_ forms: KernelQuadraticForms, seed: UInt64) -> MMDTest {

@@ -36,7 +36,7 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
 /// so no square root enters a comparison. Every comparison is prdc's strict "<" decided on the
 /// Float64 scores (`ExactScores`): radius and candidate are the same fixed-order dot product, so
 /// a row at exactly the radius (the k-th neighbour itself, a duplicated row, equal distances on
-/// integer-valued data) is outside, as prdc decides it, and every count is the same on every BLAS
+/// unit rows that Float32 holds exactly, such as ±1 codes) is outside, as prdc decides it, and every count is the same on every BLAS
 /// kernel and thread count.
 /// - Complexity: O((m² + n²)·d/2 + m·n·d) time through blocked GEMMs (the within-sample lists
 ///   from the upper triangles, `nearestNeighborsWithinRows`), O(block·n + (m + n)·k) memory.

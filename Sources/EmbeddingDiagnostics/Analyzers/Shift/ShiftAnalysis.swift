@@ -157,6 +157,7 @@ public struct ShiftAnalysis: Sendable {
         self.reference = reference
         otherInputs = inputs
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, unitRows: referenceUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
         // REF's k-NN graph, once: the regions' new-row rate and every comparison's precision,
         // recall, density and coverage read the same graph.
         let referenceGraph = c.neighbors >= 1 && c.neighbors < reference.count

@@ -34,6 +34,8 @@ public struct ShiftReference: Sendable {
     /// The default sample of a saved reference when no `maxRows` is set: the tests cost
     /// O((S + n)²) per window, so a saved reference keeps a sample, and the report says so.
     public static let defaultSavedSample = 10_000
+    /// R, chunks per band, when none is given (a 1 % false-alarm rate, `ReferenceVariationBand`).
+    public static let defaultBandChunks = 99
 
     /// Draws the sample (`maxRows` rows, seed + 7919, as `ShiftAnalysis` samples REF), σ and the
     /// sample's regions (`ReferenceRegions`, k = `clusters` or the documented rule).
@@ -53,6 +55,7 @@ public struct ShiftReference: Sendable {
         source = reference.source
         totalRows = reference.count
         bandwidthGiven = c.bandwidth != nil
+        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, unitRows: sampleUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
         bandwidth = c.bandwidth ?? medianHeuristicBandwidth(unitRows: sampleUnit, sampleSize: c.bandwidthSample, seed: c.seed)
         seed = c.seed
         self.bandChunks = bandChunks

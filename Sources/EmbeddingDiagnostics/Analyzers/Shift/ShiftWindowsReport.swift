@@ -73,17 +73,20 @@ extension ShiftWindows: ReportConvertible {
         if let state = referenceFromState { parameters.append(ReportParameter("reference_state", .string(state))) }
         let tested = windows.filter { $0.pValue != nil }
         let excesses = windows.compactMap(\.effectExcess)
+        // Counts over tested windows are null when no window was tested: a gate such as
+        // windows_shifted<=0 must not pass on a run that tested nothing.
+        func countOverTested(_ n: Int) -> ReportValue { tested.isEmpty ? .null : .int(n) }
         var metrics: [ReportMetric] = [
             ReportMetric("windows", "windows", .int(windows.count)),
             ReportMetric("windows_tested", "windows with a p-value", .int(tested.count)),
             ReportMetric("windows_too_small", "windows with fewer than \(c.minimumRows) rows (not tested)", .int(windows.filter(\.tooSmall).count)),
-            ReportMetric("windows_shifted", "windows that differ from the reference (Holm-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", .int(shiftedCount)),
-            ReportMetric("windows_shifted_bh", "windows that differ (Benjamini–Hochberg-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", .int(shiftedCountBenjaminiHochberg)),
-            ReportMetric("windows_beyond_band", "windows whose MMD² lies above the reference's normal variation", .int(beyondBandCount)),
+            ReportMetric("windows_shifted", "windows that differ from the reference (Holm-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", countOverTested(shiftedCount)),
+            ReportMetric("windows_shifted_bh", "windows that differ (Benjamini–Hochberg-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", countOverTested(shiftedCountBenjaminiHochberg)),
+            ReportMetric("windows_beyond_band", "windows whose MMD² lies above the reference's normal variation", countOverTested(beyondBandCount)),
             ReportMetric("windows_clusters_changed", "windows in which some reference cluster's share changed (Benjamini–Hochberg within the window, p < α)",
-                         reference.regions == nil ? .null : .int(windowsWithChangedClusters)),
+                         reference.regions == nil ? .null : countOverTested(windowsWithChangedClusters)),
             ReportMetric("windows_new_region", "windows with more new rows (outside every reference row's k-NN ball) than the reference's own rate",
-                         reference.regions == nil ? .null : .int(windowsWithNewRegion)),
+                         reference.regions == nil ? .null : countOverTested(windowsWithNewRegion)),
             ReportMetric("max_effect_window", "the window with the largest MMD² (1-based position in the windows table)", largest.map { .int($0 + 1) } ?? .null),
             ReportMetric("max_effect_window_name", "its name", largest.map { .string(windows[$0].name) } ?? .null),
             ReportMetric("max_effect", "its MMD²_u (Gaussian kernel, the reference's σ)", largest.map { ReportValue(windows[$0].effect!) } ?? .null),
