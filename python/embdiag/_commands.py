@@ -450,7 +450,8 @@ def shift(
         ``--chunk``: Cut OTHER into windows of N consecutive rows.
     band_chunks : int
         ``--band-chunks``: Chunks of the reference drawn, per window size, for its band of normal
-        variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score). (CLI default: 99)
+        variation (upper limit: the ⌈0.99(R + 1)⌉-th smallest chunk score; default 99; a saved
+        reference keeps its own).
     save_reference : PathLike
         ``--save-reference``: Save the reference's sample, σ and bands to this state file (for later
         runs with --reference).
@@ -480,8 +481,8 @@ def shift(
         ``--penalty``: λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ). (CLI
         default: 1.0)
     k : int
-        ``--k``: k of the k-NN balls (precision, recall, density, coverage, uncovered rows). (CLI
-        default: 5)
+        ``--k``: k of the k-NN balls (precision, recall, density, coverage, uncovered rows; default
+        5; a saved reference keeps its own).
     top : int
         ``--top``: Rows listed as over-represented and as uncovered. (CLI default: 10)
     alpha : float

@@ -106,6 +106,8 @@ TYPES = {
     "seat": "PathLike", "check": "PathLike", "directions": "int", "name": "str", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
+# Options whose type differs between commands (shift's --k is one number, compat's a list).
+COMMAND_TYPES = {("shift", "k"): "int", ("shift", "band-chunks"): "int"}
 DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5"}
 
 ROLE_TYPES = {
@@ -145,9 +147,11 @@ def role_of(command, flag, kind):
     return ROLES.get((command, flag)) or ROLES.get(("*", flag)) or "value"
 
 
-def scalar_type(argument, flag):
+def scalar_type(argument, flag, command):
     if argument.get("allValues"):
         return "Literal[" + ", ".join(repr(v) for v in argument["allValues"]) + "]"
+    if (command, flag) in COMMAND_TYPES:
+        return COMMAND_TYPES[(command, flag)]
     if flag in TYPES:
         return TYPES[flag]
     default = argument.get("defaultValue")
@@ -198,7 +202,7 @@ def describe(command_info):
         elif role in ROLE_TYPES:
             entry["type"] = ROLE_TYPES[role]
         else:
-            entry["type"] = scalar_type(argument, flag)
+            entry["type"] = scalar_type(argument, flag, command)
             if entry["repeating"] and not entry["type"].startswith("Union["):
                 entry["type"] = f"Union[{entry['type']}, Sequence[{entry['type']}]]"
         if entry["parsing"] == "upToNextOption":
