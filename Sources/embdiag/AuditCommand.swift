@@ -148,7 +148,8 @@ struct AuditCommand: ParsableCommand {
     /// Runs one parsed check: its reports into its folder, its requirements and the audit's.
     func runCheck(_ c: ParsedCheck) throws -> AuditCheckOutcome {
         let checkClock = Stopwatch()
-        var outcome = AuditCheckOutcome(name: c.check.name, description: c.check.description, arguments: c.arguments)
+        var reports: [Report] = [], gates: [RequirementOutcome] = []
+        var status = AuditCheckOutcome.Status.pass, message = ""
         do {
             let reporting = try c.parsed.get()
             try OutputLocations.refuseOverwritingInputs(OutputLocations.of(reporting), arguments: c.arguments)
@@ -162,32 +163,31 @@ struct AuditCommand: ParsableCommand {
                     return (report, failed, try report.evaluate(auditRequirements))
                 }
             }
-            for (report, failed, gates) in produced {
-                outcome.reports.append(report)
+            for (report, failed, checked) in produced {
+                reports.append(report)
                 failures += failed
-                outcome.gates += gates
-                failures += gates.filter { !$0.passed }.map(\.message)
+                gates += checked
+                failures += checked.filter { !$0.passed }.map(\.message)
             }
-            if outcome.reports.isEmpty {
+            if reports.isEmpty {
                 // Refused up front when requirements exist; kept as a guard so no path passes one unevaluated.
                 if !auditRequirements.isEmpty || !reporting.requirements.isEmpty {
                     throw EmbdiagError.usage("check '\(c.check.name)' produced no report: its requirements could not be evaluated")
                 }
-                outcome.message = "no report (a partial state was written): no requirement evaluated"
+                message = "no report (a partial state was written): no requirement evaluated"
             }
             if !failures.isEmpty {
-                outcome.status = .fail
-                outcome.message = failures.joined(separator: "; ")
+                status = .fail
+                message = failures.joined(separator: "; ")
             }
         } catch let error as EmbdiagError {
-            outcome.status = .error
-            outcome.message = error.description
+            status = .error
+            message = error.description
         } catch {
-            outcome.status = .error
-            outcome.message = "check '\(c.check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
+            status = .error
+            message = "check '\(c.check.name)': " + Embdiag.oneLine(Embdiag.message(for: error))
         }
-        outcome.message = PostgresLocation.redactingURLs(in: outcome.message)
-        outcome.seconds = checkClock.seconds
-        return outcome
+        return AuditCheckOutcome(name: c.check.name, description: c.check.description, arguments: c.arguments, status: status,
+                                 message: PostgresLocation.redactingURLs(in: message), reports: reports, gates: gates, seconds: checkClock.seconds)
     }
 }

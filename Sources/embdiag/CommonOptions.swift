@@ -117,9 +117,9 @@ struct OutputOptions: ParsableArguments {
     /// Returns the report as written and the messages of the requirements it failed.
     func finish(_ output: CommandReport, checking requirements: [Requirement], elapsedSeconds: Double) throws -> (report: Report, failures: [String]) {
         var report = output.composed
+        if report.elapsedSeconds == 0 { report = report.adding(elapsedSeconds: elapsedSeconds) }
         let outcomes = try report.evaluate(requirements)
         report.record(outcomes)
-        if report.elapsedSeconds == 0 { report.elapsedSeconds = elapsedSeconds }
         var options = self
         if let folder = output.subfolder, let dir = self.output { options.output = dir + "/" + folder }
         try options.emit(report)

@@ -23,15 +23,11 @@ struct CommandReport {
 
     /// The report as written.
     var composed: Report {
-        var r = report
-        r.parameters += parameters
-        r.notes += written
-        r.tables += droppedTables
+        var tables = droppedTables
         for (path, rows) in droppedByInput where !rows.isEmpty {
-            r.tables.append(rows.reportTable(name: "dropped_rows_\(r.tables.count)", input: PostgresLocation.printable(path)))
+            tables.append(rows.reportTable(name: "dropped_rows_\(report.tables.count + tables.count)", input: PostgresLocation.printable(path)))
         }
-        if let elapsedSeconds { r.elapsedSeconds = elapsedSeconds }
-        return r
+        return report.adding(parameters: parameters, notes: written, tables: tables, elapsedSeconds: elapsedSeconds)
     }
 }
 

@@ -15,10 +15,10 @@ public enum RowPairing: Sendable {
 public struct PairedEmbeddings: Sendable {
     /// A pair removed because one side cannot be used; rows are rows of the input files.
     public struct DroppedPair: Sendable, Equatable {
-        public var firstRow: Int
-        public var secondRow: Int
+        public internal(set) var firstRow: Int
+        public internal(set) var secondRow: Int
         /// The side(s) that are invalid, by the role names given to `init`, and why.
-        public var reason: String
+        public internal(set) var reason: String
     }
 
     /// The paired, valid rows of each input, in pairing order (the first input's order).

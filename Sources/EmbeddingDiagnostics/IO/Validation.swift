@@ -5,13 +5,13 @@ import Foundation
 public struct ValidationSummary: Sendable, Equatable {
     /// Rows whose vector was missing in the source (a SQL/Parquet null, kept as a NaN row by
     /// `--on-invalid drop`: `Embeddings.nullRows`). Not counted in `nanRows`.
-    public var nullRows: [Int] = []
+    public internal(set) var nullRows: [Int] = []
     /// Rows with a NaN value that were not null in the source.
-    public var nanRows: [Int] = []
-    public var infinityRows: [Int] = []
-    public var zeroRows: [Int] = []
+    public internal(set) var nanRows: [Int] = []
+    public internal(set) var infinityRows: [Int] = []
+    public internal(set) var zeroRows: [Int] = []
     /// Labels that occur more than once, with their count.
-    public var duplicateLabels: [(label: String, count: Int)] = []
+    public internal(set) var duplicateLabels: [(label: String, count: Int)] = []
 
     public static func == (a: ValidationSummary, b: ValidationSummary) -> Bool {
         a.nullRows == b.nullRows && a.nanRows == b.nanRows && a.infinityRows == b.infinityRows && a.zeroRows == b.zeroRows
@@ -91,9 +91,9 @@ public enum InvalidRowPolicy: String, Sendable, CaseIterable {
 
 /// A row removed by `InvalidRowPolicy.drop`.
 public struct DroppedRow: Sendable, Equatable {
-    public var row: Int
-    public var label: String?
-    public var reason: String
+    public internal(set) var row: Int
+    public internal(set) var label: String?
+    public internal(set) var reason: String
 }
 
 extension Embeddings {

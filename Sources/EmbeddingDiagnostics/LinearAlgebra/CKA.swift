@@ -16,23 +16,23 @@ import Foundation
 /// Float64 (one streamed pass over row blocks; DSYRK on the concatenated block [X_c | Y_c]).
 /// Memory O(block·(dx+dy) + (dx+dy)²); the n × n Gram matrices are never formed.
 public struct PairedMoments: Sendable {
-    public var count: Int
-    public var xDimension: Int
-    public var yDimension: Int
+    public internal(set) var count: Int
+    public internal(set) var xDimension: Int
+    public internal(set) var yDimension: Int
     /// X_cᵀX_c, dx × dx, row-major.
-    public var xx: [Double]
+    public internal(set) var xx: [Double]
     /// Y_cᵀY_c, dy × dy.
-    public var yy: [Double]
+    public internal(set) var yy: [Double]
     /// X_cᵀY_c, dx × dy.
-    public var xy: [Double]
+    public internal(set) var xy: [Double]
     /// Σ_i ‖x_i‖², Σ_i ‖y_i‖² (centred rows).
-    public var sumSquaredNormX: Double
-    public var sumSquaredNormY: Double
+    public internal(set) var sumSquaredNormX: Double
+    public internal(set) var sumSquaredNormY: Double
     /// Σ_i ‖x_i‖⁴, Σ_i ‖y_i‖⁴, Σ_i ‖x_i‖²‖y_i‖² (centred rows): the diagonal terms the unbiased
     /// HSIC removes.
-    public var sumFourthNormX: Double
-    public var sumFourthNormY: Double
-    public var sumSquaredNormProduct: Double
+    public internal(set) var sumFourthNormX: Double
+    public internal(set) var sumFourthNormY: Double
+    public internal(set) var sumSquaredNormProduct: Double
 
     /// ‖X_cᵀX_c‖_F², ‖Y_cᵀY_c‖_F², ‖X_cᵀY_c‖_F².
     public var frobeniusXX: Double { xx.reduce(0) { $0 + $1 * $1 } }

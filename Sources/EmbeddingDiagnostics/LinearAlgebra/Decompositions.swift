@@ -4,10 +4,10 @@ import Foundation
 /// Eigen-decomposition of a symmetric matrix: eigenvalues in descending order and the matching
 /// unit eigenvectors as the *rows* of `vectors` (row k ↔ values[k]).
 public struct SymmetricEigen: Sendable {
-    public var values: [Double]
+    public internal(set) var values: [Double]
     /// Row-major n × n; row k is the eigenvector of values[k].
-    public var vectors: [Double]
-    public var dimension: Int
+    public internal(set) var vectors: [Double]
+    public internal(set) var dimension: Int
 
     public func vector(_ k: Int) -> [Double] { Array(vectors[(k * dimension)..<((k + 1) * dimension)]) }
 }
@@ -15,12 +15,12 @@ public struct SymmetricEigen: Sendable {
 /// Thin singular value decomposition A = U · diag(S) · Vᵀ.
 public struct SingularValueDecomposition: Sendable {
     /// m × r, row-major (r = min(m, n)).
-    public var u: [Double]
-    public var singularValues: [Double]
+    public internal(set) var u: [Double]
+    public internal(set) var singularValues: [Double]
     /// r × n, row-major.
-    public var vt: [Double]
-    public var rows: Int
-    public var cols: Int
+    public internal(set) var vt: [Double]
+    public internal(set) var rows: Int
+    public internal(set) var cols: Int
     public var rank: Int { singularValues.count }
 }
 

@@ -6,15 +6,15 @@ import Foundation
 /// scale s minimising ‖s·X̂R − Ŷ‖_F²; that minimum is the `disparity` = 1 − (Σσ_k)², σ = singular
 /// values of X̂ᵀŶ. In [0, 1]: 0 iff Y is a rotated, scaled, shifted copy of X.
 public struct OrthogonalProcrustes: Sendable {
-    public var dimension: Int
+    public internal(set) var dimension: Int
     /// R = UVᵀ (X̂ᵀŶ = UΣVᵀ), d × d row-major Float64: maps centred X rows onto Y's axes (x·R).
-    public var rotation: [Double]
+    public internal(set) var rotation: [Double]
     /// Least-squares scale in the original units: Y_c ≈ scale · X_c R.
-    public var scale: Double
+    public internal(set) var scale: Double
     /// scipy's disparity (see above).
-    public var disparity: Double
-    public var columnMeansX: [Double]
-    public var columnMeansY: [Double]
+    public internal(set) var disparity: Double
+    public internal(set) var columnMeansX: [Double]
+    public internal(set) var columnMeansY: [Double]
 }
 
 extension SpaceComparison {
@@ -45,17 +45,17 @@ extension SpaceComparison {
 /// orthogonal map whenever dx = dy, whatever M's rank.
 public struct SemiOrthogonalFactor: Sendable {
     /// R, dx × dy row-major Float64.
-    public var rotation: [Double]
+    public internal(set) var rotation: [Double]
     /// Σσ over all singular values of M (= max tr(RᵀM)).
-    public var nuclearNorm: Double
+    public internal(set) var nuclearNorm: Double
     /// Singular pairs above the cut-off ε_Float32·‖M‖_F: the directions the data determine.
-    public var determinedRank: Int
+    public internal(set) var determinedRank: Int
     /// min(dx, dy) − `determinedRank`: directions the data leave free (any pairing of them fits
     /// equally well), completed by the rule of `SpaceComparison.semiOrthogonalFactor`.
-    public var completedDirections: Int
+    public internal(set) var completedDirections: Int
     /// False when the completion fell back to LAPACK's own singular vectors (the free directions of
     /// the two spaces are orthogonal to each other under the identity rule, see there).
-    public var canonicalCompletion: Bool
+    public internal(set) var canonicalCompletion: Bool
 }
 
 extension SpaceComparison {

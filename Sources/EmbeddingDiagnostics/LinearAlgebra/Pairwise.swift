@@ -7,10 +7,10 @@ import Foundation
 
 /// Exact k nearest neighbours by inner product (use unit rows for cosine).
 public struct NearestNeighbors: Sendable {
-    public var k: Int
+    public internal(set) var k: Int
     /// queries × k, row-major; best first. -1 where fewer than k candidates exist.
-    public var indices: [Int32]
-    public var scores: [Float]
+    public internal(set) var indices: [Int32]
+    public internal(set) var scores: [Float]
     public var queryCount: Int { k == 0 ? 0 : indices.count / k }
 
     public func neighbors(of q: Int) -> ArraySlice<Int32> { indices[(q * k)..<((q + 1) * k)] }

@@ -8,9 +8,9 @@ import Foundation
 /// gallery (`compat --partial`, Guides/Scale.md): the counts add up across shards.
 public struct RelevantScoreGroups: Sendable, Equatable {
     /// Distinct relevant scores, descending.
-    public var values: [Double]
+    public internal(set) var values: [Double]
     /// Relevant rows per value.
-    public var sizes: [Int]
+    public internal(set) var sizes: [Int]
 
     /// Groups as stored (a merged `compat --partial` state): `values` distinct and descending.
     ///

@@ -13,12 +13,12 @@ public enum RetrievalRelevance: Sendable {
 public struct RetrievalRanks: Sendable {
     /// Per query: the tied block that holds its first relevant gallery row; nil when the query has
     /// no relevant row.
-    public var first: [TiedFirstRank?]
+    public internal(set) var first: [TiedFirstRank?]
     /// Per query: expected average precision (1/R) Σ_t t/rank_t over the orderings of tied
     /// blocks (McSherry & Najork 2008); NaN when R = 0.
-    public var averagePrecision: [Double]
+    public internal(set) var averagePrecision: [Double]
     /// Per query: number of relevant gallery rows R (after self-exclusion).
-    public var relevantCount: [Int]
+    public internal(set) var relevantCount: [Int]
 
     /// Expected 1-based rank of the first relevant row (0 = none); an integer when nothing ties.
     public var expectedFirstRank: [Double] { first.map { $0?.expectedRank ?? 0 } }

@@ -4,10 +4,10 @@ import Foundation
 /// What `removeSubspaceInPlace` measured on the rows it neutralized.
 public struct SubspaceRemovalSummary: Sendable {
     /// Rows whose projection was removed.
-    public var removedRows: Int
+    public internal(set) var removedRows: Int
     /// Σ ‖P_B x̂‖ over those rows before and after (x̂ = unit row).
-    public var projectionNormSumBefore: Double
-    public var projectionNormSumAfter: Double
+    public internal(set) var projectionNormSumBefore: Double
+    public internal(set) var projectionNormSumAfter: Double
 }
 
 extension Matrix {

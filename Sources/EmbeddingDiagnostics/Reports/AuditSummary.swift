@@ -8,17 +8,17 @@ public struct AuditCheckOutcome: Sendable {
         case error
     }
 
-    public var name: String
-    public var description: String?
+    public internal(set) var name: String
+    public internal(set) var description: String?
     /// The subcommand and its arguments, as run (without --output/--quiet).
-    public var arguments: [String]
-    public var status: Status
-    public var message: String
+    public internal(set) var arguments: [String]
+    public internal(set) var status: Status
+    public internal(set) var message: String
     /// The check's reports (one, or one per file for `info` with several files).
-    public var reports: [Report]
+    public internal(set) var reports: [Report]
     /// The audit file's requirements evaluated on every report.
-    public var gates: [RequirementOutcome]
-    public var seconds: Double
+    public internal(set) var gates: [RequirementOutcome]
+    public internal(set) var seconds: Double
 
     public init(name: String, description: String?, arguments: [String], status: Status = .pass, message: String = "",
                 reports: [Report] = [], gates: [RequirementOutcome] = [], seconds: Double = 0) {

@@ -115,9 +115,9 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
 
 /// The outcome of one requirement on one report.
 public struct RequirementOutcome: Sendable, Equatable {
-    public var requirement: Requirement
-    public var actual: Double?
-    public var passed: Bool
+    public internal(set) var requirement: Requirement
+    public internal(set) var actual: Double?
+    public internal(set) var passed: Bool
 
     /// "recall_at_10_cross = 0.85, required >= 0.9 (short by 0.05)".
     public var message: String {
@@ -158,6 +158,20 @@ extension Report {
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
         }
+    }
+
+    /// This report with what a front end did around the analysis appended after the analysis's
+    /// own parameters, notes and tables (side files written, options naming them, rows a reader
+    /// dropped), and the wall time when the analysis did not stamp one. The analysis's own content
+    /// is never edited.
+    public func adding(parameters: [ReportParameter] = [], notes: [String] = [], tables: [ReportTable] = [],
+                       elapsedSeconds: Double? = nil) -> Report {
+        var r = self
+        r.parameters += parameters
+        r.notes += notes
+        r.tables += tables
+        if let elapsedSeconds { r.elapsedSeconds = elapsedSeconds }
+        return r
     }
 
     /// Adds the `gates` table and the `gates_passed` metric.

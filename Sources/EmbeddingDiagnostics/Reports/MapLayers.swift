@@ -5,14 +5,14 @@ import Foundation
 /// result (binning and sampling happen there, seeded); drawn by `SVGMap`.
 public struct MapLayers: Sendable, Equatable {
     public struct Point: Sendable, Equatable {
-        public var x: Double
-        public var y: Double
+        public internal(set) var x: Double
+        public internal(set) var y: Double
         /// Signed value of the colour scale (blue < 0 < red).
-        public var value: Double
+        public internal(set) var value: Double
         /// Hover text (an SVG `<title>`).
-        public var title: String
+        public internal(set) var title: String
         /// Drawn with a dark outline (e.g. rows outside every reference neighbourhood).
-        public var outlined: Bool
+        public internal(set) var outlined: Bool
         public init(x: Double, y: Double, value: Double, title: String, outlined: Bool = false) {
             self.x = x
             self.y = y
@@ -23,20 +23,20 @@ public struct MapLayers: Sendable, Equatable {
     }
 
     /// The plotted area in data units.
-    public var xRange: ClosedRange<Double>
-    public var yRange: ClosedRange<Double>
+    public internal(set) var xRange: ClosedRange<Double>
+    public internal(set) var yRange: ClosedRange<Double>
     /// Density grid: `gridRows` × `gridColumns` counts, row 0 at the bottom (small y).
-    public var gridColumns: Int
-    public var gridRows: Int
-    public var density: [Int]
-    public var densityName: String
-    public var points: [Point]
-    public var pointsName: String
+    public internal(set) var gridColumns: Int
+    public internal(set) var gridRows: Int
+    public internal(set) var density: [Int]
+    public internal(set) var densityName: String
+    public internal(set) var points: [Point]
+    public internal(set) var pointsName: String
     /// |value| at which the colour saturates.
-    public var valueScale: Double
-    public var valueName: String
+    public internal(set) var valueScale: Double
+    public internal(set) var valueName: String
     /// Labelled positions (cluster centres).
-    public var centres: [ChartPoint]
+    public internal(set) var centres: [ChartPoint]
 
     public init(xRange: ClosedRange<Double>, yRange: ClosedRange<Double>, gridColumns: Int, gridRows: Int, density: [Int], densityName: String,
                 points: [Point], pointsName: String, valueScale: Double, valueName: String, centres: [ChartPoint]) {

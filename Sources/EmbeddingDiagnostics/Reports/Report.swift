@@ -48,9 +48,9 @@ extension ReportValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, E
 /// A named scalar result. `key` is stable snake_case (the JSON key, documented in the guide);
 /// `label` is what a person reads in the text report.
 public struct ReportMetric: Sendable, Equatable {
-    public var key: String
-    public var label: String
-    public var value: ReportValue
+    public internal(set) var key: String
+    public internal(set) var label: String
+    public internal(set) var value: ReportValue
     public init(_ key: String, _ label: String, _ value: ReportValue) {
         self.key = key
         self.label = label
@@ -60,8 +60,8 @@ public struct ReportMetric: Sendable, Equatable {
 
 /// A named parameter the analysis ran with (recorded for reproducibility).
 public struct ReportParameter: Sendable, Equatable {
-    public var key: String
-    public var value: ReportValue
+    public internal(set) var key: String
+    public internal(set) var value: ReportValue
     public init(_ key: String, _ value: ReportValue) {
         self.key = key
         self.value = value
@@ -70,14 +70,14 @@ public struct ReportParameter: Sendable, Equatable {
 
 /// A table: columns and rows of values. `name` is snake_case (CSV file `<name>.csv`).
 public struct ReportTable: Sendable, Equatable {
-    public var name: String
-    public var title: String
-    public var columns: [String]
-    public var rows: [[ReportValue]]
+    public internal(set) var name: String
+    public internal(set) var title: String
+    public internal(set) var columns: [String]
+    public internal(set) var rows: [[ReportValue]]
     /// How many rows the text report shows (all of them go to CSV). nil = all.
-    public var textRowLimit: Int?
+    public internal(set) var textRowLimit: Int?
     /// Large per-row tables are left out of JSON unless `--json-tables all`.
-    public var isPerRow: Bool
+    public internal(set) var isPerRow: Bool
 
     public init(name: String, title: String, columns: [String], rows: [[ReportValue]], textRowLimit: Int? = nil, isPerRow: Bool = false) {
         self.name = name
@@ -93,23 +93,23 @@ public struct ReportTable: Sendable, Equatable {
 public struct ReportChart: Sendable, Equatable {
     public enum Kind: String, Sendable { case line, histogram, bar, scatter, map }
     public struct Series: Sendable, Equatable {
-        public var name: String
-        public var points: [ChartPoint]
+        public internal(set) var name: String
+        public internal(set) var points: [ChartPoint]
         public init(name: String, points: [ChartPoint]) {
             self.name = name
             self.points = points
         }
     }
-    public var name: String
-    public var title: String
-    public var kind: Kind
-    public var xLabel: String
-    public var yLabel: String
-    public var logY: Bool
-    public var series: [Series]
-    public var caption: String
+    public internal(set) var name: String
+    public internal(set) var title: String
+    public internal(set) var kind: Kind
+    public internal(set) var xLabel: String
+    public internal(set) var yLabel: String
+    public internal(set) var logY: Bool
+    public internal(set) var series: [Series]
+    public internal(set) var caption: String
     /// The layers of a `.map` chart (nil for every other kind).
-    public var map: MapLayers?
+    public internal(set) var map: MapLayers?
 
     public init(name: String, title: String, kind: Kind, xLabel: String, yLabel: String, logY: Bool = false, series: [Series], caption: String = "") {
         self.name = name
@@ -124,10 +124,10 @@ public struct ReportChart: Sendable, Equatable {
 }
 
 public struct ChartPoint: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
+    public internal(set) var x: Double
+    public internal(set) var y: Double
     /// Bar/category label (bar charts), optional.
-    public var label: String?
+    public internal(set) var label: String?
     public init(x: Double, y: Double, label: String? = nil) {
         self.x = x
         self.y = y
@@ -137,19 +137,19 @@ public struct ChartPoint: Sendable, Equatable {
 
 /// The generic report every analyzer's typed result is turned into; renderers are shared.
 public struct Report: Sendable {
-    public var analyzer: String
-    public var title: String
-    public var inputs: [Source]
-    public var parameters: [ReportParameter]
-    public var metrics: [ReportMetric]
-    public var tables: [ReportTable]
-    public var charts: [ReportChart]
+    public internal(set) var analyzer: String
+    public internal(set) var title: String
+    public internal(set) var inputs: [Source]
+    public internal(set) var parameters: [ReportParameter]
+    public internal(set) var metrics: [ReportMetric]
+    public internal(set) var tables: [ReportTable]
+    public internal(set) var charts: [ReportChart]
     /// Sentences for a person: caveats, what was dropped, how to read a number.
-    public var notes: [String]
+    public internal(set) var notes: [String]
     /// The answer the report leads with (question, one sentence, deciding metrics).
-    public var verdict: ReportVerdict?
-    public var elapsedSeconds: Double
-    public var toolVersion: String
+    public internal(set) var verdict: ReportVerdict?
+    public internal(set) var elapsedSeconds: Double
+    public internal(set) var toolVersion: String
 
     public init(analyzer: String, title: String, inputs: [Source] = [], parameters: [ReportParameter] = [],
                 metrics: [ReportMetric] = [], tables: [ReportTable] = [], charts: [ReportChart] = [],

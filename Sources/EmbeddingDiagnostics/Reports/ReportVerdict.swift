@@ -5,11 +5,11 @@ import Foundation
 /// metric table, followed by the gates when `--require` was given.
 public struct ReportVerdict: Sendable, Equatable {
     /// E.g. "Can NEW's queries search OLD's index?"
-    public var question: String
+    public internal(set) var question: String
     /// One sentence, e.g. "No: cross recall@1 is 0.019 below OLD's own (0.888 vs 0.908)."
-    public var answer: String
+    public internal(set) var answer: String
     /// Keys of the 3–5 metrics that decide the answer, in reading order (looked up in the report).
-    public var decidingMetrics: [String]
+    public internal(set) var decidingMetrics: [String]
 
     public init(question: String, answer: String, decidingMetrics: [String]) {
         self.question = question

@@ -24,10 +24,10 @@ extension Report {
 /// than rows, more directions than the rank) is capped to the largest supported value, the
 /// metric keys keep the asked value, and the report carries a warning naming asked and used.
 public struct ParameterCap: Sendable, Equatable {
-    public var parameter: String
-    public var asked: Int
-    public var used: Int
-    public var reason: String
+    public internal(set) var parameter: String
+    public internal(set) var asked: Int
+    public internal(set) var used: Int
+    public internal(set) var reason: String
 
     public init(parameter: String, asked: Int, used: Int, reason: String) {
         self.parameter = parameter

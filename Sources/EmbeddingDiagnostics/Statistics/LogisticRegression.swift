@@ -3,10 +3,10 @@ import Foundation
 
 /// An L2-regularised logistic regression: P(y = 1 | x) = σ(x·β + b).
 public struct LogisticRegressionModel: Sendable, Equatable {
-    public var weights: [Double]
-    public var intercept: Double
-    public var iterations: Int
-    public var converged: Bool
+    public internal(set) var weights: [Double]
+    public internal(set) var intercept: Double
+    public internal(set) var iterations: Int
+    public internal(set) var converged: Bool
 
     /// x·β + b for every row (the log-odds).
     /// - Complexity: O(n·d).

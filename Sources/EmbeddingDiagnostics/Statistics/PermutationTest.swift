@@ -4,15 +4,15 @@ import Foundation
 /// et al. 2017).
 public struct PartitionTestResult: Sendable, Equatable {
     /// P(statistic of a random split ≥ observed statistic).
-    public var pValue: Double
+    public internal(set) var pValue: Double
     /// True: every split was enumerated (the p-value is exact). False: seeded Monte Carlo.
-    public var exact: Bool
+    public internal(set) var exact: Bool
     /// Splits enumerated (exact) or sampled (Monte Carlo).
-    public var permutations: Int
+    public internal(set) var permutations: Int
     /// Splits whose statistic was ≥ the observed one (the observed split included when exact).
-    public var atLeastAsExtreme: Int
+    public internal(set) var atLeastAsExtreme: Int
     /// The seed of the Monte Carlo draws (nil when exact).
-    public var seed: UInt64?
+    public internal(set) var seed: UInt64?
 }
 
 extension Statistics {

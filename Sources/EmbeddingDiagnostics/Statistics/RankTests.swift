@@ -13,10 +13,10 @@ public enum Alternative: String, Sendable, CaseIterable, Codable {
 /// normal approximation, no tie or continuity correction.
 public struct RankSumTestResult: Sendable, Equatable {
     /// z = (R_x − n_x(N+1)/2) / √(n_x n_y (N+1)/12), R_x = sum of the average ranks of x.
-    public var statistic: Double
-    public var pValue: Double
-    public var alternative: Alternative
-    public var sizes: (x: Int, y: Int)
+    public internal(set) var statistic: Double
+    public internal(set) var pValue: Double
+    public internal(set) var alternative: Alternative
+    public internal(set) var sizes: (x: Int, y: Int)
 
     public static func == (a: Self, b: Self) -> Bool {
         a.statistic == b.statistic && a.pValue == b.pValue && a.alternative == b.alternative && a.sizes == b.sizes
@@ -28,15 +28,15 @@ public struct RankSumTestResult: Sendable, Equatable {
 public struct MannWhitneyResult: Sendable, Equatable {
     /// U₁ = R_x − n_x(n_x+1)/2: the number of pairs (x_i, y_j) with x_i > y_j, ties counting ½
     /// (scipy's `statistic`).
-    public var statistic: Double
+    public internal(set) var statistic: Double
     /// Normal approximation with tie correction and continuity correction.
-    public var pValue: Double
+    public internal(set) var pValue: Double
     /// Exact p from the null distribution of U (nil with ties or when n_x·n_y > `exactLimit`).
-    public var pValueExact: Double?
+    public internal(set) var pValueExact: Double?
     /// Rank-biserial correlation 2U₁/(n_x n_y) − 1 ∈ [−1, 1]: +1 when every x exceeds every y.
-    public var rankBiserial: Double
-    public var alternative: Alternative
-    public var hasTies: Bool
+    public internal(set) var rankBiserial: Double
+    public internal(set) var alternative: Alternative
+    public internal(set) var hasTies: Bool
 }
 
 private func pValue(z: Double, alternative: Alternative) -> Double {

@@ -9,11 +9,11 @@ import Foundation
 /// Guide: Guides/Compatibility.md, "Ties".
 public struct TiedFirstRank: Sendable, Equatable {
     /// Items ranked strictly before the block that holds the first relevant item.
-    public var before: Int
+    public internal(set) var before: Int
     /// Size m of that block (relevant and non-relevant items), m ≥ 1.
-    public var blockSize: Int
+    public internal(set) var blockSize: Int
     /// Relevant items r in that block, 1 ≤ r ≤ m.
-    public var relevantInBlock: Int
+    public internal(set) var relevantInBlock: Int
 
     public init(before: Int, blockSize: Int, relevantInBlock: Int) {
         precondition(blockSize >= 1 && relevantInBlock >= 1 && relevantInBlock <= blockSize)

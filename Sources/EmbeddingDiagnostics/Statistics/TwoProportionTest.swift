@@ -15,15 +15,15 @@ import Foundation
 public struct TwoProportionTest: HypothesisTestResult, Equatable {
     public enum Method: String, Sendable { case chiSquared = "chi2", fisherExact = "fisher" }
     /// Which of the two tests ran.
-    public var kind: Method
+    public internal(set) var kind: Method
     public var method: String { kind == .chiSquared ? "Pearson χ² test of two proportions" : "Fisher's exact test" }
     /// z (signed: positive when the second share is larger) for χ²; the second sample's count for Fisher.
-    public var statistic: Double
-    public var pValue: Double
+    public internal(set) var statistic: Double
+    public internal(set) var pValue: Double
     public var alternative: Alternative { .twoSided }
     /// Shares a/m and b/n.
-    public var firstShare: Double
-    public var secondShare: Double
+    public internal(set) var firstShare: Double
+    public internal(set) var secondShare: Double
 }
 
 /// - Complexity: O(1) for χ², O(min(a + b, m + n − a − b, m, n)) for Fisher's test.

@@ -22,12 +22,12 @@ public struct AnisotropyConfiguration: Sendable {
 /// The result of `embdiag anisotropy`: metrics of the input and, with remedies, of the output.
 public struct AnisotropyAnalysis: Sendable {
     public let configuration: AnisotropyConfiguration
-    public var source: Source
-    public var before: AnisotropyMetrics
-    public var after: AnisotropyMetrics?
-    public var transform: IsotropyTransform?
+    public internal(set) var source: Source
+    public internal(set) var before: AnisotropyMetrics
+    public internal(set) var after: AnisotropyMetrics?
+    public internal(set) var transform: IsotropyTransform?
     /// The transformed matrix (nil without remedies).
-    public var transformed: Matrix?
+    public internal(set) var transformed: Matrix?
     /// IsoScore* of the input and of the output (when `isoScoreStarZeta` is set).
     public var isoScoreStar: IsoScoreStar? {
         configuration.isoScoreStarZeta.map { IsoScoreStar(spectrum: before.spectrum, zeta: $0, prior: configuration.isoScoreStarPrior) }

@@ -5,43 +5,43 @@ import Foundation
 /// streamed pass over the rows (unit-vector sums and the covariance by blocked SSYRK) plus one
 /// blocked GEMM for the partition function. Guide: Guides/Anisotropy.md.
 public struct AnisotropyMetrics: Sendable {
-    public var rows: Int
-    public var dimension: Int
+    public internal(set) var rows: Int
+    public internal(set) var dimension: Int
     /// Mean cosine over all distinct pairs, exactly: (‖Σ û_i‖² − n) / (n(n − 1)).
-    public var meanCosine: Double
+    public internal(set) var meanCosine: Double
     /// Standard deviation of the cosine over a seeded sample of distinct pairs (nil if not sampled).
-    public var cosineStandardDeviation: Double?
-    public var sampledPairs: Int
+    public internal(set) var cosineStandardDeviation: Double?
+    public internal(set) var sampledPairs: Int
     /// ‖mean vector‖ / mean ‖x_i‖.
-    public var meanVectorRatio: Double
+    public internal(set) var meanVectorRatio: Double
     /// ‖(1/n) Σ û_i‖: the length of the mean unit vector (0 isotropic, 1 all rows parallel).
-    public var meanUnitVectorNorm: Double
+    public internal(set) var meanUnitVectorNorm: Double
     /// Covariance eigenvalues (ddof 1), descending.
-    public var spectrum: [Double]
+    public internal(set) var spectrum: [Double]
     /// IsoScore (Rudman et al. 2022) as the IsoScore 2.x package computes it: (PR − 1)/(d − 1).
-    public var isoScore: Double
+    public internal(set) var isoScore: Double
     /// The IsoScore an isotropic Gaussian sample of the same n and d would get (finite-n baseline).
-    public var isoScoreNullBaseline: Double
+    public internal(set) var isoScoreNullBaseline: Double
     /// Mu & Viswanath's I(W) = min_c Z(c) / max_c Z(c), c over ± the eigenvectors of XᵀX. NaN
     /// (reported as null) when it is ill-conditioned: see `partitionDegeneracy`.
-    public var partitionIsotropy: Double
+    public internal(set) var partitionIsotropy: Double
     /// Set when I(W) is not reported because the direction attaining min Z or max Z lies in a
     /// degenerate eigenspace (relative eigen-gaps below `degenerateGapTolerance`) over whose
     /// eigenvector basis log Z varies by more than `partitionBasisTolerance`: any basis of such a
     /// space is a valid set of principal directions, so the value would be LAPACK's arbitrary
     /// choice (it changes with the BLAS kernel and thread count). E.g. every whitened space.
-    public var partitionDegeneracy: PartitionDegeneracy?
+    public internal(set) var partitionDegeneracy: PartitionDegeneracy?
     /// Rows the partition function was computed on (all, or a seeded sample).
-    public var partitionFunctionRows: Int
+    public internal(set) var partitionFunctionRows: Int
     /// exp(entropy of λ/Σλ) (Roy & Vetterli 2007, on the covariance spectrum).
-    public var effectiveRank: Double
+    public internal(set) var effectiveRank: Double
     /// (Σλ)² / Σλ².
-    public var participationRatio: Double
+    public internal(set) var participationRatio: Double
     /// Per-dimension contribution to the mean cosine (Timkey & van Schijndel 2021); sums to meanCosine.
-    public var cosineContributions: [Double]
+    public internal(set) var cosineContributions: [Double]
     /// Variance of each dimension (diagonal of the covariance).
-    public var dimensionVariances: [Double]
-    public var meanNorm: Double
+    public internal(set) var dimensionVariances: [Double]
+    public internal(set) var meanNorm: Double
 
     public func explainedVariance(top k: Int) -> Double {
         let total = spectrum.reduce(0, +)
@@ -265,9 +265,9 @@ public struct AnisotropyMetrics: Sendable {
 /// descending) `firstComponent…lastComponent` span a degenerate eigenspace over which log Z varies
 /// by `logZSpread` between basis vectors.
 public struct PartitionDegeneracy: Sendable, Equatable {
-    public var firstComponent: Int
-    public var lastComponent: Int
-    public var logZSpread: Double
+    public internal(set) var firstComponent: Int
+    public internal(set) var lastComponent: Int
+    public internal(set) var logZSpread: Double
 }
 
 /// Row norms, Σ û_i, Σ û_i² and Σ x_i per dimension in one parallel pass over the rows (one read

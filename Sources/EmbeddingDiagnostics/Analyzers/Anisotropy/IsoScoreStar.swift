@@ -14,9 +14,9 @@ public struct IsoScoreStar: Sendable, Equatable {
     }
 
     /// ζ ∈ [0, 1]: 0 = IsoScore, 1 = the prior alone (1 for an identity prior).
-    public var zeta: Double
-    public var prior: Prior
-    public var value: Double
+    public internal(set) var zeta: Double
+    public internal(set) var prior: Prior
+    public internal(set) var value: Double
 
     /// From the covariance eigenvalues (ddof 1, all d of them): C0 is a multiple of I, so C* has
     /// the eigenvalues (1 − ζ)λ_k + ζ·c0 and IsoScore* = (PR* − 1)/(d − 1), PR* = (Σλ*)²/Σλ*² — the

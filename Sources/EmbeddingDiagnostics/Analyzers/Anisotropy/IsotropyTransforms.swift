@@ -47,12 +47,12 @@ public enum IsotropyStep: Equatable, Sendable, CustomStringConvertible {
 
 /// One fitted step: x ↦ (x − mean) · matrix (matrix nil = identity), or row normalisation.
 public struct FittedIsotropyStep: Sendable {
-    public var step: String
+    public internal(set) var step: String
     /// Components kept or removed (abtt D, whiten K), if any.
-    public var components: Int?
-    public var mean: [Float]?
+    public internal(set) var components: Int?
+    public internal(set) var mean: [Float]?
     /// d_in × d_out.
-    public var matrix: Matrix?
+    public internal(set) var matrix: Matrix?
     public var normalizesRows: Bool { step == "normalize" }
     public var outputDimension: Int? { matrix?.cols }
 }
@@ -60,8 +60,8 @@ public struct FittedIsotropyStep: Sendable {
 /// A sequence of fitted steps: fitted once (e.g. on a corpus) and applied to any data of the same
 /// dimension (e.g. queries), so both live in the same whitened space.
 public struct IsotropyTransform: Sendable {
-    public var steps: [FittedIsotropyStep]
-    public var inputDimension: Int
+    public internal(set) var steps: [FittedIsotropyStep]
+    public internal(set) var inputDimension: Int
 
     /// Fits each step on the output of the previous one.
     public static func fit(_ steps: [IsotropyStep], on data: Matrix) throws -> (transform: IsotropyTransform, output: Matrix) {

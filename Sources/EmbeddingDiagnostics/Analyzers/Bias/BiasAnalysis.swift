@@ -44,66 +44,66 @@ public struct BiasConfiguration: Sendable {
 
 /// DirectBias_c over a list of neutral words.
 public struct DirectBiasResult: Sendable {
-    public var words: [String]
-    public var rows: [Int]
-    public var missing: [String]
+    public internal(set) var words: [String]
+    public internal(set) var rows: [Int]
+    public internal(set) var missing: [String]
     /// Signed projection on the direction (K = 1) or the norm of the projection on the subspace.
-    public var projections: [Double]
-    public var value: Double
-    public var projectionsAfter: [Double]?
-    public var valueAfter: Double?
+    public internal(set) var projections: [Double]
+    public internal(set) var value: Double
+    public internal(set) var projectionsAfter: [Double]?
+    public internal(set) var valueAfter: Double?
 }
 
 /// Indirect bias β(w, v) = (w·v − cos(w⊥, v⊥)) / (w·v), w⊥ = w − P_B w (Bolukbasi et al. 2016).
 public struct IndirectBiasEntry: Sendable {
-    public var w: String
-    public var v: String
+    public internal(set) var w: String
+    public internal(set) var v: String
     /// "requested" (--indirect) or "found" (largest β among neutral-word pairs).
-    public var source: String
-    public var cosine: Double
-    public var beta: Double
-    public var cosineAfter: Double?
-    public var betaAfter: Double?
+    public internal(set) var source: String
+    public internal(set) var cosine: Double
+    public internal(set) var beta: Double
+    public internal(set) var cosineAfter: Double?
+    public internal(set) var betaAfter: Double?
 }
 
 /// What hard debias did and how much the rest of the geometry moved.
 public struct HardDebiasSummary: Sendable {
-    public var neutralizedRows: Int
-    public var specificRows: Int
-    public var equalizedGroups: [[String]]
+    public internal(set) var neutralizedRows: Int
+    public internal(set) var specificRows: Int
+    public internal(set) var equalizedGroups: [[String]]
     /// Max over equalized groups and neutral words of |cos(n, a) − cos(n, b)| after debias.
-    public var equalizeMaxGap: Double
+    public internal(set) var equalizeMaxGap: Double
     /// Mean |Δ cos| between each neutral word and its k nearest neighbours before debias.
-    public var neighborCosineChange: Double
+    public internal(set) var neighborCosineChange: Double
     /// Mean signed Δ cos for the same pairs.
-    public var neighborCosineShift: Double
+    public internal(set) var neighborCosineShift: Double
     /// Mean fraction of the k nearest neighbours kept after debias.
-    public var neighborOverlap: Double
-    public var neighborQueries: Int
-    public var neighborGallery: Int
+    public internal(set) var neighborOverlap: Double
+    public internal(set) var neighborQueries: Int
+    public internal(set) var neighborGallery: Int
     /// Mean |projection| over all neutralized rows, before and after.
-    public var vocabularyDirectBias: Double
-    public var vocabularyDirectBiasAfter: Double
+    public internal(set) var vocabularyDirectBias: Double
+    public internal(set) var vocabularyDirectBiasAfter: Double
     /// (word, neighbour, cos before, cos after) for the neutral words' neighbours (per-row table).
-    public var neighborChanges: [(String, String, Double, Double)]
+    public internal(set) var neighborChanges: [(String, String, Double, Double)]
 }
 
 /// The result of `embdiag bias`.
 public struct BiasAnalysis: Sendable {
     public let configuration: BiasConfiguration
-    public var source: Source
-    public var rowCount: Int
-    public var subspace: BiasSubspace?
-    public var directBias: DirectBiasResult?
-    public var indirect: [IndirectBiasEntry] = []
-    public var indirectMissing: [[String]] = []
-    public var weat: [WEATResult] = []
-    public var weatAfter: [WEATResult] = []
+    public internal(set) var source: Source
+    public internal(set) var rowCount: Int
+    public internal(set) var subspace: BiasSubspace?
+    public internal(set) var directBias: DirectBiasResult?
+    public internal(set) var indirect: [IndirectBiasEntry] = []
+    public internal(set) var indirectMissing: [[String]] = []
+    public internal(set) var weat: [WEATResult] = []
+    public internal(set) var weatAfter: [WEATResult] = []
     /// WEAT tests skipped for missing words (id, reason), with `weatSkipIncomplete`.
-    public var weatSkipped: [(String, String)] = []
-    public var debias: HardDebiasSummary?
+    public internal(set) var weatSkipped: [(String, String)] = []
+    public internal(set) var debias: HardDebiasSummary?
     /// The debiased matrix (unit rows, labels kept), when debiasing.
-    public var debiased: Embeddings?
+    public internal(set) var debiased: Embeddings?
 
     /// A short list for error messages: the first 20 words and how many more.
     public static func wordListSummary(_ words: [String]) -> String {

@@ -56,20 +56,20 @@ public enum BiasDirectionMethod: String, Sendable, CaseIterable {
 /// `single` / `sum` directions (K = 1).
 public struct BiasSubspace: Sendable {
     /// How the basis was found.
-    public var method: BiasDirectionMethod = .pca
+    public internal(set) var method: BiasDirectionMethod = .pca
     /// K orthonormal rows of length d (row-major).
-    public var basis: [Double]
-    public var components: Int
-    public var dimension: Int
+    public internal(set) var basis: [Double]
+    public internal(set) var components: Int
+    public internal(set) var dimension: Int
     /// Explained-variance ratio of every principal component of the centred groups (descending).
-    public var explainedRatio: [Double]
+    public internal(set) var explainedRatio: [Double]
     /// Groups used (all words present) and groups dropped because a word is missing.
-    public var groupsUsed: [[String]]
-    public var groupsDropped: [[String]]
+    public internal(set) var groupsUsed: [[String]]
+    public internal(set) var groupsDropped: [[String]]
     /// The two words fixing the sign: component k points from `ends.1` to `ends.0`.
-    public var ends: (String, String)
+    public internal(set) var ends: (String, String)
     /// cos(PC1, normalize(v_ends0 − v_ends1)).
-    public var endsCosine: Double
+    public internal(set) var endsCosine: Double
 
     public func component(_ k: Int) -> [Double] { Array(basis[(k * dimension)..<((k + 1) * dimension)]) }
 

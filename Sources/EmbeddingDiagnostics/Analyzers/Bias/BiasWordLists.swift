@@ -27,11 +27,11 @@ public struct WordGroups: Sendable, Equatable {
 
 /// A WEAT test: targets X, Y and attributes A, B.
 public struct WEATTest: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var targets: [WordList]
-    public var attributes: [WordList]
-    public var provenance: String
+    public internal(set) var id: String
+    public internal(set) var name: String
+    public internal(set) var targets: [WordList]
+    public internal(set) var attributes: [WordList]
+    public internal(set) var provenance: String
     public init(id: String, name: String, targets: [WordList], attributes: [WordList], provenance: String) {
         precondition(targets.count == 2 && attributes.count == 2, "WEAT needs two target and two attribute sets")
         self.id = id

@@ -2,17 +2,17 @@ import Foundation
 
 /// The Word Embedding Association Test (Caliskan et al. 2017) on one matrix.
 public struct WEATResult: Sendable {
-    public var test: WEATTest
+    public internal(set) var test: WEATTest
     /// The words of X, Y, A, B found (order kept) and those missing.
-    public var used: [[String]]
-    public var missing: [[String]]
+    public internal(set) var used: [[String]]
+    public internal(set) var missing: [[String]]
     /// S(X, Y, A, B) = Σ_{x∈X} s(x, A, B) − Σ_{y∈Y} s(y, A, B).
-    public var statistic: Double
+    public internal(set) var statistic: Double
     /// d = (mean_X s − mean_Y s) / std_{X∪Y}(s), population std (ddof = 0, as WEFE and responsibly).
-    public var effectSize: Double
+    public internal(set) var effectSize: Double
     /// s(w, A, B) = mean_a cos(w, a) − mean_b cos(w, b) for every word of X then Y.
-    public var associations: [Double]
-    public var permutationTest: PartitionTestResult
+    public internal(set) var associations: [Double]
+    public internal(set) var permutationTest: PartitionTestResult
     public var pValue: Double { permutationTest.pValue }
 }
 

@@ -3,10 +3,10 @@ import Foundation
 /// One named parameter block of an adapter: a rows × cols row-major Float64 matrix (a vector is
 /// 1 × cols).
 public struct AdapterParameter: Sendable, Equatable {
-    public var name: String
-    public var rows: Int
-    public var cols: Int
-    public var values: [Double]
+    public internal(set) var name: String
+    public internal(set) var rows: Int
+    public internal(set) var cols: Int
+    public internal(set) var values: [Double]
 
     public init(name: String, rows: Int, cols: Int, values: [Double]) {
         precondition(values.count == rows * cols, "AdapterParameter \(name): \(values.count) values for \(rows) × \(cols)")
@@ -29,13 +29,13 @@ public struct AdapterMap: Sendable, Equatable {
         case mlp(hidden: Int)
     }
 
-    public var architecture: Architecture
-    public var inputDimension: Int
-    public var outputDimension: Int
+    public internal(set) var architecture: Architecture
+    public internal(set) var inputDimension: Int
+    public internal(set) var outputDimension: Int
     /// In the order of `AdapterMap.layout(...)`.
-    public var parameters: [AdapterParameter]
+    public internal(set) var parameters: [AdapterParameter]
     /// How it was trained (nil for a map read back from a file).
-    public var training: AdapterTrainingSummary?
+    public internal(set) var training: AdapterTrainingSummary?
 
     public var fit: MappingFit {
         switch architecture {
@@ -124,17 +124,17 @@ public struct AdapterMap: Sendable, Equatable {
 public struct AdapterTrainingSummary: Sendable, Equatable {
     /// Rows the gradient steps used and rows held aside for early stopping (both inside the
     /// training split; the held-out rows of compat are never seen).
-    public var fitRows: Int
-    public var validationRows: Int
+    public internal(set) var fitRows: Int
+    public internal(set) var validationRows: Int
     /// Full-batch Adam steps taken and the step whose parameters were kept (lowest validation loss).
-    public var steps: Int
-    public var bestStep: Int
+    public internal(set) var steps: Int
+    public internal(set) var bestStep: Int
     /// Mean squared error per value at the kept step.
-    public var trainLoss: Double
-    public var validationLoss: Double
+    public internal(set) var trainLoss: Double
+    public internal(set) var validationLoss: Double
     /// Validation loss of the starting point (step 0).
-    public var initialValidationLoss: Double
+    public internal(set) var initialValidationLoss: Double
     /// True when training stopped because the validation loss stopped improving (else the step cap).
-    public var stoppedEarly: Bool
-    public var settings: AdapterTrainingSettings
+    public internal(set) var stoppedEarly: Bool
+    public internal(set) var settings: AdapterTrainingSettings
 }

@@ -97,18 +97,18 @@ extension CompatibilityInputs {
 /// the expected value over the orderings of exactly tied scores (McSherry & Najork 2008).
 public struct RetrievalSummary: Sendable {
     /// "old" (old→old), "new" (new→new), "cross" (new queries → old gallery), "mapped".
-    public var name: String
-    public var ks: [Int]
+    public internal(set) var name: String
+    public internal(set) var ks: [Int]
     /// Per query (in query order): the tied block of its first relevant row (nil = none relevant).
-    public var firstRanks: [TiedFirstRank?]
+    public internal(set) var firstRanks: [TiedFirstRank?]
     /// Per query: expected average precision (NaN = none relevant).
-    public var averagePrecisions: [Double]
+    public internal(set) var averagePrecisions: [Double]
     /// Queries that have at least one relevant gallery row (the ones averaged over).
-    public var evaluated: Int
+    public internal(set) var evaluated: Int
     /// Expected recall@k per k of `ks`.
-    public var recall: [Double]
-    public var mrr: Double
-    public var map: Double
+    public internal(set) var recall: [Double]
+    public internal(set) var mrr: Double
+    public internal(set) var map: Double
 
     init(name: String, ks: [Int], ranks: RetrievalRanks) {
         self.name = name
@@ -162,13 +162,13 @@ public struct RetrievalSummary: Sendable {
 /// queries.
 public struct NegativeFlips: Sendable {
     /// Queries with a positive flip probability, most probable first (then by query order).
-    public var flips: [Int]
+    public internal(set) var flips: [Int]
     /// Flip probability of each entry of `flips` (1 without ties).
-    public var probabilities: [Double]
-    public var evaluated: Int
+    public internal(set) var probabilities: [Double]
+    public internal(set) var evaluated: Int
     /// Expected number of flips and of top-1 errors of the other model.
-    public var expectedFlips: Double
-    public var expectedOtherErrors: Double
+    public internal(set) var expectedFlips: Double
+    public internal(set) var expectedOtherErrors: Double
     /// NFR = expected flips / evaluated queries.
     public var rate: Double { evaluated > 0 ? expectedFlips / Double(evaluated) : .nan }
     /// NFI = expected flips / expected errors of the other model (0 when it makes none).
@@ -192,35 +192,35 @@ public struct NegativeFlips: Sendable {
 
 /// The mapping NEW → OLD fitted on a train split and evaluated on the held-out rows.
 public struct MappingEvaluation: Sendable {
-    public var map: FittedMapping
-    public var trainRows: [Int]
-    public var heldOutRows: [Int]
-    public var old: RetrievalSummary
-    public var cross: RetrievalSummary?
-    public var mapped: RetrievalSummary
+    public internal(set) var map: FittedMapping
+    public internal(set) var trainRows: [Int]
+    public internal(set) var heldOutRows: [Int]
+    public internal(set) var old: RetrievalSummary
+    public internal(set) var cross: RetrievalSummary?
+    public internal(set) var mapped: RetrievalSummary
     /// Mean cosine between mapped NEW row and OLD row over the held-out rows.
-    public var pairedCosineMean: Double
+    public internal(set) var pairedCosineMean: Double
     /// The same over the training rows (fit quality; a large gap to the held-out one = over-fitting).
-    public var trainCosineMean: Double
+    public internal(set) var trainCosineMean: Double
     /// True when the split came from `trainRows` (explicit), false for the seeded split.
-    public var explicitSplit: Bool
-    public var flips: NegativeFlips
+    public internal(set) var explicitSplit: Bool
+    public internal(set) var flips: NegativeFlips
     /// OLD thresholds carried to the mapped space (held-out rows).
-    public var thresholds: [ThresholdTransfer]
+    public internal(set) var thresholds: [ThresholdTransfer]
     /// OLD vs mapped NEW score distributions on the held-out rows.
-    public var scoreShift: ScoreShift
+    public internal(set) var scoreShift: ScoreShift
     /// Gallery rows a held-out query is ranked against: recall@k uses min(k, this).
-    public var candidatesPerQuery: Int = 0
+    public internal(set) var candidatesPerQuery: Int = 0
     /// `--fit auto`: every family fitted on the same rows, the chosen one marked.
-    public var candidates: [MappingCandidate] = []
+    public internal(set) var candidates: [MappingCandidate] = []
     /// `--fit-curve`: held-out recall per training-set size (and family).
-    public var curve: [FitCurvePoint] = []
+    public internal(set) var curve: [FitCurvePoint] = []
     /// NEW queries on a NEW gallery of the held-out rows: what re-embedding the index gives.
-    public var reembedded: RetrievalSummary?
+    public internal(set) var reembedded: RetrievalSummary?
     /// The cut-off of the share-of-re-embedding numbers (10 capped at the held-out gallery).
-    public var shareK: Int = 10
+    public internal(set) var shareK: Int = 10
     /// Mapped recall@`shareK` on the held-out rows.
-    public var mappedAtShareK: Double?
+    public internal(set) var mappedAtShareK: Double?
     /// Mapped recall@`shareK` / re-embedded recall@`shareK` (held-out rows).
     public var shareOfReembedding: Double? {
         guard let r = reembedded?.recall(at: shareK), let m = mappedAtShareK, r > 0 else { return nil }
@@ -236,41 +236,41 @@ public struct MappingEvaluation: Sendable {
 /// 2024; Yan et al. 2021): retrieval old→old, new→new, new→old, negative flips, neighbourhood
 /// stability, and a fitted NEW → OLD mapping. Pure: no printing, no files.
 public struct CompatibilityAnalysis: Sendable {
-    public var inputs: [Source]
+    public internal(set) var inputs: [Source]
     /// The settings the result was judged with (`noWorse` reads its tolerance): fixed with the
     /// result, so no later change of a configuration can flip an answer already given.
     public let configuration: CompatibilityConfiguration
-    public var compression: Compression?
-    public var galleryRows: Int
-    public var dimensions: (old: Int, new: Int)
+    public internal(set) var compression: Compression?
+    public internal(set) var galleryRows: Int
+    public internal(set) var dimensions: (old: Int, new: Int)
     /// "labels" (same label is relevant) or "identity" (the paired item is relevant).
-    public var relevance: String
-    public var separateQueries: Bool
+    public internal(set) var relevance: String
+    public internal(set) var separateQueries: Bool
     /// Query rows (indices into the items) when queries are the items themselves; empty with
     /// separate query files.
-    public var queryRows: [Int]
+    public internal(set) var queryRows: [Int]
     /// Effective cut-offs (each asked k capped at `candidatesPerQuery`, deduplicated).
-    public var ks: [Int]
+    public internal(set) var ks: [Int]
     /// The cut-offs as asked (positive, deduplicated): metric keys use these, never the capped ones.
-    public var askedKs: [Int]
+    public internal(set) var askedKs: [Int]
     /// Gallery rows a query is ranked against (own row excluded with labels).
-    public var candidatesPerQuery: Int
-    public var old: RetrievalSummary
-    public var new: RetrievalSummary
+    public internal(set) var candidatesPerQuery: Int
+    public internal(set) var old: RetrievalSummary
+    public internal(set) var new: RetrievalSummary
     /// New queries against the old gallery; nil when the dimensions differ.
-    public var cross: RetrievalSummary?
-    public var flipsCross: NegativeFlips?
-    public var flipsNew: NegativeFlips
+    public internal(set) var cross: RetrievalSummary?
+    public internal(set) var flipsCross: NegativeFlips?
+    public internal(set) var flipsNew: NegativeFlips
     /// Mean over queries of R/n: recall@1 of a random ranking.
-    public var chanceRecallAt1: Double
+    public internal(set) var chanceRecallAt1: Double
     /// How OLD and NEW agree on the items themselves; nil with `retrievalOnly`.
-    public var agreement: SimilarityAgreement?
-    public var mapping: MappingEvaluation?
-    public var names: [String]
-    public var labels: [String]?
+    public internal(set) var agreement: SimilarityAgreement?
+    public internal(set) var mapping: MappingEvaluation?
+    public internal(set) var names: [String]
+    public internal(set) var labels: [String]?
     /// OLD file row of each paired item when the items are a subset or reordering of OLD's rows
     /// (dropped invalid rows, pairing by id); nil = item i is OLD row i. Reports show these.
-    public var sourceRows: [Int]? = nil
+    public internal(set) var sourceRows: [Int]? = nil
 
     /// Shen et al.'s empirical compatibility criterion (CVPR 2020), strict:
     /// M(φ_new, φ_old) > M(φ_old, φ_old) on recall@1. A map that exactly restores the old space is

@@ -12,14 +12,14 @@ public enum DuplicateIdPolicy: String, CaseIterable, Sendable {
 /// of rows paired, and of rows dropped and why: the report states them.
 public struct IdPairing: Sendable, Equatable {
     /// Paired row indices, in the first input's order.
-    public var rowsA: [Int]
-    public var rowsB: [Int]
+    public internal(set) var rowsA: [Int]
+    public internal(set) var rowsB: [Int]
     /// Rows of each side that repeat an id already seen (dropped with `.first`).
-    public var duplicateRowsA: Int
-    public var duplicateRowsB: Int
+    public internal(set) var duplicateRowsA: Int
+    public internal(set) var duplicateRowsB: Int
     /// Rows (first occurrences) whose id is not on the other side.
-    public var unmatchedA: Int
-    public var unmatchedB: Int
+    public internal(set) var unmatchedA: Int
+    public internal(set) var unmatchedB: Int
 
     /// - Complexity: O(n_a + n_b) with hashing.
     public init(idsA: [String], idsB: [String], nameA: String, nameB: String, duplicates: DuplicateIdPolicy) throws {

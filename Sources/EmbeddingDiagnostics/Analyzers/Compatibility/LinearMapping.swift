@@ -95,29 +95,29 @@ public struct MappingFitOptions: Sendable {
 /// An affine map y = x·W + b from an input space (dimension `inputDimension`) to an output space:
 /// W is `inputDimension × outputDimension`, row-major Float64.
 public struct LinearMap: Sendable, Equatable {
-    public var inputDimension: Int
-    public var outputDimension: Int
-    public var weights: [Double]
-    public var bias: [Double]
-    public var fit: MappingFit
+    public internal(set) var inputDimension: Int
+    public internal(set) var outputDimension: Int
+    public internal(set) var weights: [Double]
+    public internal(set) var bias: [Double]
+    public internal(set) var fit: MappingFit
     /// Ridge penalty used (`ridge:λ`, or the one `ridge:auto` chose).
-    public var lambda: Double?
+    public internal(set) var lambda: Double?
     /// `ridge:auto`: the mean squared leave-one-out error of every λ of the grid (grid order).
-    public var ridgeSelection: [RidgeCandidate]?
+    public internal(set) var ridgeSelection: [RidgeCandidate]?
     /// Least squares: singular values kept and the absolute cut-off applied; Procrustes: the
     /// directions the cross-covariance determines (min(dx, dy) unless it is rank-deficient; R
     /// itself always has rank min(dx, dy)).
-    public var rank: Int?
-    public var rankCutoff: Double?
+    public internal(set) var rank: Int?
+    public internal(set) var rankCutoff: Double?
     /// `procrustes-scaled`: the fitted scale (1 for the other Procrustes fits).
-    public var scale: Double?
+    public internal(set) var scale: Double?
     /// Procrustes fits: directions of R the training data leave free (min(dx, dy) − `rank`),
     /// completed so that R stays (semi-)orthogonal; > 0 means the solution is not unique.
-    public var completedDirections: Int?
+    public internal(set) var completedDirections: Int?
 
     public struct RidgeCandidate: Sendable, Equatable {
-        public var lambda: Double
-        public var leaveOneOutError: Double
+        public internal(set) var lambda: Double
+        public internal(set) var leaveOneOutError: Double
     }
 
     public init(inputDimension: Int, outputDimension: Int, weights: [Double], bias: [Double], fit: MappingFit) {

@@ -3,27 +3,27 @@ import Foundation
 /// One family fitted by `--fit auto` (or one point of the training-size curve): its validation MRR,
 /// and its held-out retrieval once compat has evaluated it.
 public struct MappingCandidate: Sendable {
-    public var fit: MappingFit
+    public internal(set) var fit: MappingFit
     /// nil when the family could not be fitted on these rows (`failure` says why).
-    public var map: FittedMapping?
-    public var failure: String?
+    public internal(set) var map: FittedMapping?
+    public internal(set) var failure: String?
     /// MRR of the mapped validation rows searching the OLD validation rows (each row's partner is
     /// its only relevant item); what `auto` selects by.
-    public var validationMRR: Double
-    public var heldOut: RetrievalSummary?
-    public var fitSeconds: Double
-    public var chosen: Bool = false
+    public internal(set) var validationMRR: Double
+    public internal(set) var heldOut: RetrievalSummary?
+    public internal(set) var fitSeconds: Double
+    public internal(set) var chosen: Bool = false
 }
 
 /// One point of the training-size curve ("how many paired rows do I need?").
 public struct FitCurvePoint: Sendable {
-    public var trainRows: Int
-    public var fit: MappingFit
+    public internal(set) var trainRows: Int
+    public internal(set) var fit: MappingFit
     /// Held-out recall@k (k = 10 capped at the held-out gallery) of the mapped NEW queries on OLD,
     /// and as a share of re-embedding (NEW queries on a NEW gallery of the same held-out rows).
-    public var recallMapped: Double
-    public var shareOfReembedding: Double
-    public var failure: String?
+    public internal(set) var recallMapped: Double
+    public internal(set) var shareOfReembedding: Double
+    public internal(set) var failure: String?
 }
 
 /// Fitting any family on a training split: closed-form maps on all training rows, adapters on a

@@ -11,25 +11,25 @@ import Foundation
 public struct SimilarityAgreement: Sendable {
     /// The item rows whose neighbourhoods are compared: the query rows when queries are items, else
     /// a seeded sample of `maxQueries` items.
-    public var rows: [Int]
+    public internal(set) var rows: [Int]
     /// Per entry of `rows`: Jaccard of its k-NN sets in OLD and NEW (same space, itself excluded).
-    public var knnJaccard: [Double]
-    public var oldNeighbors: NearestNeighbors
-    public var newNeighbors: NearestNeighbors
-    public var similaritySpearman: Double
-    public var similarityPairs: Int
+    public internal(set) var knnJaccard: [Double]
+    public internal(set) var oldNeighbors: NearestNeighbors
+    public internal(set) var newNeighbors: NearestNeighbors
+    public internal(set) var similaritySpearman: Double
+    public internal(set) var similarityPairs: Int
     /// Every pair (true) or a seeded sample of `sampledPairs` pairs.
-    public var allPairs: Bool
+    public internal(set) var allPairs: Bool
     /// Biondi et al. constraints on ordered pairs (labels and equal dimensions only).
-    public var positiveConstraint: (satisfied: Int, pairs: Int)?
-    public var negativeConstraint: (satisfied: Int, pairs: Int)?
+    public internal(set) var positiveConstraint: (satisfied: Int, pairs: Int)?
+    public internal(set) var negativeConstraint: (satisfied: Int, pairs: Int)?
     /// One entry per configured threshold.
-    public var thresholds: [ThresholdTransfer]
+    public internal(set) var thresholds: [ThresholdTransfer]
     /// Score distributions of OLD and NEW (random pairs, top-1, top-1 − top-2 margin).
-    public var scoreShift: ScoreShift
+    public internal(set) var scoreShift: ScoreShift
     /// (OLD cut-off, quantile-matched NEW cut-off) over the upper half of the pair scores: a QQ
     /// curve of the two distributions, the "calibration curve" of a threshold.
-    public var thresholdCalibration: [(old: Double, new: Double)]
+    public internal(set) var thresholdCalibration: [(old: Double, new: Double)]
 
     /// Mean k-NN Jaccard over `rows` (NaN when there are none).
     public var meanJaccard: Double { knnJaccard.isEmpty ? .nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count) }

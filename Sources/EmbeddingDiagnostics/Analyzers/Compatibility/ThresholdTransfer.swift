@@ -3,11 +3,11 @@ import Foundation
 /// Scores of the same item pairs in two spaces: what a similarity threshold decides in each.
 /// `owners[p]` is the query row of pair p (for the bootstrap over queries).
 public struct PairedScores: Sendable {
-    public var old: [Double]
-    public var new: [Double]
-    public var owners: [Int32]
+    public internal(set) var old: [Double]
+    public internal(set) var new: [Double]
+    public internal(set) var owners: [Int32]
     /// True when every distinct pair was scored, false for a seeded sample.
-    public var allPairs: Bool
+    public internal(set) var allPairs: Bool
     /// Pair indices by NEW score descending, ties by index: the one sort that thresholds, score
     /// quantiles and the calibration curve all read.
     public let newOrder: [Int]
@@ -41,25 +41,25 @@ public struct PairedScores: Sendable {
 /// - reuse: precision and recall of NEW-at-t's accepted pairs against OLD-at-t's.
 /// The quantile-matched t′ gets a seeded percentile bootstrap interval over query rows.
 public struct ThresholdTransfer: Sendable {
-    public var threshold: Double
-    public var pairs: Int
+    public internal(set) var threshold: Double
+    public internal(set) var pairs: Int
     /// Share of pairs OLD accepts at t.
-    public var oldAcceptedShare: Double
+    public internal(set) var oldAcceptedShare: Double
     /// nil when t is above every OLD score (OLD accepts nothing; nothing to match).
-    public var quantileMatched: Double?
+    public internal(set) var quantileMatched: Double?
     /// Quantile-matched over each space's own top-k neighbour pairs.
-    public var quantileMatchedTopK: Double?
-    public var bestAgreement: Double?
-    public var bestAgreementF1: Double
-    public var bestAgreementAccuracy: Double
+    public internal(set) var quantileMatchedTopK: Double?
+    public internal(set) var bestAgreement: Double?
+    public internal(set) var bestAgreementF1: Double
+    public internal(set) var bestAgreementAccuracy: Double
     /// nil when NEW accepts nothing at t.
-    public var reusePrecision: Double?
+    public internal(set) var reusePrecision: Double?
     /// nil when OLD accepts nothing at t.
-    public var reuseRecall: Double?
-    public var interval: (low: Double, high: Double)?
-    public var bootstrapReplicates: Int
+    public internal(set) var reuseRecall: Double?
+    public internal(set) var interval: (low: Double, high: Double)?
+    public internal(set) var bootstrapReplicates: Int
     /// Plain-language notes on degenerate cases (no pair above t, constant scores, ties).
-    public var notes: [String]
+    public internal(set) var notes: [String]
 
     /// - Complexity: O(P log P) for the sorts plus O(B·P) for B bootstrap replicates.
     public static func compute(threshold t: Double, scores: PairedScores, oldTopK: [Double], newTopK: [Double],
@@ -151,14 +151,14 @@ public struct ScoreShift: Sendable {
     public static let levels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
 
     public struct Distribution: Sendable {
-        public var name: String
-        public var old: [Double]
-        public var new: [Double]
+        public internal(set) var name: String
+        public internal(set) var old: [Double]
+        public internal(set) var new: [Double]
         /// Kolmogorov–Smirnov distance sup |F_old − F_new|.
-        public var ksDistance: Double
+        public internal(set) var ksDistance: Double
     }
 
-    public var distributions: [Distribution]
+    public internal(set) var distributions: [Distribution]
 
     /// - Complexity: O(m log m) per distribution of m values.
     public static func describe(_ name: String, old: [Double], new: [Double]) -> Distribution {

@@ -37,13 +37,13 @@ extension DepthConfiguration {
 
 /// One corpus's depths with respect to the reference.
 public struct CorpusDepths: Sendable {
-    public var source: Source
-    public var labels: [String]?
-    public var depths: [Double]
+    public internal(set) var source: Source
+    public internal(set) var labels: [String]?
+    public internal(set) var depths: [Double]
     /// Source row number of each row when the corpus is a subset of its file (`Embeddings.sourceRows`).
-    public var sourceRows: [Int]?
+    public internal(set) var sourceRows: [Int]?
     /// 1 = deepest (most central); ties share the smaller rank order by row.
-    public var ranks: [Int]
+    public internal(set) var ranks: [Int]
 
     init(source: Source, labels: [String]?, depths: [Double], sourceRows: [Int]? = nil) {
         self.source = source
@@ -65,37 +65,37 @@ public struct CorpusDepths: Sendable {
 /// The depth-based two-sample test of Liu & Singh (1993) as used by Seegmiller & Preum (2023):
 /// are the depths of OTHER (measured in REFERENCE) like the reference's own depths?
 public struct DepthRankTest: Sendable {
-    public var reference: String
-    public var other: String
+    public internal(set) var reference: String
+    public internal(set) var other: String
     /// scipy.stats.ranksums(reference depths, other depths) — "W" of tte-depth, a z-score.
-    public var rankSum: RankSumTestResult
-    public var mannWhitney: MannWhitneyResult
+    public internal(set) var rankSum: RankSumTestResult
+    public internal(set) var mannWhitney: MannWhitneyResult
     /// Liu–Singh Q = mean over other rows of the fraction of reference depths ≤ its depth (ties ½).
     /// 1/2 under H₀; → 0 when the other corpus is more outlying.
-    public var q: Double
+    public internal(set) var q: Double
     /// tte-depth's `q_score`: fraction of all pooled ranks below each other row's rank.
-    public var qPooled: Double
-    public var referenceSize: Int
-    public var otherSize: Int
+    public internal(set) var qPooled: Double
+    public internal(set) var referenceSize: Int
+    public internal(set) var otherSize: Int
 }
 
 /// The result of `embdiag depth`.
 public struct DepthAnalysis: Sendable {
     public let configuration: DepthConfiguration
     /// Depths of the reference corpus (leave-one-out) and of each other corpus, w.r.t. the reference.
-    public var corpora: [CorpusDepths]
+    public internal(set) var corpora: [CorpusDepths]
     /// Reference vs each other corpus (in input order), then, with ≥ 2 others, every other pair.
-    public var tests: [DepthRankTest]
-    public var holmAdjusted: [Double]
-    public var benjaminiHochbergAdjusted: [Double]
+    public internal(set) var tests: [DepthRankTest]
+    public internal(set) var holmAdjusted: [Double]
+    public internal(set) var benjaminiHochbergAdjusted: [Double]
     /// Rows of the reference used as the depth reference (nil = all).
-    public var referenceSampleRows: [Int]?
-    public var mahalanobisComponents: Int?
+    public internal(set) var referenceSampleRows: [Int]?
+    public internal(set) var mahalanobisComponents: Int?
     /// Per other corpus: its rows that duplicate a unit-normalised reference row, exactly or within
     /// 1 − cos ≤ d·2⁻²⁴ (`CrossCorpusDuplicates`, no all-pairs pass). The rank-sum test assumes
     /// independent samples: copies sit deeper than any independent row.
     /// nil for a merged `--partial` run (the rows are not at hand).
-    public var crossDuplicates: [CrossCorpusDuplicates]? = nil
+    public internal(set) var crossDuplicates: [CrossCorpusDuplicates]? = nil
 
     /// - Parameters:
     ///   - reference: the corpus depth is measured in (F).

@@ -23,26 +23,26 @@ public struct FingerprintCheck: Sendable {
     /// outliers of the fingerprint's own model are listed but do not make a file mixed).
     public static let mixedShareThreshold = 0.01
 
-    public var fingerprint: ModelFingerprint
-    public var source: Source
-    public var rows: Int
-    public var sameModelScore: Double
-    public var sameModel: Bool
-    public var meanDirectionCosine: Double
+    public internal(set) var fingerprint: ModelFingerprint
+    public internal(set) var source: Source
+    public internal(set) var rows: Int
+    public internal(set) var sameModelScore: Double
+    public internal(set) var sameModel: Bool
+    public internal(set) var meanDirectionCosine: Double
     /// ‖V_Fᵀ V_N‖²_F / k over the leading k principal directions; chance level k/d.
-    public var principalSubspaceOverlap: Double
+    public internal(set) var principalSubspaceOverlap: Double
     /// Pearson correlation of the log leading eigenvalues (rotation-invariant: it cannot see a
     /// rotation, only a change of spectrum).
-    public var spectrumCorrelation: Double
+    public internal(set) var spectrumCorrelation: Double
     /// Median row norm of the sample / the fingerprint's.
-    public var normRatio: Double
-    public var meanCosine: Double
+    public internal(set) var normRatio: Double
+    public internal(set) var meanCosine: Double
     /// `--mixed`: rows whose per-row score exceeds the fingerprint's threshold (0-based row numbers of the file).
-    public var flaggedRows: [Int]?
+    public internal(set) var flaggedRows: [Int]?
     /// The per-row scores of `flaggedRows`, same order.
-    public var flaggedScores: [Double]?
+    public internal(set) var flaggedScores: [Double]?
     /// Median per-row score of the whole sample (the fingerprint's own sample: `rowScoreMedian`).
-    public var rowScoreMedian: Double?
+    public internal(set) var rowScoreMedian: Double?
     public var mixedShare: Double? { flaggedRows.map { rows > 0 ? Double($0.count) / Double(rows) : 0 } }
     public var isMixed: Bool? { mixedShare.map { $0 > Self.mixedShareThreshold } }
 

@@ -18,34 +18,34 @@ public struct ModelFingerprint: Sendable, Equatable {
     /// Quantiles of the row norms that are recorded.
     public static let normQuantileLevels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
 
-    public var dimension: Int
-    public var rows: Int
+    public internal(set) var dimension: Int
+    public internal(set) var rows: Int
     /// Optional model name given when the fingerprint was written.
-    public var modelName: String?
+    public internal(set) var modelName: String?
     /// The sample it was computed from (path as given, SHA-256).
-    public var source: Source
-    public var mean: [Double]
+    public internal(set) var source: Source
+    public internal(set) var mean: [Double]
     /// Per-dimension standard deviation (n − 1).
-    public var scale: [Double]
+    public internal(set) var scale: [Double]
     /// All d eigenvalues of the covariance (n − 1), descending.
-    public var spectrum: [Double]
+    public internal(set) var spectrum: [Double]
     /// The leading k eigenvectors of the covariance, k × d row-major (row i ↔ spectrum[i]).
-    public var directions: [Double]
-    public var directionCount: Int
+    public internal(set) var directions: [Double]
+    public internal(set) var directionCount: Int
     /// tr(M), M = XᵀX/n (mean squared row norm).
-    public var secondMomentTrace: Double
+    public internal(set) var secondMomentTrace: Double
     /// Unbiased estimate of ‖M − tr(M)/d·I‖²_F (U-statistic over distinct row pairs): the strength
     /// of the space's anisotropic structure with the sampling noise of M̂ removed.
-    public var tracelessStrength: Double
+    public internal(set) var tracelessStrength: Double
     /// Row norms at `normQuantileLevels`.
-    public var normQuantiles: [Double]
+    public internal(set) var normQuantiles: [Double]
     /// Mean cosine between distinct rows.
-    public var meanCosine: Double
+    public internal(set) var meanCosine: Double
     /// The per-row score (log mean squared z-score) on the sample itself: median, 99.9 % quantile and
     /// the flagging threshold q99.9 + (q99.9 − median).
-    public var rowScoreMedian: Double
-    public var rowScoreQ999: Double
-    public var rowScoreThreshold: Double
+    public internal(set) var rowScoreMedian: Double
+    public internal(set) var rowScoreQ999: Double
+    public internal(set) var rowScoreThreshold: Double
 
     /// Row norms `--mixed` accepts: from the 1 % quantile / `normMargin` to the 99 % quantile × `normMargin`.
     public var normRange: (low: Double, high: Double) {

@@ -3,17 +3,17 @@ import Foundation
 /// What `embdiag info` reports about one embedding file: shape, dtype, norm statistics, invalid
 /// rows and duplicate labels. Guide: Guides/Info.md.
 public struct EmbeddingSummary: Sendable {
-    public var source: Source
-    public var hasLabels: Bool
-    public var normMinimum: Double
-    public var normMean: Double
-    public var normMaximum: Double
-    public var normStandardDeviation: Double
+    public internal(set) var source: Source
+    public internal(set) var hasLabels: Bool
+    public internal(set) var normMinimum: Double
+    public internal(set) var normMean: Double
+    public internal(set) var normMaximum: Double
+    public internal(set) var normStandardDeviation: Double
     /// Fraction of rows whose norm is within 1e-3 of 1 (already unit-normalised data).
-    public var unitNormFraction: Double
-    public var validation: ValidationSummary
+    public internal(set) var unitNormFraction: Double
+    public internal(set) var validation: ValidationSummary
     /// Up to 20 example rows: first rows with labels, for eyeballing.
-    public var exampleLabels: [String]
+    public internal(set) var exampleLabels: [String]
 
     /// One pass for norms (both cores) and one for validation; O(n·d), no copies of a mapped file.
     public init(_ e: Embeddings) {

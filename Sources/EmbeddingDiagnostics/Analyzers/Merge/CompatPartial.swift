@@ -21,17 +21,17 @@ public enum CompatPartial {
     /// The merged retrieval of the concatenated gallery: what `CompatibilityAnalysis(merged:)`
     /// turns into the analysis (and report) of a single `compat --retrieval-only` run.
     public struct Merged: Sendable {
-        public var old: RetrievalRanks
-        public var new: RetrievalRanks
+        public internal(set) var old: RetrievalRanks
+        public internal(set) var new: RetrievalRanks
         /// nil when the dimensions differ.
-        public var cross: RetrievalRanks?
-        public var galleryRows: Int
-        public var dimensions: (old: Int, new: Int)
+        public internal(set) var cross: RetrievalRanks?
+        public internal(set) var galleryRows: Int
+        public internal(set) var dimensions: (old: Int, new: Int)
         /// "identity" or "labels".
-        public var relevance: String
+        public internal(set) var relevance: String
         /// OLD (all shards), NEW (all shards), the OLD and NEW query files.
-        public var inputs: [Source]
-        public var configuration: CompatibilityConfiguration
+        public internal(set) var inputs: [Source]
+        public internal(set) var configuration: CompatibilityConfiguration
     }
 
     /// One shard's inputs as a single run scores them: unit rows, shard-local class ids.

@@ -10,23 +10,23 @@ public struct PartialState: Sendable, Equatable {
     public static let formatVersion = 3
 
     /// The analyzer that wrote the state ("info", "anisotropy").
-    public var analyzer: String
+    public internal(set) var analyzer: String
     /// 1 for one pass over the data, 2 for the second pass of anisotropy (partition function and
     /// sampled pairs over the merged principal directions).
-    public var pass: Int
+    public internal(set) var pass: Int
     /// Every parameter that changes a number, as canonical text: merge refuses states whose
     /// parameters differ.
-    public var parameters: [String: String]
-    public var seed: UInt64
-    public var toolVersion: String
-    public var stateVersion: Int
-    public var dimension: Int
+    public internal(set) var parameters: [String: String]
+    public internal(set) var seed: UInt64
+    public internal(set) var toolVersion: String
+    public internal(set) var stateVersion: Int
+    public internal(set) var dimension: Int
     /// The shards this state covers, by row offset (one for a shard's own state).
-    public var shards: [ShardRecord]
+    public internal(set) var shards: [ShardRecord]
     /// Digest of the pass-1 merge a pass-2 state was computed against (nil otherwise).
-    public var basis: String?
+    public internal(set) var basis: String?
     /// Payload arrays (Float64 sums, Float32 rows, Int64 ids, UTF-8 bytes), by name.
-    public var arrays: [String: StateArray]
+    public internal(set) var arrays: [String: StateArray]
 
     public init(analyzer: String, pass: Int = 1, parameters: [String: String], seed: UInt64, dimension: Int,
                 shards: [ShardRecord], basis: String? = nil, arrays: [String: StateArray] = [:]) {
@@ -98,10 +98,10 @@ public struct PartialState: Sendable, Equatable {
 
 /// One input shard: where its rows sit in the concatenated input and which file it was.
 public struct ShardRecord: Codable, Sendable, Equatable {
-    public var id: String
-    public var rowOffset: Int
-    public var rowCount: Int
-    public var source: Source
+    public internal(set) var id: String
+    public internal(set) var rowOffset: Int
+    public internal(set) var rowCount: Int
+    public internal(set) var source: Source
 
     public init(id: String, rowOffset: Int, rowCount: Int, source: Source) {
         self.id = id

@@ -2,8 +2,8 @@ import Foundation
 
 /// A partial state read from a file (the path names it in errors).
 public struct LoadedState: Sendable {
-    public var path: String
-    public var state: PartialState
+    public internal(set) var path: String
+    public internal(set) var state: PartialState
     public init(path: String, state: PartialState) {
         self.path = path
         self.state = state

@@ -4,18 +4,18 @@ import Foundation
 /// GEMM of unit vectors + partial selection; the n × m similarity matrix is never stored).
 /// Guide: Guides/Neighbors.md.
 public struct CosineNeighbors: Sendable {
-    public var k: Int
+    public internal(set) var k: Int
     /// True when queries and corpus are the same rows (a row is not its own neighbour).
-    public var selfExcluded: Bool
-    public var neighbors: NearestNeighbors
-    public var queryLabels: [String]
-    public var corpusLabels: [String]
+    public internal(set) var selfExcluded: Bool
+    public internal(set) var neighbors: NearestNeighbors
+    public internal(set) var queryLabels: [String]
+    public internal(set) var corpusLabels: [String]
     /// Source row numbers when the rows are a subset of their file (`Embeddings.sourceRows`).
-    public var corpusSourceRows: [Int]?
-    public var querySourceRows: [Int]?
-    public var inputs: [Source]
+    public internal(set) var corpusSourceRows: [Int]?
+    public internal(set) var querySourceRows: [Int]?
+    public internal(set) var inputs: [Source]
     /// The k asked for when the corpus had fewer rows to list (then `k` is what it had).
-    public var requestedK: Int? = nil
+    public internal(set) var requestedK: Int? = nil
 
     /// - Parameters:
     ///   - corpus: rows to search.

@@ -7,12 +7,12 @@ import Foundation
 /// anchors) and 0 otherwise. Invariant to rotations and positive rescaling of the space; with
 /// centring also to translations.
 public struct RelativeProjection: Sendable {
-    public var anchorRows: [Int]
-    public var centering: Bool
+    public internal(set) var anchorRows: [Int]
+    public internal(set) var centering: Bool
     /// Anchor mean subtracted before the cosine (zeros without centring), length d.
-    public var shift: [Float]
+    public internal(set) var shift: [Float]
     /// Centred (if enabled) and L2-normalised anchors, N × d.
-    public var unitAnchors: Matrix
+    public internal(set) var unitAnchors: Matrix
 
     public var anchorCount: Int { anchorRows.count }
 

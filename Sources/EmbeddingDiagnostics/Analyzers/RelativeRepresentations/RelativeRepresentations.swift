@@ -114,30 +114,30 @@ private func resolveAnchors(_ space: Matrix, _ configuration: RelativeRepresenta
 
 /// Summary of a relative representation of one space: what the anchors look like from the data.
 public struct RelativeRepresentation: Sendable {
-    public var input: Source
+    public internal(set) var input: Source
     public let configuration: RelativeRepresentationsConfiguration
     /// Anchors as row indices of the embeddings given (after dropped rows were removed).
-    public var anchorRows: [Int]
-    public var anchorLabels: [String]
+    public internal(set) var anchorRows: [Int]
+    public internal(set) var anchorLabels: [String]
     /// Row index in the file of each row given (differs from 0..<n when rows were dropped).
-    public var fileRows: [Int]
+    public internal(set) var fileRows: [Int]
     public var anchorFileRows: [Int] { anchorRows.map { fileRows[$0] } }
     /// n × N relative matrix (only when `keepRelativeMatrix`).
-    public var relativeMatrix: Matrix?
-    public var rowCount: Int
+    public internal(set) var relativeMatrix: Matrix?
+    public internal(set) var rowCount: Int
     /// Mean and standard deviation of all n·N relative entries.
-    public var meanRelativeCosine: Double
-    public var stdRelativeCosine: Double
+    public internal(set) var meanRelativeCosine: Double
+    public internal(set) var stdRelativeCosine: Double
     /// Mean over rows of the highest cosine to any anchor (how well the anchors cover the data).
-    public var meanMaxAnchorCosine: Double
+    public internal(set) var meanMaxAnchorCosine: Double
     /// Mean cosine between distinct anchors (after centring if enabled).
-    public var meanAnchorPairCosine: Double
+    public internal(set) var meanAnchorPairCosine: Double
     /// Participation ratio of the anchors' Gram spectrum: how many independent directions the N anchors span.
-    public var anchorEffectiveRank: Double
-    public var dropped: [DroppedRow]
+    public internal(set) var anchorEffectiveRank: Double
+    public internal(set) var dropped: [DroppedRow]
     /// Mean pairwise cosine of the space and whether the projection was centred.
-    public var meanCosine: Double
-    public var centered: Bool
+    public internal(set) var meanCosine: Double
+    public internal(set) var centered: Bool
 
     public init(_ embeddings: Embeddings, configuration: RelativeRepresentationsConfiguration, dropped: [DroppedRow] = []) throws {
         input = embeddings.source
@@ -202,63 +202,63 @@ public struct RelativeRepresentation: Sendable {
 /// relative representations with shared anchors and through space-similarity measures.
 public struct RelativeComparison: Sendable {
     public struct SweepPoint: Sendable {
-        public var anchors: Int
-        public var relativeCosineMean: Double
-        public var relativeTop1: Double
-        public var relativeMRR: Double
-        public var seconds: Double
+        public internal(set) var anchors: Int
+        public internal(set) var relativeCosineMean: Double
+        public internal(set) var relativeTop1: Double
+        public internal(set) var relativeMRR: Double
+        public internal(set) var seconds: Double
     }
 
-    public var inputs: [Source]
+    public internal(set) var inputs: [Source]
     public let configuration: RelativeRepresentationsConfiguration
-    public var pairedRows: Int
+    public internal(set) var pairedRows: Int
     /// Rows of each input used, in pairing order.
-    public var referenceRows: [Int]
-    public var otherRows: [Int]
-    public var labels: [String]
+    public internal(set) var referenceRows: [Int]
+    public internal(set) var otherRows: [Int]
+    public internal(set) var labels: [String]
     /// Anchors as indices into the paired rows, and their labels.
-    public var anchorRows: [Int]
-    public var anchorLabels: [String]
+    public internal(set) var anchorRows: [Int]
+    public internal(set) var anchorLabels: [String]
     /// Paired rows that are not anchors (the rows every relative metric is averaged over).
-    public var evaluationRows: [Int]
-    public var queryRows: [Int]
+    public internal(set) var evaluationRows: [Int]
+    public internal(set) var queryRows: [Int]
     /// Per paired row: cosine between its two relative vectors.
-    public var relativeCosines: [Double]
+    public internal(set) var relativeCosines: [Double]
     /// Per query: where its partner ranks when searching the other space's relative vectors (rows
     /// before it and its tied block; metrics are expected values over tied orders).
-    public var relativeRanks: [TiedFirstRank]
+    public internal(set) var relativeRanks: [TiedFirstRank]
     /// Same through the absolute spaces (only when dimensions match; meaningless unless aligned).
-    public var absoluteRanks: [TiedFirstRank]?
+    public internal(set) var absoluteRanks: [TiedFirstRank]?
     /// The most relative top-1 these rows allow: each space's relative vectors retrieving their own
     /// rows (the smaller of the two). Rows that tie in their relative vectors (few distinct
     /// directions: d = 1, quantised codes) cap it below 1, and a space compared with itself
     /// reaches exactly this value, so top-1 is judged against it, not against 1.
-    public var relativeTop1Ceiling: Double?
-    public var knnJaccardAbsolute: [Double]
-    public var knnJaccardRelative: [Double]
-    public var mutualKNN: [Double]
-    public var ckaLinear: Double
-    public var ckaDebiased: Double
-    public var procrustesDisparity: Double?
-    public var sweep: [SweepPoint]
-    public var relativeMatrix: Matrix?
-    public var dropped: [(input: String, rows: [DroppedRow])]
+    public internal(set) var relativeTop1Ceiling: Double?
+    public internal(set) var knnJaccardAbsolute: [Double]
+    public internal(set) var knnJaccardRelative: [Double]
+    public internal(set) var mutualKNN: [Double]
+    public internal(set) var ckaLinear: Double
+    public internal(set) var ckaDebiased: Double
+    public internal(set) var procrustesDisparity: Double?
+    public internal(set) var sweep: [SweepPoint]
+    public internal(set) var relativeMatrix: Matrix?
+    public internal(set) var dropped: [(input: String, rows: [DroppedRow])]
     /// Counts of duplicate and unmatched labels when pairing by label.
-    public var idPairing: IdPairing?
-    public var dimensions: (Int, Int)
+    public internal(set) var idPairing: IdPairing?
+    public internal(set) var dimensions: (Int, Int)
     /// False with `anchorCount` 0 and no explicit anchors: CKA, k-NN overlap, Procrustes and
     /// absolute retrieval only (every relative field is empty).
-    public var hasAnchors: Bool
+    public internal(set) var hasAnchors: Bool
     /// Mean pairwise cosine of each space (all paired rows) and the centring decision.
-    public var meanCosines: (Double, Double)
-    public var centered: Bool
+    public internal(set) var meanCosines: (Double, Double)
+    public internal(set) var centered: Bool
     /// The k values evaluated (first = `configuration.k`), and per k (same order): top-k hit rate
     /// of relative retrieval, mean k-NN Jaccard (absolute and relative), mean mutual k-NN.
-    public var ks: [Int]
-    public var relativeHitRateByK: [Double]
-    public var knnJaccardAbsoluteByK: [Double]
-    public var knnJaccardRelativeByK: [Double]
-    public var mutualKNNByK: [Double]
+    public internal(set) var ks: [Int]
+    public internal(set) var relativeHitRateByK: [Double]
+    public internal(set) var knnJaccardAbsoluteByK: [Double]
+    public internal(set) var knnJaccardRelativeByK: [Double]
+    public internal(set) var mutualKNNByK: [Double]
 
     /// - Parameters:
     ///   - reference: the first space; anchors are chosen here (explicit rows refer to it).

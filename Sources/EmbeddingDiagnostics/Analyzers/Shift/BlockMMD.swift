@@ -11,22 +11,22 @@ import Foundation
 /// Guide: Guides/Shift.md ("Large corpora").
 public struct BlockMMDTest: Sendable, Equatable, HypothesisTestResult {
     /// σ of the Gaussian kernel.
-    public var bandwidth: Double
+    public internal(set) var bandwidth: Double
     /// L, the number of blocks.
-    public var blocks: Int
+    public internal(set) var blocks: Int
     /// Rows of the first / second sample per block (the first blocks take one more where the
     /// sample does not divide evenly).
-    public var firstBlockRows: Int
-    public var secondBlockRows: Int
+    public internal(set) var firstBlockRows: Int
+    public internal(set) var secondBlockRows: Int
     /// The mean of the blocks' MMD²_u (an unbiased estimate of MMD²).
-    public var statistic: Double
+    public internal(set) var statistic: Double
     /// The standard error of that mean: sd(block MMD²_u)/√L.
-    public var standardError: Double
+    public internal(set) var standardError: Double
     /// t = statistic / standardError.
-    public var t: Double
+    public internal(set) var t: Double
     /// P(T_{L−1} ≥ t): one-sided, large MMD² is evidence of a shift.
-    public var pValue: Double
-    public var seed: UInt64
+    public internal(set) var pValue: Double
+    public internal(set) var seed: UInt64
     public var alternative: Alternative { .greater }
     public var method: String { "block MMD² test (\(blocks) blocks, Student t; Gaussian kernel)" }
 

@@ -12,27 +12,27 @@ import Foundation
 public struct ClassifierTest: Sendable, Equatable {
     /// AUC of the out-of-fold scores: P(score of a second-sample row > score of a first-sample
     /// row), ties ½ — 0.5 when the classifier cannot tell the samples apart.
-    public var auc: Double
+    public internal(set) var auc: Double
     /// min(1, K·min_f p_f) over the folds' one-sided (AUC > 0.5) Mann–Whitney p-values, each
     /// exact when its fold has no ties and m_f·n_f ≤ 10,000, otherwise normal with tie and
     /// continuity correction.
-    public var pValue: Double
+    public internal(set) var pValue: Double
     /// Every fold's p-value and AUC.
-    public var foldPValues: [Double]
-    public var foldAUCs: [Double]
+    public internal(set) var foldPValues: [Double]
+    public internal(set) var foldAUCs: [Double]
     /// True when every fold's p-value is exact.
-    public var exact: Bool
+    public internal(set) var exact: Bool
     /// Mann–Whitney of all out-of-fold scores pooled (its U gives the AUC; its p-value is not used).
-    public var mannWhitney: MannWhitneyResult
-    public var folds: Int
+    public internal(set) var mannWhitney: MannWhitneyResult
+    public internal(set) var folds: Int
     /// λ of the penalty (λ/2)‖β‖² (scikit-learn's C = 1/λ).
-    public var penalty: Double
-    public var seed: UInt64
+    public internal(set) var penalty: Double
+    public internal(set) var seed: UInt64
     /// Out-of-fold P(second sample | row) for every pooled row (first sample first).
-    public var outOfFoldProbability: [Double]
+    public internal(set) var outOfFoldProbability: [Double]
     /// Newton iterations of each fold's fit, and whether every fit converged.
-    public var iterations: [Int]
-    public var converged: Bool
+    public internal(set) var iterations: [Int]
+    public internal(set) var converged: Bool
 }
 
 /// Stratified fold of every pooled row (first sample first): each sample is shuffled (seeded) and

@@ -31,17 +31,17 @@ public enum ShiftTestKind: String, Sendable, CaseIterable, Codable {
 
 /// One test's contribution to the verdict.
 public struct ShiftTestOutcome: Sendable, Equatable {
-    public var kind: ShiftTestKind
-    public var statistic: Double
-    public var pValue: Double
+    public internal(set) var kind: ShiftTestKind
+    public internal(set) var statistic: Double
+    public internal(set) var pValue: Double
     /// The test's p-value adjusted for all the tests run (`CombinedVerdict`): the verdict's p-value
     /// is the smallest of them.
-    public var adjustedPValue: Double
-    public var effectSize: Double
+    public internal(set) var adjustedPValue: Double
+    public internal(set) var effectSize: Double
     /// What the effect size is (e.g. "AUC").
-    public var effectName: String
+    public internal(set) var effectName: String
     /// Permutations (permutation tests) or nil.
-    public var permutations: Int?
+    public internal(set) var permutations: Int?
 }
 
 /// The overall verdict across the tests run. The permutation tests (MMD, energy, depth, cosine
@@ -56,14 +56,14 @@ public struct ShiftTestOutcome: Sendable, Equatable {
 /// the dependence between the families. With only one family, w plays no role (no factor).
 /// `p ≤ α` exactly when the weighted single-step procedure rejects at least one test.
 public struct CombinedVerdict: Sendable, Equatable {
-    public var pValue: Double
-    public var tests: [ShiftTestOutcome]
+    public internal(set) var pValue: Double
+    public internal(set) var tests: [ShiftTestOutcome]
     /// The test with the smallest adjusted p-value (ties: the first in `ShiftTestKind` order).
-    public var decidingTest: ShiftTestKind?
+    public internal(set) var decidingTest: ShiftTestKind?
     /// The permutation family's min-p p-value (before the weight), nil without permutation tests.
-    public var permutationFamilyPValue: Double?
+    public internal(set) var permutationFamilyPValue: Double?
     /// w, the classifier's share of α when both families are present (0 or 1 otherwise).
-    public var classifierWeight: Double
+    public internal(set) var classifierWeight: Double
 
     /// The rule in one line, for reports.
     public var correction: String {

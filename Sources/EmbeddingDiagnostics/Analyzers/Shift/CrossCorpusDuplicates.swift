@@ -20,34 +20,34 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     /// One OTHER row and the REF row it duplicates.
     public struct Match: Sendable, Equatable {
         /// Row of OTHER (index into the rows searched).
-        public var otherRow: Int
+        public internal(set) var otherRow: Int
         /// The REF row it duplicates (exact: the first identical REF row; near: of the REF rows
         /// within the tolerance, the one of largest Float64 cosine, ties to the smaller row).
-        public var referenceRow: Int
+        public internal(set) var referenceRow: Int
         /// 1 − cos of the pair in Float64 (0 for an exact copy).
-        public var oneMinusCosine: Double
-        public var kind: Kind
+        public internal(set) var oneMinusCosine: Double
+        public internal(set) var kind: Kind
     }
 
     /// 1 − cos ≤ tolerance counts as a near-exact copy (nil: near-exact copies were not searched).
-    public var tolerance: Double?
-    public var referenceCount: Int
-    public var otherCount: Int
+    public internal(set) var tolerance: Double?
+    public internal(set) var referenceCount: Int
+    public internal(set) var otherCount: Int
     /// Every duplicating OTHER row, in OTHER's row order.
-    public var matches: [Match]
+    public internal(set) var matches: [Match]
     /// REF rows that have a copy in OTHER (an exact match marks every identical REF row).
-    public var referenceRowsMatched: Int
+    public internal(set) var referenceRowsMatched: Int
     /// REF rows equal to an earlier REF row: on data with few distinct rows (quantised or
     /// integer-valued), independent samples share rows by chance, which this count makes visible.
-    public var referenceInternalDuplicates: Int
+    public internal(set) var referenceInternalDuplicates: Int
     /// Matches on a value that repeats: the REF row matched is equal to another REF row, or
     /// another OTHER row matches the same REF row(s). A copy pairs each copied row with a
     /// distinct REF row; data with few distinct rows (quantised, integer-valued, d = 1 after
     /// normalisation) shares its repeated values by chance.
-    public var repeatedValueMatches: Int = 0
+    public internal(set) var repeatedValueMatches: Int = 0
     /// OTHER rows searched for near-exact copies when only some were (`shift --max-rows`: every
     /// row for exact copies, the sampled rows for near-exact ones); nil = every row.
-    public var nearExactSearchedRows: Int?
+    public internal(set) var nearExactSearchedRows: Int?
 
     public var count: Int { matches.count }
     /// Whether the shared rows are read as copies: most matches pair an OTHER row one-to-one with

@@ -7,9 +7,9 @@ public struct EnergyTest: Sendable, Equatable {
     /// E = 2·mean‖x − y‖ − mean‖x − x′‖ − mean‖y − y′‖ (V-statistics: all m², n² pairs of a
     /// sample, the zero diagonal included, as in the paper and `dcor.energy_distance`), with its
     /// permutation p-value. The paper's test statistic (mn/(m+n))·E orders relabellings the same way.
-    public var result: PermutationTestResult
+    public internal(set) var result: PermutationTestResult
     /// Mean distance between the samples, mean‖x − y‖.
-    public var meanCrossDistance: Double
+    public internal(set) var meanCrossDistance: Double
     /// Székely & Rizzo's homogeneity coefficient H = E / (2·mean‖x − y‖) ∈ [0, 1]: 0 for equal
     /// distributions; an effect size that does not grow with the sample sizes.
     public var homogeneity: Double { meanCrossDistance > 0 ? result.statistic / (2 * meanCrossDistance) : 0 }

@@ -24,17 +24,17 @@ public struct KernelQuadraticForms: Sendable {
     public let firstCount: Int
     public let secondCount: Int
     /// w_cᵀ K w_c (the biased, V-statistic MMD² of labelling c).
-    public var quadratic: [Double]
+    public internal(set) var quadratic: [Double]
     /// a_cᵀ K w_c.
-    public var firstTimesWeighted: [Double]
+    public internal(set) var firstTimesWeighted: [Double]
     /// a_cᵀ r, r = K·1.
-    public var firstRowSum: [Double]
+    public internal(set) var firstRowSum: [Double]
     /// r_i = Σ_j K_ij for every pooled row.
-    public var rowSums: [Double]
+    public internal(set) var rowSums: [Double]
     /// (K w_0)_i for every pooled row (w_0: the observed labelling) — the witness before scaling.
-    public var observedProducts: [Double]
+    public internal(set) var observedProducts: [Double]
     /// 1ᵀK1.
-    public var total: Double
+    public internal(set) var total: Double
 
     /// Σ_{i,j ∈ first} K_ij (diagonal included) under labelling c.
     public func firstBlockSum(_ c: Int) -> Double {

@@ -18,22 +18,22 @@ import Foundation
 /// its seed; measured spread in Guides/Shift.md); from identical histograms the numbers agree to
 /// rounding (`mauve(referenceHistogram:otherHistogram:)`).
 public struct MauveResult: Sendable, Equatable {
-    public var mauve: Double
-    public var mauveStar: Double
-    public var frontierIntegral: Double
-    public var frontierIntegralStar: Double
+    public internal(set) var mauve: Double
+    public internal(set) var mauveStar: Double
+    public internal(set) var frontierIntegral: Double
+    public internal(set) var frontierIntegralStar: Double
     /// k, the number of clusters (histogram bins).
-    public var buckets: Int
+    public internal(set) var buckets: Int
     /// PCA components kept (90 % of the variance); 0 when the histograms were given.
-    public var components: Int
+    public internal(set) var components: Int
     /// Cluster shares of REF (P) and OTHER (Q).
-    public var referenceHistogram: [Double]
-    public var otherHistogram: [Double]
+    public internal(set) var referenceHistogram: [Double]
+    public internal(set) var otherHistogram: [Double]
     /// The divergence curve's points (x: exp(−c·KL(Q‖R)), y: exp(−c·KL(P‖R))), end points included.
-    public var curveX: [Double]
-    public var curveY: [Double]
+    public internal(set) var curveX: [Double]
+    public internal(set) var curveY: [Double]
     /// The k-means objective (sum of squared distances to the centroids) of the kept restart.
-    public var kMeansObjective: Double
+    public internal(set) var kMeansObjective: Double
 }
 
 /// The package's defaults.

@@ -11,17 +11,17 @@ public enum MMDKernel: String, Sendable, CaseIterable, Codable {
 /// The MMD two-sample test (Gretton, Borgwardt, Rasch, Schölkopf & Smola, JMLR 2012): unbiased
 /// MMD²_u as the statistic, permutation p-value. Guide: Guides/Shift.md.
 public struct MMDTest: Sendable, Equatable {
-    public var kernel: MMDKernel
+    public internal(set) var kernel: MMDKernel
     /// σ of the Gaussian kernel (nil for the cosine kernel).
-    public var bandwidth: Double?
+    public internal(set) var bandwidth: Double?
     /// Statistic MMD²_u with its permutation p-value (with several bandwidths: the statistic at
     /// the first, the p-value min-p over all of them).
-    public var result: PermutationTestResult
+    public internal(set) var result: PermutationTestResult
     /// The bandwidths aggregated over (MMDAgg), empty for a single bandwidth.
-    public var aggregatedBandwidths: [Double] = []
+    public internal(set) var aggregatedBandwidths: [Double] = []
     /// The block test (`--mmd block`), nil for the exact permutation test. `result` then holds its
     /// statistic and p-value with `permutations` 0 and the standard error as the null SD.
-    public var block: BlockMMDTest? = nil
+    public internal(set) var block: BlockMMDTest? = nil
 }
 
 /// The median heuristic: σ = the median Euclidean distance between distinct pooled unit rows

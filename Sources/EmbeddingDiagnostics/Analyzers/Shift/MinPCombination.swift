@@ -19,13 +19,13 @@ import Foundation
 /// the calibration over the B + 1 columns keeps the level exact for any fixed weights.
 public struct MinPCombination: Sendable, Equatable {
     /// Adjusted p-value of each test, in input order.
-    public var adjustedPValues: [Double]
+    public internal(set) var adjustedPValues: [Double]
     /// The family's p-value (the smallest adjusted p).
-    public var pValue: Double
+    public internal(set) var pValue: Double
     /// B + 1.
-    public var columns: Int
+    public internal(set) var columns: Int
     /// The weights v_t used.
-    public var weights: [Double]
+    public internal(set) var weights: [Double]
 
     /// - Parameter statistics: one array per test, each with the B + 1 statistics (column 0
     ///   observed; larger = more evidence against H₀), all on the same labellings.

@@ -4,22 +4,22 @@ import Foundation
 /// shape of scipy.stats.permutation_test's result plus what a reader needs to trust it.
 public struct PermutationTestResult: Sendable, Equatable {
     /// The observed statistic.
-    public var statistic: Double
+    public internal(set) var statistic: Double
     /// (1 + #{b : T_b ≥ T}) / (B + 1): never 0, exact level under H₀ (Phipson & Smyth 2010).
-    public var pValue: Double
+    public internal(set) var pValue: Double
     /// Always `.greater` here (large statistics are evidence of a shift).
-    public var alternative: Alternative
+    public internal(set) var alternative: Alternative
     /// B, random relabellings drawn.
-    public var permutations: Int
-    public var seed: UInt64
+    public internal(set) var permutations: Int
+    public internal(set) var seed: UInt64
     /// #{b : T_b ≥ T} (within the tolerance below).
-    public var atLeastAsExtreme: Int
+    public internal(set) var atLeastAsExtreme: Int
     /// Mean and standard deviation of the B permuted statistics.
-    public var nullMean: Double
-    public var nullStandardDeviation: Double
+    public internal(set) var nullMean: Double
+    public internal(set) var nullStandardDeviation: Double
     /// The B permuted statistics in draw order (SciPy's `null_distribution`); the p-value,
     /// `nullMean` and `nullStandardDeviation` are computed from them.
-    public var nullDistribution: [Double]? = nil
+    public internal(set) var nullDistribution: [Double]? = nil
 
     /// (T − mean T_b) / sd T_b: how many null standard deviations the observed statistic lies out.
     public var standardizedEffect: Double {

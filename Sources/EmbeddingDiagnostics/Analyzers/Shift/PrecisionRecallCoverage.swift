@@ -7,28 +7,28 @@ import Foundation
 /// `prdc` 0.2, whose definitions — strict "<" against the radius, the radius the distance to the
 /// k-th nearest other row of the same sample — are followed exactly). Guide: Guides/Shift.md.
 public struct PrecisionRecallCoverage: Sendable, Equatable {
-    public var k: Int
+    public internal(set) var k: Int
     /// Share of OTHER rows inside at least one REF k-NN ball (fidelity: OTHER looks like REF).
-    public var precision: Double
+    public internal(set) var precision: Double
     /// Share of REF rows inside at least one OTHER k-NN ball (diversity: REF is reproduced).
-    public var recall: Double
+    public internal(set) var recall: Double
     /// (1/k)·mean over OTHER rows of the number of REF balls containing it (1 on average when
     /// OTHER is distributed as REF; > 1 when OTHER crowds into dense REF regions).
-    public var density: Double
+    public internal(set) var density: Double
     /// Share of REF rows whose own k-NN ball contains an OTHER row.
-    public var coverage: Double
+    public internal(set) var coverage: Double
     /// Per OTHER row: inside some REF ball (counted by precision).
-    public var otherInsideReference: [Bool]
+    public internal(set) var otherInsideReference: [Bool]
     /// Per OTHER row: number of REF balls containing it.
-    public var otherBallCount: [Int]
+    public internal(set) var otherBallCount: [Int]
     /// Per REF row: its ball contains an OTHER row (counted by coverage).
-    public var referenceCovered: [Bool]
+    public internal(set) var referenceCovered: [Bool]
     /// Per REF row: distance to its k-th nearest REF row (its ball radius).
-    public var referenceRadius: [Double]
+    public internal(set) var referenceRadius: [Double]
     /// Per REF row: distance to its nearest OTHER row.
-    public var referenceNearestOther: [Double]
+    public internal(set) var referenceNearestOther: [Double]
     /// Per REF row: index of its nearest OTHER row (ties: the smaller index).
-    public var referenceNearestOtherRow: [Int]
+    public internal(set) var referenceNearestOtherRow: [Int]
 }
 
 /// Computes precision, recall, density and coverage. Both inputs must have unit rows and more

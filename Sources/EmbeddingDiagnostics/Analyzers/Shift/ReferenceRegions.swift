@@ -28,31 +28,31 @@ public struct ReferenceRegions: Sendable {
 
     /// Clusters asked for (`--clusters` or the rule), and kept: clusters no REF row is nearest to
     /// (REF has fewer distinct rows than k) are removed, and the report says so.
-    public var requestedCount: Int
+    public internal(set) var requestedCount: Int
     public var count: Int { centroids.rows }
     /// Whether k came from the rule (false: given).
-    public var countFromRule: Bool
+    public internal(set) var countFromRule: Bool
     /// k × d centroids (means of unit rows), in cluster order (largest REF cluster first; ties: k-means order).
-    public var centroids: Matrix
+    public internal(set) var centroids: Matrix
     /// Cluster of every REF row.
-    public var referenceAssignment: [Int]
-    public var referenceCounts: [Int]
+    public internal(set) var referenceAssignment: [Int]
+    public internal(set) var referenceCounts: [Int]
     public var referenceRows: Int { referenceAssignment.count }
     /// REF rows the k-means was fitted on (all of them up to `fitRowLimit`).
-    public var fitRows: Int
+    public internal(set) var fitRows: Int
     /// Per cluster: REF rows nearest the centroid first (at most `exemplarCount`).
-    public var exemplars: [[Int]]
+    public internal(set) var exemplars: [[Int]]
     /// Per cluster: a short name from the labels (majority label and its share when labels repeat,
     /// the most central rows' texts when they do not, row numbers without labels).
-    public var names: [String]
+    public internal(set) var names: [String]
     /// k of the k-NN balls of the new-region criterion, and REF rows that no other REF row has
     /// among its k nearest neighbours — the leave-one-out version of "outside every REF ball"
     /// (a REF row is inside another row's ball exactly when it is one of its k nearest
     /// neighbours, up to ties at the radius), i.e. REF's own rate of "new" rows.
-    public var neighbors: Int
-    public var referenceNewCount: Int
+    public internal(set) var neighbors: Int
+    public internal(set) var referenceNewCount: Int
     public var referenceNewShare: Double { Double(referenceNewCount) / Double(max(1, referenceRows)) }
-    public var seed: UInt64
+    public internal(set) var seed: UInt64
 
     /// - Parameters:
     ///   - referenceUnit: REF's unit-normalised rows (m × d, m > neighbors).

@@ -17,9 +17,9 @@ public struct ReferenceVariationBand: Sendable, Equatable {
     public static let quantile = 0.99
 
     /// w, rows per chunk (the windows' size).
-    public var chunkSize: Int
+    public internal(set) var chunkSize: Int
     /// MMD²_u of each chunk against the rest of the sample, in the order drawn.
-    public var scores: [Double]
+    public internal(set) var scores: [Double]
 
     public init(chunkSize: Int, scores: [Double]) {
         self.chunkSize = chunkSize

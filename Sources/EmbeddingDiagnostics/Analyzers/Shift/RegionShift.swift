@@ -3,21 +3,21 @@ import Foundation
 /// One reference cluster seen from one comparison set: shares, the test, and whether it changed.
 public struct ClusterShift: Sendable, Equatable {
     /// Index into `ReferenceRegions` (0 = the largest REF cluster).
-    public var cluster: Int
-    public var name: String
-    public var referenceCount: Int
-    public var otherCount: Int
-    public var referenceShare: Double
-    public var otherShare: Double
+    public internal(set) var cluster: Int
+    public internal(set) var name: String
+    public internal(set) var referenceCount: Int
+    public internal(set) var otherCount: Int
+    public internal(set) var referenceShare: Double
+    public internal(set) var otherShare: Double
     /// otherShare − referenceShare.
     public var shareChange: Double { otherShare - referenceShare }
-    public var test: TwoProportionTest
+    public internal(set) var test: TwoProportionTest
     /// Benjamini–Hochberg adjusted over the clusters of this comparison set.
-    public var adjustedPValue: Double
+    public internal(set) var adjustedPValue: Double
     /// adjustedPValue < α.
-    public var changed: Bool
+    public internal(set) var changed: Bool
     /// Comparison-set rows of this cluster nearest its centroid (at most `ReferenceRegions.exemplarCount`).
-    public var otherExemplars: [Int]
+    public internal(set) var otherExemplars: [Int]
 
     public enum Direction: String, Sendable { case grew, shrank, vanished, unchanged }
     /// grew / shrank when changed; vanished when changed and the set keeps at most a tenth of REF's share.
@@ -31,30 +31,30 @@ public struct ClusterShift: Sendable, Equatable {
 /// A group of comparison-set rows that lie outside every REF k-NN ball (k-means of those rows).
 public struct NewRegion: Sendable, Equatable {
     /// Rows of the comparison set in this group, nearest its centre first.
-    public var rows: [Int]
-    public var name: String
+    public internal(set) var rows: [Int]
+    public internal(set) var name: String
     /// The REF cluster most of the group's rows are nearest to (ties: the lower cluster).
-    public var nearestCluster: Int
-    public var share: Double
+    public internal(set) var nearestCluster: Int
+    public internal(set) var share: Double
 }
 
 /// Where a comparison set (another corpus or one window) moved between REF's regions, and what is
 /// new: the result of `ReferenceRegions.compare`. Guide: Guides/Shift.md ("Regions").
 public struct RegionShift: Sendable {
-    public var rows: Int
-    public var alpha: Double
+    public internal(set) var rows: Int
+    public internal(set) var alpha: Double
     /// Per cluster, sorted by |share change| (largest first; ties: the lower cluster).
-    public var clusters: [ClusterShift]
+    public internal(set) var clusters: [ClusterShift]
     /// Cluster of each comparison-set row.
-    public var assignment: [Int]
+    public internal(set) var assignment: [Int]
     /// Rows outside every REF k-NN ball (shift's precision criterion) and their share, against
     /// REF's own leave-one-out rate (`ReferenceRegions.referenceNewShare`) with the same test.
-    public var newRows: [Int]
+    public internal(set) var newRows: [Int]
     public var newShare: Double { Double(newRows.count) / Double(max(1, rows)) }
-    public var referenceNewShare: Double
-    public var newRegionTest: TwoProportionTest
+    public internal(set) var referenceNewShare: Double
+    public internal(set) var newRegionTest: TwoProportionTest
     /// The new rows grouped (largest group first).
-    public var newRegions: [NewRegion]
+    public internal(set) var newRegions: [NewRegion]
     /// Clusters whose adjusted p < α.
     public var changedCount: Int { clusters.filter(\.changed).count }
     /// More new rows than REF's own rate at level α.

@@ -55,39 +55,39 @@ public struct ShiftConfiguration: Sendable {
 /// it shifted. The test fields are nil when no test ran (fewer independent OTHER rows than the
 /// tests need once the rows duplicating REF are dropped — OTHER is a copy of REF rows).
 public struct ShiftComparison: Sendable {
-    public var reference: Source
-    public var other: Source
-    public var referenceCount: Int
+    public internal(set) var reference: Source
+    public internal(set) var other: Source
+    public internal(set) var referenceCount: Int
     /// OTHER rows the tests ran on (without the dropped cross duplicates).
-    public var otherCount: Int
+    public internal(set) var otherCount: Int
     /// OTHER rows given (after `maxRows` sampling), before cross duplicates were dropped.
-    public var otherInputCount: Int
+    public internal(set) var otherInputCount: Int
     /// OTHER's rows that duplicate REF rows, searched on every row given before `maxRows`
     /// sampling (indices into `ShiftAnalysis.searchedReference` / `searchedOthers`).
-    public var crossDuplicates: CrossCorpusDuplicates
+    public internal(set) var crossDuplicates: CrossCorpusDuplicates
     /// Whether those rows were dropped before the tests (`keepCrossDuplicates` false and the
     /// shared rows are copies, `CrossCorpusDuplicates.areCopies`).
-    public var crossDuplicatesDropped: Bool
-    public var mmd: MMDTest?
-    public var mmdCosine: MMDTest?
-    public var energy: EnergyTest?
-    public var classifier: ClassifierTest?
+    public internal(set) var crossDuplicatesDropped: Bool
+    public internal(set) var mmd: MMDTest?
+    public internal(set) var mmdCosine: MMDTest?
+    public internal(set) var energy: EnergyTest?
+    public internal(set) var classifier: ClassifierTest?
     /// The depth test's W as `depth` computes it (normal p-value in `rankSum`)…
-    public var depth: DepthRankTest?
+    public internal(set) var depth: DepthRankTest?
     /// …and its two-sided permutation p-value (the one the verdict uses).
-    public var depthPermutation: PermutationTestResult?
+    public internal(set) var depthPermutation: PermutationTestResult?
     /// nil when no test ran.
-    public var verdict: CombinedVerdict?
-    public var quality: PrecisionRecallCoverage?
+    public internal(set) var verdict: CombinedVerdict?
+    public internal(set) var quality: PrecisionRecallCoverage?
     /// MAUVE (with `configuration.mauve`).
-    public var mauve: MauveResult?
-    public var location: ShiftLocation?
+    public internal(set) var mauve: MauveResult?
+    public internal(set) var location: ShiftLocation?
     /// Shares of the reference's clusters and the new rows (nil when no test ran).
-    public var regions: RegionShift?
+    public internal(set) var regions: RegionShift?
     /// The 2-D map of the reference and this corpus (nil when no test ran).
-    public var map: ShiftMap?
+    public internal(set) var map: ShiftMap?
     /// σ of the Gaussian kernel used for the witness (and the MMD test).
-    public var bandwidth: Double?
+    public internal(set) var bandwidth: Double?
     /// Whether the tests ran.
     public var tested: Bool { verdict != nil }
     /// The verdict's `shifted`: p < α (false when no test ran).
@@ -97,20 +97,20 @@ public struct ShiftComparison: Sendable {
 /// The result of `embdiag shift REF OTHER [OTHER…]`. Guide: Guides/Shift.md.
 public struct ShiftAnalysis: Sendable {
     public let configuration: ShiftConfiguration
-    public var reference: Embeddings
-    public var others: [Embeddings]
+    public internal(set) var reference: Embeddings
+    public internal(set) var others: [Embeddings]
     /// REF against each OTHER, in input order.
-    public var comparisons: [ShiftComparison]
+    public internal(set) var comparisons: [ShiftComparison]
     /// Each OTHER as given (after `maxRows` sampling); `others` holds the rows tested.
-    public var otherInputs: [Embeddings]
+    public internal(set) var otherInputs: [Embeddings]
     /// Rows each corpus had before `maxRows` sampling (reference first), nil where it was not sampled.
-    public var rowsBeforeSampling: [Int?]
+    public internal(set) var rowsBeforeSampling: [Int?]
     /// The reference's clusters (regions without labels), shared by every comparison.
-    public var referenceRegions: ReferenceRegions
+    public internal(set) var referenceRegions: ReferenceRegions
     /// The inputs the cross-duplicate search ran on: every row given, before `maxRows` sampling
     /// (`comparisons[i].crossDuplicates` indexes their rows).
-    public var searchedReference: Embeddings
-    public var searchedOthers: [Embeddings]
+    public internal(set) var searchedReference: Embeddings
+    public internal(set) var searchedOthers: [Embeddings]
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers

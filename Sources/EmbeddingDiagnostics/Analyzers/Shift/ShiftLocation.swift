@@ -6,34 +6,34 @@ import Foundation
 public struct ShiftLocation: Sendable {
     /// Witness h(z) = mean_{y ∈ OTHER} k(z, y) − mean_{x ∈ REF} k(z, x) (Gaussian kernel of the MMD
     /// test; the row itself left out of its own sample's mean) at every REF row…
-    public var referenceWitness: [Double]
+    public internal(set) var referenceWitness: [Double]
     /// …and at every OTHER row. h > 0: OTHER has more mass around the row than REF.
-    public var otherWitness: [Double]
+    public internal(set) var otherWitness: [Double]
     /// OTHER rows by decreasing witness (ties: smaller row first): the most over-represented first.
-    public var overRepresented: [Int]
+    public internal(set) var overRepresented: [Int]
     /// REF rows whose nearest OTHER row is at least as far as their k-th nearest REF row (not
     /// covered, Naeem et al.'s criterion), by decreasing ratio of the two distances.
-    public var uncovered: [Int]
+    public internal(set) var uncovered: [Int]
     /// Per label (when labels repeat): counts and shares in both corpora and in the drifted rows.
-    public var labels: [LabelShift]
+    public internal(set) var labels: [LabelShift]
 }
 
 /// One label's part in the shift.
 public struct LabelShift: Sendable, Equatable {
-    public var label: String
-    public var referenceCount: Int
-    public var otherCount: Int
+    public internal(set) var label: String
+    public internal(set) var referenceCount: Int
+    public internal(set) var otherCount: Int
     /// Share of the label among REF rows and among OTHER rows.
-    public var referenceShare: Double
-    public var otherShare: Double
+    public internal(set) var referenceShare: Double
+    public internal(set) var otherShare: Double
     /// OTHER rows of this label outside every REF k-NN ball (novel), and their share of all novel rows.
-    public var novelCount: Int
-    public var novelShare: Double
+    public internal(set) var novelCount: Int
+    public internal(set) var novelShare: Double
     /// REF rows of this label not covered by OTHER, and their share of all uncovered rows.
-    public var uncoveredCount: Int
-    public var uncoveredShare: Double
+    public internal(set) var uncoveredCount: Int
+    public internal(set) var uncoveredShare: Double
     /// Mean witness over the label's rows of both corpora (> 0: OTHER over-represents the label's region).
-    public var meanWitness: Double
+    public internal(set) var meanWitness: Double
 }
 
 /// Leave-one-out witness at every pooled row from the Gaussian kernel pass: with S_R(i) = Σ_{x∈REF}

@@ -12,16 +12,16 @@ import Foundation
 /// new-region rows are computed in the full space, never on the projection.
 public struct ShiftMap: Sendable {
     /// Projected REF rows and comparison-set rows (x = component 1, y = component 2).
-    public var referenceX: [Double], referenceY: [Double]
-    public var otherX: [Double], otherY: [Double]
+    public internal(set) var referenceX: [Double], referenceY: [Double]
+    public internal(set) var otherX: [Double], otherY: [Double]
     /// Projected cluster centroids, in cluster order.
-    public var centreX: [Double], centreY: [Double]
+    public internal(set) var centreX: [Double], centreY: [Double]
     /// Share of the pooled variance along each axis.
-    public var explainedVariance: [Double]
+    public internal(set) var explainedVariance: [Double]
     /// Smallest relative gap between the variances of components 1, 2 and 3 ((λ_i − λ_{i+1}) / λ_i): below
     /// 10⁻³ an axis is not well defined (a rotation within the near-degenerate pair is as principal),
     /// so the picture may differ between BLAS kernels; the caption says so.
-    public var smallestEigenGap: Double
+    public internal(set) var smallestEigenGap: Double
 
     /// - Parameters: unit-normalised rows of REF and of the comparison set; the REF centroids (or an empty matrix).
     /// - Complexity: O((m + n)·d²) for the covariance (SSYRK), O(d³) for the eigendecomposition,

@@ -8,28 +8,28 @@ import Foundation
 /// batch and the sample. Guide: Guides/Shift.md ("Saved reference").
 public struct ShiftReference: Sendable {
     /// The rows the tests use (raw rows as read; `sourceRows` are the reference's file rows).
-    public var sample: Embeddings
+    public internal(set) var sample: Embeddings
     /// `sample`'s rows scaled to unit length.
-    public var sampleUnit: Matrix
+    public internal(set) var sampleUnit: Matrix
     /// The full reference as read (path, format, SHA-256, rows, dim).
-    public var source: Source
+    public internal(set) var source: Source
     /// Rows of the full reference (the sample is drawn from them).
-    public var totalRows: Int
+    public internal(set) var totalRows: Int
     /// σ of the Gaussian kernel.
-    public var bandwidth: Double
+    public internal(set) var bandwidth: Double
     /// Whether σ was given (`bandwidth` setting) rather than the median heuristic of the sample.
-    public var bandwidthGiven: Bool
+    public internal(set) var bandwidthGiven: Bool
     /// The seed the sample, σ and the bands were drawn with.
-    public var seed: UInt64
+    public internal(set) var seed: UInt64
     /// R, chunks per band.
-    public var bandChunks: Int
+    public internal(set) var bandChunks: Int
     /// Bands drawn so far, by chunk size.
-    public var bands: [Int: ReferenceVariationBand]
+    public internal(set) var bands: [Int: ReferenceVariationBand]
     /// Rows of the sample the tests and bands need at least (k + 1, the folds, 3).
-    public var minimumRows: Int
+    public internal(set) var minimumRows: Int
     /// The sample's regions (k-means clusters and its own new-row rate), compared with every window;
     /// nil only for a reference saved without them.
-    public var regions: ReferenceRegions?
+    public internal(set) var regions: ReferenceRegions?
 
     /// The default sample of a saved reference when no `maxRows` is set: the tests cost
     /// O((S + n)²) per window, so a saved reference keeps a sample, and the report says so.

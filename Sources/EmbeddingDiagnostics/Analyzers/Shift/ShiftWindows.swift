@@ -27,30 +27,30 @@ public struct ShiftWindowInput: Sendable {
 
 /// One window tested against the reference.
 public struct ShiftWindowResult: Sendable {
-    public var name: String
-    public var start: Double?
+    public internal(set) var name: String
+    public internal(set) var start: Double?
     /// The window's rows as given, before any `maxRows` sampling.
-    public var inputCount: Int
+    public internal(set) var inputCount: Int
     /// Indices of the window's rows in the corpus it was cut from (nil for a file of its own).
-    public var inputRows: [Int]?
+    public internal(set) var inputRows: [Int]?
     /// The rows tested (after `maxRows` sampling and without rows that duplicate reference rows).
-    public var rows: Embeddings
+    public internal(set) var rows: Embeddings
     /// REF's sample against this window (nil: the window has fewer rows than the tests need).
-    public var comparison: ShiftComparison?
+    public internal(set) var comparison: ShiftComparison?
     /// MMD²_u of the window against the reference sample with the reference's σ: the effect on
     /// which windows and the band are compared (mean witness of the window's rows minus mean
     /// witness of the reference's rows, which equals MMD²_u).
-    public var effect: Double?
+    public internal(set) var effect: Double?
     /// The band the window is compared with (nil when the sample is too small for its size).
-    public var band: ReferenceVariationBand?
+    public internal(set) var band: ReferenceVariationBand?
     /// effect − band.upper: > 0 means beyond the reference's normal variation.
     public var effectExcess: Double? {
         guard let effect, let band else { return nil }
         return effect - band.upper
     }
     /// Holm- and Benjamini–Hochberg-adjusted overall p-values across the windows tested.
-    public var pHolm: Double?
-    public var pBenjaminiHochberg: Double?
+    public internal(set) var pHolm: Double?
+    public internal(set) var pBenjaminiHochberg: Double?
     /// Whether the window was too small to test (fewer rows than `ShiftConfiguration.minimumRows`).
     public var tooSmall: Bool { comparison == nil }
     /// The overall p-value (nil when not tested, or when no test ran on a copy of reference rows).
@@ -63,13 +63,13 @@ public struct ShiftWindowResult: Sendable {
 /// effect against the reference's own variation at its size. Guide: Guides/Shift.md ("Windows").
 public struct ShiftWindows: Sendable {
     public let configuration: ShiftConfiguration
-    public var reference: ShiftReference
+    public internal(set) var reference: ShiftReference
     /// The corpus the windows were cut from (nil when the windows are files of their own).
-    public var other: Source?
+    public internal(set) var other: Source?
     /// Every window in time (or given) order, tested or too small.
-    public var windows: [ShiftWindowResult]
+    public internal(set) var windows: [ShiftWindowResult]
     /// Whether `reference` came from a saved state.
-    public var referenceFromState: String?
+    public internal(set) var referenceFromState: String?
 
     /// - Parameters:
     ///   - reference: the reference's sample, σ and bands (`ShiftReference`); bands missing for a

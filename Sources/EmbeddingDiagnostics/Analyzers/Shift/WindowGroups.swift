@@ -4,10 +4,10 @@ import Foundation
 /// it sits on the chart's axis (the window's start in seconds since the epoch for dates and
 /// timestamps, its position otherwise).
 public struct WindowGroup: Sendable, Equatable {
-    public var name: String
-    public var rows: [Int]
+    public internal(set) var name: String
+    public internal(set) var rows: [Int]
     /// Seconds since the epoch (time windows), nil for batches and chunks.
-    public var start: Double?
+    public internal(set) var start: Double?
 
     public init(name: String, rows: [Int], start: Double? = nil) {
         self.name = name
