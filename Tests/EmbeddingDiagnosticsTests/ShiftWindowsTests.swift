@@ -304,7 +304,7 @@ import EmbeddingDiagnosticsTestSupport
         // The same comparison as the library's, on the rows the window tested.
         let quality = try #require(w.windows[1].comparison?.quality)
         #expect(w.windows[1].rows.count == grown.count, "the window's rows were tested as given (no copies of reference rows)")
-        let direct = regions.compare(Matrix.normalizedRows(grown.matrix), labels: nil, insideReference: quality.otherInsideReference, alpha: c.alpha)
+        let direct = regions.compare(Matrix.normalizedRows(grown.matrix), labels: nil, insideReference: quality.otherWithinReferenceBall, alpha: c.alpha)
         #expect(direct.assignment == grownRegions.assignment && direct.clusters == grownRegions.clusters)
         // The report: columns, metrics, the largest shift's clusters table, the verdict in words.
         let report = w.report()

@@ -128,7 +128,7 @@ public struct ShiftWindows: Sendable {
                 // The window's rows in the reference's regions (no map per window: the report draws none).
                 if let regions = reference.regions, let quality = comparison.quality {
                     comparison.regions = regions.compare(Matrix.normalizedRows(tested.matrix), labels: tested.labels, sourceRows: tested.sourceRows,
-                                                         insideReference: quality.otherInsideReference, alpha: c.alpha)
+                                                         insideReference: quality.otherWithinReferenceBall, alpha: c.alpha)
                 }
                 comparison.otherInputCount = rows.count
                 comparison.crossDuplicates = duplicates
