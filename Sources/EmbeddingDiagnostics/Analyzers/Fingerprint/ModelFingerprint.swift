@@ -9,7 +9,7 @@ import Foundation
 public struct ModelFingerprint: Sendable, Equatable {
     /// Rows a fingerprint is computed from, at least.
     public static let minimumRows = 100
-    /// Principal directions kept (or d, if smaller).
+    /// Principal directions kept when none are asked for (or d, if smaller).
     public static let defaultDirections = 32
     /// Per-dimension scales below this fraction of the median scale are floored to it in the
     /// per-row score (a dimension that is constant for this model is a strong mark, but a zero
@@ -60,15 +60,22 @@ public struct ModelFingerprint: Sendable, Equatable {
         return scale.map { Swift.max($0, floor) }
     }
 
-    /// Computes the fingerprint of a sample.
+    /// The principal directions recorded when `requested` (nil: the default) are asked for in d dimensions.
+    public static func directionCount(requested: Int?, dimension d: Int) -> Int { requested ?? Swift.min(defaultDirections, d) }
+
+    /// Computes the fingerprint of a sample. `directions` nil records min(`defaultDirections`, d);
+    /// an explicit count must be in 1…d.
     ///
     /// - Complexity: O(n·d²) for the covariance (SSYRK), O(d³) for its eigendecomposition, O(n·d)
     ///   for the per-row quantities.
-    public init(_ e: Embeddings, directions k: Int = ModelFingerprint.defaultDirections, modelName: String? = nil) throws {
+    public init(_ e: Embeddings, directions requested: Int? = nil, modelName: String? = nil) throws {
         let n = e.count, d = e.dimension
         guard d >= 2 else { throw EmbdiagError.invalid(e.source.path, "a fingerprint needs at least 2 dimensions (got \(d))") }
         // The number of directions fixes the shape of what is written: outside 1…d is a usage error.
-        guard k >= 1, k <= d else { throw EmbdiagError.usage("principal directions must be in 1…\(d) (the dimension) for \(e.source.path) (got \(k))") }
+        let k = Self.directionCount(requested: requested, dimension: d)
+        guard k >= 1, k <= d else {
+            throw EmbdiagError.usage("--directions (principal directions recorded) must be in 1…\(d), the dimension of \(e.source.path) (got \(k))")
+        }
         try FingerprintStatistics.requireSample(e, minimum: Self.minimumRows, purpose: "a fingerprint")
         let moments = try FingerprintStatistics.Moments(e.matrix)
         try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint")
