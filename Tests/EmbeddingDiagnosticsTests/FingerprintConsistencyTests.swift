@@ -27,10 +27,145 @@ enum SyntheticModel {
     static func rows(_ e: Embeddings) -> [[Float]] { (0..<e.count).map { e.matrix.rowArray($0) } }
 }
 
+/// Samples a demanding user can give `--write`: mostly constant (zero-padded) coordinates, very
+/// few dimensions, extreme scales. Whatever `ModelFingerprint` accepts must be meaningful and read
+/// back; what it cannot fingerprint is refused with the reason.
+@Suite struct FingerprintDegenerateSampleTests {
+    /// 10 of 16 coordinates constant (the median scale is 0): the floor comes from the RMS scale,
+    /// the constant coordinates are counted, the threshold is finite and the file reads back.
+    @Test func mostlyConstantCoordinatesHaveAFloor() throws {
+        let sample = SyntheticModel.sample(rows: 600, seed: 1, constant: 0..<10, name: "halfconst.npy")
+        let f = try ModelFingerprint(sample, directions: 8)
+        #expect(f.nearConstantDimensions == Array(0..<10))
+        #expect(Array(f.scale.prefix(10)) == [Double](repeating: 0, count: 10), "a constant column has scale exactly 0: \(f.scale)")
+        let rms = (f.scale.reduce(0) { $0 + $1 * $1 } / 16).squareRoot()
+        #expect(ModelFingerprint.scaleReference(f.scale).fromRMS)
+        #expect(abs(ModelFingerprint.scaleFloor(f.scale) - 0.005 * rms) < 1e-12 * rms)
+        #expect(f.rowScoreThreshold.isFinite && f.rowScoreMedian.isFinite)
+        let back = try FingerprintFile.decode(try FingerprintFile.encode(f), path: "hc.fp")
+        #expect(back == f)
+        // The same model padded alike: same model, nothing flagged.
+        let same = try FingerprintCheck(back, against: SyntheticModel.sample(rows: 300, seed: 2, constant: 0..<10), mixed: true)
+        #expect(same.sameModel && same.isMixed == false && same.flaggedRows!.count <= 1, "\(same.sameModelScore) \(same.flaggedRows!)")
+        // Rows that vary in the padding are another model's, every one of them.
+        let unpadded = try FingerprintCheck(back, against: SyntheticModel.sample(rows: 300, seed: 3), mixed: true)
+        #expect(unpadded.mixedShare == 1)
+        // The report says so: the count, and a note on how the floor was set.
+        let report = f.report()
+        #expect(report.metrics.first { $0.key == "near_constant_dimensions" }?.value == .int(10))
+        #expect(report.notes.contains { $0.contains("RMS scale") && $0.contains("10 of 16 dimensions lie below it") })
+    }
+
+    /// MiniLM zero-padded to 800 dimensions against the NumPy reference (scripts/crosscheck/fingerprint_reference.py).
+    @Test func zeroPaddedModelMatchesNumPy() throws {
+        let expected = FingerprintTests.reference["padded"] as! [String: Any]
+        let dim = expected["dimension"] as! Int
+        func padded(_ e: Embeddings, repeating: Bool = false) -> Embeddings {
+            let x = Matrix(rows: e.count, cols: dim)
+            for i in 0..<e.count {
+                for j in 0..<dim { x[i, j] = j < e.dimension ? e.matrix[i, j] : (repeating ? e.matrix[i, (j - e.dimension) % e.dimension] : 0) }
+            }
+            return Embeddings(matrix: x, name: e.source.path + " (padded)")
+        }
+        let f = try ModelFingerprint(padded(try FingerprintTests.read(FingerprintTests.minilmPath)))
+        #expect(f.nearConstantDimensions == (expected["near_constant_dimensions"] as! [Int]))
+        #expect(Tolerance.isClose(ModelFingerprint.scaleFloor(f.scale), expected["floor"] as! Double, relative: 1e-6))
+        #expect(abs(f.rowScoreThreshold - (expected["row_score_threshold"] as! Double)) < 1e-5)
+        #expect(abs(f.rowScoreMedian - (expected["row_score_median"] as! Double)) < 1e-5)
+        #expect(Tolerance.isClose(f.tracelessStrength, expected["traceless_strength"] as! Double, relative: 1e-5))
+        let checks = expected["checks"] as! [String: [String: Any]]
+        let own = try FingerprintCheck(f, against: padded(try FingerprintTests.read(FingerprintTests.fixtures + "minilm-heldout.npy")), mixed: true)
+        #expect(own.flaggedRows == (checks["minilm-heldout"]!["flagged"] as! [Int]))
+        #expect(abs(own.sameModelScore - (checks["minilm-heldout"]!["same_model_score"] as! Double)) < 1e-5)
+        let other = try FingerprintCheck(f, against: padded(try FingerprintTests.read(FingerprintTests.fixtures + "e5-heldout.npy"), repeating: true), mixed: true)
+        #expect(other.flaggedRows == (checks["e5-heldout"]!["flagged"] as! [Int]))
+        #expect(other.mixedShare == 1)
+    }
+
+    /// Two dimensions, one of them constant; 15 of 16 constant.
+    @Test func fewVaryingCoordinates() throws {
+        let two = SyntheticModel.sample(rows: 300, dimension: 2, seed: 4, constant: 1..<2)
+        let f2 = try ModelFingerprint(two)
+        #expect(f2.directionCount == 2 && f2.nearConstantDimensions == [1])
+        #expect(try FingerprintFile.decode(try FingerprintFile.encode(f2), path: "d2.fp") == f2)
+        let allButOne = SyntheticModel.sample(rows: 300, seed: 5, constant: 1..<16, value: 0)
+        let f = try ModelFingerprint(allButOne)
+        #expect(f.nearConstantDimensions == Array(1..<16))
+        #expect(try FingerprintFile.decode(try FingerprintFile.encode(f), path: "one.fp") == f)
+        let c = try FingerprintCheck(f, against: SyntheticModel.sample(rows: 200, seed: 6, constant: 1..<16, value: 0), mixed: true)
+        #expect(c.sameModel && c.isMixed == false, "\(c.sameModelScore) \(c.flaggedRows!)")
+        // Two dimensions, both varying.
+        let both = try ModelFingerprint(SyntheticModel.sample(rows: 150, dimension: 2, seed: 7))
+        #expect(both.nearConstantDimensions.isEmpty)
+        #expect(try FingerprintFile.decode(try FingerprintFile.encode(both), path: "d2b.fp") == both)
+    }
+
+    /// One coordinate 10⁴ times the others' spread: the RMS scale sets the floor (a note says why),
+    /// the fingerprint verifies and its own model's rows are not flagged.
+    @Test func aDominantCoordinate() throws {
+        func rogue(_ e: Embeddings) -> Embeddings {
+            for i in 0..<e.count { e.matrix[i, 0] *= 1e4 }
+            return e
+        }
+        let f = try ModelFingerprint(rogue(SyntheticModel.sample(rows: 600, seed: 10)))
+        #expect(ModelFingerprint.scaleReference(f.scale).fromRMS)
+        #expect(f.report().notes.contains { $0.contains("a few coordinates dominating") })
+        #expect(try FingerprintFile.decode(try FingerprintFile.encode(f), path: "rogue.fp") == f)
+        let c = try FingerprintCheck(f, against: rogue(SyntheticModel.sample(rows: 300, seed: 11)), mixed: true)
+        #expect(c.sameModel && c.isMixed == false, "\(c.sameModelScore) \(c.flaggedRows!)")
+    }
+
+    /// The row score does not depend on the vectors' scale; a scale whose squares leave Float32 is
+    /// refused with that reason, not as "isotropic".
+    @Test func extremeScales() throws {
+        let base = try ModelFingerprint(SyntheticModel.sample(rows: 600, seed: 8))
+        for scale: Float in [1e-15, 1e-9, 1e9, 1e15] {
+            let f = try ModelFingerprint(SyntheticModel.sample(rows: 600, seed: 8, scale: scale))
+            #expect(abs(f.rowScoreThreshold - base.rowScoreThreshold) < 1e-5, "×\(scale): \(f.rowScoreThreshold) vs \(base.rowScoreThreshold)")
+            #expect(try FingerprintFile.decode(try FingerprintFile.encode(f), path: "s.fp") == f)
+        }
+        for scale: Float in [1e-25, 1e-35, 1e19, 1e25] {
+            do { _ = try ModelFingerprint(SyntheticModel.sample(rows: 600, seed: 8, scale: scale)); Issue.record("×\(scale) accepted") } catch let e as EmbdiagError {
+                let fix = scale > 1 ? "overflow when squared in Float32; divide" : "underflow when squared in Float32; multiply"
+                #expect(e.description.contains(fix), "×\(scale): \(e.description)")
+            }
+        }
+    }
+
+    @Test func unusableSamplesAreRefused() throws {
+        func refused(_ e: Embeddings, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            do { _ = try ModelFingerprint(e); Issue.record("accepted", sourceLocation: sourceLocation) } catch let error as EmbdiagError {
+                #expect(error.description.contains(fragment), "\(error.description)", sourceLocation: sourceLocation)
+            } catch { Issue.record("\(error)", sourceLocation: sourceLocation) }
+        }
+        refused(SyntheticModel.sample(rows: 2, seed: 9), "at least 100")
+        refused(SyntheticModel.sample(rows: 300, dimension: 1, seed: 9), "at least 2 dimensions")
+        refused(SyntheticModel.sample(rows: 300, seed: 9, constant: 0..<16), "distinct rows")
+        let withNaN = SyntheticModel.sample(rows: 300, seed: 9)
+        withNaN.matrix[17, 3] = .nan
+        refused(withNaN, "row 17 of the sample holds a NaN")
+    }
+}
+
 /// The command on those samples and files: exit codes and one-line errors.
 @Suite(.serialized) struct FingerprintDegenerateCLITests {
     static func json(_ path: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+
+    /// F6 (#26): `--write` on a sample with 10 of 16 coordinates constant exits 0 only with a file
+    /// that every later check reads, and counts those coordinates.
+    @Test func halfConstantSampleWritesAReadableFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        try CLI.writeNpy(SyntheticModel.rows(SyntheticModel.sample(rows: 600, seed: 1, constant: 0..<10)), to: dir + "/halfconst.npy")
+        try CLI.writeNpy(SyntheticModel.rows(SyntheticModel.sample(rows: 300, seed: 2, constant: 0..<10)), to: dir + "/halfconst2.npy")
+        let w = try CLI.run(["fingerprint", dir + "/halfconst.npy", "--write", dir + "/hc2.fp", "--directions", "8", "--json", dir + "/w.json", "--quiet"])
+        #expect(w.status == 0, "\(w.stderr)")
+        let metrics = try Self.json(dir + "/w.json")["metrics"] as! [String: Any]
+        #expect(metrics["near_constant_dimensions"] as? Int == 10)
+        #expect((metrics["row_score_threshold"] as? Double)?.isFinite == true, "\(metrics["row_score_threshold"] ?? "missing")")
+        let c = try CLI.run(["fingerprint", "--check", dir + "/hc2.fp", dir + "/halfconst2.npy", "--mixed", "--require", "same_model==yes", "--require", "mixed==no", "--quiet"])
+        #expect(c.status == 0, "\(c.stderr)")
     }
 
     /// F7 (#26): the default number of directions fits the dimension, with a note; an explicit value out
@@ -50,5 +185,17 @@ enum SyntheticModel {
         FingerprintCLITests.oneLineError(try CLI.run(["fingerprint", "--check", dir + "/a.fp", dir + "/model_a.npy", "--directions", "32"]), "--write")
         let c = try CLI.run(["fingerprint", "--check", dir + "/a.fp", dir + "/model_a.npy", "--require", "same_model==yes", "--quiet"])
         #expect(c.status == 0, "\(c.stderr)")
+    }
+
+    @Test func nanInTheSample() throws {
+        let dir = try CLI.temporaryDirectory()
+        var rows = SyntheticModel.rows(SyntheticModel.sample(rows: 300, seed: 1))
+        rows[40][2] = .nan
+        try CLI.writeNpy(rows, to: dir + "/nan.npy")
+        FingerprintCLITests.oneLineError(try CLI.run(["fingerprint", dir + "/nan.npy", "--write", dir + "/n.fp"]), "nan.npy")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/n.fp"))
+        let dropped = try CLI.run(["fingerprint", dir + "/nan.npy", "--write", dir + "/n.fp", "--on-invalid", "drop", "--quiet"])
+        #expect(dropped.status == 0, "\(dropped.stderr)")
+        #expect(try FingerprintFile.read(dir + "/n.fp").rows == 299)
     }
 }

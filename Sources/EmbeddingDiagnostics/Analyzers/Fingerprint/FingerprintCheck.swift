@@ -57,7 +57,7 @@ public struct FingerprintCheck: Sendable {
         self.fingerprint = fingerprint
         source = e.source
         rows = e.count
-        let moments = try FingerprintStatistics.Moments(e.matrix)
+        let moments = try FingerprintStatistics.Moments(e.matrix, path: e.source.path)
         try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint check")
         let k = fingerprint.directionCount
         let m = moments.secondMoment
