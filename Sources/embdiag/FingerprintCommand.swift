@@ -60,7 +60,7 @@ struct FingerprintCommand: ReportingCommand {
         if let check {
             let fingerprint = try FingerprintFile.read(check)
             let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
-            let report = try FingerprintCheck(fingerprint, against: e, mixed: mixed).report()
+            let report = try FingerprintCheck(fingerprint, against: e, mixed: mixed, fingerprintPath: check).report()
             return [CommandReport(report: report, droppedTables: dropped.isEmpty ? [] : [dropped.reportTable(input: file)])]
         }
         let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)

@@ -145,6 +145,111 @@ enum SyntheticModel {
         withNaN.matrix[17, 3] = .nan
         refused(withNaN, "row 17 of the sample holds a NaN")
     }
+
+    /// Whatever `--write` accepts reads back and describes its own sample: many shapes, constant
+    /// blocks, offsets and scales.
+    @Test func everyAcceptedFingerprintVerifies() throws {
+        var accepted = 0
+        for (d, rows) in [(2, 100), (3, 101), (5, 400), (16, 1000), (64, 300)] {
+            for constant in [0..<0, 0..<(d / 2), 0..<(d - 1)] {
+                for (value, scale) in [(Float(0), Float(1)), (0.5, 1), (1000, 1), (0.1, 1e-4), (-3, 1e6)] {
+                    let e = SyntheticModel.sample(rows: rows, dimension: d, seed: UInt64(d * 1000 + rows), constant: constant, value: value, scale: scale)
+                    let f: ModelFingerprint
+                    do { f = try ModelFingerprint(e) } catch let error as EmbdiagError {
+                        // Refusals must give a reason a user can act on, never "does not verify".
+                        #expect(!error.description.contains("does not verify"), "d \(d), constant \(constant), \(value), ×\(scale): \(error.description)")
+                        continue
+                    }
+                    accepted += 1
+                    #expect(f.firstInconsistency() == nil)
+                    let back = try FingerprintFile.decode(try FingerprintFile.encode(f), path: "x.fp")
+                    #expect(back == f)
+                    let own = try FingerprintCheck(back, against: e, mixed: true)
+                    #expect(own.sameModelScore > 0.5 && own.mixedShare! <= 0.02, "d \(d), constant \(constant), \(value), ×\(scale): score \(own.sameModelScore), mixed \(own.mixedShare!)")
+                }
+            }
+        }
+        #expect(accepted >= 50, "\(accepted)")
+    }
+}
+
+/// Values an edited and resealed file can carry, each finite and of the right size: refused when
+/// read, before a check could use them; and a check's values outside their documented ranges.
+@Suite struct FingerprintFileConsistencyTests {
+    /// The 16-dimensional model with all 16 directions (the Rayleigh relation is then an equality).
+    static let full: ModelFingerprint = try! ModelFingerprint(SyntheticModel.sample(rows: 600, seed: 1, name: "model_a.npy"))
+
+    static func refusal(_ f: ModelFingerprint) -> String? {
+        do { _ = try FingerprintFile.decode(try FingerprintFile.sealed(f), path: "edited.fp"); return nil } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func theToolsOwnFilesVerify() throws {
+        #expect(Self.full.firstInconsistency() == nil)
+        #expect(Self.full.directionCount == 16)
+        #expect(FingerprintTests.minilm.firstInconsistency() == nil)
+    }
+
+    @Test func editedValuesAreRefused() throws {
+        var swapped = Self.full
+        swapped.scale.swapAt(0, 5)
+        let mean1 = Self.full.mean.map { $0 + 1 }
+        let edits: [(String, ModelFingerprint, ModelFingerprint)] = [
+            ("row-score threshold −1 (F8a)", Self.full, { var f = Self.full; f.rowScoreThreshold = -1; return f }()),
+            ("row-score threshold 0 (F8a)", Self.full, { var f = Self.full; f.rowScoreThreshold = 0; return f }()),
+            ("all three row-score values raised together", Self.full, { var f = Self.full; f.rowScoreMedian += 5; f.rowScoreQ999 += 5; f.rowScoreThreshold += 5; return f }()),
+            ("row-score median above q99.9", Self.full, { var f = Self.full; f.rowScoreMedian = f.rowScoreQ999 + 1; return f }()),
+            ("duplicated direction (F8b)", Self.full, { var f = Self.full; for j in 0..<16 { f.directions[16 + j] = f.directions[j] }; return f }()),
+            ("duplicated direction, MiniLM (F8b)", FingerprintTests.minilm, { var f = FingerprintTests.minilm; for j in 0..<384 { f.directions[384 + j] = f.directions[j] }; return f }()),
+            ("second moment 1e300 (F8c)", Self.full, { var f = Self.full; f.secondMomentTrace = 1e300; return f }()),
+            ("second moment ×1.01", Self.full, { var f = Self.full; f.secondMomentTrace *= 1.01; return f }()),
+            ("second moment beyond Float32", Self.full, { var f = Self.full; f.secondMomentTrace = 1e200; f.mean[0] = 1e100; return f }()),
+            ("traceless strength ×1e-3", Self.full, { var f = Self.full; f.tracelessStrength *= 1e-3; return f }()),
+            ("traceless strength ×10", Self.full, { var f = Self.full; f.tracelessStrength *= 10; return f }()),
+            ("two scales swapped (Rayleigh)", Self.full, swapped),
+            ("eigenvalue moved between λ1 and λ2 (sum and order kept)", Self.full, { var f = Self.full; let t = (f.spectrum[0] - f.spectrum[1]) / 4; f.spectrum[0] -= t; f.spectrum[1] += t; return f }()),
+            ("all scales 0", Self.full, { var f = Self.full; f.scale = [Double](repeating: 0, count: 16); return f }()),
+            ("mean shifted", Self.full, { var f = Self.full; f.mean = mean1; return f }()),
+            ("mean cosine −1", Self.full, { var f = Self.full; f.meanCosine = -1; return f }()),
+            ("norm quantile 99 % = 1e6", Self.full, { var f = Self.full; f.normQuantiles[6] = 1e6; return f }()),
+            ("negative scale", Self.full, { var f = Self.full; f.scale[3] = -f.scale[3]; return f }()),
+        ]
+        for (what, original, edited) in edits {
+            #expect(original.firstInconsistency() == nil, "\(what): the original")
+            let message = Self.refusal(edited)
+            #expect(message?.contains("edited.fp") == true && (message!.contains("contradict each other") || message!.contains("out of their domain")),
+                    "\(what): \(message ?? "accepted")")
+            // The writer refuses it too: nothing is written.
+            #expect(throws: EmbdiagError.self, "\(what)") { try FingerprintFile.encode(edited) }
+        }
+    }
+
+    /// The writer never writes a non-finite value (F6: a file that is written must read back).
+    @Test func writerRefusesNonFiniteValues() throws {
+        let edits: [(inout ModelFingerprint) -> Void] = [{ $0.rowScoreThreshold = .nan }, { $0.scale[2] = .infinity }, { $0.mean[0] = .nan }]
+        for edit in edits {
+            var f = Self.full
+            edit(&f)
+            do { _ = try FingerprintFile.encode(f); Issue.record("encoded a non-finite value") } catch let e as EmbdiagError {
+                #expect(e.description.contains("does not verify") && e.description.contains("nothing written"), "\(e.description)")
+            }
+        }
+    }
+
+    /// A check never prints a score outside its documented range: a fingerprint built past the
+    /// reader (the library's memberwise values) whose second moment is absurd is refused.
+    @Test func scoresOutsideTheirRangeAreRefused() throws {
+        var f = Self.full
+        f.secondMomentTrace = 1e300
+        let sample = SyntheticModel.sample(rows: 300, seed: 2)
+        do { _ = try FingerprintCheck(f, against: sample, fingerprintPath: "absurd.fp"); Issue.record("printed a score for a second moment of 1e300") } catch let e as EmbdiagError {
+            #expect(e.description.contains("absurd.fp") && e.description.contains("same_model_score") && e.description.contains("outside its range"), "\(e.description)")
+        }
+        // The real values: within range.
+        let c = try FingerprintCheck(Self.full, against: sample, mixed: true)
+        #expect(abs(c.sameModelScore) <= FingerprintCheck.scoreBound && c.sameModel)
+    }
 }
 
 /// The command on those samples and files: exit codes and one-line errors.
@@ -185,6 +290,25 @@ enum SyntheticModel {
         FingerprintCLITests.oneLineError(try CLI.run(["fingerprint", "--check", dir + "/a.fp", dir + "/model_a.npy", "--directions", "32"]), "--write")
         let c = try CLI.run(["fingerprint", "--check", dir + "/a.fp", dir + "/model_a.npy", "--require", "same_model==yes", "--quiet"])
         #expect(c.status == 0, "\(c.stderr)")
+    }
+
+    /// F8 (#26): edited and resealed files → exit 2, one line naming the file.
+    @Test func editedFilesExitTwo() throws {
+        let dir = try CLI.temporaryDirectory()
+        try CLI.writeNpy(SyntheticModel.rows(SyntheticModel.sample(rows: 300, seed: 2)), to: dir + "/model_a2.npy")
+        var f = try ModelFingerprint(SyntheticModel.sample(rows: 600, seed: 1, name: "model_a.npy"), directions: 8)
+        let edits: [(String, (inout ModelFingerprint) -> Void)] = [
+            ("threshold-neg", { $0.rowScoreThreshold = -1 }), ("threshold-zero", { $0.rowScoreThreshold = 0 }),
+            ("dir-dup", { f in for j in 0..<16 { f.directions[16 + j] = f.directions[j] } }),
+            ("moment-huge", { $0.secondMomentTrace = 1e300 }),
+        ]
+        let original = f
+        for (name, edit) in edits {
+            f = original
+            edit(&f)
+            try FingerprintFile.sealed(f).write(to: URL(fileURLWithPath: dir + "/\(name).fp"))
+            FingerprintCLITests.oneLineError(try CLI.run(["fingerprint", "--check", dir + "/\(name).fp", dir + "/model_a2.npy", "--mixed"]), "\(name).fp: fingerprint values")
+        }
     }
 
     @Test func nanInTheSample() throws {

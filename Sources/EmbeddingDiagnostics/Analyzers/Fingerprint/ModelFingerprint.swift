@@ -84,8 +84,11 @@ public struct ModelFingerprint: Sendable, Equatable {
     /// Computes the fingerprint of a sample. `directions` nil records min(`defaultDirections`, d);
     /// an explicit count must be in 1…d.
     ///
+    /// The values are checked like a file's (`firstInconsistency`) before they are returned, so
+    /// what `FingerprintFile` writes always reads back.
+    ///
     /// - Complexity: O(n·d²) for the covariance (SSYRK), O(d³) for its eigendecomposition, O(n·d)
-    ///   for the per-row quantities.
+    ///   for the per-row quantities, O(k²·d) for the self-check.
     public init(_ e: Embeddings, directions requested: Int? = nil, modelName: String? = nil) throws {
         let n = e.count, d = e.dimension
         guard d >= 2 else { throw EmbdiagError.invalid(e.source.path, "a fingerprint needs at least 2 dimensions (got \(d))") }
@@ -120,6 +123,15 @@ public struct ModelFingerprint: Sendable, Equatable {
         rowScoreMedian = Statistics.quantile(scores, 0.5)
         rowScoreQ999 = Statistics.quantile(scores, 0.999)
         rowScoreThreshold = rowScoreQ999 + (rowScoreQ999 - rowScoreMedian)
+        // The check's similarity is bounded by Cauchy–Schwarz only if the recorded strength is at
+        // least the refusal share of the structure the k recorded directions rebuild.
+        let rebuilt = recordedStructure
+        guard tracelessStrength >= FingerprintStatistics.minimumSignalShare * rebuilt.traceless else {
+            throw EmbdiagError.invalid(e.source.path, "the sample's anisotropic structure is \(ReportFormatting.number(100 * tracelessStrength / rebuilt.traceless, significant: 2)) % of the structure its \(k) recorded principal directions rebuild (\(ReportFormatting.number(100 * FingerprintStatistics.minimumSignalShare, significant: 2)) % needed): record more directions (--directions, up to \(d)) or use more rows")
+        }
+        if let problem = firstInconsistency() {
+            throw EmbdiagError.invalid(e.source.path, "the fingerprint of this sample does not verify (\(problem.text)); nothing written")
+        }
     }
 
     /// Memberwise (the file reader).
