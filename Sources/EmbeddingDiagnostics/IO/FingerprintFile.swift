@@ -119,7 +119,7 @@ public enum FingerprintFile {
         }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: container.document) } catch {
-            throw EmbdiagError.malformed(path, "fingerprint header is malformed: \(error)")
+            throw EmbdiagError.malformed(path, "fingerprint header is malformed: \(HeaderDecodingError.describe(error))")
         }
         let tensors = container.tensors.mapValues { t in
             (shape: t.shape, values: t.bytes.withUnsafeBytes { raw in
