@@ -66,9 +66,6 @@ struct FingerprintCommand: ReportingCommand {
         let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
         let fingerprint = try ModelFingerprint(e, directions: directions, modelName: name)
         var output = CommandReport(report: fingerprint.report())
-        if directions == nil && fingerprint.directionCount < ModelFingerprint.defaultDirections {
-            output.report.notes.insert("--directions: \(fingerprint.directionCount) principal directions recorded, all the sample's \(fingerprint.dimension) dimensions (the default, \(ModelFingerprint.defaultDirections), is more than the dimension).", at: 0)
-        }
         if let write {
             let bytes = try FingerprintFile.encode(fingerprint)
             try AtomicFile.write(bytes, to: write)

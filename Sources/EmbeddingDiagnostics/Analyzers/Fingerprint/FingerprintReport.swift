@@ -21,6 +21,9 @@ extension ModelFingerprint: ReportConvertible {
             series: [ReportChart.Series(name: "eigenvalue", points: spectrum.enumerated().filter { $0.element > 0 }.map { ChartPoint(x: Double($0.offset + 1), y: $0.element) })],
             caption: "Rotation-invariant: the same for a rotated copy of the space. The mean, the per-dimension scale and the principal directions are recorded in the fixed basis, which a rotation changes.")
         var notes: [String] = []
+        if directionCount == dimension && dimension < Self.defaultDirections {
+            notes.append("\(Setting.directions): \(directionCount) principal directions recorded, all the sample's \(dimension) dimensions (the default, \(Self.defaultDirections), is more than the dimension).")
+        }
         if Self.scaleReference(scale).fromRMS {
             notes.append("The median scale (\(ReportFormatting.number(Statistics.quantile(scale.sorted(), 0.5), significant: 3))) is below \(Self.rmsReferenceFraction) × the RMS scale — most coordinates (near) constant, as with vectors zero-padded to a larger dimension, or a few coordinates dominating — so the row-score floor is \(floorDescription) (\(ReportFormatting.number(Self.scaleFloor(scale), significant: 3))) instead of \(Self.scaleFloorFraction) × median; \(nearConstantDimensions.count) of \(dimension) dimensions lie below it. Constant coordinates are a mark of this model: another model's rows that vary there score high in --mixed.")
         }
