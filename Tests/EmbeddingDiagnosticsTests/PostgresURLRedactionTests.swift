@@ -81,8 +81,12 @@ import Testing
         #expect(PostgresLocation.printable("postgresql://u:ab/cd@h/db?pass%77ord=Secret99&sslmode=x") == "postgresql://u:(redacted)@h/db?sslmode=x")
         #expect(PostgresLocation.printable("postgresql://h/db?application_name=Tn6@Rb3Wx") == "postgresql://h:(redacted)@Rb3Wx")
         #expect(PostgresLocation.printable("postgresql://[::1]:5432/db?x=a@b") == "postgresql://[:(redacted)@b")
-        // Applying it twice changes nothing.
-        for text in ["postgresql://lowpriv:(redacted)@127.0.0.1:54329/postgres", "see postgresql://u@h/db and postgres://h:(redacted)@x",
+        // Printed again, a printed form loses the marker of its user info like any password (a
+        // password that reads "(redacted)" prints as every other; found by the postgres-url
+        // fuzzer), and then stays as it is.
+        #expect(PostgresLocation.redactingURLs(in: "postgresql://lowpriv:(redacted)@127.0.0.1:54329/postgres") == "postgresql://lowpriv@127.0.0.1:54329/postgres")
+        #expect(PostgresLocation.printable("POSTGRES://lowpri:(redacted)@127.0.0.1:54329/postgres") == "POSTGRES://lowpri@127.0.0.1:54329/postgres")
+        for text in ["postgresql://lowpriv@127.0.0.1:54329/postgres", "see postgresql://u@h/db and postgres://h@x", "postgresql://lowpriv@(redacted)",
                      "invalid percent-encoded token: \"(redacted)\""] {
             #expect(PostgresLocation.redactingURLs(in: text) == text)
         }

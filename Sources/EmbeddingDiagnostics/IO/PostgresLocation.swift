@@ -285,10 +285,9 @@ public struct PostgresLocation: Sendable, Equatable {
         let authorityEnd = first("/", hostStart..<baseEnd) ?? baseEnd
         var printableAuthority = string(s[start..<authorityEnd])
         if let at = (start..<authorityEnd).last(where: { s[$0] == "@" }) {
-            // A password already replaced by the marker (`redactingUserInfo`) keeps it: printing
-            // a printed form again changes nothing.
-            let userInfo = string(s[start..<at])
-            printableAuthority = (userInfo.hasSuffix(":(redacted)") ? userInfo : string(s[start..<(first(":", start..<at) ?? at)])) + string(s[at..<authorityEnd])
+            // Every password goes, also one that reads "(redacted)" (a printed form printed
+            // again loses its marker): all print alike.
+            printableAuthority = string(s[start..<(first(":", start..<at) ?? at)]) + string(s[at..<authorityEnd])
         }
         var parameters: [(text: String, range: Range<Int>, key: String, value: String)] = []
         var i = baseEnd + 1
