@@ -369,6 +369,10 @@ import Testing
         .init(kind: "raw @ in the user name", source: "postgresql://low@priv:Mz3Qv8Wt@\(base)", secrets: ["Mz3Qv8Wt"], refusal: Refusal.severalAts),
         .init(kind: "upper-case scheme, raw / in the password", source: "POSTGRES://lowpriv:Fj8/Sn1Xw@\(base)", secrets: ["Fj8/Sn1Xw"], refusal: Refusal.atAfterHost),
         .init(kind: "password that looks like a port, then a raw /", source: "postgresql://lowpriv:DIGITS/Yh8Ub@\(base)", secrets: ["DIGITS/Yh8Ub"], refusal: Refusal.atAfterHost),
+        // A combining mark after a delimiter (one Character with it; libpq reads bytes).
+        .init(kind: "combining mark after a raw / in the password", source: "postgresql://lowpriv:ab/\u{301}Sx4Kd7Wm@\(base)", secrets: ["Sx4Kd7Wm"], refusal: Refusal.atAfterHost),
+        .init(kind: "combining mark after a raw @ in the password", source: "postgresql://lowpriv:Tc6@\u{301}Yv3Np@\(base)", secrets: ["Tc6@\u{301}Yv3Np", "Yv3Np"],
+              refusal: Refusal.severalAts),
         // Percent escapes libpq refuses by quoting the token.
         .init(kind: "%ZZ in the password", source: "postgresql://lowpriv:Hq3%ZZp6L@\(base)", secrets: ["Hq3%ZZp6L"], refusal: Refusal.userInfoEscape),
         .init(kind: "% and one hex digit ending the password", source: "postgresql://lowpriv:Jm8Tr4%4@\(base)", secrets: ["Jm8Tr4%4"], refusal: Refusal.userInfoEscape),
@@ -406,7 +410,9 @@ import Testing
         .init(kind: "password that looks like a port", source: "postgresql://lowpriv:DIGITS@\(base)", secrets: ["DIGITS"], refusal: nil),
         .init(kind: "password that looks like a port, no database", source: "postgresql://lowpriv:DIGITS@127.0.0.1:PORT", secrets: ["DIGITS"], refusal: nil),
         .init(kind: "port that is not a number", source: "postgresql://lowpriv:Im2Vq4Ab@127.0.0.1:notaport/postgres", secrets: ["Im2Vq4Ab"], refusal: nil),
+        .init(kind: "combining mark after the @", source: "postgresql://lowpriv:Qb5Xr8Lz@\u{301}\(base)", secrets: ["Qb5Xr8Lz"], refusal: nil),
         .init(kind: "raw & and = in the password", source: "postgresql://lowpriv:Jn3&Wr5=Bc@\(base)", secrets: ["Jn3&Wr5=Bc"], refusal: nil),
+        .init(kind: "upper-case scheme, raw & and = in the password", source: "POSTGRES://lowpriv:Jn4&Wr6=Bd@\(base)", secrets: ["Jn4&Wr6=Bd"], refusal: nil),
         .init(kind: "?password= with a raw #", source: "postgresql://lowpriv@\(base)?password=Ko4#Xs6Cd", secrets: ["Ko4#Xs6Cd"], refusal: nil),
         .init(kind: "?password= with a raw /", source: "postgresql://lowpriv@\(base)?password=Lp5/Yt7De", secrets: ["Lp5/Yt7De"], refusal: nil),
         .init(kind: "percent-encoded @ and / in a wrong password", source: "postgresql://lowpriv:Mq6%40Zu8%2FEf@\(base)", secrets: ["Mq6%40Zu8%2FEf", "Mq6@Zu8/Ef"], refusal: nil),

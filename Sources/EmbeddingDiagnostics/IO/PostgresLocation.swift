@@ -25,10 +25,55 @@ public struct PostgresLocation: Sendable, Equatable {
     public var column: String?
     public var labelColumn: String?
 
-    /// Whether `path` names a PostgreSQL source rather than a file.
+    /// Whether `path` names a PostgreSQL source rather than a file: it starts with
+    /// `postgresql://` or `postgres://` in any case, byte by byte as libpq reads it (a combining
+    /// mark after "://" does not hide the scheme).
     public static func isURL(_ path: String) -> Bool {
-        let lower = path.prefix(13).lowercased()
-        return lower.hasPrefix("postgresql://") || lower.hasPrefix("postgres://")
+        urlSchemeLength(Array(path.unicodeScalars.prefix(13)), at: 0) > 0
+    }
+
+    private static let schemes = [Array("postgresql://".unicodeScalars), Array("postgres://".unicodeScalars)]
+
+    /// The length of `postgresql://` or `postgres://` (ASCII, any case) at `i` in `s`, else 0.
+    static func urlSchemeLength(_ s: [Unicode.Scalar], at i: Int) -> Int {
+        guard i < s.count, s[i] == "p" || s[i] == "P" else { return 0 }
+        for scheme in schemes where i + scheme.count <= s.count {
+            let matches = scheme.indices.allSatisfy { k in
+                let u = s[i + k].value
+                return ((0x41...0x5A).contains(u) ? u + 32 : u) == scheme[k].value
+            }
+            if matches { return scheme.count }
+        }
+        return 0
+    }
+
+    /// Unicode scalars, not Characters, for everything that splits a URL: libpq reads bytes, and
+    /// a delimiter followed by a combining mark (`@` + U+0301) is one Character that a Character
+    /// search would not see.
+    static func string<S: Sequence>(_ scalars: S) -> String where S.Element == Unicode.Scalar {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    /// The index just after "://" in `s`.
+    static func afterScheme(_ s: [Unicode.Scalar]) -> Int? {
+        guard s.count >= 3 else { return nil }
+        return (0...(s.count - 3)).first { s[$0] == ":" && s[$0 + 1] == "/" && s[$0 + 2] == "/" }.map { $0 + 3 }
+    }
+
+    /// Where the authority ends: the first '/', '?' or '#' from `start`, else the end.
+    static func authorityEnd(_ s: [Unicode.Scalar], from start: Int) -> Int {
+        (start..<s.count).first { s[$0] == "/" || s[$0] == "?" || s[$0] == "#" } ?? s.count
+    }
+
+    /// Whether the user info of the URL `s` (after "://" at `start`) is ambiguous: an '@' after
+    /// the first '/', '?' or '#', or more than one '@' before it.
+    static func ambiguity(_ s: [Unicode.Scalar], from start: Int) -> String? {
+        let end = authorityEnd(s, from: start)
+        if s[end...].contains("@") { return Refusal.atAfterHost }
+        if s[start..<end].filter({ $0 == "@" }).count > 1 { return Refusal.severalAts }
+        return nil
     }
 
     /// Whether `text` is a libpq key=value connection string: libpq parses it, every word is
@@ -92,16 +137,22 @@ public struct PostgresLocation: Sendable, Equatable {
         guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" }) else {
             throw EmbdiagError.usage(Refusal.whitespace)
         }
-        var kept: [Substring] = [], own: [(key: String, value: Substring)] = []
+        var kept: [String] = [], own: [(key: String, value: String)] = []
         for item in parts.parameters {
             switch item.key {
             case "query", "table", "column", "label_column": own.append((item.key, item.value))
             default: kept.append(item.text)
             }
         }
-        connectionURL = parts.scheme + String(parts.base) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        // libpq knows the scheme in lower case only: `POSTGRES://…` would be a key=value string
+        // to it (whose error quotes the text before an '=') or, without '=', a database name
+        // sent to the default server, password and all.
+        connectionURL = parts.scheme.lowercased() + parts.base + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
         let passwordParameter = parts.parameters.contains { Self.passwordKeys.contains($0.key) }
-        // Checked on what libpq will read, before anything quotes the URL.
+        // Checked before anything quotes the URL: the user info as written (embdiag's own
+        // parameters included, so that every '@' a message may show is the user info's), the
+        // escapes and parameters on what libpq will read.
+        try Self.refuseAmbiguousUserInfo(url)
         try Self.refuseAmbiguous(connectionURL)
         redacted = Self.printableURL(parts)
         for (key, value) in own {
@@ -155,20 +206,23 @@ public struct PostgresLocation: Sendable, Equatable {
     /// without '=' or with two (libpq quotes the word after a raw '&').
     /// - Complexity: O(length of the URL).
     static func refuseAmbiguous(_ url: String) throws {
-        guard let schemeEnd = url.range(of: "://") else { return }
-        let rest = url[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        if rest[authorityEnd...].contains("@") { throw EmbdiagError.usage(Refusal.atAfterHost) }
-        let authority = rest[..<authorityEnd]
-        if authority.filter({ $0 == "@" }).count > 1 { throw EmbdiagError.usage(Refusal.severalAts) }
-        if let at = authority.firstIndex(of: "@"), hasInvalidEscape(authority[..<at]) { throw EmbdiagError.usage(Refusal.userInfoEscape) }
-        if hasInvalidEscape(rest) { throw EmbdiagError.usage(Refusal.escape) }
-        if let q = rest.firstIndex(of: "?") {
-            for item in rest[rest.index(after: q)...].split(separator: "&", omittingEmptySubsequences: true)
-            where item.filter({ $0 == "=" }).count != 1 {
+        try refuseAmbiguousUserInfo(url)
+        let s = Array(url.unicodeScalars)
+        guard let start = afterScheme(s) else { return }
+        let end = authorityEnd(s, from: start)
+        if let at = s[start..<end].firstIndex(of: "@"), hasInvalidEscape(string(s[start..<at])) { throw EmbdiagError.usage(Refusal.userInfoEscape) }
+        if hasInvalidEscape(string(s[start...])) { throw EmbdiagError.usage(Refusal.escape) }
+        if let q = s[start...].firstIndex(of: "?") {
+            for item in s[(q + 1)...].split(separator: "&") where item.filter({ $0 == "=" }).count != 1 {
                 throw EmbdiagError.usage(Refusal.parameter)
             }
         }
+    }
+
+    /// The '@' rules of `refuseAmbiguous` alone.
+    static func refuseAmbiguousUserInfo(_ url: String) throws {
+        let s = Array(url.unicodeScalars)
+        if let start = afterScheme(s), let refusal = ambiguity(s, from: start) { throw EmbdiagError.usage(refusal) }
     }
 
     /// Whether `text` holds a '%' that libpq's URL decoder refuses: not followed by two hex digits,
@@ -191,15 +245,16 @@ public struct PostgresLocation: Sendable, Equatable {
     static func safeLibpqMessage(_ message: String, hidingQuotedWords: Bool) -> String {
         let line = redactingURLs(in: PostgresConnection.oneLine(message))
         guard hidingQuotedWords else { return line }
-        var out = "", rest = Substring(line)
-        while let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") {
-            let content = rest[rest.index(after: open)..<close]
-            out += rest[...open]
-            out += content.count > 1 ? "(redacted)" : String(content)
-            out += "\""
-            rest = rest[rest.index(after: close)...]
+        let s = Array(line.unicodeScalars)
+        var out = String.UnicodeScalarView(), i = 0
+        while let open = s[i...].firstIndex(of: "\""), let close = s[(open + 1)...].firstIndex(of: "\"") {
+            out.append(contentsOf: s[i...open])
+            out.append(contentsOf: close - open - 1 > 1 ? redactedMarker[...] : s[(open + 1)..<close])
+            out.append("\"")
+            i = close + 1
         }
-        return out + rest
+        out.append(contentsOf: s[i...])
+        return String(out)
     }
 
     /// A URL cut where libpq cuts it: user info runs to the first '@' met before any '/' (it may
@@ -208,55 +263,84 @@ public struct PostgresLocation: Sendable, Equatable {
     /// printed as user info). Parameters with their keys percent-decoded (libpq decodes keys too:
     /// `pass%77ord=` is the password) and lowercased.
     private struct URLParts {
+        /// The whole URL, and its scalars.
+        var url: String
+        var scalars: [Unicode.Scalar]
         var scheme: String
         /// User info, host and path as libpq reads them (the parameters removed).
-        var base: Substring
-        /// `base` without the password of its user info.
+        var base: String
+        /// `scheme` + `base` without the password of its user info.
         var printableBase: String
-        var parameters: [(text: Substring, key: String, value: Substring)]
+        /// Each parameter, its scalars' range in `scalars`, its key percent-decoded and lowercased.
+        var parameters: [(text: String, range: Range<Int>, key: String, value: String)]
     }
 
     private static func urlParts(_ url: String) -> URLParts? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let scheme = String(url[..<schemeEnd.upperBound])
-        let rest = url[schemeEnd.upperBound...]
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let hostStart = rest[..<slash].firstIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
-        let base: Substring, query: Substring?
-        if let q = rest[hostStart...].firstIndex(of: "?") { base = rest[..<q]; query = rest[rest.index(after: q)...] } else { base = rest; query = nil }
-        let authorityEnd = base[hostStart...].firstIndex(of: "/") ?? base.endIndex
-        let authority = base[..<authorityEnd]
-        var printableAuthority = String(authority)
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            // A password already replaced by the marker (`redactingUserInfo`) keeps it: printing
-            // a printed form again changes nothing.
-            let user = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? userInfo
-            printableAuthority = (userInfo.hasSuffix(":(redacted)") ? String(userInfo) : String(user)) + String(authority[at...])
+        let s = Array(url.unicodeScalars)
+        guard let start = afterScheme(s) else { return nil }
+        func first(_ c: Unicode.Scalar, _ r: Range<Int>) -> Int? { r.first { s[$0] == c } }
+        let slash = first("/", start..<s.count) ?? s.count
+        let hostStart = first("@", start..<slash).map { $0 + 1 } ?? start
+        let baseEnd = first("?", hostStart..<s.count) ?? s.count
+        let authorityEnd = first("/", hostStart..<baseEnd) ?? baseEnd
+        var printableAuthority = string(s[start..<authorityEnd])
+        if let at = (start..<authorityEnd).last(where: { s[$0] == "@" }) {
+            // Every password goes, also one that reads "(redacted)" (a printed form printed
+            // again loses its marker): all print alike.
+            printableAuthority = string(s[start..<(first(":", start..<at) ?? at)]) + string(s[at..<authorityEnd])
         }
-        let parameters = (query ?? "").split(separator: "&", omittingEmptySubsequences: true).map { item in
-            let equals = item.firstIndex(of: "=")
-            let rawKey = String(equals.map { item[..<$0] } ?? item)
-            return (text: item, key: (rawKey.removingPercentEncoding ?? rawKey).lowercased(), value: equals.map { item[item.index(after: $0)...] } ?? "")
+        var parameters: [(text: String, range: Range<Int>, key: String, value: String)] = []
+        var i = baseEnd + 1
+        while i <= s.count {
+            let j = first("&", i..<s.count) ?? s.count
+            if j > i {
+                let equals = first("=", i..<j)
+                let rawKey = string(s[i..<(equals ?? j)])
+                parameters.append((string(s[i..<j]), i..<j, (rawKey.removingPercentEncoding ?? rawKey).lowercased(), equals.map { string(s[($0 + 1)..<j]) } ?? ""))
+            }
+            i = j + 1
         }
-        return URLParts(scheme: scheme, base: base, printableBase: scheme + printableAuthority + String(base[authorityEnd...]), parameters: parameters)
+        let scheme = string(s[..<start])
+        return URLParts(url: url, scalars: s, scheme: scheme, base: string(s[start..<baseEnd]),
+                        printableBase: scheme + printableAuthority + string(s[authorityEnd..<baseEnd]), parameters: parameters)
     }
 
     /// The printable form of a URL: without the password of its user info, without a `password`
-    /// or `sslpassword` parameter and without embdiag's parameters; then, whatever libpq would
-    /// make of it, nothing between the user name and the last '@' (`redactingUserInfo`), and no
-    /// `password=` value.
+    /// or `sslpassword` parameter and without embdiag's parameters, and no `password=` value. A
+    /// URL whose user info is ambiguous (`printableAmbiguous`) shows nothing between its user
+    /// name and its last '@'.
     private static func printableURL(_ parts: URLParts) -> String {
+        let own: Set<String> = ["query", "table", "column", "label_column"]
+        if let shown = printableAmbiguous(parts.url) { return shown }
         // After a password parameter, only libpq's own parameters, each `key=value`: another one
         // may be the rest of a password holding a raw '&' (and libpq would refuse it anyway).
-        var shown: [Substring] = [], afterPassword = false
+        var shown: [String] = [], afterPassword = false
         for item in parts.parameters {
             if passwordKeys.contains(item.key) { afterPassword = true; continue }
-            if ["query", "table", "column", "label_column"].contains(item.key) { continue }
-            if afterPassword, !(libpqKeywords.contains(item.key) || item.key == "ssl") || item.text.filter({ $0 == "=" }).count != 1 { continue }
+            if own.contains(item.key) { continue }
+            if afterPassword, !(libpqKeywords.contains(item.key) || item.key == "ssl") || item.text.unicodeScalars.filter({ $0 == "=" }).count != 1 { continue }
             shown.append(item.text)
         }
         return redactingPasswordPairs(in: redactingUserInfo(parts.printableBase + (shown.isEmpty ? "" : "?" + shown.joined(separator: "&"))))
+    }
+
+    /// The printable form of a URL whose user info is ambiguous — an '@' after the first '/', '?'
+    /// or '#' after `://`, or more than one '@' before the host — nil for another: its user name,
+    /// ":(redacted)@", and what follows the last '@' printed as a URL (the host, path and
+    /// parameters other tools read there). Where libpq reads a password
+    /// parameter that runs past that '@' (`?password=ab/c@d`), the rest is that password too:
+    /// ":(redacted)@(redacted)". The union of what libpq and other tools take for the password
+    /// is hidden.
+    static func printableAmbiguous(_ url: String) -> String? {
+        guard let parts = urlParts(url) else { return nil }
+        let s = parts.scalars
+        guard let start = afterScheme(s), ambiguity(s, from: start) != nil, let lastAt = s[start...].lastIndex(of: "@"),
+              let userEnd = s[start...].firstIndex(where: { $0 == ":" || $0 == "@" || $0 == "/" || $0 == "?" || $0 == "#" }) else { return nil }
+        let marker = string(redactedMarker)
+        let prefix = string(s[..<userEnd]) + ":" + marker + "@"
+        if parts.parameters.contains(where: { passwordKeys.contains($0.key) && $0.range.contains(lastAt) }) { return prefix + marker }
+        // No '@' follows: printed as an unambiguous URL, less its scheme.
+        return prefix + string(printable(parts.scheme + string(s[(lastAt + 1)...])).unicodeScalars.dropFirst(start))
     }
 
     /// libpq's parameters that hold a secret (the server's password, the client key's).
@@ -283,12 +367,11 @@ public struct PostgresLocation: Sendable, Equatable {
     /// or '?' ends at the last '@' for other tools (SQLAlchemy, urllib), wherever libpq ends it.
     /// A URL with no '@' after its user name is returned as it is.
     static func redactingUserInfo(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let rest = url[schemeEnd.upperBound...]
-        guard let lastAt = rest.lastIndex(of: "@"),
-              let userEnd = rest.firstIndex(where: { $0 == ":" || $0 == "@" || $0 == "/" || $0 == "?" || $0 == "#" }),
+        let s = Array(url.unicodeScalars)
+        guard let start = afterScheme(s), let lastAt = s[start...].lastIndex(of: "@"),
+              let userEnd = s[start...].firstIndex(where: { $0 == ":" || $0 == "@" || $0 == "/" || $0 == "?" || $0 == "#" }),
               userEnd < lastAt else { return url }
-        return String(url[..<userEnd]) + ":" + String(String.UnicodeScalarView(redactedMarker)) + String(rest[lastAt...])
+        return string(s[..<userEnd]) + ":" + string(redactedMarker) + string(s[lastAt...])
     }
 
     /// `text` with the password removed from every postgresql:// URL in it (URLs end at
@@ -300,29 +383,34 @@ public struct PostgresLocation: Sendable, Equatable {
     /// - Complexity: O(length of the text).
     public static func redactingURLs(in text: String) -> String {
         let text = text.range(of: "percent-encoded", options: .caseInsensitive) != nil ? redactingLibpqTokens(in: text) : text
-        guard text.range(of: "postgres", options: .caseInsensitive) != nil || text.range(of: "password", options: .caseInsensitive) != nil else { return text }
-        var out = "", rest = Substring(text)
-        while let start = rest.range(of: "postgres", options: .caseInsensitive) {
-            out += rest[..<start.lowerBound]
-            let tail = rest[start.lowerBound...]
+        // Most text (a report) holds no "://": no copy of it as scalars.
+        var slashes = 0
+        guard text.utf8.contains(where: { byte in
+            slashes = byte == UInt8(ascii: "/") ? slashes + 1 : 0
+            return slashes == 2
+        }) else { return redactingPasswordPairs(in: text) }
+        let s = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView(), copied = 0, i = 0
+        while i < s.count {
             // A URL may follow another word holding "postgres" (`mypostgres,postgresql://…`).
-            guard isURL(String(tail.prefix(13))) else {
-                out.append(tail.first!)
-                rest = tail.dropFirst()
-                continue
-            }
+            guard urlSchemeLength(s, at: i) > 0 else { i += 1; continue }
             // A URL runs to whitespace or a double quote (neither can be in a URL embdiag takes,
             // see `init`); a quote or parenthesis inside belongs to it (libpq reads on), and up
             // to two that close the surrounding message (`'…':`, `(…)`) are left outside.
-            var end = tail.firstIndex { $0.isWhitespace || $0 == "\"" } ?? tail.endIndex
+            var end = i
+            while end < s.count, !s[end].properties.isWhitespace, s[end] != "\"" { end += 1 }
             for _ in 0..<2 {
-                guard end > tail.startIndex, "')>,.;:".contains(tail[tail.index(before: end)]) else { break }
-                end = tail.index(before: end)
+                guard end > i, "')>,.;:".unicodeScalars.contains(s[end - 1]) else { break }
+                end -= 1
             }
-            out += printable(String(tail[..<end]))
-            rest = tail[end...]
+            out.append(contentsOf: s[copied..<i])
+            out.append(contentsOf: printable(string(s[i..<end])).unicodeScalars)
+            copied = end
+            i = max(end, i + 1)
         }
-        return redactingPasswordPairs(in: out + rest)
+        guard copied > 0 else { return redactingPasswordPairs(in: text) }
+        out.append(contentsOf: s[copied...])
+        return redactingPasswordPairs(in: String(out))
     }
 
     /// libpq's messages that quote the token of a URL they refuse, which may be the whole password

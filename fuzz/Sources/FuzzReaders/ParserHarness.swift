@@ -230,32 +230,40 @@ public enum ParserHarness {
             }
             let libpqOptions = PostgresLocation.connectionOptions(handedToLibpq) ?? []
             var passwords: [(String, libpq: Bool)] = libpqOptions.first { $0.key == "password" }.map { [($0.value, true)] } ?? []
-            passwords += meantPasswords(line).map { ($0, false) }
+            let urls = urlTokens(line)
+            passwords += urls.flatMap(\.meant).map { ($0, false) }
+            // The user name glued to the marker that replaces an ambiguous password is shown too.
+            let glued = urls.map { $0.user + ":(redacted)@(redacted)" }.joined(separator: "\u{0}")
             for (password, fromLibpq) in passwords {
-                try checkHidden(password, of: line, in: shown, libpqOptions: fromLibpq || !PostgresLocation.isURL(line) ? libpqOptions : [])
+                try checkHidden(password, of: line, in: shown, libpqOptions: fromLibpq || !PostgresLocation.isURL(line) ? libpqOptions : [],
+                                alsoShown: glued)
             }
         }
     }
 
-    /// The passwords the writer of each `postgres://` URL in `line` may have meant (URLs end at
-    /// whitespace or a double quote, as for the message filter): from the ':' that ends the user
-    /// name to the last '@' and to the first '@' after it.
-    static func meantPasswords(_ line: String) -> [String] {
-        var found: [String] = [], rest = Substring(line)
-        while let start = rest.range(of: "postgres", options: .caseInsensitive) {
-            let tail = rest[start.lowerBound...]
-            guard PostgresLocation.isURL(String(tail.prefix(13))) else { rest = tail.dropFirst(); continue }
-            let end = tail.firstIndex { $0.isWhitespace || $0 == "\"" } ?? tail.endIndex
-            let token = tail[..<end]
-            rest = tail[end...]
-            guard let scheme = token.range(of: "://") else { continue }
-            let url = token[scheme.upperBound...]
-            // The user name runs to the first ':', '@', '/', '?' or '#'; a password follows a ':'.
-            guard let colon = url.firstIndex(where: { ":@/?#".contains($0) }), url[colon] == ":",
-                  let last = url.lastIndex(of: "@"), colon < last else { continue }
-            let from = url.index(after: colon)
-            found.append(String(url[from..<last]))
-            if let first = url[from...].firstIndex(of: "@"), first < last { found.append(String(url[from..<first])) }
+    /// Each `postgres://` URL in `line` (URLs end at whitespace or a double quote, as for the
+    /// message filter): its start up to the end of the user name (the first ':', '@', '/', '?' or
+    /// '#' after `://`), and the passwords its writer may have meant: from the ':' that ends the
+    /// user name to the last '@' and to the first '@' after it.
+    static func urlTokens(_ line: String) -> [(user: String, meant: [String])] {
+        // By Unicode scalars, as the filter and libpq read it (a combining mark after a delimiter
+        // does not hide it).
+        let s = Array(line.unicodeScalars)
+        var found: [(user: String, meant: [String])] = [], i = 0
+        while i < s.count {
+            let scheme = PostgresLocation.urlSchemeLength(s, at: i)
+            guard scheme > 0 else { i += 1; continue }
+            var end = i
+            while end < s.count, !s[end].properties.isWhitespace, s[end] != "\"" { end += 1 }
+            let from = i + scheme
+            let userEnd = s[from..<end].firstIndex { ":@/?#".unicodeScalars.contains($0) } ?? end
+            var meant: [String] = []
+            if userEnd < end, s[userEnd] == ":", let last = s[from..<end].lastIndex(of: "@"), userEnd < last {
+                meant.append(PostgresLocation.string(s[(userEnd + 1)..<last]))
+                if let first = s[(userEnd + 1)..<end].firstIndex(of: "@"), first < last { meant.append(PostgresLocation.string(s[(userEnd + 1)..<first])) }
+            }
+            found.append((PostgresLocation.string(s[i..<userEnd]), meant))
+            i = end
         }
         return found
     }
@@ -276,20 +284,23 @@ public enum ParserHarness {
     /// characters found nowhere else in the line or the messages' words is in one of `shown` — a
     /// redaction that stops early at a quote, backslash or '@' inside the value leaks its rest.
     /// `libpqOptions`: values the printable form shows decoded (escapes removed), which may spell a
-    /// piece by chance.
-    static func checkHidden(_ password: String, of line: String, in shown: [String], libpqOptions: [(key: String, value: String)]) throws {
+    /// piece by chance; `alsoShown`: other text the printed forms show legitimately.
+    static func checkHidden(_ password: String, of line: String, in shown: [String], libpqOptions: [(key: String, value: String)],
+                            alsoShown: String = "") throws {
         guard password.count >= 4, line.components(separatedBy: password).count == 2, let at = line.range(of: password) else { return }
-        for s in shown where s.contains(password) {
-            throw violation("postgres-url: the password '\(password)' of '\(line)' is shown in '\(s)'")
-        }
         // (The line as the refusal message quotes it: "cannot read " glued to its start can
         // spell a piece too.)
         let elsewhere = "cannot read " + String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...]) + ": refused"
-            + "\u{0}" + connectionMessageWords
+            + "\u{0}" + connectionMessageWords + "\u{0}" + alsoShown
             + libpqOptions.filter { $0.key != "password" }.map {
                 let value = $0.value.replacingOccurrences(of: password, with: "\u{0}")
                 return "\u{0}" + value + "\u{0}" + PostgresLocation.quotedConnectionValue(value)
             }.joined()
+        // A password the messages' own words spell ("(redacted)", the marker that replaces every
+        // password alike) is not shown by them.
+        for s in shown where s.contains(password) && !elsewhere.contains(password) {
+            throw violation("postgres-url: the password '\(password)' of '\(line)' is shown in '\(s)'")
+        }
         let characters = Array(password)
         guard characters.count >= 6 else { return }
         for start in 0...(characters.count - 6) {
