@@ -39,8 +39,8 @@ struct FingerprintCommand: ReportingCommand {
     @Option(help: "The model's name, recorded in a new fingerprint and shown by --check.")
     var name: String?
 
-    @Option(help: "Principal directions recorded in a new fingerprint (1 … dimension).")
-    var directions: Int = ModelFingerprint.defaultDirections
+    @Option(help: "Principal directions recorded in a new fingerprint (1 … dimension; default \(ModelFingerprint.defaultDirections), or the dimension when it is smaller).")
+    var directions: Int?
 
     var requirements: [Requirement] { gates.requirements }
 
@@ -49,10 +49,10 @@ struct FingerprintCommand: ReportingCommand {
             throw ValidationError("give either --write MODEL.fp (record a fingerprint) or --check MODEL.fp (check FILE against one)")
         }
         if mixed && check == nil { throw ValidationError("--mixed needs --check MODEL.fp") }
-        if check != nil && (name != nil || directions != ModelFingerprint.defaultDirections) {
+        if check != nil && (name != nil || directions != nil) {
             throw ValidationError("--name and --directions describe a fingerprint being written; they need --write")
         }
-        try SettingRange.integer(directions, "--directions", atLeast: 1)
+        if let directions { try SettingRange.integer(directions, "--directions", atLeast: 1) }
         if let name, name.isEmpty || name.contains(where: { $0.isNewline }) { throw ValidationError("--name must be one non-empty line") }
     }
 
@@ -60,12 +60,15 @@ struct FingerprintCommand: ReportingCommand {
         if let check {
             let fingerprint = try FingerprintFile.read(check)
             let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
-            let report = try FingerprintCheck(fingerprint, against: e, mixed: mixed).report()
+            let report = try FingerprintCheck(fingerprint, against: e, mixed: mixed, fingerprintPath: check).report()
             return [CommandReport(report: report, droppedTables: dropped.isEmpty ? [] : [dropped.reportTable(input: file)])]
         }
         let (e, dropped) = try input.readValidated(file, withLabels: false, quiet: outputOptions.quiet)
         let fingerprint = try ModelFingerprint(e, directions: directions, modelName: name)
         var output = CommandReport(report: fingerprint.report())
+        if directions == nil && fingerprint.directionCount < ModelFingerprint.defaultDirections {
+            output.report.notes.insert("--directions: \(fingerprint.directionCount) principal directions recorded, all the sample's \(fingerprint.dimension) dimensions (the default, \(ModelFingerprint.defaultDirections), is more than the dimension).", at: 0)
+        }
         if let write {
             let bytes = try FingerprintFile.encode(fingerprint)
             try AtomicFile.write(bytes, to: write)

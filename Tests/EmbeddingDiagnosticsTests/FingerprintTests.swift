@@ -149,7 +149,7 @@ import EmbeddingDiagnosticsTestSupport
         for (what, edit) in edits {
             var f = Self.minilm
             edit(&f)
-            do { _ = try FingerprintFile.decode(try FingerprintFile.encode(f), path: "m.fp"); Issue.record("accepted: \(what)") } catch let e as EmbdiagError {
+            do { _ = try FingerprintFile.decode(try FingerprintFile.sealed(f), path: "m.fp"); Issue.record("accepted: \(what)") } catch let e as EmbdiagError {
                 #expect(e.description.contains("fingerprint values contradict each other"), "\(what): \(e.description)")
             } catch { Issue.record("\(what): \(error)") }
         }

@@ -49,6 +49,15 @@ import Testing
             }
             #expect(try r.evaluate([Requirement(parsing: "\(name)<=0.4")]).map(\.passed) == [false])
         }
+        let more = Report(analyzer: "x", title: "t", metrics: [ReportMetric("antihubs", "a", 3), ReportMetric("rows", "r", 300),
+                                                               ReportMetric("effect_size", "e", 0.2), ReportMetric("mean_cosine", "m", 0.1),
+                                                               ReportMetric("cka_linear", "c", 0.5), ReportMetric("score_shift_ks_top1", "k", 0.1),
+                                                               ReportMetric("hubness_skewness", "s", -0.3)])
+        for never in ["antihubs>=0", "rows>=0", "effect_size>=-1", "effect_size<=1", "mean_cosine>=-1", "cka_linear<=1", "score_shift_ks_top1>=0"] {
+            #expect(throws: EmbdiagError.self, "\(never)") { try more.evaluate([Requirement(parsing: never)]) }
+        }
+        // Skewness has no fixed range.
+        #expect(try more.evaluate([Requirement(parsing: "hubness_skewness>=-1")]).map(\.passed) == [true])
         for never in ["windows_shifted>=0", "density>=0", "windows_shifted>-1"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try r.evaluate([Requirement(parsing: never)]) }
         }

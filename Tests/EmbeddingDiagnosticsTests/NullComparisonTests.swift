@@ -297,4 +297,35 @@ import Testing
         #expect(!answer.hasPrefix("Hardly"), "\(answer)")
         if ceiling < 0.5 { #expect(answer.hasPrefix("Cannot tell"), "\(answer)") } else { #expect(answer.hasPrefix("Yes"), "\(answer)") }
     }
+
+    /// Two independent draws from one 8-row codebook: every row of one occurs in the other, REF's
+    /// balls have radius 0, and a copy on a ball's boundary is not a new row (it was "100 % new,
+    /// p = 5e-13").
+    @Test func codebookDrawsHaveNoNewRegion() throws {
+        var rng = SeededGenerator(seed: 31)
+        let book = (0..<8).map { _ in (0..<16).map { _ in Float(rng.nextGaussian()) } }
+        func draw(_ n: Int) -> [[Float]] { (0..<n).map { _ in book[rng.nextIndex(8)] } }
+        let a = Embeddings(matrix: Matrix(draw(300)), name: "k1.npy"), b = Embeddings(matrix: Matrix(draw(300)), name: "k2.npy")
+        var c = ShiftConfiguration()
+        c.permutations = 99
+        let report = try ShiftAnalysis(reference: a, others: [b], configuration: c).report()
+        #expect((report.metric("new_region_share")?.number ?? 1) == 0, "\(report.metric("new_region_share") ?? .null)")
+        #expect((report.metric("p_value_new_region")?.number ?? 0) > 0.05)
+        #expect(!Self.text(report).contains("100.0 % of k2.npy's rows lie outside"), "\(Self.text(report))")
+    }
+
+    /// Too few relabellings to reach α: the verdict cannot tell and `shifted` is null (a gate
+    /// shifted==no must not pass on a test that could not have rejected).
+    @Test func tooFewPermutationsCannotTell() throws {
+        let (ref, _) = Self.pair(.copy, n: 200)
+        let far = Embeddings(matrix: Matrix(Self.gaussian(200, seed: 99).map { r in [r[0] + 3] + r.dropFirst() }), name: "far.npy")
+        var c = ShiftConfiguration()
+        c.tests = [.mmd, .energy]
+        c.permutations = 1
+        let report = try ShiftAnalysis(reference: ref, others: [far], configuration: c).report()
+        #expect(report.metric("shifted") == .null)
+        #expect(report.verdict?.answer.contains("Cannot tell") == true, "\(report.verdict?.answer ?? "")")
+        #expect(throws: Never.self) { _ = try report.evaluate([Requirement(parsing: "shifted==no")]) }
+        #expect(try report.evaluate([Requirement(parsing: "shifted==no")]).map(\.passed) == [false])
+    }
 }

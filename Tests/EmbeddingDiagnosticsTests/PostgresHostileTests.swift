@@ -338,6 +338,177 @@ import Testing
         }
         #expect(runs >= 40)
     }
+
+    /// A source whose password must never be printed nor written: `PORT` stands for the server's
+    /// port, `DIGITS` for four digits that are not in it (a password that looks like a port).
+    struct LeakCase: Sendable, CustomTestStringConvertible {
+        let kind: String
+        let source: String
+        /// What may not appear (no 4 characters of it in a row): the password as written and as
+        /// libpq decodes it.
+        let secrets: [String]
+        /// The start of the refusal that comes before libpq sees the URL; nil: libpq or the server
+        /// refuses it (a wrong password, no server there).
+        let refusal: String?
+        var environment: [String: String] = [:]
+        var testDescription: String { kind }
+    }
+
+    typealias Refusal = PostgresLocation.Refusal
+    static let base = "127.0.0.1:PORT/postgres"
+
+    static let leakCases: [LeakCase] = [
+        // A raw '/', '?', '#' or '@' in the user info: libpq reads something else than the writer meant.
+        .init(kind: "raw / in the password", source: "postgresql://lowpriv:Qz7/Wk9xJ@\(base)", secrets: ["Qz7/Wk9xJ"], refusal: Refusal.atAfterHost),
+        .init(kind: "raw / in the password, no database", source: "postgresql://lowpriv:Pd4/Sg7Tk@127.0.0.1:PORT", secrets: ["Pd4/Sg7Tk"], refusal: Refusal.atAfterHost),
+        .init(kind: "raw ? in the password", source: "postgresql://lowpriv:Rt5?Kc2wE@\(base)", secrets: ["Rt5?Kc2wE"], refusal: Refusal.atAfterHost),
+        .init(kind: "raw # in the password", source: "postgresql://lowpriv:Ny6#Bq1Zs@\(base)", secrets: ["Ny6#Bq1Zs"], refusal: Refusal.atAfterHost),
+        .init(kind: "raw @ in the password", source: "postgresql://lowpriv:Vb4@Mn8tY@\(base)", secrets: ["Vb4@Mn8tY"], refusal: Refusal.severalAts),
+        .init(kind: "two raw @ in the password", source: "postgresql://lowpriv:Ce2@Dx5@Fy7Hu@\(base)", secrets: ["Ce2@Dx5@Fy7Hu"], refusal: Refusal.severalAts),
+        .init(kind: "raw / and @ in the password", source: "postgresql://lowpriv:Ab1/Cd2@Ef3Gh@\(base)", secrets: ["Ab1/Cd2@Ef3Gh"], refusal: Refusal.atAfterHost),
+        .init(kind: "raw @ in the user name", source: "postgresql://low@priv:Mz3Qv8Wt@\(base)", secrets: ["Mz3Qv8Wt"], refusal: Refusal.severalAts),
+        .init(kind: "upper-case scheme, raw / in the password", source: "POSTGRES://lowpriv:Fj8/Sn1Xw@\(base)", secrets: ["Fj8/Sn1Xw"], refusal: Refusal.atAfterHost),
+        .init(kind: "password that looks like a port, then a raw /", source: "postgresql://lowpriv:DIGITS/Yh8Ub@\(base)", secrets: ["DIGITS/Yh8Ub"], refusal: Refusal.atAfterHost),
+        // Percent escapes libpq refuses by quoting the token.
+        .init(kind: "%ZZ in the password", source: "postgresql://lowpriv:Hq3%ZZp6L@\(base)", secrets: ["Hq3%ZZp6L"], refusal: Refusal.userInfoEscape),
+        .init(kind: "% and one hex digit ending the password", source: "postgresql://lowpriv:Jm8Tr4%4@\(base)", secrets: ["Jm8Tr4%4"], refusal: Refusal.userInfoEscape),
+        .init(kind: "%00 in the password", source: "postgresql://lowpriv:Kw2%00Vn5@\(base)", secrets: ["Kw2%00Vn5"], refusal: Refusal.userInfoEscape),
+        .init(kind: "%G1 in the password", source: "postgresql://lowpriv:Lp9%G1Xs3@\(base)", secrets: ["Lp9%G1Xs3"], refusal: Refusal.userInfoEscape),
+        .init(kind: "%ZZ in the database name", source: "postgresql://lowpriv:Zl2Ni5Rq@127.0.0.1:PORT/post%ZZgres", secrets: ["Zl2Ni5Rq"], refusal: Refusal.escape),
+        // The same characters in a password parameter.
+        .init(kind: "?password= with a raw / and @", source: "postgresql://lowpriv@\(base)?password=Pw7/Xy@Zq9", secrets: ["Pw7/Xy@Zq9"], refusal: Refusal.atAfterHost),
+        .init(kind: "?password= with a raw @", source: "postgresql://lowpriv@\(base)?password=Rk2@Tm6Vw", secrets: ["Rk2@Tm6Vw"], refusal: Refusal.atAfterHost),
+        .init(kind: "?password= with %ZZ", source: "postgresql://lowpriv@\(base)?password=Sn3%ZZq8H", secrets: ["Sn3%ZZq8H"], refusal: Refusal.escape),
+        .init(kind: "?password= with %00", source: "postgresql://lowpriv@\(base)?password=Tb5%00Gc2", secrets: ["Tb5%00Gc2"], refusal: Refusal.escape),
+        .init(kind: "?password= with a raw &", source: "postgresql://lowpriv@\(base)?password=Uf6&Hd9Kj", secrets: ["Uf6&Hd9Kj"], refusal: Refusal.parameter),
+        .init(kind: "?password= with a raw =", source: "postgresql://lowpriv@\(base)?password=Wh8=Kf2Ml", secrets: ["Wh8=Kf2Ml"], refusal: Refusal.parameter),
+        .init(kind: "?password= with a raw & and =", source: "postgresql://lowpriv@\(base)?password=Vg7&Je1=Lk&sslmode=disable", secrets: ["Vg7&Je1=Lk"],
+              refusal: "postgresql://lowpriv@127.0.0.1:PORT/postgres: libpq cannot read the URL: invalid URI query parameter: \"(redacted)\""),
+        .init(kind: "raw @ in another parameter", source: "postgresql://lowpriv:Yk1Mh4Qp@\(base)?application_name=a@b", secrets: ["Yk1Mh4Qp"], refusal: Refusal.atAfterHost),
+        // A URL inside a key=value string (libpq does not read it as a URL).
+        .init(kind: "key=value dbname holding an ambiguous URL", source: "dbname=postgresql://lowpriv:Ae3/Oj6Sr@\(base) host=127.0.0.1 port=PORT user=lowpriv",
+              secrets: ["Ae3/Oj6Sr"], refusal: Refusal.urlInKeyValueString),
+        .init(kind: "key=value dbname holding a URL", source: "host=127.0.0.1 port=PORT user=lowpriv dbname=postgresql://lowpriv:Bf4Pk7Ts@\(base)",
+              secrets: ["Bf4Pk7Ts"], refusal: Refusal.urlInKeyValueString),
+        .init(kind: "key=value quoted dbname holding a URL with %ZZ", source: "dbname='postgresql://lowpriv:Cg5%ZZUt@\(base)' host=127.0.0.1 port=PORT",
+              secrets: ["Cg5%ZZUt"], refusal: Refusal.urlInKeyValueString),
+        // IPv6 hosts (':' inside the host).
+        .init(kind: "IPv6 host, raw / in the password", source: "postgresql://lowpriv:Jw4/Nt6Pk@[::1]:PORT/postgres", secrets: ["Jw4/Nt6Pk"], refusal: Refusal.atAfterHost),
+        .init(kind: "IPv6 host, raw @ in the password", source: "postgresql://lowpriv:Jx4@Nu6Pm@[::1]:PORT/postgres", secrets: ["Jx4@Nu6Pm"], refusal: Refusal.severalAts),
+        .init(kind: "IPv6 host with a character after ]", source: "postgresql://lowpriv:Dh6Ql8Vu@[::1]x:PORT/postgres", secrets: ["Dh6Ql8Vu"],
+              refusal: "postgresql://lowpriv@[::1]x:PORT/postgres: libpq cannot read the URL: unexpected character"),
+        .init(kind: "IPv6 host without ]", source: "postgresql://lowpriv:Ei7Rm9Wv@[::1", secrets: ["Ei7Rm9Wv"],
+              refusal: "postgresql://lowpriv@[::1: libpq cannot read the URL: end of string reached"),
+        // Taken by embdiag; libpq or the server refuses them without printing the password.
+        .init(kind: "IPv6 host nobody listens on", source: "postgresql://lowpriv:Gk9To2Yx@[::1]:PORT/postgres", secrets: ["Gk9To2Yx"], refusal: nil),
+        .init(kind: "empty password, a wrong PGPASSWORD", source: "postgresql://lowpriv:@\(base)", secrets: ["Hl1Up3Zy"], refusal: nil,
+              environment: ["PGPASSWORD": "Hl1Up3Zy"]),
+        .init(kind: "password that looks like a port", source: "postgresql://lowpriv:DIGITS@\(base)", secrets: ["DIGITS"], refusal: nil),
+        .init(kind: "password that looks like a port, no database", source: "postgresql://lowpriv:DIGITS@127.0.0.1:PORT", secrets: ["DIGITS"], refusal: nil),
+        .init(kind: "port that is not a number", source: "postgresql://lowpriv:Im2Vq4Ab@127.0.0.1:notaport/postgres", secrets: ["Im2Vq4Ab"], refusal: nil),
+        .init(kind: "raw & and = in the password", source: "postgresql://lowpriv:Jn3&Wr5=Bc@\(base)", secrets: ["Jn3&Wr5=Bc"], refusal: nil),
+        .init(kind: "?password= with a raw #", source: "postgresql://lowpriv@\(base)?password=Ko4#Xs6Cd", secrets: ["Ko4#Xs6Cd"], refusal: nil),
+        .init(kind: "?password= with a raw /", source: "postgresql://lowpriv@\(base)?password=Lp5/Yt7De", secrets: ["Lp5/Yt7De"], refusal: nil),
+        .init(kind: "percent-encoded @ and / in a wrong password", source: "postgresql://lowpriv:Mq6%40Zu8%2FEf@\(base)", secrets: ["Mq6%40Zu8%2FEf", "Mq6@Zu8/Ef"], refusal: nil),
+    ]
+
+    /// Four digits none of which is in `port`.
+    static func digits(notIn port: Int) -> String {
+        String("0123456789".filter { !String(port).contains($0) }.prefix(4))
+    }
+
+    /// The first 4 characters of `secret` in a row that are in `text` (the whole secret if
+    /// shorter). Four digits count only when no other hex digit or '.' touches them: reports hold
+    /// checksums, timings and ports.
+    static func piece(of secret: String, in text: String) -> String? {
+        let c = Array(secret)
+        func shown(_ piece: String) -> Bool {
+            guard piece.allSatisfy(\.isNumber) else { return text.contains(piece) }
+            var rest = Substring(text)
+            while let r = rest.range(of: piece) {
+                let before = r.lowerBound > text.startIndex ? text[text.index(before: r.lowerBound)] : " "
+                let after = r.upperBound < text.endIndex ? text[r.upperBound] : " "
+                if !before.isHexDigit && before != "." && !after.isHexDigit && after != "." { return true }
+                rest = text[text.index(after: r.lowerBound)...]
+            }
+            return false
+        }
+        guard c.count >= 4 else { return shown(secret) ? secret : nil }
+        return (0...(c.count - 4)).map { String(c[$0..<($0 + 4)]) }.first(where: shown)
+    }
+
+    /// Each case through the real CLI (info with a report folder and a JSON report, and an audit of
+    /// it): exit 2, one line, the refusal expected, and no 4 characters of the password in a row on
+    /// stdout, stderr or in any file written.
+    @Test(arguments: Self.leakCases) func ambiguousURLsAreRefusedAndNeverPrinted(_ leak: LeakCase) throws {
+        let server = try prepare()
+        let port = server.port, digits = Self.digits(notIn: port)
+        func fill(_ s: String) -> String { s.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "DIGITS", with: digits) }
+        let source = fill(leak.source), secrets = leak.secrets.map(fill)
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let environment = ["PGPASSFILE": "/nonexistent/embdiag-test-pgpass", "PGPASSWORD": "", "PGSERVICEFILE": "/nonexistent/embdiag-test-service"].merging(leak.environment) { $1 }
+        let query = "SELECT id, embedding FROM items ORDER BY id"
+        let info = try CLI.run(["info", source, "--query", query, "--output", dir + "/rep", "--json", dir + "/r.json"], environment: environment)
+        let config = dir + "/audit.yaml"
+        try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(source.replacingOccurrences(of: "'", with: "''"))']\n    options:\n      query: \"\(query)\"\n"
+            .write(toFile: config, atomically: false, encoding: .utf8)
+        let audit = try CLI.run(["audit", config, "--output", dir + "/audit", "--json", dir + "/audit-summary.json"], environment: environment)
+        #expect(info.status == 2 && info.stderr.split(separator: "\n").count == 1, "\(leak.kind): \(info.status) \(info.stderr)")
+        #expect(audit.status == 2, "\(leak.kind): \(audit.status) \(audit.stderr)")
+        if let refusal = leak.refusal {
+            #expect(info.stderr.hasPrefix("embdiag: error: " + fill(refusal)), "\(leak.kind): \(info.stderr)")
+            #expect(!info.stderr.contains("cannot connect"), "\(leak.kind): \(info.stderr)")
+        } else {
+            #expect(info.stderr.contains("cannot connect"), "\(leak.kind): \(info.stderr)")
+        }
+        let files = Self.filesUnder(dir).filter { !$0.0.hasSuffix(".yaml") }
+        for secret in secrets {
+            for (name, text) in [("info stdout", info.stdout), ("info stderr", info.stderr), ("audit stdout", audit.stdout), ("audit stderr", audit.stderr)] + files {
+                let shown = Self.piece(of: secret, in: text)
+                #expect(shown == nil, "\(leak.kind): \(name) shows '\(shown ?? "")' of \(secret): \(text.prefix(2000))")
+            }
+        }
+    }
+
+    /// Passwords holding '@', '/', '?', '#' and '%', percent-encoded in the URL and in a password
+    /// parameter, still connect, and are printed nowhere (stdout, stderr, reports, audit files).
+    @Test func percentEncodedPasswordsConnectAndAreNeverPrinted() throws {
+        let server = try prepare()
+        let c = try server.admin()
+        let password = "Pc7@Wd3/Ks9?Lm#Qr%Tx", encoded = "Pc7%40Wd3%2FKs9%3FLm%23Qr%25Tx"
+        _ = try c.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pctuser') THEN CREATE ROLE pctuser LOGIN; END IF; END $$")
+        _ = try c.execute("ALTER ROLE pctuser PASSWORD '\(password)'")
+        _ = try c.execute("GRANT SELECT ON items TO pctuser")
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let environment = ["PGPASSFILE": "/nonexistent/embdiag-test-pgpass", "PGPASSWORD": ""]
+        let query = "SELECT id, embedding FROM items ORDER BY id"
+        let sources = ["postgresql://pctuser:\(encoded)@127.0.0.1:\(server.port)/postgres",
+                       "postgresql://pctuser@127.0.0.1:\(server.port)/postgres?password=\(encoded)&sslmode=disable"]
+        var results: [CLI.Result] = []
+        for (i, source) in sources.enumerated() {
+            let out = dir + "/s\(i)"
+            let info = try CLI.run(["info", source, "--query", query, "--output", out + "/rep", "--json", out + "/r.json", "--html", out + "/r.html"], environment: environment)
+            #expect(info.status == 0 && info.stdout.contains("postgresql://pctuser@127.0.0.1:\(server.port)/postgres"), "\(source): \(info.stderr)")
+            let config = out + "/audit.yaml"
+            try "checks:\n  - name: pg\n    command: info\n    inputs: ['\(source)']\n    options:\n      query: \"\(query)\"\n".write(toFile: config, atomically: false, encoding: .utf8)
+            let audit = try CLI.run(["audit", config, "--output", out + "/audit", "--json", out + "/audit-summary.json"], environment: environment)
+            #expect(audit.status == 0, "\(source): \(audit.stderr)")
+            // A wrong password in the same form: refused by the server, not printed either.
+            let wrong = try CLI.run(["info", source.replacingOccurrences(of: "Wd3", with: "Wd4"), "--query", query], environment: environment)
+            #expect(wrong.status == 2 && wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
+            results += [info, audit, wrong]
+        }
+        let files = Self.filesUnder(dir).filter { !$0.0.hasSuffix(".yaml") }
+        #expect(files.count >= 10, "\(files.map(\.0))")
+        for secret in [password, encoded, password.replacingOccurrences(of: "Wd3", with: "Wd4"), encoded.replacingOccurrences(of: "Wd3", with: "Wd4")] {
+            for (name, text) in results.flatMap({ [("stdout", $0.stdout), ("stderr", $0.stderr)] }) + files {
+                let shown = Self.piece(of: secret, in: text)
+                #expect(shown == nil, "\(name) shows '\(shown ?? "")' of \(secret)")
+            }
+        }
+    }
 }
 
 /// The query scanner and the password redaction, without a server.

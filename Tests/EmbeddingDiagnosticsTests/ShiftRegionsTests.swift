@@ -81,7 +81,7 @@ import EmbeddingDiagnosticsTestSupport
             let otherUnit = Matrix.normalizedRows(all.matrix.gather(rows: Array(order[600...])))
             let regions = try ReferenceRegions(referenceUnit: refUnit, labels: nil, clusters: nil, neighbors: 5, seed: UInt64(split))
             let prc = precisionRecallCoverage(reference: refUnit, other: otherUnit, k: 5)
-            let r = regions.compare(otherUnit, labels: nil, insideReference: prc.otherInsideReference, alpha: 0.05)
+            let r = regions.compare(otherUnit, labels: nil, insideReference: prc.otherWithinReferenceBall, alpha: 0.05)
             clusterP += r.clusters.map(\.test.pValue)
             newP.append(r.newRegionTest.pValue)
         }
@@ -147,7 +147,7 @@ import EmbeddingDiagnosticsTestSupport
                                             referenceAssignment: fitted.referenceAssignment, referenceCounts: fitted.referenceCounts, fitRows: fitted.fitRows,
                                             exemplars: fitted.exemplars, names: fitted.names, neighbors: fitted.neighbors,
                                             referenceNewCount: fitted.referenceNewCount, seed: fitted.seed)
-        let inside = precisionRecallCoverage(reference: refUnit, other: windowUnit, k: 5).otherInsideReference
+        let inside = precisionRecallCoverage(reference: refUnit, other: windowUnit, k: 5).otherWithinReferenceBall
         let a = fitted.compare(windowUnit, labels: window.labels, insideReference: inside, alpha: 0.05)
         let b = restored.compare(windowUnit, labels: window.labels, insideReference: inside, alpha: 0.05)
         #expect(a.clusters == b.clusters && a.assignment == b.assignment && a.newRegions == b.newRegions)

@@ -303,7 +303,8 @@ import EmbeddingDiagnosticsTestSupport
         #expect(fontShare > 0.5, "the grown cluster C\(top.cluster + 1) is \(fontShare) fonts")
         // The same comparison as the library's, on the rows the window tested.
         let quality = try #require(w.windows[1].comparison?.quality)
-        let direct = regions.compare(Matrix.normalizedRows(w.windows[1].rows.matrix), labels: nil, insideReference: quality.otherInsideReference, alpha: c.alpha)
+        #expect(w.windows[1].rows.count == grown.count, "the window's rows were tested as given (no copies of reference rows)")
+        let direct = regions.compare(Matrix.normalizedRows(grown.matrix), labels: nil, insideReference: quality.otherWithinReferenceBall, alpha: c.alpha)
         #expect(direct.assignment == grownRegions.assignment && direct.clusters == grownRegions.clusters)
         // The report: columns, metrics, the largest shift's clusters table, the verdict in words.
         let report = w.report()

@@ -1571,8 +1571,8 @@ def fingerprint(
     name : str
         ``--name``: The model's name, recorded in a new fingerprint and shown by --check.
     directions : int
-        ``--directions``: Principal directions recorded in a new fingerprint (1 … dimension). (CLI
-        default: 32)
+        ``--directions``: Principal directions recorded in a new fingerprint (1 … dimension; default
+        32, or the dimension when it is smaller).
     progress : bool
         Show the binary's progress bars (tqdm when installed): default in Jupyter and on a terminal.
 

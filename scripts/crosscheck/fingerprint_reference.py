@@ -6,7 +6,9 @@
    unbiased traceless strength, mean cosine, norm quantiles, per-row score threshold) and its check
    against Tests/Fixtures/fingerprint/minilm-heldout.npy and e5-heldout.npy (same_model_score,
    mean_direction_cosine, principal_subspace_overlap, spectrum_correlation, flagged rows), computed
-   here in float64 by the definitions, independently of embdiag's BLAS/LAPACK code.
+   here in float64 by the definitions, independently of embdiag's BLAS/LAPACK code; and the same
+   sample zero-padded to 800 dimensions (the row-score floor from the RMS scale), checked against the
+   held-out MiniLM rows padded alike and e5 rows that vary in the padding.
 2. Calibration study (Tests/Fixtures/fingerprint/calibration.json, and the tables of the guide):
    - calibration: for each of the four Debian sections (topics) of data/sentences, a fingerprint of
      each model from the other three sections, checked against 20 random samples of 50, 100 and 200
@@ -34,7 +36,9 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "Tests/Fixtures/fingerprint"
 K = 32                 # principal directions (embdiag's default)
-FLOOR = 0.05           # scale floor of the per-row score, as a fraction of the median scale
+FLOOR = 0.05           # scale floor of the per-row score, as a fraction of the reference scale:
+RMS_REFERENCE = 0.1    # the median scale, or this fraction of the RMS scale when larger (mostly constant coordinates)
+PADDED_DIM = 800       # debian-minilm-l6 zero-padded to this dimension: more than half the coordinates constant
 THRESHOLD = 0.10       # embdiag's same_model threshold (FingerprintCheck.sameModelThreshold)
 MIXED_SHARE = 0.01
 NORM_MARGIN = 1.5      # --mixed: norms outside [q01 / 1.5, q99 * 1.5] are another model's
@@ -51,6 +55,10 @@ def traceless_strength(x):
     return (np.sum(g * g) - np.sum(s ** 2) - (s.sum() ** 2 - np.sum(s ** 2)) / d) / (n * (n - 1))
 
 
+def scale_floor(scale):
+    return FLOOR * max(np.median(scale), RMS_REFERENCE * np.sqrt(np.mean(scale ** 2)))
+
+
 def row_scores(mean, scale, y):
     return np.log(np.maximum((((y - mean) / scale) ** 2).mean(1), 1e-300))
 
@@ -62,7 +70,7 @@ def fingerprint(x, k=K):
     w, v = np.linalg.eigh(cov)
     w, v = w[::-1], v[:, ::-1]
     scale = np.sqrt(np.maximum(np.diag(cov), 0))
-    floored = np.maximum(scale, FLOOR * np.median(scale))
+    floored = np.maximum(scale, scale_floor(scale))
     norms = np.linalg.norm(x, axis=1)
     unit = x / norms[:, None]
     u = unit.sum(0)
@@ -135,7 +143,7 @@ def main():
         "directions_top4": fp["directions"][:4].tolist(), "mean": fp["mean"].tolist(), "scale_top": np.sort(fp["scale"])[::-1][:8].tolist(),
         "second_moment_trace": float(fp["trace"]), "traceless_strength": float(fp["strength"]), "mean_cosine": float(fp["mean_cosine"]),
         "norm_quantiles": fp["norm_quantiles"].tolist(), "row_score_threshold": float(fp["row_threshold"]),
-        "near_constant_dimensions": np.nonzero(fp["scale"] < FLOOR * np.median(fp["scale"]))[0].tolist(),
+        "near_constant_dimensions": np.nonzero(fp["scale"] < scale_floor(fp["scale"]))[0].tolist(),
         "checks": {},
     }
     for name, path in [("minilm-heldout", FIX / "minilm-heldout.npy"), ("e5-heldout", FIX / "e5-heldout.npy")]:
@@ -143,6 +151,21 @@ def main():
         c = check(fp, y, mixed=True)
         c.update(describe(fp, y))
         reference["checks"][name] = c
+    # Zero-padded vectors (a model's output padded to a larger dimension): the median scale is 0 and
+    # the floor comes from the RMS scale. Checked: the same model padded alike (nothing flagged) and
+    # another model that varies in the padding (e5, its first coordinates repeated there).
+    def pad(x, fill=None):
+        fill = np.zeros((len(x), PADDED_DIM)) if fill is None else fill
+        return np.hstack([x, fill])[:, :PADDED_DIM]
+    padded = fingerprint(pad(minilm), k=K)
+    e5_held = load(FIX / "e5-heldout.npy")
+    reference["padded"] = {
+        "dimension": PADDED_DIM, "row_score_threshold": float(padded["row_threshold"]), "row_score_median": float(padded["row_median"]),
+        "near_constant_dimensions": np.nonzero(padded["scale"] < scale_floor(padded["scale"]))[0].tolist(),
+        "floor": float(scale_floor(padded["scale"])), "traceless_strength": float(padded["strength"]),
+        "checks": {"minilm-heldout": check(padded, pad(held["minilm"]), mixed=True),
+                   "e5-heldout": check(padded, pad(e5_held, np.hstack([e5_held, e5_held])), mixed=True)},
+    }
     reference["versions"] = {"numpy": np.__version__, "python": sys.version.split()[0]}
     (ROOT / "Tests/Fixtures/crosscheck/fingerprint.json").write_text(json.dumps(reference, indent=1) + "\n")
 

@@ -90,6 +90,16 @@ public struct Embeddings: Sendable {
     }
 
     /// The subset of rows, keeping labels and the source row numbers (`sourceRows`).
+    /// The same rows without their values (a matrix of `count` rows and 0 columns): labels, file
+    /// rows, null rows and source kept, for reports that quote rows after the analysis.
+    /// - Complexity: O(1) beyond copying the labels' array reference.
+    public func withoutValues() -> Embeddings {
+        var e = Embeddings(matrix: Matrix(rows: count, cols: 0), labels: labels, source: source)
+        e.nullRows = nullRows
+        e.sourceRows = sourceRows
+        return e
+    }
+
     public func selecting(rows indices: [Int]) -> Embeddings {
         var s = source
         s.rows = indices.count

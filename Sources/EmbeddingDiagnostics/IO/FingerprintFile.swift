@@ -9,7 +9,8 @@ import Foundation
 ///
 /// The file verifies itself: `embdiag_sha256` is the SHA-256 of the whole file with its 64 digits
 /// read as "0"s, checked before anything else; the dimension and the number of directions come
-/// from the tensors' sizes, and every value must be finite and in its domain.
+/// from the tensors' sizes, every value must be finite and in its domain, and the values must agree
+/// with each other as those of any real sample do (`ModelFingerprint.firstInconsistency`).
 public enum FingerprintFile {
     public static let formatName = "embdiag-fingerprint"
     public static let formatVersion = 1
@@ -31,10 +32,30 @@ public enum FingerprintFile {
         }
     }
 
-    /// The file's bytes.
+    /// The file's bytes. Refuses (an `EmbdiagError` naming the sample, nothing written) a
+    /// fingerprint whose values the reader would refuse, and checks that the bytes read back as the
+    /// same fingerprint: a file embdiag writes always verifies.
+    ///
+    /// - Complexity: O(k²·d + d log d).
+    public static func encode(_ f: ModelFingerprint) throws -> Data {
+        if let problem = f.firstInconsistency() {
+            throw EmbdiagError.invalid(f.source.path, "the fingerprint of this sample does not verify (\(problem.text)); nothing written")
+        }
+        let data = try sealed(f)
+        let back: ModelFingerprint
+        do { back = try decode(data, path: nil) } catch {
+            throw EmbdiagError.invalid(f.source.path, "the fingerprint of this sample would not read back (\(error)); nothing written")
+        }
+        guard back == f else {
+            throw EmbdiagError.invalid(f.source.path, "the fingerprint of this sample reads back with other values; nothing written")
+        }
+        return data
+    }
+
+    /// The bytes of `f` as they are, unchecked (what an edited and resealed file holds, in tests).
     ///
     /// - Complexity: O(k·d).
-    public static func encode(_ f: ModelFingerprint) throws -> Data {
+    static func sealed(_ f: ModelFingerprint) throws -> Data {
         let header = Header(format: formatName, formatVersion: formatVersion, tool: "embdiag", toolVersion: embdiagVersion,
                             modelName: f.modelName, rows: f.rows, source: f.source)
         let encoder = JSONEncoder()
@@ -98,7 +119,7 @@ public enum FingerprintFile {
         }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: container.document) } catch {
-            throw EmbdiagError.malformed(path, "fingerprint header is malformed: \(error)")
+            throw EmbdiagError.malformed(path, "fingerprint header is malformed: \(HeaderDecodingError.describe(error))")
         }
         let tensors = container.tensors.mapValues { t in
             (shape: t.shape, values: t.bytes.withUnsafeBytes { raw in
@@ -121,34 +142,24 @@ public enum FingerprintFile {
               tensors["scalars"]!.values.count == scalarNames.count else {
             throw EmbdiagError.malformed(path, "fingerprint tensors disagree in size (mean \(d), scale \(tensors["scale"]!.values.count), spectrum \(tensors["spectrum"]!.values.count), directions \(directions.shape))")
         }
-        let scale = tensors["scale"]!.values, spectrum = tensors["spectrum"]!.values, s = tensors["scalars"]!.values
+        let s = tensors["scalars"]!.values
         guard header.rows >= ModelFingerprint.minimumRows, header.source.dim == d else {
             throw EmbdiagError.malformed(path, "fingerprint header says \(header.rows) rows of dimension \(header.source.dim), the tensors \(d) dimensions (at least \(ModelFingerprint.minimumRows) rows expected)")
         }
-        guard scale.allSatisfy({ $0 >= 0 }), s[0] > 0, s[1] > 0, zip(spectrum, spectrum.dropFirst()).allSatisfy({ $0 >= $1 }) else {
-            throw EmbdiagError.invalid(path, "fingerprint values out of their domain (negative scale, non-positive second moment or an unsorted spectrum)")
+        let f = ModelFingerprint(dimension: d, rows: header.rows, modelName: header.modelName, source: header.source, mean: mean,
+                                 scale: tensors["scale"]!.values, spectrum: tensors["spectrum"]!.values, directions: directions.values,
+                                 directionCount: directions.shape[0], secondMomentTrace: s[0], tracelessStrength: s[1],
+                                 normQuantiles: tensors["norm_quantiles"]!.values, meanCosine: s[2], rowScoreMedian: s[3],
+                                 rowScoreQ999: s[4], rowScoreThreshold: s[5])
+        // The relations every real sample's values satisfy (ModelFingerprint.firstInconsistency), so
+        // that an edited file whose checksum was recomputed cannot make a check overflow, score
+        // outside its range, or call the model's own rows another model's.
+        switch f.firstInconsistency() {
+        case nil: return f
+        case .domain(let what)?:
+            throw EmbdiagError.invalid(path, "fingerprint values out of their domain (\(what)): the file was edited; write it again")
+        case .relation(let what)?:
+            throw EmbdiagError.invalid(path, "fingerprint values contradict each other (\(what)): the file was edited, or written by an older embdiag; write it again")
         }
-        // Relations every fingerprint of real vectors satisfies (up to rounding), so that an edited
-        // file cannot carry values that overflow a check: ‖μ‖² ≤ E‖x‖² (Jensen); the covariance's
-        // trace, as Σ scale² and as Σ spectrum, ≤ n/(n−1)·E‖x‖²; its traceless strength ≤
-        // n/(n−1)·(E‖x‖²)²; unit principal directions; sorted, non-negative norm quantiles.
-        // Float32 column sums make a near-constant sample's ‖μ‖² differ from E‖x‖² by ~1e-5 relative.
-        let slack = 1 + 1e-3, n = Double(header.rows), secondMoment = s[0]
-        let meanSquared = mean.reduce(0) { $0 + $1 * $1 }
-        let covarianceBound = secondMoment * n / (n - 1) * slack
-        let quantiles = tensors["norm_quantiles"]!.values
-        let unitDirections = (0..<directions.shape[0]).allSatisfy { i in
-            abs(directions.values[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 } - 1) <= 1e-6
-        }
-        guard meanSquared <= secondMoment * slack, scale.reduce(0, { $0 + $1 * $1 }) <= covarianceBound,
-              spectrum.allSatisfy({ $0 >= -1e-9 * secondMoment }), spectrum.reduce(0, +) <= covarianceBound,
-              s[1] <= secondMoment * covarianceBound, (-slack...slack).contains(s[2]), unitDirections,
-              quantiles.allSatisfy({ $0 >= 0 }), zip(quantiles, quantiles.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw EmbdiagError.invalid(path, "fingerprint values contradict each other (mean, scale, spectrum, directions or norm quantiles inconsistent with the second moment): the file was edited; write it again")
-        }
-        return ModelFingerprint(dimension: d, rows: header.rows, modelName: header.modelName, source: header.source, mean: mean, scale: scale,
-                                spectrum: spectrum, directions: directions.values, directionCount: directions.shape[0],
-                                secondMomentTrace: s[0], tracelessStrength: s[1], normQuantiles: tensors["norm_quantiles"]!.values,
-                                meanCosine: s[2], rowScoreMedian: s[3], rowScoreQ999: s[4], rowScoreThreshold: s[5])
     }
 }

@@ -38,7 +38,9 @@ final class PostgresConnection {
         connection = c
         guard PQstatus(c) == CONNECTION_OK else {
             let needsPassword = PQconnectionNeedsPassword(c) != 0
-            let message = Self.oneLine(PQerrorMessage(c))
+            // libpq may quote a token of the URL (the password, when it is one): the message is
+            // made printable here too, not only by the CLI's filter.
+            let message = PostgresLocation.redactingURLs(in: Self.oneLine(PQerrorMessage(c)))
             // deinit runs (and calls PQfinish) when an initialised class throws from init.
             if needsPassword {
                 throw EmbdiagError.io(name, "cannot connect: the server asks for a password and none was given (put it in the URL, PGPASSWORD or ~/.pgpass)")

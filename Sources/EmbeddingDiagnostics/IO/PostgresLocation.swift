@@ -12,7 +12,9 @@ import Foundation
 ///
 /// `redacted` is what reports and error messages show: the URL without the password (neither the
 /// `user:password@` form nor a `password=` parameter) and without embdiag's parameters; a
-/// key=value string without its `password` (quoted or not).
+/// key=value string without its `password` (quoted or not). A URL whose user info libpq would read
+/// differently from other tools (a raw '@', '/', '?' or '#' in the password) or whose refusal by
+/// libpq would quote the password (an invalid percent escape) is refused before libpq sees it.
 public struct PostgresLocation: Sendable, Equatable {
     /// The URL handed to libpq (embdiag's parameters removed, password kept).
     public var connectionURL: String
@@ -67,81 +69,248 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// Splits `url` into the libpq URL, the printable form and embdiag's parameters; a key=value
-    /// connection string is handed to libpq as it is and printed without its password.
+    /// connection string is handed to libpq as it is and printed without its password. A URL that
+    /// libpq would read differently from what its writer meant, or whose refusal by libpq would
+    /// quote the password, is refused here, before libpq sees it (`Refusal`).
     /// - Complexity: O(length of the URL).
     public init(_ url: String) throws {
         if !Self.isURL(url), url.contains("="), let options = Self.connectionOptions(url) {
+            // libpq does not expand a URL inside a key=value string: it would go to the server as
+            // a database (or other) name, password and all.
+            guard !options.contains(where: { Self.isURL($0.value) }) else { throw EmbdiagError.usage(Refusal.urlInKeyValueString) }
             connectionURL = url
-            redacted = options.filter { $0.key != "password" }.map { "\($0.key)=\(Self.quotedConnectionValue($0.value))" }.joined(separator: " ")
+            redacted = options.filter { $0.key != "password" }
+                .map { "\($0.key)=\(Self.quotedConnectionValue(Self.redactingURLs(in: $0.value)))" }.joined(separator: " ")
             return
         }
-        guard Self.isURL(url), let schemeEnd = url.range(of: "://") else {
+        guard Self.isURL(url), let parts = Self.urlParts(url) else {
             throw EmbdiagError.usage("not a postgresql:// URL or a key=value connection string (host=… dbname=…)")
         }
         // libpq takes a space or a double quote in a URL as part of a value (a password "a b"),
         // but a message quoting the URL ends it there (`redactingURLs`), so the rest of the
         // password could be shown: refused (without quoting it); URLs write them %20, %22.
         guard !url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" }) else {
-            throw EmbdiagError.usage("a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)")
+            throw EmbdiagError.usage(Refusal.whitespace)
         }
+        var kept: [Substring] = [], own: [(key: String, value: Substring)] = []
+        for item in parts.parameters {
+            switch item.key {
+            case "query", "table", "column", "label_column": own.append((item.key, item.value))
+            default: kept.append(item.text)
+            }
+        }
+        connectionURL = parts.scheme + String(parts.base) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        let passwordParameter = parts.parameters.contains { Self.passwordKeys.contains($0.key) }
+        // Checked on what libpq will read, before anything quotes the URL.
+        try Self.refuseAmbiguous(connectionURL)
+        redacted = Self.printableURL(parts)
+        for (key, value) in own {
+            guard let decoded = value.removingPercentEncoding else {
+                throw EmbdiagError.usage("\(redacted): parameter '\(key)' is not valid percent-encoding")
+            }
+            switch key {
+            case "query": query = decoded
+            case "table": table = decoded
+            case "column": column = decoded
+            default: labelColumn = decoded
+            }
+        }
+        // Anything else libpq refuses in a URL (an unknown parameter, a broken IPv6 address) is
+        // refused now rather than when connecting, with libpq's message made safe to print.
+        var error: UnsafeMutablePointer<CChar>?
+        if let parsed = PQconninfoParse(connectionURL, &error) {
+            PQconninfoFree(parsed)
+        } else {
+            let message = error.map { String(cString: $0) } ?? "out of memory"
+            if let error { PQfreemem(error) }
+            // With a password parameter, the parameters after it may be the rest of a password
+            // holding a raw '&' (the unknown parameter libpq refuses): none is named.
+            let name = passwordParameter ? Self.redactingPasswordPairs(in: Self.redactingUserInfo(parts.printableBase)) : redacted
+            throw EmbdiagError.usage("\(name): libpq cannot read the URL: \(Self.safeLibpqMessage(message, hidingQuotedWords: passwordParameter))")
+        }
+    }
+
+    /// Why a URL is refused before libpq sees it. None of them quotes the URL: each is a URL whose
+    /// password libpq would read differently from its writer (and could print in part), or that
+    /// libpq would refuse with a message quoting (part of) the password.
+    public enum Refusal {
+        static let advice = "percent-encode the password (@ is %40, / is %2F, ? is %3F, # is %23, % is %25) or give it through PGPASSWORD, ~/.pgpass or a service file"
+        public static let whitespace = "a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)"
+        public static let atAfterHost = "a postgresql:// URL with an '@' after a '/', '?' or '#' is ambiguous (a user name or password holding a raw '/', '?' or '#', or an '@' in the database name or a parameter): libpq would not read such a password as one and could print part of it; \(advice) (an '@' in a parameter is %40 too)"
+        public static let severalAts = "a postgresql:// URL with more than one '@' before its host is ambiguous (a user name or password holding a raw '@'): libpq would read the user info up to its first '@' and take the rest for the host name; \(advice)"
+        public static let userInfoEscape = "a postgresql:// URL whose user name or password holds a '%' not followed by two hex digits (or %00) is refused: libpq would quote the password in its error; \(advice)"
+        public static let escape = "a postgresql:// URL whose host, database name or parameters hold a '%' not followed by two hex digits (or %00) is refused: libpq would quote the value in its error, which may be a password; percent-encode the values (% is %25)"
+        public static let parameter = "a postgresql:// URL parameter without '=' or with more than one is refused: libpq would quote what follows a raw '&' or '=', which may be part of a password; percent-encode them in values (& is %26, = is %3D) or give the password through PGPASSWORD, ~/.pgpass or a service file"
+        public static let urlInKeyValueString = "a key=value connection string cannot hold a postgresql:// URL as a value: libpq does not read it as a URL but sends it to the server as a name, password included; give the URL on its own"
+        /// Every refusal message (the fuzz harness counts their words as shown by the message, not
+        /// as a piece of a password).
+        public static let all = [whitespace, atAfterHost, severalAts, userInfoEscape, escape, parameter, urlInKeyValueString]
+    }
+
+    /// Refuses a URL (as handed to libpq) whose authority is ambiguous or whose percent-escapes
+    /// libpq would refuse by quoting them: an '@' after the first '/', '?' or '#' after `://` (a
+    /// password with a raw '/', '?' or '#', which libpq and other tools split differently), more
+    /// than one '@' before the host (libpq splits at the first, SQLAlchemy at the last), a '%' not
+    /// followed by two hex digits or a %00 (libpq's message quotes the whole token), a parameter
+    /// without '=' or with two (libpq quotes the word after a raw '&').
+    /// - Complexity: O(length of the URL).
+    static func refuseAmbiguous(_ url: String) throws {
+        guard let schemeEnd = url.range(of: "://") else { return }
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        if rest[authorityEnd...].contains("@") { throw EmbdiagError.usage(Refusal.atAfterHost) }
+        let authority = rest[..<authorityEnd]
+        if authority.filter({ $0 == "@" }).count > 1 { throw EmbdiagError.usage(Refusal.severalAts) }
+        if let at = authority.firstIndex(of: "@"), hasInvalidEscape(authority[..<at]) { throw EmbdiagError.usage(Refusal.userInfoEscape) }
+        if hasInvalidEscape(rest) { throw EmbdiagError.usage(Refusal.escape) }
+        if let q = rest.firstIndex(of: "?") {
+            for item in rest[rest.index(after: q)...].split(separator: "&", omittingEmptySubsequences: true)
+            where item.filter({ $0 == "=" }).count != 1 {
+                throw EmbdiagError.usage(Refusal.parameter)
+            }
+        }
+    }
+
+    /// Whether `text` holds a '%' that libpq's URL decoder refuses: not followed by two hex digits,
+    /// or `%00`.
+    static func hasInvalidEscape<S: StringProtocol>(_ text: S) -> Bool {
+        let u = Array(text.utf8)
+        func isHex(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b) }
+        var i = 0
+        while i < u.count {
+            guard u[i] == UInt8(ascii: "%") else { i += 1; continue }
+            guard i + 2 < u.count, isHex(u[i + 1]), isHex(u[i + 2]), !(u[i + 1] == 0x30 && u[i + 2] == 0x30) else { return true }
+            i += 3
+        }
+        return false
+    }
+
+    /// libpq's message about a URL it cannot read, safe to print: a URL it quotes is shown without
+    /// its password, and with a password parameter in the URL every other quoted word goes (the
+    /// word after a raw '&' in the password would be quoted as an unknown parameter).
+    static func safeLibpqMessage(_ message: String, hidingQuotedWords: Bool) -> String {
+        let line = redactingURLs(in: PostgresConnection.oneLine(message))
+        guard hidingQuotedWords else { return line }
+        var out = "", rest = Substring(line)
+        while let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") {
+            let content = rest[rest.index(after: open)..<close]
+            out += rest[...open]
+            out += content.count > 1 ? "(redacted)" : String(content)
+            out += "\""
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    /// A URL cut where libpq cuts it: user info runs to the first '@' met before any '/' (it may
+    /// hold a '?', as in `u?x@host/db?password=…`), and the parameters start at the first '?'
+    /// after it (splitting at the first '?' instead left libpq's password parameter in the part
+    /// printed as user info). Parameters with their keys percent-decoded (libpq decodes keys too:
+    /// `pass%77ord=` is the password) and lowercased.
+    private struct URLParts {
+        var scheme: String
+        /// User info, host and path as libpq reads them (the parameters removed).
+        var base: Substring
+        /// `base` without the password of its user info.
+        var printableBase: String
+        var parameters: [(text: Substring, key: String, value: Substring)]
+    }
+
+    private static func urlParts(_ url: String) -> URLParts? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
         let scheme = String(url[..<schemeEnd.upperBound])
         let rest = url[schemeEnd.upperBound...]
-        // Split where libpq splits: user info runs to the first '@' met before any '/' (it may
-        // hold a '?', as in `u?x@host/db?password=…`), and the parameters start at the first '?'
-        // after it. Splitting at the first '?' instead left libpq's password parameter in the part
-        // printed as user info.
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let hostStart = rest[..<slash].firstIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
-        let base: Substring, parameters: Substring?
-        if let q = rest[hostStart...].firstIndex(of: "?") { base = rest[..<q]; parameters = rest[rest.index(after: q)...] } else { base = rest; parameters = nil }
+        let base: Substring, query: Substring?
+        if let q = rest[hostStart...].firstIndex(of: "?") { base = rest[..<q]; query = rest[rest.index(after: q)...] } else { base = rest; query = nil }
         let authorityEnd = base[hostStart...].firstIndex(of: "/") ?? base.endIndex
-        let authority = base[..<authorityEnd], pathPart = base[authorityEnd...]
+        let authority = base[..<authorityEnd]
         var printableAuthority = String(authority)
         if let at = authority.lastIndex(of: "@") {
             let userInfo = authority[..<at]
+            // A password already replaced by the marker (`redactingUserInfo`) keeps it: printing
+            // a printed form again changes nothing.
             let user = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? userInfo
-            printableAuthority = String(user) + String(authority[at...])
+            printableAuthority = (userInfo.hasSuffix(":(redacted)") ? String(userInfo) : String(user)) + String(authority[at...])
         }
-        var kept: [String] = [], printable: [String] = []
-        for item in (parameters ?? "").split(separator: "&", omittingEmptySubsequences: true) {
-            // libpq percent-decodes keys too (`pass%77ord=` is the password).
-            let rawKey = String(item.firstIndex(of: "=").map { item[..<$0] } ?? item)
-            let key = (rawKey.removingPercentEncoding ?? rawKey).lowercased()
-            let value = item.firstIndex(of: "=").map { String(item[item.index(after: $0)...]) } ?? ""
-            let decoded = { () throws -> String in
-                guard let d = value.removingPercentEncoding else {
-                    throw EmbdiagError.usage("\(Self.redactedPrefix(scheme, printableAuthority, pathPart)): parameter '\(key)' is not valid percent-encoding")
-                }
-                return d
-            }
-            switch key {
-            case "query": query = try decoded()
-            case "table": table = try decoded()
-            case "column": column = try decoded()
-            case "label_column": labelColumn = try decoded()
-            case "password": kept.append(String(item))
-            default: kept.append(String(item)); printable.append(String(item))
-            }
+        let parameters = (query ?? "").split(separator: "&", omittingEmptySubsequences: true).map { item in
+            let equals = item.firstIndex(of: "=")
+            let rawKey = String(equals.map { item[..<$0] } ?? item)
+            return (text: item, key: (rawKey.removingPercentEncoding ?? rawKey).lowercased(), value: equals.map { item[item.index(after: $0)...] } ?? "")
         }
-        connectionURL = scheme + String(base) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
-        redacted = Self.redactedPrefix(scheme, printableAuthority, pathPart) + (printable.isEmpty ? "" : "?" + printable.joined(separator: "&"))
+        return URLParts(scheme: scheme, base: base, printableBase: scheme + printableAuthority + String(base[authorityEnd...]), parameters: parameters)
     }
 
-    private static func redactedPrefix(_ scheme: String, _ authority: String, _ path: Substring) -> String {
-        scheme + authority + path
+    /// The printable form of a URL: without the password of its user info, without a `password`
+    /// or `sslpassword` parameter and without embdiag's parameters; then, whatever libpq would
+    /// make of it, nothing between the user name and the last '@' (`redactingUserInfo`), and no
+    /// `password=` value.
+    private static func printableURL(_ parts: URLParts) -> String {
+        // After a password parameter, only libpq's own parameters, each `key=value`: another one
+        // may be the rest of a password holding a raw '&' (and libpq would refuse it anyway).
+        var shown: [Substring] = [], afterPassword = false
+        for item in parts.parameters {
+            if passwordKeys.contains(item.key) { afterPassword = true; continue }
+            if ["query", "table", "column", "label_column"].contains(item.key) { continue }
+            if afterPassword, !(libpqKeywords.contains(item.key) || item.key == "ssl") || item.text.filter({ $0 == "=" }).count != 1 { continue }
+            shown.append(item.text)
+        }
+        return redactingPasswordPairs(in: redactingUserInfo(parts.printableBase + (shown.isEmpty ? "" : "?" + shown.joined(separator: "&"))))
+    }
+
+    /// libpq's parameters that hold a secret (the server's password, the client key's).
+    static let passwordKeys: Set<String> = ["password", "sslpassword"]
+
+    /// The keywords libpq takes (`host`, `sslmode`, …), from its own option table.
+    static let libpqKeywords: Set<String> = {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse("", &error) else {
+            if let error { PQfreemem(error) }
+            return []
+        }
+        defer { PQconninfoFree(options) }
+        var keywords: Set<String> = [], option = options
+        while let keyword = option.pointee.keyword {
+            keywords.insert(String(cString: keyword))
+            option += 1
+        }
+        return keywords
+    }()
+
+    /// `url` with everything between its user name (after `://`, up to the first ':', '@', '/',
+    /// '?' or '#') and its last '@' replaced by ":(redacted)": a password holding a raw '@', '/'
+    /// or '?' ends at the last '@' for other tools (SQLAlchemy, urllib), wherever libpq ends it.
+    /// A URL with no '@' after its user name is returned as it is.
+    static func redactingUserInfo(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        guard let lastAt = rest.lastIndex(of: "@"),
+              let userEnd = rest.firstIndex(where: { $0 == ":" || $0 == "@" || $0 == "/" || $0 == "?" || $0 == "#" }),
+              userEnd < lastAt else { return url }
+        return String(url[..<userEnd]) + ":" + String(String.UnicodeScalarView(redactedMarker)) + String(rest[lastAt...])
     }
 
     /// `text` with the password removed from every postgresql:// URL in it (URLs end at
-    /// whitespace or a double quote, less up to two closing characters such as `'` `)` `:`) and every `password=value` of a key=value connection string
-    /// (quoted `'a b'` or up to the next space): the CLI passes every message it prints through
-    /// this, so that a message quoting a raw input argument cannot leak a password.
+    /// whitespace or a double quote, less up to two closing characters such as `'` `)` `:`; in
+    /// each, nothing between the user name and the last '@' is kept), every `password=value` of a
+    /// key=value connection string (quoted `'a b'` or up to the next space) and the token quoted
+    /// by libpq's percent-encoding errors: the CLI passes every message it prints through this, so
+    /// that a message quoting a raw input argument cannot leak a password.
     /// - Complexity: O(length of the text).
     public static func redactingURLs(in text: String) -> String {
+        let text = text.range(of: "percent-encoded", options: .caseInsensitive) != nil ? redactingLibpqTokens(in: text) : text
         guard text.range(of: "postgres", options: .caseInsensitive) != nil || text.range(of: "password", options: .caseInsensitive) != nil else { return text }
         var out = "", rest = Substring(text)
         while let start = rest.range(of: "postgres", options: .caseInsensitive) {
             out += rest[..<start.lowerBound]
             let tail = rest[start.lowerBound...]
+            // A URL may follow another word holding "postgres" (`mypostgres,postgresql://…`).
+            guard isURL(String(tail.prefix(13))) else {
+                out.append(tail.first!)
+                rest = tail.dropFirst()
+                continue
+            }
             // A URL runs to whitespace or a double quote (neither can be in a URL embdiag takes,
             // see `init`); a quote or parenthesis inside belongs to it (libpq reads on), and up
             // to two that close the surrounding message (`'…':`, `(…)`) are left outside.
@@ -150,11 +319,34 @@ public struct PostgresLocation: Sendable, Equatable {
                 guard end > tail.startIndex, "')>,.;:".contains(tail[tail.index(before: end)]) else { break }
                 end = tail.index(before: end)
             }
-            let token = String(tail[..<end])
-            out += isURL(token) ? printable(token) : token
+            out += printable(String(tail[..<end]))
             rest = tail[end...]
         }
         return redactingPasswordPairs(in: out + rest)
+    }
+
+    /// libpq's messages that quote the token of a URL they refuse, which may be the whole password
+    /// (`invalid percent-encoded token: "S3cret%ZZ"`).
+    private static let tokenQuotingMessages = ["invalid percent-encoded token:", "forbidden value %00 in percent-encoded value:"]
+
+    /// `text` with the token quoted by libpq's percent-encoding errors replaced by "(redacted)":
+    /// quoted with `"` (or `\"` inside a JSON string) up to the closing quote on that line, else to
+    /// the end of the line; unquoted up to whitespace.
+    /// - Complexity: O(length of the text).
+    static func redactingLibpqTokens(in text: String) -> String {
+        var out = "", rest = Substring(text)
+        while let found = tokenQuotingMessages.compactMap({ rest.range(of: $0, options: .caseInsensitive) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            out += rest[..<found.upperBound]
+            var tail = rest[found.upperBound...]
+            while let first = tail.first, first == " " || first == "\t" { out.append(first); tail = tail.dropFirst() }
+            let quote = tail.hasPrefix("\\\"") ? "\\\"" : tail.hasPrefix("\"") ? "\"" : ""
+            tail = tail.dropFirst(quote.count)
+            let lineEnd = tail.firstIndex(where: \.isNewline) ?? tail.endIndex
+            let end = quote.isEmpty ? (tail.firstIndex(where: \.isWhitespace) ?? tail.endIndex) : (tail[..<lineEnd].range(of: quote)?.lowerBound ?? lineEnd)
+            out += quote + "(redacted)"
+            rest = tail[end...]
+        }
+        return out + rest
     }
 
     /// Removes password values (libpq's key=value syntax: the value quoted with `'`, in which `\'`
@@ -325,9 +517,11 @@ public struct PostgresLocation: Sendable, Equatable {
     /// not a no-break or other Unicode space, which libpq keeps inside a value).
     static func isCSpace(_ u: Unicode.Scalar) -> Bool { u == " " || (0x09...0x0D).contains(u.value) }
 
-    /// The printable form of any string that may be a PostgreSQL URL (other strings unchanged).
+    /// The printable form of any string that may be a PostgreSQL URL or connection string, also
+    /// of one `init` refuses (other strings unchanged).
     public static func printable(_ path: String) -> String {
-        guard isURL(path) || path.contains("="), let location = try? PostgresLocation(path) else { return redactingPasswordPairs(in: path) }
-        return location.redacted
+        if isURL(path), let parts = urlParts(path) { return printableURL(parts) }
+        if path.contains("="), let location = try? PostgresLocation(path) { return location.redacted }
+        return redactingURLs(in: path)
     }
 }

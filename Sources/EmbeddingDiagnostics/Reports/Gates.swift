@@ -86,8 +86,14 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
             if metric.hasSuffix("_stderr") { return 0...Double.infinity }
             return 0...1
         }
-        let counts = ["n_", "windows", "clusters_changed", "cross_duplicates", "checks", "queries", "paired_rows", "train_rows",
-                      "heldout_rows", "evaluation_rows", "gallery_rows", "nan_rows", "inf_rows", "zero_rows", "null_rows", "duplicate_labels"]
+        // Differences and correlations of [0, 1] or cosine quantities, rank-biserial effect sizes.
+        let signedUnit = ["similarity_spearman", "mean_cosine", "relative_cosine_mean", "compatibility_margin", "effect_size", "mapped_cosine_mean"]
+        if signedUnit.contains(where: { metric.hasPrefix($0) }) { return -1...1 }
+        if metric.hasPrefix("score_shift_ks_") || metric == "cka_linear" { return 0...1 }
+        let counts = ["n_", "windows", "clusters", "cross_duplicates", "checks", "queries", "paired_rows", "train_rows", "rows",
+                      "heldout_rows", "evaluation_rows", "gallery_rows", "nan_rows", "inf_rows", "zero_rows", "null_rows", "duplicate_labels",
+                      "antihubs", "similarity_pairs", "knn_overlap_k_effective", "candidates_per_query", "anchor_count",
+                      "effective_rank", "participation_ratio", "procrustes_residual", "mmd_bandwidth", "dim"]
         if counts.contains(where: { metric.hasPrefix($0) }) || metric == "density" || metric == "cosine_std" || metric.hasPrefix("norm_") {
             return 0...Double.infinity
         }
@@ -139,6 +145,9 @@ extension Report {
             guard let value = metric(r.metric) else {
                 throw EmbdiagError.usage("\(Setting.require) \(r): no metric '\(r.metric)' in the \(analyzer) report\(Suggestions.didYouMean(r.metric, among: metrics.map(\.key))); available: \(metrics.map(\.key).joined(separator: ", "))")
             }
+            // A metric the analysis left null (not computable here: no window tested, a test that
+            // cannot reach α) fails every gate on it, whatever its type would have been.
+            if case .null = value { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             // Types must agree: a yes/no metric against a number, or a number against yes/no, is a
             // mistake in the gate (exit 2), not a failed or passed check.
             if case .bool = value {

@@ -205,50 +205,98 @@ public enum ParserHarness {
 
     /// Each line as a `postgresql://` URL or a libpq key=value connection string, and inside a
     /// message. When embdiag takes it, its printable forms (`redacted`, `printable`,
-    /// `redactingURLs`) do not contain the password libpq reads from it, nor when it is refused the
-    /// message (checked when the password is at least 4
-    /// characters and occurs once in the line, so it cannot be part of another field).
+    /// `redactingURLs`) do not contain the password, nor when it is refused the message and (unless
+    /// it is refused for a space or quote, where a message cannot know where the URL ends) the
+    /// printable forms. The password is the one libpq reads from the line and, for every URL in
+    /// the line, the one its writer may have meant: from the ':' after the user name to the last
+    /// '@', or to the first '@' after that ':' (a raw '@', '/' or '?' in a password: libpq reads
+    /// something else). Checked when the password is at least 4 characters and occurs once in the
+    /// line, so it cannot be part of another field.
     static func connectionStrings(_ bytes: Data) throws {
         for line in lines(bytes, limit: 16) where !line.contains("\0") {
             _ = PostgresLocation.isSource(line)
             // Every printable form of an input embdiag takes as a source; of one it refuses, the
-            // refusal (messages quoting a refused URL with spaces cannot know where it ends).
+            // refusal and how a message quoting it is shown.
+            let quoted = [PostgresLocation.printable(line), PostgresLocation.redactingURLs(in: "cannot read \(line): refused"),
+                          PostgresLocation.redactingURLs(in: line)]
             var shown: [String]
             var handedToLibpq = line
             do {
                 let location = try PostgresLocation(line)
-                shown = [location.redacted, PostgresLocation.printable(line), PostgresLocation.redactingURLs(in: "cannot read \(line): refused"),
-                         PostgresLocation.redactingURLs(in: line)]
+                shown = [location.redacted] + quoted
                 handedToLibpq = location.connectionURL
             } catch let e as EmbdiagError {
-                shown = [e.description]
+                shown = [e.description] + (e.message == PostgresLocation.Refusal.whitespace ? [] : quoted)
             }
             let libpqOptions = PostgresLocation.connectionOptions(handedToLibpq) ?? []
-            guard let password = libpqOptions.first(where: { $0.key == "password" })?.value,
-                  password.count >= 4, line.components(separatedBy: password).count == 2 else { continue }
-            for s in shown where s.contains(password) {
-                throw violation("postgres-url: the password of '\(line)' is shown in '\(s)'")
+            var passwords: [(String, libpq: Bool)] = libpqOptions.first { $0.key == "password" }.map { [($0.value, true)] } ?? []
+            passwords += meantPasswords(line).map { ($0, false) }
+            for (password, fromLibpq) in passwords {
+                try checkHidden(password, of: line, in: shown, libpqOptions: fromLibpq || !PostgresLocation.isURL(line) ? libpqOptions : [])
             }
-            // Nor a part of it: no 6 characters of the password that occur nowhere else in the line
-            // (nor in the fixed words of the messages) may be shown — a redaction that stops early
-            // at a quote or backslash inside the value leaks its rest.
-            guard let at = line.range(of: password) else { continue }
-            // (The line as the refusal message quotes it: "cannot read " glued to its start can
-            // spell a piece too.)
-            let elsewhere = "cannot read " + String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...]) + ": refused"
-                + "\u{0}cannot read : refused password=(redacted) not a postgresql:// URL or a key=value connection string (host=… dbname=…) is not valid percent-encoding"
-                + "\u{0}a postgresql:// URL cannot contain spaces, double quotes or control characters; percent-encode them (a space is %20, \" is %22)"
-                // The printable form shows the other options' values as libpq decoded them
-                // (escapes removed), which may spell a piece of the password by chance.
-                + libpqOptions.filter { $0.key != "password" }.map { "\u{0}" + $0.value + "\u{0}" + PostgresLocation.quotedConnectionValue($0.value) }.joined()
-            let characters = Array(password)
-            guard characters.count >= 6 else { continue }
-            for start in 0...(characters.count - 6) {
-                let piece = String(characters[start..<(start + 6)])
-                guard !elsewhere.contains(piece) else { continue }
-                for s in shown where s.contains(piece) {
-                    throw violation("postgres-url: '\(piece)' of the password of '\(line)' is shown in '\(s)'")
-                }
+        }
+    }
+
+    /// The passwords the writer of each `postgres://` URL in `line` may have meant (URLs end at
+    /// whitespace or a double quote, as for the message filter): from the ':' that ends the user
+    /// name to the last '@' and to the first '@' after it.
+    static func meantPasswords(_ line: String) -> [String] {
+        var found: [String] = [], rest = Substring(line)
+        while let start = rest.range(of: "postgres", options: .caseInsensitive) {
+            let tail = rest[start.lowerBound...]
+            guard PostgresLocation.isURL(String(tail.prefix(13))) else { rest = tail.dropFirst(); continue }
+            let end = tail.firstIndex { $0.isWhitespace || $0 == "\"" } ?? tail.endIndex
+            let token = tail[..<end]
+            rest = tail[end...]
+            guard let scheme = token.range(of: "://") else { continue }
+            let url = token[scheme.upperBound...]
+            // The user name runs to the first ':', '@', '/', '?' or '#'; a password follows a ':'.
+            guard let colon = url.firstIndex(where: { ":@/?#".contains($0) }), url[colon] == ":",
+                  let last = url.lastIndex(of: "@"), colon < last else { continue }
+            let from = url.index(after: colon)
+            found.append(String(url[from..<last]))
+            if let first = url[from...].firstIndex(of: "@"), first < last { found.append(String(url[from..<first])) }
+        }
+        return found
+    }
+
+    /// Words of embdiag's and libpq's messages about connection strings: a piece of a password
+    /// they spell is shown by the message, not leaked.
+    static let connectionMessageWords = (PostgresLocation.Refusal.all + [
+        "cannot read : refused password=(redacted) :(redacted)@ not a postgresql:// URL or a key=value connection string (host=… dbname=…) is not valid percent-encoding",
+        ": libpq cannot read the URL: invalid URI query parameter: \"(redacted)\"",
+        "unexpected character at position in URI (expected \":\" or \"/\"):",
+        "end of string reached when looking for matching \"]\" in IPv6 host address in URI:",
+        "IPv6 host address may not be empty in URI:", "invalid URI propagated to internal parser routine",
+        "extra key/value separator \"=\" in URI query parameter:", "missing key/value separator \"=\" in URI query parameter:",
+        "invalid percent-encoded token: \"(redacted)\"", "forbidden value %00 in percent-encoded value: \"(redacted)\"",
+    ]).joined(separator: "\u{0}")
+
+    /// Throws if `password` (at least 4 characters, once in `line`) or a piece of 6 of its
+    /// characters found nowhere else in the line or the messages' words is in one of `shown` — a
+    /// redaction that stops early at a quote, backslash or '@' inside the value leaks its rest.
+    /// `libpqOptions`: values the printable form shows decoded (escapes removed), which may spell a
+    /// piece by chance.
+    static func checkHidden(_ password: String, of line: String, in shown: [String], libpqOptions: [(key: String, value: String)]) throws {
+        guard password.count >= 4, line.components(separatedBy: password).count == 2, let at = line.range(of: password) else { return }
+        for s in shown where s.contains(password) {
+            throw violation("postgres-url: the password '\(password)' of '\(line)' is shown in '\(s)'")
+        }
+        // (The line as the refusal message quotes it: "cannot read " glued to its start can
+        // spell a piece too.)
+        let elsewhere = "cannot read " + String(line[..<at.lowerBound]) + "\u{0}" + String(line[at.upperBound...]) + ": refused"
+            + "\u{0}" + connectionMessageWords
+            + libpqOptions.filter { $0.key != "password" }.map {
+                let value = $0.value.replacingOccurrences(of: password, with: "\u{0}")
+                return "\u{0}" + value + "\u{0}" + PostgresLocation.quotedConnectionValue(value)
+            }.joined()
+        let characters = Array(password)
+        guard characters.count >= 6 else { return }
+        for start in 0...(characters.count - 6) {
+            let piece = String(characters[start..<(start + 6)])
+            guard !elsewhere.contains(piece) else { continue }
+            for s in shown where s.contains(piece) {
+                throw violation("postgres-url: '\(piece)' of the password '\(password)' of '\(line)' is shown in '\(s)'")
             }
         }
     }

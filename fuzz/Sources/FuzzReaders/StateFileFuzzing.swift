@@ -37,7 +37,8 @@ public func fuzzStateFile(_ bytes: Data) throws {
 /// One fuzz input as a model fingerprint (`embdiag fingerprint --check MODEL.fp`), tried as it is
 /// and resealed like a state. A fingerprint that decodes must round-trip to the same bytes and be
 /// usable: a check of a fixed deterministic sample of its dimension (d ≤ 64, to keep inputs fast)
-/// either answers or refuses with an `EmbdiagError`, never crashes or returns a non-finite score.
+/// either answers with a score in its documented range [−5, 5] and finite row scores, or refuses
+/// with an `EmbdiagError`; it never crashes.
 ///
 /// - Complexity: that of decoding the input, plus O(m·d² + d³) for the check when it runs.
 public func fuzzFingerprintFile(_ bytes: Data) throws {
@@ -53,7 +54,8 @@ public func fuzzFingerprintFile(_ bytes: Data) throws {
         for i in 0..<120 { for j in 0..<d { matrix[i, j] = Float(sin(Double(i * 31 + j * 7 + 1))) } }
         do {
             let check = try FingerprintCheck(fingerprint, against: Embeddings(matrix: matrix, name: "fuzz-sample"), mixed: true)
-            precondition(check.sameModelScore.isFinite && check.flaggedScores?.allSatisfy(\.isFinite) ?? true, "a fingerprint check gave a non-finite score")
+            precondition(check.sameModelScore.isFinite && abs(check.sameModelScore) <= FingerprintCheck.scoreBound
+                         && check.flaggedScores?.allSatisfy(\.isFinite) ?? true, "a fingerprint check gave a score outside its range")
         } catch is EmbdiagError {}
     }
 }

@@ -22,6 +22,10 @@ public struct FingerprintCheck: Sendable {
     /// `--mixed` calls a file mixed when more than this share of its rows is flagged (single
     /// outliers of the fingerprint's own model are listed but do not make a file mixed).
     public static let mixedShareThreshold = 0.01
+    /// |same_model_score| is at most this: by Cauchy–Schwarz the score's magnitude is at most
+    /// √(‖T(M_F)‖²/S_F · ‖T(M̂_N)‖²/S_N), and both ratios are at most 1/`minimumSignalShare` (a
+    /// sample refused below it; a fingerprint file checked for it). A score beyond it exits 2.
+    public static let scoreBound = 1 / FingerprintStatistics.minimumSignalShare
 
     public internal(set) var fingerprint: ModelFingerprint
     public internal(set) var source: Source
@@ -46,9 +50,12 @@ public struct FingerprintCheck: Sendable {
     public var mixedShare: Double? { flaggedRows.map { rows > 0 ? Double($0.count) / Double(rows) : 0 } }
     public var isMixed: Bool? { mixedShare.map { $0 > Self.mixedShareThreshold } }
 
+    /// Every value reported lies in its documented range (Guides/Fingerprint.md): a value outside
+    /// it (to rounding) is refused, naming `fingerprintPath` (or the fingerprint's sample) and `e`.
+    ///
     /// - Complexity: O(m·d²) for the sample's moments, O(d³) for its eigendecomposition, O(k·d²)
     ///   for the comparison, O(m·d) for the row scores.
-    public init(_ fingerprint: ModelFingerprint, against e: Embeddings, mixed: Bool = false) throws {
+    public init(_ fingerprint: ModelFingerprint, against e: Embeddings, mixed: Bool = false, fingerprintPath: String? = nil) throws {
         let d = fingerprint.dimension
         guard e.dimension == d else {
             throw EmbdiagError.mismatch(e.source.path, "has \(e.dimension) dimensions; the fingerprint was taken from \(d)-dimensional vectors (a model of another dimension is another model)")
@@ -57,7 +64,7 @@ public struct FingerprintCheck: Sendable {
         self.fingerprint = fingerprint
         source = e.source
         rows = e.count
-        let moments = try FingerprintStatistics.Moments(e.matrix)
+        let moments = try FingerprintStatistics.Moments(e.matrix, path: e.source.path)
         try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint check")
         let k = fingerprint.directionCount
         let m = moments.secondMoment
@@ -84,6 +91,11 @@ public struct FingerprintCheck: Sendable {
         let numerator = inner - fingerprint.secondMomentTrace * traceN / Double(d)
         sameModelScore = numerator / (fingerprint.tracelessStrength * moments.tracelessStrength).squareRoot()
         guard sameModelScore.isFinite else { throw Self.overflow(e) }
+        let fingerprintName = fingerprintPath ?? fingerprint.source.path
+        func outOfRange(_ name: String, _ value: Double, _ range: String) -> EmbdiagError {
+            .invalid(fingerprintName, "\(name) \(value) of \(e.source.path) outside its range \(range): the fingerprint's values do not belong together (an edited file); write it again")
+        }
+        guard abs(sameModelScore) <= Self.scoreBound else { throw outOfRange("same_model_score", sameModelScore, "[−\(Self.scoreBound), \(Self.scoreBound)]") }
         sameModel = sameModelScore >= Self.sameModelThreshold
 
         meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
@@ -96,6 +108,12 @@ public struct FingerprintCheck: Sendable {
         let medianF = fingerprint.normQuantiles[ModelFingerprint.normQuantileLevels.firstIndex(of: 0.5)!]
         normRatio = medianF > 0 ? Statistics.quantile(moments.sortedNorms, 0.5) / medianF : .nan
         meanCosine = moments.meanCosine
+        // Cosines and an overlap of orthonormal bases: in range to rounding, or undefined (NaN: a zero mean, a flat spectrum).
+        let rounding = 1e-9
+        for (name, value, low, high) in [("mean_direction_cosine", meanDirectionCosine, -1.0, 1.0), ("principal_subspace_overlap", principalSubspaceOverlap, 0, 1),
+                                         ("spectrum_correlation", spectrumCorrelation, -1, 1)] where !value.isNaN && !(low - rounding...high + rounding).contains(value) {
+            throw outOfRange(name, value, "[\(low), \(high)]")
+        }
         if mixed {
             let scores = FingerprintStatistics.rowScores(e.matrix, mean: fingerprint.mean, scale: fingerprint.flooredScale)
             // A row whose norm lies far outside the fingerprint's norm range is another model's (or

@@ -12,7 +12,7 @@ extension ModelFingerprint: ReportConvertible {
             ReportMetric("mean_cosine", "mean cosine between rows (anisotropy)", ReportValue(meanCosine)),
             ReportMetric("explained_variance_top", "variance share of the recorded directions", ReportValue(explainedShare)),
             ReportMetric("median_norm", "median row norm", ReportValue(normQuantiles[3])),
-            ReportMetric("near_constant_dimensions", "dimensions with scale < \(Self.scaleFloorFraction) × median", .int(nearConstantDimensions.count)),
+            ReportMetric("near_constant_dimensions", "dimensions with scale < \(floorDescription)", .int(nearConstantDimensions.count)),
             ReportMetric("traceless_strength", "‖M − tr(M)/d·I‖²_F (unbiased)", ReportValue(tracelessStrength)),
             ReportMetric("row_score_threshold", "per-row score above which --mixed flags a row", ReportValue(rowScoreThreshold)),
         ]
@@ -20,6 +20,10 @@ extension ModelFingerprint: ReportConvertible {
             name: "spectrum", title: "Covariance spectrum", kind: .line, xLabel: "component", yLabel: "eigenvalue", logY: true,
             series: [ReportChart.Series(name: "eigenvalue", points: spectrum.enumerated().filter { $0.element > 0 }.map { ChartPoint(x: Double($0.offset + 1), y: $0.element) })],
             caption: "Rotation-invariant: the same for a rotated copy of the space. The mean, the per-dimension scale and the principal directions are recorded in the fixed basis, which a rotation changes.")
+        var notes: [String] = []
+        if Self.scaleReference(scale).fromRMS {
+            notes.append("The median scale (\(ReportFormatting.number(Statistics.quantile(scale.sorted(), 0.5), significant: 3))) is below \(Self.rmsReferenceFraction) × the RMS scale — most coordinates (near) constant, as with vectors zero-padded to a larger dimension, or a few coordinates dominating — so the row-score floor is \(floorDescription) (\(ReportFormatting.number(Self.scaleFloor(scale), significant: 3))) instead of \(Self.scaleFloorFraction) × median; \(nearConstantDimensions.count) of \(dimension) dimensions lie below it. Constant coordinates are a mark of this model: another model's rows that vary there score high in --mixed.")
+        }
         return Report(
             analyzer: "fingerprint", title: "Model fingerprint of \(source.path)", inputs: [source],
             parameters: [ReportParameter("directions", .int(directionCount)), ReportParameter("model_name", modelName.map { .string($0) } ?? .null)],
@@ -27,6 +31,7 @@ extension ModelFingerprint: ReportConvertible {
             tables: [ReportTable(name: "norm_quantiles", title: "Row norms", columns: ["quantile", "norm"],
                                  rows: zip(Self.normQuantileLevels, normQuantiles).map { [ReportValue($0.0), ReportValue($0.1)] })],
             charts: [spectrumChart],
+            notes: notes,
             verdict: ReportVerdict(question: "What identifies this model's space?",
                                    answer: "Fingerprint of \(name) from \(rows) rows × \(dimension) dimensions: mean direction, \(directionCount) principal directions and the spectrum, per-dimension scale (\(nearConstantDimensions.count) near-constant dimensions), norms and anisotropy (mean cosine \(ReportVerdict.text(meanCosine))).",
                                    decidingMetrics: ["rows", "dim", "mean_cosine", "near_constant_dimensions", "explained_variance_top"]))
@@ -44,10 +49,18 @@ extension ModelFingerprint: ReportConvertible {
         return total > 0 ? spectrum.prefix(directionCount).reduce(0, +) / total : .nan
     }
 
-    /// Dimensions whose scale is below the floor of the per-row score (constant for this model).
+    /// Dimensions whose scale is below the floor of the per-row score (constant for this model),
+    /// exactly constant ones (scale 0) included.
     public var nearConstantDimensions: [Int] {
-        let floor = Self.scaleFloorFraction * Statistics.quantile(scale.sorted(), 0.5)
+        let floor = Self.scaleFloor(scale)
         return scale.indices.filter { scale[$0] < floor }
+    }
+
+    /// The row-score floor as the report states it ("0.05 × median", or "0.005 × RMS scale").
+    var floorDescription: String {
+        Self.scaleReference(scale).fromRMS
+            ? "\(ReportFormatting.number(Self.scaleFloorFraction * Self.rmsReferenceFraction, significant: 3)) × RMS scale"
+            : "\(Self.scaleFloorFraction) × median"
     }
 }
 

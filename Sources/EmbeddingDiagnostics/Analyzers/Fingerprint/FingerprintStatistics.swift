@@ -24,13 +24,18 @@ enum FingerprintStatistics {
         /// Mean cosine over distinct row pairs: (‖Σ x̂_i‖² − n)/(n(n − 1)), x̂ = x/‖x‖.
         var meanCosine: Double
 
+        /// Refuses (`path` in the message) a sample whose spread the Float32 products of the
+        /// covariance cannot hold: values so large that their squares overflow, or so small that
+        /// they underflow (the covariance's total variance must agree with the one the Float64 row
+        /// norms give, (n/(n − 1))·(E‖x‖² − ‖μ‖²), to `float32Slack`).
+        ///
         /// - Complexity: O(n·d²) (SSYRK) + O(n·d) + O(d²).
-        init(_ x: Matrix) throws {
+        init(_ x: Matrix, path: String) throws {
             let n = x.rows, d = x.cols
             precondition(n >= 2)
             rows = n
             dimension = d
-            mean = Matrix.columnMeans(x)
+            mean = FingerprintStatistics.columnMeans(x)
             covariance = Matrix.covariance(x, ddof: 1, mean: mean)
             var m = [Double](repeating: 0, count: d * d)
             let nd = Double(n)
@@ -53,6 +58,23 @@ enum FingerprintStatistics {
                 }
             }
             secondMomentTrace = sumS / nd
+            var traceC = 0.0
+            for j in 0..<d { traceC += covariance[j * d + j] }
+            let fromNorms = (secondMomentTrace - mean.reduce(0) { $0 + $1 * $1 }) * nd / (nd - 1)
+            guard covariance.allSatisfy(\.isFinite), sumS2.isFinite,
+                  abs(traceC - fromNorms) <= FingerprintStatistics.float32Slack * Swift.max(abs(traceC), abs(fromNorms)) + 1e-12 * secondMomentTrace else {
+                var largest: Float = 0
+                for i in 0..<(n * d) {
+                    guard x.pointer[i].isFinite else {
+                        throw EmbdiagError.invalid(path, "row \(i / d) of the sample holds a NaN or infinite value")
+                    }
+                    largest = Swift.max(largest, abs(x.pointer[i]))
+                }
+                let (what, fix) = !traceC.isFinite || largest > 1e18
+                    ? ("overflow when squared in Float32", "divide the vectors by a constant")
+                    : ("underflow when squared in Float32", "multiply the vectors by a constant")
+                throw EmbdiagError.invalid(path, "the rows' spread does not survive Float32 arithmetic (total variance \(ReportFormatting.number(traceC, significant: 3)) from the Float32 covariance, \(ReportFormatting.number(fromNorms, significant: 3)) from the Float64 row norms): values of this size (largest |value| \(ReportFormatting.number(Double(largest), significant: 3))) \(what); \(fix) (the fingerprint's sample and every file checked against it alike)")
+            }
             // ‖G‖²_F = n²‖M‖²_F.
             var g2 = 0.0
             for v in m { g2 += v * v }
@@ -64,6 +86,27 @@ enum FingerprintStatistics {
             let u2 = unitSum.reduce(0) { $0 + $1 * $1 }
             meanCosine = (u2 - nd) / (nd * (nd - 1))
         }
+    }
+
+    /// Relative room for what the Float32 products of the covariance (SSYRK) lose: the covariance's
+    /// trace and the per-row score sums agree with their Float64 counterparts to this.
+    static let float32Slack = 1e-3
+
+    /// Column means summed in Float64 in row order. A constant column's mean is exactly its value
+    /// (n copies of a Float32 value sum exactly below 2²⁹ rows), so its z-scores in the per-row score
+    /// are exactly 0, and ‖μ‖² agrees with E‖x‖² to Float64 rounding.
+    ///
+    /// - Complexity: O(n·d).
+    static func columnMeans(_ x: Matrix) -> [Double] {
+        let n = x.rows, d = x.cols
+        var sums = [Double](repeating: 0, count: d)
+        sums.withUnsafeMutableBufferPointer { s in
+            for i in 0..<n {
+                let row = x.pointer + i * d
+                for j in 0..<d { s[j] += Double(row[j]) }
+            }
+        }
+        return sums.map { $0 / Double(n) }
     }
 
     /// Samples whose `signalShare` is below this are refused (isotropic, or too few rows to show the structure).

@@ -9,12 +9,19 @@ import Foundation
 public struct ModelFingerprint: Sendable, Equatable {
     /// Rows a fingerprint is computed from, at least.
     public static let minimumRows = 100
-    /// Principal directions kept (or d, if smaller).
+    /// Principal directions kept when none are asked for (or d, if smaller).
     public static let defaultDirections = 32
-    /// Per-dimension scales below this fraction of the median scale are floored to it in the
-    /// per-row score (a dimension that is constant for this model is a strong mark, but a zero
-    /// scale would make every other model's row infinitely atypical).
+    /// Per-dimension scales below this fraction of the reference scale (`scaleReference`) are
+    /// floored to it in the per-row score (a dimension that is constant for this model is a strong
+    /// mark, but a zero scale would make every other model's row infinitely atypical).
     public static let scaleFloorFraction = 0.05
+    /// The reference scale of the floor is the median scale, but at least this fraction of the RMS
+    /// scale √(Σσ_j²/d): when more than half the coordinates are constant (vectors zero-padded to a
+    /// larger dimension) the median is 0, while the RMS scale, made of the varying coordinates
+    /// only, stays positive. For real models the median is ~10 times this (all-MiniLM-L6-v2,
+    /// multilingual-e5-small), so only a space whose coordinates are mostly constant (or dominated by
+    /// a few) uses it.
+    public static let rmsReferenceFraction = 0.1
     /// Quantiles of the row norms that are recorded.
     public static let normQuantileLevels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
 
@@ -53,24 +60,45 @@ public struct ModelFingerprint: Sendable, Equatable {
     }
     public static let normMargin = 1.5
 
-    /// The per-dimension scale used by the row score (floored, see `scaleFloorFraction`).
+    /// The reference scale of the per-row score's floor: max(median σ, `rmsReferenceFraction` · RMS σ).
+    ///
+    /// - Complexity: O(d log d).
+    public static func scaleReference(_ scale: [Double]) -> (value: Double, fromRMS: Bool) {
+        let median = Statistics.quantile(scale.sorted(), 0.5)
+        let rms = (scale.reduce(0) { $0 + $1 * $1 } / Double(Swift.max(1, scale.count))).squareRoot()
+        return rms * rmsReferenceFraction > median ? (rms * rmsReferenceFraction, true) : (median, false)
+    }
+
+    /// The smallest per-dimension scale the row score divides by: `scaleFloorFraction` × `scaleReference`.
+    public static func scaleFloor(_ scale: [Double]) -> Double { scaleFloorFraction * scaleReference(scale).value }
+
+    /// The per-dimension scale used by the row score (floored, see `scaleFloor`).
     public var flooredScale: [Double] {
-        let sorted = scale.sorted()
-        let floor = Self.scaleFloorFraction * Statistics.quantile(sorted, 0.5)
+        let floor = Self.scaleFloor(scale)
         return scale.map { Swift.max($0, floor) }
     }
 
-    /// Computes the fingerprint of a sample.
+    /// The principal directions recorded when `requested` (nil: the default) are asked for in d dimensions.
+    public static func directionCount(requested: Int?, dimension d: Int) -> Int { requested ?? Swift.min(defaultDirections, d) }
+
+    /// Computes the fingerprint of a sample. `directions` nil records min(`defaultDirections`, d);
+    /// an explicit count must be in 1…d.
+    ///
+    /// The values are checked like a file's (`firstInconsistency`) before they are returned, so
+    /// what `FingerprintFile` writes always reads back.
     ///
     /// - Complexity: O(n·d²) for the covariance (SSYRK), O(d³) for its eigendecomposition, O(n·d)
-    ///   for the per-row quantities.
-    public init(_ e: Embeddings, directions k: Int = ModelFingerprint.defaultDirections, modelName: String? = nil) throws {
+    ///   for the per-row quantities, O(k²·d) for the self-check.
+    public init(_ e: Embeddings, directions requested: Int? = nil, modelName: String? = nil) throws {
         let n = e.count, d = e.dimension
         guard d >= 2 else { throw EmbdiagError.invalid(e.source.path, "a fingerprint needs at least 2 dimensions (got \(d))") }
         // The number of directions fixes the shape of what is written: outside 1…d is a usage error.
-        guard k >= 1, k <= d else { throw EmbdiagError.usage("principal directions must be in 1…\(d) (the dimension) for \(e.source.path) (got \(k))") }
+        let k = Self.directionCount(requested: requested, dimension: d)
+        guard k >= 1, k <= d else {
+            throw EmbdiagError.usage("--directions (principal directions recorded) must be in 1…\(d), the dimension of \(e.source.path) (got \(k))")
+        }
         try FingerprintStatistics.requireSample(e, minimum: Self.minimumRows, purpose: "a fingerprint")
-        let moments = try FingerprintStatistics.Moments(e.matrix)
+        let moments = try FingerprintStatistics.Moments(e.matrix, path: e.source.path)
         try FingerprintStatistics.requireStructure(moments, path: e.source.path, purpose: "a fingerprint")
         let kept = k
         dimension = d
@@ -87,12 +115,23 @@ public struct ModelFingerprint: Sendable, Equatable {
         tracelessStrength = moments.tracelessStrength
         normQuantiles = Self.normQuantileLevels.map { Statistics.quantile(moments.sortedNorms, $0) }
         meanCosine = moments.meanCosine
-        let sortedFloor = scale.sorted()
-        let floor = Self.scaleFloorFraction * Statistics.quantile(sortedFloor, 0.5)
+        let floor = Self.scaleFloor(scale)
+        guard floor > 0 else {
+            throw EmbdiagError.invalid(e.source.path, "every coordinate is constant in the sample's covariance (all per-dimension scales are 0), so no row score can be measured for a fingerprint")
+        }
         let scores = FingerprintStatistics.rowScores(e.matrix, mean: mean, scale: scale.map { Swift.max($0, floor) }).sorted()
         rowScoreMedian = Statistics.quantile(scores, 0.5)
         rowScoreQ999 = Statistics.quantile(scores, 0.999)
         rowScoreThreshold = rowScoreQ999 + (rowScoreQ999 - rowScoreMedian)
+        // The check's similarity is bounded by Cauchy–Schwarz only if the recorded strength is at
+        // least the refusal share of the structure the k recorded directions rebuild.
+        let rebuilt = recordedStructure
+        guard tracelessStrength >= FingerprintStatistics.minimumSignalShare * rebuilt.traceless else {
+            throw EmbdiagError.invalid(e.source.path, "the sample's anisotropic structure is \(ReportFormatting.number(100 * tracelessStrength / rebuilt.traceless, significant: 2)) % of the structure its \(k) recorded principal directions rebuild (\(ReportFormatting.number(100 * FingerprintStatistics.minimumSignalShare, significant: 2)) % needed): record more directions (--directions, up to \(d)) or use more rows")
+        }
+        if let problem = firstInconsistency() {
+            throw EmbdiagError.invalid(e.source.path, "the fingerprint of this sample does not verify (\(problem.text)); nothing written")
+        }
     }
 
     /// Memberwise (the file reader).

@@ -32,7 +32,9 @@ public struct CosineNeighbors: Sendable {
         self.k = min(k, corpus.count - (selfExcluded ? 1 : 0))
         if self.k < k { requestedK = k }
         guard self.k >= 1 else { throw EmbdiagError.invalid(corpus.source.path, "needs at least 2 rows to find neighbours") }
-        neighbors = nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: self.k, excludeSelf: selfExcluded)
+        // A corpus against itself: the upper triangle of X·Xᵀ gives the same lists, bit for bit, from half the GEMM.
+        neighbors = selfExcluded ? nearestNeighborsWithinRows(unitCorpus, k: self.k)
+            : nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: self.k, excludeSelf: false)
         corpusLabels = (0..<corpus.count).map(corpus.label)
         let q = queries ?? corpus
         queryLabels = (0..<q.count).map(q.label)

@@ -79,6 +79,19 @@ public struct CombinedVerdict: Sendable, Equatable {
         return "\(family), weighted Bonferroni with \(other.joined(separator: ", ")): α·\(rest) / α·\(w)"
     }
 
+    /// The smallest overall p-value these tests can give: 0 when a test without a permutation
+    /// floor (the classifier's exact Mann–Whitney p-value) is in the verdict; otherwise the
+    /// permutation floor 1/(B + 1), divided by the permutation family's share 1 − w of α. When it
+    /// is not below α the verdict cannot reject whatever the data: too few relabellings.
+    public var smallestPossiblePValue: Double {
+        if tests.contains(where: { $0.permutations == nil }) { return 0 }
+        let b = tests.compactMap(\.permutations).max() ?? 0
+        return min(1, 1 / Double(b + 1) / (1 - classifierWeight))
+    }
+
+    /// Whether a p-value below `alpha` is possible at all (`smallestPossiblePValue` < α).
+    public func canReject(at alpha: Double) -> Bool { smallestPossiblePValue < alpha }
+
     /// The default weight w of the classifier (Guides/Shift.md: chosen from the power study).
     public static let defaultClassifierWeight = 0.1
 

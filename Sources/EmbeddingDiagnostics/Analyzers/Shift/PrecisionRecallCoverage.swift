@@ -21,6 +21,11 @@ public struct PrecisionRecallCoverage: Sendable, Equatable {
     public internal(set) var otherInsideReference: [Bool]
     /// Per OTHER row: number of REF balls containing it.
     public internal(set) var otherBallCount: [Int]
+    /// Per OTHER row: inside or on the boundary of at least one REF ball (distance ≤ radius). The
+    /// regions' "new row" criterion: a row at exactly a ball's radius — a copy of a REF row whose
+    /// ball has radius 0 because REF repeats it k times — is not new, although prdc's strict "<"
+    /// leaves it outside for precision.
+    public internal(set) var otherWithinReferenceBall: [Bool]
     /// Per REF row: its ball contains an OTHER row (counted by coverage).
     public internal(set) var referenceCovered: [Bool]
     /// Per REF row: distance to its k-th nearest REF row (its ball radius).
@@ -67,6 +72,7 @@ extension PrecisionRecallCoverage {
         let refRadiusCos: [Double], otherRadiusCos: [Double]
         let exact: ExactScores
         var ballCount: [Int]
+        var withinOrOn: [Bool]
         var bestCos: [Float], bestRow: [Int]
         var recalled: [Bool], covered: [Bool]
         var rowsAdded = 0
@@ -93,6 +99,7 @@ extension PrecisionRecallCoverage {
             // Float64 dot product is symmetric, so REF × OTHER and OTHER × REF decide alike.
             exact = ExactScores(queries: r, gallery: o)
             ballCount = [Int](repeating: 0, count: o.rows)
+            withinOrOn = [Bool](repeating: false, count: o.rows)
             bestCos = [Float](repeating: -.infinity, count: r.rows)
             bestRow = [Int](repeating: -1, count: r.rows)
             recalled = [Bool](repeating: false, count: r.rows)
@@ -110,11 +117,17 @@ extension PrecisionRecallCoverage {
             let exact = self.exact, refRadius = refRadiusCos, otherRadius = otherRadiusCos
             // Per OTHER row: REF balls containing it (columns split between the cores; integer counts).
             ballCount.withUnsafeMutableBufferPointer { countBuf in
-                let countP = countBuf.baseAddress!
-                parallelChunks(n, minimumChunk: 2048) { range in
-                    for t in 0..<rows {
-                        let i = first + t, values = cosines + t * rowStride, radius = refRadius[i]
-                        for j in range where exact.compare(values[j], i, j, to: radius) > 0 { countP[j] += 1 }
+                withinOrOn.withUnsafeMutableBufferPointer { withinBuf in
+                    let countP = countBuf.baseAddress!, withinP = withinBuf.baseAddress!
+                    parallelChunks(n, minimumChunk: 2048) { range in
+                        for t in 0..<rows {
+                            let i = first + t, values = cosines + t * rowStride, radius = refRadius[i]
+                            for j in range {
+                                let side = exact.compare(values[j], i, j, to: radius)
+                                if side > 0 { countP[j] += 1 }
+                                if side >= 0 { withinP[j] = true }
+                            }
+                        }
                     }
                 }
             }
@@ -154,7 +167,7 @@ extension PrecisionRecallCoverage {
                 recall: Double(recalled.filter { $0 }.count) / Double(m),
                 density: Double(ballCount.reduce(0, +)) / Double(k * n),
                 coverage: Double(covered.filter { $0 }.count) / Double(m),
-                otherInsideReference: inside, otherBallCount: ballCount, referenceCovered: covered,
+                otherInsideReference: inside, otherBallCount: ballCount, otherWithinReferenceBall: withinOrOn, referenceCovered: covered,
                 referenceRadius: refRadiusCos.map(distance), referenceNearestOther: bestCos.map { distance(Double($0)) },
                 referenceNearestOtherRow: bestRow)
         }

@@ -103,7 +103,35 @@ public struct ReferenceRegions: Sendable {
             ? precomputed! : nearestNeighborsWithinRows(r, k: neighbors)
         var pointedAt = [Bool](repeating: false, count: m)
         for j in graph.indices where j >= 0 { pointedAt[Int(j)] = true }
-        referenceNewCount = pointedAt.filter { !$0 }.count
+        referenceNewCount = Self.outsideEveryOtherBall(r, graph: graph, k: neighbors, pointedAt: pointedAt)
+    }
+
+    /// REF rows outside every *other* REF row's ball (distance > radius), the compared sets' "new"
+    /// criterion applied to REF itself, leaving each row out of its own ball. A row in another
+    /// row's k-NN list is inside that ball; a row in no list can still lie exactly on a ball's
+    /// boundary when distances tie (a row REF repeats more than k times: every ball of its copies
+    /// has radius 0, and only k of the copies make the lists), so those rows are checked against
+    /// every ball with exact scores.
+    /// - Complexity: O(u·m·d) for the u rows in no list (blocked GEMM), O(m·k) otherwise.
+    static func outsideEveryOtherBall(_ r: Matrix, graph: NearestNeighbors, k: Int, pointedAt: [Bool]) -> Int {
+        let m = r.rows
+        let unlisted = (0..<m).filter { !pointedAt[$0] }
+        guard !unlisted.isEmpty, k >= 1 else { return unlisted.count }
+        let exact = ExactScores(queries: r, gallery: r)
+        let radius = (0..<m).map { exact.exact($0, Int(graph.indices[$0 * k + k - 1])) }
+        var onABall = [Bool](repeating: false, count: unlisted.count)
+        Matrix.pairwiseDotBlocks(r.gather(rows: unlisted), r) { start, block in
+            onABall.withUnsafeMutableBufferPointer { flags in
+                let fp = flags.baseAddress!, bp = block.pointer
+                parallelChunks(block.rows, minimumChunk: 16) { range in
+                    for t in range {
+                        let x = unlisted[start + t], values = bp + t * m
+                        for y in 0..<m where y != x && exact.compare(values[y], x, y, to: radius[y]) >= 0 { fp[start + t] = true; break }
+                    }
+                }
+            }
+        }
+        return onABall.filter { !$0 }.count
     }
 
     /// Regions restored from their parts (a saved reference state): no k-means, no k-NN graph.

@@ -69,7 +69,7 @@ extension ReferenceRegions {
     /// - Parameters:
     ///   - unit: the set's unit-normalised rows (same dimension as REF).
     ///   - labels, sourceRows: of the set's rows, for names.
-    ///   - insideReference: per row, inside at least one REF k-NN ball (`PrecisionRecallCoverage.otherInsideReference`).
+    ///   - insideReference: per row, inside or on at least one REF k-NN ball (`PrecisionRecallCoverage.otherWithinReferenceBall`).
     /// - Complexity: O(n·k·d) for the assignment, O(clusters) tests, O(restarts·iterations·n_new·g·d) for grouping new rows.
     public func compare(_ unit: Matrix, labels: [String]?, sourceRows: [Int]? = nil, insideReference: [Bool], alpha: Double) -> RegionShift {
         let n = unit.rows

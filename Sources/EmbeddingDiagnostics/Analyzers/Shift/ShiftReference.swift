@@ -30,6 +30,10 @@ public struct ShiftReference: Sendable {
     /// The sample's regions (k-means clusters and its own new-row rate), compared with every window;
     /// nil only for a reference saved without them.
     public internal(set) var regions: ReferenceRegions?
+    /// The sample's k-NN graph (k of the regions) when this reference was built from its rows in
+    /// this process: the windows' precision/recall read it instead of computing it again. Not
+    /// saved (a restored reference computes it once per run).
+    public internal(set) var sampleGraph: NearestNeighbors?
 
     /// The default sample of a saved reference when no `maxRows` is set: the tests cost
     /// O((S + n)²) per window, so a saved reference keeps a sample, and the report says so.
@@ -61,8 +65,10 @@ public struct ShiftReference: Sendable {
         self.bandChunks = bandChunks
         bands = [:]
         minimumRows = c.minimumRows
+        let graph = c.neighbors >= 1 && c.neighbors < sample.count ? nearestNeighborsWithinRows(sampleUnit, k: c.neighbors) : nil
+        sampleGraph = graph
         regions = try ReferenceRegions(referenceUnit: sampleUnit, labels: sample.labels, sourceRows: sample.sourceRows,
-                                       clusters: c.clusters, neighbors: c.neighbors, seed: c.seed)
+                                       clusters: c.clusters, neighbors: c.neighbors, seed: c.seed, graph: graph)
     }
 
     /// A reference restored from its parts (`ShiftReferenceState`).

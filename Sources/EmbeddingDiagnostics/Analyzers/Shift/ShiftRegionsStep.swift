@@ -8,7 +8,7 @@ extension ShiftComparison {
         guard let quality else { return }
         let otherUnit = Matrix.normalizedRows(other.matrix)
         self.regions = regions.compare(otherUnit, labels: other.labels, sourceRows: other.sourceRows,
-                                       insideReference: quality.otherInsideReference, alpha: alpha)
+                                       insideReference: quality.otherWithinReferenceBall, alpha: alpha)
         map = try ShiftMap(referenceUnit: referenceUnit, otherUnit: otherUnit, centroids: regions.centroids)
     }
 }

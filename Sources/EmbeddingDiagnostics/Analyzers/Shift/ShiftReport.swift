@@ -82,6 +82,10 @@ extension ShiftAnalysis: ReportConvertible {
         let prefix = shared.isEmpty ? "" : shared + " "
         let p = ReportFormatting.number(verdict.pValue, significant: 3)
         let name = Self.fileName(c.other), refName = Self.fileName(c.reference)
+        guard verdict.canReject(at: configuration.alpha) else {
+            let floor = ReportFormatting.number(verdict.smallestPossiblePValue, significant: 3)
+            return prefix + "Cannot tell whether \(name) is distributed differently from \(refName): with \(configuration.permutations) relabellings the smallest p-value these tests can give is \(floor) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3)); give more --permutations."
+        }
         guard verdict.pValue < configuration.alpha else {
             return prefix + "No evidence that \(name) is distributed differently from \(refName) (p = \(p) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3)))."
         }
@@ -138,7 +142,8 @@ extension ShiftAnalysis: ReportConvertible {
             ReportMetric("cross_duplicate_reference_share", "share of the reference rows copied into the other corpus", ReportValue(dup.referenceShare)),
             ReportMetric("p_value", first.verdict.map { "overall p-value (\($0.correction))" } ?? "overall p-value (no test ran: too few other rows independent of the reference)",
                          first.verdict.map { ReportValue($0.pValue) } ?? .null),
-            ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3))", .bool(first.shifted(alpha: c.alpha))),
+            ReportMetric("shifted", "shift detected at α = \(ReportFormatting.number(c.alpha, significant: 3)) (null when the tests cannot reach α)",
+                         first.verdict.map { $0.canReject(at: c.alpha) } == false ? .null : .bool(first.shifted(alpha: c.alpha))),
         ]
         var blockNote: String?
         if let t = first.mmd {

@@ -33,7 +33,9 @@ public struct ShiftWindowResult: Sendable {
     public internal(set) var inputCount: Int
     /// Indices of the window's rows in the corpus it was cut from (nil for a file of its own).
     public internal(set) var inputRows: [Int]?
-    /// The rows tested (after `maxRows` sampling and without rows that duplicate reference rows).
+    /// The rows tested (after `maxRows` sampling and without rows that duplicate reference rows):
+    /// their count, labels, file rows and source — not their values (a matrix of 0 columns), so a
+    /// run over many windows does not hold every window in memory until the report.
     public internal(set) var rows: Embeddings
     /// REF's sample against this window (nil: the window has fewer rows than the tests need).
     public internal(set) var comparison: ShiftComparison?
@@ -100,7 +102,7 @@ public struct ShiftWindows: Sendable {
         var results: [ShiftWindowResult] = []
         // The reference sample's k-NN graph, once for every window's precision/recall/coverage.
         let referenceGraph = c.neighbors >= 1 && c.neighbors < reference.sample.count
-            ? nearestNeighborsWithinRows(reference.sampleUnit, k: c.neighbors) : nil
+            ? (reference.sampleGraph.flatMap { $0.k == c.neighbors ? $0 : nil } ?? nearestNeighborsWithinRows(reference.sampleUnit, k: c.neighbors)) : nil
         let progress = ProgressReporter.current.task("windows", total: windows.count, minimum: 2)
         defer { progress?.finish() }
         for (index, window) in windows.enumerated() {
@@ -108,7 +110,7 @@ public struct ShiftWindows: Sendable {
             // Every window draws from the same seed-derived stream (seed + 7919 + 1), whatever its position.
             let rows = ShiftAnalysis.sampled(window.rows, maxRows: c.maxRows, seed: c.seed &+ 7919 &+ 1).rows
             var result = ShiftWindowResult(name: window.name, start: window.start, inputCount: window.rows.count, inputRows: window.inputRows,
-                                           rows: rows, comparison: nil, effect: nil, band: nil)
+                                           rows: rows.withoutValues(), comparison: nil, effect: nil, band: nil)
             if rows.count >= c.minimumRows {
                 let duplicates = CrossCorpusDuplicates.find(reference: reference.sampleUnit, other: Matrix.normalizedRows(rows.matrix))
                 let drop = !c.keepCrossDuplicates && duplicates.count > 0
@@ -126,12 +128,12 @@ public struct ShiftWindows: Sendable {
                 // The window's rows in the reference's regions (no map per window: the report draws none).
                 if let regions = reference.regions, let quality = comparison.quality {
                     comparison.regions = regions.compare(Matrix.normalizedRows(tested.matrix), labels: tested.labels, sourceRows: tested.sourceRows,
-                                                         insideReference: quality.otherInsideReference, alpha: c.alpha)
+                                                         insideReference: quality.otherWithinReferenceBall, alpha: c.alpha)
                 }
                 comparison.otherInputCount = rows.count
                 comparison.crossDuplicates = duplicates
                 comparison.crossDuplicatesDropped = drop
-                result.rows = tested
+                result.rows = tested.withoutValues()
                 result.comparison = comparison
                 if result.effect != nil {
                     result.band = reference.band(chunkSize: ShiftReference.bandSize(forRows: tested.count, distinctSizes: distinct))
