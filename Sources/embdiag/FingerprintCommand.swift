@@ -67,7 +67,7 @@ struct FingerprintCommand: ReportingCommand {
         let fingerprint = try ModelFingerprint(e, directions: directions, modelName: name)
         var output = CommandReport(report: fingerprint.report())
         if directions == nil && fingerprint.directionCount < ModelFingerprint.defaultDirections {
-            output.report.notes.insert("--directions: \(fingerprint.directionCount) principal directions recorded, all the sample's \(fingerprint.dimension) dimensions (the default, \(ModelFingerprint.defaultDirections), is more than the dimension).", at: 0)
+            output.report = output.report.adding(notes: ["--directions: \(fingerprint.directionCount) principal directions recorded, all the sample's \(fingerprint.dimension) dimensions (the default, \(ModelFingerprint.defaultDirections), is more than the dimension)."])
         }
         if let write {
             let bytes = try FingerprintFile.encode(fingerprint)
