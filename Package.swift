@@ -56,5 +56,5 @@ let package = Package(
             name: "EmbeddingDiagnosticsTests",
             dependencies: ["EmbeddingDiagnostics", "EmbeddingDiagnosticsTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -21,5 +21,5 @@ let package = Package(
             dependencies: [.product(name: "EmbeddingDiagnostics", package: "embdiag"), .product(name: "Yams", package: "Yams")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -12,4 +12,5 @@ int blas_thread_shutdown_(void);
 // Swift 6 rejects C mutable globals such as stdout: reach them through accessors.
 static inline void embdiag_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 static inline int embdiag_stderr_is_tty(void) { return isatty(2); }
+static inline FILE *embdiag_stdout(void) { return stdout; }
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import COpenBLAS
 import EmbeddingDiagnostics
 import Foundation
 
@@ -79,9 +80,10 @@ extension Embdiag {
     /// Flushes stdout and throws if any write to it failed (exit returns 0 otherwise: `embdiag
     /// info x.npy > /dev/full` would succeed having written nothing).
     static func flushStandardOutput() throws {
-        let flushed = fflush(stdout) == 0
+        let out = embdiag_stdout()
+        let flushed = fflush(out) == 0
         let reason = flushed ? nil : String(cString: strerror(errno))
-        if !flushed || ferror(stdout) != 0 {
+        if !flushed || ferror(out) != 0 {
             throw EmbdiagError.io("<stdout>", "write failed\(reason.map { ": " + $0 } ?? "") (the output is incomplete)")
         }
     }

@@ -9,7 +9,9 @@ import EmbeddingDiagnosticsTestSupport
 /// brute-force enumeration and calibration under the null.
 @Suite struct BiasTests {
     /// Loaded once; a missing or unreadable fixture fails every test that uses it (never empty data).
-    static let referenceLoad = Result { () throws -> [String: Any] in
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let referenceLoad = Result { () throws -> [String: Any] in
         let url = CLI.fixtures.appendingPathComponent("crosscheck/bias_reference.json")
         let data = try Data(contentsOf: url)
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {

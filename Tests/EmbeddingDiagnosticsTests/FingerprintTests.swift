@@ -13,7 +13,9 @@ import EmbeddingDiagnosticsTestSupport
 
     static func read(_ path: String) throws -> Embeddings { try EmbeddingReader.read(path) }
     static let minilm: ModelFingerprint = try! ModelFingerprint(read(minilmPath), modelName: "all-MiniLM-L6-v2")
-    static let reference: [String: Any] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let reference: [String: Any] = {
         let data = try! Data(contentsOf: URL(fileURLWithPath: root + "Tests/Fixtures/crosscheck/fingerprint.json"))
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
     }()

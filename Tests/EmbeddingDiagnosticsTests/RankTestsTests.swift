@@ -6,7 +6,9 @@ import Testing
 /// scripts/crosscheck/depth_reference.py into Tests/Fixtures/crosscheck/depth_reference.json)
 /// and against full enumeration.
 @Suite struct RankTestsTests {
-    static let reference: [String: Any] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let reference: [String: Any] = {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/depth_reference.json")
         return (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] ?? [:]
     }()

@@ -11,7 +11,9 @@ import Testing
     static let dir = CLI.fixtures.appendingPathComponent("malformed/hostile")
     static func fixture(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let cases: [String: [String: Any]] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let cases: [String: [String: Any]] = {
         let data = try! Data(contentsOf: dir.appendingPathComponent("cases.json"))
         let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
         return (root["cases"] as! [String: Any]).compactMapValues { $0 as? [String: Any] }

@@ -208,7 +208,9 @@ import Testing
         }
     }
 
-    static let reference: [String: Any] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let reference: [String: Any] = {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/relrep_reference.json")
         // A missing or unreadable fixture stops the suite loudly instead of comparing nothing.
         return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]

@@ -8,7 +8,9 @@ import EmbeddingDiagnosticsTestSupport
 /// calibration under H₀ on random splits of real sentences, power on injected topic shifts, and
 /// the map's determinism.
 @Suite struct ShiftRegionsTests {
-    static let fixture: [String: Any] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let fixture: [String: Any] = {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/regions_reference.json")
         return (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] ?? [:]
     }()

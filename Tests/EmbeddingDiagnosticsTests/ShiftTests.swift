@@ -8,7 +8,9 @@ import EmbeddingDiagnosticsTestSupport
 /// every permuted statistic against a brute-force Float64 computation, calibration under H₀ on
 /// random splits of one real corpus, detection of real shifts, and the CLI.
 @Suite struct ShiftTests {
-    static let reference: [String: Any] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let reference: [String: Any] = {
         let url = CLI.fixtures.appendingPathComponent("crosscheck/shift_reference.json")
         return (try? JSONSerialization.jsonObject(with: Data(contentsOf: url))) as? [String: Any] ?? [:]
     }()

@@ -10,7 +10,9 @@ import Testing
     static let dir = CLI.fixtures.appendingPathComponent("sources")
     static func fixture(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let manifest: [String: [String: Any]] = {
+    // nonisolated(unsafe): parsed JSON (immutable Foundation values), never written after it is loaded,
+    // so the parallel tests only read it.
+    nonisolated(unsafe) static let manifest: [String: [String: Any]] = {
         let data = try! Data(contentsOf: dir.appendingPathComponent("manifest.json"))
         return (try! JSONSerialization.jsonObject(with: data) as! [String: Any]).compactMapValues { $0 as? [String: Any] }
             .filter { !$0.key.hasPrefix("_") }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON value parsed from untrusted bytes (one JSONL line): nesting depth, string and number
 /// lengths are bounded, numbers follow the JSON grammar (no NaN, Infinity or hex).
-indirect enum JSONLineValue {
+indirect enum JSONLineValue: Sendable {
     case null
     case bool(Bool)
     case number(Double)

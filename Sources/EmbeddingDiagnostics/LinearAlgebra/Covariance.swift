@@ -92,7 +92,7 @@ extension Matrix {
         if chunks == 1 {
             work(0)
         } else {
-            BLAS.singleThreaded { DispatchQueue.concurrentPerform(iterations: chunks) { work($0) } }
+            BLAS.singleThreaded { parallelIterations(chunks, work) }
         }
         var acc = [Double](repeating: 0, count: d * d)
         var totals = [Double](repeating: 0, count: extra)

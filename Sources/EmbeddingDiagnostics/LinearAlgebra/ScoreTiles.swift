@@ -26,7 +26,7 @@ func forEachScoreBlock(queries: Matrix, gallery: Matrix, queryBlock: Int? = nil,
     let progressLock = NSLock()
     var rowsDone = 0
     BLAS.singleThreaded {
-        DispatchQueue.concurrentPerform(iterations: blocks) { b in
+        parallelIterations(blocks) { b in
             let rows = (b * qb)..<min(nq, (b + 1) * qb)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rows.count * gb)
             defer { scratch.deallocate() }

@@ -141,7 +141,7 @@ public enum ParserHarness {
     /// The SEAT audit of `rows` on deterministic, finite, non-zero 3-dimensional vectors (few
     /// permutations): it must give a report or an input error.
     static func audit(_ rows: [SEATSentence]) throws {
-        let values = (0..<(rows.count * 3)).map { Float(sin(Double($0) * 0.7 + 0.3)) + ($0 % 3 == 0 ? 2 : 0) }
+        let values = (0..<(rows.count * 3)).map { (i: Int) -> Float in Float(sin(Double(i) * 0.7 + 0.3)) + (i % 3 == 0 ? 2 : 0) }
         let vectors = Embeddings(matrix: Matrix(rows: rows.count, cols: 3, values: values), name: "vectors.npy")
         var configuration = SEATConfiguration()
         configuration.permutation.permutations = 16

@@ -289,7 +289,7 @@ struct UnitVectorSums {
         let base = m.pointer
         rowNorm.withUnsafeMutableBufferPointer { normBuffer in
             let normOut = normBuffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: chunkCount) { c in
+            parallelIterations(chunkCount) { c in
                 var s = [Double](repeating: 0, count: 3 * d)
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize)
                 s.withUnsafeMutableBufferPointer { accBuffer in

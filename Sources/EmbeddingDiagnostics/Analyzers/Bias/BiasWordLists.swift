@@ -54,8 +54,10 @@ public enum StandardWordLists {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) ?? [:]
     }
 
-    static let gender: [String: Any] = (json(StandardWordListData.bolukbasi) as? [String: Any])?["gender"] as? [String: Any] ?? [:]
-    static let caliskanTests: [[String: Any]] = json(StandardWordListData.weat) as? [[String: Any]] ?? []
+    // `nonisolated(unsafe)`: parsed once by JSONSerialization (dictionaries, arrays, strings and
+    // numbers, none of them mutable) and never written afterwards, so reading from any thread is safe.
+    nonisolated(unsafe) static let gender: [String: Any] = (json(StandardWordListData.bolukbasi) as? [String: Any])?["gender"] as? [String: Any] ?? [:]
+    nonisolated(unsafe) static let caliskanTests: [[String: Any]] = json(StandardWordListData.weat) as? [[String: Any]] ?? []
     static let wefeSets: [String: [String]] = json(StandardWordListData.wefeWEAT) as? [String: [String]] ?? [:]
 
     static func strings(_ v: Any?) -> [String] { (v as? [Any])?.compactMap { $0 as? String } ?? [] }
