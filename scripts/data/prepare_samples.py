@@ -242,11 +242,10 @@ def deb822(text: str):
             yield fields
 
 
-def apt_lists():
-    """apt-get update with English long descriptions; returns the dumpavail text, the
-    Translation-en text and a description of the archive state."""
+def read_apt_lists():
+    """The local apt lists as they are (no update): the dumpavail text and the English long
+    descriptions by Description-md5."""
     lang = ["-o", "Acquire::Languages=en"]
-    subprocess.run(["apt-get", "update", "-qq", *lang], check=True)
     dumpavail = subprocess.run(["apt-cache", "dumpavail"], check=True, capture_output=True,
                                text=True).stdout
     files = subprocess.run(["apt-get", "indextargets", *lang, "--format", "$(FILENAME)",
@@ -255,12 +254,41 @@ def apt_lists():
     translations = "\n\n".join(
         subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", f], check=True,
                        capture_output=True, text=True).stdout for f in files)
+    long_by_md5 = {t["Description-md5"]: t["Description-en"] for t in deb822(translations)
+                   if "Description-md5" in t and "Description-en" in t}
+    return dumpavail, long_by_md5
+
+
+def apt_lists():
+    """apt-get update with English long descriptions, then `read_apt_lists`; also a description
+    of the archive state."""
+    subprocess.run(["apt-get", "update", "-qq", "-o", "Acquire::Languages=en"], check=True)
+    dumpavail, long_by_md5 = read_apt_lists()
     releases = []
     for f in sorted(Path("/var/lib/apt/lists").glob("*_InRelease")):
         head = f.read_text(errors="replace").split("\n\n", 1)[1].split("MD5Sum:")[0]
         info = {k: v for k, _, v in (l.partition(": ") for l in head.splitlines()) if v}
         releases.append({k: info.get(k) for k in ("Origin", "Suite", "Version", "Codename", "Date")})
-    return dumpavail, translations, releases
+    return dumpavail, long_by_md5, releases
+
+
+def description_text(name: str, p: dict, long_by_md5: dict):
+    """The text embedded for package `p`: its short description, then the first sentence(s) of
+    its long one (English translation when there is one); None for packages without a usable long
+    description, transitional/debug/meta packages and text that is not mostly Latin letters.
+    Returns (text, body)."""
+    description = long_by_md5.get(p.get("Description-md5", ""), p.get("Description", ""))
+    short, _, long = description.partition("\n")
+    short = " ".join(short.split())
+    if not long.strip() or SKIP_SHORT.search(short) or name.endswith(("-dbg", "-dbgsym")):
+        return None
+    body = first_sentences(long)
+    letters = [c for c in short + body if c.isalpha()]
+    if not letters or sum(c.isascii() for c in letters) / len(letters) < 0.95:
+        return None  # not (mostly) English/Latin text
+    sep = " " if short.endswith((".", "!", "?", ":")) else ". "
+    text = short[:1].upper() + short[1:] + sep + body
+    return " ".join(text.replace("\t", " ").split()), body
 
 
 def newer(a: str, b: str) -> bool:
@@ -292,11 +320,7 @@ def first_sentences(long: str, minimum: int = 60, maximum: int = 400) -> str:
 
 
 def debian_texts():
-    dumpavail, translations, releases = apt_lists()
-    long_by_md5 = {}
-    for t in deb822(translations):
-        if "Description-md5" in t and "Description-en" in t:
-            long_by_md5[t["Description-md5"]] = t["Description-en"]
+    dumpavail, long_by_md5, releases = apt_lists()
     newest: dict[str, dict] = {}
     for p in deb822(dumpavail):
         name, section = p.get("Package"), p.get("Section", "")
@@ -307,18 +331,10 @@ def debian_texts():
     rows = []
     for name in sorted(newest):
         p = newest[name]
-        description = long_by_md5.get(p.get("Description-md5", ""), p.get("Description", ""))
-        short, _, long = description.partition("\n")
-        short = " ".join(short.split())
-        if not long.strip() or SKIP_SHORT.search(short) or name.endswith(("-dbg", "-dbgsym")):
+        described = description_text(name, p, long_by_md5)
+        if described is None:
             continue
-        body = first_sentences(long)
-        letters = [c for c in short + body if c.isalpha()]
-        if not letters or sum(c.isascii() for c in letters) / len(letters) < 0.95:
-            continue  # not (mostly) English/Latin text
-        sep = " " if short.endswith((".", "!", "?", ":")) else ". "
-        text = short[:1].upper() + short[1:] + sep + body
-        text = " ".join(text.replace("\t", " ").split())
+        text, body = described
         rows.append({"package": name, "version": p["Version"], "section": p["Section"],
                      "md5": p.get("Description-md5", ""), "body": body, "text": text})
     # Deduplicate: the same text, or the same long-description opening (e.g. foo and

