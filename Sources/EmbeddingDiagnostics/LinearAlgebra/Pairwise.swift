@@ -15,6 +15,14 @@ public struct NearestNeighbors: Sendable {
 
     public func neighbors(of q: Int) -> ArraySlice<Int32> { indices[(q * k)..<((q + 1) * k)] }
     public func scores(of q: Int) -> ArraySlice<Float> { scores[(q * k)..<((q + 1) * k)] }
+
+    /// The Float64 score (`exact`) of every query's k-th neighbour — the radius of its k-NN ball
+    /// as the fixed-order dot product, not the Float32 score kept in `scores`, so that a row at
+    /// exactly the radius compares equal to it. Lists of full length only (k ≥ 1, no -1).
+    /// - Complexity: O(queries·d).
+    public func kthNeighbourScores(_ exact: ExactScores) -> [Double] {
+        (0..<queryCount).map { exact.exact($0, Int(indices[$0 * k + k - 1])) }
+    }
 }
 
 /// Top-k by inner product of every query row against every gallery row, the same on every CPU:

@@ -91,9 +91,8 @@ extension PrecisionRecallCoverage {
             let refKNN = referenceNeighbors.flatMap { $0.k == k && $0.queryCount == r.rows ? $0 : nil }
                 ?? nearestNeighborsWithinRows(r, k: k)
             let otherKNN = nearestNeighborsWithinRows(o, k: k)
-            let refSelf = ExactScores(queries: r, gallery: r), otherSelf = ExactScores(queries: o, gallery: o)
-            refRadiusCos = (0..<r.rows).map { refSelf.exact($0, Int(refKNN.indices[$0 * k + k - 1])) }
-            otherRadiusCos = (0..<o.rows).map { otherSelf.exact($0, Int(otherKNN.indices[$0 * k + k - 1])) }
+            refRadiusCos = refKNN.kthNeighbourScores(ExactScores(queries: r, gallery: r))
+            otherRadiusCos = otherKNN.kthNeighbourScores(ExactScores(queries: o, gallery: o))
             // "Inside a ball" is decided on the Float64 scores (`ExactScores.compare`: the GEMM value
             // screens, a value within its error bound of the radius is rescored); the fixed-order
             // Float64 dot product is symmetric, so REF × OTHER and OTHER × REF decide alike.

@@ -118,7 +118,7 @@ public struct ReferenceRegions: Sendable {
         let unlisted = (0..<m).filter { !pointedAt[$0] }
         guard !unlisted.isEmpty, k >= 1 else { return unlisted.count }
         let exact = ExactScores(queries: r, gallery: r)
-        let radius = (0..<m).map { exact.exact($0, Int(graph.indices[$0 * k + k - 1])) }
+        let radius = graph.kthNeighbourScores(exact)
         var onABall = [Bool](repeating: false, count: unlisted.count)
         Matrix.pairwiseDotBlocks(r.gather(rows: unlisted), r) { start, block in
             onABall.withUnsafeMutableBufferPointer { flags in
