@@ -328,4 +328,133 @@ import Testing
         #expect(throws: Never.self) { _ = try report.evaluate([Requirement(parsing: "shifted==no")]) }
         #expect(try report.evaluate([Requirement(parsing: "shifted==no")]).map(\.passed) == [false])
     }
+
+    /// `n` rows drawn independently from one 8-row codebook of dimension 16 (seeded).
+    static func codebookDraws(_ n: Int, book seed: UInt64, draw drawSeed: UInt64) -> [[Float]] {
+        var rng = SeededGenerator(seed: seed)
+        let book = (0..<8).map { _ in (0..<16).map { _ in Float(rng.nextGaussian()) } }
+        var pick = SeededGenerator(seed: drawSeed)
+        return (0..<n).map { _ in book[pick.nextIndex(8)] }
+    }
+
+    /// Independent ±1 rows of dimension 1.
+    static func signs(_ n: Int, seed: UInt64) -> [[Float]] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in [rng.nextIndex(2) == 0 ? -1 : 1] }
+    }
+
+    /// Two independent samples of one distribution with few distinct rows: every row of one ties
+    /// with rows of the other. The depth test must hold its level (it said p = 1.4e-6 on codebook
+    /// draws and 1.3e-27 on ±1 data, two-sided, because every other row sat a little deeper than
+    /// the reference rows equal to it).
+    @Test(arguments: [DepthKind.tte, .spatial], [false, true])
+    func depthHoldsItsLevelOnIndependentTiedSamples(kind: DepthKind, sampled: Bool) throws {
+        var rejections = 0, smallest = 1.0
+        let draws = 40
+        for t in 0..<UInt64(draws) {
+            var c = DepthConfiguration()
+            c.kind = kind
+            c.alternative = .twoSided
+            if sampled { c.referenceSample = 200 }
+            let ref = Embeddings(matrix: Matrix(Self.codebookDraws(300, book: 31, draw: 100 + 2 * t)), name: "k1.npy")
+            let other = Embeddings(matrix: Matrix(Self.codebookDraws(300, book: 31, draw: 101 + 2 * t)), name: "k2.npy")
+            let p = try DepthAnalysis(reference: ref, others: [other], configuration: c).tests[0].rankSum.pValue
+            if p < 0.05 { rejections += 1 }
+            smallest = min(smallest, p)
+        }
+        // Binomial(40, 0.05): ≤ 6 rejections has probability 0.99 for a test at its level.
+        #expect(rejections <= 6 && smallest > 1e-4, "\(rejections) of \(draws) rejected, smallest p \(smallest)")
+        var c = DepthConfiguration()
+        c.alternative = .twoSided
+        let report = try DepthAnalysis(reference: Embeddings(matrix: Matrix(Self.signs(300, seed: 5)), name: "p1.npy"),
+                                       others: [Embeddings(matrix: Matrix(Self.signs(300, seed: 6)), name: "p2.npy")], configuration: c).report()
+        let p = try #require(report.metric("p_value")?.number)
+        #expect(p > 0.01, "±1 data, d = 1: p = \(p)")
+        let answer = report.verdict?.answer ?? ""
+        #expect(!answer.contains("copy") && !answer.contains("leave them out"), "\(answer)")
+        #expect(report.notes.contains { $0.contains("by chance") }, "\(report.notes)")
+    }
+
+    /// A row and its exact copy in the other corpus get the same depth, bit for bit (cosine TTE),
+    /// and a row that copies nothing keeps its depth against every reference row.
+    @Test func aCopyGetsTheDepthOfTheRowItCopies() throws {
+        let a = Self.gaussian(200, seed: 41), fresh = Self.gaussian(50, seed: 43)
+        let other = Embeddings(matrix: Matrix(Array(a[0..<50]) + fresh), name: "o.npy")
+        let ref = Embeddings(matrix: Matrix(a), name: "r.npy")
+        let analysis = try DepthAnalysis(reference: ref, others: [other])
+        #expect(Array(analysis.corpora[1].depths[0..<50]) == Array(analysis.corpora[0].depths[0..<50]))
+        let all = try DepthReference(ref.matrix, kind: .tte).depths(of: Matrix(fresh))
+        #expect(Array(analysis.corpora[1].depths[50...]) == all)
+    }
+
+    /// compat: NEW = OLD moved by one ulp on codebook data. Every score is equal up to round-off,
+    /// so no score distribution moved (the KS distance said 0.44 for the top-1 cosines).
+    @Test func scoreShiftIgnoresRoundOff() throws {
+        let rows = Self.codebookDraws(300, book: 31, draw: 7)
+        let old = Embeddings(matrix: Matrix(rows), name: "k1.npy")
+        let new = Embeddings(matrix: Matrix(rows.map { $0.map { $0.nextUp } }), name: "k1ulp.npy")
+        let labels = (0..<300).map { String($0 % 4) }
+        let report = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new, labels: labels)).report()
+        for name in ["random_pairs", "top1", "top1_margin"] {
+            #expect(report.metric("score_shift_ks_\(name)")?.number == 0, "\(name): \(report.metric("score_shift_ks_\(name)") ?? .null)")
+        }
+    }
+
+    /// k-NN overlap of two unrelated spaces with large tied blocks (independent ±1 columns): the
+    /// sets are not determined by the data, so the overlap is not reported; breaking ties by row
+    /// number made them agree on a third of their neighbours (Jaccard 0.34).
+    @Test func knnOverlapOfTiedUnrelatedSpacesIsNotReported() throws {
+        let a = Embeddings(matrix: Matrix(Self.signs(300, seed: 5)), name: "p1.npy")
+        let b = Embeddings(matrix: Matrix(Self.signs(300, seed: 6)), name: "p2.npy")
+        var c = RelativeRepresentationsConfiguration()
+        c.anchorCount = 20
+        let relrep = try RelativeComparison(reference: a, other: b, configuration: c)
+        #expect(relrep.knnUndeterminedShareAbsoluteByK[0] == 1)
+        // The expected overlap over tie orders is at chance (k/n ≈ 0.03), not 0.34 / 0.5.
+        #expect(relrep.mutualKNN.reduce(0, +) / Double(relrep.mutualKNN.count) < 0.1)
+        let report = relrep.report()
+        #expect(report.metric("knn_jaccard") == .null && report.metric("mutual_knn") == .null)
+        #expect(report.notes.contains { $0.contains("not determined by the data") }, "\(report.notes)")
+        let compat = try CompatibilityAnalysis(CompatibilityInputs(old: a, new: b)).report()
+        #expect(compat.metric("knn_overlap_at_10") == .null)
+        #expect(compat.metric("knn_undetermined_share")?.number == 1)
+        #expect(compat.metric("rows_look_misaligned") == .bool(true))
+    }
+
+    /// `NeighbourSet` against brute force in Float64 on rows with few distinct directions (d = 2,
+    /// values in {−1, 0, 1}): the rows above the k-th score, and every row tied with it — also
+    /// when the tie runs past the list the sets are built from.
+    @Test(arguments: [1, 3, 7])
+    func neighbourSetsMatchBruteForce(k: Int) throws {
+        var rng = SeededGenerator(seed: 57)
+        var rows: [[Float]] = []
+        while rows.count < 120 {
+            let r: [Float] = [Float(rng.nextIndex(3)) - 1, Float(rng.nextIndex(3)) - 1]
+            if r != [0, 0] { rows.append(r) }
+        }
+        let unit = Matrix.normalizedRows(Matrix(rows))
+        let queries = Array(stride(from: 0, to: 120, by: 7))
+        let lists = nearestNeighbors(ofRows: queries, in: unit, k: k + 1)
+        let sets = NeighbourSet.sets(ofRows: queries, in: unit, k: k, lists: lists)
+        for (q, row) in queries.enumerated() {
+            let score = (0..<120).map { j in Double(unit[row, 0]) * Double(unit[j, 0]) + Double(unit[row, 1]) * Double(unit[j, 1]) }
+            let others = (0..<120).filter { $0 != row }
+            let kth = others.map { score[$0] }.sorted(by: >)[k - 1]
+            let above = others.filter { score[$0] > kth }, tied = others.filter { score[$0] == kth }
+            let set = sets[q]
+            #expect(Set(set.sure.map(Int.init)) == Set(above), "row \(row)")
+            if tied.count == k - above.count {
+                #expect(set.isDetermined && set.size == k, "row \(row)")
+            } else {
+                #expect(Set(set.tied.map(Int.init)) == Set(tied) && set.slots == k - above.count, "row \(row): \(set.tied.count) vs \(tied.count)")
+            }
+        }
+        // Membership probabilities sum to k, and one space against itself overlaps by Σ p².
+        let own = SpaceComparison.knnOverlap(sets, sets, k: k)
+        for (q, set) in sets.enumerated() {
+            let p = Double(set.slots) / Double(max(1, set.tied.count))
+            #expect(abs(own[q] * Double(k) - (Double(set.sure.count) + Double(set.tied.count) * p * p)) < 1e-12)
+        }
+    }
 }
+

@@ -8,7 +8,11 @@ Independent reference values, computed the slow/direct way:
   * relative projection = latentis 0.0.8 `RelativeProjection(cosine_proj, abs_transform=Centering())`
     ported line by line to numpy (F.normalize(p=2, eps=1e-12); Centering shift = anchor mean);
   * scipy.spatial.procrustes disparity;
-  * k-NN Jaccard / mutual k-NN / cross-space top-1 and MRR by brute force; retrieval metrics by the
+  * k-NN Jaccard / mutual k-NN by brute force with ties counted by the same rule: a row scoring
+    above the k-th score is in the k-NN set, each of the t rows tied at the k-th score with
+    probability (places left)/t; E|A & B| = sum_j P(j in A) P(j in B) (tie orders independent),
+    Jaccard = E / (|A| + |B| - E), mutual k-NN = E / k;
+  * cross-space top-1 and MRR by brute force; retrieval metrics by the
     project's one tie rule (Guides/Architecture.md, "Ranking and ties"): with b rows scoring above
     the partner and a block of m rows tied with it (the partner included), P(rank <= k) =
     clip((k - b)/m, 0, 1) and E[1/rank] = mean over t = 1..m of 1/(b + t) -- the expected value
@@ -86,11 +90,34 @@ def debiased_cka(x, y):
 
 
 # --- neighbour metrics -------------------------------------------------------------------------
-def knn_sets(u, rows, k):
+def knn_memberships(u, rows, k):
+    """Per query row: {gallery row: probability of being in its k-NN set} over the orders of the
+    rows tied at the k-th score (the query row itself excluded)."""
     s = u[rows] @ u.T
     s[np.arange(len(rows)), rows] = -np.inf
-    # stable sort: ties → smaller index, as embdiag
-    return [set(np.argsort(-row, kind="stable")[:k]) for row in s]
+    out = []
+    for row in s:
+        kk = min(k, len(row) - 1)
+        kth = np.sort(row)[::-1][kk - 1]
+        above = np.nonzero(row > kth)[0]
+        tied = np.nonzero(row == kth)[0]
+        p = {int(j): 1.0 for j in above}
+        for j in tied:
+            p[int(j)] = (kk - len(above)) / len(tied)
+        out.append(p)
+    return out
+
+
+def expected_overlaps(a, b, k):
+    """Mean Jaccard E / (|A| + |B| - E) and mean mutual k-NN E / k of two lists of memberships."""
+    jac, mut = [], []
+    for pa, pb in zip(a, b):
+        e = sum(p * pb[j] for j, p in pa.items() if j in pb)
+        size_a, size_b = sum(pa.values()), sum(pb.values())
+        union = size_a + size_b - e
+        jac.append(e / union if union > 0 else 0.0)
+        mut.append(e / k)
+    return float(np.mean(jac)), float(np.mean(mut))
 
 
 class TiedRanks:
@@ -143,13 +170,13 @@ def report(x, y, anchors, k, label):
         evaluation = np.array([i for i in range(len(x)) if i not in set(anchors)])
         cos = np.sum(ux * uy, axis=1)[evaluation]
         rk = ranks(ux, uy, evaluation)
-        jr = np.mean([len(a & b) / len(a | b) for a, b in zip(knn_sets(ux, evaluation, k), knn_sets(uy, evaluation, k))])
+        jr = expected_overlaps(knn_memberships(ux, evaluation, k), knn_memberships(uy, evaluation, k), k)[0]
         print(f"centering={centering}: relative[0,:4] {np.array2string(rx[0, :4], precision=8)}  relative[5,:4] {np.array2string(rx[5, :4], precision=8)}")
         print(f"  relative_cosine_mean {cos.mean():.8f} relative_top1 {rk.within(1):.8f} relative_mrr {rk.mrr():.8f} knn_jaccard_relative {jr:.8f}")
     evaluation = np.array([i for i in range(len(x)) if i not in set(anchors)])
     ax, ay = l2_normalize(x.astype(np.float64)), l2_normalize(y.astype(np.float64))
-    sx, sy = knn_sets(ax, evaluation, k), knn_sets(ay, evaluation, k)
-    print(f"knn_jaccard {np.mean([len(a & b) / len(a | b) for a, b in zip(sx, sy)]):.8f} mutual_knn {np.mean([len(a & b) / k for a, b in zip(sx, sy)]):.8f}")
+    jac, mut = expected_overlaps(knn_memberships(ax, evaluation, k), knn_memberships(ay, evaluation, k), k)
+    print(f"knn_jaccard {jac:.8f} mutual_knn {mut:.8f}")
 
 
 def ranks_in(qx, gy, positions):
@@ -177,20 +204,10 @@ def fixture_case(x, y, anchors, ks, center):
            "cka_linear": latentis_linear_cka(x, y), "cka_debiased": debiased_cka(x, y)}
     ax, ay = l2_normalize(x.astype(np.float64)), l2_normalize(y.astype(np.float64))
     positions = np.arange(len(evaluation))
-    kmax = max(ks)
-    sx, sy = knn_sets(ax, evaluation, kmax), knn_sets(ay, evaluation, kmax)
-
-    def knn_lists(u, rows, k):
-        s = u[rows] @ u.T
-        s[np.arange(len(rows)), rows] = -np.inf
-        return [list(np.argsort(-row, kind="stable")[:k]) for row in s]
-
-    lx, ly = knn_lists(ax, evaluation, kmax), knn_lists(ay, evaluation, kmax)
     for k in ks:
-        a = [set(l[:k]) for l in lx]
-        b = [set(l[:k]) for l in ly]
-        out[f"knn_jaccard_at_{k}"] = float(np.mean([len(p & q) / len(p | q) for p, q in zip(a, b)]))
-        out[f"mutual_knn_at_{k}"] = float(np.mean([len(p & q) / k for p, q in zip(a, b)]))
+        jac, mut = expected_overlaps(knn_memberships(ax, evaluation, k), knn_memberships(ay, evaluation, k), min(k, n - 1))
+        out[f"knn_jaccard_at_{k}"] = jac
+        out[f"mutual_knn_at_{k}"] = mut
     if x.shape[1] == y.shape[1]:
         rk = ranks_in(ax[evaluation], ay[evaluation], positions)
         out["absolute_top1"] = rk.within(1)
@@ -207,12 +224,9 @@ def fixture_case(x, y, anchors, ks, center):
     out["relative_mrr_at_k"] = rk.mrr(ks[0])
     out["relative_top1_stderr"] = float(np.sqrt(out["relative_top1"] * (1 - out["relative_top1"]) / len(positions)))
     out["relative_mrr_stderr"] = float(np.std(rk.reciprocal(), ddof=1) / np.sqrt(len(positions)))
-    rlx, rly = knn_lists(gx, positions, kmax), knn_lists(gy, positions, kmax)
     for k in ks:
         out[f"relative_top_at_{k}"] = rk.within(k)
-        a = [set(l[:k]) for l in rlx]
-        b = [set(l[:k]) for l in rly]
-        out[f"knn_jaccard_relative_at_{k}"] = float(np.mean([len(p & q) / len(p | q) for p, q in zip(a, b)]))
+        out[f"knn_jaccard_relative_at_{k}"] = expected_overlaps(knn_memberships(gx, positions, k), knn_memberships(gy, positions, k), k)[0]
     return out
 
 

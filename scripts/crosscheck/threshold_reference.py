@@ -11,7 +11,11 @@ quantile-matched t' = K-th largest NEW score; best-agreement t' = the NEW score 
 distinct scores) maximising #{(new >= t') == (old >= t)}; reuse precision/recall of NEW >= t against
 OLD >= t; top-k variant: each space's own 10-NN pairs (ties to the smaller index), t' = the
 round(share * m)-th largest NEW top-k score. Score shift: numpy.quantile (linear) at 1,5,25,50,75,95,99 %
-and scipy.stats.ks_2samp's statistic for random pairs, top-1 cosines and top-1 - top-2 margins.
+and scipy.stats.ks_2samp's statistic for random pairs, top-1 cosines and top-1 - top-2 margins, and
+the KS distance at the scores' resolution delta by its definition,
+    D_delta = max(0, max_x F_a(x) - F_b(x + delta), max_x F_b(x) - F_a(x + delta)),
+with delta = (d_old + d_new) * 2**-24 for cosines and twice that for margins (embdiag's
+ScoreShift.cosineResolution).
 """
 import json
 import sys
@@ -73,10 +77,27 @@ for t in [0.65, 0.8]:
         "quantile_matched_topk": float(np.sort(tn.ravel())[::-1][ktop - 1]),
     }
 levels = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+
+
+def ks_at_resolution(a, b, delta):
+    """D_delta by its definition: the sup over x is reached at a sample value of the leading CDF."""
+    a, b = np.sort(a), np.sort(b)
+
+    def one_sided(x, y):
+        fx = np.searchsorted(x, x, side="right") / x.size
+        fy = np.searchsorted(y, x + delta, side="right") / y.size
+        return float(np.max(fx - fy))
+
+    return max(0.0, one_sided(a, b), one_sided(b, a))
+
+
+delta = (old.shape[1] + new.shape[1]) * 2.0**-24
 shift = {}
 for name, a, b in [("random_pairs", so, sn), ("top1", to[:, 0], tn[:, 0]), ("top1_margin", to[:, 0] - to[:, 1], tn[:, 0] - tn[:, 1])]:
     shift[name] = {"old": np.quantile(a, levels).tolist(), "new": np.quantile(b, levels).tolist(),
-                   "ks": float(stats.ks_2samp(a, b).statistic)}
+                   "ks": float(stats.ks_2samp(a, b).statistic),
+                   "resolution": delta * (2 if name == "top1_margin" else 1),
+                   "ks_at_resolution": ks_at_resolution(a, b, delta * (2 if name == "top1_margin" else 1))}
 res["score_shift"] = shift
 path = root / "Tests/Fixtures/crosscheck/threshold_reference.json"
 path.write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")

@@ -409,8 +409,12 @@ public struct CompatibilityAnalysis: Sendable {
             stabilityRows = rowsOfQueries
         }
         let kk = min(configuration.neighborK, n - 1)
-        let oldNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk)
-        let newNeighbors = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale)
+        // One neighbour more than compared: the (k + 1)-th score shows whether the k-th is tied.
+        let oldLists = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk + 1)
+        let newLists = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk + 1, scale: newScale)
+        let oldNeighbors = oldLists.prefix(kk), newNeighbors = newLists.prefix(kk)
+        let oldSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitOld, k: kk, lists: oldLists)
+        let newSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale, lists: newLists)
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
         let pairs = pairStatistics(unitOld: unitOld, unitNew: codes ? Matrix.normalizedRows(new) : unitNew,
@@ -427,11 +431,13 @@ public struct CompatibilityAnalysis: Sendable {
             let level = 0.5 + 0.499 * Double(i) / 60
             return (Statistics.quantile(sortedOld, level), Statistics.quantile(sortedNew, level))
         }
-        return SimilarityAgreement(rows: stabilityRows, knnJaccard: SpaceComparison.knnJaccard(oldNeighbors, newNeighbors),
+        return SimilarityAgreement(rows: stabilityRows, knnJaccard: SpaceComparison.knnJaccard(oldSets, newSets),
+                                   knnUndeterminedShare: SpaceComparison.undeterminedShare(oldSets, newSets),
                                    oldNeighbors: oldNeighbors, newNeighbors: newNeighbors,
                                    similaritySpearman: pairs.spearman, similarityPairs: pairs.count, allPairs: pairs.all,
                                    positiveConstraint: pairs.positive, negativeConstraint: pairs.negative, thresholds: thresholds,
-                                   scoreShift: scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors),
+                                   scoreShift: scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors,
+                                                          resolution: ScoreShift.cosineResolution(oldDimension: unitOld.cols, newDimension: new.cols)),
                                    thresholdCalibration: calibration)
     }
 
@@ -440,16 +446,18 @@ public struct CompatibilityAnalysis: Sendable {
         nn.indices.indices.filter { nn.indices[$0] >= 0 }.map { Double(nn.scores[$0]) }
     }
 
-    /// Quantiles and KS distances of random-pair cosines, top-1 cosines and top-1 − top-2 margins.
-    static func scoreShift(pairs: PairedScores, old: NearestNeighbors, new: NearestNeighbors) -> ScoreShift {
+    /// Quantiles and KS distances of random-pair cosines, top-1 cosines and top-1 − top-2 margins;
+    /// the KS distances at the cosines' Float32 resolution (`ScoreShift.cosineResolution`, twice
+    /// that for margins, a difference of two cosines).
+    static func scoreShift(pairs: PairedScores, old: NearestNeighbors, new: NearestNeighbors, resolution: Double) -> ScoreShift {
         func top(_ nn: NearestNeighbors, _ place: Int) -> [Double] {
             (0..<nn.queryCount).compactMap { q in nn.k > place && nn.indices[q * nn.k + place] >= 0 ? Double(nn.scores[q * nn.k + place]) : nil }
         }
         func margins(_ nn: NearestNeighbors) -> [Double] { zip(top(nn, 0), top(nn, 1)).map { $0 - $1 } }
         return ScoreShift(distributions: [
-            ScoreShift.describe("random_pairs", sortedOld: pairs.sortedOld, sortedNew: pairs.sortedNew),
-            ScoreShift.describe("top1", old: top(old, 0), new: top(new, 0)),
-            ScoreShift.describe("top1_margin", old: margins(old), new: margins(new)),
+            ScoreShift.describe("random_pairs", sortedOld: pairs.sortedOld, sortedNew: pairs.sortedNew, resolution: resolution),
+            ScoreShift.describe("top1", old: top(old, 0), new: top(new, 0), resolution: resolution),
+            ScoreShift.describe("top1_margin", old: margins(old), new: margins(new), resolution: 2 * resolution),
         ])
     }
 
@@ -601,7 +609,8 @@ public struct CompatibilityAnalysis: Sendable {
                                  pairedCosineMean: meanRowwiseDot(mappedH, oldH),
                                  trainCosineMean: meanRowwiseDot(mappedTrain, Matrix.normalizedRows(trainY)),
                                  explicitSplit: configuration.trainRows != nil, flips: NegativeFlips(old: o, other: m),
-                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN),
+                                 thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN,
+                                                         resolution: ScoreShift.cosineResolution(oldDimension: oldH.cols, newDimension: new.dimension)),
                                  candidatesPerQuery: cap, candidates: candidates, curve: curve, reembedded: reembedded,
                                  shareK: shareK, mappedAtShareK: mappedShare.recall(at: shareK))
     }

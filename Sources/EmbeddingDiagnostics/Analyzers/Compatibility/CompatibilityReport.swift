@@ -94,7 +94,11 @@ extension CompatibilityAnalysis: ReportConvertible {
             metrics.append(ReportMetric("constraint_negative_pairs", "ordered different-label pairs checked", .int(q.pairs)))
         }
         if let a = agreement {
-            metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(a.oldNeighbors.k)-NN sets in OLD and NEW", ReportValue(a.meanJaccard)))
+            metrics.append(ReportMetric("knn_overlap_at_\(configuration.neighborK)", "mean Jaccard of the \(a.oldNeighbors.k)-NN sets in OLD and NEW (tied rows counted with their chance of being chosen)",
+                                        a.knnOverlapIsDetermined ? ReportValue(a.meanJaccard) : .null))
+            if a.knnUndeterminedShare > 0 {
+                metrics.append(ReportMetric("knn_undetermined_share", "share of compared rows whose k-NN set in OLD or NEW is not determined (a tie straddles the k-th place)", ReportValue(a.knnUndeterminedShare)))
+            }
             metrics.append(ReportMetric("knn_overlap_k_effective", "neighbours actually compared (--neighbor-k capped at rows − 1)", .int(a.oldNeighbors.k)))
             metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(a.similaritySpearman)))
             metrics.append(ReportMetric("similarity_pairs", a.allPairs ? "pairs (all)" : "pairs (seeded sample)", .int(a.similarityPairs)))
@@ -129,7 +133,7 @@ extension CompatibilityAnalysis: ReportConvertible {
         metrics += thresholdMetrics(agreement?.thresholds ?? [], suffix: "", space: "NEW")
         if let m = mapping { metrics += thresholdMetrics(m.thresholds, suffix: "_mapped", space: "mapped NEW (held-out)") }
         for d in agreement?.scoreShift.distributions ?? [] {
-            metrics.append(ReportMetric("score_shift_ks_\(d.name)", "KS distance OLD vs NEW, \(d.name.replacingOccurrences(of: "_", with: " ")) cosines", ReportValue(d.ksDistance)))
+            metrics.append(ReportMetric("score_shift_ks_\(d.name)", "KS distance OLD vs NEW, \(d.name.replacingOccurrences(of: "_", with: " ")) cosines (differences ≤ \(ReportFormatting.number(d.resolution)) count as equal)", ReportValue(d.ksDistance)))
         }
 
         // Tables.
@@ -299,6 +303,12 @@ extension CompatibilityAnalysis: ReportConvertible {
         var report = Report(analyzer: "compat", title: title, inputs: inputs,
                             parameters: configuration.reportParameters(relevance: relevance, ks: askedKs) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
                             metrics: metrics, tables: tables, charts: charts + (mapping?.adapterCharts() ?? []), notes: notes)
+        if let a = agreement, a.knnUndeterminedShare > 0 {
+            let share = ReportFormatting.number(100 * a.knnUndeterminedShare, significant: 3)
+            report.notes.append(a.knnOverlapIsDetermined
+                ? "\(share) % of the compared rows tie at their \(a.oldNeighbors.k)-th neighbour in OLD or NEW: their k-NN sets are not determined by the data, and the overlap counts each tied row with its chance of being chosen (the expected value over tie orders)."
+                : "knn_overlap_at_\(configuration.neighborK) is not reported: \(share) % of the compared rows tie at their \(a.oldNeighbors.k)-th neighbour in OLD or NEW (few distinct rows or directions), so their k-NN sets are not determined by the data — the expected overlap over tie orders (\(ReportFormatting.number(a.meanJaccard))) is near chance even for one space against itself, and breaking ties by row number would make unrelated spaces agree.")
+        }
         if misaligned, let a = agreement {
             report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(a.similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(a.meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")
         }

@@ -12,8 +12,12 @@ public struct SimilarityAgreement: Sendable {
     /// The item rows whose neighbourhoods are compared: the query rows when queries are items, else
     /// a seeded sample of `maxQueries` items.
     public internal(set) var rows: [Int]
-    /// Per entry of `rows`: Jaccard of its k-NN sets in OLD and NEW (same space, itself excluded).
+    /// Per entry of `rows`: Jaccard of its k-NN sets in OLD and NEW (same space, itself excluded),
+    /// tied rows at the k-th place counted with their chance of being chosen (`NeighbourSet`).
     public internal(set) var knnJaccard: [Double]
+    /// Share of `rows` whose k-NN set in OLD or NEW is not determined by the data (a tie straddles
+    /// the k-th place); above `SpaceComparison.undeterminedShareLimit` the mean is not reported.
+    public internal(set) var knnUndeterminedShare: Double
     public internal(set) var oldNeighbors: NearestNeighbors
     public internal(set) var newNeighbors: NearestNeighbors
     public internal(set) var similaritySpearman: Double
@@ -33,4 +37,6 @@ public struct SimilarityAgreement: Sendable {
 
     /// Mean k-NN Jaccard over `rows` (NaN when there are none).
     public var meanJaccard: Double { knnJaccard.isEmpty ? .nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count) }
+    /// Whether ties decide too many k-NN sets for the mean Jaccard to describe the data.
+    public var knnOverlapIsDetermined: Bool { knnUndeterminedShare <= SpaceComparison.undeterminedShareLimit }
 }

@@ -146,7 +146,8 @@ public struct ThresholdTransfer: Sendable {
 }
 
 /// How the score distributions moved between OLD and NEW (always reported by compat): quantiles of
-/// random-pair cosines, top-1 cosines and top-1 − top-2 margins, and their two-sample KS distances.
+/// random-pair cosines, top-1 cosines and top-1 − top-2 margins, and their two-sample KS distances
+/// at the scores' resolution.
 public struct ScoreShift: Sendable {
     public static let levels: [Double] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
 
@@ -154,22 +155,35 @@ public struct ScoreShift: Sendable {
         public internal(set) var name: String
         public internal(set) var old: [Double]
         public internal(set) var new: [Double]
-        /// Kolmogorov–Smirnov distance sup |F_old − F_new|.
+        /// Kolmogorov–Smirnov distance at `resolution` (`Statistics.ksDistance(sorted:_:resolution:)`):
+        /// scores closer than the resolution count as equal, so round-off of equal scores is no shift.
         public internal(set) var ksDistance: Double
+        /// Scores that differ by at most this much count as equal in `ksDistance`.
+        public internal(set) var resolution: Double
     }
 
     public internal(set) var distributions: [Distribution]
 
+    /// The resolution of a cosine of unit rows of dimensions `d₁` (OLD) and `d₂` (NEW):
+    /// (d₁ + d₂)·2⁻²⁴, the sum of the worst-case errors of a d-term Float32 dot product on each
+    /// side (Higham, *Accuracy and Stability*, §3.1; the duplicate tolerance of
+    /// `CrossCorpusDuplicates` is the one-sided d·2⁻²⁴). Float32 inputs cannot resolve two cosines
+    /// closer than that, so their KS distance does not count such differences.
+    public static func cosineResolution(oldDimension d1: Int, newDimension d2: Int) -> Double {
+        Double(max(d1, 1) + max(d2, 1)) * 0x1p-24
+    }
+
     /// - Complexity: O(m log m) per distribution of m values.
-    public static func describe(_ name: String, old: [Double], new: [Double]) -> Distribution {
-        describe(name, sortedOld: old.sorted(), sortedNew: new.sorted())
+    public static func describe(_ name: String, old: [Double], new: [Double], resolution: Double = 0) -> Distribution {
+        describe(name, sortedOld: old.sorted(), sortedNew: new.sorted(), resolution: resolution)
     }
 
     /// The same from ascending samples.
     ///
     /// - Complexity: O(m + n).
-    public static func describe(_ name: String, sortedOld a: [Double], sortedNew b: [Double]) -> Distribution {
+    public static func describe(_ name: String, sortedOld a: [Double], sortedNew b: [Double], resolution: Double = 0) -> Distribution {
         Distribution(name: name, old: levels.map { Statistics.quantile(a, $0) },
-                     new: levels.map { Statistics.quantile(b, $0) }, ksDistance: Statistics.ksDistance(sorted: a, b))
+                     new: levels.map { Statistics.quantile(b, $0) },
+                     ksDistance: Statistics.ksDistance(sorted: a, b, resolution: resolution), resolution: resolution)
     }
 }

@@ -115,19 +115,28 @@ public struct DepthAnalysis: Sendable {
         }
         try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
-        crossDuplicates = others.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: Matrix.normalizedRows($0.matrix)) }
+        let othersUnit = others.map { Matrix.normalizedRows($0.matrix) }
+        let shared = othersUnit.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: $0) }
+        crossDuplicates = shared
         // Optional seeded subsample of the reference as the depth reference set.
         let sampleRows = try configuration.referenceSampleRows(total: reference.count)
         referenceSampleRows = sampleRows
         let dr = try DepthReference(sampleRows.map { reference.matrix.gather(rows: $0) } ?? reference.matrix, configuration: configuration)
         mahalanobisComponents = configuration.kind == .mahalanobis ? dr.mahalanobisComponents : nil
+        // Every row is measured against the depth reference without one row equal to it: itself
+        // for a reference row (leave-one-out), a copy for any other row. Mahalanobis depth leaves
+        // nothing out (its fit uses all rows; documented).
+        let leaves = configuration.kind != .mahalanobis
+        let sampleUnit = sampleRows.map { referenceUnit.gather(rows: $0) }
         var corpora: [CorpusDepths] = []
-        // Leave-one-out for Mahalanobis is not applied (its fit uses all rows; documented).
-        let refDepths = dr.depths(of: reference.matrix, selfIndex: sampleRows == nil && configuration.kind == .mahalanobis
-                                  ? nil : DepthReference.referencePosition(sampleRows: sampleRows))
+        let refDepths = dr.depths(of: reference.matrix, leaving: !leaves ? nil
+            : Self.leftOutRows(own: DepthReference.referencePosition(sampleRows: sampleRows), ownCount: sampleRows?.count ?? reference.count,
+                               queryCount: reference.count, copies: { sampleUnit.map { CrossCorpusDuplicates.find(reference: $0, other: referenceUnit) } }))
         corpora.append(CorpusDepths(source: reference.source, labels: reference.labels, depths: refDepths, sourceRows: reference.sourceRows))
-        for o in others {
-            corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix), sourceRows: o.sourceRows))
+        for (k, o) in others.enumerated() {
+            let leaving = !leaves ? nil : Self.leftOutRows(own: nil, ownCount: 0, queryCount: o.count,
+                                                           copies: { sampleUnit.map { CrossCorpusDuplicates.find(reference: $0, other: othersUnit[k]) } ?? shared[k] })
+            corpora.append(CorpusDepths(source: o.source, labels: o.labels, depths: dr.depths(of: o.matrix, leaving: leaving), sourceRows: o.sourceRows))
         }
         var tests: [DepthRankTest] = corpora.dropFirst().map {
             DepthRankTest.depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,
@@ -137,8 +146,10 @@ public struct DepthAnalysis: Sendable {
             for a in 0..<others.count {
                 for b in (a + 1)..<others.count {
                     let pairReference = try DepthReference(others[a].matrix, configuration: configuration)
-                    let own = pairReference.depths(of: others[a].matrix, selfIndex: configuration.kind == .mahalanobis ? nil : { $0 })
-                    let theirs = pairReference.depths(of: others[b].matrix)
+                    let own = pairReference.depths(of: others[a].matrix, leaving: leaves ? { LeftOutReferenceRow(position: $0) } : nil)
+                    let theirs = pairReference.depths(of: others[b].matrix, leaving: !leaves ? nil
+                        : Self.leftOutRows(own: nil, ownCount: 0, queryCount: others[b].count,
+                                           copies: { CrossCorpusDuplicates.find(reference: othersUnit[a], other: othersUnit[b]) }))
                     tests.append(DepthRankTest.depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
                                                reference: others[a].source.path, other: others[b].source.path))
                 }
@@ -152,6 +163,28 @@ public struct DepthAnalysis: Sendable {
     }
 
     public var reference: CorpusDepths { corpora[0] }
+
+    /// The reference row each query row leaves out of its depth: its own place in the depth
+    /// reference when `own` has one, else the reference row it duplicates (`copies`, searched only
+    /// when some query row has no place of its own: an exact copy leaves out a row equal to it, a
+    /// near-exact copy one within 1 − cos ≤ d·2⁻²⁴ with its Float64 cosine). So a reference row
+    /// and its copy in another corpus are measured against the same m − 1 rows and get the same
+    /// depth; without that, on data with repeated rows (quantised, codebook, d = 1) every other
+    /// row would sit deeper than every reference row equal to it, and the rank-sum test would
+    /// find a difference between two samples of one distribution. Rows that copy nothing are
+    /// measured against all m rows, as before.
+    ///
+    /// - Complexity: O(1) per lookup after `copies` (hashing, `CrossCorpusDuplicates.find`).
+    static func leftOutRows(own: ((Int) -> LeftOutReferenceRow?)?, ownCount: Int, queryCount: Int,
+                            copies: () -> CrossCorpusDuplicates?) -> (Int) -> LeftOutReferenceRow? {
+        var copyOf: [Int: LeftOutReferenceRow] = [:]
+        if ownCount < queryCount || own == nil, let found = copies() {
+            for match in found.matches {
+                copyOf[match.otherRow] = LeftOutReferenceRow(position: match.referenceRow, cosine: match.kind == .exact ? nil : 1 - match.oneMinusCosine)
+            }
+        }
+        return { i in own?(i) ?? copyOf[i] }
+    }
 
     /// The central rows `configuration.selectCentral` asks for (nil when it is unset), the K
     /// shown (never more rows than the reference has), and the warnings when a K or a label's

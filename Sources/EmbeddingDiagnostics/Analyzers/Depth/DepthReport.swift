@@ -99,10 +99,16 @@ extension DepthAnalysis: ReportConvertible {
             notes.append("Reading: " + verdict)
         }
         if let all = crossDuplicates, all.contains(where: { $0.count > 0 }) {
-            notes.append("The rank-sum test assumes that the reference and the other corpus are independent samples. Rows present in both break that: a copy of a reference row sits deeper in the reference than any independent row, so a copy of the reference looks \"closer\" than chance. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of a cosine), are counted as `cross_duplicates`; `embdiag shift` leaves them out of its tests.")
+            notes.append("The rank-sum test assumes that the reference and the other corpus are independent samples. Rows present in both break that. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of a cosine), are counted as `cross_duplicates`, and each is measured without one reference row equal to it, as every reference row is measured without itself: a copy then sits exactly at the depth of the row it copies (it would sit deeper than any independent row otherwise). Copies can dilute a difference but not create one; `embdiag shift` leaves them out of its tests.")
             for (i, shared) in all.enumerated() where shared.count > 0 {
-                notes.append("\(corpora[i + 1].source.path): \(shared.count) of its \(shared.otherCount) rows (\(ReportFormatting.number(100 * shared.otherShare, significant: 3)) %) duplicate reference rows — synthetic or copied data; the test's p-value is not valid for this corpus while they are in it.")
+                let chance = 2 * shared.repeatedValueMatches >= shared.count
+                notes.append("\(corpora[i + 1].source.path): \(shared.count) of its \(shared.otherCount) rows (\(ReportFormatting.number(100 * shared.otherShare, significant: 3)) %) duplicate reference rows — " + (chance
+                    ? "most share a value the reference repeats, as independent samples of data with few distinct rows do by chance."
+                    : "synthetic or copied data."))
             }
+        }
+        if crossDuplicates == nil && c.referenceSample == nil && c.kind != .mahalanobis && !tests.isEmpty {
+            notes.append("Rows shared with the reference were not searched: a merged --partial run keeps only Σû of the reference, so a row of the other corpus that copies a reference row is measured against all reference rows and sits deeper than an independent row (a single run leaves one equal row out).")
         }
         if let rows = referenceSampleRows {
             notes.append("Depths were measured against a seeded sample of \(rows.count) reference rows (--reference-sample, seed \(c.seed)), not the whole reference.")

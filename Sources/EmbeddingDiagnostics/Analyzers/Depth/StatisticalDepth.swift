@@ -20,6 +20,20 @@ public enum DepthDistance: String, Sendable, CaseIterable, Codable {
     case chord
 }
 
+/// A reference row left out of one query row's depth (`DepthReference.depths(of:rowOffset:leaving:)`).
+public struct LeftOutReferenceRow: Sendable, Equatable {
+    /// Its place in the depth reference.
+    public var position: Int
+    /// Its cosine with the query row in Float64, or nil when its unit row equals the query's
+    /// (the row itself, or an exact copy): the query's own x̂·x̂ is removed then.
+    public var cosine: Double?
+
+    public init(position: Int, cosine: Double? = nil) {
+        self.position = position
+        self.cosine = cosine
+    }
+}
+
 /// The reference a depth is measured against: unit rows of the reference corpus, and what the
 /// depth of a query needs from them, computed once.
 public struct DepthReference: @unchecked Sendable {
@@ -77,22 +91,24 @@ public struct DepthReference: @unchecked Sendable {
 
     /// The leave-one-out map of a reference corpus's rows: row `rowOffset + i` of the reference
     /// is row `position` of the depth reference (its place in the seeded sample, or itself without
-    /// a sample); nil = not in the depth reference. For `depths(of:selfIndex:)`.
+    /// a sample); nil = not in the depth reference. For `depths(of:rowOffset:leaving:)`.
     ///
     /// - Complexity: O(s) to build for s sampled rows, O(1) per lookup.
-    static func referencePosition(sampleRows: [Int]?, rowOffset: Int = 0) -> (Int) -> Int? {
-        guard let rows = sampleRows else { return { rowOffset + $0 } }
+    static func referencePosition(sampleRows: [Int]?, rowOffset: Int = 0) -> (Int) -> LeftOutReferenceRow? {
+        guard let rows = sampleRows else { return { LeftOutReferenceRow(position: rowOffset + $0) } }
         var position: [Int: Int] = [:]
         position.reserveCapacity(rows.count)
         for (k, r) in rows.enumerated() { position[r] = k }
-        return { position[rowOffset + $0] }
+        return { position[rowOffset + $0].map { LeftOutReferenceRow(position: $0) } }
     }
 
-    /// Rows of the aligned query blocks of `depths(of:rowOffset:selfIndex:)` (the GEMM depths).
+    /// Rows of the aligned query blocks of `depths(of:rowOffset:leaving:)` (the GEMM depths).
     static let alignedBlockRows = 512
 
-    /// Depth of every row of `queries` with respect to the reference. `selfIndex` maps query row
-    /// i to its own row in the reference (excluded from its own depth: leave-one-out), or nil.
+    /// Depth of every row of `queries` with respect to the reference. `leaving` maps query row i
+    /// to the reference row left out of its depth, or nil: the row itself for a row of the depth
+    /// reference (leave-one-out), and for any other row one reference row identical to it, so
+    /// that a row and its copy are measured against the same m − 1 rows (`DepthAnalysis`).
     ///
     /// Queries go through in blocks aligned to global row numbers: block k holds rows
     /// k·B..<(k + 1)·B of the corpus (B = 512; `rowOffset` is the global number of `queries`'
@@ -106,15 +122,15 @@ public struct DepthReference: @unchecked Sendable {
     /// - Complexity: O(n·d) for cosine TTE depth, O(n·m·d) for chord and spatial depth, O(n·k·d)
     ///   for Mahalanobis depth (n queries, m reference rows, k components), plus at most two
     ///   partly filled blocks.
-    public func depths(of queries: Matrix, rowOffset: Int = 0, selfIndex: ((Int) -> Int?)? = nil) -> [Double] {
+    public func depths(of queries: Matrix, rowOffset: Int = 0, leaving: ((Int) -> LeftOutReferenceRow?)? = nil) -> [Double] {
         // Single-threaded GEMMs: OpenBLAS' SGEMM rounds differently with its thread split on AVX2
         // kernels, and its thread count is one process-wide setting that other threads' scopes
         // change, so only one thread per call keeps a sharded run equal to a single run bit for
         // bit (the per-row loops still use both cores through `parallelChunks`).
-        BLAS.singleThreaded { alignedDepths(of: queries, rowOffset: rowOffset, selfIndex: selfIndex) }
+        BLAS.singleThreaded { alignedDepths(of: queries, rowOffset: rowOffset, leaving: leaving) }
     }
 
-    private func alignedDepths(of queries: Matrix, rowOffset: Int, selfIndex: ((Int) -> Int?)?) -> [Double] {
+    private func alignedDepths(of queries: Matrix, rowOffset: Int, leaving: ((Int) -> LeftOutReferenceRow?)?) -> [Double] {
         let aligned = !(kind == .tte && distance == .cosine)
         let blockRows = aligned ? Self.alignedBlockRows : 16_384
         var out: [Double] = []
@@ -131,13 +147,13 @@ public struct DepthReference: @unchecked Sendable {
             (unit.mutablePointer + lead * queries.cols).update(from: queries.pointer + start * queries.cols, count: live.count * queries.cols)
             Matrix.normalizeRowsInPlace(unit)
             let first = start
-            let blockSelf = selfIndex.map { f in { (i: Int) in live.contains(i) ? f(first + i - lead) : nil } }
+            let blockLeaving = leaving.map { f in { (i: Int) in live.contains(i) ? f(first + i - lead) : nil } }
             let depths: [Double]
             switch kind {
             case .tte:
-                depths = distance == .cosine ? cosineTTE(unit, live: live, selfIndex: blockSelf) : pairwiseDepth(unit, live: live, selfIndex: blockSelf, spatial: false)
+                depths = distance == .cosine ? cosineTTE(unit, live: live, leaving: blockLeaving) : pairwiseDepth(unit, live: live, leaving: blockLeaving, spatial: false)
             case .spatial:
-                depths = pairwiseDepth(unit, live: live, selfIndex: blockSelf, spatial: true)
+                depths = pairwiseDepth(unit, live: live, leaving: blockLeaving, spatial: true)
             case .mahalanobis:
                 depths = mahalanobis(unit)
             }
@@ -147,8 +163,8 @@ public struct DepthReference: @unchecked Sendable {
         return out
     }
 
-    /// O(n·d): D = 2 − (1 − mean cos) = 1 + (x̂·S − [self])/(m − [self]).
-    private func cosineTTE(_ q: Matrix, live: Range<Int>, selfIndex: ((Int) -> Int?)?) -> [Double] {
+    /// O(n·d): D = 2 − (1 − mean cos) = 1 + (x̂·S − [left out])/(m − [left out]).
+    private func cosineTTE(_ q: Matrix, live: Range<Int>, leaving: ((Int) -> LeftOutReferenceRow?)?) -> [Double] {
         let m = Double(size)
         // x̂·S in Float64 in a fixed order (`fixedOrderDot`), not SGEMV: a BLAS kernel's result for a
         // row can depend on the row's place in the block, and depths must not change when the rows
@@ -158,9 +174,11 @@ public struct DepthReference: @unchecked Sendable {
             for i in live { dots[i] = fixedOrderDot(UnsafeRawPointer(q.pointer + i * q.cols), UnsafeRawPointer(s.baseAddress!), count: q.cols) }
         }
         return (0..<q.rows).map { i in
-            if selfIndex?(i) != nil {
-                // Leave-one-out: remove the row's own cosine with itself (1 up to rounding).
-                let own = (0..<q.cols).reduce(0.0) { $0 + Double(q[i, $1]) * Double(q[i, $1]) }
+            if let left = leaving?(i) {
+                // Leave the row (or its copy) out: remove its cosine with the row — x̂·x̂, 1 up to
+                // rounding, for the row itself or an exact copy (so a copy's depth equals its
+                // reference row's bit for bit), the Float64 cosine for a near-exact copy.
+                let own = left.cosine ?? (0..<q.cols).reduce(0.0) { $0 + Double(q[i, $1]) * Double(q[i, $1]) }
                 return 1 + (Double(dots[i]) - own) / (m - 1)
             }
             return 1 + Double(dots[i]) / m
@@ -170,9 +188,10 @@ public struct DepthReference: @unchecked Sendable {
     /// Chord TTE depth and spatial depth need every pair: blocked GEMM of cosines, then per block
     /// the sums (chord) or the weighted mean direction (spatial, one more GEMM).
     /// Padding rows of the block (outside `live`) get their GEMM rows but no sums.
-    private func pairwiseDepth(_ q: Matrix, live: Range<Int>, selfIndex: ((Int) -> Int?)?, spatial: Bool) -> [Double] {
+    private func pairwiseDepth(_ q: Matrix, live: Range<Int>, leaving: ((Int) -> LeftOutReferenceRow?)?, spatial: Bool) -> [Double] {
         var out = [Double](repeating: 0, count: q.rows)
         let m = size, d = q.cols
+        let copyTolerance = CrossCorpusDuplicates.tolerance(dimension: d)
         // q is always one aligned block of `alignedBlockRows` rows, so the GEMM sub-blocks (a
         // function of the block's and the reference's sizes only) are the same for every block.
         Matrix.pairwiseDotBlocks(q, unitRows) { start, block in
@@ -187,11 +206,14 @@ public struct DepthReference: @unchecked Sendable {
                     let wp = spatial ? weights.mutablePointer : nil
                     parallelChunks(rows, minimumChunk: 16) { range in
                         for r in range where live.contains(start + r) {
-                            let own = selfIndex?(start + r)
+                            let own = leaving?(start + r)?.position
                             var s = 0.0, ws = 0.0
                             let row = bp + r * m
                             for j in 0..<m where j != own {
-                                let chord = Double(max(0, 2 - 2 * row[j])).squareRoot()
+                                // A cosine within the Float32 resolution of 1 (1 − cos ≤ d·2⁻²⁴, the
+                                // near-exact duplicate rule) is a copy: chord 0, not the √(round-off)
+                                // ≈ 10⁻³ whose direction (spatial) would be noise.
+                                let chord = 1 - Double(row[j]) <= copyTolerance ? 0 : Double(max(0, 2 - 2 * row[j])).squareRoot()
                                 if spatial {
                                     // Unit vector (x − f_j)/‖x − f_j‖ = (x − f_j)·w_j with w_j = 1/chord.
                                     let w = chord > 1e-6 ? 1 / chord : 0
@@ -212,7 +234,7 @@ public struct DepthReference: @unchecked Sendable {
                 let wf = BLAS.matmul(weights, unitRows)
                 for r in 0..<rows {
                     let i = start + r
-                    let count = Double(m - (selfIndex?(i) == nil ? 0 : 1))
+                    let count = Double(m - (leaving?(i) == nil ? 0 : 1))
                     var norm2 = 0.0
                     for t in 0..<d {
                         let v = (Double(q[i, t]) * weightSums[r] - Double(wf[r, t])) / count
@@ -223,7 +245,7 @@ public struct DepthReference: @unchecked Sendable {
             } else {
                 for r in 0..<rows {
                     let i = start + r
-                    let count = Double(m - (selfIndex?(i) == nil ? 0 : 1))
+                    let count = Double(m - (leaving?(i) == nil ? 0 : 1))
                     out[i] = 2 - sums[r] / count
                 }
             }

@@ -96,7 +96,7 @@ public enum DepthPartial {
         } else {
             let sum = try m.array("unit_sum", path: path).doubles("unit_sum", count: d, path: path)
             let reference = DepthReference(cosineUnitSum: sum.map { Float($0) }, size: n)
-            depths = reference.depths(of: e.matrix, rowOffset: shard.rowOffset, selfIndex: other ? nil : { $0 })
+            depths = reference.depths(of: e.matrix, rowOffset: shard.rowOffset, leaving: other ? nil : { LeftOutReferenceRow(position: $0) })
         }
         var arrays: [String: StateArray] = ["rows": .int64([Int64(e.count)]), "depths": .float64(depths), "corpus": .int64([other ? 1 : 0]), "has_labels": .int64([e.labels == nil ? 0 : 1])]
         if let labels = e.labels {
@@ -128,7 +128,7 @@ public enum DepthPartial {
             throw EmbdiagError.mismatch(reference[0].path, "the reference pass-2 states do not cover the reference shards of \(merged.path)")
         }
         let settings = try m.settings(DepthPartialSettings.self, path: merged.path)
-        var c = settings.configuration(seed: m.seed)
+        let c = settings.configuration(seed: m.seed)
         let sample = try DepthSamplePartial.reportedSample(merged, configuration: c)
         func corpus(_ ordered: [LoadedState]) throws -> CorpusDepths {
             var depths: [Double] = [], labels: [String] = []

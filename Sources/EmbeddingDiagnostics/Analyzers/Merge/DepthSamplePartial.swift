@@ -123,12 +123,18 @@ enum DepthSamplePartial {
     /// Pass 2: the depth of every row of a shard against the merged sample, as a single run
     /// measures it (the same `DepthReference`; reference rows left out by their sample place).
     ///
-    /// - Complexity: that of `DepthReference.depths(of:selfIndex:)`: O(n·s·d) for chord and
+    /// - Complexity: that of `DepthReference.depths(of:rowOffset:leaving:)`: O(n·s·d) for chord and
     ///   spatial depth, O(n·k·d) for Mahalanobis (plus its O(s·d² + d³) fit).
     static func depths(_ e: Embeddings, rowOffset: Int, other: Bool, configuration c: DepthConfiguration, merged: LoadedState) throws -> [Double] {
         let (rows, matrix) = try sample(merged)
         let reference = try DepthReference(matrix, configuration: c)
-        return reference.depths(of: e.matrix, rowOffset: rowOffset, selfIndex: other ? nil : DepthReference.referencePosition(sampleRows: rows, rowOffset: rowOffset))
+        guard c.kind != .mahalanobis else { return reference.depths(of: e.matrix, rowOffset: rowOffset) }
+        // As a single run: reference rows leave themselves out, any other row a sample row equal to it.
+        let own = other ? nil : DepthReference.referencePosition(sampleRows: rows, rowOffset: rowOffset)
+        let leaving = DepthAnalysis.leftOutRows(own: own, ownCount: own == nil ? 0 : (rows == nil ? e.count : 0), queryCount: e.count) {
+            CrossCorpusDuplicates.find(reference: Matrix.normalizedRows(matrix), other: Matrix.normalizedRows(e.matrix))
+        }
+        return reference.depths(of: e.matrix, rowOffset: rowOffset, leaving: leaving)
     }
 
     /// For the final merge's report: the sample rows (nil without a sample) and the Mahalanobis

@@ -259,6 +259,11 @@ public struct RelativeComparison: Sendable {
     public internal(set) var knnJaccardAbsoluteByK: [Double]
     public internal(set) var knnJaccardRelativeByK: [Double]
     public internal(set) var mutualKNNByK: [Double]
+    /// Per k: share of the query rows whose k-NN set (absolute, relative spaces) is not determined
+    /// in one of the spaces (a tie straddles the k-th place); above
+    /// `SpaceComparison.undeterminedShareLimit` the k-NN metrics of that k are not reported.
+    public internal(set) var knnUndeterminedShareAbsoluteByK: [Double]
+    public internal(set) var knnUndeterminedShareRelativeByK: [Double]
 
     /// - Parameters:
     ///   - reference: the first space; anchors are chosen here (explicit rows refer to it).
@@ -359,10 +364,14 @@ public struct RelativeComparison: Sendable {
             relativeTop1Ceiling = min(
                 Self.hitRate(Retrieval.trueMatchRanks(queries: relX.gather(rows: queryPositions), gallery: relX, trueIndices: queryPositions), within: 1),
                 Self.hitRate(Retrieval.trueMatchRanks(queries: relY.gather(rows: queryPositions), gallery: relY, trueIndices: queryPositions), within: 1))
-            let relKnnX = nearestNeighbors(ofRows: queryPositions, in: relX, k: kMax)
-            let relKnnY = nearestNeighbors(ofRows: queryPositions, in: relY, k: kMax)
-            knnJaccardRelativeByK = ks.map { Self.mean(SpaceComparison.knnJaccard(Self.prefix(relKnnX, $0), Self.prefix(relKnnY, $0))) }
-            knnJaccardRelative = SpaceComparison.knnJaccard(Self.prefix(relKnnX, ks[0]), Self.prefix(relKnnY, ks[0]))
+            // One neighbour more than the largest k: the next score shows whether the k-th is tied.
+            let relKnnX = nearestNeighbors(ofRows: queryPositions, in: relX, k: kMax + 1)
+            let relKnnY = nearestNeighbors(ofRows: queryPositions, in: relY, k: kMax + 1)
+            let relSets = ks.map { k in (NeighbourSet.sets(ofRows: queryPositions, in: relX, k: k, lists: relKnnX),
+                                         NeighbourSet.sets(ofRows: queryPositions, in: relY, k: k, lists: relKnnY)) }
+            knnJaccardRelativeByK = relSets.map { Self.mean(SpaceComparison.knnJaccard($0.0, $0.1)) }
+            knnUndeterminedShareRelativeByK = relSets.map { SpaceComparison.undeterminedShare($0.0, $0.1) }
+            knnJaccardRelative = SpaceComparison.knnJaccard(relSets[0].0, relSets[0].1)
             let ranks = relativeRanks
             relativeHitRateByK = ks.map { Self.hitRate(ranks, within: $0) }
         } else {
@@ -371,18 +380,22 @@ public struct RelativeComparison: Sendable {
             relativeRanks = []
             knnJaccardRelative = []
             knnJaccardRelativeByK = []
+            knnUndeterminedShareRelativeByK = []
             relativeHitRateByK = []
         }
 
         // 5. Absolute spaces: intrinsic neighbourhoods of the query rows among all paired rows
         // (anchors are ordinary rows there), CKA and Procrustes (all paired rows), the retrieval
         // baseline on the non-anchor rows (the same gallery as relative retrieval).
-        let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: min(kMax, n - 1))
-        let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: min(kMax, n - 1))
-        knnJaccardAbsoluteByK = ks.map { Self.mean(SpaceComparison.knnJaccard(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
-        mutualKNNByK = ks.map { Self.mean(SpaceComparison.knnOverlap(Self.prefix(knnX, $0), Self.prefix(knnY, $0))) }
-        knnJaccardAbsolute = SpaceComparison.knnJaccard(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
-        mutualKNN = SpaceComparison.knnOverlap(Self.prefix(knnX, ks[0]), Self.prefix(knnY, ks[0]))
+        let knnX = nearestNeighbors(ofRows: queries, in: unitX, k: min(kMax + 1, n - 1))
+        let knnY = nearestNeighbors(ofRows: queries, in: unitY, k: min(kMax + 1, n - 1))
+        let absSets = ks.map { k in (NeighbourSet.sets(ofRows: queries, in: unitX, k: k, lists: knnX),
+                                     NeighbourSet.sets(ofRows: queries, in: unitY, k: k, lists: knnY)) }
+        knnJaccardAbsoluteByK = absSets.map { Self.mean(SpaceComparison.knnJaccard($0.0, $0.1)) }
+        mutualKNNByK = zip(ks, absSets).map { k, sets in Self.mean(SpaceComparison.knnOverlap(sets.0, sets.1, k: min(k, n - 1))) }
+        knnUndeterminedShareAbsoluteByK = absSets.map { SpaceComparison.undeterminedShare($0.0, $0.1) }
+        knnJaccardAbsolute = SpaceComparison.knnJaccard(absSets[0].0, absSets[0].1)
+        mutualKNN = SpaceComparison.knnOverlap(absSets[0].0, absSets[0].1, k: min(ks[0], n - 1))
         absoluteRanks = x.dimension == y.dimension
             ? Retrieval.trueMatchRanks(queries: evalX.gather(rows: queryPositions), gallery: evalY, trueIndices: queryPositions) : nil
         let moments = SpaceComparison.pairedCenteredMoments(x.matrix, y.matrix)
@@ -443,18 +456,6 @@ public struct RelativeComparison: Sendable {
             if 1 - dot > tolerance { return false }
         }
         return true
-    }
-
-    /// The first k neighbours of every query (lists are best first, so a prefix is the k-NN list).
-    static func prefix(_ nn: NearestNeighbors, _ k: Int) -> NearestNeighbors {
-        guard k < nn.k else { return nn }
-        var indices = [Int32](), scores = [Float]()
-        indices.reserveCapacity(nn.queryCount * k); scores.reserveCapacity(nn.queryCount * k)
-        for q in 0..<nn.queryCount {
-            indices += nn.neighbors(of: q).prefix(k)
-            scores += nn.scores(of: q).prefix(k)
-        }
-        return NearestNeighbors(k: k, indices: indices, scores: scores)
     }
 
     // MARK: summaries
