@@ -23,10 +23,10 @@ public enum DepthDistance: String, Sendable, CaseIterable, Codable {
 /// A reference row left out of one query row's depth (`DepthReference.depths(of:rowOffset:leaving:)`).
 public struct LeftOutReferenceRow: Sendable, Equatable {
     /// Its place in the depth reference.
-    public var position: Int
+    public let position: Int
     /// Its cosine with the query row in Float64, or nil when its unit row equals the query's
     /// (the row itself, or an exact copy): the query's own x̂·x̂ is removed then.
-    public var cosine: Double?
+    public let cosine: Double?
 
     public init(position: Int, cosine: Double? = nil) {
         self.position = position
