@@ -153,6 +153,29 @@ import EmbeddingDiagnosticsTestSupport
         #expect(table.rows[0][4] == .string("too small"))
     }
 
+    /// Too few relabellings for the number of windows: no Holm-adjusted p can reach α, so the
+    /// count of shifted windows is null (a gate windows_shifted<=0 must not pass) and the verdict
+    /// says how many permutations it takes — even for windows that plainly differ.
+    @Test func windowsThatCannotReachAlphaAreNotCountedAsUnshifted() throws {
+        let ref = Self.sentences.selecting(rows: Array(0..<200).map { $0 * 9 })
+        var c = Self.configuration(permutations: 39, tests: [.mmd, .energy])
+        let reference = try ShiftReference(reference: ref, configuration: c, bandChunks: 19)
+        // Rows of the reference's far end: a window per block of 40 rows.
+        let inputs = (0..<4).map { w in ShiftWindowInput(name: "w\(w)", rows: Self.sentences.selecting(rows: Array((1700 + 25 * w)..<(1725 + 25 * w)))) }
+        let w = try ShiftWindows(reference: reference, windows: inputs, configuration: c)
+        // Floor 1/40 = 0.025 < α: each window alone could reject, but 4 × 0.025 ≥ 0.05 under Holm.
+        #expect(w.smallestPossibleWindowPValue == 1.0 / 40 && !w.holmCanReject && w.benjaminiHochbergCanReject)
+        let report = w.report()
+        #expect(report.metric("windows_shifted") == .null)
+        #expect(report.metric("windows_shifted_bh")?.number != nil)
+        let answer = report.verdict?.answer ?? ""
+        #expect(answer.contains("Cannot tell which of the 4 windows") && answer.contains("--permutations to at least 80"), "\(answer)")
+        #expect(try report.evaluate([Requirement(parsing: "windows_shifted<=0")]).map(\.passed) == [false])
+        c.permutations = 199
+        let enough = try ShiftWindows(reference: ShiftReference(reference: ref, configuration: c, bandChunks: 19), windows: inputs, configuration: c)
+        #expect(enough.holmCanReject && enough.report().metric("windows_shifted")?.number != nil)
+    }
+
     /// Each band score is MMD²_u of its chunk against the rest of the sample (chunk left out),
     /// against a brute-force Float64 computation from the definition (Gretton et al. 2012, eq. 3).
     @Test func bandScoresAreLeaveChunkOutMMD() throws {

@@ -166,6 +166,20 @@ public struct ShiftWindows: Sendable {
         }
     }
 
+    /// The smallest p-value any tested window's verdict can give (its permutation floor,
+    /// `CombinedVerdict.smallestPossiblePValue`); nil when no window was tested.
+    public var smallestPossibleWindowPValue: Double? { windows.compactMap { $0.comparison?.verdict?.smallestPossiblePValue }.min() }
+    /// Whether some window can reach a Holm-adjusted p below α at all: the smallest Holm-adjusted p
+    /// is W·p₍₁₎ ≥ W × the floor over W tested windows. False: too few relabellings for this many
+    /// windows, and `shiftedCount` = 0 says nothing.
+    public var holmCanReject: Bool {
+        let tested = windows.filter { $0.pValue != nil }.count
+        guard let floor = smallestPossibleWindowPValue, tested > 0 else { return false }
+        return Double(tested) * floor < configuration.alpha
+    }
+    /// The same for Benjamini–Hochberg, whose smallest adjusted p is the floor itself.
+    public var benjaminiHochbergCanReject: Bool { (smallestPossibleWindowPValue ?? 1) < configuration.alpha }
+
     /// Windows whose Holm-adjusted p-value is below α (family-wise error rate α over the windows).
     public var shiftedCount: Int { windows.filter { ($0.pHolm ?? 1) < configuration.alpha }.count }
     /// Windows whose BH-adjusted p-value is below α (false discovery rate α).

@@ -43,7 +43,14 @@ extension ShiftWindows: ReportConvertible {
                 s += r.summary(setName: "window \(w.name)", referenceName: refName) { j in ShiftAnalysis.quote([j][...], w.rows) } + " "
             }
         }
-        s += "\(shiftedCount) of \(tested) windows tested differ from \(refName) (Holm across the windows, α = \(alpha); Benjamini–Hochberg: \(shiftedCountBenjaminiHochberg))"
+        if !holmCanReject, let floor = smallestPossibleWindowPValue {
+            // Too few relabellings for this many windows: say so instead of "0 differ".
+            // W·floor < α needs (B + 1) > W·floor·(B₀ + 1)/α relabellings.
+            let needed = Int((Double(tested) * floor * Double(c.permutations + 1) / c.alpha).rounded(.down))
+            s += "Cannot tell which of the \(tested) windows tested differ from \(refName): a window's p-value cannot go below \(ReportFormatting.number(floor, significant: 3)), so no Holm-adjusted p over \(tested) windows can reach α = \(alpha)\(benjaminiHochbergCanReject ? " (Benjamini–Hochberg: \(shiftedCountBenjaminiHochberg))" : ""); raise --permutations to at least \(needed)"
+        } else {
+            s += "\(shiftedCount) of \(tested) windows tested differ from \(refName) (Holm across the windows, α = \(alpha); Benjamini–Hochberg: \(shiftedCountBenjaminiHochberg))"
+        }
         s += "; \(beyondBandCount) lie beyond the reference's normal variation."
         let small = windows.filter(\.tooSmall).count
         if small > 0 { s += " \(small) window\(small == 1 ? " was" : "s were") too small to test (fewer than \(c.minimumRows) rows)." }
@@ -80,8 +87,12 @@ extension ShiftWindows: ReportConvertible {
             ReportMetric("windows", "windows", .int(windows.count)),
             ReportMetric("windows_tested", "windows with a p-value", .int(tested.count)),
             ReportMetric("windows_too_small", "windows with fewer than \(c.minimumRows) rows (not tested)", .int(windows.filter(\.tooSmall).count)),
-            ReportMetric("windows_shifted", "windows that differ from the reference (Holm-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", countOverTested(shiftedCount)),
-            ReportMetric("windows_shifted_bh", "windows that differ (Benjamini–Hochberg-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))", countOverTested(shiftedCountBenjaminiHochberg)),
+            // Null too when the permutation floor keeps every adjusted p at or above α: 0 would
+            // pass windows_shifted<=0 on windows the tests could not have flagged.
+            ReportMetric("windows_shifted", "windows that differ from the reference (Holm-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))",
+                         holmCanReject ? countOverTested(shiftedCount) : .null),
+            ReportMetric("windows_shifted_bh", "windows that differ (Benjamini–Hochberg-adjusted p < \(ReportFormatting.number(c.alpha, significant: 3)))",
+                         benjaminiHochbergCanReject ? countOverTested(shiftedCountBenjaminiHochberg) : .null),
             ReportMetric("windows_beyond_band", "windows whose MMD² lies above the reference's normal variation", countOverTested(beyondBandCount)),
             ReportMetric("windows_clusters_changed", "windows in which some reference cluster's share changed (Benjamini–Hochberg within the window, p < α)",
                          reference.regions == nil ? .null : countOverTested(windowsWithChangedClusters)),
