@@ -14,6 +14,9 @@ public enum StateMerge {
     /// - Complexity: that of the analyzer's merge (linear in the states' payload).
     public static func merge(_ states: [LoadedState], wantState: Bool) throws -> MergeOutcome {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        // Every state on its own first, merged pass-1 states included (a state built in memory has
+        // not been through the file's checks).
+        for s in states { try s.state.validate(path: s.path) }
         switch first.state.analyzer {
         case "info":
             if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; info states merge straight into a report") }
@@ -97,6 +100,6 @@ public enum StateMerge {
     static func finish(_ report: inout Report, _ ordered: [LoadedState]) {
         let shards = ordered.flatMap(\.state.shards)
         report.inputs = shards.map(\.source)
-        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order).")
+        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files).")
     }
 }
