@@ -41,6 +41,8 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let clock = Stopwatch()
+        // Every check's folder is OUTPUT/<name>: an empty OUTPUT would put them at the root.
+        guard !output.isEmpty else { throw EmbdiagError.usage("--output: an empty path") }
         let audit = try AuditConfiguration.load(config)
         if let seed = audit.seed, seed < 0 {
             throw EmbdiagError.malformed(config, "seed \(seed): a seed is an integer in 0…18446744073709551615 (negative seeds are refused)")
