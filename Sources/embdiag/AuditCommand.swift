@@ -41,10 +41,9 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let clock = Stopwatch()
+        // Every check's folder is OUTPUT/<name>: an empty OUTPUT would put them at the root.
+        guard !output.isEmpty else { throw EmbdiagError.usage("--output: an empty path") }
         let audit = try AuditConfiguration.load(config)
-        if let seed = audit.seed, seed < 0 {
-            throw EmbdiagError.malformed(config, "seed \(seed): a seed is an integer in 0…18446744073709551615 (negative seeds are refused)")
-        }
         let checks = audit.checks.map { parse($0, seed: audit.seed) }
         // Before anything runs or is written: every output of every check stays inside --output.
         if !allowWritesOutside {
@@ -56,6 +55,17 @@ struct AuditCommand: ParsableCommand {
             }
         }
         try refuseCollisions(checks)
+        // Every check's requirements, before the first check runs: one that can never fail is
+        // known from its metric's key alone (the audit's require: and the check's own --require).
+        for c in checks {
+            var requirements = try (c.check.require ?? []).map(Requirement.init(parsing:))
+            if case .success(let command) = c.parsed { requirements += command.requirements }
+            for r in requirements {
+                do { try r.refuseIfCannotFail() } catch let e as EmbdiagError {
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(e.message)")
+                }
+            }
+        }
         // A check that writes a state (--partial, merge --state-out) has no metrics: requirements
         // on it could never be evaluated, and a check that evaluates none must not read as passed.
         for c in checks where !(c.check.require ?? []).isEmpty {
@@ -66,7 +76,7 @@ struct AuditCommand: ParsableCommand {
         let outcomes = try AtomicFile.$confinement.withValue(allowWritesOutside ? nil : output) {
             try checks.map { try runCheck($0) }
         }
-        let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed,
+        let summary = AuditSummary.report(title: audit.title ?? "embdiag audit: \(config)", configPath: config, seed: audit.seed.map { Int(truncatingIfNeeded: $0) },
                                           outcomes: outcomes, seconds: clock.seconds)
         // The audit's own files, all or nothing; a link planted in the folder may not carry them outside.
         try AtomicFile.allOrNothing {
@@ -120,7 +130,7 @@ struct AuditCommand: ParsableCommand {
 
     /// Parses one check's command line (with the audit's --seed unless the check sets its own or
     /// the subcommand takes none), adding --output OUTPUT/<name> and --quiet.
-    func parse(_ check: AuditConfiguration.Check, seed: Int?) -> ParsedCheck {
+    func parse(_ check: AuditConfiguration.Check, seed: UInt64?) -> ParsedCheck {
         var args = AuditConfiguration.arguments(for: check)
         let folder = output + "/" + check.name
         let addsSeed = seed != nil && check.options?["seed"] == nil

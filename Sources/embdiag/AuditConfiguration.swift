@@ -7,7 +7,7 @@ import Yams
 struct AuditConfiguration: Decodable {
     var title: String?
     /// Passed as --seed to every check that takes one, unless the check sets its own.
-    var seed: Int?
+    var seed: UInt64?
     var checks: [Check]
 
     struct Check: Decodable {
@@ -80,7 +80,6 @@ struct AuditConfiguration: Decodable {
             if c.options?["output"] != nil {
                 throw EmbdiagError.malformed(path, "check '\(c.name)': option 'output' is set by the audit (each check writes to OUTPUT/\(c.name)/); remove it")
             }
-            for r in c.require ?? [] { _ = try Requirement(parsing: r) }
         }
         return config
     }

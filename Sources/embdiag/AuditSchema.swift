@@ -8,12 +8,25 @@ enum AuditSchema {
     static let topLevel = ["title", "seed", "checks"]
     static let check = ["name", "command", "inputs", "options", "require", "description"]
 
-    /// Checks the keys of the parsed YAML tree (before decoding, which ignores unknown keys).
+    /// The range of `seed:`, as `--seed` takes it.
+    static let seedRange = "a whole number in 0…\(UInt64.max), unquoted"
+
+    /// Checks the keys and the type of every value of the parsed YAML tree (before decoding, which
+    /// ignores unknown keys and whose messages carry no position): each error names the line and
+    /// column of the value. A YAML null (`key:` with nothing after it, `~`, `null`) is never a
+    /// value: it is an error too, not a default and not the text "null".
     static func validate(_ root: Node, path: String) throws {
         guard let top = root.mapping else {
             throw EmbdiagError.malformed(path, "\(position(root)): an audit file is a mapping with 'checks:' (and optional 'title:', 'seed:')")
         }
         try checkKeys(top, allowed: topLevel, context: "at the top level", path: path)
+        if let title = top["title"] { try requireText(title, "'title'", path: path) }
+        if let seed = top["seed"] {
+            guard let scalar = seed.scalar, scalar.style == .plain, UInt64(scalar.string) != nil else {
+                let negative = seed.scalar?.string.hasPrefix("-") == true ? "; negative seeds are refused" : ""
+                throw EmbdiagError.malformed(path, "\(position(seed)): seed \(shown(seed)) is not a seed: \(seedRange) (as --seed takes)\(negative)")
+            }
+        }
         guard let checks = top["checks"] else { return }
         guard let list = checks.sequence else {
             throw EmbdiagError.malformed(path, "\(position(checks)): 'checks' must be a list of checks (each starting with '- name:')")
@@ -24,12 +37,57 @@ enum AuditSchema {
             }
             let name = m["name"]?.string.map { "check '\($0)'" } ?? "check \(i + 1)"
             try checkKeys(m, allowed: check, context: "in \(name)", path: path)
-            if let options = m["options"], options.mapping == nil {
-                throw EmbdiagError.malformed(path, "\(position(options)): 'options' of \(name) must be a mapping (option: value)")
+            for key in ["name", "command", "description"] {
+                if let value = m[key] { try requireText(value, "'\(key)' of \(name)", path: path) }
             }
-            if let require = m["require"], require.sequence == nil, require.scalar == nil {
-                throw EmbdiagError.malformed(path, "\(position(require)): 'require' of \(name) must be a list of requirements")
+            if let inputs = m["inputs"] {
+                guard let files = inputs.sequence else {
+                    throw EmbdiagError.malformed(path, "\(position(inputs)): 'inputs' of \(name) must be a list of files, e.g. inputs: [a.npy, b.npy]")
+                }
+                for file in files { try requireText(file, "an input of \(name)", path: path) }
             }
+            if let options = m["options"] {
+                guard let mapping = options.mapping else {
+                    throw EmbdiagError.malformed(path, "\(position(options)): 'options' of \(name) must be a mapping (option: value)")
+                }
+                for (key, value) in mapping {
+                    let option = "option '\(key.string ?? "\(key)")' of \(name)"
+                    if let values = value.sequence {
+                        for v in values { try requireText(v, "a value of \(option)", path: path) }
+                    } else {
+                        try requireText(value, option, path: path)
+                    }
+                }
+            }
+            if let require = m["require"] {
+                guard let items = require.sequence else {
+                    throw EmbdiagError.malformed(path, "\(position(require)): 'require' of \(name) must be a list of requirements, e.g. require: [\"nan_rows == 0\"]")
+                }
+                for item in items {
+                    try requireText(item, "a requirement of \(name)", path: path)
+                    do { _ = try Requirement(parsing: item.scalar!.string) } catch let e as EmbdiagError {
+                        throw EmbdiagError.malformed(path, "\(position(item)): \(name): \(e.message)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A single value (text, number or yes/no), not null, a list or a mapping.
+    static func requireText(_ node: Node, _ what: String, path: String) throws {
+        if node.scalar == nil || node.null != nil {
+            let kind = node.mapping != nil ? "a mapping" : node.sequence != nil ? "a list" : "null (no value)"
+            throw EmbdiagError.malformed(path, "\(position(node)): \(what) is \(kind); give one value (a text, a number, or true/false for a flag)\(node.scalar != nil ? ", or leave the key out" : "")")
+        }
+    }
+
+    /// A scalar as written (quoted when it was), for messages.
+    static func shown(_ node: Node) -> String {
+        guard let s = node.scalar else { return node.mapping != nil ? "(a mapping)" : "(a list)" }
+        switch s.style {
+        case .singleQuoted: return "'\(s.string)'"
+        case .doubleQuoted: return "\"\(s.string)\""
+        default: return s.string.isEmpty ? "(empty)" : s.string
         }
     }
 

@@ -41,6 +41,8 @@ struct Embdiag: ParsableCommand {
             var command = try parseRouting(arguments)
             // audit checks its own locations after reading its file (and each check's).
             if !(command is AuditCommand) {
+                // A requirement that can never fail is known from its key: refused before any work.
+                for r in (command as? ReportingCommand)?.requirements ?? [] { try r.refuseIfCannotFail() }
                 let locations = OutputLocations.of(command)
                 try OutputLocations.refuseReportsWithPartial(locations)
                 try OutputLocations.refuseOverwritingInputs(locations, arguments: arguments)
@@ -97,7 +99,8 @@ extension Embdiag {
         return values.isEmpty ? first : first + " " + values.joined(separator: ", ")
     }
 
-    /// `--seed -1`, `--threshold -0.5`: a negative number after a long option is its value, not
+    /// `--seed -1`, `--threshold -0.5`, `--window -1d`: a negative number (with or without a unit)
+    /// after a long option is its value, not
     /// an option (swift-argument-parser would report "Missing value"); it is passed as
     /// `--option=-1`. A negative `--seed` is refused (`refuseNegativeSeed`), not wrapped.
     static func joiningNegativeValues(_ arguments: [String]) -> [String] {
@@ -131,8 +134,11 @@ extension Embdiag {
     }
 
     static func isNegativeNumber(_ s: String) -> Bool {
-        guard s.hasPrefix("-"), s.count > 1, let v = Double(s) else { return false }
-        return v.isFinite
+        if s.hasPrefix("-"), s.count > 1, let v = Double(s) { return v.isFinite }
+        // A negative value with a unit (`--window -1d`): no option starts with "-" and a digit, so
+        // it is the value, and the option's own check gives its range.
+        guard s.hasPrefix("-"), let next = s.dropFirst().first else { return false }
+        return next.isASCII && next.isNumber
     }
 }
 

@@ -70,6 +70,7 @@ enum OutputLocations {
     /// report folder writes itself. Throws one line naming the option and the path (exit 2).
     /// - Complexity: O(locations²) path comparisons plus one stat per location.
     static func prepare(_ locations: [OutputLocation]) throws {
+        if let empty = locations.first(where: { $0.path.isEmpty }) { throw EmbdiagError.usage("\(empty.flag): an empty path") }
         try refuseSharedFiles(locations)
         let fm = FileManager.default
         for folder in locations where folder.kind == .folder {
@@ -115,9 +116,22 @@ enum OutputLocations {
     }
 
     /// Refuses two outputs that would write the same file, links resolved: `--json a.json --html
-    /// a.json`, `--output DIR --json DIR/report.json`, `--save-mapping m.npy --json m.json`.
+    /// a.json`, `--output DIR --json DIR/report.json`, `--save-mapping m.npy --json m.json`, and
+    /// any other output written straight into a report folder under a name ending in .csv
+    /// (`--output DIR --json DIR/tests.csv`): the folder gets one CSV per report table, named
+    /// after tables the analysis decides, and removes the CSVs of an earlier report's tables, so
+    /// no .csv name there is safe to claim before the analysis has run.
     /// - Complexity: O(files) path resolutions and dictionary lookups.
     static func refuseSharedFiles(_ locations: [OutputLocation]) throws {
+        let folders = locations.filter { $0.kind == .folder && !$0.path.isEmpty }.map { ($0, PathContainment.resolve($0.path)) }
+        for location in locations where location.kind != .folder && location.path != "-" && !location.path.isEmpty {
+            for file in files(of: location) {
+                let resolved = PathContainment.resolve(file) as NSString
+                guard resolved.pathExtension.lowercased() == "csv",
+                      let (folder, _) = folders.first(where: { $0.1 == resolved.deletingLastPathComponent }) else { continue }
+                throw EmbdiagError.usage("\(location.flag) \(location.path) would write \(resolved.lastPathComponent) inside the report folder \(folder.path), where \(folder.flag) writes report.json, report.txt, report.html and one CSV per report table (named by the analysis, and earlier reports' CSVs are removed): give it a name that does not end in .csv, or put it outside \(folder.path)")
+            }
+        }
         var claimed: [String: (file: String, location: OutputLocation)] = [:]
         for location in locations where location.path != "-" && !location.path.isEmpty {
             for file in Set(files(of: location).map { PathContainment.resolve($0) }).sorted() {

@@ -47,8 +47,8 @@ struct RelrepCommand: ReportingCommand {
     @Option(help: "--pair-by label: a label on several rows of one file is an error (default), or 'first' keeps its first row (the report counts the dropped rows).")
     var duplicates: DuplicateIdPolicy = .error
 
-    @Option(help: "Number of anchors (0 with --compare: CKA, k-NN overlap and Procrustes only, no relative projection).")
-    var anchors: Int = 300
+    @Option(help: "Number of anchors (default 300; with --compare: at most the paired rows − 2, the default capped to half the paired rows with a warning, and 0 for CKA, k-NN overlap and Procrustes only, no relative projection).")
+    var anchors: Int?
 
     @Option(help: "How to choose anchors: random, farthest (farthest-point, cosine) or kmeans++.")
     var anchorStrategy: AnchorStrategy = .random
@@ -85,7 +85,7 @@ struct RelrepCommand: ReportingCommand {
     var seed: UInt64 { seedOptions.seed }
 
     func validate() throws {
-        try SettingRange.integer(anchors, "--anchors", atLeast: 0, meaning: "0 with --compare: no relative projection")
+        if let anchors { try SettingRange.integer(anchors, "--anchors", atLeast: 0, meaning: "0 with --compare: no relative projection") }
         try SettingRange.integer(queries, "--queries", atLeast: 0, meaning: "0 = all rows")
         try SettingRange.number(autoCenterLevel, "--auto-center-level", atLeast: -1, atMost: 1)
         _ = try sweepCounts()
@@ -110,7 +110,7 @@ struct RelrepCommand: ReportingCommand {
             throw EmbdiagError.usage("give either --anchor-labels or --anchor-rows, not both")
         }
         var configuration = RelativeRepresentationsConfiguration()
-        configuration.anchorCount = anchors
+        if let anchors { configuration.anchorCount = anchors }
         configuration.anchorStrategy = anchorStrategy
         configuration.center = center
         guard autoCenterLevel.isFinite, autoCenterLevel >= -1, autoCenterLevel <= 1 else {

@@ -134,7 +134,8 @@ import Testing
         var stolen = states[2]
         stolen.state.arrays = states[1].state.arrays
         stolen.state.arrays["rows"] = states[2].state.arrays["rows"]
-        MergeTests.expectRefusal([states[0], states[1], stolen, states[3]], wantState: true, "is not the seeded sample")
+        // Its ids lie outside its own rows: refused by the state's own checks, before the merge's.
+        MergeTests.expectRefusal([states[0], states[1], stolen, states[3]], wantState: true, "outside its rows")
         // A merged sample state is not merged again (no tree), and pass 2 checks N.
         guard case .state(let m) = try StateMerge.merge(states, wantState: true) else { Issue.record("no state"); return }
         let merged = LoadedState(path: "merged.state", state: m)

@@ -53,8 +53,9 @@ import Testing
         // An info partial state is a valid state file of another kind.
         let (info, _, _) = try StateFileHostileTests.infoStates()
         Self.refused(info, "not a saved shift reference")
+        // Renamed to info: not a valid info state either (seed, parameters and arrays of a reference).
         let renamed = try StateFileHostileTests.editState(data) { $0["analyzer"] = "info" }
-        Self.refused(PartialStateFile.seal(renamed), "not a saved shift reference")
+        Self.refused(PartialStateFile.seal(renamed), "not a valid saved shift reference")
         // Not a state at all: an .npy file.
         let npy = try Data(contentsOf: CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/fonts.npy"))
         Self.refused(npy, "not a valid saved shift reference")

@@ -291,3 +291,14 @@ import Testing
         #expect(try Self.run([Self.reference, Self.daily + "/2024-03-01.npy", "--bandwidth", "0.9"]).status == 0)
     }
 }
+
+extension ShiftWindowsCLITests {
+    /// `--window -1d` gets the range message of `0d`, written as one argument or two (the second
+    /// was read as an option: "Missing value for '--window <window>'"; hostile pass 3, F14e).
+    @Test func aNegativeWindowGetsTheRangeMessage() throws {
+        for args in [["--window", "-1d"], ["--window=-1d"], ["--window", "-12h"], ["--window", "0d"]] {
+            let unit = args.joined().last!
+            try Self.refused([Self.reference, Self.parquet, "--by", "date"] + args, "a window must be at least 1 \(unit) long")
+        }
+    }
+}

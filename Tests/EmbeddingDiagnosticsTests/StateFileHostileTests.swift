@@ -246,8 +246,10 @@ import Testing
         Self.expectRefused(PartialStateFile.seal(try Self.join(outer, payload)), "entries other than")
     }
 
-    /// A merged anisotropy pass-1 state whose payload row count was edited with its shard list
-    /// (a consistent forgery): the pass-2 states of the real shards no longer match it.
+    /// A merged anisotropy pass-1 state whose payload row count was edited with its shard list:
+    /// the shard's source no longer has its rows; edited too, with the basis recomputed, the sums
+    /// no longer add up to the rows (each unit row's squares add up to 1); and the pass-2 states
+    /// of the real shards do not match a forgery that reaches the merge.
     @Test func forgedMergedStateDoesNotMatchItsShards() throws {
         let e = try EmbeddingReader.read(MergeTests.sentencesPath).selecting(rows: Array(0..<120))
         let c = MergeTests.anisotropyConfiguration()
@@ -260,9 +262,12 @@ import Testing
         forged.shards[0].rowCount = 60
         forged.shards[1].rowOffset = 60
         forged.arrays["rows"] = .int64([110])
-        let file = PartialStateFile.seal(try PartialStateFile.encode(forged))
-        let read = try PartialStateFile.decode(file, path: "forged.state")
-        Self.expectMergeRefused([LoadedState(path: "forged.state", state: read)] + p2, "cover shards")
+        Self.expectRefused(PartialStateFile.seal(try PartialStateFile.encode(forged)), path: "forged.state", "source.rows 70 but row_count 60")
+        forged.shards[0].source.rows = 60
+        forged.basis = AnisotropyPartial.basis(of: forged)
+        Self.expectRefused(PartialStateFile.seal(try PartialStateFile.encode(forged)), path: "forged.state", "'unit_square_sum' adds up to")
+        // Handed to the merge in memory (a library caller): the merge checks every state itself.
+        Self.expectMergeRefused([LoadedState(path: "forged.state", state: forged)] + p2, "'unit_square_sum' adds up to")
     }
 
     /// The CLI: an edited state is exit 2, one line naming the file and the checksum.

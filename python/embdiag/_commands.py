@@ -1274,8 +1274,9 @@ def relrep(
         (default), or 'first' keeps its first row (the report counts the dropped rows). (CLI
         default: error)
     anchors : int
-        ``--anchors``: Number of anchors (0 with --compare: CKA, k-NN overlap and Procrustes only,
-        no relative projection). (CLI default: 300)
+        ``--anchors``: Number of anchors (default 300; with --compare: at most the paired rows − 2,
+        the default capped to half the paired rows with a warning, and 0 for CKA, k-NN overlap and
+        Procrustes only, no relative projection).
     anchor_strategy : Literal['random', 'farthest', 'kmeans++']
         ``--anchor-strategy``: How to choose anchors: random, farthest (farthest-point, cosine) or
         kmeans++. (CLI default: random)

@@ -104,6 +104,7 @@ TYPES = {
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
     "seat": "PathLike", "check": "PathLike", "directions": "int", "name": "str", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
+    "anchors": "int",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 # Options whose type differs between commands (shift's --k is one number, compat's a list).

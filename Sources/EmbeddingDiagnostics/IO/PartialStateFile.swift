@@ -129,6 +129,26 @@ public enum PartialStateFile {
         }
     }
 
+    /// The keys of the state header, of a shard and of a source: the decoder would skip any other,
+    /// so a key the writer never writes is refused here, naming it.
+    static let headerKeys: Set<String> = ["format", "format_version", "tool", "tool_version", "analyzer", "pass", "parameters", "seed", "dim", "shards", "basis"]
+    static let shardKeys: Set<String> = ["shard_id", "row_offset", "row_count", "source"]
+
+    static func refuseUnknownKeys(_ document: Data, path: String?) throws {
+        guard let top = try? JSONSerialization.jsonObject(with: document) as? [String: Any] else { return }
+        if let unknown = Set(top.keys).subtracting(headerKeys).sorted().first {
+            throw EmbdiagError.malformed(path, "state header has an unknown key '\(unknown)'")
+        }
+        for (i, shard) in ((top["shards"] as? [[String: Any]]) ?? []).enumerated() {
+            if let unknown = Set(shard.keys).subtracting(shardKeys).sorted().first {
+                throw EmbdiagError.malformed(path, "state header: shard \(i + 1) has an unknown key '\(unknown)'")
+            }
+            if let source = shard["source"] as? [String: Any], let unknown = Set(source.keys).subtracting(StateSource.keys).sorted().first {
+                throw EmbdiagError.malformed(path, "state header: shard \(i + 1)'s source has an unknown key '\(unknown)'")
+            }
+        }
+    }
+
     /// Parses and checks a state file: bounded header, known dtypes, offsets inside the file.
     ///
     /// - Complexity: O(file size).
@@ -143,6 +163,13 @@ public enum PartialStateFile {
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: container.document) } catch {
             throw EmbdiagError.malformed(path, "state header is malformed: \(HeaderDecodingError.describe(error))")
+        }
+        try refuseUnknownKeys(container.document, path: path)
+        guard header.tool == "embdiag", !header.toolVersion.isEmpty, !StateSource.hasControl(header.toolVersion) else {
+            throw EmbdiagError.malformed(path, "state header names tool '\(header.tool)' version '\(header.toolVersion)' (expected embdiag and its version)")
+        }
+        if let basis = header.basis, !StateSource.isDigest(basis) {
+            throw EmbdiagError.malformed(path, "state header basis '\(basis)' is not a SHA-256 (64 lowercase hex digits)")
         }
         var arrays: [String: StateArray] = [:]
         for (name, t) in container.tensors {

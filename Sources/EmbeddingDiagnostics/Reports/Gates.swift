@@ -112,6 +112,16 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Refuses (exit 2) a requirement that can never fail because its metric's range is fixed by
+    /// its definition (`knownRange(of:)`): known from the key alone, so front ends check every
+    /// requirement before any analysis runs (an audit: every check's, before the first runs).
+    public func refuseIfCannotFail() throws {
+        guard !isBoolean, let range = Requirement.knownRange(of: metric), cannotFail(in: range) else { return }
+        let where_ = range.upperBound.isInfinite ? "is at least \(ReportFormatting.number(range.lowerBound))"
+            : "lies in [\(ReportFormatting.number(range.lowerBound)), \(ReportFormatting.number(range.upperBound))]"
+        throw EmbdiagError.usage("\(Setting.require) \(self): '\(metric)' \(where_), so this requirement can never fail; give a threshold inside that range")
+    }
+
     public var description: String {
         let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
         if isBoolean { return "\(metric)\(comparison.rawValue)\(booleanSpelling ?? (threshold == 1 ? "true" : "false"))" }
@@ -159,11 +169,7 @@ extension Report {
             } else if r.isBoolean {
                 throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
             }
-            if !r.isBoolean, let range = Requirement.knownRange(of: r.metric), r.cannotFail(in: range) {
-                let where_ = range.upperBound.isInfinite ? "is at least \(ReportFormatting.number(range.lowerBound))"
-                    : "lies in [\(ReportFormatting.number(range.lowerBound)), \(ReportFormatting.number(range.upperBound))]"
-                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' \(where_), so this requirement can never fail; give a threshold inside that range")
-            }
+            try r.refuseIfCannotFail()
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
         }

@@ -66,6 +66,7 @@ public enum ReportWriter {
 
     /// Creates a report folder; an existing file in the way is one clean line, not a Cocoa error.
     public static func createOutputFolder(_ dir: String) throws {
+        guard !dir.isEmpty else { throw EmbdiagError.usage("the report folder is an empty path") }
         try PathContainment.requireConfined(dir)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) {

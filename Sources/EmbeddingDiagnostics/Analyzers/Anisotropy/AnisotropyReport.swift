@@ -126,10 +126,23 @@ extension AnisotropyAnalysis: ReportConvertible {
                       notes: caps.map { Report.warningPrefix + $0.message } + notes)
     }
 
-    /// Parameters this data could not support, capped (each becomes a warning of the report): the
-    /// components of the fitted remedies (a saved transform is applied as it was fitted).
+    /// Parameters this data could not support, capped (each becomes a warning of the report):
+    /// `--top` beyond the dimension, `--pairs` beyond the distinct pairs (their defaults are
+    /// documented as "at most" and not warned about), and the components of the fitted remedies
+    /// (a saved transform is applied as it was fitted).
     public var caps: [ParameterCap] {
-        guard configuration.savedTransform == nil, let t = transform else { return [] }
-        return IsotropyTransform.caps(requested: configuration.steps, fitted: t.steps, dimension: source.dim)
+        var caps: [ParameterCap] = []
+        let c = configuration, defaults = AnisotropyConfiguration()
+        let dimensions = min(before.dimension, after?.dimension ?? before.dimension)
+        if c.top > dimensions && c.top != defaults.top {
+            caps.append(ParameterCap(parameter: "--top", asked: c.top, used: dimensions,
+                                     reason: "there are \(dimensions) dimensions: explained_variance_top\(c.top) is the variance of all of them, and the rogue-dimension tables list every dimension"))
+        }
+        if c.pairSample > before.sampledPairs && c.pairSample != defaults.pairSample {
+            caps.append(ParameterCap(parameter: "--pairs", asked: c.pairSample, used: before.sampledPairs,
+                                     reason: "\(before.rows) rows have \(before.sampledPairs) distinct pairs, and every one is used"))
+        }
+        guard configuration.savedTransform == nil, let t = transform else { return caps }
+        return caps + IsotropyTransform.caps(requested: configuration.steps, fitted: t.steps, dimension: source.dim)
     }
 }

@@ -15,10 +15,14 @@ public enum IsotropyStep: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses "center", "abtt", "abtt:3", "whiten", "whiten:128", "normalize".
     public init(parsing text: String) throws {
-        let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+        // Empty parts kept: 'abtt:' is a missing number, not 'abtt' (the default) in disguise.
+        let parts = text.lowercased().split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let count: Int?
         if parts.count == 2 {
-            guard let k = Int(parts[1]), k >= 1 else { throw EmbdiagError.usage("transform '\(text)': the number after ':' must be a positive integer") }
+            if ["center", "centre", "normalize", "normalise", "l2"].contains(parts[0]) { throw EmbdiagError.usage("transform '\(text)' takes no number") }
+            guard let k = Int(parts[1]), k >= 1 else {
+                throw EmbdiagError.usage("transform '\(text)': the number after ':' must be a whole number ≥ 1 (write \(parts[0]):N with N ≥ 1, or \(parts[0]) alone for its default)")
+            }
             count = k
         } else {
             count = nil

@@ -131,11 +131,18 @@ extension DepthAnalysis: ReportConvertible {
     }
 
     /// Parameters this data could not support, capped (each becomes a warning of the report):
-    /// Mahalanobis depth's components, at most min(dimension, reference rows − 1).
+    /// `--top` beyond a corpus' rows (the default 10 is documented as "at most" and not warned
+    /// about), Mahalanobis depth's components, at most min(dimension, reference rows − 1).
     public var caps: [ParameterCap] {
-        guard let used = mahalanobisComponents, used < configuration.mahalanobisComponents else { return [] }
-        return [ParameterCap(parameter: "\(Setting.components)", asked: configuration.mahalanobisComponents, used: used,
-                             reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components")]
+        var caps: [ParameterCap] = []
+        if let smallest = corpora.min(by: { $0.depths.count < $1.depths.count }), configuration.top > smallest.depths.count,
+           configuration.top != DepthConfiguration().top {
+            caps.append(ParameterCap(parameter: "\(Setting.top)", asked: configuration.top, used: smallest.depths.count,
+                                     reason: "\(smallest.source.path) has \(smallest.depths.count) rows: its central and outlying tables list every row"))
+        }
+        guard let used = mahalanobisComponents, used < configuration.mahalanobisComponents else { return caps }
+        return caps + [ParameterCap(parameter: "\(Setting.components)", asked: configuration.mahalanobisComponents, used: used,
+                                    reason: "Mahalanobis depth uses at most min(dimension, reference rows − 1) principal components")]
     }
 }
 

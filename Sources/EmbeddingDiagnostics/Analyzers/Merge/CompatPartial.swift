@@ -218,10 +218,17 @@ public enum CompatPartial {
         }
         var merged = PartialState(analyzer: analyzer, pass: 1, parameters: first.state.parameters, seed: first.state.seed,
                                   dimension: first.state.dimension, shards: ordered.flatMap(\.state.shards), arrays: arrays)
-        digest.append(Data("n=\(n);".utf8))
-        for s in merged.shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
-        merged.basis = Checksum.sha256(digest)
+        merged.basis = basis(payload: digest, rows: n, shards: merged.shards)
         return merged
+    }
+
+    /// The basis of a merged pass-1 state: SHA-256 of its group values (every direction, in
+    /// order), its row count and its shard list (`StatePayloadCheck` recomputes it).
+    static func basis(payload: Data, rows n: Int, shards: [ShardRecord]) -> String {
+        var digest = payload
+        digest.append(Data("n=\(n);".utf8))
+        for s in shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
+        return Checksum.sha256(digest)
     }
 
     /// The relevant groups of every query in one direction of a merged pass-1 state.

@@ -61,11 +61,16 @@ public enum DepthPartial {
         let first = ordered[0].state
         var merged = PartialState(analyzer: "depth", pass: 1, parameters: first.parameters, seed: first.seed, dimension: first.dimension,
                                   shards: ordered.flatMap(\.state.shards), arrays: arrays)
+        merged.basis = basis(payload: payload, summary: summary, shards: merged.shards)
+        return merged
+    }
+
+    /// SHA-256 of `payload`, `summary` and the shard list (`StatePayloadCheck` recomputes it).
+    static func basis(payload: Data, summary: String, shards: [ShardRecord]) -> String {
         var digest = payload
         digest.append(Data(summary.utf8))
-        for s in merged.shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
-        merged.basis = Checksum.sha256(digest)
-        return merged
+        for s in shards { digest.append(Data("\(s.rowOffset):\(s.rowCount):\(s.source.sha256 ?? "-");".utf8)) }
+        return Checksum.sha256(digest)
     }
 
     /// Pass 2: the depth of every row of one shard of the reference (`other == false`,

@@ -55,9 +55,12 @@ public struct PartialState: Sendable, Equatable {
     /// pass, a dimension in 1…2²⁰, at least one shard, shards with non-negative offsets and at
     /// least one row each, contiguous in row order without overflow, no input (SHA-256) twice, and
     /// a payload row count (`rows`) equal to the rows the shards declare — the header may not
-    /// claim other rows than the numbers cover.
+    /// claim other rows than the numbers cover. Each shard's id and source are checked
+    /// (`StateSource`: a printable path, a SHA-256 of 64 lowercase hex digits, the state's
+    /// dimension, as many rows as the shard), then every field of the payload
+    /// (`StatePayloadCheck`).
     ///
-    /// - Complexity: O(s log s) for s shards.
+    /// - Complexity: O(s log s) for s shards, plus O(payload) for its fields.
     public func validate(path: String?) throws {
         guard pass == 1 || pass == 2 else { throw EmbdiagError.malformed(path, "partial state pass \(pass) (expected 1 or 2)") }
         guard dimension >= 1 && dimension <= Self.maximumDimension else {
@@ -68,6 +71,13 @@ public struct PartialState: Sendable, Equatable {
         var total = 0
         var seen: [String: ShardRecord] = [:]
         for s in shards {
+            guard !s.id.isEmpty, s.id.utf8.count <= StateSource.maximumPathBytes, !StateSource.hasControl(s.id) else {
+                throw EmbdiagError.malformed(path, "partial state shard_id is \(s.id.isEmpty ? "empty" : "not one printable line of at most \(StateSource.maximumPathBytes) bytes")")
+            }
+            try StateSource.check(s.source, field: "shard '\(s.id)'", path: path)
+            guard s.source.dim == dimension else {
+                throw EmbdiagError.malformed(path, "partial state shard '\(s.id)' has source.dim \(s.source.dim), the state's dimension is \(dimension)")
+            }
             guard s.rowOffset >= 0, s.rowCount >= 1 else {
                 throw EmbdiagError.malformed(path, "partial state shard '\(s.id)' has row_offset \(s.rowOffset) and row_count \(s.rowCount) (expected ≥ 0 and ≥ 1)")
             }
@@ -88,6 +98,11 @@ public struct PartialState: Sendable, Equatable {
         guard counted == total else {
             throw EmbdiagError.malformed(path, "partial state payload covers \(counted) rows, its shard list \(total): the header does not describe the payload")
         }
+        // A saved shift reference keeps the file's row count beside the rows it read.
+        if analyzer != ShiftReferenceState.analyzer, let s = shards.first(where: { $0.source.rows != $0.rowCount }) {
+            throw EmbdiagError.malformed(path, "partial state shard '\(s.id)' has source.rows \(s.source.rows) but row_count \(s.rowCount)")
+        }
+        try StatePayloadCheck.validate(self, path: path)
     }
 
     public func array(_ name: String, path: String?) throws -> StateArray {

@@ -21,10 +21,12 @@ public enum ShardSet {
     ///
     /// - Complexity: O(s log s) for s states.
     public static func ordered(_ states: [LoadedState], fromZero: Bool = true) throws -> [LoadedState] {
-        guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        guard !states.isEmpty else { throw EmbdiagError.usage("merge needs at least one partial state") }
         // Each state on its own first (a state built in memory has not been through the file's checks).
         for s in states { try s.state.validate(path: s.path) }
-        for s in states.dropFirst() { try requireCompatible(s, with: first) }
+        // Compared in path order, so the message is the same whatever the order of the arguments.
+        let byPath = states.sorted { $0.path < $1.path }
+        for s in byPath.dropFirst() { try requireCompatible(s, with: byPath[0]) }
         let sorted = states.sorted { a, b in
             (a.state.rowOffset, a.state.rowCount, a.path) < (b.state.rowOffset, b.state.rowCount, b.path)
         }
@@ -54,7 +56,7 @@ public enum ShardSet {
             for shard in s.state.shards {
                 guard let sha = shard.source.sha256 else { continue }
                 if let other = seen[sha] {
-                    throw EmbdiagError.mismatch(s.path, "rows \(shard.rowOffset)..<\(shard.rowOffset + shard.rowCount) are the same input (SHA-256 \(sha.prefix(12))…) as \(other.path)'s rows \(other.shard.rowOffset)..<\(other.shard.rowOffset + other.shard.rowCount): give every shard once")
+                    throw EmbdiagError.mismatch(s.path, "rows \(shard.rowOffset)..<\(shard.rowOffset + shard.rowCount) are the same input (SHA-256 \(sha.prefix(12))…) as \(other.path)'s rows \(other.shard.rowOffset)..<\(other.shard.rowOffset + other.shard.rowCount): give every shard once (\(identicalShards))")
                 }
                 seen[sha] = (s.path, shard)
             }
@@ -84,11 +86,14 @@ public enum ShardSet {
                 for y in group.indices where y > x && payloads[y].count == payloads[x].count {
                     guard zip(payloads[x], payloads[y]).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else { continue }
                     let a = sorted[group[x]], b = sorted[group[y]]
-                    throw EmbdiagError.mismatch(b.path, "rows \(b.state.rowOffset)..<\(b.state.rowOffset + b.state.rowCount) have the same statistics, bit for bit, as \(a.path)'s rows \(a.state.rowOffset)..<\(a.state.rowOffset + a.state.rowCount): the same input twice (no checksum tells them apart); give every shard once")
+                    throw EmbdiagError.mismatch(b.path, "rows \(b.state.rowOffset)..<\(b.state.rowOffset + b.state.rowCount) have the same statistics, bit for bit, as \(a.path)'s rows \(a.state.rowOffset)..<\(a.state.rowOffset + a.state.rowCount): the same input twice (no checksum tells them apart); give every shard once (\(identicalShards))")
                 }
             }
         }
     }
+
+    /// Why two identical shards are refused even when the data holds those rows twice, and the way out.
+    static let identicalShards = "merge tells shards apart by their content, so two shards with identical bytes are refused even when the data really holds those rows twice: run the analysis on the whole file, or cut the shards at other rows so that no two are identical"
 
     static func requireCompatible(_ s: LoadedState, with f: LoadedState) throws {
         let a = s.state, b = f.state

@@ -14,6 +14,15 @@ public enum StateMerge {
     /// - Complexity: that of the analyzer's merge (linear in the states' payload).
     public static func merge(_ states: [LoadedState], wantState: Bool) throws -> MergeOutcome {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        // Every state on its own first, merged pass-1 states included (a state built in memory has
+        // not been through the file's checks).
+        for s in states { try s.state.validate(path: s.path) }
+        // The analyzers agree before any analyzer's own rule (passes, merged states) is applied,
+        // compared in path order so that the message does not depend on the order of the arguments.
+        let byPath = states.sorted { $0.path < $1.path }
+        if let other = byPath.first(where: { $0.state.analyzer != byPath[0].state.analyzer }) {
+            throw EmbdiagError.mismatch(other.path, "analyzer \(other.state.analyzer) differs from \(byPath[0].path)'s \(byPath[0].state.analyzer): merge states of one run only")
+        }
         switch first.state.analyzer {
         case "info":
             if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; info states merge straight into a report") }
@@ -87,7 +96,7 @@ public enum StateMerge {
         let merged = states.filter { isMergedPass1($0.state) }
         let pass2 = states.filter { $0.state.pass == 2 }
         guard merged.count == 1, merged.count + pass2.count == states.count else {
-            let stray = states.first { $0.state.pass == 1 && !isMergedPass1($0.state) }
+            let stray = states.sorted { $0.path < $1.path }.first { $0.state.pass == 1 && !isMergedPass1($0.state) }
             throw EmbdiagError.usage("the final \(analyzer) merge takes exactly one merged pass-1 state (from merge \(Setting.stateOut)) and the pass-2 states; got \(merged.count) merged pass-1 state(s)\(stray.map { " and a shard's pass-1 state \($0.path)" } ?? "")")
         }
         return .report(try report(merged[0], pass2))
@@ -97,6 +106,6 @@ public enum StateMerge {
     static func finish(_ report: inout Report, _ ordered: [LoadedState]) {
         let shards = ordered.flatMap(\.state.shards)
         report.inputs = shards.map(\.source)
-        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order).")
+        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files).")
     }
 }

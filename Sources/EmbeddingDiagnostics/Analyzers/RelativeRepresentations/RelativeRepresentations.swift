@@ -4,7 +4,11 @@ import Foundation
 /// Guide: Guides/RelativeRepresentations.md.
 public struct RelativeRepresentationsConfiguration: Sendable {
     /// Number of anchors (ignored when `anchorRows` is given). Moschella et al. use 300.
-    public var anchorCount: Int = 300
+    public var anchorCount: Int = 300 { didSet { anchorCountGiven = true } }
+    /// Whether `anchorCount` was set (the CLI's --anchors). A comparison refuses a set count that
+    /// leaves fewer than 2 paired rows to evaluate; the default is capped to half the paired rows
+    /// (a warning of the report), so that it works on small inputs.
+    public var anchorCountGiven = false
     public var anchorStrategy: AnchorStrategy = .random
     /// Explicit anchors: row indices of the reference (first) input file, before pairing and
     /// before invalid rows were dropped.
@@ -316,7 +320,13 @@ public struct RelativeComparison: Sendable {
         } else if configuration.anchorCount == 0 {
             anchors = []
         } else {
-            anchors = try AnchorStrategy.selectAnchors(x.matrix, count: min(configuration.anchorCount, n), strategy: configuration.anchorStrategy, seed: configuration.seed)
+            // Anchors are not evaluated: a count given must leave at least 2 rows, the default
+            // leaves at least half of them (`caps` warns).
+            guard !configuration.anchorCountGiven || configuration.anchorCount <= n - 2 else {
+                throw EmbdiagError.usage("\(Setting.anchors) \(configuration.anchorCount) leaves \(max(0, n - configuration.anchorCount)) of the \(n) paired rows to evaluate (anchors are not evaluated, and at least 2 rows must be): give \(Setting.anchors) in 0…\(n - 2)")
+            }
+            let count = configuration.anchorCountGiven ? configuration.anchorCount : min(configuration.anchorCount, n / 2)
+            anchors = try AnchorStrategy.selectAnchors(x.matrix, count: count, strategy: configuration.anchorStrategy, seed: configuration.seed)
         }
         hasAnchors = !anchors.isEmpty
         anchorRows = anchors
@@ -329,7 +339,7 @@ public struct RelativeComparison: Sendable {
         // relative k-NN metric uses them only, as queries (a seeded sample) and as the gallery.
         let evaluation = Self.nonAnchorRows(n, anchors)
         guard evaluation.count >= 2 else {
-            throw EmbdiagError.usage("\(anchors.count) anchors leave \(evaluation.count) of \(n) paired rows to evaluate; use fewer anchors")
+            throw EmbdiagError.usage("\(anchors.count) anchor rows leave \(evaluation.count) of the \(n) paired rows to evaluate (anchors are not evaluated, and at least 2 rows must be): give at most \(n - 2) anchor rows or labels")
         }
         evaluationRows = evaluation
         var rng = SeededGenerator(seed: configuration.seed &+ 1)

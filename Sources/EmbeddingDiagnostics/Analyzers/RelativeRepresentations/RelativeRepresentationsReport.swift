@@ -255,7 +255,12 @@ extension RelativeComparison {
     /// anchors, and sweep points given beyond n/2, which are measured at n/2 (the default sweep
     /// is documented as capped by the row count).
     public var caps: [ParameterCap] {
-        var caps = configuration.anchorCaps(used: anchorRows.count)
+        var caps: [ParameterCap] = []
+        // Only the default is capped here (a count given that leaves too few rows is refused).
+        if !configuration.hasExplicitAnchors, hasAnchors, anchorRows.count < configuration.anchorCount {
+            caps.append(ParameterCap(parameter: "\(Setting.anchors)", asked: configuration.anchorCount, used: anchorRows.count,
+                                     reason: "the default leaves at least half of the \(pairedRows) paired rows to evaluate (anchors are not evaluated); give \(Setting.anchors) N, at most \(pairedRows - 2), to choose"))
+        }
         if configuration.sweepCounts != RelativeRepresentationsConfiguration.defaultSweepCounts, hasAnchors {
             for c in configuration.sweepCounts where c > pairedRows / 2 {
                 caps.append(ParameterCap(parameter: "--sweep", asked: c, used: pairedRows / 2, reason: "a sweep point uses at most half of the \(pairedRows) paired rows as anchors (the others are evaluated)"))

@@ -47,6 +47,11 @@ public struct ShiftConfiguration: Sendable {
     public var mmdBlockRows: Int?
     public init() {}
 
+    /// `bandwidthScales` as the report's parameters record it ("0.5,1,2").
+    public var bandwidthScalesText: String {
+        bandwidthScales.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : "\($0)" }.joined(separator: ",")
+    }
+
     /// Rows each corpus needs for the tests: k + 1 for the k-NN balls, one per fold, and 3.
     public var minimumRows: Int { max(neighbors + 1, folds, 3) }
 }

@@ -54,7 +54,7 @@ public enum ShiftReferenceState {
             "band_chunks": String(r.bandChunks),
             "bandwidth_given": r.bandwidthGiven ? "true" : "false",
             "minimum_rows": String(r.minimumRows),
-            "rows": "unit-normalised by the tests",
+            "rows": rowsNote,
         ]
         return PartialState(analyzer: analyzer, parameters: parameters, seed: r.seed, dimension: d,
                             shards: [ShardRecord(id: "reference", rowOffset: 0, rowCount: r.totalRows, source: r.source)], arrays: arrays)
@@ -87,6 +87,13 @@ public enum ShiftReferenceState {
             throw EmbdiagError.mismatch(path, "saved shift reference version \(state.parameters["shift_reference_version"] ?? "missing"); this embdiag reads version \(version) only (save the reference again with this embdiag)")
         }
         guard state.shards.count == 1, let shard = state.shards.first else { throw bad("expected one reference shard, found \(state.shards.count)") }
+        // Every header field as the writer sets it: one pass, no basis, only its own parameters.
+        guard state.pass == 1, state.basis == nil else { throw bad("pass \(state.pass)\(state.basis == nil ? "" : " with a basis") (a saved reference is one pass, without a basis)") }
+        if let unknown = Set(state.parameters.keys).subtracting(parameterKeys).sorted().first { throw bad("unknown parameter \(unknown)") }
+        guard let given = state.parameters["bandwidth_given"], given == "true" || given == "false" else {
+            throw bad("bandwidth_given '\(state.parameters["bandwidth_given"] ?? "missing")' (expected true or false)")
+        }
+        guard state.parameters["rows"] == rowsNote else { throw bad("parameter rows '\(state.parameters["rows"] ?? "missing")' (expected '\(rowsNote)')") }
         let d = state.dimension
         let total = try state.array("rows", path: path).ints("rows", count: 1, path: path)[0]
         let sampleRows = try state.array("sample_rows", path: path).ints("sample_rows", path: path)
@@ -176,6 +183,7 @@ public enum ShiftReferenceState {
         let flat = try state.array("clusters_exemplars", path: path).ints("clusters_exemplars", count: k * ReferenceRegions.exemplarCount, path: path)
         guard flat.allSatisfy({ $0 >= -1 && $0 < s }) else { throw bad("an exemplar row lies outside the sample") }
         let exemplars = (0..<k).map { c in flat[(c * ReferenceRegions.exemplarCount)..<((c + 1) * ReferenceRegions.exemplarCount)].filter { $0 >= 0 } }
+        guard exemplars.allSatisfy({ Set($0).count == $0.count }) else { throw bad("a cluster lists an exemplar row twice") }
         guard assignment.allSatisfy({ $0 >= 0 && $0 < k }) else { throw bad("an assignment names a cluster outside 1…\(k)") }
         var tally = [Int](repeating: 0, count: k)
         for c in assignment { tally[c] += 1 }
@@ -193,6 +201,9 @@ public enum ShiftReferenceState {
             throw bad(e.message)
         }
     }
+
+    static let rowsNote = "unit-normalised by the tests"
+    static let parameterKeys: Set<String> = ["shift_reference_version", "band_chunks", "bandwidth_given", "minimum_rows", "rows"]
 
     static let known: Set<String> = ["rows", "sample", "sample_rows", "bandwidth", "sample_labels_bytes", "sample_labels_lengths",
                                      "band_sizes", "band_counts", "band_scores"]

@@ -121,6 +121,9 @@ extension ShiftAnalysis: ReportConvertible {
             ReportParameter("penalty", .double(c.penalty)),
             ReportParameter("k", .int(c.neighbors)),
             ReportParameter("alpha", .double(c.alpha)),
+            // Both change the p-values: the kernels MMD aggregates, and the classifier's share of the combined test.
+            ReportParameter("bandwidth_scales", .string(c.bandwidthScalesText)),
+            ReportParameter("classifier_weight", .double(c.classifierWeight)),
             ReportParameter("rows", .string("unit-normalised")),
         ]
         if c.bandwidth == nil { parameters.append(ReportParameter("bandwidth_sample", .int(c.bandwidthSample))) }

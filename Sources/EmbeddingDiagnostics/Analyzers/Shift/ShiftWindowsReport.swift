@@ -71,6 +71,9 @@ extension ShiftWindows: ReportConvertible {
             ReportParameter("penalty", .double(c.penalty)),
             ReportParameter("k", .int(c.neighbors)),
             ReportParameter("alpha", .double(c.alpha)),
+            // Both change the p-values: the kernels MMD aggregates, and the classifier's share of the combined test.
+            ReportParameter("bandwidth_scales", .string(c.bandwidthScalesText)),
+            ReportParameter("classifier_weight", .double(c.classifierWeight)),
             ReportParameter("band_chunks", .int(reference.bandChunks)),
             ReportParameter("band_quantile", .double(ReferenceVariationBand.quantile)),
             ReportParameter("minimum_window_rows", .int(c.minimumRows)),

@@ -19,6 +19,9 @@ public struct WindowWidth: Sendable, Equatable, CustomStringConvertible {
         let usage = "\(Setting.window) '\(raw)' is not a window width: write a whole number and a unit, e.g. 1d, 7d, 12h, 30m, 90s, 2w"
         guard let unitCharacter = text.last, let unit = Self.units[Character(unitCharacter.lowercased())] else { throw EmbdiagError.usage(usage) }
         let digits = text.dropLast()
+        if digits.hasPrefix("-"), digits.count > 1, digits.dropFirst().utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            throw EmbdiagError.usage("\(Setting.window) '\(raw)': a window must be at least 1 \(unitCharacter) long")
+        }
         guard !digits.isEmpty, digits.utf8.count <= 12, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Int64(digits) else {
             throw EmbdiagError.usage(usage)
         }
