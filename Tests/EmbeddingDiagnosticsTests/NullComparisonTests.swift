@@ -409,7 +409,7 @@ import Testing
         var c = RelativeRepresentationsConfiguration()
         c.anchorCount = 20
         let relrep = try RelativeComparison(reference: a, other: b, configuration: c)
-        #expect(relrep.knnUndeterminedShareAbsoluteByK[0] == 1)
+        #expect(relrep.knnTiedPlaceShareAbsoluteByK[0] == 1)
         // The expected overlap over tie orders is at chance (k/n ≈ 0.03), not 0.34 / 0.5.
         #expect(relrep.mutualKNN.reduce(0, +) / Double(relrep.mutualKNN.count) < 0.1)
         let report = relrep.report()
@@ -418,7 +418,21 @@ import Testing
         let compat = try CompatibilityAnalysis(CompatibilityInputs(old: a, new: b)).report()
         #expect(compat.metric("knn_overlap_at_10") == .null)
         #expect(compat.metric("knn_undetermined_share")?.number == 1)
+        #expect(compat.metric("knn_tied_place_share")?.number == 1)
         #expect(compat.metric("rows_look_misaligned") == .bool(true))
+    }
+
+    /// Sign codes tie often but fill few places by ties: the overlap stays reported (the expected
+    /// value over tie orders), with the shares that say how open it is.
+    @Test func partlyTiedSpacesKeepTheirOverlap() throws {
+        let rows = Self.gaussian(300, seed: 61)
+        let old = Embeddings(matrix: Matrix(rows), name: "old.npy")
+        let codes = Embeddings(matrix: Matrix(rows.map { $0.map { $0 > 0 ? 1 : -1 } }), name: "codes.npy")
+        let a = try #require(CompatibilityAnalysis(CompatibilityInputs(old: old, new: codes)).agreement)
+        #expect(a.knnUndeterminedShare > 0.1 && a.knnTiedPlaceShare < SpaceComparison.tiedPlaceShareLimit, "\(a.knnUndeterminedShare) \(a.knnTiedPlaceShare)")
+        let report = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: codes)).report()
+        #expect(report.metric("knn_overlap_at_10")?.number != nil)
+        #expect(report.metric("knn_tied_place_share")?.number == a.knnTiedPlaceShare)
     }
 
     /// `NeighbourSet` against brute force in Float64 on rows with few distinct directions (d = 2,

@@ -221,12 +221,12 @@ import Testing
     static func knnMetricNotReported(_ r: RelativeComparison, key: String) -> Double? {
         func at(_ prefix: String, _ values: [Double], _ shares: [Double]) -> Double? {
             guard key.hasPrefix(prefix), let k = Int(key.dropFirst(prefix.count)), let i = r.ks.firstIndex(of: k),
-                  shares[i] > SpaceComparison.undeterminedShareLimit else { return nil }
+                  shares[i] > SpaceComparison.tiedPlaceShareLimit else { return nil }
             return values[i]
         }
-        return at("knn_jaccard_at_", r.knnJaccardAbsoluteByK, r.knnUndeterminedShareAbsoluteByK)
-            ?? at("mutual_knn_at_", r.mutualKNNByK, r.knnUndeterminedShareAbsoluteByK)
-            ?? at("knn_jaccard_relative_at_", r.knnJaccardRelativeByK, r.knnUndeterminedShareRelativeByK)
+        return at("knn_jaccard_at_", r.knnJaccardAbsoluteByK, r.knnTiedPlaceShareAbsoluteByK)
+            ?? at("mutual_knn_at_", r.mutualKNNByK, r.knnTiedPlaceShareAbsoluteByK)
+            ?? at("knn_jaccard_relative_at_", r.knnJaccardRelativeByK, r.knnTiedPlaceShareRelativeByK)
     }
 
     /// Every metric of a fixture case that the comparison computes, through the report keys.

@@ -143,7 +143,18 @@ extension SpaceComparison {
         return Double(zip(a, b).filter { !$0.isDetermined || !$1.isDetermined }.count) / Double(a.count)
     }
 
-    /// Above this share of queries with undetermined k-NN sets, set overlaps are reported as not
-    /// determined (null, with a note) instead of a number that the tie rule, not the data, decides.
-    public static let undeterminedShareLimit = 0.1
+    /// Share of the places of all sets (both spaces) that ties fill: Σ slots of undetermined
+    /// sets / Σ sizes. An overlap moves by at most about this share whatever the tie order, so it
+    /// measures how far the data leave the overlap open (0.07 for 384-bit sign codes, where half of
+    /// the rows tie somewhere at their 10th place; 1 for ±1 data in d = 1).
+    public static func tiedPlaceShare(_ a: [NeighbourSet], _ b: [NeighbourSet]) -> Double {
+        let sets = a + b
+        let places = sets.reduce(0) { $0 + $1.size }
+        guard places > 0 else { return 0 }
+        return Double(sets.reduce(0) { $0 + ($1.isDetermined ? 0 : $1.slots) }) / Double(places)
+    }
+
+    /// Above this share of places filled by ties (`tiedPlaceShare`), set overlaps are reported as
+    /// not determined (null, with a note) instead of a number that the tie rule, not the data, decides.
+    public static let tiedPlaceShareLimit = 0.25
 }

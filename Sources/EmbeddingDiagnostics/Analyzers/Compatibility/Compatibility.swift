@@ -433,6 +433,7 @@ public struct CompatibilityAnalysis: Sendable {
         }
         return SimilarityAgreement(rows: stabilityRows, knnJaccard: SpaceComparison.knnJaccard(oldSets, newSets),
                                    knnUndeterminedShare: SpaceComparison.undeterminedShare(oldSets, newSets),
+                                   knnTiedPlaceShare: SpaceComparison.tiedPlaceShare(oldSets, newSets),
                                    oldNeighbors: oldNeighbors, newNeighbors: newNeighbors,
                                    similaritySpearman: pairs.spearman, similarityPairs: pairs.count, allPairs: pairs.all,
                                    positiveConstraint: pairs.positive, negativeConstraint: pairs.negative, thresholds: thresholds,

@@ -98,6 +98,7 @@ extension CompatibilityAnalysis: ReportConvertible {
                                         a.knnOverlapIsDetermined ? ReportValue(a.meanJaccard) : .null))
             if a.knnUndeterminedShare > 0 {
                 metrics.append(ReportMetric("knn_undetermined_share", "share of compared rows whose k-NN set in OLD or NEW is not determined (a tie straddles the k-th place)", ReportValue(a.knnUndeterminedShare)))
+                metrics.append(ReportMetric("knn_tied_place_share", "share of the k-NN places (OLD and NEW) that ties fill: how far the data leave the overlap open", ReportValue(a.knnTiedPlaceShare)))
             }
             metrics.append(ReportMetric("knn_overlap_k_effective", "neighbours actually compared (--neighbor-k capped at rows − 1)", .int(a.oldNeighbors.k)))
             metrics.append(ReportMetric("similarity_spearman", "Spearman of pairwise cosines, OLD vs NEW", ReportValue(a.similaritySpearman)))
@@ -305,9 +306,10 @@ extension CompatibilityAnalysis: ReportConvertible {
                             metrics: metrics, tables: tables, charts: charts + (mapping?.adapterCharts() ?? []), notes: notes)
         if let a = agreement, a.knnUndeterminedShare > 0 {
             let share = ReportFormatting.number(100 * a.knnUndeterminedShare, significant: 3)
+            let places = ReportFormatting.number(100 * a.knnTiedPlaceShare, significant: 3)
             report.notes.append(a.knnOverlapIsDetermined
-                ? "\(share) % of the compared rows tie at their \(a.oldNeighbors.k)-th neighbour in OLD or NEW: their k-NN sets are not determined by the data, and the overlap counts each tied row with its chance of being chosen (the expected value over tie orders)."
-                : "knn_overlap_at_\(configuration.neighborK) is not reported: \(share) % of the compared rows tie at their \(a.oldNeighbors.k)-th neighbour in OLD or NEW (few distinct rows or directions), so their k-NN sets are not determined by the data — the expected overlap over tie orders (\(ReportFormatting.number(a.meanJaccard))) is near chance even for one space against itself, and breaking ties by row number would make unrelated spaces agree.")
+                ? "\(share) % of the compared rows tie at their \(a.oldNeighbors.k)-th neighbour in OLD or NEW (ties fill \(places) % of the k-NN places): the overlap counts each tied row with its chance of being chosen (the expected value over tie orders)."
+                : "knn_overlap_at_\(configuration.neighborK) is not reported: ties fill \(places) % of the \(a.oldNeighbors.k)-NN places in OLD or NEW (\(share) % of the rows tie at their \(a.oldNeighbors.k)-th neighbour; few distinct rows or directions), so the sets are not determined by the data — the expected overlap over tie orders (\(ReportFormatting.number(a.meanJaccard))) is near chance even for one space against itself, and breaking ties by row number would make unrelated spaces agree.")
         }
         if misaligned, let a = agreement {
             report.warn("OLD and NEW rows look misaligned: Spearman of paired similarities \(ReportFormatting.number(a.similaritySpearman)) and k-NN Jaccard \(ReportFormatting.number(a.meanJaccard)) are near 0. Check that row i is the same item in both files (order, filtering, --pair-by label with ids), or the models are unrelated.")

@@ -16,8 +16,11 @@ public struct SimilarityAgreement: Sendable {
     /// tied rows at the k-th place counted with their chance of being chosen (`NeighbourSet`).
     public internal(set) var knnJaccard: [Double]
     /// Share of `rows` whose k-NN set in OLD or NEW is not determined by the data (a tie straddles
-    /// the k-th place); above `SpaceComparison.undeterminedShareLimit` the mean is not reported.
+    /// the k-th place).
     public internal(set) var knnUndeterminedShare: Double
+    /// Share of the k-NN places (OLD and NEW) that ties fill (`SpaceComparison.tiedPlaceShare`);
+    /// above `SpaceComparison.tiedPlaceShareLimit` the mean Jaccard is not reported.
+    public internal(set) var knnTiedPlaceShare: Double
     public internal(set) var oldNeighbors: NearestNeighbors
     public internal(set) var newNeighbors: NearestNeighbors
     public internal(set) var similaritySpearman: Double
@@ -38,5 +41,5 @@ public struct SimilarityAgreement: Sendable {
     /// Mean k-NN Jaccard over `rows` (NaN when there are none).
     public var meanJaccard: Double { knnJaccard.isEmpty ? .nan : knnJaccard.reduce(0, +) / Double(knnJaccard.count) }
     /// Whether ties decide too many k-NN sets for the mean Jaccard to describe the data.
-    public var knnOverlapIsDetermined: Bool { knnUndeterminedShare <= SpaceComparison.undeterminedShareLimit }
+    public var knnOverlapIsDetermined: Bool { knnTiedPlaceShare <= SpaceComparison.tiedPlaceShareLimit }
 }

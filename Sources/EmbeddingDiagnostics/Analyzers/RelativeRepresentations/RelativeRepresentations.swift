@@ -263,11 +263,11 @@ public struct RelativeComparison: Sendable {
     public internal(set) var knnJaccardAbsoluteByK: [Double]
     public internal(set) var knnJaccardRelativeByK: [Double]
     public internal(set) var mutualKNNByK: [Double]
-    /// Per k: share of the query rows whose k-NN set (absolute, relative spaces) is not determined
-    /// in one of the spaces (a tie straddles the k-th place); above
-    /// `SpaceComparison.undeterminedShareLimit` the k-NN metrics of that k are not reported.
-    public internal(set) var knnUndeterminedShareAbsoluteByK: [Double]
-    public internal(set) var knnUndeterminedShareRelativeByK: [Double]
+    /// Per k: share of the k-NN places (both spaces; absolute, relative) that ties fill
+    /// (`SpaceComparison.tiedPlaceShare`); above `SpaceComparison.tiedPlaceShareLimit` the k-NN
+    /// metrics of that k are not reported.
+    public internal(set) var knnTiedPlaceShareAbsoluteByK: [Double]
+    public internal(set) var knnTiedPlaceShareRelativeByK: [Double]
 
     /// - Parameters:
     ///   - reference: the first space; anchors are chosen here (explicit rows refer to it).
@@ -380,7 +380,7 @@ public struct RelativeComparison: Sendable {
             let relSets = ks.map { k in (NeighbourSet.sets(ofRows: queryPositions, in: relX, k: k, lists: relKnnX),
                                          NeighbourSet.sets(ofRows: queryPositions, in: relY, k: k, lists: relKnnY)) }
             knnJaccardRelativeByK = relSets.map { Self.mean(SpaceComparison.knnJaccard($0.0, $0.1)) }
-            knnUndeterminedShareRelativeByK = relSets.map { SpaceComparison.undeterminedShare($0.0, $0.1) }
+            knnTiedPlaceShareRelativeByK = relSets.map { SpaceComparison.tiedPlaceShare($0.0, $0.1) }
             knnJaccardRelative = SpaceComparison.knnJaccard(relSets[0].0, relSets[0].1)
             let ranks = relativeRanks
             relativeHitRateByK = ks.map { Self.hitRate(ranks, within: $0) }
@@ -390,7 +390,7 @@ public struct RelativeComparison: Sendable {
             relativeRanks = []
             knnJaccardRelative = []
             knnJaccardRelativeByK = []
-            knnUndeterminedShareRelativeByK = []
+            knnTiedPlaceShareRelativeByK = []
             relativeHitRateByK = []
         }
 
@@ -403,7 +403,7 @@ public struct RelativeComparison: Sendable {
                                      NeighbourSet.sets(ofRows: queries, in: unitY, k: k, lists: knnY)) }
         knnJaccardAbsoluteByK = absSets.map { Self.mean(SpaceComparison.knnJaccard($0.0, $0.1)) }
         mutualKNNByK = zip(ks, absSets).map { k, sets in Self.mean(SpaceComparison.knnOverlap(sets.0, sets.1, k: min(k, n - 1))) }
-        knnUndeterminedShareAbsoluteByK = absSets.map { SpaceComparison.undeterminedShare($0.0, $0.1) }
+        knnTiedPlaceShareAbsoluteByK = absSets.map { SpaceComparison.tiedPlaceShare($0.0, $0.1) }
         knnJaccardAbsolute = SpaceComparison.knnJaccard(absSets[0].0, absSets[0].1)
         mutualKNN = SpaceComparison.knnOverlap(absSets[0].0, absSets[0].1, k: min(ks[0], n - 1))
         absoluteRanks = x.dimension == y.dimension

@@ -99,13 +99,13 @@ extension RelativeComparison: ReportConvertible {
             ReportMetric("mean_cosine_reference", "mean pairwise cosine, \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)", ReportValue(meanCosines.0)),
             ReportMetric("mean_cosine_other", "mean pairwise cosine, \(URL(fileURLWithPath: inputs[1].path).lastPathComponent)", ReportValue(meanCosines.1)),
             ReportMetric("centered", "relative projections centred on the anchor mean", hasAnchors ? .bool(centered) : .null),
-            ReportMetric("knn_jaccard", "mean Jaccard of \(ks[0])-NN sets, absolute spaces", knnValue(Self.mean(knnJaccardAbsolute), knnUndeterminedShareAbsoluteByK[0])),
+            ReportMetric("knn_jaccard", "mean Jaccard of \(ks[0])-NN sets, absolute spaces", knnValue(Self.mean(knnJaccardAbsolute), knnTiedPlaceShareAbsoluteByK[0])),
         ]
         if hasAnchors {
-            metrics.append(ReportMetric("knn_jaccard_relative", "mean Jaccard of \(ks[0])-NN sets, relative spaces", knnValue(Self.mean(knnJaccardRelative), knnUndeterminedShareRelativeByK[0])))
+            metrics.append(ReportMetric("knn_jaccard_relative", "mean Jaccard of \(ks[0])-NN sets, relative spaces", knnValue(Self.mean(knnJaccardRelative), knnTiedPlaceShareRelativeByK[0])))
         }
         metrics += [
-            ReportMetric("mutual_knn", "mutual \(ks[0])-NN overlap |A∩B|/k (Huh et al. 2024)", knnValue(Self.mean(mutualKNN), knnUndeterminedShareAbsoluteByK[0])),
+            ReportMetric("mutual_knn", "mutual \(ks[0])-NN overlap |A∩B|/k (Huh et al. 2024)", knnValue(Self.mean(mutualKNN), knnTiedPlaceShareAbsoluteByK[0])),
             ReportMetric("cka_linear", "linear CKA (biased HSIC)", ReportValue(ckaLinear)),
             ReportMetric("cka_debiased", "linear CKA, unbiased HSIC (Song et al. 2012)", ReportValue(ckaDebiased)),
         ]
@@ -113,10 +113,10 @@ extension RelativeComparison: ReportConvertible {
             for (i, k) in ks.enumerated() {
                 if hasAnchors {
                     metrics.append(ReportMetric("relative_top_at_\(k)", "relative retrieval hit rate within the top \(k)", ReportValue(relativeHitRateByK[i])))
-                    metrics.append(ReportMetric("knn_jaccard_relative_at_\(k)", "mean Jaccard of \(k)-NN sets, relative spaces", knnValue(knnJaccardRelativeByK[i], knnUndeterminedShareRelativeByK[i])))
+                    metrics.append(ReportMetric("knn_jaccard_relative_at_\(k)", "mean Jaccard of \(k)-NN sets, relative spaces", knnValue(knnJaccardRelativeByK[i], knnTiedPlaceShareRelativeByK[i])))
                 }
-                metrics.append(ReportMetric("knn_jaccard_at_\(k)", "mean Jaccard of \(k)-NN sets, absolute spaces", knnValue(knnJaccardAbsoluteByK[i], knnUndeterminedShareAbsoluteByK[i])))
-                metrics.append(ReportMetric("mutual_knn_at_\(k)", "mutual \(k)-NN overlap", knnValue(mutualKNNByK[i], knnUndeterminedShareAbsoluteByK[i])))
+                metrics.append(ReportMetric("knn_jaccard_at_\(k)", "mean Jaccard of \(k)-NN sets, absolute spaces", knnValue(knnJaccardAbsoluteByK[i], knnTiedPlaceShareAbsoluteByK[i])))
+                metrics.append(ReportMetric("mutual_knn_at_\(k)", "mutual \(k)-NN overlap", knnValue(mutualKNNByK[i], knnTiedPlaceShareAbsoluteByK[i])))
             }
         }
         if let p = procrustesDisparity {
@@ -149,9 +149,9 @@ extension RelativeComparison: ReportConvertible {
                                       columns: ["k", "relative_top_k", "knn_jaccard_relative", "knn_jaccard", "mutual_knn"],
                                       rows: ks.indices.map { i in
                                           [.int(ks[i]), hasAnchors ? ReportValue(relativeHitRateByK[i]) : .null,
-                                           hasAnchors ? knnValue(knnJaccardRelativeByK[i], knnUndeterminedShareRelativeByK[i]) : .null,
-                                           knnValue(knnJaccardAbsoluteByK[i], knnUndeterminedShareAbsoluteByK[i]),
-                                           knnValue(mutualKNNByK[i], knnUndeterminedShareAbsoluteByK[i])]
+                                           hasAnchors ? knnValue(knnJaccardRelativeByK[i], knnTiedPlaceShareRelativeByK[i]) : .null,
+                                           knnValue(knnJaccardAbsoluteByK[i], knnTiedPlaceShareAbsoluteByK[i]),
+                                           knnValue(mutualKNNByK[i], knnTiedPlaceShareAbsoluteByK[i])]
                                       }))
         }
         if hasAnchors { tables += [
@@ -208,12 +208,12 @@ extension RelativeComparison: ReportConvertible {
             notes.append(idPairing.summary(nameA: inputs[0].path, nameB: inputs[1].path, rowsInA: inputs[0].rows, rowsInB: inputs[1].rows)
                          + (pairedRows != idPairing.rowsA.count ? " \(pairedRows) pairs after validation." : ""))
         }
-        let undetermined = (knnUndeterminedShareAbsoluteByK + knnUndeterminedShareRelativeByK).max() ?? 0
-        if undetermined > 0 {
-            let share = ReportFormatting.number(100 * undetermined, significant: 3)
-            notes.append(undetermined > SpaceComparison.undeterminedShareLimit
-                ? "Up to \(share) % of the query rows tie at their k-th neighbour in one space (few distinct rows or directions): their k-NN sets are not determined by the data, so a k-NN overlap with more than \(ReportFormatting.number(100 * SpaceComparison.undeterminedShareLimit)) % such rows is not reported (null) — the expected overlap over tie orders is near chance even for one space against itself, and breaking ties by row number would make unrelated spaces agree."
-                : "Up to \(share) % of the query rows tie at their k-th neighbour in one space: k-NN overlaps count each tied row with its chance of being chosen (the expected value over tie orders).")
+        let tiedPlaces = (knnTiedPlaceShareAbsoluteByK + knnTiedPlaceShareRelativeByK).max() ?? 0
+        if tiedPlaces > 0 {
+            let share = ReportFormatting.number(100 * tiedPlaces, significant: 3)
+            notes.append(tiedPlaces > SpaceComparison.tiedPlaceShareLimit
+                ? "Ties fill up to \(share) % of the k-NN places (rows tied at a query's k-th neighbour; few distinct rows or directions): the sets are not determined by the data, so a k-NN overlap where ties fill more than \(ReportFormatting.number(100 * SpaceComparison.tiedPlaceShareLimit)) % of the places is not reported (null) — the expected overlap over tie orders is near chance even for one space against itself, and breaking ties by row number would make unrelated spaces agree."
+                : "Ties fill up to \(share) % of the k-NN places: k-NN overlaps count each tied row with its chance of being chosen (the expected value over tie orders).")
         }
         if ckaLinear - ckaDebiased > 0.1 {
             notes.append("cka_linear exceeds cka_debiased by \(ReportFormatting.number(ckaLinear - ckaDebiased, significant: 2)): the biased estimator is inflated at this n/d; trust cka_debiased.")
@@ -271,9 +271,9 @@ extension RelativeComparison {
 }
 
 extension RelativeComparison {
-    /// A k-NN overlap for the report: null when ties decide more than
-    /// `SpaceComparison.undeterminedShareLimit` of its sets.
-    func knnValue(_ value: Double, _ undeterminedShare: Double) -> ReportValue {
-        undeterminedShare > SpaceComparison.undeterminedShareLimit ? .null : ReportValue(value)
+    /// A k-NN overlap for the report: null when ties fill more than
+    /// `SpaceComparison.tiedPlaceShareLimit` of its places.
+    func knnValue(_ value: Double, _ tiedPlaceShare: Double) -> ReportValue {
+        tiedPlaceShare > SpaceComparison.tiedPlaceShareLimit ? .null : ReportValue(value)
     }
 }
