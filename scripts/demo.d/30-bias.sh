@@ -9,10 +9,10 @@ set -e
   --quiet --output reports/bias/audit
 echo "reports/bias/audit"
 # Hard debias: every metric before/after, geometry change; the debiased matrix (word2vec binary, 7 MB)
-# goes to $TMPDIR, not into the committed reports.
+# goes to .build/demo/ (not committed; a relative path, so the reports name no machine folder).
 mkdir -p reports/bias/hard-debias
 "$EMBDIAG" bias "$words" --weat wefe-gender --weat 7 --indirect softball,receptionist \
-  --debias hard --write "${TMPDIR:-/tmp}/googlenews-subset-debiased.bin" --quiet --output reports/bias/hard-debias
+  --debias hard --write ".build/demo/googlenews-subset-debiased.bin" --quiet --output reports/bias/hard-debias
 echo "reports/bias/hard-debias"
 # Three-component subspace (Manzini et al. 2019).
 "$EMBDIAG" bias "$words" --components 3 --quiet --output reports/bias/subspace-k3

@@ -13,8 +13,8 @@ echo "reports/relrep/final-vs-layer3"
 "$EMBDIAG" relrep "$a" --labels "$labels" --compare "$b" --compare-labels "$labels" \
   --anchors 300 --center anchors --anchor-strategy farthest --quiet --output reports/relrep/final-vs-layer3-farthest
 echo "reports/relrep/final-vs-layer3-farthest"
-# The relative representation itself (1,800 × 100) with its anchors; the matrix goes to $TMPDIR,
-# not into the committed reports.
+# The relative representation itself (1,800 × 100) with its anchors; the matrix goes to .build/demo/
+# (not committed; a relative path, so the reports name no machine folder).
 "$EMBDIAG" relrep "$a" --labels "$labels" --anchors 100 --center anchors \
-  --write "${TMPDIR:-/tmp}/minilm-relative.npy" --quiet --output reports/relrep/relative
+  --write ".build/demo/minilm-relative.npy" --quiet --output reports/relrep/relative
 echo "reports/relrep/relative"

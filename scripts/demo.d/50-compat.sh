@@ -13,9 +13,9 @@ mkdir -p reports/compat/mapping reports/compat/gate
   --quiet --output reports/compat/layer3-to-final
 echo "reports/compat/layer3-to-final"
 # Apply the saved map to NEW embeddings (e.g. queries) to search the OLD index.
-# (the mapped matrix, 2.7 MB, goes to $TMPDIR, not into the committed reports).
-"$EMBDIAG" map --mapping reports/compat/mapping/final-to-layer3.npy "$new" "${TMPDIR:-/tmp}/final-in-layer3-space.npy" --quiet
-echo "${TMPDIR:-/tmp}/final-in-layer3-space.npy"
+# (the mapped matrix, 2.7 MB, goes to .build/demo/: not committed, and a relative path in the report).
+"$EMBDIAG" map --mapping reports/compat/mapping/final-to-layer3.npy "$new" ".build/demo/final-in-layer3-space.npy" --quiet
+echo ".build/demo/final-in-layer3-space.npy"
 # Same upgrade with a ridge map, and a CI gate that fails (exit 1) — the report is still written.
 if "$EMBDIAG" compat --old "$old" --new "$new" --labels "$sections" --fit ridge:0.1 \
   --require "recall_at_1_cross>=0.95" --quiet --output reports/compat/gate 2>reports/compat/gate/stderr.txt; then
