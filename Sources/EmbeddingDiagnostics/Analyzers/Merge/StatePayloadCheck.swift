@@ -304,12 +304,7 @@ enum StatePayloadCheck {
             throw r.bad("query_sources_json", "describes \(queries[0].rows) × \(queries[0].dim) and \(queries[1].rows) × \(queries[1].dim) queries; the state ranks \(nq) queries of dimensions \(r.state.dimension) and \(settings.newDimension)")
         }
         if r.state.basis == nil {
-            let counts = try r.ints("relevant_counts", count: nq)
-            var total = 0
-            for (q, c) in counts.enumerated() {
-                guard c >= 0, c <= n else { throw r.bad("relevant_counts", "has \(c) for query \(q) (this shard has \(n) rows)") }
-                total += c
-            }
+            let (counts, total) = try r.raggedCounts("relevant_counts", queries: nq, atMost: n, of: "this shard has \(n) rows")
             let rows = try r.ints("relevant_rows", count: total)
             var at = 0
             for (q, c) in counts.enumerated() {
@@ -350,12 +345,7 @@ enum StatePayloadCheck {
         var relevant: [Int]?
         var digest = Data()
         for name in names {
-            let counts = try r.ints("group_counts_\(name)", count: nq)
-            var total = 0
-            for (q, c) in counts.enumerated() {
-                guard c >= 0, c <= n else { throw r.bad("group_counts_\(name)", "has \(c) for query \(q) (the gallery has \(n) rows)") }
-                total += c
-            }
+            let (counts, total) = try r.raggedCounts("group_counts_\(name)", queries: nq, atMost: n, of: "the gallery has \(n) rows")
             let values = try r.doubles("group_values_\(name)", count: total)
             let sizes = try r.ints("group_sizes_\(name)", count: total)
             var perQuery: [Int] = []
@@ -457,6 +447,18 @@ struct PayloadReader {
     }
 
     /// A one-element count, at least 0.
+    /// A ragged array's per-query lengths, each in 0…`limit` (`of` says what bounds them), and
+    /// their sum: the length of the arrays they cut.
+    mutating func raggedCounts(_ name: String, queries: Int, atMost limit: Int, of bound: String) throws -> (counts: [Int], total: Int) {
+        let counts = try ints(name, count: queries)
+        var total = 0
+        for (q, c) in counts.enumerated() {
+            guard c >= 0, c <= limit else { throw bad(name, "has \(c) for query \(q) (\(bound))") }
+            total += c
+        }
+        return (counts, total)
+    }
+
     mutating func count(_ name: String) throws -> Int {
         let v = try ints(name, count: 1)[0]
         guard v >= 0 else { throw bad(name, "is \(v) (a count is at least 0)") }
