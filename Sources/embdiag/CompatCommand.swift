@@ -140,7 +140,7 @@ struct CompatCommand: ReportingCommand {
         try SettingRange.integer(queries, "--queries", atLeast: 0, meaning: "0 = all rows")
         try SettingRange.integer(neighborK, "--neighbor-k", atLeast: 1)
         try SettingRange.number(trainFraction, "--train-fraction", above: 0, below: 1)
-        try SettingRange.number(noWorseTolerance, "--no-worse-tolerance", atLeast: 0)
+        try SettingRange.number(noWorseTolerance, "--no-worse-tolerance", atLeast: 0, below: 1)
         if let ridgeGrid {
             guard !ridgeGrid.isEmpty else { throw ValidationError("--ridge-grid needs at least one λ") }
             if let twice = ridgeGrid.first(where: { v in ridgeGrid.filter { $0 == v }.count > 1 }) { throw ValidationError("--ridge-grid lists \(twice) twice") }

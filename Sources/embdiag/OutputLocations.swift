@@ -53,7 +53,9 @@ enum OutputLocations {
                 found += of(group.wrappedValue)
                 continue
             }
-            guard let kind = properties[name] else { continue }
+            guard var kind = properties[name] else { continue }
+            // relrep's --write also writes OUT.json beside the matrix (anchors, settings).
+            if name == "write" && command is RelrepCommand { kind = .stem }
             var value: String?, shown = flag(name)
             if let option = child.value as? Option<String?> { value = option.wrappedValue }
             else if let option = child.value as? Option<String> { value = option.wrappedValue }

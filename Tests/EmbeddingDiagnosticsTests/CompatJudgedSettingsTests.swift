@@ -30,10 +30,13 @@ import Testing
     @Test func noWorseIsJudgedWithTheResultsOwnTolerance() throws {
         var c = CompatibilityConfiguration()
         c.maxQueries = 40
-        c.noWorseTolerance = 1
+        c.noWorseTolerance = 0.99
         let a = try CompatibilityAnalysis(Self.inputs(), configuration: c)
         c.noWorseTolerance = 0  // the caller's copy changes; the result's does not
-        #expect(a.configuration.noWorseTolerance == 1)
-        #expect(a.noWorse == true)  // margin ≥ −1 always holds for recall differences
+        #expect(a.configuration.noWorseTolerance == 0.99)
+        #expect(a.noWorse == true)
+        // A tolerance of 1 or more makes no_worse hold whatever the recalls: refused.
+        c.noWorseTolerance = 1
+        #expect(throws: EmbdiagError.self) { try CompatibilityAnalysis(Self.inputs(), configuration: c) }
     }
 }

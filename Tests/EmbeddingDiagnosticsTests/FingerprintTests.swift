@@ -88,6 +88,52 @@ import EmbeddingDiagnosticsTestSupport
         #expect(try FingerprintCheck(rotatedFingerprint, against: Self.rotated(e, seed: 3)).sameModel)
     }
 
+    /// Below 57 dimensions a rotated copy's score can reach 0.10 by chance: the threshold rises to
+    /// four standard deviations of it (the spread matches a simulation), so 20 rotated copies of a
+    /// 16-dimensional model are all "different" while its own samples are "same"; below d = 6 the
+    /// check cannot tell.
+    @Test func smallDimensionsRaiseTheThreshold() throws {
+        let d = 16
+        var g = SeededGenerator(seed: 21)
+        let basis = g.orthogonalMatrix(d)
+        func sample(_ n: Int) -> Embeddings {
+            let z = Matrix(rows: n, cols: d, values: (0..<(n * d)).map { i in Float(g.nextGaussian() * pow(0.7, Double(i % d))) })
+            let x = BLAS.matmul(z, basis)
+            let p = x.mutablePointer
+            for i in 0..<n { p[i * d] += 1.5 }
+            return Embeddings(matrix: x, name: "small.npy")
+        }
+        let fingerprint = try ModelFingerprint(sample(2000))
+        let rotatedSame = try (0..<20).filter { try FingerprintCheck(fingerprint, against: Self.rotated(sample(1000), seed: 100 + UInt64($0))).sameModel }
+        #expect(rotatedSame.isEmpty, "rotated copies called the same model: \(rotatedSame)")
+        let own = try FingerprintCheck(fingerprint, against: sample(1000))
+        #expect(own.sameModel && own.report().metric("same_model") == .bool(true), "\(own.sameModelScore)")
+        #expect(abs(FingerprintCheck.threshold(dimension: 16) - 4 * FingerprintCheck.rotationSpread(dimension: 16)) < 1e-15)
+        #expect(FingerprintCheck.threshold(dimension: 57) == FingerprintCheck.sameModelThreshold && FingerprintCheck.threshold(dimension: 384) == FingerprintCheck.sameModelThreshold)
+        #expect(!FingerprintCheck.canDecide(dimension: 5) && FingerprintCheck.canDecide(dimension: 6))
+        // The spread: ⟨A, QᵀAQ⟩/‖A‖² over Haar rotations Q of a traceless symmetric A.
+        let a = (0..<(d * d)).map { _ in g.nextGaussian() }
+        var sym = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { for j in 0..<d { sym[i * d + j] = a[i * d + j] + a[j * d + i] } }
+        let trace = (0..<d).reduce(0.0) { $0 + sym[$1 * d + $1] } / Double(d)
+        for i in 0..<d { sym[i * d + i] -= trace }
+        let norm2 = sym.reduce(0) { $0 + $1 * $1 }
+        var scores: [Double] = []
+        for _ in 0..<400 {
+            let q = g.orthogonalMatrix(d)
+            // B = Qᵀ A Q
+            var b = [Double](repeating: 0, count: d * d)
+            for i in 0..<d { for j in 0..<d {
+                var v = 0.0
+                for k in 0..<d { for l in 0..<d { v += Double(q[k, i]) * sym[k * d + l] * Double(q[l, j]) } }
+                b[i * d + j] = v
+            } }
+            scores.append(zip(sym, b).reduce(0) { $0 + $1.0 * $1.1 } / norm2)
+        }
+        let sd = Statistics.meanAndStandardDeviation(scores).std
+        #expect(abs(sd / FingerprintCheck.rotationSpread(dimension: d) - 1) < 0.15, "simulated \(sd) vs \(FingerprintCheck.rotationSpread(dimension: d))")
+    }
+
     @Test func mixedFindsTheRowsOfAnotherModel() throws {
         let own = try Self.read(Self.fixtures + "minilm-heldout.npy"), other = try Self.read(Self.fixtures + "e5-heldout.npy")
         var values = own.matrix.rows(0..<240).values

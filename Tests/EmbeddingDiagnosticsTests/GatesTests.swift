@@ -56,6 +56,14 @@ import Testing
         for never in ["antihubs>=0", "rows>=0", "effect_size>=-1", "effect_size<=1", "mean_cosine>=-1", "cka_linear<=1", "score_shift_ks_top1>=0"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try more.evaluate([Requirement(parsing: never)]) }
         }
+        // Ranges fixed by definition, refused from the key alone (before any input is read).
+        for never in ["mean_top1_similarity<=1", "mean_kth_similarity>=-1", "procrustes_residual<=1", "energy>=0", "effective_rank>=1",
+                      "participation_ratio>=1", "rows>=1", "dim>0"] {
+            #expect(throws: EmbdiagError.self, "\(never)") { try Requirement(parsing: never).refuseIfCannotFail() }
+        }
+        for fine in ["mean_top1_similarity<=0.9", "procrustes_residual<=0.5", "energy>=0.01", "effective_rank>=2", "rows>=2", "dim>=384"] {
+            #expect(throws: Never.self, "\(fine)") { try Requirement(parsing: fine).refuseIfCannotFail() }
+        }
         // Skewness has no fixed range.
         #expect(try more.evaluate([Requirement(parsing: "hubness_skewness>=-1")]).map(\.passed) == [true])
         for never in ["windows_shifted>=0", "density>=0", "windows_shifted>-1"] {

@@ -87,13 +87,20 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
             return 0...1
         }
         // Differences and correlations of [0, 1] or cosine quantities, rank-biserial effect sizes.
-        let signedUnit = ["similarity_spearman", "mean_cosine", "relative_cosine_mean", "compatibility_margin", "effect_size", "mapped_cosine_mean"]
+        let signedUnit = ["similarity_spearman", "mean_cosine", "relative_cosine_mean", "compatibility_margin", "effect_size", "mapped_cosine_mean",
+                          "mean_top1_similarity", "mean_kth_similarity"]
         if signedUnit.contains(where: { metric.hasPrefix($0) }) { return -1...1 }
-        if metric.hasPrefix("score_shift_ks_") || metric == "cka_linear" { return 0...1 }
+        if metric.hasPrefix("score_shift_ks_") || metric == "cka_linear" || metric == "procrustes_residual" { return 0...1 }
+        // exp(entropy) and (Σλ)²/Σλ² of a spectrum are at least 1; a report has at least one row and dimension.
+        if ["effective_rank", "participation_ratio"].contains(where: { metric.hasPrefix($0) }) || metric == "rows" || metric == "dim" {
+            return 1...Double.infinity
+        }
+        // The energy distance (a V-statistic) is at least 0.
+        if metric == "energy" { return 0...Double.infinity }
         let counts = ["n_", "windows", "clusters", "cross_duplicates", "checks", "queries", "paired_rows", "train_rows", "rows",
                       "heldout_rows", "evaluation_rows", "gallery_rows", "nan_rows", "inf_rows", "zero_rows", "null_rows", "duplicate_labels",
                       "antihubs", "similarity_pairs", "knn_overlap_k_effective", "candidates_per_query", "anchor_count",
-                      "effective_rank", "participation_ratio", "procrustes_residual", "mmd_bandwidth", "dim"]
+                      "mmd_bandwidth"]
         if counts.contains(where: { metric.hasPrefix($0) }) || metric == "density" || metric == "cosine_std" || metric.hasPrefix("norm_") {
             return 0...Double.infinity
         }

@@ -9,7 +9,7 @@ extension CompatibilityConfiguration {
         try SettingRange.integer(maxQueries, .queries, atLeast: 0, meaning: "0 = all rows")
         try SettingRange.integer(neighborK, .neighborK, atLeast: 1)
         try SettingRange.integer(thresholdBootstrap, .thresholdBootstrap, atLeast: 0, meaning: "0 = no interval")
-        try SettingRange.number(noWorseTolerance, .noWorseTolerance, atLeast: 0)
+        try SettingRange.number(noWorseTolerance, .noWorseTolerance, atLeast: 0, below: 1)
         try SettingRange.number(trainFraction, .trainFraction, above: 0, below: 1)
         for t in thresholds { try SettingRange.number(t, .threshold, atLeast: -1, atMost: 1) }
         if let r = rcond { guard r.isFinite, r >= 0, r < 1 else { throw EmbdiagError.usage("the least-squares rcond must be in [0, 1) (got \(r))") } }

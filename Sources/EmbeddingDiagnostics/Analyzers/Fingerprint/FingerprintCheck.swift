@@ -27,10 +27,29 @@ public struct FingerprintCheck: Sendable {
     /// sample refused below it; a fingerprint file checked for it). A score beyond it exits 2.
     public static let scoreBound = 1 / FingerprintStatistics.minimumSignalShare
 
+    /// Standard deviation of the score of a randomly rotated copy, √(2 / ((d − 1)(d + 2))): the
+    /// inner product of a traceless symmetric matrix with a Haar-random rotation of another, over
+    /// their norms (0.086 at d = 16, 0.022 at d = 64, 0.0037 at d = 384).
+    public static func rotationSpread(dimension d: Int) -> Double {
+        d < 2 ? .infinity : (2 / (Double(d - 1) * Double(d + 2))).squareRoot()
+    }
+
+    /// The threshold at dimension d: the calibrated 0.10, raised to four standard deviations of a
+    /// rotated copy's score where that is larger (d < 57: 0.34 at d = 16, 0.68 at d = 8), so a
+    /// rotation or another model cannot reach it by chance (rotated copies of a 16-dimensional
+    /// model scored ≥ 0.10 in 4 of 20 checks).
+    public static func threshold(dimension d: Int) -> Double { Swift.max(sameModelThreshold, 4 * rotationSpread(dimension: d)) }
+
+    /// Whether the same model can reach the threshold at all: the score of a sample of the
+    /// fingerprint's own model is at most about 1, so below d = 6 (threshold ≥ 1) the check cannot tell.
+    public static func canDecide(dimension d: Int) -> Bool { threshold(dimension: d) < 1 }
+
     public internal(set) var fingerprint: ModelFingerprint
     public internal(set) var source: Source
     public internal(set) var rows: Int
     public internal(set) var sameModelScore: Double
+    /// Whether `sameModelScore` reaches the threshold of this dimension (`threshold(dimension:)`);
+    /// the report's `same_model` is null where no threshold can decide (`canDecide(dimension:)`).
     public internal(set) var sameModel: Bool
     public internal(set) var meanDirectionCosine: Double
     /// ‖V_Fᵀ V_N‖²_F / k over the leading k principal directions; chance level k/d.
@@ -96,7 +115,7 @@ public struct FingerprintCheck: Sendable {
             .invalid(fingerprintName, "\(name) \(value) of \(e.source.path) outside its range \(range): the fingerprint's values do not belong together (an edited file); write it again")
         }
         guard abs(sameModelScore) <= Self.scoreBound else { throw outOfRange("same_model_score", sameModelScore, "[−\(Self.scoreBound), \(Self.scoreBound)]") }
-        sameModel = sameModelScore >= Self.sameModelThreshold
+        sameModel = sameModelScore >= Self.threshold(dimension: d)
 
         meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
         let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)

@@ -71,9 +71,10 @@ extension FingerprintCheck: ReportConvertible {
     /// The report of `embdiag fingerprint --check model.fp FILE [--mixed]`, verdict first.
     public func report() -> Report {
         let model = fingerprint.modelName.map { "'\($0)'" } ?? "the fingerprint's model (\(fingerprint.source.path))"
+        let decidable = Self.canDecide(dimension: fingerprint.dimension)
         var metrics: [ReportMetric] = [
-            ReportMetric("same_model", "same model as the fingerprint", .bool(sameModel)),
-            ReportMetric("same_model_score", "disattenuated second-moment similarity (same model ≥ \(Self.sameModelThreshold))", ReportValue(sameModelScore)),
+            ReportMetric("same_model", "same model as the fingerprint (null: the dimension is too small to tell)", decidable ? .bool(sameModel) : .null),
+            ReportMetric("same_model_score", "disattenuated second-moment similarity (same model ≥ \(ReportFormatting.number(Self.threshold(dimension: fingerprint.dimension), significant: 3)))", ReportValue(sameModelScore)),
             ReportMetric("mean_direction_cosine", "cosine of the two mean vectors", ReportValue(meanDirectionCosine)),
             ReportMetric("principal_subspace_overlap", "overlap of the top \(fingerprint.directionCount) principal directions (chance \(ReportFormatting.number(Double(fingerprint.directionCount) / Double(fingerprint.dimension), significant: 2)))", ReportValue(principalSubspaceOverlap)),
             ReportMetric("spectrum_correlation", "correlation of the log spectra (rotation-invariant)", ReportValue(spectrumCorrelation)),
@@ -85,9 +86,16 @@ extension FingerprintCheck: ReportConvertible {
         var tables: [ReportTable] = []
         var notes: [String] = []
         var question = "Do these vectors come from \(model)?"
-        var answer = sameModel
-            ? "Yes: same_model_score \(ReportVerdict.text(sameModelScore)) ≥ \(Self.sameModelThreshold) (the calibrated threshold)."
-            : "No: same_model_score \(ReportVerdict.text(sameModelScore)) < \(Self.sameModelThreshold): the coordinates do not carry this model's structure (another model, or a rotated copy)."
+        let d = fingerprint.dimension
+        let threshold = Self.threshold(dimension: d)
+        let cut = ReportFormatting.number(threshold, significant: 3)
+        let which = threshold > Self.sameModelThreshold
+            ? "the threshold at \(d) dimensions, four standard deviations of a rotated copy's score" : "the calibrated threshold"
+        var answer = !decidable
+            ? "Cannot tell: at \(d) dimensions the score of a randomly rotated copy spreads ±\(ReportFormatting.number(Self.rotationSpread(dimension: d), significant: 2)) (one standard deviation), so no threshold the same model can reach separates it from a rotated copy or another model; same_model_score \(ReportVerdict.text(sameModelScore))."
+            : sameModel
+            ? "Yes: same_model_score \(ReportVerdict.text(sameModelScore)) ≥ \(cut) (\(which))."
+            : "No: same_model_score \(ReportVerdict.text(sameModelScore)) < \(cut) (\(which)): the coordinates do not carry this model's structure (another model, or a rotated copy)."
         var deciding = ["same_model", "same_model_score", "mean_direction_cosine", "principal_subspace_overlap", "rows"]
         if let flaggedRows, let share = mixedShare, let mixed = isMixed, let flaggedScores {
             metrics.append(ReportMetric("mixed", "rows from another model (share > \(Self.mixedShareThreshold))", .bool(mixed)))
@@ -99,7 +107,7 @@ extension FingerprintCheck: ReportConvertible {
                                       textRowLimit: 20, isPerRow: true))
             question = "Do these vectors come from \(model), and which rows do not?"
             // Nearly every row flagged: not a mix, another model altogether — say that first.
-            answer = mixed && share >= 0.95 && !sameModel
+            answer = mixed && share >= 0.95 && decidable && !sameModel
                 ? answer + " Every row but \(rows - flaggedRows.count) looks like another model's (mixed_share \(ReportFormatting.number(share, significant: 3)))."
                 : mixed
                 ? "Mixed: \(flaggedRows.count) of \(rows) rows (\(ReportFormatting.number(100 * share, significant: 3)) %) look like another model's (rows in mixed_rows). " + answer
@@ -112,7 +120,7 @@ extension FingerprintCheck: ReportConvertible {
         notes.append("same_model_score: 1 = the same anisotropic structure in the same coordinates, ≈ 0 = unrelated (another model, or a rotation of this one). Calibrated on four real models and random rotations over eight topics (Guides/Fingerprint.md): the threshold \(Self.sameModelThreshold) separated every same-model sample (≥ 0.14) from every other (≤ 0.06).")
         return Report(
             analyzer: "fingerprint", title: "Fingerprint check of \(source.path)", inputs: [fingerprint.source, source],
-            parameters: [ReportParameter("threshold", ReportValue(Self.sameModelThreshold)), ReportParameter("mixed", .bool(flaggedRows != nil)),
+            parameters: [ReportParameter("threshold", ReportValue(Self.threshold(dimension: fingerprint.dimension))), ReportParameter("mixed", .bool(flaggedRows != nil)),
                          ReportParameter("model_name", fingerprint.modelName.map { .string($0) } ?? .null)],
             metrics: metrics, tables: tables, notes: notes,
             verdict: ReportVerdict(question: question, answer: answer, decidingMetrics: deciding))

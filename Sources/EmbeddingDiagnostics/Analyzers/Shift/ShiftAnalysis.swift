@@ -34,8 +34,9 @@ public struct ShiftConfiguration: Sendable {
     /// the report says so. nil = every row.
     public var maxRows: Int?
     /// Keep OTHER's rows that duplicate a REF row (exactly or near-exactly, `CrossCorpusDuplicates`)
-    /// in the tests. Default false: the tests assume independent samples and run on OTHER's
-    /// other rows; the duplicates are reported either way.
+    /// and the rows a corpus repeats itself (`RepeatedRows`) in the tests. Default false: the tests
+    /// assume independent samples and run on OTHER's other rows, each repeated row once; both are
+    /// reported either way.
     public var keepCrossDuplicates: Bool = false
     /// k of the reference's regions (k-means clusters, `ReferenceRegions`); nil = the documented rule.
     public var clusters: Int?
@@ -120,6 +121,10 @@ public struct ShiftAnalysis: Sendable {
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
     ///   and the cross-duplicate search (`CrossCorpusDuplicates`).
+    /// Rows left out of the tests because they repeat an earlier row of their own corpus
+    /// (`RepeatedRows`): the reference's first, then each other corpus's.
+    public internal(set) var repeatedRowsDropped: [Int] = []
+
     public init(reference: Embeddings, others: [Embeddings], configuration: ShiftConfiguration = ShiftConfiguration()) throws {
         let c = configuration
         guard !others.isEmpty else { throw EmbdiagError.usage("shift needs a reference and at least one other corpus") }
@@ -155,13 +160,26 @@ public struct ShiftAnalysis: Sendable {
         let sampledAny = corpora.contains { $0.before != nil }
         searchedReference = reference
         searchedOthers = others
-        let searchedReferenceUnit = sampledAny ? Matrix.normalizedRows(reference.matrix) : nil
+        let searchedReferenceUnit = Matrix.normalizedRows(reference.matrix)
         let fullOthers = others
-        let reference = corpora[0].rows, inputs = corpora.dropFirst().map(\.rows)
+        let inputs = corpora.dropFirst().map(\.rows)
+        // Rows shared with REF break the tests' independence assumption: found first (indices into
+        // the rows given), dropped by default when they are copies (not repeated values shared by
+        // chance, `areCopies`).
+        let shared = inputs.indices.map { index in
+            CrossCorpusDuplicates.find(reference: searchedReferenceUnit,
+                                       other: Matrix.normalizedRows(sampledAny ? fullOthers[index].matrix : inputs[index].matrix),
+                                       nearExactRows: sampledAny ? corpora[index + 1].indices : nil)
+        }
+        // Rows a corpus repeats itself are tested once (`RepeatedRows`) — unless the corpora also
+        // share values by chance (data with few distinct rows), where repeats are values too.
+        let chanceCollisions = shared.map { $0.count > 0 && !$0.areCopies }
+        let (reference, referenceRepeats) = Self.withoutRepeats(corpora[0].rows, keep: c.keepCrossDuplicates || chanceCollisions.contains(true), minimum: minimum)
+        repeatedRowsDropped = [referenceRepeats]
         self.configuration = c
         self.reference = reference
         otherInputs = inputs
-        let referenceUnit = Matrix.normalizedRows(reference.matrix)
+        let referenceUnit = referenceRepeats == 0 && corpora[0].before == nil ? searchedReferenceUnit : Matrix.normalizedRows(reference.matrix)
         if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, unitRows: referenceUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
         // REF's k-NN graph, once: the regions' new-row rate and every comparison's precision,
         // recall, density and coverage read the same graph.
@@ -173,11 +191,7 @@ public struct ShiftAnalysis: Sendable {
         var tested: [Embeddings] = []
         var comparisons: [ShiftComparison] = []
         for (index, other) in inputs.enumerated() {
-            // Rows shared with REF break the tests' independence assumption: found first, dropped by
-            // default when they are copies (not repeated values shared by chance, `areCopies`).
-            let duplicates = CrossCorpusDuplicates.find(reference: searchedReferenceUnit ?? referenceUnit,
-                                                        other: Matrix.normalizedRows(sampledAny ? fullOthers[index].matrix : other.matrix),
-                                                        nearExactRows: sampledAny ? corpora[index + 1].indices : nil)
+            let duplicates = shared[index]
             let drop = !c.keepCrossDuplicates && duplicates.areCopies
             var rows = other
             if drop {
@@ -186,6 +200,9 @@ public struct ShiftAnalysis: Sendable {
                 let positions = corpora[index + 1].indices ?? Array(0..<other.count)
                 rows = other.selecting(rows: positions.indices.filter { !copied.contains(positions[$0]) })
             }
+            let (distinct, repeats) = Self.withoutRepeats(rows, keep: c.keepCrossDuplicates || chanceCollisions[index], minimum: minimum)
+            rows = distinct
+            repeatedRowsDropped.append(repeats)
             var comparison: ShiftComparison
             if rows.count >= minimum {
                 comparison = try Self.compare(reference, referenceUnit, rows, c, referenceNeighbors: referenceGraph)

@@ -9,6 +9,9 @@ import Foundation
 public struct ShiftReference: Sendable {
     /// The rows the tests use (raw rows as read; `sourceRows` are the reference's file rows).
     public internal(set) var sample: Embeddings
+    /// Sample rows left out because they repeat an earlier sample row (`RepeatedRows`; 0 for a
+    /// reference restored from a state, whose sample was saved without them).
+    public internal(set) var repeatedRowsDropped = 0
     /// `sample`'s rows scaled to unit length.
     public internal(set) var sampleUnit: Matrix
     /// The full reference as read (path, format, SHA-256, rows, dim).
@@ -54,7 +57,8 @@ public struct ShiftReference: Sendable {
         let cap = sampleSize ?? c.maxRows
         if let cap, cap < c.minimumRows { throw EmbdiagError.usage("\(Setting.maxRows) must be at least \(c.minimumRows) (got \(cap))") }
         let sampled = ShiftAnalysis.sampled(reference, maxRows: cap, seed: c.seed &+ 7919)
-        sample = sampled.rows
+        // Rows the reference repeats itself are kept once (`RepeatedRows`), as in `ShiftAnalysis`.
+        (sample, repeatedRowsDropped) = ShiftAnalysis.withoutRepeats(sampled.rows, keep: c.keepCrossDuplicates, minimum: c.minimumRows)
         sampleUnit = Matrix.normalizedRows(sample.matrix)
         source = reference.source
         totalRows = reference.count

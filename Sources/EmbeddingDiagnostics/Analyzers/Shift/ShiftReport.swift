@@ -139,6 +139,8 @@ extension ShiftAnalysis: ReportConvertible {
             ReportMetric("n_reference", "reference rows", .int(first.referenceCount)),
             ReportMetric("n_other", "other rows tested\(first.crossDuplicatesDropped ? " (without the \(dup.count) that duplicate reference rows)" : "")", .int(first.otherCount)),
             ReportMetric("n_other_input", "other rows given", .int(first.otherInputCount)),
+            ReportMetric("repeated_rows_reference", "reference rows left out because they repeat an earlier reference row (copies within the corpus)", .int(repeatedRowsDropped.first ?? 0)),
+            ReportMetric("repeated_rows_other", "other rows left out because they repeat an earlier row of the other corpus", .int(repeatedRowsDropped.count > 1 ? repeatedRowsDropped[1] : 0)),
             ReportMetric("cross_duplicates", "other rows that duplicate a reference row (exact, or 1 − cos ≤ \(ReportFormatting.number(dup.tolerance ?? 0, significant: 3)))", .int(dup.count)),
             ReportMetric("cross_duplicates_exact", "of which exact copies of a unit-normalised reference row", .int(dup.exactCount)),
             ReportMetric("cross_duplicate_share", "share of the other rows that duplicate a reference row", ReportValue(dup.otherShare)),
@@ -315,6 +317,11 @@ extension ShiftAnalysis: ReportConvertible {
             guard let before, let cap = c.maxRows else { continue }
             let e = i == 0 ? reference : others[i - 1]
             notes.append("\(e.source.path) has \(before) rows: every test used a seeded sample of \(cap) of them (--max-rows, seed \(c.seed) + \(7919 + i)); the permutation tests and k-NN numbers do not shard, so this is what a corpus of this size runs on. Row numbers are its file rows.")
+        }
+        if repeatedRowsDropped.contains(where: { $0 > 0 }) {
+            let names = ([reference.source.path] + others.map(\.source.path))
+            let parts = zip(names, repeatedRowsDropped).filter { $0.1 > 0 }.map { "\($0.0): \($0.1)" }
+            notes.append("Rows a corpus repeats itself were tested once (\(parts.joined(separator: ", ")) repeats left out): the permutation tests relabel rows one by one, which is exact only for rows drawn independently, and a corpus that repeats its own rows (a batch ingested twice, boilerplate) keeps every repeat on its side — two corpora made the same way would look shifted. Repeats count as copies when the distinct rows are at least half of the corpus; data with few distinct rows (quantised, integer-valued) is tested as given. --keep-cross-duplicates keeps every row.")
         }
         notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
         for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {

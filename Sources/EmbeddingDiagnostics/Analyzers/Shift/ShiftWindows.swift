@@ -28,6 +28,8 @@ public struct ShiftWindowInput: Sendable {
 /// One window tested against the reference.
 public struct ShiftWindowResult: Sendable {
     public internal(set) var name: String
+    /// Rows left out of the window's tests because they repeat an earlier row of the window (`RepeatedRows`).
+    public internal(set) var repeatedRowsDropped = 0
     public internal(set) var start: Double?
     /// The window's rows as given, before any `maxRows` sampling.
     public internal(set) var inputCount: Int
@@ -114,7 +116,9 @@ public struct ShiftWindows: Sendable {
             if rows.count >= c.minimumRows {
                 let duplicates = CrossCorpusDuplicates.find(reference: reference.sampleUnit, other: Matrix.normalizedRows(rows.matrix))
                 let drop = !c.keepCrossDuplicates && duplicates.count > 0
-                let tested = drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows
+                let (tested, repeats) = ShiftAnalysis.withoutRepeats(drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows,
+                                                                     keep: c.keepCrossDuplicates, minimum: c.minimumRows)
+                result.repeatedRowsDropped = repeats
                 var comparison: ShiftComparison
                 if tested.count >= c.minimumRows {
                     comparison = try ShiftAnalysis.compare(reference.sample, reference.sampleUnit, tested, c, referenceNeighbors: referenceGraph)

@@ -187,6 +187,12 @@ extension ShiftWindows: ReportConvertible {
         }
 
         var notes: [String] = []
+        let repeated = windows.filter { $0.repeatedRowsDropped > 0 }
+        if !repeated.isEmpty || reference.repeatedRowsDropped > 0 {
+            let parts = (reference.repeatedRowsDropped > 0 ? ["the reference sample \(reference.repeatedRowsDropped)"] : [])
+                + repeated.prefix(10).map { "\($0.name) \($0.repeatedRowsDropped)" }
+            notes.append("Rows a window (or the reference sample) repeats itself were tested once (repeats left out: \(parts.joined(separator: ", "))\(repeated.count > 10 ? ", …" : "")): relabelling rows one by one is exact only for rows drawn independently (Guides/Shift.md, \"Rows a corpus repeats\"). --keep-cross-duplicates keeps every row.")
+        }
         let small = windows.enumerated().filter { $0.element.tooSmall }
         if !small.isEmpty {
             let names = small.prefix(10).map { "\($0.element.name) (\($0.element.rows.count) row\($0.element.rows.count == 1 ? "" : "s"))" }.joined(separator: ", ")
