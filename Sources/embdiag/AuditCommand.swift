@@ -59,9 +59,10 @@ struct AuditCommand: ParsableCommand {
         // known from its metric's key alone (the audit's require: and the check's own --require).
         for c in checks {
             var requirements = try (c.check.require ?? []).map(Requirement.init(parsing:))
-            if case .success(let command) = c.parsed { requirements += command.requirements }
+            let command: ReportingCommand?
+            if case .success(let parsed) = c.parsed { command = parsed; requirements += parsed.requirements } else { command = nil }
             for r in requirements {
-                do { try r.refuseIfCannotFail() } catch let e as EmbdiagError {
+                do { try command.map { try $0.refuseRequirementThatCannotFail(r) } ?? r.refuseIfCannotFail() } catch let e as EmbdiagError {
                     throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(e.message)")
                 }
             }

@@ -42,7 +42,9 @@ struct Embdiag: ParsableCommand {
             // audit checks its own locations after reading its file (and each check's).
             if !(command is AuditCommand) {
                 // A requirement that can never fail is known from its key: refused before any work.
-                for r in (command as? ReportingCommand)?.requirements ?? [] { try r.refuseIfCannotFail() }
+                if let reporting = command as? ReportingCommand {
+                    for r in reporting.requirements { try reporting.refuseRequirementThatCannotFail(r) }
+                }
                 let locations = OutputLocations.of(command)
                 try OutputLocations.refuseReportsWithPartial(locations)
                 try OutputLocations.refuseOverwritingInputs(locations, arguments: arguments)

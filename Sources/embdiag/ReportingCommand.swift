@@ -49,6 +49,14 @@ protocol ReportingCommand: ParsableCommand {
 extension ReportingCommand {
     var writesState: Bool { false }
 
+    /// Refuses a requirement that can never fail: from its metric's key alone
+    /// (`Requirement.refuseIfCannotFail`), and where the command knows more from its options
+    /// (shift: a p-value's permutation floor). Called before any input is read.
+    func refuseRequirementThatCannotFail(_ r: Requirement) throws {
+        try r.refuseIfCannotFail()
+        if let shift = self as? ShiftCommand { try shift.refuseIfBelowPValueFloor(r) }
+    }
+
     func run() throws { try runReports() }
 
     /// The shared ending: make the reports, check the gates, write, exit 1 on a failed gate. A

@@ -166,6 +166,15 @@ struct ShiftCommand: ReportingCommand {
     var requirements: [Requirement] { gates.requirements }
     var seed: UInt64 { seedOptions.seed }
 
+    /// A gate on a p-value at or below its permutation floor can never fail (exit 2, before any work).
+    func refuseIfBelowPValueFloor(_ r: Requirement) throws {
+        var floors = ShiftConfiguration()
+        floors.tests = try parsedTests()
+        floors.permutations = permutations
+        floors.mmdEstimator = mmd
+        try floors.refuseIfBelowPValueFloor(r)
+    }
+
     func makeReports() throws -> [CommandReport] {
         var configuration = ShiftConfiguration()
         configuration.tests = try parsedTests()

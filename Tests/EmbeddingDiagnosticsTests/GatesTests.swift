@@ -61,6 +61,18 @@ import Testing
                       "participation_ratio>=1", "rows>=1", "dim>0"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try Requirement(parsing: never).refuseIfCannotFail() }
         }
+        // Shift's p-values cannot go below their permutation floor 1/(B + 1).
+        var shift = ShiftConfiguration()
+        shift.permutations = 999
+        shift.tests = [.mmd, .energy]
+        for never in ["p_value>=0.001", "p_value>0.0005", "p_value_mmd>=0.0009", "p_value_energy>=0.001"] {
+            #expect(throws: EmbdiagError.self, "\(never)") { try shift.refuseIfBelowPValueFloor(Requirement(parsing: never)) }
+        }
+        for fine in ["p_value>=0.0011", "p_value>0.001", "p_value<=0.0005"] {
+            #expect(throws: Never.self, "\(fine)") { try shift.refuseIfBelowPValueFloor(Requirement(parsing: fine)) }
+        }
+        shift.tests = [.mmd, .classifier]  // the classifier's p-value has no floor
+        #expect(throws: Never.self) { try shift.refuseIfBelowPValueFloor(Requirement(parsing: "p_value>=0.0001")) }
         for fine in ["mean_top1_similarity<=0.9", "procrustes_residual<=0.5", "energy>=0.01", "effective_rank>=2", "rows>=2", "dim>=384"] {
             #expect(throws: Never.self, "\(fine)") { try Requirement(parsing: fine).refuseIfCannotFail() }
         }

@@ -132,7 +132,7 @@ import Testing
         let (dir, x) = try Self.workspace()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for command in [["info", x], ["anisotropy", x], ["depth", x], ["neighbors", x, "--queries", x]] {
-            let r = try CLI.run(command + ["--partial", dir + "/s.state", "--row-offset", "0", "--require", "rows>=1"])
+            let r = try CLI.run(command + ["--partial", dir + "/s.state", "--row-offset", "0", "--require", "rows>=2"])
             #expect(r.status == 2 && r.stderr.contains("--require goes with embdiag merge"), "\(command[0]): \(r.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/s.state"))
@@ -143,7 +143,7 @@ import Testing
         // merge --state-out writes a state: --require could never be evaluated.
         let one = try CLI.run(["anisotropy", x, "--partial", dir + "/p1.state", "--row-offset", "0", "-q"])
         #expect(one.status == 0, "\(one.stderr)")
-        let merge = try CLI.run(["merge", dir + "/p1.state", "--state-out", dir + "/m.state", "--require", "rows>=1"])
+        let merge = try CLI.run(["merge", dir + "/p1.state", "--state-out", dir + "/m.state", "--require", "rows>=2"])
         #expect(merge.status == 2 && merge.stderr.contains("--require goes with the final merge"), "\(merge.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/m.state"))
     }
@@ -163,7 +163,7 @@ import Testing
                 options:
                   partial: out/shard.state
                   row-offset: 0
-                require: ["rows >= 1"]
+                require: ["rows >= 2"]
 
             """.write(toFile: withRequirement, atomically: false, encoding: .utf8)
         let r = try CLI.run(["-c", "cd \(dir) && \(CLI.binary) audit a.yaml --output out -q"], shell: true)

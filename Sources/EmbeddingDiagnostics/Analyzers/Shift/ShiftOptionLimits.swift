@@ -48,3 +48,35 @@ extension ShiftConfiguration {
         return estimates
     }
 }
+
+extension ShiftConfiguration {
+    /// The smallest value a p-value metric of the shift report can take with these settings: a
+    /// permutation p-value is at least 1/(B + 1), and the overall p-value of permutation tests alone
+    /// too (with the classifier, whose Mann–Whitney p-value has no such floor, or the block MMD
+    /// test's Student t, there is none: nil). nil for other metrics.
+    ///
+    /// - Complexity: O(tests).
+    public func pValueFloor(of metric: String) -> Double? {
+        let floor = 1 / Double(permutations + 1)
+        switch metric {
+        case "p_value":
+            return tests.contains(.classifier) || mmdEstimator == .block ? nil : floor
+        case "p_value_mmd":
+            return mmdEstimator == .block ? nil : floor
+        case "p_value_energy", "p_value_depth":
+            return floor
+        default:
+            return nil
+        }
+    }
+
+    /// Refuses (exit 2) a requirement on a p-value that its permutation floor already satisfies
+    /// (`p_value >= 0.0005` with B = 1000 relabellings: every p-value is ≥ 1/1001), before any
+    /// input is read.
+    public func refuseIfBelowPValueFloor(_ r: Requirement) throws {
+        guard let floor = pValueFloor(of: r.metric) else { return }
+        let cannotFail = (r.comparison == .greaterOrEqual && r.threshold <= floor) || (r.comparison == .greater && r.threshold < floor)
+        guard cannotFail else { return }
+        throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) with \(permutations) permutations (1/(B + 1)), so this requirement can never fail; give a threshold above that or raise \(Setting.permutations)")
+    }
+}
