@@ -328,4 +328,44 @@ import Testing
         out.append(("info-1", try PartialStateFile.encode(InfoPartial.state(parts[1].0, shard: parts[1].1))))
         return out
     }
+
+    /// The layout the safetensors package enforces on every file it opens (`load_file` refused
+    /// states holding labels or cluster names: the writer padded each U8 tensor to 8 bytes,
+    /// leaving gaps): tensors contiguous from offset 0 in offset order, no gap, no byte after the
+    /// last, each starting at a multiple of its element width; the file still decodes.
+    static func expectSafetensorsLayout(_ file: Data, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (outer, _, payload) = try split(file)
+        let widths = ["F64": 8, "I64": 8, "F32": 4, "U8": 1]
+        var spans: [(begin: Int, end: Int, name: String, width: Int)] = []
+        for (key, value) in outer where key != "__metadata__" {
+            let t = try #require(value as? [String: Any])
+            let offsets = try #require(t["data_offsets"] as? [Int])
+            spans.append((offsets[0], offsets[1], key, widths[t["dtype"] as? String ?? ""] ?? 0))
+        }
+        spans.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
+        var at = 0
+        for s in spans {
+            #expect(s.begin == at, "\(name): tensor '\(s.name)' starts at \(s.begin), the previous one ends at \(at)", sourceLocation: sourceLocation)
+            #expect(s.width > 0 && s.begin % s.width == 0, "\(name): tensor '\(s.name)' at \(s.begin) is not aligned to its width", sourceLocation: sourceLocation)
+            at = s.end
+        }
+        #expect(at == payload.count, "\(name): the payload has \(payload.count - at) bytes after the last tensor", sourceLocation: sourceLocation)
+    }
+
+    /// Every kind of state, with labels and names of odd lengths, follows that layout; the states
+    /// of the previous layout (the fuzz seeds, padded) are still read.
+    @Test func statesFollowTheSafetensorsLayout() throws {
+        var files: [(String, Data)] = try Self.seedStates()
+        let (_, reference) = try ShiftWindowsTests.savedReference()
+        files.append(("shift-reference", reference))
+        let (a, _) = try Self.gaussianInfoStates()
+        files.append(("info-labels", try PartialStateFile.encode(a)))
+        var sawOddBytes = false
+        for (name, data) in files {
+            try Self.expectSafetensorsLayout(data, name)
+            let state = try PartialStateFile.decode(data, path: name)
+            if state.arrays.values.contains(where: { if case .bytes(let b) = $0 { return b.count % 8 != 0 } else { return false } }) { sawOddBytes = true }
+        }
+        #expect(sawOddBytes, "no state with a U8 tensor whose length is not a multiple of 8: the test proves nothing")
+    }
 }
