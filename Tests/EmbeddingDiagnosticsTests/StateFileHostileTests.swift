@@ -368,4 +368,21 @@ import Testing
         }
         #expect(sawOddBytes, "no state with a U8 tensor whose length is not a multiple of 8: the test proves nothing")
     }
+
+    /// A saved shift reference read from PostgreSQL names its rows by the redacted URL, as the
+    /// rest of the report does — not by the URL's last component, the database's name, as if it
+    /// were a file ("A sample of 100 of postgres's 200 rows").
+    @Test func savedReferenceNamesAPostgresSourceByItsURL() throws {
+        var e = ShiftWindowsTests.sentences.selecting(rows: Array(0..<120))
+        let url = "postgresql://writer@127.0.0.1:55432/postgres?table=items&column=embedding"
+        e.source = Source(path: url, format: .postgresql, dtype: "float32", rows: 120, dim: e.dimension)
+        let reference = try ShiftReference(reference: e, configuration: ShiftWindowsTests.configuration(permutations: 99), bandChunks: 19, sampleSize: 100)
+        let answer = try #require(reference.report().verdict?.answer)
+        #expect(answer.hasPrefix("A sample of 100 of the 120 rows of \(url),"), "\(answer)")
+        #expect(!answer.contains("postgres's") && !answer.contains("'s 120 rows"), "\(answer)")
+        var file = e
+        file.source = Source(path: "/data/corpus.npy", format: .npy, dtype: "float32", rows: 120, dim: e.dimension)
+        let fromFile = try ShiftReference(reference: file, configuration: ShiftWindowsTests.configuration(permutations: 99), bandChunks: 19, sampleSize: 100)
+        #expect(fromFile.report().verdict?.answer.hasPrefix("A sample of 100 of the 120 rows of corpus.npy,") == true)
+    }
 }
