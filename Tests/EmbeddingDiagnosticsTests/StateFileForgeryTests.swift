@@ -406,3 +406,124 @@ extension StateFileHostileTests {
         }
     }
 }
+
+/// Forged states whose every field lies inside its own range but whose fields together describe
+/// rows that cannot exist (hostile pass 4): a Gram matrix that is not positive semidefinite,
+/// sums inconsistent with each other, depths outside their kind's range, neighbour lists out of
+/// order, impossible norm statistics. Each merged with exit 0 and a wrong report before.
+extension StateFileHostileTests {
+    static func anisotropySeeds() throws -> (p1: PartialState, merged: PartialState, p2: PartialState) {
+        let seeds = Dictionary(uniqueKeysWithValues: try Self.seedStates())
+        return (try PartialStateFile.decode(try #require(seeds["anisotropy-p1-0"]), path: "p1"),
+                try PartialStateFile.decode(try #require(seeds["anisotropy-merged"]), path: "m"),
+                try PartialStateFile.decode(try #require(seeds["anisotropy-p2-1"]), path: "p2"))
+    }
+
+    static func editedDoubles(_ name: String, _ change: @escaping (inout [Double]) -> Void) -> (inout PartialState) -> Void {
+        { s in
+            guard case .float64(var v) = s.arrays[name]! else { return }
+            change(&v)
+            s.arrays[name] = .float64(v)
+        }
+    }
+
+    /// Anisotropy pass 1: |g_01| above √(g_00 g_11) (the reproducer's 1e4), a Gram matrix whose
+    /// 2 × 2 minors all hold but which is still not positive semidefinite, a diagonal scaled
+    /// down, a norm sum or column sum the Gram matrix contradicts, Σû beyond Cauchy–Schwarz.
+    @Test func forgedAnisotropyMoments() throws {
+        let (p1, _, _) = try Self.anisotropySeeds()
+        let d = p1.dimension
+        #expect(d >= 3)
+        let gram = try p1.array("gram", path: nil).doubles("gram", path: nil)
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("'gram' has 10000.0 at entries 0,1", Self.editedDoubles("gram") { g in g[1] = 1e4; g[d] = 1e4 }),
+            ("not positive semidefinite", Self.editedDoubles("gram") { g in
+                // Correlations 0.9, 0.9 and −0.9 among dimensions 0, 1, 2: each pair possible,
+                // the three together not (determinant 1 − 3·0.81 − 2·0.729 < 0).
+                for i in 0..<d { for j in 0..<d where i != j { g[i * d + j] = 0 } }
+                let s = (0..<3).map { gram[$0 * d + $0].squareRoot() }
+                for (i, j, r) in [(0, 1, 0.9), (0, 2, 0.9), (1, 2, -0.9)] {
+                    g[i * d + j] = r * s[i] * s[j]
+                    g[j * d + i] = r * s[i] * s[j]
+                }
+            }),
+            ("'norm_sum'", Self.editedDoubles("norm_sum") { $0[0] = 1e6 }),
+            ("'column_sum' has length", Self.editedDoubles("column_sum") { $0[0] = 1e5 }),
+            ("'unit_sum' has", Self.editedDoubles("unit_sum") { u in u[0] = 4.99 }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(p1, edit), path: "f.state", words) }
+        // The diagonal scaled down: refused, by whichever rule it breaks first.
+        Self.expectRefused(try Self.forged(p1, Self.editedDoubles("gram") { $0[0] *= 0.01 }), path: "f.state", "partial state array '")
+        // A column sum still within ‖Σx‖ ≤ Σ‖x‖ but beyond (Σx_j)² ≤ n·Σx_j².
+        var columnSum = try p1.array("column_sum", path: nil).doubles("column_sum", path: nil)
+        let normSum = try p1.array("norm_sum", path: nil).doubles("norm_sum", path: nil)[0]
+        columnSum[1] = 1.05 * (Double(p1.rowCount) * gram[d + 1]).squareRoot()
+        #expect(columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot() < normSum)
+        Self.expectRefused(try Self.forged(p1) { $0.arrays["column_sum"] = .float64(columnSum) }, path: "f.state", "(Σx_j)² ≤ n · Σx_j²")
+    }
+
+    /// A merged pass-1 state: values that do not add up to the trace, out of order, or directions
+    /// that are not eigenvectors (two rows rotated, basis recomputed so only the check tells).
+    @Test func forgedAnisotropyDirections() throws {
+        let (_, merged, _) = try Self.anisotropySeeds()
+        let d = merged.dimension
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("'direction_values' adds up to", Self.editedDoubles("direction_values") { $0[0] *= 2 }),
+            ("descending", Self.editedDoubles("direction_values") { $0.swapAt(0, 1) }),
+            ("'directions' row 0 is not an eigenvector", Self.editedDoubles("direction_values") { v in
+                let t = (v[0] - v[1]) / 4
+                v[0] -= t
+                v[1] += t
+            }),
+            ("'directions' row 0 is not an eigenvector", { s in
+                guard case .float32(var v) = s.arrays["directions"]! else { return }
+                let (c, sn) = (Float(0.8), Float(0.6))
+                for j in 0..<d {
+                    let (a, b) = (v[j], v[d + j])
+                    v[j] = c * a - sn * b
+                    v[d + j] = sn * a + c * b
+                }
+                s.arrays["directions"] = .float32(v)
+                s.basis = AnisotropyPartial.basis(of: s)
+            }),
+            ("'directions' are not orthonormal", { s in
+                guard case .float32(var v) = s.arrays["directions"]! else { return }
+                for j in 0..<d { v[d + j] = v[j] }
+                s.arrays["directions"] = .float32(v)
+                s.basis = AnisotropyPartial.basis(of: s)
+            }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(merged, edit), path: "f.state", words) }
+    }
+
+    /// Anisotropy pass 2: log Z(c) + log Z(−c) below 2 log m, more pair rows than the pairs use.
+    @Test func forgedAnisotropyPartition() throws {
+        let (_, _, p2) = try Self.anisotropySeeds()
+        Self.expectRefused(try Self.forged(p2, Self.editedDoubles("logz_negative") { $0[0] = -100 }), path: "f.state", "log Z(c) + log Z(−c) ≥ 2 log")
+    }
+
+    /// The reproducer end to end through the CLI: anisotropy --partial on two shards, shard 0's
+    /// Gram given |g_01| = 10⁴ and resealed; the pass-1 merge is exit 2 naming the file and 'gram'
+    /// (it went on to IsoScore 0.214 and effective rank 2.21 where the rows give 0.899 and 5.73).
+    @Test func cliRefusesImpossibleGram() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SeededGenerator(seed: 5)
+        let m = rng.gaussianMatrix(rows: 100, cols: 6)
+        for i in 0..<100 { m[i, 0] += 2 }
+        try CLI.writeNpy((0..<60).map { m.rowArray($0) }, to: "\(dir)/s0.npy")
+        try CLI.writeNpy((60..<100).map { m.rowArray($0) }, to: "\(dir)/s1.npy")
+        for (k, offset) in [(0, 0), (1, 60)] {
+            let r = try CLI.run(["anisotropy", "\(dir)/s\(k).npy", "--partial", "\(dir)/a\(k).state", "--row-offset", String(offset)])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let honest = try PartialStateFile.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a0.state")), path: nil)
+        try Self.forged(honest, Self.editedDoubles("gram") { g in g[1] = 1e4; g[6] = 1e4 }).write(to: URL(fileURLWithPath: "\(dir)/f.state"))
+        let r = try CLI.run(["merge", "\(dir)/f.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("\(dir)/f.state") && r.stderr.contains("'gram' has 10000.0"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/m.state"))
+        let honestMerge = try CLI.run(["merge", "\(dir)/a0.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
+        #expect(honestMerge.status == 0, "\(honestMerge.stderr)")
+    }
+}

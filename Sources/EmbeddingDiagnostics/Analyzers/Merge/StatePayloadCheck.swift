@@ -166,14 +166,31 @@ enum StatePayloadCheck {
         if r.state.pass == 2 {
             try r.digest(r.state.basis, parameter: "basis")
             let partition = try r.count("partition_rows")
-            guard partition <= n else { throw r.bad("partition_rows", "is \(partition), more than the state's \(n) rows") }
+            guard partition <= min(n, settings.partitionSample) else {
+                throw r.bad("partition_rows", "is \(partition), more than the state's \(n) rows or the partition sample of \(settings.partitionSample)")
+            }
+            var logZ: [[Double]] = []
             for name in ["logz_positive", "logz_negative"] {
                 let v = try r.doubles(name, count: d)
                 if let bad = v.firstIndex(where: { partition == 0 ? $0 != -.infinity : !$0.isFinite }) {
                     throw r.bad(name, "has \(v[bad]) at entry \(bad) (log Z over \(partition) row(s): \(partition == 0 ? "-inf" : "finite") expected)")
                 }
+                logZ.append(v)
+            }
+            if partition > 0 {
+                // Z(c)·Z(−c) = Σ e^(a_i) · Σ e^(−a_i) ≥ m² for the same m projections a_i (Cauchy–
+                // Schwarz), whatever the rows: log Z(c) + log Z(−c) ≥ 2 log m, up to the Float64
+                // rounding of m exponentials, their sums and the logarithms.
+                let m = Double(partition)
+                let floor = 2 * Foundation.log(m) - 4 * (m + 8) * StateMomentCheck.u64 * max(1, 2 * Foundation.log(m))
+                if let k = (0..<d).first(where: { logZ[0][$0] + logZ[1][$0] < floor }) {
+                    throw r.bad("logz_negative", "has \(logZ[1][k]) at entry \(k) with 'logz_positive' \(logZ[0][k]): over \(partition) row(s) log Z(c) + log Z(−c) ≥ 2 log \(partition)")
+                }
             }
             let ids = try r.rowIds("pair_rows")
+            guard ids.count <= 2 * settings.pairSample else {
+                throw r.bad("pair_rows", "lists \(ids.count) rows; \(settings.pairSample) sampled pairs have at most \(2 * settings.pairSample)")
+            }
             let vectors = try r.finiteFloats("pair_vectors", count: ids.count * d)
             let norms = try r.doubles("pair_norms", count: ids.count)
             for (k, norm) in norms.enumerated() {
@@ -186,8 +203,12 @@ enum StatePayloadCheck {
         }
         let merged = r.state.arrays["directions"] != nil
         try sums(&r, n: n, d: d, unitSums: ["unit_sum"])
+        let unitSum = try r.doubles("unit_sum", count: d)
+        // Float64 sums of n terms of Float64 values derived from d-term Float64 norms: relative
+        // rounding of at most (n + d + 4)·u, taken four times over.
+        let slack = 4 * Double(n + d + 4) * StateMomentCheck.u64
         let normSum = try r.finiteDoubles("norm_sum", count: 1)[0]
-        guard normSum >= 0 else { throw r.bad("norm_sum", "is \(normSum) (a sum of norms is at least 0)") }
+        guard normSum > 0 else { throw r.bad("norm_sum", "is \(normSum) (anisotropy rows are non-zero: a sum of \(n) norms is above 0)") }
         let squares = try r.finiteDoubles("unit_square_sum", count: d)
         if let bad = squares.firstIndex(where: { $0 < 0 || $0 > Double(n) * (1 + 1e-9) }) {
             throw r.bad("unit_square_sum", "has \(squares[bad]) at entry \(bad) (a sum of \(n) squared unit-vector entries lies in 0…\(n))")
@@ -197,7 +218,11 @@ enum StatePayloadCheck {
         guard abs(total - Double(n)) <= 1e-6 * Double(n) else {
             throw r.bad("unit_square_sum", "adds up to \(total) over the dimensions; \(n) unit rows give \(n)")
         }
-        _ = try r.finiteDoubles("column_sum", count: d)
+        // Cauchy–Schwarz per dimension: (Σ û_j)² ≤ n · Σ û_j².
+        for j in 0..<d where unitSum[j] * unitSum[j] > Double(n) * squares[j] * (1 + slack) + Double(n) * slack {
+            throw r.bad("unit_sum", "has \(unitSum[j]) at entry \(j), but 'unit_square_sum' has \(squares[j]) there (n rows give (Σ û_j)² ≤ n · Σ û_j²)")
+        }
+        let columnSum = try r.finiteDoubles("column_sum", count: d)
         let gram = try r.finiteDoubles("gram", count: d * d)
         for i in 0..<d {
             guard gram[i * d + i] >= 0 else { throw r.bad("gram", "has \(gram[i * d + i]) on its diagonal (entry \(i), a sum of squares)") }
@@ -205,20 +230,98 @@ enum StatePayloadCheck {
                 throw r.bad("gram", "is not symmetric (entries \(i),\(j) and \(j),\(i) differ)")
             }
         }
+        // The trace is Σ ‖x‖², the norms' sum of squares: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)².
+        let trace = (0..<d).reduce(0.0) { $0 + gram[$1 * d + $1] }
+        guard normSum * normSum <= Double(n) * trace * (1 + slack), trace <= normSum * normSum * (1 + slack) else {
+            throw r.bad("gram", "has trace \(trace) (the rows' Σ‖x‖²), which \(n) rows with 'norm_sum' \(normSum) cannot give: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)²")
+        }
+        let columnNorm = columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        guard columnNorm <= normSum * (1 + slack) else {
+            throw r.bad("column_sum", "has length \(columnNorm), more than the rows' 'norm_sum' \(normSum) (‖Σx‖ ≤ Σ‖x‖)")
+        }
+        // [n, Σxᵀ; Σx, XᵀX] is the Gram matrix of the rows [1, x]: positive semidefinite, which
+        // covers |g_ij| ≤ √(g_ii g_jj), (Σx_j)² ≤ n·g_jj and a covariance with no negative variance.
+        var augmented = [Double](repeating: 0, count: (d + 1) * (d + 1))
+        augmented[0] = Double(n)
+        for i in 0..<d {
+            augmented[i + 1] = columnSum[i]
+            augmented[(i + 1) * (d + 1)] = columnSum[i]
+            for j in 0..<d { augmented[(i + 1) * (d + 1) + j + 1] = gram[i * d + j] }
+        }
+        if let (i, j) = StateMomentCheck.semidefiniteFailure(augmented, dimension: d + 1, terms: n) {
+            if i < 0 { throw r.bad("gram", "with 'column_sum' is not positive semidefinite (the centred covariance XᵀX − ΣxΣxᵀ/n has a negative eigenvalue): no rows give it") }
+            if i == 0 { throw r.bad("column_sum", "has \(columnSum[j - 1]) at entry \(j - 1), but 'gram' has \(gram[(j - 1) * d + j - 1]) on its diagonal there: \(n) rows give (Σx_j)² ≤ n · Σx_j²") }
+            throw r.bad("gram", "has \(gram[(i - 1) * d + j - 1]) at entries \(i - 1),\(j - 1) with diagonal \(gram[(i - 1) * d + i - 1]) and \(gram[(j - 1) * d + j - 1]): no rows give |g_ij| > √(g_ii g_jj)")
+        }
         guard merged else { return try r.noBasis() }
-        _ = try r.finiteFloats("directions", count: d * d)
-        _ = try r.finiteDoubles("direction_values", count: d)
+        let directions = try r.finiteFloats("directions", count: d * d)
+        let values = try r.finiteDoubles("direction_values", count: d)
         guard r.state.basis == AnisotropyPartial.basis(of: r.state) else {
             throw EmbdiagError.malformed(r.path, "partial state basis \(r.state.basis ?? "(none)") is not the digest of its own directions and shards: the merged state was edited")
         }
+        // The basis is an unkeyed digest a forger can recompute: the directions must also be
+        // what the decomposition of the stored Gram matrix gives.
+        try eigenDirections(&r, directions: directions, values: values, gram: gram, n: n, d: d, trace: trace)
     }
 
-    /// Σ û of n unit rows: each entry in [−n, n].
+    /// A merged anisotropy pass-1 state's principal directions (rows, Float32) and values: the
+    /// eigen-decomposition of XᵀX/n that `AnisotropyPartial.mergePass1` computes (LAPACK dsyevd,
+    /// values descending). The values add up to the trace, lie in [0, trace] and descend; the
+    /// rows are orthonormal and V·(XᵀX/n) = Λ·V up to rounding.
+    ///
+    /// Tolerances: a Float32 copy of a unit eigenvector is off by at most 2⁻²⁴ in length, so
+    /// VVᵀ − I is off by 2·2⁻²⁴ plus dsyevd's own loss of orthogonality and the Float64 product,
+    /// both p(d)·u with p(d) = 64·d (a generous polynomial for LAPACK's "p(n)·ε" bounds); the
+    /// residual row k, ‖v_k A − λ_k v_k‖, is at most ‖A − λ_k I‖·2⁻²⁴ ≤ λ_max·2⁻²⁴ from the Float32
+    /// copy plus p(d)·u·λ_max from the decomposition and the product. Each bound is doubled.
+    ///
+    /// - Complexity: O(d³) (two Float64 products).
+    static func eigenDirections(_ r: inout PayloadReader, directions: [Float], values: [Double], gram: [Double], n: Int, d: Int, trace: Double) throws {
+        let mean = trace / Double(n)
+        let poly = 64 * Double(d) * StateMomentCheck.u64
+        let sum = values.reduce(0, +)
+        guard abs(sum - mean) <= 2 * poly * mean + Double.leastNormalMagnitude else {
+            throw r.bad("direction_values", "adds up to \(sum); the eigenvalues of XᵀX/n add up to its trace \(mean)")
+        }
+        for k in 0..<d {
+            guard values[k] >= -2 * poly * mean, values[k] <= mean * (1 + 2 * poly), k == 0 || values[k] <= values[k - 1] else {
+                throw r.bad("direction_values", "has \(values[k]) at entry \(k) (eigenvalues of XᵀX/n lie in 0…\(mean), descending)")
+            }
+        }
+        let top = max(values[0], 0)
+        let v = directions.map { Double($0) }
+        let orthogonality = 2 * (2 * 0x1p-24 + poly)
+        let product = BLAS.matmul(v, rows: d, inner: d, v, cols: d, transposeB: true)
+        for i in 0..<d {
+            for j in 0..<d where abs(product[i * d + j] - (i == j ? 1 : 0)) > orthogonality {
+                throw r.bad("directions", "are not orthonormal (rows \(i) and \(j) have product \(product[i * d + j]))")
+            }
+        }
+        let second = gram.map { $0 / Double(n) }
+        let image = BLAS.matmul(v, rows: d, inner: d, second, cols: d)
+        // The product v·A itself adds d·u·λ_max per entry, √d·d·u·λ_max over a row.
+        let allowed = 2 * (0x1p-24 + poly + Double(d).squareRoot() * Double(d) * StateMomentCheck.u64) * top + Double.leastNormalMagnitude
+        for k in 0..<d {
+            var residual = 0.0
+            for j in 0..<d { let e = image[k * d + j] - values[k] * v[k * d + j]; residual += e * e }
+            guard residual.squareRoot() <= allowed else {
+                throw r.bad("directions", "row \(k) is not an eigenvector of XᵀX/n with eigenvalue \(values[k]) (residual \(residual.squareRoot()), rounding allows \(allowed))")
+            }
+        }
+    }
+
+    /// Σ û of n unit rows: each entry in [−n, n], and the sum's length at most n (the triangle
+    /// inequality), up to Float64 rounding of the unit rows and the sum.
     static func sums(_ r: inout PayloadReader, n: Int, d: Int, unitSums: [String]) throws {
+        let slack = 4 * Double(n + d + 4) * StateMomentCheck.u64
         for name in unitSums {
             let v = try r.finiteDoubles(name, count: d)
             if let bad = v.firstIndex(where: { abs($0) > Double(n) * (1 + 1e-9) }) {
                 throw r.bad(name, "has \(v[bad]) at entry \(bad) (a sum of \(n) unit-vector entries lies in -\(n)…\(n))")
+            }
+            let length = v.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            guard length <= Double(n) * (1 + slack) else {
+                throw r.bad(name, "has length \(length); a sum of \(n) unit vectors is at most \(n) long")
             }
         }
     }
