@@ -526,4 +526,86 @@ extension StateFileHostileTests {
         let honestMerge = try CLI.run(["merge", "\(dir)/a0.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
         #expect(honestMerge.status == 0, "\(honestMerge.stderr)")
     }
+
+    /// Depth: a cosine TTE depth of 5 or −0.5 (D = 1 + mean cos ∈ [0, 2]), Σû longer than the row
+    /// count, and every reference depth set to 2 (each in range; their sum is not what Σû gives).
+    @Test func forgedDepthValues() throws {
+        let (ref, _) = DepthSampleMergeTests.corpora()
+        let shards = [MergeTests.shard(ref, 0..<300, name: "ref-0.npy"), MergeTests.shard(ref, 300..<ref.count, name: "ref-1.npy")]
+        var c = DepthConfiguration()
+        c.seed = 7
+        let p1 = try shards.enumerated().map { try MergeTests.roundTrip(DepthPartial.pass1($0.element.0, shard: $0.element.1, configuration: c), "d\($0.offset).state") }
+        let merged = try #require(try StateMerge.merge(p1, wantState: true).state)
+        let m = LoadedState(path: "m.state", state: merged)
+        let p2 = try shards.enumerated().map { try MergeTests.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: false, configuration: c, merged: m), "r\($0.offset).state") }
+        Self.expectRefused(try Self.forged(p2[0].state, Self.editedDoubles("depths") { $0[0] = 5 }), path: "f.state", "'depths' has 5.0 for row 0 (cosine TTE depth")
+        Self.expectRefused(try Self.forged(p2[0].state, Self.editedDoubles("depths") { $0[1] = -0.5 }), path: "f.state", "'depths' has -0.5 for row 1")
+        let n = Double(p1[0].state.rowCount)
+        Self.expectRefused(try Self.forged(p1[0].state, Self.editedDoubles("unit_sum") { u in for j in u.indices { u[j] = 0.99 * n } }), path: "f.state", "'unit_sum' has length")
+        // Every depth of the first reference shard 2.0: each state passes on its own, the merge not.
+        let all2 = try PartialStateFile.decode(try Self.forged(p2[0].state, Self.editedDoubles("depths") { v in for i in v.indices { v[i] = 2 } }), path: "f.state")
+        Self.expectMergeRefused([m, LoadedState(path: "f.state", state: all2), p2[1]], "f.state: partial state array 'depths' of the reference pass-2 states")
+        // The honest states merge.
+        _ = try StateMerge.merge([m] + p2, wantState: false)
+    }
+
+    /// Neighbours: a shard's list is ordered by the stored Float64 score descending, ties by row
+    /// ascending, empty places last — the scores of a query reversed, a tie's rows swapped.
+    @Test func forgedNeighborOrder() throws {
+        let (name, data) = try #require(try Self.seedStates().first { $0.0 == "neighbors-1" })
+        let s = try PartialStateFile.decode(data, path: name)
+        let k = try s.array("k_shard", path: nil).ints("k_shard", path: nil)[0]
+        #expect(k == 2)
+        guard case .int64(let ids) = s.arrays["neighbor_rows"]!, case .float64(let scores) = s.arrays["neighbor_scores"]! else { Issue.record("arrays"); return }
+        Self.expectRefused(try Self.forged(s) { f in
+            var v = scores
+            v.swapAt(0, 1)
+            f.arrays["neighbor_scores"] = .float64(v)
+        }, path: "f.state", "for query 0: a list is ordered by score descending, ties by row ascending")
+        Self.expectRefused(try Self.forged(s) { f in
+            // A tie whose rows are not in increasing order.
+            var v = scores, r = ids
+            v[1] = v[0]
+            if r[0] < r[1] { r.swapAt(0, 1) }
+            f.arrays["neighbor_scores"] = .float64(v)
+            f.arrays["neighbor_rows"] = .int64(r)
+        }, path: "f.state", "ties by row ascending")
+        Self.expectRefused(try Self.forged(s) { f in
+            var v = scores, r = ids
+            (v[0], r[0]) = (-.infinity, -1)
+            f.arrays["neighbor_scores"] = .float64(v)
+            f.arrays["neighbor_rows"] = .int64(r)
+        }, path: "f.state", "after an empty place")
+    }
+
+    /// info: M2 beyond Bhatia–Davis (the reproducer's mean 1.05 in [1.045, 4.5] with M2 39.5),
+    /// unit-norm rows with every norm far from 1, a zero minimum without a zero row, a maximum no
+    /// Float32 row reaches, every row unit-norm with norms far from 1.
+    @Test func forgedInfoNormStatistics() throws {
+        let (_, b) = try Self.gaussianInfoStates()
+        let count = try b.array("norm_moments", path: nil).doubles("norm_moments", path: nil)[0]
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("(Bhatia–Davis)", Self.editedDoubles("norm_moments") { $0 = [count, 1.045, 4.5, 1.05, 39.5 * count / 60, 0] }),
+            ("counts 5.0 unit-norm rows", Self.editedDoubles("norm_moments") { $0[1] = 1.045; $0[2] = max($0[2], 1.1); $0[3] = max($0[3], 1.05); $0[4] = 0; $0[5] = 5 }),
+            ("'zero_rows' is empty although 'norm_moments' has min 0", Self.editedDoubles("norm_moments") { $0[1] = 0 }),
+            ("has max 1e+300", Self.editedDoubles("norm_moments") { $0[2] = 1e300 }),
+            ("(|norm − 1| < 0.001), but its norms lie in", Self.editedDoubles("norm_moments") { $0[5] = count }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(b, edit), path: "f.state", words) }
+    }
+
+    /// compat pass 2: more rows above or tied with a value than the shard has.
+    @Test func forgedCompatCounts() throws {
+        let d = CompatMergeTests.data(seed: 20)
+        let shards = CompatMergeTests.shardInputs(d, labelled: false)
+        let (_, pass2) = try CompatMergeTests.states(shards, CompatMergeTests.configuration())
+        let s = pass2[0].state
+        let n = s.rowCount
+        Self.expectRefused(try Self.forged(s) { f in
+            guard case .int64(var a) = f.arrays["above_old"]!, case .int64(var t) = f.arrays["tied_old"]! else { return }
+            (a[0], t[0]) = (Int64(n), 1)
+            f.arrays["above_old"] = .int64(a)
+            f.arrays["tied_old"] = .int64(t)
+        }, path: "f.state", "more than the shard's \(n) rows")
+    }
 }

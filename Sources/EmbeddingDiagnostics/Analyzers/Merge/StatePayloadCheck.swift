@@ -74,7 +74,30 @@ enum StatePayloadCheck {
         guard m2 >= 0, m2 <= count * spread * (1 + 1e-9) else {
             throw r.bad("norm_moments", "has M2 \(m2) (the sum of squared deviations of \(count) norms between \(lo) and \(hi) lies in 0…\(count * (hi - lo) * (hi - lo) / 4))")
         }
+        // Bhatia–Davis: M2 ≤ count · (mean − min)(max − mean), sharper than the range bound
+        // above. The stored mean may be off by `slack` (δ), which moves the bound by
+        // count·(δ·(max − min) + δ²); M2 itself is a Float64 sum (relative 1e-9 covers it).
+        let (below, above) = (max(0, mean - lo), max(0, hi - mean))
+        guard m2 <= count * (below * above + slack * (hi - lo) + slack * slack + (hi * 1e-9) * (hi * 1e-9)) * (1 + 1e-9) else {
+            throw r.bad("norm_moments", "has M2 \(m2), but \(count) norms in [\(lo), \(hi)] with mean \(mean) have M2 ≤ \(count * below * above) (Bhatia–Davis)")
+        }
+        // Norms are Float64 norms of Float32 rows: at most √d times the largest Float32.
+        let largest = Double(r.state.dimension).squareRoot() * Double(Float.greatestFiniteMagnitude) * (1 + 1e-6)
+        guard hi <= largest else { throw r.bad("norm_moments", "has max \(hi); a norm of \(r.state.dimension) Float32 values is at most \(largest)") }
+        // A norm is 0 exactly for an all-zero row (Float32 squares never underflow in Float64).
         if !zero.isEmpty && lo != 0 { throw r.bad("norm_moments", "has min \(lo) although 'zero_rows' lists \(zero.count) all-zero row(s)") }
+        if zero.isEmpty && lo == 0 { throw r.bad("zero_rows", "is empty although 'norm_moments' has min 0 (a zero norm is an all-zero row)") }
+        if Double(zero.count) == count && hi != 0 { throw r.bad("norm_moments", "has max \(hi) although every finite row is listed in 'zero_rows'") }
+        // Unit-norm rows are those with |norm − 1| < 10⁻³ (`InfoPartial.state`), zero rows never.
+        guard unit <= count - Double(zero.count) else {
+            throw r.bad("norm_moments", "counts \(unit) unit-norm rows, but only \(count - Double(zero.count)) finite rows are not all-zero")
+        }
+        if unit > 0 && (lo >= 1 + 1e-3 || hi <= 1 - 1e-3) {
+            throw r.bad("norm_moments", "counts \(unit) unit-norm rows (|norm − 1| < 0.001), but its norms lie in [\(lo), \(hi)]")
+        }
+        if unit == count && (lo <= 1 - 1e-3 || hi >= 1 + 1e-3) {
+            throw r.bad("norm_moments", "counts every row as unit-norm (|norm − 1| < 0.001), but its norms lie in [\(lo), \(hi)]")
+        }
         try labels(&r)
     }
 
@@ -117,10 +140,23 @@ enum StatePayloadCheck {
         guard !overflow else { throw r.bad("neighbor_rows", "would hold \(settings.queries) × \(k) entries") }
         let ids = try r.ints("neighbor_rows", count: total)
         let scores = try r.doubles("neighbor_scores", count: total)
+        // A shard's list is ordered as `nearestNeighbors` decides it: by the Float64 score
+        // (`ExactScores.exact`, the very numbers stored here) descending, ties by row ascending,
+        // empty places (-1, -inf) last. So the stored scores never increase along a list and a
+        // tie keeps its rows in increasing order; no rounding allowance is needed.
         for q in 0..<settings.queries {
             var listed = Set<Int>()
             for t in 0..<k {
                 let i = q * k + t, id = ids[i], score = scores[i]
+                if t > 0 {
+                    let (before, previous) = (scores[i - 1], ids[i - 1])
+                    if previous == -1 && id != -1 {
+                        throw r.bad("neighbor_rows", "lists row \(id) for query \(q) after an empty place (empty places come last)")
+                    }
+                    if id != -1 && (score > before || (score == before && id < previous)) {
+                        throw r.bad("neighbor_scores", "has \(score) (row \(id)) after \(before) (row \(previous)) for query \(q): a list is ordered by score descending, ties by row ascending")
+                    }
+                }
                 if id == -1 {
                     guard score == -.infinity else { throw r.bad("neighbor_scores", "has \(score) for an empty place of query \(q) (expected -inf)") }
                     continue
@@ -340,7 +376,11 @@ enum StatePayloadCheck {
                 throw EmbdiagError.malformed(r.path, "depth pass-2 state does not say which corpus it belongs to (parameter corpus)")
             }
             try r.digest(r.state.basis, parameter: "basis")
-            _ = try r.finiteDoubles("depths", count: n)
+            let depths = try r.finiteDoubles("depths", count: n)
+            let (lo, hi, what) = depthRange(settings, dimension: d)
+            if let bad = depths.firstIndex(where: { $0 < lo || $0 > hi }) {
+                throw r.bad("depths", "has \(depths[bad]) for row \(r.range.lowerBound + bad) (\(what))")
+            }
             guard try r.flag("corpus") == (corpus == .other) else {
                 throw r.bad("corpus", "contradicts the parameter corpus = \(corpus.rawValue)")
             }
@@ -375,6 +415,33 @@ enum StatePayloadCheck {
         _ = try r.finiteFloats("sample_values", count: rows.count * d)
     }
 
+    /// The values a depth of this kind takes, widened by its rounding, and the rule in words.
+    ///
+    /// - TTE, cosine: D = 1 + x̂·S/m ∈ [0, 2] (leave-one-out: (x̂·S − x̂·x̂)/(m − 1)). The Float32
+    ///   unit rows and Float32 S are each within (d + 2)·2⁻²⁴ of their exact lengths, so
+    ///   |x̂·S|/m ≤ 1 + ε with ε = 2(d + 3)·2⁻²⁴, and the leave-one-out form at most 1 + 5ε.
+    /// - TTE, chord: D = 2 − mean ‖x̂ − ŷ‖, chords √max(0, 2 − 2c) ≥ 0 with Float32 cosines
+    ///   c ≥ −1 − (d + 2)·2⁻²⁴: D ≤ 2 exactly and ≥ −(d + 2)·2⁻²⁴.
+    /// - Spatial: D = 1 − ‖mean unit direction‖ ≤ 1 exactly (1 minus a square root). The length
+    ///   is at most 1 in exact arithmetic, but it is a Float32 GEMM of weights up to 1/chord over
+    ///   the sample, whose error no bound keeps small near duplicates: only D ≥ −1 (a mean
+    ///   direction twice as long as any set of rows gives) is refused below.
+    /// - Mahalanobis: D = 1/(1 + d²) with d² ≥ 0: in [0, 1] (0 only when d² overflows).
+    static func depthRange(_ s: DepthPartialSettings, dimension d: Int) -> (Double, Double, String) {
+        let u = 0x1p-24, dd = Double(d)
+        switch s.kind {
+        case .tte where s.distance == .cosine:
+            let eps = 5 * 2 * (dd + 3) * u
+            return (-eps, 2 + eps, "cosine TTE depth 1 + mean cos lies in [0, 2]")
+        case .tte:
+            return (-(dd + 2) * u, 2, "chord TTE depth 2 − mean chord lies in [0, 2]")
+        case .spatial:
+            return (-1, 1, "spatial depth 1 − ‖mean direction‖ lies in [0, 1] (at most 1 exactly)")
+        case .mahalanobis:
+            return (0, 1, "Mahalanobis depth 1/(1 + d²) lies in (0, 1]")
+        }
+    }
+
     // MARK: - compat
 
     static func compat(_ r: inout PayloadReader) throws {
@@ -396,6 +463,10 @@ enum StatePayloadCheck {
                     if let bad = v.firstIndex(where: { $0 < 0 || $0 > n }) {
                         throw r.bad(label, "has \(v[bad]) at entry \(bad) (a count of this shard's rows lies in 0…\(n))")
                     }
+                }
+                // A row scores above a value, ties with it or scores below: never two of these.
+                if let bad = above.indices.first(where: { above[$0] + tied[$0] > n }) {
+                    throw r.bad("tied_\(name)", "has \(tied[bad]) at entry \(bad) with \(above[bad]) above: more than the shard's \(n) rows")
                 }
             }
             return
