@@ -265,8 +265,13 @@ import Testing
         #expect(throws: EmbdiagError.self) { try AnisotropyPartial.pass2(parts[0].0, shard: parts[0].1, configuration: other, merged: merged) }
         // Pass-2 states of another pass-1 merge.
         let p2 = try parts.map { try AnisotropyPartial.pass2($0.0, shard: $0.1, configuration: c, merged: merged) }
+        // (Another merge that is itself consistent: the first direction negated is still an
+        // eigenvector, so only the basis tells the pass-2 states apart. Directions that are no
+        // eigenvectors are refused in the merged state itself: StateFileForgeryTests.)
         var foreign = m
-        foreign.arrays["directions"] = .float32([Float](repeating: 0.5, count: e.dimension * e.dimension))
+        guard case .float32(var flipped) = m.arrays["directions"]! else { Issue.record("directions"); return }
+        for j in 0..<e.dimension { flipped[j] = -flipped[j] }
+        foreign.arrays["directions"] = .float32(flipped)
         foreign.basis = AnisotropyPartial.basis(of: foreign)
         Self.expectRefusal([LoadedState(path: "foreign.state", state: foreign)] + p2.enumerated().map { LoadedState(path: "q\($0.offset).state", state: $0.element) }, "another pass-1 merge")
         // Missing pass-2 shard.

@@ -406,3 +406,206 @@ extension StateFileHostileTests {
         }
     }
 }
+
+/// Forged states whose every field lies inside its own range but whose fields together describe
+/// rows that cannot exist (hostile pass 4): a Gram matrix that is not positive semidefinite,
+/// sums inconsistent with each other, depths outside their kind's range, neighbour lists out of
+/// order, impossible norm statistics. Each merged with exit 0 and a wrong report before.
+extension StateFileHostileTests {
+    static func anisotropySeeds() throws -> (p1: PartialState, merged: PartialState, p2: PartialState) {
+        let seeds = Dictionary(uniqueKeysWithValues: try Self.seedStates())
+        return (try PartialStateFile.decode(try #require(seeds["anisotropy-p1-0"]), path: "p1"),
+                try PartialStateFile.decode(try #require(seeds["anisotropy-merged"]), path: "m"),
+                try PartialStateFile.decode(try #require(seeds["anisotropy-p2-1"]), path: "p2"))
+    }
+
+    static func editedDoubles(_ name: String, _ change: @escaping (inout [Double]) -> Void) -> (inout PartialState) -> Void {
+        { s in
+            guard case .float64(var v) = s.arrays[name]! else { return }
+            change(&v)
+            s.arrays[name] = .float64(v)
+        }
+    }
+
+    /// Anisotropy pass 1: |g_01| above √(g_00 g_11) (the reproducer's 1e4), a Gram matrix whose
+    /// 2 × 2 minors all hold but which is still not positive semidefinite, a diagonal scaled
+    /// down, a norm sum or column sum the Gram matrix contradicts, Σû beyond Cauchy–Schwarz.
+    @Test func forgedAnisotropyMoments() throws {
+        let (p1, _, _) = try Self.anisotropySeeds()
+        let d = p1.dimension
+        #expect(d >= 3)
+        let gram = try p1.array("gram", path: nil).doubles("gram", path: nil)
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("'gram' has 10000.0 at entries 0,1", Self.editedDoubles("gram") { g in g[1] = 1e4; g[d] = 1e4 }),
+            ("not positive semidefinite", Self.editedDoubles("gram") { g in
+                // Correlations 0.9, 0.9 and −0.9 among dimensions 0, 1, 2: each pair possible,
+                // the three together not (determinant 1 − 3·0.81 − 2·0.729 < 0).
+                for i in 0..<d { for j in 0..<d where i != j { g[i * d + j] = 0 } }
+                let s = (0..<3).map { gram[$0 * d + $0].squareRoot() }
+                for (i, j, r) in [(0, 1, 0.9), (0, 2, 0.9), (1, 2, -0.9)] {
+                    g[i * d + j] = r * s[i] * s[j]
+                    g[j * d + i] = r * s[i] * s[j]
+                }
+            }),
+            ("'norm_sum'", Self.editedDoubles("norm_sum") { $0[0] = 1e6 }),
+            ("'column_sum' has length", Self.editedDoubles("column_sum") { $0[0] = 1e5 }),
+            ("'unit_sum' has", Self.editedDoubles("unit_sum") { u in u[0] = 4.99 }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(p1, edit), path: "f.state", words) }
+        // The diagonal scaled down: refused, by whichever rule it breaks first.
+        Self.expectRefused(try Self.forged(p1, Self.editedDoubles("gram") { $0[0] *= 0.01 }), path: "f.state", "partial state array '")
+        // A column sum still within ‖Σx‖ ≤ Σ‖x‖ but beyond (Σx_j)² ≤ n·Σx_j².
+        var columnSum = try p1.array("column_sum", path: nil).doubles("column_sum", path: nil)
+        let normSum = try p1.array("norm_sum", path: nil).doubles("norm_sum", path: nil)[0]
+        columnSum[1] = 1.05 * (Double(p1.rowCount) * gram[d + 1]).squareRoot()
+        #expect(columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot() < normSum)
+        Self.expectRefused(try Self.forged(p1) { $0.arrays["column_sum"] = .float64(columnSum) }, path: "f.state", "(Σx_j)² ≤ n · Σx_j²")
+    }
+
+    /// A merged pass-1 state: values that do not add up to the trace, out of order, or directions
+    /// that are not eigenvectors (two rows rotated, basis recomputed so only the check tells).
+    @Test func forgedAnisotropyDirections() throws {
+        let (_, merged, _) = try Self.anisotropySeeds()
+        let d = merged.dimension
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("'direction_values' adds up to", Self.editedDoubles("direction_values") { $0[0] *= 2 }),
+            ("descending", Self.editedDoubles("direction_values") { $0.swapAt(0, 1) }),
+            ("'directions' row 0 is not an eigenvector", Self.editedDoubles("direction_values") { v in
+                let t = (v[0] - v[1]) / 4
+                v[0] -= t
+                v[1] += t
+            }),
+            ("'directions' row 0 is not an eigenvector", { s in
+                guard case .float32(var v) = s.arrays["directions"]! else { return }
+                let (c, sn) = (Float(0.8), Float(0.6))
+                for j in 0..<d {
+                    let (a, b) = (v[j], v[d + j])
+                    v[j] = c * a - sn * b
+                    v[d + j] = sn * a + c * b
+                }
+                s.arrays["directions"] = .float32(v)
+                s.basis = AnisotropyPartial.basis(of: s)
+            }),
+            ("'directions' are not orthonormal", { s in
+                guard case .float32(var v) = s.arrays["directions"]! else { return }
+                for j in 0..<d { v[d + j] = v[j] }
+                s.arrays["directions"] = .float32(v)
+                s.basis = AnisotropyPartial.basis(of: s)
+            }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(merged, edit), path: "f.state", words) }
+    }
+
+    /// Anisotropy pass 2: log Z(c) + log Z(−c) below 2 log m, more pair rows than the pairs use.
+    @Test func forgedAnisotropyPartition() throws {
+        let (_, _, p2) = try Self.anisotropySeeds()
+        Self.expectRefused(try Self.forged(p2, Self.editedDoubles("logz_negative") { $0[0] = -100 }), path: "f.state", "log Z(c) + log Z(−c) ≥ 2 log")
+    }
+
+    /// The reproducer end to end through the CLI: anisotropy --partial on two shards, shard 0's
+    /// Gram given |g_01| = 10⁴ and resealed; the pass-1 merge is exit 2 naming the file and 'gram'
+    /// (it went on to IsoScore 0.214 and effective rank 2.21 where the rows give 0.899 and 5.73).
+    @Test func cliRefusesImpossibleGram() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SeededGenerator(seed: 5)
+        let m = rng.gaussianMatrix(rows: 100, cols: 6)
+        for i in 0..<100 { m[i, 0] += 2 }
+        try CLI.writeNpy((0..<60).map { m.rowArray($0) }, to: "\(dir)/s0.npy")
+        try CLI.writeNpy((60..<100).map { m.rowArray($0) }, to: "\(dir)/s1.npy")
+        for (k, offset) in [(0, 0), (1, 60)] {
+            let r = try CLI.run(["anisotropy", "\(dir)/s\(k).npy", "--partial", "\(dir)/a\(k).state", "--row-offset", String(offset)])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let honest = try PartialStateFile.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a0.state")), path: nil)
+        try Self.forged(honest, Self.editedDoubles("gram") { g in g[1] = 1e4; g[6] = 1e4 }).write(to: URL(fileURLWithPath: "\(dir)/f.state"))
+        let r = try CLI.run(["merge", "\(dir)/f.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("\(dir)/f.state") && r.stderr.contains("'gram' has 10000.0"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/m.state"))
+        let honestMerge = try CLI.run(["merge", "\(dir)/a0.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
+        #expect(honestMerge.status == 0, "\(honestMerge.stderr)")
+    }
+
+    /// Depth: a cosine TTE depth of 5 or −0.5 (D = 1 + mean cos ∈ [0, 2]), Σû longer than the row
+    /// count, and every reference depth set to 2 (each in range; their sum is not what Σû gives).
+    @Test func forgedDepthValues() throws {
+        let (ref, _) = DepthSampleMergeTests.corpora()
+        let shards = [MergeTests.shard(ref, 0..<300, name: "ref-0.npy"), MergeTests.shard(ref, 300..<ref.count, name: "ref-1.npy")]
+        var c = DepthConfiguration()
+        c.seed = 7
+        let p1 = try shards.enumerated().map { try MergeTests.roundTrip(DepthPartial.pass1($0.element.0, shard: $0.element.1, configuration: c), "d\($0.offset).state") }
+        let merged = try #require(try StateMerge.merge(p1, wantState: true).state)
+        let m = LoadedState(path: "m.state", state: merged)
+        let p2 = try shards.enumerated().map { try MergeTests.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: false, configuration: c, merged: m), "r\($0.offset).state") }
+        Self.expectRefused(try Self.forged(p2[0].state, Self.editedDoubles("depths") { $0[0] = 5 }), path: "f.state", "'depths' has 5.0 for row 0 (cosine TTE depth")
+        Self.expectRefused(try Self.forged(p2[0].state, Self.editedDoubles("depths") { $0[1] = -0.5 }), path: "f.state", "'depths' has -0.5 for row 1")
+        let n = Double(p1[0].state.rowCount)
+        Self.expectRefused(try Self.forged(p1[0].state, Self.editedDoubles("unit_sum") { u in for j in u.indices { u[j] = 0.99 * n } }), path: "f.state", "'unit_sum' has length")
+        // Every depth of the first reference shard 2.0: each state passes on its own, the merge not.
+        let all2 = try PartialStateFile.decode(try Self.forged(p2[0].state, Self.editedDoubles("depths") { v in for i in v.indices { v[i] = 2 } }), path: "f.state")
+        Self.expectMergeRefused([m, LoadedState(path: "f.state", state: all2), p2[1]], "f.state: partial state array 'depths' of the reference pass-2 states")
+        // The honest states merge.
+        _ = try StateMerge.merge([m] + p2, wantState: false)
+    }
+
+    /// Neighbours: a shard's list is ordered by the stored Float64 score descending, ties by row
+    /// ascending, empty places last — the scores of a query reversed, a tie's rows swapped.
+    @Test func forgedNeighborOrder() throws {
+        let (name, data) = try #require(try Self.seedStates().first { $0.0 == "neighbors-1" })
+        let s = try PartialStateFile.decode(data, path: name)
+        let k = try s.array("k_shard", path: nil).ints("k_shard", path: nil)[0]
+        #expect(k == 2)
+        guard case .int64(let ids) = s.arrays["neighbor_rows"]!, case .float64(let scores) = s.arrays["neighbor_scores"]! else { Issue.record("arrays"); return }
+        Self.expectRefused(try Self.forged(s) { f in
+            var v = scores
+            v.swapAt(0, 1)
+            f.arrays["neighbor_scores"] = .float64(v)
+        }, path: "f.state", "for query 0: a list is ordered by score descending, ties by row ascending")
+        Self.expectRefused(try Self.forged(s) { f in
+            // A tie whose rows are not in increasing order.
+            var v = scores, r = ids
+            v[1] = v[0]
+            if r[0] < r[1] { r.swapAt(0, 1) }
+            f.arrays["neighbor_scores"] = .float64(v)
+            f.arrays["neighbor_rows"] = .int64(r)
+        }, path: "f.state", "ties by row ascending")
+        Self.expectRefused(try Self.forged(s) { f in
+            var v = scores, r = ids
+            (v[0], r[0]) = (-.infinity, -1)
+            f.arrays["neighbor_scores"] = .float64(v)
+            f.arrays["neighbor_rows"] = .int64(r)
+        }, path: "f.state", "after an empty place")
+    }
+
+    /// info: M2 beyond Bhatia–Davis (the reproducer's mean 1.05 in [1.045, 4.5] with M2 39.5),
+    /// unit-norm rows with every norm far from 1, a zero minimum without a zero row, a maximum no
+    /// Float32 row reaches, every row unit-norm with norms far from 1.
+    @Test func forgedInfoNormStatistics() throws {
+        let (_, b) = try Self.gaussianInfoStates()
+        let count = try b.array("norm_moments", path: nil).doubles("norm_moments", path: nil)[0]
+        let cases: [(String, (inout PartialState) -> Void)] = [
+            ("(Bhatia–Davis)", Self.editedDoubles("norm_moments") { $0 = [count, 1.045, 4.5, 1.05, 39.5 * count / 60, 0] }),
+            ("counts 5.0 unit-norm rows", Self.editedDoubles("norm_moments") { $0[1] = 1.045; $0[2] = max($0[2], 1.1); $0[3] = max($0[3], 1.05); $0[4] = 0; $0[5] = 5 }),
+            ("'zero_rows' is empty although 'norm_moments' has min 0", Self.editedDoubles("norm_moments") { $0[1] = 0 }),
+            ("has max 1e+300", Self.editedDoubles("norm_moments") { $0[2] = 1e300 }),
+            ("(|norm − 1| < 0.001), but its norms lie in", Self.editedDoubles("norm_moments") { $0[5] = count }),
+        ]
+        for (words, edit) in cases { Self.expectRefused(try Self.forged(b, edit), path: "f.state", words) }
+    }
+
+    /// compat pass 2: more rows above or tied with a value than the shard has.
+    @Test func forgedCompatCounts() throws {
+        let d = CompatMergeTests.data(seed: 20)
+        let shards = CompatMergeTests.shardInputs(d, labelled: false)
+        let (_, pass2) = try CompatMergeTests.states(shards, CompatMergeTests.configuration())
+        let s = pass2[0].state
+        let n = s.rowCount
+        Self.expectRefused(try Self.forged(s) { f in
+            guard case .int64(var a) = f.arrays["above_old"]!, case .int64(var t) = f.arrays["tied_old"]! else { return }
+            (a[0], t[0]) = (Int64(n), 1)
+            f.arrays["above_old"] = .int64(a)
+            f.arrays["tied_old"] = .int64(t)
+        }, path: "f.state", "more than the shard's \(n) rows")
+    }
+}

@@ -328,4 +328,61 @@ import Testing
         out.append(("info-1", try PartialStateFile.encode(InfoPartial.state(parts[1].0, shard: parts[1].1))))
         return out
     }
+
+    /// The layout the safetensors package enforces on every file it opens (`load_file` refused
+    /// states holding labels or cluster names: the writer padded each U8 tensor to 8 bytes,
+    /// leaving gaps): tensors contiguous from offset 0 in offset order, no gap, no byte after the
+    /// last, each starting at a multiple of its element width; the file still decodes.
+    static func expectSafetensorsLayout(_ file: Data, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (outer, _, payload) = try split(file)
+        let widths = ["F64": 8, "I64": 8, "F32": 4, "U8": 1]
+        var spans: [(begin: Int, end: Int, name: String, width: Int)] = []
+        for (key, value) in outer where key != "__metadata__" {
+            let t = try #require(value as? [String: Any])
+            let offsets = try #require(t["data_offsets"] as? [Int])
+            spans.append((offsets[0], offsets[1], key, widths[t["dtype"] as? String ?? ""] ?? 0))
+        }
+        spans.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
+        var at = 0
+        for s in spans {
+            #expect(s.begin == at, "\(name): tensor '\(s.name)' starts at \(s.begin), the previous one ends at \(at)", sourceLocation: sourceLocation)
+            #expect(s.width > 0 && s.begin % s.width == 0, "\(name): tensor '\(s.name)' at \(s.begin) is not aligned to its width", sourceLocation: sourceLocation)
+            at = s.end
+        }
+        #expect(at == payload.count, "\(name): the payload has \(payload.count - at) bytes after the last tensor", sourceLocation: sourceLocation)
+    }
+
+    /// Every kind of state, with labels and names of odd lengths, follows that layout; the states
+    /// of the previous layout (the fuzz seeds, padded) are still read.
+    @Test func statesFollowTheSafetensorsLayout() throws {
+        var files: [(String, Data)] = try Self.seedStates()
+        let (_, reference) = try ShiftWindowsTests.savedReference()
+        files.append(("shift-reference", reference))
+        let (a, _) = try Self.gaussianInfoStates()
+        files.append(("info-labels", try PartialStateFile.encode(a)))
+        var sawOddBytes = false
+        for (name, data) in files {
+            try Self.expectSafetensorsLayout(data, name)
+            let state = try PartialStateFile.decode(data, path: name)
+            if state.arrays.values.contains(where: { if case .bytes(let b) = $0 { return b.count % 8 != 0 } else { return false } }) { sawOddBytes = true }
+        }
+        #expect(sawOddBytes, "no state with a U8 tensor whose length is not a multiple of 8: the test proves nothing")
+    }
+
+    /// A saved shift reference read from PostgreSQL names its rows by the redacted URL, as the
+    /// rest of the report does — not by the URL's last component, the database's name, as if it
+    /// were a file ("A sample of 100 of postgres's 200 rows").
+    @Test func savedReferenceNamesAPostgresSourceByItsURL() throws {
+        var e = ShiftWindowsTests.sentences.selecting(rows: Array(0..<120))
+        let url = "postgresql://writer@127.0.0.1:55432/postgres?table=items&column=embedding"
+        e.source = Source(path: url, format: .postgresql, dtype: "float32", rows: 120, dim: e.dimension)
+        let reference = try ShiftReference(reference: e, configuration: ShiftWindowsTests.configuration(permutations: 99), bandChunks: 19, sampleSize: 100)
+        let answer = try #require(reference.report().verdict?.answer)
+        #expect(answer.hasPrefix("A sample of 100 of the 120 rows of \(url),"), "\(answer)")
+        #expect(!answer.contains("postgres's") && !answer.contains("'s 120 rows"), "\(answer)")
+        var file = e
+        file.source = Source(path: "/data/corpus.npy", format: .npy, dtype: "float32", rows: 120, dim: e.dimension)
+        let fromFile = try ShiftReference(reference: file, configuration: ShiftWindowsTests.configuration(permutations: 99), bandChunks: 19, sampleSize: 100)
+        #expect(fromFile.report().verdict?.answer.hasPrefix("A sample of 100 of the 120 rows of corpus.npy,") == true)
+    }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// whose `__metadata__` holds one entry, `embdiag_state`, a JSON header (format, format_version,
 /// tool, tool_version, analyzer, pass, parameters, seed, dim, shards with shard_id, row_offset,
 /// row_count and the shard's source with its SHA-256, basis), and whose tensors are the payload
-/// (F64 sums, F32 rows, I64 ids, U8 strings), little-endian, in name order. Any safetensors
+/// (F64 sums, F32 rows, I64 ids, U8 strings), little-endian, contiguous (by element width, then
+/// name: `SealedContainer.encode`). Any safetensors
 /// reader (Python's `safetensors.numpy.load_file`) opens it.
 ///
 /// The file verifies itself: `__metadata__.embdiag_sha256` is the SHA-256 of the whole file with

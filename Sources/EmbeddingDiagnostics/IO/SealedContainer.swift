@@ -4,7 +4,8 @@ import Foundation
 /// fingerprints): a safetensors file whose `__metadata__` holds exactly two entries, the file
 /// kind's JSON document under its own key and `embdiag_sha256`, the SHA-256 of the whole file with
 /// those 64 hex digits read as "0"s (header, tensor table, padding and payload). Tensors are
-/// little-endian, 8-byte aligned, in name order; any safetensors reader opens the file.
+/// little-endian, contiguous, ordered by element width then name (each aligned to its width);
+/// any safetensors reader opens the file.
 ///
 /// Parsing checks the parts in the order a damaged file fails them — size, header, document,
 /// format and version (an older file may have no checksum to verify), checksum, metadata, tensor
@@ -46,19 +47,27 @@ struct SealedContainer {
     /// Bytes per element of the dtypes the containers use.
     static let dtypeWidths = ["F64": 8, "I64": 8, "F32": 4, "U8": 1]
 
-    /// The file's bytes: `document` under `documentKey`, the tensors in the order given (callers
-    /// pass name order), each padded to 8 bytes, and the checksum written.
+    /// The file's bytes: `document` under `documentKey`, the tensors laid out as the safetensors
+    /// package lays them out and requires them — contiguous from offset 0, no gap between two
+    /// tensors and no byte after the last — ordered by element width (8-byte F64/I64, then F32,
+    /// then U8) and within a width in the order given (callers pass name order), so every tensor
+    /// still starts at a multiple of its element width; then the checksum written. (Files of
+    /// earlier versions padded each tensor to 8 bytes, leaving gaps after U8 tensors that the
+    /// package refuses; `decode` still reads them.)
     ///
     /// - Complexity: O(size of the payload).
     static func encode(documentKey: String, document: String, tensors: [(name: String, dtype: String, shape: [Int], bytes: Data)]) -> Data {
         var outer = "{\"__metadata__\":{\(JSONValue.quote(documentKey)):\(JSONValue.quote(document)),\"\(checksumKey)\":\"\(checksumPlaceholder)\"}"
         var payload = Data()
-        for t in tensors {
+        let ordered = tensors.enumerated().sorted { a, b in
+            let (wa, wb) = (dtypeWidths[a.element.dtype] ?? 1, dtypeWidths[b.element.dtype] ?? 1)
+            return wa != wb ? wa > wb : a.offset < b.offset
+        }.map(\.element)
+        for t in ordered {
             let begin = payload.count
             payload.append(t.bytes)
             let shape = t.shape.map(String.init).joined(separator: ",")
             outer += ",\(JSONValue.quote(t.name)):{\"dtype\":\"\(t.dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(payload.count)]}"
-            while payload.count % 8 != 0 { payload.append(0) }
         }
         outer += "}"
         var headerBytes = Data(outer.utf8)

@@ -165,17 +165,33 @@ public enum AnisotropyPartial {
         guard covered == expected else {
             throw EmbdiagError.mismatch(ordered[0].path, "the pass-2 states cover shards \(covered.map { "\($0[0])..<\($0[0] + $0[1])" }.joined(separator: ", ")), the pass-1 merge \(path) has \(expected.map { "\($0[0])..<\($0[0] + $0[1])" }.joined(separator: ", "))")
         }
-        let c = try configuration(from: m, path: path)
-        let n = m.rowCount
         func sum(_ name: String, _ count: Int) throws -> [Double] { try m.array(name, path: path).doubles(name, count: count, path: path) }
         let normSum = try sum("norm_sum", 1)[0], unitSum = try sum("unit_sum", d), unitSquareSum = try sum("unit_square_sum", d)
         let columnSum = try sum("column_sum", d), gram = try sum("gram", d * d), directionValues = try sum("direction_values", d)
 
+        let c = try configuration(from: m, path: path)
+        let n = m.rowCount
         // log Z per direction: log-sum-exp over the shards, in row-offset order.
         var positive = [[Double]](), negative = [[Double]]()
         var partitionRows = 0
         var pairVectors: [Int: (values: ArraySlice<Float>, norm: Double)] = [:]
+        // Each shard's part of the seeded samples is fixed by n and the seed: its partition rows
+        // and its pair rows must be exactly that part (log Z over other rows is another number).
+        let sample = partitionSample(rows: n, configuration: c)
+        let sampledPairs = pairs(rows: n, configuration: c)
         for s in ordered {
+            let part = s.state.rowOffset..<(s.state.rowOffset + s.state.rowCount)
+            let expected = sample.map { $0.reduce(0) { $0 + (part.contains($1) ? 1 : 0) } } ?? part.count
+            let counted = try s.state.array("partition_rows", path: s.path).ints("partition_rows", count: 1, path: s.path)[0]
+            guard counted == expected else {
+                throw EmbdiagError.malformed(s.path, "partial state array 'partition_rows' is \(counted); the seeded partition sample has \(expected) of rows \(part.lowerBound)..<\(part.upperBound)")
+            }
+            let expectedPairs = Set(sampledPairs.flatMap { [$0.0, $0.1] }.filter { part.contains($0) })
+            let listed = try s.state.array("pair_rows", path: s.path).ints("pair_rows", path: s.path)
+            guard Set(listed) == expectedPairs else {
+                throw EmbdiagError.malformed(s.path, "partial state array 'pair_rows' lists \(listed.count) rows; the seeded cosine pairs use \(expectedPairs.count) rows of \(part.lowerBound)..<\(part.upperBound), not the same")
+            }
+
             positive.append(try s.state.array("logz_positive", path: s.path).doubles("logz_positive", count: d, path: s.path))
             negative.append(try s.state.array("logz_negative", path: s.path).doubles("logz_negative", count: d, path: s.path))
             partitionRows += try s.state.array("partition_rows", path: s.path).ints("partition_rows", count: 1, path: s.path)[0]

@@ -150,8 +150,36 @@ public enum DepthPartial {
             return CorpusDepths(source: source, labels: labelled == true ? labels : nil, depths: depths)
         }
         var corpora = [try corpus(reference)]
+        if settings.referenceSample == nil { try checkReferenceDepthSum(corpora[0].depths, merged: merged, states: reference) }
         if !others.isEmpty { corpora.append(try corpus(try ShardSet.ordered(others))) }
         return DepthAnalysis(mergedCorpora: corpora, configuration: c, referenceSampleRows: sample.rows, mahalanobisComponents: sample.components)
+    }
+}
+
+extension DepthPartial {
+    /// The leave-one-out cosine TTE depths of the reference add up to what Σ û fixes:
+    /// Σ_i D_i = m + Σ_i (x̂_i·S − x̂_i·x̂_i)/(m − 1) = m + (S·S − m)/(m − 1), since Σ_i x̂_i = S.
+    /// A depth edited in a resealed pass-2 state (each inside [0, 2]) moves the sum.
+    ///
+    /// Rounding: each depth is within 5ε of its exact value (ε = 2(d + 3)·2⁻²⁴, see
+    /// `StatePayloadCheck.depthRange`); pass 2 uses S in Float32 (2⁻²⁴ relative) and Float32 unit
+    /// rows that differ from the Float64 ones summed in pass 1 by 2·2⁻²⁴ each, which moves the
+    /// sum by at most 3·2⁻²⁴·m²/(m − 1) ≤ 6·2⁻²⁴·m. The allowance is m·(5ε + 8·2⁻²⁴).
+    ///
+    /// - Complexity: O(m + d).
+    static func checkReferenceDepthSum(_ depths: [Double], merged: LoadedState, states: [LoadedState]) throws {
+        let m = Double(depths.count), d = merged.state.dimension
+        guard depths.count >= 2 else { return }
+        let sum = try merged.state.array("unit_sum", path: merged.path).doubles("unit_sum", count: d, path: merged.path)
+        let sf = sum.map { Double(Float($0)) }
+        let dot = zip(sum, sf).reduce(0.0) { $0 + $1.0 * $1.1 }
+        let expected = m + (dot - m) / (m - 1)
+        let total = depths.reduce(0, +)
+        let u = 0x1p-24, eps = 2 * (Double(d) + 3) * u
+        guard abs(total - expected) <= m * (5 * eps + 8 * u) else {
+            let names = states.map(\.path).joined(separator: ", ")
+            throw EmbdiagError.malformed(states[0].path, "partial state array 'depths' of the reference pass-2 states (\(names)) adds up to \(total); the merged pass-1 state \(merged.path)'s Σû gives \(expected) (leave-one-out cosine TTE depths add up to m + (‖S‖² − m)/(m − 1)): a depth was edited")
+        }
     }
 }
 

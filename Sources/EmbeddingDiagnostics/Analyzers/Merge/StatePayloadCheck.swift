@@ -74,7 +74,30 @@ enum StatePayloadCheck {
         guard m2 >= 0, m2 <= count * spread * (1 + 1e-9) else {
             throw r.bad("norm_moments", "has M2 \(m2) (the sum of squared deviations of \(count) norms between \(lo) and \(hi) lies in 0…\(count * (hi - lo) * (hi - lo) / 4))")
         }
+        // Bhatia–Davis: M2 ≤ count · (mean − min)(max − mean), sharper than the range bound
+        // above. The stored mean may be off by `slack` (δ), which moves the bound by
+        // count·(δ·(max − min) + δ²); M2 itself is a Float64 sum (relative 1e-9 covers it).
+        let (below, above) = (max(0, mean - lo), max(0, hi - mean))
+        guard m2 <= count * (below * above + slack * (hi - lo) + slack * slack + (hi * 1e-9) * (hi * 1e-9)) * (1 + 1e-9) else {
+            throw r.bad("norm_moments", "has M2 \(m2), but \(count) norms in [\(lo), \(hi)] with mean \(mean) have M2 ≤ \(count * below * above) (Bhatia–Davis)")
+        }
+        // Norms are Float64 norms of Float32 rows: at most √d times the largest Float32.
+        let largest = Double(r.state.dimension).squareRoot() * Double(Float.greatestFiniteMagnitude) * (1 + 1e-6)
+        guard hi <= largest else { throw r.bad("norm_moments", "has max \(hi); a norm of \(r.state.dimension) Float32 values is at most \(largest)") }
+        // A norm is 0 exactly for an all-zero row (Float32 squares never underflow in Float64).
         if !zero.isEmpty && lo != 0 { throw r.bad("norm_moments", "has min \(lo) although 'zero_rows' lists \(zero.count) all-zero row(s)") }
+        if zero.isEmpty && lo == 0 { throw r.bad("zero_rows", "is empty although 'norm_moments' has min 0 (a zero norm is an all-zero row)") }
+        if Double(zero.count) == count && hi != 0 { throw r.bad("norm_moments", "has max \(hi) although every finite row is listed in 'zero_rows'") }
+        // Unit-norm rows are those with |norm − 1| < 10⁻³ (`InfoPartial.state`), zero rows never.
+        guard unit <= count - Double(zero.count) else {
+            throw r.bad("norm_moments", "counts \(unit) unit-norm rows, but only \(count - Double(zero.count)) finite rows are not all-zero")
+        }
+        if unit > 0 && (lo >= 1 + 1e-3 || hi <= 1 - 1e-3) {
+            throw r.bad("norm_moments", "counts \(unit) unit-norm rows (|norm − 1| < 0.001), but its norms lie in [\(lo), \(hi)]")
+        }
+        if unit == count && (lo <= 1 - 1e-3 || hi >= 1 + 1e-3) {
+            throw r.bad("norm_moments", "counts every row as unit-norm (|norm − 1| < 0.001), but its norms lie in [\(lo), \(hi)]")
+        }
         try labels(&r)
     }
 
@@ -117,10 +140,23 @@ enum StatePayloadCheck {
         guard !overflow else { throw r.bad("neighbor_rows", "would hold \(settings.queries) × \(k) entries") }
         let ids = try r.ints("neighbor_rows", count: total)
         let scores = try r.doubles("neighbor_scores", count: total)
+        // A shard's list is ordered as `nearestNeighbors` decides it: by the Float64 score
+        // (`ExactScores.exact`, the very numbers stored here) descending, ties by row ascending,
+        // empty places (-1, -inf) last. So the stored scores never increase along a list and a
+        // tie keeps its rows in increasing order; no rounding allowance is needed.
         for q in 0..<settings.queries {
             var listed = Set<Int>()
             for t in 0..<k {
                 let i = q * k + t, id = ids[i], score = scores[i]
+                if t > 0 {
+                    let (before, previous) = (scores[i - 1], ids[i - 1])
+                    if previous == -1 && id != -1 {
+                        throw r.bad("neighbor_rows", "lists row \(id) for query \(q) after an empty place (empty places come last)")
+                    }
+                    if id != -1 && (score > before || (score == before && id < previous)) {
+                        throw r.bad("neighbor_scores", "has \(score) (row \(id)) after \(before) (row \(previous)) for query \(q): a list is ordered by score descending, ties by row ascending")
+                    }
+                }
                 if id == -1 {
                     guard score == -.infinity else { throw r.bad("neighbor_scores", "has \(score) for an empty place of query \(q) (expected -inf)") }
                     continue
@@ -166,14 +202,31 @@ enum StatePayloadCheck {
         if r.state.pass == 2 {
             try r.digest(r.state.basis, parameter: "basis")
             let partition = try r.count("partition_rows")
-            guard partition <= n else { throw r.bad("partition_rows", "is \(partition), more than the state's \(n) rows") }
+            guard partition <= min(n, settings.partitionSample) else {
+                throw r.bad("partition_rows", "is \(partition), more than the state's \(n) rows or the partition sample of \(settings.partitionSample)")
+            }
+            var logZ: [[Double]] = []
             for name in ["logz_positive", "logz_negative"] {
                 let v = try r.doubles(name, count: d)
                 if let bad = v.firstIndex(where: { partition == 0 ? $0 != -.infinity : !$0.isFinite }) {
                     throw r.bad(name, "has \(v[bad]) at entry \(bad) (log Z over \(partition) row(s): \(partition == 0 ? "-inf" : "finite") expected)")
                 }
+                logZ.append(v)
+            }
+            if partition > 0 {
+                // Z(c)·Z(−c) = Σ e^(a_i) · Σ e^(−a_i) ≥ m² for the same m projections a_i (Cauchy–
+                // Schwarz), whatever the rows: log Z(c) + log Z(−c) ≥ 2 log m, up to the Float64
+                // rounding of m exponentials, their sums and the logarithms.
+                let m = Double(partition)
+                let floor = 2 * Foundation.log(m) - 4 * (m + 8) * StateMomentCheck.u64 * max(1, 2 * Foundation.log(m))
+                if let k = (0..<d).first(where: { logZ[0][$0] + logZ[1][$0] < floor }) {
+                    throw r.bad("logz_negative", "has \(logZ[1][k]) at entry \(k) with 'logz_positive' \(logZ[0][k]): over \(partition) row(s) log Z(c) + log Z(−c) ≥ 2 log \(partition)")
+                }
             }
             let ids = try r.rowIds("pair_rows")
+            guard ids.count <= 2 * settings.pairSample else {
+                throw r.bad("pair_rows", "lists \(ids.count) rows; \(settings.pairSample) sampled pairs have at most \(2 * settings.pairSample)")
+            }
             let vectors = try r.finiteFloats("pair_vectors", count: ids.count * d)
             let norms = try r.doubles("pair_norms", count: ids.count)
             for (k, norm) in norms.enumerated() {
@@ -186,8 +239,12 @@ enum StatePayloadCheck {
         }
         let merged = r.state.arrays["directions"] != nil
         try sums(&r, n: n, d: d, unitSums: ["unit_sum"])
+        let unitSum = try r.doubles("unit_sum", count: d)
+        // Float64 sums of n terms of Float64 values derived from d-term Float64 norms: relative
+        // rounding of at most (n + d + 4)·u, taken four times over.
+        let slack = 4 * Double(n + d + 4) * StateMomentCheck.u64
         let normSum = try r.finiteDoubles("norm_sum", count: 1)[0]
-        guard normSum >= 0 else { throw r.bad("norm_sum", "is \(normSum) (a sum of norms is at least 0)") }
+        guard normSum > 0 else { throw r.bad("norm_sum", "is \(normSum) (anisotropy rows are non-zero: a sum of \(n) norms is above 0)") }
         let squares = try r.finiteDoubles("unit_square_sum", count: d)
         if let bad = squares.firstIndex(where: { $0 < 0 || $0 > Double(n) * (1 + 1e-9) }) {
             throw r.bad("unit_square_sum", "has \(squares[bad]) at entry \(bad) (a sum of \(n) squared unit-vector entries lies in 0…\(n))")
@@ -197,7 +254,11 @@ enum StatePayloadCheck {
         guard abs(total - Double(n)) <= 1e-6 * Double(n) else {
             throw r.bad("unit_square_sum", "adds up to \(total) over the dimensions; \(n) unit rows give \(n)")
         }
-        _ = try r.finiteDoubles("column_sum", count: d)
+        // Cauchy–Schwarz per dimension: (Σ û_j)² ≤ n · Σ û_j².
+        for j in 0..<d where unitSum[j] * unitSum[j] > Double(n) * squares[j] * (1 + slack) + Double(n) * slack {
+            throw r.bad("unit_sum", "has \(unitSum[j]) at entry \(j), but 'unit_square_sum' has \(squares[j]) there (n rows give (Σ û_j)² ≤ n · Σ û_j²)")
+        }
+        let columnSum = try r.finiteDoubles("column_sum", count: d)
         let gram = try r.finiteDoubles("gram", count: d * d)
         for i in 0..<d {
             guard gram[i * d + i] >= 0 else { throw r.bad("gram", "has \(gram[i * d + i]) on its diagonal (entry \(i), a sum of squares)") }
@@ -205,20 +266,98 @@ enum StatePayloadCheck {
                 throw r.bad("gram", "is not symmetric (entries \(i),\(j) and \(j),\(i) differ)")
             }
         }
+        // The trace is Σ ‖x‖², the norms' sum of squares: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)².
+        let trace = (0..<d).reduce(0.0) { $0 + gram[$1 * d + $1] }
+        guard normSum * normSum <= Double(n) * trace * (1 + slack), trace <= normSum * normSum * (1 + slack) else {
+            throw r.bad("gram", "has trace \(trace) (the rows' Σ‖x‖²), which \(n) rows with 'norm_sum' \(normSum) cannot give: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)²")
+        }
+        let columnNorm = columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        guard columnNorm <= normSum * (1 + slack) else {
+            throw r.bad("column_sum", "has length \(columnNorm), more than the rows' 'norm_sum' \(normSum) (‖Σx‖ ≤ Σ‖x‖)")
+        }
+        // [n, Σxᵀ; Σx, XᵀX] is the Gram matrix of the rows [1, x]: positive semidefinite, which
+        // covers |g_ij| ≤ √(g_ii g_jj), (Σx_j)² ≤ n·g_jj and a covariance with no negative variance.
+        var augmented = [Double](repeating: 0, count: (d + 1) * (d + 1))
+        augmented[0] = Double(n)
+        for i in 0..<d {
+            augmented[i + 1] = columnSum[i]
+            augmented[(i + 1) * (d + 1)] = columnSum[i]
+            for j in 0..<d { augmented[(i + 1) * (d + 1) + j + 1] = gram[i * d + j] }
+        }
+        if let (i, j) = StateMomentCheck.semidefiniteFailure(augmented, dimension: d + 1, terms: n) {
+            if i < 0 { throw r.bad("gram", "with 'column_sum' is not positive semidefinite (the centred covariance XᵀX − ΣxΣxᵀ/n has a negative eigenvalue): no rows give it") }
+            if i == 0 { throw r.bad("column_sum", "has \(columnSum[j - 1]) at entry \(j - 1), but 'gram' has \(gram[(j - 1) * d + j - 1]) on its diagonal there: \(n) rows give (Σx_j)² ≤ n · Σx_j²") }
+            throw r.bad("gram", "has \(gram[(i - 1) * d + j - 1]) at entries \(i - 1),\(j - 1) with diagonal \(gram[(i - 1) * d + i - 1]) and \(gram[(j - 1) * d + j - 1]): no rows give |g_ij| > √(g_ii g_jj)")
+        }
         guard merged else { return try r.noBasis() }
-        _ = try r.finiteFloats("directions", count: d * d)
-        _ = try r.finiteDoubles("direction_values", count: d)
+        let directions = try r.finiteFloats("directions", count: d * d)
+        let values = try r.finiteDoubles("direction_values", count: d)
         guard r.state.basis == AnisotropyPartial.basis(of: r.state) else {
             throw EmbdiagError.malformed(r.path, "partial state basis \(r.state.basis ?? "(none)") is not the digest of its own directions and shards: the merged state was edited")
         }
+        // The basis is an unkeyed digest a forger can recompute: the directions must also be
+        // what the decomposition of the stored Gram matrix gives.
+        try eigenDirections(&r, directions: directions, values: values, gram: gram, n: n, d: d, trace: trace)
     }
 
-    /// Σ û of n unit rows: each entry in [−n, n].
+    /// A merged anisotropy pass-1 state's principal directions (rows, Float32) and values: the
+    /// eigen-decomposition of XᵀX/n that `AnisotropyPartial.mergePass1` computes (LAPACK dsyevd,
+    /// values descending). The values add up to the trace, lie in [0, trace] and descend; the
+    /// rows are orthonormal and V·(XᵀX/n) = Λ·V up to rounding.
+    ///
+    /// Tolerances: a Float32 copy of a unit eigenvector is off by at most 2⁻²⁴ in length, so
+    /// VVᵀ − I is off by 2·2⁻²⁴ plus dsyevd's own loss of orthogonality and the Float64 product,
+    /// both p(d)·u with p(d) = 64·d (a generous polynomial for LAPACK's "p(n)·ε" bounds); the
+    /// residual row k, ‖v_k A − λ_k v_k‖, is at most ‖A − λ_k I‖·2⁻²⁴ ≤ λ_max·2⁻²⁴ from the Float32
+    /// copy plus p(d)·u·λ_max from the decomposition and the product. Each bound is doubled.
+    ///
+    /// - Complexity: O(d³) (two Float64 products).
+    static func eigenDirections(_ r: inout PayloadReader, directions: [Float], values: [Double], gram: [Double], n: Int, d: Int, trace: Double) throws {
+        let mean = trace / Double(n)
+        let poly = 64 * Double(d) * StateMomentCheck.u64
+        let sum = values.reduce(0, +)
+        guard abs(sum - mean) <= 2 * poly * mean + Double.leastNormalMagnitude else {
+            throw r.bad("direction_values", "adds up to \(sum); the eigenvalues of XᵀX/n add up to its trace \(mean)")
+        }
+        for k in 0..<d {
+            guard values[k] >= -2 * poly * mean, values[k] <= mean * (1 + 2 * poly), k == 0 || values[k] <= values[k - 1] else {
+                throw r.bad("direction_values", "has \(values[k]) at entry \(k) (eigenvalues of XᵀX/n lie in 0…\(mean), descending)")
+            }
+        }
+        let top = max(values[0], 0)
+        let v = directions.map { Double($0) }
+        let orthogonality = 2 * (2 * 0x1p-24 + poly)
+        let product = BLAS.matmul(v, rows: d, inner: d, v, cols: d, transposeB: true)
+        for i in 0..<d {
+            for j in 0..<d where abs(product[i * d + j] - (i == j ? 1 : 0)) > orthogonality {
+                throw r.bad("directions", "are not orthonormal (rows \(i) and \(j) have product \(product[i * d + j]))")
+            }
+        }
+        let second = gram.map { $0 / Double(n) }
+        let image = BLAS.matmul(v, rows: d, inner: d, second, cols: d)
+        // The product v·A itself adds d·u·λ_max per entry, √d·d·u·λ_max over a row.
+        let allowed = 2 * (0x1p-24 + poly + Double(d).squareRoot() * Double(d) * StateMomentCheck.u64) * top + Double.leastNormalMagnitude
+        for k in 0..<d {
+            var residual = 0.0
+            for j in 0..<d { let e = image[k * d + j] - values[k] * v[k * d + j]; residual += e * e }
+            guard residual.squareRoot() <= allowed else {
+                throw r.bad("directions", "row \(k) is not an eigenvector of XᵀX/n with eigenvalue \(values[k]) (residual \(residual.squareRoot()), rounding allows \(allowed))")
+            }
+        }
+    }
+
+    /// Σ û of n unit rows: each entry in [−n, n], and the sum's length at most n (the triangle
+    /// inequality), up to Float64 rounding of the unit rows and the sum.
     static func sums(_ r: inout PayloadReader, n: Int, d: Int, unitSums: [String]) throws {
+        let slack = 4 * Double(n + d + 4) * StateMomentCheck.u64
         for name in unitSums {
             let v = try r.finiteDoubles(name, count: d)
             if let bad = v.firstIndex(where: { abs($0) > Double(n) * (1 + 1e-9) }) {
                 throw r.bad(name, "has \(v[bad]) at entry \(bad) (a sum of \(n) unit-vector entries lies in -\(n)…\(n))")
+            }
+            let length = v.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            guard length <= Double(n) * (1 + slack) else {
+                throw r.bad(name, "has length \(length); a sum of \(n) unit vectors is at most \(n) long")
             }
         }
     }
@@ -237,7 +376,11 @@ enum StatePayloadCheck {
                 throw EmbdiagError.malformed(r.path, "depth pass-2 state does not say which corpus it belongs to (parameter corpus)")
             }
             try r.digest(r.state.basis, parameter: "basis")
-            _ = try r.finiteDoubles("depths", count: n)
+            let depths = try r.finiteDoubles("depths", count: n)
+            let (lo, hi, what) = depthRange(settings, dimension: d)
+            if let bad = depths.firstIndex(where: { $0 < lo || $0 > hi }) {
+                throw r.bad("depths", "has \(depths[bad]) for row \(r.range.lowerBound + bad) (\(what))")
+            }
             guard try r.flag("corpus") == (corpus == .other) else {
                 throw r.bad("corpus", "contradicts the parameter corpus = \(corpus.rawValue)")
             }
@@ -272,6 +415,33 @@ enum StatePayloadCheck {
         _ = try r.finiteFloats("sample_values", count: rows.count * d)
     }
 
+    /// The values a depth of this kind takes, widened by its rounding, and the rule in words.
+    ///
+    /// - TTE, cosine: D = 1 + x̂·S/m ∈ [0, 2] (leave-one-out: (x̂·S − x̂·x̂)/(m − 1)). The Float32
+    ///   unit rows and Float32 S are each within (d + 2)·2⁻²⁴ of their exact lengths, so
+    ///   |x̂·S|/m ≤ 1 + ε with ε = 2(d + 3)·2⁻²⁴, and the leave-one-out form at most 1 + 5ε.
+    /// - TTE, chord: D = 2 − mean ‖x̂ − ŷ‖, chords √max(0, 2 − 2c) ≥ 0 with Float32 cosines
+    ///   c ≥ −1 − (d + 2)·2⁻²⁴: D ≤ 2 exactly and ≥ −(d + 2)·2⁻²⁴.
+    /// - Spatial: D = 1 − ‖mean unit direction‖ ≤ 1 exactly (1 minus a square root). The length
+    ///   is at most 1 in exact arithmetic, but it is a Float32 GEMM of weights up to 1/chord over
+    ///   the sample, whose error no bound keeps small near duplicates: only D ≥ −1 (a mean
+    ///   direction twice as long as any set of rows gives) is refused below.
+    /// - Mahalanobis: D = 1/(1 + d²) with d² ≥ 0: in [0, 1] (0 only when d² overflows).
+    static func depthRange(_ s: DepthPartialSettings, dimension d: Int) -> (Double, Double, String) {
+        let u = 0x1p-24, dd = Double(d)
+        switch s.kind {
+        case .tte where s.distance == .cosine:
+            let eps = 5 * 2 * (dd + 3) * u
+            return (-eps, 2 + eps, "cosine TTE depth 1 + mean cos lies in [0, 2]")
+        case .tte:
+            return (-(dd + 2) * u, 2, "chord TTE depth 2 − mean chord lies in [0, 2]")
+        case .spatial:
+            return (-1, 1, "spatial depth 1 − ‖mean direction‖ lies in [0, 1] (at most 1 exactly)")
+        case .mahalanobis:
+            return (0, 1, "Mahalanobis depth 1/(1 + d²) lies in (0, 1]")
+        }
+    }
+
     // MARK: - compat
 
     static func compat(_ r: inout PayloadReader) throws {
@@ -293,6 +463,10 @@ enum StatePayloadCheck {
                     if let bad = v.firstIndex(where: { $0 < 0 || $0 > n }) {
                         throw r.bad(label, "has \(v[bad]) at entry \(bad) (a count of this shard's rows lies in 0…\(n))")
                     }
+                }
+                // A row scores above a value, ties with it or scores below: never two of these.
+                if let bad = above.indices.first(where: { above[$0] + tied[$0] > n }) {
+                    throw r.bad("tied_\(name)", "has \(tied[bad]) at entry \(bad) with \(above[bad]) above: more than the shard's \(n) rows")
                 }
             }
             return

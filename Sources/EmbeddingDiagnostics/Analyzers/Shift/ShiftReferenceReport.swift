@@ -29,7 +29,7 @@ extension ShiftReference: ReportConvertible {
                             parameters: [ReportParameter("seed", .int(Int(truncatingIfNeeded: seed))), ReportParameter("band_chunks", .int(bandChunks))],
                             metrics: metrics, tables: sizes.isEmpty ? [] : [table], notes: notes)
         report.verdict = ReportVerdict(question: "What does the saved reference keep?",
-                                       answer: "A sample of \(sample.count) of \(ShiftAnalysis.fileName(source))'s \(totalRows) rows, σ = \(ReportFormatting.number(bandwidth, significant: 4)) and \(bands.count) band\(bands.count == 1 ? "" : "s") of normal variation.",
+                                       answer: "A sample of \(sample.count) of the \(totalRows) rows of \(ShiftAnalysis.fileName(source)), σ = \(ReportFormatting.number(bandwidth, significant: 4)) and \(bands.count) band\(bands.count == 1 ? "" : "s") of normal variation.",
                                        decidingMetrics: ["n_reference", "mmd_bandwidth"])
         return report
     }

@@ -1,7 +1,12 @@
 import Foundation
 
 extension ShiftAnalysis: ReportConvertible {
-    static func fileName(_ s: Source) -> String { URL(fileURLWithPath: s.path).lastPathComponent }
+    /// How the shift reports name an input: a file by its name, a PostgreSQL source by its
+    /// redacted URL or connection string (its last path component is the database's name, which
+    /// would read as a file name).
+    static func fileName(_ s: Source) -> String {
+        s.format == .postgresql ? s.path : URL(fileURLWithPath: s.path).lastPathComponent
+    }
     static func percent(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
 
     /// A short quotation of row labels for the verdict sentence.
