@@ -92,6 +92,41 @@ import Testing
         #expect(try FormatDetection.detect(w2v) == .word2vecText)
     }
 
+    /// Writes `bytes` to `dir/name` and returns the path.
+    static func write(_ name: String, _ bytes: [UInt8], in dir: String) throws -> String {
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+        return dir + "/" + name
+    }
+
+    /// The reader's error for `path` as text (or what it read, for a file it should refuse).
+    static func refusal(_ path: String, _ format: EmbeddingFormat? = nil) -> String {
+        do {
+            let e = try EmbeddingReader.read(path, options: ReadOptions(format: format, computeChecksum: false))
+            return "read \(e.count) × \(e.dimension)"
+        } catch { return "\(error)" }
+    }
+
+    static func f32(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
+
+    /// A safetensors file: header length, `header`, then four float32 values.
+    static func safetensors(_ header: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header + f32([1, 2, 3, 4])
+    }
+
+    /// A one-column CSV of increasing integers said "no numeric columns": the column went to the
+    /// ids, and the message now says so and how to read it as values.
+    @Test func theOnlyColumnTakenAsIdsIsSaid() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.write("c21.csv", Array("1\n2\n3\n".utf8), in: dir)
+        let idMessage = Self.refusal(ids)
+        #expect(idMessage.contains("taken as the id column") && idMessage.contains("0 to read it as a dimension"), "\(idMessage)")
+        let idCLI = try CLI.run(["convert", ids, dir + "/o.npy"])
+        #expect(idCLI.status == 2 && idCLI.stderr.contains("give --id-column 0 to read it as a dimension"), "\(idCLI.stderr)")
+        let asked = try CLI.run(["convert", ids, dir + "/o.npy", "--id-column", "0"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()
