@@ -127,6 +127,30 @@ import Testing
         #expect(asked.status == 0, "\(asked.stderr)")
     }
 
+    /// CSV, TSV and JSONL on stdin (no extension) were read as word2vec text or GloVe, and the
+    /// error advised `--format glove`: the first line tells them apart, as an extension would.
+    @Test func csvTsvAndJSONLOnStdinAreDetected() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = try Self.write("c2.csv", Array("word,a,b,c\nx,0.1,0.2,0.3\ny,0.4,0.5,0.6\n".utf8), in: dir)
+        let spaced = try Self.write("c3.csv", Array("0.1, 0.2, 0.3\n0.4, 0.5, 0.6\n".utf8), in: dir)
+        let tsv = try Self.write("t2.tsv", Array("0.1\t0.2\t0.3\n0.4\t0.5\t0.6\n".utf8), in: dir)
+        let jsonl = try Self.write("j.jsonl", Array("{\"id\": \"x\", \"embedding\": [0, 1, 2]}\n{\"id\": \"y\", \"embedding\": [3, 4, 5]}\n".utf8), in: dir)
+        for path in [csv, spaced, tsv, jsonl] {
+            let r = try CLI.run(["-c", "cat \(path) | \(CLI.binary) convert - \(dir)/o.npy"], shell: true)
+            #expect(r.status == 0 && !r.stderr.contains("glove"), "\(path): \(r.stderr)")
+            let out = try EmbeddingReader.read(dir + "/o.npy", options: ReadOptions(computeChecksum: false))
+            #expect(out.count == 2 && out.dimension == 3, "\(path): \(out.count) × \(out.dimension)")
+        }
+        // GloVe and word2vec text without extension stay what they were (a GloVe word "," too).
+        let glove = try Self.write("glove", Array(", 0.1 0.2 0.3\nthe 0.4 0.5 0.6\n".utf8), in: dir)
+        #expect(try FormatDetection.detect(glove) == .glove)
+        let w2v = try Self.write("w2v", Array("2 3\na 0.1 0.2 0.3\nb 0.4 0.5 0.6\n".utf8), in: dir)
+        #expect(try FormatDetection.detect(w2v) == .word2vecText)
+        let piped = try CLI.run(["-c", "cat \(glove) | \(CLI.binary) convert - \(dir)/o.npy"], shell: true)
+        #expect(piped.status == 0, "\(piped.stderr)")
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()
