@@ -151,6 +151,17 @@ import Testing
         #expect(piped.status == 0, "\(piped.stderr)")
     }
 
+    /// word2vec text with an empty word was "line 2 has 1 values, expected 2": it says the word
+    /// is empty; a line really short of a value keeps its message.
+    @Test func anEmptyWordIsSaid() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let emptyWord = try Self.write("emptyw.vec", Array("2 2\n  1 2\ny 3 4\n".utf8), in: dir)
+        #expect(Self.refusal(emptyWord).contains("line 2 has an empty word"), "\(Self.refusal(emptyWord))")
+        let short = try Self.write("short.vec", Array("2 2\nx 1\ny 3 4\n".utf8), in: dir)
+        #expect(Self.refusal(short).contains("line 2 has 1 values, expected 2"), "\(Self.refusal(short))")
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()

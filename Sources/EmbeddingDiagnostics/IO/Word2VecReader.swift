@@ -127,6 +127,10 @@ public enum Word2VecReader {
             }
             let d = dim!
             guard fields.count >= d + 1 else {
+                // `  1 2` under dimension 2: the values are all there and the word is empty.
+                if fields.count == d, fields[0].lowerBound > 0 {
+                    throw EmbdiagError.malformed(path, "line \(lineNumber) has an empty word (the line starts with whitespace before its \(d) values)")
+                }
                 throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)")
             }
             let vectorStart = fields.count - d
