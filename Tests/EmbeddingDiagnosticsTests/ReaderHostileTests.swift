@@ -162,6 +162,20 @@ import Testing
         #expect(Self.refusal(short).contains("line 2 has 1 values, expected 2"), "\(Self.refusal(short))")
     }
 
+    /// word2vec binary with a CRLF header line was refused (gensim reads it) and the message
+    /// showed the CR as a space.
+    @Test func aWord2VecBinaryHeaderMayEndInCRLF() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let crlf = try Self.write("b8.bin", Array("2 3\r\n".utf8) + Array("a ".utf8) + Self.f32([1, 2, 3]) + Array("\nb ".utf8) + Self.f32([4, 5, 6]) + [0x0A], in: dir)
+        let e = try EmbeddingReader.read(crlf, options: ReadOptions(format: .word2vecBinary, computeChecksum: false))
+        #expect(e.count == 2 && e.dimension == 3 && e.labels == ["a", "b"] && e.matrix.rowArray(1) == [4, 5, 6])
+        let detected = try EmbeddingReader.read(crlf, options: ReadOptions(computeChecksum: false))
+        #expect(detected.count == 2 && detected.source.format == .word2vecBinary)
+        let badHeader = try Self.write("b9.bin", Array("2 3 x\r\n".utf8) + Array("a ".utf8) + Self.f32([1, 2, 3]), in: dir)
+        #expect(Self.refusal(badHeader, .word2vecBinary).contains("header '2 3 x\\r'"), "\(Self.refusal(badHeader, .word2vecBinary))")
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()
