@@ -176,6 +176,18 @@ import Testing
         #expect(Self.refusal(badHeader, .word2vecBinary).contains("header '2 3 x\\r'"), "\(Self.refusal(badHeader, .word2vecBinary))")
     }
 
+    /// A safetensors header starting with a UTF-8 byte-order mark was accepted; the package
+    /// refuses it.
+    @Test func aSafetensorsHeaderWithAByteOrderMarkIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let json = Array("{\"m\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}".utf8)
+        let plain = try Self.write("s_ok.safetensors", Self.safetensors(json + [0x20, 0x20, 0x20, 0x20]), in: dir)
+        #expect(try EmbeddingReader.read(plain, options: ReadOptions(computeChecksum: false)).count == 2)
+        let bom = try Self.write("s_bom.safetensors", Self.safetensors([0xEF, 0xBB, 0xBF] + json + [0x20]), in: dir)
+        #expect(Self.refusal(bom).contains("byte-order mark"), "\(Self.refusal(bom))")
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()
