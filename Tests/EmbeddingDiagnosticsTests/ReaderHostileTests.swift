@@ -188,6 +188,19 @@ import Testing
         #expect(Self.refusal(bom).contains("byte-order mark"), "\(Self.refusal(bom))")
     }
 
+    /// Two 2-D float arrays in npz or safetensors are refused although Formats.md said "the first"
+    /// was read: the docs now say what the code does, and the message lists them and --key (a
+    /// safetensors header is a JSON object, with no order to go by).
+    @Test func severalMatricesAreListedAndNeedAKey() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let two = Array("{\"b\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},\"c\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[8,16]}}".utf8)
+        let path = try Self.write("s_two.safetensors", Self.safetensors(two + [0x20, 0x20, 0x20, 0x20, 0x20, 0x20]), in: dir)
+        let r = try CLI.run(["convert", path, dir + "/o.npy"])
+        #expect(r.status == 2 && r.stderr.contains("2 2-D float tensors (b 1×2, c 1×2)") && r.stderr.contains("pick one with --key"), "\(r.stderr)")
+        #expect(try CLI.run(["convert", path, dir + "/o.npy", "--key", "c"]).status == 0)
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()
