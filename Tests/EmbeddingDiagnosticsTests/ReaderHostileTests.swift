@@ -176,6 +176,23 @@ import Testing
         #expect(Self.refusal(badHeader, .word2vecBinary).contains("header '2 3 x\\r'"), "\(Self.refusal(badHeader, .word2vecBinary))")
     }
 
+    /// npy `fortran_order` written as a string was accepted; numpy refuses it ("not a valid bool").
+    @Test func fortranOrderMustBeABool() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (value, ok) in [("'True'", false), ("'False'", false), ("\"True\"", false), ("False", true), ("True", true)] {
+            var header = Array("{'descr': '<f4', 'fortran_order': \(value), 'shape': (2, 2), }".utf8)
+            while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
+            header.append(0x0A)
+            let npy = try Self.write("fo.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + Self.f32([1, 2, 3, 4]), in: dir)
+            if ok {
+                #expect(Self.refusal(npy) == "read 2 × 2", "\(value)")
+            } else {
+                #expect(Self.refusal(npy).contains("fortran_order is the string"), "\(value): \(Self.refusal(npy))")
+            }
+        }
+    }
+
     /// A safetensors header starting with a UTF-8 byte-order mark was accepted; the package
     /// refuses it.
     @Test func aSafetensorsHeaderWithAByteOrderMarkIsRefused() throws {
