@@ -87,7 +87,7 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// Whether `path` is read from PostgreSQL (a URL or a key=value connection string).
-    public static func isSource(_ path: String) -> Bool { isURL(path) || isConnectionString(path) }
+    public static func isSource(_ path: String) -> Bool { isURL(path) || isConnectionString(path) || isBrokenConnectionString(path) }
 
     /// The keywords and values of a key=value connection string, in libpq's keyword order (nil if
     /// libpq refuses it). libpq's own parse message is not kept: it may quote the password.
@@ -133,6 +133,11 @@ public struct PostgresLocation: Sendable, Equatable {
             redacted = options.filter { $0.key != "password" }
                 .map { "\($0.key)=\(Self.quotedConnectionValue(Self.redactingURLs(in: $0.value)))" }.joined(separator: " ")
             return
+        }
+        // A key=value string libpq refuses (an unterminated quote, an unknown keyword): what is
+        // wrong, after the string without its password, rather than "no such file".
+        if !Self.isURL(url), Self.isBrokenConnectionString(url) {
+            throw EmbdiagError.usage("\(Self.printableBrokenConnectionString(url)): \(Self.connectionStringProblem(url))")
         }
         guard Self.isURL(url), let parts = Self.urlParts(url) else {
             throw EmbdiagError.usage("not a postgresql:// URL or a key=value connection string (host=… dbname=…)")
