@@ -127,6 +127,8 @@ import Testing
             ("host=127.0.0.1 port=1 user=writer password='Zq7Kx9Vw", "unterminated quoted value", "Zq7Kx9Vw"),
             ("host=127.0.0.1 port=1 password=Zq7Kx9Vw dbname='unterminated", "unterminated quoted value", "Zq7Kx9Vw"),
             ("host=127.0.0.1 port=1 dbname=postgres bogus=1", "a keyword libpq does not know: 'bogus'", nil),
+            ("host=127.0.0.1 port=1 password='Zq7 Kx9Vw' dbname=postgres bogus=1", "a keyword libpq does not know: 'bogus'", "Kx9Vw"),
+            ("host=127.0.0.1 port=1 password=Zq7Kx9Vw bogus=1", "a keyword libpq does not know (quote", "Zq7Kx9Vw"),
             ("host=127.0.0.1 port=1 password=Zq7 Kx9Vw=1 dbname=postgres", "a keyword libpq does not know", "Kx9Vw"),
             ("host=127.0.0.1 port=1 password=Zq7 Kx9Vw dbname=postgres", "a word without '='", "Kx9Vw"),
         ]

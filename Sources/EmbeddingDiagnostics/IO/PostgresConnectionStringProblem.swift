@@ -30,10 +30,43 @@ extension PostgresLocation {
         return redactingURLs(in: String(text[..<keyword.lowerBound])) + text[keyword] + "=(redacted) …"
     }
 
+    /// The word that follows a password's value in `text` (`b` in `password=a b=c`, which may be
+    /// the rest of a password holding a space), read as libpq reads the value (quoted with `'`
+    /// and backslash escapes, or up to whitespace); nil without one. Every password keyword
+    /// counts: the first word after any of them is returned when one is found.
+    static func wordAfterPasswordValue(_ text: String) -> String? {
+        let s = Array(text.unicodeScalars)
+        var i = 0
+        while i < s.count {
+            let wordStart = i
+            while i < s.count, s[i] != "=", !isCSpace(s[i]) { i += 1 }
+            let keyword = string(s[wordStart..<i]).lowercased()
+            while i < s.count, isCSpace(s[i]) { i += 1 }
+            guard i < s.count, s[i] == "=" else { return nil }
+            i += 1
+            while i < s.count, isCSpace(s[i]) { i += 1 }
+            if i < s.count, s[i] == "'" {
+                i += 1
+                while i < s.count, s[i] != "'" { i += s[i] == "\\" ? 2 : 1 }
+                i += 1
+            } else {
+                while i < s.count, !isCSpace(s[i]) { i += s[i] == "\\" ? 2 : 1 }
+            }
+            while i < s.count, isCSpace(s[i]) { i += 1 }
+            guard i < s.count else { return nil }
+            if keyword == "password" || keyword == "sslpassword" {
+                let next = i
+                while i < s.count, s[i] != "=", !isCSpace(s[i]) { i += 1 }
+                return string(s[next..<i])
+            }
+        }
+        return nil
+    }
+
     /// Why libpq refuses the key=value string `text`, in words that never quote it: libpq's own
     /// message quotes the word it stopped at, which may be part of a password. An unknown keyword
-    /// is named only when the string has no password keyword (whose value, holding a space, would
-    /// make its next word look like a keyword).
+    /// is not named when it is the word right after a password's value (a password holding a
+    /// space makes its next word look like a keyword).
     static func connectionStringProblem(_ text: String) -> String {
         var error: UnsafeMutablePointer<CChar>?
         if let parsed = PQconninfoParse(text, &error) { PQconninfoFree(parsed); return "libpq cannot read the key=value connection string" }
@@ -46,7 +79,7 @@ extension PostgresLocation {
         if message.contains("invalid connection option"), let open = message.firstIndex(of: "\""),
            let close = message[message.index(after: open)...].firstIndex(of: "\"") {
             let name = String(message[message.index(after: open)..<close])
-            return hasPassword || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            return (hasPassword && wordAfterPasswordValue(text) == name) || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
                 ? "the key=value connection string has a keyword libpq does not know (quote a value that holds a space)"
                 : "the key=value connection string has a keyword libpq does not know: '\(name)'"
         }
