@@ -11,7 +11,7 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Force the input format; detected from magic bytes and extension otherwise.")
     var format: EmbeddingFormat?
 
-    @Option(help: "Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.")
+    @Option(help: "Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or one named embeddings/embedding/vectors/emb; several others are refused.")
     var key: String?
 
     @Option(help: "A file with one label per line for the rows of the (first) input.")

@@ -35,8 +35,8 @@ struct Embdiag: ParsableCommand {
     /// a failed gate → exit 1; stdout that could not be written (a full disk, a closed pipe) →
     /// exit 2, also after a failed gate. Every output location is checked before the command runs.
     static func main() {
+        let arguments = joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
         do {
-            let arguments = joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
             try refuseNegativeSeed(arguments)
             var command = try parseRouting(arguments)
             // audit checks its own locations after reading its file (and each check's).
@@ -73,7 +73,13 @@ struct Embdiag: ParsableCommand {
             // --help and --version arrive here as "errors" with exit code 0: let ArgumentParser
             // print them. Usage errors become one line on stderr and exit 2, as documented.
             if exitCode(for: error) == .success { exit(withError: error) }
-            let message = Self.oneLine(Self.message(for: error))
+            // ArgumentParser validates the options it knows before it looks for unknown ones: a
+            // check on them (`info x --by v --json -`: "2 files were given", `v` taken for a
+            // file) would hide the option the user mistyped. That option is named instead.
+            var message = Self.oneLine(Self.message(for: error))
+            if let unknown = Self.unknownOption(in: arguments), !message.contains("'\(unknown.option)'") {
+                message = "unknown option '\(unknown.option)': \(unknown.command) does not take it"
+            }
             FileHandle.standardError.write(Data("embdiag: error: \(PostgresLocation.redactingURLs(in: message)) (see 'embdiag help')\n".utf8))
             Foundation.exit(2)
         }
@@ -121,6 +127,34 @@ extension Embdiag {
             i += 1
         }
         return out
+    }
+
+    /// The first option in `arguments` (a subcommand and its arguments, up to `--`) that the
+    /// subcommand does not take, from ArgumentParser's own description of the commands; nil if
+    /// every option is known or the subcommand is not.
+    /// - Complexity: O(arguments + options of the subcommand).
+    static func unknownOption(in arguments: [String]) -> (command: String, option: String)? {
+        guard let name = arguments.first, let data = Embdiag._dumpHelp().data(using: .utf8),
+              let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let tool = root["command"] as? [String: Any],
+              let command = (tool["subcommands"] as? [[String: Any]])?.first(where: { $0["commandName"] as? String == name }) else { return nil }
+        var known: Set<String> = ["--help", "-h", "--version"]
+        for argument in command["arguments"] as? [[String: Any]] ?? [] {
+            for n in argument["names"] as? [[String: Any]] ?? [] {
+                guard let kind = n["kind"] as? String, let spelled = n["name"] as? String else { continue }
+                known.insert((kind == "long" ? "--" : "-") + spelled)
+            }
+        }
+        for a in arguments.dropFirst() {
+            if a == "--" { break }
+            guard a.hasPrefix("-"), a.count > 1, !isNegativeNumber(a) else { continue }
+            let option = String(a.prefix { $0 != "=" })
+            if known.contains(option) { continue }
+            // Short flags may be combined (`-qs`): each must be known.
+            if !a.hasPrefix("--"), !a.contains("="), a.dropFirst().allSatisfy({ known.contains("-\($0)") }) { continue }
+            return (name, option)
+        }
+        return nil
     }
 
     /// Seeds are 0…2⁶⁴ − 1 in every command: `--seed -1` is an error, not the seed 2⁶⁴ − 1 in disguise.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import EmbeddingDiagnostics
 
@@ -17,6 +18,23 @@ import Testing
         for bad in ["recall", "recall>=", ">=0.9", "recall>=abc", "re call>=1", "x>=nan"] {
             #expect(throws: EmbdiagError.self, "\(bad)") { try Requirement(parsing: bad) }
         }
+    }
+
+    /// Swift's Double(String) reads C99 hex ("0x100" = 256); no other number rule does (Python's
+    /// float does not): refused with the message of any other malformed number, also in the CLI.
+    @Test func hexadecimalThresholdsAreNotNumbers() throws {
+        for text in ["rows>=0x100", "rows>=0X1p3", "rows >= -0x10", "rows>=1_000", "rows>=0b1111111"] {
+            let value = text.components(separatedBy: "=").last!.trimmingCharacters(in: .whitespaces)
+            #expect(throws: EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number (or true/false, yes/no)"), "\(text)") {
+                try Requirement(parsing: text)
+            }
+        }
+        #expect(try Requirement(parsing: "rows>=1e2").threshold == 100)
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "0.1,0.2\n0.3,0.4\n0.5,0.7\n".write(toFile: dir + "/x.csv", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["info", dir + "/x.csv", "--require", "rows>=0x100"])
+        #expect(r.status == 2 && r.stderr.contains("'0x100' is not a number"), "\(r.stderr)")
     }
 
     @Test func evaluatesWithMessagesAndRecordsATable() throws {

@@ -176,6 +176,26 @@ import Testing
         return c
     }
 
+    /// An unknown option whose value was taken for a second file (`info x --by v --json -`) was
+    /// reported as "2 files were given": the option the command does not take is named.
+    @Test func anUnknownOptionIsNamedBeforeOtherChecks() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "0.1,0.2\n0.3,0.4\n0.5,0.7\n".write(toFile: dir + "/x.csv", atomically: true, encoding: .utf8)
+        for arguments in [["info", dir + "/x.csv", "--by", "lbl", "--json", "-"], ["info", dir + "/x.csv", "--by=lbl", "--html", dir + "/r.html", "--json", "-"],
+                          ["info", dir + "/x.csv", "--by", "lbl"]] {
+            let r = try CLI.run(arguments)
+            #expect(r.status == 2 && r.stderr.lowercased().contains("unknown option '--by'") && !r.stderr.contains("files were given"), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1)
+        }
+        // Known options (long, short, `=` values) keep the check's own message.
+        let known = try CLI.run(["info", dir + "/x.csv", dir + "/x.csv", "-q", "--json=-", "--require", "rows>=1"])
+        #expect(known.status == 2 && known.stderr.contains("2 files were given"), "\(known.stderr)")
+        // Two files with --json are still refused as before.
+        let two = try CLI.run(["info", dir + "/x.csv", dir + "/x.csv", "--json", "-"])
+        #expect(two.status == 2 && two.stderr.contains("2 files were given"), "\(two.stderr)")
+    }
+
     @Test func everyOptionIsRangeChecked() throws {
         let (a, b) = try Self.inputs()
         var byKind: [String: Int] = [:]

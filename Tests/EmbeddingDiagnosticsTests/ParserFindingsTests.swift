@@ -118,6 +118,35 @@ import Testing
         #expect(PostgresLocation.redactingURLs(in: "cannot open 'host=h password=pw': no such file") == "cannot open 'host=h password=(redacted)': no such file")
     }
 
+    /// key=value strings libpq cannot parse: an unterminated quoted password gave a line with no
+    /// problem at all (the redaction ran to its end), an unterminated quote elsewhere or an
+    /// unknown keyword "no such file". Now one line: the string without its password, then what
+    /// is wrong, from the library and from the CLI.
+    @Test func unparseableConnectionStringsSayWhatIsWrong() throws {
+        let cases: [(String, String, String?)] = [
+            ("host=127.0.0.1 port=1 user=writer password='Zq7Kx9Vw", "unterminated quoted value", "Zq7Kx9Vw"),
+            ("host=127.0.0.1 port=1 password=Zq7Kx9Vw dbname='unterminated", "unterminated quoted value", "Zq7Kx9Vw"),
+            ("host=127.0.0.1 port=1 dbname=postgres bogus=1", "a keyword libpq does not know: 'bogus'", nil),
+            ("host=127.0.0.1 port=1 password='Zq7 Kx9Vw' dbname=postgres bogus=1", "a keyword libpq does not know: 'bogus'", "Kx9Vw"),
+            ("host=127.0.0.1 port=1 password=Zq7Kx9Vw bogus=1", "a keyword libpq does not know (quote", "Zq7Kx9Vw"),
+            ("host=127.0.0.1 port=1 password=Zq7 Kx9Vw=1 dbname=postgres", "a keyword libpq does not know", "Kx9Vw"),
+            ("host=127.0.0.1 port=1 password=Zq7 Kx9Vw dbname=postgres", "a word without '='", "Kx9Vw"),
+        ]
+        for (text, problem, secret) in cases {
+            #expect(PostgresLocation.isSource(text), "\(text)")
+            let error = try #require(throws: EmbdiagError.self, "\(text)") { try PostgresLocation(text) }
+            #expect(error.kind == .usage && error.message.contains(problem), "\(error.message)")
+            let r = try CLI.run(["info", text, "--table", "items", "--column", "embedding"])
+            #expect(r.status == 2 && r.stderr.contains(problem) && !r.stderr.contains("no such file"), "\(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("embdiag: error: host=127.0.0.1"), "\(r.stderr)")
+            if let secret { #expect(!r.stderr.contains(secret) && !error.message.contains(secret), "\(r.stderr)") }
+        }
+        // A file whose name holds '=' is still a file.
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(!PostgresLocation.isSource(dir + "/host=x 'y.csv"))
+    }
+
     /// The word "password" inside another key's value (after a '/', or inside a quoted value)
     /// opened a quoted value that the real password's own quote closed, and the rest of the real
     /// password was shown. The redaction now runs libpq's tokenizer from every word start.

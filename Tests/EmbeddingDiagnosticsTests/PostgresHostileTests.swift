@@ -231,6 +231,33 @@ import Testing
         #expect(try Self.digest(server) == before)
     }
 
+    /// `%00` in embdiag's own URL parameters made libpq run the SQL up to the NUL (every row
+    /// instead of the filtered ones) while the report showed the whole text: exit 2 naming the
+    /// parameter, on the command line and in an audit file's `query:`.
+    @Test func aNULInEmbdiagsParametersIsRefusedNotTruncated() throws {
+        let server = try prepare()
+        let filtered = try CLI.run(["info", url(server, low: false, parameters: "?query=SELECT%20embedding%20FROM%20items%20WHERE%20id%20%3C%202"), "--json", "-"])
+        #expect(filtered.status == 0, "\(filtered.stderr)")
+        for (parameter, value) in [("query", "SELECT%20embedding%20FROM%20items%00%20WHERE%20id%20%3C%202"), ("table", "items%00_archive")] {
+            let r = try CLI.run(["info", url(server, low: false, parameters: "?\(parameter)=\(value)"), "--json", "-"])
+            #expect(r.status == 2 && r.stdout.isEmpty && r.stderr.contains("parameter '\(parameter)' holds %00"), "\(r.stderr)")
+            #expect(!r.stderr.contains(PostgresServer.password) && r.stderr.split(separator: "\n").count == 1)
+        }
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + "/audit.yaml"
+        try """
+            checks:
+              - name: nul
+                command: info
+                inputs: ["\(url(server, low: false))"]
+                options:
+                  query: "SELECT embedding FROM items\\0 WHERE id < 2"
+            """.write(toFile: config, atomically: false, encoding: .utf8)
+        let audit = try CLI.run(["audit", config, "--output", dir + "/audit", "--quiet"])
+        #expect(audit.status == 2 && audit.stderr.contains("holds a NUL character"), "\(audit.stderr)")
+    }
+
     @Test func backendSignalsNeedTheRolesPrivilege() throws {
         // pg_terminate_backend is not a write: the read-only session does not stop it, the role's
         // privileges do (documented). The low-privilege role cannot signal the superuser's backend.

@@ -180,4 +180,38 @@ import Testing
         let location = try PostgresLocation("host=h application_name='see postgresql://u:Secret99@h/db' dbname=x")
         #expect(!location.redacted.contains("Secret99") && location.redacted.contains("postgresql://u@h/db"), "\(location.redacted)")
     }
+
+    /// A NUL ends a C string: libpq would run the SQL (or read the name) up to it while the report
+    /// showed it whole (`query=…items%00%20WHERE%20id%20%3C%2010` read every row). Refused, with
+    /// exit 2, in each place a NUL could reach libpq, naming the place and never the password.
+    @Test func aNULIsRefusedWhereverItCouldReachLibpq() throws {
+        let base = "postgresql://u:Pw7Secret@127.0.0.1:1/db"
+        for (parameter, value) in [("query", "SELECT%20embedding%20FROM%20items%00%20WHERE%20id%20%3C%2010"),
+                                   ("table", "items%00_archive"), ("column", "embedding%00x"), ("label_column", "id%00x")] {
+            let url = "\(base)?\(parameter)=\(value)"
+            let error = try #require(throws: EmbdiagError.self, "\(parameter)") { try PostgresLocation(url) }
+            #expect(error.kind == .usage && error.exitCode == 2)
+            #expect(error.message.contains("parameter '\(parameter)' holds %00") && !error.message.contains("Pw7Secret"), "\(error.message)")
+            #expect(throws: EmbdiagError.self) { try PostgresReader.read(url, request: .init()) }
+        }
+        // libpq's own parameters (and the database name) are refused before libpq sees them.
+        for url in ["\(base)?application_name=a%00b", "postgresql://u:Pw7Secret@127.0.0.1:1/db%00x"] {
+            #expect(throws: EmbdiagError.usage(Refusal.escape), "\(url)") { try PostgresLocation(url) }
+        }
+        // A key=value string: the keyword is named, its value is not.
+        for (text, key) in [("host=127.0.0.1 port=1 dbname=db\0x user=u", "dbname"), ("host=127.0.0.1 port=1 password=Pw7\0Secret dbname=db", "password")] {
+            let error = try #require(throws: EmbdiagError.self, "\(key)") { try PostgresLocation(text) }
+            #expect(error.message.contains("the value of '\(key)'") && error.message.contains("NUL") && !error.message.contains("Pw7"), "\(error.message)")
+        }
+        // --query, --table, --column, --label-column (command line, audit file, library): refused
+        // before connecting (nothing listens on port 1), naming the option.
+        let requests: [(PostgresReader.Request, Setting)] = [
+            (.init(query: "SELECT embedding FROM items\0 WHERE id < 10"), .query), (.init(table: "items\0_archive"), .table),
+            (.init(table: "items", column: "embedding\0x"), .column), (.init(table: "items", labelColumn: "id\0x"), .labelColumn),
+        ]
+        for (request, setting) in requests {
+            let error = try #require(throws: EmbdiagError.self, "\(setting)") { try PostgresReader.read(base, request: request) }
+            #expect(error.kind == .usage && error.message.contains("\(setting) holds a NUL character"), "\(error.message)")
+        }
+    }
 }

@@ -92,6 +92,132 @@ import Testing
         #expect(try FormatDetection.detect(w2v) == .word2vecText)
     }
 
+    /// Writes `bytes` to `dir/name` and returns the path.
+    static func write(_ name: String, _ bytes: [UInt8], in dir: String) throws -> String {
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+        return dir + "/" + name
+    }
+
+    /// The reader's error for `path` as text (or what it read, for a file it should refuse).
+    static func refusal(_ path: String, _ format: EmbeddingFormat? = nil) -> String {
+        do {
+            let e = try EmbeddingReader.read(path, options: ReadOptions(format: format, computeChecksum: false))
+            return "read \(e.count) × \(e.dimension)"
+        } catch { return "\(error)" }
+    }
+
+    static func f32(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
+
+    /// A safetensors file: header length, `header`, then four float32 values.
+    static func safetensors(_ header: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header + f32([1, 2, 3, 4])
+    }
+
+    /// A one-column CSV of increasing integers said "no numeric columns": the column went to the
+    /// ids, and the message now says so and how to read it as values.
+    @Test func theOnlyColumnTakenAsIdsIsSaid() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try Self.write("c21.csv", Array("1\n2\n3\n".utf8), in: dir)
+        let idMessage = Self.refusal(ids)
+        #expect(idMessage.contains("taken as the id column") && idMessage.contains("0 to read it as a dimension"), "\(idMessage)")
+        let idCLI = try CLI.run(["convert", ids, dir + "/o.npy"])
+        #expect(idCLI.status == 2 && idCLI.stderr.contains("give --id-column 0 to read it as a dimension"), "\(idCLI.stderr)")
+        let asked = try CLI.run(["convert", ids, dir + "/o.npy", "--id-column", "0"])
+        #expect(asked.status == 0, "\(asked.stderr)")
+    }
+
+    /// CSV, TSV and JSONL on stdin (no extension) were read as word2vec text or GloVe, and the
+    /// error advised `--format glove`: the first line tells them apart, as an extension would.
+    @Test func csvTsvAndJSONLOnStdinAreDetected() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = try Self.write("c2.csv", Array("word,a,b,c\nx,0.1,0.2,0.3\ny,0.4,0.5,0.6\n".utf8), in: dir)
+        let spaced = try Self.write("c3.csv", Array("0.1, 0.2, 0.3\n0.4, 0.5, 0.6\n".utf8), in: dir)
+        let tsv = try Self.write("t2.tsv", Array("0.1\t0.2\t0.3\n0.4\t0.5\t0.6\n".utf8), in: dir)
+        let jsonl = try Self.write("j.jsonl", Array("{\"id\": \"x\", \"embedding\": [0, 1, 2]}\n{\"id\": \"y\", \"embedding\": [3, 4, 5]}\n".utf8), in: dir)
+        for path in [csv, spaced, tsv, jsonl] {
+            let r = try CLI.run(["-c", "cat \(path) | \(CLI.binary) convert - \(dir)/o.npy"], shell: true)
+            #expect(r.status == 0 && !r.stderr.contains("glove"), "\(path): \(r.stderr)")
+            let out = try EmbeddingReader.read(dir + "/o.npy", options: ReadOptions(computeChecksum: false))
+            #expect(out.count == 2 && out.dimension == 3, "\(path): \(out.count) × \(out.dimension)")
+        }
+        // GloVe and word2vec text without extension stay what they were (a GloVe word "," too).
+        let glove = try Self.write("glove", Array(", 0.1 0.2 0.3\nthe 0.4 0.5 0.6\n".utf8), in: dir)
+        #expect(try FormatDetection.detect(glove) == .glove)
+        let w2v = try Self.write("w2v", Array("2 3\na 0.1 0.2 0.3\nb 0.4 0.5 0.6\n".utf8), in: dir)
+        #expect(try FormatDetection.detect(w2v) == .word2vecText)
+        let piped = try CLI.run(["-c", "cat \(glove) | \(CLI.binary) convert - \(dir)/o.npy"], shell: true)
+        #expect(piped.status == 0, "\(piped.stderr)")
+    }
+
+    /// word2vec text with an empty word was "line 2 has 1 values, expected 2": it says the word
+    /// is empty; a line really short of a value keeps its message.
+    @Test func anEmptyWordIsSaid() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let emptyWord = try Self.write("emptyw.vec", Array("2 2\n  1 2\ny 3 4\n".utf8), in: dir)
+        #expect(Self.refusal(emptyWord).contains("line 2 has an empty word"), "\(Self.refusal(emptyWord))")
+        let short = try Self.write("short.vec", Array("2 2\nx 1\ny 3 4\n".utf8), in: dir)
+        #expect(Self.refusal(short).contains("line 2 has 1 values, expected 2"), "\(Self.refusal(short))")
+    }
+
+    /// word2vec binary with a CRLF header line was refused (gensim reads it) and the message
+    /// showed the CR as a space.
+    @Test func aWord2VecBinaryHeaderMayEndInCRLF() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let crlf = try Self.write("b8.bin", Array("2 3\r\n".utf8) + Array("a ".utf8) + Self.f32([1, 2, 3]) + Array("\nb ".utf8) + Self.f32([4, 5, 6]) + [0x0A], in: dir)
+        let e = try EmbeddingReader.read(crlf, options: ReadOptions(format: .word2vecBinary, computeChecksum: false))
+        #expect(e.count == 2 && e.dimension == 3 && e.labels == ["a", "b"] && e.matrix.rowArray(1) == [4, 5, 6])
+        let detected = try EmbeddingReader.read(crlf, options: ReadOptions(computeChecksum: false))
+        #expect(detected.count == 2 && detected.source.format == .word2vecBinary)
+        let badHeader = try Self.write("b9.bin", Array("2 3 x\r\n".utf8) + Array("a ".utf8) + Self.f32([1, 2, 3]), in: dir)
+        #expect(Self.refusal(badHeader, .word2vecBinary).contains("header '2 3 x\\r'"), "\(Self.refusal(badHeader, .word2vecBinary))")
+    }
+
+    /// npy `fortran_order` written as a string was accepted; numpy refuses it ("not a valid bool").
+    @Test func fortranOrderMustBeABool() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (value, ok) in [("'True'", false), ("'False'", false), ("\"True\"", false), ("False", true), ("True", true)] {
+            var header = Array("{'descr': '<f4', 'fortran_order': \(value), 'shape': (2, 2), }".utf8)
+            while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
+            header.append(0x0A)
+            let npy = try Self.write("fo.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + Self.f32([1, 2, 3, 4]), in: dir)
+            if ok {
+                #expect(Self.refusal(npy) == "read 2 × 2", "\(value)")
+            } else {
+                #expect(Self.refusal(npy).contains("fortran_order is the string"), "\(value): \(Self.refusal(npy))")
+            }
+        }
+    }
+
+    /// A safetensors header starting with a UTF-8 byte-order mark was accepted; the package
+    /// refuses it.
+    @Test func aSafetensorsHeaderWithAByteOrderMarkIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let json = Array("{\"m\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}".utf8)
+        let plain = try Self.write("s_ok.safetensors", Self.safetensors(json + [0x20, 0x20, 0x20, 0x20]), in: dir)
+        #expect(try EmbeddingReader.read(plain, options: ReadOptions(computeChecksum: false)).count == 2)
+        let bom = try Self.write("s_bom.safetensors", Self.safetensors([0xEF, 0xBB, 0xBF] + json + [0x20]), in: dir)
+        #expect(Self.refusal(bom).contains("byte-order mark"), "\(Self.refusal(bom))")
+    }
+
+    /// Two 2-D float arrays in npz or safetensors are refused although Formats.md said "the first"
+    /// was read: the docs now say what the code does, and the message lists them and --key (a
+    /// safetensors header is a JSON object, with no order to go by).
+    @Test func severalMatricesAreListedAndNeedAKey() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let two = Array("{\"b\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[0,8]},\"c\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[8,16]}}".utf8)
+        let path = try Self.write("s_two.safetensors", Self.safetensors(two + [0x20, 0x20, 0x20, 0x20, 0x20, 0x20]), in: dir)
+        let r = try CLI.run(["convert", path, dir + "/o.npy"])
+        #expect(r.status == 2 && r.stderr.contains("2 2-D float tensors (b 1×2, c 1×2)") && r.stderr.contains("pick one with --key"), "\(r.stderr)")
+        #expect(try CLI.run(["convert", path, dir + "/o.npy", "--key", "c"]).status == 0)
+    }
+
     /// The exact inputs of the bug reports, as users typed them.
     @Test func reportedInputs() throws {
         let dir = try CLI.temporaryDirectory()

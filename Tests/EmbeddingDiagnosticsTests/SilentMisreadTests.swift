@@ -363,6 +363,50 @@ import Testing
         #expect(try EmbeddingReader.read(dir + "/numwords.txt", options: ReadOptions(computeChecksum: false)).labels == ["0.5", "1.5"])
     }
 
+    /// A first row with a missing value (empty, `NA`, `1_0`) was taken as a header and dropped
+    /// (exit 0, one row fewer) while the same value on line 2 was an error: now the same error
+    /// on line 1, in CSV and TSV; headers of names (and of column numbers) stay headers.
+    @Test func aFirstRowWithAMissingValueIsNotAHeader() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let read = { (name: String, text: String) throws -> Embeddings in
+            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            return try EmbeddingReader.read(dir + "/" + name, options: ReadOptions(computeChecksum: false))
+        }
+        for (ext, sep) in [("csv", ","), ("tsv", "\t")] {
+            let cases: [(String, String)] = [
+                ("0.5,,0.25\n0.1,0.2,0.3\n0.4,0.5,0.6\n0.7,0.8,0.9\n", "line 1, column 2: '' is not a number"),
+                ("1e-3,2,NA\n0.1,0.2,0.3\n0.4,0.5,0.6\n", "line 1, column 3: 'NA' is not a number"),
+                ("1_0,2,3\n0.1,0.2,0.3\n0.4,0.5,0.6\n", "line 1, column 1: '1_0' is not a number"),
+                ("0.1,0.2,0.3\n0.5,,0.25\n0.4,0.5,0.6\n", "line 2, column 2: '' is not a number"),
+                // A missing value in the first column is a missing value, not a label column.
+                ("NA,0.2,0.3\n0.1,0.2,0.3\n0.4,0.5,0.6\n", "line 1, column 1: 'NA' is not a number"),
+                (",0.2,0.3\n0.1,0.2,0.3\n0.4,0.5,0.6\n", "line 1, column 1: '' is not a number"),
+            ]
+            for (text, message) in cases {
+                let body = text.replacingOccurrences(of: ",", with: sep)
+                #expect(throws: EmbdiagError.malformed(dir + "/m.\(ext)", message), "\(ext): \(text)") {
+                    try read("m.\(ext)", body)
+                }
+            }
+            // Headers stay headers: names, names above an id column, pandas' column numbers
+            // (from 0, or from 1 after an index name), and a label column of words.
+            let headers: [(String, Int, Int)] = [
+                ("a,b,c\n0.1,0.2,0.3\n0.4,0.5,0.6\n", 2, 3), ("id,x,y\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", 3, 2),
+                (",0,1\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", 3, 2), ("word,1,2\nthe,0.1,0.2\nof,0.3,0.4\n", 2, 2),
+                ("word,d1,d2\nthe,0.1,0.2\n1999,0.3,0.4\nof,0.5,0.6\n", 3, 2),
+            ]
+            for (text, rows, dim) in headers {
+                let e = try read("h.\(ext)", text.replacingOccurrences(of: ",", with: sep))
+                #expect(e.count == rows && e.dimension == dim, "\(ext): \(text) → \(e.count) × \(e.dimension)")
+            }
+        }
+        // The CLI: exit 2, one line naming line 1.
+        try "0.5,,0.25\n0.1,0.2,0.3\n0.4,0.5,0.6\n0.7,0.8,0.9\n".write(toFile: dir + "/ef.csv", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["info", dir + "/ef.csv", "--json", "-"])
+        #expect(r.status == 2 && r.stdout.isEmpty && r.stderr.contains("line 1, column 2: '' is not a number"), "\(r.stderr)")
+    }
+
     /// Rows dropped by `--on-invalid drop` must not renumber the others: every row number a report
     /// shows is the row's number in its file. The same data without the bad row (row numbers
     /// shifted back by one past it) gives the same tables.

@@ -398,7 +398,8 @@ def shift(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -590,7 +591,8 @@ def compat(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -754,7 +756,8 @@ def anisotropy(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -882,7 +885,8 @@ def depth(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -1041,7 +1045,8 @@ def bias(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -1224,7 +1229,8 @@ def relrep(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -1352,7 +1358,8 @@ def neighbors(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -1441,7 +1448,8 @@ def info(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]
@@ -1530,7 +1538,8 @@ def fingerprint(
     format : Literal['npy', 'npz', 'safetensors', 'word2vec-binary', 'word2vec-text', 'glove', 'csv', 'tsv', 'fvecs', 'jsonl', 'faiss', 'parquet', 'postgresql']
         ``--format``: Force the input format; detected from magic bytes and extension otherwise.
     key : str
-        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only or first 2-D one.
+        ``--key``: Array (.npz) or tensor (safetensors) to read; default: the only 2-D float one, or
+        one named embeddings/embedding/vectors/emb; several others are refused.
     labels : LabelsLike
         ``--labels``: A file with one label per line for the rows of the (first) input.
     label_column : Union[str, int]

@@ -2,9 +2,10 @@ import Foundation
 
 /// CSV and TSV: numeric columns, an optional header line, an optional column of row labels.
 /// RFC 4180 quoting (delimiters, quotes and newlines inside quoted fields), CRLF or LF.
-/// Header: detected when a field of the first record is not a number in a column that is numeric
-/// in the second record (or forced with `hasHeader`). Labels: the first column when it is not
-/// numeric (or `labelColumn`, 1-based; 0 = none).
+/// Header: detected when the first record has no number in any column that is numeric in the
+/// second record, or is a line of column numbers (`isHeader`; or forced with `hasHeader`).
+/// Labels: the first column when most of its cells are not numbers (or `labelColumn`, 1-based;
+/// 0 = none).
 public enum DelimitedReader {
     /// A field's number as numpy's loadtxt and Python's float() read it: surrounding spaces
     /// allowed; no C99 hex float ("0x1p3", which Swift's Float(String) reads) and no NUL byte
@@ -13,6 +14,22 @@ public enum DelimitedReader {
     static func number(_ field: String) -> Float? {
         guard !field.unicodeScalars.contains(where: { $0 == "x" || $0 == "X" || $0 == "\0" }) else { return nil }
         return Float(field.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Whether the first record is a header, seen beside the second. A record with a number in a
+    /// column where the second record holds a number is data (a first row with a missing value,
+    /// `0.5,,0.25` or `1e-3,2,NA`, is a row whose missing value the data pass names, never a
+    /// header that drops it); a header has no number in any such column, and at least one. The
+    /// one exception is a line of column numbers as wide as the next: 0, 1, …, d−1 (pandas'
+    /// to_csv) or 1, …, d, after an optional index name that is empty or not a number.
+    static func isHeader(_ first: [String], before second: [String], isNumber: (String) -> Bool) -> Bool {
+        let names = first.first.map { $0.isEmpty || !isNumber($0) } == true ? Array(first.dropFirst()) : first
+        let numbers = names.map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let numbered = names.count >= 2 && first.count == second.count
+            && (numbers == Array(0..<names.count) || numbers == Array(1...names.count))
+        if numbered { return true }
+        let numericColumns = zip(first, second).filter { isNumber($0.1) }
+        return !numericColumns.isEmpty && numericColumns.allSatisfy { !isNumber($0.0) }
     }
 
     public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?, idColumn: String? = nil) throws -> Embeddings {
@@ -27,14 +44,7 @@ public enum DelimitedReader {
         if let hasHeader {
             header = hasHeader
         } else if records.count >= 2 {
-            let first = records[0].fields, second = records[1].fields
-            // pandas' to_csv names unnamed columns 0, 1, 2, …: a first line that is exactly
-            // 0, 1, …, d−1 (after an optional empty index name) and as wide as the next line is a
-            // header, not a row of data.
-            let names = first.first?.isEmpty == true ? Array(first.dropFirst()) : first
-            let numbered = names.count >= 2 && first.count == second.count
-                && names.map { Int($0.trimmingCharacters(in: .whitespaces)) } == Array(0..<names.count)
-            header = numbered || zip(first, second).contains { !isNumber($0) && isNumber($1) }
+            header = isHeader(records[0].fields, before: records[1].fields, isNumber: isNumber)
         } else {
             header = false
         }
@@ -48,7 +58,11 @@ public enum DelimitedReader {
             }
             labelIndex = labelColumn == 0 ? nil : labelColumn - 1
         } else {
-            labelIndex = firstData.fields.first.map { isNumber($0) ? nil : 0 } ?? nil
+            // The first column holds labels when most of its cells are not numbers: one missing
+            // value (empty, NA) in the first row is a missing value, named by the data pass,
+            // not a label column that would take a dimension away without a word.
+            let labelled = dataRecords.reduce(0) { $0 + ($1.fields.first.map { isNumber($0) ? 0 : 1 } ?? 0) }
+            labelIndex = firstData.fields.first.map { !isNumber($0) && 2 * labelled > dataRecords.count ? 0 : nil } ?? nil
         }
         let width = firstData.fields.count
         // A header names the columns of every row: one of another width leaves names (an id
@@ -61,7 +75,13 @@ public enum DelimitedReader {
                                       labelIndex: labelIndex, path: path)
         let skipped = Set([labelIndex, id?.index].compactMap { $0 })
         let dim = width - skipped.count
-        guard dim > 0 else { throw EmbdiagError.malformed(path, "no numeric columns") }
+        guard dim > 0 else {
+            // The only numeric column went to the ids: say so, and how to read it as values.
+            if let id, id.reason != .option {
+                throw EmbdiagError.malformed(path, "no numeric columns besides \(id), taken as the id column; give \(Setting.idColumn) 0 to read it as a dimension")
+            }
+            throw EmbdiagError.malformed(path, "no numeric columns")
+        }
         var values: [Float] = []
         values.reserveCapacity(dataRecords.count * dim)
         var labels: [String] = []

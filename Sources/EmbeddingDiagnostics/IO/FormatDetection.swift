@@ -22,6 +22,9 @@ public enum FormatDetection {
         if head.count >= 9 && head[8] == UInt8(ascii: "{") { return .safetensors }
         // Text: a "rows dim" header line means word2vec text, else GloVe-style text.
         if let firstLine = String(bytes: head.prefix { $0 != 0x0A }, encoding: .utf8) {
+            // Without an extension (stdin, a pipe, a bare name) CSV, TSV and JSONL are told from
+            // word2vec text and GloVe by their first line, as a file's extension would tell them.
+            if ext == "", let format = try delimitedOrJSONL(path, firstLine: firstLine) { return format }
             let parts = firstLine.split(separator: " ", omittingEmptySubsequences: true)
             if parts.count == 2, Int(parts[0]) != nil, Int(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) != nil {
                 // A header followed by binary data is word2vec binary; decide on the second line's bytes.
@@ -38,6 +41,28 @@ public enum FormatDetection {
             }
         }
         throw EmbdiagError.malformed(path, "unrecognised format (extension '.\(ext)'); use \(Setting.format) \(EmbeddingFormat.allCases.map(\.rawValue).joined(separator: "|"))")
+    }
+
+    /// CSV, TSV or JSONL by the first line of a file without extension: a JSON object (`{` … `}`
+    /// that parses) is JSONL; a line with commas and no more spaces than commas (`0.1,0.2`,
+    /// `id, a, b`) is CSV; a line with tabs and no space is TSV. A word2vec or GloVe line has a
+    /// space after its word and between its values, so neither fits (a GloVe word "," has one
+    /// comma beside d ≥ 2 spaces).
+    static func delimitedOrJSONL(_ path: String, firstLine raw: String) throws -> EmbeddingFormat? {
+        var line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
+        if line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("{") {
+            // The head holds 64 bytes: the whole first line is read for the JSON test.
+            let text = try readHead(path, count: 1 << 20)
+            let first = Data(text.prefix { $0 != 0x0A })
+            if (try? JSONSerialization.jsonObject(with: first)) is [String: Any] { return .jsonl }
+            return nil
+        }
+        let commas = line.filter { $0 == "," }.count, spaces = line.filter { $0 == " " }.count
+        if commas > 0, spaces <= commas { return .csv }
+        if line.contains("\t"), spaces == 0 { return .tsv }
+        return nil
     }
 
     static func readHead(_ path: String, count: Int) throws -> [UInt8] {

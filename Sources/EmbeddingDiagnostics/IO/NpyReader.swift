@@ -123,7 +123,8 @@ public enum NpyReader {
         guard let text = String(bytes: raw, encoding: major == 3 ? .utf8 : .isoLatin1) else {
             throw EmbdiagError.malformed(path, ".npy header is not text")
         }
-        let dict = try parseDictLiteral(text, path: path)
+        var quoted = Set<String>()
+        let dict = try parseDictLiteral(text, path: path, quotedKeys: &quoted)
         guard let descr = dict["descr"], let fortran = dict["fortran_order"], let shapeText = dict["shape"] else {
             throw EmbdiagError.malformed(path, ".npy header lacks descr, fortran_order or shape")
         }
@@ -139,13 +140,19 @@ public enum NpyReader {
             guard let v = Int(t), v >= 0 else { throw EmbdiagError.malformed(path, ".npy shape '\(shapeText)' is not a tuple of non-negative integers") }
             shape.append(v)
         }
-        guard fortran == "True" || fortran == "False" else { throw EmbdiagError.malformed(path, ".npy fortran_order is '\(fortran)'") }
+        // numpy: "fortran_order is not a valid bool" for anything but the literal True or False
+        // (the string 'True' included).
+        guard !quoted.contains("fortran_order"), fortran == "True" || fortran == "False" else {
+            let shown = quoted.contains("fortran_order") ? "the string '\(fortran)'" : "'\(fortran)'"
+            throw EmbdiagError.malformed(path, ".npy fortran_order is \(shown), not True or False (numpy refuses such a file)")
+        }
         return Header(descr: descr, fortranOrder: fortran == "True", shape: shape, dataOffset: headerStart + headerLength)
     }
 
     /// A tiny parser for the header's Python dict literal: {'key': value, ...} where values are
     /// quoted strings, True/False, or tuples of integers.
-    static func parseDictLiteral(_ text: String, path: String) throws -> [String: String] {
+    /// `quotedKeys` receives the keys whose value was a quoted string.
+    static func parseDictLiteral(_ text: String, path: String, quotedKeys: inout Set<String>) throws -> [String: String] {
         var s = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
         guard s.first == "{", let close = s.lastIndex(of: "}") else { throw EmbdiagError.malformed(path, ".npy header is not a dict literal") }
         s = s[s.index(after: s.startIndex)..<close]
@@ -162,6 +169,7 @@ public enum NpyReader {
             s = s.dropFirst().drop { $0 == " " }
             var value: String
             if let vq = s.first, vq == "'" || vq == "\"" {
+                quotedKeys.insert(key)
                 s = s.dropFirst()
                 guard let end = s.firstIndex(of: vq) else { throw EmbdiagError.malformed(path, ".npy header has an unterminated value") }
                 value = String(s[..<end])

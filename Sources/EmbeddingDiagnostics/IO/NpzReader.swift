@@ -3,7 +3,8 @@ import Foundation
 import ZIPFoundation
 
 /// .npz: a zip archive of .npy members (stored or deflated). `key` picks a member (with or without
-/// ".npy"); by default the only or first 2-D float array. Sizes are checked against the member's
+/// ".npy"); by default the only 2-D float array, or among several the one named like embeddings
+/// (several others are refused). Sizes are checked against the member's
 /// .npy header before anything is decompressed, so a lying or oversized member is refused.
 public enum NpzReader {
     public static let maximumMemberBytes: UInt64 = 64 << 30

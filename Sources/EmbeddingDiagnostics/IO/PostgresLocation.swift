@@ -87,7 +87,7 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// Whether `path` is read from PostgreSQL (a URL or a key=value connection string).
-    public static func isSource(_ path: String) -> Bool { isURL(path) || isConnectionString(path) }
+    public static func isSource(_ path: String) -> Bool { isURL(path) || isConnectionString(path) || isBrokenConnectionString(path) }
 
     /// The keywords and values of a key=value connection string, in libpq's keyword order (nil if
     /// libpq refuses it). libpq's own parse message is not kept: it may quote the password.
@@ -119,6 +119,12 @@ public struct PostgresLocation: Sendable, Equatable {
     /// quote the password, is refused here, before libpq sees it (`Refusal`).
     /// - Complexity: O(length of the URL).
     public init(_ url: String) throws {
+        // libpq reads C strings: a NUL would end the string there, and the rest (a filter, a
+        // table name's suffix) would be dropped without a word. A URL refuses raw control
+        // characters below; a key=value string is checked here, before libpq parses it.
+        if !Self.isURL(url), url.unicodeScalars.contains("\0") {
+            throw EmbdiagError.usage(Self.nulRefusal(inKeyValueString: url))
+        }
         if !Self.isURL(url), url.contains("="), let options = Self.connectionOptions(url) {
             // libpq does not expand a URL inside a key=value string: it would go to the server as
             // a database (or other) name, password and all.
@@ -127,6 +133,11 @@ public struct PostgresLocation: Sendable, Equatable {
             redacted = options.filter { $0.key != "password" }
                 .map { "\($0.key)=\(Self.quotedConnectionValue(Self.redactingURLs(in: $0.value)))" }.joined(separator: " ")
             return
+        }
+        // A key=value string libpq refuses (an unterminated quote, an unknown keyword): what is
+        // wrong, after the string without its password, rather than "no such file".
+        if !Self.isURL(url), Self.isBrokenConnectionString(url) {
+            throw EmbdiagError.usage("\(Self.printableBrokenConnectionString(url)): \(Self.connectionStringProblem(url))")
         }
         guard Self.isURL(url), let parts = Self.urlParts(url) else {
             throw EmbdiagError.usage("not a postgresql:// URL or a key=value connection string (host=… dbname=…)")
@@ -159,6 +170,10 @@ public struct PostgresLocation: Sendable, Equatable {
             guard let decoded = value.removingPercentEncoding else {
                 throw EmbdiagError.usage("\(redacted): parameter '\(key)' is not valid percent-encoding")
             }
+            // libpq would end the SQL (or the name) at the NUL, while the report showed it whole.
+            guard !decoded.unicodeScalars.contains("\0") else {
+                throw EmbdiagError.usage("\(redacted): parameter '\(key)' holds %00 (a NUL character), which libpq cannot send: the text after it would be dropped")
+            }
             switch key {
             case "query": query = decoded
             case "table": table = decoded
@@ -179,6 +194,24 @@ public struct PostgresLocation: Sendable, Equatable {
             let name = passwordParameter ? Self.redactingPasswordPairs(in: Self.redactingUserInfo(parts.printableBase)) : redacted
             throw EmbdiagError.usage("\(name): libpq cannot read the URL: \(Self.safeLibpqMessage(message, hidingQuotedWords: passwordParameter))")
         }
+    }
+
+    /// The refusal of a key=value connection string holding a NUL, naming the keyword whose value
+    /// holds it (libpq parses a copy with the NUL replaced) but never the value.
+    static func nulRefusal(inKeyValueString text: String) -> String {
+        let marker: Unicode.Scalar = "\u{E000}"
+        let replaced = string(text.unicodeScalars.map { $0 == "\0" ? marker : $0 })
+        let keys = (connectionOptions(replaced) ?? []).filter { $0.value.unicodeScalars.contains(marker) }.map(\.key)
+        let named = keys.isEmpty ? "the key=value connection string holds" : "the value of '\(keys[0])' in the key=value connection string holds"
+        return "\(named) a NUL character, which libpq cannot send: it would drop the text after it"
+    }
+
+    /// A NUL in a setting that reaches libpq as a C string (`--query`, `--table`, `--column`,
+    /// `--label-column`, from the command line, an audit file or the library): refused, naming
+    /// the setting, since libpq would end the text there.
+    public static func refuseNUL(_ value: String?, setting: String, source: String) throws {
+        guard let value, value.unicodeScalars.contains("\0") else { return }
+        throw EmbdiagError.usage("\(source): \(setting) holds a NUL character, which libpq cannot send: the text after it would be dropped")
     }
 
     /// Why a URL is refused before libpq sees it. None of them quotes the URL: each is a URL whose

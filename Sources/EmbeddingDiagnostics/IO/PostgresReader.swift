@@ -48,6 +48,10 @@ public enum PostgresReader {
     public static func read(_ url: String, request: Request) throws -> Embeddings {
         let location = try PostgresLocation(url)
         let name = location.redacted
+        try PostgresLocation.refuseNUL(request.query, setting: "\(Setting.query)", source: name)
+        try PostgresLocation.refuseNUL(request.table, setting: "\(Setting.table)", source: name)
+        try PostgresLocation.refuseNUL(request.column, setting: "\(Setting.column)", source: name)
+        try PostgresLocation.refuseNUL(request.labelColumn, setting: "\(Setting.labelColumn)", source: name)
         let query = location.query ?? request.query, table = location.table ?? request.table
         let column = location.column ?? request.column, labelColumn = location.labelColumn ?? request.labelColumn
         switch (query, table) {

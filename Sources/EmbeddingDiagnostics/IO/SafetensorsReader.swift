@@ -99,6 +99,10 @@ public enum SafetensorsReader {
             throw EmbdiagError.malformed(path, "header length \(headerLength) exceeds the file (\(file.size) bytes) or the \(maximumHeaderBytes / 1_000_000) MB limit")
         }
         let headerData = Data(bytes: file.bytes + 8, count: Int(headerLength))
+        // JSONSerialization skips a UTF-8 byte-order mark; serde_json (the package) refuses it.
+        if headerData.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw EmbdiagError.malformed(path, "safetensors header starts with a UTF-8 byte-order mark (the safetensors package refuses it: invalid JSON at line 1 column 1)")
+        }
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw EmbdiagError.malformed(path, "safetensors header is not a JSON object")
         }

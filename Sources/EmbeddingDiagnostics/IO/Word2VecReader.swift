@@ -10,9 +10,12 @@ public enum Word2VecReader {
         guard let newline = bytes.firstIndex(of: 0x0A), newline < 256 else {
             throw EmbdiagError.malformed(path, "word2vec binary: no \"rows dim\" header line")
         }
-        let header = String(decoding: bytes[0..<newline], as: UTF8.self).split(separator: " ")
+        // gensim splits the header line on whitespace: a CRLF ending (Windows) is read like LF.
+        let headerEnd = newline > 0 && bytes[newline - 1] == 0x0D ? newline - 1 : newline
+        let header = String(decoding: bytes[0..<headerEnd], as: UTF8.self).split(separator: " ")
         guard header.count == 2, let rows = Int(header[0]), let dim = Int(header[1].trimmingCharacters(in: .whitespaces)), rows >= 0, dim > 0 else {
-            throw EmbdiagError.malformed(path, "word2vec binary: header '\(String(decoding: bytes[0..<newline], as: UTF8.self))' is not \"rows dim\"")
+            let shown = String(decoding: bytes[0..<newline], as: UTF8.self).replacingOccurrences(of: "\r", with: "\\r")
+            throw EmbdiagError.malformed(path, "word2vec binary: header '\(shown)' is not \"rows dim\"")
         }
         // Each row needs at least 2 bytes of word and separator plus 4·dim bytes: bound before
         // allocating, dim first so that 4·dim cannot overflow.
@@ -127,6 +130,10 @@ public enum Word2VecReader {
             }
             let d = dim!
             guard fields.count >= d + 1 else {
+                // `  1 2` under dimension 2: the values are all there and the word is empty.
+                if fields.count == d, fields[0].lowerBound > 0 {
+                    throw EmbdiagError.malformed(path, "line \(lineNumber) has an empty word (the line starts with whitespace before its \(d) values)")
+                }
                 throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)")
             }
             let vectorStart = fields.count - d

@@ -55,7 +55,9 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
             switch value.lowercased() {
             case "true", "yes": number = 1; boolean = true
             case "false", "no": number = 0; boolean = true
-            default: number = Double(value)
+            // Swift's Double(String) reads C99 hex ("0x100" = 256, "0x1p3"), which no other
+            // number rule (Python's float) does: refused like "1_000".
+            default: number = value.contains(where: { $0 == "x" || $0 == "X" }) ? nil : Double(value)
             }
             guard let number, number.isFinite else {
                 throw EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number (or true/false, yes/no)")
