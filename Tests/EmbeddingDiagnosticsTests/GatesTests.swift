@@ -76,7 +76,7 @@ import Testing
         }
         // Ranges fixed by definition, refused from the key alone (before any input is read).
         for never in ["mean_top1_similarity<=1", "mean_kth_similarity>=-1", "procrustes_residual<=1", "energy>=0", "effective_rank>=1",
-                      "participation_ratio>=1", "rows>=1", "dim>0"] {
+                      "participation_ratio>=1", "rows>=1", "dim>0", "mrr_cross>0", "relative_mrr>0", "chance_top1>0"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try Requirement(parsing: never).refuseIfCannotFail() }
         }
         // Shift's p-values cannot go below their permutation floor 1/(B + 1).
@@ -91,7 +91,7 @@ import Testing
         }
         shift.tests = [.mmd, .classifier]  // the classifier's p-value has no floor
         #expect(throws: Never.self) { try shift.refuseIfBelowPValueFloor(Requirement(parsing: "p_value>=0.0001")) }
-        for fine in ["mean_top1_similarity<=0.9", "procrustes_residual<=0.5", "energy>=0.01", "effective_rank>=2", "rows>=2", "dim>=384"] {
+        for fine in ["relative_mrr_at_k>0", "relative_mrr_stderr>0", "mrr_cross>0.5", "mean_top1_similarity<=0.9", "procrustes_residual<=0.5", "energy>=0.01", "effective_rank>=2", "rows>=2", "dim>=384"] {
             #expect(throws: Never.self, "\(fine)") { try Requirement(parsing: fine).refuseIfCannotFail() }
         }
         // Skewness has no fixed range.

@@ -109,11 +109,18 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// Metrics that are strictly above the lower bound of their range: a mean reciprocal rank
+    /// without a cut-off (every evaluated query has a relevant row, so 1/rank > 0) and chance
+    /// levels (1 / rows, relevant / rows). Their "> 0" can never fail either.
+    public static func isStrictlyAboveLowerBound(_ metric: String) -> Bool {
+        (metric.contains("mrr") && !metric.contains("_at_") && !metric.hasSuffix("_stderr")) || metric.hasPrefix("chance_")
+    }
+
     /// Whether the requirement holds for every value in `range` (a gate that can never fail).
     public func cannotFail(in range: ClosedRange<Double>) -> Bool {
         switch comparison {
         case .greaterOrEqual: return threshold <= range.lowerBound
-        case .greater: return threshold < range.lowerBound
+        case .greater: return threshold < range.lowerBound || (threshold == range.lowerBound && Self.isStrictlyAboveLowerBound(metric))
         case .lessOrEqual: return threshold >= range.upperBound
         case .less: return threshold > range.upperBound
         case .notEqual: return !range.contains(threshold)
