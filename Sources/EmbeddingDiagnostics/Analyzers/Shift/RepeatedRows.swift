@@ -39,13 +39,14 @@ public struct RepeatedRows: Sendable, Equatable {
 
 extension ShiftAnalysis {
     /// `e` without the rows that repeat an earlier row when the repeats are copies
-    /// (`RepeatedRows.areCopies`) and `keep` is false; the repeats found (nil when kept), and the
-    /// number of rows dropped. A corpus that would fall below `minimum` rows is kept whole.
+    /// (`RepeatedRows.areCopies`) and `keep` is false, and the number of rows dropped. A corpus
+    /// that would fall below `minimum` rows is kept whole.
+    /// `unitRows`: `e`'s rows already normalised, when the caller has them.
     ///
     /// - Complexity: O(n·d).
-    static func withoutRepeats(_ e: Embeddings, keep: Bool, minimum: Int) -> (rows: Embeddings, dropped: Int) {
+    static func withoutRepeats(_ e: Embeddings, unitRows: Matrix? = nil, keep: Bool, minimum: Int) -> (rows: Embeddings, dropped: Int) {
         guard !keep, e.count > 1 else { return (e, 0) }
-        let repeats = RepeatedRows.find(unitRows: Matrix.normalizedRows(e.matrix))
+        let repeats = RepeatedRows.find(unitRows: unitRows ?? Matrix.normalizedRows(e.matrix))
         guard repeats.areCopies, repeats.firstOccurrences.count >= minimum else { return (e, 0) }
         return (e.selecting(rows: repeats.firstOccurrences), repeats.repeats)
     }

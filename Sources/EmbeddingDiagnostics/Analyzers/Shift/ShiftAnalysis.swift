@@ -118,13 +118,13 @@ public struct ShiftAnalysis: Sendable {
     public internal(set) var searchedReference: Embeddings
     public internal(set) var searchedOthers: [Embeddings]
 
-    /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
-    ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
-    ///   and the cross-duplicate search (`CrossCorpusDuplicates`).
     /// Rows left out of the tests because they repeat an earlier row of their own corpus
     /// (`RepeatedRows`): the reference's first, then each other corpus's.
     public internal(set) var repeatedRowsDropped: [Int] = []
 
+    /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
+    ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
+    ///   and the cross-duplicate search (`CrossCorpusDuplicates`).
     public init(reference: Embeddings, others: [Embeddings], configuration: ShiftConfiguration = ShiftConfiguration()) throws {
         let c = configuration
         guard !others.isEmpty else { throw EmbdiagError.usage("shift needs a reference and at least one other corpus") }
@@ -174,7 +174,8 @@ public struct ShiftAnalysis: Sendable {
         // Rows a corpus repeats itself are tested once (`RepeatedRows`) — unless the corpora also
         // share values by chance (data with few distinct rows), where repeats are values too.
         let chanceCollisions = shared.map { $0.count > 0 && !$0.areCopies }
-        let (reference, referenceRepeats) = Self.withoutRepeats(corpora[0].rows, keep: c.keepCrossDuplicates || chanceCollisions.contains(true), minimum: minimum)
+        let (reference, referenceRepeats) = Self.withoutRepeats(corpora[0].rows, unitRows: corpora[0].before == nil ? searchedReferenceUnit : nil,
+                                                                keep: c.keepCrossDuplicates || chanceCollisions.contains(true), minimum: minimum)
         repeatedRowsDropped = [referenceRepeats]
         self.configuration = c
         self.reference = reference
