@@ -285,6 +285,26 @@ import Testing
         #expect(a.mapping!.map.linearMap!.bias.allSatisfy { abs($0) < 1e-4 })
     }
 
+    /// Shen et al.'s criterion compares recall@1 whatever cut-offs `--k` asks for: with `--k 10`
+    /// it once compared recall@10 under recall@1 labels, and the verdict said the dimensions differ.
+    @Test func compatibilityJudgesRecallAtOneWhateverTheCutoffs() throws {
+        let (old, new, sections) = try Self.sentenceInputs()
+        var config = CompatibilityConfiguration()
+        config.maxQueries = 400
+        let standard = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new, labels: sections), configuration: config)
+        config.ks = [10]
+        let atTen = try CompatibilityAnalysis(CompatibilityInputs(old: old, new: new, labels: sections), configuration: config)
+        let a = standard.report(), b = atTen.report()
+        // On this pair the recall@10 margin is not the recall@1 margin: the cut-offs must not change the answer.
+        #expect(try #require(standard.cross).recall(at: 10)! - standard.old.recall(at: 10)! != standard.margin!)
+        for key in ["compatible", "no_worse", "compatibility_margin", "negative_flip_rate"] {
+            #expect(a.metric(key) == b.metric(key), "\(key): \(String(describing: a.metric(key))) vs \(String(describing: b.metric(key)))")
+        }
+        #expect(a.verdict?.answer == b.verdict?.answer, "\(b.verdict?.answer ?? "no verdict")")
+        #expect(b.verdict?.answer.contains("dimensions differ") == false)
+        #expect(b.metric("recall_at_1_cross") == nil && b.metric("recall_at_10_cross") == a.metric("recall_at_10_cross"))
+    }
+
     @Test func identicalNewEqualsOldEverywhere() throws {
         let n = 300, d = 12
         let old = Self.gaussian(n, d, seed: 31)

@@ -71,6 +71,22 @@ import Testing
             }
         }
     }
+
+    /// Per-row k-NN overlaps on quantised codes (many ties) are exact expected values, the same
+    /// bits in every process: no sum may follow a dictionary's order, which Swift seeds per process.
+    @Test func tiedOverlapsPerRowAreTheSameInEveryProcess() throws {
+        let sentences = CLI.repositoryRoot.path + "/data/sentences/"
+        var tables: [String] = []
+        for _ in 0..<2 {
+            let dir = try CLI.temporaryDirectory()
+            let r = try CLI.run(["compat", "--old", sentences + "debian-minilm-l6.npy", "--new", "binary", "--labels", sentences + "debian-sections.txt",
+                                 "--quiet", "--output", dir])
+            #expect(r.status == 0 || r.status == 1, "\(r.stderr)")
+            tables.append(try String(contentsOfFile: dir + "/knn_overlap_per_row.csv", encoding: .utf8))
+        }
+        #expect(tables[0].count > 1000)
+        #expect(tables[1] == tables[0])
+    }
 }
 
 /// Analyzer invocations for the determinism sweep; each analyzer adds its own line here.

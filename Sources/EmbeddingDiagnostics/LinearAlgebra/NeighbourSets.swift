@@ -111,12 +111,19 @@ extension SpaceComparison {
     /// Expected |A ∩ B| over the orders of both sets' tied rows (taken independently):
     /// Σ_j P(j ∈ A)·P(j ∈ B).
     ///
+    /// Counted by kind of membership (sure or tied in each set) and weighted once per kind, so
+    /// the value does not depend on an order of summation (a dictionary's iteration order changes
+    /// from process to process).
+    ///
     /// - Complexity: O(|A| + |B|) with their tied rows.
     public static func expectedIntersection(_ a: NeighbourSet, _ b: NeighbourSet) -> Double {
         let pa = a.memberships()
-        var total = 0.0
-        for (j, p) in b.memberships() { if let q = pa[j] { total += p * q } }
-        return total
+        let shareA = a.tied.isEmpty ? 0 : Double(a.slots) / Double(a.tied.count)
+        let shareB = b.tied.isEmpty ? 0 : Double(b.slots) / Double(b.tied.count)
+        var sureBoth = 0, tiedInAOnly = 0, tiedInBOnly = 0, tiedBoth = 0
+        for j in b.sure { if let p = pa[j] { if p == 1 { sureBoth += 1 } else { tiedInAOnly += 1 } } }
+        for j in b.tied { if let p = pa[j] { if p == 1 { tiedInBOnly += 1 } else { tiedBoth += 1 } } }
+        return Double(sureBoth) + shareA * Double(tiedInAOnly) + shareB * Double(tiedInBOnly) + shareA * shareB * Double(tiedBoth)
     }
 
     /// Per query: Jaccard E|A ∩ B| / (|A| + |B| − E|A ∩ B|) of its k-NN sets in two spaces (the

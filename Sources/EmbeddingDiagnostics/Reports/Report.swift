@@ -162,10 +162,9 @@ public struct Report: Sendable {
         self.tables = tables
         self.charts = charts
         self.notes = notes
-        self.verdict = nil
+        self.verdict = verdict
         self.elapsedSeconds = elapsedSeconds
         self.toolVersion = embdiagVersion
-        self.verdict = verdict ?? ReportVerdict.derived(from: self)
     }
 
     /// The metric with this key, if present.

@@ -27,3 +27,14 @@ extension Report {
     /// Requirement outcomes recorded by `record(_:)` (the `gates` table), as (requirement, actual, result).
     public var gateRows: [[ReportValue]] { table("gates")?.rows ?? [] }
 }
+
+extension ReportVerdict {
+    /// "0.1234" with 3 significant digits, "—" for nil. Verdicts quote the numbers the report
+    /// prints, so a value the report shows as null (`reportedNumber` nil) reads "—" here too.
+    static func text(_ x: Double?) -> String { x.map { ReportFormatting.number($0, significant: 3) } ?? "—" }
+}
+
+extension Double {
+    /// The value as a report shows it: nil for NaN (a report's null), the value otherwise.
+    var reportedNumber: Double? { isNaN ? nil : self }
+}

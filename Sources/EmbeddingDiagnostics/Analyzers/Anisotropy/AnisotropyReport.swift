@@ -123,7 +123,7 @@ extension AnisotropyAnalysis: ReportConvertible {
         }
         return Report(analyzer: "anisotropy", title: "Anisotropy of \(URL(fileURLWithPath: source.path).lastPathComponent)",
                       inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts,
-                      notes: caps.map { Report.warningPrefix + $0.message } + notes)
+                      notes: caps.map { Report.warningPrefix + $0.message } + notes, verdict: verdict)
     }
 
     /// Parameters this data could not support, capped (each becomes a warning of the report):

@@ -183,7 +183,7 @@ extension BiasAnalysis: ReportConvertible {
                                       columns: ["list", "word"], rows: missing, textRowLimit: 20))
         }
         var report = Report(analyzer: "bias", title: "Bias direction, bias metrics\(c.debias ? " and hard debias" : "")",
-                            inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes)
+                            inputs: [source], parameters: parameters, metrics: metrics, tables: tables, charts: charts, notes: notes, verdict: verdict)
         for p in poor {
             report.warn("only \(p.found) of \(p.total) words of the \(p.list) list are in the vocabulary (less than half): the metrics on this list describe a different list\(c.caseInsensitive ? "" : "; try --case-insensitive") (gate: word_list_coverage_min)")
         }

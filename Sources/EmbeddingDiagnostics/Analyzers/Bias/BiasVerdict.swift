@@ -1,17 +1,18 @@
 import Foundation
 
-extension ReportVerdict {
-    /// bias: how strongly neutral words lie along the bias direction (DirectBias, WEAT) and what
-    /// hard debias left.
-    static func bias(_ value: (String) -> Double?) -> ReportVerdict? {
+extension BiasAnalysis {
+    /// How strongly neutral words lie along the bias direction (DirectBias, WEAT) and what hard
+    /// debias left. Nil when neither was computed.
+    var verdict: ReportVerdict? {
+        let text = ReportVerdict.text
         var parts: [String] = [], keys: [String] = []
-        if let b = value("direct_bias") {
+        if let b = directBias?.value.reportedNumber {
             parts.append("DirectBias \(text(b)) (mean |cos| of the neutral words with the direction)")
             keys.append("direct_bias")
-            if let after = value("direct_bias_after") { parts.append("\(text(after)) after hard debias"); keys.append("direct_bias_after") }
+            if let after = directBias?.valueAfter?.reportedNumber { parts.append("\(text(after)) after hard debias"); keys.append("direct_bias_after") }
         }
-        if let e = value("weat_effect_size") {
-            parts.append("WEAT effect size \(text(e)) (p = \(text(value("weat_p_value"))))")
+        if let w = weat.first, let e = w.effectSize.reportedNumber {
+            parts.append("WEAT effect size \(text(e)) (p = \(text(w.pValue.reportedNumber)))")
             keys += ["weat_effect_size", "weat_p_value"]
         }
         guard !parts.isEmpty else { return nil }

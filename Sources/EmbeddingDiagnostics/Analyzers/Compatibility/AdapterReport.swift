@@ -41,7 +41,7 @@ extension MappingEvaluation {
                     let r10 = c.heldOut?.recall(at: shareK)
                     let re = reembedded?.recall(at: shareK)
                     return [.string(c.fit.description), c.map.map { .int($0.parameterCount) } ?? .null, ReportValue(c.validationMRR),
-                            c.heldOut.map { ReportValue($0.recall[0]) } ?? .null, r10.map { ReportValue($0) } ?? .null,
+                            c.heldOut.map { ReportValue($0.recallAtOne) } ?? .null, r10.map { ReportValue($0) } ?? .null,
                             c.heldOut.map { ReportValue($0.mrr) } ?? .null,
                             r10.flatMap { a in re.map { ReportValue($0 > 0 ? a / $0 : .nan) } } ?? .null,
                             ReportValue(c.fitSeconds), .bool(c.chosen), c.failure.map { .string($0) } ?? .null]

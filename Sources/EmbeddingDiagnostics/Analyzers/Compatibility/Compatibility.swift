@@ -107,6 +107,9 @@ public struct RetrievalSummary: Sendable {
     public internal(set) var evaluated: Int
     /// Expected recall@k per k of `ks`.
     public internal(set) var recall: [Double]
+    /// Expected recall@1, whatever `ks` holds: Shen et al.'s compatibility criterion compares it,
+    /// so it must not depend on which cut-offs `--k` asked for.
+    public internal(set) var recallAtOne: Double
     public internal(set) var mrr: Double
     public internal(set) var map: Double
 
@@ -119,6 +122,7 @@ public struct RetrievalSummary: Sendable {
         evaluated = valid.count
         let m = Double(max(1, valid.count))
         recall = ks.map { k in valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(k) } / m }
+        recallAtOne = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(1) } / m
         mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.expectedReciprocalRank } / m
         map = valid.isEmpty ? .nan : ranks.averagePrecision.filter { !$0.isNaN }.reduce(0, +) / m
     }
@@ -226,7 +230,7 @@ public struct MappingEvaluation: Sendable {
         guard let r = reembedded?.recall(at: shareK), let m = mappedAtShareK, r > 0 else { return nil }
         return m / r
     }
-    public var margin: Double { mapped.recall[0] - old.recall[0] }
+    public var margin: Double { mapped.recallAtOne - old.recallAtOne }
     /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
     public var compatible: Bool { margin > 0 }
     public func noWorse(tolerance: Double) -> Bool { margin >= -tolerance }
@@ -279,7 +283,7 @@ public struct CompatibilityAnalysis: Sendable {
     /// Cross retrieval at least as good as old/old: margin ≥ −`noWorseTolerance`.
     public var noWorse: Bool? { margin.map { $0 >= -configuration.noWorseTolerance } }
     /// ECC margin on recall@1 (CMC top-1): cross − old/old.
-    public var margin: Double? { cross.map { $0.recall[0] - old.recall[0] } }
+    public var margin: Double? { cross.map { $0.recallAtOne - old.recallAtOne } }
     public var marginMAP: Double? { cross.map { $0.map - old.map } }
 
     public init(_ inputs: CompatibilityInputs, configuration: CompatibilityConfiguration = CompatibilityConfiguration()) throws {

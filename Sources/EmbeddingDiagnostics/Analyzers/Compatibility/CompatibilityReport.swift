@@ -303,7 +303,7 @@ extension CompatibilityAnalysis: ReportConvertible {
         let title = "Backward compatibility: \(URL(fileURLWithPath: inputs[1].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[0].path).lastPathComponent)"
         var report = Report(analyzer: "compat", title: title, inputs: inputs,
                             parameters: configuration.reportParameters(relevance: relevance, ks: askedKs) + (compression.map { [ReportParameter("new", .string($0.description))] } ?? []),
-                            metrics: metrics, tables: tables, charts: charts + (mapping?.adapterCharts() ?? []), notes: notes)
+                            metrics: metrics, tables: tables, charts: charts + (mapping?.adapterCharts() ?? []), notes: notes, verdict: verdict)
         if let a = agreement, a.knnUndeterminedShare > 0 {
             let share = ReportFormatting.number(100 * a.knnUndeterminedShare, significant: 3)
             let places = ReportFormatting.number(100 * a.knnTiedPlaceShare, significant: 3)

@@ -376,7 +376,7 @@ extension MappingEvaluation {
         return extra.merging([
             "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_split": trainSplit,
             "train_rows": trainRows.count, "heldout_rows": heldOutRows.count,
-            "heldout_recall_at_1_mapped": mapped.recall[0], "heldout_recall_at_1_old": self.old.recall[0],
+            "heldout_recall_at_1_mapped": mapped.recallAtOne, "heldout_recall_at_1_old": self.old.recallAtOne,
             "old": ["path": old.path, "sha256": old.sha256 ?? NSNull(), "dim": old.dim] as [String: Any],
             "new": ["path": new.path, "sha256": new.sha256 ?? NSNull(), "dim": new.dim] as [String: Any],
         ]) { a, _ in a }

@@ -127,7 +127,7 @@ extension DepthAnalysis: ReportConvertible {
         }
         return Report(analyzer: "depth", title: "Statistical depth (\(c.kind.rawValue)) and rank-sum test",
                       inputs: corpora.map(\.source), parameters: parameters, metrics: metrics, tables: tables, charts: charts,
-                      notes: (caps.map(\.message) + selectionWarnings).map { Report.warningPrefix + $0 } + notes)
+                      notes: (caps.map(\.message) + selectionWarnings).map { Report.warningPrefix + $0 } + notes, verdict: verdict)
     }
 
     /// Parameters this data could not support, capped (each becomes a warning of the report):

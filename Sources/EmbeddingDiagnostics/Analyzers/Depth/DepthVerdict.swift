@@ -1,15 +1,17 @@
 import Foundation
 
-extension ReportVerdict {
-    /// depth: is the other corpus distributed like the reference (first other corpus; the tests
-    /// table has every corpus with multiplicity-corrected p-values)?
-    static func depth(_ value: (String) -> Double?) -> ReportVerdict? {
-        guard let p = value("p_value") else { return nil }
-        let q = value("q")
-        let copies = value("cross_duplicates") ?? 0, share = value("cross_duplicate_share") ?? 0
-        let shared = "\(Int(copies)) of its rows (\(text(100 * share)) %) duplicate reference rows"
+extension DepthAnalysis {
+    /// Is the other corpus distributed like the reference (first other corpus; the tests table
+    /// has every corpus with multiplicity-corrected p-values)? Nil without a test.
+    var verdict: ReportVerdict? {
+        guard let test = tests.first, let p = test.rankSum.pValue.reportedNumber else { return nil }
+        let text = ReportVerdict.text
+        let q = test.q.reportedNumber
+        let found = crossDuplicates?.first.flatMap { $0.count > 0 ? $0 : nil }
+        let copies = found?.count ?? 0, share = found?.otherShare.reportedNumber ?? 0
+        let shared = "\(copies) of its rows (\(text(100 * share)) %) duplicate reference rows"
         // Repeated values (quantised data, d = 1) are shared by chance: a copy pairs rows one to one.
-        let repeated = value("cross_duplicates_repeated") ?? 0
+        let repeated = found?.repeatedValueMatches ?? 0
         // Each shared row is measured without the reference row it equals, as reference rows are
         // without themselves: copies sit exactly at their reference row's depth.
         let sharedReading = 2 * repeated >= copies

@@ -33,6 +33,6 @@ extension EmbeddingSummary: ReportConvertible {
                 ReportMetric("sha256", "SHA-256", source.sha256.map { .string($0) } ?? .null),
             ],
             tables: tables,
-            notes: exampleLabels.isEmpty ? [] : ["first labels: " + exampleLabels.prefix(8).map { "\"\($0.prefix(40))\"" }.joined(separator: ", ")])
+            notes: exampleLabels.isEmpty ? [] : ["first labels: " + exampleLabels.prefix(8).map { "\"\($0.prefix(40))\"" }.joined(separator: ", ")], verdict: verdict)
     }
 }

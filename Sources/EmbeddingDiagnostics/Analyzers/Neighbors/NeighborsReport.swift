@@ -44,6 +44,6 @@ extension CosineNeighbors: ReportConvertible {
                             rows: hubs.map { [.int(corpusSourceRows?[$0.offset] ?? $0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
             ],
             charts: [chart],
-            notes: caps.map { Report.warningPrefix + $0.message })
+            notes: caps.map { Report.warningPrefix + $0.message }, verdict: verdict(hubnessSkewness: skew))
     }
 }

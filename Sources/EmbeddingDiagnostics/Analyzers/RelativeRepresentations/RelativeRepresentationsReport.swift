@@ -221,7 +221,7 @@ extension RelativeComparison: ReportConvertible {
         return Report(
             analyzer: "relrep", title: "Relative representations: \(URL(fileURLWithPath: inputs[0].path).lastPathComponent) vs \(URL(fileURLWithPath: inputs[1].path).lastPathComponent)",
             inputs: inputs, parameters: configuration.reportParameters(includeComparison: true),
-            metrics: metrics, tables: tables, charts: charts, notes: caps.map { Report.warningPrefix + $0.message } + notes)
+            metrics: metrics, tables: tables, charts: charts, notes: caps.map { Report.warningPrefix + $0.message } + notes, verdict: verdict)
     }
 }
 
