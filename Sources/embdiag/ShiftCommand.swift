@@ -136,6 +136,7 @@ struct ShiftCommand: ReportingCommand {
         blockCheck.mmdEstimator = mmd
         blockCheck.mmdBlockRows = mmdBlockRows
         blockCheck.mauve = mauve
+        blockCheck.bandwidth = bandwidth
         blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } } ?? [1]
         try blockCheck.validate()
         if mmd == .block && (isWindowsRun || reference != nil || saveReference != nil) {

@@ -109,4 +109,16 @@ import Testing
             #expect(e.message.contains("is a text") && e.message.contains("cannot be gated"), "\(e.message)")
         }
     }
+
+    /// A WEAT p-value gate at or below the test's floor (1/(B + 1) sampled, 1/C exact) can never
+    /// fail: refused with exit 2, as the same mistake on `shift` is; a gate above it runs.
+    @Test func weatPValueGateBelowItsFloorIsRefused() throws {
+        let words = CLI.repositoryRoot.appendingPathComponent("data/words/googlenews-bolukbasi-subset.bin").path
+        let sampled = try CLI.run(["bias", words, "--weat", "7", "--permutations", "100", "--exact-limit", "10", "--require", "weat_p_value>=0.009", "--quiet"])
+        #expect(sampled.status == 2 && sampled.stderr.contains("weat_p_value_floor"), "\(sampled.stderr)")
+        let exact = try CLI.run(["bias", words, "--weat", "7", "--require", "weat_p_value>=0.00007", "--quiet"])
+        #expect(exact.status == 2 && exact.stderr.contains("can never fail"), "\(exact.stderr)")
+        let fine = try CLI.run(["bias", words, "--weat", "7", "--permutations", "100", "--exact-limit", "10", "--require", "weat_p_value>=0.02", "--quiet"])
+        #expect(fine.status == 0 || fine.status == 1, "\(fine.stderr)")
+    }
 }

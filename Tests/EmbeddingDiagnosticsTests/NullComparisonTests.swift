@@ -473,9 +473,9 @@ import Testing
 
     /// Two corpora made the same way, each repeating some of its own rows: the repeats are tested
     /// once, so the test holds its level (it said "shifted" in 8 of 12 draws with 20 % repeats, and
-    /// the new-region test fired at p ≈ 1e-10 with every row twice); data with few distinct rows
-    /// keeps its rows.
-    @Test(arguments: [0.2, 1.0])
+    /// the new-region test fired at p ≈ 1e-10 with every row twice; every row three times was
+    /// "shifted" in every draw); data with few distinct rows keeps its rows.
+    @Test(arguments: [0.2, 1.0, 2.0])
     func corporaThatRepeatTheirOwnRowsAreNotCalledShifted(share: Double) throws {
         var shifted = 0, newRegions = 0
         let draws = 12
@@ -483,7 +483,10 @@ import Testing
             func corpus(_ seed: UInt64) -> Embeddings {
                 var rng = SeededGenerator(seed: seed)
                 let base = (0..<200).map { _ in (0..<16).map { _ in Float(rng.nextGaussian()) } }
-                let rows = (base + base.prefix(Int(share * 200))).shuffled(using: &rng)
+                // share 2: every row three times (a third of the rows distinct).
+                var rows = base, extra = Int(share * 200)
+                while extra > 0 { rows += base.prefix(Swift.min(extra, 200)); extra -= 200 }
+                rows.shuffle(using: &rng)
                 return Embeddings(matrix: Matrix(rows), name: "c\(seed).npy")
             }
             var c = ShiftConfiguration()

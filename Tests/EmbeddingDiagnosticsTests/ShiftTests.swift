@@ -498,4 +498,23 @@ import EmbeddingDiagnosticsTestSupport
         let missing = try CLI.run(["shift", games, dir + "/nope.npy"])
         #expect(missing.status == 2 && missing.stderr.contains("nope.npy"))
     }
+
+    /// A bandwidth scale that makes the kernel 0 or 1 in Float32 measures round-off (a scale of
+    /// 0.01 called two samples of one distribution shifted, 1e4 missed a shift): refused before
+    /// any work, like the same σ given with --bandwidth.
+    @Test func bandwidthScalesOutsideTheKernelsFloat32RangeAreRefused() throws {
+        let games = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/games.npy").path
+        let fonts = CLI.repositoryRoot.appendingPathComponent("data/sentences/by-section/fonts.npy").path
+        for scales in ["0.01", "1e4", "1,0.05"] {
+            let r = try CLI.run(["shift", games, fonts, "--tests", "mmd", "--bandwidth-scales", scales, "--quiet"])
+            #expect(r.status == 2 && r.stderr.contains("--bandwidth-scales") && r.stderr.contains("round-off"), "\(scales): \(r.stderr)")
+        }
+        let given = try CLI.run(["shift", games, fonts, "--tests", "mmd", "--bandwidth", "0.5", "--bandwidth-scales", "1,0.1", "--quiet"])
+        #expect(given.status == 2 && given.stderr.contains("× --bandwidth-scales 0.1"), "\(given.stderr)")
+        var c = ShiftConfiguration()
+        c.bandwidthScales = [0.5, 1, 2]
+        try c.validate()
+        c.bandwidthScales = [0.01]
+        #expect(throws: EmbdiagError.self) { try c.validate() }
+    }
 }

@@ -358,6 +358,17 @@ import Testing
         try savetxt.write(toFile: dir + "/savetxt.txt", atomically: true, encoding: .utf8)
         let t = try EmbeddingReader.read(dir + "/savetxt.txt", options: ReadOptions(computeChecksum: false))
         #expect(t.count == 6 && t.dimension == 3 && t.labels == nil && t.matrix.rowArray(2) == data[2], "\(t.count) × \(t.dimension)")
+        // Integer-valued savetxt ("%d") and "%g" text, where some first values have no point, too:
+        // the first column was read as a word, one dimension lost (exit 0).
+        try "3 1 4 1\n5 9 2 6\n5 3 5 8\n".write(toFile: dir + "/codes.txt", atomically: true, encoding: .utf8)
+        let codes = try EmbeddingReader.read(dir + "/codes.txt", options: ReadOptions(computeChecksum: false))
+        #expect(codes.count == 3 && codes.dimension == 4 && codes.labels == nil && codes.matrix.rowArray(1) == [5, 9, 2, 6])
+        try "1 0.25 -2\n-0.5 3 1e-05\n".write(toFile: dir + "/g.txt", atomically: true, encoding: .utf8)
+        let g = try EmbeddingReader.read(dir + "/g.txt", options: ReadOptions(computeChecksum: false))
+        #expect(g.dimension == 3 && g.labels == nil && g.matrix.rowArray(0) == [1, 0.25, -2])
+        // Words stay words when one of them is not a number.
+        try "1990 0.5 1\nthe 1.5 2\n".write(toFile: dir + "/years.txt", atomically: true, encoding: .utf8)
+        #expect(try EmbeddingReader.read(dir + "/years.txt", options: ReadOptions(computeChecksum: false)).labels == ["1990", "the"])
         // A word list of numbers with points is still words when a header says so (word2vec text).
         try "2 2\n0.5 1 2\n1.5 3 4\n".write(toFile: dir + "/numwords.txt", atomically: true, encoding: .utf8)
         #expect(try EmbeddingReader.read(dir + "/numwords.txt", options: ReadOptions(computeChecksum: false)).labels == ["0.5", "1.5"])

@@ -167,9 +167,10 @@ public enum Word2VecReader {
         if let r = declaredRows, labels.count != r {
             throw EmbdiagError.malformed(path, "truncated: header declares \(r) rows, the file has \(labels.count) (up to line \(lastLine))")
         }
-        // Plain numeric text (numpy.savetxt: "1.0e+00 2.5e-01 …") has no words: when every
-        // "word" of a header-less file is a decimal number, it is the first value of its row.
-        if !hasHeader, labels.allSatisfy({ isDecimalNumber($0) }) {
+        // Plain numeric text (numpy.savetxt in any format: "1.0e+00 2.5e-01 …", "%d", "%g") has no
+        // words: when every "word" of a header-less file is a number, it is the first value of its
+        // row. A vocabulary of numbers only cannot be told from that; a header says it has words.
+        if !hasHeader, labels.allSatisfy({ isNumberToken($0) }) {
             var widened: [Float] = []
             widened.reserveCapacity(labels.count * (d + 1))
             for (i, l) in labels.enumerated() {
@@ -193,10 +194,10 @@ func looksNumeric(_ field: UnsafeRawBufferPointer, scratch: inout [CChar]) -> Bo
     return parseFloat(field, scratch: &scratch) != nil
 }
 
-/// "0.5", "-1.25e-03", "3e7": a number written with a point or an exponent (a word like "1990"
-/// or "inf" is not one).
-func isDecimalNumber(_ s: String) -> Bool {
-    guard s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let first = s.first,
-          first.isNumber || first == "-" || first == "+" || first == "." else { return false }
+/// "0.5", "-1.25e-03", "3e7", "42": a token that reads completely as a number and starts like one
+/// (an ASCII digit, sign or point): "inf", "nan" and other words are not.
+func isNumberToken(_ s: String) -> Bool {
+    guard let first = s.unicodeScalars.first, first.isASCII,
+          ("0"..."9").contains(first) || first == "-" || first == "+" || first == "." else { return false }
     return DelimitedReader.number(s) != nil
 }

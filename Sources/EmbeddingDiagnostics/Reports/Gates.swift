@@ -186,6 +186,12 @@ extension Report {
                 throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is a number, not yes/no; compare it with a number, e.g. \(r.metric)>=0.5")
             }
             try r.refuseIfCannotFail()
+            // A p-value with a floor the data set (`<key>_floor`: 1/(B + 1) permutations, 1/N of an
+            // exact enumeration over N partitions) satisfies every `>= t` with t at or below it.
+            if let floor = metric(r.metric + "_floor")?.number, floor > 0,
+               (r.comparison == .greaterOrEqual && r.threshold <= floor) || (r.comparison == .greater && r.threshold < floor) {
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) here (\(r.metric)_floor, the smallest p-value the test can give), so this requirement can never fail; give a threshold above that or raise the permutations")
+            }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
         }

@@ -107,6 +107,8 @@ extension BiasAnalysis: ReportConvertible {
                 ReportMetric("weat_statistic", "WEAT statistic S", ReportValue(w.statistic)),
                 ReportMetric("weat_p_value", "WEAT one-sided p-value (\(w.permutationTest.exact ? "exact" : "\(w.permutationTest.permutations) seeded permutations"))", ReportValue(w.pValue)),
                 ReportMetric("weat_p_exact", "p-value is exact", .bool(w.permutationTest.exact)),
+                ReportMetric("weat_p_value_floor", "smallest p-value the test can give (1/partitions enumerated, 1/(B + 1) sampled)",
+                             ReportValue(w.permutationTest.exact ? 1 / Double(max(1, w.permutationTest.permutations)) : 1 / Double(w.permutationTest.permutations + 1))),
             ]
             if let a = weatAfter.first {
                 metrics.append(ReportMetric("weat_effect_size_after", "WEAT effect size after hard debias", ReportValue(a.effectSize)))

@@ -60,13 +60,21 @@ public func medianHeuristicBandwidth(unitRows z: Matrix, sampleSize: Int = 2000,
 /// underflows to 0 below σ = M/13 (M²/(2σ²) > 84) and rounds to 1 above σ = 4096·M
 /// (M²/(2σ²) < 2⁻²⁵); outside that range the MMD statistic and its effect size are round-off.
 /// - Complexity: O(s²·d) for the median over s ≤ `sampleSize` rows.
-public func checkGivenBandwidth(_ sigma: Double, unitRows z: Matrix, sampleSize: Int, seed: UInt64) throws {
+public func checkGivenBandwidth(_ sigma: Double, scales: [Double] = [1], unitRows z: Matrix, sampleSize: Int, seed: UInt64) throws {
     let median = medianHeuristicBandwidth(unitRows: z, sampleSize: sampleSize, seed: seed)
-    let low = median / 13, high = median * 4096
-    guard sigma >= low && sigma <= high else {
-        throw EmbdiagError.usage("\(Setting.bandwidth) \(sigma): the Gaussian kernel of a typical pair of rows (median distance \(ReportFormatting.number(median))) is \(sigma < low ? "0" : "1") in Float32, so the MMD test would measure round-off; give σ between \(ReportFormatting.number(low)) and \(ReportFormatting.number(high)), or leave σ to the median heuristic")
+    let low = median / bandwidthRangeBelowMedian, high = median * bandwidthRangeAboveMedian
+    for scale in scales {
+        let used = sigma * scale
+        guard used >= low && used <= high else {
+            let given = scale == 1 ? "\(Setting.bandwidth) \(sigma)" : "\(Setting.bandwidth) \(sigma) × \(Setting.bandwidthScales) \(scale) = \(ReportFormatting.number(used))"
+            throw EmbdiagError.usage("\(given): the Gaussian kernel of a typical pair of rows (median distance \(ReportFormatting.number(median))) is \(used < low ? "0" : "1") in Float32, so the MMD test would measure round-off; give σ between \(ReportFormatting.number(low)) and \(ReportFormatting.number(high)), or leave σ to the median heuristic")
+        }
     }
 }
+
+/// σ below median/13 makes exp(−d²/2σ²) of a typical pair 0 in Float32; above 4096·median, 1.
+public let bandwidthRangeBelowMedian = 13.0
+public let bandwidthRangeAboveMedian = 4096.0
 
 /// The Gaussian-kernel MMD test from the kernel pass (`kernelQuadraticForms`).
 /// - Complexity: O(B).

@@ -13,9 +13,13 @@ import Foundation
 /// Data with few distinct rows (quantised codes, integer grids, d = 1) repeat values because
 /// they are drawn from few values, not because rows were copied: independent draws stay
 /// exchangeable there, and collapsing them would test the set of values instead of the
-/// distribution. So repeats count as copies only when the distinct rows are at least half of the
-/// corpus (`areCopies`) and, where another corpus is at hand, the two do not share values by
-/// chance as well (`ShiftAnalysis`); otherwise the rows are tested as given.
+/// distribution. Such draws share values with an independent sample of the same data as often as
+/// with themselves, so where another corpus is at hand (`ShiftAnalysis`, each window against the
+/// reference) the repeats count as copies exactly when the corpora do not also share values by
+/// chance — however many times a row repeats (a batch ingested three times leaves a third of the
+/// rows distinct). A corpus seen alone (a saved reference) has only its own rows to go by: its
+/// repeats count as copies when the distinct rows are at least half of it (`areCopies`).
+/// Otherwise the rows are tested as given, and the report says so.
 public struct RepeatedRows: Sendable, Equatable {
     /// Rows of the corpus.
     public internal(set) var rowCount: Int
@@ -24,7 +28,8 @@ public struct RepeatedRows: Sendable, Equatable {
 
     /// Rows equal to an earlier row of the same corpus.
     public var repeats: Int { rowCount - firstOccurrences.count }
-    /// Whether the repeats are read as copies (distinct rows are at least half of the corpus).
+    /// Whether the repeats of a corpus seen alone are read as copies (distinct rows are at least
+    /// half of the corpus).
     public var areCopies: Bool { repeats > 0 && 2 * firstOccurrences.count >= rowCount }
 
     /// Groups the unit rows of one corpus by exact equality (−0 equals +0), by hashing.
@@ -38,16 +43,21 @@ public struct RepeatedRows: Sendable, Equatable {
 }
 
 extension ShiftAnalysis {
-    /// `e` without the rows that repeat an earlier row when the repeats are copies
-    /// (`RepeatedRows.areCopies`) and `keep` is false, and the number of rows dropped. A corpus
-    /// that would fall below `minimum` rows is kept whole.
-    /// `unitRows`: `e`'s rows already normalised, when the caller has them.
+    /// `e` without the rows that repeat an earlier row when `keep` is false and the repeats are
+    /// copies, the number of rows dropped and the number found. `comparedWithAnotherCorpus`: the
+    /// caller found no values shared by chance with another corpus, so every repeat is a copy;
+    /// otherwise a corpus seen alone follows `RepeatedRows.areCopies`. A corpus that would fall
+    /// below `minimum` rows is kept whole. `unitRows`: `e`'s rows already normalised, when the
+    /// caller has them.
     ///
     /// - Complexity: O(n·d).
-    static func withoutRepeats(_ e: Embeddings, unitRows: Matrix? = nil, keep: Bool, minimum: Int) -> (rows: Embeddings, dropped: Int) {
-        guard !keep, e.count > 1 else { return (e, 0) }
+    static func withoutRepeats(_ e: Embeddings, unitRows: Matrix? = nil, keep: Bool, comparedWithAnotherCorpus: Bool = false,
+                               minimum: Int) -> (rows: Embeddings, dropped: Int, found: Int) {
+        guard e.count > 1 else { return (e, 0, 0) }
         let repeats = RepeatedRows.find(unitRows: unitRows ?? Matrix.normalizedRows(e.matrix))
-        guard repeats.areCopies, repeats.firstOccurrences.count >= minimum else { return (e, 0) }
-        return (e.selecting(rows: repeats.firstOccurrences), repeats.repeats)
+        guard !keep, repeats.repeats > 0, comparedWithAnotherCorpus || repeats.areCopies, repeats.firstOccurrences.count >= minimum else {
+            return (e, 0, repeats.repeats)
+        }
+        return (e.selecting(rows: repeats.firstOccurrences), repeats.repeats, repeats.repeats)
     }
 }

@@ -103,6 +103,8 @@ public struct ShiftComparison: Sendable {
 /// The result of `embdiag shift REF OTHER [OTHER…]`. Guide: Guides/Shift.md.
 public struct ShiftAnalysis: Sendable {
     public let configuration: ShiftConfiguration
+    /// The reference rows tested and each OTHER's, as identities (count, file rows, labels,
+    /// source) without their values (`Embeddings.withoutValues`): the result keeps no input matrix.
     public internal(set) var reference: Embeddings
     public internal(set) var others: [Embeddings]
     /// REF against each OTHER, in input order.
@@ -121,6 +123,9 @@ public struct ShiftAnalysis: Sendable {
     /// Rows left out of the tests because they repeat an earlier row of their own corpus
     /// (`RepeatedRows`): the reference's first, then each other corpus's.
     public internal(set) var repeatedRowsDropped: [Int] = []
+    /// Rows repeating an earlier row of their own corpus, dropped or not (kept when the corpora
+    /// share values by chance, or with `keepCrossDuplicates`), in the same order.
+    public internal(set) var repeatedRowsFound: [Int] = []
 
     /// - Complexity: per OTHER, O(N²·d + N²·B·kernels) for the permutation tests (blocked GEMMs),
     ///   O(folds·iterations·(N·d² + d³)) for the classifier, O(N²·d) for the k-NN quality numbers
@@ -158,8 +163,10 @@ public struct ShiftAnalysis: Sendable {
         // sample never understates an exact copy; near-exact ones for the sampled OTHER rows against
         // every REF row (over all OTHER rows the grid search would cost far more than the tests).
         let sampledAny = corpora.contains { $0.before != nil }
-        searchedReference = reference
-        searchedOthers = others
+        // The result keeps the rows' identities (file rows, labels, source), not their values:
+        // reports quote rows, and a caller holding the result does not hold the matrices twice.
+        searchedReference = reference.withoutValues()
+        searchedOthers = others.map { $0.withoutValues() }
         let searchedReferenceUnit = Matrix.normalizedRows(reference.matrix)
         let fullOthers = others
         let inputs = corpora.dropFirst().map(\.rows)
@@ -174,14 +181,16 @@ public struct ShiftAnalysis: Sendable {
         // Rows a corpus repeats itself are tested once (`RepeatedRows`) — unless the corpora also
         // share values by chance (data with few distinct rows), where repeats are values too.
         let chanceCollisions = shared.map { $0.count > 0 && !$0.areCopies }
-        let (reference, referenceRepeats) = Self.withoutRepeats(corpora[0].rows, unitRows: corpora[0].before == nil ? searchedReferenceUnit : nil,
-                                                                keep: c.keepCrossDuplicates || chanceCollisions.contains(true), minimum: minimum)
+        let (reference, referenceRepeats, referenceRepeatsFound) = Self.withoutRepeats(
+            corpora[0].rows, unitRows: corpora[0].before == nil ? searchedReferenceUnit : nil,
+            keep: c.keepCrossDuplicates || chanceCollisions.contains(true), comparedWithAnotherCorpus: true, minimum: minimum)
         repeatedRowsDropped = [referenceRepeats]
+        repeatedRowsFound = [referenceRepeatsFound]
         self.configuration = c
-        self.reference = reference
-        otherInputs = inputs
+        self.reference = reference.withoutValues()
+        otherInputs = inputs.map { $0.withoutValues() }
         let referenceUnit = referenceRepeats == 0 && corpora[0].before == nil ? searchedReferenceUnit : Matrix.normalizedRows(reference.matrix)
-        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, unitRows: referenceUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
+        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, scales: c.bandwidthScales, unitRows: referenceUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
         // REF's k-NN graph, once: the regions' new-row rate and every comparison's precision,
         // recall, density and coverage read the same graph.
         let referenceGraph = c.neighbors >= 1 && c.neighbors < reference.count
@@ -201,9 +210,11 @@ public struct ShiftAnalysis: Sendable {
                 let positions = corpora[index + 1].indices ?? Array(0..<other.count)
                 rows = other.selecting(rows: positions.indices.filter { !copied.contains(positions[$0]) })
             }
-            let (distinct, repeats) = Self.withoutRepeats(rows, keep: c.keepCrossDuplicates || chanceCollisions[index], minimum: minimum)
+            let (distinct, repeats, found) = Self.withoutRepeats(rows, keep: c.keepCrossDuplicates || chanceCollisions[index],
+                                                                 comparedWithAnotherCorpus: true, minimum: minimum)
             rows = distinct
             repeatedRowsDropped.append(repeats)
+            repeatedRowsFound.append(found)
             var comparison: ShiftComparison
             if rows.count >= minimum {
                 comparison = try Self.compare(reference, referenceUnit, rows, c, referenceNeighbors: referenceGraph)
@@ -215,7 +226,7 @@ public struct ShiftAnalysis: Sendable {
             comparison.crossDuplicates = duplicates
             comparison.crossDuplicatesDropped = drop
             try comparison.addRegions(regions, referenceUnit: referenceUnit, other: rows, alpha: c.alpha)
-            tested.append(rows)
+            tested.append(rows.withoutValues())
             comparisons.append(comparison)
         }
         self.others = tested

@@ -9,6 +9,11 @@ extension ShiftConfiguration {
         try SettingRange.integer(top, .top, atLeast: 0)
         try SettingRange.number(alpha, .alpha, above: 0, below: 1)
         if let rows = mmdBlockRows { try SettingRange.integer(rows, .mmdBlockRows, atLeast: 2) }
+        // A scale of the median-heuristic σ outside the range `checkGivenBandwidth` allows a
+        // given σ makes the kernel 0 or 1 in Float32: the MMD test would measure round-off.
+        if bandwidth == nil, let bad = bandwidthScales.first(where: { !($0 >= 1 / bandwidthRangeBelowMedian && $0 <= bandwidthRangeAboveMedian) }) {
+            throw EmbdiagError.usage("\(Setting.bandwidthScales) \(bad): σ × \(bad) makes the Gaussian kernel of a typical pair of rows \(bad < 1 ? "0" : "1") in Float32, so the MMD test would measure round-off; give scales between \(ReportFormatting.number(1 / bandwidthRangeBelowMedian)) and \(ReportFormatting.number(bandwidthRangeAboveMedian))")
+        }
         if mmdEstimator == .block {
             // The block test replaces the O(N²) pass every other test and the witness share.
             guard tests == [.mmd] else {

@@ -58,12 +58,12 @@ public struct ShiftReference: Sendable {
         if let cap, cap < c.minimumRows { throw EmbdiagError.usage("\(Setting.maxRows) must be at least \(c.minimumRows) (got \(cap))") }
         let sampled = ShiftAnalysis.sampled(reference, maxRows: cap, seed: c.seed &+ 7919)
         // Rows the reference repeats itself are kept once (`RepeatedRows`), as in `ShiftAnalysis`.
-        (sample, repeatedRowsDropped) = ShiftAnalysis.withoutRepeats(sampled.rows, keep: c.keepCrossDuplicates, minimum: c.minimumRows)
+        (sample, repeatedRowsDropped, _) = ShiftAnalysis.withoutRepeats(sampled.rows, keep: c.keepCrossDuplicates, minimum: c.minimumRows)
         sampleUnit = Matrix.normalizedRows(sample.matrix)
         source = reference.source
         totalRows = reference.count
         bandwidthGiven = c.bandwidth != nil
-        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, unitRows: sampleUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
+        if let sigma = c.bandwidth { try checkGivenBandwidth(sigma, scales: c.bandwidthScales, unitRows: sampleUnit, sampleSize: c.bandwidthSample, seed: c.seed) }
         bandwidth = c.bandwidth ?? medianHeuristicBandwidth(unitRows: sampleUnit, sampleSize: c.bandwidthSample, seed: c.seed)
         seed = c.seed
         self.bandChunks = bandChunks

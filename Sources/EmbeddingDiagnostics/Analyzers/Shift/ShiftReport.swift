@@ -326,7 +326,14 @@ extension ShiftAnalysis: ReportConvertible {
         if repeatedRowsDropped.contains(where: { $0 > 0 }) {
             let names = ([reference.source.path] + others.map(\.source.path))
             let parts = zip(names, repeatedRowsDropped).filter { $0.1 > 0 }.map { "\($0.0): \($0.1)" }
-            notes.append("Rows a corpus repeats itself were tested once (\(parts.joined(separator: ", ")) repeats left out): the permutation tests relabel rows one by one, which is exact only for rows drawn independently, and a corpus that repeats its own rows (a batch ingested twice, boilerplate) keeps every repeat on its side — two corpora made the same way would look shifted. Repeats count as copies when the distinct rows are at least half of the corpus; data with few distinct rows (quantised, integer-valued) is tested as given. --keep-cross-duplicates keeps every row.")
+            notes.append("Rows a corpus repeats itself were tested once (\(parts.joined(separator: ", ")) repeats left out): the permutation tests relabel rows one by one, which is exact only for rows drawn independently, and a corpus that repeats its own rows (a batch ingested twice, boilerplate) keeps every repeat on its side — two corpora made the same way would look shifted. Repeats count as copies unless the corpora also share values by chance (data with few distinct rows, quantised or integer-valued, which is tested as given). --keep-cross-duplicates keeps every row.")
+        }
+        let keptRepeats = zip([reference.source.path] + others.map(\.source.path), zip(repeatedRowsFound, repeatedRowsDropped)).filter { $0.1.0 > $0.1.1 }
+        if !keptRepeats.isEmpty {
+            let parts = keptRepeats.map { "\($0.0): \($0.1.0)" }.joined(separator: ", ")
+            notes.append(c.keepCrossDuplicates
+                ? "Rows a corpus repeats itself were kept (\(parts) repeats; --keep-cross-duplicates): the permutation tests assume independent rows, so where the repeats are copies the p-values are not valid."
+                : "Rows a corpus repeats itself were tested as given (\(parts) repeats): the corpora also share values by chance, as independent samples of data with few distinct rows (quantised, integer-valued) do, so the repeats are read as values, not copies.")
         }
         notes.append("The tests assume that the reference and each other corpus are independent samples. Rows shared by both break that: a copy sits closer to the reference than any independent sample can (the depth test sees it at once), so a copy of the reference would look shifted. Other rows equal to a unit-normalised reference row, or within 1 − cos ≤ d·2⁻²⁴ of one (the Float32 resolution of the tests' cosines), are counted as cross duplicates (`cross_duplicates`, table `cross_duplicates`) and \(c.keepCrossDuplicates ? "were kept in the tests (--keep-cross-duplicates): the p-values are not valid where some were found" : "left out of the tests (--keep-cross-duplicates keeps them)").")
         for comp in comparisons where comp.crossDuplicates.referenceInternalDuplicates > 0 && comp.crossDuplicates.count > 0 {

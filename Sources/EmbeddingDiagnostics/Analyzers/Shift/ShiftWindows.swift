@@ -116,8 +116,11 @@ public struct ShiftWindows: Sendable {
             if rows.count >= c.minimumRows {
                 let duplicates = CrossCorpusDuplicates.find(reference: reference.sampleUnit, other: Matrix.normalizedRows(rows.matrix))
                 let drop = !c.keepCrossDuplicates && duplicates.count > 0
-                let (tested, repeats) = ShiftAnalysis.withoutRepeats(drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows,
-                                                                     keep: c.keepCrossDuplicates, minimum: c.minimumRows)
+                // Values shared with the reference by chance (few distinct rows) make repeats values too.
+                let chanceCollisions = duplicates.count > 0 && !duplicates.areCopies
+                let (tested, repeats, _) = ShiftAnalysis.withoutRepeats(drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows,
+                                                                        keep: c.keepCrossDuplicates || chanceCollisions,
+                                                                        comparedWithAnotherCorpus: true, minimum: c.minimumRows)
                 result.repeatedRowsDropped = repeats
                 var comparison: ShiftComparison
                 if tested.count >= c.minimumRows {
