@@ -134,6 +134,14 @@ enum OutputLocations {
                 throw EmbdiagError.usage("\(location.flag) \(location.path) would write \(resolved.lastPathComponent) inside the report folder \(folder.path), where \(folder.flag) writes report.json, report.txt, report.html and one CSV per report table (named by the analysis, and earlier reports' CSVs are removed): give it a name that does not end in .csv, or put it outside \(folder.path)")
             }
         }
+        // A report folder named like a file another output writes (`--write r.npy` also writes
+        // r.json; `--output r.json`): one of the two would find a folder or a file in its way.
+        for (folder, resolvedFolder) in folders {
+            for location in locations where location != folder && location.path != "-" && !location.path.isEmpty {
+                guard files(of: location).contains(where: { PathContainment.resolve($0) == resolvedFolder }) else { continue }
+                throw EmbdiagError.usage("\(folder.flag) \(folder.path) is a report folder, and \(location.flag) \(location.path) writes the file \(folder.path); give each output its own name")
+            }
+        }
         var claimed: [String: (file: String, location: OutputLocation)] = [:]
         for location in locations where location.path != "-" && !location.path.isEmpty {
             for file in Set(files(of: location).map { PathContainment.resolve($0) }).sorted() {

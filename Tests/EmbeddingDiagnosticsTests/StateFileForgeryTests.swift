@@ -555,7 +555,7 @@ extension StateFileHostileTests {
         let (name, data) = try #require(try Self.seedStates().first { $0.0 == "neighbors-1" })
         let s = try PartialStateFile.decode(data, path: name)
         let k = try s.array("k_shard", path: nil).ints("k_shard", path: nil)[0]
-        #expect(k == 2)
+        #expect(k == 3, "k = 2 lists k + 1 = 3 neighbours per query")
         guard case .int64(let ids) = s.arrays["neighbor_rows"]!, case .float64(let scores) = s.arrays["neighbor_scores"]! else { Issue.record("arrays"); return }
         Self.expectRefused(try Self.forged(s) { f in
             var v = scores

@@ -85,7 +85,9 @@ public struct PairedEmbeddings: Sendable {
             (rowsA, rowsB) = (keptA, keptB)
         }
         guard rowsA.count >= minimumPairs else {
-            throw EmbdiagError.mismatch(second.source.path, "only \(rowsA.count) valid row pairs with \(first.source.path) (of \(pairsBeforeValidation) paired); need at least \(minimumPairs)")
+            // No id in common is a pairing problem (other ids, trailing blanks, another case), not invalid rows.
+            let hint = pairsBeforeValidation == 0 ? ": no id of one file occurs in the other — check that both id lists name the same items, written alike (blanks, case, leading zeros)" : ""
+            throw EmbdiagError.mismatch(second.source.path, "only \(rowsA.count) valid row pairs with \(first.source.path) (of \(pairsBeforeValidation) paired); need at least \(minimumPairs)\(hint)")
         }
         droppedPairs = dropped
         droppedFirst = droppedA

@@ -77,7 +77,12 @@ public enum MappingFile {
             throw EmbdiagError.io(path, "no mapping metadata \(meta) beside it (written by embdiag compat \(Setting.saveMapping))")
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: meta))
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            // Python's json.dump writes NaN and Infinity, which JSON does not allow.
+            throw EmbdiagError.malformed(meta, "not valid JSON (a value such as NaN or Infinity, which JSON does not allow, or broken syntax)")
+        }
+        guard let json = parsed as? [String: Any] else {
             throw EmbdiagError.malformed(meta, "not an embdiag mapping (not a JSON object)")
         }
         if let v = json["format_version"] {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Inputs that are streams rather than files: `-` (stdin), a pipe or FIFO, a character device.
 /// They cannot be memory-mapped or read twice, so they are copied once into a temporary regular
@@ -21,9 +22,17 @@ public enum StreamInput {
         return type == S_IFIFO || type == S_IFCHR || type == S_IFSOCK
     }
 
+    /// Whether this process has read stdin: a second `-` would find it empty.
+    private static let stdinConsumed = Atomic<Bool>(false)
+
     /// Copies the stream into a temporary file and returns its path (delete it with `remove`).
     /// - Complexity: O(bytes), one sequential pass.
     public static func materialize(_ path: String) throws -> String {
+        if path == "-" {
+            guard stdinConsumed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else {
+                throw EmbdiagError.usage("\(stdinName): standard input can be read once; give '-' for one input only (save the others to files)")
+            }
+        }
         let ext = path == "-" ? "" : URL(fileURLWithPath: path).pathExtension
         let tmp = FileManager.default.temporaryDirectory
             .appendingPathComponent("embdiag-stream-\(getpid())-\(UUID().uuidString)" + (ext.isEmpty ? "" : "." + ext)).path

@@ -18,7 +18,9 @@ public enum NeighborsPartial {
             throw EmbdiagError.mismatch(queries.source.path, "dimension \(queries.dimension) differs from \(gallery.source.path)'s \(gallery.dimension)")
         }
         let unitGallery = Matrix.normalizedRows(gallery.matrix), unitQueries = Matrix.normalizedRows(queries.matrix)
-        let kk = min(k, gallery.count)
+        // One neighbour more than k: the merge needs the global (k + 1)-th score to see ties at the
+        // k-th place, and it is among some shard's k + 1 best.
+        let kk = min(k + 1, gallery.count)
         let nn = nearestNeighbors(queries: unitQueries, gallery: unitGallery, k: kk)
         let exact = ExactScores(queries: unitQueries, gallery: unitGallery)
         var ids: [Int64] = [], scores: [Double] = []
@@ -91,12 +93,15 @@ public enum NeighborsPartial {
             }
         }
         var indices = [Int32](repeating: -1, count: nq * k), scores = [Float](repeating: -.infinity, count: nq * k)
+        var bestScores: [[Double]] = []
+        bestScores.reserveCapacity(nq)
         for q in 0..<nq {
-            let best = lists[q].sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k)
-            for (t, item) in best.enumerated() {
+            let ranked = lists[q].sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k + 1)
+            for (t, item) in ranked.prefix(k).enumerated() {
                 indices[q * k + t] = Int32(item.0)
                 scores[q * k + t] = Float(item.1)
             }
+            bestScores.append(ranked.map(\.1))
         }
         let queryLabels = try StateArray.decodeStrings(bytes: first.state.array("query_labels_bytes", path: first.path),
                                                        lengths: first.state.array("query_labels_lengths", path: first.path), name: "query_labels", path: first.path)
@@ -104,9 +109,11 @@ public enum NeighborsPartial {
         if case .bytes(let json)? = first.state.arrays["query_source_json"] { queriesSource = try? JSONDecoder().decode(Source.self, from: Data(json)) }
         let corpusLabels = (0..<n).map { labels[$0] ?? String($0) }
         let shards = ordered.flatMap(\.state.shards)
-        return CosineNeighbors(k: k, selfExcluded: false, neighbors: NearestNeighbors(k: k, indices: indices, scores: scores),
-                               queryLabels: queryLabels, corpusLabels: corpusLabels,
-                               inputs: [MergedSource.combined(shards.map(\.source), rows: n, dimension: first.state.dimension)] + (queriesSource.map { [$0] } ?? []))
+        var merged = CosineNeighbors(k: k, selfExcluded: false, neighbors: NearestNeighbors(k: k, indices: indices, scores: scores),
+                                     queryLabels: queryLabels, corpusLabels: corpusLabels,
+                                     inputs: [MergedSource.combined(shards.map(\.source), rows: n, dimension: first.state.dimension)] + (queriesSource.map { [$0] } ?? []))
+        (merged.undeterminedShare, merged.tiedPlaceShare) = CosineNeighbors.ties(bestScores, k: k)
+        return merged
     }
 }
 

@@ -7,7 +7,8 @@ import Foundation
 public struct PartialState: Sendable, Equatable {
     /// Bumped whenever the meaning of a field or array changes; merge refuses other versions.
     /// 3: a SHA-256 over the whole file, and every state carries its row count in `rows`.
-    public static let formatVersion = 3
+    /// 4: a neighbors state lists k + 1 neighbours per query (the next one shows ties at the k-th).
+    public static let formatVersion = 4
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public internal(set) var analyzer: String

@@ -133,8 +133,8 @@ enum StatePayloadCheck {
         let settings = try r.state.settings(NeighborsPartialSettings.self, path: r.path)
         try r.digest(settings.queriesDigest, parameter: "queries_digest")
         let k = try r.count("k_shard")
-        guard k == min(settings.k, r.rows) else {
-            throw r.bad("k_shard", "is \(k); a shard of \(r.rows) rows ranked with k = \(settings.k) lists \(min(settings.k, r.rows)) neighbours per query")
+        guard k == min(settings.k + 1, r.rows) else {
+            throw r.bad("k_shard", "is \(k); a shard of \(r.rows) rows ranked with k = \(settings.k) lists \(min(settings.k + 1, r.rows)) neighbours per query (k + 1: the next one shows ties)")
         }
         let (total, overflow) = settings.queries.multipliedReportingOverflow(by: k)
         guard !overflow else { throw r.bad("neighbor_rows", "would hold \(settings.queries) × \(k) entries") }

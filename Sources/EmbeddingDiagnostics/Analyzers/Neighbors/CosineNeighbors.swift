@@ -16,6 +16,18 @@ public struct CosineNeighbors: Sendable {
     public internal(set) var inputs: [Source]
     /// The k asked for when the corpus had fewer rows to list (then `k` is what it had).
     public internal(set) var requestedK: Int? = nil
+    /// Share of the queries whose k-th neighbour ties with the (k + 1)-th (equal Float64 scores,
+    /// `ExactScores`): their lists are one of several the data allow, chosen by the row-index rule.
+    public internal(set) var undeterminedShare: Double = 0
+    /// Share of all k·queries list places held by rows tied at an undetermined k-th score: how far
+    /// the tie rule, not the data, decides the lists — and so the k-occurrence counts.
+    public internal(set) var tiedPlaceShare: Double = 0
+    /// Above this tied-place share the k-occurrence counts describe the tie rule more than the data
+    /// (6-bit sign codes: skewness 2.0 by row index, about 0 with ties broken at random), so
+    /// hubness is not reported — the limit k-NN overlaps use (`SpaceComparison`).
+    public static var tiedPlaceShareLimit: Double { SpaceComparison.tiedPlaceShareLimit }
+    /// Whether hubness describes the data (`tiedPlaceShare` within the limit).
+    public var hubnessIsDetermined: Bool { tiedPlaceShare <= Self.tiedPlaceShareLimit }
 
     /// - Parameters:
     ///   - corpus: rows to search.
@@ -32,9 +44,18 @@ public struct CosineNeighbors: Sendable {
         self.k = min(k, corpus.count - (selfExcluded ? 1 : 0))
         if self.k < k { requestedK = k }
         guard self.k >= 1 else { throw EmbdiagError.invalid(corpus.source.path, "needs at least 2 rows to find neighbours") }
+        // One neighbour more than listed where the corpus has it: the (k + 1)-th score shows
+        // whether the k-th is tied.
+        let listed = min(self.k + 1, corpus.count - (selfExcluded ? 1 : 0))
         // A corpus against itself: the upper triangle of X·Xᵀ gives the same lists, bit for bit, from half the GEMM.
-        neighbors = selfExcluded ? nearestNeighborsWithinRows(unitCorpus, k: self.k)
-            : nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: self.k, excludeSelf: false)
+        let lists = selfExcluded ? nearestNeighborsWithinRows(unitCorpus, k: listed)
+            : nearestNeighbors(queries: unitQueries, gallery: unitCorpus, k: listed, excludeSelf: false)
+        neighbors = lists.prefix(self.k)
+        if listed > self.k {
+            let exact = ExactScores(queries: unitQueries, gallery: unitCorpus)
+            let scores = (0..<lists.queryCount).map { q in lists.neighbors(of: q).map { exact.exact(q, Int($0)) } }
+            (undeterminedShare, tiedPlaceShare) = Self.ties(scores, k: self.k)
+        }
         corpusLabels = (0..<corpus.count).map(corpus.label)
         let q = queries ?? corpus
         queryLabels = (0..<q.count).map(q.label)
@@ -54,6 +75,19 @@ public struct CosineNeighbors: Sendable {
         let n = neighbors.queryCount
         guard n > 0 else { return .nan }
         return (0..<n).reduce(0.0) { $0 + Double(neighbors.scores[$1 * k + k - 1]) } / Double(n)
+    }
+
+    /// (`undeterminedShare`, `tiedPlaceShare`) from each query's k + 1 best Float64 scores, best first.
+    ///
+    /// - Complexity: O(queries·k).
+    static func ties(_ scores: [[Double]], k: Int) -> (undetermined: Double, tiedPlaces: Double) {
+        var undetermined = 0, tiedPlaces = 0
+        for list in scores where list.count > k && list[k] == list[k - 1] {
+            undetermined += 1
+            tiedPlaces += list.prefix(k).filter { $0 == list[k - 1] }.count
+        }
+        let queries = max(1, scores.count)
+        return (Double(undetermined) / Double(queries), Double(tiedPlaces) / Double(queries * k))
     }
 
     /// How often each corpus row appears in the query rows' lists (hubness: Radovanović et al. 2010).

@@ -26,6 +26,11 @@ extension CosineNeighbors: ReportConvertible {
             xLabel: "k-occurrence", yLabel: "rows", logY: false,
             series: [ReportChart.Series(name: "rows", points: histogram.keys.sorted().map { ChartPoint(x: Double($0), y: Double(histogram[$0]!)) })],
             caption: "Skewness \(ReportFormatting.number(skew, significant: 3)); a long right tail means a few hubs are everybody's neighbour.")
+        let share = ReportFormatting.number(100 * tiedPlaceShare, significant: 3)
+        let undetermined = ReportFormatting.number(100 * undeterminedShare, significant: 3)
+        let tieNotes = undeterminedShare == 0 ? [] : [hubnessIsDetermined
+            ? "\(undetermined) % of the queries tie at their k-th neighbour (tied rows hold \(share) % of the list places): those lists keep the tied rows with the smaller row numbers."
+            : "hubness_skewness and antihubs are not reported: rows tied at the k-th neighbour hold \(share) % of the list places (\(undetermined) % of the queries tie there; few distinct rows or directions), so which rows fill the lists — and how often a row is listed — is decided by the row-index tie rule, not by the data. The lists and the hubs table show that rule's choice."]
         return Report(
             analyzer: "neighbors", title: "Cosine nearest neighbours (k = \(k))", inputs: inputs,
             parameters: [ReportParameter("k", .int(k)), ReportParameter("self_excluded", .bool(selfExcluded))],
@@ -34,8 +39,10 @@ extension CosineNeighbors: ReportConvertible {
                 ReportMetric("mean_top1_similarity", "mean cosine of the nearest neighbour",
                              ReportValue((0..<neighbors.queryCount).reduce(0.0) { $0 + Double(neighbors.scores[$1 * k]) } / Double(max(1, neighbors.queryCount)))),
                 ReportMetric("mean_kth_similarity", "mean cosine of the k-th neighbour", ReportValue(meanKthSimilarity)),
-                ReportMetric("hubness_skewness", "skewness of k-occurrence (hubness)", ReportValue(skew)),
-                ReportMetric("antihubs", "rows in nobody's list", .int(counts.filter { $0 == 0 }.count)),
+                ReportMetric("hubness_skewness", "skewness of k-occurrence (hubness)", hubnessIsDetermined ? ReportValue(skew) : .null),
+                ReportMetric("antihubs", "rows in nobody's list", hubnessIsDetermined ? .int(counts.filter { $0 == 0 }.count) : .null),
+                ReportMetric("knn_undetermined_share", "share of queries whose k-th neighbour ties with the next row (the list is one of several)", ReportValue(undeterminedShare)),
+                ReportMetric("knn_tied_place_share", "share of the list places held by rows tied at an undetermined k-th score", ReportValue(tiedPlaceShare)),
             ],
             tables: [
                 ReportTable(name: "neighbors", title: "Neighbours (first rows)", columns: ["query", "query_label", "rank", "neighbor", "neighbor_label", "cosine"],
@@ -44,6 +51,6 @@ extension CosineNeighbors: ReportConvertible {
                             rows: hubs.map { [.int(corpusSourceRows?[$0.offset] ?? $0.offset), .string(corpusLabels[$0.offset]), .int($0.element)] }, textRowLimit: 10),
             ],
             charts: [chart],
-            notes: caps.map { Report.warningPrefix + $0.message }, verdict: verdict(hubnessSkewness: skew))
+            notes: caps.map { Report.warningPrefix + $0.message } + tieNotes, verdict: verdict(hubnessSkewness: skew))
     }
 }
