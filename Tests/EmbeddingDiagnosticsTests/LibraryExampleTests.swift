@@ -26,7 +26,7 @@ import EmbeddingDiagnostics  // not @testable: the example uses the public API o
         // The call `embdiag compat` makes: pairs (row i with row i), validates, analyses, reports.
         let run = try CompatibilityRun(CompatibilityRequest(old: old, new: new, labels: sections),
                                        configuration: compatSettings)
-        let compat = run.analysis
+        let compat = run.analysis!   // nil only for --fit unpaired when no row is shared
         let searchable = compat.compatible ?? false   // cross recall@1 > old/old recall@1
 
         // The report the CLI would print, verdict first, with every warning and note.

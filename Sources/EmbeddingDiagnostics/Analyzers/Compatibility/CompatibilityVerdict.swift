@@ -4,6 +4,13 @@ extension ReportVerdict {
     /// compat: can NEW's queries search OLD's index (Shen et al.'s criterion), and at what cost.
     static func compatibility(_ value: (String) -> Double?, _ flag: (String) -> Bool?) -> ReportVerdict {
         let question = "Can the NEW model's queries search the OLD index without re-embedding it?"
+        // --fit unpaired: a map found without pairs is only as good as the shared rows say.
+        let unpaired = value("alignment_criterion") != nil
+        if unpaired && flag("map_found") == nil {
+            return ReportVerdict(question: question,
+                                 answer: "Cannot be judged: OLD and NEW share no rows, so the map found without pairs could not be checked (compatible_mapped is null; alignment_criterion \(text(value("alignment_criterion"))) only ranks restarts). Embed a few hundred texts with both models: pass their ids to judge this map (--pair-by label), or use them with --fit procrustes.",
+                                 decidingMetrics: ["shared_rows", "alignment_criterion", "map_found"])
+        }
         let cross = value("recall_at_1_cross"), old = value("recall_at_1_old"), margin = value("compatibility_margin")
         var keys = ["recall_at_1_cross", "recall_at_1_old", "compatibility_margin", "negative_flip_rate"]
         var answer: String
@@ -19,7 +26,10 @@ extension ReportVerdict {
             answer = "Not directly: the two models' dimensions differ, so NEW's queries cannot search OLD's index without a fitted map (--fit)."
             keys = ["recall_at_1_old", "recall_at_1_new", "negative_flip_rate_new"]
         }
-        if let mapped = value("recall_at_1_mapped") {
+        if unpaired, flag("map_found") == false {
+            answer += " No map better than chance could be found without pairs: held-out recall@10 \(text(value("recall_at_10_mapped"))) is not clearly above no map or chance (\(text(value("recall_at_10_chance_heldout")))). Embed a few hundred texts with both models and use --fit procrustes."
+            keys += ["map_found", "recall_at_10_mapped"]
+        } else if let mapped = value("recall_at_1_mapped") {
             let ok = flag("compatible_mapped") ?? false, same = flag("no_worse_mapped") ?? false
             answer += " With the fitted map: held-out recall@1 \(text(mapped)) (\(ok ? "compatible" : same ? "no worse, not better" : "still not compatible"))."
             keys.append("recall_at_1_mapped")
