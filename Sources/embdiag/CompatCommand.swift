@@ -82,7 +82,7 @@ struct CompatCommand: ReportingCommand {
             transform: PositiveIntegerList.init(parsing:))
     var fitCurve: PositiveIntegerList?
 
-    @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation; default 0.5).")
+    @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
     var trainFraction: Double?
 
     @Option(help: "Fit the mapping on these rows (one per line: an OLD row index from 0, or an item id of --names / --old-ids); every other paired row is held out. Replaces --train-fraction.")
