@@ -31,8 +31,10 @@ extension ReportVerdict {
             keys += ["map_found", "recall_at_10_mapped"]
         } else if let mapped = value("recall_at_1_mapped") {
             let ok = flag("compatible_mapped") ?? false, same = flag("no_worse_mapped") ?? false
-            answer += " With the fitted map: held-out recall@1 \(text(mapped)) (\(ok ? "compatible" : same ? "no worse, not better" : "still not compatible"))."
+            let which = unpaired ? "the map found without pairs (map_found: held-out recall@10 \(text(value("recall_at_10_mapped"))) against \(text(value("recall_at_10_chance_heldout"))) by chance)" : "the fitted map"
+            answer += " With \(which): held-out recall@1 \(text(mapped)) (\(ok ? "compatible" : same ? "no worse, not better" : "still not compatible"))."
             keys.append("recall_at_1_mapped")
+            if unpaired { keys.append("map_found") }
         }
         if let q = value("threshold_quantile_matched") {
             answer += " A similarity cut-off carries over as \(text(q))."
