@@ -79,6 +79,7 @@ import Testing
             ("labels", ["--labels", dir + "/old-ids.txt"], dir, "--labels"),
             ("too few rows", [], few, "at least 200 rows"),
             ("dimensions differ", [], narrow, "equal dimensions"),
+            ("memory budget", ["--memory-budget", "64KiB"], dir, "--fit unpaired needs ≈"),
         ]
         for (name, extra, folder, needle) in cases {
             let (r, _) = try Self.compat(folder, extra)
