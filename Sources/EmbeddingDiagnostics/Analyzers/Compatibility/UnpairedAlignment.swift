@@ -62,6 +62,7 @@ public struct UnpairedAlignment: Sendable {
 
     /// Memory the alignment plans to use (score tiles, the normalised and rotated copies of both
     /// sides, the relative representations), checked against the budget before any work starts.
+    /// - Complexity: O(1).
     public static func memoryEstimate(rowsOld: Int, rowsNew: Int, dimension d: Int,
                                       settings: UnpairedAlignmentSettings = UnpairedAlignmentSettings()) -> MemoryEstimate {
         let n = Double(max(rowsOld, rowsNew)), dd = Double(d)
@@ -253,6 +254,7 @@ public struct UnpairedAlignment: Sendable {
 
     /// The orthogonal W maximising tr(Wᵀ XᵀY) for paired rows x_i → y_i (no centring: the sides
     /// are centred already).
+    /// - Complexity: O(rows·d²) for XᵀY, O(d³) for its SVD.
     static func procrustesRotation(_ x: [Double], _ y: [Double], rows: Int, _ d: Int) throws -> [Double] {
         let cross = BLAS.matmul(x, rows: d, inner: rows, y, cols: d, transposeA: true)
         return try SpaceComparison.semiOrthogonalFactor(cross, rows: d, cols: d).rotation
@@ -261,6 +263,7 @@ public struct UnpairedAlignment: Sendable {
     /// For every query row, the mean of the `values` rows of its k nearest gallery rows (largest
     /// dot product; ties: lower gallery row), averaged best first. Blocked: one GEMM per block of
     /// queries, rows of a block split between the cores.
+    /// - Complexity: O(nq·ng·dimension) flops, O(nq·ng + nq·k·d) selection and averaging.
     static func meanOfNearest(_ queries: [Double], rows nq: Int, _ gallery: [Double], rows ng: Int, dimension: Int, k: Int,
                               values: [Double], valueDimension d: Int) -> [Double] {
         var out = [Double](repeating: 0, count: nq * d)
@@ -294,6 +297,7 @@ public struct UnpairedAlignment: Sendable {
 
     /// Principal directions of the rows (covariance eigenvectors, largest variance first) as the
     /// columns of a d × d matrix.
+    /// - Complexity: O(n·d²) for the covariance, O(d³) for its eigenvectors.
     static func principalBasis(_ z: [Double], rows n: Int, _ d: Int) throws -> [Double] {
         var mean = [Double](repeating: 0, count: d)
         for i in 0..<n { for t in 0..<d { mean[t] += z[i * d + t] } }

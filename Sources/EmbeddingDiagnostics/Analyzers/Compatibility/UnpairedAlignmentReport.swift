@@ -42,6 +42,7 @@ extension UnpairedAlignment {
 
     /// The report when OLD and NEW share no row: the map exists but nothing can say whether it
     /// works, so `compatible_mapped` and `map_found` are null and the verdict says so.
+    /// - Complexity: O(restarts).
     public func unjudgedReport(inputs: [Source], sharedRows: Int, seed: UInt64, notes extraNotes: [String] = []) -> Report {
         var metrics: [ReportMetric] = [
             ReportMetric("shared_rows", "rows embedded by both models (ids in both files) that could judge the map", .int(sharedRows)),
@@ -63,6 +64,7 @@ extension UnpairedAlignment {
 
 extension UnpairedAlignment {
     /// What a saved mapping's metadata records about how it was found (`--save-mapping`).
+    /// - Complexity: O(1).
     public func savedMetadata() -> [String: Any] {
         ["unpaired_rows_old": rowsOld, "unpaired_rows_new": rowsNew, "alignment_criterion": criterion.isFinite ? criterion : NSNull(),
          "alignment_restarts": restarts.count, "alignment_kept_restart": kept]
