@@ -138,6 +138,13 @@ import Testing
         let nan = full.new.matrix.copy()
         nan[3, 0] = .nan
         #expect(throws: EmbdiagError.self) { try UnpairedAlignment.fit(old: full.old.matrix, new: nan, settings: s) }
+        // Through compat: refused by default, left out with --on-invalid drop.
+        var quick = Self.settings()
+        quick.unpairedSettings = s
+        let withNaN = Embeddings(matrix: nan, name: "new.npy")
+        #expect(throws: EmbdiagError.self) { try CompatibilityRun(CompatibilityRequest(old: full.old, new: withNaN), configuration: quick) }
+        let dropped = try CompatibilityRun(CompatibilityRequest(old: full.old, new: withNaN, invalidRows: .drop), configuration: quick)
+        #expect(dropped.report.metric("unpaired_rows_new") == .int(299) && dropped.report.metric("map_found") == .null)
         // Different dimensions and d = 1.
         #expect(throws: EmbdiagError.self) { try UnpairedAlignment.fit(old: full.old.matrix, new: Matrix(rows: 300, cols: 8), settings: s) }
         let line = Matrix(rows: 300, cols: 1, values: (0..<300).map { Float($0 % 7) - 3 })
