@@ -28,6 +28,10 @@ struct CompatCommand: ReportingCommand {
           embdiag compat --old full.npy --new truncate:128 --labels classes.txt
           embdiag compat --old old.npy --new new.npy \\
               --require "recall_at_10_cross>=0.9"
+          # no paired rows: a map found from different texts on each side; rows whose ids
+          # occur in both files judge it (none shared: the map cannot be judged)
+          embdiag compat --old old.npy --new new.npy --fit unpaired \\
+              --pair-by label --old-ids old-ids.txt --new-ids new-ids.txt
         """)
 
     @OptionGroup var input: InputOptions
@@ -70,7 +74,7 @@ struct CompatCommand: ReportingCommand {
     @Option(help: "Recall cut-offs, comma-separated (capped at the gallery size).", transform: PositiveIntegerList.init(parsing:))
     var k = PositiveIntegerList([1, 10, 100])
 
-    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ, ridge:auto (λ by leave-one-out error), low-rank[:R] (Drift-Adapter low-rank affine + diagonal, default R 64), mlp[:H] (residual MLP, default H 256) or auto (every family, best validation MRR). Dimensions may differ.",
+    @Option(help: "Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled, rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ, ridge:auto (λ by leave-one-out error), low-rank[:R] (Drift-Adapter low-rank affine + diagonal, default R 64), mlp[:H] (residual MLP, default H 256), auto (every family, best validation MRR) or unpaired (a rotation found WITHOUT paired rows, from the rows whose id is in one file only; rows with ids in both files judge it; equal dimensions, at least 200 such rows per side). Dimensions may differ for the others.",
             transform: MappingFit.init(parsing:))
     var fit: MappingFit = .none
 
@@ -79,7 +83,7 @@ struct CompatCommand: ReportingCommand {
     var fitCurve: PositiveIntegerList?
 
     @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
-    var trainFraction: Double = 0.5
+    var trainFraction: Double?
 
     @Option(help: "Fit the mapping on these rows (one per line: an OLD row index from 0, or an item id of --names / --old-ids); every other paired row is held out. Replaces --train-fraction.")
     var trainRows: String?
@@ -139,7 +143,17 @@ struct CompatCommand: ReportingCommand {
         try SettingRange.integer(thresholdBootstrap, "--threshold-bootstrap", atLeast: 0, meaning: "0 = no interval")
         try SettingRange.integer(queries, "--queries", atLeast: 0, meaning: "0 = all rows")
         try SettingRange.integer(neighborK, "--neighbor-k", atLeast: 1)
-        try SettingRange.number(trainFraction, "--train-fraction", above: 0, below: 1)
+        if let trainFraction { try SettingRange.number(trainFraction, "--train-fraction", above: 0, below: 1) }
+        if fit == .unpaired {
+            // Options that size or split a fit on pairs: --fit unpaired has no pairs to fit on.
+            let refused: [(Bool, String)] = [(trainFraction != nil, "--train-fraction"), (trainRows != nil, "--train-rows"),
+                                             (fitCurve != nil, "--fit-curve"), (rcond != nil, "--rcond"), (ridgeGrid != nil, "--ridge-grid"),
+                                             (oldQueries != nil || newQueries != nil, "--old-queries/--new-queries"),
+                                             (input.labels != nil, "--labels"), (partialOptions.isActive, "--partial")]
+            if let (_, option) = refused.first(where: { $0.0 }) {
+                throw ValidationError("--fit unpaired cannot honour \(option): the map is found from the rows without a partner and judged by identity on the rows whose ids occur in both files")
+            }
+        }
         try SettingRange.number(noWorseTolerance, "--no-worse-tolerance", atLeast: 0, below: 1)
         if let ridgeGrid {
             guard !ridgeGrid.isEmpty else { throw ValidationError("--ridge-grid needs at least one λ") }
@@ -164,7 +178,7 @@ struct CompatCommand: ReportingCommand {
         configuration.ks = k.values
         configuration.fit = fit
         configuration.fitCurve = fitCurve?.values.sorted() ?? []
-        configuration.trainFraction = trainFraction
+        if let trainFraction { configuration.trainFraction = trainFraction }
         configuration.noWorseTolerance = noWorseTolerance
         if let rcond { configuration.rcond = rcond }
         if let ridgeGrid { configuration.ridgeGrid = ridgeGrid }
@@ -207,11 +221,27 @@ struct CompatCommand: ReportingCommand {
         }
         let run = try CompatibilityRun(request, configuration: configuration)
         var written: [String] = []
-        if let saveMapping, let m = run.analysis.mapping {
-            let extra = m.savedMetadata(seed: seed, trainSplit: trainRows.map { "explicit: \($0)" } ?? "train_fraction \(trainFraction)",
-                                        old: run.oldSource, new: run.newSource)
-            try MappingFile.write(m.map, to: saveMapping, extra: extra)
-            written.append("Mapping (\(m.map.inputDimension) → \(m.map.outputDimension), \(m.map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
+        if let saveMapping {
+            let saved: (map: FittedMapping, extra: [String: Any])?
+            if let m = run.analysis?.mapping {
+                let split = m.unpaired != nil ? "unpaired: found without pairs, every shared row held out"
+                    : trainRows.map { "explicit: \($0)" } ?? "train_fraction \(configuration.trainFraction)"
+                var extra = m.savedMetadata(seed: seed, trainSplit: split, old: run.oldSource, new: run.newSource)
+                if let u = m.unpaired { extra.merge(u.savedMetadata()) { a, _ in a } }
+                saved = (m.map, extra)
+            } else if let u = run.unpaired {
+                saved = (.linear(u.map), u.savedMetadata().merging([
+                    "direction": "new_to_old", "seed": Int(truncatingIfNeeded: seed), "train_split": "unpaired: found without pairs, no shared rows (not judged)",
+                    "old": ["path": run.oldSource.path, "sha256": run.oldSource.sha256 ?? NSNull(), "dim": run.oldSource.dim] as [String: Any],
+                    "new": ["path": run.newSource.path, "sha256": run.newSource.sha256 ?? NSNull(), "dim": run.newSource.dim] as [String: Any],
+                ]) { a, _ in a })
+            } else {
+                saved = nil
+            }
+            if let (map, extra) = saved {
+                try MappingFile.write(map, to: saveMapping, extra: extra)
+                written.append("Mapping (\(map.inputDimension) → \(map.outputDimension), \(map.fit)) written to \(saveMapping); bias and settings in \(MappingFile.metadataPath(saveMapping)). Apply with: embdiag map --mapping \(saveMapping) IN OUT")
+            }
         }
         return [CommandReport(report: run.report, written: written)]
     }

@@ -26,7 +26,7 @@ import EmbeddingDiagnostics  // not @testable: the example uses the public API o
         // The call `embdiag compat` makes: pairs (row i with row i), validates, analyses, reports.
         let run = try CompatibilityRun(CompatibilityRequest(old: old, new: new, labels: sections),
                                        configuration: compatSettings)
-        let compat = run.analysis
+        let compat = run.analysis!   // nil only for --fit unpaired when no row is shared
         let searchable = compat.compatible ?? false   // cross recall@1 > old/old recall@1
 
         // The report the CLI would print, verdict first, with every warning and note.
@@ -137,11 +137,11 @@ import EmbeddingDiagnostics  // not @testable: the example uses the public API o
         var settings = CompatibilityConfiguration()
         settings.fit = .procrustes   // fitted on half the rows, judged on the other half
         let run = try CompatibilityRun(CompatibilityRequest(old: old, new: new), configuration: settings)
-        let searchable = run.analysis.compatible ?? false           // Shen et al.: cross recall@1 > old/old
-        let mapped = run.analysis.mapping.map { $0.noWorse(tolerance: 0) } ?? false
+        let searchable = run.analysis?.compatible ?? false          // Shen et al.: cross recall@1 > old/old
+        let mapped = run.analysis?.mapping.map { $0.noWorse(tolerance: 0) } ?? false
         let report = run.report                                      // every warning the CLI prints
         // END EXAMPLE
-        #expect(!searchable && run.analysis.mapping != nil && report.verdict?.answer.contains("With the fitted map") == true)
+        #expect(!searchable && run.analysis?.mapping != nil && report.verdict?.answer.contains("With the fitted map") == true)
         _ = mapped
     }
 

@@ -580,6 +580,10 @@ def compat(
       embdiag compat --old full.npy --new truncate:128 --labels classes.txt
       embdiag compat --old old.npy --new new.npy \\
           --require "recall_at_10_cross>=0.9"
+      # no paired rows: a map found from different texts on each side; rows whose ids
+      # occur in both files judge it (none shared: the map cannot be judged)
+      embdiag compat --old old.npy --new new.npy --fit unpaired \\
+          --pair-by label --old-ids old-ids.txt --new-ids new-ids.txt
 
     Parameters
     ----------
@@ -657,8 +661,10 @@ def compat(
         ``--fit``: Mapping NEW → OLD: none, procrustes (centred, no scale), procrustes-scaled,
         rotation (uncentred), linear, linear-no-intercept, ridge, ridge:λ, ridge:auto (λ by leave-
         one-out error), low-rank[:R] (Drift-Adapter low-rank affine + diagonal, default R 64),
-        mlp[:H] (residual MLP, default H 256) or auto (every family, best validation MRR).
-        Dimensions may differ. (CLI default: none)
+        mlp[:H] (residual MLP, default H 256), auto (every family, best validation MRR) or unpaired
+        (a rotation found WITHOUT paired rows, from the rows whose id is in one file only; rows with
+        ids in both files judge it; equal dimensions, at least 200 such rows per side). Dimensions
+        may differ for the others. (CLI default: none)
     fit_curve : Union[str, float, Sequence[Any]]
         ``--fit-curve``: Training-set sizes for the 'how many paired rows do I need?' curve, comma-
         separated (e.g. 50,100,200,400): refits --fit (every family with auto) on nested subsets of

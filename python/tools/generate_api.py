@@ -108,8 +108,8 @@ TYPES = {
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 # Options whose type differs between commands (shift's --k is one number, compat's a list).
-COMMAND_TYPES = {("shift", "k"): "int", ("shift", "band-chunks"): "int"}
-DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5"}
+COMMAND_TYPES = {("shift", "k"): "int", ("shift", "band-chunks"): "int", ("compat", "train-fraction"): "float"}
+DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5", ("compat", "train-fraction"): "0.5"}
 
 ROLE_TYPES = {
     "matrix": "MatrixLike",

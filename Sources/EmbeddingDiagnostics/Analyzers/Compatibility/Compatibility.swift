@@ -42,6 +42,11 @@ public struct CompatibilityConfiguration: Sendable {
     /// shifts), which costs two more query × gallery passes and needs the whole gallery on one
     /// machine. The retrieval numbers are the same as in a full run.
     public var retrievalOnly: Bool = false
+    /// Settings of `--fit unpaired` (`UnpairedAlignment`).
+    public var unpairedSettings = UnpairedAlignmentSettings()
+    /// `--fit unpaired`: the map found from the rows without a partner (`CompatibilityRun` finds
+    /// it before the analysis); every paired row is then held out to judge it.
+    var unpairedAlignment: UnpairedAlignment?
 
     public init() {}
 }
@@ -230,9 +235,27 @@ public struct MappingEvaluation: Sendable {
         guard let r = reembedded?.recall(at: shareK), let m = mappedAtShareK, r > 0 else { return nil }
         return m / r
     }
+    /// `--fit unpaired`: the alignment that found the map (nil for maps fitted on pairs).
+    public internal(set) var unpaired: UnpairedAlignment?
+    /// Recall@`shareK` of a random ranking of the held-out gallery (`shareK` / candidates).
+    public var chanceAtShareK: Double { candidatesPerQuery > 0 ? Double(shareK) / Double(candidatesPerQuery) : .nan }
+    /// Lower end of the 99 % Wilson interval of the mapped recall@`shareK` over the held-out queries.
+    public var mappedLowerBoundAtShareK: Double? {
+        mappedAtShareK.map { Statistics.wilsonLowerBound(successes: $0 * Double(mapped.evaluated), trials: mapped.evaluated, z: 2.5758293035489) }
+    }
+    /// `--fit unpaired`: whether a map better than chance was found — the 99 % Wilson lower bound
+    /// of its held-out recall@`shareK` lies above both the unmapped (cross) recall@`shareK` and
+    /// chance. nil for maps fitted on pairs.
+    public var mapFound: Bool? {
+        guard unpaired != nil else { return nil }
+        guard let low = mappedLowerBoundAtShareK else { return false }
+        let noMap = cross.flatMap { $0.recall(at: shareK) } ?? 0
+        return low > max(noMap, chanceAtShareK)
+    }
     public var margin: Double { mapped.recallAtOne - old.recallAtOne }
-    /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1.
-    public var compatible: Bool { margin > 0 }
+    /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1 —
+    /// and for `--fit unpaired`, a map was found at all (`mapFound`).
+    public var compatible: Bool { margin > 0 && mapFound != false }
     public func noWorse(tolerance: Double) -> Bool { margin >= -tolerance }
 }
 
@@ -527,7 +550,10 @@ public struct CompatibilityAnalysis: Sendable {
                                 configuration: CompatibilityConfiguration) throws -> MappingEvaluation {
         let n = old.count
         let train: [Int]
-        if let explicit = configuration.trainRows {
+        if configuration.unpairedAlignment != nil {
+            // Found without pairs: every paired row judges it.
+            train = []
+        } else if let explicit = configuration.trainRows {
             var seen = Set<Int>()
             for r in explicit {
                 guard r >= 0 && r < n else { throw EmbdiagError.usage("\(Setting.trainRows): row \(r) is outside the \(n) paired items") }
@@ -548,7 +574,12 @@ public struct CompatibilityAnalysis: Sendable {
         let isTrain = Set(train)
         let held = (0..<n).filter { !isTrain.contains($0) }
         let trainX = new.matrix.gather(rows: train), trainY = old.matrix.gather(rows: train)
-        let fitted = try MappingSelection.fit(configuration.fit, x: new.matrix, y: old.matrix, train: train, configuration: configuration)
+        let fitted: (map: FittedMapping, candidates: [MappingCandidate])
+        if let found = configuration.unpairedAlignment {
+            fitted = (.linear(found.map), [])
+        } else {
+            fitted = try MappingSelection.fit(configuration.fit, x: new.matrix, y: old.matrix, train: train, configuration: configuration)
+        }
         let map = fitted.map
         let mappedTrain = try map.apply(trainX)
         let oldH = Matrix.normalizedRows(old.matrix.gather(rows: held))
@@ -617,7 +648,7 @@ public struct CompatibilityAnalysis: Sendable {
                                  thresholds: thresholds, scoreShift: scoreShift(pairs: pairs.scores, old: oldNN, new: mappedNN,
                                                          resolution: ScoreShift.cosineResolution(oldDimension: oldH.cols, newDimension: new.dimension)),
                                  candidatesPerQuery: cap, candidates: candidates, curve: curve, reembedded: reembedded,
-                                 shareK: shareK, mappedAtShareK: mappedShare.recall(at: shareK))
+                                 shareK: shareK, mappedAtShareK: mappedShare.recall(at: shareK), unpaired: configuration.unpairedAlignment)
     }
 
     /// Mean over rows of the dot product of row i of `a` with row i of `b` (unit rows: mean cosine),

@@ -15,7 +15,9 @@ extension CompatibilityConfiguration {
             p += [ReportParameter("neighbor_k", .int(neighborK)), ReportParameter("max_pairs", .int(maxPairs)),
                   ReportParameter("sampled_pairs", .int(sampledPairs))]
         }
-        if fit != .none {
+        if let u = unpairedAlignment {
+            p += u.alignmentParameters()
+        } else if fit != .none {
             if let rows = trainRows {
                 p.append(ReportParameter("train_rows", .string("explicit (\(rows.count) rows)")))
             } else {
@@ -118,6 +120,13 @@ extension CompatibilityAnalysis: ReportConvertible {
             metrics.append(ReportMetric("mapped_cosine_mean", "mean cosine(mapped new row, old row), held-out", ReportValue(m.pairedCosineMean)))
             metrics.append(ReportMetric("mapped_cosine_mean_train", "mean cosine(mapped new row, old row), training rows", ReportValue(m.trainCosineMean)))
             metrics.append(ReportMetric("mapped_cosine_gap", "training − held-out mean cosine (over-fitting when large)", ReportValue(m.trainCosineMean - m.pairedCosineMean)))
+            if let u = m.unpaired {
+                metrics.append(ReportMetric("shared_rows", "rows embedded by both models (ids in both files): every one judges the map", .int(galleryRows)))
+                metrics += u.alignmentMetrics()
+                metrics.append(ReportMetric("recall_at_\(m.shareK)_chance_heldout", "recall@\(m.shareK) of a random ranking of the held-out gallery", ReportValue(m.chanceAtShareK)))
+                metrics.append(ReportMetric("recall_at_\(m.shareK)_mapped_lower_bound", "99 % Wilson lower bound of the held-out mapped recall@\(m.shareK)", ReportValue(m.mappedLowerBoundAtShareK)))
+                metrics.append(ReportMetric("map_found", "a map better than chance was found: the lower bound above both no map and chance", ReportValue(m.mapFound)))
+            }
             if let l = m.map.lambda { metrics.append(ReportMetric("ridge_lambda", m.map.fit == .ridgeAuto ? "ridge λ chosen by leave-one-out error" : "ridge λ", ReportValue(l))) }
             if let r = m.map.rank {
                 let label = m.map.completedDirections == nil ? "least-squares rank (singular values above the cut-off)"
@@ -152,6 +161,7 @@ extension CompatibilityAnalysis: ReportConvertible {
             }
         }
         if let m = mapping { tables += m.adapterTables() }
+        if let u = mapping?.unpaired { tables.append(u.restartsTable()) }
         if let sel = mapping?.map.ridgeSelection {
             tables.append(ReportTable(name: "ridge_selection", title: "ridge:auto — mean squared leave-one-out error per λ (training rows)",
                                       columns: ["lambda", "loo_mse", "chosen"],
@@ -266,7 +276,16 @@ extension CompatibilityAnalysis: ReportConvertible {
             notes.append("Dimensions differ (\(dimensions.old) vs \(dimensions.new)): no cross-model retrieval without a mapping; use --fit linear or ridge.")
         }
         if let c = compression { notes.append("NEW is OLD compressed (\(c)): the question is whether the cheaper index can replace the full one.") }
-        if let m = mapping {
+        if let m = mapping, let u = m.unpaired {
+            notes.append(u.alignmentNote())
+            notes.append("Every one of the \(m.heldOutRows.count) rows embedded by both models (shared ids) was hidden from the alignment and judges it: *_mapped, *_heldout metrics use them as queries and gallery.")
+            let shown = { (x: Double?) in ReportFormatting.number(x ?? .nan, significant: 3) }
+            if m.mapFound == true {
+                notes.append("A map better than chance was found: held-out recall@\(m.shareK) \(shown(m.mappedAtShareK)) (99 % lower bound \(shown(m.mappedLowerBoundAtShareK))) against \(shown(m.cross?.recall(at: m.shareK))) without a map and \(shown(m.chanceAtShareK)) by chance.")
+            } else {
+                notes.append("No map better than chance could be found: held-out recall@\(m.shareK) \(shown(m.mappedAtShareK)) (99 % lower bound \(shown(m.mappedLowerBoundAtShareK))) is not clearly above \(shown(m.cross?.recall(at: m.shareK))) without a map and \(shown(m.chanceAtShareK)) by chance, so compatible_mapped is false. Embed a few hundred texts with both models and use --fit procrustes.")
+            }
+        } else if let m = mapping {
             let split = m.explicitSplit ? "the rows of --train-rows" : "a seeded split (seed \(configuration.seed))"
             notes.append("Mapping \(m.map.fit) NEW → OLD fitted on \(m.trainRows.count) rows (\(split)); *_mapped, *_heldout metrics use only the \(m.heldOutRows.count) held-out rows as queries and gallery.")
             notes += m.adapterNotes()

@@ -46,17 +46,46 @@ public struct CompatibilityRequest: Sendable {
 /// One `compat` run: the request paired and validated, the analysis, and its report with the
 /// pairing's note, the `paired_rows` metric and the dropped pairs.
 public struct CompatibilityRun: Sendable {
-    public let analysis: CompatibilityAnalysis
+    /// nil only for `--fit unpaired` when OLD and NEW share no row: nothing to compare on.
+    public let analysis: CompatibilityAnalysis?
     public let report: Report
+    /// `--fit unpaired`: the alignment that found the map (judged by `analysis` when rows are shared).
+    public let unpaired: UnpairedAlignment?
     /// The paired, validated OLD rows' source (recorded in a saved mapping's metadata).
     public let oldSource: Source
     public let newSource: Source
 
     /// Pairs the rows, drops or refuses invalid pairs, checks the lists against the pairs, then
-    /// runs the analysis.
-    /// - Complexity: the pairing is O(rows) (hashing ids); the analysis is `CompatibilityAnalysis`'s.
+    /// runs the analysis. With `--fit unpaired` the map is first found from the rows without a
+    /// partner (`UnpairedSplit`, `UnpairedAlignment`); the shared rows, if any, then judge it.
+    /// - Complexity: the pairing is O(rows) (hashing ids); the analysis is `CompatibilityAnalysis`'s,
+    ///   plus `UnpairedAlignment.fit` for `--fit unpaired`.
     public init(_ request: CompatibilityRequest, configuration: CompatibilityConfiguration = CompatibilityConfiguration()) throws {
         var configuration = configuration
+        if configuration.fit == .unpaired {
+            try UnpairedSplit.refuseUnsupported(request, configuration)
+            try configuration.validate()
+            let split = try UnpairedSplit(request)
+            let alignment = try UnpairedAlignment.fit(old: request.old.matrix.gather(rows: split.oldRows), new: request.new.matrix.gather(rows: split.newRows),
+                                                      oldName: request.old.source.path, newName: request.new.source.path,
+                                                      settings: configuration.unpairedSettings, seed: configuration.seed)
+            configuration.unpairedAlignment = alignment
+            unpaired = alignment
+            if split.sharedPairs < 2 {
+                var notes: [String] = []
+                if split.droppedOld + split.droppedNew > 0 {
+                    notes.append("Rows left out as invalid (--on-invalid drop): \(split.droppedOld) OLD, \(split.droppedNew) NEW.")
+                }
+                analysis = nil
+                report = alignment.unjudgedReport(inputs: [request.old.source, request.new.source], sharedRows: split.sharedPairs,
+                                                  seed: configuration.seed, notes: notes)
+                oldSource = request.old.source
+                newSource = request.new.source
+                return
+            }
+        } else {
+            unpaired = nil
+        }
         if let l = request.labels, request.oldQueries == nil, Set(l).count == l.count {
             throw EmbdiagError.invalid(request.labelsSource ?? "labels", "all \(l.count) labels are unique, so no query has a relevant row (--labels gives classes: relevance = same label, own row excluded). To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
         }
@@ -71,10 +100,11 @@ public struct CompatibilityRun: Sendable {
         }
         old.labels = itemNames
         new.labels = nil
-        analysis = try CompatibilityAnalysis(
+        let analysis = try CompatibilityAnalysis(
             CompatibilityInputs(old: old, new: new, oldQueries: request.oldQueries, newQueries: request.newQueries,
                                 labels: request.labels.map(paired.pairedFirst), queryLabels: request.queryLabels, compression: request.compression),
             configuration: configuration)
+        self.analysis = analysis
         var report = analysis.report()
         if let droppedTable { report.tables.append(droppedTable) }
         if let pairingNote {

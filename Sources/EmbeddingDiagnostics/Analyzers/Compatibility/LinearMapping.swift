@@ -28,13 +28,17 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
     /// Every family of `MappingFamily.autoCandidates` fitted on the same rows, the best by
     /// validation MRR kept; all of them reported side by side.
     case auto
+    /// A rotation (with each side's centring and scale) found without paired rows, from the rows
+    /// of OLD and NEW that have no partner (`UnpairedAlignment`); rows shared by both files only
+    /// judge it.
+    case unpaired
 
     public static let defaultRidgeLambda = 1.0
     /// λ grid of `ridge:auto`: 10^-3 … 10^3, 25 values (aecp's RidgeCV grid).
     public static let defaultRidgeGrid: [Double] = (0..<25).map { Foundation.pow(10, -3 + Double($0) * 0.25) }
 
     /// "none", "procrustes", "procrustes-scaled", "rotation", "linear", "linear-no-intercept",
-    /// "ridge", "ridge:λ", "ridge:auto", "low-rank[:R]", "mlp[:H]" or "auto" (aliases in
+    /// "ridge", "ridge:λ", "ridge:auto", "low-rank[:R]", "mlp[:H]", "auto" or "unpaired" (aliases in
     /// `MappingFamily.aliases`).
     public init(parsing text: String) throws {
         self = try MappingFamily.parse(text)
@@ -53,6 +57,7 @@ public enum MappingFit: Equatable, Sendable, CustomStringConvertible {
         case .lowRank: return .lowRank
         case .mlp: return .mlp
         case .auto: return .auto
+        case .unpaired: return .unpaired
         }
     }
 
@@ -147,6 +152,8 @@ public struct LinearMap: Sendable, Equatable {
             throw EmbdiagError.usage("no mapping to fit (\(Setting.fit) none)")
         case .lowRank, .mlp, .auto:
             throw EmbdiagError.usage("\(Setting.fit) \(kind) is not a closed-form map (use MappingSelection.fit)")
+        case .unpaired:
+            throw EmbdiagError.usage("\(Setting.fit) unpaired is found from rows without a partner, not fitted on pairs (use UnpairedAlignment.fit)")
         case .procrustes, .procrustesScaled:
             let m = SpaceComparison.pairedCenteredMoments(x, y)
             guard m.sumSquaredNormX > 0, m.sumSquaredNormY > 0 else {

@@ -15,6 +15,7 @@ public enum MappingFamily: String, CaseIterable, Sendable {
     case lowRank = "low-rank"
     case mlp
     case auto
+    case unpaired
 
     /// Drift-Adapter's default rank of the low-rank affine map.
     public static let defaultLowRank = 64
@@ -39,6 +40,7 @@ public enum MappingFamily: String, CaseIterable, Sendable {
         case .ridge: return ["ridge-auto", "ridgecv"]
         case .lowRank: return ["lowrank", "low-rank-affine"]
         case .mlp: return ["residual-mlp"]
+        case .unpaired: return ["without-pairs"]
         default: return []
         }
     }
@@ -102,6 +104,7 @@ public enum MappingFamily: String, CaseIterable, Sendable {
             case .linear: return .linear
             case .linearNoIntercept: return .linearNoIntercept
             case .auto: return .auto
+            case .unpaired: return .unpaired
             case .ridge, .lowRank, .mlp: fatalError("handled above")
             }
         }
