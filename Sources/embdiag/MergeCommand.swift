@@ -14,7 +14,7 @@ struct MergeCommand: ReportingCommand {
         Examples:
           embdiag info shard-0.npy --partial s0.state --row-offset 0
           embdiag info shard-1.npy --partial s1.state --row-offset 1000
-          embdiag merge s0.state s1.state --json info.json
+          embdiag merge s0.state s1.state --rows 2000 --json info.json
         Anisotropy takes two passes (the partition function needs the merged principal directions):
           # every shard
           embdiag anisotropy shard-K.npy --partial p1-K.state --row-offset N_K
@@ -33,6 +33,9 @@ struct MergeCommand: ReportingCommand {
     @Option(help: "Write the merged pass-1 state (anisotropy, depth, compat) here (input of --partial-pass 2) instead of a report.")
     var stateOut: String?
 
+    @Option(name: .customLong("rows"), help: ArgumentHelp("The number of rows of the whole input (the reference's for depth, the gallery's for compat): a missing last shard is exit 2. Without it a missing last shard cannot be noticed.", valueName: "N"))
+    var expectedRows: Int?
+
     @Argument(help: "Partial state files.")
     var states: [String]
 
@@ -48,7 +51,7 @@ struct MergeCommand: ReportingCommand {
     /// A merged state (--state-out) is written here and gives no report; otherwise the report.
     func makeReports() throws -> [CommandReport] {
         let loaded = try states.map { LoadedState(path: $0, state: try PartialStateFile.read($0)) }
-        switch try StateMerge.merge(loaded, wantState: stateOut != nil) {
+        switch try StateMerge.merge(loaded, wantState: stateOut != nil, expectedRows: expectedRows) {
         case .state(let merged):
             try PartialStateFile.write(merged, to: stateOut!)
             if !outputOptions.quiet {

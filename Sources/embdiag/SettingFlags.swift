@@ -68,6 +68,7 @@ enum SettingFlags {
         case .saveReference: return "--save-reference"
         case .saveTransform: return "--save-transform"
         case .stateOut: return "--state-out"
+        case .expectedRows: return "--rows"
         case .table: return "--table"
         case .tests: return "--tests"
         case .top: return "--top"

@@ -189,6 +189,10 @@ import Testing
         var j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as! [String: Any]
         #expect(j["format_version"] as? Int == 1)
         j.removeValue(forKey: "format_version")
+        // Such a file predates metadata_sha256 too (with it, dropping a field is an edit).
+        try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
+        #expect(throws: EmbdiagError.self) { try MappingFile.read(dir + "/m.npy") }
+        j.removeValue(forKey: "metadata_sha256")
         try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
         #expect(try MappingFile.read(dir + "/m.npy").linearMap?.weights == map.weights)
         // A linear_map whose fit names an adapter family was edited.

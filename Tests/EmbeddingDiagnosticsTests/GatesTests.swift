@@ -112,6 +112,19 @@ import Testing
 
     /// A WEAT p-value gate at or below the test's floor (1/(B + 1) sampled, 1/C exact) can never
     /// fail: refused with exit 2, as the same mistake on `shift` is; a gate above it runs.
+    /// Round-off past a metric's defined bound is not reported (a cosine of 1 + 1e-7 on identical
+    /// rows would fail `mean_cosine<1.0000001`-style gates and contradict the refused `<=1`);
+    /// a value further out is kept, so a real error still shows.
+    @Test func roundOffPastADefinedBoundIsReportedAtTheBound() throws {
+        #expect(ReportMetric("mean_cosine", "", .double(1.0000001)).value == .double(1))
+        #expect(ReportMetric("recall_at_10", "", .double(-2e-9)).value == .double(0))
+        #expect(ReportMetric("cross_duplicate_share", "", .double(1 + 5e-6)).value == .double(1))
+        #expect(ReportMetric("mean_cosine", "", .double(1.01)).value == .double(1.01))
+        #expect(ReportMetric("energy", "", .double(-1e-12)).value == .double(0))
+        #expect(ReportMetric("w", "", .double(22.5)).value == .double(22.5))
+        #expect(ReportMetric("rows", "", .int(0)).value == .int(0))
+    }
+
     @Test func weatPValueGateBelowItsFloorIsRefused() throws {
         let words = CLI.repositoryRoot.appendingPathComponent("data/words/googlenews-bolukbasi-subset.bin").path
         let sampled = try CLI.run(["bias", words, "--weat", "7", "--permutations", "100", "--exact-limit", "10", "--require", "weat_p_value>=0.009", "--quiet"])

@@ -58,7 +58,7 @@ import Testing
             let (s, record) = Self.shard(e, r, name: "shard-\(k).npy")
             states.append(try Self.roundTrip(InfoPartial.state(s, shard: record), "s\(k).state"))
         }
-        guard case .report(let merged) = try StateMerge.merge(states.reversed(), wantState: false) else { Issue.record("no report"); return }
+        let merged = try #require(try StateMerge.merge(states.reversed(), wantState: false).report)
         Self.expectSameMetrics(merged, single) { _ in 1e-9 }
         #expect(merged.metric("sha256") == .null)
         #expect(merged.metric("nan_rows") == .int(1) && merged.metric("inf_rows") == .int(1) && merged.metric("zero_rows") == .int(1))
@@ -97,7 +97,7 @@ import Testing
         let c = Self.anisotropyConfiguration()
         let single = try AnisotropyAnalysis(e, configuration: c).report()
         let (merged, pass2) = try Self.anisotropyStates(e, c)
-        guard case .report(let report) = try StateMerge.merge([merged] + pass2.reversed(), wantState: false) else { Issue.record("no report"); return }
+        let report = try #require(try StateMerge.merge([merged] + pass2.reversed(), wantState: false).report)
         // Sums, sampled cosines and the partition function (same sample, same directions up to the
         // covariance's float noise) to 1e-9; covariance-spectrum metrics to the single run's own
         // Float32 SSYRK noise (Guides/Architecture.md, Determinism rule 2).
@@ -126,7 +126,7 @@ import Testing
             let (s, record) = Self.shard(gallery, r, name: "g-\(k).npy")
             return try Self.roundTrip(NeighborsPartial.state(gallery: s, queries: queries, k: 7, shard: record), "n\(k).state")
         }
-        guard case .report(let merged) = try StateMerge.merge(states.shuffled(), wantState: false) else { Issue.record("no report"); return }
+        let merged = try #require(try StateMerge.merge(states.shuffled(), wantState: false).report)
         #expect(merged.metrics == single.metrics)
         #expect(merged.parameters == single.parameters)
         #expect(merged.tables == single.tables)
@@ -161,11 +161,11 @@ import Testing
         let refShards = cut(games.count, 3).enumerated().map { Self.shard(games, $0.element, name: "games-\($0.offset).npy") }
         let otherShards = cut(fonts.count, 2).enumerated().map { Self.shard(fonts, $0.element, name: "fonts-\($0.offset).npy") }
         let p1 = try refShards.enumerated().map { try Self.roundTrip(DepthPartial.pass1($0.element.0, shard: $0.element.1, configuration: c), "d1-\($0.offset).state") }
-        guard case .state(let m) = try StateMerge.merge(p1.reversed(), wantState: true) else { Issue.record("no state"); return }
+        let m = try #require(try StateMerge.merge(p1.reversed(), wantState: true).state)
         let merged = try Self.roundTrip(m, "depth-merged.state")
         let p2 = try refShards.enumerated().map { try Self.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: false, configuration: c, merged: merged), "r\($0.offset).state") }
             + otherShards.enumerated().map { try Self.roundTrip(DepthPartial.pass2($0.element.0, shard: $0.element.1, other: true, configuration: c, merged: merged), "o\($0.offset).state") }
-        guard case .report(let report) = try StateMerge.merge([merged] + p2.shuffled(), wantState: false) else { Issue.record("no report"); return }
+        let report = try #require(try StateMerge.merge([merged] + p2.shuffled(), wantState: false).report)
         Self.expectSameMetrics(report, single) { _ in 1e-9 }
         for name in ["central_reference", "outlying_reference", "central_other", "outlying_other"] {
             #expect(report.table(name)?.rows == single.table(name)?.rows, "\(name)")
@@ -206,9 +206,9 @@ import Testing
         }
     }
 
-    static func expectRefusal(_ states: [LoadedState], wantState: Bool = false, _ fragment: String) {
+    static func expectRefusal(_ states: [LoadedState], wantState: Bool = false, expectedRows: Int? = nil, _ fragment: String) {
         do {
-            _ = try StateMerge.merge(states, wantState: wantState)
+            _ = try StateMerge.merge(states, wantState: wantState, expectedRows: expectedRows)
             Issue.record("merge accepted states it must refuse (\(fragment))")
         } catch let error as EmbdiagError {
             #expect(error.description.contains(fragment), "\(error.description)")
@@ -226,6 +226,14 @@ import Testing
         Self.expectRefusal(states + [LoadedState(path: "copy.state", state: states[1].state)], "duplicates")
         Self.expectRefusal([states[0], states[2]], "rows 100..<200 are missing")
         Self.expectRefusal([states[1], states[2]], "rows 0..<100 are missing")
+        // A missing last shard tiles: only the expected total tells.
+        let firstTwo = try #require(try StateMerge.merge([states[0], states[1]], wantState: false).report)
+        #expect(firstTwo.notes.contains { $0.contains("a missing last shard is only noticed with \(Setting.expectedRows)") })
+        Self.expectRefusal([states[0], states[1]], expectedRows: 300, "rows 200..<300 are missing (a last shard?)")
+        Self.expectRefusal(states, expectedRows: 250, "more than the 250")
+        Self.expectRefusal(states, expectedRows: 0, "at least 1")
+        let complete = try #require(try StateMerge.merge(states, wantState: false, expectedRows: 300).report)
+        #expect(complete.notes.contains { $0.contains("all 300 rows") })
         var shifted = states[1]
         shifted.state.shards[0].rowOffset = 50
         Self.expectRefusal([states[0], shifted, states[2]], "overlap")

@@ -244,7 +244,7 @@ import Testing
         // The analysis itself refuses before any work, with the installed budget.
         var rng = SeededGenerator(seed: 1)
         let x = Embeddings(matrix: rng.gaussianMatrix(rows: 10, cols: 8), name: "x"), y = Embeddings(matrix: rng.gaussianMatrix(rows: 10, cols: 8), name: "y")
-        try MemoryBudget.installed.withValue(budget) {
+        MemoryBudget.installed.withValue(budget) {
             #expect(throws: EmbdiagError.self) { _ = try ShiftAnalysis(reference: x, others: [y], configuration: shift) }
         }
         // Sizes parse in binary units and shares of the physical memory.

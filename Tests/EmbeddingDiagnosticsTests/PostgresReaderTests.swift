@@ -68,6 +68,18 @@ import Testing
         // The same through the URL's own parameters (used when two inputs read different tables).
         let u = try EmbeddingReader.read(server.url() + "?table=items&column=embedding&label_column=id", options: ReadOptions())
         #expect(Self.matrixRows(u) == Self.rows && u.source.path == server.url(password: nil))
+        // The URL's source wins over the flags, which apply to every input of a command: its
+        // table is read although the flags give a query (for the command's other inputs), and a
+        // URL query is not completed by the flags' table columns.
+        let urlTable = try EmbeddingReader.read(server.url() + "?table=items&label_column=id",
+                                                options: ReadOptions(postgres: .init(query: "SELECT 1, ARRAY[1,2]::real[]")))
+        #expect(Self.matrixRows(urlTable) == Self.rows && urlTable.labels == e.labels)
+        let urlQuery = try EmbeddingReader.read(server.url() + "?query=" + query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
+                                                options: ReadOptions(postgres: .init(table: "other", column: "x", labelColumn: "y")))
+        #expect(Self.matrixRows(urlQuery) == Self.rows && urlQuery.source.key == query)
+        #expect(throws: EmbdiagError.self) {
+            try EmbeddingReader.read(server.url() + "?table=items&query=SELECT%201", options: ReadOptions())
+        }
         // Binary (integer/text labels) and text (numeric label, or the array as text) fetches agree.
         for q in ["SELECT id::bigint, embedding FROM items ORDER BY id", "SELECT id::smallint, embedding FROM items ORDER BY id",
                   "SELECT id::text, embedding FROM items ORDER BY id", "SELECT id::numeric, embedding FROM items ORDER BY id",

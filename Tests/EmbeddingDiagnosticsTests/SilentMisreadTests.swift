@@ -158,6 +158,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
     }
 
+    // A mapping's descriptive fields (fit, scale, formula, rank…) are under metadata_sha256: an
+    // edit is refused, not passed on as what the fit was.
+    @Test func mapRefusesEditedMetadata() throws {
+        let dir = try CLI.temporaryDirectory()
+        let old = Self.rows(80, 4, seed: 19)
+        try CLI.writeNpy(old, to: dir + "/old.npy")
+        try CLI.writeNpy(old.map { [$0[1], -$0[0], $0[3], $0[2]] }, to: dir + "/new.npy")
+        let fit = try CLI.run(["compat", "--old", dir + "/old.npy", "--new", dir + "/new.npy", "--fit", "procrustes-scaled", "--save-mapping", dir + "/m.npy", "--quiet"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let original = try Self.json(dir + "/m.json")
+        #expect((original["metadata_sha256"] as? String)?.count == 64)
+        // Re-serialised with other spacing and key order: the same fields, still accepted.
+        try JSONSerialization.data(withJSONObject: original).write(to: URL(fileURLWithPath: dir + "/m.json"))
+        let same = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/new.npy", dir + "/ok.npy", "--quiet"])
+        #expect(same.status == 0, "\(same.stderr)")
+        let edits: [(String, Any?)] = [("fit", "procrustes"), ("scale", 1.0), ("formula", "y = x"), ("seed", 7), ("metadata_sha256", "0")]
+        for (key, value) in edits {
+            var meta = original
+            meta[key] = value
+            try JSONSerialization.data(withJSONObject: meta).write(to: URL(fileURLWithPath: dir + "/m.json"))
+            let r = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/new.npy", dir + "/x.npy", "--quiet"])
+            #expect(r.status == 2 && r.stderr.contains("metadata_sha256") && r.stderr.contains("m.json"), "\(key): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/x.npy"))
+        }
+    }
+
     // 10. compat --pair-by label with duplicate ids: error, or --duplicates first with counts in the report.
     @Test func compatDuplicateIdsAreAnErrorOrCounted() throws {
         let dir = try CLI.temporaryDirectory()

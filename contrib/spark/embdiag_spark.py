@@ -192,6 +192,9 @@ def main(argv=None):
         output = (["--output", a.output] if a.output else []) + (["--json", a.json] if a.json else [])
         output += ["--json-tables", a.json_tables] if a.json_tables else []
         output += sum((["--require", r] for r in a.require), [])
+        # The final merge checks that the states cover all the rows Spark counted (a lost last
+        # partition tiles as well as a complete set).
+        output += ["--rows", str(total)]
         print(f"embdiag_spark: {total} rows in {len(offsets)} partitions", file=sys.stderr)
         if a.command[0] in ("anisotropy", "compat"):
             first = run_states(df, a, shipped, extra_names, offsets, workdir, "pass1")

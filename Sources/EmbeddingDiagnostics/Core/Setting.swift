@@ -21,6 +21,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case directions
     case distance
     case duplicates
+    case expectedRows
     case fit
     case fitCurve
     case folds

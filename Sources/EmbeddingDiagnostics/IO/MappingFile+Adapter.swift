@@ -8,8 +8,8 @@ import Foundation
 /// `kind` "adapter", `format_version` 2, `fit` ("low-rank:R" / "mlp:H"), `architecture`
 /// ("low_rank" with `rank` and `diagonal`, or "mlp" with `hidden` and `activation` "relu"),
 /// `input_dim`, `output_dim`, `formula`, `parameters_sha256` (SHA-256 of OUT.npy) and
-/// `layout_sha256` (SHA-256 of the layout text, `layoutText`), plus the fit's metadata. Both
-/// checksums are required: an adapter is never applied from a file that differs from the one the
+/// `layout_sha256` (SHA-256 of the layout text, `layoutText`), plus the fit's metadata, all of it
+/// under `metadata_sha256` (`MappingFile.sealedMetadata`). The checksums are required: an adapter is never applied from a file that differs from the one the
 /// fit wrote.
 extension MappingFile {
     /// "architecture;input;output;name:rows×cols@offset;…" — what `layout_sha256` covers.
@@ -71,8 +71,7 @@ extension MappingFile {
         }
         metadata["tool"] = "embdiag"
         metadata["version"] = embdiagVersion
-        let data = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(data, to: metadataPath(path))
+        try AtomicFile.write(try sealedMetadata(metadata), to: metadataPath(path))
     }
 
     static func readAdapter(_ path: String, meta: String, json: [String: Any]) throws -> AdapterMap {
@@ -128,6 +127,7 @@ extension MappingFile {
         guard actual == recorded else {
             throw EmbdiagError.mismatch(path, "SHA-256 \(actual.prefix(12))… differs from the \(recorded.prefix(12))… recorded in \(meta): the parameters were changed after the fit")
         }
+        try verifyMetadata(json, meta: meta)
         let stored = try NpyFloat64.read(path)
         guard stored.cols == 1, stored.rows == offset else {
             throw EmbdiagError.mismatch(path, "holds \(stored.rows) × \(stored.cols) values; \(meta) describes \(offset) × 1")

@@ -52,8 +52,15 @@ public enum PostgresReader {
         try PostgresLocation.refuseNUL(request.table, setting: "\(Setting.table)", source: name)
         try PostgresLocation.refuseNUL(request.column, setting: "\(Setting.column)", source: name)
         try PostgresLocation.refuseNUL(request.labelColumn, setting: "\(Setting.labelColumn)", source: name)
-        let query = location.query ?? request.query, table = location.table ?? request.table
-        let column = location.column ?? request.column, labelColumn = location.labelColumn ?? request.labelColumn
+        // The URL's parameters win over the flags, which apply to every input of a command: a URL
+        // that names its own source (`query` or `table`) reads that, whatever source the flags
+        // give the other inputs; `--column`/`--label-column` still complete a URL's `table`.
+        let urlNamesSource = location.query != nil || location.table != nil
+        let query = urlNamesSource ? location.query : request.query
+        let table = urlNamesSource ? location.table : request.table
+        let flagsApply = !urlNamesSource || location.table != nil
+        let column = location.column ?? (flagsApply ? request.column : nil)
+        let labelColumn = location.labelColumn ?? (flagsApply ? request.labelColumn : nil)
         switch (query, table) {
         case (nil, nil):
             throw EmbdiagError.usage("\(name): a postgresql:// input needs \(Setting.query) \"SELECT id, embedding FROM items ORDER BY id\" or \(Setting.table) items (with \(Setting.column) and \(Setting.labelColumn))")

@@ -54,7 +54,21 @@ public struct ReportMetric: Sendable, Equatable {
     public init(_ key: String, _ label: String, _ value: ReportValue) {
         self.key = key
         self.label = label
-        self.value = value
+        self.value = Self.withinDefinedRange(key, value)
+    }
+
+    /// A metric whose range is fixed by its definition (a cosine ≤ 1, a share ≥ 0:
+    /// `Requirement.knownRange(of:)`) is reported inside it when floating-point round-off alone
+    /// put it outside — by at most 10⁻⁵ of the bound (Float32 dot products of unit vectors reach
+    /// 1 + a few 10⁻⁷). Otherwise `mean_cosine` could print 1.0000001 on identical rows while
+    /// the gate `mean_cosine<=1` is refused as one that can never fail. A value further out is
+    /// kept as computed.
+    static func withinDefinedRange(_ key: String, _ value: ReportValue) -> ReportValue {
+        guard case .double(let v) = value, v.isFinite, let range = Requirement.knownRange(of: key) else { return value }
+        let lower = range.lowerBound, upper = range.upperBound
+        if v < lower, lower - v <= 1e-5 * max(1, abs(lower)) { return .double(lower) }
+        if v > upper, upper.isFinite, v - upper <= 1e-5 * max(1, abs(upper)) { return .double(upper) }
+        return value
     }
 }
 

@@ -10,10 +10,19 @@ public enum MergeOutcome: Sendable {
 /// `embdiag merge STATE…`: checks the states (`ShardSet`), orders them by row offset and merges
 /// them with their analyzer's rule. Guide: Guides/Scale.md.
 public enum StateMerge {
-    /// - Parameter wantState: the caller asked for the merged pass-1 state (`--state-out`).
+    /// - Parameters:
+    ///   - wantState: the caller asked for the merged pass-1 state (`--state-out`).
+    ///   - expectedRows: the number of rows the shards must cover (`merge --rows`). Shards do not
+    ///     know the size of the whole input, so a missing *last* shard tiles as well as a complete
+    ///     set; only this number can tell. Checked on the final merge (the reference's rows for
+    ///     depth, the gallery's for compat).
     /// - Complexity: that of the analyzer's merge (linear in the states' payload).
-    public static func merge(_ states: [LoadedState], wantState: Bool) throws -> MergeOutcome {
+    public static func merge(_ states: [LoadedState], wantState: Bool, expectedRows: Int? = nil) throws -> MergeOutcome {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
+        if let expectedRows, expectedRows < 1 { throw EmbdiagError.usage("\(Setting.expectedRows) \(expectedRows): give the number of rows of the whole input, at least 1") }
+        if expectedRows != nil && wantState {
+            throw EmbdiagError.usage("\(Setting.expectedRows) goes with the final merge: a merged pass-1 state (\(Setting.stateOut)) may cover a group of shards")
+        }
         // Every state on its own first, merged pass-1 states included (a state built in memory has
         // not been through the file's checks).
         for s in states { try s.state.validate(path: s.path) }
@@ -27,17 +36,19 @@ public enum StateMerge {
         case "info":
             if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; info states merge straight into a report") }
             let ordered = try ShardSet.ordered(states)
+            try requireRows(ordered, expectedRows)
             var report = try InfoPartial.merge(ordered).report()
-            finish(&report, ordered)
+            finish(&report, ordered, expectedRows)
             report.notes.append("sha256: no single file exists for the concatenation; every shard's SHA-256 is listed with the inputs.")
             return .report(report)
         case "neighbors":
             if wantState { throw EmbdiagError.usage("\(Setting.stateOut) is for anisotropy pass-1 states; neighbors states merge straight into a report") }
             let ordered = try ShardSet.ordered(states)
+            try requireRows(ordered, expectedRows)
             let merged = try NeighborsPartial.merge(ordered)
             var report = merged.report()
             let queries = Array(report.inputs.dropFirst())
-            finish(&report, ordered)
+            finish(&report, ordered, expectedRows)
             report.inputs += queries
             return .report(report)
         case "depth":
@@ -48,8 +59,9 @@ public enum StateMerge {
                 var report = analysis.report()
                 let corpora = try pass2.map { try $0.state.settings(DepthPartialSettings.self, path: $0.path).corpus }
                 let reference = try ShardSet.ordered(zip(pass2, corpora).filter { $0.1 == .reference }.map(\.0))
+                try requireRows(reference, expectedRows)
                 let others = zip(pass2, corpora).filter { $0.1 == .other }.map(\.0)
-                finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)))
+                finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)), expectedRows)
                 return report
             }
         case "anisotropy":
@@ -57,9 +69,10 @@ public enum StateMerge {
             return try twoPass(states, wantState: wantState, analyzer: "anisotropy", needsSecondPass: needsSecondPass,
                                isMergedPass1: AnisotropyPartial.isMergedPass1, mergePass1: AnisotropyPartial.mergePass1) { merged, pass2 in
                 let ordered = try ShardSet.ordered(pass2)
+                try requireRows(ordered, expectedRows)
                 let analysis = try AnisotropyPartial.mergePass2(merged: merged, ordered: ordered)
                 var report = analysis.report()
-                finish(&report, ordered)
+                finish(&report, ordered, expectedRows)
                 report.notes.append("Covariance from the merged Float64 Gram (XᵀX − nμμᵀ)/(n − 1); a single run's Float32 SSYRK blocks agree with it to its documented float noise (≤ 1e-6 relative). Sums, the pair sample and the partition-function sample are those of a single run.")
                 return report
             }
@@ -68,11 +81,12 @@ public enum StateMerge {
             return try twoPass(states, wantState: wantState, analyzer: "compat", needsSecondPass: needsSecondPass,
                                isMergedPass1: CompatPartial.isMergedPass1, mergePass1: CompatPartial.mergePass1) { merged, pass2 in
                 let ordered = try ShardSet.ordered(pass2)
+                try requireRows(ordered, expectedRows)
                 let result = try CompatPartial.mergePass2(merged: merged, ordered: ordered)
                 var report = try CompatibilityAnalysis(merged: result).report()
                 let queries = Array(result.inputs.dropFirst(2))
                 let newShards = try ordered.map { try CompatPartial.decode(Source.self, "new_source_json", in: $0) }
-                finish(&report, ordered)
+                finish(&report, ordered, expectedRows)
                 report.inputs += newShards + queries
                 return report
             }
@@ -102,10 +116,28 @@ public enum StateMerge {
         return .report(try report(merged[0], pass2))
     }
 
+    /// The rows the shards tile (they start at 0 and leave no gap: `ShardSet.ordered`) are all the
+    /// rows of the input, when the caller knows how many there are.
+    /// - Complexity: O(1).
+    static func requireRows(_ ordered: [LoadedState], _ expectedRows: Int?) throws {
+        guard let expectedRows, let last = ordered.last else { return }
+        let covered = last.state.rowOffset + last.state.rowCount
+        if covered < expectedRows {
+            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), but \(Setting.expectedRows) says the input has \(expectedRows): rows \(covered)..<\(expectedRows) are missing (a last shard?)")
+        }
+        if covered > expectedRows {
+            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), more than the \(expectedRows) \(Setting.expectedRows) gives: check \(Setting.expectedRows) and \(Setting.rowOffset)")
+        }
+    }
+
     /// Inputs listed per shard, in row order, and a note saying where the report came from.
-    static func finish(_ report: inout Report, _ ordered: [LoadedState]) {
+    static func finish(_ report: inout Report, _ ordered: [LoadedState], _ expectedRows: Int?) {
         let shards = ordered.flatMap(\.state.shards)
         report.inputs = shards.map(\.source)
-        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(shards.last.map { $0.rowOffset + $0.rowCount } ?? 0) (inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files).")
+        let end = shards.last.map { $0.rowOffset + $0.rowCount } ?? 0
+        let completeness = expectedRows != nil
+            ? "all \(expectedRows!) rows \(Setting.expectedRows) gives"
+            : "shards cannot know the size of the whole input, so a missing last shard is only noticed with \(Setting.expectedRows) N"
+        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(end) (\(completeness); inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files).")
     }
 }

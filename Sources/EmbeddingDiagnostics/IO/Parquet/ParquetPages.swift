@@ -286,7 +286,7 @@ struct ParquetColumnChunkReader {
     func decodeDictionary(_ data: UnsafeRawBufferPointer, count: Int) throws -> Dictionary {
         let v = ParquetValues(leaf: leaf, path: path, dictionary: nil)
         switch leaf.physical {
-        case .float, .double, .fixedLenByteArray where leaf.isFloat16:
+        case let physical where physical == .float || physical == .double || (physical == .fixedLenByteArray && leaf.isFloat16):
             var f = [Float](repeating: 0, count: count)
             try f.withUnsafeMutableBufferPointer { try v.decodePlainFloats(data, count: count, into: $0.baseAddress!) }
             return .floats(f)
