@@ -47,7 +47,7 @@ struct AnisotropyCommand: ReportingCommand {
     @Option(help: "Pairs sampled for the cosine's spread (0 = skip).")
     var pairs: Int = 100_000
 
-    @Option(help: "Also report IsoScore* (IsoScore 2.x shrinkage version, defined for n < d) with this ζ in [0, 1].")
+    @Option(help: "Also report IsoScore* (IsoScore 2.x shrinkage version, defined for n < d) with this ζ in [0, 1].", transform: DecimalNumber.option)
     var isoscoreZeta: Double?
 
     @Option(help: "Shrinkage target C0 of IsoScore*: identity (the package's recommendation) or trace (tr(C)/d·I, scale-invariant).")

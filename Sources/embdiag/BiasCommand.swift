@@ -52,7 +52,7 @@ struct BiasCommand: ReportingCommand {
     @Option(help: "SEAT: remove these directions (.npy, K × d, e.g. from --write-direction) from every vector and report the effect sizes after.")
     var removeDirection: String?
 
-    @Option(help: "SEAT: significance level of the conclusions compared across templates.")
+    @Option(help: "SEAT: significance level of the conclusions compared across templates.", transform: DecimalNumber.option)
     var alpha: Double = 0.05
 
     @Option(help: "Definitional pairs (file or 'bolukbasi'); default bolukbasi unless only WEAT is asked for.")
@@ -94,7 +94,7 @@ struct BiasCommand: ReportingCommand {
     @Option(help: "Principal components spanning the bias subspace (K > 1: multiclass, Manzini et al.).")
     var components: Int = 1
 
-    @Option(help: "c of DirectBias_c.")
+    @Option(help: "c of DirectBias_c.", transform: DecimalNumber.option)
     var strictness: Double = 1
 
     @Option(help: "Neutral words listed per side; indirect-bias pairs found.")
@@ -103,7 +103,7 @@ struct BiasCommand: ReportingCommand {
     @Option(parsing: .singleValue, help: "A pair w,v for indirect bias β (repeatable).")
     var indirect: [String] = []
 
-    @Option(help: "Indirect-bias search: pairs of neutral words with cosine at least this.")
+    @Option(help: "Indirect-bias search: pairs of neutral words with cosine at least this.", transform: DecimalNumber.option)
     var indirectMinSimilarity: Double = 0.5
 
     @Option(help: "Random splits for WEAT p-values when exact enumeration exceeds --exact-limit.")

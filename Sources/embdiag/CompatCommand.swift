@@ -82,7 +82,7 @@ struct CompatCommand: ReportingCommand {
             transform: PositiveIntegerList.init(parsing:))
     var fitCurve: PositiveIntegerList?
 
-    @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).")
+    @Option(help: "Fraction of the rows the mapping is fitted on (the rest is held out for evaluation).", transform: DecimalNumber.option)
     var trainFraction: Double?
 
     @Option(help: "Fit the mapping on these rows (one per line: an OLD row index from 0, or an item id of --names / --old-ids); every other paired row is held out. Replaces --train-fraction.")
@@ -91,7 +91,7 @@ struct CompatCommand: ReportingCommand {
     @Option(help: "λ values tried by --fit ridge:auto, comma-separated (default 25 values from 1e-3 to 1e3).",
             transform: { text in
                 try text.split(separator: ",").map {
-                    guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v.isFinite, v > 0 else {
+                    guard let v = DecimalNumber.parse($0), v > 0 else {
                         throw ValidationError("'\($0)' is not a positive number")
                     }
                     return v
@@ -99,10 +99,10 @@ struct CompatCommand: ReportingCommand {
             })
     var ridgeGrid: [Double]?
 
-    @Option(help: "Least-squares rank cut-off relative to the largest singular value (numpy's rcond; default: the Float32 rounding level of the training rows).")
+    @Option(help: "Least-squares rank cut-off relative to the largest singular value (numpy's rcond; default: the Float32 rounding level of the training rows).", transform: DecimalNumber.option)
     var rcond: Double?
 
-    @Option(help: "no_worse holds when cross (or mapped) recall@1 ≥ old/old recall@1 − this tolerance.")
+    @Option(help: "no_worse holds when cross (or mapped) recall@1 ≥ old/old recall@1 − this tolerance.", transform: DecimalNumber.option)
     var noWorseTolerance: Double = 0
 
     @Option(help: "Item rows used as queries (seeded sample; 0 = all).")
@@ -114,7 +114,7 @@ struct CompatCommand: ReportingCommand {
     @Flag(help: "Only the retrieval metrics (recall@k, MRR, mAP, negative flips): skips neighbourhood stability, pair similarities, thresholds and score shifts — two fewer query × gallery passes.")
     var retrievalOnly = false
 
-    @Option(help: "An OLD cosine threshold to carry over to NEW (quantile-matched and agreement-maximising cut, reuse precision/recall; repeatable).")
+    @Option(help: "An OLD cosine threshold to carry over to NEW (quantile-matched and agreement-maximising cut, reuse precision/recall; repeatable).", transform: DecimalNumber.option)
     var threshold: [Double] = []
 
     @Option(help: "Bootstrap replicates over queries for each carried threshold's interval (0 = none).")

@@ -62,7 +62,7 @@ struct RelrepCommand: ReportingCommand {
     @Option(help: "Centre on the anchor mean before the cosine (latentis Centering): auto (when a space's mean pairwise cosine exceeds --auto-center-level), anchors (always) or none (Moschella et al.'s literal projection).")
     var center: RelrepCentering = .auto
 
-    @Option(help: "Mean pairwise cosine above which --center auto centres.")
+    @Option(help: "Mean pairwise cosine above which --center auto centres.", transform: DecimalNumber.option)
     var autoCenterLevel: Double = 0.3
 
     @Option(help: "Neighbours for k-NN Jaccard, mutual k-NN and the top-k hit rate; several comma-separated (the first is the primary k).",

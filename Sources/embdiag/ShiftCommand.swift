@@ -67,13 +67,13 @@ struct ShiftCommand: ReportingCommand {
     var permutations: Int = 1000
 
 
-    @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).")
+    @Option(help: "σ of the Gaussian kernel on unit rows (default: median heuristic).", transform: DecimalNumber.option)
     var bandwidth: Double?
 
     @Option(help: "The MMD test's bandwidths as multiples of σ, comma-separated (several: MMD aggregated over them by min-p).")
     var bandwidthScales: String?
 
-    @Option(help: "The classifier's share w of α in the overall verdict (the permutation tests get 1 − w).")
+    @Option(help: "The classifier's share w of α in the overall verdict (the permutation tests get 1 − w).", transform: DecimalNumber.option)
     var classifierWeight: Double = CombinedVerdict.defaultClassifierWeight
 
     @Flag(help: "Also compute MAUVE (PCA + k-means with min(m, n)/10 clusters; costly for large corpora).")
@@ -82,7 +82,7 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Folds of the cross-fitted classifier (2 = half/half, each half scored by the model of the other).")
     var folds: Int = 2
 
-    @Option(help: "λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ).")
+    @Option(help: "λ of the classifier's L2 penalty (λ/2)‖β‖² (scikit-learn C = 1/λ).", transform: DecimalNumber.option)
     var penalty: Double = 1
 
     @Option(name: .customLong("k"), help: "k of the k-NN balls (precision, recall, density, coverage, uncovered rows; default 5; a saved reference keeps its own).")
@@ -91,7 +91,7 @@ struct ShiftCommand: ReportingCommand {
     @Option(help: "Rows listed as over-represented and as uncovered.")
     var top: Int = 10
 
-    @Option(help: "Level of the verdict and of the `shifted` metric.")
+    @Option(help: "Level of the verdict and of the `shifted` metric.", transform: DecimalNumber.option)
     var alpha: Double = 0.05
 
     @Option(help: "Test a seeded sample of this many rows of each larger corpus (the tests cost O(N²) and do not shard; the report says so).")
@@ -137,14 +137,14 @@ struct ShiftCommand: ReportingCommand {
         blockCheck.mmdBlockRows = mmdBlockRows
         blockCheck.mauve = mauve
         blockCheck.bandwidth = bandwidth
-        blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } } ?? [1]
+        blockCheck.bandwidthScales = bandwidthScales.map { $0.split(separator: ",").compactMap { DecimalNumber.parse($0) } } ?? [1]
         try blockCheck.validate()
         if mmd == .block && (isWindowsRun || reference != nil || saveReference != nil) {
             throw ValidationError("--mmd block compares two whole corpora: it does not run with windows (--by, --by-file, --chunk, a directory), --reference or --save-reference")
         }
         if let scales = bandwidthScales {
             let values = try scales.split(separator: ",", omittingEmptySubsequences: false).map { part -> Double in
-                guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
+                guard let v = DecimalNumber.parse(part) else { throw ValidationError("--bandwidth-scales: '\(part)' is not a number") }
                 try SettingRange.number(v, "--bandwidth-scales", above: 0)
                 return v
             }
@@ -184,7 +184,7 @@ struct ShiftCommand: ReportingCommand {
         configuration.bandwidth = bandwidth
         if let scales = bandwidthScales {
             configuration.bandwidthScales = try scales.split(separator: ",").map { part in
-                guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                guard let v = DecimalNumber.parse(part) else {
                     throw EmbdiagError.usage("--bandwidth-scales: '\(part)' is not a number")
                 }
                 return v

@@ -125,6 +125,29 @@ import Testing
         #expect(ReportMetric("rows", "", .int(0)).value == .int(0))
     }
 
+    /// One number grammar for people's input: decimal and finite. Swift's Double(String) reads
+    /// C99 hex, inf and nan, which no option, gate or budget may take.
+    @Test func numbersAreDecimalOnly() throws {
+        for ok in ["16", "0.5", ".5", "5.", "-1e-3", "+2E+4", " 3 "] { #expect(DecimalNumber.parse(ok) != nil, "\(ok)") }
+        for bad in ["0x10", "0X1p3", "inf", "-Infinity", "nan", "1e", "e5", "1e+", "--1", "1-", "", ".", "1.2.3", "1e400", "1_000"] {
+            #expect(DecimalNumber.parse(bad) == nil, "\(bad)")
+        }
+        #expect(throws: EmbdiagError.self) { try MemoryBudget.parse("0x10", origin: "--memory-budget") }
+        #expect(throws: EmbdiagError.self) { try MemoryBudget.parse("0x10%", origin: "--memory-budget") }
+        #expect(throws: EmbdiagError.self) { try MappingFit(parsing: "ridge:0x1") }
+        #expect(try MemoryBudget.parse("1.5GiB", origin: "--memory-budget").bytes == 1_610_612_736)
+        let dir = try CLI.temporaryDirectory()
+        var rng = SeededGenerator(seed: 3)
+        try CLI.writeNpy((0..<60).map { _ in (0..<4).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/a.npy")
+        try CLI.writeNpy((0..<60).map { _ in (0..<4).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/b.npy")
+        for arguments in [["shift", dir + "/a.npy", dir + "/b.npy", "--bandwidth", "0x10"], ["shift", dir + "/a.npy", dir + "/b.npy", "--bandwidth-scales", "1,0x2"],
+                          ["shift", dir + "/a.npy", dir + "/b.npy", "--alpha", "nan"], ["compat", "--old", dir + "/a.npy", "--new", dir + "/b.npy", "--threshold", "0x0.8p0"],
+                          ["shift", dir + "/a.npy", dir + "/b.npy", "--memory-budget", "0x10"]] {
+            let r = try CLI.run(arguments + ["--quiet"])
+            #expect(r.status == 2 && (r.stderr.contains("0x") || r.stderr.contains("nan")), "\(arguments): \(r.status) \(r.stderr)")
+        }
+    }
+
     @Test func weatPValueGateBelowItsFloorIsRefused() throws {
         let words = CLI.repositoryRoot.appendingPathComponent("data/words/googlenews-bolukbasi-subset.bin").path
         let sampled = try CLI.run(["bias", words, "--weat", "7", "--permutations", "100", "--exact-limit", "10", "--require", "weat_p_value>=0.009", "--quiet"])

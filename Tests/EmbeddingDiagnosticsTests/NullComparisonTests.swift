@@ -65,6 +65,47 @@ import Testing
         if variant != .shuffled { #expect(table.rows.allSatisfy { $0[0] == $0[2] }) }
     }
 
+    /// Two corpora that are copies of one row (50 vs 60 rows, several dimensions and rows): every
+    /// relabelling is the same data, so p = 1, the energy distance is 0 and nothing is "shifted"
+    /// (it was p = 0.002 from round-off in the distance of two equal rows).
+    @Test(arguments: [1, 8, 64, 384])
+    func copiesOfOneRowAreNotShifted(dimension: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(dimension))
+        let rows: [[Float]] = [(0..<dimension).map { _ in 1 }, (0..<dimension).map { _ in Float(rng.nextGaussian()) }]
+        for row in rows {
+            let ref = Embeddings(matrix: Matrix(Array(repeating: row, count: 50)), name: "ref.npy")
+            let other = Embeddings(matrix: Matrix(Array(repeating: row, count: 60)), name: "other.npy")
+            let analysis = try ShiftAnalysis(reference: ref, others: [other], configuration: ShiftConfiguration())
+            let report = analysis.report()
+            #expect(report.metric("shifted") != .bool(true), "d = \(dimension)")
+            #expect(report.metric("p_value")?.number ?? 0 > 0.5, "d = \(dimension): p \(String(describing: report.metric("p_value")))")
+            #expect(report.metric("energy")?.number == 0, "d = \(dimension): energy \(String(describing: report.metric("energy")))")
+            #expect(report.metric("p_value_energy")?.number == 1 && report.metric("p_value_mmd")?.number == 1)
+            let answer = report.verdict?.answer ?? ""
+            #expect(!answer.contains("differs") && !answer.contains("over-represents"), "\(answer)")
+        }
+    }
+
+    /// Two corpora drawn from a few rows repeated many times (chance collisions, tested as given):
+    /// calibrated, not decided by round-off in the distances of equal rows.
+    @Test func fewRepeatedRowsAreCalibrated() throws {
+        var alarms = 0
+        let draws = 24
+        for draw in 0..<draws {
+            var rng = SeededGenerator(seed: 900 + UInt64(draw))
+            let d = [4, 16, 64][draw % 3]
+            let codebook = (0..<3).map { _ in (0..<d).map { _ in Float(rng.nextGaussian()) } }
+            let ref = (0..<40).map { _ in codebook[Int(rng.next() % 3)] }, other = (0..<50).map { _ in codebook[Int(rng.next() % 3)] }
+            var c = ShiftConfiguration()
+            c.permutations = 200
+            let analysis = try ShiftAnalysis(reference: Embeddings(matrix: Matrix(ref), name: "ref.npy"),
+                                             others: [Embeddings(matrix: Matrix(other), name: "other.npy")], configuration: c)
+            if analysis.report().metric("shifted") == .bool(true) { alarms += 1 }
+        }
+        // 24 draws at α = 0.05: more than 5 alarms has probability < 0.01 for a calibrated test.
+        #expect(alarms <= 5, "\(alarms) of \(draws) draws called shifted")
+    }
+
     /// Kept on purpose, the copies violate the tests' assumption: the report says so, and the depth
     /// test's "closer than an independent sample" is not worded as over-representation.
     @Test func keptCopiesAreFlaggedAndNeverCalledOverRepresented() throws {

@@ -75,7 +75,7 @@ import Testing
         bad("huge", ["shift", a, b, "--permutations", "1000000000"], "--permutations 1000000000 needs", "GiB", "EMBDIAG_MEMORY_BUDGET")
         bad("zero", ["shift", a, b, "--permutations", "0"], "--permutations", "≥ 1")
         bad("negative", ["shift", a, b, "--permutations", "-1"], "--permutations")
-        bad("nan", ["shift", a, b, "--alpha", "nan"], "--alpha", "(0, 1)")
+        bad("nan", ["shift", a, b, "--alpha", "nan"], "--alpha", "not a decimal number")
         bad("zero", ["shift", a, b, "--alpha", "0"], "--alpha")
         bad("huge", ["shift", a, b, "--alpha", "1"], "--alpha")
         bad("zero", ["shift", a, b, "--folds", "1"], "--folds", "≥ 2")

@@ -184,6 +184,43 @@ import Testing
         }
     }
 
+    /// A saved isotropy transform verifies its JSON (`transform_sha256`): an edited mean, a
+    /// dropped, doubled or renamed step is refused before anything is written.
+    @Test func applyTransformRefusesAnEditedTransform() throws {
+        let dir = try CLI.temporaryDirectory()
+        var rng = SeededGenerator(seed: 31)
+        try CLI.writeNpy((0..<200).map { _ in (0..<8).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/a.npy")
+        let fit = try CLI.run(["anisotropy", dir + "/a.npy", "--transform", "center,abtt:2", "--save-transform", dir + "/t.json", "--quiet"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let original = try Self.json(dir + "/t.json")
+        #expect((original["transform_sha256"] as? String)?.count == 64)
+        let apply = ["anisotropy", dir + "/a.npy", "--apply-transform", dir + "/t.json", "--write", dir + "/o.npy", "--quiet"]
+        #expect(try CLI.run(apply).status == 0)
+        try FileManager.default.removeItem(atPath: dir + "/o.npy")
+        var steps = original["steps"] as! [[String: Any]]
+        var meanEdited = steps
+        var mean = meanEdited[0]["mean"] as! [Double]
+        mean[0] += 1000
+        meanEdited[0]["mean"] = mean
+        var renamed = steps
+        renamed[1]["step"] = "whiten"
+        renamed[1]["components"] = 7
+        steps.append(steps[1])
+        let edits: [(String, Any)] = [("steps", meanEdited), ("steps", Array(steps.prefix(1))), ("steps", steps), ("steps", renamed),
+                                      ("input_dimension", 9), ("transform_sha256", String(repeating: "0", count: 64))]
+        for (key, value) in edits {
+            var edited = original
+            edited[key] = value
+            try JSONSerialization.data(withJSONObject: edited).write(to: URL(fileURLWithPath: dir + "/t.json"))
+            let r = try CLI.run(apply)
+            #expect(r.status == 2 && r.stderr.contains("t.json") && r.stderr.split(separator: "\n").count == 1, "\(key): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/o.npy"))
+        }
+        // The same fields re-serialised (other spacing and key order) still verify.
+        try JSONSerialization.data(withJSONObject: original).write(to: URL(fileURLWithPath: dir + "/t.json"))
+        #expect(try CLI.run(apply).status == 0)
+    }
+
     // 10. compat --pair-by label with duplicate ids: error, or --duplicates first with counts in the report.
     @Test func compatDuplicateIdsAreAnErrorOrCounted() throws {
         let dir = try CLI.temporaryDirectory()

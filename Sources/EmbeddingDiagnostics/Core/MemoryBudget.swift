@@ -37,7 +37,7 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         let s = text.trimmingCharacters(in: .whitespaces)
         let bad = EmbdiagError.usage("\(origin) '\(text)': give a size such as 8GiB, 512MiB or 100000000 (bytes), or a share of the physical memory such as 60%")
         if s.hasSuffix("%") {
-            guard let p = Double(s.dropLast()), p.isFinite else { throw bad }
+            guard let p = DecimalNumber.parse(s.dropLast()) else { throw bad }
             guard p > 0, p <= 100 else {
                 throw EmbdiagError.usage("\(origin) '\(text)': a share of the physical memory lies in (0, 100] % (got \(s))")
             }
@@ -54,7 +54,7 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
             factor = Foundation.pow(1024, power)
             number.removeLast()
         }
-        guard let v = Double(number.trimmingCharacters(in: .whitespaces)), v.isFinite else { throw bad }
+        guard let v = DecimalNumber.parse(number) else { throw bad }
         guard v > 0, v * factor >= 1 else { throw EmbdiagError.usage("\(origin) '\(text)': a size must be at least one byte") }
         guard v * factor < 0x1p63 else {
             throw EmbdiagError.usage("\(origin) '\(text)': \(s) is more than the largest size, 8 EiB (2^63 bytes); give a size such as 8GiB or a share such as 60%")

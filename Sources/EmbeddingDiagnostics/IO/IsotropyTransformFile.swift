@@ -37,6 +37,13 @@ extension IsotropyTransform {
         }
         if let seed { root["seed"] = .int(Int(truncatingIfNeeded: seed)) }
         root["steps"] = .array(steps)
+        // Sealed (`JSONSeal`) over the fields as this text reads back: an edited mean, a dropped,
+        // doubled or renamed step is refused by `load`.
+        let unsealed = JSONValue.object(root).serialized(indent: 0)
+        guard let asRead = try JSONSerialization.jsonObject(with: Data(unsealed.utf8)) as? [String: Any] else {
+            throw EmbdiagError.usage("\(jsonPath): the transform did not serialise to a JSON object")
+        }
+        root["transform_sha256"] = .string(JSONSeal.checksum(asRead, field: "transform_sha256"))
         try AtomicFile.write(JSONValue.object(root).serialized(indent: 0) + "\n", to: jsonPath)
     }
 
@@ -46,6 +53,7 @@ extension IsotropyTransform {
               let dim = root["input_dimension"] as? Int, let steps = root["steps"] as? [[String: Any]] else {
             throw EmbdiagError.malformed(jsonPath, "not an embdiag isotropy transform (written by \(Setting.saveTransform))")
         }
+        try JSONSeal.verify(root, field: "transform_sha256", path: jsonPath, required: false, what: "the transform (steps, means, matrices' names)")
         let folder = URL(fileURLWithPath: jsonPath).deletingLastPathComponent().path
         var fitted: [FittedIsotropyStep] = []
         var currentDim = dim
@@ -59,6 +67,10 @@ extension IsotropyTransform {
                 step.mean = mean.map { Float($0) }
             }
             if let file = s["matrix"] as? String {
+                // Written as T.<k>.npy beside the JSON: a name that leaves the folder is an edit.
+                guard !file.contains("/"), file != "..", !file.isEmpty else {
+                    throw EmbdiagError.malformed(jsonPath, "step \(k): matrix '\(file)' is not a file name beside the transform")
+                }
                 let path = folder + "/" + file
                 let m = try NpyReader.read(path).matrix
                 guard m.rows == currentDim else { throw EmbdiagError.malformed(path, "step \(k): matrix has \(m.rows) rows, expected \(currentDim)") }

@@ -53,62 +53,19 @@ public enum MappingFile {
         try AtomicFile.write(try sealedMetadata(metadata), to: metadataPath(path))
     }
 
-    /// The metadata as JSON with `metadata_sha256`: the SHA-256 of every other field (fit, scale,
-    /// rank, formula, inputs, seed…) in canonical form, as the JSON text gives them back. The
-    /// weights' and the bias's own checksums cover the numbers applied; this one covers what a
-    /// report says about them, so that an edited `fit` or `scale` is not passed on as the fit's.
+    /// The metadata as JSON with `metadata_sha256` (`JSONSeal`): every other field (fit, scale,
+    /// rank, formula, inputs, seed…) as the JSON text gives them back. The weights' and the bias's
+    /// own checksums cover the numbers applied; this one covers what a report says about them,
+    /// so that an edited `fit` or `scale` is not passed on as the fit's.
     static func sealedMetadata(_ metadata: [String: Any]) throws -> Data {
-        let plain = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
-        guard let asRead = try JSONSerialization.jsonObject(with: plain) as? [String: Any] else {
-            throw EmbdiagError.usage("mapping metadata is not a JSON object")
-        }
-        var sealed = metadata
-        sealed["metadata_sha256"] = metadataChecksum(asRead)
-        return try JSONSerialization.data(withJSONObject: sealed, options: [.prettyPrinted, .sortedKeys])
-    }
-
-    /// SHA-256 of the canonical text of every field but `metadata_sha256` (`canonicalJSON`).
-    static func metadataChecksum(_ json: [String: Any]) -> String {
-        var fields = json
-        fields["metadata_sha256"] = nil
-        return Checksum.sha256(Data(canonicalJSON(fields).utf8))
-    }
-
-    /// A JSON value as text that does not depend on how a parser spells numbers: objects with
-    /// sorted keys, numbers as their Float64 bit pattern (integers as integers), booleans as
-    /// true/false (told apart from the numbers 0 and 1 by their type, which Linux Foundation
-    /// otherwise blurs), strings quoted with their escapes.
-    static func canonicalJSON(_ value: Any) -> String {
-        switch value {
-        case let object as [String: Any]:
-            return "{" + object.keys.sorted().map { canonicalJSON($0) + ":" + canonicalJSON(object[$0]!) }.joined(separator: ",") + "}"
-        case let array as [Any]:
-            return "[" + array.map(canonicalJSON).joined(separator: ",") + "]"
-        case let string as String:
-            return "\"" + string.unicodeScalars.map { $0 == "\"" || $0 == "\\" || $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
-        case let number as NSNumber:
-            if ["c", "B"].contains(String(cString: number.objCType)) { return number.boolValue ? "true" : "false" }
-            if let i = jsonInteger(number) { return "\(i)" }
-            return "f" + String(number.doubleValue.bitPattern, radix: 16)
-        case is NSNull:
-            return "null"
-        default:
-            return "?"
-        }
+        try JSONSeal.sealed(metadata, field: "metadata_sha256")
     }
 
     /// `metadata_sha256`, when the file has it, matches the fields as read. Files written before
     /// it existed (and hand-written mappings) have none; their weights and bias are still checked
-    /// by their own checksums. Like every checksum here it guards against edits and damage, not
-    /// against someone who deletes it.
+    /// by their own checksums.
     static func verifyMetadata(_ json: [String: Any], meta: String) throws {
-        guard let value = json["metadata_sha256"] else { return }
-        guard let recorded = value as? String else {
-            throw EmbdiagError.malformed(meta, "metadata_sha256 is not a string: the mapping was edited after the fit")
-        }
-        guard metadataChecksum(json) == recorded else {
-            throw EmbdiagError.mismatch(meta, "the metadata (fit, scale, formula, …) differs from what the fit wrote (metadata_sha256): the mapping was edited after the fit")
-        }
+        try JSONSeal.verify(json, field: "metadata_sha256", path: meta, required: false, what: "the mapping (fit, scale, formula, …)")
     }
 
     /// A JSON integer (no fraction, not a boolean) that fits an Int, else nil.

@@ -57,7 +57,7 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
             case "false", "no": number = 0; boolean = true
             // Swift's Double(String) reads C99 hex ("0x100" = 256, "0x1p3"), which no other
             // number rule (Python's float) does: refused like "1_000".
-            default: number = value.contains(where: { $0 == "x" || $0 == "X" }) ? nil : Double(value)
+            default: number = DecimalNumber.parse(value)
             }
             guard let number, number.isFinite else {
                 throw EmbdiagError.usage("requirement '\(text)': '\(value)' is not a number (or true/false, yes/no)")

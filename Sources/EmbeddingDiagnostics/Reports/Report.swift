@@ -12,7 +12,8 @@ public enum ReportValue: Sendable, Equatable, Codable {
     case null
 
     public init(_ v: Int) { self = .int(v) }
-    public init(_ v: Double) { self = v.isFinite ? .double(v) : (v.isNaN ? .null : .double(v)) }
+    /// NaN is null (JSON has no NaN); −0 is reported as 0 (a sum of exact zeros, not a sign).
+    public init(_ v: Double) { self = v.isFinite ? .double(v == 0 ? 0 : v) : (v.isNaN ? .null : .double(v)) }
     public init(_ v: Float) { self.init(Double(v)) }
     public init(_ v: String) { self = .string(v) }
     public init(_ v: Bool) { self = .bool(v) }

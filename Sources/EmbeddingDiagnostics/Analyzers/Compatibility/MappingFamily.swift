@@ -88,7 +88,7 @@ public enum MappingFamily: String, CaseIterable, Sendable {
         case .ridge:
             guard let p = parameter else { return .ridge(MappingFit.defaultRidgeLambda) }
             if p == "auto" { return .ridgeAuto }
-            guard let l = Double(p), l.isFinite, l > 0 else { throw refuse("λ must be a finite number > 0 or auto (got '\(p)')") }
+            guard let l = DecimalNumber.parse(p), l > 0 else { throw refuse("λ must be a finite decimal number > 0 or auto (got '\(p)')") }
             return .ridge(l)
         case .lowRank:
             return .lowRank(try parameter.map { try width($0, "the rank R") } ?? Self.defaultLowRank)

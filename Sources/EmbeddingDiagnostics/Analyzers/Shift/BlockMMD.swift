@@ -107,6 +107,7 @@ public func blockMMDTest(first x: Matrix, second y: Matrix, bandwidth: Double? =
         for (k, i) in yr.enumerated() { unitRow(y.pointer + secondOrder[i] * d, d, into: zp + (a + k) * d) }
         let g = Matrix(rows: rows, cols: rows, storage: gramStorage.storage)
         BLAS.gemm(z, z, transposeB: true, into: g)
+        resolveCosineTies(g, dimension: d)
         // Σ k over the pairs within each sample (diagonal left out) and across, rows in order.
         let gp = g.pointer
         var sxx = 0.0, syy = 0.0, sxy = 0.0

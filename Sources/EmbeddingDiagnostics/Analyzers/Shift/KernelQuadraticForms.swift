@@ -59,6 +59,19 @@ public struct KernelQuadraticForms: Sendable {
     }
 }
 
+/// Cosines of unit rows that Float32 cannot tell from 1 — 1 − g ≤ d·2⁻²⁴, the tolerance of a
+/// near-exact duplicate (`CrossCorpusDuplicates.tolerance`), within which a Float32 dot product
+/// of a unit row with an equal row may land — are set to exactly 1, so that equal rows are at
+/// distance 0 and Gaussian kernel 1 in every block and on every BLAS kernel. Otherwise the
+/// distance of two equal rows is √(2·round-off) ≈ 10⁻³, and a sample of one repeated row had an
+/// energy distance of round-off that decided its test.
+/// - Complexity: O(rows·cols).
+func resolveCosineTies(_ g: Matrix, dimension d: Int) {
+    let floor = Float(1 - CrossCorpusDuplicates.tolerance(dimension: d))
+    let gp = g.mutablePointer, count = g.rows * g.cols
+    for i in 0..<count where gp[i] >= floor { gp[i] = 1 }
+}
+
 /// One blocked pass over the upper triangle of the pooled kernel matrices (K is symmetric, so each
 /// pair of rows is visited once — half the work of an N × N pass). For each block of pooled rows
 /// [s, e): the cosines with rows s…N−1 (one SGEMM), each kernel's values there, centred by a
@@ -112,6 +125,7 @@ public func kernelQuadraticForms(unitRows z: Matrix, kernels: [PooledKernel], pe
         let rows = end - start, width = total - start
         let g = Matrix(rows: rows, cols: width, storage: gram.storage)
         BLAS.gemm(z.rows(start..<end), z.rows(start..<total), transposeB: true, into: g)
+        resolveCosineTies(g, dimension: z.cols)
         cosineBlocks?(start, g)
         let block = Matrix(rows: kernelCount * rows, cols: width, storage: stacked.storage)
         let gp = g.pointer, bp = block.mutablePointer

@@ -43,16 +43,27 @@ public func medianHeuristicBandwidth(unitRows z: Matrix, sampleSize: Int = 2000,
     var distances: [Double] = []
     distances.reserveCapacity(s * (s - 1) / 2)
     Matrix.pairwiseDotBlocks(rows, rows) { start, block in
+        resolveCosineTies(block, dimension: rows.cols)
         for r in 0..<block.rows {
             let i = start + r
             for j in (i + 1)..<s { distances.append(Swift.max(0, 2 - 2 * Double(block[r, j])).squareRoot()) }
         }
     }
     distances.sort()
-    let c = distances.count
-    let median = c % 2 == 1 ? distances[c / 2] : (distances[c / 2 - 1] + distances[c / 2]) / 2
-    // All rows equal: any bandwidth gives the same (zero) statistic.
+    // Equal rows are at distance 0 (`resolveCosineTies`). When they are more than half of the
+    // pairs, the median of the pairs at a positive distance sets the scale of the others; when
+    // every row is equal, any bandwidth gives the same (zero) statistic.
+    let positive = distances.drop { $0 == 0 }
+    let median = distances[distances.count / 2] > 0 || positive.isEmpty
+        ? medianOfSorted(distances[...]) : medianOfSorted(positive)
     return median > 0 ? median : 1
+}
+
+/// The median of sorted values (the mean of the two middle ones for an even count).
+/// - Complexity: O(1).
+func medianOfSorted(_ v: ArraySlice<Double>) -> Double {
+    let c = v.count, b = v.startIndex
+    return c % 2 == 1 ? v[b + c / 2] : (v[b + c / 2 - 1] + v[b + c / 2]) / 2
 }
 
 /// Refuses a given σ with which the Gaussian kernel of a typical pair is 0 or 1 in Float32: at

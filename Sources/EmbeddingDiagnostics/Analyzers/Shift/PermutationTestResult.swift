@@ -33,13 +33,20 @@ public struct PermutationTestResult: Sendable, Equatable {
 /// BLAS kernel. Measured Float32-vs-Float64 differences are below 1e-5 null SDs (Guides/Shift.md).
 public let permutationTieTolerance = 1e-4
 
+/// The smallest tolerance of T_b ≥ T, whatever the null's spread: the shift statistics are
+/// averages of kernel values bounded by 2 on unit rows (MMD², energy) or z-scores (depth), so
+/// differences below 10⁻¹² are Float64 summation noise. Without it, data whose relabellings are
+/// all the same in exact arithmetic (one row repeated in both corpora) have a null spread of pure
+/// round-off, and round-off decided the test (p = 0.001 on two copies of one row).
+public let permutationTieFloor = 1e-12
+
 /// The permutation p-value from the observed statistic and the B permuted ones.
 /// - Complexity: O(B).
 public func permutationTestResult(observed: Double, permuted: [Double], seed: UInt64) -> PermutationTestResult {
     let b = permuted.count
     let mean = b > 0 ? permuted.reduce(0, +) / Double(b) : .nan
     let sd = b > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot() : .nan
-    let tolerance = permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : max(abs(observed), 1e-300))
+    let tolerance = max(permutationTieFloor, permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : abs(observed)))
     let count = permuted.filter { $0 >= observed - tolerance }.count
     return PermutationTestResult(statistic: observed, pValue: Double(1 + count) / Double(b + 1), alternative: .greater,
                                  permutations: b, seed: seed, atLeastAsExtreme: count, nullMean: mean, nullStandardDeviation: sd,
@@ -48,7 +55,8 @@ public func permutationTestResult(observed: Double, permuted: [Double], seed: UI
 
 /// The permutation p-value of every labelling, the observed one included: for column c of
 /// `statistics` (column 0 observed, 1…B relabellings), #{c′ : T_c′ ≥ T_c − tol} over all B + 1
-/// columns (c itself counts), with the tolerance of `permutationTestResult`. Column 0's count is
+/// columns (c itself counts), with the tolerance of `permutationTestResult` (at least
+/// `permutationTieFloor`). Column 0's count is
 /// 1 + `atLeastAsExtreme`, so count/(B + 1) is the test's own p-value. Returned as integer counts
 /// so that comparisons between them are exact.
 /// - Complexity: O(B log B).
@@ -59,7 +67,7 @@ public func permutationCounts(_ statistics: [Double]) -> [Int] {
     let b = Double(permuted.count)
     let mean = permuted.reduce(0, +) / b
     let sd = permuted.count > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (b - 1)).squareRoot() : .nan
-    let tolerance = permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : max(abs(statistics[0]), 1e-300))
+    let tolerance = max(permutationTieFloor, permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : abs(statistics[0])))
     let sorted = statistics.sorted()
     return statistics.enumerated().map { c, t in
         // Column 0 exactly as permutationTestResult counts it (itself + permuted within tolerance).

@@ -1,0 +1,31 @@
+import Foundation
+
+/// The one grammar of numbers embdiag reads from people (options, lists, gates, budgets):
+/// decimal, `[+-]digits[.digits][e[+-]digits]` or `[+-].digits…`, and finite. Swift's
+/// `Double(String)` also reads C99 hexadecimal (`0x10` = 16, `0x1p3`), `inf` and `nan`, which no
+/// other tool's numeric option takes: `--bandwidth 0x10` must not become σ = 16.
+public enum DecimalNumber {
+    /// The value of `text` (surrounding spaces ignored), or nil when it is not a finite decimal.
+    /// - Complexity: O(length).
+    public static func parse<S: StringProtocol>(_ text: S) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        var digits = 0, seenPoint = false, seenExponent = false, exponentDigits = 0
+        for (i, c) in t.unicodeScalars.enumerated() {
+            switch c {
+            case "0"..."9": if seenExponent { exponentDigits += 1 } else { digits += 1 }
+            case "+", "-":
+                guard i == 0 || (seenExponent && exponentDigits == 0 && previousIsE(t, at: i)) else { return nil }
+            case ".": guard !seenPoint, !seenExponent else { return nil }; seenPoint = true
+            case "e", "E": guard !seenExponent, digits > 0 else { return nil }; seenExponent = true
+            default: return nil
+            }
+        }
+        guard digits > 0, !seenExponent || exponentDigits > 0, let v = Double(t), v.isFinite else { return nil }
+        return v
+    }
+
+    private static func previousIsE(_ t: String, at i: Int) -> Bool {
+        let scalars = Array(t.unicodeScalars)
+        return i > 0 && (scalars[i - 1] == "e" || scalars[i - 1] == "E")
+    }
+}

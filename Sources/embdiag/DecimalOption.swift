@@ -1,0 +1,13 @@
+import ArgumentParser
+import EmbeddingDiagnostics
+
+extension DecimalNumber {
+    /// The `transform:` of every numeric option that takes a fraction: a finite decimal number
+    /// (`DecimalNumber.parse`), so `0x10`, `inf` and `nan` are refused like any other non-number.
+    static func option(_ text: String) throws -> Double {
+        guard let v = parse(text) else {
+            throw ValidationError("'\(text)' is not a decimal number (write e.g. 0.5, 16 or 1e-3; hexadecimal, inf and nan are not accepted)")
+        }
+        return v
+    }
+}
