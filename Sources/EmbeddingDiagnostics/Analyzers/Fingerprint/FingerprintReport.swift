@@ -43,8 +43,9 @@ extension ModelFingerprint: ReportConvertible {
             charts: [spectrumChart],
             notes: notes,
             verdict: ReportVerdict(question: "What identifies this model's space?",
-                                   answer: "Fingerprint of \(name) from \(rows) rows × \(dimension) dimensions: mean direction, \(directionCount) principal directions and the spectrum, per-dimension scale (\(nearConstantDimensions.count) near-constant dimensions), norms and anisotropy (mean cosine \(ReportVerdict.text(meanCosine))).",
-                                   decidingMetrics: ["rows", "dim", "mean_cosine", "near_constant_dimensions", "explained_variance_top"]))
+                                   answer: "Fingerprint of \(name) from \(rows) rows × \(dimension) dimensions: mean direction, \(directionCount) principal directions and the spectrum, per-dimension scale (\(nearConstantDimensions.count) near-constant dimensions), norms and anisotropy (mean cosine \(ReportVerdict.text(meanCosine)))."
+                                       + (orientation.checkable ? "" : " Checks against it cannot confirm the coordinates' signs (orientation_checkable no, see the notes): they answer same_model null where the score matches."),
+                                   decidingMetrics: ["rows", "dim", "mean_cosine", "near_constant_dimensions", "orientation_checkable"]))
     }
 
     /// ‖μ‖ / median row norm: how strong the common direction is.
@@ -106,7 +107,7 @@ extension FingerprintCheck: ReportConvertible {
         if !Self.canDecide(dimension: d) {
             answer = "Cannot tell: at \(d) dimensions the score of a randomly rotated copy spreads ±\(ReportFormatting.number(Self.rotationSpread(dimension: d), significant: 2)) (one standard deviation), so no threshold the same model can reach separates it from a rotated copy or another model; same_model_score \(ReportVerdict.text(sameModelScore))."
         } else if !scoreReachesThreshold {
-            answer = "No: same_model_score \(ReportVerdict.text(sameModelScore)) < \(cut) (\(which)): the coordinates do not carry this model's structure (another model, or a rotated copy)."
+            answer = "No: same_model_score \(ReportVerdict.text(sameModelScore)) < \(cut) (\(which)): the coordinates do not carry this model's structure (another model, or a rotated or re-signed copy)."
         } else if let blindness = orientation.blindness {
             answer = "Cannot tell: \(scoreText), but " + Self.blindnessText(blindness, diagonalScore: diagonalScore, score: sameModelScore)
         } else if let o = orientationScore, let oc = orientation.threshold {
