@@ -12,8 +12,11 @@ struct FingerprintCommand: ReportingCommand {
         \(ModelFingerprint.minimumRows) distinct rows. --check says whether a file (at least \
         \(FingerprintCheck.minimumRows) distinct rows) comes from the same model: same_model (yes/no) and \
         same_model_score (≥ \(FingerprintCheck.sameModelThreshold) = same), robust to a change of topic, \
-        sensitive to another model of the same dimension and to a rotated copy. --mixed also lists the \
-        rows that look like another model's (mixed_share). See Guides/Fingerprint.md.
+        sensitive to another model of the same dimension and to a rotated copy; yes also needs \
+        orientation_score (the off-diagonal part) to confirm the coordinates' signs, and where the \
+        fingerprint's structure is per-coordinate (a PCA-rotated store) same_model is null ("Cannot \
+        tell"): a sign-flipped copy would score the same. --mixed also lists the rows that look like \
+        another model's (mixed_share). See Guides/Fingerprint.md.
         Examples:
           embdiag fingerprint index-sample.npy --write model.fp --name all-MiniLM-L6-v2
           embdiag fingerprint --check model.fp new-batch.npy --require "same_model==yes"

@@ -46,7 +46,11 @@ enum SyntheticModel {
         #expect(back == f)
         // The same model padded alike: same model, nothing flagged.
         let same = try FingerprintCheck(back, against: SyntheticModel.sample(rows: 300, seed: 2, constant: 0..<10), mixed: true)
-        #expect(same.sameModel && same.isMixed == false && same.flaggedRows!.count <= 1, "\(same.sameModelScore) \(same.flaggedRows!)")
+        // Same structure (score ≥ the threshold), nothing flagged; but at 16 dimensions the off-diagonal
+        // structure sits on few coordinate pairs (the constant coordinates' products with the mean),
+        // so the coordinates' signs cannot be confirmed: "Cannot tell", not a silent yes.
+        #expect(same.scoreReachesThreshold && same.sameModel == nil && same.isMixed == false && same.flaggedRows!.count <= 1, "\(same.sameModelScore) \(same.flaggedRows!) \(same.orientation)")
+        if case .concentrated = same.orientation.blindness {} else { Issue.record("\(same.orientation)") }
         // Rows that vary in the padding are another model's, every one of them.
         let unpadded = try FingerprintCheck(back, against: SyntheticModel.sample(rows: 300, seed: 3), mixed: true)
         #expect(unpadded.mixedShare == 1)
@@ -93,7 +97,9 @@ enum SyntheticModel {
         #expect(f.nearConstantDimensions == Array(1..<16))
         #expect(try FingerprintFile.decode(try FingerprintFile.encode(f), path: "one.fp") == f)
         let c = try FingerprintCheck(f, against: SyntheticModel.sample(rows: 200, seed: 6, constant: 1..<16, value: 0), mixed: true)
-        #expect(c.sameModel && c.isMixed == false, "\(c.sameModelScore) \(c.flaggedRows!)")
+        // One varying coordinate, the rest 0: no off-diagonal structure at all, so a flip of that
+        // coordinate would score the same: "Cannot tell".
+        #expect(c.scoreReachesThreshold && c.sameModel == nil && c.isMixed == false && f.orientation.blindness == .diagonal(share: 0), "\(c.sameModelScore) \(c.flaggedRows!) \(c.orientation)")
         // Two dimensions, both varying.
         let both = try ModelFingerprint(SyntheticModel.sample(rows: 150, dimension: 2, seed: 7))
         #expect(both.nearConstantDimensions.isEmpty)
@@ -112,7 +118,10 @@ enum SyntheticModel {
         #expect(f.report().notes.contains { $0.contains("a few coordinates dominating") })
         #expect(try FingerprintFile.decode(try FingerprintFile.encode(f), path: "rogue.fp") == f)
         let c = try FingerprintCheck(f, against: rogue(SyntheticModel.sample(rows: 300, seed: 11)), mixed: true)
-        #expect(c.sameModel && c.isMixed == false, "\(c.sameModelScore) \(c.flaggedRows!)")
+        // The off-diagonal structure is the dominant coordinate's products with the 15 others: a random
+        // half flip keeps much of it (its spread makes the orientation threshold ≥ 1), so "Cannot tell".
+        #expect(c.scoreReachesThreshold && c.sameModel == nil && c.isMixed == false, "\(c.sameModelScore) \(c.flaggedRows!) \(c.orientation)")
+        if case .concentrated = c.orientation.blindness {} else { Issue.record("\(c.orientation)") }
     }
 
     /// The row score does not depend on the vectors' scale; a scale whose squares leave Float32 is
@@ -248,7 +257,7 @@ enum SyntheticModel {
         }
         // The real values: within range.
         let c = try FingerprintCheck(Self.full, against: sample, mixed: true)
-        #expect(abs(c.sameModelScore) <= FingerprintCheck.scoreBound && c.sameModel)
+        #expect(abs(c.sameModelScore) <= FingerprintCheck.scoreBound && c.sameModel == true)
     }
 }
 
@@ -269,7 +278,7 @@ enum SyntheticModel {
         let metrics = try Self.json(dir + "/w.json")["metrics"] as! [String: Any]
         #expect(metrics["near_constant_dimensions"] as? Int == 10)
         #expect((metrics["row_score_threshold"] as? Double)?.isFinite == true, "\(metrics["row_score_threshold"] ?? "missing")")
-        let c = try CLI.run(["fingerprint", "--check", dir + "/hc2.fp", dir + "/halfconst2.npy", "--mixed", "--require", "same_model==yes", "--require", "mixed==no", "--quiet"])
+        let c = try CLI.run(["fingerprint", "--check", dir + "/hc2.fp", dir + "/halfconst2.npy", "--mixed", "--require", "same_model_score>=0.344", "--require", "mixed==no", "--quiet"])
         #expect(c.status == 0, "\(c.stderr)")
     }
 

@@ -165,10 +165,10 @@ import EmbeddingDiagnostics  // not @testable: the example uses the public API o
         let newBatch = try EmbeddingReader.read(data + "sentences/by-section/fonts.npy")
         let fingerprint = try ModelFingerprint(indexSample, modelName: "all-MiniLM-L6-v2")
         let check = try FingerprintCheck(fingerprint, against: newBatch)
-        let sameModel = check.sameModel   // other texts, same model: yes
+        let sameModel = check.sameModel   // other texts, same model: true (nil: cannot tell)
         let report = check.report()
         // END EXAMPLE
-        #expect(sameModel && report.verdict != nil)
+        #expect(sameModel == true && report.verdict != nil)
     }
 
     @Test func infoGuideExample() throws {

@@ -1530,8 +1530,11 @@ def fingerprint(
     principal directions and spectrum, per-dimension scale, norms, anisotropy) from at least 100
     distinct rows. --check says whether a file (at least 50 distinct rows) comes from the same
     model: same_model (yes/no) and same_model_score (≥ 0.1 = same), robust to a change of topic,
-    sensitive to another model of the same dimension and to a rotated copy. --mixed also lists the
-    rows that look like another model's (mixed_share). See Guides/Fingerprint.md.
+    sensitive to another model of the same dimension and to a rotated copy; yes also needs
+    orientation_score (the off-diagonal part) to confirm the coordinates' signs, and where the
+    fingerprint's structure is per-coordinate (a PCA-rotated store) same_model is null ("Cannot
+    tell"): a sign-flipped copy would score the same. --mixed also lists the rows that look like
+    another model's (mixed_share). See Guides/Fingerprint.md.
     Examples:
       embdiag fingerprint index-sample.npy --write model.fp --name all-MiniLM-L6-v2
       embdiag fingerprint --check model.fp new-batch.npy --require "same_model==yes"

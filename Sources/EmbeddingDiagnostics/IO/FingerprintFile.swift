@@ -13,11 +13,16 @@ import Foundation
 /// with each other as those of any real sample do (`ModelFingerprint.firstInconsistency`).
 public enum FingerprintFile {
     public static let formatName = "embdiag-fingerprint"
-    public static let formatVersion = 1
+    /// Version 2 adds `off_diagonal_strength` to the scalars; version-1 files are still read (their
+    /// fingerprints cannot confirm the coordinates' orientation: `ModelFingerprint.OrientationBlindness.olderFormat`).
+    public static let formatVersion = 2
+    static let readableVersions: Set<Int> = [1, 2]
     static let headerKey = "embdiag_fingerprint"
     /// Headers above this are refused before anything is allocated.
     static let maximumHeaderBytes = 1 << 20
-    static let scalarNames = ["second_moment_trace", "traceless_strength", "mean_cosine", "row_score_median", "row_score_q999", "row_score_threshold"]
+    static let scalarNames = ["second_moment_trace", "traceless_strength", "mean_cosine", "row_score_median", "row_score_q999", "row_score_threshold", "off_diagonal_strength"]
+    /// The scalars of a file of `version` (version 1: all but the last).
+    static func scalarCount(version: Int) -> Int { version == 1 ? scalarNames.count - 1 : scalarNames.count }
 
     struct Header: Codable {
         var format: String
@@ -52,18 +57,20 @@ public enum FingerprintFile {
         return data
     }
 
-    /// The bytes of `f` as they are, unchecked (what an edited and resealed file holds, in tests).
+    /// The bytes of `f` as they are, unchecked (what an edited and resealed file holds, in tests). A
+    /// fingerprint without `offDiagonalStrength` (read from a version-1 file) is written as version 1.
     ///
     /// - Complexity: O(k·d).
     static func sealed(_ f: ModelFingerprint) throws -> Data {
-        let header = Header(format: formatName, formatVersion: formatVersion, tool: "embdiag", toolVersion: embdiagVersion,
+        let version = f.offDiagonalStrength == nil ? 1 : formatVersion
+        let header = Header(format: formatName, formatVersion: version, tool: "embdiag", toolVersion: embdiagVersion,
                             modelName: f.modelName, rows: f.rows, source: f.source)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let headerJSON = String(decoding: try encoder.encode(header), as: UTF8.self)
         let tensors: [(String, [Double])] = [
             ("directions", f.directions), ("mean", f.mean), ("norm_quantiles", f.normQuantiles), ("scale", f.scale),
-            ("scalars", [f.secondMomentTrace, f.tracelessStrength, f.meanCosine, f.rowScoreMedian, f.rowScoreQ999, f.rowScoreThreshold]),
+            ("scalars", [f.secondMomentTrace, f.tracelessStrength, f.meanCosine, f.rowScoreMedian, f.rowScoreQ999, f.rowScoreThreshold] + (f.offDiagonalStrength.map { [$0] } ?? [])),
             ("spectrum", f.spectrum),
         ]
         return SealedContainer.encode(documentKey: headerKey, document: headerJSON, tensors: tensors.map { name, values in
@@ -95,7 +102,7 @@ public enum FingerprintFile {
         case .noDocument: return .malformed(path, "\(notFingerprint): no __metadata__.\(headerKey)")
         case .wrongFormat(let format): return .malformed(path, "\(notFingerprint): format '\(format ?? "missing")'")
         case .wrongVersion(let version):
-            return .mismatch(path, "fingerprint format version \(version.map { String($0) } ?? "missing"); this embdiag reads version \(formatVersion) only (write the fingerprint again with this embdiag)")
+            return .mismatch(path, "fingerprint format version \(version.map { String($0) } ?? "missing"); this embdiag reads versions \(readableVersions.sorted().map(String.init).joined(separator: " and ")) (write the fingerprint again with this embdiag)")
         case .noChecksum: return .malformed(path, "fingerprint has no checksum (\(checksumKey))")
         case .checksumMismatch: return .malformed(path, "checksum mismatch: the fingerprint was edited, truncated or damaged (write it again)")
         case .extraMetadata: return .malformed(path, "fingerprint metadata has entries other than \(headerKey) and \(checksumKey)")
@@ -112,7 +119,7 @@ public enum FingerprintFile {
     public static func decode(_ input: Data, path: String?) throws -> ModelFingerprint {
         let container: SealedContainer
         do {
-            container = try SealedContainer.decode(input, documentKey: headerKey, format: formatName, version: formatVersion,
+            container = try SealedContainer.decode(input, documentKey: headerKey, format: formatName, versions: readableVersions,
                                                    maximumHeaderBytes: maximumHeaderBytes, dtypes: ["F64"])
         } catch {
             throw Self.error(error, path: path)
@@ -139,8 +146,8 @@ public enum FingerprintFile {
         guard d >= 2, tensors["scale"]!.values.count == d, tensors["spectrum"]!.values.count == d,
               directions.shape.count == 2, directions.shape[1] == d, (1...d).contains(directions.shape[0]),
               tensors["norm_quantiles"]!.values.count == ModelFingerprint.normQuantileLevels.count,
-              tensors["scalars"]!.values.count == scalarNames.count else {
-            throw EmbdiagError.malformed(path, "fingerprint tensors disagree in size (mean \(d), scale \(tensors["scale"]!.values.count), spectrum \(tensors["spectrum"]!.values.count), directions \(directions.shape))")
+              tensors["scalars"]!.values.count == scalarCount(version: header.formatVersion) else {
+            throw EmbdiagError.malformed(path, "fingerprint tensors disagree in size (mean \(d), scale \(tensors["scale"]!.values.count), spectrum \(tensors["spectrum"]!.values.count), directions \(directions.shape), scalars \(tensors["scalars"]!.values.count) for format version \(header.formatVersion))")
         }
         let s = tensors["scalars"]!.values
         guard header.rows >= ModelFingerprint.minimumRows, header.source.dim == d else {
@@ -149,6 +156,7 @@ public enum FingerprintFile {
         let f = ModelFingerprint(dimension: d, rows: header.rows, modelName: header.modelName, source: header.source, mean: mean,
                                  scale: tensors["scale"]!.values, spectrum: tensors["spectrum"]!.values, directions: directions.values,
                                  directionCount: directions.shape[0], secondMomentTrace: s[0], tracelessStrength: s[1],
+                                 offDiagonalStrength: header.formatVersion == 1 ? nil : s[6],
                                  normQuantiles: tensors["norm_quantiles"]!.values, meanCosine: s[2], rowScoreMedian: s[3],
                                  rowScoreQ999: s[4], rowScoreThreshold: s[5])
         // The relations every real sample's values satisfy (ModelFingerprint.firstInconsistency), so

@@ -156,7 +156,7 @@ public enum PartialStateFile {
     public static func decode(_ input: Data, path: String?) throws -> PartialState {
         let container: SealedContainer
         do {
-            container = try SealedContainer.decode(input, documentKey: documentKey, format: formatName, version: PartialState.formatVersion,
+            container = try SealedContainer.decode(input, documentKey: documentKey, format: formatName, versions: [PartialState.formatVersion],
                                                    maximumHeaderBytes: maximumHeaderBytes, dtypes: ["F64", "F32", "I64", "U8"])
         } catch {
             throw Self.error(error, path: path)

@@ -82,7 +82,7 @@ struct SealedContainer {
     /// Parses and checks a sealed file of one kind; the tensors' dtypes must be among `dtypes`.
     ///
     /// - Complexity: O(file size).
-    static func decode(_ input: Data, documentKey: String, format: String, version: Int, maximumHeaderBytes: Int,
+    static func decode(_ input: Data, documentKey: String, format: String, versions: Set<Int>, maximumHeaderBytes: Int,
                        dtypes: Set<String>) throws(Failure) -> SealedContainer {
         // Offsets below are from the file's first byte: rebase a slice.
         let data = input.startIndex == 0 ? input : Data(input)
@@ -102,7 +102,7 @@ struct SealedContainer {
         }
         let identity = try? JSONDecoder().decode(Identity.self, from: document)
         guard let identity, identity.format == format else { throw .wrongFormat(identity?.format) }
-        guard identity.formatVersion == version else { throw .wrongVersion(identity.formatVersion) }
+        guard let version = identity.formatVersion, versions.contains(version) else { throw .wrongVersion(identity.formatVersion) }
         guard let stored = meta[checksumKey] as? String else { throw .noChecksum }
         let ranges = checksumRange(in: data, headerEnd: headerEnd)
         guard ranges.count == 1, let range = ranges.first, String(decoding: data[range], as: UTF8.self) == stored,

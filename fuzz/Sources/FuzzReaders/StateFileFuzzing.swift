@@ -55,7 +55,9 @@ public func fuzzFingerprintFile(_ bytes: Data) throws {
         do {
             let check = try FingerprintCheck(fingerprint, against: Embeddings(matrix: matrix, name: "fuzz-sample"), mixed: true)
             precondition(check.sameModelScore.isFinite && abs(check.sameModelScore) <= FingerprintCheck.scoreBound
-                         && check.flaggedScores?.allSatisfy(\.isFinite) ?? true, "a fingerprint check gave a score outside its range")
+                         && check.flaggedScores?.allSatisfy(\.isFinite) ?? true
+                         && check.orientationScore.map { $0.isFinite && abs($0) <= FingerprintCheck.scoreBound } ?? true,
+                         "a fingerprint check gave a score outside its range")
         } catch is EmbdiagError {}
     }
 }

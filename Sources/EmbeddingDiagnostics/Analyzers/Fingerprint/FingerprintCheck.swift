@@ -44,13 +44,37 @@ public struct FingerprintCheck: Sendable {
     /// fingerprint's own model is at most about 1, so below d = 6 (threshold ≥ 1) the check cannot tell.
     public static func canDecide(dimension d: Int) -> Bool { threshold(dimension: d) < 1 }
 
+    /// The orientation threshold lies at least this many standard deviations of a half-sign-flipped
+    /// copy's orientation score above 0 (`ModelFingerprint.OrientationStructure.flipSpread`).
+    public static let orientationSpreads = 4.0
+
     public internal(set) var fingerprint: ModelFingerprint
     public internal(set) var source: Source
     public internal(set) var rows: Int
     public internal(set) var sameModelScore: Double
-    /// Whether `sameModelScore` reaches the threshold of this dimension (`threshold(dimension:)`);
-    /// the report's `same_model` is null where no threshold can decide (`canDecide(dimension:)`).
-    public internal(set) var sameModel: Bool
+    /// Whether `sameModelScore` reaches the threshold of this dimension (`threshold(dimension:)`),
+    /// whatever the coordinates' orientation.
+    public internal(set) var scoreReachesThreshold: Bool
+    /// The sign-carrying part of the score: the disattenuated cosine of the off-diagonal entries,
+    /// Σ_{j≠l} (M_F)_jl (M̂_N)_jl / √(S_off,F · S_off,N), which a sign flip of coordinates changes
+    /// and the diagonal part of `sameModelScore` cannot see. Nil when either side's off-diagonal
+    /// structure is below `FingerprintStatistics.minimumSignalShare` of its noise (or a format-1
+    /// fingerprint): then it would divide noise by noise.
+    public internal(set) var orientationScore: Double?
+    /// `sameModelScore` = `diagonalScore` + the off-diagonal part: ⟨diag T(M_F), diag T(M̂_N)⟩ / √(S_F·S_N),
+    /// the sign-blind part.
+    public internal(set) var diagonalScore: Double
+    /// The fingerprint's orientation check (threshold, or why it cannot be checked).
+    public internal(set) var orientation: ModelFingerprint.OrientationStructure
+    /// The sample's off-diagonal structure over its noise (`FingerprintStatistics.Moments.offDiagonalSignalShare`).
+    public internal(set) var sampleOffDiagonalShare: Double
+    /// Yes only when `sameModelScore` reaches its threshold and the orientation is confirmed
+    /// (`orientationScore` ≥ `orientation.threshold`); no when the score misses its threshold or
+    /// the orientation score misses its own; nil when it cannot be told: the dimension is too small
+    /// (`canDecide(dimension:)`), the fingerprint's structure does not show the coordinates'
+    /// orientation (`orientation.blindness`: a sign-flipped copy would score the same), or the
+    /// sample's off-diagonal structure is noise.
+    public internal(set) var sameModel: Bool?
     public internal(set) var meanDirectionCosine: Double
     /// ‖V_Fᵀ V_N‖²_F / k over the leading k principal directions; chance level k/d.
     public internal(set) var principalSubspaceOverlap: Double
@@ -108,14 +132,43 @@ public struct FingerprintCheck: Sendable {
         let nF = Double(fingerprint.rows)
         let inner = (nF - 1) / nF * covariancePart + meanPart
         let numerator = inner - fingerprint.secondMomentTrace * traceN / Double(d)
-        sameModelScore = numerator / (fingerprint.tracelessStrength * moments.tracelessStrength).squareRoot()
+        let denominator = (fingerprint.tracelessStrength * moments.tracelessStrength).squareRoot()
+        sameModelScore = numerator / denominator
         guard sameModelScore.isFinite else { throw Self.overflow(e) }
+        // The split: Σ_j (M_F)_jj (M̂_N)_jj is the diagonal of ⟨M_F, M̂_N⟩, the rest is off the diagonal.
+        let rebuiltDiagonal = fingerprint.rebuiltDiagonal()
+        var diagonalInner = 0.0
+        for j in 0..<d { diagonalInner += rebuiltDiagonal[j] * m[j * d + j] }
+        let offInner = inner - diagonalInner
+        diagonalScore = (numerator - offInner) / denominator
+        orientation = fingerprint.orientation
+        sampleOffDiagonalShare = moments.offDiagonalSignalShare
+        if let share = orientation.share, let strength = fingerprint.offDiagonalStrength, share >= FingerprintStatistics.minimumSignalShare,
+           moments.offDiagonalStrength > 0, moments.offDiagonalSignalShare >= FingerprintStatistics.minimumSignalShare {
+            orientationScore = offInner / (strength * moments.offDiagonalStrength).squareRoot()
+        } else {
+            orientationScore = nil
+        }
         let fingerprintName = fingerprintPath ?? fingerprint.source.path
         func outOfRange(_ name: String, _ value: Double, _ range: String) -> EmbdiagError {
             .invalid(fingerprintName, "\(name) \(value) of \(e.source.path) outside its range \(range): the fingerprint's values do not belong together (an edited file); write it again")
         }
         guard abs(sameModelScore) <= Self.scoreBound else { throw outOfRange("same_model_score", sameModelScore, "[−\(Self.scoreBound), \(Self.scoreBound)]") }
-        sameModel = sameModelScore >= Self.threshold(dimension: d)
+        // Both off-diagonal shares ≥ minimumSignalShare bound it alike (Cauchy–Schwarz).
+        if let o = orientationScore {
+            guard o.isFinite else { throw Self.overflow(e) }
+            guard abs(o) <= Self.scoreBound else { throw outOfRange("orientation_score", o, "[−\(Self.scoreBound), \(Self.scoreBound)]") }
+        }
+        scoreReachesThreshold = sameModelScore >= Self.threshold(dimension: d)
+        if !Self.canDecide(dimension: d) {
+            sameModel = nil
+        } else if !scoreReachesThreshold {
+            sameModel = false
+        } else if let threshold = orientation.threshold, let o = orientationScore {
+            sameModel = o >= threshold
+        } else {
+            sameModel = nil
+        }
 
         meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
         let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)

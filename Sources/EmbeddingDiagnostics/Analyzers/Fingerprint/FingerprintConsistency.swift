@@ -76,6 +76,8 @@ extension ModelFingerprint {
     ///   λ_{k+1} on the rest, Σ_{i≤k} λ_i v_ij² + λ_{d|k+1}·(1 − Σ_{i≤k} v_ij²) (Rayleigh; equal when k = d);
     /// - the traceless strength S is at least `minimumSignalShare` of ‖T(M_F)‖²_F (the refusal of
     ///   samples whose structure is noise) and at most n/(n − 1)·‖T(M̂)‖²_F's upper bound;
+    /// - the off-diagonal strength (format 2) is at most n/(n − 1)·(the bound on ‖M̂‖²_F − Σ_j (a·σ_j² + μ_j²)²),
+    ///   the plain off-diagonal strength's bound;
     /// - a norm quantile q_p is at most √(n·E‖x‖² / #rows at or above it);
     /// - the row scores: threshold = q99.9 + (q99.9 − median); Σ_i exp(score_i) ≤
     ///   (n − 1)/d · Σ_j σ_j²/σ̃_j² (each row's score is the log of its mean squared z-score), so the
@@ -89,7 +91,7 @@ extension ModelFingerprint {
               normQuantiles.count == levels.count, rows >= Self.minimumRows else {
             return .domain("sizes disagree: \(d) dimensions, \(k) directions, \(rows) rows")
         }
-        let scalars = [secondMomentTrace, tracelessStrength, meanCosine, rowScoreMedian, rowScoreQ999, rowScoreThreshold]
+        let scalars = [secondMomentTrace, tracelessStrength, meanCosine, rowScoreMedian, rowScoreQ999, rowScoreThreshold] + (offDiagonalStrength.map { [$0] } ?? [])
         guard (mean + scale + spectrum + directions + normQuantiles + scalars).allSatisfy(\.isFinite) else {
             return .domain("a value is NaN or infinite")
         }
@@ -163,6 +165,17 @@ extension ModelFingerprint {
         }
         guard tracelessStrength <= n / (n - 1) * (structure.tracelessUpperBound + 1e-9 * structure.squaredNormUpperBound) else {
             return .relation("traceless strength \(tracelessStrength) beyond what the spectrum and the mean allow (\(n / (n - 1) * structure.tracelessUpperBound))")
+        }
+
+        // The off-diagonal strength: an unbiased Σ_{j≠l} M_jl² is at most n/(n − 1) times the plain one,
+        // ‖M̂‖²_F − Σ_j M̂_jj², with M̂_jj = a·σ_j² + μ_j² and ‖M̂‖²_F at most its bound above.
+        if let off = offDiagonalStrength {
+            var diagonalSquares = 0.0
+            for j in 0..<d { let v = a * scale[j] * scale[j] + mean[j] * mean[j]; diagonalSquares += v * v }
+            let bound = n / (n - 1) * (structure.squaredNormUpperBound - diagonalSquares)
+            guard off <= bound + 1e-6 * structure.squaredNormUpperBound else {
+                return .relation("off-diagonal strength \(off) beyond what the spectrum, the scales and the mean allow (\(bound))")
+            }
         }
 
         // The row scores of the sample itself.

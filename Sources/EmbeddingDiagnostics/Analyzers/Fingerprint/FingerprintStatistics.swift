@@ -20,6 +20,16 @@ enum FingerprintStatistics {
         /// keeps: near 1 for a clearly anisotropic space, near 0 (or below) when the structure is
         /// noise — then the similarity of `FingerprintCheck` would divide noise by noise.
         var signalShare: Double
+        /// Unbiased Σ_{j≠l} M_jl², the off-diagonal (sign-carrying) part of `tracelessStrength`: with
+        /// c_j = Σ_i x_ij² (the diagonal of G), the sum over distinct row pairs i ≠ i' of
+        /// Σ_{j≠l} x_ij x_il x_i'j x_i'l = (‖G‖²_F − Σ_j c_j² − Σ_i (s_i² − Σ_j x_ij⁴)) / (n(n − 1)).
+        /// A sign flip of coordinates (x_j → −x_j) changes the sign of the entries M_jl it touches
+        /// but not this strength; the diagonal, the rest of `tracelessStrength`, cannot see it.
+        var offDiagonalStrength: Double
+        /// `offDiagonalStrength` over the plain Σ_{j≠l} M̂_jl² (sampling noise included): near 1
+        /// when the coordinates are correlated, near 0 (or below) when the off-diagonal entries are
+        /// noise — a covariance that is diagonal, as in a PCA-rotated store.
+        var offDiagonalSignalShare: Double
         var sortedNorms: [Double]
         /// Mean cosine over distinct row pairs: (‖Σ x̂_i‖² − n)/(n(n − 1)), x̂ = x/‖x‖.
         var meanCosine: Double
@@ -46,12 +56,17 @@ enum FingerprintStatistics {
             var norms = [Double](repeating: 0, count: n)
             var unitSum = [Double](repeating: 0, count: d)
             var sumS = 0.0, sumS2 = 0.0
+            // Σ_i Σ_{j≠l} x_ij² x_il² = Σ_i (s_i² − Σ_j x_ij⁴): each row paired with itself off the diagonal.
+            var selfOff = 0.0
             for i in 0..<n {
                 let row = x.pointer + i * d
                 let s = squaredNorm(row, count: d)
                 norms[i] = s.squareRoot()
                 sumS += s
                 sumS2 += s * s
+                var fourth = 0.0
+                for j in 0..<d { let v = Double(row[j]); fourth += (v * v) * (v * v) }
+                selfOff += s * s - fourth
                 if s > 0 {
                     let inv = 1 / s.squareRoot()
                     for j in 0..<d { unitSum[j] += Double(row[j]) * inv }
@@ -75,10 +90,19 @@ enum FingerprintStatistics {
                     : ("underflow when squared in Float32", "multiply the vectors by a constant")
                 throw EmbdiagError.invalid(path, "the rows' spread does not survive Float32 arithmetic (total variance \(ReportFormatting.number(traceC, significant: 3)) from the Float32 covariance, \(ReportFormatting.number(fromNorms, significant: 3)) from the Float64 row norms): values of this size (largest |value| \(ReportFormatting.number(Double(largest), significant: 3))) \(what); \(fix) (the fingerprint's sample and every file checked against it alike)")
             }
-            // ‖G‖²_F = n²‖M‖²_F.
-            var g2 = 0.0
-            for v in m { g2 += v * v }
+            // ‖G‖²_F = n²‖M‖²_F; its off-diagonal part summed from the off-diagonal entries themselves
+            // (no cancellation against the diagonal when the covariance is nearly diagonal).
+            var g2 = 0.0, off2 = 0.0
+            for i in 0..<d {
+                for j in 0..<d {
+                    let v = m[i * d + j]
+                    g2 += v * v
+                    if i != j { off2 += v * v }
+                }
+            }
             g2 *= nd * nd
+            offDiagonalStrength = (off2 * nd * nd - selfOff) / (nd * (nd - 1))
+            offDiagonalSignalShare = off2 > 0 ? offDiagonalStrength / off2 : 0
             tracelessStrength = (g2 - sumS2 - (sumS * sumS - sumS2) / Double(d)) / (nd * (nd - 1))
             let plain = g2 / (nd * nd) - (sumS / nd) * (sumS / nd) / Double(d)
             signalShare = plain > 0 ? tracelessStrength / plain : 0

@@ -44,6 +44,10 @@ public struct ModelFingerprint: Sendable, Equatable {
     /// Unbiased estimate of ‖M − tr(M)/d·I‖²_F (U-statistic over distinct row pairs): the strength
     /// of the space's anisotropic structure with the sampling noise of M̂ removed.
     public internal(set) var tracelessStrength: Double
+    /// Unbiased estimate of Σ_{j≠l} M_jl² (U-statistic over distinct row pairs): the part of
+    /// `tracelessStrength` off the diagonal, the only part a sign flip of coordinates changes
+    /// (`orientation`). Nil for a fingerprint read from a format-1 file, which did not record it.
+    public internal(set) var offDiagonalStrength: Double?
     /// Row norms at `normQuantileLevels`.
     public internal(set) var normQuantiles: [Double]
     /// Mean cosine between distinct rows.
@@ -113,6 +117,7 @@ public struct ModelFingerprint: Sendable, Equatable {
         directionCount = kept
         secondMomentTrace = moments.secondMomentTrace
         tracelessStrength = moments.tracelessStrength
+        offDiagonalStrength = moments.offDiagonalStrength
         normQuantiles = Self.normQuantileLevels.map { Statistics.quantile(moments.sortedNorms, $0) }
         meanCosine = moments.meanCosine
         let floor = Self.scaleFloor(scale)
@@ -136,12 +141,12 @@ public struct ModelFingerprint: Sendable, Equatable {
 
     /// Memberwise (the file reader).
     init(dimension: Int, rows: Int, modelName: String?, source: Source, mean: [Double], scale: [Double], spectrum: [Double],
-         directions: [Double], directionCount: Int, secondMomentTrace: Double, tracelessStrength: Double, normQuantiles: [Double],
+         directions: [Double], directionCount: Int, secondMomentTrace: Double, tracelessStrength: Double, offDiagonalStrength: Double?, normQuantiles: [Double],
          meanCosine: Double, rowScoreMedian: Double, rowScoreQ999: Double, rowScoreThreshold: Double) {
         self.dimension = dimension; self.rows = rows; self.modelName = modelName; self.source = source
         self.mean = mean; self.scale = scale; self.spectrum = spectrum; self.directions = directions
         self.directionCount = directionCount; self.secondMomentTrace = secondMomentTrace
-        self.tracelessStrength = tracelessStrength; self.normQuantiles = normQuantiles; self.meanCosine = meanCosine
+        self.tracelessStrength = tracelessStrength; self.offDiagonalStrength = offDiagonalStrength; self.normQuantiles = normQuantiles; self.meanCosine = meanCosine
         self.rowScoreMedian = rowScoreMedian; self.rowScoreQ999 = rowScoreQ999; self.rowScoreThreshold = rowScoreThreshold
     }
 }
