@@ -320,6 +320,9 @@ public struct ShiftAnalysis: Sendable {
                 var dc = DepthConfiguration()
                 dc.alternative = .twoSided
                 dc.seed = c.seed
+                // The rows shift tests (its repeats rule already applied); the permutation p-value is shift's own below.
+                dc.keepRepeats = true
+                dc.permutations = 0
                 let analysis = try DepthAnalysis(reference: reference, others: [other], configuration: dc)
                 let t = analysis.tests[0]
                 depth = t
