@@ -9,9 +9,11 @@ extension DepthAnalysis: ReportConvertible {
             ReportParameter("alternative", .string(c.alternative.rawValue)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
         ]
-        let permuted = tests.first?.permutation != nil
-        parameters.append(ReportParameter("permutations", .int(permuted ? c.permutations : 0)))
-        parameters.append(ReportParameter("p_value_method", .string(permuted ? "permutation" : "normal approximation")))
+        if !tests.isEmpty {
+            let permuted = tests.first?.permutation != nil
+            parameters.append(ReportParameter("permutations", .int(permuted ? c.permutations : 0)))
+            parameters.append(ReportParameter("p_value_method", .string(permuted ? "permutation" : "normal approximation")))
+        }
         if let rows = referenceSampleRows { parameters.append(ReportParameter("reference_sample", .int(rows.count))) }
         if let k = mahalanobisComponents { parameters.append(ReportParameter("mahalanobis_components", .int(k))) }
 
