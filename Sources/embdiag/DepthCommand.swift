@@ -57,6 +57,9 @@ struct DepthCommand: ReportingCommand {
     var referenceRows: Int?
 
 
+    @Option(help: "Relabellings of the pooled rows for the permutation p-value (cosine TTE depth, at most 4000 pooled rows; 0 = the normal approximation only).")
+    var permutations: Int = DepthConfiguration().permutations
+
     @Option(help: "Most central and most outlying rows listed per corpus.")
     var top: Int = 10
 
@@ -83,6 +86,8 @@ struct DepthCommand: ReportingCommand {
         try SettingRange.integer(top, "--top", atLeast: 0)
         if let s = referenceSample { try SettingRange.integer(s, "--reference-sample", atLeast: 2) }
         if let r = referenceRows { try SettingRange.integer(r, "--reference-rows", atLeast: 2) }
+        try SettingRange.integer(permutations, "--permutations", atLeast: 0, atMost: DepthConfiguration.maximumPermutations,
+                                 meaning: "relabellings of the permutation p-value; 0 = the normal approximation")
         try validatePartial()
     }
 
@@ -100,13 +105,16 @@ struct DepthCommand: ReportingCommand {
         configuration.seed = seed
         configuration.top = top
         configuration.mahalanobisComponents = components
+        configuration.permutations = permutations
         if partialOptions.isActive { try runPartial(reference, configuration: configuration); return [] }  // a state file, no report
         configuration.selectCentral = selectCentral
         configuration.selectCentralByLabel = byLabel
         let analysis = try DepthAnalysis(reference: reference, others: others, configuration: configuration)
         var output = CommandReport(report: analysis.report(), droppedByInput: dropped)
         if let write, let selection = analysis.centralSelection {
-            try EmbeddingWriter.write(reference.selecting(rows: selection.rows), to: write)
+            // Selected rows index the reference as measured (each repeated row once).
+            let inputRows = analysis.referenceRowsKept.map { kept in selection.rows.map { kept[$0] } } ?? selection.rows
+            try EmbeddingWriter.write(reference.selecting(rows: inputRows), to: write)
             output.written.append("Wrote the \(selection.rows.count) selected rows to \(write).")
         }
         return [output]

@@ -91,7 +91,9 @@ import EmbeddingDiagnosticsTestSupport
             var rows = Array(0..<all.count)
             rows.shuffle(using: &rng)
             let f = all.selecting(rows: Array(rows[0..<120])), g = all.selecting(rows: Array(rows[120..<220]))
-            p.append(try DepthAnalysis(reference: f, others: [g]).tests[0].rankSum.pValue)
+            var c = DepthConfiguration()
+            c.permutations = 0  // the normal approximation itself (DepthCalibrationTests: the permutation p-value)
+            p.append(try DepthAnalysis(reference: f, others: [g], configuration: c).tests[0].rankSum.pValue)
         }
         let rejected = Calibration.rejectionRate(p, alpha: 0.05)
         #expect(rejected >= 0.03 && rejected <= 0.07, "fraction p < 0.05 = \(rejected)")

@@ -153,6 +153,8 @@ import Testing
         let fonts = try EmbeddingReader.read(dir.appendingPathComponent("fonts.npy").path, options: options)
         var c = DepthConfiguration()
         c.top = 7
+        // A merged run keeps the normal approximation: the single run without permutations is its match.
+        c.permutations = 0
         let single = try DepthAnalysis(reference: games, others: [fonts], configuration: c).report()
         func cut(_ n: Int, _ parts: Int) -> [Range<Int>] {
             let b = (0...parts).map { $0 * n / parts }

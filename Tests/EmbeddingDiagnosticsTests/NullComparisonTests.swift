@@ -541,7 +541,7 @@ import Testing
         // Binomial(12, 0.05): ≤ 3 has probability 0.998 for a test at its level.
         #expect(shifted <= 3 && newRegions <= 3, "\(shifted) shifted, \(newRegions) new regions of \(draws)")
         // Few distinct rows: repeats are values, not copies, and every row is tested.
-        let codes = ShiftAnalysis.withoutRepeats(Embeddings(matrix: Matrix(Self.codebookDraws(300, book: 31, draw: 9))), keep: false, minimum: 10)
+        let codes = RepeatedRows.withoutRepeats(Embeddings(matrix: Matrix(Self.codebookDraws(300, book: 31, draw: 9))), keep: false, minimum: 10)
         #expect(codes.dropped == 0 && codes.rows.count == 300)
     }
 }

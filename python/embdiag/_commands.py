@@ -153,13 +153,14 @@ SPEC = {
             'alternative': {'flag': '--alternative', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'reference_sample': {'flag': '--reference-sample', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'reference_rows': {'flag': '--reference-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'permutations': {'flag': '--permutations', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'top': {'flag': '--top', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'components': {'flag': '--components', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'select_central': {'flag': '--select-central', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'by_label': {'flag': '--by-label', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'permutations', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
     },
     'bias': {
         "parameters": {
@@ -857,6 +858,7 @@ def depth(
     alternative: Optional[Literal['greater', 'less', 'two-sided']] = None,
     reference_sample: Optional[int] = None,
     reference_rows: Optional[int] = None,
+    permutations: Optional[int] = None,
     top: Optional[int] = None,
     components: Optional[int] = None,
     select_central: Optional[int] = None,
@@ -946,6 +948,9 @@ def depth(
     reference_rows : int
         ``--reference-rows``: With --partial and --reference-sample: the reference's total row count
         over all shards (every shard draws the single run's sample from it).
+    permutations : int
+        ``--permutations``: Relabellings of the pooled rows for the permutation p-value (cosine TTE
+        depth, at most 4000 pooled rows; 0 = the normal approximation only). (CLI default: 999)
     top : int
         ``--top``: Most central and most outlying rows listed per corpus. (CLI default: 10)
     components : int

@@ -16,7 +16,17 @@ public struct DepthConfiguration: Sendable {
     /// Select the K deepest reference rows (`--select-central`), overall or per label.
     public var selectCentral: Int?
     public var selectCentralByLabel = false
+    /// B, seeded relabellings of the permutation p-value (cosine TTE depth, at most
+    /// `permutationRowLimit` pooled rows, no `referenceSample`); 0 = the normal approximation only.
+    public var permutations: Int = 999
+    /// Keep the rows a corpus repeats itself (`RepeatedRows`) in the test; default false: each
+    /// repeated row is tested once where the repeats are copies (the rule of `shift`).
+    public var keepRepeats = false
     public init() {}
+
+    /// Pooled rows (reference + other) up to which the permutation p-value is computed: its cost is
+    /// O(B·N·d); above, the normal approximation holds and is used.
+    public static let permutationRowLimit = 4000
 }
 
 extension DepthConfiguration {
@@ -77,6 +87,12 @@ public struct DepthRankTest: Sendable {
     public internal(set) var qPooled: Double
     public internal(set) var referenceSize: Int
     public internal(set) var otherSize: Int
+    /// The permutation p-value (`depthPermutationTest`, this test's alternative), when it ran.
+    public internal(set) var permutation: PermutationTestResult? = nil
+
+    /// The p-value the report, the verdict and the gates use: the permutation p-value when it
+    /// ran, else scipy's normal approximation (`rankSum`).
+    public var pValue: Double { permutation?.pValue ?? rankSum.pValue }
 }
 
 /// The result of `embdiag depth`.
@@ -96,6 +112,16 @@ public struct DepthAnalysis: Sendable {
     /// independent samples: copies sit deeper than any independent row.
     /// nil for a merged `--partial` run (the rows are not at hand).
     public internal(set) var crossDuplicates: [CrossCorpusDuplicates]? = nil
+    /// Rows left out because they repeat an earlier row of their own corpus (`RepeatedRows`, the
+    /// rule of `shift`): the reference's first, then each other corpus's. nil for a merged
+    /// `--partial` run (the rows are not at hand).
+    public internal(set) var repeatedRowsDropped: [Int]? = nil
+    /// Rows repeating an earlier row of their own corpus, dropped or not, in the same order.
+    public internal(set) var repeatedRowsFound: [Int]? = nil
+    /// The reference's input rows measured (nil: every row), for `centralRows` on the input.
+    public internal(set) var referenceRowsKept: [Int]? = nil
+    /// Why the permutation p-value did not run (nil when it ran for every test, or B = 0).
+    public internal(set) var permutationSkipped: String? = nil
 
     /// - Parameters:
     ///   - reference: the corpus depth is measured in (F).
@@ -113,10 +139,28 @@ public struct DepthAnalysis: Sendable {
         if configuration.selectCentral != nil && configuration.selectCentralByLabel && reference.labels == nil {
             throw EmbdiagError.usage("--by-label needs labels for the reference (--labels FILE)")
         }
-        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension))
+        try MemoryBudget.installed.value.check(configuration.memoryEstimates(referenceRows: reference.count, dimension: reference.dimension,
+                                                                             otherRows: others.map(\.count).max() ?? 0))
+        // Rows a corpus repeats itself are measured once, by `shift`'s rule (`RepeatedRows`): where
+        // the corpora share values by chance (few distinct rows), repeats are values and stay.
+        let inputShared = others.map { CrossCorpusDuplicates.find(reference: Matrix.normalizedRows(reference.matrix), other: Matrix.normalizedRows($0.matrix)) }
+        let chanceCollisions = inputShared.map { $0.count > 0 && !$0.areCopies }
+        let ownRepeats = RepeatedRows.repeatsRemoved(reference, keep: configuration.keepRepeats || chanceCollisions.contains(true),
+                                                     comparedWithAnotherCorpus: !others.isEmpty, minimum: 2)
+        var dropped = [ownRepeats.dropped], found = [ownRepeats.found]
+        let reference = ownRepeats.rows
+        referenceRowsKept = ownRepeats.kept
+        let others = others.enumerated().map { k, o in
+            let r = RepeatedRows.withoutRepeats(o, keep: configuration.keepRepeats || chanceCollisions[k], comparedWithAnotherCorpus: true, minimum: 2)
+            dropped.append(r.dropped)
+            found.append(r.found)
+            return r.rows
+        }
+        repeatedRowsDropped = dropped
+        repeatedRowsFound = found
         let referenceUnit = Matrix.normalizedRows(reference.matrix)
         let othersUnit = others.map { Matrix.normalizedRows($0.matrix) }
-        let shared = othersUnit.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: $0) }
+        let shared = dropped.contains { $0 > 0 } ? othersUnit.map { CrossCorpusDuplicates.find(reference: referenceUnit, other: $0) } : inputShared
         crossDuplicates = shared
         // Optional seeded subsample of the reference as the depth reference set.
         let sampleRows = try configuration.referenceSampleRows(total: reference.count)
@@ -142,6 +186,10 @@ public struct DepthAnalysis: Sendable {
             DepthRankTest.depthRankTest(referenceDepths: refDepths, otherDepths: $0.depths, alternative: configuration.alternative,
                           reference: reference.source.path, other: $0.source.path)
         }
+        let permute = Self.permutationSkipReason(configuration, sampled: sampleRows != nil, pooledRows: nil)
+        for k in tests.indices where permute == nil {
+            tests[k].permutation = Self.permutationTest(referenceUnit, othersUnit[k], configuration, copies: shared[k])
+        }
         if configuration.allPairs && others.count >= 2 {
             for a in 0..<others.count {
                 for b in (a + 1)..<others.count {
@@ -150,19 +198,62 @@ public struct DepthAnalysis: Sendable {
                     let theirs = pairReference.depths(of: others[b].matrix, leaving: !leaves ? nil
                         : Self.leftOutRows(own: nil, ownCount: 0, queryCount: others[b].count,
                                            copies: { CrossCorpusDuplicates.find(reference: othersUnit[a], other: othersUnit[b]) }))
-                    tests.append(DepthRankTest.depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
-                                               reference: others[a].source.path, other: others[b].source.path))
+                    var pair = DepthRankTest.depthRankTest(referenceDepths: own, otherDepths: theirs, alternative: configuration.alternative,
+                                                           reference: others[a].source.path, other: others[b].source.path)
+                    if permute == nil {
+                        pair.permutation = Self.permutationTest(othersUnit[a], othersUnit[b], configuration,
+                                                                copies: CrossCorpusDuplicates.find(reference: othersUnit[a], other: othersUnit[b]))
+                    }
+                    tests.append(pair)
                 }
             }
         }
         self.corpora = corpora
         self.tests = tests
-        let p = tests.map(\.rankSum.pValue)
+        permutationSkipped = permute ?? tests.compactMap { t in
+            t.permutation == nil ? Self.permutationSkipReason(configuration, sampled: false, pooledRows: t.referenceSize + t.otherSize) : nil
+        }.first
+        let p = tests.map(\.pValue)
         holmAdjusted = MultipleTesting.holmAdjusted(p)
         benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
     }
 
     public var reference: CorpusDepths { corpora[0] }
+
+    /// Why the permutation p-value cannot run with `c` (nil: it can): B = 0, a depth other than
+    /// cosine TTE, depths against a reference sample (`sampled`), more than `permutationRowLimit`
+    /// `pooledRows` (when given).
+    ///
+    /// - Complexity: O(1).
+    static func permutationSkipReason(_ c: DepthConfiguration, sampled: Bool, pooledRows: Int?) -> String? {
+        if c.permutations == 0 { return "\(Setting.permutations) 0: the p-value is the normal approximation of scipy's ranksums" }
+        if c.kind != .tte || c.distance != .cosine {
+            return "the permutation p-value is computed for cosine TTE depth (the default) only; \(c.kind.rawValue)\(c.kind == .tte ? "/\(c.distance.rawValue)" : "") depth uses the normal approximation of scipy's ranksums"
+        }
+        if sampled {
+            return "with \(Setting.referenceSample) the depths are measured against a sample of the reference, which a relabelling of the pooled rows cannot redraw: the p-value is the normal approximation of scipy's ranksums"
+        }
+        if let n = pooledRows, n > DepthConfiguration.permutationRowLimit {
+            return "\(n) pooled rows, above the permutation test's \(DepthConfiguration.permutationRowLimit) (O(B·N·d)): the p-value is the normal approximation of scipy's ranksums, which holds at this size"
+        }
+        return nil
+    }
+
+    /// The permutation test of reference rows `a` against `b` (unit rows), or nil above the row
+    /// limit. `copies`: `b`'s rows that duplicate `a`'s; the near-exact ones link the pair for the
+    /// leave-a-copy-out rule of every labelling (exact copies are found by the test itself).
+    ///
+    /// - Complexity: O(B·(N·d + N log N)) for N = m + n pooled rows.
+    static func permutationTest(_ a: Matrix, _ b: Matrix, _ c: DepthConfiguration, copies: CrossCorpusDuplicates) -> PermutationTestResult? {
+        let total = a.rows + b.rows
+        guard total <= DepthConfiguration.permutationRowLimit, a.rows >= 2, b.rows >= 1 else { return nil }
+        let pooled = Matrix(rows: total, cols: a.cols)
+        pooled.mutablePointer.update(from: a.pointer, count: a.rows * a.cols)
+        (pooled.mutablePointer + a.rows * a.cols).update(from: b.pointer, count: b.rows * b.cols)
+        let labellings = TwoSamplePermutations(firstCount: a.rows, secondCount: b.rows, permutations: c.permutations, seed: c.seed)
+        let near = copies.matches.filter { $0.kind == .near }.map { ($0.referenceRow, a.rows + $0.otherRow) }
+        return depthPermutationTest(unitRows: pooled, permutations: labellings, alternative: c.alternative, nearCopies: near)
+    }
 
     /// The reference row each query row leaves out of its depth: its own place in the depth
     /// reference when `own` has one, else the reference row it duplicates (`copies`, searched only

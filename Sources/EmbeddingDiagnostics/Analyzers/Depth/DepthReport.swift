@@ -9,6 +9,11 @@ extension DepthAnalysis: ReportConvertible {
             ReportParameter("alternative", .string(c.alternative.rawValue)),
             ReportParameter("seed", .int(Int(truncatingIfNeeded: c.seed))),
         ]
+        if !tests.isEmpty {
+            let permuted = tests.first?.permutation != nil
+            parameters.append(ReportParameter("permutations", .int(permuted ? c.permutations : 0)))
+            parameters.append(ReportParameter("p_value_method", .string(permuted ? "permutation" : "normal approximation")))
+        }
         if let rows = referenceSampleRows { parameters.append(ReportParameter("reference_sample", .int(rows.count))) }
         if let k = mahalanobisComponents { parameters.append(ReportParameter("mahalanobis_components", .int(k))) }
 
@@ -21,7 +26,9 @@ extension DepthAnalysis: ReportConvertible {
                 ReportMetric("n_other", "other rows", .int(t.otherSize)),
                 ReportMetric("depth_mean_other", "mean depth of the other corpus", ReportValue(Statistics.meanAndStandardDeviation(other.depths).mean)),
                 ReportMetric("w", "rank-sum statistic W (z, scipy ranksums)", ReportValue(t.rankSum.statistic)),
-                ReportMetric("p_value", "p-value (\(c.alternative.rawValue))", ReportValue(t.rankSum.pValue)),
+                ReportMetric("p_value", t.permutation.map { "p-value (\(c.alternative.rawValue), \($0.permutations) relabellings of the pooled rows)" }
+                             ?? "p-value (\(c.alternative.rawValue), normal approximation)", ReportValue(t.pValue)),
+                ReportMetric("p_value_ranksums", "p-value, normal approximation (scipy ranksums)", ReportValue(t.rankSum.pValue)),
                 ReportMetric("u", "Mann–Whitney U", ReportValue(t.mannWhitney.statistic)),
                 ReportMetric("p_value_mann_whitney", "p-value, Mann–Whitney (tie + continuity corrected)", ReportValue(t.mannWhitney.pValue)),
                 ReportMetric("p_value_exact", "exact p-value (no ties, small samples)", t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null),
@@ -40,14 +47,26 @@ extension DepthAnalysis: ReportConvertible {
                 ]
             }
         }
+        // Only when some are found: a merged `--partial` run cannot search them, and its report
+        // must equal the single run's on data without repeats.
+        if let dropped = repeatedRowsDropped, let found = repeatedRowsFound, found.contains(where: { $0 > 0 }) {
+            metrics += [
+                ReportMetric("repeated_rows_reference", "reference rows left out because they repeat an earlier reference row (copies within the corpus)", .int(dropped[0])),
+                ReportMetric("repeated_rows_other", "other rows left out because they repeat an earlier row of the other corpus", .int(dropped.count > 1 ? dropped[1] : 0)),
+            ]
+            if found != dropped {
+                metrics.append(ReportMetric("repeated_rows_kept", "rows repeating an earlier row of their corpus, kept in the test (values shared by chance)",
+                                            .int(zip(found, dropped).map { $0 - $1 }.reduce(0, +))))
+            }
+        }
         var tables: [ReportTable] = []
         if !tests.isEmpty {
             tables.append(ReportTable(
                 name: "tests", title: "Depth rank-sum tests (depth measured in the first corpus of each pair)",
-                columns: ["reference", "other", "n_reference", "n_other", "w", "p_value", "p_holm", "p_bh", "u", "p_value_exact", "q", "q_pooled", "effect_size"],
+                columns: ["reference", "other", "n_reference", "n_other", "w", "p_value", "p_value_ranksums", "p_holm", "p_bh", "u", "p_value_exact", "q", "q_pooled", "effect_size"],
                 rows: tests.enumerated().map { i, t in
                     [.string(t.reference), .string(t.other), .int(t.referenceSize), .int(t.otherSize), ReportValue(t.rankSum.statistic),
-                     ReportValue(t.rankSum.pValue), ReportValue(holmAdjusted[i]), ReportValue(benjaminiHochbergAdjusted[i]),
+                     ReportValue(t.pValue), ReportValue(t.rankSum.pValue), ReportValue(holmAdjusted[i]), ReportValue(benjaminiHochbergAdjusted[i]),
                      ReportValue(t.mannWhitney.statistic), t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null, ReportValue(t.q),
                      ReportValue(t.qPooled), ReportValue(t.mannWhitney.rankBiserial)]
                 }))
@@ -82,7 +101,7 @@ extension DepthAnalysis: ReportConvertible {
                                           points: (0..<bins).map { ChartPoint(x: lo + (Double($0) + 0.5) * width, y: counts[$0] / n) })
             }
             let caption = tests.first.map { t in
-                "W = \(ReportFormatting.number(t.rankSum.statistic, significant: 4)), p = \(ReportFormatting.number(t.rankSum.pValue, significant: 3)) (\(c.alternative.rawValue)), Q = \(ReportFormatting.number(t.q, significant: 3)); depths measured in the reference."
+                "W = \(ReportFormatting.number(t.rankSum.statistic, significant: 4)), p = \(ReportFormatting.number(t.pValue, significant: 3)) (\(c.alternative.rawValue)\(t.permutation == nil ? "" : ", permutation")), Q = \(ReportFormatting.number(t.q, significant: 3)); depths measured in the reference."
             } ?? ""
             charts.append(ReportChart(name: "depth_histogram", title: "Depth distributions (fraction of rows)", kind: .histogram,
                                       xLabel: "\(c.kind.rawValue) depth", yLabel: "fraction of rows", series: series, caption: caption))
@@ -93,7 +112,7 @@ extension DepthAnalysis: ReportConvertible {
             let direction = t.q < 0.5 ? "Q = \(q) < 0.5: its texts sit more at the periphery of the reference."
                 : t.q > 0.5 ? "Q = \(q) > 0.5: its texts sit closer to the centre of the reference than the reference's own texts (too typical — or rows shared with the reference)."
                 : "Q = \(q)."
-            let verdict = t.rankSum.pValue < 0.05
+            let verdict = t.pValue < 0.05
                 ? "the other corpus differs from the reference in embedding space (p < 0.05, \(c.alternative.rawValue)); " + direction
                 : "no evidence at the 5% level that the other corpus is distributed differently from the reference."
             notes.append("Reading: " + verdict)
@@ -109,6 +128,28 @@ extension DepthAnalysis: ReportConvertible {
         }
         if crossDuplicates == nil && c.referenceSample == nil && c.kind != .mahalanobis && !tests.isEmpty {
             notes.append("Rows shared with the reference were not searched: a merged --partial run keeps only Σû of the reference, so a row of the other corpus that copies a reference row is measured against all reference rows and sits deeper than an independent row (a single run leaves one equal row out).")
+        }
+        if let t = tests.first, let perm = t.permutation {
+            notes.append("p_value is a permutation p-value: the pooled rows were relabelled \(perm.permutations) times (seed \(c.seed)) into a reference of \(t.referenceSize) and an other corpus of \(t.otherSize) rows, every depth recomputed under each labelling (leave-one-out for the rows labelled reference), p = (1 + #{relabellings with a rank-sum statistic at least as extreme})/(B + 1) (\(c.alternative.rawValue)). The reference's depths are leave-one-out and the other corpus's are not, so the normal approximation (p_value_ranksums, as scipy's ranksums) is not exact at small sizes or on tied depths.")
+        }
+        if let reason = permutationSkipped, !tests.isEmpty {
+            notes.append("No permutation p-value: " + reason + ".")
+        }
+        if let dropped = repeatedRowsDropped, let found = repeatedRowsFound, found.contains(where: { $0 > 0 }) {
+            let names = corpora.map(\.source.path)
+            let removed = zip(names, dropped).filter { $0.1 > 0 }.map { "\($0.0): \($0.1)" }
+            if !removed.isEmpty {
+                notes.append("Rows that repeat an earlier row of their own corpus were measured once (copies within a corpus are not independent draws, and a relabelling would split them): " + removed.joined(separator: ", ") + " rows left out (repeated_rows_reference, repeated_rows_other). The rule is the one of `embdiag shift`.")
+            }
+            let kept = zip(names, zip(found, dropped)).filter { $0.1.0 > $0.1.1 }.map { "\($0.0): \($0.1.0 - $0.1.1)" }
+            if !kept.isEmpty {
+                notes.append(c.keepRepeats
+                    ? "Rows that repeat an earlier row of their own corpus were kept (as asked): " + kept.joined(separator: ", ") + "."
+                    : "Rows that repeat an earlier row of their own corpus were kept: " + kept.joined(separator: ", ") + " — the corpora share such values by chance (data with few distinct rows, e.g. quantised), so repeats are draws of the same values, not copies.")
+            }
+        }
+        if repeatedRowsDropped == nil && !tests.isEmpty {
+            notes.append("Rows a corpus repeats were not searched: a merged --partial run does not hold the rows, so every row counts once per occurrence.")
         }
         if let rows = referenceSampleRows {
             notes.append("Depths were measured against a seeded sample of \(rows.count) reference rows (--reference-sample, seed \(c.seed)), not the whole reference.")

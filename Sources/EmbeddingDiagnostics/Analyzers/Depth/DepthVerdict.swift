@@ -4,7 +4,7 @@ extension DepthAnalysis {
     /// Is the other corpus distributed like the reference (first other corpus; the tests table
     /// has every corpus with multiplicity-corrected p-values)? Nil without a test.
     var verdict: ReportVerdict? {
-        guard let test = tests.first, let p = test.rankSum.pValue.reportedNumber else { return nil }
+        guard let test = tests.first, let p = test.pValue.reportedNumber else { return nil }
         let text = ReportVerdict.text
         let q = test.q.reportedNumber
         let found = crossDuplicates?.first.flatMap { $0.count > 0 ? $0 : nil }

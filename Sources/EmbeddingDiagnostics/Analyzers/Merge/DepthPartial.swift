@@ -205,7 +205,13 @@ extension DepthAnalysis {
             DepthRankTest.depthRankTest(referenceDepths: corpora[0].depths, otherDepths: $0.depths, alternative: configuration.alternative,
                           reference: corpora[0].source.path, other: $0.source.path)
         }
-        let p = tests.map(\.rankSum.pValue)
+        if !tests.isEmpty {
+            // The single run's reason where it would not permute either, else the merge's own.
+            let pooled = tests.map { $0.referenceSize + $0.otherSize }.max()
+            permutationSkipped = Self.permutationSkipReason(configuration, sampled: referenceSampleRows != nil, pooledRows: pooled)
+                ?? "a merged \(Setting.partial) run cannot relabel rows across machines (each shard holds only its own rows): the p-value is the normal approximation of scipy's ranksums"
+        }
+        let p = tests.map(\.pValue)
         holmAdjusted = MultipleTesting.holmAdjusted(p)
         benjaminiHochbergAdjusted = MultipleTesting.benjaminiHochbergAdjusted(p)
         self.referenceSampleRows = referenceSampleRows

@@ -7,7 +7,8 @@ public struct PermutationTestResult: Sendable, Equatable {
     public internal(set) var statistic: Double
     /// (1 + #{b : T_b ≥ T}) / (B + 1): never 0, exact level under H₀ (Phipson & Smyth 2010).
     public internal(set) var pValue: Double
-    /// Always `.greater` here (large statistics are evidence of a shift).
+    /// `.greater` for the kernel tests (large statistics are evidence of a shift); the depth
+    /// rank-sum test's alternative for `depthPermutationTest` (its statistic oriented by it).
     public internal(set) var alternative: Alternative
     /// B, random relabellings drawn.
     public internal(set) var permutations: Int

@@ -181,7 +181,7 @@ public struct ShiftAnalysis: Sendable {
         // Rows a corpus repeats itself are tested once (`RepeatedRows`) — unless the corpora also
         // share values by chance (data with few distinct rows), where repeats are values too.
         let chanceCollisions = shared.map { $0.count > 0 && !$0.areCopies }
-        let (reference, referenceRepeats, referenceRepeatsFound) = Self.withoutRepeats(
+        let (reference, referenceRepeats, referenceRepeatsFound) = RepeatedRows.withoutRepeats(
             corpora[0].rows, unitRows: corpora[0].before == nil ? searchedReferenceUnit : nil,
             keep: c.keepCrossDuplicates || chanceCollisions.contains(true), comparedWithAnotherCorpus: true, minimum: minimum)
         repeatedRowsDropped = [referenceRepeats]
@@ -210,7 +210,7 @@ public struct ShiftAnalysis: Sendable {
                 let positions = corpora[index + 1].indices ?? Array(0..<other.count)
                 rows = other.selecting(rows: positions.indices.filter { !copied.contains(positions[$0]) })
             }
-            let (distinct, repeats, found) = Self.withoutRepeats(rows, keep: c.keepCrossDuplicates || chanceCollisions[index],
+            let (distinct, repeats, found) = RepeatedRows.withoutRepeats(rows, keep: c.keepCrossDuplicates || chanceCollisions[index],
                                                                  comparedWithAnotherCorpus: true, minimum: minimum)
             rows = distinct
             repeatedRowsDropped.append(repeats)
@@ -320,6 +320,9 @@ public struct ShiftAnalysis: Sendable {
                 var dc = DepthConfiguration()
                 dc.alternative = .twoSided
                 dc.seed = c.seed
+                // The rows shift tests (its repeats rule already applied); the permutation p-value is shift's own below.
+                dc.keepRepeats = true
+                dc.permutations = 0
                 let analysis = try DepthAnalysis(reference: reference, others: [other], configuration: dc)
                 let t = analysis.tests[0]
                 depth = t

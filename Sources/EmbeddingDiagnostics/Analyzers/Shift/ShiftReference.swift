@@ -58,7 +58,7 @@ public struct ShiftReference: Sendable {
         if let cap, cap < c.minimumRows { throw EmbdiagError.usage("\(Setting.maxRows) must be at least \(c.minimumRows) (got \(cap))") }
         let sampled = ShiftAnalysis.sampled(reference, maxRows: cap, seed: c.seed &+ 7919)
         // Rows the reference repeats itself are kept once (`RepeatedRows`), as in `ShiftAnalysis`.
-        (sample, repeatedRowsDropped, _) = ShiftAnalysis.withoutRepeats(sampled.rows, keep: c.keepCrossDuplicates, minimum: c.minimumRows)
+        (sample, repeatedRowsDropped, _) = RepeatedRows.withoutRepeats(sampled.rows, keep: c.keepCrossDuplicates, minimum: c.minimumRows)
         sampleUnit = Matrix.normalizedRows(sample.matrix)
         source = reference.source
         totalRows = reference.count

@@ -118,7 +118,7 @@ public struct ShiftWindows: Sendable {
                 let drop = !c.keepCrossDuplicates && duplicates.count > 0
                 // Values shared with the reference by chance (few distinct rows) make repeats values too.
                 let chanceCollisions = duplicates.count > 0 && !duplicates.areCopies
-                let (tested, repeats, _) = ShiftAnalysis.withoutRepeats(drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows,
+                let (tested, repeats, _) = RepeatedRows.withoutRepeats(drop ? rows.selecting(rows: duplicates.independentOtherRows) : rows,
                                                                         keep: c.keepCrossDuplicates || chanceCollisions,
                                                                         comparedWithAnotherCorpus: true, minimum: c.minimumRows)
                 result.repeatedRowsDropped = repeats

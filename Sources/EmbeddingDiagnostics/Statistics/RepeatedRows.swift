@@ -42,22 +42,31 @@ public struct RepeatedRows: Sendable, Equatable {
     }
 }
 
-extension ShiftAnalysis {
+extension RepeatedRows {
     /// `e` without the rows that repeat an earlier row when `keep` is false and the repeats are
     /// copies, the number of rows dropped and the number found. `comparedWithAnotherCorpus`: the
     /// caller found no values shared by chance with another corpus, so every repeat is a copy;
     /// otherwise a corpus seen alone follows `RepeatedRows.areCopies`. A corpus that would fall
     /// below `minimum` rows is kept whole. `unitRows`: `e`'s rows already normalised, when the
-    /// caller has them.
+    /// caller has them. The rule of `shift` and `depth` alike.
     ///
     /// - Complexity: O(n·d).
     static func withoutRepeats(_ e: Embeddings, unitRows: Matrix? = nil, keep: Bool, comparedWithAnotherCorpus: Bool = false,
                                minimum: Int) -> (rows: Embeddings, dropped: Int, found: Int) {
-        guard e.count > 1 else { return (e, 0, 0) }
+        let r = repeatsRemoved(e, unitRows: unitRows, keep: keep, comparedWithAnotherCorpus: comparedWithAnotherCorpus, minimum: minimum)
+        return (r.rows, r.dropped, r.found)
+    }
+
+    /// `withoutRepeats`, with the rows of `e` kept (nil: every row).
+    ///
+    /// - Complexity: O(n·d).
+    static func repeatsRemoved(_ e: Embeddings, unitRows: Matrix? = nil, keep: Bool, comparedWithAnotherCorpus: Bool = false,
+                               minimum: Int) -> (rows: Embeddings, dropped: Int, found: Int, kept: [Int]?) {
+        guard e.count > 1 else { return (e, 0, 0, nil) }
         let repeats = RepeatedRows.find(unitRows: unitRows ?? Matrix.normalizedRows(e.matrix))
         guard !keep, repeats.repeats > 0, comparedWithAnotherCorpus || repeats.areCopies, repeats.firstOccurrences.count >= minimum else {
-            return (e, 0, repeats.repeats)
+            return (e, 0, repeats.repeats, nil)
         }
-        return (e.selecting(rows: repeats.firstOccurrences), repeats.repeats, repeats.repeats)
+        return (e.selecting(rows: repeats.firstOccurrences), repeats.repeats, repeats.repeats, repeats.firstOccurrences)
     }
 }
