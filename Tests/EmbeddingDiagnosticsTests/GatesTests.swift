@@ -157,4 +157,17 @@ import Testing
         let fine = try CLI.run(["bias", words, "--weat", "7", "--permutations", "100", "--exact-limit", "10", "--require", "weat_p_value>=0.02", "--quiet"])
         #expect(fine.status == 0 || fine.status == 1, "\(fine.stderr)")
     }
+
+    /// depth's permutation p is at least 1/(B + 1): `p_value>=0.0005` with 999 relabellings can
+    /// never fail and is refused; with the normal approximation (`--permutations 0`) it can.
+    @Test func depthPValueGateBelowThePermutationFloorIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        var rng = SeededGenerator(seed: 5)
+        try CLI.writeNpy((0..<80).map { _ in (0..<6).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/r.npy")
+        try CLI.writeNpy((0..<70).map { _ in (0..<6).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/o.npy")
+        let floor = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--require", "p_value>=0.0005", "--quiet"])
+        #expect(floor.status == 2 && floor.stderr.contains("p_value_floor"), "\(floor.stderr)")
+        let normal = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--permutations", "0", "--require", "p_value>=0.0005", "--quiet"])
+        #expect(normal.status == 0 || normal.status == 1, "\(normal.stderr)")
+    }
 }

@@ -29,6 +29,14 @@ extension DepthAnalysis: ReportConvertible {
                 ReportMetric("p_value", t.permutation.map { "p-value (\(c.alternative.rawValue), \($0.permutations) relabellings of the pooled rows)" }
                              ?? "p-value (\(c.alternative.rawValue), normal approximation)", ReportValue(t.pValue)),
                 ReportMetric("p_value_ranksums", "p-value, normal approximation (scipy ranksums)", ReportValue(t.rankSum.pValue)),
+            ]
+            // A permutation p is at least 1/(B + 1): reported, so that a gate below it is refused
+            // as one that can never fail (`Report.evaluate`, `<key>_floor`).
+            if let perm = t.permutation {
+                metrics.append(ReportMetric("p_value_floor", "smallest p-value the permutation test can give, 1/(B + 1)",
+                                            ReportValue(1 / Double(perm.permutations + 1))))
+            }
+            metrics += [
                 ReportMetric("u", "Mann–Whitney U", ReportValue(t.mannWhitney.statistic)),
                 ReportMetric("p_value_mann_whitney", "p-value, Mann–Whitney (tie + continuity corrected)", ReportValue(t.mannWhitney.pValue)),
                 ReportMetric("p_value_exact", "exact p-value (no ties, small samples)", t.mannWhitney.pValueExact.map { ReportValue($0) } ?? .null),
