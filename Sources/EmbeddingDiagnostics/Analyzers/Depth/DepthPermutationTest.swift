@@ -39,10 +39,59 @@ public func depthPermutationTest(unitRows z: Matrix, permutations: TwoSamplePerm
 
 /// |W| of every labelling (column 0 observed), the depths recomputed under each (see
 /// `depthPermutationTest`); the two-sided statistics `embdiag shift` combines with its other tests.
-/// - Complexity: O(B·(N·d + N log N)) time, O(N·B) memory.
+/// Up to `exactRowLimit` pooled rows every dot product is Float64 in a fixed order; above it
+/// (where the Float64 products would be most of a shift run: +45 % at 2 × 10,000 × 384) the
+/// products come from two SGEMMs, as the kernel tests' do, and equal rows still share one value
+/// (their group's), so ties between equal rows stay exact; depths of different rows that agree to
+/// Float32 round-off may then rank differently on another BLAS kernel (documented float noise).
+/// - Complexity: O(B·(N·d + N log N)) time (O(N·d·B) as BLAS above the limit), O(N·B) memory.
 public func depthPermutationStatistics(unitRows z: Matrix, permutations: TwoSamplePermutations) -> [Double] {
     let scale = depthRankSumScale(permutations)
-    return depthRankSumDeviations(unitRows: z, permutations: permutations).map { abs($0) / scale }
+    let deviations = z.rows <= depthExactRowLimit
+        ? depthRankSumDeviations(unitRows: z, permutations: permutations)
+        : depthRankSumDeviationsByGEMM(unitRows: z, permutations: permutations)
+    return deviations.map { abs($0) / scale }
+}
+
+/// Pooled rows up to which `depthPermutationStatistics` computes every product in Float64 (the
+/// `depth` command's permutation limit).
+public let depthExactRowLimit = 4_000
+
+/// R_c − m(N + 1)/2 for every labelling, the products ẑ_i·S_c from two SGEMMs (Zᵀa_c, then Z·S):
+/// each row labelled reference leaves itself out, each labelled other is at 1 + ẑ_i·S_c/m (no
+/// copy search: `shift` tests independent rows, its cross-corpus copies removed). Rows in one
+/// group of equal unit rows take the group's first row's product.
+/// - Complexity: O(N·d·B) (BLAS) + O(B·N log N) time, O(N·B) memory.
+func depthRankSumDeviationsByGEMM(unitRows z: Matrix, permutations p: TwoSamplePermutations) -> [Double] {
+    let total = z.rows, cols = p.columns, m = p.firstCount
+    var first = Array(0..<total)
+    for match in CrossCorpusDuplicates.find(reference: z, other: z, nearExact: false).matches { first[match.otherRow] = match.referenceRow }
+    let indicator = Matrix(rows: total, cols: cols)
+    let ip = indicator.mutablePointer
+    for i in 0..<(total * cols) { ip[i] = Float(p.inFirst[i]) }
+    let sums = BLAS.matmul(z, transposeA: true, indicator)  // d × C
+    let dots = BLAS.matmul(z, sums)                          // N × C
+    let selfDots = Matrix.rowNorms(z).map { Double($0) * Double($0) }
+    let member = p.inFirst, dp = dots.pointer
+    let md = Double(m), centre = Double(m) * Double(total + 1) / 2
+    var out = [Double](repeating: 0, count: cols)
+    out.withUnsafeMutableBufferPointer { outBuffer in
+        let op = outBuffer.baseAddress!
+        parallelChunks(cols, minimumChunk: 8) { range in
+            var depths = [Double](repeating: 0, count: total)
+            for c in range {
+                for i in 0..<total {
+                    let raw = Double(dp[first[i] * cols + c])
+                    depths[i] = member[i * cols + c] == 1 ? 1 + (raw - selfDots[first[i]]) / (md - 1) : 1 + raw / md
+                }
+                let ranks = Statistics.averageRanks(depths).ranks
+                var rankSum = 0.0
+                for i in 0..<total where member[i * cols + c] == 1 { rankSum += ranks[i] }
+                op[c] = rankSum - centre
+            }
+        }
+    }
+    return out
 }
 
 /// √(m·n·(N + 1)/12): the rank sum's null standard deviation without ties (scipy's ranksums).
