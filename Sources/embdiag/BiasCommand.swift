@@ -271,7 +271,7 @@ struct BiasCommand: ReportingCommand {
 /// - Complexity: O(words).
 func requireDistinctSets(_ sets: [WordList], targets: [String], attributes: [String]) throws {
     for (option, pair, given) in [("--targets", Array(sets[0..<2]), targets), ("--attributes", Array(sets[2..<4]), attributes)]
-    where Set(pair[0].words) == Set(pair[1].words) {
+    where Set(pair[0].words.map(LabelKey.init)) == Set(pair[1].words.map(LabelKey.init)) {
         throw EmbdiagError.usage("\(option) \(given[0]) \(given[1]): both sets hold the same words; a test compares two different sets")
     }
 }

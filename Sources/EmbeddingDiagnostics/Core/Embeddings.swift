@@ -77,13 +77,14 @@ public struct Embeddings: Sendable {
     /// Label of row i, or its source row number as text.
     public func label(_ i: Int) -> String { labels?[i] ?? String(sourceRow(i)) }
 
-    /// Row index of every label (first occurrence wins).
-    public func labelIndex(caseInsensitive: Bool = false) -> [String: Int] {
-        var index: [String: Int] = [:]
+    /// Row index of every label (first occurrence wins); labels are compared as exact strings
+    /// of code points (`LabelKey`).
+    public func labelIndex(caseInsensitive: Bool = false) -> [LabelKey: Int] {
+        var index: [LabelKey: Int] = [:]
         guard let labels else { return index }
         index.reserveCapacity(labels.count)
         for (i, l) in labels.enumerated() {
-            let key = caseInsensitive ? l.lowercased() : l
+            let key = LabelKey(caseInsensitive ? l.lowercased() : l)
             if index[key] == nil { index[key] = i }
         }
         return index

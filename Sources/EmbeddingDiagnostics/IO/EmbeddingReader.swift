@@ -80,6 +80,13 @@ public enum EmbeddingReader {
         return ["embeddings", "embedding", "vectors", "emb"].contains(base == "npy" ? name.lowercased().replacingOccurrences(of: ".npy", with: "") : base)
     }
 
+    /// The refusal for a container holding several 2-D float arrays named like embeddings
+    /// (`embeddings` and `emb`, say): which one is meant is the user's choice, never the order.
+    static func severalEmbeddingNames(_ named: [(name: String, shape: String)], what: String) -> String {
+        let listed = named.map { "'\($0.name)' \($0.shape)" }
+        return "\(named.count) 2-D float \(what) are named like embeddings (\(listed.prefix(6).joined(separator: ", "))\(named.count > 6 ? ", …" : "")); which one is meant is ambiguous: pick one with \(Setting.key) NAME (e.g. \(Setting.key) \(named[0].name))"
+    }
+
     static func readFile(_ path: String, options: ReadOptions) throws -> Embeddings {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

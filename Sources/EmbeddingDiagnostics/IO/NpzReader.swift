@@ -3,8 +3,8 @@ import Foundation
 import ZIPFoundation
 
 /// .npz: a zip archive of .npy members (stored or deflated). `key` picks a member (with or without
-/// ".npy"); by default the only 2-D float array, or among several the one named like embeddings
-/// (several others are refused). Sizes are checked against the member's
+/// ".npy"); by default the only 2-D float array, or among several the one named like embeddings;
+/// several without such a name, or several with one, are refused (member order says nothing). Sizes are checked against the member's
 /// .npy header before anything is decompressed, so a lying or oversized member is refused.
 public enum NpzReader {
     public static let maximumMemberBytes: UInt64 = 64 << 30
@@ -30,15 +30,20 @@ public enum NpzReader {
         } else {
             candidates = members
         }
-        // Several 2-D float arrays and no --key: take one named like embeddings, else refuse
-        // (silently analysing the first one, a 2 × 8 projection, is a wrong answer).
+        // Several 2-D float arrays and no --key: take the one named like embeddings, else refuse
+        // (silently analysing the first one, a 2 × 8 projection, is a wrong answer). Two named like
+        // embeddings ('embeddings' and 'emb') are refused too: the archive's order says nothing.
         if key == nil && candidates.count > 1 {
             let matrices = candidates.compactMap { entry -> (Entry, String, Int, Int)? in
                 guard let (_, rows, cols) = try? memberHeader(entry, of: archive, path: path) else { return nil }
                 return (entry, entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path, rows, cols)
             }
             if matrices.count > 1 {
-                guard let preferred = matrices.first(where: { EmbeddingReader.isEmbeddingName($0.1) }) else {
+                let named = matrices.filter { EmbeddingReader.isEmbeddingName($0.1) }
+                if named.count > 1 {
+                    throw EmbdiagError.malformed(path, EmbeddingReader.severalEmbeddingNames(named.map { ($0.1, "\($0.2)×\($0.3)") }, what: "arrays"))
+                }
+                guard let preferred = named.first else {
                     throw EmbdiagError.malformed(path, "\(matrices.count) 2-D float arrays (\(matrices.prefix(6).map { "\($0.1) \($0.2)×\($0.3)" }.joined(separator: ", "))\(matrices.count > 6 ? ", …" : "")); pick one with \(Setting.key)")
                 }
                 candidates = [preferred.0]

@@ -136,6 +136,9 @@ public enum SafetensorsReader {
             let floats = twoD.filter { ["F16", "BF16", "F32", "F64"].contains($0.dtype) }
             if floats.count <= 1 {
                 chosen = floats.first ?? twoD[0]
+            } else if case let named = floats.filter({ EmbeddingReader.isEmbeddingName($0.name) }), named.count > 1 {
+                // The header is a JSON object: neither its order nor the data offsets say which is meant.
+                throw EmbdiagError.malformed(path, EmbeddingReader.severalEmbeddingNames(named.map { ($0.name, "\($0.shape[0])×\($0.shape[1])") }, what: "tensors"))
             } else if let preferred = floats.first(where: { EmbeddingReader.isEmbeddingName($0.name) }) {
                 chosen = preferred
             } else {

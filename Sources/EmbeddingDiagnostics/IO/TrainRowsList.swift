@@ -31,10 +31,10 @@ public struct TrainRowsList: Sendable, Equatable {
         var position: [Int: Int] = [:]
         for (p, r) in pairedOldRows.enumerated() { position[r] = p }
         let numeric = lines.allSatisfy { Int($0) != nil }
-        var idRow: [String: Int] = [:]
+        var idRow: [LabelKey: Int] = [:]
         if !numeric {
             guard let ids else { throw EmbdiagError.invalid(path, "'\(lines.first { Int($0) == nil }!)' is not a row index; item ids need \(Setting.names) or \(Setting.oldIds)") }
-            for (p, id) in ids.enumerated() where idRow[id] == nil { idRow[id] = pairedOldRows[p] }
+            for (p, id) in ids.enumerated() where idRow[LabelKey(id)] == nil { idRow[LabelKey(id)] = pairedOldRows[p] }
         }
         return try lines.enumerated().map { (number, line) in
             let fileRow: Int
@@ -44,7 +44,7 @@ public struct TrainRowsList: Sendable, Equatable {
                     throw EmbdiagError.invalid(path, "line \(number + 1): row \(fileRow) is outside OLD's \(oldRowCount) rows")
                 }
             } else {
-                guard let r = idRow[line] else { throw EmbdiagError.invalid(path, "line \(number + 1): no paired item with id '\(line)'") }
+                guard let r = idRow[LabelKey(line)] else { throw EmbdiagError.invalid(path, "line \(number + 1): no paired item with id '\(line)'") }
                 fileRow = r
             }
             guard let p = position[fileRow] else {

@@ -15,7 +15,7 @@ public struct ValidationSummary: Sendable, Equatable {
 
     public static func == (a: ValidationSummary, b: ValidationSummary) -> Bool {
         a.nullRows == b.nullRows && a.nanRows == b.nanRows && a.infinityRows == b.infinityRows && a.zeroRows == b.zeroRows
-            && a.duplicateLabels.map(\.label) == b.duplicateLabels.map(\.label)
+            && a.duplicateLabels.map({ LabelKey($0.label) }) == b.duplicateLabels.map({ LabelKey($0.label) })
             && a.duplicateLabels.map(\.count) == b.duplicateLabels.map(\.count)
     }
 
@@ -68,9 +68,10 @@ public struct ValidationSummary: Sendable, Equatable {
         infinityRows = inf.sorted()
         zeroRows = zero.sorted()
         if let labels = e.labels {
-            var counts: [String: Int] = [:]
-            for l in labels { counts[l, default: 0] += 1 }
-            duplicateLabels = counts.filter { $0.value > 1 }.map { ($0.key, $0.value) }.sorted { $0.label < $1.label }
+            // Exact code points: canonically equivalent spellings are different labels.
+            var counts: [LabelKey: Int] = [:]
+            for l in labels { counts[LabelKey(l), default: 0] += 1 }
+            duplicateLabels = counts.filter { $0.value > 1 }.map { ($0.key.string, $0.value) }.sorted { LabelKey.precedes($0.label, $1.label) }
         }
     }
 

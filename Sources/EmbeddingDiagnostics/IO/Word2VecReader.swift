@@ -39,11 +39,24 @@ public enum Word2VecReader {
             guard end < bytes.count, end - pos <= 4096 else {
                 throw EmbdiagError.malformed(path, "truncated: row \(r) of \(rows) has no word followed by a space")
             }
-            // A word with control bytes or invalid UTF-8 means the reader is no longer at the start
-            // of a record: the header's dimension does not match the data (or the file is text).
+            // A word with control bytes or invalid UTF-8 usually means the reader is no longer at
+            // the start of a record: the header's dimension does not match the data (or the file
+            // is text). When the records are aligned all the same, the word itself is at fault.
             let wordBytes = bytes[pos..<end]
             let word = String(validating: wordBytes, as: UTF8.self)
             if let bad = wordBytes.first(where: { $0 < 0x20 || $0 == 0x7F }) ?? (word == nil ? 0xFF : nil) {
+                // Text read as binary can line up by chance: then the text hint below is the answer.
+                if !dataLooksLikeText(bytes, from: newline + 1), recordsAligned(bytes, from: end + 1, rowsLeft: rows - r, dim: dim) {
+                    let what: String
+                    if bad == 0xFF {
+                        let at = firstInvalidUTF8(wordBytes)
+                        what = "is not valid UTF-8 (byte 0x\(String(format: "%02X", wordBytes[pos + at])) at byte \(at) of the word)"
+                    } else {
+                        let at = wordBytes.firstIndex(where: { $0 < 0x20 || $0 == 0x7F })! - pos
+                        what = "holds control byte 0x\(String(format: "%02X", bad)) (at byte \(at) of the word)"
+                    }
+                    throw EmbdiagError.malformed(path, "row \(r) of \(rows) (the record at byte offset \(pos)): word '\(escapedWord(wordBytes))' \(what); the records are otherwise aligned with the header's \(rows) × \(dim): fix or remove that word")
+                }
                 throw EmbdiagError.malformed(path, "misaligned records: row \(r) of \(rows) starts with a word holding \(bad == 0xFF ? "invalid UTF-8" : String(format: "control byte 0x%02X", bad)) ('\(String(decoding: wordBytes.prefix(24), as: UTF8.self))'); the header's dimension \(dim) does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use \(Setting.format) word2vec-text)" : "")")
             }
             labels.append(word!)
@@ -70,6 +83,56 @@ public enum Word2VecReader {
             throw EmbdiagError.malformed(path, "trailing data: \(bytes.count - pos) bytes after the \(rows) rows × \(dim) the header declares; the header does not match the data\(dataLooksLikeText(bytes, from: newline + 1) ? " (the data is text: use \(Setting.format) word2vec-text)" : "")")
         }
         return Embeddings(matrix: m, labels: labels, source: Source(path: path, format: .word2vecBinary, dtype: "float32", rows: rows, dim: dim))
+    }
+
+    /// Whether the records from `start` (just after a word's space, with `rowsLeft` records from
+    /// that one on) are aligned: each vector, then a word up to a space, ending exactly at the end
+    /// of the file (line ends aside) after the header's rows.
+    /// - Complexity: O(rows left + bytes of their words), on an error path only.
+    static func recordsAligned(_ bytes: UnsafeRawBufferPointer, from start: Int, rowsLeft: Int, dim: Int) -> Bool {
+        var pos = start
+        for k in 0..<rowsLeft {
+            if k > 0 {
+                while pos < bytes.count && (bytes[pos] == 0x0A || bytes[pos] == 0x0D) { pos += 1 }
+                var end = pos
+                while end < bytes.count && bytes[end] != 0x20 && end - pos <= 4096 { end += 1 }
+                guard end < bytes.count, bytes[end] == 0x20, end > pos else { return false }
+                pos = end + 1
+            }
+            guard 4 * dim <= bytes.count - pos else { return false }
+            pos += 4 * dim
+        }
+        while pos < bytes.count && (bytes[pos] == 0x0A || bytes[pos] == 0x0D) { pos += 1 }
+        return pos == bytes.count
+    }
+
+    /// Offset of the first byte at which `bytes` stops being valid UTF-8.
+    static func firstInvalidUTF8(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            var length = 0
+            for n in 1...4 where i + n <= bytes.endIndex && String(validating: bytes[i..<(i + n)], as: UTF8.self) != nil { length = n; break }
+            if length == 0 { return i - bytes.startIndex }
+            i += length
+        }
+        return bytes.count
+    }
+
+    /// The word's bytes as text, invalid UTF-8 and control bytes written as \xNN.
+    static func escapedWord(_ bytes: Slice<UnsafeRawBufferPointer>) -> String {
+        var out = "", i = bytes.startIndex
+        while i < bytes.endIndex && out.unicodeScalars.count < 64 {
+            var decoded: String?
+            for n in 1...4 where i + n <= bytes.endIndex {
+                if let s = String(validating: bytes[i..<(i + n)], as: UTF8.self) { decoded = s; i += n; break }
+            }
+            if let d = decoded, let c = d.unicodeScalars.first, c.value >= 0x20, c.value != 0x7F {
+                out += d
+            } else {
+                if decoded == nil { out += String(format: "\\x%02X", bytes[i]); i += 1 } else { out += String(format: "\\x%02X", decoded!.unicodeScalars.first!.value) }
+            }
+        }
+        return out + (i < bytes.endIndex ? "…" : "")
     }
 
     /// True when the first KB after the header holds no bytes outside printable text.

@@ -150,13 +150,14 @@ extension Retrieval {
     /// Integer class ids for string labels (first occurrence order), for `RetrievalRelevance.classes`.
     /// Query labels absent from the gallery get -1 (never relevant).
     public static func classIds(gallery: [String], queries: [String]? = nil) -> (gallery: [Int32], queries: [Int32]) {
-        var ids: [String: Int32] = [:]
+        var ids: [LabelKey: Int32] = [:]
         var g: [Int32] = []
         g.reserveCapacity(gallery.count)
         for l in gallery {
-            if let id = ids[l] { g.append(id) } else { let id = Int32(ids.count); ids[l] = id; g.append(id) }
+            let key = LabelKey(l)
+            if let id = ids[key] { g.append(id) } else { let id = Int32(ids.count); ids[key] = id; g.append(id) }
         }
-        let q = (queries ?? gallery).map { ids[$0] ?? -1 }
+        let q = (queries ?? gallery).map { ids[LabelKey($0)] ?? -1 }
         return (g, q)
     }
 }

@@ -187,13 +187,13 @@ public struct BiasAnalysis: Sendable {
         // Rows left alone: the specific words plus every definitional/equalize word, with their
         // lower/UPPER/Title forms (responsibly's `specific_full_with_definitional_equalize`).
         let equalizeGroups = (c.equalize?.groups ?? []) + (c.definitional?.groups ?? [])
-        var protected = Set<String>()
+        var protected = Set<LabelKey>()
         for w in (c.specific?.words ?? []) + equalizeGroups.flatMap({ $0 }) {
-            for form in c.expandCases ? Self.caseForms(w) : [w] { protected.insert(c.caseInsensitive ? form.lowercased() : form) }
+            for form in c.expandCases ? Self.caseForms(w) : [w] { protected.insert(LabelKey(c.caseInsensitive ? form.lowercased() : form)) }
         }
         var isProtected = [Bool](repeating: false, count: e.count)
         if let labels = e.labels {
-            for i in 0..<e.count { isProtected[i] = protected.contains(c.caseInsensitive ? labels[i].lowercased() : labels[i]) }
+            for i in 0..<e.count { isProtected[i] = protected.contains(LabelKey(c.caseInsensitive ? labels[i].lowercased() : labels[i])) }
         }
         let specificRows = isProtected.filter { $0 }.count
 

@@ -3,14 +3,14 @@ import Foundation
 /// Finding words among the rows' labels (case-sensitive by default).
 public struct VocabularyLookup: Sendable {
     public let caseInsensitive: Bool
-    let index: [String: Int]
+    let index: [LabelKey: Int]
 
     public init(_ e: Embeddings, caseInsensitive: Bool) {
         self.caseInsensitive = caseInsensitive
         index = e.labelIndex(caseInsensitive: caseInsensitive)
     }
 
-    public func row(_ word: String) -> Int? { index[caseInsensitive ? word.lowercased() : word] }
+    public func row(_ word: String) -> Int? { index[LabelKey(caseInsensitive ? word.lowercased() : word)] }
 
     /// Rows of the words present (in order, duplicates kept once) and the words missing.
     public func rows(_ words: [String]) -> (words: [String], rows: [Int], missing: [String]) {

@@ -137,8 +137,8 @@ public enum StandardWordLists {
             let t = caliskanTests[k - 1]
             func list(_ key: String) -> WordList {
                 let entry = t[key] as? [String: Any] ?? [:]
-                let removed = Set(strings(entry["remove"]))
-                return WordList(name: entry["name"] as? String ?? key, words: strings(entry["words"]).filter { !removed.contains($0) },
+                let removed = Set(strings(entry["remove"]).map(LabelKey.init))
+                return WordList(name: entry["name"] as? String ?? key, words: strings(entry["words"]).filter { !removed.contains(LabelKey($0)) },
                                 provenance: caliskan)
             }
             let x = list("first_target"), y = list("second_target"), a = list("first_attribute"), b = list("second_attribute")

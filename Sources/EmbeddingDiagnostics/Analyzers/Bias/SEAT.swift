@@ -148,22 +148,22 @@ public struct SEATAnalysis: Sendable {
             basis = try Self.orthonormalRows(r)
         }
 
-        let templateRows = sentences.indices.filter { sentences[$0].template != SEATSentences.bareWordTemplate }
+        let templateRows = sentences.indices.filter { !LabelKey.same(sentences[$0].template, SEATSentences.bareWordTemplate) }
         let d = e.dimension
         let mean = Self.mean(e.matrix, rows: templateRows)
         let rawUnit = Self.unitRows(e.matrix, rows: templateRows, mean: nil, basis: nil)
         let centredUnit = Self.unitRows(e.matrix, rows: templateRows, mean: mean, basis: nil)
         anisotropy = Self.meanCosine(rawUnit, rows: templateRows.count, d: d)
         anisotropyCentered = Self.meanCosine(centredUnit, rows: templateRows.count, d: d)
-        var templateIds = Set<String>()
-        for r in templateRows { templateIds.insert(sentences[r].template) }
+        var templateIds = Set<LabelKey>()
+        for r in templateRows { templateIds.insert(LabelKey(sentences[r].template)) }
         templateCount = templateIds.count
 
         var results: [SEATTestResult] = []
         for test in SEATSentences.orderedTests(sentences) {
-            let rows = sentences.indices.filter { sentences[$0].test == test }
-            let templated = rows.filter { sentences[$0].template != SEATSentences.bareWordTemplate }
-            let bare = rows.filter { sentences[$0].template == SEATSentences.bareWordTemplate }
+            let rows = sentences.indices.filter { LabelKey.same(sentences[$0].test, test) }
+            let templated = rows.filter { !LabelKey.same(sentences[$0].template, SEATSentences.bareWordTemplate) }
+            let bare = rows.filter { LabelKey.same(sentences[$0].template, SEATSentences.bareWordTemplate) }
             func role(_ r: SEATRole, _ among: [Int]) -> [Int] { among.filter { sentences[$0].role == r } }
             let x = role(.x, templated), y = role(.y, templated), a = role(.a, templated), b = role(.b, templated)
             let targets = x + y, attributes = a + b
@@ -191,14 +191,14 @@ public struct SEATAnalysis: Sendable {
             for r in templated where !ids.contains(sentences[r].template) { ids.append(sentences[r].template) }
             var perTemplate: [SEATTemplateScore] = [], leaveOneOut: [SEATTemplateScore] = [], incomplete: [String] = []
             for t in ids {
-                let roles = Set(templated.filter { sentences[$0].template == t }.map { sentences[$0].role })
+                let roles = Set(templated.filter { LabelKey.same(sentences[$0].template, t) }.map { sentences[$0].role })
                 guard roles.count == 4 else { incomplete.append(t); continue }
-                let s = score(cos) { sentences[$0].template == t }
+                let s = score(cos) { LabelKey.same(sentences[$0].template, t) }
                 perTemplate.append(SEATTemplateScore(template: t, score: s, sameConclusion: s.conclusion(alpha: c.alpha) == conclusion))
             }
             if ids.count >= 2 {
                 for t in ids {
-                    let s = score(cos) { sentences[$0].template != t }
+                    let s = score(cos) { !LabelKey.same(sentences[$0].template, t) }
                     leaveOneOut.append(SEATTemplateScore(template: t, score: s, sameConclusion: s.conclusion(alpha: c.alpha) == conclusion))
                 }
             }

@@ -131,8 +131,8 @@ extension SEATAnalysis: ReportConvertible {
     /// The lines of the `seat_templates` table for one test.
     static func templateRows(_ t: SEATTestResult) -> [[ReportValue]] {
         t.templates.map { id -> [ReportValue] in
-            let one = t.perTemplate.first { $0.template == id }
-            let out = t.leaveOneOut.first { $0.template == id }
+            let one = t.perTemplate.first { LabelKey.same($0.template, id) }
+            let out = t.leaveOneOut.first { LabelKey.same($0.template, id) }
             var row: [ReportValue] = [.string(t.test), .string(id)]
             row += [optional(one?.score.effectSize), optional(one?.score.pValue), one.map { method($0.score) } ?? .null]
             row += [one.map { ReportValue.string($0.score.conclusion(alpha: t.alpha).text) } ?? .null, one.map { ReportValue.bool($0.sameConclusion) } ?? .null]

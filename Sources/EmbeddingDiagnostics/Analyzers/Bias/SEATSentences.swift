@@ -62,9 +62,9 @@ public enum SEATSentences {
     public static func generate(_ requests: [SEATSentenceRequest], templates: SEATTemplates, bareWords: Bool) throws -> [SEATSentence] {
         guard !requests.isEmpty else { throw EmbdiagError.usage("no test to write sentences for") }
         var out: [SEATSentence] = []
-        var ids = Set<String>()
+        var ids = Set<LabelKey>()
         for r in requests {
-            guard ids.insert(r.test.id).inserted else { throw EmbdiagError.usage("test '\(r.test.id)' is asked for twice") }
+            guard ids.insert(LabelKey(r.test.id)).inserted else { throw EmbdiagError.usage("test '\(r.test.id)' is asked for twice") }
             guard validTestId(r.test.id) else { throw EmbdiagError.usage("test id '\(r.test.id)' must be letters, digits, '-', '_' or '.'") }
             let sets = r.test.targets + r.test.attributes
             for (k, role) in SEATRole.allCases.enumerated() {
@@ -73,13 +73,13 @@ public enum SEATSentences {
                     throw EmbdiagError.usage("test \(r.test.id): no \(r.classes[k].rawValue) templates in the template set (\(templates.provenance)) for \(sets[k].name)")
                 }
                 guard !sets[k].words.isEmpty else { throw EmbdiagError.usage("test \(r.test.id): the \(role.rawValue) list \(sets[k].name) is empty") }
-                var seen = Set<String>()
+                var seen = Set<LabelKey>()
                 for w in sets[k].words {
                     if let problem = cellProblem(w) {
                         throw EmbdiagError.usage("test \(r.test.id): word '\(EmbdiagError.escapingControlCharacters(w))' of \(sets[k].name) \(problem) (it cannot go into a cell of the table)")
                     }
                     // A list that names a word twice would weigh it twice: once is what the test means.
-                    guard seen.insert(w).inserted else { continue }
+                    guard seen.insert(LabelKey(w)).inserted else { continue }
                     if bareWords { out.append(SEATSentence(test: r.test.id, role: role, word: w, template: bareWordTemplate, sentence: w)) }
                     for f in frames {
                         let sentence = f.sentence(for: w)
@@ -132,7 +132,7 @@ public enum SEATSentences {
             throw EmbdiagError.malformed(path, "line 1: the header must be \(header.joined(separator: "<TAB>")) (the table `embdiag bias sentences` writes)")
         }
         var rows: [SEATSentence] = []
-        var keys = Set<String>()
+        var keys = Set<LabelKey>()
         for (i, line) in lines.enumerated().dropFirst() {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard f.count == 5 else { throw EmbdiagError.malformed(path, "line \(i + 1): expected 5 tab-separated fields (test, role, word, template, sentence), got \(f.count)") }
@@ -140,19 +140,19 @@ public enum SEATSentences {
             if let empty = f.indices.first(where: { f[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
                 throw EmbdiagError.malformed(path, "line \(i + 1): empty \(header[empty]) field")
             }
-            guard keys.insert([f[0], f[1], f[2], f[3]].joined(separator: "\t")).inserted else {
+            guard keys.insert(LabelKey([f[0], f[1], f[2], f[3]].joined(separator: "\t"))).inserted else {
                 throw EmbdiagError.malformed(path, "line \(i + 1): duplicate row (test \(f[0]), role \(f[1]), word '\(f[2])', template \(f[3])); each word appears once per template")
             }
             rows.append(SEATSentence(test: f[0], role: role, word: f[2], template: f[3], sentence: f[4]))
         }
         guard !rows.isEmpty else { throw EmbdiagError.malformed(path, "the sentence table has a header but no rows") }
         for test in orderedTests(rows) {
-            let present = Set(rows.filter { $0.test == test && $0.template != bareWordTemplate }.map(\.role))
+            let present = Set(rows.filter { LabelKey.same($0.test, test) && !LabelKey.same($0.template, bareWordTemplate) }.map(\.role))
             let missing = SEATRole.allCases.filter { !present.contains($0) }
             if !missing.isEmpty {
                 throw EmbdiagError.malformed(path, "test \(test) has no template sentences for role\(missing.count == 1 ? "" : "s") \(missing.map(\.rawValue).joined(separator: ", ")) (every test needs X, Y, A and B)")
             }
-            let bare = Set(rows.filter { $0.test == test && $0.template == bareWordTemplate }.map(\.role))
+            let bare = Set(rows.filter { LabelKey.same($0.test, test) && LabelKey.same($0.template, bareWordTemplate) }.map(\.role))
             if !bare.isEmpty && bare.count < 4 {
                 throw EmbdiagError.malformed(path, "test \(test) has bare-word rows (template \(bareWordTemplate)) for \(SEATRole.allCases.filter { bare.contains($0) }.map(\.rawValue).joined(separator: ", ")) only; the word-level WEAT needs all of X, Y, A, B")
             }
@@ -162,7 +162,7 @@ public enum SEATSentences {
 
     /// Test ids in first-appearance order.
     public static func orderedTests(_ rows: [SEATSentence]) -> [String] {
-        var seen = Set<String>()
-        return rows.map(\.test).filter { seen.insert($0).inserted }
+        var seen = Set<LabelKey>()
+        return rows.map(\.test).filter { seen.insert(LabelKey($0)).inserted }
     }
 }

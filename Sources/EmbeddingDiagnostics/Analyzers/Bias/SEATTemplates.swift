@@ -53,8 +53,8 @@ public struct SEATTemplates: Sendable, Equatable {
 
     /// Template ids in first-appearance order.
     public var ids: [String] {
-        var seen = Set<String>()
-        return templates.map(\.id).filter { seen.insert($0).inserted }
+        var seen = Set<LabelKey>()
+        return templates.map(\.id).filter { seen.insert(LabelKey($0)).inserted }
     }
 
     /// embdiag's bleached templates: six frames, each with one form per word class, so that the
@@ -90,7 +90,7 @@ public struct SEATTemplates: Sendable, Equatable {
     /// - Complexity: O(file size).
     public static func parse(_ text: String, path: String) throws -> SEATTemplates {
         var out: [SEATTemplate] = []
-        var seen = Set<String>()
+        var seen = Set<LabelKey>()
         var body = text
         if body.hasPrefix("\u{FEFF}") { body.removeFirst() }
         for (i, raw) in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
@@ -104,7 +104,7 @@ public struct SEATTemplates: Sendable, Equatable {
                 throw EmbdiagError.malformed(path, "line \(i + 1): unknown word class '\(fields[0])' (use \(SEATWordClass.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             let id = fields[1].trimmingCharacters(in: .whitespaces)
-            guard !id.isEmpty, id != SEATSentences.bareWordTemplate, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            guard !id.isEmpty, !LabelKey.same(id, SEATSentences.bareWordTemplate), id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 throw EmbdiagError.malformed(path, "line \(i + 1): template id '\(id)' must be letters, digits, '-', '_' or '.' (and not '\(SEATSentences.bareWordTemplate)')")
             }
             let t = fields[2]
@@ -116,7 +116,7 @@ public struct SEATTemplates: Sendable, Equatable {
             guard t.contains("{word}") || t.contains("{Word}") else {
                 throw EmbdiagError.malformed(path, "line \(i + 1): template '\(t)' has no {word} or {Word} placeholder")
             }
-            guard seen.insert("\(c.rawValue)\t\(id)").inserted else {
+            guard seen.insert(LabelKey("\(c.rawValue)\t\(id)")).inserted else {
                 throw EmbdiagError.malformed(path, "line \(i + 1): a second \(c.rawValue) template with id '\(id)'")
             }
             out.append(SEATTemplate(id: id, wordClass: c, text: t))

@@ -86,7 +86,7 @@ public struct CompatibilityRun: Sendable {
         } else {
             unpaired = nil
         }
-        if let l = request.labels, request.oldQueries == nil, Set(l).count == l.count {
+        if let l = request.labels, request.oldQueries == nil, Set(l.map(LabelKey.init)).count == l.count {
             throw EmbdiagError.invalid(request.labelsSource ?? "labels", "all \(l.count) labels are unique, so no query has a relevant row (--labels gives classes: relevance = same label, own row excluded). To pair OLD and NEW rows by item id use --pair-by label --old-ids FILE --new-ids FILE")
         }
         let oldRowCount = request.old.count

@@ -21,14 +21,18 @@ public struct IdPairing: Sendable, Equatable {
     public internal(set) var unmatchedA: Int
     public internal(set) var unmatchedB: Int
 
+    /// Ids are compared as exact strings of code points (`LabelKey`): 'café' in NFC and in NFD
+    /// are different ids, as in a pandas or SQL join.
     /// - Complexity: O(n_a + n_b) with hashing.
     public init(idsA: [String], idsB: [String], nameA: String, nameB: String, duplicates: DuplicateIdPolicy) throws {
-        func firstRows(_ ids: [String], _ name: String) throws -> (index: [String: Int], repeats: Int) {
-            var index: [String: Int] = [:]
-            var counts: [String: Int] = [:]
+        func firstRows(_ ids: [String], _ name: String) throws -> (index: [LabelKey: Int], repeats: Int) {
+            var index: [LabelKey: Int] = [:]
+            var counts: [LabelKey: Int] = [:]
+            index.reserveCapacity(ids.count)
             for (i, id) in ids.enumerated() {
-                counts[id, default: 0] += 1
-                if index[id] == nil { index[id] = i }
+                let key = LabelKey(id)
+                counts[key, default: 0] += 1
+                if index[key] == nil { index[key] = i }
             }
             let repeated = counts.filter { $0.value > 1 }.sorted { $0.key < $1.key }
             if !repeated.isEmpty && duplicates == .error {
@@ -40,8 +44,9 @@ public struct IdPairing: Sendable, Equatable {
         let (indexA, repeatsA) = try firstRows(idsA, nameA)
         let (indexB, repeatsB) = try firstRows(idsB, nameB)
         var a: [Int] = [], b: [Int] = []
-        for (i, id) in idsA.enumerated() where indexA[id] == i {
-            if let j = indexB[id] { a.append(i); b.append(j) }
+        for (i, id) in idsA.enumerated() {
+            let key = LabelKey(id)
+            if indexA[key] == i, let j = indexB[key] { a.append(i); b.append(j) }
         }
         rowsA = a
         rowsB = b

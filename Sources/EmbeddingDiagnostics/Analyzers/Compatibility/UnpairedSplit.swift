@@ -35,9 +35,12 @@ struct UnpairedSplit {
             let pairing = try IdPairing(idsA: idsOld, idsB: idsNew, nameA: sources.first, nameB: sources.second, duplicates: duplicates)
             sharedPairs = zip(pairing.rowsA, pairing.rowsB).filter { !invalidOld.contains($0.0) && !invalidNew.contains($0.1) }.count
             func withoutPartner(_ ids: [String], _ other: [String]) -> [Int] {
-                let elsewhere = Set(other)
-                var seen = Set<String>(), rows: [Int] = []
-                for (i, id) in ids.enumerated() where seen.insert(id).inserted && !elsewhere.contains(id) { rows.append(i) }
+                let elsewhere = Set(other.map(LabelKey.init))
+                var seen = Set<LabelKey>(), rows: [Int] = []
+                for (i, id) in ids.enumerated() {
+                    let key = LabelKey(id)
+                    if seen.insert(key).inserted && !elsewhere.contains(key) { rows.append(i) }
+                }
                 return rows
             }
             candidatesOld = withoutPartner(idsOld, idsNew)

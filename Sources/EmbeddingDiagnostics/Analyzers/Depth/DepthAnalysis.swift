@@ -289,7 +289,7 @@ public struct DepthAnalysis: Sendable {
             shownK = reference.depths.count
             warnings.append(ParameterCap(parameter: "--select-central", asked: k, used: shownK, reason: "the reference has \(shownK) rows").message)
         } else if byLabel, let labels = reference.labels {
-            let sizes = Dictionary(labels.map { ($0, 1) }, uniquingKeysWith: +)
+            let sizes = Dictionary(labels.map { (LabelKey($0), 1) }, uniquingKeysWith: +)
             let short = sizes.filter { $0.value < k }
             if !short.isEmpty {
                 warnings.append("--select-central \(k) --by-label: \(short.count) of \(sizes.count) labels have fewer than \(k) rows (all their rows are selected): \(short.sorted { $0.key < $1.key }.prefix(5).map { "\($0.key) \($0.value)" }.joined(separator: ", "))\(short.count > 5 ? ", …" : "")")
@@ -303,10 +303,10 @@ public struct DepthAnalysis: Sendable {
         let ref = reference
         let order = ref.rowsByDepth
         guard byLabel, let labels = ref.labels else { return Array(order.prefix(k)) }
-        var taken: [String: Int] = [:]
+        var taken: [LabelKey: Int] = [:]
         var rows: [Int] = []
-        for i in order where taken[labels[i], default: 0] < k {
-            taken[labels[i], default: 0] += 1
+        for i in order where taken[LabelKey(labels[i]), default: 0] < k {
+            taken[LabelKey(labels[i]), default: 0] += 1
             rows.append(i)
         }
         return rows

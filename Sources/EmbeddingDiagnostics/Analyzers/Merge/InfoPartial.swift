@@ -29,10 +29,10 @@ public enum InfoPartial {
             "has_labels": .int64([e.labels == nil ? 0 : 1]),
         ]
         if let labels = e.labels {
-            var counts: [String: Int] = [:]
-            for l in labels { counts[l, default: 0] += 1 }
+            var counts: [LabelKey: Int] = [:]
+            for l in labels { counts[LabelKey(l), default: 0] += 1 }
             let distinct = counts.keys.sorted()
-            let (b, l) = StateArray.strings(distinct)
+            let (b, l) = StateArray.strings(distinct.map(\.string))
             arrays["labels_bytes"] = b
             arrays["labels_lengths"] = l
             arrays["labels_counts"] = .int64(distinct.map { Int64(counts[$0]!) })
@@ -50,7 +50,7 @@ public enum InfoPartial {
         var count = 0.0, mean = 0.0, m2 = 0.0, unit = 0.0
         var lo = Double.infinity, hi = -Double.infinity
         var null: [Int] = [], nan: [Int] = [], inf: [Int] = [], zero: [Int] = []
-        var labelCounts: [String: Int] = [:]
+        var labelCounts: [LabelKey: Int] = [:]
         var first: [String] = []
         var labelled: Bool?
         for s in ordered {
@@ -100,10 +100,10 @@ public enum InfoPartial {
                     total += c
                     if total > st.rowCount { break }
                 }
-                guard total == st.rowCount, Set(names).count == names.count else {
+                guard total == st.rowCount, Set(names.map(LabelKey.init)).count == names.count else {
                     throw EmbdiagError.malformed(p, "partial state label counts do not add up to its \(st.rowCount) rows (or repeat a label)")
                 }
-                for (n, c) in zip(names, counts) { labelCounts[n, default: 0] += c }
+                for (n, c) in zip(names, counts) { labelCounts[LabelKey(n), default: 0] += c }
                 if first.count < firstLabels {
                     let f = try StateArray.decodeStrings(bytes: st.array("first_labels_bytes", path: p), lengths: st.array("first_labels_lengths", path: p), name: "first_labels", path: p)
                     first += f.prefix(firstLabels - first.count)
@@ -115,7 +115,7 @@ public enum InfoPartial {
         validation.nanRows = nan.sorted()
         validation.infinityRows = inf.sorted()
         validation.zeroRows = zero.sorted()
-        validation.duplicateLabels = labelCounts.filter { $0.value > 1 }.map { ($0.key, $0.value) }.sorted { $0.label < $1.label }
+        validation.duplicateLabels = labelCounts.filter { $0.value > 1 }.map { ($0.key.string, $0.value) }.sorted { LabelKey.precedes($0.label, $1.label) }
         let sources = ordered.flatMap { $0.state.shards.map(\.source) }
         let source = MergedSource.combined(sources, rows: ordered.reduce(0) { $0 + $1.state.rowCount }, dimension: ordered[0].state.dimension)
         return EmbeddingSummary(merged: source, hasLabels: labelled ?? false,

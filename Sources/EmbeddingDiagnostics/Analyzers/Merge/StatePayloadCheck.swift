@@ -105,8 +105,8 @@ enum StatePayloadCheck {
     static func labels(_ r: inout PayloadReader) throws {
         guard try r.flag("has_labels") else { return }
         let names = try r.strings("labels")
-        for k in names.indices.dropFirst() where !(names[k - 1] < names[k]) {
-            throw r.bad("labels", "lists '\(names[k])' \(names[k - 1] == names[k] ? "twice" : "out of order") (distinct labels are stored once each, sorted)")
+        for k in names.indices.dropFirst() where !LabelKey.precedes(names[k - 1], names[k]) {
+            throw r.bad("labels", "lists '\(names[k])' \(LabelKey.same(names[k - 1], names[k]) ? "twice" : "out of order") (distinct labels are stored once each, sorted by code point)")
         }
         let counts = try r.ints("labels_counts", count: names.count)
         var total = 0
@@ -118,8 +118,8 @@ enum StatePayloadCheck {
             throw r.bad("labels_counts", "does not add up to the state's \(r.rows) rows with every count at least 1")
         }
         let first = try r.strings("first_labels", count: min(InfoPartial.firstLabels, r.rows))
-        let known = Set(names)
-        if let stray = first.first(where: { !known.contains($0) }) {
+        let known = Set(names.map(LabelKey.init))
+        if let stray = first.first(where: { !known.contains(LabelKey($0)) }) {
             throw r.bad("first_labels", "lists '\(stray)', which is not among the state's labels")
         }
     }

@@ -95,7 +95,7 @@ func anchorRows(labelled wanted: [String], in embeddings: Embeddings, source: St
     let folded = embeddings.labelIndex(caseInsensitive: true)
     var rows: [Int] = [], missing: [String] = []
     for w in wanted {
-        if let r = exact[w] ?? folded[w.lowercased()] { rows.append(r) } else { missing.append(w) }
+        if let r = exact[LabelKey(w)] ?? folded[LabelKey(w.lowercased())] { rows.append(r) } else { missing.append(w) }
     }
     if !missing.isEmpty {
         throw EmbdiagError(.missingWords, path: source,

@@ -187,13 +187,17 @@ public struct ReferenceRegions: Sendable {
             return t.count > 40 ? String(t.prefix(37)) + "…" : t
         }
         guard let labels else { return "rows " + central.map { String(sourceRows?[$0] ?? $0) }.joined(separator: ", ") }
-        if Set(labels).count < labels.count {
+        if Set(labels.map(LabelKey.init)).count < labels.count {
             // Categories: the majority label of the cluster (ties: the one first in file order) and its share.
-            var tally: [String: Int] = [:], first: [String] = []
-            for i in members { if tally[labels[i], default: 0] == 0 { first.append(labels[i]) }; tally[labels[i], default: 0] += 1 }
-            let top = first.max { tally[$0]! < tally[$1]! } ?? ""
+            var tally: [LabelKey: Int] = [:], first: [LabelKey] = []
+            for i in members {
+                let key = LabelKey(labels[i])
+                if tally[key, default: 0] == 0 { first.append(key) }
+                tally[key, default: 0] += 1
+            }
+            let top = first.max { tally[$0]! < tally[$1]! } ?? LabelKey("")
             let winner = first.first { tally[$0]! == tally[top]! } ?? top
-            return "\(short(winner)) (\(Int((100 * Double(tally[winner] ?? 0) / Double(max(1, members.count))).rounded())) %)"
+            return "\(short(winner.string)) (\(Int((100 * Double(tally[winner] ?? 0) / Double(max(1, members.count))).rounded())) %)"
         }
         return central.prefix(2).map { "“" + short(labels[$0]) + "”" }.joined(separator: " / ")
     }

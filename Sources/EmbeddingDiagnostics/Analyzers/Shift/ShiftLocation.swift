@@ -67,14 +67,25 @@ public func shiftLocation(witness: [Double], referenceCount m: Int, prc: Precisi
     let uncovered = (0..<m).filter { !prc.referenceCovered[$0] }
         .sorted { ratio[$0] > ratio[$1] || (ratio[$0] == ratio[$1] && $0 < $1) }
     var labels: [LabelShift] = []
-    if let rl = referenceLabels, let ol = otherLabels, Set(rl).count < rl.count || Set(ol).count < ol.count {
+    if let rl = referenceLabels, let ol = otherLabels,
+       Set(rl.map(LabelKey.init)).count < rl.count || Set(ol.map(LabelKey.init)).count < ol.count {
+        // Labels compared as exact code points (LabelKey); rows grouped once.
         var names: [String] = []
-        var seen = Set<String>()
-        for l in rl + ol where seen.insert(l).inserted { names.append(l) }
+        var refRowsOf: [LabelKey: [Int]] = [:], otherRowsOf: [LabelKey: [Int]] = [:]
+        for (i, l) in rl.enumerated() {
+            let key = LabelKey(l)
+            if refRowsOf[key] == nil { names.append(l) }
+            refRowsOf[key, default: []].append(i)
+        }
+        for (i, l) in ol.enumerated() {
+            let key = LabelKey(l)
+            if refRowsOf[key] == nil && otherRowsOf[key] == nil { names.append(l) }
+            otherRowsOf[key, default: []].append(i)
+        }
         let novelTotal = prc.otherInsideReference.filter { !$0 }.count
         let uncoveredTotal = uncovered.count
         for name in names {
-            let refRows = rl.indices.filter { rl[$0] == name }, otherRows = ol.indices.filter { ol[$0] == name }
+            let refRows = refRowsOf[LabelKey(name)] ?? [], otherRows = otherRowsOf[LabelKey(name)] ?? []
             let novel = otherRows.filter { !prc.otherInsideReference[$0] }.count
             let unc = refRows.filter { !prc.referenceCovered[$0] }.count
             let ws = refRows.map { refW[$0] } + otherRows.map { otherW[$0] }

@@ -86,13 +86,15 @@ public enum WindowGroups {
             for (i, k) in keys.enumerated() { groups[Int64(k.trimmingCharacters(in: .whitespaces))!, default: []].append(i) }
             return groups.keys.sorted().map { WindowGroup(name: String($0), rows: groups[$0]!) }
         case .text:
-            var order: [String] = []
-            var groups: [String: [Int]] = [:]
+            // Exact code points, as labels (Guides/Formats.md).
+            var order: [LabelKey] = []
+            var groups: [LabelKey: [Int]] = [:]
             for (i, k) in keys.enumerated() {
-                if groups[k] == nil { order.append(k) }
-                groups[k, default: []].append(i)
+                let key = LabelKey(k)
+                if groups[key] == nil { order.append(key) }
+                groups[key, default: []].append(i)
             }
-            return order.map { WindowGroup(name: $0, rows: groups[$0]!) }
+            return order.map { WindowGroup(name: $0.string, rows: groups[$0]!) }
         }
     }
 
