@@ -46,6 +46,22 @@ import EmbeddingDiagnosticsTestSupport
         }
     }
 
+    /// Above 4,000 pooled rows `shift` takes the products from SGEMMs: the rank sums agree with
+    /// the Float64 ones up to a few rank swaps of depths equal to Float32 round-off, and rows
+    /// that repeat keep their exact ties.
+    @Test func gemmDepthsAgreeWithTheFloat64Ones() throws {
+        var rng = SeededGenerator(seed: 77)
+        var rows = Self.cloud(4_100, d: 16, rng: &rng)
+        for i in stride(from: 0, to: 600, by: 3) { rows[i + 1] = rows[i] }
+        let z = Matrix.normalizedRows(Matrix(rows))
+        let labellings = TwoSamplePermutations(firstCount: 2_000, secondCount: 2_100, permutations: 12, seed: 5)
+        let exact = depthRankSumDeviations(unitRows: z, permutations: labellings)
+        let fast = depthRankSumDeviationsByGEMM(unitRows: z, permutations: labellings)
+        #expect(exact.count == fast.count)
+        for (a, b) in zip(exact, fast) { #expect(abs(a - b) <= 4, "rank sums \(a) vs \(b)") }
+        #expect(depthPermutationStatistics(unitRows: z, permutations: labellings).count == 13)
+    }
+
     @Test func thirtyAndThirtyLessIsCalibrated() throws {
         let p = try Self.nullPValues(trials: 400, seed: 301, alternative: .less) { rng in
             (Self.cloud(30, rng: &rng), Self.cloud(30, rng: &rng))

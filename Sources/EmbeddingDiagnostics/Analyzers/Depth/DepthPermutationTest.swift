@@ -58,9 +58,10 @@ public func depthPermutationStatistics(unitRows z: Matrix, permutations: TwoSamp
 public let depthExactRowLimit = 4_000
 
 /// R_c − m(N + 1)/2 for every labelling, the products ẑ_i·S_c from two SGEMMs (Zᵀa_c, then Z·S):
-/// each row labelled reference leaves itself out, each labelled other is at 1 + ẑ_i·S_c/m (no
-/// copy search: `shift` tests independent rows, its cross-corpus copies removed). Rows in one
-/// group of equal unit rows take the group's first row's product.
+/// each row labelled reference leaves itself out, and so does a row labelled other that equals a
+/// row labelled reference (that copy left out, as `depthRankSumDeviations` without near-exact
+/// links); the others are at 1 + ẑ_i·S_c/m. Rows in one group of equal unit rows take the group's
+/// first row's product.
 /// - Complexity: O(N·d·B) (BLAS) + O(B·N log N) time, O(N·B) memory.
 func depthRankSumDeviationsByGEMM(unitRows z: Matrix, permutations p: TwoSamplePermutations) -> [Double] {
     let total = z.rows, cols = p.columns, m = p.firstCount
@@ -79,10 +80,16 @@ func depthRankSumDeviationsByGEMM(unitRows z: Matrix, permutations p: TwoSampleP
         let op = outBuffer.baseAddress!
         parallelChunks(cols, minimumChunk: 8) { range in
             var depths = [Double](repeating: 0, count: total)
+            // Labelling at which a group last had a row labelled reference (-1: never).
+            var referenceSeen = [Int](repeating: -1, count: total)
             for c in range {
+                for i in 0..<total where member[i * cols + c] == 1 { referenceSeen[first[i]] = c }
                 for i in 0..<total {
                     let raw = Double(dp[first[i] * cols + c])
-                    depths[i] = member[i * cols + c] == 1 ? 1 + (raw - selfDots[first[i]]) / (md - 1) : 1 + raw / md
+                    // Labelled reference: leave-one-out; labelled other with an equal row labelled
+                    // reference: that copy left out (the single run's rule, `DepthAnalysis.leftOutRows`).
+                    let leavesOut = member[i * cols + c] == 1 || referenceSeen[first[i]] == c
+                    depths[i] = leavesOut ? 1 + (raw - selfDots[first[i]]) / (md - 1) : 1 + raw / md
                 }
                 let ranks = Statistics.averageRanks(depths).ranks
                 var rankSum = 0.0
