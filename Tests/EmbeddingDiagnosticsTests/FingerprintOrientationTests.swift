@@ -56,6 +56,33 @@ import EmbeddingDiagnosticsTestSupport
         return Array(Array(0..<dimension).shuffled(using: &g).prefix(dimension / 2))
     }
 
+    /// Every coordinate negated (x → −x) keeps every second moment, diagonal and off-diagonal:
+    /// only the means tell it (they point opposite ways), so the answer is No; a centred space
+    /// (its mean noise) cannot show it, so a yes there is Cannot tell.
+    @Test func negatedCopyIsNoAndACentredSpaceCannotTell() throws {
+        let f = try ModelFingerprint(Self.correlatedModel(rows: 2000, seed: 2))
+        let sample = Self.correlatedModel(rows: 500, seed: 3)
+        let negated = try FingerprintCheck(f, against: Self.flipped(sample, Array(0..<Self.d)))
+        #expect(negated.sameModelScore >= FingerprintCheck.threshold(dimension: Self.d))
+        #expect(negated.meanDirectionCosine < -0.9)
+        #expect(negated.sameModel == false && negated.sign == .negated, "\(negated.sign)")
+        let answer = negated.report().verdict!.answer
+        #expect(answer.hasPrefix("No:") && answer.contains("negated"), "\(answer)")
+        #expect(try FingerprintCheck(f, against: sample).sign == .confirmed)
+        // The same structure around 0: its negation is indistinguishable by second moments.
+        func centred(_ e: Embeddings) -> Embeddings {
+            let means = Matrix.columnMeans(e.matrix)
+            let x = Matrix(rows: e.count, cols: e.dimension, values: e.matrix.values)
+            let p = x.mutablePointer
+            for i in 0..<e.count { for j in 0..<e.dimension { p[i * e.dimension + j] -= Float(means[j]) } }
+            return Embeddings(matrix: x, name: "centred.npy")
+        }
+        let fc = try ModelFingerprint(centred(Self.correlatedModel(rows: 2000, seed: 2)))
+        let check = try FingerprintCheck(fc, against: centred(sample))
+        #expect(check.sameModel == nil && check.sign == .fingerprintMeanIsNoise, "\(check.sign) \(String(describing: check.sameModel))")
+        #expect(check.report().verdict!.answer.hasPrefix("Cannot tell:"))
+    }
+
     @Test func correlatedModelSameIsYesAndSignFlippedHalfIsNo() throws {
         let f = try ModelFingerprint(Self.correlatedModel(rows: 2000, seed: 2))
         #expect(f.orientation.checkable, "\(f.orientation)")

@@ -167,6 +167,10 @@ import Testing
         try CLI.writeNpy((0..<70).map { _ in (0..<6).map { _ in Float(rng.nextGaussian()) } }, to: dir + "/o.npy")
         let floor = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--require", "p_value>=0.0005", "--quiet"])
         #expect(floor.status == 2 && floor.stderr.contains("p_value_floor"), "\(floor.stderr)")
+        let never = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--require", "p_value<=0.0005", "--quiet"])
+        #expect(never.status == 2 && never.stderr.contains("can never pass"), "\(never.stderr)")
+        let atFloor = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--require", "p_value<=0.001", "--quiet"])
+        #expect(atFloor.status == 0 || atFloor.status == 1, "\(atFloor.stderr)")
         let normal = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--permutations", "0", "--require", "p_value>=0.0005", "--quiet"])
         #expect(normal.status == 0 || normal.status == 1, "\(normal.stderr)")
     }

@@ -192,6 +192,12 @@ extension Report {
                (r.comparison == .greaterOrEqual && r.threshold <= floor) || (r.comparison == .greater && r.threshold < floor) {
                 throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) here (\(r.metric)_floor, the smallest p-value the test can give), so this requirement can never fail; give a threshold above that or raise the permutations")
             }
+            // ... and fails every `<= t` with t below it: a gate that can never pass is as much a
+            // configuration error as one that can never fail.
+            if let floor = metric(r.metric + "_floor")?.number, floor > 0,
+               (r.comparison == .lessOrEqual && r.threshold < floor) || (r.comparison == .less && r.threshold <= floor) {
+                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) here (\(r.metric)_floor, the smallest p-value the test can give), so this requirement can never pass; give a threshold of at least that or raise the permutations")
+            }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))
         }

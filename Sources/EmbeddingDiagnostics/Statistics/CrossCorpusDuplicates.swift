@@ -69,6 +69,12 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
     /// The near-exact tolerance for dimension d: d·2⁻²⁴.
     public static func tolerance(dimension d: Int) -> Double { Double(max(d, 1)) * 0x1p-24 }
 
+    /// Below this dimension near-exact copies are not searched (exact ones still are): the
+    /// tolerance is an angle of √(2d·2⁻²⁴) ≈ 5·10⁻⁴ at d = 2, which independent continuous draws
+    /// fall within by chance (≈ 1.6·10⁻⁴ of all pairs at d = 2, so ~160 "copies" among 1,000 × 1,000
+    /// rows); at d = 4 the chance is ~10⁻¹⁰ per pair.
+    public static let nearExactMinimumDimension = 4
+
     /// Finds the OTHER rows that duplicate a REF row.
     /// - Parameters:
     ///   - reference, other: unit-normalised rows (as the tests see them), same dimension.
@@ -119,7 +125,7 @@ public struct CrossCorpusDuplicates: Sendable, Equatable {
         }
         let internalDuplicates = m - groups.count
         var tolerance: Double?
-        if nearExact {
+        if nearExact && d >= Self.nearExactMinimumDimension {
             let tau = Self.tolerance(dimension: d)
             tolerance = tau
             let searched = nearExactRows.map { Set($0) }.map { allowed in withoutExact.filter { allowed.contains($0) } } ?? withoutExact

@@ -38,6 +38,22 @@ public struct FingerprintCheck: Sendable {
     /// rotated copy's score where that is larger (d < 57: 0.34 at d = 16, 0.68 at d = 8), so a
     /// rotation or another model cannot reach it by chance (rotated copies of a 16-dimensional
     /// model scored ≥ 0.10 in 4 of 20 checks).
+    /// The global-sign check of a yes (`sign`).
+    public enum GlobalSign: String, Sendable {
+        /// Not needed: the answer was decided before it (no, or Cannot tell).
+        case notChecked = "not checked"
+        /// Both means stand out of their noise and point the same way.
+        case confirmed
+        /// The means point opposite ways: every coordinate negated.
+        case negated
+        /// The fingerprint's mean is within 4 standard errors of 0 along its own direction (a
+        /// centred space): its negated copy has the same second moments.
+        case fingerprintMeanIsNoise = "fingerprint mean is noise"
+        /// The checked sample's mean along the fingerprint's mean direction is within 4 standard
+        /// errors of 0.
+        case sampleMeanIsNoise = "sample mean is noise"
+    }
+
     public static func threshold(dimension d: Int) -> Double { Swift.max(sameModelThreshold, 4 * rotationSpread(dimension: d)) }
 
     /// Whether the same model can reach the threshold at all: the score of a sample of the
@@ -75,6 +91,9 @@ public struct FingerprintCheck: Sendable {
     /// orientation (`orientation.blindness`: a sign-flipped copy would score the same), or the
     /// sample's off-diagonal structure is noise.
     public internal(set) var sameModel: Bool?
+    /// What the means said about the global sign (x → −x keeps every second moment, so a yes
+    /// also needs the two means to point the same way: `meanDirectionCosine` > 0).
+    public internal(set) var sign: GlobalSign
     public internal(set) var meanDirectionCosine: Double
     /// ‖V_Fᵀ V_N‖²_F / k over the leading k principal directions; chance level k/d.
     public internal(set) var principalSubspaceOverlap: Double
@@ -160,17 +179,55 @@ public struct FingerprintCheck: Sendable {
             guard abs(o) <= Self.scoreBound else { throw outOfRange("orientation_score", o, "[−\(Self.scoreBound), \(Self.scoreBound)]") }
         }
         scoreReachesThreshold = sameModelScore >= Self.threshold(dimension: d)
+        meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
+        // The global sign: x → −x keeps every second moment (diagonal and off-diagonal), so only
+        // the means can tell a negated copy. Along the fingerprint's mean direction u: the
+        // fingerprint's mean must stand 4 standard errors from 0 (variance uᵀC_F u from its
+        // recorded spectrum and directions), and the sample's mean along u, t = u·μ_N /
+        // √(uᵀC_N u / m), decides the sign at |t| ≥ 4.
+        let muNorm = fingerprint.mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let u = muNorm > 0 ? fingerprint.mean.map { $0 / muNorm } : fingerprint.mean
+        var alongF = 0.0, captured = 0.0
+        for i in 0..<k {
+            var dot = 0.0
+            for j in 0..<d { dot += fingerprint.directions[i * d + j] * u[j] }
+            alongF += fingerprint.spectrum[i] * dot * dot
+            captured += dot * dot
+        }
+        alongF += rest * Swift.max(0, 1 - captured)
+        let cu = BLAS.matmul(moments.covariance, rows: d, inner: d, u, cols: 1)
+        var alongN = 0.0, projected = 0.0
+        for j in 0..<d { alongN += u[j] * cu[j]; projected += u[j] * moments.mean[j] }
+        let fingerprintMeanDetermined = muNorm > 0 && muNorm * muNorm >= 16 * alongF / Double(fingerprint.rows)
+        let signT = alongN > 0 ? projected / (alongN / Double(e.count)).squareRoot() : (projected == 0 ? 0 : projected.sign == .minus ? -Double.infinity : .infinity)
         if !Self.canDecide(dimension: d) {
             sameModel = nil
+            sign = .notChecked
         } else if !scoreReachesThreshold {
             sameModel = false
+            sign = .notChecked
         } else if let threshold = orientation.threshold, let o = orientationScore {
-            sameModel = o >= threshold
+            if o < threshold {
+                sameModel = false
+                sign = .notChecked
+            } else if !fingerprintMeanDetermined {
+                sameModel = nil
+                sign = .fingerprintMeanIsNoise
+            } else if signT >= 4 {
+                sameModel = true
+                sign = .confirmed
+            } else if signT <= -4 {
+                sameModel = false
+                sign = .negated
+            } else {
+                sameModel = nil
+                sign = .sampleMeanIsNoise
+            }
         } else {
             sameModel = nil
+            sign = .notChecked
         }
 
-        meanDirectionCosine = Self.cosine(fingerprint.mean, moments.mean)
         let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)
         let cross = BLAS.matmul(fingerprint.directions, rows: k, inner: d, Array(eig.vectors.prefix(k * d)), cols: k, transposeB: true)
         principalSubspaceOverlap = cross.reduce(0) { $0 + $1 * $1 } / Double(k)

@@ -110,14 +110,24 @@ extension FingerprintCheck: ReportConvertible {
             answer = "No: same_model_score \(ReportVerdict.text(sameModelScore)) < \(cut) (\(which)): the coordinates do not carry this model's structure (another model, or a rotated or re-signed copy)."
         } else if let blindness = orientation.blindness {
             answer = "Cannot tell: \(scoreText), but " + Self.blindnessText(blindness, diagonalScore: diagonalScore, score: sameModelScore)
+        } else if let o = orientationScore, let oc = orientation.threshold, o >= oc, sign != .confirmed {
+            let signs = "\(scoreText), and orientation_score \(ReportVerdict.text(o)) ≥ \(orientationCut) confirms the coordinates' relative signs"
+            switch sign {
+            case .negated:
+                answer = "No: \(signs), but the mean points the other way (mean_direction_cosine \(ReportVerdict.text(meanDirectionCosine))): every coordinate negated (x → −x keeps every second moment), which turns every cosine with the index's vectors around."
+            case .fingerprintMeanIsNoise:
+                answer = "Cannot tell: \(signs), but the fingerprint's mean is within four standard errors of 0 (a centred space), so a copy with every coordinate negated (x → −x) would score the same; check on paired rows with `embdiag compat`."
+            default:
+                answer = "Cannot tell: \(signs), but this sample's mean along the fingerprint's mean direction is within four standard errors of 0, so it cannot show whether every coordinate was negated (x → −x keeps every second moment); check more rows, or on paired rows with `embdiag compat`."
+            }
         } else if let o = orientationScore, let oc = orientation.threshold {
             answer = o >= oc
-                ? "Yes: \(scoreText), and orientation_score \(ReportVerdict.text(o)) ≥ \(orientationCut) confirms the coordinates' signs."
+                ? "Yes: \(scoreText), orientation_score \(ReportVerdict.text(o)) ≥ \(orientationCut) confirms the coordinates' signs, and the means point the same way (mean_direction_cosine \(ReportVerdict.text(meanDirectionCosine)))."
                 : "No: \(scoreText), but orientation_score \(ReportVerdict.text(o)) < \(orientationCut): the per-coordinate structure matches while the correlations between coordinates do not — coordinates sign-flipped (or permuted) relative to the fingerprint's space, which changes every cosine with the index's vectors."
         } else {
             answer = "Cannot tell: \(scoreText), but this sample's off-diagonal structure is \(ReportFormatting.number(100 * Swift.max(0, sampleOffDiagonalShare), significant: 2)) % of its sampling noise (\(ReportFormatting.number(100 * FingerprintStatistics.minimumSignalShare, significant: 2)) % needed), so the coordinates' signs cannot be confirmed (a sign-flipped copy would score the same); check more rows, or check on paired rows with `embdiag compat`."
         }
-        var deciding = ["same_model", "same_model_score", "orientation_score", "orientation_checkable", "rows"]
+        var deciding = ["same_model", "same_model_score", "orientation_score", "orientation_checkable", "mean_direction_cosine", "rows"]
         if let flaggedRows, let share = mixedShare, let mixed = isMixed, let flaggedScores {
             metrics.append(ReportMetric("mixed", "rows from another model (share > \(Self.mixedShareThreshold))", .bool(mixed)))
             metrics.append(ReportMetric("mixed_share", "share of rows that look like another model", ReportValue(share)))
