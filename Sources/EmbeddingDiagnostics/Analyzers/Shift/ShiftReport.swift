@@ -109,9 +109,17 @@ extension ShiftAnalysis: ReportConvertible {
         } else if !top.isEmpty {
             s += "; it over-represents rows like \(Self.quote(top, other))"
         }
-        let uncoveredShare = 1 - quality.coverage
-        s += "; it misses \(Self.percent(uncoveredShare)) of \(refName) (rows with no \(name) row within their \(quality.k)-NN radius"
-        if !location.uncovered.isEmpty { s += ", e.g. " + Self.quote(location.uncovered.prefix(2), reference) }
+        // A REF row whose k nearest REF rows are copies of it has a ball of radius 0, which no row
+        // lies strictly inside (prdc's rule): "missed" by the tie rule, not by the data. Counted
+        // among the rows with a ball only; none such, no claim.
+        let withBall = quality.referenceRadius.indices.filter { quality.referenceRadius[$0] > 0 }
+        guard !withBall.isEmpty else { return s + "." }
+        let missed = withBall.filter { !quality.referenceCovered[$0] }.count
+        let uncoveredShare = Double(missed) / Double(withBall.count)
+        let among = withBall.count < quality.referenceRadius.count
+            ? " among the \(withBall.count) whose \(quality.k)-NN radius is not 0" : ""
+        s += "; it misses \(Self.percent(uncoveredShare)) of \(refName)\(among) (rows with no \(name) row within their \(quality.k)-NN radius"
+        if !location.uncovered.isEmpty, missed > 0 { s += ", e.g. " + Self.quote(location.uncovered.prefix(2), reference) }
         return s + ")."
     }
 
