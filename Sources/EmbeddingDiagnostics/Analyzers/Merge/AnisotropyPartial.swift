@@ -243,11 +243,11 @@ extension AnisotropyAnalysis {
 
 /// The settings of an anisotropy partial state (`PartialSettings`): those that change a number.
 public struct AnisotropyPartialSettings: PartialSettings {
-    public var top: Int
-    public var pairSample: Int
-    public var partitionSample: Int
+    public internal(set) var top: Int
+    public internal(set) var pairSample: Int
+    public internal(set) var partitionSample: Int
     /// IsoScore*'s ζ and prior, when computed.
-    public var isoScoreStar: (zeta: Double, prior: IsoScoreStar.Prior)?
+    public internal(set) var isoScoreStar: (zeta: Double, prior: IsoScoreStar.Prior)?
 
     public init(_ c: AnisotropyConfiguration) {
         top = c.top

@@ -401,13 +401,13 @@ public enum CompatPartial {
 public struct CompatPartialSettings: PartialSettings {
     public enum Relevance: String, Sendable, CaseIterable { case identity, labels }
 
-    public var ks: [Int]
-    public var relevance: Relevance
-    public var queries: Int
-    public var queriesDigest: String
-    public var newDimension: Int
-    public var maxQueries: Int
-    public var noWorseTolerance: Double
+    public internal(set) var ks: [Int]
+    public internal(set) var relevance: Relevance
+    public internal(set) var queries: Int
+    public internal(set) var queriesDigest: String
+    public internal(set) var newDimension: Int
+    public internal(set) var maxQueries: Int
+    public internal(set) var noWorseTolerance: Double
 
     public init(ks: [Int], relevance: Relevance, queries: Int, queriesDigest: String, newDimension: Int, maxQueries: Int, noWorseTolerance: Double) {
         self.ks = ks

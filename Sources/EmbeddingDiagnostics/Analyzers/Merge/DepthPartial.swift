@@ -224,17 +224,17 @@ extension DepthAnalysis {
 public struct DepthPartialSettings: PartialSettings {
     public enum Corpus: String, Sendable, CaseIterable { case reference, other }
 
-    public var kind: DepthKind
-    public var distance: DepthDistance
-    public var alternative: Alternative
-    public var top: Int
+    public internal(set) var kind: DepthKind
+    public internal(set) var distance: DepthDistance
+    public internal(set) var alternative: Alternative
+    public internal(set) var top: Int
     /// The reference-sample mode: sample size, the reference's total rows (nil: not given, a
     /// state no merge accepts) and the Mahalanobis components (Mahalanobis depth only).
-    public var referenceSample: Int?
-    public var referenceRows: Int?
-    public var components: Int?
+    public internal(set) var referenceSample: Int?
+    public internal(set) var referenceRows: Int?
+    public internal(set) var components: Int?
     /// Pass 2: the corpus of the shard.
-    public var corpus: Corpus?
+    public internal(set) var corpus: Corpus?
 
     public init(_ c: DepthConfiguration, referenceRows: Int? = nil) {
         kind = c.kind

@@ -131,9 +131,9 @@ extension CosineNeighbors {
 /// The settings of a neighbors partial state (`PartialSettings`): k and the query set (count and
 /// digest, so every shard ranked the same queries).
 public struct NeighborsPartialSettings: PartialSettings {
-    public var k: Int
-    public var queries: Int
-    public var queriesDigest: String
+    public internal(set) var k: Int
+    public internal(set) var queries: Int
+    public internal(set) var queriesDigest: String
 
     public init(k: Int, queries: Int, queriesDigest: String) {
         self.k = k
