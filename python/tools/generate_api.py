@@ -104,12 +104,17 @@ TYPES = {
     "weat": "Union[str, int, Sequence[Union[str, int]]]", "threshold": "Union[float, Sequence[float]]",
     "rcond": "float", "fit": "str", "seed": "int", "memory-budget": "Union[str, int]", "config": "Union[PathLike, Mapping[str, Any]]",
     "seat": "PathLike", "check": "PathLike", "directions": "int", "name": "str", "by": "str", "by-file": "PathLike", "window": "str", "chunk": "int", "save-reference": "PathLike",
-    "anchors": "int",
+    "anchors": "int", "classifier-weight": "float", "penalty": "float", "alpha": "float", "no-worse-tolerance": "float",
+    "strictness": "float", "indirect-min-similarity": "float", "auto-center-level": "float",
 }
 # Defaults the dump does not carry (options with a custom transform), for the docstrings only.
 # Options whose type differs between commands (shift's --k is one number, compat's a list).
 COMMAND_TYPES = {("shift", "k"): "int", ("shift", "band-chunks"): "int", ("compat", "train-fraction"): "float"}
-DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5", ("compat", "train-fraction"): "0.5"}
+DEFAULTS = {("compat", "k"): "1,10,100", ("compat", "fit"): "none", ("relrep", "k"): "5", ("compat", "train-fraction"): "0.5",
+            # Decimal options (`DecimalNumber.option`): the dump carries no default for a transform.
+            ("shift", "classifier-weight"): "0.1", ("shift", "penalty"): "1.0", ("shift", "alpha"): "0.05",
+            ("compat", "no-worse-tolerance"): "0.0", ("bias", "alpha"): "0.05", ("bias", "strictness"): "1.0",
+            ("bias", "indirect-min-similarity"): "0.5", ("relrep", "auto-center-level"): "0.3"}
 
 ROLE_TYPES = {
     "matrix": "MatrixLike",
