@@ -189,14 +189,19 @@ import Testing
         var j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/m.json"))) as! [String: Any]
         #expect(j["format_version"] as? Int == 1)
         j.removeValue(forKey: "format_version")
-        // Such a file predates metadata_sha256 too (with it, dropping a field is an edit).
+        // Dropping a field is an edit the seal sees; resealed, the version-less file reads as version 1.
         try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
         #expect(throws: EmbdiagError.self) { try MappingFile.read(dir + "/m.npy") }
-        j.removeValue(forKey: "metadata_sha256")
+        j["metadata_sha256"] = JSONSeal.checksum(j, field: "metadata_sha256")
         try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
         #expect(try MappingFile.read(dir + "/m.npy").linearMap?.weights == map.weights)
-        // A linear_map whose fit names an adapter family was edited.
+        // An embdiag-written file without the seal is not read unchecked.
+        j.removeValue(forKey: "metadata_sha256")
+        try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
+        #expect(throws: EmbdiagError.self) { try MappingFile.read(dir + "/m.npy") }
+        // A linear_map whose fit names an adapter family was edited (resealed: the fit check itself refuses it).
         j["fit"] = "mlp"
+        j["metadata_sha256"] = JSONSeal.checksum(j, field: "metadata_sha256")
         try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: dir + "/m.json"))
         #expect(throws: EmbdiagError.self) { try MappingFile.read(dir + "/m.npy") }
     }

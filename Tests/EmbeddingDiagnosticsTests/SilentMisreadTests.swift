@@ -173,7 +173,7 @@ import Testing
         try JSONSerialization.data(withJSONObject: original).write(to: URL(fileURLWithPath: dir + "/m.json"))
         let same = try CLI.run(["map", "--mapping", dir + "/m.npy", dir + "/new.npy", dir + "/ok.npy", "--quiet"])
         #expect(same.status == 0, "\(same.stderr)")
-        let edits: [(String, Any?)] = [("fit", "procrustes"), ("scale", 1.0), ("formula", "y = x"), ("seed", 7), ("metadata_sha256", "0")]
+        let edits: [(String, Any?)] = [("fit", "procrustes"), ("scale", 1.0), ("formula", "y = x"), ("seed", 7), ("metadata_sha256", "0"), ("metadata_sha256", nil)]
         for (key, value) in edits {
             var meta = original
             meta[key] = value
@@ -207,7 +207,7 @@ import Testing
         renamed[1]["components"] = 7
         steps.append(steps[1])
         let edits: [(String, Any)] = [("steps", meanEdited), ("steps", Array(steps.prefix(1))), ("steps", steps), ("steps", renamed),
-                                      ("input_dimension", 9), ("transform_sha256", String(repeating: "0", count: 64))]
+                                      ("input_dimension", 9), ("transform_sha256", String(repeating: "0", count: 64)), ("transform_sha256", NSNull())]
         for (key, value) in edits {
             var edited = original
             edited[key] = value

@@ -53,7 +53,8 @@ extension IsotropyTransform {
               let dim = root["input_dimension"] as? Int, let steps = root["steps"] as? [[String: Any]] else {
             throw EmbdiagError.malformed(jsonPath, "not an embdiag isotropy transform (written by \(Setting.saveTransform))")
         }
-        try JSONSeal.verify(root, field: "transform_sha256", path: jsonPath, required: false, what: "the transform (steps, means, matrices' names)")
+        try JSONSeal.verify(root, field: "transform_sha256", path: jsonPath, required: true, what: "the transform (steps, means, matrices' names)",
+                            again: "anisotropy \(Setting.saveTransform)")
         let folder = URL(fileURLWithPath: jsonPath).deletingLastPathComponent().path
         var fitted: [FittedIsotropyStep] = []
         var currentDim = dim

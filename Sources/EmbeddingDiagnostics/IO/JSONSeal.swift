@@ -27,12 +27,14 @@ public enum JSONSeal {
         return Checksum.sha256(Data(canonical(fields).utf8))
     }
 
-    /// Checks `field` against the other fields. `required`: a file without it is refused (else
-    /// accepted: written before the field existed).
+    /// Checks `field` against the other fields. `required`: a file without it is refused, naming
+    /// the command that writes it (`again`); else accepted.
     /// - Complexity: O(size of the object).
-    static func verify(_ json: [String: Any], field: String, path: String, required: Bool, what: String) throws {
+    static func verify(_ json: [String: Any], field: String, path: String, required: Bool, what: String, again: String) throws {
         guard let value = json[field] else {
-            if required { throw EmbdiagError.malformed(path, "no \(field): \(what) was edited or written by another program") }
+            if required {
+                throw EmbdiagError.malformed(path, "no \(field): \(what) was written before such files were sealed, or edited; run \(again) again")
+            }
             return
         }
         guard let recorded = value as? String, recorded == checksum(json, field: field) else {

@@ -61,11 +61,14 @@ public enum MappingFile {
         try JSONSeal.sealed(metadata, field: "metadata_sha256")
     }
 
-    /// `metadata_sha256`, when the file has it, matches the fields as read. Files written before
-    /// it existed (and hand-written mappings) have none; their weights and bias are still checked
-    /// by their own checksums.
+    /// `metadata_sha256` matches the fields as read. A file embdiag wrote (it records
+    /// `weights_sha256` or `parameters_sha256`) must have it — one without it was written before
+    /// mappings were sealed, or edited, and is refused rather than read unchecked; a mapping
+    /// written by hand has none of these checksums and is applied as given.
     static func verifyMetadata(_ json: [String: Any], meta: String) throws {
-        try JSONSeal.verify(json, field: "metadata_sha256", path: meta, required: false, what: "the mapping (fit, scale, formula, …)")
+        let written = json["weights_sha256"] != nil || json["parameters_sha256"] != nil
+        try JSONSeal.verify(json, field: "metadata_sha256", path: meta, required: written,
+                            what: "the mapping (fit, scale, formula, …)", again: "compat \(Setting.saveMapping)")
     }
 
     /// A JSON integer (no fraction, not a boolean) that fits an Int, else nil.
