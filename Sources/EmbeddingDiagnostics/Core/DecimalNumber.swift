@@ -10,11 +10,14 @@ public enum DecimalNumber {
     public static func parse<S: StringProtocol>(_ text: S) -> Double? {
         let t = text.trimmingCharacters(in: .whitespaces)
         var digits = 0, seenPoint = false, seenExponent = false, exponentDigits = 0
-        for (i, c) in t.unicodeScalars.enumerated() {
+        var previous: Unicode.Scalar?
+        for c in t.unicodeScalars {
+            defer { previous = c }
             switch c {
             case "0"..."9": if seenExponent { exponentDigits += 1 } else { digits += 1 }
             case "+", "-":
-                guard i == 0 || (seenExponent && exponentDigits == 0 && previousIsE(t, at: i)) else { return nil }
+                // A sign first, or right after the exponent's e.
+                guard previous == nil || previous == "e" || previous == "E" else { return nil }
             case ".": guard !seenPoint, !seenExponent else { return nil }; seenPoint = true
             case "e", "E": guard !seenExponent, digits > 0 else { return nil }; seenExponent = true
             default: return nil
@@ -22,10 +25,5 @@ public enum DecimalNumber {
         }
         guard digits > 0, !seenExponent || exponentDigits > 0, let v = Double(t), v.isFinite else { return nil }
         return v
-    }
-
-    private static func previousIsE(_ t: String, at i: Int) -> Bool {
-        let scalars = Array(t.unicodeScalars)
-        return i > 0 && (scalars[i - 1] == "e" || scalars[i - 1] == "E")
     }
 }

@@ -57,6 +57,24 @@ public func depthPermutationStatistics(unitRows z: Matrix, permutations: TwoSamp
 /// `depth` command's permutation limit).
 public let depthExactRowLimit = 4_000
 
+/// For each row, the first row of its group of exactly equal unit rows (−0 equals +0).
+/// - Complexity: O(N·d) expected (hashing, `CrossCorpusDuplicates`).
+func equalRowGroups(_ z: Matrix) -> [Int] {
+    var first = Array(0..<z.rows)
+    for match in CrossCorpusDuplicates.find(reference: z, other: z, nearExact: false).matches { first[match.otherRow] = match.referenceRow }
+    return first
+}
+
+/// R_c − m(N + 1)/2 of one labelling c: the sum of the average ranks of the rows labelled
+/// reference among all N depths, less its null mean `centre`.
+/// - Complexity: O(N log N).
+func rankSumDeviation(_ depths: [Double], labelling c: Int, of p: TwoSamplePermutations, centre: Double) -> Double {
+    let ranks = Statistics.averageRanks(depths).ranks
+    var rankSum = 0.0
+    for i in 0..<depths.count where p.inFirst[i * p.columns + c] == 1 { rankSum += ranks[i] }
+    return rankSum - centre
+}
+
 /// R_c − m(N + 1)/2 for every labelling, the products ẑ_i·S_c from two SGEMMs (Zᵀa_c, then Z·S):
 /// each row labelled reference leaves itself out, and so does a row labelled other that equals a
 /// row labelled reference (that copy left out, as `depthRankSumDeviations` without near-exact
@@ -65,8 +83,7 @@ public let depthExactRowLimit = 4_000
 /// - Complexity: O(N·d·B) (BLAS) + O(B·N log N) time, O(N·B) memory.
 func depthRankSumDeviationsByGEMM(unitRows z: Matrix, permutations p: TwoSamplePermutations) -> [Double] {
     let total = z.rows, cols = p.columns, m = p.firstCount
-    var first = Array(0..<total)
-    for match in CrossCorpusDuplicates.find(reference: z, other: z, nearExact: false).matches { first[match.otherRow] = match.referenceRow }
+    let first = equalRowGroups(z)
     let indicator = Matrix(rows: total, cols: cols)
     let ip = indicator.mutablePointer
     for i in 0..<(total * cols) { ip[i] = Float(p.inFirst[i]) }
@@ -91,10 +108,7 @@ func depthRankSumDeviationsByGEMM(unitRows z: Matrix, permutations p: TwoSampleP
                     let leavesOut = member[i * cols + c] == 1 || referenceSeen[first[i]] == c
                     depths[i] = leavesOut ? 1 + (raw - selfDots[first[i]]) / (md - 1) : 1 + raw / md
                 }
-                let ranks = Statistics.averageRanks(depths).ranks
-                var rankSum = 0.0
-                for i in 0..<total where member[i * cols + c] == 1 { rankSum += ranks[i] }
-                op[c] = rankSum - centre
+                op[c] = rankSumDeviation(depths, labelling: c, of: p, centre: centre)
             }
         }
     }
@@ -125,8 +139,7 @@ func depthRankSumDeviations(unitRows z: Matrix, permutations p: TwoSamplePermuta
     let m = p.firstCount
     precondition(total == p.pooledCount && m >= 2, "depthRankSumDeviations: \(total) rows for \(p.pooledCount) labelled, m = \(m)")
     // Groups of exactly equal unit rows (−0 equals +0): the id of a row is its group's first row.
-    var exact = Array(0..<total)
-    for match in CrossCorpusDuplicates.find(reference: z, other: z, nearExact: false).matches { exact[match.otherRow] = match.referenceRow }
+    let exact = equalRowGroups(z)
     // Near-exact copies join their groups (union–find on the exact groups' first rows).
     var parent = Array(0..<total)
     func root(_ i: Int) -> Int { var r = i; while parent[r] != r { r = parent[r] }; return r }
@@ -172,10 +185,7 @@ func depthRankSumDeviations(unitRows z: Matrix, permutations p: TwoSamplePermuta
                         }
                     }
                 }
-                let ranks = Statistics.averageRanks(depths).ranks
-                var rankSum = 0.0
-                for i in 0..<total where member[i * cols + c] == 1 { rankSum += ranks[i] }
-                op[c] = rankSum - centre
+                op[c] = rankSumDeviation(depths, labelling: c, of: p, centre: centre)
             }
         }
     }

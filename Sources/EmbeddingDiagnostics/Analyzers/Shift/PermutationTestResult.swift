@@ -41,13 +41,27 @@ public let permutationTieTolerance = 1e-4
 /// round-off, and round-off decided the test (p = 0.001 on two copies of one row).
 public let permutationTieFloor = 1e-12
 
+/// Mean and standard deviation (B − 1) of the permuted statistics, in order; NaN when too few.
+/// - Complexity: O(B).
+func nullMeanAndDeviation<C: Collection<Double>>(_ permuted: C) -> (mean: Double, sd: Double) {
+    let b = permuted.count
+    let mean = b > 0 ? permuted.reduce(0, +) / Double(b) : .nan
+    let sd = b > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot() : .nan
+    return (mean, sd)
+}
+
+/// The tolerance of T_b ≥ T: `permutationTieTolerance` null SDs (or of |T| when the null has
+/// no spread), at least `permutationTieFloor`.
+func permutationTolerance(nullDeviation sd: Double, observed: Double) -> Double {
+    max(permutationTieFloor, permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : abs(observed)))
+}
+
 /// The permutation p-value from the observed statistic and the B permuted ones.
 /// - Complexity: O(B).
 public func permutationTestResult(observed: Double, permuted: [Double], seed: UInt64) -> PermutationTestResult {
     let b = permuted.count
-    let mean = b > 0 ? permuted.reduce(0, +) / Double(b) : .nan
-    let sd = b > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(b - 1)).squareRoot() : .nan
-    let tolerance = max(permutationTieFloor, permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : abs(observed)))
+    let (mean, sd) = nullMeanAndDeviation(permuted)
+    let tolerance = permutationTolerance(nullDeviation: sd, observed: observed)
     let count = permuted.filter { $0 >= observed - tolerance }.count
     return PermutationTestResult(statistic: observed, pValue: Double(1 + count) / Double(b + 1), alternative: .greater,
                                  permutations: b, seed: seed, atLeastAsExtreme: count, nullMean: mean, nullStandardDeviation: sd,
@@ -65,10 +79,7 @@ public func permutationCounts(_ statistics: [Double]) -> [Int] {
     let total = statistics.count
     guard total > 1 else { return [Int](repeating: 1, count: total) }
     let permuted = statistics.dropFirst()
-    let b = Double(permuted.count)
-    let mean = permuted.reduce(0, +) / b
-    let sd = permuted.count > 1 ? (permuted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (b - 1)).squareRoot() : .nan
-    let tolerance = max(permutationTieFloor, permutationTieTolerance * (sd.isFinite && sd > 0 ? sd : abs(statistics[0])))
+    let tolerance = permutationTolerance(nullDeviation: nullMeanAndDeviation(permuted).sd, observed: statistics[0])
     let sorted = statistics.sorted()
     return statistics.enumerated().map { c, t in
         // Column 0 exactly as permutationTestResult counts it (itself + permuted within tolerance).
