@@ -79,14 +79,15 @@ import Testing
                       "participation_ratio>=1", "rows>=1", "dim>0", "mrr_cross>0", "relative_mrr>0", "chance_top1>0"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try Requirement(parsing: never).refuseIfCannotFail() }
         }
-        // Shift's p-values cannot go below their permutation floor 1/(B + 1).
+        // Shift's p-values cannot go below their permutation floor 1/(B + 1): a gate the floor
+        // decides either way is refused.
         var shift = ShiftConfiguration()
         shift.permutations = 999
         shift.tests = [.mmd, .energy]
-        for never in ["p_value>=0.001", "p_value>0.0005", "p_value_mmd>=0.0009", "p_value_energy>=0.001"] {
+        for never in ["p_value>=0.001", "p_value>0.0005", "p_value_mmd>=0.0009", "p_value_energy>=0.001", "p_value<=0.0005", "p_value<0.001"] {
             #expect(throws: EmbdiagError.self, "\(never)") { try shift.refuseIfBelowPValueFloor(Requirement(parsing: never)) }
         }
-        for fine in ["p_value>=0.0011", "p_value>0.001", "p_value<=0.0005"] {
+        for fine in ["p_value>=0.0011", "p_value>0.001", "p_value<=0.001", "p_value<0.0011"] {
             #expect(throws: Never.self, "\(fine)") { try shift.refuseIfBelowPValueFloor(Requirement(parsing: fine)) }
         }
         shift.tests = [.mmd, .classifier]  // the classifier's p-value has no floor
@@ -173,5 +174,20 @@ import Testing
         #expect(atFloor.status == 0 || atFloor.status == 1, "\(atFloor.stderr)")
         let normal = try CLI.run(["depth", dir + "/r.npy", dir + "/o.npy", "--permutations", "0", "--require", "p_value>=0.0005", "--quiet"])
         #expect(normal.status == 0 || normal.status == 1, "\(normal.stderr)")
+    }
+
+    /// shift knows its floors from its options: one rule (`Requirement.refuseIfDecided`) refuses a
+    /// gate the floor decides, both ways, before the inputs are read (they do not exist here);
+    /// with the classifier the overall p-value has no floor.
+    @Test func shiftPValueGatesDecidedByTheFloorAreRefusedBeforeReading() throws {
+        let missing = try CLI.temporaryDirectory() + "/missing.npy"
+        let permutationOnly = ["shift", missing, missing, "--tests", "mmd,energy", "--permutations", "99", "--quiet", "--require"]
+        for (gate, words) in [("p_value>=0.01", "can never fail"), ("p_value<0.01", "can never pass"), ("p_value_energy<=0.005", "can never pass"),
+                              ("p_value_mmd>0.001", "can never fail")] {
+            let r = try CLI.run(permutationOnly + [gate])
+            #expect(r.status == 2 && r.stderr.contains(words) && r.stderr.contains("99 permutations"), "\(gate): \(r.stderr)")
+        }
+        let withClassifier = try CLI.run(["shift", missing, missing, "--permutations", "99", "--quiet", "--require", "p_value<0.001"])
+        #expect(withClassifier.status == 2 && withClassifier.stderr.contains("missing.npy"), "\(withClassifier.stderr)")
     }
 }

@@ -138,6 +138,30 @@ public struct Requirement: Sendable, Equatable, CustomStringConvertible {
         throw EmbdiagError.usage("\(Setting.require) \(self): '\(metric)' \(where_), so this requirement can never fail; give a threshold inside that range")
     }
 
+    /// Refuses (exit 2) a requirement on a p-value whose floor decides it whatever the data: one
+    /// that every value at or above `floor` satisfies (`p_value >= 0.0005` with B = 1000
+    /// relabellings, every p-value being ≥ 1/1001) can never fail, one that none satisfies
+    /// (`p_value <= 0.0005`) can never pass; both are configuration mistakes. The one rule for
+    /// every p-value floor: a report's `<key>_floor` metrics (`Report.evaluate`) and the floors a
+    /// command knows from its options before it reads any input (`ShiftConfiguration`).
+    ///
+    /// - Parameters:
+    ///   - floor: the smallest value the p-value can take (> 0).
+    ///   - because: where the floor comes from, after "is at least <floor>".
+    ///   - remedy: what raises or lowers the floor, after "give a threshold … or".
+    public func refuseIfDecided(byPValueFloor floor: Double, because: String, remedy: String) throws {
+        guard floor > 0, !isBoolean else { return }
+        let atLeast = "'\(metric)' is at least \(ReportFormatting.number(floor, significant: 3)) \(because)"
+        switch comparison {
+        case .greaterOrEqual where threshold <= floor, .greater where threshold < floor:
+            throw EmbdiagError.usage("\(Setting.require) \(self): \(atLeast), so this requirement can never fail; give a threshold above that or \(remedy)")
+        case .lessOrEqual where threshold < floor, .less where threshold <= floor:
+            throw EmbdiagError.usage("\(Setting.require) \(self): \(atLeast), so this requirement can never pass; give a threshold of at least that or \(remedy)")
+        default:
+            return
+        }
+    }
+
     public var description: String {
         let value = threshold == threshold.rounded() && abs(threshold) < 1e15 ? String(Int(threshold)) : "\(threshold)"
         if isBoolean { return "\(metric)\(comparison.rawValue)\(booleanSpelling ?? (threshold == 1 ? "true" : "false"))" }
@@ -187,16 +211,10 @@ extension Report {
             }
             try r.refuseIfCannotFail()
             // A p-value with a floor the data set (`<key>_floor`: 1/(B + 1) permutations, 1/N of an
-            // exact enumeration over N partitions) satisfies every `>= t` with t at or below it.
-            if let floor = metric(r.metric + "_floor")?.number, floor > 0,
-               (r.comparison == .greaterOrEqual && r.threshold <= floor) || (r.comparison == .greater && r.threshold < floor) {
-                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) here (\(r.metric)_floor, the smallest p-value the test can give), so this requirement can never fail; give a threshold above that or raise the permutations")
-            }
-            // ... and fails every `<= t` with t below it: a gate that can never pass is as much a
-            // configuration error as one that can never fail.
-            if let floor = metric(r.metric + "_floor")?.number, floor > 0,
-               (r.comparison == .lessOrEqual && r.threshold < floor) || (r.comparison == .less && r.threshold <= floor) {
-                throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) here (\(r.metric)_floor, the smallest p-value the test can give), so this requirement can never pass; give a threshold of at least that or raise the permutations")
+            // exact enumeration over N partitions).
+            if let floor = metric(r.metric + "_floor")?.number, floor > 0 {
+                try r.refuseIfDecided(byPValueFloor: floor, because: "here (\(r.metric)_floor, the smallest p-value the test can give)",
+                                      remedy: "raise the permutations")
             }
             guard let x = value.number, x.isFinite else { return RequirementOutcome(requirement: r, actual: nil, passed: false) }
             return RequirementOutcome(requirement: r, actual: x, passed: r.comparison.holds(x, r.threshold))

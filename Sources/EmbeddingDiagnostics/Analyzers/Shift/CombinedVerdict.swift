@@ -84,9 +84,17 @@ public struct CombinedVerdict: Sendable, Equatable {
     /// permutation floor 1/(B + 1), divided by the permutation family's share 1 − w of α. When it
     /// is not below α the verdict cannot reject whatever the data: too few relabellings.
     public var smallestPossiblePValue: Double {
-        if tests.contains(where: { $0.permutations == nil }) { return 0 }
-        let b = tests.compactMap(\.permutations).max() ?? 0
-        return min(1, 1 / Double(b + 1) / (1 - classifierWeight))
+        Self.smallestPossiblePValue(permutations: tests.compactMap(\.permutations).max() ?? 0,
+                                    includesTestWithoutFloor: tests.contains(where: { $0.permutations == nil }),
+                                    classifierWeight: classifierWeight)
+    }
+
+    /// The rule behind `smallestPossiblePValue`, for callers that know the settings but have no
+    /// verdict yet (gates checked before any input is read): 0 with a test that has no floor,
+    /// else min(1, 1/(B + 1)/(1 − w)).
+    public static func smallestPossiblePValue(permutations: Int, includesTestWithoutFloor: Bool, classifierWeight: Double) -> Double {
+        if includesTestWithoutFloor { return 0 }
+        return min(1, 1 / Double(permutations + 1) / (1 - classifierWeight))
     }
 
     /// Whether a p-value below `alpha` is possible at all (`smallestPossiblePValue` < α).

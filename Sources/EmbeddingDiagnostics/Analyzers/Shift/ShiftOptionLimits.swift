@@ -56,17 +56,22 @@ extension ShiftConfiguration {
 
 extension ShiftConfiguration {
     /// The smallest value a p-value metric of the shift report can take with these settings: a
-    /// permutation p-value is at least 1/(B + 1), and the overall p-value of permutation tests alone
-    /// too (with the classifier, whose Mann–Whitney p-value has no such floor, or the block MMD
-    /// test's Student t, there is none: nil). nil for other metrics.
+    /// permutation p-value is at least 1/(B + 1), and the overall p-value of permutation tests
+    /// alone too (`CombinedVerdict.smallestPossiblePValue`; with the classifier, whose
+    /// Mann–Whitney p-value has no such floor, or the block MMD test's Student t, there is none:
+    /// nil). nil for other metrics.
     ///
     /// - Complexity: O(tests).
     public func pValueFloor(of metric: String) -> Double? {
-        let floor = 1 / Double(permutations + 1)
+        let floor = CombinedVerdict.smallestPossiblePValue(permutations: permutations,
+                                                           includesTestWithoutFloor: false, classifierWeight: 0)
         switch metric {
         case "p_value":
-            return tests.contains(.classifier) || mmdEstimator == .block ? nil : floor
-        case "p_value_mmd":
+            let withoutFloor = tests.contains(where: { !$0.isPermutationTest }) || mmdEstimator == .block
+            let overall = CombinedVerdict.smallestPossiblePValue(permutations: permutations,
+                                                                 includesTestWithoutFloor: withoutFloor, classifierWeight: 0)
+            return overall > 0 ? overall : nil
+        case "p_value_mmd", "p_value_mmd_cosine":
             return mmdEstimator == .block ? nil : floor
         case "p_value_energy", "p_value_depth":
             return floor
@@ -75,13 +80,11 @@ extension ShiftConfiguration {
         }
     }
 
-    /// Refuses (exit 2) a requirement on a p-value that its permutation floor already satisfies
-    /// (`p_value >= 0.0005` with B = 1000 relabellings: every p-value is ≥ 1/1001), before any
-    /// input is read.
+    /// Refuses (exit 2), before any input is read, a requirement on a p-value that its
+    /// permutation floor decides whatever the data (`Requirement.refuseIfDecided(byPValueFloor:)`).
     public func refuseIfBelowPValueFloor(_ r: Requirement) throws {
         guard let floor = pValueFloor(of: r.metric) else { return }
-        let cannotFail = (r.comparison == .greaterOrEqual && r.threshold <= floor) || (r.comparison == .greater && r.threshold < floor)
-        guard cannotFail else { return }
-        throw EmbdiagError.usage("\(Setting.require) \(r): '\(r.metric)' is at least \(ReportFormatting.number(floor, significant: 3)) with \(permutations) permutations (1/(B + 1)), so this requirement can never fail; give a threshold above that or raise \(Setting.permutations)")
+        try r.refuseIfDecided(byPValueFloor: floor, because: "with \(permutations) permutations (1/(B + 1))",
+                              remedy: "raise \(Setting.permutations)")
     }
 }
