@@ -36,6 +36,9 @@ struct MergeCommand: ReportingCommand {
     @Option(name: .customLong("rows"), help: ArgumentHelp("The number of rows of the whole input (the reference's for depth, the gallery's for compat): a missing last shard is exit 2. Without it a missing last shard cannot be noticed.", valueName: "N"))
     var expectedRows: Int?
 
+    @Option(name: .customLong("other-rows"), help: ArgumentHelp("depth with a compared corpus (--other-corpus): the number of rows of that corpus; a missing last shard of it is exit 2.", valueName: "M"))
+    var expectedOtherRows: Int?
+
     @Argument(help: "Partial state files.")
     var states: [String]
 
@@ -51,7 +54,7 @@ struct MergeCommand: ReportingCommand {
     /// A merged state (--state-out) is written here and gives no report; otherwise the report.
     func makeReports() throws -> [CommandReport] {
         let loaded = try states.map { LoadedState(path: $0, state: try PartialStateFile.read($0)) }
-        switch try StateMerge.merge(loaded, wantState: stateOut != nil, expectedRows: expectedRows) {
+        switch try StateMerge.merge(loaded, wantState: stateOut != nil, expectedRows: expectedRows, expectedOtherRows: expectedOtherRows) {
         case .state(let merged):
             try PartialStateFile.write(merged, to: stateOut!)
             if !outputOptions.quiet {

@@ -69,6 +69,7 @@ enum SettingFlags {
         case .saveTransform: return "--save-transform"
         case .stateOut: return "--state-out"
         case .expectedRows: return "--rows"
+        case .expectedOtherRows: return "--other-rows"
         case .table: return "--table"
         case .tests: return "--tests"
         case .top: return "--top"

@@ -174,6 +174,15 @@ import Testing
         }
         #expect(report.table("depths")?.rows.map { Array($0.dropFirst()) } == single.table("depths")?.rows.map { Array($0.dropFirst()) })
         #expect(report.inputs.map(\.path) == ["games-0.npy", "games-1.npy", "games-2.npy", "fonts-0.npy", "fonts-1.npy"])
+        // Each corpus's rows are counted against its own total: the note says which were checked,
+        // a missing last shard of the compared corpus is refused by --other-rows.
+        #expect(report.notes.contains { $0.contains("the reference's rows 0..<\(games.count) (shards cannot know") && $0.contains("the compared corpus's rows 0..<\(fonts.count)") })
+        let counted = try #require(try StateMerge.merge([merged] + p2, wantState: false, expectedRows: games.count, expectedOtherRows: fonts.count).report)
+        #expect(counted.notes.contains { $0.contains("all \(games.count) rows \(Setting.expectedRows) gives") && $0.contains("all \(fonts.count) rows \(Setting.expectedOtherRows) gives") })
+        let withoutLastOther = Array(p2.dropLast())
+        #expect(throws: EmbdiagError.self) { try StateMerge.merge([merged] + withoutLastOther, wantState: false, expectedRows: games.count, expectedOtherRows: fonts.count) }
+        #expect(throws: EmbdiagError.self) { try StateMerge.merge([merged] + p2, wantState: false, expectedRows: games.count + fonts.count) }
+        #expect(throws: EmbdiagError.self) { try StateMerge.merge([merged] + p2.prefix(3), wantState: false, expectedOtherRows: fonts.count) }
         // A compared-corpus shard passed off as a reference shard, and chord distance: refused.
         #expect(throws: EmbdiagError.self) { try DepthPartial.pass2(otherShards[0].0, shard: otherShards[0].1, other: false, configuration: c, merged: merged) }
         var chord = c
@@ -235,6 +244,7 @@ import Testing
         Self.expectRefusal(states, expectedRows: 250, "more than the 250")
         Self.expectRefusal(states, expectedRows: 0, "at least 1")
         let complete = try #require(try StateMerge.merge(states, wantState: false, expectedRows: 300).report)
+        #expect(throws: EmbdiagError.self) { try StateMerge.merge(states, wantState: false, expectedOtherRows: 300) }
         #expect(complete.notes.contains { $0.contains("all 300 rows") })
         var shifted = states[1]
         shifted.state.shards[0].rowOffset = 50

@@ -22,6 +22,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case distance
     case duplicates
     case expectedRows
+    case expectedOtherRows
     case fit
     case fitCurve
     case folds

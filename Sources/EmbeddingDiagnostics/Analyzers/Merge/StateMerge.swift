@@ -16,12 +16,18 @@ public enum StateMerge {
     ///     know the size of the whole input, so a missing *last* shard tiles as well as a complete
     ///     set; only this number can tell. Checked on the final merge (the reference's rows for
     ///     depth, the gallery's for compat).
+    ///   - expectedOtherRows: the same for the compared corpus of a depth merge (`merge --other-rows`).
     /// - Complexity: that of the analyzer's merge (linear in the states' payload).
-    public static func merge(_ states: [LoadedState], wantState: Bool, expectedRows: Int? = nil) throws -> MergeOutcome {
+    public static func merge(_ states: [LoadedState], wantState: Bool, expectedRows: Int? = nil, expectedOtherRows: Int? = nil) throws -> MergeOutcome {
         guard let first = states.first else { throw EmbdiagError.usage("merge needs at least one partial state") }
-        if let expectedRows, expectedRows < 1 { throw EmbdiagError.usage("\(Setting.expectedRows) \(expectedRows): give the number of rows of the whole input, at least 1") }
-        if expectedRows != nil && wantState {
-            throw EmbdiagError.usage("\(Setting.expectedRows) goes with the final merge: a merged pass-1 state (\(Setting.stateOut)) may cover a group of shards")
+        for (setting, rows) in [(Setting.expectedRows, expectedRows), (Setting.expectedOtherRows, expectedOtherRows)] {
+            if let rows, rows < 1 { throw EmbdiagError.usage("\(setting) \(rows): give the number of rows of the whole input, at least 1") }
+            if rows != nil && wantState {
+                throw EmbdiagError.usage("\(setting) goes with the final merge: a merged pass-1 state (\(Setting.stateOut)) may cover a group of shards")
+            }
+        }
+        if expectedOtherRows != nil && first.state.analyzer != "depth" {
+            throw EmbdiagError.usage("\(Setting.expectedOtherRows) counts the compared corpus of a depth merge; \(first.state.analyzer) states have no compared corpus (give \(Setting.expectedRows))")
         }
         // Every state on its own first, merged pass-1 states included (a state built in memory has
         // not been through the file's checks).
@@ -60,8 +66,17 @@ public enum StateMerge {
                 let corpora = try pass2.map { try $0.state.settings(DepthPartialSettings.self, path: $0.path).corpus }
                 let reference = try ShardSet.ordered(zip(pass2, corpora).filter { $0.1 == .reference }.map(\.0))
                 try requireRows(reference, expectedRows)
-                let others = zip(pass2, corpora).filter { $0.1 == .other }.map(\.0)
-                finish(&report, try reference + (others.isEmpty ? [] : ShardSet.ordered(others)), expectedRows)
+                let othersShards = zip(pass2, corpora).filter { $0.1 == .other }.map(\.0)
+                guard !othersShards.isEmpty else {
+                    if expectedOtherRows != nil {
+                        throw EmbdiagError.usage("\(Setting.expectedOtherRows) counts the compared corpus, but no pass-2 state is of one (\(Setting.otherCorpus))")
+                    }
+                    finish(&report, reference, expectedRows)
+                    return report
+                }
+                let others = try ShardSet.ordered(othersShards)
+                try requireRows(others, expectedOtherRows, setting: .expectedOtherRows)
+                finish(&report, reference, expectedRows, compared: (others, expectedOtherRows))
                 return report
             }
         case "anisotropy":
@@ -119,25 +134,38 @@ public enum StateMerge {
     /// The rows the shards tile (they start at 0 and leave no gap: `ShardSet.ordered`) are all the
     /// rows of the input, when the caller knows how many there are.
     /// - Complexity: O(1).
-    static func requireRows(_ ordered: [LoadedState], _ expectedRows: Int?) throws {
+    static func requireRows(_ ordered: [LoadedState], _ expectedRows: Int?, setting: Setting = .expectedRows) throws {
         guard let expectedRows, let last = ordered.last else { return }
         let covered = last.state.rowOffset + last.state.rowCount
         if covered < expectedRows {
-            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), but \(Setting.expectedRows) says the input has \(expectedRows): rows \(covered)..<\(expectedRows) are missing (a last shard?)")
+            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), but \(setting) says the input has \(expectedRows): rows \(covered)..<\(expectedRows) are missing (a last shard?)")
         }
         if covered > expectedRows {
-            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), more than the \(expectedRows) \(Setting.expectedRows) gives: check \(Setting.expectedRows) and \(Setting.rowOffset)")
+            throw EmbdiagError.mismatch(last.path, "the shards cover rows 0..<\(covered), more than the \(expectedRows) \(setting) gives: check \(setting) and \(Setting.rowOffset)")
         }
     }
 
-    /// Inputs listed per shard, in row order, and a note saying where the report came from.
-    static func finish(_ report: inout Report, _ ordered: [LoadedState], _ expectedRows: Int?) {
-        let shards = ordered.flatMap(\.state.shards)
+    /// Inputs listed per shard, in row order (the compared corpus's after the reference's), and a
+    /// note saying where the report came from and which row counts were checked.
+    static func finish(_ report: inout Report, _ ordered: [LoadedState], _ expectedRows: Int?,
+                       compared: (ordered: [LoadedState], expectedRows: Int?)? = nil) {
+        func coverage(_ ordered: [LoadedState], _ expected: Int?, _ setting: Setting) -> (shards: [ShardRecord], text: String) {
+            let shards = ordered.flatMap(\.state.shards)
+            let end = shards.last.map { $0.rowOffset + $0.rowCount } ?? 0
+            let completeness = expected != nil
+                ? "all \(expected!) rows \(setting) gives"
+                : "shards cannot know the size of the whole input, so a missing last shard is only noticed with \(setting) N"
+            return (shards, "rows 0..<\(end) (\(completeness))")
+        }
+        let reference = coverage(ordered, expectedRows, .expectedRows)
+        var shards = reference.shards, states = ordered.count, covers = reference.text
+        if let compared {
+            let other = coverage(compared.ordered, compared.expectedRows, .expectedOtherRows)
+            shards += other.shards
+            states += compared.ordered.count
+            covers = "the reference's \(reference.text) and the compared corpus's \(other.text)"
+        }
         report.inputs = shards.map(\.source)
-        let end = shards.last.map { $0.rowOffset + $0.rowCount } ?? 0
-        let completeness = expectedRows != nil
-            ? "all \(expectedRows!) rows \(Setting.expectedRows) gives"
-            : "shards cannot know the size of the whole input, so a missing last shard is only noticed with \(Setting.expectedRows) N"
-        report.notes.append("Merged from \(ordered.count) partial state(s) covering \(shards.count) shard(s), rows 0..<\(end) (\(completeness); inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files).")
+        report.notes.append("Merged from \(states) partial state(s) covering \(shards.count) shard(s), \(covers); inputs in row order, with the paths and SHA-256s recorded in the states: merge does not open the input files.")
     }
 }
