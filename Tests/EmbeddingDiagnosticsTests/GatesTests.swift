@@ -147,6 +147,11 @@ import Testing
             let r = try CLI.run(arguments + ["--quiet"])
             #expect(r.status == 2 && (r.stderr.contains("0x") || r.stderr.contains("nan")), "\(arguments): \(r.status) \(r.stderr)")
         }
+        // Spaces around a number: refused by decimal and integer options alike (one grammar).
+        for arguments in [["--alpha", " 0.05"], ["--alpha", "0.05 "], ["--permutations", " 99"]] {
+            let r = try CLI.run(["shift", dir + "/a.npy", dir + "/b.npy", "--quiet"] + arguments)
+            #expect(r.status == 2 && r.stderr.contains(arguments[1]), "\(arguments): \(r.status) \(r.stderr)")
+        }
     }
 
     @Test func weatPValueGateBelowItsFloorIsRefused() throws {
