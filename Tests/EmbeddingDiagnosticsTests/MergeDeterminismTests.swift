@@ -94,10 +94,8 @@ import Testing
         let (e, _, pass1, _) = try states()
         let d = e.dimension, n = e.count
         guard case .state(let m) = try StateMerge.merge(pass1, wantState: true) else { throw EmbdiagError.usage("no merged state") }
-        let gram = try m.array("gram", path: nil).doubles("gram", count: d * d, path: nil)
-        let columnSum = try m.array("column_sum", path: nil).doubles("column_sum", count: d, path: nil)
-        var cov = [Double](repeating: 0, count: d * d)
-        for i in 0..<d { for j in 0..<d { cov[i * d + j] = (gram[i * d + j] - columnSum[i] * columnSum[j] / Double(n)) / Double(n - 1) } }
+        let centred = try m.array("centred_gram", path: nil).doubles("centred_gram", count: d * d, path: nil)
+        let cov = centred.map { $0 / Double(n - 1) }
         return (cov, n, d)
     }
 

@@ -113,6 +113,34 @@ import Testing
         #expect(again.metrics == report.metrics)
     }
 
+    /// Rows sharing an offset far larger than their spread (3,000 + noise of sd 2e-3 … 2e-4): the
+    /// merged covariance comes from centred per-shard sums (Chan et al.), not XᵀX − nμμᵀ, which
+    /// cancels most of Float64's digits here. The merged spectrum equals a Float64 two-pass
+    /// covariance of the same Float32 rows (the definition) and the single run.
+    @Test func anisotropyMergeKeepsTheSpectrumOfOffsetRows() throws {
+        var rng = SeededGenerator(seed: 21)
+        let n = 2_000, d = 8
+        let sd = (0..<d).map { 2e-3 * pow(0.1, Double($0) / Double(d - 1)) }
+        let rows = (0..<n).map { _ in (0..<d).map { Float(3_000 + sd[$0] * rng.nextGaussian()) } }
+        let e = Embeddings(matrix: Matrix(rows: n, cols: d, values: rows.flatMap { $0 }), labels: nil, name: "offset.npy")
+        var c = Self.anisotropyConfiguration()
+        c.pairSample = 100
+        let single = try AnisotropyAnalysis(e, configuration: c).report()
+        let (merged, pass2) = try Self.anisotropyStates(e, c)
+        let report = try #require(try StateMerge.merge([merged] + pass2, wantState: false).report)
+        // The definition: a Float64 two-pass covariance of the Float32 rows, and its IsoScore.
+        let mean = (0..<d).map { j in rows.reduce(0.0) { $0 + Double($1[j]) } / Double(n) }
+        var cov = [Double](repeating: 0, count: d * d)
+        for r in rows { for i in 0..<d { for j in 0..<d { cov[i * d + j] += (Double(r[i]) - mean[i]) * (Double(r[j]) - mean[j]) / Double(n - 1) } } }
+        let values = try LAPACK.symmetricEigen(cov, dimension: d).values.map(abs)
+        let pr = pow(values.reduce(0, +), 2) / values.reduce(0) { $0 + $1 * $1 }
+        let isoscore = (pr - 1) / Double(d - 1)
+        for r in [report, single] {
+            let got = try #require(r.metric("isoscore")?.number)
+            #expect(abs(got - isoscore) <= 1e-6 * isoscore, "\(got) vs \(isoscore)")
+        }
+    }
+
     @Test func neighborsMergeEqualsSingleRun() throws {
         let read = try EmbeddingReader.read(Self.sentencesPath)
         // Exact ties across shards: rows 10 and 20 copied into later shards.
@@ -205,7 +233,7 @@ import Testing
         #expect(tree.shards == flat.shards)
         // A group that does not start at row 0 is not a basis for pass 2.
         #expect(throws: EmbdiagError.self) { try AnisotropyPartial.pass2(shards[6].0, shard: shards[6].1, configuration: c, merged: LoadedState(path: "right.state", state: right)) }
-        let a = try flat.array("gram", path: nil).doubles("gram", path: nil), b = try tree.array("gram", path: nil).doubles("gram", path: nil)
+        let a = try flat.array("centred_gram", path: nil).doubles("centred_gram", path: nil), b = try tree.array("centred_gram", path: nil).doubles("centred_gram", path: nil)
         let scale = a.map(abs).max()!
         #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-12 * scale })
         // A pass-2 state of the tree merge cannot be mixed with one of the flat merge.

@@ -301,10 +301,22 @@ import Testing
         // An invalid --format lists the valid ones on the same line.
         let format = try CLI.run(["info", dir + "/m.npy", "--format", "feather"])
         #expect(format.status == 2 && format.stderr.contains("npy, npz") && format.stderr.split(separator: "\n").count == 1, "\(format.stderr)")
-        // Values near 1e30: the covariance overflows float32, and the message says so.
+        // Values near 1e30 or 1e-30: the Float32 products would overflow or underflow; the rows are
+        // scaled by a power of two first, so the scale-free spectrum metrics equal those at scale 1.
+        try CLI.writeNpy(Self.rows(20, 4, seed: 13), to: dir + "/plain.npy")
         try CLI.writeNpy(Self.rows(20, 4, seed: 13).map { $0.map { $0 * 1e30 } }, to: dir + "/huge.npy")
-        let huge = try CLI.run(["anisotropy", dir + "/huge.npy", "--quiet"])
-        #expect(huge.status == 2 && huge.stderr.contains("too large for float32 covariance") && !huge.stderr.contains("dsyevd"), "\(huge.stderr)")
+        try CLI.writeNpy(Self.rows(20, 4, seed: 13).map { $0.map { $0 * 1e-30 } }, to: dir + "/tiny.npy")
+        _ = try CLI.run(["anisotropy", dir + "/plain.npy", "--quiet", "--json", dir + "/plain.json"])
+        let plain = try Self.metrics(dir + "/plain.json")
+        for name in ["huge", "tiny"] {
+            let r = try CLI.run(["anisotropy", dir + "/\(name).npy", "--quiet", "--json", dir + "/\(name).json"])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let scaled = try Self.metrics(dir + "/\(name).json")
+            for key in ["isoscore", "effective_rank", "participation_ratio", "mean_cosine"] {
+                let a = try #require(plain[key] as? Double), b = try #require(scaled[key] as? Double, "\(name) \(key)")
+                #expect(abs(a - b) <= 1e-5 * max(1, abs(a)), "\(name) \(key): \(b) vs \(a)")
+            }
+        }
         // Control bytes of a header are escaped in the one-line message.
         try Data("\u{1B}[31mred 3\n".utf8).write(to: URL(fileURLWithPath: dir + "/esc.bin"))
         let esc = try CLI.run(["info", dir + "/esc.bin"])

@@ -216,9 +216,9 @@ extension StateFileHostileTests {
         }
         let d = p1.dimension
         let cases: [(PartialState, String, (inout PartialState) -> Void)] = [
-            (p1, "'gram' is not symmetric", edited("gram", p1) { $0[1] += 1 }),
-            (p1, "'gram' has nan", edited("gram", p1) { $0[d + 1] = .nan }),
-            (p1, "'gram' has -1.0 on its diagonal", edited("gram", p1) { $0[0] = -1 }),
+            (p1, "'centred_gram' is not symmetric", edited("centred_gram", p1) { $0[1] += 1 }),
+            (p1, "'centred_gram' has nan", edited("centred_gram", p1) { $0[d + 1] = .nan }),
+            (p1, "'centred_gram' has -1.0 on its diagonal", edited("centred_gram", p1) { $0[0] = -1 }),
             (p1, "'unit_square_sum' has -0.5", edited("unit_square_sum", p1) { $0[0] = -0.5 }),
             (p1, "'unit_sum' has 99.0", edited("unit_sum", p1) { $0[0] = 99 }),
             (p1, "'norm_sum' is -1.0", edited("norm_sum", p1) { $0[0] = -1 }),
@@ -427,17 +427,17 @@ extension StateFileHostileTests {
         }
     }
 
-    /// Anisotropy pass 1: |g_01| above √(g_00 g_11) (the reproducer's 1e4), a Gram matrix whose
-    /// 2 × 2 minors all hold but which is still not positive semidefinite, a diagonal scaled
-    /// down, a norm sum or column sum the Gram matrix contradicts, Σû beyond Cauchy–Schwarz.
+    /// Anisotropy pass 1: |m_01| above √(m_00 m_11) (the reproducer's 1e4), a centred Gram matrix
+    /// whose 2 × 2 minors all hold but which is still not positive semidefinite, a diagonal scaled
+    /// down, a norm sum or column sum the centred Gram matrix contradicts, Σû beyond Cauchy–Schwarz.
     @Test func forgedAnisotropyMoments() throws {
         let (p1, _, _) = try Self.anisotropySeeds()
         let d = p1.dimension
         #expect(d >= 3)
-        let gram = try p1.array("gram", path: nil).doubles("gram", path: nil)
+        let gram = try p1.array("centred_gram", path: nil).doubles("centred_gram", path: nil)
         let cases: [(String, (inout PartialState) -> Void)] = [
-            ("'gram' has 10000.0 at entries 0,1", Self.editedDoubles("gram") { g in g[1] = 1e4; g[d] = 1e4 }),
-            ("not positive semidefinite", Self.editedDoubles("gram") { g in
+            ("'centred_gram' has 10000.0 at entries 0,1", Self.editedDoubles("centred_gram") { g in g[1] = 1e4; g[d] = 1e4 }),
+            ("not positive semidefinite", Self.editedDoubles("centred_gram") { g in
                 // Correlations 0.9, 0.9 and −0.9 among dimensions 0, 1, 2: each pair possible,
                 // the three together not (determinant 1 − 3·0.81 − 2·0.729 < 0).
                 for i in 0..<d { for j in 0..<d where i != j { g[i * d + j] = 0 } }
@@ -453,13 +453,10 @@ extension StateFileHostileTests {
         ]
         for (words, edit) in cases { Self.expectRefused(try Self.forged(p1, edit), path: "f.state", words) }
         // The diagonal scaled down: refused, by whichever rule it breaks first.
-        Self.expectRefused(try Self.forged(p1, Self.editedDoubles("gram") { $0[0] *= 0.01 }), path: "f.state", "partial state array '")
-        // A column sum still within ‖Σx‖ ≤ Σ‖x‖ but beyond (Σx_j)² ≤ n·Σx_j².
-        var columnSum = try p1.array("column_sum", path: nil).doubles("column_sum", path: nil)
-        let normSum = try p1.array("norm_sum", path: nil).doubles("norm_sum", path: nil)[0]
-        columnSum[1] = 1.05 * (Double(p1.rowCount) * gram[d + 1]).squareRoot()
-        #expect(columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot() < normSum)
-        Self.expectRefused(try Self.forged(p1) { $0.arrays["column_sum"] = .float64(columnSum) }, path: "f.state", "(Σx_j)² ≤ n · Σx_j²")
+        Self.expectRefused(try Self.forged(p1, Self.editedDoubles("centred_gram") { g in g[0] *= 0.01; for j in 1..<d { g[j] = 0.5 * gram[j]; g[j * d] = 0.5 * gram[j] } }),
+                           path: "f.state", "partial state array '")
+        // Σ‖x‖² = trace M + ‖Σx‖²/n beyond (Σ‖x‖)²: the diagonal scaled up.
+        Self.expectRefused(try Self.forged(p1, Self.editedDoubles("centred_gram") { g in for i in 0..<d { g[i * d + i] *= 1e6 } }), path: "f.state", "cannot give")
     }
 
     /// A merged pass-1 state: values that do not add up to the trace, out of order, or directions
@@ -518,10 +515,10 @@ extension StateFileHostileTests {
             #expect(r.status == 0, "\(r.stderr)")
         }
         let honest = try PartialStateFile.decode(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a0.state")), path: nil)
-        try Self.forged(honest, Self.editedDoubles("gram") { g in g[1] = 1e4; g[6] = 1e4 }).write(to: URL(fileURLWithPath: "\(dir)/f.state"))
+        try Self.forged(honest, Self.editedDoubles("centred_gram") { g in g[1] = 1e4; g[6] = 1e4 }).write(to: URL(fileURLWithPath: "\(dir)/f.state"))
         let r = try CLI.run(["merge", "\(dir)/f.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
         #expect(r.status == 2)
-        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("\(dir)/f.state") && r.stderr.contains("'gram' has 10000.0"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("\(dir)/f.state") && r.stderr.contains("'centred_gram' has 10000.0"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/m.state"))
         let honestMerge = try CLI.run(["merge", "\(dir)/a0.state", "\(dir)/a1.state", "--state-out", "\(dir)/m.state"])
         #expect(honestMerge.status == 0, "\(honestMerge.stderr)")

@@ -36,6 +36,10 @@ extension Matrix {
     /// Σ (x − s)(x − s)ᵀ over the rows (upper triangle filled, Float64) for a Float32 shift s, and
     /// the totals of `statistics`, in ONE read of the rows: each row is visited and centred while it
     /// is in cache, each block's Gram is a single-threaded SSYRK on one of the chunk workers.
+    /// Values far from 1 (`gramScale`) are multiplied by a power of two before the Float32
+    /// products, which would otherwise underflow (|x| ≲ 1e-19: a rank-one or zero covariance)
+    /// or overflow, and the Float64 sums are divided by its square: exact, and the same bits as
+    /// without scaling for values of ordinary size (scale 1).
     ///
     /// - Complexity: O(n·d²).
     static func shiftedGram(_ m: Matrix, shift: [Float], statistics: RowStatistics? = nil) -> (gram: [Double], statistics: [Double]) {
@@ -43,6 +47,10 @@ extension Matrix {
         let extra = statistics?.count ?? 0
         let visit = statistics?.visit  // hoisted: no retain of the optional's payload per row
         guard n > 0, d > 0 else { return ([Double](repeating: 0, count: d * d), [Double](repeating: 0, count: extra)) }
+        let scale = gramScale(m)
+        // s·2ᵏ is exact, and so is (x·2ᵏ − s·2ᵏ) = (x − s)·2ᵏ rounded once: scaling commutes with
+        // the centring as long as the results are normal numbers, which the scale ensures.
+        let scaledShift = scale == 1 ? shift : shift.map { $0 * scale }
         let blockRows = min(Matrix.blockRowsFor(cols: d, targetBytes: 8 << 20), n)
         let blocks = (n + blockRows - 1) / blockRows
         // Chunks: at most 8, each with a d × d Float64 sum; one chunk (OpenBLAS' own threads) when d is
@@ -66,13 +74,17 @@ extension Matrix {
                 let rowsInBlock = end - start
                 let dst = scratch.mutablePointer
                 let src = m.pointer + start * d
-                shift.withUnsafeBufferPointer { shiftBuf in
+                scaledShift.withUnsafeBufferPointer { shiftBuf in
                     rowSums.withUnsafeMutableBufferPointer { statBuf in
                         let sp = shiftBuf.baseAddress!
                         for i in 0..<rowsInBlock {
                             let s = src + i * d, t = dst + i * d
                             if let visit { visit(s, start + i, statBuf.baseAddress!) }
-                            for j in 0..<d { t[j] = s[j] - sp[j] }
+                            if scale == 1 {
+                                for j in 0..<d { t[j] = s[j] - sp[j] }
+                            } else {
+                                for j in 0..<d { t[j] = s[j] * scale - sp[j] }
+                            }
                         }
                     }
                 }
@@ -102,7 +114,32 @@ extension Matrix {
             }
             for t in 0..<extra { totals[t] += partialStatistics[c][t] }
         }
+        if scale != 1 {
+            let unscale = 1 / (Double(scale) * Double(scale))
+            for i in 0..<(d * d) { acc[i] *= unscale }
+        }
         return (acc, totals)
+    }
+
+    /// The power of two the rows are multiplied by before `shiftedGram`'s Float32 products: 1 when
+    /// the largest |value| of up to 4,096 evenly spaced rows lies in [2⁻²⁰, 2²⁰] (squares and sums
+    /// of squares stay far from Float32's limits), else 2⁻ᵉ with 2ᵉ near that largest value, so
+    /// the scaled values are near 1 whatever the data's scale. A row far larger than every sampled
+    /// one can still overflow; the eigendecomposition then refuses the non-finite covariance.
+    ///
+    /// - Complexity: O(min(n, 4096)·d).
+    static func gramScale(_ m: Matrix) -> Float {
+        let n = m.rows, d = m.cols
+        guard n > 0, d > 0 else { return 1 }
+        let count = min(n, 4096)
+        var largest: Float = 0
+        for t in 0..<count {
+            let row = m.pointer + (t * n / count) * d
+            for j in 0..<d where row[j].isFinite { largest = max(largest, abs(row[j])) }
+        }
+        guard largest > 0, largest < 0x1p-20 || largest > 0x1p20 else { return 1 }
+        // exponent: largest = significand · 2^exponent with significand in [1, 2).
+        return Float(sign: .plus, exponent: -Int(largest.exponent), significand: 1)
     }
 
     /// The covariance from a shifted Gram: Σ(x − s)(x − s)ᵀ = Σ(x − μ)(x − μ)ᵀ + n·(μ − s)(μ − s)ᵀ, so

@@ -13,13 +13,13 @@ func sampledCosine(_ a: ArraySlice<Float>, _ na: Double, _ b: ArraySlice<Float>,
 
 extension AnisotropyMetrics {
     /// The metrics of `init(_:pairSample:partitionSample:seed:)` from merged sums: the same
-    /// formulas, except that the covariance is (XᵀX − n μμᵀ)/(n − 1) from the Float64 Gram (the
-    /// single run centres and multiplies in Float32 SSYRK blocks; the two agree within that
+    /// formulas, except that the covariance is M/(n − 1) from the merged Float64 centred Gram M
+    /// (the single run centres and multiplies in Float32 SSYRK blocks; the two agree within that
     /// single run's own Float32 rounding, documented as ≤ 1e-6 relative in Guides/Architecture.md).
     ///
     /// - Complexity: O(d³) (one eigendecomposition) plus O(pairs).
     init(mergedRows n: Int, dimension d: Int, normSum: Double, unitSum: [Double], unitSquareSum: [Double], columnSum: [Double],
-         gram: [Double], logZ: [(positive: Double, negative: Double)], directionValues: [Double], partitionRows: Int,
+         centredGram: [Double], logZ: [(positive: Double, negative: Double)], directionValues: [Double], partitionRows: Int,
          sampledCosines: [Double]?) throws {
         rows = n
         dimension = d
@@ -35,7 +35,7 @@ extension AnisotropyMetrics {
         var cov = [Double](repeating: 0, count: d * d)
         for i in 0..<d {
             for j in i..<d {
-                let v = (gram[i * d + j] - columnSum[i] * columnSum[j] / Double(n)) / Double(n - 1)
+                let v = centredGram[i * d + j] / Double(n - 1)
                 cov[i * d + j] = v
                 cov[j * d + i] = v
             }

@@ -2,9 +2,11 @@ import Foundation
 
 /// `embdiag anisotropy --partial`: two passes over the shards (Guides/Scale.md, "Anisotropy").
 ///
-/// Pass 1 (per shard): n, Σ‖x‖, Σû, Σû², Σx and the Float64 Gram XᵀX. Merging the pass-1 states
-/// gives every sum of the single run, the covariance (XᵀX − n μμᵀ)/(n − 1) and the principal
-/// directions of XᵀX/n; they are written to one merged state (`merge --state-out`).
+/// Pass 1 (per shard): n, Σ‖x‖, Σû, Σû², Σx and the Float64 centred Gram M = Σ(x − μₛ)(x − μₛ)ᵀ
+/// about the shard's own mean. Merging the pass-1 states gives every sum of the single run, the
+/// centred Gram of the whole input by Chan et al.'s pairwise update (M = Σ Mₛ + Σ nₛ(μₛ − μ)(μₛ − μ)ᵀ,
+/// no cancellation when the rows share a large offset), the covariance M/(n − 1) and the principal
+/// directions of XᵀX/n = M/n + μμᵀ; they are written to one merged state (`merge --state-out`).
 /// Pass 2 (per shard, reading that merged state): log Z(±c) over the shard's rows of the seeded
 /// partition-function sample, and the rows (Float32, as read) and norms of the seeded cosine pairs
 /// that fall in the shard. The final merge combines log Z by log-sum-exp and recomputes the
@@ -23,6 +25,7 @@ public enum AnisotropyPartial {
     /// - Complexity: O(n·d²) (Float64 Gram by DSYRK) plus O(n·d).
     public static func pass1(_ e: Embeddings, shard: ShardRecord, configuration: AnisotropyConfiguration) -> PartialState {
         let sums = UnitVectorSums(e.matrix)
+        let mean = sums.columnSum.map { $0 / Double(max(e.count, 1)) }
         return PartialState(analyzer: "anisotropy", pass: 1, parameters: parameters(configuration), seed: configuration.seed,
                             dimension: e.dimension, shards: [shard], arrays: [
                                 "rows": .int64([Int64(e.count)]),
@@ -30,7 +33,7 @@ public enum AnisotropyPartial {
                                 "unit_sum": .float64(sums.unitSum),
                                 "unit_square_sum": .float64(sums.unitSquareSum),
                                 "column_sum": .float64(sums.columnSum),
-                                "gram": .float64(Matrix.float64Gram(e.matrix)),
+                                "centred_gram": .float64(Matrix.float64Gram(e.matrix, centre: mean)),
                             ])
     }
 
@@ -40,25 +43,40 @@ public enum AnisotropyPartial {
     /// - Complexity: O(s·d²) for s states plus one d × d eigendecomposition.
     public static func mergePass1(_ ordered: [LoadedState]) throws -> PartialState {
         let d = ordered[0].state.dimension
-        let names = ["norm_sum": 1, "unit_sum": d, "unit_square_sum": d, "column_sum": d, "gram": d * d]
+        let names = ["norm_sum": 1, "unit_sum": d, "unit_square_sum": d, "column_sum": d]
         // Every array's size is checked before the d × d totals are allocated.
         for s in ordered {
-            for (name, count) in names { _ = try s.state.array(name, path: s.path).doubles(name, count: count, path: s.path) }
+            for (name, count) in names.merging(["centred_gram": d * d], uniquingKeysWith: { a, _ in a }) {
+                _ = try s.state.array(name, path: s.path).doubles(name, count: count, path: s.path)
+            }
         }
         var total: [String: [Double]] = names.mapValues { [Double](repeating: 0, count: $0) }
         var n = 0
+        var shardRows: [Int] = []
         for s in ordered {
-            n += try s.state.array("rows", path: s.path).ints("rows", count: 1, path: s.path)[0]
+            let rows = try s.state.array("rows", path: s.path).ints("rows", count: 1, path: s.path)[0]
+            shardRows.append(rows)
+            n += rows
             for (name, count) in names {
                 let v = try s.state.array(name, path: s.path).doubles(name, count: count, path: s.path)
                 total[name] = zip(total[name]!, v).map(+)
             }
         }
         guard n >= 2 else { throw EmbdiagError.invalid(ordered[0].path, "anisotropy needs at least 2 rows (the shards have \(n))") }
-        let gram = total["gram"]!
-        let second = gram.map { $0 / Double(n) }
+        // Chan et al.: M = Σ Mₛ + Σ nₛ (μₛ − μ)(μₛ − μ)ᵀ, in row-offset order.
+        let mean = total["column_sum"]!.map { $0 / Double(n) }
+        var centred = [Double](repeating: 0, count: d * d)
+        for (s, rows) in zip(ordered, shardRows) {
+            let m = try s.state.array("centred_gram", path: s.path).doubles("centred_gram", count: d * d, path: s.path)
+            let columnSum = try s.state.array("column_sum", path: s.path).doubles("column_sum", count: d, path: s.path)
+            let delta = (0..<d).map { rows > 0 ? columnSum[$0] / Double(rows) - mean[$0] : 0 }
+            for i in 0..<d { for j in i..<d { centred[i * d + j] += m[i * d + j] + Double(rows) * delta[i] * delta[j] } }
+        }
+        for i in 0..<d { for j in 0..<i { centred[i * d + j] = centred[j * d + i] } }
+        let second = Self.secondMoment(centredGram: centred, mean: mean, rows: n)
         let directions = try LAPACK.symmetricEigen(second, dimension: d)
         var arrays = total.mapValues { StateArray.float64($0) }
+        arrays["centred_gram"] = .float64(centred)
         arrays["rows"] = .int64([Int64(n)])
         arrays["directions"] = .float32(directions.vectors.map { Float($0) })
         arrays["direction_values"] = .float64(directions.values)
@@ -67,6 +85,17 @@ public enum AnisotropyPartial {
                                   shards: ordered.flatMap(\.state.shards), arrays: arrays)
         merged.basis = basis(of: merged)
         return merged
+    }
+
+    /// XᵀX/n = M/n + μμᵀ from the centred Gram M, the matrix whose eigenvectors are the
+    /// partition function's directions (Mu & Viswanath use the uncentred rows).
+    ///
+    /// - Complexity: O(d²).
+    static func secondMoment(centredGram m: [Double], mean: [Double], rows n: Int) -> [Double] {
+        let d = mean.count
+        var second = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { for j in i..<d { second[i * d + j] = m[i * d + j] / Double(n) + mean[i] * mean[j]; second[j * d + i] = second[i * d + j] } }
+        return second
     }
 
     /// The digest pass-2 states carry: SHA-256 of the directions' bytes, n and the shard list.
@@ -167,7 +196,7 @@ public enum AnisotropyPartial {
         }
         func sum(_ name: String, _ count: Int) throws -> [Double] { try m.array(name, path: path).doubles(name, count: count, path: path) }
         let normSum = try sum("norm_sum", 1)[0], unitSum = try sum("unit_sum", d), unitSquareSum = try sum("unit_square_sum", d)
-        let columnSum = try sum("column_sum", d), gram = try sum("gram", d * d), directionValues = try sum("direction_values", d)
+        let columnSum = try sum("column_sum", d), centredGram = try sum("centred_gram", d * d), directionValues = try sum("direction_values", d)
 
         let c = try configuration(from: m, path: path)
         let n = m.rowCount
@@ -222,7 +251,7 @@ public enum AnisotropyPartial {
             cosines = out
         }
         let metrics = try AnisotropyMetrics(mergedRows: n, dimension: d, normSum: normSum, unitSum: unitSum, unitSquareSum: unitSquareSum,
-                                            columnSum: columnSum, gram: gram, logZ: logZ, directionValues: directionValues,
+                                            columnSum: columnSum, centredGram: centredGram, logZ: logZ, directionValues: directionValues,
                                             partitionRows: partitionRows, sampledCosines: cosines)
         var source = MergedSource.combined(m.shards.map(\.source), rows: n, dimension: d)
         source.format = m.shards[0].source.format

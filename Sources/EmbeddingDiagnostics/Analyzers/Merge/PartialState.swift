@@ -8,7 +8,8 @@ public struct PartialState: Sendable, Equatable {
     /// Bumped whenever the meaning of a field or array changes; merge refuses other versions.
     /// 3: a SHA-256 over the whole file, and every state carries its row count in `rows`.
     /// 4: a neighbors state lists k + 1 neighbours per query (the next one shows ties at the k-th).
-    public static let formatVersion = 4
+    /// 5: an anisotropy pass-1 state carries the Gram centred on its own mean (`centred_gram`), not XᵀX.
+    public static let formatVersion = 5
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public internal(set) var analyzer: String

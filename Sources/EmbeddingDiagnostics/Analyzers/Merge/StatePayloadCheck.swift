@@ -259,35 +259,27 @@ enum StatePayloadCheck {
             throw r.bad("unit_sum", "has \(unitSum[j]) at entry \(j), but 'unit_square_sum' has \(squares[j]) there (n rows give (Σ û_j)² ≤ n · Σ û_j²)")
         }
         let columnSum = try r.finiteDoubles("column_sum", count: d)
-        let gram = try r.finiteDoubles("gram", count: d * d)
+        let centred = try r.finiteDoubles("centred_gram", count: d * d)
         for i in 0..<d {
-            guard gram[i * d + i] >= 0 else { throw r.bad("gram", "has \(gram[i * d + i]) on its diagonal (entry \(i), a sum of squares)") }
-            for j in (i + 1)..<max(i + 1, d) where gram[i * d + j] != gram[j * d + i] {
-                throw r.bad("gram", "is not symmetric (entries \(i),\(j) and \(j),\(i) differ)")
+            guard centred[i * d + i] >= 0 else { throw r.bad("centred_gram", "has \(centred[i * d + i]) on its diagonal (entry \(i), a sum of squares)") }
+            for j in (i + 1)..<max(i + 1, d) where centred[i * d + j] != centred[j * d + i] {
+                throw r.bad("centred_gram", "is not symmetric (entries \(i),\(j) and \(j),\(i) differ)")
             }
         }
-        // The trace is Σ ‖x‖², the norms' sum of squares: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)².
-        let trace = (0..<d).reduce(0.0) { $0 + gram[$1 * d + $1] }
+        let columnNorm2 = columnSum.reduce(0.0) { $0 + $1 * $1 }
+        guard columnNorm2.squareRoot() <= normSum * (1 + slack) else {
+            throw r.bad("column_sum", "has length \(columnNorm2.squareRoot()), more than the rows' 'norm_sum' \(normSum) (‖Σx‖ ≤ Σ‖x‖)")
+        }
+        // Σ‖x‖² = trace M + ‖Σx‖²/n, and (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)².
+        let trace = (0..<d).reduce(0.0) { $0 + centred[$1 * d + $1] } + columnNorm2 / Double(n)
         guard normSum * normSum <= Double(n) * trace * (1 + slack), trace <= normSum * normSum * (1 + slack) else {
-            throw r.bad("gram", "has trace \(trace) (the rows' Σ‖x‖²), which \(n) rows with 'norm_sum' \(normSum) cannot give: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)²")
+            throw r.bad("centred_gram", "with 'column_sum' gives Σ‖x‖² = \(trace), which \(n) rows with 'norm_sum' \(normSum) cannot give: (Σ‖x‖)²/n ≤ Σ‖x‖² ≤ (Σ‖x‖)²")
         }
-        let columnNorm = columnSum.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
-        guard columnNorm <= normSum * (1 + slack) else {
-            throw r.bad("column_sum", "has length \(columnNorm), more than the rows' 'norm_sum' \(normSum) (‖Σx‖ ≤ Σ‖x‖)")
-        }
-        // [n, Σxᵀ; Σx, XᵀX] is the Gram matrix of the rows [1, x]: positive semidefinite, which
-        // covers |g_ij| ≤ √(g_ii g_jj), (Σx_j)² ≤ n·g_jj and a covariance with no negative variance.
-        var augmented = [Double](repeating: 0, count: (d + 1) * (d + 1))
-        augmented[0] = Double(n)
-        for i in 0..<d {
-            augmented[i + 1] = columnSum[i]
-            augmented[(i + 1) * (d + 1)] = columnSum[i]
-            for j in 0..<d { augmented[(i + 1) * (d + 1) + j + 1] = gram[i * d + j] }
-        }
-        if let (i, j) = StateMomentCheck.semidefiniteFailure(augmented, dimension: d + 1, terms: n) {
-            if i < 0 { throw r.bad("gram", "with 'column_sum' is not positive semidefinite (the centred covariance XᵀX − ΣxΣxᵀ/n has a negative eigenvalue): no rows give it") }
-            if i == 0 { throw r.bad("column_sum", "has \(columnSum[j - 1]) at entry \(j - 1), but 'gram' has \(gram[(j - 1) * d + j - 1]) on its diagonal there: \(n) rows give (Σx_j)² ≤ n · Σx_j²") }
-            throw r.bad("gram", "has \(gram[(i - 1) * d + j - 1]) at entries \(i - 1),\(j - 1) with diagonal \(gram[(i - 1) * d + i - 1]) and \(gram[(j - 1) * d + j - 1]): no rows give |g_ij| > √(g_ii g_jj)")
+        // A sum of (x − μ)(x − μ)ᵀ is positive semidefinite, which covers |m_ij| ≤ √(m_ii m_jj)
+        // and a covariance with no negative variance.
+        if let (i, j) = StateMomentCheck.semidefiniteFailure(centred, dimension: d, terms: n) {
+            if i < 0 { throw r.bad("centred_gram", "is not positive semidefinite (it has a negative eigenvalue): no rows give it") }
+            throw r.bad("centred_gram", "has \(centred[i * d + j]) at entries \(i),\(j) with diagonal \(centred[i * d + i]) and \(centred[j * d + j]): no rows give |m_ij| > √(m_ii m_jj)")
         }
         guard merged else { return try r.noBasis() }
         let directions = try r.finiteFloats("directions", count: d * d)
@@ -297,7 +289,8 @@ enum StatePayloadCheck {
         }
         // The basis is an unkeyed digest a forger can recompute: the directions must also be
         // what the decomposition of the stored Gram matrix gives.
-        try eigenDirections(&r, directions: directions, values: values, gram: gram, n: n, d: d, trace: trace)
+        let second = AnisotropyPartial.secondMoment(centredGram: centred, mean: columnSum.map { $0 / Double(n) }, rows: n)
+        try eigenDirections(&r, directions: directions, values: values, secondMoment: second, n: n, d: d, trace: trace)
     }
 
     /// A merged anisotropy pass-1 state's principal directions (rows, Float32) and values: the
@@ -312,7 +305,7 @@ enum StatePayloadCheck {
     /// copy plus p(d)·u·λ_max from the decomposition and the product. Each bound is doubled.
     ///
     /// - Complexity: O(d³) (two Float64 products).
-    static func eigenDirections(_ r: inout PayloadReader, directions: [Float], values: [Double], gram: [Double], n: Int, d: Int, trace: Double) throws {
+    static func eigenDirections(_ r: inout PayloadReader, directions: [Float], values: [Double], secondMoment second: [Double], n: Int, d: Int, trace: Double) throws {
         let mean = trace / Double(n)
         let poly = 64 * Double(d) * StateMomentCheck.u64
         let sum = values.reduce(0, +)
@@ -333,7 +326,6 @@ enum StatePayloadCheck {
                 throw r.bad("directions", "are not orthonormal (rows \(i) and \(j) have product \(product[i * d + j]))")
             }
         }
-        let second = gram.map { $0 / Double(n) }
         let image = BLAS.matmul(v, rows: d, inner: d, second, cols: d)
         // The product v·A itself adds d·u·λ_max per entry, √d·d·u·λ_max over a row.
         let allowed = 2 * (0x1p-24 + poly + Double(d).squareRoot() * Double(d) * StateMomentCheck.u64) * top + Double.leastNormalMagnitude
