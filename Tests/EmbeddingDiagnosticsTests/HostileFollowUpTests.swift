@@ -305,6 +305,32 @@ import ZIPFoundation
         }
     }
 
+    /// A deflated member that declares 144 bytes (a 2 × 2 float32 .npy) but inflates to 32 MiB
+    /// more: inflating stops at the first chunk past the declared size (it wrote the whole stream
+    /// to a temporary file first — 1 GiB from a 1 MB archive), and the message names the member.
+    @Test func npzMemberInflatingPastItsDeclaredSizeIsStopped() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CLI.writeNpy([[1, 2], [3, 4]], to: dir + "/small.npy")
+        let small = try Data(contentsOf: URL(fileURLWithPath: dir + "/small.npy"))
+        let data = small + Data(count: 32 << 20)
+        let path = dir + "/bomb.npz"
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+        try archive.addEntry(with: "emb.npy", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
+            data.subdata(in: Int(position)..<Int(position) + size)
+        }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        func patch(_ offset: Int) { for k in 0..<4 { bytes[offset + k] = UInt8((small.count >> (8 * k)) & 0xFF) } }
+        patch(22)  // local header: uncompressed size
+        let central = try #require(bytes.range(of: Data([0x50, 0x4B, 0x01, 0x02])))
+        patch(central.lowerBound + 24)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let r = try CLI.run(["info", path, "-q"])
+        #expect(r.status == 2 && r.stderr.contains("array 'emb' inflates to more than the \(small.count) bytes"), "\(r.stderr)")
+        #expect(!r.stderr.contains("--key"))
+        #expect(Self.errorLines(r).count == 1)
+    }
+
     // MARK: relrep, depth, neighbors: undefined or capped answers said so
 
     @Test func relrepOnAConstantSpaceIsUndefined() throws {

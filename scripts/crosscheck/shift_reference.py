@@ -6,6 +6,7 @@ Venv:  created on first run (venv "shift" under .venv/ or $EMBDIAG_VENVS) with n
        'tensorflow-cpu<2.19' 'tensorflow-probability<0.26' 'tf-keras<2.19' 'ml-dtypes<0.5' (numba 0.59 needs numpy 1.26)
 Run:   python3 scripts/crosscheck/shift_reference.py              (every case; rewrites the whole fixture)
        python3 scripts/crosscheck/shift_reference.py --only ties  (only the "ties" section, the rest kept as it is)
+       python3 scripts/crosscheck/shift_reference.py --only classifier  (only the classifier entries)
 
 Data: the bundled real sentence embeddings (MiniLM, 384-d). Two cases, both on unit-normalised rows:
   shift: REF = data/sentences/by-section/games.npy rows 0..199, OTHER = fonts.npy rows 0..149 (a real shift)
@@ -51,7 +52,7 @@ from sklearn.metrics import roc_auc_score
 from prdc import compute_prdc
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--only", choices=["ties"], help="recompute only this section of the existing fixture")
+parser.add_argument("--only", choices=["ties", "classifier"], help="recompute only this section of the existing fixture")
 args = parser.parse_args()
 
 root = Path(__file__).resolve().parents[2]
@@ -147,6 +148,29 @@ def tie_cases():
     return result
 
 
+def classifier_case(x, y):
+    """Classifier two-sample test with the fixed fold rule on pooled-standardised unit rows. A
+    column whose population SD is at most 2^-24 (the float32 resolution of a unit row's
+    coordinate; MiniLM has two dimensions of residues near 1e-33) is constant, as in embdiag."""
+    z = np.vstack([x, y])
+    m, n = len(x), len(y)
+    sd = z.std(0)
+    constant = sd <= 2.0 ** -24
+    feats = np.where(constant, 0.0, (z - z.mean(0)) / np.where(constant, 1, sd))
+    labels = np.r_[np.zeros(m), np.ones(n)]
+    folds = folds_rule(m, n, K)
+    decision = np.zeros(len(z))
+    for f in range(K):
+        tr, te = folds != f, folds == f
+        clf = LogisticRegression(C=1.0, tol=1e-10, max_iter=10000).fit(feats[tr], labels[tr])
+        decision[te] = clf.decision_function(feats[te])
+    mw = stats.mannwhitneyu(decision[m:], decision[:m], alternative="greater", method="asymptotic", use_continuity=True)
+    return {"folds": K, "fold_rule": "(p + [second] * m) % 5", "C": 1.0, "constant_columns": int(constant.sum()),
+            "auc": float(roc_auc_score(labels, decision)), "p_value_asymptotic": float(mw.pvalue),
+            "decision": decision.tolist()}
+
+
+K = 5
 path = root / "Tests/Fixtures/crosscheck/shift_reference.json"
 versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__, "prdc": version("prdc"), "python": sys.version.split()[0]}
 if args.only == "ties":
@@ -154,6 +178,15 @@ if args.only == "ties":
     out["ties"] = {"versions": versions, "cases": tie_cases()}
     path.write_text(json.dumps(out, indent=1) + "\n")
     print("wrote the ties section of", path, file=sys.stderr)
+    sys.exit(0)
+if args.only == "classifier":
+    out = json.loads(path.read_text())
+    for name, (x, y) in {"shift": (games[:200], fonts[:150]), "within_games": (games[:200], games[200:350])}.items():
+        out["cases"][name]["classifier"] = classifier_case(unit(x), unit(y))
+        print(name, "auc", out["cases"][name]["classifier"]["auc"], file=sys.stderr)
+    out["classifier_versions"] = versions
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote the classifier entries of", path, file=sys.stderr)
     sys.exit(0)
 
 out = {
@@ -175,7 +208,6 @@ except Exception as e:  # not installed, or no backend
     out["alibi-detect"] = f"unavailable: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
     have_alibi = False
 
-K = 5
 for name, (x, y) in {"shift": (games[:200], fonts[:150]), "within_games": (games[:200], games[200:350])}.items():
     x, y = unit(x), unit(y)
     z = np.vstack([x, y])
@@ -196,19 +228,7 @@ for name, (x, y) in {"shift": (games[:200], fonts[:150]), "within_games": (games
     for k in (3, 5):
         r = compute_prdc(real_features=x, fake_features=y, nearest_k=k)
         case[f"prdc_k{k}"] = {key: float(v) for key, v in r.items()}
-    # Classifier two-sample test with the fixed fold rule.
-    feats = (z - z.mean(0)) / np.where(z.std(0) > 0, z.std(0), 1)
-    labels = np.r_[np.zeros(m), np.ones(n)]
-    folds = folds_rule(m, n, K)
-    decision = np.zeros(len(z))
-    for f in range(K):
-        tr, te = folds != f, folds == f
-        clf = LogisticRegression(C=1.0, tol=1e-10, max_iter=10000).fit(feats[tr], labels[tr])
-        decision[te] = clf.decision_function(feats[te])
-    mw = stats.mannwhitneyu(decision[m:], decision[:m], alternative="greater", method="asymptotic", use_continuity=True)
-    case["classifier"] = {"folds": K, "fold_rule": "(p + [second] * m) % 5", "C": 1.0,
-                          "auc": float(roc_auc_score(labels, decision)), "p_value_asymptotic": float(mw.pvalue),
-                          "decision": decision.tolist()}
+    case["classifier"] = classifier_case(x, y)
     if have_alibi:
         try:
             for backend in ("tensorflow", "pytorch"):

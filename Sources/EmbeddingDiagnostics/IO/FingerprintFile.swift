@@ -86,8 +86,13 @@ public enum FingerprintFile {
 
     public static func read(_ path: String) throws -> ModelFingerprint {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw EmbdiagError.io(path, "cannot read fingerprint: \(error.localizedDescription)")
+        do {
+            data = try SealedContainer.readFile(path, documentKey: headerKey, format: formatName, versions: readableVersions,
+                                                maximumHeaderBytes: maximumHeaderBytes, dtypes: ["F64"])
+        } catch let failure as SealedContainer.Failure {
+            throw Self.error(failure, path: path)
+        } catch let failure as SealedContainer.ReadFailure {
+            throw EmbdiagError.io(path, "cannot read fingerprint: \(failure.message)")
         }
         return try decode(data, path: path)
     }

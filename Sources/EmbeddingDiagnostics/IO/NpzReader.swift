@@ -105,8 +105,12 @@ public enum NpzReader {
     /// - Complexity: O(uncompressed size) (called only once a header failed to parse).
     static func isIntact(_ entry: Entry, of archive: Archive) -> Bool {
         var crc: uLong = 0
+        var inflated: UInt64 = 0
         do {
             _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true, progress: nil) { chunk in
+                inflated += UInt64(chunk.count)
+                // More than the archive declares: damaged, and not worth inflating further.
+                if inflated > UInt64(entry.uncompressedSize) { throw StopExtraction() }
                 chunk.withUnsafeBytes { crc = CZlib.crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
             }
         } catch { return false }
@@ -124,6 +128,7 @@ public enum NpzReader {
         // compares it. zlib's crc32 runs at memory speed (~1 GB/s) over the chunks as they are
         // written, and the result is compared as numpy does ("Bad CRC-32"). Guides/Formats.md.
         var crc: uLong = 0
+        var written: UInt64 = 0
         do {
             guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
                 throw EmbdiagError.io(path, "cannot create a temporary file to decompress '\(name)'")
@@ -131,11 +136,19 @@ public enum NpzReader {
             let handle = try FileHandle(forWritingTo: tmp)
             defer { try? handle.close() }
             _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true, progress: nil) { chunk in
+                // A stream that inflates past the size the archive declares (a deflate bomb: 1 MB
+                // can inflate to 1 GB) is stopped at the first chunk beyond it, not written out.
+                written += UInt64(chunk.count)
+                guard written <= declared else {
+                    throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' inflates to more than the \(declared) bytes the archive declares for it (a damaged or crafted member); stopped there"))
+                }
                 chunk.withUnsafeBytes { crc = CZlib.crc32(crc, $0.bindMemory(to: Bytef.self).baseAddress, uInt($0.count)) }
                 try handle.write(contentsOf: chunk)
             }
         } catch let e as EmbdiagError {
             throw e
+        } catch let c as CorruptMember {
+            throw c
         } catch {
             throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' is corrupt (\(error))"))
         }
@@ -144,7 +157,7 @@ public enum NpzReader {
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: tmp.path)
         guard (attributes?[.size] as? NSNumber)?.uint64Value == declared else {
-            throw EmbdiagError.malformed(path, "array '\(name)' decompressed to a different size than declared (\(declared) bytes)")
+            throw CorruptMember(error: EmbdiagError.malformed(path, "array '\(name)' decompressed to a different size than declared (\(declared) bytes)"))
         }
         var e = try NpyReader.read(tmp.path)
         // The mapping outlives the unlinked temporary file; copy if it is mapped, so nothing depends on it.

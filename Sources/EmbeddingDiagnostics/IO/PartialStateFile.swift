@@ -98,16 +98,18 @@ public enum PartialStateFile {
     }
 
     public static func read(_ path: String) throws -> PartialState {
-        var data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            // A device or pipe (/dev/null, <(…)) is read as a stream; only a file that cannot be
-            // opened at all is an I/O error.
-            guard let handle = FileHandle(forReadingAtPath: path), let streamed = try? handle.readToEnd() ?? Data() else {
-                throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
+        let data: Data
+        do {
+            data = try SealedContainer.readFile(path, documentKey: documentKey, format: formatName, versions: [PartialState.formatVersion],
+                                                maximumHeaderBytes: maximumHeaderBytes, dtypes: ["F64", "F32", "I64", "U8"])
+        } catch let failure as SealedContainer.Failure {
+            if case .tooShort = failure, (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue == 0 {
+                throw EmbdiagError.malformed(path, "not an embdiag partial state (empty file)")
             }
-            data = streamed
+            throw Self.error(failure, path: path)
+        } catch let failure as SealedContainer.ReadFailure {
+            throw EmbdiagError.io(path, "cannot read partial state: \(failure.message)")
         }
-        guard !data.isEmpty else { throw EmbdiagError.malformed(path, "not an embdiag partial state (empty file)") }
         return try decode(data, path: path)
     }
 

@@ -79,6 +79,51 @@ struct SealedContainer {
         return seal(out)
     }
 
+    /// The bytes of a sealed file, read only once its first 8 + header bytes say it is one of
+    /// this kind (size of the header, the document, its format and version): a shard's .npy or
+    /// /dev/zero given by mistake is refused after reading at most `maximumHeaderBytes`, not after
+    /// reading gigabytes into memory. Devices and pipes are read as streams.
+    ///
+    /// - Throws: `Failure` for a file of another kind, `ReadFailure` when it cannot be read.
+    /// - Complexity: O(file size) once the header passed.
+    static func readFile(_ path: String, documentKey: String, format: String, versions: Set<Int>, maximumHeaderBytes: Int,
+                         dtypes: Set<String>) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            throw ReadFailure(message: !exists ? "no such file" : isDirectory.boolValue ? "is a directory" : "cannot be opened for reading")
+        }
+        defer { try? handle.close() }
+        do {
+            let prefix = try handle.read(upToCount: 8) ?? Data()
+            guard prefix.count == 8 else { throw Failure.tooShort }
+            let size = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            guard size <= UInt64(maximumHeaderBytes) else { throw Failure.headerBeyondFile(size) }
+            let header = try handle.read(upToCount: Int(size)) ?? Data()
+            guard header.count == Int(size) else { throw Failure.headerBeyondFile(size) }
+            // The header alone: its identity failures are final; anything about tensors or the
+            // checksum needs the rest of the file.
+            do {
+                _ = try decode(prefix + header, documentKey: documentKey, format: format, versions: versions,
+                               maximumHeaderBytes: maximumHeaderBytes, dtypes: dtypes)
+            } catch {
+                switch error {
+                case .tooShort, .headerBeyondFile, .noDocument, .wrongFormat, .wrongVersion: throw error
+                default: break
+                }
+            }
+            let rest = try handle.readToEnd() ?? Data()
+            return prefix + header + rest
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw ReadFailure(message: error.localizedDescription)
+        }
+    }
+
+    /// A sealed file that could not be read (not one that is of another kind).
+    struct ReadFailure: Error { var message: String }
+
     /// Parses and checks a sealed file of one kind; the tensors' dtypes must be among `dtypes`.
     ///
     /// - Complexity: O(file size).

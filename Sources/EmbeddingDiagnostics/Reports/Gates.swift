@@ -178,6 +178,10 @@ public struct RequirementOutcome: Sendable, Equatable {
     /// "recall_at_10_cross = 0.85, required >= 0.9 (short by 0.05)".
     public var message: String {
         guard let actual else { return "\(requirement.metric) is not available (NaN or missing): required \(requirement.comparison.rawValue) \(ReportFormatting.number(requirement.threshold))" }
+        if requirement.isBoolean {
+            let word = { (v: Double) in v == 1 ? "yes" : "no" }
+            return "\(requirement.metric) = \(word(actual)), required \(requirement.comparison.rawValue) \(word(requirement.threshold))"
+        }
         var m = "\(requirement.metric) = \(ReportFormatting.number(actual)), required \(requirement.comparison.rawValue) \(ReportFormatting.number(requirement.threshold))"
         if !passed {
             let gap = abs(actual - requirement.threshold)

@@ -95,7 +95,9 @@ extension RankTests {
             case .twoSided: exact = min(1, 2 * survival(Int(max(u1, u2))))
             }
         }
-        let biserial = n1 * n2 > 0 ? 2 * u1 / Double(n1 * n2) - 1 : .nan
+        // (2U − n₁n₂)/(n₁n₂): 2U and n₁n₂ are integers, so the result is rounded once and an
+        // effect size of exactly 0.1 is the Double 0.1 a gate writes (2U/(n₁n₂) − 1 was not).
+        let biserial = n1 * n2 > 0 ? (2 * u1 - Double(n1 * n2)) / Double(n1 * n2) : .nan
         return MannWhitneyResult(statistic: u1, pValue: p, pValueExact: exact, rankBiserial: biserial, alternative: alternative, hasTies: !ties.isEmpty)
     }
 

@@ -45,6 +45,20 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }
 
+    /// The pairs a statistic over "a seeded sample of pairs, or every pair when there are fewer"
+    /// uses: every unordered pair i < j in row order when `count` reaches n(n − 1)/2 (no draw: the
+    /// statistic is then exact and the same for every seed), else `distinctPairs(n, count:)`.
+    ///
+    /// - Complexity: O(min(count, n²)).
+    public mutating func pairSampleOrEveryPair(_ n: Int, count: Int) -> (first: [Int], second: [Int]) {
+        let (product, overflow) = n.multipliedReportingOverflow(by: max(n - 1, 0))
+        guard !overflow, n >= 2, count >= product / 2 else { return distinctPairs(n, count: count) }
+        var first: [Int] = [], second: [Int] = []
+        first.reserveCapacity(product / 2); second.reserveCapacity(product / 2)
+        for i in 0..<n { for j in (i + 1)..<n { first.append(i); second.append(j) } }
+        return (first, second)
+    }
+
     /// Uniform integer in 0..<n without modulo bias.
     public mutating func nextIndex(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
 

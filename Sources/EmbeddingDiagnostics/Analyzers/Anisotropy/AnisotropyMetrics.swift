@@ -49,6 +49,22 @@ public struct AnisotropyMetrics: Sendable {
         return spectrum.prefix(max(0, k)).reduce(0, +) / total
     }
 
+    /// The standard deviation of the mean cosine of n independent uniformly distributed
+    /// directions in d dimensions: Σ_{i≠j} ûᵢ·ûⱼ has variance 2n(n − 1)/d, so
+    /// sd = √(2/(d·n(n − 1))). A mean cosine within 3 of these of 0 is noise.
+    public var meanCosineNoise: Double {
+        guard rows > 1, dimension > 0 else { return .nan }
+        return (2 / (Double(dimension) * Double(rows) * Double(rows - 1))).squareRoot()
+    }
+
+    /// The top rogue dimension's contribution / the mean cosine (Timkey & van Schijndel 2021), or
+    /// nil when the mean cosine is within 3 × `meanCosineNoise` of 0: a ratio of noise to noise
+    /// (isotropic data gave 3,327 %), ill-conditioned, so not reported.
+    public var topDimensionShare: Double? {
+        guard let top = rogueDimensions.first, abs(meanCosine) > 3 * meanCosineNoise else { return nil }
+        return cosineContributions[top] / meanCosine
+    }
+
     /// Dimensions ordered by their contribution to the mean cosine.
     public var rogueDimensions: [Int] {
         cosineContributions.indices.sorted { abs(cosineContributions[$0]) > abs(cosineContributions[$1]) || (abs(cosineContributions[$0]) == abs(cosineContributions[$1]) && $0 < $1) }
@@ -111,7 +127,7 @@ public struct AnisotropyMetrics: Sendable {
         if pairSample > 0 {
             var rng = SeededGenerator(seed: seed)
             let count = min(pairSample, n * (n - 1) / 2)
-            let (first, second) = rng.distinctPairs(n, count: count)
+            let (first, second) = rng.pairSampleOrEveryPair(n, count: count)
             // Fixed-order Float64 dot products (both cores), the same on every kernel.
             let dots = Matrix.pairedDotProducts(m, first, m, second)
             let norms = sums.norms

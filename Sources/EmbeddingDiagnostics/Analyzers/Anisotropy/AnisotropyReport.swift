@@ -21,7 +21,7 @@ extension AnisotropyMetrics {
         }
         metrics += [
             ("top_dimension_share", "share of mean cosine from the top dimension",
-             ReportValue(meanCosine != 0 ? (rogueDimensions.first.map { cosineContributions[$0] } ?? .nan) / meanCosine : .nan)),
+             topDimensionShare.map { ReportValue($0) } ?? .null),
             ("mean_norm", "mean row norm", ReportValue(meanNorm)),
         ]
         return metrics
@@ -41,7 +41,7 @@ extension AnisotropyMetrics {
         let totalVariance = dimensionVariances.reduce(0, +)
         return ReportTable(name: name, title: title, columns: ["dimension", "cosine_contribution", "share_of_mean_cosine", "variance_share"],
                            rows: rogueDimensions.prefix(k).map { j in
-                               [.int(j), ReportValue(cosineContributions[j]), ReportValue(meanCosine != 0 ? cosineContributions[j] / meanCosine : .nan),
+                               [.int(j), ReportValue(cosineContributions[j]), ReportValue(topDimensionShare != nil ? cosineContributions[j] / meanCosine : .nan),
                                 ReportValue(totalVariance > 0 ? dimensionVariances[j] / totalVariance : .nan)]
                            })
     }
@@ -110,8 +110,10 @@ extension AnisotropyAnalysis: ReportConvertible {
             notes.append("Mean cosine \(ReportFormatting.number(m.meanCosine, significant: 3)): random pairs look similar, so raw cosine similarities are inflated; rank or threshold them only after centring (--transform center or abtt).")
         }
         notes.append("IsoScore \(ReportFormatting.number(m.isoScore, significant: 3)) vs \(ReportFormatting.number(m.isoScoreNullBaseline, significant: 3)) for an isotropic Gaussian of the same size: with finite n even perfectly isotropic data scores below 1 (≈ (n−1)/(n+d) participation).")
-        if let top = m.rogueDimensions.first, m.meanCosine > 0, m.cosineContributions[top] / m.meanCosine > 0.2 {
-            notes.append("Dimension \(top) alone contributes \(ReportFormatting.number(100 * m.cosineContributions[top] / m.meanCosine, significant: 3))% of the mean cosine: a rogue dimension (Timkey & van Schijndel 2021).")
+        if let top = m.rogueDimensions.first, let share = m.topDimensionShare, m.meanCosine > 0, share > 0.2 {
+            notes.append("Dimension \(top) alone contributes \(ReportFormatting.number(100 * share, significant: 3))% of the mean cosine: a rogue dimension (Timkey & van Schijndel 2021).")
+        } else if m.topDimensionShare == nil && m.rows > 1 {
+            notes.append("Mean cosine \(ReportFormatting.number(m.meanCosine, significant: 3)) is within the sampling noise of 0 (3 × √(2/(d·n(n − 1))) = \(ReportFormatting.number(3 * m.meanCosineNoise, significant: 3)) for independent random directions): no dimension can dominate it, so top_dimension_share is not reported.")
         }
         let states: [(String, AnisotropyMetrics?)] = [("", before), (" after the transforms", after)]
         for (state, measured) in states {

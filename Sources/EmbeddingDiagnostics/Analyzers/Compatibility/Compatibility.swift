@@ -115,6 +115,9 @@ public struct RetrievalSummary: Sendable {
     /// Expected recall@1, whatever `ks` holds: Shen et al.'s compatibility criterion compares it,
     /// so it must not depend on which cut-offs `--k` asked for.
     public internal(set) var recallAtOne: Double
+    /// Σ over the evaluated queries of P(a relevant row at rank 1): recall@1 × evaluated, kept
+    /// so that differences of recall@1 are taken between counts (`recallAtOneDifference`).
+    public internal(set) var expectedHitsAtOne: Double
     public internal(set) var mrr: Double
     public internal(set) var map: Double
 
@@ -127,12 +130,21 @@ public struct RetrievalSummary: Sendable {
         evaluated = valid.count
         let m = Double(max(1, valid.count))
         recall = ks.map { k in valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(k) } / m }
-        recallAtOne = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.probabilityWithin(1) } / m
+        expectedHitsAtOne = valid.reduce(0.0) { $0 + $1.probabilityWithin(1) }
+        recallAtOne = valid.isEmpty ? .nan : expectedHitsAtOne / m
         mrr = valid.isEmpty ? .nan : valid.reduce(0.0) { $0 + $1.expectedReciprocalRank } / m
         map = valid.isEmpty ? .nan : ranks.averagePrecision.filter { !$0.isNaN }.reduce(0, +) / m
     }
 
     public func recall(at k: Int) -> Double? { ks.firstIndex(of: k).map { recall[$0] } }
+
+    /// self's recall@1 − other's over the same queries, as (hits − hits)/queries: without ties the
+    /// hits are integers, so one query lost out of 100 is exactly the Double −0.01 a tolerance or
+    /// a gate writes (0.89 − 0.90 is −0.010000000000000009). Other query sets: the plain difference.
+    public func recallAtOneDifference(_ other: RetrievalSummary) -> Double {
+        guard evaluated == other.evaluated, evaluated > 0 else { return recallAtOne - other.recallAtOne }
+        return (expectedHitsAtOne - other.expectedHitsAtOne) / Double(evaluated)
+    }
 
     /// Expected recall@k for every k in 1...kMax (element k − 1), for recall curves.
     ///
@@ -252,7 +264,7 @@ public struct MappingEvaluation: Sendable {
         let noMap = cross.flatMap { $0.recall(at: shareK) } ?? 0
         return low > max(noMap, chanceAtShareK)
     }
-    public var margin: Double { mapped.recallAtOne - old.recallAtOne }
+    public var margin: Double { mapped.recallAtOneDifference(old) }
     /// Shen et al.'s strict criterion on the held-out rows: mapped recall@1 > old/old recall@1 —
     /// and for `--fit unpaired`, a map was found at all (`mapFound`).
     public var compatible: Bool { margin > 0 && mapFound != false }
@@ -306,7 +318,7 @@ public struct CompatibilityAnalysis: Sendable {
     /// Cross retrieval at least as good as old/old: margin ≥ −`noWorseTolerance`.
     public var noWorse: Bool? { margin.map { $0 >= -configuration.noWorseTolerance } }
     /// ECC margin on recall@1 (CMC top-1): cross − old/old.
-    public var margin: Double? { cross.map { $0.recallAtOne - old.recallAtOne } }
+    public var margin: Double? { cross.map { $0.recallAtOneDifference(old) } }
     public var marginMAP: Double? { cross.map { $0.map - old.map } }
 
     public init(_ inputs: CompatibilityInputs, configuration: CompatibilityConfiguration = CompatibilityConfiguration()) throws {

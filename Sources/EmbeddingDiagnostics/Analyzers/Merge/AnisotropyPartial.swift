@@ -123,7 +123,7 @@ public enum AnisotropyPartial {
         var rng = SeededGenerator(seed: c.seed)
         // n(n − 1)/2 overflows Int beyond ~3·10⁹ rows, where it exceeds any pair sample anyway.
         let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
-        let (first, second) = rng.distinctPairs(n, count: overflow ? c.pairSample : min(c.pairSample, product / 2))
+        let (first, second) = rng.pairSampleOrEveryPair(n, count: overflow ? c.pairSample : min(c.pairSample, product / 2))
         return Array(zip(first, second))
     }
 

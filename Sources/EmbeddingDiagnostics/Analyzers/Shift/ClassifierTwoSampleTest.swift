@@ -52,16 +52,22 @@ public func stratifiedFolds(firstCount m: Int, secondCount n: Int, folds k: Int,
 
 /// Columns centred and scaled to unit variance over the pooled sample (population variance, as
 /// scikit-learn's StandardScaler; constant columns become 0). Uses no labels, so the test stays
-/// valid under relabelling.
+/// valid under relabelling. A column whose standard deviation is at most `resolution` is treated
+/// as constant: on unit rows (the classifier's input) 2⁻²⁴ is the Float32 resolution of a
+/// coordinate, and scaling a column of round-off residues (0 in one corpus, 1e-30 in the other)
+/// to unit variance let the classifier separate two samples of one distribution perfectly.
 /// - Complexity: O(N·d).
-public func standardizedColumns(_ z: Matrix) -> Matrix {
+public func standardizedColumns(_ z: Matrix, resolution: Double = 0x1p-24) -> Matrix {
     let n = z.rows, d = z.cols
     let mean = Matrix.columnMeans(z)
     var variance = [Double](repeating: 0, count: d)
     for i in 0..<n { for t in 0..<d { let v = Double(z[i, t]) - mean[t]; variance[t] += v * v } }
     let out = Matrix(rows: n, cols: d)
     let op = out.mutablePointer
-    let scale = variance.map { $0 > 0 ? 1 / ($0 / Double(max(n, 1))).squareRoot() : 0 }
+    let scale = variance.map { v -> Double in
+        let sd = (v / Double(max(n, 1))).squareRoot()
+        return sd > resolution ? 1 / sd : 0
+    }
     for i in 0..<n { for t in 0..<d { op[i * d + t] = Float((Double(z[i, t]) - mean[t]) * scale[t]) } }
     return out
 }

@@ -53,10 +53,11 @@ extension ShiftAnalysis: ReportConvertible {
         p < 1e-6 ? "overwhelming evidence" : p < 1e-3 ? "very strong evidence" : p < 1e-2 ? "strong evidence" : "some evidence"
     }
 
-    /// How much, in words, from the typed results: the classifier's AUC when it ran, else the
+    /// How much, in words, from the typed results: the classifier's AUC when the classifier itself
+    /// tells the rows apart (its own p < α: an AUC at or below chance describes nothing), else the
     /// energy homogeneity, else the depth Q, else how far MMD² lies out in null standard deviations.
-    static func size(_ c: ShiftComparison, _ name: String, _ refName: String) -> String? {
-        if let t = c.classifier {
+    static func size(_ c: ShiftComparison, _ name: String, _ refName: String, alpha: Double) -> String? {
+        if let t = c.classifier, t.pValue < alpha {
             return "a classifier tells their rows apart with AUC \(ReportFormatting.number(t.auc, significant: 3)) (0.5: indistinguishable, 1: fully separable)"
         }
         if let e = c.energy {
@@ -95,7 +96,7 @@ extension ShiftAnalysis: ReportConvertible {
             return prefix + "No evidence that \(name) is distributed differently from \(refName) (p = \(p) ≥ α = \(ReportFormatting.number(configuration.alpha, significant: 3)))."
         }
         var s = prefix + "\(name) differs from \(refName), \(Self.strength(verdict.pValue)) (p = \(p))"
-        if let size = Self.size(c, name, refName) { s += ": " + size }
+        if let size = Self.size(c, name, refName, alpha: configuration.alpha) { s += ": " + size }
         let top = location.overRepresented.prefix(3)
         if verdict.decidingTest == .depth, let t = c.depth {
             // The depth test sees one direction only: deeper (Q > ½) or shallower than REF's own rows.
