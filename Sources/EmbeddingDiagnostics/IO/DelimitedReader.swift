@@ -90,6 +90,7 @@ public enum DelimitedReader {
             guard record.fields.count == width else {
                 throw EmbdiagError.malformed(path, "line \(record.line) has \(record.fields.count) fields, expected \(width)")
             }
+            let rowStart = values.count
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
                 if k == id?.index { ids.append(f); continue }
@@ -98,9 +99,14 @@ public enum DelimitedReader {
                 }
                 // "1e39" parses as +Inf: a finite number out of float32's range, not an Inf token.
                 if v.isInfinite && !f.lowercased().contains("inf") {
-                    throw EmbdiagError.invalid(path, "line \(record.line), column \(k + 1): \(f.trimmingCharacters(in: .whitespaces).prefix(40)) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+                    throw EmbdiagError.invalid(path, "line \(record.line), column \(k + 1): \(f.trimmingCharacters(in: .whitespaces).prefix(40)) \(Float32Narrowing.overflowReason)")
                 }
                 values.append(v)
+            }
+            // "1e-50" parses as 0: a row that is all zero only in float32 is refused, as in npy.
+            if values[rowStart...].allSatisfy({ $0 == 0 }),
+               let k = record.fields.indices.first(where: { $0 != labelIndex && $0 != id?.index && Float32Narrowing.underflowed(record.fields[$0]) }) {
+                throw EmbdiagError.invalid(path, "line \(record.line): \(Float32Narrowing.underflowReason(example: String(record.fields[k].trimmingCharacters(in: .whitespaces).prefix(40)), at: "column \(k + 1)"))")
             }
         }
         let format: EmbeddingFormat = delimiter == "\t" ? .tsv : .csv
