@@ -60,6 +60,43 @@ import Testing
         #expect(try Self.read(Self.fixture("label-decimal.parquet")).count == 4)
     }
 
+    // MARK: A4 — invalid UTF-8 in labels
+
+    /// `\xff` and `\xfe` both became U+FFFD (one duplicate label). Python refuses each file
+    /// (UnicodeDecodeError; json.loads refuses the line); the readers now do, naming the line.
+    @Test func invalidUTF8InLabelsIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r3 = dir + "/r3.npy"
+        try CLI.writeNpy([[1, 2, 3], [4, 5, 6], [7, 8, 9]], to: r3)
+        let labels = try ReaderHostileTests.write("labels.txt", Array("a\n".utf8) + [0xFF, 0x0A, 0xFE, 0x0A], in: dir)
+        #expect(throws: EmbdiagError.malformed(labels, "line 2 is not valid UTF-8 (byte 0xFF at byte 0); labels are compared as exact text, so such bytes are refused rather than replaced")) {
+            try LabelsFile.read(labels, expectedCount: 3, matrixPath: r3)
+        }
+        let words = try ReaderHostileTests.write("words.txt", Array("3 2\na 1 2\n".utf8) + [0xFF] + Array(" 3 4\n".utf8) + [0xFE] + Array(" 5 6\n".utf8), in: dir)
+        #expect(Self.refusal(words).contains("line 3: the word is not valid UTF-8 (byte 0xFF at byte 0)"), "\(Self.refusal(words))")
+        let glove = try ReaderHostileTests.write("glove.txt", Array("a 1 2\nb".utf8) + [0xC3] + Array(" 3 4\n".utf8), in: dir)
+        #expect(Self.refusal(glove) { $0.format = .glove }.contains("line 2: the word is not valid UTF-8 (byte 0xC3 at byte 1)"), "\(Self.refusal(glove) { $0.format = .glove })")
+        let csv = try ReaderHostileTests.write("t.csv", Array("w,x,y\n".utf8) + [0xFF] + Array(",3,4\n".utf8) + [0xFE] + Array(",5,6\na,1,2\n".utf8), in: dir)
+        #expect(Self.refusal(csv).contains("line 2, field 1 is not valid UTF-8 (byte 0xFF at byte 0)"), "\(Self.refusal(csv))")
+        let jsonl = try ReaderHostileTests.write("t.jsonl", Array("{\"e\":[1,2],\"id\":\"".utf8) + [0xFF] + Array("\"}\n".utf8), in: dir)
+        #expect(Self.refusal(jsonl) { $0.sources.labelPath = "id" }.contains("line 1: not valid JSON (invalid UTF-8 in a string (byte 0xFF at byte 0 of the string) at column 17)"),
+                "\(Self.refusal(jsonl) { $0.sources.labelPath = "id" })")
+        // pyarrow reads this binary column as bytes (b'\xff'), not text: refused, not replaced.
+        let parquet = Self.fixture("label-binary-bad-utf8.parquet")
+        #expect(Self.refusal(parquet) { $0.sources.labelColumn = "id"; $0.sources.column = "emb" }.contains("row 0: the label column 'id' is not valid UTF-8 (byte 0xFF at byte 0)"),
+                "\(Self.refusal(parquet) { $0.sources.labelColumn = "id"; $0.sources.column = "emb" })")
+        // The CLI: exit 2, one line naming the file.
+        for args in [["info", r3, "--labels", labels], ["info", words], ["info", csv], ["info", jsonl, "--label-path", "id"],
+                     ["info", parquet, "--label-column", "id", "--column", "emb"]] {
+            let r = try CLI.run(args + ["--json", "-"])
+            #expect(r.status == 2 && r.stdout.isEmpty && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("UTF-8"), "\(args): \(r.stderr)")
+        }
+        // Valid multi-byte labels are unchanged.
+        let ok = try Self.write("a\ncafé\n日本\n", "ok.txt", in: dir)
+        #expect(try LabelsFile.read(ok, expectedCount: 3, matrixPath: r3) == ["a", "café", "日本"])
+    }
+
     // MARK: A15 — files a Parquet dataset does not hold
 
     /// `_tmp-attempt.parquet` beside part-0/part-1 was read as data (18 rows);

@@ -134,9 +134,12 @@ public enum DelimitedReader {
         var inQuotes = false, fieldWasQuoted = false
         var line = 1, recordLine = 1
         var i = bom ? 3 : 0
-        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); fieldWasQuoted = false }
-        func endRecord() {
-            endField()
+        func endField() throws {
+            fields.append(try StrictUTF8.text(field, path: path, what: "line \(recordLine), field \(fields.count + 1)"))
+            field.removeAll(keepingCapacity: true); fieldWasQuoted = false
+        }
+        func endRecord() throws {
+            try endField()
             if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(line: recordLine, fields: fields)) }
             fields.removeAll(keepingCapacity: true)
         }
@@ -153,9 +156,9 @@ public enum DelimitedReader {
                 inQuotes = true
                 fieldWasQuoted = true
             } else if c == delimiter {
-                endField()
+                try endField()
             } else if c == 0x0A {
-                endRecord()
+                try endRecord()
                 line += 1
                 recordLine = line
             } else if c == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A {
@@ -169,7 +172,7 @@ public enum DelimitedReader {
             i += 1
         }
         if inQuotes { throw EmbdiagError.malformed(path, "line \(recordLine): unterminated quoted field") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        if !field.isEmpty || !fields.isEmpty { try endRecord() }
         return records
     }
 }

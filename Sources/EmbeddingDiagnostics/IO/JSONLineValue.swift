@@ -154,8 +154,9 @@ struct JSONParser {
         return v
     }
 
-    /// A quoted string (i at the opening quote), escapes decoded, invalid UTF-8 repaired.
+    /// A quoted string (i at the opening quote), escapes decoded; invalid UTF-8 is an error.
     mutating func string() throws -> String {
+        let start = i
         i += 1
         var out: [UInt8] = []
         while true {
@@ -186,7 +187,13 @@ struct JSONParser {
             default: throw fail("invalid escape '\\\(Unicode.Scalar(e).escaped(asASCII: true))'")
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        // Invalid UTF-8 is invalid JSON (RFC 8259 §8.1; Python's json refuses it): never repaired
+        // into U+FFFD, which would make distinct labels equal.
+        guard let text = String(validating: out, as: UTF8.self) else {
+            i = start
+            throw fail("invalid UTF-8 in a string (\(StrictUTF8.firstProblem(out)) of the string)")
+        }
+        return text
     }
 }
 

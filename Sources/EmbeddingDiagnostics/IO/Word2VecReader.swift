@@ -229,7 +229,7 @@ public enum Word2VecReader {
                 underflows.append((row: labels.count, message: "line \(lineNumber): \(Float32Narrowing.underflowReason(example: String(text.prefix(40)), at: "value \(k + 1)"))"))
             }
             let wordEnd = fields[vectorStart - 1].upperBound
-            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[0].lowerBound..<wordEnd]), as: UTF8.self))
+            labels.append(try StrictUTF8.text(UnsafeRawBufferPointer(rebasing: line[fields[0].lowerBound..<wordEnd]), path: path, what: "line \(lineNumber): the word"))
             if let r = declaredRows, labels.count > r {
                 throw EmbdiagError.malformed(path, "more rows than the header's \(r) (line \(lineNumber))")
             }

@@ -124,7 +124,10 @@ public enum ParquetReader {
                 } else {
                     try values.integers(page) { labels.append(String($0)) }
                 }
-            default: try values.byteArrays(page) { labels.append(String(decoding: $0, as: UTF8.self)) }
+            default:
+                try values.byteArrays(page) {
+                    labels.append(try StrictUTF8.text($0, path: file.path, what: "row \(rowBase + labels.count): the label column '\(leaf.dottedPath)'"))
+                }
             }
         }
     }
