@@ -41,6 +41,36 @@ import Testing
         return json["metrics"] as! [String: Any]
     }
 
+    // MARK: A1 — JSON numbers as labels keep their digits
+
+    /// `--label-path id` on integers beyond 2^53: Python's json keeps them exact
+    /// (`[str(json.loads(l)['id']) for l in lines]` = the integers as written); through float64
+    /// they collapsed into `1.2345678901234568e+18`. Other numbers keep their token too.
+    @Test func jsonlNumericIdsKeepTheirDigits() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = ["1234567890123456789", "1234567890123456788", "1234567890123456787", "9007199254740993", "9007199254740992", "-7", "1.5", "1.0"]
+        let text = ids.enumerated().map { "{\"embedding\":[\($0.offset + 1),2],\"id\":\($0.element)}" }.joined(separator: "\n") + "\n"
+        let path = try Self.write(text, "k.jsonl", in: dir)
+        // Python: ['1234567890123456789', '1234567890123456788', '1234567890123456787',
+        // '9007199254740993', '9007199254740992', '-7', '1.5', '1.0'].
+        let e = try Self.read(path) { $0.sources.labelPath = "id" }
+        #expect(e.labels == ids, "\(e.labels ?? [])")
+        let r = try CLI.run(["info", path, "--label-path", "id", "--json", "-"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.metrics(r.stdout)["duplicate_labels"] as? Int == 0)
+        // An exponent is kept as written too (Python prints 1e3 as 1000.0): documented.
+        let exp = try Self.write("{\"e\":[1,2],\"id\":1e3}\n", "e.jsonl", in: dir)
+        #expect(try Self.read(exp) { $0.sources.labelPath = "id" }.labels == ["1e3"])
+        // `shift --by` windows from a JSONL key: 2^53 + 1 and 2^53 are two windows, not one.
+        var rows = ""
+        for i in 0..<6 { rows += "{\"embedding\":[\(i),1],\"batch\":\(i < 3 ? "9007199254740993" : "9007199254740992")}\n" }
+        let batches = try Self.write(rows, "b.jsonl", in: dir)
+        let b = try Self.read(batches)
+        let keys = try WindowKeyColumn.read(batches, column: "batch", format: .jsonl, options: ReadOptions(computeChecksum: false), embeddings: b)
+        #expect(keys == Array(repeating: "9007199254740993", count: 3) + Array(repeating: "9007199254740992", count: 3), "\(keys)")
+    }
+
     // MARK: A2 — Parquet unsigned and decimal label columns
 
     /// uint32 4294967295 was read as -1, uint64 2^63 as -2^63; decimal128 2.20 as its raw bytes.

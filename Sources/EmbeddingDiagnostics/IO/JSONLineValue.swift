@@ -5,7 +5,9 @@ import Foundation
 indirect enum JSONLineValue: Sendable {
     case null
     case bool(Bool)
-    case number(Double)
+    /// The value (strtod) and where its token lies in the parsed bytes: labels keep the token as
+    /// written (`1234567890123456789` is not rounded to a float64).
+    case number(Double, text: Range<Int>)
     case string(String)
     case array([JSONLineValue])
     case object([(key: String, value: JSONLineValue)])
@@ -100,7 +102,9 @@ struct JSONParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try number())
+            let start = i
+            let v = try number()
+            return .number(v, text: start..<i)
         default:
             throw fail("unexpected character '\(Unicode.Scalar(bytes[i]).escaped(asASCII: true))'")
         }
