@@ -143,4 +143,23 @@ import Testing
         try FileManager.default.copyItem(atPath: Self.fixture("dataset/_tmp-attempt.parquet"), toPath: dir + "/_only.parquet")
         #expect(Self.refusal(dir).contains("is a directory without .parquet files (names starting with _ or . are not data and are skipped)"), "\(Self.refusal(dir))")
     }
+
+    // MARK: A16 — safetensors offsets `-0`
+
+    /// The safetensors package: "invalid type: floating point `-0.0`, expected usize".
+    @Test func safetensorsNegativeZeroOffsetIsRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for header in ["{\"embeddings\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[-0,96]}}",
+                       "{\"embeddings\":{\"dtype\":\"F32\",\"shape\":[-0,4],\"data_offsets\":[0,0]}}"] {
+            let h = Array(header.utf8)
+            let values = header.contains("[-0,96]") ? (0..<24).map(Float.init) : []
+            let path = try ReaderHostileTests.write("negzero.safetensors", withUnsafeBytes(of: UInt64(h.count).littleEndian, Array.init) + h + ReaderHostileTests.f32(values), in: dir)
+            #expect(Self.refusal(path).contains("holds -0, not a non-negative JSON integer (the safetensors package reads it as a float and refuses it)"), "\(Self.refusal(path))")
+        }
+        // [0, 96] reads.
+        let h = Array("{\"embeddings\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]}}".utf8)
+        let ok = try ReaderHostileTests.write("ok.safetensors", withUnsafeBytes(of: UInt64(h.count).littleEndian, Array.init) + h + ReaderHostileTests.f32((0..<24).map(Float.init)), in: dir)
+        #expect(try Self.read(ok).count == 6)
+    }
 }
