@@ -127,6 +127,43 @@ import Testing
         #expect(try LabelsFile.read(ok, expectedCount: 3, matrixPath: r3) == ["a", "café", "日本"])
     }
 
+    // MARK: A7 — .npy type codes after a byte-order character
+
+    /// np.dtype reads '<f', '>f', '<d', '>d', '<e', '>e', '=e', '|e' (float32/64/16 in that
+    /// order) and 'float' (float64); '<float32' and 'e2' it refuses (`np.dtype(code)`).
+    @Test func npyTypeCodesWithAByteOrderAreRead() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func npy(_ descr: String, size: Int, bigEndian: Bool) throws -> String {
+            var h = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (3, 4), }"
+            while (10 + h.utf8.count + 1) % 64 != 0 { h += " " }
+            h += "\n"
+            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count & 0xFF), UInt8(h.utf8.count >> 8)] + Array(h.utf8)
+            for v in 1...12 {
+                var b: [UInt8]
+                switch size {
+                case 2: b = withUnsafeBytes(of: Float16(Float(v)).bitPattern.littleEndian, Array.init)
+                case 4: b = withUnsafeBytes(of: Float(v).bitPattern.littleEndian, Array.init)
+                default: b = withUnsafeBytes(of: Double(v).bitPattern.littleEndian, Array.init)
+                }
+                bytes += bigEndian ? b.reversed() : b
+            }
+            let name = "c\(descr.unicodeScalars.map { String($0.value) }.joined(separator: "-")).npy"
+            return try ReaderHostileTests.write(name, bytes, in: dir)
+        }
+        for (descr, size, big) in [("<f", 4, false), (">f", 4, true), ("<d", 8, false), (">d", 8, true), ("<e", 2, false), (">e", 2, true),
+                                   ("=e", 2, false), ("|e", 2, false), ("float", 8, false), ("|f", 4, false), ("=d", 8, false)] {
+            let path = try npy(descr, size: size, bigEndian: big)
+            let e = try Self.read(path)
+            #expect(e.count == 3 && e.dimension == 4 && e.matrix.values == (1...12).map(Float.init), "\(descr): \(e.matrix.values)")
+            #expect(e.source.dtype == ["float16", "float32", "float64"][size == 2 ? 0 : size == 4 ? 1 : 2], "\(descr): \(e.source.dtype)")
+        }
+        for descr in ["<float32", "e2", "<float", "|f1"] {
+            let path = try npy(descr, size: 4, bigEndian: false)
+            #expect(Self.refusal(path).contains("unsupported dtype '\(descr)'"), "\(descr): \(Self.refusal(path))")
+        }
+    }
+
     // MARK: A15 — files a Parquet dataset does not hold
 
     /// `_tmp-attempt.parquet` beside part-0/part-1 was read as data (18 rows);
