@@ -199,4 +199,28 @@ import Testing
         let ok = try ReaderHostileTests.write("ok.safetensors", withUnsafeBytes(of: UInt64(h.count).littleEndian, Array.init) + h + ReaderHostileTests.f32((0..<24).map(Float.init)), in: dir)
         #expect(try Self.read(ok).count == 6)
     }
+
+    // MARK: A17 — FAISS metric types
+
+    /// faiss: "invalid metric type 99"; the reader read 4 more bytes as a metric argument and
+    /// blamed the vector count. Metric types faiss defines (20, Canberra, with its argument) read.
+    @Test func faissUnknownMetricTypeIsNamed() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func index(metric: Int32) throws -> String {
+            var b = Array("IxFl".utf8)
+            b += withUnsafeBytes(of: Int32(4).littleEndian, Array.init) + withUnsafeBytes(of: Int64(2).littleEndian, Array.init)
+            b += withUnsafeBytes(of: Int64(1 << 20).littleEndian, Array.init) + withUnsafeBytes(of: Int64(1 << 20).littleEndian, Array.init) + [1]
+            b += withUnsafeBytes(of: metric.littleEndian, Array.init)
+            if metric > 1 { b += ReaderHostileTests.f32([1]) }
+            b += withUnsafeBytes(of: Int64(8).littleEndian, Array.init) + ReaderHostileTests.f32((0..<8).map(Float.init))
+            return try ReaderHostileTests.write("m\(metric).index", b, in: dir)
+        }
+        for metric: Int32 in [99, 5, 19, 26, -1] {
+            let path = try index(metric: metric)
+            #expect(Self.refusal(path) == "\(path): IxFl header: invalid metric type \(metric) (faiss defines 0…4 and 20…25)", "\(Self.refusal(path))")
+        }
+        let canberra = try Self.read(try index(metric: 20))
+        #expect(canberra.count == 2 && canberra.source.key == "IxFl Canberra")
+    }
 }
