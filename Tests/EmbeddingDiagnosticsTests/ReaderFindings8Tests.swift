@@ -223,4 +223,17 @@ import Testing
         let canberra = try Self.read(try index(metric: 20))
         #expect(canberra.count == 2 && canberra.source.key == "IxFl Canberra")
     }
+
+    // MARK: A18 — word2vec binary of 0 rows
+
+    /// `0 4` was "dimension 4 needs 4 × 4 bytes per row, file has 4"; the text reader and every
+    /// other reader say "no rows".
+    @Test func word2vecBinaryOfZeroRowsSaysNoRows() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try Self.write("0 4\n", "rows0.bin", in: dir)
+        #expect(Self.refusal(path) { $0.format = .word2vecBinary } == "\(path): word2vec binary: the header declares 0 rows: no rows")
+        let r = try CLI.run(["info", path, "-q"])
+        #expect(r.status == 2 && r.stderr.contains("no rows") && !r.stderr.contains("bytes per row"), "\(r.stderr)")
+    }
 }

@@ -17,6 +17,11 @@ public enum Word2VecReader {
             let shown = String(decoding: bytes[0..<newline], as: UTF8.self).replacingOccurrences(of: "\r", with: "\\r")
             throw EmbdiagError.malformed(path, "word2vec binary: header '\(shown)' is not \"rows dim\"")
         }
+        // A header of 0 rows: "no rows", as every reader says (before the size checks, which would
+        // blame the dimension).
+        guard rows > 0 else {
+            throw EmbdiagError.malformed(path, "word2vec binary: the header declares 0 rows: no rows")
+        }
         // Each row needs at least 2 bytes of word and separator plus 4·dim bytes: bound before
         // allocating, dim first so that 4·dim cannot overflow.
         guard dim <= bytes.count / 4 else {
