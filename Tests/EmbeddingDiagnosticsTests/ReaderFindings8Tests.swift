@@ -164,6 +164,79 @@ import Testing
         }
     }
 
+    // MARK: A8 — a CSV's first line of numbers is data
+
+    /// `1,2,3 / 4,5,6 / 7,8,9` was read as 2 × 3 and a binary TSV whose first row is `0 1` as
+    /// 3 × 2, silently. numpy.loadtxt reads 3 × 3 and 4 × 2: so does the reader now, with a note
+    /// that line 1 could be a header of column numbers and `--header yes` to read it so.
+    @Test func aFirstLineOfNumbersIsData() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let counts = try Self.write("1,2,3\n7,5,6\n4,8,9\n", "counts.csv", in: dir)
+        let c = try Self.read(counts)
+        // np.loadtxt('counts.csv', delimiter=','): [[1,2,3],[7,5,6],[4,8,9]] (a first column 1, 4, 7
+        // would be taken as row ids, with a note: the id-column rule, not this one).
+        #expect(c.count == 3 && c.dimension == 3 && c.matrix.values == [1, 2, 3, 7, 5, 6, 4, 8, 9], "\(c.count) × \(c.dimension)")
+        #expect(c.notes.count == 1 && c.notes[0].contains("line 1 (1,2,3) is read as a row of data"), "\(c.notes)")
+        let binary = try Self.write("0\t1\n1\t1\n1\t0\n0\t0\n", "binary.tsv", in: dir)
+        let b = try Self.read(binary)
+        // np.loadtxt('binary.tsv', delimiter='\t'): [[0,1],[1,1],[1,0],[0,0]].
+        #expect(b.count == 4 && b.matrix.values == [0, 1, 1, 1, 1, 0, 0, 0], "\(b.count) × \(b.dimension)")
+        // The CLI says so on stderr; --header yes reads line 1 as a header, --header no as data.
+        let r = try CLI.run(["info", counts, "--json", "-"])
+        #expect(r.status == 0 && r.stderr.contains("note: \(counts): line 1 (1,2,3) is read as a row of data") && r.stderr.contains("--header yes"), "\(r.stderr)")
+        #expect(try Self.metrics(r.stdout)["rows"] as? Int == 3)
+        let forced = try CLI.run(["info", counts, "--header", "yes", "--json", "-"])
+        #expect(forced.status == 0 && !forced.stderr.contains("note"), "\(forced.stderr)")
+        #expect(try Self.metrics(forced.stdout)["rows"] as? Int == 2)
+        // Other first lines of numbers are data with no note; names stay a header.
+        let plain = try Self.read(try Self.write("0.5,0.25\n0.1,0.2\n", "plain.csv", in: dir))
+        #expect(plain.count == 2 && plain.notes.isEmpty)
+        let named = try Self.read(try Self.write("a,b\n0.5,0.25\n0.1,0.2\n", "named.csv", in: dir))
+        #expect(named.count == 2 && named.notes.isEmpty)
+        // A word with integer values on line 1 is a row too (it was taken as 'word,1,2' header).
+        let words = try Self.read(try Self.write("the,1,2\nof,0.3,0.4\nand,0.5,0.6\n", "words.csv", in: dir))
+        #expect(words.count == 3 && words.labels == ["the", "of", "and"] && words.matrix.rowArray(0) == [1, 2], "\(words.labels ?? [])")
+        // pandas' to_csv with its index (an empty index name, then 0, 1, …) is still a header,
+        // said in a note; --header no reads it as data (its empty first field is then named).
+        let pandas = try Self.write(",0,1\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", "pandas.csv", in: dir)
+        let p = try Self.read(pandas)
+        #expect(p.count == 3 && p.dimension == 2 && p.notes.count == 1 && p.notes[0].contains("read as pandas' header"), "\(p.notes)")
+        let noHeader = try CLI.run(["info", pandas, "--header", "no", "--json", "-"])
+        #expect(noHeader.status == 2 && noHeader.stderr.contains("line 1, column 1: '' is not a number"), "\(noHeader.stderr)")
+    }
+
+    // MARK: A10 — float32 underflow in the text readers
+
+    /// `1e-50,0` was an "all-zero row" in CSV, word2vec text and GloVe; npy and JSONL refuse the
+    /// same row as not representable in float32 (underflow). Now every reader does.
+    @Test func textRowsThatUnderflowAreRefused() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cases: [(String, String, String)] = [
+            ("u.csv", "1e-50,0\n1,2\n", "line 1: its values (e.g. 1e-50 in column 1) are not representable in float32 (underflow"),
+            ("u.tsv", "1\t2\n0\t-1e-46\n", "line 2: its values (e.g. -1e-46 in column 2) are not representable in float32 (underflow"),
+            ("u.txt", "2 2\nw 1e-50 0\nv 1 2\n", "line 2: its values (e.g. 1e-50 in value 1) are not representable in float32 (underflow"),
+            ("g.txt", "v 1 2\nw 0 1e-50\n", "line 2: its values (e.g. 1e-50 in value 2) are not representable in float32 (underflow"),
+            // Numbers without words: the first token is a value.
+            ("n.txt", "1e-50 0\n1 2\n", "row 0: its values (e.g. 1e-50 in value 1) are not representable in float32 (underflow"),
+        ]
+        for (name, text, message) in cases {
+            let path = try Self.write(text, name, in: dir)
+            let format: EmbeddingFormat? = name.hasPrefix("g") || name.hasPrefix("n") ? .glove : nil
+            #expect(Self.refusal(path) { $0.format = format }.contains(message), "\(name): \(Self.refusal(path) { $0.format = format })")
+        }
+        // A tiny value beside a non-zero one is not an all-zero row (as in npy): it reads as 0.
+        let mixed = try Self.read(try Self.write("1e-50,1\n1,2\n", "mixed.csv", in: dir))
+        #expect(mixed.matrix.values == [0, 1, 1, 2])
+        let first = try Self.read(try Self.write("1 1e-50\n1 2\n", "first.txt", in: dir)) { $0.format = .glove }
+        #expect(first.labels == nil && first.matrix.values == [1, 0, 1, 2])
+        // Real zero rows are still zero rows (reported by validation, not refused by the reader).
+        #expect(try Self.read(try Self.write("0,0.0\n1,2\n", "zero.csv", in: dir)).matrix.values == [0, 0, 1, 2])
+        let r = try CLI.run(["info", dir + "/u.csv", "--json", "-"])
+        #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("u.csv"), "\(r.stderr)")
+    }
+
     // MARK: A15 — files a Parquet dataset does not hold
 
     /// `_tmp-attempt.parquet` beside part-0/part-1 was read as data (18 rows);
@@ -235,5 +308,51 @@ import Testing
         #expect(Self.refusal(path) { $0.format = .word2vecBinary } == "\(path): word2vec binary: the header declares 0 rows: no rows")
         let r = try CLI.run(["info", path, "-q"])
         #expect(r.status == 2 && r.stderr.contains("no rows") && !r.stderr.contains("bytes per row"), "\(r.stderr)")
+    }
+}
+
+/// A9: the PostgreSQL reader converts to float32 by the rule every other reader follows.
+@Suite(.serialized, .postgresServer) struct ReaderFindings8PostgresTests {
+    /// `double precision[]` {1e300,1} and `numeric[]`/text [1e39,1] became Inf rows, {1e-300,0} a
+    /// zero row and a text vector [0x10,2] read 16: the npy, JSONL and CSV readers refuse these
+    /// values ("not representable in float32", hex "is not a number"); so does this reader now.
+    @Test func postgresValuesFollowTheFloat32Rule() throws {
+        let server = try #require(PostgresServer.current, "the suite trait starts the server")
+        let c = try server.admin()
+        let cases: [(String, String, String, String)] = [
+            ("a9_d", "double precision[]", "{1e300,1}", "element 0: 1e+300 is not representable in float32 (overflow"),
+            // numeric prints 1e39 with all its digits.
+            ("a9_n", "numeric[]", "{1e39,1}", "element 0: 1000000000000000000000000000000000000000 is not representable in float32 (overflow"),
+            ("a9_r", "text", "[1e39,1]", "element 0: 1e39 is not representable in float32 (overflow"),
+            ("a9_u", "double precision[]", "{1e-300,0}", "its values (e.g. 1e-300 in element 0) are not representable in float32 (underflow"),
+            ("a9_un", "numeric[]", "{0,1e-50}", "its values (e.g. 1e-50 in element 1) are not representable in float32 (underflow"),
+            ("a9_ut", "text", "[1e-50,0]", "its values (e.g. 1e-50 in element 0) are not representable in float32 (underflow"),
+            ("a9_h", "text", "[0x10,2]", "element 0: '0x10,2]' is not a number"),
+        ]
+        for (table, type, value, message) in cases {
+            _ = try c.execute("DROP TABLE IF EXISTS \(table)")
+            _ = try c.execute("CREATE TABLE \(table) (id int, v \(type))")
+            _ = try c.execute("INSERT INTO \(table) VALUES (1, '\(value)'), (2, '{1,2}')".replacingOccurrences(of: "'{1,2}'", with: type == "text" ? "'[1,2]'" : "'{1,2}'"))
+            let query = "SELECT id, v FROM \(table) ORDER BY id"
+            do {
+                let e = try EmbeddingReader.read(server.url(), options: ReadOptions(computeChecksum: false, postgres: .init(query: query)))
+                Issue.record("\(table): read \(e.matrix.values)")
+            } catch let error as EmbdiagError {
+                #expect(error.description.contains("row 0 ('1'), column 'v': \(message)"), "\(table): \(error.description)")
+            }
+            let r = try CLI.run(["info", server.url(), "--query", query, "--json", "-"])
+            #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("not"), "\(table): \(r.stderr)")
+        }
+        // Values float32 holds, Infinity and NaN tokens, and rows with one tiny value still read.
+        _ = try c.execute("DROP TABLE IF EXISTS a9_ok")
+        _ = try c.execute("CREATE TABLE a9_ok (id int, d double precision[], t text)")
+        _ = try c.execute("INSERT INTO a9_ok VALUES (1, '{1e-300,1}', '[Infinity,1e-50]'), (2, '{3e38,-2}', '[NaN,0.5]')")
+        let d = try EmbeddingReader.read(server.url(), options: ReadOptions(computeChecksum: false, postgres: .init(query: "SELECT id, d FROM a9_ok ORDER BY id")))
+        #expect(d.matrix.values == [0, 1, Float(3e38 as Double), -2])
+        let t = try EmbeddingReader.read(server.url(), options: ReadOptions(computeChecksum: false, postgres: .init(query: "SELECT id, t FROM a9_ok ORDER BY id")))
+        #expect(t.matrix.values[0] == .infinity && t.matrix.values[1] == 0 && t.matrix.values[2].isNaN && t.matrix.values[3] == 0.5)
+        // The decoder the fuzz harness drives applies the same rule.
+        #expect(throws: EmbdiagError.self) { try PostgresReader.decodeVector(Array("[0x1p3,1]".utf8), binary: false) }
+        #expect(throws: EmbdiagError.self) { try PostgresReader.decodeVector(Array("[1e-60]".utf8), binary: false) }
     }
 }
