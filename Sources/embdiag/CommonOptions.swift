@@ -6,6 +6,11 @@ extension EmbeddingFormat: ExpressibleByArgument {}
 extension JSONRenderer.Tables: ExpressibleByArgument {}
 extension InvalidRowPolicy: ExpressibleByArgument {}
 
+/// `--header`: whether line 1 of a CSV/TSV is a header.
+enum HeaderChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, yes, no
+}
+
 /// How to read input files (shared by every subcommand).
 struct InputOptions: ParsableArguments {
     @Option(help: "Force the input format; detected from magic bytes and extension otherwise.")
@@ -33,6 +38,9 @@ struct InputOptions: ParsableArguments {
     @Option(help: "CSV/TSV: column of row ids (header name or 1-based number; 0 = none); detected by header name (id, *_id, key, …) or content (strictly increasing integers) otherwise. Ids are never a dimension.")
     var idColumn: String?
 
+    @Option(help: "CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data).")
+    var header: HeaderChoice = .auto
+
     @Option(help: "postgresql:// inputs: the SQL query, the vector last (after a label/id column if two), e.g. \"SELECT id, embedding FROM items ORDER BY id\".")
     var query: String?
 
@@ -46,8 +54,8 @@ struct InputOptions: ParsableArguments {
     var noChecksum = false
 
     func readOptions(labels: String? = nil, showProgress: Bool = false) -> ReadOptions {
-        var o = ReadOptions(format: format, key: key, labelColumn: labelColumn.flatMap { Int($0) }, labelsPath: labels,
-                            computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
+        var o = ReadOptions(format: format, key: key, labelColumn: labelColumn.flatMap { Int($0) }, hasHeader: header == .auto ? nil : header == .yes,
+                            labelsPath: labels, computeChecksum: !noChecksum, showProgress: showProgress, idColumn: idColumn)
         o.sources = SourceOptions(jsonPath: jsonPath, labelPath: labelPath, column: column,
                                   labelColumn: labelColumn.flatMap { Int($0) == nil ? $0 : nil }, dropNulls: onInvalid == .drop)
         o.postgres = PostgresReader.Request(query: query, table: table, column: column, labelColumn: labelColumn, nullRows: onInvalid)
@@ -58,6 +66,7 @@ struct InputOptions: ParsableArguments {
     func read(_ path: String, withLabels: Bool = true, quiet: Bool = false) throws -> Embeddings {
         let e = try EmbeddingReader.read(path, options: readOptions(labels: withLabels ? labels : nil,
                                                                     showProgress: !quiet && Terminal.stderrIsTerminal))
+        for note in e.notes { Terminal.note("\(e.source.path): \(note)") }
         // A detected id column changes the shape: say so on stderr (the report's inputs record it).
         if let id = e.source.idColumn, idColumn == nil {
             Terminal.note("\(e.source.path): \(id) read as row ids, not a dimension (\(e.count) × \(e.dimension)); --id-column 0 keeps it as data")
@@ -83,6 +92,7 @@ extension InputOptions {
         for (i, path) in files.dropFirst().enumerated() {
             let e = try EmbeddingReader.read(path, options: readOptions(labels: i < otherLabels.count ? otherLabels[i] : nil,
                                                                          showProgress: !quiet && Terminal.stderrIsTerminal))
+            for note in e.notes { Terminal.note("\(e.source.path): \(note)") }
             let (valid, rows) = try e.requiringFiniteNonZeroRows(policy: onInvalid)
             others.append(valid)
             dropped.append((path: path, rows: rows))

@@ -28,6 +28,7 @@ enum SettingFlags {
         case .fitCurve: return "--fit-curve"
         case .folds: return "--folds"
         case .format: return "--format"
+        case .header: return "--header"
         case .idColumn: return "--id-column"
         case .isoscoreZeta: return "--isoscore-zeta"
         case .jsonPath: return "--json-path"

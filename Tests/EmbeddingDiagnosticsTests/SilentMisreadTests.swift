@@ -413,8 +413,12 @@ import Testing
         let dir = try CLI.temporaryDirectory()
         let data = Self.rows(6, 3, seed: 27)
         let body = data.map { $0.map { String($0) }.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        // pandas' to_csv(index=False) header `0,1,2` cannot be told from a row of integers: it is
+        // read as a row (as numpy.loadtxt reads it), with a note; `--header yes` makes it a header.
         try ("0,1,2\n" + body).write(toFile: dir + "/pandas.csv", atomically: true, encoding: .utf8)
-        let p = try EmbeddingReader.read(dir + "/pandas.csv", options: ReadOptions(computeChecksum: false))
+        let asData = try EmbeddingReader.read(dir + "/pandas.csv", options: ReadOptions(computeChecksum: false))
+        #expect(asData.count == 7 && asData.matrix.rowArray(0) == [0, 1, 2] && asData.notes.count == 1, "\(asData.count) rows")
+        let p = try EmbeddingReader.read(dir + "/pandas.csv", options: ReadOptions(hasHeader: true, computeChecksum: false))
         #expect(p.count == 6 && p.matrix.rowArray(0) == data[0], "\(p.count) rows")
         try Data([0xEF, 0xBB, 0xBF] + Array(("id,a,b,c\n" + data.enumerated().map { "\($0.offset)," + $0.element.map { String($0) }.joined(separator: ",") }.joined(separator: "\n")).utf8))
             .write(to: URL(fileURLWithPath: dir + "/bom.csv"))
@@ -475,11 +479,13 @@ import Testing
                     try read("m.\(ext)", body)
                 }
             }
-            // Headers stay headers: names, names above an id column, pandas' column numbers
-            // (from 0, or from 1 after an index name), and a label column of words.
+            // Headers stay headers: names, names above an id column, pandas' index header (an empty
+            // name, then column numbers), and a label column of words. A word with the values 1, 2
+            // on line 1 (`word,1,2`) is a row, as numpy reads a first line of numbers
+            // (ReaderFindings8Tests.aFirstLineOfNumbersIsData).
             let headers: [(String, Int, Int)] = [
                 ("a,b,c\n0.1,0.2,0.3\n0.4,0.5,0.6\n", 2, 3), ("id,x,y\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", 3, 2),
-                (",0,1\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", 3, 2), ("word,1,2\nthe,0.1,0.2\nof,0.3,0.4\n", 2, 2),
+                (",0,1\n0,0.1,0.2\n1,0.3,0.4\n2,0.5,0.6\n", 3, 2), ("word,1,2\nthe,0.1,0.2\nof,0.3,0.4\n", 3, 2),
                 ("word,d1,d2\nthe,0.1,0.2\n1999,0.3,0.4\nof,0.5,0.6\n", 3, 2),
             ]
             for (text, rows, dim) in headers {

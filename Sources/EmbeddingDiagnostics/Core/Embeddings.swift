@@ -54,6 +54,9 @@ public struct Embeddings: Sendable {
     /// When these rows are a subset of the source's (rows dropped by `--on-invalid drop`, a
     /// sample): the source row number of each row, for reports. nil = row i is source row i.
     public var sourceRows: [Int]?
+    /// What the reader decided that the data does not show, for the front end to print (e.g. that
+    /// a CSV's first line of column numbers was read as data); not part of any report.
+    public var notes: [String] = []
 
     public init(matrix: Matrix, labels: [String]? = nil, source: Source) {
         precondition(labels == nil || labels!.count == matrix.rows, "one label per row")

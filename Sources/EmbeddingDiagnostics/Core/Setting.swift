@@ -27,6 +27,7 @@ public enum Setting: String, CaseIterable, Sendable, CustomStringConvertible {
     case fitCurve
     case folds
     case format
+    case header
     case idColumn
     case isoscoreZeta
     case jsonPath

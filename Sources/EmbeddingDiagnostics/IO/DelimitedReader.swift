@@ -3,7 +3,8 @@ import Foundation
 /// CSV and TSV: numeric columns, an optional header line, an optional column of row labels.
 /// RFC 4180 quoting (delimiters, quotes and newlines inside quoted fields), CRLF or LF.
 /// Header: detected when the first record has no number in any column that is numeric in the
-/// second record, or is a line of column numbers (`isHeader`; or forced with `hasHeader`).
+/// second record, or is pandas' index header (an empty name, then column numbers) (`isHeader`;
+/// or forced with `hasHeader`). A first line of numbers is data, as numpy.loadtxt reads it.
 /// Labels: the first column when most of its cells are not numbers (or `labelColumn`, 1-based;
 /// 0 = none).
 public enum DelimitedReader {
@@ -19,17 +20,27 @@ public enum DelimitedReader {
     /// Whether the first record is a header, seen beside the second. A record with a number in a
     /// column where the second record holds a number is data (a first row with a missing value,
     /// `0.5,,0.25` or `1e-3,2,NA`, is a row whose missing value the data pass names, never a
-    /// header that drops it); a header has no number in any such column, and at least one. The
-    /// one exception is a line of column numbers as wide as the next: 0, 1, …, d−1 (pandas'
-    /// to_csv) or 1, …, d, after an optional index name that is empty or not a number.
+    /// header that drops it; a line of numbers such as `1,2,3` or `0,1` is a row, as numpy.loadtxt
+    /// reads it); a header has no number in any such column, and at least one. The one exception
+    /// is pandas' `to_csv` header with its index: an empty index name, then the column numbers
+    /// 0, 1, …, d−1 (or 1, …, d), as wide as the next line (`pandasIndexHeader`).
     static func isHeader(_ first: [String], before second: [String], isNumber: (String) -> Bool) -> Bool {
-        let names = first.first.map { $0.isEmpty || !isNumber($0) } == true ? Array(first.dropFirst()) : first
-        let numbers = names.map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let numbered = names.count >= 2 && first.count == second.count
-            && (numbers == Array(0..<names.count) || numbers == Array(1...names.count))
-        if numbered { return true }
+        if pandasIndexHeader(first, before: second) { return true }
         let numericColumns = zip(first, second).filter { isNumber($0.1) }
         return !numericColumns.isEmpty && numericColumns.allSatisfy { !isNumber($0.0) }
+    }
+
+    /// `,0,1,…,d−1` (or `,1,…,d`) above a line as wide: pandas' header of an unnamed index and
+    /// numbered columns. Only a row with a missing first value could look like it.
+    static func pandasIndexHeader(_ first: [String], before second: [String]) -> Bool {
+        guard first.count >= 3, first.count == second.count, first[0].trimmingCharacters(in: .whitespaces).isEmpty else { return false }
+        return columnNumbers(Array(first.dropFirst()))
+    }
+
+    /// Whether `fields` read 0, 1, …, n−1 or 1, …, n (at least two of them).
+    static func columnNumbers(_ fields: [String]) -> Bool {
+        let numbers = fields.map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return fields.count >= 2 && (numbers == Array(0..<fields.count) || numbers == Array(1...fields.count))
     }
 
     public static func read(_ path: String, delimiter: Character, hasHeader: Bool?, labelColumn: Int?, idColumn: String? = nil) throws -> Embeddings {
@@ -47,6 +58,18 @@ public enum DelimitedReader {
             header = isHeader(records[0].fields, before: records[1].fields, isNumber: isNumber)
         } else {
             header = false
+        }
+        // Line 1 could be read either way when it is a line of column numbers: say which way it was.
+        var notes: [String] = []
+        if hasHeader == nil, records.count >= 2 {
+            let first = records[0].fields
+            if header {
+                if pandasIndexHeader(first, before: records[1].fields) {
+                    notes.append("line 1 (an empty index name, then column numbers) is read as pandas' header, not as a row; \(Setting.header) no reads it as data")
+                }
+            } else if columnNumbers(first) || (first.count >= 3 && !isNumber(first[0]) && columnNumbers(Array(first.dropFirst()))) {
+                notes.append("line 1 (\(first.prefix(4).joined(separator: ","))\(first.count > 4 ? ",…" : "")) is read as a row of data, as numpy.loadtxt reads it; if it is a header of column numbers, give \(Setting.header) yes")
+            }
         }
         let dataRecords = header ? Array(records.dropFirst()) : records
         guard let firstData = dataRecords.first else { throw EmbdiagError.malformed(path, "only a header line: no rows") }
@@ -90,6 +113,7 @@ public enum DelimitedReader {
             guard record.fields.count == width else {
                 throw EmbdiagError.malformed(path, "line \(record.line) has \(record.fields.count) fields, expected \(width)")
             }
+            let rowStart = values.count
             for (k, f) in record.fields.enumerated() {
                 if k == labelIndex { labels.append(f); continue }
                 if k == id?.index { ids.append(f); continue }
@@ -98,18 +122,25 @@ public enum DelimitedReader {
                 }
                 // "1e39" parses as +Inf: a finite number out of float32's range, not an Inf token.
                 if v.isInfinite && !f.lowercased().contains("inf") {
-                    throw EmbdiagError.invalid(path, "line \(record.line), column \(k + 1): \(f.trimmingCharacters(in: .whitespaces).prefix(40)) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+                    throw EmbdiagError.invalid(path, "line \(record.line), column \(k + 1): \(f.trimmingCharacters(in: .whitespaces).prefix(40)) \(Float32Narrowing.overflowReason)")
                 }
                 values.append(v)
+            }
+            // "1e-50" parses as 0: a row that is all zero only in float32 is refused, as in npy.
+            if values[rowStart...].allSatisfy({ $0 == 0 }),
+               let k = record.fields.indices.first(where: { $0 != labelIndex && $0 != id?.index && Float32Narrowing.underflowed(record.fields[$0]) }) {
+                throw EmbdiagError.invalid(path, "line \(record.line): \(Float32Narrowing.underflowReason(example: String(record.fields[k].trimmingCharacters(in: .whitespaces).prefix(40)), at: "column \(k + 1)"))")
             }
         }
         let format: EmbeddingFormat = delimiter == "\t" ? .tsv : .csv
         var source = Source(path: path, format: format, dtype: "text", rows: dataRecords.count, dim: dim)
         source.idColumn = id?.description
         // The ids label the rows unless a label column does.
-        return Embeddings(matrix: Matrix(rows: dataRecords.count, cols: dim, values: values),
-                          labels: labelIndex != nil ? labels : (id != nil ? ids : nil),
-                          source: source)
+        var e = Embeddings(matrix: Matrix(rows: dataRecords.count, cols: dim, values: values),
+                           labels: labelIndex != nil ? labels : (id != nil ? ids : nil),
+                           source: source)
+        e.notes = notes
+        return e
     }
 
     struct Record {
@@ -128,9 +159,12 @@ public enum DelimitedReader {
         var inQuotes = false, fieldWasQuoted = false
         var line = 1, recordLine = 1
         var i = bom ? 3 : 0
-        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); fieldWasQuoted = false }
-        func endRecord() {
-            endField()
+        func endField() throws {
+            fields.append(try StrictUTF8.text(field, path: path, what: "line \(recordLine), field \(fields.count + 1)"))
+            field.removeAll(keepingCapacity: true); fieldWasQuoted = false
+        }
+        func endRecord() throws {
+            try endField()
             if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(line: recordLine, fields: fields)) }
             fields.removeAll(keepingCapacity: true)
         }
@@ -147,9 +181,9 @@ public enum DelimitedReader {
                 inQuotes = true
                 fieldWasQuoted = true
             } else if c == delimiter {
-                endField()
+                try endField()
             } else if c == 0x0A {
-                endRecord()
+                try endRecord()
                 line += 1
                 recordLine = line
             } else if c == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A {
@@ -163,7 +197,7 @@ public enum DelimitedReader {
             i += 1
         }
         if inQuotes { throw EmbdiagError.malformed(path, "line \(recordLine): unterminated quoted field") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        if !field.isEmpty || !fields.isEmpty { try endRecord() }
         return records
     }
 }

@@ -57,6 +57,12 @@ public enum FaissReader {
         case 2: return "L1"
         case 3: return "Linf"
         case 4: return "Lp"
+        case 20: return "Canberra"
+        case 21: return "BrayCurtis"
+        case 22: return "JensenShannon"
+        case 23: return "Jaccard"
+        case 24: return "NaNEuclidean"
+        case 25: return "Gower"
         default: return "metric \(m)"
         }
     }
@@ -75,6 +81,11 @@ public enum FaissReader {
         guard dummy1 == headerDummy, dummy2 == headerDummy else { throw EmbdiagError.malformed(c.path, "\(code) header is not a faiss index header (dummy fields \(dummy1), \(dummy2))") }
         _ = try c.u8("is_trained")
         let metric = try c.i32("the metric type")
+        // faiss' metric_type_from_int: 0…4 and 20…25; anything else is not a faiss header (and
+        // reading on would blame the vector count for it).
+        guard (0...4).contains(metric) || (20...25).contains(metric) else {
+            throw EmbdiagError.malformed(c.path, "\(code) header: invalid metric type \(metric) (faiss defines 0…4 and 20…25)")
+        }
         if metric > 1 { _ = try c.bytes(4, "the metric argument") }
         guard d > 0, d <= 1 << 20 else { throw EmbdiagError.malformed(c.path, "\(code) declares dimension \(d); expected 1…\(1 << 20)") }
         guard ntotal >= 0, ntotal <= Int64(c.file.size) else { throw EmbdiagError.malformed(c.path, "\(code) declares \(ntotal) vectors, more than the file can hold") }

@@ -58,7 +58,7 @@ public enum JSONLReader {
                 case .array(let elements):
                     var r = [Float](); r.reserveCapacity(elements.count)
                     for (k, e) in elements.enumerated() {
-                        guard case .number(let x) = e else {
+                        guard case .number(let x, _) = e else {
                             if case .null = e { throw EmbdiagError.invalid(path, "line \(line): element \(k) of '\(at)' is null") }
                             throw EmbdiagError.malformed(path, "line \(line): element \(k) of '\(at)' is \(e.typeName), not a number")
                         }
@@ -70,8 +70,8 @@ public enum JSONLReader {
                     }
                     // Values below float32's range become 0: a row that is all zero only in float32
                     // would be reported as a zero row.
-                    if r.allSatisfy({ $0 == 0 }), let k = elements.firstIndex(where: { if case .number(let x) = $0 { return x != 0 } else { return false } }),
-                       case .number(let x) = elements[k] {
+                    if r.allSatisfy({ $0 == 0 }), let k = elements.firstIndex(where: { if case .number(let x, _) = $0 { return x != 0 } else { return false } }),
+                       case .number(let x, _) = elements[k] {
                         throw EmbdiagError.invalid(path, "line \(line), row \(rows): its values (e.g. \(x) in column \(k)) are not representable in float32 (underflow: the row would become all-zero)")
                     }
                     sawArray = true
@@ -100,7 +100,9 @@ public enum JSONLReader {
             if let idPath {
                 switch idPath.lookup(root) {
                 case .found(.string(let s)): labels.append(s)
-                case .found(.number(let x)): labels.append(x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x))
+                // The number as written: a float64 would round ids beyond 2^53 (distinct ids
+                // would become one label) and print 1 as 1.0.
+                case .found(.number(_, let token)): labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[token]), as: UTF8.self))
                 case .found(let v): throw EmbdiagError.malformed(path, "line \(line): the label at '\(idPath)' is \(v.typeName), expected a string or number")
                 case .null: throw EmbdiagError.malformed(path, "line \(line): the label at '\(idPath)' is null")
                 case .missing(let why): throw EmbdiagError.malformed(path, "line \(line): \(why) (label path '\(idPath)')")

@@ -5,7 +5,9 @@ import Foundation
 indirect enum JSONLineValue: Sendable {
     case null
     case bool(Bool)
-    case number(Double)
+    /// The value (strtod) and where its token lies in the parsed bytes: labels keep the token as
+    /// written (`1234567890123456789` is not rounded to a float64).
+    case number(Double, text: Range<Int>)
     case string(String)
     case array([JSONLineValue])
     case object([(key: String, value: JSONLineValue)])
@@ -100,7 +102,9 @@ struct JSONParser {
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try number())
+            let start = i
+            let v = try number()
+            return .number(v, text: start..<i)
         default:
             throw fail("unexpected character '\(Unicode.Scalar(bytes[i]).escaped(asASCII: true))'")
         }
@@ -154,8 +158,9 @@ struct JSONParser {
         return v
     }
 
-    /// A quoted string (i at the opening quote), escapes decoded, invalid UTF-8 repaired.
+    /// A quoted string (i at the opening quote), escapes decoded; invalid UTF-8 is an error.
     mutating func string() throws -> String {
+        let start = i
         i += 1
         var out: [UInt8] = []
         while true {
@@ -186,7 +191,13 @@ struct JSONParser {
             default: throw fail("invalid escape '\\\(Unicode.Scalar(e).escaped(asASCII: true))'")
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        // Invalid UTF-8 is invalid JSON (RFC 8259 §8.1; Python's json refuses it): never repaired
+        // into U+FFFD, which would make distinct labels equal.
+        guard let text = String(validating: out, as: UTF8.self) else {
+            i = start
+            throw fail("invalid UTF-8 in a string (\(StrictUTF8.firstProblem(out)) of the string)")
+        }
+        return text
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A labels file: one label per line (UTF-8; CRLF tolerated; a final newline optional).
+/// A labels file: one label per line (UTF-8, strictly: invalid bytes are refused naming the line;
+/// CRLF tolerated; a final newline optional).
 public enum LabelsFile {
     public static func read(_ path: String, expectedCount: Int, matrixPath: String) throws -> [String] {
         var isDirectory: ObjCBool = false
@@ -20,10 +21,10 @@ public enum LabelsFile {
         var start = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0
         for i in start..<b.count where b[i] == 0x0A {
             let end = i > start && b[i - 1] == 0x0D ? i - 1 : i
-            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+            labels.append(try StrictUTF8.text(UnsafeRawBufferPointer(rebasing: b[start..<end]), path: shownAs, what: "line \(labels.count + 1)"))
             start = i + 1
         }
-        if start < b.count { labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[start...]), as: UTF8.self)) }
+        if start < b.count { labels.append(try StrictUTF8.text(UnsafeRawBufferPointer(rebasing: b[start...]), path: shownAs, what: "line \(labels.count + 1)")) }
         guard labels.count == expectedCount else {
             throw EmbdiagError.mismatch(shownAs, "has \(labels.count) labels but \(matrixPath) has \(expectedCount) rows")
         }

@@ -78,12 +78,21 @@ public enum NpyReader {
 
     /// numpy spellings of the float dtypes without an explicit size (np.dtype accepts them in a
     /// header): the type codes and names, all in the machine's (little-endian) byte order.
-    static let dtypeAliases = ["e": "f2", "f": "f4", "d": "f8", "float16": "f2", "float32": "f4", "float64": "f8", "half": "f2", "single": "f4", "double": "f8"]
+    static let dtypeAliases = ["e": "f2", "f": "f4", "d": "f8", "float16": "f2", "float32": "f4", "float64": "f8", "half": "f2", "single": "f4",
+                               "double": "f8", "float": "f8"]
+    /// The one-character type codes, which np.dtype also reads after a byte-order character
+    /// ('<f', '>d', '|e'); the names ('<float32') it refuses.
+    static let typeCodes = ["e": "f2", "f": "f4", "d": "f8"]
 
     static func dtype(_ descr: String, path: String) throws -> (String, Int, Bool) {
-        // np.dtype reads 'f4' (no byte-order character) and the aliases in native order ('=').
+        // np.dtype reads 'f4' (no byte-order character) and the aliases in native order ('='),
+        // and a type code after a byte-order character.
         var spelled = descr
-        if let first = spelled.first, !"<>|=".contains(first) { spelled = "=" + (dtypeAliases[spelled] ?? spelled) }
+        if let first = spelled.first, !"<>|=".contains(first) {
+            spelled = "=" + (dtypeAliases[spelled] ?? spelled)
+        } else if let first = spelled.first, let code = typeCodes[String(spelled.dropFirst())] {
+            spelled = String(first) + code
+        }
         let chars = Array(spelled)
         guard chars.count >= 3, let size = Int(String(chars[2...])) else {
             throw EmbdiagError.malformed(path, "unsupported dtype '\(descr)'; expected float16, float32 or float64")

@@ -35,23 +35,36 @@ enum PostgresBinaryArray {
         guard count >= 0, count <= (bytes.count - offset) / (4 + width) + 1 else {
             throw PostgresVectorText.ParseError(message: "binary array declares \(count) elements in \(bytes.count) bytes")
         }
+        var allZero = true
+        var underflowed: (element: Int, value: Double)?
         for i in 0..<count {
             let length = try int32()
             if length == -1 { throw PostgresVectorText.ParseError(message: "NULL element at position \(i)") }
             guard Int(length) == width, bytes.count - offset >= width else {
                 throw PostgresVectorText.ParseError(message: "binary array element \(i) has \(length) bytes (\(bytes.count - offset) left); expected \(width)")
             }
-            if i < capacity {
-                if width == 4 {
-                    out[i] = Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                } else {
-                    out[i] = Float(Double(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))))
+            let value: Float
+            if width == 4 {
+                value = Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            } else {
+                // float8 → float32 as in every reader (Float32Narrowing): no Inf from a finite
+                // value, no all-zero row from values that underflow.
+                let d = Double(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                value = Float(d)
+                if value.isInfinite && d.isFinite {
+                    throw PostgresVectorText.ParseError(message: "element \(i): \(d) \(Float32Narrowing.overflowReason)")
                 }
+                if value == 0, d != 0, underflowed == nil { underflowed = (i, d) }
             }
+            if value != 0 { allZero = false }
+            if i < capacity { out[i] = value }
             offset += width
         }
         guard offset == bytes.count else {
             throw PostgresVectorText.ParseError(message: "binary array has \(bytes.count - offset) bytes after its last element")
+        }
+        if allZero, let u = underflowed {
+            throw PostgresVectorText.ParseError(message: Float32Narrowing.underflowReason(example: "\(u.value)", at: "element \(u.element)"))
         }
         return count
     }

@@ -254,7 +254,9 @@ private final class RowAccumulator {
 
     /// The label as text: the bytes of text values, integers in decimal (binary results).
     private func labelText(_ bytes: UnsafeRawBufferPointer, row: Int) throws -> String {
-        guard binary, let labelType, [21, 23, 20].contains(labelType) else { return String(decoding: bytes, as: UTF8.self) }
+        guard binary, let labelType, [21, 23, 20].contains(labelType) else {
+            return try StrictUTF8.text(bytes, path: name, what: "row \(row): label column '\(labelColumnName!)'")
+        }
         switch (labelType, bytes.count) {
         case (21, 2): return String(Int16(bigEndian: bytes.loadUnaligned(as: Int16.self)))
         case (23, 4): return String(Int32(bigEndian: bytes.loadUnaligned(as: Int32.self)))

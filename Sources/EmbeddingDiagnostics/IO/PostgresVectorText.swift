@@ -36,6 +36,8 @@ enum PostgresVectorText {
         }
         p = skipSpaces(p + 1)
         var count = 0
+        var allZero = true
+        var underflowed: (element: Int, value: Double)?
         if p.pointee == close {
             p += 1
         } else {
@@ -50,12 +52,28 @@ enum PostgresVectorText {
                 }
                 var end: UnsafeMutablePointer<CChar>? = nil
                 let value: Float
+                var wide: Double?
                 switch precision {
                 case .float32: value = strtof(p, &end)
-                case .float64: value = Float(strtod(p, &end))
+                case .float64: wide = strtod(p, &end); value = Float(wide!)
                 }
                 guard let stop = end, UnsafePointer(stop) != p else {
                     throw ParseError(message: "element \(count): '\(excerpt(p))' is not a number")
+                }
+                // As in every reader (Float32Narrowing): C99 hex floats are not numbers (strtod
+                // reads "0x10" as 16), a finite value beyond float32 is not an Inf, and a row that
+                // becomes all zero only in float32 underflowed.
+                let token = UnsafeRawBufferPointer(start: p, count: p.distance(to: UnsafePointer(stop)))
+                if token.contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") }) {
+                    throw ParseError(message: "element \(count): '\(excerpt(p))' is not a number")
+                }
+                if value.isInfinite, !token.contains(where: { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }) {
+                    throw ParseError(message: "element \(count): \(String(decoding: token.prefix(40), as: UTF8.self)) \(Float32Narrowing.overflowReason)")
+                }
+                if value != 0 {
+                    allZero = false
+                } else if underflowed == nil, let d = wide ?? Float32Narrowing.decimalValue(token), d != 0, !d.isNaN {
+                    underflowed = (count, d)
                 }
                 if count < capacity { out[count] = value }
                 count += 1
@@ -67,6 +85,9 @@ enum PostgresVectorText {
         }
         p = skipSpaces(p)
         guard p.pointee == 0 else { throw ParseError(message: "unexpected '\(excerpt(p))' after the closing bracket (sparse vectors are not supported)") }
+        if allZero, let u = underflowed {
+            throw ParseError(message: Float32Narrowing.underflowReason(example: "\(u.value)", at: "element \(u.element)"))
+        }
         return count
     }
 

@@ -117,6 +117,16 @@ public enum SafetensorsReader {
                 if case .object(let fields) = m.value, Set(fields.map(\.key)).count < fields.count {
                     throw EmbdiagError.malformed(path, "tensor '\(m.key)' gives a field more than once in the header; which value is meant is ambiguous")
                 }
+                // `-0` reads as the integer 0 in JSONSerialization; serde_json reads it as the float
+                // -0.0 and the package refuses it for a usize field.
+                if m.key != "__metadata__", case .object(let fields) = m.value {
+                    for f in fields where f.key == "shape" || f.key == "data_offsets" {
+                        guard case .array(let elements) = f.value else { continue }
+                        for case .number(_, let token) in elements where raw[token.lowerBound] == UInt8(ascii: "-") {
+                            throw EmbdiagError.malformed(path, "tensor '\(m.key)': \(f.key) holds \(String(decoding: UnsafeRawBufferPointer(rebasing: raw[token]), as: UTF8.self)), not a non-negative JSON integer (the safetensors package reads it as a float and refuses it)")
+                        }
+                    }
+                }
             }
         }
         let dataStart = 8 + Int(headerLength)

@@ -64,3 +64,33 @@ func whitespaceFields(_ line: UnsafeRawBufferPointer) -> [Range<Int>] {
     }
     return fields
 }
+
+/// Labels, words and ids are matched as exact text: bytes that are not UTF-8 are refused (as
+/// Python's strict decoding and gensim refuse them), never replaced by U+FFFD, which would make
+/// distinct labels equal.
+enum StrictUTF8 {
+    /// The text of `bytes`, or nil with the offset and value of the first byte that is not UTF-8.
+    static func decode<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+        String(validating: bytes, as: UTF8.self)
+    }
+
+    /// "byte 0xFF at byte 3": where `bytes` stop being valid UTF-8.
+    static func firstProblem<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        let a = Array(bytes)
+        var i = 0
+        while i < a.count {
+            var length = 0
+            for n in 1...4 where i + n <= a.count && String(validating: a[i..<(i + n)], as: UTF8.self) != nil { length = n; break }
+            if length == 0 { return "byte 0x" + String(format: "%02X", a[i]) + " at byte \(i)" }
+            i += length
+        }
+        return "at byte \(a.count)"
+    }
+
+    /// The text of `bytes`; otherwise an error on `path` saying `what` (e.g. "line 3: the label")
+    /// is not valid UTF-8 and where.
+    static func text<C: Collection>(_ bytes: C, path: String, what: String) throws -> String where C.Element == UInt8 {
+        if let s = decode(bytes) { return s }
+        throw EmbdiagError.malformed(path, "\(what) is not valid UTF-8 (\(firstProblem(bytes))); labels are compared as exact text, so such bytes are refused rather than replaced")
+    }
+}

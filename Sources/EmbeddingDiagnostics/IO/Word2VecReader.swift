@@ -17,6 +17,11 @@ public enum Word2VecReader {
             let shown = String(decoding: bytes[0..<newline], as: UTF8.self).replacingOccurrences(of: "\r", with: "\\r")
             throw EmbdiagError.malformed(path, "word2vec binary: header '\(shown)' is not \"rows dim\"")
         }
+        // A header of 0 rows: "no rows", as every reader says (before the size checks, which would
+        // blame the dimension).
+        guard rows > 0 else {
+            throw EmbdiagError.malformed(path, "word2vec binary: the header declares 0 rows: no rows")
+        }
         // Each row needs at least 2 bytes of word and separator plus 4·dim bytes: bound before
         // allocating, dim first so that 4·dim cannot overflow.
         guard dim <= bytes.count / 4 else {
@@ -179,6 +184,7 @@ public enum Word2VecReader {
         var scratch = [CChar](repeating: 0, count: 64)
         let progress = showProgress ? ProgressReporter.current.task("reading \(URL(fileURLWithPath: path).lastPathComponent)", total: file.size) : nil
         var lastLine = 0
+        var underflows: [(row: Int, message: String)] = []
         try lines.forEach(startingAt: offset, firstLineNumber: firstLine) { lineNumber, line in
             lastLine = lineNumber
             let fields = whitespaceFields(line)
@@ -206,6 +212,7 @@ public enum Word2VecReader {
                 _ = f
                 throw EmbdiagError.malformed(path, "line \(lineNumber) has \(fields.count - 1) values, expected \(d)\(hasHeader ? "" : " (the dimension comes from the first line)")")
             }
+            let rowStart = values.count
             for (k, f) in fields[vectorStart...].enumerated() {
                 guard let v = parseFloat(UnsafeRawBufferPointer(rebasing: line[f]), scratch: &scratch) else {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
@@ -214,12 +221,20 @@ public enum Word2VecReader {
                 // strtof turns "1e39" into +Inf: a finite number out of float32's range, not an Inf token.
                 if v.isInfinite, !line[f].contains(where: { $0 == UInt8(ascii: "i") || $0 == UInt8(ascii: "I") }) {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
-                    throw EmbdiagError.invalid(path, "line \(lineNumber), value \(k + 1): \(text.prefix(40)) is not representable in float32 (overflow: the largest float32 is 3.4e38)")
+                    throw EmbdiagError.invalid(path, "line \(lineNumber), value \(k + 1): \(text.prefix(40)) \(Float32Narrowing.overflowReason)")
                 }
                 values.append(v)
             }
+            // strtof turns "1e-50" into 0: a row all zero only in float32 is refused, as in npy
+            // (unless the line's first token turns out to be a value, checked below).
+            if values[rowStart...].allSatisfy({ $0 == 0 }),
+               let hit = fields[vectorStart...].enumerated().first(where: { Float32Narrowing.decimalValue(UnsafeRawBufferPointer(rebasing: line[$0.element])).map { $0 != 0 && !$0.isNaN } ?? false }) {
+                let (k, f) = hit
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[f]), as: UTF8.self)
+                underflows.append((row: labels.count, message: "line \(lineNumber): \(Float32Narrowing.underflowReason(example: String(text.prefix(40)), at: "value \(k + 1)"))"))
+            }
             let wordEnd = fields[vectorStart - 1].upperBound
-            labels.append(String(decoding: UnsafeRawBufferPointer(rebasing: line[fields[0].lowerBound..<wordEnd]), as: UTF8.self))
+            labels.append(try StrictUTF8.text(UnsafeRawBufferPointer(rebasing: line[fields[0].lowerBound..<wordEnd]), path: path, what: "line \(lineNumber): the word"))
             if let r = declaredRows, labels.count > r {
                 throw EmbdiagError.malformed(path, "more rows than the header's \(r) (line \(lineNumber))")
             }
@@ -240,9 +255,17 @@ public enum Word2VecReader {
                 widened.append(Float(l)!)
                 widened += values[(i * d)..<((i + 1) * d)]
             }
+            // A row whose first value is not zero did not underflow after all.
+            if let u = underflows.first(where: { widened[$0.row * (d + 1)] == 0 }) {
+                throw EmbdiagError.invalid(path, u.message)
+            }
+            for (i, l) in labels.enumerated() where widened[(i * (d + 1))..<((i + 1) * (d + 1))].allSatisfy({ $0 == 0 }) && Float32Narrowing.underflowed(l) {
+                throw EmbdiagError.invalid(path, "row \(i): \(Float32Narrowing.underflowReason(example: String(l.prefix(40)), at: "value 1"))")
+            }
             return Embeddings(matrix: Matrix(rows: labels.count, cols: d + 1, values: widened), labels: nil,
                               source: Source(path: path, format: .glove, dtype: "text", rows: labels.count, dim: d + 1))
         }
+        if let u = underflows.first { throw EmbdiagError.invalid(path, u.message) }
         let m = Matrix(rows: labels.count, cols: d, values: values)
         return Embeddings(matrix: m, labels: labels,
                           source: Source(path: path, format: hasHeader ? .word2vecText : .glove, dtype: "text", rows: labels.count, dim: d))

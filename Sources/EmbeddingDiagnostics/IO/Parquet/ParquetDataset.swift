@@ -10,10 +10,12 @@ enum ParquetDataset {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { return nil }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            let files = names.filter { $0.lowercased().hasSuffix(".parquet") && !$0.hasPrefix(".") }
+            // Files starting with '_' or '.' are not data (_SUCCESS, _common_metadata, temporary
+            // attempt files of Spark/Hadoop commits, Dask): pyarrow.dataset, Spark and Hive skip them.
+            let files = names.filter { $0.lowercased().hasSuffix(".parquet") && !$0.hasPrefix(".") && !$0.hasPrefix("_") }
                 .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
                 .map { (path as NSString).appendingPathComponent($0) }
-            guard !files.isEmpty else { throw EmbdiagError.io(path, "is a directory without .parquet files") }
+            guard !files.isEmpty else { throw EmbdiagError.io(path, "is a directory without .parquet files (names starting with _ or . are not data and are skipped)") }
             return files
         }
         guard path.contains(where: { "*?[".contains($0) }) else { return nil }

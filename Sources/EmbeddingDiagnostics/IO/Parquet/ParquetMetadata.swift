@@ -26,6 +26,12 @@ struct ParquetMetadata {
         var isFloat16: Bool
         /// DATE (days) or TIMESTAMP (in its unit) columns, written out as ISO 8601 labels.
         var temporal: ParquetTemporal? = nil
+        /// UINT_32/UINT_64 (logical INTEGER with isSigned false, or the converted UINT_* types):
+        /// the stored bits are an unsigned integer (4294967295 is stored as the int32 -1).
+        var isUnsigned = false
+        /// A logical type whose integers or bytes are not the value as text (DECIMAL, TIME,
+        /// INTERVAL, UUID): "decimal(5,2)", "time", … — refused as a label column by name.
+        var otherLogicalType: String? = nil
         var dottedPath: String { path.joined(separator: ".") }
         var topName: String { path[0] }
 
@@ -34,10 +40,11 @@ struct ParquetMetadata {
             maxRepetition == 1 && (physical == .float || physical == .double || (physical == .fixedLenByteArray && isFloat16))
         }
         var isVectorBlob: Bool {
-            maxRepetition == 0 && ((physical == .byteArray && !isString) || (physical == .fixedLenByteArray && !isFloat16 && typeLength % 4 == 0))
+            maxRepetition == 0 && otherLogicalType == nil
+                && ((physical == .byteArray && !isString) || (physical == .fixedLenByteArray && !isFloat16 && typeLength % 4 == 0))
         }
         var typeDescription: String {
-            let base = isFloat16 ? "half" : isString ? "string" : physical.name
+            let base = isFloat16 ? "half" : isString ? "string" : otherLogicalType ?? (isUnsigned ? "u" + (physical == .int64 ? "int64" : "int32") : physical.name)
             // One list<…> per repeated level: list<list<float>> is not a vector column.
             return String(repeating: "list<", count: maxRepetition) + base + String(repeating: ">", count: maxRepetition)
         }
@@ -110,10 +117,27 @@ struct ParquetMetadata {
             let converted = f[6]?.int
             let typeLength = Int(f[2]?.int ?? 0)
             guard typeLength >= 0, typeLength <= 1 << 20 else { throw bad("field '\(name)' has type length \(typeLength)") }
-            leaves.append(Leaf(path: p, physical: physical, typeLength: typeLength, maxDefinition: def, maxRepetition: reps,
-                               listPresentLevel: list ?? 0, isString: logical?[1] != nil || converted == 0 || logical?[12] != nil,
-                               isFloat16: logical?[15] != nil && physical == .fixedLenByteArray && typeLength == 2,
-                               temporal: ParquetTemporal(logical: logical, converted: converted, physical: physical)))
+            var leaf = Leaf(path: p, physical: physical, typeLength: typeLength, maxDefinition: def, maxRepetition: reps,
+                            listPresentLevel: list ?? 0, isString: logical?[1] != nil || converted == 0 || logical?[12] != nil,
+                            isFloat16: logical?[15] != nil && physical == .fixedLenByteArray && typeLength == 2,
+                            temporal: ParquetTemporal(logical: logical, converted: converted, physical: physical))
+            // Logical INTEGER (field 10: bitWidth, isSigned) or converted UINT_8…UINT_64 (11…14).
+            leaf.isUnsigned = (physical == .int32 || physical == .int64)
+                && (logical?[10]?.fields?[2]?.bool == false || (logical == nil && (11...14).contains(converted ?? -1)))
+            // DECIMAL (logical 5 {scale 1, precision 2}; converted 5 with the element's scale 7 and
+            // precision 8), TIME (logical 7; converted 7, 8), INTERVAL (converted 21), UUID (logical 14).
+            if logical?[5] != nil || converted == 5 {
+                let d = logical?[5]?.fields
+                let precision = d?[2]?.int ?? f[8]?.int, scale = d?[1]?.int ?? f[7]?.int
+                leaf.otherLogicalType = "decimal" + (precision.map { "(\($0),\(scale ?? 0))" } ?? "")
+            } else if logical?[7] != nil || converted == 7 || converted == 8 {
+                leaf.otherLogicalType = "time"
+            } else if converted == 21 {
+                leaf.otherLogicalType = "interval"
+            } else if logical?[14] != nil {
+                leaf.otherLogicalType = "uuid"
+            }
+            leaves.append(leaf)
         }
         let rootChildren = Int(schema[0].fields?[5]?.int ?? 0)
         guard rootChildren >= 0, rootChildren <= schema.count - 1 else { throw bad("root declares \(rootChildren) children") }

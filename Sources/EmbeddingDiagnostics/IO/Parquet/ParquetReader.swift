@@ -53,7 +53,9 @@ public enum ParquetReader {
                 guard let l = meta.leaves.first(where: { $0.topName == labelColumn || $0.dottedPath == labelColumn }) else {
                     throw EmbdiagError.malformed(path, "no label column '\(labelColumn)'; columns: \(describe(meta.leaves))")
                 }
-                guard l.maxRepetition == 0, [.byteArray, .int32, .int64, .fixedLenByteArray].contains(l.physical) else {
+                // Decimal, time, interval and uuid values are not their stored integers or bytes
+                // as text (pyarrow prints decimal(5,2) 220 as '2.20'): refused by name.
+                guard l.maxRepetition == 0, l.otherLogicalType == nil, [.byteArray, .int32, .int64, .fixedLenByteArray].contains(l.physical) else {
                     throw EmbdiagError.malformed(path, "label column '\(labelColumn)' is \(l.typeDescription); expected strings or integers")
                 }
                 labelLeaf = l
@@ -115,10 +117,17 @@ public enum ParquetReader {
             case .int32, .int64:
                 if let temporal = leaf.temporal {
                     try values.integers(page) { labels.append(temporal.iso8601(Int64($0))) }
+                } else if leaf.isUnsigned {
+                    // pyarrow reads uint32 4294967295 (stored as the int32 -1) and uint64 2^63 unsigned.
+                    let wide = leaf.physical == .int64
+                    try values.integers(page) { labels.append(wide ? String(UInt64(bitPattern: $0)) : String(UInt32(truncatingIfNeeded: $0))) }
                 } else {
                     try values.integers(page) { labels.append(String($0)) }
                 }
-            default: try values.byteArrays(page) { labels.append(String(decoding: $0, as: UTF8.self)) }
+            default:
+                try values.byteArrays(page) {
+                    labels.append(try StrictUTF8.text($0, path: file.path, what: "row \(rowBase + labels.count): the label column '\(leaf.dottedPath)'"))
+                }
             }
         }
     }
