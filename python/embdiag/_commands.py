@@ -22,6 +22,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -54,7 +55,7 @@ SPEC = {
             'mmd_block_rows': {'flag': '--mmd-block-rows', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'keep_cross_duplicates': {'flag': '--keep-cross-duplicates', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'by', 'by-file', 'window', 'chunk', 'band-chunks', 'save-reference', 'reference', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'clusters', 'mmd', 'mmd-block-rows', 'keep-cross-duplicates', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'by', 'by-file', 'window', 'chunk', 'band-chunks', 'save-reference', 'reference', 'other-labels', 'tests', 'permutations', 'bandwidth', 'bandwidth-scales', 'classifier-weight', 'mauve', 'folds', 'penalty', 'k', 'top', 'alpha', 'max-rows', 'clusters', 'mmd', 'mmd-block-rows', 'keep-cross-duplicates', 'version', 'help'],
     },
     'compat': {
         "parameters": {
@@ -66,6 +67,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -98,7 +100,7 @@ SPEC = {
             'threshold_bootstrap': {'flag': '--threshold-bootstrap', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'save_mapping': {'flag': '--save-mapping', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'fit-curve', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'old', 'new', 'old-queries', 'new-queries', 'query-labels', 'names', 'pair-by', 'old-ids', 'new-ids', 'duplicates', 'k', 'fit', 'fit-curve', 'train-fraction', 'train-rows', 'ridge-grid', 'rcond', 'no-worse-tolerance', 'queries', 'neighbor-k', 'retrieval-only', 'threshold', 'threshold-bootstrap', 'save-mapping', 'version', 'help'],
     },
     'anisotropy': {
         "parameters": {
@@ -110,6 +112,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -127,7 +130,7 @@ SPEC = {
             'isoscore_zeta': {'flag': '--isoscore-zeta', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'isoscore_prior': {'flag': '--isoscore-prior', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'transform', 'apply-transform', 'save-transform', 'write', 'top', 'pairs', 'isoscore-zeta', 'isoscore-prior', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'transform', 'apply-transform', 'save-transform', 'write', 'top', 'pairs', 'isoscore-zeta', 'isoscore-prior', 'version', 'help'],
     },
     'depth': {
         "parameters": {
@@ -139,6 +142,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -160,7 +164,7 @@ SPEC = {
             'by_label': {'flag': '--by-label', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'permutations', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'other-labels', 'depth', 'distance', 'alternative', 'reference-sample', 'reference-rows', 'permutations', 'top', 'components', 'select-central', 'by-label', 'write', 'version', 'help'],
     },
     'bias': {
         "parameters": {
@@ -172,6 +176,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -209,7 +214,7 @@ SPEC = {
             'neighbors': {'flag': '--neighbors', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'neighbor_vocabulary': {'flag': '--neighbor-vocabulary', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'seat', 'seat-compare', 'center', 'remove-direction', 'alpha', 'definitional', 'ends', 'neutral', 'equalize', 'specific', 'weat', 'targets', 'attributes', 'debias', 'write', 'direction', 'write-direction', 'components', 'strictness', 'top', 'indirect', 'indirect-min-similarity', 'permutations', 'exact-limit', 'weat-min-words', 'case-insensitive', 'no-case-forms', 'neighbors', 'neighbor-vocabulary', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'seat', 'seat-compare', 'center', 'remove-direction', 'alpha', 'definitional', 'ends', 'neutral', 'equalize', 'specific', 'weat', 'targets', 'attributes', 'debias', 'write', 'direction', 'write-direction', 'components', 'strictness', 'top', 'indirect', 'indirect-min-similarity', 'permutations', 'exact-limit', 'weat-min-words', 'case-insensitive', 'no-case-forms', 'neighbors', 'neighbor-vocabulary', 'version', 'help'],
     },
     'relrep': {
         "parameters": {
@@ -221,6 +226,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -244,7 +250,7 @@ SPEC = {
             'sweep': {'flag': '--sweep', 'kind': 'option', 'role': 'comma_list', 'repeating': False, 'parsing': 'default'},
             'write': {'flag': '--write', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'compare', 'compare-labels', 'pair-by', 'duplicates', 'anchors', 'anchor-strategy', 'anchor-labels', 'anchor-rows', 'center', 'auto-center-level', 'k', 'queries', 'sweep', 'write', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'seed', 'memory-budget', 'compare', 'compare-labels', 'pair-by', 'duplicates', 'anchors', 'anchor-strategy', 'anchor-labels', 'anchor-rows', 'center', 'auto-center-level', 'k', 'queries', 'sweep', 'write', 'version', 'help'],
     },
     'neighbors': {
         "parameters": {
@@ -256,6 +262,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -267,7 +274,7 @@ SPEC = {
             'query_labels': {'flag': '--query-labels', 'kind': 'option', 'role': 'lines', 'repeating': False, 'parsing': 'default'},
             'k': {'flag': '--k', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'queries', 'query-labels', 'k', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'memory-budget', 'queries', 'query-labels', 'k', 'version', 'help'],
     },
     'info': {
         "parameters": {
@@ -279,6 +286,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -287,7 +295,7 @@ SPEC = {
             'strict': {'flag': '--strict', 'kind': 'flag', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'files': {'flag': None, 'kind': 'positional', 'role': 'matrix', 'repeating': True, 'parsing': 'default', 'python': ['files'], 'python_singular': 'file', 'min': 1},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'strict', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'partial', 'row-offset', 'shard-id', 'partial-pass', 'directions', 'other-corpus', 'strict', 'version', 'help'],
     },
     'fingerprint': {
         "parameters": {
@@ -299,6 +307,7 @@ SPEC = {
             'label_path': {'flag': '--label-path', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'column': {'flag': '--column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'id_column': {'flag': '--id-column', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
+            'header': {'flag': '--header', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'query': {'flag': '--query', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'table': {'flag': '--table', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'on_invalid': {'flag': '--on-invalid', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
@@ -311,7 +320,7 @@ SPEC = {
             'name': {'flag': '--name', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
             'directions': {'flag': '--directions', 'kind': 'option', 'role': 'value', 'repeating': False, 'parsing': 'default'},
         },
-        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'write', 'check', 'mixed', 'name', 'directions', 'version', 'help'],
+        "cli_flags": ['format', 'key', 'labels', 'label-column', 'json-path', 'label-path', 'column', 'id-column', 'header', 'query', 'table', 'on-invalid', 'no-checksum', 'output', 'json', 'html', 'json-tables', 'quiet', 'require', 'write', 'check', 'mixed', 'name', 'directions', 'version', 'help'],
     },
     'audit': {
         "parameters": {
@@ -338,6 +347,7 @@ def shift(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -419,6 +429,10 @@ def shift(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -527,6 +541,7 @@ def compat(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -616,6 +631,10 @@ def compat(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -724,6 +743,7 @@ def anisotropy(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -783,6 +803,10 @@ def anisotropy(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -845,6 +869,7 @@ def depth(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -913,6 +938,10 @@ def depth(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -984,6 +1013,7 @@ def bias(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -1076,6 +1106,10 @@ def bias(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -1192,6 +1226,7 @@ def relrep(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -1260,6 +1295,10 @@ def relrep(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -1341,6 +1380,7 @@ def neighbors(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -1389,6 +1429,10 @@ def neighbors(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -1432,6 +1476,7 @@ def info(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -1479,6 +1524,10 @@ def info(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
@@ -1515,6 +1564,7 @@ def fingerprint(
     label_path: Optional[str] = None,
     column: Optional[str] = None,
     id_column: Optional[Union[str, int]] = None,
+    header: Optional[Literal['auto', 'yes', 'no']] = None,
     query: Optional[str] = None,
     table: Optional[str] = None,
     on_invalid: Optional[Literal['error', 'drop']] = None,
@@ -1572,6 +1622,10 @@ def fingerprint(
         ``--id-column``: CSV/TSV: column of row ids (header name or 1-based number; 0 = none);
         detected by header name (id, *_id, key, …) or content (strictly increasing integers)
         otherwise. Ids are never a dimension.
+    header : Literal['auto', 'yes', 'no']
+        ``--header``: CSV/TSV: whether line 1 is a header: yes, no, or auto (a header when it holds
+        no number where line 2 holds numbers, or pandas' ',0,1,…'; a line of numbers is data). (CLI
+        default: auto)
     query : str
         ``--query``: postgresql:// inputs: the SQL query, the vector last (after a label/id column
         if two), e.g. "SELECT id, embedding FROM items ORDER BY id".
