@@ -138,4 +138,28 @@ import Testing
         #expect(try #require(tripled.flipsCross).rate == 0)
         #expect(tripled.new.recallAtOne == tripled.old.recallAtOne && tripled.new.map == tripled.old.map)
     }
+
+    /// The agreement-maximising cut: when a cut that accepts pairs agrees as often as accepting
+    /// nothing, the cut with the higher F1 wins (accepting nothing has F1 0).
+    @Test func bestAgreementCutPrefersTheHigherF1OnATie() {
+        // OLD accepts pair 1 only (t = 0.5). NEW order: pair 0 (OLD no), pair 1 (OLD yes), 2, 3.
+        // Accept nothing: 3 of 4 agree; accept {0}: 2; accept {0, 1}: 3 (F1 2/3); {0, 1, 2}: 2.
+        let scores = PairedScores(old: [0.1, 0.9, 0.2, 0.0], new: [0.9, 0.8, 0.1, 0.0], owners: [0, 0, 1, 2], allPairs: true)
+        let t = ThresholdTransfer.compute(threshold: 0.5, scores: scores, oldTopK: [], newTopK: [], bootstrap: 0, seed: 1)
+        #expect(t.bestAgreement == 0.8)
+        #expect(t.bestAgreementAccuracy == 0.75)
+        #expect(abs(t.bestAgreementF1 - 2.0 / 3) < 1e-15)
+        // Two real cuts tie: {0} (TP 1) and {0, 1, 2} (TP 2) both agree on 4 of 5, with F1 2/3 and
+        // 4/5: the larger cut has the higher F1.
+        let two = PairedScores(old: [0.9, 0.1, 0.9, 0.1, 0.1], new: [0.9, 0.8, 0.7, 0.2, 0.1], owners: [0, 0, 0, 1, 2], allPairs: true)
+        let u = ThresholdTransfer.compute(threshold: 0.5, scores: two, oldTopK: [], newTopK: [], bootstrap: 0, seed: 1)
+        // Cuts: {} agrees 3, {0} 4, {0,1} 3, {0,1,2} 4, {0..3} 3, all 2.
+        #expect(u.bestAgreement == 0.7)
+        #expect(u.bestAgreementAccuracy == 0.8)
+        #expect(abs(u.bestAgreementF1 - 2.0 * 2 / (2 + 3)) < 1e-15)
+        // A strictly better cut still wins, and with nothing accepted in OLD, accepting nothing does.
+        let none = PairedScores(old: [0.1, 0.2, 0.3], new: [0.9, 0.8, 0.7], owners: [0, 0, 1], allPairs: true)
+        let v = ThresholdTransfer.compute(threshold: 0.5, scores: none, oldTopK: [], newTopK: [], bootstrap: 0, seed: 1)
+        #expect(v.bestAgreement == nil && v.bestAgreementAccuracy == 1)
+    }
 }
