@@ -73,6 +73,44 @@ import Testing
         #expect(t.quantileMatched == Double(newDots[oldAccepted - 1]) / 8)
     }
 
+    /// The indirect-bias pair search (cos(w, v) ≥ `--indirect-min-similarity`) finds the pairs of
+    /// ±1 vectors at exactly 0.5 and lists their exact cosines.
+    @Test func indirectBiasPairSearchFindsPairsAtExactlyTheMinimumSimilarity() throws {
+        let d = 8
+        var rng = SeededGenerator(seed: 171)
+        var words: [String] = [], rows: [[Float]] = []
+        for (a, b) in [("she", "he"), ("woman", "man"), ("girl", "boy")] {
+            let base = (0..<d).map { _ in rng.nextGaussian() }
+            words += [a, b]
+            rows.append(base.enumerated().map { Float($0.element + ($0.offset == 0 ? 1 : 0)) })
+            rows.append(base.enumerated().map { Float($0.element - ($0.offset == 0 ? 1 : 0)) })
+        }
+        let neutral = Self.signCodes(12, d, seed: 172)
+        let names = (0..<neutral.count).map { "n\($0)" }
+        words += names
+        rows += neutral.map { $0.map(Float.init) }
+        var c = BiasConfiguration()
+        c.definitional = WordGroups(name: "pairs", groups: [["she", "he"], ["woman", "man"], ["girl", "boy"]], provenance: "")
+        c.neutral = WordList(name: "neutral", words: names, provenance: "")
+        c.top = 100
+        let a = try BiasAnalysis(Embeddings(matrix: Matrix(rows), labels: words), configuration: c)
+        var want: [String: Double] = [:], atCut = 0
+        for i in 0..<neutral.count {
+            for j in (i + 1)..<neutral.count {
+                let s = Self.dot(neutral[i], neutral[j])
+                if s == 4 { atCut += 1 }
+                if s >= 4 { want["n\(i) n\(j)"] = Double(s) / 8 }
+            }
+        }
+        #expect(atCut > 0)
+        let found = a.indirect.filter { $0.source == "found" }
+        #expect(found.count == want.count)
+        for f in found {
+            let key = [f.w, f.v].sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }.joined(separator: " ")
+            #expect(want[key] == f.cosine, "\(key)")
+        }
+    }
+
     /// d = 1 rows: every cosine is exactly ±1, so each query's scores form two tied blocks and
     /// recall@1, mAP, the negative flip rate and the Spearman correlation are the tie-aware values
     /// (expected value over the orderings of each tied block; Guides/Compatibility.md "Ties").
