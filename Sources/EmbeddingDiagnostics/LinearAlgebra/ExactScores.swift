@@ -15,17 +15,29 @@ import Foundation
 /// Error bound: any summation order of a d-term Float32 dot product is within d·u·Σ|x_t y_t| ≤
 /// d·u·‖x‖‖y‖ of the exact value (u = 2⁻²⁴; Higham, *Accuracy and Stability*, §3.1). `tolerance`
 /// is that bound (×1.01, plus Float64 slack) in score units, from the largest scaled row norms.
+///
+/// `cosines`: the rows as given (before normalisation) of the queries and the gallery. The Float64
+/// score is then `exactCosine` of those rows, not the dot product of the screened rows, so exact
+/// cosines of integer-valued rows and of d = 1 rows tie exactly; `tolerance` adds
+/// `CosineRows.normalisationError`, the distance between a dot product of Float32 unit rows and
+/// that cosine.
 public struct ExactScores: @unchecked Sendable {
     public let queries: Matrix
     public let gallery: Matrix
     public let queryScale: [Double]?
     public let galleryScale: [Double]?
+    public let cosines: (queries: CosineRows, gallery: CosineRows)?
     /// Upper bound on |screened − exact| for every pair.
     public let tolerance: Double
 
     /// - Complexity: O((q + n)·d) for the row norms that bound the error.
-    public init(queries: Matrix, gallery: Matrix, queryScale: [Double]? = nil, galleryScale: [Double]? = nil) {
+    public init(queries: Matrix, gallery: Matrix, queryScale: [Double]? = nil, galleryScale: [Double]? = nil,
+                cosines: (queries: CosineRows, gallery: CosineRows)? = nil) {
         precondition(queries.cols == gallery.cols, "ExactScores: dimensions differ")
+        precondition(cosines == nil || (cosines!.queries.rows.rows == queries.rows && cosines!.gallery.rows.rows == gallery.rows
+                                         && cosines!.queries.rows.cols == queries.cols && cosines!.gallery.rows.cols == gallery.cols),
+                     "ExactScores: the cosine rows are the screened rows as given")
+        self.cosines = cosines
         precondition(queryScale == nil || queryScale!.count == queries.rows)
         precondition(galleryScale == nil || galleryScale!.count == gallery.rows)
         self.queries = queries
@@ -40,12 +52,15 @@ public struct ExactScores: @unchecked Sendable {
         }
         let d = Double(queries.cols)
         tolerance = (1.01 * d * 0x1p-24 + 0x1p-40) * largestScaledNorm(queries, queryScale) * largestScaledNorm(gallery, galleryScale)
+            + (cosines == nil ? 0 : CosineRows.normalisationError)
     }
 
     /// The Float64 score of (q, j): a fixed-order dot product (eight Float64 lanes, then their
-    /// sum), the same on every machine; exact for integer-valued rows.
+    /// sum), the same on every machine; exact for integer-valued rows. With `cosines`, the
+    /// `exactCosine` of the rows as given.
     @inline(__always)
     public func exact(_ q: Int, _ j: Int) -> Double {
+        if let c = cosines { return c.queries.cosine(q, c.gallery, j) }
         let d = queries.cols
         return scaled(fixedOrderDot(UnsafeRawPointer(queries.pointer + q * d), UnsafeRawPointer(gallery.pointer + j * d), count: d), q, j)
     }

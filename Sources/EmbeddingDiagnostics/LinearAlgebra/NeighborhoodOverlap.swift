@@ -3,10 +3,12 @@ import Foundation
 
 /// k nearest neighbours (inner product) of the gallery rows listed in `rows`, among all gallery
 /// rows except the query row itself. Use unit rows for cosine.
-public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int, scale: [Double]? = nil) -> NearestNeighbors {
+public func nearestNeighbors(ofRows rows: [Int], in gallery: Matrix, k: Int, scale: [Double]? = nil,
+                             cosines: CosineRows? = nil) -> NearestNeighbors {
     let kk = min(k, gallery.rows - 1)
     let raw = nearestNeighbors(queries: gallery.gather(rows: rows), gallery: gallery, k: kk + 1,
-                               queryScale: scale.map { s in rows.map { s[$0] } }, galleryScale: scale)
+                               queryScale: scale.map { s in rows.map { s[$0] } }, galleryScale: scale,
+                               cosines: cosines.map { ($0.gather(rows: rows), $0) })
     var indices = [Int32](), scores = [Float]()
     indices.reserveCapacity(rows.count * kk); scores.reserveCapacity(rows.count * kk)
     for (q, row) in rows.enumerated() {

@@ -53,12 +53,15 @@ public struct NeighbourSet: Sendable, Equatable {
     ///   - lists: `nearestNeighbors(ofRows: rows, in: gallery, k: K, scale: scale)` with K > k where
     ///     the gallery allows (the (k + 1)-th score shows whether the k-th is tied).
     ///   - k: the set size (at most `lists.k`).
+    ///   - cosines: the gallery rows as given, whose `exactCosine`s decide (see `ExactScores`); pass
+    ///     the same to `nearestNeighbors` for `lists`.
     /// - Complexity: O(K·d) per query to rescore its list; a query whose tie runs past the end of
     ///   its list is rescanned against the whole gallery (O(n·d) Float32 plus Float64 rescoring of
     ///   the near-ties): only on data with large tied blocks.
-    public static func sets(ofRows rows: [Int], in gallery: Matrix, k: Int, scale: [Double]? = nil, lists: NearestNeighbors) -> [NeighbourSet] {
+    public static func sets(ofRows rows: [Int], in gallery: Matrix, k: Int, scale: [Double]? = nil, cosines: CosineRows? = nil,
+                            lists: NearestNeighbors) -> [NeighbourSet] {
         precondition(lists.queryCount == rows.count, "NeighbourSet.sets: one list per row")
-        let exact = ExactScores(queries: gallery, gallery: gallery, queryScale: scale, galleryScale: scale)
+        let exact = ExactScores(queries: gallery, gallery: gallery, queryScale: scale, galleryScale: scale, cosines: cosines.map { ($0, $0) })
         return rows.enumerated().map { q, row in
             let listed = lists.neighbors(of: q).filter { $0 >= 0 }
             let kk = min(k, listed.count)

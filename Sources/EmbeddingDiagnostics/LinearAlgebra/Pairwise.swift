@@ -31,20 +31,22 @@ public struct NearestNeighbors: Sendable {
 /// list is ordered by (Float64 score descending, gallery index ascending). Ties at the k-th place
 /// therefore go to the smaller gallery index, whatever the kernel, blocking or thread count.
 /// `excludeSelf`: when queries and gallery are the same rows, skip gallery row i for query i.
+/// `cosines`: the rows as given, whose `exactCosine`s are the Float64 scores (see `ExactScores`).
 /// Scores returned are the Float64 scores rounded to Float32. One tiled GEMM pass
 /// (`forEachScoreBlock`, blocks of at most `queryBlock` × `galleryBlock`), each tile scanned in cache.
 ///
 /// - Complexity: O(q·n·d) GEMM, O(q·n) selection, plus O(d) per near-tie candidate.
 public func nearestNeighbors(queries: Matrix, gallery: Matrix, k: Int, excludeSelf: Bool = false,
                              queryBlock: Int = 2048, galleryBlock: Int = 16384,
-                             queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> NearestNeighbors {
+                             queryScale: [Double]? = nil, galleryScale: [Double]? = nil,
+                             cosines: (queries: CosineRows, gallery: CosineRows)? = nil) -> NearestNeighbors {
     precondition(queries.cols == gallery.cols, "nearestNeighbors: dimensions differ")
     let nq = queries.rows, ng = gallery.rows
     let kk = max(0, k)
     var indices = [Int32](repeating: -1, count: nq * kk)
     var scores = [Float](repeating: -.infinity, count: nq * kk)
     if nq == 0 || kk == 0 || ng == 0 { return NearestNeighbors(k: kk, indices: indices, scores: scores) }
-    let exact = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
+    let exact = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale, cosines: cosines)
     let margin = 2 * exact.tolerance
     let unscaled = queryScale == nil && galleryScale == nil
     indices.withUnsafeMutableBufferPointer { idxBuf in

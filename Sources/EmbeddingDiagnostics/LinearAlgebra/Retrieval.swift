@@ -33,7 +33,8 @@ extension Retrieval {
     /// rows (query q = gallery row q), and row q is removed from its own ranking. `excluded`
     /// generalises it: query q's ranking leaves out gallery row `excluded[q]` (−1: none).
     /// `queryScale`/`galleryScale`: per-row factors of the score (see `ExactScores`), e.g. 1/‖code‖
-    /// for integer codes.
+    /// for integer codes. `cosines`: the query and gallery rows as given, whose `exactCosine`s decide
+    /// the comparisons (see `ExactScores`); the screened rows are then their unit rows (or codes).
     ///
     /// One tiled GEMM pass (`forEachScoreBlock`: both cores, each tile scanned while in cache);
     /// `blockRows` sets the query rows per block (default: chosen from the query count).
@@ -42,7 +43,8 @@ extension Retrieval {
     ///   near-tie recomputed in Float64.
     public static func retrievalRanks(queries: Matrix, gallery: Matrix, relevance: RetrievalRelevance,
                                excludeSelf: Bool = false, excluded: [Int]? = nil, blockRows: Int? = nil,
-                               queryScale: [Double]? = nil, galleryScale: [Double]? = nil) -> RetrievalRanks {
+                               queryScale: [Double]? = nil, galleryScale: [Double]? = nil,
+                               cosines: (queries: CosineRows, gallery: CosineRows)? = nil) -> RetrievalRanks {
         precondition(queries.cols == gallery.cols, "retrievalRanks: dimensions differ")
         let nq = queries.rows, n = gallery.rows
         precondition(excluded == nil || excluded!.count == nq, "retrievalRanks: one excluded row per query")
@@ -66,7 +68,7 @@ extension Retrieval {
         }
         let byIndex = !targets.isEmpty || queryClass.isEmpty
         if nq == 0 || n == 0 { return RetrievalRanks(first: first, averagePrecision: ap, relevantCount: counts) }
-        let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale)
+        let scores = ExactScores(queries: queries, gallery: gallery, queryScale: queryScale, galleryScale: galleryScale, cosines: cosines)
         first.withUnsafeMutableBufferPointer { firstBuf in
             ap.withUnsafeMutableBufferPointer { apBuf in
                 counts.withUnsafeMutableBufferPointer { countBuf in

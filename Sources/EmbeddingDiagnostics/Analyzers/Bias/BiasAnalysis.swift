@@ -322,12 +322,22 @@ public struct BiasAnalysis: Sendable {
 
     /// The `top` pairs of neutral words with cos ≥ `minimumSimilarity` and the largest β
     /// (one Float64 Gram matrix of the neutral words; at most the first 4,000 words).
+    ///
+    /// Whether a pair reaches `minimumSimilarity`, and the cosine listed, is `exactCosine` of the
+    /// rows as given (the project's tie rule): the Gram matrix of Float64 unit rows screens, and a
+    /// pair within its error bound of the cut-off is decided by the exact cosine, so ±1 vectors
+    /// at a cosine of exactly 0.5 are at the default cut-off, not 1.1e-16 below it.
     static func topIndirectPairs(_ m: Matrix, words: [String], rows: [Int], subspace sub: BiasSubspace,
                                  minimumSimilarity: Double, top: Int) -> [IndirectBiasEntry] {
         let n = min(rows.count, 4000), d = m.cols, k = sub.components
         guard n >= 2 else { return [] }
         let u = unitRowsFloat64(m, rows: Array(rows.prefix(n)))
         let gram = BLAS.matmul(u, rows: n, inner: d, u, cols: n, transposeB: true)
+        // |Gram − exact cosine|: each Float64 unit entry is within (d/2 + 3)·2⁻⁵³ relative of
+        // x_t/‖x‖, and any summation order of the d-term product adds d·2⁻⁵³; doubled for slack.
+        let cosines = CosineRows(m.gather(rows: Array(rows.prefix(n))))
+        let screen = (4 * Double(d) + 16) * 0x1p-53
+        func cosine(_ i: Int, _ j: Int) -> Double { cosines.cosine(i, cosines, j) }
         let p = sub.project(u, rows: n)
         let pp = BLAS.matmul(p, rows: n, inner: k, p, cols: n, transposeB: true)
         var rest = [Double](repeating: 0, count: n)
@@ -336,7 +346,8 @@ public struct BiasAnalysis: Sendable {
         for i in 0..<n {
             for j in (i + 1)..<n {
                 let wv = gram[i * n + j]
-                guard wv >= minimumSimilarity else { continue }
+                guard wv >= minimumSimilarity - screen else { continue }
+                if wv < minimumSimilarity + screen && cosine(i, j) < minimumSimilarity { continue }
                 let beta = (wv - (wv - pp[i * n + j]) / (rest[i] * rest[j])) / wv
                 if best.count < top || beta > best[best.count - 1].2 {
                     let pos = best.firstIndex { $0.2 < beta } ?? best.count
@@ -345,7 +356,7 @@ public struct BiasAnalysis: Sendable {
                 }
             }
         }
-        return best.map { IndirectBiasEntry(w: words[$0.0], v: words[$0.1], source: "found", cosine: gram[$0.0 * n + $0.1], beta: $0.2) }
+        return best.map { IndirectBiasEntry(w: words[$0.0], v: words[$0.1], source: "found", cosine: cosine($0.0, $0.1), beta: $0.2) }
     }
 
     /// Equalizes the rows of one group in place (unit rows in, unit rows out).

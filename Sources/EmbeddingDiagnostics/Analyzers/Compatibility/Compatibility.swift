@@ -368,12 +368,17 @@ public struct CompatibilityAnalysis: Sendable {
         let codes = inputs.compression == .int8 || inputs.compression == .binary
         let unitNew = codes ? new.matrix : Matrix.normalizedRows(new.matrix)
         let newScale: [Double]? = codes ? ExactScores.inverseNorms(new.matrix) : nil
+        // The cosines that decide ties and thresholds: Float64, from the rows as given
+        // (`exactCosine`; Guide: "Ties").
+        let cosOld = CosineRows(old.matrix), cosNew = CosineRows(new.matrix)
         let qOld: Matrix, qNew: Matrix, qNewScale: [Double]?
+        let qCosOld: CosineRows, qCosNew: CosineRows
         let rel: RetrievalRelevance
         let rowsOfQueries: [Int]
         if let oq = inputs.oldQueries, let nq = inputs.newQueries {
             try inputs.checkQueryFiles(oq, nq)
             qOld = Matrix.normalizedRows(oq.matrix); qNew = Matrix.normalizedRows(nq.matrix)
+            qCosOld = CosineRows(oq.matrix); qCosNew = CosineRows(nq.matrix)
             qNewScale = nil
             rowsOfQueries = []
             if let labels = inputs.labels, let ql = inputs.queryLabels {
@@ -391,6 +396,8 @@ public struct CompatibilityAnalysis: Sendable {
             rowsOfQueries = rng.sampleIndices(n, count: count)
             qOld = count == n ? unitOld : unitOld.gather(rows: rowsOfQueries)
             qNew = count == n ? unitNew : unitNew.gather(rows: rowsOfQueries)
+            qCosOld = count == n ? cosOld : cosOld.gather(rows: rowsOfQueries)
+            qCosNew = count == n ? cosNew : cosNew.gather(rows: rowsOfQueries)
             qNewScale = newScale.map { scale in rowsOfQueries.map { scale[$0] } }
             if let labels = inputs.labels {
                 let ids = Retrieval.classIds(gallery: labels)
@@ -408,19 +415,20 @@ public struct CompatibilityAnalysis: Sendable {
         // Retrieval in the three directions. Self-exclusion when queries are gallery rows: the
         // query row index must be its gallery index, so gathered queries use a shifted exclusion.
         let excludeRows = excludeSelf ? rowsOfQueries : nil
-        let run = { (q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?) -> RetrievalRanks in
-            Retrieval.retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows, queryScale: qScale, galleryScale: gScale)
+        let run = { (q: Matrix, qScale: [Double]?, g: Matrix, gScale: [Double]?, cosines: (CosineRows, CosineRows)) -> RetrievalRanks in
+            Retrieval.retrievalRanks(queries: q, gallery: g, relevance: rel, excluded: excludeRows, queryScale: qScale, galleryScale: gScale,
+                                     cosines: cosines)
         }
         let identity: Bool
         if case .index = rel { identity = true } else { identity = false }
-        let r = try Self.retrieval(old: run(qOld, nil, unitOld, nil), new: run(qNew, qNewScale, unitNew, newScale),
-                                   cross: old.dimension == new.dimension ? run(qNew, qNewScale, unitOld, nil) : nil,
+        let r = try Self.retrieval(old: run(qOld, nil, unitOld, nil, (qCosOld, cosOld)), new: run(qNew, qNewScale, unitNew, newScale, (qCosNew, cosNew)),
+                                   cross: old.dimension == new.dimension ? run(qNew, qNewScale, unitOld, nil, (qCosNew, cosOld)) : nil,
                                    ks: effective, candidates: cap, galleryRows: n, identity: identity, labelled: inputs.labels != nil)
         (self.old, self.new, cross, flipsCross, flipsNew, chanceRecallAt1) = (r.old, r.new, r.cross, r.flipsCross, r.flipsNew, r.chanceRecallAt1)
 
         queryRows = rowsOfQueries
         agreement = configuration.retrievalOnly ? nil
-            : Self.similarityAgreement(unitOld: unitOld, unitNew: unitNew, new: new.matrix, newScale: newScale, codes: codes,
+            : Self.similarityAgreement(unitOld: unitOld, unitNew: unitNew, cosOld: cosOld, cosNew: cosNew, newScale: newScale,
                                        labels: inputs.labels, rowsOfQueries: rowsOfQueries, configuration: configuration)
 
         // Mapping NEW → OLD on a train split, evaluated on the held-out rows only.
@@ -437,7 +445,7 @@ public struct CompatibilityAnalysis: Sendable {
     ///
     /// - Complexity: two k-NN passes of the stability rows over the gallery, O(s·n·d), plus
     ///   O(p·d) for p pairs.
-    static func similarityAgreement(unitOld: Matrix, unitNew: Matrix, new: Matrix, newScale: [Double]?, codes: Bool,
+    static func similarityAgreement(unitOld: Matrix, unitNew: Matrix, cosOld: CosineRows, cosNew: CosineRows, newScale: [Double]?,
                                     labels: [String]?, rowsOfQueries: [Int], configuration: CompatibilityConfiguration) -> SimilarityAgreement {
         let n = unitOld.rows
         let stabilityRows: [Int]
@@ -449,15 +457,14 @@ public struct CompatibilityAnalysis: Sendable {
         }
         let kk = min(configuration.neighborK, n - 1)
         // One neighbour more than compared: the (k + 1)-th score shows whether the k-th is tied.
-        let oldLists = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk + 1)
-        let newLists = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk + 1, scale: newScale)
+        let oldLists = nearestNeighbors(ofRows: stabilityRows, in: unitOld, k: kk + 1, cosines: cosOld)
+        let newLists = nearestNeighbors(ofRows: stabilityRows, in: unitNew, k: kk + 1, scale: newScale, cosines: cosNew)
         let oldNeighbors = oldLists.prefix(kk), newNeighbors = newLists.prefix(kk)
-        let oldSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitOld, k: kk, lists: oldLists)
-        let newSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale, lists: newLists)
+        let oldSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitOld, k: kk, cosines: cosOld, lists: oldLists)
+        let newSets = NeighbourSet.sets(ofRows: stabilityRows, in: unitNew, k: kk, scale: newScale, cosines: cosNew, lists: newLists)
 
         // Pairwise similarities: Spearman (old vs new cosines) and Biondi constraints.
-        let pairs = pairStatistics(unitOld: unitOld, unitNew: codes ? Matrix.normalizedRows(new) : unitNew,
-                                   newCodes: codes ? (new, newScale!) : nil, labels: labels,
+        let pairs = pairStatistics(old: cosOld, new: cosNew, labels: labels,
                                    maxPairs: configuration.maxPairs, sampledPairs: configuration.sampledPairs,
                                    seed: configuration.seed &+ 3)
         let oldTop = neighbourScores(oldNeighbors), newTop = neighbourScores(newNeighbors)
@@ -477,7 +484,7 @@ public struct CompatibilityAnalysis: Sendable {
                                    similaritySpearman: pairs.spearman, similarityPairs: pairs.count, allPairs: pairs.all,
                                    positiveConstraint: pairs.positive, negativeConstraint: pairs.negative, thresholds: thresholds,
                                    scoreShift: scoreShift(pairs: pairs.scores, old: oldNeighbors, new: newNeighbors,
-                                                          resolution: ScoreShift.cosineResolution(oldDimension: unitOld.cols, newDimension: new.cols)),
+                                                          resolution: ScoreShift.cosineResolution(oldDimension: unitOld.cols, newDimension: unitNew.cols)),
                                    thresholdCalibration: calibration)
     }
 
@@ -501,14 +508,14 @@ public struct CompatibilityAnalysis: Sendable {
         ])
     }
 
-    /// `newCodes`: integer codes and their 1/‖code‖ scales; NEW cosines are then exact (their
-    /// ties, which the Spearman correlation averages, are real ties on every CPU).
-    static func pairStatistics(unitOld: Matrix, unitNew: Matrix, newCodes: (Matrix, [Double])? = nil, labels: [String]?,
+    /// Pair cosines by `exactCosine` of the rows as given: a pair at exactly a threshold is at it
+    /// (±1 codes at 0.5), and equal exact cosines are the ties the Spearman correlation averages.
+    static func pairStatistics(old: CosineRows, new: CosineRows, labels: [String]?,
                                maxPairs: Int, sampledPairs: Int, seed: UInt64)
         -> (spearman: Double, count: Int, all: Bool, positive: (Int, Int)?, negative: (Int, Int)?, scores: PairedScores) {
-        let n = unitOld.rows
+        let n = old.rows.rows
         let total = n * (n - 1) / 2
-        let sameDim = unitOld.cols == unitNew.cols
+        let sameDim = old.rows.cols == new.rows.cols
         let classes = labels.map { Retrieval.classIds(gallery: $0).gallery }
         var oldCos: [Double] = [], newCos: [Double] = []
         var pos = (0, 0), neg = (0, 0)
@@ -539,15 +546,10 @@ public struct CompatibilityAnalysis: Sendable {
             (first, second) = rng.distinctPairs(n, count: sampledPairs)
         }
         let owners = first.map { Int32($0) }
-        oldCos = Matrix.pairedDotProducts(unitOld, first, unitOld, second)
-        if let (codes, scale) = newCodes {
-            let dots = Matrix.pairedDotProducts(codes, first, codes, second)
-            newCos = (0..<dots.count).map { dots[$0] * scale[first[$0]] * scale[second[$0]] }
-        } else {
-            newCos = Matrix.pairedDotProducts(unitNew, first, unitNew, second)
-        }
+        oldCos = old.pairedCosines(first, old, second)
+        newCos = new.pairedCosines(first, new, second)
         if classes != nil && sameDim {
-            let crossIJ = Matrix.pairedDotProducts(unitNew, first, unitOld, second), crossJI = Matrix.pairedDotProducts(unitNew, second, unitOld, first)
+            let crossIJ = new.pairedCosines(first, old, second), crossJI = new.pairedCosines(second, old, first)
             for p in 0..<first.count {
                 constraint(first[p], second[p], oldIJ: oldCos[p], oldJI: oldCos[p], crossIJ: crossIJ[p], crossJI: crossJI[p])
             }
@@ -596,8 +598,8 @@ public struct CompatibilityAnalysis: Sendable {
         let mappedTrain = try map.apply(trainX)
         let oldH = Matrix.normalizedRows(old.matrix.gather(rows: held))
         let newHRaw = new.matrix.gather(rows: held)
-        let mappedH = try map.apply(newHRaw)
-        Matrix.normalizeRowsInPlace(mappedH)
+        let mappedHRaw = try map.apply(newHRaw)
+        let mappedH = Matrix.normalizedRows(mappedHRaw)
         let newH = Matrix.normalizedRows(newHRaw)
         let rel: RetrievalRelevance
         if let labels {
@@ -644,7 +646,7 @@ public struct CompatibilityAnalysis: Sendable {
         }
         Matrix.normalizeRowsInPlace(mappedTrain)
         // Thresholds and score shift in the mapped space, over pairs of held-out rows.
-        let pairs = pairStatistics(unitOld: oldH, unitNew: mappedH, labels: nil, maxPairs: configuration.maxPairs,
+        let pairs = pairStatistics(old: CosineRows(old.matrix.gather(rows: held)), new: CosineRows(mappedHRaw), labels: nil, maxPairs: configuration.maxPairs,
                                    sampledPairs: configuration.sampledPairs, seed: configuration.seed &+ 4)
         let kk = min(configuration.neighborK, held.count - 1)
         let oldNN = nearestNeighbors(ofRows: Array(0..<held.count), in: oldH, k: kk)

@@ -37,7 +37,9 @@ public struct PairedScores: Sendable {
 /// - quantile-matched t′: the K-th largest NEW score, so NEW at t′ accepts the same share of pairs
 ///   (ties at t′ can add pairs; none when K = 0);
 /// - agreement-maximising t′: the cut between two distinct NEW scores that maximises the share of
-///   pairs on which "new ≥ t′" agrees with "old ≥ t" (and its F1 of the accepted sets);
+///   pairs on which "new ≥ t′" agrees with "old ≥ t" (and its F1 of the accepted sets); cuts that
+///   agree equally often go to the higher F1 (for equal agreement, the cut accepting more pairs),
+///   so accepting nothing is the answer only when no cut that accepts a pair agrees as often;
 /// - reuse: precision and recall of NEW-at-t's accepted pairs against OLD-at-t's.
 /// The quantile-matched t′ gets a seeded percentile bootstrap interval over query rows.
 public struct ThresholdTransfer: Sendable {
@@ -89,6 +91,9 @@ public struct ThresholdTransfer: Sendable {
         }
         // Agreement: sweep NEW scores descending; accepting the top i pairs agrees on
         // (old-positives among them) + (old-negatives among the rest). Cuts only between distinct scores.
+        // Equal agreement: the higher F1 = 2·TP/(K + i). With agreement 2·TP − i + (n − K) fixed,
+        // F1 = (c + i)/(K + i) for c = 2·TP − i ≤ K, which does not decrease in i: the later cut
+        // (accepting more pairs) wins, and accepting nothing (F1 0) loses every tie.
         let order = scores.newOrder
         var bestAgree = n - accepted, bestCut = 0, positivesAbove = 0, bestPositives = 0
         var i = 0
@@ -99,7 +104,7 @@ public struct ThresholdTransfer: Sendable {
                 j += 1
             }
             let agree = positivesAbove + (n - j - (accepted - positivesAbove))
-            if agree > bestAgree { bestAgree = agree; bestCut = j; bestPositives = positivesAbove }
+            if agree >= bestAgree { bestAgree = agree; bestCut = j; bestPositives = positivesAbove }
             i = j
         }
         let best: Double? = bestCut > 0 ? scores.new[order[bestCut - 1]] : nil

@@ -37,6 +37,8 @@ public enum CompatPartial {
     /// One shard's inputs as a single run scores them: unit rows, shard-local class ids.
     struct Prepared {
         var unitOld, unitNew, unitOldQueries, unitNewQueries: Matrix
+        /// The same rows as given, whose `exactCosine`s decide (as in a single run).
+        var cosOld, cosNew, cosOldQueries, cosNewQueries: CosineRows
         /// Labels relevance: class ids of the shard's rows and of the queries (−1: the query's
         /// label is not in this shard), from `Retrieval.classIds`.
         var classes: (gallery: [Int32], queries: [Int32])?
@@ -45,9 +47,9 @@ public enum CompatPartial {
         var querySources: [Source]
 
         /// old → old, new → new, and new → old when the dimensions agree (a single run's order).
-        var directions: [(name: String, queries: Matrix, gallery: Matrix)] {
-            var d = [("old", unitOldQueries, unitOld), ("new", unitNewQueries, unitNew)]
-            if unitOld.cols == unitNew.cols { d.append(("cross", unitNewQueries, unitOld)) }
+        var directions: [(name: String, queries: Matrix, gallery: Matrix, cosines: (queries: CosineRows, gallery: CosineRows))] {
+            var d = [("old", unitOldQueries, unitOld, (cosOldQueries, cosOld)), ("new", unitNewQueries, unitNew, (cosNewQueries, cosNew))]
+            if unitOld.cols == unitNew.cols { d.append(("cross", unitNewQueries, unitOld, (cosNewQueries, cosOld))) }
             return d
         }
     }
@@ -93,7 +95,9 @@ public enum CompatPartial {
                                              queriesDigest: Checksum.sha256(digest), newDimension: new.dimension,
                                              maxQueries: c.maxQueries, noWorseTolerance: c.noWorseTolerance)
         return Prepared(unitOld: Matrix.normalizedRows(old.matrix), unitNew: Matrix.normalizedRows(new.matrix),
-                        unitOldQueries: unitOldQueries, unitNewQueries: unitNewQueries, classes: classes,
+                        unitOldQueries: unitOldQueries, unitNewQueries: unitNewQueries,
+                        cosOld: CosineRows(old.matrix), cosNew: CosineRows(new.matrix),
+                        cosOldQueries: CosineRows(oq.matrix), cosNewQueries: CosineRows(nq.matrix), classes: classes,
                         settings: settings, newSource: new.source, querySources: [oq.source, nq.source])
     }
 
@@ -145,7 +149,7 @@ public enum CompatPartial {
             "query_sources_json": json(p.querySources),
         ]
         for d in p.directions {
-            let exact = ExactScores(queries: d.queries, gallery: d.gallery)
+            let exact = ExactScores(queries: d.queries, gallery: d.gallery, cosines: d.cosines)
             var scores = [Double](repeating: 0, count: offsets[nq])
             scores.withUnsafeMutableBufferPointer { buf in
                 let out = buf.baseAddress!
@@ -280,7 +284,7 @@ public enum CompatPartial {
                 throw EmbdiagError.malformed(path, "query \(q) does not have one relevant row (identity relevance)")
             }
             var above = [Int](repeating: 0, count: offsets[nq]), tied = [Int](repeating: 0, count: offsets[nq])
-            let scores = ExactScores(queries: d.queries, gallery: d.gallery)
+            let scores = ExactScores(queries: d.queries, gallery: d.gallery, cosines: d.cosines)
             above.withUnsafeMutableBufferPointer { aboveBuf in
             tied.withUnsafeMutableBufferPointer { tiedBuf in
                 let aboveOut = aboveBuf.baseAddress!, tiedOut = tiedBuf.baseAddress!

@@ -9,7 +9,9 @@ public struct PartialState: Sendable, Equatable {
     /// 3: a SHA-256 over the whole file, and every state carries its row count in `rows`.
     /// 4: a neighbors state lists k + 1 neighbours per query (the next one shows ties at the k-th).
     /// 5: an anisotropy pass-1 state carries the Gram centred on its own mean (`centred_gram`), not XᵀX.
-    public static let formatVersion = 5
+    /// 6: a compat state's `scores_<direction>` are `exactCosine`s of the rows as given, not dot
+    ///    products of rows normalised in Float32.
+    public static let formatVersion = 6
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public internal(set) var analyzer: String
