@@ -88,7 +88,7 @@ struct AuditCommand: ParsableCommand {
                 try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
             }
         }
-        if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
+        if !quiet && !OutputLocations.isStandardOutput(json) { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
             throw EmbdiagError.usage("audit \(config): check '\(broken.name)' could not run: \(broken.message)")
         }

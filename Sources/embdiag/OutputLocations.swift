@@ -105,6 +105,17 @@ enum OutputLocations {
         }
     }
 
+    /// True for `-` and for a path that is the file, device or pipe this process's stdout
+    /// (descriptor 1) writes to: the same device and inode, links followed.
+    /// - Complexity: two stat calls.
+    static func isStandardOutput(_ path: String?) -> Bool {
+        guard let path, !path.isEmpty else { return false }
+        if path == "-" { return true }
+        var out = stat(), named = stat()
+        guard fstat(1, &out) == 0, stat(path, &named) == 0 else { return false }
+        return out.st_dev == named.st_dev && out.st_ino == named.st_ino
+    }
+
     /// The files a location writes: a report folder's report.json/.txt/.html, a file itself, a
     /// stem itself and the .json/.npy written beside it (`--save-mapping m.npy` also writes m.json).
     static func files(of location: OutputLocation) -> [String] {
@@ -125,6 +136,13 @@ enum OutputLocations {
     /// no .csv name there is safe to claim before the analysis has run.
     /// - Complexity: O(files) path resolutions and dictionary lookups.
     static func refuseSharedFiles(_ locations: [OutputLocation]) throws {
+        // `-` and a path that is this process's stdout (/dev/stdout, /dev/fd/1, /proc/self/fd/1,
+        // or the file stdout is redirected to) are one destination.
+        let toStdout = locations.filter { $0.kind == .file && isStandardOutput($0.path) }
+        if toStdout.count > 1 {
+            let (a, b) = (toStdout[0], toStdout[1])
+            throw EmbdiagError.usage("\(a.flag) \(a.path) and \(b.flag) \(b.path) both write to standard output (one document would replace or interleave with the other); give one of them a file")
+        }
         let folders = locations.filter { $0.kind == .folder && !$0.path.isEmpty }.map { ($0, PathContainment.resolve($0.path)) }
         for location in locations where location.kind != .folder && location.path != "-" && !location.path.isEmpty {
             for file in files(of: location) {
