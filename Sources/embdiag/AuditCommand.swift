@@ -106,7 +106,18 @@ struct AuditCommand: ParsableCommand {
         var claimed: [(resolved: String, owner: String, shown: String)] = ["audit.json", "audit.txt", "index.html"].map {
             (PathContainment.resolve(output + "/" + $0), "the audit", "OUTPUT/" + $0)
         }
-        if let json { claimed.append((PathContainment.resolve(json), "the audit", "--json \(json)")) }
+        if let json, json != "-" {
+            // The audit's --json is one more document: not one of the audit's own files, not a
+            // file in a check's folder (report.json, report.txt, report.html, the CSVs), not a folder.
+            let resolved = PathContainment.resolve(json)
+            if let own = claimed.first(where: { $0.resolved == resolved }) {
+                throw EmbdiagError.usage("audit --json \(json) is \(own.shown), which the audit writes itself (index.html, audit.json, audit.txt); give --json another name")
+            }
+            if let c = checks.first(where: { PathContainment.resolve($0.folder) == resolved || PathContainment.isInside(json, folder: $0.folder) }) {
+                throw EmbdiagError.usage("audit --json \(json) lies in the report folder of check '\(c.check.name)' (\(c.folder)), which the check writes; give --json a name outside the checks' folders")
+            }
+            claimed.append((resolved, "the audit", "--json \(json)"))
+        }
         let parsed = checks.compactMap { c -> (ParsedCheck, [OutputLocation])? in
             guard case .success(let command) = c.parsed else { return nil }
             // The check's own folder (--output, added by the audit) is where it writes its report.
