@@ -67,9 +67,20 @@ public enum PartialStateFile {
     ///
     /// - Complexity: O(size of the payload).
     public static func encode(_ state: PartialState) throws -> Data {
+        // No password in a state file: every text of the header passes the filter reports pass
+        // (a shard id or source path holding a connection URL, a parameter naming one).
+        let redact = { (text: String) in PostgresLocation.printable(text) }
+        let shards = state.shards.map { shard -> ShardRecord in
+            var s = shard
+            s.id = redact(shard.id)
+            s.source.path = redact(shard.source.path)
+            s.source.key = shard.source.key.map(redact)
+            s.source.idColumn = shard.source.idColumn.map(redact)
+            return s
+        }
         let header = Header(format: formatName, formatVersion: state.stateVersion, tool: "embdiag", toolVersion: state.toolVersion,
-                            analyzer: state.analyzer, pass: state.pass, parameters: state.parameters, seed: state.seed,
-                            dim: state.dimension, shards: state.shards, basis: state.basis)
+                            analyzer: state.analyzer, pass: state.pass, parameters: state.parameters.mapValues(redact), seed: state.seed,
+                            dim: state.dimension, shards: shards, basis: state.basis.map(redact))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let headerJSON = String(decoding: try encoder.encode(header), as: UTF8.self)
@@ -102,10 +113,22 @@ public enum PartialStateFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             // A device or pipe (/dev/null, <(…)) is read as a stream; only a file that cannot be
             // opened at all is an I/O error.
-            guard let handle = FileHandle(forReadingAtPath: path), let streamed = try? handle.readToEnd() ?? Data() else {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
             }
-            data = streamed
+            // Bounded as stream copies are (`StreamInput.copyLimit`): /dev/zero must not fill memory.
+            let limit = StreamInput.copyLimit
+            data = Data()
+            while true {
+                guard let chunk = try? handle.read(upToCount: 1 << 20) else {
+                    throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
+                }
+                if chunk.isEmpty { break }
+                data.append(chunk)
+                if UInt64(data.count) > limit.bytes {
+                    throw EmbdiagError.usage("\(path): the stream is larger than \(limit) — the most a stream is read before it is checked; save it to a file, or raise the limit with --memory-budget or EMBDIAG_MEMORY_BUDGET")
+                }
+            }
         }
         guard !data.isEmpty else { throw EmbdiagError.malformed(path, "not an embdiag partial state (empty file)") }
         return try decode(data, path: path)
