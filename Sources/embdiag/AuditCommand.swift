@@ -125,12 +125,12 @@ struct AuditCommand: ParsableCommand {
         }
         for (c, locations) in parsed {
             for location in locations where location.path != "-" {
-                if let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(location.path, folder: $0.folder) }) {
-                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes into the folder of check '\(other.check.name)'; each check writes only its own files")
+                // Side files (OUT.labels.txt, T.<k>.npy) and a stem's STEM.npy/STEM.json too.
+                let written = OutputLocations.files(of: location)
+                for file in [location.path] + written {
+                    guard let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(file, folder: $0.folder) }) else { continue }
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes \(file == location.path ? "" : file + " ")into the folder of check '\(other.check.name)'; each check writes only its own files")
                 }
-                // A stem (--save-mapping, --save-transform) writes STEM.npy and STEM.json beside it too.
-                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
-                let written = location.kind == .stem ? [location.path, location.path + ".json", location.path + ".npy", stem + ".json", stem + ".npy"] : [location.path]
                 let resolved = Set(written.map(PathContainment.resolve))
                 if let clash = claimed.first(where: { resolved.contains($0.resolved) }) {
                     throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) is also written by \(clash.owner) (\(clash.shown)); give each output its own name")
