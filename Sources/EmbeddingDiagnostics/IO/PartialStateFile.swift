@@ -120,10 +120,11 @@ public enum PartialStateFile {
             let limit = StreamInput.copyLimit
             data = Data()
             while true {
-                guard let chunk = try? handle.read(upToCount: 1 << 20) else {
+                let next: Data?
+                do { next = try handle.read(upToCount: 1 << 20) } catch {
                     throw EmbdiagError.io(path, "cannot read partial state: \(error.localizedDescription)")
                 }
-                if chunk.isEmpty { break }
+                guard let chunk = next, !chunk.isEmpty else { break }  // nil or empty: the end
                 data.append(chunk)
                 if UInt64(data.count) > limit.bytes {
                     throw EmbdiagError.usage("\(path): the stream is larger than \(limit) — the most a stream is read before it is checked; save it to a file, or raise the limit with --memory-budget or EMBDIAG_MEMORY_BUDGET")
