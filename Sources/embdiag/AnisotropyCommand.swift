@@ -38,7 +38,7 @@ struct AnisotropyCommand: ReportingCommand {
     @Option(help: "Save the fitted transform (JSON + one .npy per matrix) to re-apply it to other data.")
     var saveTransform: String?
 
-    @Option(help: "Write the transformed matrix here (.npy, .bin or .txt; labels kept).")
+    @Option(help: "Write the transformed matrix here (.npy, .bin or .txt; labels kept: a .npy's in OUT.labels.txt).")
     var write: String?
 
     @Option(help: "Rogue dimensions listed and K of the explained-variance metric.")
@@ -90,8 +90,8 @@ struct AnisotropyCommand: ReportingCommand {
         let analysis = try AnisotropyAnalysis(e, configuration: configuration)
         var output = CommandReport(report: analysis.report())
         if let write, let out = analysis.transformedEmbeddings(e) {
-            try EmbeddingWriter.write(out, to: write)
-            output.written.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write).")
+            let files = try LabelledMatrix.write(out, to: write)
+            output.written.append("Wrote the transformed matrix (\(out.count) × \(out.dimension)) to \(write)\(files.count > 1 ? " (its labels to \(files[1]))" : "").")
         }
         if let saveTransform, let t = analysis.transform {
             try t.save(to: saveTransform, fittedOn: e.source, seed: seed)

@@ -88,7 +88,7 @@ struct AuditCommand: ParsableCommand {
                 try ReportWriter.writeRedacted(AuditIndexRenderer.render(summary, outcomes: outcomes), to: output + "/index.html")
             }
         }
-        if !quiet { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
+        if !quiet && !OutputLocations.isStandardOutput(json) { print(PostgresLocation.redactingURLs(in: TextRenderer.render(summary)), terminator: "") }
         if let broken = outcomes.first(where: { $0.status == .error }) {
             throw EmbdiagError.usage("audit \(config): check '\(broken.name)' could not run: \(broken.message)")
         }
@@ -106,7 +106,18 @@ struct AuditCommand: ParsableCommand {
         var claimed: [(resolved: String, owner: String, shown: String)] = ["audit.json", "audit.txt", "index.html"].map {
             (PathContainment.resolve(output + "/" + $0), "the audit", "OUTPUT/" + $0)
         }
-        if let json { claimed.append((PathContainment.resolve(json), "the audit", "--json \(json)")) }
+        if let json, json != "-" {
+            // The audit's --json is one more document: not one of the audit's own files, not a
+            // file in a check's folder (report.json, report.txt, report.html, the CSVs), not a folder.
+            let resolved = PathContainment.resolve(json)
+            if let own = claimed.first(where: { $0.resolved == resolved }) {
+                throw EmbdiagError.usage("audit --json \(json) is \(own.shown), which the audit writes itself (index.html, audit.json, audit.txt); give --json another name")
+            }
+            if let c = checks.first(where: { PathContainment.resolve($0.folder) == resolved || PathContainment.isInside(json, folder: $0.folder) }) {
+                throw EmbdiagError.usage("audit --json \(json) lies in the report folder of check '\(c.check.name)' (\(c.folder)), which the check writes; give --json a name outside the checks' folders")
+            }
+            claimed.append((resolved, "the audit", "--json \(json)"))
+        }
         let parsed = checks.compactMap { c -> (ParsedCheck, [OutputLocation])? in
             guard case .success(let command) = c.parsed else { return nil }
             // The check's own folder (--output, added by the audit) is where it writes its report.
@@ -114,12 +125,12 @@ struct AuditCommand: ParsableCommand {
         }
         for (c, locations) in parsed {
             for location in locations where location.path != "-" {
-                if let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(location.path, folder: $0.folder) }) {
-                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes into the folder of check '\(other.check.name)'; each check writes only its own files")
+                // Side files (OUT.labels.txt, T.<k>.npy) and a stem's STEM.npy/STEM.json too.
+                let written = OutputLocations.files(of: location)
+                for file in [location.path] + written {
+                    guard let other = checks.first(where: { $0.check.name != c.check.name && PathContainment.isInside(file, folder: $0.folder) }) else { continue }
+                    throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) writes \(file == location.path ? "" : file + " ")into the folder of check '\(other.check.name)'; each check writes only its own files")
                 }
-                // A stem (--save-mapping, --save-transform) writes STEM.npy and STEM.json beside it too.
-                let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
-                let written = location.kind == .stem ? [location.path, location.path + ".json", location.path + ".npy", stem + ".json", stem + ".npy"] : [location.path]
                 let resolved = Set(written.map(PathContainment.resolve))
                 if let clash = claimed.first(where: { resolved.contains($0.resolved) }) {
                     throw EmbdiagError.usage("audit \(config): check '\(c.check.name)': \(location.flag) \(location.path) is also written by \(clash.owner) (\(clash.shown)); give each output its own name")

@@ -16,6 +16,7 @@ enum AuditSchema {
     /// column of the value. A YAML null (`key:` with nothing after it, `~`, `null`) is never a
     /// value: it is an error too, not a default and not the text "null".
     static func validate(_ root: Node, path: String) throws {
+        try refuseTags(root, path: path)
         guard let top = root.mapping else {
             throw EmbdiagError.malformed(path, "\(position(root)): an audit file is a mapping with 'checks:' (and optional 'title:', 'seed:')")
         }
@@ -71,6 +72,38 @@ enum AuditSchema {
                 }
             }
         }
+    }
+
+    /// Refuses a YAML tag that gives a value another type than it is written with (`!!str 42`,
+    /// `!!float 42`, `!!int "42"`, `! 42`) and any tag that is not a standard type
+    /// (`!!python/object:…`, `!local`): the checks judge a value by how it is written (42 a number,
+    /// '42' a text), so a tag is refused instead of being ignored. A tag that repeats the type a
+    /// value has anyway (`!!int 42`, `!!str abc`) changes nothing and is accepted.
+    /// - Complexity: O(nodes).
+    static func refuseTags(_ node: Node, path: String) throws {
+        // The tag as parsed (implicit when none was written; a quoted value's is str) and the
+        // type the value has without one.
+        let tag: String, written: String
+        switch node {
+        case .scalar(let scalar):
+            tag = scalar.tag.description
+            written = scalar.style == .plain ? Node.scalar(Node.Scalar(scalar.string)).tag.description : Tag.Name.str.rawValue
+        case .mapping(let mapping):
+            (tag, written) = (mapping.tag.description, Tag.Name.map.rawValue)
+            for (key, value) in mapping {
+                try refuseTags(key, path: path)
+                try refuseTags(value, path: path)
+            }
+        case .sequence(let sequence):
+            (tag, written) = (sequence.tag.description, Tag.Name.seq.rawValue)
+            for item in sequence { try refuseTags(item, path: path) }
+        default:
+            return
+        }
+        guard tag != Tag.Name.implicit.rawValue && tag != written else { return }
+        let yamlPrefix = "tag:yaml.org,2002:"
+        let shownTag = tag.hasPrefix(yamlPrefix) ? "!!" + tag.dropFirst(yamlPrefix.count) : tag
+        throw EmbdiagError.malformed(path, "\(position(node)): the YAML tag \(EmbdiagError.escapingControlCharacters(shownTag)) on \(shown(node)) is not taken: an audit file's values are read as written (42 a number, '42' a text, true a flag), so remove the tag (quote a value to make it a text)")
     }
 
     /// A single value (text, number or yes/no), not null, a list or a mapping.

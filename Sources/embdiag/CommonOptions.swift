@@ -143,7 +143,9 @@ struct OutputOptions: ParsableArguments {
             FileHandle.standardError.write(Data("embdiag: warning: \(PostgresLocation.redactingURLs(in: EmbdiagError.escapingControlCharacters(w)))\n".utf8))
         }
         try ReportWriter.write(report, to: destinations)
-        if !quiet && json != "-" && html != "-" { print(PostgresLocation.redactingURLs(in: TextRenderer.render(report)), terminator: "") }
+        // The text report is not printed when stdout already carries the JSON or HTML (`--json -`,
+        // `--json /dev/stdout`).
+        if !quiet && !OutputLocations.isStandardOutput(json) && !OutputLocations.isStandardOutput(html) { print(PostgresLocation.redactingURLs(in: TextRenderer.render(report)), terminator: "") }
     }
 
     /// Refuses two destinations that are both stdout.

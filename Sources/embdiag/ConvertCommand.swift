@@ -9,7 +9,8 @@ struct ConvertCommand: ParsableCommand {
         discussion: """
         The output format follows the extension (.npy, .bin = word2vec binary, .txt/.vec = word2vec \
         text) unless --to is given. Labels are kept (word2vec) or written beside a .npy as \
-        OUT.labels.txt (one per line, usable with --labels). Written atomically.
+        OUT.labels.txt (one per line, usable with --labels; a label holding a line break is refused). \
+        Written atomically; OUT.labels.txt may not be an input.
         Examples:
           embdiag convert data/words/googlenews-bolukbasi-subset.bin words.npy
           embdiag convert vectors.safetensors --key embeddings vectors.npy
@@ -50,13 +51,7 @@ struct ConvertCommand: ParsableCommand {
         let (e, dropped) = try input.readValidated(inputPath, quiet: quiet)
         Terminal.noteDropped(dropped, from: inputPath)
         let format = try to?.format ?? EmbeddingWriter.format(forOutputPath: outputPath)
-        try EmbeddingWriter.write(e, to: outputPath, format: format)
-        var wrote = [outputPath]
-        if format == .npy, let labels = e.labels {
-            let labelsPath = outputPath + ".labels.txt"
-            try LabelsFile.write(labels, to: labelsPath)
-            wrote.append(labelsPath)
-        }
+        let wrote = try LabelledMatrix.write(e, to: outputPath, format: format)
         if !quiet {
             print("\(PostgresLocation.printable(inputPath)) (\(e.source.format.rawValue), \(e.source.dtype), \(e.count) × \(e.dimension)) → \(wrote.joined(separator: ", ")) (\(format.rawValue))")
         }

@@ -72,7 +72,7 @@ struct DepthCommand: ReportingCommand {
     @Flag(help: "With --select-central: K per label of the reference.")
     var byLabel = false
 
-    @Option(help: "With --select-central: write the selected rows here (.npy, .bin or .txt; labels kept).")
+    @Option(help: "With --select-central: write the selected rows here (.npy, .bin or .txt; labels kept: a .npy's in OUT.labels.txt).")
     var write: String?
 
 
@@ -114,8 +114,8 @@ struct DepthCommand: ReportingCommand {
         if let write, let selection = analysis.centralSelection {
             // Selected rows index the reference as measured (each repeated row once).
             let inputRows = analysis.referenceRowsKept.map { kept in selection.rows.map { kept[$0] } } ?? selection.rows
-            try EmbeddingWriter.write(reference.selecting(rows: inputRows), to: write)
-            output.written.append("Wrote the \(selection.rows.count) selected rows to \(write).")
+            let files = try LabelledMatrix.write(reference.selecting(rows: inputRows), to: write)
+            output.written.append("Wrote the \(selection.rows.count) selected rows to \(write)\(files.count > 1 ? " (their labels to \(files[1]))" : "").")
         }
         return [output]
     }

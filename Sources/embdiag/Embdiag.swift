@@ -70,9 +70,19 @@ struct Embdiag: ParsableCommand {
             FileHandle.standardError.write(Data("embdiag: gate failed: \(PostgresLocation.redactingURLs(in: error.description))\n".utf8))
             Foundation.exit(1)
         } catch {
-            // --help and --version arrive here as "errors" with exit code 0: let ArgumentParser
-            // print them. Usage errors become one line on stderr and exit 2, as documented.
-            if exitCode(for: error) == .success { exit(withError: error) }
+            // --help, `help CMD` and --version arrive here as "errors" with exit code 0: printed
+            // as ArgumentParser prints them, then stdout is flushed — a failed write (`> /dev/full`)
+            // is exit 2, as for every other command. Usage errors become one line on stderr and
+            // exit 2, as documented.
+            if exitCode(for: error) == .success {
+                let text = fullMessage(for: error)
+                if !text.isEmpty { print(text) }
+                do { try flushStandardOutput() } catch let failure as EmbdiagError {
+                    FileHandle.standardError.write(Data("embdiag: error: \(failure.description)\n".utf8))
+                    Foundation.exit(failure.exitCode)
+                } catch {}
+                Foundation.exit(0)
+            }
             // ArgumentParser validates the options it knows before it looks for unknown ones: a
             // check on them (`info x --by v --json -`: "2 files were given", `v` taken for a
             // file) would hide the option the user mistyped. That option is named instead.

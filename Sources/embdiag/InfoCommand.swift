@@ -39,8 +39,15 @@ struct InfoCommand: ReportingCommand {
     /// Report folder names under --output for several files: the file name, with as many parent
     /// folders as make it unique (`a/emb.npy`, `b/emb.npy` → `a_emb.npy`, `b_emb.npy`); the same
     /// path twice gets `-2`, `-3`.
+    /// A PostgreSQL source is named from its printable form (`PostgresLocation.printable`: no
+    /// user-info password, no `password=`), as one component with every character other than a
+    /// letter, digit, `.`, `-` or `_` replaced by `_`: a folder name never holds a password.
     static func folderNames(_ files: [String]) -> [String] {
-        let parts = files.map { f in (f == "-" ? ["stdin"] : URL(fileURLWithPath: f).standardized.pathComponents.filter { $0 != "/" }) }
+        let parts = files.map { f -> [String] in
+            if f == "-" { return ["stdin"] }
+            if PostgresLocation.isSource(f) { return [sourceFolderName(f)] }
+            return URL(fileURLWithPath: f).standardized.pathComponents.filter { $0 != "/" }
+        }
         var depth = Array(repeating: 1, count: files.count)
         func name(_ i: Int) -> String { parts[i].suffix(depth[i]).joined(separator: "_") }
         for _ in 0..<64 {
@@ -59,6 +66,17 @@ struct InfoCommand: ReportingCommand {
             seen[n, default: 0] += 1
             return seen[n]! == 1 ? n : "\(n)-\(seen[n]!)"
         }
+    }
+
+    /// The folder name of a PostgreSQL source: its printable form, made a single safe component.
+    static func sourceFolderName(_ source: String) -> String {
+        let printable = PostgresLocation.printable(source)
+        var name = String(String.UnicodeScalarView(printable.unicodeScalars.map { u in
+            u.isASCII && (u.properties.isAlphabetic || ("0"..."9").contains(u) || u == "." || u == "-" || u == "_") ? u : "_"
+        }))
+        while name.contains("__") { name = name.replacingOccurrences(of: "__", with: "_") }
+        name = String(name.trimmingCharacters(in: CharacterSet(charactersIn: "_.")).prefix(120))
+        return name.isEmpty ? "postgresql" : name
     }
 
     var requirements: [Requirement] { gates.requirements }

@@ -18,6 +18,10 @@ struct OutputLocation: Equatable {
     var flag: String
     var path: String
     var kind: Kind
+    /// Files the command writes beside this output under names derived from it (convert's
+    /// OUT.labels.txt, --save-transform's T.<k>.npy): claimed and checked like the output itself,
+    /// against every input and every other output.
+    var sideFiles: [String] = []
 }
 
 enum OutputLocations {
@@ -53,6 +57,12 @@ enum OutputLocations {
                 found += of(group.wrappedValue)
                 continue
             }
+            // `bias sentences --output TABLE` writes one file (its property is `table`: `output` is
+            // a report folder everywhere else).
+            if name == "table", command is BiasSentencesCommand, let table = child.value as? Option<String> {
+                found.append(OutputLocation(flag: "--output", path: table.wrappedValue, kind: .file))
+                continue
+            }
             guard var kind = properties[name] else { continue }
             // relrep's --write also writes OUT.json beside the matrix (anchors, settings).
             if name == "write" && command is RelrepCommand { kind = .stem }
@@ -61,9 +71,32 @@ enum OutputLocations {
             else if let option = child.value as? Option<String> { value = option.wrappedValue }
             else if let argument = child.value as? Argument<String> { value = argument.wrappedValue; shown = "the output file" }
             else if let plain = child.value as? String? { value = plain }
-            if let value { found.append(OutputLocation(flag: shown, path: value, kind: kind)) }
+            if let value {
+                // --save-transform writes T.json and T.<k>.npy: exactly those, not a stem's guesses.
+                if name == "saveTransform" { kind = .file }
+                found.append(OutputLocation(flag: shown, path: value, kind: kind, sideFiles: sideFiles(of: command, property: name, path: value)))
+            }
         }
         return found
+    }
+
+    /// The files a command writes beside the output named by `property` (= `path`), under names
+    /// derived from it. Every writer of a side file is listed here, so that the pre-flight checks
+    /// see every file a command may write.
+    /// - Complexity: O(steps of a transform).
+    static func sideFiles(of command: Any, property: String, path: String) -> [String] {
+        switch (command, property) {
+        case (let convert as ConvertCommand, "outputPath"):
+            let format = convert.to?.format ?? (try? EmbeddingWriter.format(forOutputPath: path))
+            return format == .npy ? [LabelledMatrix.labelsPath(path)] : []
+        case (is DepthCommand, "write"), (is AnisotropyCommand, "write"):
+            return (try? EmbeddingWriter.format(forOutputPath: path)) == .npy ? [LabelledMatrix.labelsPath(path)] : []
+        case (let anisotropy as AnisotropyCommand, "saveTransform"):
+            let steps = anisotropy.transform.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.count
+            return (0..<steps).map { IsotropyTransform.matrixPath(savedTo: path, step: $0) }
+        default:
+            return []
+        }
     }
 
     /// Checks every location before the analysis runs (and creates report folders): a folder must
@@ -82,6 +115,15 @@ enum OutputLocations {
                 guard access(folder.path, W_OK | X_OK) == 0 else { throw EmbdiagError.io(folder.path, "\(folder.flag): the folder is not writable") }
             } else {
                 try ReportWriter.createOutputFolder(folder.path)
+            }
+        }
+        // A file written beside an output (OUT.labels.txt, T.<k>.npy) may not be a folder or read-only.
+        for location in locations {
+            for side in location.sideFiles {
+                var isDirectory: ObjCBool = false
+                guard fm.fileExists(atPath: side, isDirectory: &isDirectory) else { continue }
+                guard !isDirectory.boolValue else { throw EmbdiagError.io(side, "\(location.flag) \(location.path) also writes \(side), which is a folder; give the output another name") }
+                guard access(side, W_OK) == 0 else { throw EmbdiagError.io(side, "\(location.flag) \(location.path) also writes \(side), which exists and is not writable") }
             }
         }
         for location in locations where location.kind != .folder && location.path != "-" {
@@ -105,15 +147,26 @@ enum OutputLocations {
         }
     }
 
+    /// True for `-` and for a path that is the file, device or pipe this process's stdout
+    /// (descriptor 1) writes to: the same device and inode, links followed.
+    /// - Complexity: two stat calls.
+    static func isStandardOutput(_ path: String?) -> Bool {
+        guard let path, !path.isEmpty else { return false }
+        if path == "-" { return true }
+        var out = stat(), named = stat()
+        guard fstat(1, &out) == 0, stat(path, &named) == 0 else { return false }
+        return out.st_dev == named.st_dev && out.st_ino == named.st_ino
+    }
+
     /// The files a location writes: a report folder's report.json/.txt/.html, a file itself, a
     /// stem itself and the .json/.npy written beside it (`--save-mapping m.npy` also writes m.json).
     static func files(of location: OutputLocation) -> [String] {
         switch location.kind {
         case .folder: return ["report.json", "report.txt", "report.html"].map { location.path + "/" + $0 }
-        case .file: return [location.path]
+        case .file: return [location.path] + location.sideFiles
         case .stem:
             let stem = URL(fileURLWithPath: location.path).deletingPathExtension().path
-            return [location.path] + [".json", ".npy"].flatMap { [location.path + $0, stem + $0] }
+            return [location.path] + [".json", ".npy"].flatMap { [location.path + $0, stem + $0] } + location.sideFiles
         }
     }
 
@@ -125,6 +178,13 @@ enum OutputLocations {
     /// no .csv name there is safe to claim before the analysis has run.
     /// - Complexity: O(files) path resolutions and dictionary lookups.
     static func refuseSharedFiles(_ locations: [OutputLocation]) throws {
+        // `-` and a path that is this process's stdout (/dev/stdout, /dev/fd/1, /proc/self/fd/1,
+        // or the file stdout is redirected to) are one destination.
+        let toStdout = locations.filter { $0.kind == .file && isStandardOutput($0.path) }
+        if toStdout.count > 1 {
+            let (a, b) = (toStdout[0], toStdout[1])
+            throw EmbdiagError.usage("\(a.flag) \(a.path) and \(b.flag) \(b.path) both write to standard output (one document would replace or interleave with the other); give one of them a file")
+        }
         let folders = locations.filter { $0.kind == .folder && !$0.path.isEmpty }.map { ($0, PathContainment.resolve($0.path)) }
         for location in locations where location.kind != .folder && location.path != "-" && !location.path.isEmpty {
             for file in files(of: location) {
@@ -177,6 +237,9 @@ enum OutputLocations {
             case .file:
                 let r = PathContainment.resolve(location.path)
                 named[r] = ((named[r]?.count ?? 0) + 1, location)
+                for side in location.sideFiles where PathContainment.resolve(side) != r {
+                    derived[PathContainment.resolve(side)] = location
+                }
             case .stem:
                 let r = PathContainment.resolve(location.path)
                 named[r] = ((named[r]?.count ?? 0) + 1, location)
@@ -216,6 +279,6 @@ enum OutputLocations {
 
     /// The locations of an audit check that lead outside `folder` (symbolic links followed).
     static func outside(_ locations: [OutputLocation], folder: String) -> [OutputLocation] {
-        locations.filter { $0.path != "-" && !PathContainment.isInside($0.path, folder: folder) }
+        locations.filter { $0.path != "-" && ([$0.path] + $0.sideFiles).contains { !PathContainment.isInside($0, folder: folder) } }
     }
 }

@@ -3,8 +3,14 @@ import Foundation
 /// Saving and loading a fitted `IsotropyTransform`: `T.json` (steps, means, metadata) plus one
 /// `T.<k>.npy` per step matrix — so users whiten queries and corpus with the same fit.
 extension IsotropyTransform {
-    public func save(to jsonPath: String, fittedOn source: Source?, seed: UInt64? = nil) throws {
+    /// The file `save(to: jsonPath)` writes step `k`'s matrix to: `T.<k>.npy` beside `T.json`
+    /// (a front end claims these names before the analysis, with its other outputs).
+    public static func matrixPath(savedTo jsonPath: String, step k: Int) -> String {
         let base = jsonPath.hasSuffix(".json") ? String(jsonPath.dropLast(5)) : jsonPath
+        return base + ".\(k).npy"
+    }
+
+    public func save(to jsonPath: String, fittedOn source: Source?, seed: UInt64? = nil) throws {
         var steps: [JSONValue] = []
         for (k, s) in self.steps.enumerated() {
             var o = JSONObject()
@@ -12,7 +18,7 @@ extension IsotropyTransform {
             o["components"] = s.components.map { .int($0) } ?? .null
             o["mean"] = s.mean.map { .array($0.map { .double(Double($0)) }) } ?? .null
             if let m = s.matrix {
-                let file = base + ".\(k).npy"
+                let file = Self.matrixPath(savedTo: jsonPath, step: k)
                 try EmbeddingWriter.writeNpy(m, to: file)
                 o["matrix"] = .string(URL(fileURLWithPath: file).lastPathComponent)
                 o["matrix_shape"] = .array([.int(m.rows), .int(m.cols)])

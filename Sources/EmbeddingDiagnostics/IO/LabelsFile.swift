@@ -31,9 +31,24 @@ public enum LabelsFile {
         return labels
     }
 
-    /// Writes one label per line (newlines inside labels become spaces), atomically.
+    /// Writes one label per line, atomically. A label that `read` could not give back as it is —
+    /// one holding a line feed or carriage return (it would become two labels, or lose the CR), or
+    /// a first label starting with a byte-order mark (read as the file's own) — is refused before
+    /// anything is written (`refuseUnwritable`): distinct labels must never read back as equal.
     public static func write(_ labels: [String], to path: String) throws {
-        let text = labels.map { $0.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n"
-        try AtomicFile.write(text, to: path)
+        try refuseUnwritable(labels, path: path)
+        try AtomicFile.write(labels.joined(separator: "\n") + "\n", to: path)
+    }
+
+    /// Throws a usage error naming the first label (0-based row) that a labels file cannot hold.
+    /// - Complexity: O(total label length).
+    public static func refuseUnwritable(_ labels: [String], path: String) throws {
+        for (row, label) in labels.enumerated() {
+            let breaks = label.utf8.contains(0x0A) || label.utf8.contains(0x0D)
+            let mark = row == 0 && label.unicodeScalars.first == "\u{FEFF}"
+            guard breaks || mark else { continue }
+            let shown = EmbdiagError.escapingControlCharacters(String(label.prefix(60)))
+            throw EmbdiagError.usage("\(path): the label of row \(row) (0-based) ('\(shown)') holds \(breaks ? "a line break (LF or CR)" : "a leading byte-order mark"), which a labels file (one label per line) cannot hold: it would not read back as the same label; remove the line breaks from the labels (or the mark) and convert again")
+        }
     }
 }

@@ -67,9 +67,20 @@ public enum PartialStateFile {
     ///
     /// - Complexity: O(size of the payload).
     public static func encode(_ state: PartialState) throws -> Data {
+        // No password in a state file: every text of the header passes the filter reports pass
+        // (a shard id or source path holding a connection URL, a parameter naming one).
+        let redact = { (text: String) in PostgresLocation.printable(text) }
+        let shards = state.shards.map { shard -> ShardRecord in
+            var s = shard
+            s.id = redact(shard.id)
+            s.source.path = redact(shard.source.path)
+            s.source.key = shard.source.key.map(redact)
+            s.source.idColumn = shard.source.idColumn.map(redact)
+            return s
+        }
         let header = Header(format: formatName, formatVersion: state.stateVersion, tool: "embdiag", toolVersion: state.toolVersion,
-                            analyzer: state.analyzer, pass: state.pass, parameters: state.parameters, seed: state.seed,
-                            dim: state.dimension, shards: state.shards, basis: state.basis)
+                            analyzer: state.analyzer, pass: state.pass, parameters: state.parameters.mapValues(redact), seed: state.seed,
+                            dim: state.dimension, shards: shards, basis: state.basis.map(redact))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let headerJSON = String(decoding: try encoder.encode(header), as: UTF8.self)

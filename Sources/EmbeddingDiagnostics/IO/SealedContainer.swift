@@ -112,8 +112,17 @@ struct SealedContainer {
                 default: break
                 }
             }
-            let rest = try handle.readToEnd() ?? Data()
-            return prefix + header + rest
+            // The rest in chunks, bounded as stream copies are (`StreamInput.copyLimit`): a pipe
+            // with a valid header and no end must not fill memory.
+            let limit = StreamInput.copyLimit
+            var data = prefix + header
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                data.append(chunk)
+                if UInt64(data.count) > limit.bytes {
+                    throw ReadFailure(message: "larger than \(limit), the most a file of this kind is read; raise the limit with --memory-budget or EMBDIAG_MEMORY_BUDGET")
+                }
+            }
+            return data
         } catch let failure as Failure {
             throw failure
         } catch {
