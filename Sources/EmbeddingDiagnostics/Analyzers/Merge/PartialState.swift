@@ -9,7 +9,8 @@ public struct PartialState: Sendable, Equatable {
     /// 3: a SHA-256 over the whole file, and every state carries its row count in `rows`.
     /// 4: a neighbors state lists k + 1 neighbours per query (the next one shows ties at the k-th).
     /// 5: an anisotropy pass-1 state carries the Gram centred on its own mean (`centred_gram`), not XᵀX.
-    public static let formatVersion = 5
+    /// 6: an anisotropy pass-2 state's log Z arrays also hold the probes of degenerate eigenspaces.
+    public static let formatVersion = 6
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public internal(set) var analyzer: String
