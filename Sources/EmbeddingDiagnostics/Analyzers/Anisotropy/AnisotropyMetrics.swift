@@ -306,7 +306,8 @@ public struct AnisotropyMetrics: Sendable {
 
 /// Why partition isotropy is not reported: the principal directions (1-based components of XᵀX,
 /// descending) `firstComponent…lastComponent` span a degenerate eigenspace over which log Z varies
-/// by `logZSpread` (between its basis vectors and probe directions).
+/// by `logZSpread` (between its basis vectors and probe directions; the probes are combinations of
+/// LAPACK's basis, so the spread, a lower bound of the variation over the span, is not printed).
 public struct PartitionDegeneracy: Sendable, Equatable {
     public internal(set) var firstComponent: Int
     public internal(set) var lastComponent: Int
