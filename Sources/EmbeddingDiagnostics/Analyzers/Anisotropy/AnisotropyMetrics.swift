@@ -121,7 +121,10 @@ public struct AnisotropyMetrics: Sendable {
         partitionFunctionRows = partitionRows.rows
         // Both signs of every eigenvector: its sign is arbitrary (LAPACK's choice), and Z(c) ≠ Z(−c)
         // as soon as the data has a mean, so one sign alone would make the measure ill-defined.
-        let logZ = AnisotropyMetrics.partitionLogZ(partitionRows, directions: Matrix(rows: d, cols: d, values: directions.vectors.map { Float($0) }))
+        // Plus probe directions inside every degenerate eigenspace (`partitionDirections`), so the
+        // conditioning check sees log Z over the span, not only at LAPACK's basis vectors.
+        let probed = AnisotropyMetrics.partitionDirections(Matrix(rows: d, cols: d, values: directions.vectors.map { Float($0) }), eigenvalues: directions.values)
+        let logZ = AnisotropyMetrics.partitionLogZ(partitionRows, directions: probed)
         (partitionIsotropy, partitionDegeneracy) = AnisotropyMetrics.conditionedPartitionIsotropy(logZ: logZ, eigenvalues: directions.values)
 
         if pairSample > 0 {
@@ -174,28 +177,68 @@ public struct AnisotropyMetrics: Sendable {
     public static let meanRatioResolution = 1e-5
 
     /// Relative eigen-gap (λᵢ − λᵢ₊₁)/λᵢ below which two principal directions are treated as one
-    /// degenerate eigenspace. The second-moment matrix comes from Float32 rows, so its entries carry
-    /// relative errors around 1e-6; eigenvectors whose eigenvalues are closer than ~1e-3 rotate
-    /// freely inside their span under such errors.
-    public static let degenerateGapTolerance = 1e-3
-    /// Spread of log Z over a degenerate eigenspace's basis that makes I(W) basis-dependent beyond
+    /// degenerate eigenspace (`EigenClusters`, which also joins eigenvalues closer than 1e-6 of the
+    /// largest). The second-moment matrix comes from Float32 rows, so its entries carry relative
+    /// errors around 1e-6; eigenvectors whose eigenvalues are closer than ~1e-3 rotate freely
+    /// inside their span under such errors.
+    public static let degenerateGapTolerance = EigenClusters.relativeGapTolerance
+    /// Spread of log Z over a degenerate eigenspace that makes I(W) basis-dependent beyond
     /// the documented float noise (1e-6 relative).
     public static let partitionBasisTolerance = 1e-6
+    /// Probe directions per degenerate eigenspace (`partitionDirections`).
+    static let probesPerCluster = 3
 
-    /// I(W) = exp(min log Z − max log Z) over ± every direction, or NaN with the reason when the
-    /// extreme is attained inside a degenerate eigenspace whose log Z spread exceeds
-    /// `partitionBasisTolerance`. `eigenvalues` are descending, one per row of the directions.
+    /// The directions whose log Z the partition isotropy needs: the d eigenvectors (rows of
+    /// `vectors`, descending `eigenvalues`), then `probesPerCluster` unit vectors inside the span
+    /// of every cluster of two or more nearly equal eigenvalues (`EigenClusters`), in cluster
+    /// order. A probe is a fixed combination of the cluster's basis vectors (weights from a
+    /// generator seeded by the cluster's position and size, the same in a single run and a
+    /// merge). Every unit vector of such a span is a principal direction: with the basis vectors
+    /// alone a symmetric data set (rows and their 90° rotations) shows the same log Z at LAPACK's
+    /// two vectors although log Z varies over the rest of their plane.
     ///
-    /// - Complexity: O(d).
+    /// - Complexity: O(p·s·d) for p probes in clusters of s directions.
+    static func partitionDirections(_ vectors: Matrix, eigenvalues: [Double]) -> Matrix {
+        let d = vectors.cols
+        var values = Array(UnsafeBufferPointer(start: vectors.pointer, count: vectors.rows * d))
+        for cluster in EigenClusters.clusters(eigenvalues) where cluster.count >= 2 {
+            var rng = SeededGenerator(seed: UInt64(cluster.lowerBound) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(cluster.count))
+            for _ in 0..<probesPerCluster {
+                let weights = cluster.map { _ in rng.nextGaussian() }
+                var probe = [Double](repeating: 0, count: d)
+                for (w, k) in zip(weights, cluster) {
+                    let row = vectors.pointer + k * d
+                    for i in 0..<d { probe[i] += w * Double(row[i]) }
+                }
+                let norm = probe.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                values += probe.map { Float(norm > 0 ? $0 / norm : 0) }
+            }
+        }
+        return Matrix(rows: values.count / max(d, 1), cols: d, values: values)
+    }
+
+    /// I(W) = exp(min log Z − max log Z) over ± every eigenvector, or NaN with the reason when the
+    /// result depends on the basis LAPACK chose inside a degenerate eigenspace: the extreme is
+    /// attained in such a space and log Z varies over it (its basis vectors and probes) by more
+    /// than `partitionBasisTolerance`, or a probe of any such space reaches beyond the extremes
+    /// (another basis of it would attain them). `eigenvalues` are descending, one per eigenvector;
+    /// `logZ` holds the eigenvectors' values, then the probes' of `partitionDirections` (without
+    /// probes, only the basis vectors are compared).
+    ///
+    /// - Complexity: O(d + probes).
     static func conditionedPartitionIsotropy(logZ: [(positive: Double, negative: Double)], eigenvalues: [Double]) -> (Double, PartitionDegeneracy?) {
-        let d = logZ.count
-        guard d > 0, eigenvalues.count == d else { return (.nan, nil) }
-        // Clusters of consecutive eigenvalues with small relative gaps.
-        var cluster = [Int](repeating: 0, count: d)
-        for i in 1..<max(1, d) {
-            let a = eigenvalues[i - 1], b = eigenvalues[i]
-            let gap = a > 0 ? (a - b) / a : (a == b ? 0 : 1)
-            cluster[i] = gap < degenerateGapTolerance ? cluster[i - 1] : cluster[i - 1] + 1
+        let d = eigenvalues.count
+        guard d > 0, logZ.count >= d else { return (.nan, nil) }
+        let clusters = EigenClusters.clusters(eigenvalues)
+        // Probe values per cluster, in the order `partitionDirections` appends them.
+        var probes = [[Double]](repeating: [], count: clusters.count)
+        if logZ.count > d {
+            var next = d
+            for (c, cluster) in clusters.enumerated() where cluster.count >= 2 {
+                guard next + probesPerCluster <= logZ.count else { return (.nan, nil) }
+                probes[c] = (next..<(next + probesPerCluster)).flatMap { [logZ[$0].positive, logZ[$0].negative] }
+                next += probesPerCluster
+            }
         }
         var lo = Double.infinity, hi = -Double.infinity, argLo = 0, argHi = 0
         for i in 0..<d {
@@ -204,13 +247,13 @@ public struct AnisotropyMetrics: Sendable {
                 if v > hi { hi = v; argHi = i }
             }
         }
-        for arg in [argLo, argHi] {
-            let members = (0..<d).filter { cluster[$0] == cluster[arg] }
-            guard members.count >= 2 else { continue }
-            let values = members.flatMap { [logZ[$0].positive, logZ[$0].negative] }
+        for (c, cluster) in clusters.enumerated() where cluster.count >= 2 {
+            let values = cluster.flatMap { [logZ[$0].positive, logZ[$0].negative] } + probes[c]
             let spread = values.max()! - values.min()!
-            if spread > partitionBasisTolerance {
-                return (.nan, PartitionDegeneracy(firstComponent: members.first! + 1, lastComponent: members.last! + 1, logZSpread: spread))
+            let holdsExtreme = cluster.contains(argLo) || cluster.contains(argHi)
+            let beyond = probes[c].contains { $0 < lo - partitionBasisTolerance || $0 > hi + partitionBasisTolerance }
+            if (holdsExtreme && spread > partitionBasisTolerance) || beyond {
+                return (.nan, PartitionDegeneracy(firstComponent: cluster.lowerBound + 1, lastComponent: cluster.upperBound, logZSpread: spread))
             }
         }
         return (Foundation.exp(lo - hi), nil)
@@ -279,7 +322,8 @@ public struct AnisotropyMetrics: Sendable {
 
 /// Why partition isotropy is not reported: the principal directions (1-based components of XᵀX,
 /// descending) `firstComponent…lastComponent` span a degenerate eigenspace over which log Z varies
-/// by `logZSpread` between basis vectors.
+/// by `logZSpread` (between its basis vectors and probe directions; the probes are combinations of
+/// LAPACK's basis, so the spread, a lower bound of the variation over the span, is not printed).
 public struct PartitionDegeneracy: Sendable, Equatable {
     public internal(set) var firstComponent: Int
     public internal(set) var lastComponent: Int

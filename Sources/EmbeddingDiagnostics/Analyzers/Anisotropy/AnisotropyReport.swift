@@ -118,7 +118,7 @@ extension AnisotropyAnalysis: ReportConvertible {
         let states: [(String, AnisotropyMetrics?)] = [("", before), (" after the transforms", after)]
         for (state, measured) in states {
             guard let g = measured?.partitionDegeneracy else { continue }
-            notes.append("Partition isotropy\(state) is not reported (null): principal directions \(g.firstComponent)–\(g.lastComponent) have nearly equal eigenvalues (relative gaps < \(AnisotropyMetrics.degenerateGapTolerance)), so any basis of their span is principal, and log Z varies by \(ReportFormatting.number(g.logZSpread, significant: 2)) between basis vectors: I(W) would be an arbitrary choice of LAPACK's that changes with the BLAS kernel and thread count.")
+            notes.append("Partition isotropy\(state) is not reported (null): principal directions \(g.firstComponent)–\(g.lastComponent) have nearly equal eigenvalues (relative gaps < \(AnisotropyMetrics.degenerateGapTolerance)), so any basis of their span is principal, and log Z varies by more than \(AnisotropyMetrics.partitionBasisTolerance) over directions of that span: I(W) would be an arbitrary choice of LAPACK's that changes with the BLAS kernel and thread count.")
         }
         if m.partitionFunctionRows < m.rows {
             notes.append("Partition isotropy was computed on a seeded sample of \(m.partitionFunctionRows) rows (Z(c)/n is a mean over rows).")

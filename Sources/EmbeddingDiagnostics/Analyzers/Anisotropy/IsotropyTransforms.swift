@@ -88,6 +88,11 @@ public struct IsotropyTransform: Sendable {
                 let components = min(d - 1, max(1, requested ?? Int((Double(d) / 100).rounded())))
                 let mean = Matrix.columnMeans(current)
                 let eig = try LAPACK.symmetricEigen(Matrix.covariance(current, mean: mean), dimension: d)
+                // The removed directions must not split a cluster of (nearly) equal eigenvalues:
+                // they would be LAPACK's arbitrary basis of its span (a different matrix per CPU).
+                if let cluster = EigenClusters.split(eig.values, keeping: components) {
+                    throw EmbdiagError.usage(EigenClusters.splitMessage("transform '\(step)' (D = \(components))", values: eig.values, cluster: cluster, allowed: 1...(d - 1)))
+                }
                 // P = I − Σ_{k<D} u_k u_kᵀ: removes the dominating directions.
                 let top = Array(eig.vectors[0..<(components * d)])
                 var p = BLAS.matmul(top, rows: d, inner: components, top, cols: d, transposeA: true).map { -$0 }
@@ -106,9 +111,18 @@ public struct IsotropyTransform: Sendable {
                         throw EmbdiagError.usage("transform '\(step)': K must be in 1…\(d) (whitening keeps at most the \(d) dimensions)")
                     }
                     let k = requestedK
-                    // PCA whitening: W = U_K diag(λ^{-1/2}), d × K.
+                    // The kept directions must not split a cluster of (nearly) equal eigenvalues
+                    // (floored ones are scaled alike, so they count as equal). ZCA (no K) is
+                    // U diag(λ^{-1/2}) Uᵀ = C^{-1/2}, the same matrix in any eigenbasis.
+                    let floored = eig.values.map { max($0, floor) }
+                    if let cluster = EigenClusters.split(floored, keeping: k) {
+                        throw EmbdiagError.usage(EigenClusters.splitMessage("transform '\(step)'", values: floored, cluster: cluster, allowed: 1...d))
+                    }
+                    // PCA whitening: W = U_K diag(λ^{-1/2}), d × K, in a basis that does not
+                    // depend on LAPACK's choices (`canonicalWhitening`).
+                    let columns = IsotropyTransform.canonicalWhitening(eig, floored: floored, keeping: k)
                     var w = [Float](repeating: 0, count: d * k)
-                    for c in 0..<k { let u = eig.vector(c); for i in 0..<d { w[i * k + c] = Float(u[i] * scale[c]) } }
+                    for c in 0..<k { for i in 0..<d { w[i * k + c] = Float(columns[c][i]) } }
                     fitted.append(FittedIsotropyStep(step: "whiten", components: k, mean: mean.map { Float($0) }, matrix: Matrix(rows: d, cols: k, values: w)))
                 } else {
                     // ZCA: W = U diag(λ^{-1/2}) Uᵀ, d × d (closest whitened data to the input).
@@ -121,6 +135,62 @@ public struct IsotropyTransform: Sendable {
             current = try fitted.last!.apply(to: current)
         }
         return (IsotropyTransform(steps: fitted, inputDimension: data.cols), current)
+    }
+
+    /// The K columns of PCA whitening, each the whitening map of its cluster of (nearly) equal
+    /// eigenvalues (`EigenClusters` of the `floored` eigenvalues, which give the scales λ^{−1/2}) applied to a basis of the
+    /// cluster's span that LAPACK's arbitrary choices do not change:
+    /// - a lone eigenvector, with the sign that makes its largest loading positive (ties: the
+    ///   first), as LAPACK's sign is arbitrary;
+    /// - for a cluster of s directions, whose eigenvectors are any basis of their span, the
+    ///   projections P e_j of the coordinate axes (P = U_c U_cᵀ, basis-independent) in index
+    ///   order, orthonormalised, each kept when its remaining length² exceeds 1/(2d) (some axis
+    ///   always has ≥ 1/d of what is left, so s are found), mapped by U_c diag(λ_c^{−1/2}) U_cᵀ
+    ///   (the cluster's own ZCA whitening, also basis-independent). The columns stay orthogonal
+    ///   directions of unit variance.
+    /// Call only with a K that does not split a cluster.
+    ///
+    /// - Complexity: O(K·d²) at most (O(s·d²) per cluster of s directions).
+    static func canonicalWhitening(_ eig: SymmetricEigen, floored: [Double], keeping k: Int) -> [[Double]] {
+        let d = eig.dimension
+        let scale = floored.map { 1 / $0.squareRoot() }
+        var columns: [[Double]] = []
+        for cluster in EigenClusters.clusters(floored) where cluster.lowerBound < k {
+            let vectors = cluster.map { eig.vector($0) }
+            if cluster.count == 1 {
+                var u = vectors[0]
+                var big = 0
+                for t in 1..<max(1, d) where abs(u[t]) > abs(u[big]) { big = t }
+                if u[big] < 0 { u = u.map { -$0 } }
+                columns.append(u.map { $0 * scale[cluster.lowerBound] })
+                continue
+            }
+            var basis: [[Double]] = []
+            let threshold = 0.5 / Double(d)
+            for j in 0..<d where basis.count < cluster.count {
+                // P e_j = Σ_k u_k (u_k)_j, then Gram–Schmidt against the accepted vectors (twice).
+                var v = [Double](repeating: 0, count: d)
+                for u in vectors { let c = u[j]; for t in 0..<d { v[t] += c * u[t] } }
+                for _ in 0..<2 {
+                    for b in basis {
+                        let dot = zip(b, v).reduce(0) { $0 + $1.0 * $1.1 }
+                        for t in 0..<d { v[t] -= dot * b[t] }
+                    }
+                }
+                let norm2 = v.reduce(0) { $0 + $1 * $1 }
+                if norm2 > threshold { basis.append(v.map { $0 / norm2.squareRoot() }) }
+            }
+            for b in basis {
+                // U_c diag(λ^{-1/2}) U_cᵀ b.
+                var column = [Double](repeating: 0, count: d)
+                for (u, index) in zip(vectors, cluster) {
+                    let c = zip(u, b).reduce(0) { $0 + $1.0 * $1.1 } * scale[index]
+                    for t in 0..<d { column[t] += c * u[t] }
+                }
+                columns.append(column)
+            }
+        }
+        return Array(columns.prefix(k))
     }
 
     /// Applies every step (blocked: one GEMM per affine step).

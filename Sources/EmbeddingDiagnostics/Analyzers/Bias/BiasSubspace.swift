@@ -108,6 +108,12 @@ public struct BiasSubspace: Sendable {
         for i in 0..<m { for j in 0..<d { stacked[i * d + j] -= colMean[j] / Double(m) } }
         let svd = try LAPACK.singularValueDecomposition(stacked, rows: m, cols: d)
         let total = svd.singularValues.reduce(0) { $0 + $1 * $1 }
+        // The top k components must not split a cluster of (nearly) equal variances σ²: which of
+        // its directions were kept would be LAPACK's arbitrary choice, and every bias score with it.
+        let variances = svd.singularValues.map { $0 * $0 }
+        if method == .pca, let cluster = EigenClusters.split(variances, keeping: k) {
+            throw EmbdiagError.usage(EigenClusters.splitMessage("\(Setting.components) \(k) (the bias subspace)", values: variances, cluster: cluster, allowed: 1...min(rank, d)))
+        }
         explainedRatio = svd.singularValues.map { total > 0 ? $0 * $0 / total : 0 }
         let endsPair = ends ?? (used.first(where: { $0.count >= 2 && $0[0].lowercased() == "she" && $0[1].lowercased() == "he" }).map { ($0[0], $0[1]) }
                                 ?? (used[0][0], used[0][1]))

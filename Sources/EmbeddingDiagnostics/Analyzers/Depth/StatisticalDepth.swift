@@ -72,7 +72,16 @@ public struct DepthReference: @unchecked Sendable {
             let eig = try LAPACK.symmetricEigen(Matrix.covariance(unitRows, mean: mean), dimension: d)
             // Floor tiny eigenvalues (singular covariance when m ≤ d): 1e-6 of the largest.
             let floor = max(eig.values[0], 1e-12) * 1e-6
-            componentVariances = eig.values.prefix(k).map { max($0, floor) }
+            // The top k directions must not split a cluster of (nearly) equal eigenvalues: the
+            // kept ones would be LAPACK's arbitrary basis of the cluster's span, and the depths a
+            // different number on every BLAS kernel. Refused (exit 2) with the counts that keep
+            // the cluster whole; eigenvalues under the floor count as equal (they are used so).
+            let floored = eig.values.map { max($0, floor) }
+            if let cluster = EigenClusters.split(floored, keeping: k) {
+                throw EmbdiagError.usage(EigenClusters.splitMessage("--components \(k)", values: floored, cluster: cluster,
+                                                                    allowed: 1...Self.mahalanobisComponentCount(d, dimension: d, rows: reference.rows)))
+            }
+            componentVariances = floored.prefix(k).map { $0 }
             components = Matrix(rows: k, cols: d, values: (0..<(k * d)).map { Float(eig.vectors[$0]) })
         } else {
             mean = []

@@ -230,7 +230,11 @@ public struct FingerprintCheck: Sendable {
 
         let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)
         let cross = BLAS.matmul(fingerprint.directions, rows: k, inner: d, Array(eig.vectors.prefix(k * d)), cols: k, transposeB: true)
-        principalSubspaceOverlap = cross.reduce(0) { $0 + $1 * $1 } / Double(k)
+        // Both sides' top k directions are defined only when k does not split a cluster of
+        // (nearly) equal eigenvalues (the fingerprint's may split a zero-variance one); otherwise
+        // the overlap is LAPACK's choice: null.
+        let defined = EigenClusters.split(eig.values, keeping: k) == nil && EigenClusters.split(fingerprint.spectrum, keeping: k) == nil
+        principalSubspaceOverlap = defined ? cross.reduce(0) { $0 + $1 * $1 } / Double(k) : .nan
         let logF = fingerprint.spectrum.prefix(k).map { Foundation.log(Swift.max($0, 1e-300)) }
         let logN = eig.values.prefix(k).map { Foundation.log(Swift.max($0, 1e-300)) }
         spectrumCorrelation = Self.pearson(logF, logN)

@@ -149,6 +149,9 @@ extension FingerprintCheck: ReportConvertible {
         if normRatio.isFinite, normRatio > 0, abs(Foundation.log(normRatio)) > Foundation.log(1.1) {
             notes.append("Row norms differ from the fingerprint's by a factor \(ReportFormatting.number(normRatio, significant: 3)) (median): another normalisation or pooling, even where the score says same model.")
         }
+        if principalSubspaceOverlap.isNaN {
+            notes.append("principal_subspace_overlap is not reported (null): eigenvalues \(fingerprint.directionCount) and \(fingerprint.directionCount + 1) of the checked sample or of the fingerprint are equal (within \(EigenClusters.relativeGapTolerance) relative, or both ≈ 0), so its top \(fingerprint.directionCount) directions are an arbitrary choice of LAPACK's inside their span, which changes with the BLAS kernel.")
+        }
         notes.append("same_model_score: 1 = the same anisotropic structure in the same coordinates, ≈ 0 = unrelated (another model, or a rotation of this one). Calibrated on four real models and random rotations over eight topics (Guides/Fingerprint.md): the threshold \(Self.sameModelThreshold) separated every same-model sample (≥ 0.14) from every other (≤ 0.06). A sign flip of coordinates keeps the score's diagonal part (diagonal_score); orientation_score, the off-diagonal part, must reach its own threshold for a yes.")
         if scoreReachesThreshold, orientation.checkable, let o = orientationScore, let oc = orientation.threshold, oc > threshold {
             notes.append("The orientation threshold is \(orientationCut), four standard deviations of a half-sign-flipped copy's orientation score (\(ReportFormatting.number(orientation.flipSpread ?? .nan, significant: 2))): the fingerprint's off-diagonal structure sits on few coordinate pairs; orientation_score \(ReportVerdict.text(o)).")

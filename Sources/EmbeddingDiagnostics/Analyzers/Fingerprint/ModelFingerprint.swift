@@ -112,6 +112,15 @@ public struct ModelFingerprint: Sendable, Equatable {
         mean = moments.mean
         scale = (0..<d).map { Swift.max(0, moments.covariance[$0 * d + $0]).squareRoot() }
         let eig = try LAPACK.symmetricEigen(moments.covariance, dimension: d)
+        // The recorded directions must not split a cluster of (nearly) equal eigenvalues: which of
+        // its directions were written would be LAPACK's arbitrary choice, and the check's scores
+        // weight them by λᵢ − r (r the mean eigenvalue left out). Except a cluster of zero variance
+        // (constant directions, eigenvalues within the round-off 1e-6 λ₁ of 0): its weights are 0
+        // in every score (the overlap is then null, `FingerprintCheck`).
+        if let cluster = EigenClusters.split(eig.values, keeping: kept),
+           eig.values[cluster.lowerBound] > EigenClusters.absoluteGapTolerance * abs(eig.values[0]) {
+            throw EmbdiagError.usage(EigenClusters.splitMessage("--directions \(kept)\(requested == nil ? " (the default)" : "")", values: eig.values, cluster: cluster, allowed: 1...d))
+        }
         spectrum = eig.values
         directions = Array(eig.vectors.prefix(kept * d))
         directionCount = kept

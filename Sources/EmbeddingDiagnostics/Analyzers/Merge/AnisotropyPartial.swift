@@ -146,12 +146,15 @@ public enum AnisotropyPartial {
         }
         let n = m.rowCount, d = e.dimension, o = shard.rowOffset
         let range = o..<(o + e.count)
-        let directions = Matrix(rows: d, cols: d, values: try m.array("directions", path: path).floats("directions", count: d * d, path: path))
+        let basisVectors = Matrix(rows: d, cols: d, values: try m.array("directions", path: path).floats("directions", count: d * d, path: path))
+        let directionValues = try m.array("direction_values", path: path).doubles("direction_values", count: d, path: path)
+        // The single run's directions: eigenvectors, then probes inside degenerate eigenspaces.
+        let directions = AnisotropyMetrics.partitionDirections(basisVectors, eigenvalues: directionValues)
         var rows = e.matrix
         if let sample = partitionSample(rows: n, configuration: configuration) {
             rows = e.matrix.gather(rows: sample.filter { range.contains($0) }.map { $0 - o })
         }
-        var logZ = [(positive: Double, negative: Double)](repeating: (-.infinity, -.infinity), count: d)
+        var logZ = [(positive: Double, negative: Double)](repeating: (-.infinity, -.infinity), count: directions.rows)
         if rows.rows > 0 { logZ = AnisotropyMetrics.partitionLogZ(rows, directions: directions) }
         var pairRows = Set<Int>()
         for (i, j) in pairs(rows: n, configuration: configuration) {
@@ -200,6 +203,8 @@ public enum AnisotropyPartial {
 
         let c = try configuration(from: m, path: path)
         let n = m.rowCount
+        // Eigenvectors and the probes of their degenerate eigenspaces (`partitionDirections`).
+        let directionCount = d + EigenClusters.clusters(directionValues).filter { $0.count >= 2 }.count * AnisotropyMetrics.probesPerCluster
         // log Z per direction: log-sum-exp over the shards, in row-offset order.
         var positive = [[Double]](), negative = [[Double]]()
         var partitionRows = 0
@@ -221,8 +226,8 @@ public enum AnisotropyPartial {
                 throw EmbdiagError.malformed(s.path, "partial state array 'pair_rows' lists \(listed.count) rows; the seeded cosine pairs use \(expectedPairs.count) rows of \(part.lowerBound)..<\(part.upperBound), not the same")
             }
 
-            positive.append(try s.state.array("logz_positive", path: s.path).doubles("logz_positive", count: d, path: s.path))
-            negative.append(try s.state.array("logz_negative", path: s.path).doubles("logz_negative", count: d, path: s.path))
+            positive.append(try s.state.array("logz_positive", path: s.path).doubles("logz_positive", count: directionCount, path: s.path))
+            negative.append(try s.state.array("logz_negative", path: s.path).doubles("logz_negative", count: directionCount, path: s.path))
             partitionRows += try s.state.array("partition_rows", path: s.path).ints("partition_rows", count: 1, path: s.path)[0]
             let ids = try s.state.array("pair_rows", path: s.path).ints("pair_rows", path: s.path)
             let vectors = try s.state.array("pair_vectors", path: s.path).floats("pair_vectors", count: ids.count * d, path: s.path)
@@ -238,7 +243,7 @@ public enum AnisotropyPartial {
             guard top.isFinite else { return top }
             return top + Foundation.log(values.reduce(0) { $0 + Foundation.exp($1 - top) })
         }
-        let logZ = (0..<d).map { k in (positive: logSumExp(positive.map { $0[k] }), negative: logSumExp(negative.map { $0[k] })) }
+        let logZ = (0..<directionCount).map { k in (positive: logSumExp(positive.map { $0[k] }), negative: logSumExp(negative.map { $0[k] })) }
         var cosines: [Double]? = nil
         if c.pairSample > 0 {
             var out: [Double] = []

@@ -11,7 +11,8 @@ public struct PartialState: Sendable, Equatable {
     /// 5: an anisotropy pass-1 state carries the Gram centred on its own mean (`centred_gram`), not XᵀX.
     /// 6: a compat state's `scores_<direction>` are `exactCosine`s of the rows as given, not dot
     ///    products of rows normalised in Float32.
-    public static let formatVersion = 6
+    /// 7: an anisotropy pass-2 state's log Z arrays also hold the probes of degenerate eigenspaces.
+    public static let formatVersion = 7
 
     /// The analyzer that wrote the state ("info", "anisotropy").
     public internal(set) var analyzer: String

@@ -206,8 +206,15 @@ enum StatePayloadCheck {
                 throw r.bad("partition_rows", "is \(partition), more than the state's \(n) rows or the partition sample of \(settings.partitionSample)")
             }
             var logZ: [[Double]] = []
+            // d eigenvectors, then `probesPerCluster` probes per degenerate eigenspace (at most d/2
+            // of them): the merge checks the exact count against the merged eigenvalues.
+            let probes = AnisotropyMetrics.probesPerCluster
+            let directionCount = try r.doubles("logz_positive").count
+            guard directionCount >= d, (directionCount - d) % probes == 0, directionCount - d <= probes * (d / 2) else {
+                throw r.bad("logz_positive", "has \(directionCount) entries; \(d) directions plus \(probes) per degenerate eigenspace (at most \(d / 2) of them) expected")
+            }
             for name in ["logz_positive", "logz_negative"] {
-                let v = try r.doubles(name, count: d)
+                let v = try r.doubles(name, count: directionCount)
                 if let bad = v.firstIndex(where: { partition == 0 ? $0 != -.infinity : !$0.isFinite }) {
                     throw r.bad(name, "has \(v[bad]) at entry \(bad) (log Z over \(partition) row(s): \(partition == 0 ? "-inf" : "finite") expected)")
                 }
@@ -219,7 +226,7 @@ enum StatePayloadCheck {
                 // rounding of m exponentials, their sums and the logarithms.
                 let m = Double(partition)
                 let floor = 2 * Foundation.log(m) - 4 * (m + 8) * StateMomentCheck.u64 * max(1, 2 * Foundation.log(m))
-                if let k = (0..<d).first(where: { logZ[0][$0] + logZ[1][$0] < floor }) {
+                if let k = (0..<directionCount).first(where: { logZ[0][$0] + logZ[1][$0] < floor }) {
                     throw r.bad("logz_negative", "has \(logZ[1][k]) at entry \(k) with 'logz_positive' \(logZ[0][k]): over \(partition) row(s) log Z(c) + log Z(−c) ≥ 2 log \(partition)")
                 }
             }

@@ -73,6 +73,11 @@ public func mauve(reference: Matrix, other: Matrix, buckets: Int? = nil, seed: U
     } else {
         kept = 1
     }
+    // A cut inside a cluster of (nearly) equal eigenvalues would keep LAPACK's arbitrary part of
+    // their span (k-means, and so MAUVE, would change with the BLAS kernel): keep the cluster
+    // whole. k-means on the projection depends only on distances, which any basis of the kept
+    // span preserves.
+    if let cluster = EigenClusters.split(eigen.values, keeping: kept) { kept = cluster.upperBound }
     let projection = Matrix(rows: d, cols: kept)
     for t in 0..<d { for j in 0..<kept { projection.mutablePointer[t * kept + j] = Float(eigen.vectors[j * d + t]) } }
     let centred = pooled.copy()
